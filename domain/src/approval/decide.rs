@@ -1,0 +1,353 @@
+//! The rules of 전자결재: one function per action, each returning the events to append or
+//! the rule it would break.
+
+use super::command::{ApprovalCommand as C, Content, RejectTarget};
+use super::error::ApprovalError as Err;
+use super::event::ApprovalEvent as E;
+use super::line::{ApprovalLine, Step};
+use super::state::{Approval, ApprovalDocument, Status};
+use crate::actor::Actor;
+use crate::aggregate::Aggregate;
+use crate::form::{FormKind, FormTemplate};
+use crate::ids::{DelegationId, EmployeeId};
+use crate::org::Delegation;
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+
+type Decided = Result<Vec<E>, Err>;
+
+const MAX_TEXT: usize = 2_000;
+const MAX_ATTACHMENTS: usize = 20;
+const MAX_ATTACHMENT_BYTES: u64 = 100 * 1024 * 1024;
+
+/// The seat an actor decides in: the holder, and the delegation if acting as proxy.
+struct Seat {
+    step: usize,
+    member: EmployeeId,
+    proxy: Option<DelegationId>,
+}
+
+impl Aggregate for Approval {
+    type Command = C;
+    type Event = E;
+    type Error = Err;
+
+    fn decide(&self, command: &C) -> Decided {
+        let Some(doc) = self.document() else {
+            return match command {
+                C::Draft { id, form, content, line, by, at } => {
+                    let content = checked_content(content)?;
+                    form.validate_draft(&content.body)?;
+                    Ok(vec![E::Drafted {
+                        id: *id,
+                        drafter: by.id,
+                        form: form.form_ref(),
+                        content,
+                        line: line.clone(),
+                        by: by.id,
+                        at: *at,
+                    }])
+                }
+                _ => Err(Err::NotFound),
+            };
+        };
+        match command {
+            C::Draft { .. } => Err(Err::AlreadyExists),
+            C::SaveDraft { form, content, line, by, at } => {
+                doc.ensure_editable_draft(by)?;
+                doc.ensure_form(form)?;
+                let content = checked_content(content)?;
+                form.validate_draft(&content.body)?;
+                Ok(vec![E::DraftSaved { content, line: line.clone(), by: by.id, at: *at }])
+            }
+            C::Discard { by, at } => {
+                doc.ensure_editable_draft(by)?;
+                Ok(vec![E::DraftDiscarded { by: by.id, at: *at }])
+            }
+            C::Submit { form, rule, leave_balance, by, at } => {
+                doc.ensure_editable_draft(by)?;
+                let (amount, leave_days) = doc.check_submission(form, &doc.content, &doc.line, *leave_balance)?;
+                Ok(vec![E::Submitted { rule: rule.clone(), amount, leave_days, by: by.id, at: *at }])
+            }
+            C::Approve { comment, proxy, by, at } => {
+                let comment = optional_text(comment)?;
+                let seat = doc.seat(by, proxy.as_ref(), *at)?;
+                Ok(vec![match (seat.proxy, proxy) {
+                    (Some(delegation), Some(_)) => E::ProxyApproved {
+                        step: seat.step,
+                        on_behalf_of: seat.member,
+                        delegation,
+                        comment,
+                        by: by.id,
+                        at: *at,
+                    },
+                    _ => E::Approved { step: seat.step, comment, by: by.id, at: *at },
+                }])
+            }
+            C::ApproveAsFinal { comment, by, at } => {
+                let comment = optional_text(comment)?;
+                let seat = doc.seat(by, None, *at)?;
+                match doc.line.steps.get(seat.step) {
+                    Some(Step::Approval { final_authority: true, .. }) => {}
+                    _ => return Err(Err::NoFinalAuthority),
+                }
+                let skipped = (seat.step + 1..doc.line.steps.len()).collect();
+                Ok(vec![E::ApprovedAsFinal { step: seat.step, skipped, comment, by: by.id, at: *at }])
+            }
+            C::Reject { reason, to, proxy, by, at } => {
+                let reason = required_text(reason, Err::ReasonRequired)?;
+                let seat = doc.seat(by, proxy.as_ref(), *at)?;
+                let on_behalf_of = seat.proxy.map(|_| seat.member);
+                if *to == RejectTarget::PreviousStep && seat.step == 0 {
+                    return Err(Err::NoPreviousStep);
+                }
+                if *to == RejectTarget::Drafter && doc.quorum_still_reachable_after_no(seat.step) {
+                    return Ok(vec![E::Disagreed { step: seat.step, reason, on_behalf_of, by: by.id, at: *at }]);
+                }
+                Ok(vec![E::Rejected { step: seat.step, to: *to, reason, on_behalf_of, by: by.id, at: *at }])
+            }
+            C::Withdraw { by, at } => {
+                doc.ensure_drafter(by)?;
+                doc.ensure_open()?;
+                if doc.any_action() {
+                    return Err(Err::ApproverActed);
+                }
+                Ok(vec![E::Withdrawn { by: by.id, at: *at }])
+            }
+            C::CancelApproval { by, at } => doc.cancel_approval(by, *at),
+            C::Hold { reason, proxy, by, at } => {
+                let reason = required_text(reason, Err::ReasonRequired)?;
+                if doc.status == Status::OnHold {
+                    doc.ensure_open()?;
+                    return Err(Err::AlreadyOnHold);
+                }
+                let seat = doc.seat(by, proxy.as_ref(), *at)?;
+                Ok(vec![E::Held { step: seat.step, member: seat.member, reason, by: by.id, at: *at }])
+            }
+            C::Release { proxy, by, at } => {
+                doc.ensure_open()?;
+                if doc.status != Status::OnHold {
+                    return Err(Err::NotOnHold);
+                }
+                let seat = doc.seat(by, proxy.as_ref(), *at)?;
+                Ok(vec![E::Released { step: seat.step, by: by.id, at: *at }])
+            }
+            C::Resubmit { form, content, line, rule, leave_balance, by, at } => {
+                doc.ensure_drafter(by)?;
+                if !matches!(doc.status, Status::Rejected | Status::Withdrawn) {
+                    return Err(Err::NotResubmittable);
+                }
+                let content = checked_content(content)?;
+                let (amount, leave_days) = doc.check_submission(form, &content, line, *leave_balance)?;
+                Ok(vec![E::Resubmitted {
+                    revision: doc.revision + 1,
+                    content,
+                    line: line.clone(),
+                    rule: rule.clone(),
+                    amount,
+                    leave_days,
+                    by: by.id,
+                    at: *at,
+                }])
+            }
+            C::Comment { id, text, by, at } => {
+                let text = required_text(text, Err::InvalidComment)?;
+                if doc.status == Status::Discarded {
+                    return Err(Err::Terminal { status: doc.status });
+                }
+                if !doc.may_comment(by) {
+                    return Err(Err::NotParticipant);
+                }
+                Ok(vec![E::Commented { comment_id: *id, text, by: by.id, at: *at }])
+            }
+            C::RecordNumber { number, by, at } => {
+                if doc.status != Status::Approved {
+                    return Err(Err::NotApproved);
+                }
+                if doc.number.is_some() {
+                    return Err(Err::AlreadyNumbered);
+                }
+                Ok(vec![E::Numbered { number: number.clone(), by: by.id, at: *at }])
+            }
+        }
+    }
+
+    fn evolve(&mut self, event: &E) {
+        self.apply(event);
+    }
+}
+
+impl ApprovalDocument {
+    fn ensure_drafter(&self, by: &Actor) -> Result<(), Err> {
+        if by.id == self.drafter {
+            Ok(())
+        } else {
+            Err(Err::NotDrafter)
+        }
+    }
+
+    fn ensure_editable_draft(&self, by: &Actor) -> Result<(), Err> {
+        self.ensure_drafter(by)?;
+        if self.status == Status::Draft {
+            Ok(())
+        } else {
+            Err(Err::NotDraft)
+        }
+    }
+
+    fn ensure_form(&self, form: &FormTemplate) -> Result<(), Err> {
+        if form.form_ref() == self.form {
+            Ok(())
+        } else {
+            Err(Err::FormMismatch)
+        }
+    }
+
+    /// In progress or on hold: decisions are possible.
+    fn ensure_open(&self) -> Result<(), Err> {
+        match self.status {
+            Status::InProgress | Status::OnHold => Ok(()),
+            Status::Draft => Err(Err::NotSubmitted),
+            status => Err(Err::Terminal { status }),
+        }
+    }
+
+    /// Everything 상신 and 재상신 check: form version, body, line, leave balance.
+    fn check_submission(
+        &self,
+        form: &FormTemplate,
+        content: &Content,
+        line: &ApprovalLine,
+        leave_balance: Option<Decimal>,
+    ) -> Result<(Option<Decimal>, Option<Decimal>), Err> {
+        self.ensure_form(form)?;
+        form.validate(&content.body)?;
+        line.validate(self.drafter).map_err(|e| match e {
+            super::LineError::DrafterOnLine => Err::SelfApproval,
+            other => Err::InvalidLine(other),
+        })?;
+        let leave_days = form.leave_days(&content.body);
+        if form.kind == FormKind::Leave {
+            let requested = leave_days.unwrap_or_default();
+            let available = leave_balance.ok_or(Err::LeaveBalanceRequired)?;
+            if requested > available {
+                return Err(Err::InsufficientLeave { requested, available });
+            }
+        }
+        Ok((form.amount(&content.body), leave_days))
+    }
+
+    /// Resolves the seat `by` decides in now, checking every decision invariant.
+    fn seat(&self, by: &Actor, proxy: Option<&Delegation>, at: DateTime<Utc>) -> Result<Seat, Err> {
+        self.ensure_open()?;
+        if by.id == self.drafter {
+            return Err(Err::SelfApproval);
+        }
+        let (member, delegation) = match proxy {
+            None => (by.id, None),
+            Some(d) => match (d.principal, d.id) {
+                (Some(principal), Some(id)) if d.authorises(by.id, principal, at) => (principal, Some(id)),
+                _ => return Err(Err::ProxyNotAuthorised),
+            },
+        };
+        if member == self.drafter {
+            return Err(Err::SelfApproval);
+        }
+        let step = self.current;
+        let seated = self.line.steps.get(step).is_some_and(|s| s.members().contains(&member));
+        let decided_here = self.steps.get(step).and_then(|p| p.decision_of(member)).is_some();
+        if !seated || decided_here {
+            let decided_before = self.steps.iter().take(step + 1).any(|p| p.decision_of(member).is_some());
+            return Err(if decided_before {
+                Err::AlreadyDecided { by: member }
+            } else {
+                Err::NotCurrentApprover { by: by.id }
+            });
+        }
+        if let Some(hold) = &self.hold {
+            if hold.member != member {
+                return Err(Err::HeldByOther);
+            }
+        }
+        Ok(Seat { step, member, proxy: delegation })
+    }
+
+    /// In an agreement group, whether the quorum can still be reached after one more "no".
+    fn quorum_still_reachable_after_no(&self, step: usize) -> bool {
+        let (Some(Step::Agreement { members, .. }), Some(progress)) = (self.line.steps.get(step), self.steps.get(step))
+        else {
+            return false;
+        };
+        let required = self.line.steps[step].required();
+        let disagreed = progress.disagreed() + 1;
+        members.len().saturating_sub(disagreed) >= required
+    }
+
+    /// 결재 취소: the actor's own agreement in the current step, or in the step just passed
+    /// while the current step has not acted.
+    fn cancel_approval(&self, by: &Actor, at: DateTime<Utc>) -> Decided {
+        self.ensure_open()?;
+        let mine = |index: usize| {
+            self.steps
+                .get(index)
+                .and_then(|p| p.decisions.iter().find(|d| d.by == by.id && d.verdict == super::Verdict::Agree))
+                .map(|d| d.member)
+        };
+        let current = self.current;
+        if let Some(member) = mine(current) {
+            return Ok(vec![E::ApprovalCancelled { step: current, member, by: by.id, at }]);
+        }
+        let Some(previous) = current.checked_sub(1) else {
+            return Err(Err::NothingToCancel);
+        };
+        let Some(member) = mine(previous) else {
+            return Err(Err::NothingToCancel);
+        };
+        let next_acted = self.hold.is_some() || self.steps.get(current).is_some_and(|p| !p.decisions.is_empty());
+        if next_acted {
+            return Err(Err::NextStepActed);
+        }
+        Ok(vec![E::ApprovalCancelled { step: previous, member, by: by.id, at }])
+    }
+
+    fn may_comment(&self, by: &Actor) -> bool {
+        if by.id == self.drafter {
+            return true;
+        }
+        if self.status == Status::Draft {
+            return false;
+        }
+        self.line.involves(by.id) || by.department.is_some_and(|d| self.line.receivers.contains(&d))
+    }
+}
+
+fn checked_content(content: &Content) -> Result<Content, Err> {
+    let title = content.title.trim();
+    if title.is_empty() || title.chars().count() > 200 {
+        return Err(Err::InvalidTitle);
+    }
+    let bad_attachment = content
+        .attachments
+        .iter()
+        .any(|a| a.name.trim().is_empty() || a.size > MAX_ATTACHMENT_BYTES);
+    if content.attachments.len() > MAX_ATTACHMENTS || bad_attachment {
+        return Err(Err::InvalidAttachments);
+    }
+    Ok(Content { title: title.to_owned(), ..content.clone() })
+}
+
+fn required_text(text: &str, error: Err) -> Result<String, Err> {
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > MAX_TEXT {
+        return Err(error);
+    }
+    Ok(text.to_owned())
+}
+
+fn optional_text(text: &Option<String>) -> Result<Option<String>, Err> {
+    match text.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(t) if t.chars().count() > MAX_TEXT => Err(Err::InvalidComment),
+        Some(t) => Ok(Some(t.to_owned())),
+    }
+}

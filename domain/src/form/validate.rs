@@ -1,0 +1,179 @@
+//! Body validation against a form version, and the derived figures (amount, leave days) that
+//! rules and the leave ledger read.
+
+use super::{Body, FieldKind, FieldValue, FormTemplate};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// Why one field is invalid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum FieldError {
+    #[error("{field}: required")]
+    Required { field: String },
+    #[error("{field}: not a field of this form")]
+    Unknown { field: String },
+    #[error("{field}: expected a {expected} value")]
+    WrongType { field: String, expected: String },
+    #[error("{field}: longer than {max_len} characters")]
+    TooLong { field: String, max_len: u32 },
+    #[error("{field}: out of range")]
+    OutOfRange { field: String },
+    #[error("{field}: not one of the options")]
+    NotAnOption { field: String },
+    #[error("{field}: end date before start date")]
+    EndBeforeStart { field: String },
+    #[error("{field}: line items need a description, positive quantity and non-negative price")]
+    BadLineItem { field: String },
+}
+
+/// A body that does not fit its form; lists every problem, not just the first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("body does not match form: {}", .errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+pub struct FormError {
+    pub errors: Vec<FieldError>,
+}
+
+impl FormTemplate {
+    /// Checks a body against this form version.
+    pub fn validate(&self, body: &Body) -> Result<(), FormError> {
+        let mut errors = Vec::new();
+        for key in body.keys() {
+            if self.field(key).is_none() {
+                errors.push(FieldError::Unknown { field: key.clone() });
+            }
+        }
+        for def in &self.fields {
+            match body.get(&def.key) {
+                None if def.required => errors.push(FieldError::Required {
+                    field: def.key.clone(),
+                }),
+                None => {}
+                Some(value) => {
+                    if let Err(e) = check(&def.key, &def.kind, value, def.required) {
+                        errors.push(e);
+                    }
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(FormError { errors })
+        }
+    }
+
+    /// The document amount, if this form has one: a money value or the sum of line items.
+    pub fn amount(&self, body: &Body) -> Option<Decimal> {
+        match body.get(self.amount_field.as_deref()?)? {
+            FieldValue::Money(m) | FieldValue::Number(m) => Some(*m),
+            FieldValue::LineItems(items) => Some(items.iter().map(|i| i.total()).sum()),
+            _ => None,
+        }
+    }
+
+    /// Requested leave days, if this is a leave form.
+    pub fn leave_days(&self, body: &Body) -> Option<Decimal> {
+        match body.get(self.leave_days_field.as_deref()?)? {
+            FieldValue::Number(d) => Some(*d),
+            _ => None,
+        }
+    }
+}
+
+fn check(key: &str, kind: &FieldKind, value: &FieldValue, required: bool) -> Result<(), FieldError> {
+    let field = || key.to_owned();
+    let wrong = |expected: &str| FieldError::WrongType {
+        field: field(),
+        expected: expected.to_owned(),
+    };
+    match (kind, value) {
+        (FieldKind::Text { max_len, .. }, FieldValue::Text(s)) => {
+            if required && s.trim().is_empty() {
+                Err(FieldError::Required { field: field() })
+            } else if s.chars().count() > *max_len as usize {
+                Err(FieldError::TooLong {
+                    field: field(),
+                    max_len: *max_len,
+                })
+            } else {
+                Ok(())
+            }
+        }
+        (FieldKind::Number { min, max, step }, FieldValue::Number(n)) => {
+            let below = min.is_some_and(|m| *n < m);
+            let above = max.is_some_and(|m| *n > m);
+            let off_step = step.is_some_and(|s| !s.is_zero() && !(*n % s).is_zero());
+            if below || above || off_step {
+                Err(FieldError::OutOfRange { field: field() })
+            } else {
+                Ok(())
+            }
+        }
+        (FieldKind::Money { .. }, FieldValue::Money(m)) => {
+            if m.is_sign_negative() || m.scale() > 2 {
+                Err(FieldError::OutOfRange { field: field() })
+            } else {
+                Ok(())
+            }
+        }
+        (FieldKind::Date, FieldValue::Date(_)) => Ok(()),
+        (FieldKind::DateRange, FieldValue::DateRange { start, end }) => {
+            if end < start {
+                Err(FieldError::EndBeforeStart { field: field() })
+            } else {
+                Ok(())
+            }
+        }
+        (FieldKind::Select { options }, FieldValue::Select(s)) => {
+            if options.contains(s) {
+                Ok(())
+            } else {
+                Err(FieldError::NotAnOption { field: field() })
+            }
+        }
+        (FieldKind::LineItems, FieldValue::LineItems(items)) => {
+            let bad = items.iter().any(|i| {
+                i.description.trim().is_empty()
+                    || i.quantity <= Decimal::ZERO
+                    || i.unit_price.is_sign_negative()
+            });
+            if bad || (required && items.is_empty()) {
+                Err(FieldError::BadLineItem { field: field() })
+            } else {
+                Ok(())
+            }
+        }
+        (FieldKind::Text { .. }, _) => Err(wrong("text")),
+        (FieldKind::Number { .. }, _) => Err(wrong("number")),
+        (FieldKind::Money { .. }, _) => Err(wrong("money")),
+        (FieldKind::Date, _) => Err(wrong("date")),
+        (FieldKind::DateRange, _) => Err(wrong("date_range")),
+        (FieldKind::Select { .. }, _) => Err(wrong("select")),
+        (FieldKind::LineItems, _) => Err(wrong("line_items")),
+    }
+}
+
+impl FormTemplate {
+    /// Checks a draft body: types and constraints of the fields present, but not `required`,
+    /// since 임시저장 keeps unfinished work.
+    pub fn validate_draft(&self, body: &Body) -> Result<(), FormError> {
+        match self.validate(body) {
+            Ok(()) => Ok(()),
+            Err(FormError { errors }) => {
+                let errors: Vec<_> = errors
+                    .into_iter()
+                    .filter(|e| match e {
+                        FieldError::Required { field } => body.contains_key(field),
+                        _ => true,
+                    })
+                    .collect();
+                if errors.is_empty() {
+                    Ok(())
+                } else {
+                    Err(FormError { errors })
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! The leave ledger (연차 원장): one stream per employee. The balance is a fold of grants,
+//! debits and adjustments, never a stored number.
+//!
+//! - A yearly grant (15 days by default), at most once per year.
+//! - A debit when a leave document is finally approved (the [`crate::process`] manager issues
+//!   it); debiting the same document twice changes nothing, so retries are safe.
+//! - Manual adjustments by HR, with a reason.
+
+use crate::actor::{Actor, Role};
+use crate::aggregate::{Aggregate, EventType};
+use crate::ids::{ApprovalId, EmployeeId};
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Days granted per year unless HR says otherwise.
+pub const DEFAULT_ANNUAL_DAYS: Decimal = Decimal::from_parts(15, 0, 0, false, 0);
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum LeaveCommand {
+    Grant { employee: EmployeeId, year: i32, days: Decimal, by: Actor, at: DateTime<Utc> },
+    /// Issued by the process manager after final approval of a leave document.
+    Debit { employee: EmployeeId, document: ApprovalId, days: Decimal, by: EmployeeId, at: DateTime<Utc> },
+    Adjust { employee: EmployeeId, days: Decimal, reason: String, by: Actor, at: DateTime<Utc> },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum LeaveEvent {
+    #[serde(rename = "leave.granted")]
+    Granted { employee: EmployeeId, year: i32, days: Decimal, by: EmployeeId, at: DateTime<Utc> },
+    #[serde(rename = "leave.debited")]
+    Debited { employee: EmployeeId, document: ApprovalId, days: Decimal, by: EmployeeId, at: DateTime<Utc> },
+    #[serde(rename = "leave.adjusted")]
+    Adjusted { employee: EmployeeId, days: Decimal, reason: String, by: EmployeeId, at: DateTime<Utc> },
+}
+
+impl EventType for LeaveEvent {
+    fn event_type(&self) -> &'static str {
+        match self {
+            Self::Granted { .. } => "leave.granted",
+            Self::Debited { .. } => "leave.debited",
+            Self::Adjusted { .. } => "leave.adjusted",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LeaveError {
+    /// 403
+    #[error("only an HR admin may grant or adjust leave")]
+    NotHrAdmin,
+    /// 409
+    #[error("leave for {year} was already granted")]
+    AlreadyGranted { year: i32 },
+    /// 422: grants and debits are positive, in half days; adjustments non-zero.
+    #[error("days must be a non-zero multiple of 0.5 within ±365")]
+    InvalidDays,
+    /// 422
+    #[error("an adjustment needs a reason")]
+    ReasonRequired,
+    /// 422: a ledger belongs to one employee.
+    #[error("this ledger belongs to another employee")]
+    WrongEmployee,
+}
+
+/// One employee's ledger.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LeaveLedger {
+    pub employee: Option<EmployeeId>,
+    pub balance: Decimal,
+    pub granted_years: BTreeSet<i32>,
+    pub debits: BTreeMap<ApprovalId, Decimal>,
+    pub used: Decimal,
+}
+
+fn half_days(days: Decimal, positive: bool) -> Result<Decimal, LeaveError> {
+    let ok = !days.is_zero()
+        && (days * Decimal::TWO).fract().is_zero()
+        && days.abs() <= Decimal::from(365)
+        && (!positive || days.is_sign_positive());
+    if ok {
+        Ok(days.normalize())
+    } else {
+        Err(LeaveError::InvalidDays)
+    }
+}
+
+impl LeaveLedger {
+    fn owner(&self, employee: EmployeeId) -> Result<(), LeaveError> {
+        match self.employee {
+            Some(owner) if owner != employee => Err(LeaveError::WrongEmployee),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Aggregate for LeaveLedger {
+    type Command = LeaveCommand;
+    type Event = LeaveEvent;
+    type Error = LeaveError;
+
+    fn decide(&self, command: &LeaveCommand) -> Result<Vec<LeaveEvent>, LeaveError> {
+        match command {
+            LeaveCommand::Grant { employee, year, days, by, at } => {
+                if !by.has(Role::HrAdmin) {
+                    return Err(LeaveError::NotHrAdmin);
+                }
+                self.owner(*employee)?;
+                if self.granted_years.contains(year) {
+                    return Err(LeaveError::AlreadyGranted { year: *year });
+                }
+                let days = half_days(*days, true)?;
+                Ok(vec![LeaveEvent::Granted { employee: *employee, year: *year, days, by: by.id, at: *at }])
+            }
+            LeaveCommand::Debit { employee, document, days, by, at } => {
+                self.owner(*employee)?;
+                if self.debits.contains_key(document) {
+                    return Ok(Vec::new());
+                }
+                let days = half_days(*days, true)?;
+                Ok(vec![LeaveEvent::Debited { employee: *employee, document: *document, days, by: *by, at: *at }])
+            }
+            LeaveCommand::Adjust { employee, days, reason, by, at } => {
+                if !by.has(Role::HrAdmin) {
+                    return Err(LeaveError::NotHrAdmin);
+                }
+                self.owner(*employee)?;
+                let reason = reason.trim();
+                if reason.is_empty() {
+                    return Err(LeaveError::ReasonRequired);
+                }
+                let days = half_days(*days, false)?;
+                Ok(vec![LeaveEvent::Adjusted {
+                    employee: *employee,
+                    days,
+                    reason: reason.to_owned(),
+                    by: by.id,
+                    at: *at,
+                }])
+            }
+        }
+    }
+
+    fn evolve(&mut self, event: &LeaveEvent) {
+        match event {
+            LeaveEvent::Granted { employee, year, days, .. } => {
+                self.employee = Some(*employee);
+                self.granted_years.insert(*year);
+                self.balance += days;
+            }
+            LeaveEvent::Debited { employee, document, days, .. } => {
+                self.employee = Some(*employee);
+                self.debits.insert(*document, *days);
+                self.balance -= days;
+                self.used += days;
+            }
+            LeaveEvent::Adjusted { employee, days, .. } => {
+                self.employee = Some(*employee);
+                self.balance += days;
+            }
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! # domain — the rules of 전자결재 (electronic approval), pure
+//!
+//! Aggregates decide commands into events and fold events into state. Nothing here performs
+//! I/O, reads a clock or draws a random number: ids and times arrive in commands, and anything
+//! a decision needs from another stream (a delegation, a form template, a leave balance) is
+//! looked up by the caller and carried in the command. Every other part of the system — the
+//! command API, projections, time travel, audit replay — folds the events defined here.
+//!
+//! ## Glossary (용어집)
+//!
+//! | Korean | English | Type |
+//! |---|---|---|
+//! | 결재 문서 | approval document | [`approval::Approval`], [`approval::ApprovalDocument`] |
+//! | 기안 | draft (create) | [`approval::ApprovalCommand::Draft`] → `approval.drafted` |
+//! | 임시저장 | save draft | [`approval::ApprovalCommand::SaveDraft`] → `approval.draft_saved` |
+//! | 상신 | submit | [`approval::ApprovalCommand::Submit`] → `approval.submitted` |
+//! | 승인 | approve | [`approval::ApprovalCommand::Approve`] → `approval.approved` |
+//! | 반려 | reject (to drafter or previous step) | [`approval::ApprovalCommand::Reject`] → `approval.rejected` |
+//! | 회수 | withdraw | [`approval::ApprovalCommand::Withdraw`] → `approval.withdrawn` |
+//! | 결재 취소 | cancel my approval | [`approval::ApprovalCommand::CancelApproval`] → `approval.approval_cancelled` |
+//! | 전결 | approve as final by delegated authority | [`approval::ApprovalCommand::ApproveAsFinal`] → `approval.approved_as_final` |
+//! | 대결 | approve as proxy | `Approve { proxy: Some(..) }` → `approval.proxy_approved` |
+//! | 보류 | hold / release | [`approval::ApprovalCommand::Hold`], [`approval::ApprovalCommand::Release`] |
+//! | 재상신 | resubmit as the next revision | [`approval::ApprovalCommand::Resubmit`] → `approval.resubmitted` |
+//! | 의견 | comment | [`approval::ApprovalCommand::Comment`] → `approval.commented` |
+//! | 결재선 | approval line | [`approval::ApprovalLine`] |
+//! | 결재 (단계) | sequential approval step | [`approval::Step::Approval`] |
+//! | 합의 | agreement (parallel group, all or M-of-N) | [`approval::Step::Agreement`], [`approval::Quorum`] |
+//! | 참조 | cc (reads, is notified) | [`approval::ApprovalLine::cc`] |
+//! | 수신 | receiving department | [`approval::ApprovalLine::receivers`] |
+//! | 전결권 | delegated final authority | `Step::Approval { final_authority: true }` |
+//! | 대결자 | proxy (delegate) | [`org::Delegation`] |
+//! | 결재 양식 | form template | [`form::FormTemplate`] |
+//! | 일반기안 / 지출결의 / 휴가신청 / 구매요청 | general / expense / leave / purchase | [`form::builtin_forms`] |
+//! | 문서번호 | document number | [`numbering::DocumentNumber`] |
+//! | 연차 | annual leave ledger | [`leave::LeaveLedger`] |
+//! | 사원 / 부서 / 부서장 / 직급 | employee / department / head / position | [`org`] |
+//! | 대기 / 진행 / 완료 / 반려 | pending / in progress / approved / rejected | [`approval::Status`] |
+//!
+//! ## Map
+//!
+//! - [`aggregate`]: the `decide` / `evolve` contract and stable event type names.
+//! - [`approval`]: the document aggregate and its line.
+//! - [`org`]: employees, departments, delegations, and the org-chart snapshot.
+//! - [`form`]: versioned templates with typed fields and body validation.
+//! - [`line_rule`]: line suggestion from the org chart, form and amount.
+//! - [`numbering`]: gap-free document numbers per (prefix, year).
+//! - [`leave`]: the leave ledger.
+//! - [`process`]: pure process managers (final approval → number, leave debit).
+//! - [`testkit`]: the given/when/then harness other crates' tests use too.
+
+pub mod actor;
+pub mod aggregate;
+pub mod approval;
+pub mod form;
+pub mod ids;
+pub mod leave;
+pub mod line_rule;
+pub mod numbering;
+pub mod org;
+pub mod process;
+pub mod testkit;
+
+pub use actor::{Actor, Role, Roles};
+pub use aggregate::{Aggregate, EventType};

@@ -1,0 +1,65 @@
+//! Process managers: pure reactions of the ERP to approval events. The runtime feeds each
+//! approval event (with the document state after it) here and issues the returned commands,
+//! each idempotent so that redelivery is harmless.
+//!
+//! - Final approval → assign a document number in the (prefix, year) sequence.
+//! - Number assigned → record it on the document.
+//! - Final approval of a leave document → debit the drafter's leave ledger.
+
+use crate::actor::Actor;
+use crate::approval::{ApprovalCommand, ApprovalDocument, ApprovalEvent, Status};
+use crate::form::{FormKind, FormTemplate};
+use crate::leave::LeaveCommand;
+use crate::numbering::{NumberCommand, NumberEvent, SequenceKey};
+use chrono::{Datelike, FixedOffset};
+
+/// A command another aggregate must receive because of an approval event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FollowUp {
+    Number(NumberCommand),
+    Leave(LeaveCommand),
+}
+
+/// Reactions to `event`, given the document state after it and the document's form.
+/// `company_offset` is the company's time zone (KST is +09:00): the numbering year is the
+/// local year of final approval.
+pub fn on_approval_event(
+    after: &ApprovalDocument,
+    event: &ApprovalEvent,
+    form: &FormTemplate,
+    company_offset: FixedOffset,
+) -> Vec<FollowUp> {
+    let completes = matches!(
+        event,
+        ApprovalEvent::Approved { .. } | ApprovalEvent::ProxyApproved { .. } | ApprovalEvent::ApprovedAsFinal { .. }
+    ) && after.status == Status::Approved;
+    if !completes || form.form_ref() != after.form {
+        return Vec::new();
+    }
+    let at = event.at();
+    let mut follow_ups = vec![FollowUp::Number(NumberCommand::Assign {
+        key: SequenceKey { prefix: form.prefix.clone(), year: at.with_timezone(&company_offset).year() },
+        document: after.id,
+        by: event.actor(),
+        at,
+    })];
+    if let (FormKind::Leave, Some(days)) = (form.kind, after.leave_days) {
+        follow_ups.push(FollowUp::Leave(LeaveCommand::Debit {
+            employee: after.drafter,
+            document: after.id,
+            days,
+            by: event.actor(),
+            at,
+        }));
+    }
+    follow_ups
+}
+
+/// The document command that records an assigned number.
+pub fn on_number_assigned(event: &NumberEvent) -> (crate::ids::ApprovalId, ApprovalCommand) {
+    let NumberEvent::NumberAssigned { number, document, by, at } = event;
+    (
+        *document,
+        ApprovalCommand::RecordNumber { number: number.clone(), by: Actor::employee(*by), at: *at },
+    )
+}
