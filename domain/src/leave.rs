@@ -19,21 +19,57 @@ pub const DEFAULT_ANNUAL_DAYS: Decimal = Decimal::from_parts(15, 0, 0, false, 0)
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum LeaveCommand {
-    Grant { employee: EmployeeId, year: i32, days: Decimal, by: Actor, at: DateTime<Utc> },
+    Grant {
+        employee: EmployeeId,
+        year: i32,
+        days: Decimal,
+        by: Actor,
+        at: DateTime<Utc>,
+    },
     /// Issued by the process manager after final approval of a leave document.
-    Debit { employee: EmployeeId, document: ApprovalId, days: Decimal, by: EmployeeId, at: DateTime<Utc> },
-    Adjust { employee: EmployeeId, days: Decimal, reason: String, by: Actor, at: DateTime<Utc> },
+    Debit {
+        employee: EmployeeId,
+        document: ApprovalId,
+        days: Decimal,
+        by: EmployeeId,
+        at: DateTime<Utc>,
+    },
+    Adjust {
+        employee: EmployeeId,
+        days: Decimal,
+        reason: String,
+        by: Actor,
+        at: DateTime<Utc>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum LeaveEvent {
     #[serde(rename = "leave.granted")]
-    Granted { employee: EmployeeId, year: i32, days: Decimal, by: EmployeeId, at: DateTime<Utc> },
+    Granted {
+        employee: EmployeeId,
+        year: i32,
+        days: Decimal,
+        by: EmployeeId,
+        at: DateTime<Utc>,
+    },
     #[serde(rename = "leave.debited")]
-    Debited { employee: EmployeeId, document: ApprovalId, days: Decimal, by: EmployeeId, at: DateTime<Utc> },
+    Debited {
+        employee: EmployeeId,
+        document: ApprovalId,
+        days: Decimal,
+        by: EmployeeId,
+        at: DateTime<Utc>,
+    },
     #[serde(rename = "leave.adjusted")]
-    Adjusted { employee: EmployeeId, days: Decimal, reason: String, by: EmployeeId, at: DateTime<Utc> },
+    Adjusted {
+        employee: EmployeeId,
+        days: Decimal,
+        reason: String,
+        by: EmployeeId,
+        at: DateTime<Utc>,
+    },
 }
 
 impl EventType for LeaveEvent {
@@ -103,7 +139,13 @@ impl Aggregate for LeaveLedger {
 
     fn decide(&self, command: &LeaveCommand) -> Result<Vec<LeaveEvent>, LeaveError> {
         match command {
-            LeaveCommand::Grant { employee, year, days, by, at } => {
+            LeaveCommand::Grant {
+                employee,
+                year,
+                days,
+                by,
+                at,
+            } => {
                 if !by.has(Role::HrAdmin) {
                     return Err(LeaveError::NotHrAdmin);
                 }
@@ -112,17 +154,41 @@ impl Aggregate for LeaveLedger {
                     return Err(LeaveError::AlreadyGranted { year: *year });
                 }
                 let days = half_days(*days, true)?;
-                Ok(vec![LeaveEvent::Granted { employee: *employee, year: *year, days, by: by.id, at: *at }])
+                Ok(vec![LeaveEvent::Granted {
+                    employee: *employee,
+                    year: *year,
+                    days,
+                    by: by.id,
+                    at: *at,
+                }])
             }
-            LeaveCommand::Debit { employee, document, days, by, at } => {
+            LeaveCommand::Debit {
+                employee,
+                document,
+                days,
+                by,
+                at,
+            } => {
                 self.owner(*employee)?;
                 if self.debits.contains_key(document) {
                     return Ok(Vec::new());
                 }
                 let days = half_days(*days, true)?;
-                Ok(vec![LeaveEvent::Debited { employee: *employee, document: *document, days, by: *by, at: *at }])
+                Ok(vec![LeaveEvent::Debited {
+                    employee: *employee,
+                    document: *document,
+                    days,
+                    by: *by,
+                    at: *at,
+                }])
             }
-            LeaveCommand::Adjust { employee, days, reason, by, at } => {
+            LeaveCommand::Adjust {
+                employee,
+                days,
+                reason,
+                by,
+                at,
+            } => {
                 if !by.has(Role::HrAdmin) {
                     return Err(LeaveError::NotHrAdmin);
                 }
@@ -145,12 +211,19 @@ impl Aggregate for LeaveLedger {
 
     fn evolve(&mut self, event: &LeaveEvent) {
         match event {
-            LeaveEvent::Granted { employee, year, days, .. } => {
+            LeaveEvent::Granted {
+                employee, year, days, ..
+            } => {
                 self.employee = Some(*employee);
                 self.granted_years.insert(*year);
                 self.balance += days;
             }
-            LeaveEvent::Debited { employee, document, days, .. } => {
+            LeaveEvent::Debited {
+                employee,
+                document,
+                days,
+                ..
+            } => {
                 self.employee = Some(*employee);
                 self.debits.insert(*document, *days);
                 self.balance -= days;

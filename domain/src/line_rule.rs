@@ -11,9 +11,9 @@
 //! - Leave: the department head joins for more than `leave_head_days` days.
 //! - Expense/purchase documents are received (수신) by the finance department, if configured.
 
+use crate::approval::{ApprovalLine, Quorum, Step};
 use crate::form::{FormKind, FormTemplate};
 use crate::ids::{DepartmentId, EmployeeId};
-use crate::approval::{ApprovalLine, Quorum, Step};
 use crate::org::OrgChart;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -93,7 +93,10 @@ pub fn suggest_line(
         }
     };
     let manager = me.manager.filter(|m| chart.is_active(*m));
-    add(manager.or_else(|| chart.head_above(me.department, drafter)), &mut approvers);
+    add(
+        manager.or_else(|| chart.head_above(me.department, drafter)),
+        &mut approvers,
+    );
     let needs_head = match form.kind {
         FormKind::Expense | FormKind::Purchase | FormKind::General => true,
         FormKind::Leave => leave_days.unwrap_or_default() > policy.leave_head_days,
@@ -124,7 +127,13 @@ pub fn suggest_line(
         .filter(|h| *h != drafter && chart.is_active(*h) && !approvers.contains(h));
     if let (FormKind::Purchase, true, Some(head)) = (form.kind, amount > policy.head_threshold, agreement_head) {
         let at = steps.len().saturating_sub(1).max(1).min(steps.len());
-        steps.insert(at, Step::Agreement { members: vec![head], quorum: Quorum::All });
+        steps.insert(
+            at,
+            Step::Agreement {
+                members: vec![head],
+                quorum: Quorum::All,
+            },
+        );
     }
 
     let receivers = match (money_form, policy.finance_department) {
@@ -132,7 +141,14 @@ pub fn suggest_line(
         _ => Vec::new(),
     };
     Ok(Suggestion {
-        line: ApprovalLine { steps, cc: Vec::new(), receivers },
-        rule: RuleRef { id: STANDARD_RULE.into(), version: 1 },
+        line: ApprovalLine {
+            steps,
+            cc: Vec::new(),
+            receivers,
+        },
+        rule: RuleRef {
+            id: STANDARD_RULE.into(),
+            version: 1,
+        },
     })
 }

@@ -43,14 +43,24 @@ impl SequenceKey {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NumberCommand {
-    Assign { key: SequenceKey, document: ApprovalId, by: EmployeeId, at: DateTime<Utc> },
+    Assign {
+        key: SequenceKey,
+        document: ApprovalId,
+        by: EmployeeId,
+        at: DateTime<Utc>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum NumberEvent {
     #[serde(rename = "numbering.assigned")]
-    NumberAssigned { number: DocumentNumber, document: ApprovalId, by: EmployeeId, at: DateTime<Utc> },
+    NumberAssigned {
+        number: DocumentNumber,
+        document: ApprovalId,
+        by: EmployeeId,
+        at: DateTime<Utc>,
+    },
 }
 
 impl EventType for NumberEvent {
@@ -90,25 +100,41 @@ impl Aggregate for NumberSequence {
 
     fn decide(&self, command: &NumberCommand) -> Result<Vec<NumberEvent>, NumberError> {
         let NumberCommand::Assign { key, document, by, at } = command;
-        let valid = !key.prefix.is_empty() && key.prefix.len() <= 8 && key.prefix.bytes().all(|b| b.is_ascii_uppercase());
+        let valid =
+            !key.prefix.is_empty() && key.prefix.len() <= 8 && key.prefix.bytes().all(|b| b.is_ascii_uppercase());
         if !valid {
             return Err(NumberError::InvalidPrefix);
         }
         if let Some(expected) = &self.key {
             if expected != key {
-                return Err(NumberError::WrongSequence { expected: expected.clone(), got: key.clone() });
+                return Err(NumberError::WrongSequence {
+                    expected: expected.clone(),
+                    got: key.clone(),
+                });
             }
         }
         if self.assigned.contains_key(document) {
             return Ok(Vec::new());
         }
-        let number = DocumentNumber { prefix: key.prefix.clone(), year: key.year, seq: self.last + 1 };
-        Ok(vec![NumberEvent::NumberAssigned { number, document: *document, by: *by, at: *at }])
+        let number = DocumentNumber {
+            prefix: key.prefix.clone(),
+            year: key.year,
+            seq: self.last + 1,
+        };
+        Ok(vec![NumberEvent::NumberAssigned {
+            number,
+            document: *document,
+            by: *by,
+            at: *at,
+        }])
     }
 
     fn evolve(&mut self, event: &NumberEvent) {
         let NumberEvent::NumberAssigned { number, document, .. } = event;
-        self.key = Some(SequenceKey { prefix: number.prefix.clone(), year: number.year });
+        self.key = Some(SequenceKey {
+            prefix: number.prefix.clone(),
+            year: number.year,
+        });
         self.last = number.seq;
         self.assigned.insert(*document, number.clone());
     }

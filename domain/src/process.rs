@@ -38,7 +38,10 @@ pub fn on_approval_event(
     }
     let at = event.at();
     let mut follow_ups = vec![FollowUp::Number(NumberCommand::Assign {
-        key: SequenceKey { prefix: form.prefix.clone(), year: at.with_timezone(&company_offset).year() },
+        key: SequenceKey {
+            prefix: form.prefix.clone(),
+            year: at.with_timezone(&company_offset).year(),
+        },
         document: after.id,
         by: event.actor(),
         at,
@@ -57,9 +60,18 @@ pub fn on_approval_event(
 
 /// The document command that records an assigned number.
 pub fn on_number_assigned(event: &NumberEvent) -> (crate::ids::ApprovalId, ApprovalCommand) {
-    let NumberEvent::NumberAssigned { number, document, by, at } = event;
+    let NumberEvent::NumberAssigned {
+        number,
+        document,
+        by,
+        at,
+    } = event;
     (
         *document,
-        ApprovalCommand::RecordNumber { number: number.clone(), by: Actor::employee(*by), at: *at },
+        ApprovalCommand::RecordNumber {
+            number: number.clone(),
+            by: Actor::employee(*by),
+            at: *at,
+        },
     )
 }

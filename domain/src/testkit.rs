@@ -13,14 +13,19 @@ pub struct Given<A: Aggregate> {
 /// Starts a scenario from past events.
 pub fn given<A: Aggregate>(events: impl IntoIterator<Item = A::Event>) -> Given<A> {
     let events: Vec<A::Event> = events.into_iter().collect();
-    Given { state: A::fold(&events) }
+    Given {
+        state: A::fold(&events),
+    }
 }
 
 impl<A: Aggregate> Given<A> {
     /// Decides `command` against the folded state.
     pub fn when(self, command: A::Command) -> Then<A> {
         let result = self.state.decide(&command);
-        Then { state: self.state, result }
+        Then {
+            state: self.state,
+            result,
+        }
     }
 
     /// The state folded from the given events.

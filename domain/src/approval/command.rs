@@ -54,7 +54,13 @@ pub enum ApprovalCommand {
         at: DateTime<Utc>,
     },
     /// 임시저장: save changes to a draft.
-    SaveDraft { form: FormTemplate, content: Content, line: ApprovalLine, by: Actor, at: DateTime<Utc> },
+    SaveDraft {
+        form: FormTemplate,
+        content: Content,
+        line: ApprovalLine,
+        by: Actor,
+        at: DateTime<Utc>,
+    },
     /// Delete a draft that was never submitted.
     Discard { by: Actor, at: DateTime<Utc> },
     /// 상신: send the draft down its line.
@@ -67,19 +73,43 @@ pub enum ApprovalCommand {
         at: DateTime<Utc>,
     },
     /// 승인, or 대결 when `proxy` carries an active delegation from the seat holder.
-    Approve { comment: Option<String>, proxy: Option<Delegation>, by: Actor, at: DateTime<Utc> },
+    Approve {
+        comment: Option<String>,
+        proxy: Option<Delegation>,
+        by: Actor,
+        at: DateTime<Utc>,
+    },
     /// 전결: approve as final by delegated authority, skipping the remaining steps.
-    ApproveAsFinal { comment: Option<String>, by: Actor, at: DateTime<Utc> },
+    ApproveAsFinal {
+        comment: Option<String>,
+        by: Actor,
+        at: DateTime<Utc>,
+    },
     /// 반려 (or, in an agreement group, a vote against).
-    Reject { reason: String, to: RejectTarget, proxy: Option<Delegation>, by: Actor, at: DateTime<Utc> },
+    Reject {
+        reason: String,
+        to: RejectTarget,
+        proxy: Option<Delegation>,
+        by: Actor,
+        at: DateTime<Utc>,
+    },
     /// 회수: the drafter takes the document back before any approver acted.
     Withdraw { by: Actor, at: DateTime<Utc> },
     /// 결재 취소: an approver takes back their approval before the next step acted.
     CancelApproval { by: Actor, at: DateTime<Utc> },
     /// 보류: the current approver holds the document.
-    Hold { reason: String, proxy: Option<Delegation>, by: Actor, at: DateTime<Utc> },
+    Hold {
+        reason: String,
+        proxy: Option<Delegation>,
+        by: Actor,
+        at: DateTime<Utc>,
+    },
     /// Release a hold.
-    Release { proxy: Option<Delegation>, by: Actor, at: DateTime<Utc> },
+    Release {
+        proxy: Option<Delegation>,
+        by: Actor,
+        at: DateTime<Utc>,
+    },
     /// 재상신: resubmit a rejected or withdrawn document as the next revision.
     Resubmit {
         form: FormTemplate,
@@ -91,7 +121,16 @@ pub enum ApprovalCommand {
         at: DateTime<Utc>,
     },
     /// 의견: a comment from a participant.
-    Comment { id: CommentId, text: String, by: Actor, at: DateTime<Utc> },
+    Comment {
+        id: CommentId,
+        text: String,
+        by: Actor,
+        at: DateTime<Utc>,
+    },
     /// Record the document number assigned by the numbering sequence after final approval.
-    RecordNumber { number: DocumentNumber, by: Actor, at: DateTime<Utc> },
+    RecordNumber {
+        number: DocumentNumber,
+        by: Actor,
+        at: DateTime<Utc>,
+    },
 }

@@ -35,7 +35,14 @@ impl Aggregate for Approval {
     fn decide(&self, command: &C) -> Decided {
         let Some(doc) = self.document() else {
             return match command {
-                C::Draft { id, form, content, line, by, at } => {
+                C::Draft {
+                    id,
+                    form,
+                    content,
+                    line,
+                    by,
+                    at,
+                } => {
                     let content = checked_content(content)?;
                     form.validate_draft(&content.body)?;
                     Ok(vec![E::Drafted {
@@ -53,21 +60,44 @@ impl Aggregate for Approval {
         };
         match command {
             C::Draft { .. } => Err(Err::AlreadyExists),
-            C::SaveDraft { form, content, line, by, at } => {
+            C::SaveDraft {
+                form,
+                content,
+                line,
+                by,
+                at,
+            } => {
                 doc.ensure_editable_draft(by)?;
                 doc.ensure_form(form)?;
                 let content = checked_content(content)?;
                 form.validate_draft(&content.body)?;
-                Ok(vec![E::DraftSaved { content, line: line.clone(), by: by.id, at: *at }])
+                Ok(vec![E::DraftSaved {
+                    content,
+                    line: line.clone(),
+                    by: by.id,
+                    at: *at,
+                }])
             }
             C::Discard { by, at } => {
                 doc.ensure_editable_draft(by)?;
                 Ok(vec![E::DraftDiscarded { by: by.id, at: *at }])
             }
-            C::Submit { form, rule, leave_balance, by, at } => {
+            C::Submit {
+                form,
+                rule,
+                leave_balance,
+                by,
+                at,
+            } => {
                 doc.ensure_editable_draft(by)?;
                 let (amount, leave_days) = doc.check_submission(form, &doc.content, &doc.line, *leave_balance)?;
-                Ok(vec![E::Submitted { rule: rule.clone(), amount, leave_days, by: by.id, at: *at }])
+                Ok(vec![E::Submitted {
+                    rule: rule.clone(),
+                    amount,
+                    leave_days,
+                    by: by.id,
+                    at: *at,
+                }])
             }
             C::Approve { comment, proxy, by, at } => {
                 let comment = optional_text(comment)?;
@@ -81,20 +111,39 @@ impl Aggregate for Approval {
                         by: by.id,
                         at: *at,
                     },
-                    _ => E::Approved { step: seat.step, comment, by: by.id, at: *at },
+                    _ => E::Approved {
+                        step: seat.step,
+                        comment,
+                        by: by.id,
+                        at: *at,
+                    },
                 }])
             }
             C::ApproveAsFinal { comment, by, at } => {
                 let comment = optional_text(comment)?;
                 let seat = doc.seat(by, None, *at)?;
                 match doc.line.steps.get(seat.step) {
-                    Some(Step::Approval { final_authority: true, .. }) => {}
+                    Some(Step::Approval {
+                        final_authority: true, ..
+                    }) => {}
                     _ => return Err(Err::NoFinalAuthority),
                 }
                 let skipped = (seat.step + 1..doc.line.steps.len()).collect();
-                Ok(vec![E::ApprovedAsFinal { step: seat.step, skipped, comment, by: by.id, at: *at }])
+                Ok(vec![E::ApprovedAsFinal {
+                    step: seat.step,
+                    skipped,
+                    comment,
+                    by: by.id,
+                    at: *at,
+                }])
             }
-            C::Reject { reason, to, proxy, by, at } => {
+            C::Reject {
+                reason,
+                to,
+                proxy,
+                by,
+                at,
+            } => {
                 let reason = required_text(reason, Err::ReasonRequired)?;
                 let seat = doc.seat(by, proxy.as_ref(), *at)?;
                 let on_behalf_of = seat.proxy.map(|_| seat.member);
@@ -102,9 +151,22 @@ impl Aggregate for Approval {
                     return Err(Err::NoPreviousStep);
                 }
                 if *to == RejectTarget::Drafter && doc.quorum_still_reachable_after_no(seat.step) {
-                    return Ok(vec![E::Disagreed { step: seat.step, reason, on_behalf_of, by: by.id, at: *at }]);
+                    return Ok(vec![E::Disagreed {
+                        step: seat.step,
+                        reason,
+                        on_behalf_of,
+                        by: by.id,
+                        at: *at,
+                    }]);
                 }
-                Ok(vec![E::Rejected { step: seat.step, to: *to, reason, on_behalf_of, by: by.id, at: *at }])
+                Ok(vec![E::Rejected {
+                    step: seat.step,
+                    to: *to,
+                    reason,
+                    on_behalf_of,
+                    by: by.id,
+                    at: *at,
+                }])
             }
             C::Withdraw { by, at } => {
                 doc.ensure_drafter(by)?;
@@ -122,7 +184,13 @@ impl Aggregate for Approval {
                     return Err(Err::AlreadyOnHold);
                 }
                 let seat = doc.seat(by, proxy.as_ref(), *at)?;
-                Ok(vec![E::Held { step: seat.step, member: seat.member, reason, by: by.id, at: *at }])
+                Ok(vec![E::Held {
+                    step: seat.step,
+                    member: seat.member,
+                    reason,
+                    by: by.id,
+                    at: *at,
+                }])
             }
             C::Release { proxy, by, at } => {
                 doc.ensure_open()?;
@@ -130,9 +198,21 @@ impl Aggregate for Approval {
                     return Err(Err::NotOnHold);
                 }
                 let seat = doc.seat(by, proxy.as_ref(), *at)?;
-                Ok(vec![E::Released { step: seat.step, by: by.id, at: *at }])
+                Ok(vec![E::Released {
+                    step: seat.step,
+                    by: by.id,
+                    at: *at,
+                }])
             }
-            C::Resubmit { form, content, line, rule, leave_balance, by, at } => {
+            C::Resubmit {
+                form,
+                content,
+                line,
+                rule,
+                leave_balance,
+                by,
+                at,
+            } => {
                 doc.ensure_drafter(by)?;
                 if !matches!(doc.status, Status::Rejected | Status::Withdrawn) {
                     return Err(Err::NotResubmittable);
@@ -158,7 +238,12 @@ impl Aggregate for Approval {
                 if !doc.may_comment(by) {
                     return Err(Err::NotParticipant);
                 }
-                Ok(vec![E::Commented { comment_id: *id, text, by: by.id, at: *at }])
+                Ok(vec![E::Commented {
+                    comment_id: *id,
+                    text,
+                    by: by.id,
+                    at: *at,
+                }])
             }
             C::RecordNumber { number, by, at } => {
                 if doc.status != Status::Approved {
@@ -167,7 +252,11 @@ impl Aggregate for Approval {
                 if doc.number.is_some() {
                     return Err(Err::AlreadyNumbered);
                 }
-                Ok(vec![E::Numbered { number: number.clone(), by: by.id, at: *at }])
+                Ok(vec![E::Numbered {
+                    number: number.clone(),
+                    by: by.id,
+                    at: *at,
+                }])
             }
         }
     }
@@ -257,7 +346,11 @@ impl ApprovalDocument {
         let seated = self.line.steps.get(step).is_some_and(|s| s.members().contains(&member));
         let decided_here = self.steps.get(step).and_then(|p| p.decision_of(member)).is_some();
         if !seated || decided_here {
-            let decided_before = self.steps.iter().take(step + 1).any(|p| p.decision_of(member).is_some());
+            let decided_before = self
+                .steps
+                .iter()
+                .take(step + 1)
+                .any(|p| p.decision_of(member).is_some());
             return Err(if decided_before {
                 Err::AlreadyDecided { by: member }
             } else {
@@ -269,7 +362,11 @@ impl ApprovalDocument {
                 return Err(Err::HeldByOther);
             }
         }
-        Ok(Seat { step, member, proxy: delegation })
+        Ok(Seat {
+            step,
+            member,
+            proxy: delegation,
+        })
     }
 
     /// In an agreement group, whether the quorum can still be reached after one more "no".
@@ -290,12 +387,21 @@ impl ApprovalDocument {
         let mine = |index: usize| {
             self.steps
                 .get(index)
-                .and_then(|p| p.decisions.iter().find(|d| d.by == by.id && d.verdict == super::Verdict::Agree))
+                .and_then(|p| {
+                    p.decisions
+                        .iter()
+                        .find(|d| d.by == by.id && d.verdict == super::Verdict::Agree)
+                })
                 .map(|d| d.member)
         };
         let current = self.current;
         if let Some(member) = mine(current) {
-            return Ok(vec![E::ApprovalCancelled { step: current, member, by: by.id, at }]);
+            return Ok(vec![E::ApprovalCancelled {
+                step: current,
+                member,
+                by: by.id,
+                at,
+            }]);
         }
         let Some(previous) = current.checked_sub(1) else {
             return Err(Err::NothingToCancel);
@@ -307,7 +413,12 @@ impl ApprovalDocument {
         if next_acted {
             return Err(Err::NextStepActed);
         }
-        Ok(vec![E::ApprovalCancelled { step: previous, member, by: by.id, at }])
+        Ok(vec![E::ApprovalCancelled {
+            step: previous,
+            member,
+            by: by.id,
+            at,
+        }])
     }
 
     fn may_comment(&self, by: &Actor) -> bool {
@@ -333,7 +444,10 @@ fn checked_content(content: &Content) -> Result<Content, Err> {
     if content.attachments.len() > MAX_ATTACHMENTS || bad_attachment {
         return Err(Err::InvalidAttachments);
     }
-    Ok(Content { title: title.to_owned(), ..content.clone() })
+    Ok(Content {
+        title: title.to_owned(),
+        ..content.clone()
+    })
 }
 
 fn required_text(text: &str, error: Err) -> Result<String, Err> {

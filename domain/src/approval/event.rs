@@ -28,7 +28,12 @@ pub enum ApprovalEvent {
     },
     /// 임시저장
     #[serde(rename = "approval.draft_saved")]
-    DraftSaved { content: Content, line: ApprovalLine, by: EmployeeId, at: DateTime<Utc> },
+    DraftSaved {
+        content: Content,
+        line: ApprovalLine,
+        by: EmployeeId,
+        at: DateTime<Utc>,
+    },
     /// A never-submitted draft was deleted.
     #[serde(rename = "approval.draft_discarded")]
     DraftDiscarded { by: EmployeeId, at: DateTime<Utc> },
@@ -43,7 +48,12 @@ pub enum ApprovalEvent {
     },
     /// 승인 (or 합의 agreement) by the seat holder.
     #[serde(rename = "approval.approved")]
-    Approved { step: usize, comment: Option<String>, by: EmployeeId, at: DateTime<Utc> },
+    Approved {
+        step: usize,
+        comment: Option<String>,
+        by: EmployeeId,
+        at: DateTime<Utc>,
+    },
     /// 대결: approved by a proxy on behalf of the absent seat holder.
     #[serde(rename = "approval.proxy_approved")]
     ProxyApproved {
@@ -56,7 +66,13 @@ pub enum ApprovalEvent {
     },
     /// 전결: approved as final by delegated authority; remaining steps are skipped.
     #[serde(rename = "approval.approved_as_final")]
-    ApprovedAsFinal { step: usize, skipped: Vec<usize>, comment: Option<String>, by: EmployeeId, at: DateTime<Utc> },
+    ApprovedAsFinal {
+        step: usize,
+        skipped: Vec<usize>,
+        comment: Option<String>,
+        by: EmployeeId,
+        at: DateTime<Utc>,
+    },
     /// A vote against in an agreement group whose quorum is still reachable.
     #[serde(rename = "approval.disagreed")]
     Disagreed {
@@ -81,13 +97,28 @@ pub enum ApprovalEvent {
     Withdrawn { by: EmployeeId, at: DateTime<Utc> },
     /// 결재 취소
     #[serde(rename = "approval.approval_cancelled")]
-    ApprovalCancelled { step: usize, member: EmployeeId, by: EmployeeId, at: DateTime<Utc> },
+    ApprovalCancelled {
+        step: usize,
+        member: EmployeeId,
+        by: EmployeeId,
+        at: DateTime<Utc>,
+    },
     /// 보류
     #[serde(rename = "approval.held")]
-    Held { step: usize, member: EmployeeId, reason: String, by: EmployeeId, at: DateTime<Utc> },
+    Held {
+        step: usize,
+        member: EmployeeId,
+        reason: String,
+        by: EmployeeId,
+        at: DateTime<Utc>,
+    },
     /// 보류 해제
     #[serde(rename = "approval.released")]
-    Released { step: usize, by: EmployeeId, at: DateTime<Utc> },
+    Released {
+        step: usize,
+        by: EmployeeId,
+        at: DateTime<Utc>,
+    },
     /// 재상신: the next revision, with its own content and line.
     #[serde(rename = "approval.resubmitted")]
     Resubmitted {
@@ -102,10 +133,19 @@ pub enum ApprovalEvent {
     },
     /// 의견
     #[serde(rename = "approval.commented")]
-    Commented { comment_id: CommentId, text: String, by: EmployeeId, at: DateTime<Utc> },
+    Commented {
+        comment_id: CommentId,
+        text: String,
+        by: EmployeeId,
+        at: DateTime<Utc>,
+    },
     /// 문서번호 부여
     #[serde(rename = "approval.numbered")]
-    Numbered { number: DocumentNumber, by: EmployeeId, at: DateTime<Utc> },
+    Numbered {
+        number: DocumentNumber,
+        by: EmployeeId,
+        at: DateTime<Utc>,
+    },
 }
 
 impl ApprovalEvent {

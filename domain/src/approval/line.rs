@@ -52,8 +52,14 @@ impl Step {
     pub fn required(&self) -> usize {
         match self {
             Step::Approval { .. } => 1,
-            Step::Agreement { members, quorum: Quorum::All } => members.len(),
-            Step::Agreement { quorum: Quorum::AtLeast(m), .. } => *m as usize,
+            Step::Agreement {
+                members,
+                quorum: Quorum::All,
+            } => members.len(),
+            Step::Agreement {
+                quorum: Quorum::AtLeast(m),
+                ..
+            } => *m as usize,
         }
     }
 }

@@ -35,7 +35,10 @@ pub enum Status {
 impl Status {
     /// No decision is possible in this status.
     pub fn is_terminal(self) -> bool {
-        matches!(self, Status::Approved | Status::Rejected | Status::Withdrawn | Status::Discarded)
+        matches!(
+            self,
+            Status::Approved | Status::Rejected | Status::Withdrawn | Status::Discarded
+        )
     }
 }
 
@@ -200,7 +203,16 @@ impl Approval {
     /// unchanged rather than panic.
     pub(crate) fn apply(&mut self, event: &ApprovalEvent) {
         use ApprovalEvent as E;
-        if let E::Drafted { id, drafter, form, content, line, at, .. } = event {
+        if let E::Drafted {
+            id,
+            drafter,
+            form,
+            content,
+            line,
+            at,
+            ..
+        } = event
+        {
             self.0 = Some(ApprovalDocument {
                 id: *id,
                 drafter: *drafter,
@@ -226,7 +238,13 @@ impl Approval {
         }
         let Some(doc) = self.0.as_mut() else { return };
         doc.updated_at = event.at();
-        let decision = |member, by, verdict, at, final_authority| Decision { member, by, verdict, at, final_authority };
+        let decision = |member, by, verdict, at, final_authority| Decision {
+            member,
+            by,
+            verdict,
+            at,
+            final_authority,
+        };
         match event {
             E::Drafted { .. } => {}
             E::DraftSaved { content, line, .. } => {
@@ -234,7 +252,13 @@ impl Approval {
                 doc.line = line.clone();
             }
             E::DraftDiscarded { .. } => doc.status = Status::Discarded,
-            E::Submitted { rule, amount, leave_days, at, .. } => {
+            E::Submitted {
+                rule,
+                amount,
+                leave_days,
+                at,
+                ..
+            } => {
                 doc.revision = 1;
                 doc.rule = rule.clone();
                 doc.amount = *amount;
@@ -245,11 +269,19 @@ impl Approval {
                 doc.record(*step, decision(*by, *by, Verdict::Agree, *at, false));
                 doc.advance(*at);
             }
-            E::ProxyApproved { step, on_behalf_of, by, at, .. } => {
+            E::ProxyApproved {
+                step,
+                on_behalf_of,
+                by,
+                at,
+                ..
+            } => {
                 doc.record(*step, decision(*on_behalf_of, *by, Verdict::Agree, *at, false));
                 doc.advance(*at);
             }
-            E::ApprovedAsFinal { step, skipped, by, at, .. } => {
+            E::ApprovedAsFinal {
+                step, skipped, by, at, ..
+            } => {
                 doc.record(*step, decision(*by, *by, Verdict::Agree, *at, true));
                 for index in skipped {
                     if let Some(progress) = doc.steps.get_mut(*index) {
@@ -258,12 +290,31 @@ impl Approval {
                 }
                 doc.advance(*at);
             }
-            E::Disagreed { step, on_behalf_of, by, at, .. } => {
-                doc.record(*step, decision(on_behalf_of.unwrap_or(*by), *by, Verdict::Disagree, *at, false));
+            E::Disagreed {
+                step,
+                on_behalf_of,
+                by,
+                at,
+                ..
+            } => {
+                doc.record(
+                    *step,
+                    decision(on_behalf_of.unwrap_or(*by), *by, Verdict::Disagree, *at, false),
+                );
             }
-            E::Rejected { step, to, on_behalf_of, by, at, .. } => match to {
+            E::Rejected {
+                step,
+                to,
+                on_behalf_of,
+                by,
+                at,
+                ..
+            } => match to {
                 super::RejectTarget::Drafter => {
-                    doc.record(*step, decision(on_behalf_of.unwrap_or(*by), *by, Verdict::Disagree, *at, false));
+                    doc.record(
+                        *step,
+                        decision(on_behalf_of.unwrap_or(*by), *by, Verdict::Disagree, *at, false),
+                    );
                     doc.status = Status::Rejected;
                     doc.completed_at = Some(*at);
                 }
@@ -288,15 +339,30 @@ impl Approval {
                 doc.current = *step;
                 doc.status = Status::InProgress;
             }
-            E::Held { step, member, reason, .. } => {
+            E::Held {
+                step, member, reason, ..
+            } => {
                 doc.status = Status::OnHold;
-                doc.hold = Some(Hold { step: *step, member: *member, reason: reason.clone() });
+                doc.hold = Some(Hold {
+                    step: *step,
+                    member: *member,
+                    reason: reason.clone(),
+                });
             }
             E::Released { .. } => {
                 doc.status = Status::InProgress;
                 doc.hold = None;
             }
-            E::Resubmitted { revision, content, line, rule, amount, leave_days, at, .. } => {
+            E::Resubmitted {
+                revision,
+                content,
+                line,
+                rule,
+                amount,
+                leave_days,
+                at,
+                ..
+            } => {
                 doc.revision = *revision;
                 doc.content = content.clone();
                 doc.line = line.clone();
@@ -305,7 +371,12 @@ impl Approval {
                 doc.leave_days = *leave_days;
                 doc.start_revision(*at);
             }
-            E::Commented { comment_id, text, by, at } => doc.comments.push(Comment {
+            E::Commented {
+                comment_id,
+                text,
+                by,
+                at,
+            } => doc.comments.push(Comment {
                 id: *comment_id,
                 by: *by,
                 text: text.clone(),

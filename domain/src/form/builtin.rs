@@ -15,16 +15,11 @@ fn field(key: &str, ko: &str, en: &str, kind: FieldKind, required: bool) -> Fiel
 }
 
 fn text(max_len: u32, multiline: bool) -> FieldKind {
-    FieldKind::Text {
-        max_len,
-        multiline,
-    }
+    FieldKind::Text { max_len, multiline }
 }
 
 fn krw() -> FieldKind {
-    FieldKind::Money {
-        currency: "KRW".into(),
-    }
+    FieldKind::Money { currency: "KRW".into() }
 }
 
 fn template(id: &str, kind: FormKind, prefix: &str, ko: &str, en: &str) -> FormTemplate {

@@ -90,12 +90,23 @@ pub struct FieldDef {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum FieldKind {
-    Text { max_len: u32, multiline: bool },
-    Number { min: Option<Decimal>, max: Option<Decimal>, step: Option<Decimal> },
-    Money { currency: String },
+    Text {
+        max_len: u32,
+        multiline: bool,
+    },
+    Number {
+        min: Option<Decimal>,
+        max: Option<Decimal>,
+        step: Option<Decimal>,
+    },
+    Money {
+        currency: String,
+    },
     Date,
     DateRange,
-    Select { options: Vec<String> },
+    Select {
+        options: Vec<String>,
+    },
     LineItems,
 }
 

@@ -45,9 +45,7 @@ impl FormTemplate {
         }
         for def in &self.fields {
             match body.get(&def.key) {
-                None if def.required => errors.push(FieldError::Required {
-                    field: def.key.clone(),
-                }),
+                None if def.required => errors.push(FieldError::Required { field: def.key.clone() }),
                 None => {}
                 Some(value) => {
                     if let Err(e) = check(&def.key, &def.kind, value, def.required) {
@@ -134,9 +132,7 @@ fn check(key: &str, kind: &FieldKind, value: &FieldValue, required: bool) -> Res
         }
         (FieldKind::LineItems, FieldValue::LineItems(items)) => {
             let bad = items.iter().any(|i| {
-                i.description.trim().is_empty()
-                    || i.quantity <= Decimal::ZERO
-                    || i.unit_price.is_sign_negative()
+                i.description.trim().is_empty() || i.quantity <= Decimal::ZERO || i.unit_price.is_sign_negative()
             });
             if bad || (required && items.is_empty()) {
                 Err(FieldError::BadLineItem { field: field() })

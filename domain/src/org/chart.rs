@@ -56,9 +56,6 @@ impl OrgChart {
     /// The head of the root of `department`'s tree (the executive / 대표).
     pub fn executive_of(&self, department: DepartmentId) -> Option<EmployeeId> {
         let root = *self.ancestry(department).last()?;
-        self.departments
-            .get(&root)?
-            .head
-            .filter(|h| self.is_active(*h))
+        self.departments.get(&root)?.head.filter(|h| self.is_active(*h))
     }
 }

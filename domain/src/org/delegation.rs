@@ -32,7 +32,10 @@ pub enum DelegationCommand {
         by: Actor,
         at: DateTime<Utc>,
     },
-    Revoke { by: Actor, at: DateTime<Utc> },
+    Revoke {
+        by: Actor,
+        at: DateTime<Utc>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,7 +117,15 @@ impl Aggregate for Delegation {
 
     fn decide(&self, command: &DelegationCommand) -> Result<Vec<DelegationEvent>, DelegationError> {
         match command {
-            DelegationCommand::Grant { id, principal, proxy, window, reason, by, at } => {
+            DelegationCommand::Grant {
+                id,
+                principal,
+                proxy,
+                window,
+                reason,
+                by,
+                at,
+            } => {
                 if self.id.is_some() {
                     return Err(DelegationError::AlreadyExists);
                 }
@@ -152,7 +163,13 @@ impl Aggregate for Delegation {
 
     fn evolve(&mut self, event: &DelegationEvent) {
         match event {
-            DelegationEvent::Granted { id, principal, proxy, window, .. } => {
+            DelegationEvent::Granted {
+                id,
+                principal,
+                proxy,
+                window,
+                ..
+            } => {
                 *self = Delegation {
                     id: Some(*id),
                     principal: Some(*principal),

@@ -17,7 +17,11 @@ pub enum DepartmentCommand {
         by: Actor,
         at: DateTime<Utc>,
     },
-    Rename { name: String, by: Actor, at: DateTime<Utc> },
+    Rename {
+        name: String,
+        by: Actor,
+        at: DateTime<Utc>,
+    },
     /// Move under a new parent. `parent_ancestors` is the new parent's chain up to the root.
     Move {
         parent: Option<DepartmentId>,
@@ -25,8 +29,16 @@ pub enum DepartmentCommand {
         by: Actor,
         at: DateTime<Utc>,
     },
-    AppointHead { head: Option<EmployeeId>, by: Actor, at: DateTime<Utc> },
-    Close { has_members: bool, by: Actor, at: DateTime<Utc> },
+    AppointHead {
+        head: Option<EmployeeId>,
+        by: Actor,
+        at: DateTime<Utc>,
+    },
+    Close {
+        has_members: bool,
+        by: Actor,
+        at: DateTime<Utc>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,11 +54,23 @@ pub enum DepartmentEvent {
         at: DateTime<Utc>,
     },
     #[serde(rename = "department.renamed")]
-    Renamed { name: String, by: EmployeeId, at: DateTime<Utc> },
+    Renamed {
+        name: String,
+        by: EmployeeId,
+        at: DateTime<Utc>,
+    },
     #[serde(rename = "department.moved")]
-    Moved { parent: Option<DepartmentId>, by: EmployeeId, at: DateTime<Utc> },
+    Moved {
+        parent: Option<DepartmentId>,
+        by: EmployeeId,
+        at: DateTime<Utc>,
+    },
     #[serde(rename = "department.head_appointed")]
-    HeadAppointed { head: Option<EmployeeId>, by: EmployeeId, at: DateTime<Utc> },
+    HeadAppointed {
+        head: Option<EmployeeId>,
+        by: EmployeeId,
+        at: DateTime<Utc>,
+    },
     #[serde(rename = "department.closed")]
     Closed { by: EmployeeId, at: DateTime<Utc> },
 }
@@ -128,7 +152,14 @@ impl Aggregate for Department {
         use DepartmentCommand as C;
         use DepartmentEvent as E;
         let event = match command {
-            C::Create { id, name, code, parent, by, at } => {
+            C::Create {
+                id,
+                name,
+                code,
+                parent,
+                by,
+                at,
+            } => {
                 if !by.has(Role::HrAdmin) {
                     return Err(DepartmentError::NotHrAdmin);
                 }
@@ -142,22 +173,46 @@ impl Aggregate for Department {
                 if *parent == Some(*id) {
                     return Err(DepartmentError::Cycle);
                 }
-                E::Created { id: *id, name: valid_name(name)?, code: code.to_owned(), parent: *parent, by: by.id, at: *at }
+                E::Created {
+                    id: *id,
+                    name: valid_name(name)?,
+                    code: code.to_owned(),
+                    parent: *parent,
+                    by: by.id,
+                    at: *at,
+                }
             }
             C::Rename { name, by, at } => {
                 self.open(by)?;
-                E::Renamed { name: valid_name(name)?, by: by.id, at: *at }
+                E::Renamed {
+                    name: valid_name(name)?,
+                    by: by.id,
+                    at: *at,
+                }
             }
-            C::Move { parent, parent_ancestors, by, at } => {
+            C::Move {
+                parent,
+                parent_ancestors,
+                by,
+                at,
+            } => {
                 let id = self.open(by)?;
                 if *parent == Some(id) || parent_ancestors.contains(&id) {
                     return Err(DepartmentError::Cycle);
                 }
-                E::Moved { parent: *parent, by: by.id, at: *at }
+                E::Moved {
+                    parent: *parent,
+                    by: by.id,
+                    at: *at,
+                }
             }
             C::AppointHead { head, by, at } => {
                 self.open(by)?;
-                E::HeadAppointed { head: *head, by: by.id, at: *at }
+                E::HeadAppointed {
+                    head: *head,
+                    by: by.id,
+                    at: *at,
+                }
             }
             C::Close { has_members, by, at } => {
                 self.open(by)?;
@@ -173,7 +228,9 @@ impl Aggregate for Department {
     fn evolve(&mut self, event: &DepartmentEvent) {
         use DepartmentEvent as E;
         match event {
-            E::Created { id, name, code, parent, .. } => {
+            E::Created {
+                id, name, code, parent, ..
+            } => {
                 *self = Department {
                     id: Some(*id),
                     name: name.clone(),

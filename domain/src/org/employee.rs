@@ -36,11 +36,30 @@ pub enum EmployeeCommand {
         by: Actor,
         at: DateTime<Utc>,
     },
-    ChangeDepartment { department: DepartmentId, by: Actor, at: DateTime<Utc> },
-    ChangePosition { position: Position, by: Actor, at: DateTime<Utc> },
-    ChangeManager { manager: Option<EmployeeId>, by: Actor, at: DateTime<Utc> },
-    AssignRoles { roles: Roles, by: Actor, at: DateTime<Utc> },
-    Deactivate { by: Actor, at: DateTime<Utc> },
+    ChangeDepartment {
+        department: DepartmentId,
+        by: Actor,
+        at: DateTime<Utc>,
+    },
+    ChangePosition {
+        position: Position,
+        by: Actor,
+        at: DateTime<Utc>,
+    },
+    ChangeManager {
+        manager: Option<EmployeeId>,
+        by: Actor,
+        at: DateTime<Utc>,
+    },
+    AssignRoles {
+        roles: Roles,
+        by: Actor,
+        at: DateTime<Utc>,
+    },
+    Deactivate {
+        by: Actor,
+        at: DateTime<Utc>,
+    },
 }
 
 /// Facts about one employee.
@@ -60,15 +79,36 @@ pub enum EmployeeEvent {
         at: DateTime<Utc>,
     },
     #[serde(rename = "employee.profile_updated")]
-    ProfileUpdated { name: String, email: String, by: EmployeeId, at: DateTime<Utc> },
+    ProfileUpdated {
+        name: String,
+        email: String,
+        by: EmployeeId,
+        at: DateTime<Utc>,
+    },
     #[serde(rename = "employee.department_changed")]
-    DepartmentChanged { department: DepartmentId, by: EmployeeId, at: DateTime<Utc> },
+    DepartmentChanged {
+        department: DepartmentId,
+        by: EmployeeId,
+        at: DateTime<Utc>,
+    },
     #[serde(rename = "employee.position_changed")]
-    PositionChanged { position: Position, by: EmployeeId, at: DateTime<Utc> },
+    PositionChanged {
+        position: Position,
+        by: EmployeeId,
+        at: DateTime<Utc>,
+    },
     #[serde(rename = "employee.manager_changed")]
-    ManagerChanged { manager: Option<EmployeeId>, by: EmployeeId, at: DateTime<Utc> },
+    ManagerChanged {
+        manager: Option<EmployeeId>,
+        by: EmployeeId,
+        at: DateTime<Utc>,
+    },
     #[serde(rename = "employee.roles_assigned")]
-    RolesAssigned { roles: Roles, by: EmployeeId, at: DateTime<Utc> },
+    RolesAssigned {
+        roles: Roles,
+        by: EmployeeId,
+        at: DateTime<Utc>,
+    },
     #[serde(rename = "employee.deactivated")]
     Deactivated { by: EmployeeId, at: DateTime<Utc> },
 }
@@ -188,7 +228,18 @@ impl Aggregate for Employee {
         use EmployeeCommand as C;
         use EmployeeEvent as E;
         let event = match command {
-            C::Register { id, name, email, department, position, manager, roles, email_owner, by, at } => {
+            C::Register {
+                id,
+                name,
+                email,
+                department,
+                position,
+                manager,
+                roles,
+                email_owner,
+                by,
+                at,
+            } => {
                 Self::ensure_hr(by)?;
                 if self.id.is_some() {
                     return Err(EmployeeError::AlreadyRegistered);
@@ -214,23 +265,42 @@ impl Aggregate for Employee {
                     at: *at,
                 }
             }
-            C::UpdateProfile { name, email, email_owner, by, at } => {
+            C::UpdateProfile {
+                name,
+                email,
+                email_owner,
+                by,
+                at,
+            } => {
                 Self::ensure_hr(by)?;
                 let id = self.ensure_active()?;
                 if email_owner.is_some_and(|owner| owner != id) {
                     return Err(EmployeeError::EmailTaken);
                 }
-                E::ProfileUpdated { name: valid_name(name)?, email: normalize_email(email)?, by: by.id, at: *at }
+                E::ProfileUpdated {
+                    name: valid_name(name)?,
+                    email: normalize_email(email)?,
+                    by: by.id,
+                    at: *at,
+                }
             }
             C::ChangeDepartment { department, by, at } => {
                 Self::ensure_hr(by)?;
                 self.ensure_active()?;
-                E::DepartmentChanged { department: *department, by: by.id, at: *at }
+                E::DepartmentChanged {
+                    department: *department,
+                    by: by.id,
+                    at: *at,
+                }
             }
             C::ChangePosition { position, by, at } => {
                 Self::ensure_hr(by)?;
                 self.ensure_active()?;
-                E::PositionChanged { position: position.clone(), by: by.id, at: *at }
+                E::PositionChanged {
+                    position: position.clone(),
+                    by: by.id,
+                    at: *at,
+                }
             }
             C::ChangeManager { manager, by, at } => {
                 Self::ensure_hr(by)?;
@@ -238,7 +308,11 @@ impl Aggregate for Employee {
                 if *manager == Some(id) {
                     return Err(EmployeeError::OwnManager);
                 }
-                E::ManagerChanged { manager: *manager, by: by.id, at: *at }
+                E::ManagerChanged {
+                    manager: *manager,
+                    by: by.id,
+                    at: *at,
+                }
             }
             C::AssignRoles { roles, by, at } => {
                 Self::ensure_hr(by)?;
@@ -246,7 +320,11 @@ impl Aggregate for Employee {
                 if !roles.contains(&Role::Employee) {
                     return Err(EmployeeError::MissingEmployeeRole);
                 }
-                E::RolesAssigned { roles: roles.clone(), by: by.id, at: *at }
+                E::RolesAssigned {
+                    roles: roles.clone(),
+                    by: by.id,
+                    at: *at,
+                }
             }
             C::Deactivate { by, at } => {
                 Self::ensure_hr(by)?;
@@ -260,7 +338,16 @@ impl Aggregate for Employee {
     fn evolve(&mut self, event: &EmployeeEvent) {
         use EmployeeEvent as E;
         match event {
-            E::Registered { id, name, email, department, position, manager, roles, .. } => {
+            E::Registered {
+                id,
+                name,
+                email,
+                department,
+                position,
+                manager,
+                roles,
+                ..
+            } => {
                 *self = Employee {
                     id: Some(*id),
                     name: name.clone(),

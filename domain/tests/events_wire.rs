@@ -1,0 +1,322 @@
+//! Every event type round-trips through serde with its stable type name and schema version.
+//! The `variant_index` functions are exhaustive matches: adding an event without adding a
+//! sample here fails to compile or fails the coverage assertion.
+
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
+
+mod support;
+
+use domain::approval::{ApprovalEvent as E, RejectTarget};
+use domain::form::general_form;
+use domain::ids::CommentId;
+use domain::leave::LeaveEvent;
+use domain::numbering::{DocumentNumber, NumberEvent};
+use domain::org::{DelegationEvent, DepartmentEvent, EmployeeEvent, Position, Window};
+use domain::{EventType, Role};
+use rust_decimal::Decimal;
+use serde::{de::DeserializeOwned, Serialize};
+use std::fmt::Debug;
+use support::*;
+use uuid::Uuid;
+
+fn round_trip<T: Serialize + DeserializeOwned + EventType + PartialEq + Debug>(
+    samples: &[T],
+    variants: usize,
+    index: fn(&T) -> usize,
+) {
+    let mut covered = vec![false; variants];
+    for event in samples {
+        covered[index(event)] = true;
+        let json = serde_json::to_value(event).expect("serialises");
+        assert_eq!(json["type"], event.event_type(), "type tag of {event:?}");
+        assert_eq!(event.schema_version(), 1);
+        let back: T = serde_json::from_value(json).expect("deserialises");
+        assert_eq!(&back, event);
+    }
+    assert!(covered.iter().all(|c| *c), "every variant has a sample: {covered:?}");
+}
+
+fn approval_index(e: &E) -> usize {
+    match e {
+        E::Drafted { .. } => 0,
+        E::DraftSaved { .. } => 1,
+        E::DraftDiscarded { .. } => 2,
+        E::Submitted { .. } => 3,
+        E::Approved { .. } => 4,
+        E::ProxyApproved { .. } => 5,
+        E::ApprovedAsFinal { .. } => 6,
+        E::Disagreed { .. } => 7,
+        E::Rejected { .. } => 8,
+        E::Withdrawn { .. } => 9,
+        E::ApprovalCancelled { .. } => 10,
+        E::Held { .. } => 11,
+        E::Released { .. } => 12,
+        E::Resubmitted { .. } => 13,
+        E::Commented { .. } => 14,
+        E::Numbered { .. } => 15,
+    }
+}
+
+#[test]
+fn approval_events_round_trip_with_stable_names() {
+    let samples = vec![
+        drafted(line(&[BOB])),
+        E::DraftSaved {
+            content: content("x"),
+            line: line(&[BOB]),
+            by: ALICE,
+            at: t(1),
+        },
+        E::DraftDiscarded { by: ALICE, at: t(1) },
+        E::Submitted {
+            rule: None,
+            amount: Some(Decimal::new(123_456, 2)),
+            leave_days: None,
+            by: ALICE,
+            at: t(1),
+        },
+        approved(0, BOB, 2),
+        E::ProxyApproved {
+            step: 0,
+            on_behalf_of: BOB,
+            delegation: DELEGATION,
+            comment: Some("대결".into()),
+            by: FRANK,
+            at: t(2),
+        },
+        E::ApprovedAsFinal {
+            step: 0,
+            skipped: vec![1],
+            comment: None,
+            by: BOB,
+            at: t(2),
+        },
+        E::Disagreed {
+            step: 0,
+            reason: "no".into(),
+            on_behalf_of: None,
+            by: BOB,
+            at: t(2),
+        },
+        rejected(0, BOB, RejectTarget::PreviousStep, 2),
+        E::Withdrawn { by: ALICE, at: t(2) },
+        E::ApprovalCancelled {
+            step: 0,
+            member: BOB,
+            by: BOB,
+            at: t(3),
+        },
+        E::Held {
+            step: 0,
+            member: BOB,
+            reason: "wait".into(),
+            by: BOB,
+            at: t(3),
+        },
+        E::Released {
+            step: 0,
+            by: BOB,
+            at: t(4),
+        },
+        E::Resubmitted {
+            revision: 2,
+            content: content("y"),
+            line: line(&[CAROL]),
+            rule: None,
+            amount: None,
+            leave_days: Some(Decimal::new(5, 1)),
+            by: ALICE,
+            at: t(5),
+        },
+        E::Commented {
+            comment_id: CommentId(Uuid::from_u128(5)),
+            text: "의견".into(),
+            by: BOB,
+            at: t(5),
+        },
+        E::Numbered {
+            number: DocumentNumber {
+                prefix: "GEN".into(),
+                year: 2026,
+                seq: 1,
+            },
+            by: BOB,
+            at: t(6),
+        },
+    ];
+    round_trip(&samples, 16, approval_index);
+}
+
+#[test]
+fn money_is_written_as_a_decimal_string_not_a_float() {
+    let json = serde_json::to_value(E::Submitted {
+        rule: None,
+        amount: Some(Decimal::new(1_000_001, 2)),
+        leave_days: None,
+        by: ALICE,
+        at: t(1),
+    })
+    .unwrap();
+    assert_eq!(json["amount"], "10000.01");
+}
+
+#[test]
+fn organisation_events_round_trip_with_stable_names() {
+    let position = Position {
+        title: "대리".into(),
+        rank: 2,
+    };
+    let employees = vec![
+        EmployeeEvent::Registered {
+            id: BOB,
+            name: "b".into(),
+            email: "b@x.io".into(),
+            department: DEPT,
+            position: position.clone(),
+            manager: None,
+            roles: [Role::Employee].into(),
+            by: HR,
+            at: t(0),
+        },
+        EmployeeEvent::ProfileUpdated {
+            name: "b".into(),
+            email: "b@x.io".into(),
+            by: HR,
+            at: t(0),
+        },
+        EmployeeEvent::DepartmentChanged {
+            department: DEPT,
+            by: HR,
+            at: t(0),
+        },
+        EmployeeEvent::PositionChanged {
+            position,
+            by: HR,
+            at: t(0),
+        },
+        EmployeeEvent::ManagerChanged {
+            manager: Some(CAROL),
+            by: HR,
+            at: t(0),
+        },
+        EmployeeEvent::RolesAssigned {
+            roles: [Role::Employee, Role::Auditor].into(),
+            by: HR,
+            at: t(0),
+        },
+        EmployeeEvent::Deactivated { by: HR, at: t(0) },
+    ];
+    round_trip(&employees, 7, |e| match e {
+        EmployeeEvent::Registered { .. } => 0,
+        EmployeeEvent::ProfileUpdated { .. } => 1,
+        EmployeeEvent::DepartmentChanged { .. } => 2,
+        EmployeeEvent::PositionChanged { .. } => 3,
+        EmployeeEvent::ManagerChanged { .. } => 4,
+        EmployeeEvent::RolesAssigned { .. } => 5,
+        EmployeeEvent::Deactivated { .. } => 6,
+    });
+    let departments = vec![
+        DepartmentEvent::Created {
+            id: DEPT,
+            name: "d".into(),
+            code: "D".into(),
+            parent: None,
+            by: HR,
+            at: t(0),
+        },
+        DepartmentEvent::Renamed {
+            name: "e".into(),
+            by: HR,
+            at: t(0),
+        },
+        DepartmentEvent::Moved {
+            parent: Some(FINANCE),
+            by: HR,
+            at: t(0),
+        },
+        DepartmentEvent::HeadAppointed {
+            head: Some(CAROL),
+            by: HR,
+            at: t(0),
+        },
+        DepartmentEvent::Closed { by: HR, at: t(0) },
+    ];
+    round_trip(&departments, 5, |e| match e {
+        DepartmentEvent::Created { .. } => 0,
+        DepartmentEvent::Renamed { .. } => 1,
+        DepartmentEvent::Moved { .. } => 2,
+        DepartmentEvent::HeadAppointed { .. } => 3,
+        DepartmentEvent::Closed { .. } => 4,
+    });
+    let delegations = vec![
+        DelegationEvent::Granted {
+            id: DELEGATION,
+            principal: BOB,
+            proxy: FRANK,
+            window: Window {
+                from: t(0),
+                until: t(1),
+            },
+            reason: "r".into(),
+            by: BOB,
+            at: t(0),
+        },
+        DelegationEvent::Revoked { by: BOB, at: t(0) },
+    ];
+    round_trip(&delegations, 2, |e| match e {
+        DelegationEvent::Granted { .. } => 0,
+        DelegationEvent::Revoked { .. } => 1,
+    });
+}
+
+#[test]
+fn ledger_events_round_trip_with_stable_names() {
+    let leave = vec![
+        LeaveEvent::Granted {
+            employee: ALICE,
+            year: 2026,
+            days: Decimal::from(15),
+            by: HR,
+            at: t(0),
+        },
+        LeaveEvent::Debited {
+            employee: ALICE,
+            document: DOC,
+            days: Decimal::new(5, 1),
+            by: BOB,
+            at: t(0),
+        },
+        LeaveEvent::Adjusted {
+            employee: ALICE,
+            days: Decimal::from(-1),
+            reason: "r".into(),
+            by: HR,
+            at: t(0),
+        },
+    ];
+    round_trip(&leave, 3, |e| match e {
+        LeaveEvent::Granted { .. } => 0,
+        LeaveEvent::Debited { .. } => 1,
+        LeaveEvent::Adjusted { .. } => 2,
+    });
+    let numbers = vec![NumberEvent::NumberAssigned {
+        number: DocumentNumber {
+            prefix: "EXP".into(),
+            year: 2026,
+            seq: 42,
+        },
+        document: DOC,
+        by: BOB,
+        at: t(0),
+    }];
+    round_trip(&numbers, 1, |e| match e {
+        NumberEvent::NumberAssigned { .. } => 0,
+    });
+}
+
+#[test]
+fn form_templates_and_bodies_serialise_for_the_wire() {
+    let form = general_form();
+    let back: domain::form::FormTemplate = serde_json::from_value(serde_json::to_value(&form).unwrap()).unwrap();
+    assert_eq!(back, form);
+}

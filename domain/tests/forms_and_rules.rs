@@ -1,0 +1,292 @@
+//! Form validation against versioned templates, and line suggestion from the org chart.
+
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
+
+mod support;
+
+use chrono::NaiveDate;
+use domain::approval::{Quorum, Step};
+use domain::form::{
+    builtin_forms, expense_form, general_form, leave_form, purchase_form, FieldError, FieldValue, LineItem,
+};
+use domain::ids::DepartmentId;
+use domain::line_rule::{suggest_line, LinePolicy, RuleError, STANDARD_RULE};
+use domain::org::{OrgChart, OrgDepartment, OrgMember};
+use rust_decimal::Decimal;
+use support::*;
+use uuid::Uuid;
+
+fn items(price: i64) -> FieldValue {
+    FieldValue::LineItems(vec![
+        LineItem {
+            description: "노트북".into(),
+            quantity: Decimal::from(2),
+            unit_price: Decimal::from(price),
+        },
+        LineItem {
+            description: "마우스".into(),
+            quantity: Decimal::ONE,
+            unit_price: Decimal::from(10_000),
+        },
+    ])
+}
+
+fn expense_body(price: i64) -> domain::form::Body {
+    [
+        ("purpose".to_owned(), FieldValue::Text("장비 구입".into())),
+        (
+            "spent_on".to_owned(),
+            FieldValue::Date(NaiveDate::from_ymd_opt(2026, 3, 2).unwrap()),
+        ),
+        ("items".to_owned(), items(price)),
+    ]
+    .into()
+}
+
+#[test]
+fn the_four_builtin_forms_exist_with_distinct_prefixes() {
+    let forms = builtin_forms();
+    let prefixes: std::collections::BTreeSet<_> = forms.iter().map(|f| f.prefix.clone()).collect();
+    assert_eq!(forms.len(), 4);
+    assert_eq!(prefixes.len(), 4);
+}
+
+#[test]
+fn an_expense_amount_is_the_total_of_its_line_items() {
+    let form = expense_form();
+    let body = expense_body(1_500_000);
+    form.validate(&body).unwrap();
+    assert_eq!(form.amount(&body), Some(Decimal::from(3_010_000)));
+}
+
+#[test]
+fn every_problem_in_a_body_is_reported_at_once() {
+    let mut body = expense_body(100);
+    body.insert("purpose".into(), FieldValue::Number(Decimal::ONE));
+    body.insert("bogus".into(), FieldValue::Text("?".into()));
+    body.remove("spent_on");
+    let errors = expense_form().validate(&body).unwrap_err().errors;
+    assert_eq!(errors.len(), 3, "{errors:?}");
+    assert!(errors.contains(&FieldError::Unknown { field: "bogus".into() }));
+    assert!(errors.contains(&FieldError::Required {
+        field: "spent_on".into()
+    }));
+    assert!(errors.contains(&FieldError::WrongType {
+        field: "purpose".into(),
+        expected: "text".into()
+    }));
+}
+
+#[test]
+fn line_items_need_a_positive_quantity() {
+    let mut body = expense_body(100);
+    body.insert(
+        "items".into(),
+        FieldValue::LineItems(vec![LineItem {
+            description: "x".into(),
+            quantity: Decimal::ZERO,
+            unit_price: Decimal::ONE,
+        }]),
+    );
+    assert_eq!(
+        expense_form().validate(&body).unwrap_err().errors,
+        vec![FieldError::BadLineItem { field: "items".into() }]
+    );
+}
+
+#[test]
+fn leave_days_come_in_half_days_and_periods_run_forward() {
+    let start = NaiveDate::from_ymd_opt(2026, 3, 9).unwrap();
+    let body = |days: Decimal, end: NaiveDate| -> domain::form::Body {
+        [
+            ("leave_type".to_owned(), FieldValue::Select("annual".into())),
+            ("period".to_owned(), FieldValue::DateRange { start, end }),
+            ("days".to_owned(), FieldValue::Number(days)),
+        ]
+        .into()
+    };
+    leave_form().validate(&body(Decimal::new(5, 1), start)).unwrap();
+    let errors = leave_form()
+        .validate(&body(Decimal::new(7, 1), start.pred_opt().unwrap()))
+        .unwrap_err()
+        .errors;
+    assert_eq!(
+        errors,
+        vec![
+            FieldError::EndBeforeStart { field: "period".into() },
+            FieldError::OutOfRange { field: "days".into() },
+        ]
+    );
+}
+
+#[test]
+fn a_select_only_takes_its_options_and_text_has_a_limit() {
+    let mut body = domain::form::Body::new();
+    body.insert("leave_type".into(), FieldValue::Select("vacation".into()));
+    assert!(leave_form()
+        .validate(&body)
+        .unwrap_err()
+        .errors
+        .contains(&FieldError::NotAnOption {
+            field: "leave_type".into()
+        }));
+    let long = [("content".to_owned(), FieldValue::Text("가".repeat(20_001)))].into();
+    assert_eq!(
+        general_form().validate(&long).unwrap_err().errors,
+        vec![FieldError::TooLong {
+            field: "content".into(),
+            max_len: 20_000
+        }]
+    );
+}
+
+const ROOT: DepartmentId = DepartmentId(Uuid::from_u128(1000));
+const PURCHASING: DepartmentId = DepartmentId(Uuid::from_u128(1001));
+
+/// CEO DAVE heads ROOT; CAROL heads DEPT; BOB manages ALICE in DEPT; ERIN heads PURCHASING.
+fn chart() -> OrgChart {
+    let mut chart = OrgChart::default();
+    chart.departments.insert(
+        ROOT,
+        OrgDepartment {
+            parent: None,
+            head: Some(DAVE),
+        },
+    );
+    chart.departments.insert(
+        DEPT,
+        OrgDepartment {
+            parent: Some(ROOT),
+            head: Some(CAROL),
+        },
+    );
+    chart.departments.insert(
+        PURCHASING,
+        OrgDepartment {
+            parent: Some(ROOT),
+            head: Some(ERIN),
+        },
+    );
+    let member = |department, manager| OrgMember {
+        department,
+        manager,
+        rank: 1,
+        active: true,
+    };
+    chart.employees.insert(DAVE, member(ROOT, None));
+    chart.employees.insert(CAROL, member(DEPT, Some(DAVE)));
+    chart.employees.insert(BOB, member(DEPT, Some(CAROL)));
+    chart.employees.insert(ALICE, member(DEPT, Some(BOB)));
+    chart.employees.insert(ERIN, member(PURCHASING, Some(DAVE)));
+    chart
+}
+
+fn policy() -> LinePolicy {
+    LinePolicy {
+        agreement_department: Some(PURCHASING),
+        finance_department: Some(PURCHASING),
+        ..LinePolicy::default()
+    }
+}
+
+#[test]
+fn a_small_expense_goes_to_the_manager_with_final_authority_then_the_head() {
+    let s = suggest_line(
+        &chart(),
+        &policy(),
+        ALICE,
+        &expense_form(),
+        Some(Decimal::from(50_000)),
+        None,
+    )
+    .unwrap();
+    assert_eq!(s.rule.id, STANDARD_RULE);
+    assert_eq!(
+        s.line.steps,
+        vec![
+            Step::Approval {
+                approver: BOB,
+                final_authority: true
+            },
+            Step::approval(CAROL)
+        ]
+    );
+    assert_eq!(s.line.receivers, vec![PURCHASING]);
+}
+
+#[test]
+fn a_large_expense_needs_the_executive() {
+    let s = suggest_line(
+        &chart(),
+        &policy(),
+        ALICE,
+        &expense_form(),
+        Some(Decimal::from(20_000_000)),
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        s.line.steps,
+        vec![Step::approval(BOB), Step::approval(CAROL), Step::approval(DAVE)]
+    );
+}
+
+#[test]
+fn a_larger_purchase_adds_an_agreement_step_before_the_last_approver() {
+    let s = suggest_line(
+        &chart(),
+        &policy(),
+        ALICE,
+        &purchase_form(),
+        Some(Decimal::from(5_000_000)),
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        s.line.steps,
+        vec![
+            Step::approval(BOB),
+            Step::Agreement {
+                members: vec![ERIN],
+                quorum: Quorum::All
+            },
+            Step::approval(CAROL),
+        ]
+    );
+}
+
+#[test]
+fn short_leave_needs_only_the_manager_and_long_leave_the_head_too() {
+    let short = suggest_line(&chart(), &policy(), ALICE, &leave_form(), None, Some(Decimal::ONE)).unwrap();
+    assert_eq!(short.line.steps, vec![Step::approval(BOB)]);
+    let long = suggest_line(&chart(), &policy(), ALICE, &leave_form(), None, Some(Decimal::from(5))).unwrap();
+    assert_eq!(long.line.steps, vec![Step::approval(BOB), Step::approval(CAROL)]);
+}
+
+#[test]
+fn a_suggested_line_never_holds_the_drafter() {
+    // CAROL heads DEPT: her own head is the executive.
+    let s = suggest_line(&chart(), &policy(), CAROL, &general_form(), None, None).unwrap();
+    assert_eq!(s.line.steps, vec![Step::approval(DAVE)]);
+    s.line.validate(CAROL).unwrap();
+}
+
+#[test]
+fn nobody_above_the_top_means_no_line() {
+    assert_eq!(
+        suggest_line(&chart(), &policy(), DAVE, &general_form(), None, None),
+        Err(RuleError::NoApprover)
+    );
+    assert_eq!(
+        suggest_line(&chart(), &policy(), FRANK, &general_form(), None, None),
+        Err(RuleError::UnknownDrafter)
+    );
+}
+
+#[test]
+fn an_inactive_manager_is_passed_over() {
+    let mut chart = chart();
+    chart.employees.get_mut(&BOB).unwrap().active = false;
+    let s = suggest_line(&chart, &policy(), ALICE, &leave_form(), None, Some(Decimal::ONE)).unwrap();
+    assert_eq!(s.line.steps, vec![Step::approval(CAROL)]);
+}

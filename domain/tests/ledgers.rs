@@ -1,0 +1,327 @@
+//! The leave ledger, document numbering and the process managers that connect them to
+//! final approval.
+
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
+
+mod support;
+
+use chrono::FixedOffset;
+use domain::approval::{Approval, ApprovalCommand, ApprovalError, ApprovalEvent, Content};
+use domain::form::{general_form, leave_form, FieldValue, FormTemplate};
+use domain::leave::{LeaveCommand, LeaveError, LeaveEvent, LeaveLedger, DEFAULT_ANNUAL_DAYS};
+use domain::numbering::{DocumentNumber, NumberCommand, NumberError, NumberEvent, NumberSequence, SequenceKey};
+use domain::process::{on_approval_event, on_number_assigned, FollowUp};
+use domain::testkit::given;
+use domain::{Aggregate, Role};
+use rust_decimal::Decimal;
+use support::*;
+use uuid::Uuid;
+
+fn hr() -> domain::Actor {
+    actor(HR).with_role(Role::HrAdmin)
+}
+
+fn granted(days: i64) -> LeaveEvent {
+    LeaveEvent::Granted {
+        employee: ALICE,
+        year: 2026,
+        days: Decimal::from(days),
+        by: HR,
+        at: t(0),
+    }
+}
+
+#[test]
+fn the_yearly_grant_is_fifteen_days_by_default_and_once_a_year() {
+    let state = given::<LeaveLedger>([])
+        .when(LeaveCommand::Grant {
+            employee: ALICE,
+            year: 2026,
+            days: DEFAULT_ANNUAL_DAYS,
+            by: hr(),
+            at: t(0),
+        })
+        .then([granted(15)]);
+    assert_eq!(state.balance, Decimal::from(15));
+    given::<LeaveLedger>([granted(15)])
+        .when(LeaveCommand::Grant {
+            employee: ALICE,
+            year: 2026,
+            days: DEFAULT_ANNUAL_DAYS,
+            by: hr(),
+            at: t(1),
+        })
+        .then_err(LeaveError::AlreadyGranted { year: 2026 });
+}
+
+#[test]
+fn a_debit_for_the_same_document_applies_once() {
+    let debit = LeaveCommand::Debit {
+        employee: ALICE,
+        document: DOC,
+        days: Decimal::new(15, 1),
+        by: BOB,
+        at: t(1),
+    };
+    let state = given::<LeaveLedger>([granted(15)]).when(debit.clone()).state_after();
+    assert_eq!(state.balance, Decimal::new(135, 1));
+    let debited = LeaveEvent::Debited {
+        employee: ALICE,
+        document: DOC,
+        days: Decimal::new(15, 1),
+        by: BOB,
+        at: t(1),
+    };
+    given::<LeaveLedger>([granted(15), debited]).when(debit).then([]);
+}
+
+#[test]
+fn hr_adjusts_leave_with_a_reason_in_half_days() {
+    let adjust = |days: Decimal, reason: &str, by| LeaveCommand::Adjust {
+        employee: ALICE,
+        days,
+        reason: reason.into(),
+        by,
+        at: t(1),
+    };
+    let state = given::<LeaveLedger>([granted(15)])
+        .when(adjust(Decimal::new(-5, 1), "정정", hr()))
+        .state_after();
+    assert_eq!(state.balance, Decimal::new(145, 1));
+    given::<LeaveLedger>([])
+        .when(adjust(Decimal::ONE, "", hr()))
+        .then_err(LeaveError::ReasonRequired);
+    given::<LeaveLedger>([])
+        .when(adjust(Decimal::new(3, 1), "x", hr()))
+        .then_err(LeaveError::InvalidDays);
+    given::<LeaveLedger>([])
+        .when(adjust(Decimal::ONE, "x", actor(ALICE)))
+        .then_err(LeaveError::NotHrAdmin);
+}
+
+#[test]
+fn a_ledger_belongs_to_one_employee() {
+    given::<LeaveLedger>([granted(15)])
+        .when(LeaveCommand::Debit {
+            employee: BOB,
+            document: DOC,
+            days: Decimal::ONE,
+            by: CAROL,
+            at: t(1),
+        })
+        .then_err(LeaveError::WrongEmployee);
+}
+
+fn leave_content(days: Decimal) -> Content {
+    let start = chrono::NaiveDate::from_ymd_opt(2026, 3, 9).unwrap();
+    let end = chrono::NaiveDate::from_ymd_opt(2026, 3, 11).unwrap();
+    Content {
+        title: "연차 신청".into(),
+        body: [
+            ("leave_type".to_owned(), FieldValue::Select("annual".into())),
+            ("period".to_owned(), FieldValue::DateRange { start, end }),
+            ("days".to_owned(), FieldValue::Number(days)),
+        ]
+        .into(),
+        attachments: Vec::new(),
+    }
+}
+
+fn leave_submit(balance: Option<Decimal>) -> ApprovalCommand {
+    ApprovalCommand::Submit {
+        form: leave_form(),
+        rule: None,
+        leave_balance: balance,
+        by: actor(ALICE),
+        at: t(1),
+    }
+}
+
+#[test]
+fn a_leave_request_beyond_the_balance_is_refused() {
+    let drafted = drafted_with(&leave_form(), leave_content(Decimal::from(3)), line(&[BOB]));
+    given::<Approval>([drafted.clone()])
+        .when(leave_submit(Some(Decimal::new(25, 1))))
+        .then_err(ApprovalError::InsufficientLeave {
+            requested: Decimal::from(3),
+            available: Decimal::new(25, 1),
+        });
+    given::<Approval>([drafted.clone()])
+        .when(leave_submit(None))
+        .then_err(ApprovalError::LeaveBalanceRequired);
+    let state = given::<Approval>([drafted])
+        .when(leave_submit(Some(Decimal::from(3))))
+        .state_after();
+    assert_eq!(state.document().unwrap().leave_days, Some(Decimal::from(3)));
+}
+
+fn kst() -> FixedOffset {
+    FixedOffset::east_opt(9 * 3600).unwrap()
+}
+
+fn finally_approved(form: &FormTemplate, content: Content) -> (Approval, ApprovalEvent) {
+    let history = [
+        drafted_with(form, content, line(&[BOB])),
+        ApprovalEvent::Submitted {
+            rule: None,
+            amount: None,
+            leave_days: form.leave_days(&leave_content(Decimal::from(3)).body),
+            by: ALICE,
+            at: t(1),
+        },
+    ];
+    let last = approved(0, BOB, 2);
+    let state = Approval::fold(history.iter().chain([&last]));
+    (state, last)
+}
+
+#[test]
+fn final_approval_of_a_leave_request_numbers_it_and_debits_the_ledger() {
+    let (state, last) = finally_approved(&leave_form(), leave_content(Decimal::from(3)));
+    let follow_ups = on_approval_event(state.document().unwrap(), &last, &leave_form(), kst());
+    assert_eq!(
+        follow_ups,
+        vec![
+            FollowUp::Number(NumberCommand::Assign {
+                key: SequenceKey {
+                    prefix: "LEV".into(),
+                    year: 2026
+                },
+                document: DOC,
+                by: BOB,
+                at: t(2)
+            }),
+            FollowUp::Leave(LeaveCommand::Debit {
+                employee: ALICE,
+                document: DOC,
+                days: Decimal::from(3),
+                by: BOB,
+                at: t(2)
+            }),
+        ]
+    );
+}
+
+#[test]
+fn an_intermediate_approval_triggers_nothing() {
+    let history = [drafted(line(&[BOB, CAROL])), submitted(), approved(0, BOB, 2)];
+    let state = Approval::fold(&history);
+    assert!(on_approval_event(state.document().unwrap(), &history[2], &general_form(), kst()).is_empty());
+}
+
+#[test]
+fn the_numbering_year_is_the_company_local_year() {
+    let (state, _) = finally_approved(&general_form(), content("연말 보고"));
+    let new_year_in_seoul = chrono::DateTime::parse_from_rfc3339("2026-12-31T16:00:00Z")
+        .unwrap()
+        .to_utc();
+    let last = ApprovalEvent::Approved {
+        step: 0,
+        comment: None,
+        by: BOB,
+        at: new_year_in_seoul,
+    };
+    let follow_ups = on_approval_event(state.document().unwrap(), &last, &general_form(), kst());
+    assert!(matches!(&follow_ups[..], [FollowUp::Number(NumberCommand::Assign { key, .. })] if key.year == 2027));
+}
+
+fn assign(doc: u128) -> NumberCommand {
+    NumberCommand::Assign {
+        key: SequenceKey {
+            prefix: "EXP".into(),
+            year: 2026,
+        },
+        document: domain::ids::ApprovalId(Uuid::from_u128(doc)),
+        by: BOB,
+        at: t(0),
+    }
+}
+
+#[test]
+fn document_numbers_are_gap_free_and_formatted() {
+    let mut seq = NumberSequence::default();
+    for doc in 1..=42 {
+        for event in seq.decide(&assign(doc)).unwrap() {
+            seq.evolve(&event);
+        }
+    }
+    assert_eq!(seq.last, 42);
+    let numbers: Vec<u64> = seq.assigned.values().map(|n| n.seq).collect();
+    let mut sorted = numbers.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, (1..=42).collect::<Vec<_>>());
+    assert_eq!(
+        seq.number_of(domain::ids::ApprovalId(Uuid::from_u128(42)))
+            .unwrap()
+            .to_string(),
+        "EXP-2026-000042"
+    );
+}
+
+#[test]
+fn a_document_is_numbered_once() {
+    let mut seq = NumberSequence::default();
+    for event in seq.decide(&assign(1)).unwrap() {
+        seq.evolve(&event);
+    }
+    assert_eq!(seq.decide(&assign(1)).unwrap(), vec![]);
+}
+
+#[test]
+fn a_sequence_counts_one_prefix_and_year() {
+    let mut seq = NumberSequence::default();
+    for event in seq.decide(&assign(1)).unwrap() {
+        seq.evolve(&event);
+    }
+    let other = NumberCommand::Assign {
+        key: SequenceKey {
+            prefix: "LEV".into(),
+            year: 2026,
+        },
+        document: DOC,
+        by: BOB,
+        at: t(0),
+    };
+    assert!(matches!(seq.decide(&other), Err(NumberError::WrongSequence { .. })));
+    let bad = NumberCommand::Assign {
+        key: SequenceKey {
+            prefix: "exp-1".into(),
+            year: 2026,
+        },
+        document: DOC,
+        by: BOB,
+        at: t(0),
+    };
+    assert_eq!(NumberSequence::default().decide(&bad), Err(NumberError::InvalidPrefix));
+}
+
+#[test]
+fn an_assigned_number_is_recorded_on_the_approved_document_once() {
+    let number = DocumentNumber {
+        prefix: "GEN".into(),
+        year: 2026,
+        seq: 7,
+    };
+    let (doc_id, command) = on_number_assigned(&NumberEvent::NumberAssigned {
+        number: number.clone(),
+        document: DOC,
+        by: BOB,
+        at: t(3),
+    });
+    assert_eq!(doc_id, DOC);
+    let (state, last) = finally_approved(&general_form(), content("보고"));
+    let events = state.decide(&command).unwrap();
+    assert_eq!(
+        events,
+        vec![ApprovalEvent::Numbered {
+            number: number.clone(),
+            by: BOB,
+            at: t(3)
+        }]
+    );
+    let mut numbered = state.clone();
+    numbered.evolve(&events[0]);
+    assert_eq!(numbered.decide(&command), Err(ApprovalError::AlreadyNumbered));
+    let in_progress = Approval::fold(&[drafted(line(&[BOB, CAROL])), submitted(), last]);
+    assert_eq!(in_progress.decide(&command), Err(ApprovalError::NotApproved));
+}
