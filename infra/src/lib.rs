@@ -4,3 +4,4 @@
 //! stores (MySQL/SQLite, MongoDB), the notification bus (Redis / in-process), configuration,
 //! telemetry and auth live here, each behind a trait the service crates use.
 //! Deployment material lives under `infra/deploy/`.
+pub mod eventlog;

@@ -1,0 +1,203 @@
+//! The wire format, defined once: a commit record as JSON (readable by any Kafka tool), its
+//! record key, the canonical bytes the hash chain is computed over, and the conversion to
+//! [`RecordedEvent`] envelopes (with upcasting).
+
+use super::{EventLogError, NewCommit, Position, RecordedEvent, StreamRef, Upcasters};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+/// `prev_hash` of a stream's first event.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Kafka headers every record carries, so tools can route and trace without parsing JSON.
+pub mod headers {
+    pub const STREAM_TYPE: &str = "erp-stream-type";
+    pub const STREAM_ID: &str = "erp-stream-id";
+    pub const COMMAND_ID: &str = "erp-command-id";
+    pub const CORRELATION_ID: &str = "erp-correlation-id";
+    pub const TRACEPARENT: &str = "traceparent";
+}
+
+/// One log record: a commit of 1..n events of one stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommitRecord {
+    pub commit_id: Uuid,
+    pub stream_type: String,
+    pub stream_id: String,
+    pub first_version: u64,
+    pub command_id: Uuid,
+    pub correlation_id: Uuid,
+    pub causation_id: Option<Uuid>,
+    pub actor: Option<String>,
+    pub recorded_at: DateTime<Utc>,
+    #[serde(default)]
+    pub traceparent: Option<String>,
+    pub events: Vec<EventRecord>,
+}
+
+/// One event inside a commit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventRecord {
+    pub event_id: Uuid,
+    pub version: u64,
+    pub event_type: String,
+    pub schema_version: u16,
+    pub payload: Value,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl CommitRecord {
+    /// Builds the record for `commit` on top of a stream head (version, hash).
+    pub fn build(commit: &NewCommit, head_version: u64, head_hash: &str, recorded_at: DateTime<Utc>) -> Self {
+        let mut record = CommitRecord {
+            commit_id: Uuid::now_v7(),
+            stream_type: commit.stream.stream_type.clone(),
+            stream_id: commit.stream.stream_id.clone(),
+            first_version: head_version + 1,
+            command_id: commit.command_id,
+            correlation_id: commit.correlation_id,
+            causation_id: commit.causation_id,
+            actor: commit.actor.clone(),
+            recorded_at,
+            traceparent: commit.traceparent.clone(),
+            events: Vec::with_capacity(commit.events.len()),
+        };
+        let mut prev = head_hash.to_owned();
+        for (i, event) in commit.events.iter().enumerate() {
+            let mut e = EventRecord {
+                event_id: Uuid::now_v7(),
+                version: head_version + 1 + i as u64,
+                event_type: event.event_type.clone(),
+                schema_version: event.schema_version,
+                payload: event.payload.clone(),
+                prev_hash: prev,
+                hash: String::new(),
+            };
+            e.hash = record.hash_of(&e);
+            prev = e.hash.clone();
+            record.events.push(e);
+        }
+        record
+    }
+
+    pub fn stream(&self) -> StreamRef {
+        StreamRef::new(self.stream_type.clone(), self.stream_id.clone())
+    }
+
+    pub fn last_version(&self) -> u64 {
+        self.first_version + self.events.len().saturating_sub(1) as u64
+    }
+
+    pub fn last_hash(&self) -> &str {
+        self.events.last().map(|e| e.hash.as_str()).unwrap_or(GENESIS_HASH)
+    }
+
+    pub fn first_prev_hash(&self) -> &str {
+        self.events
+            .first()
+            .map(|e| e.prev_hash.as_str())
+            .unwrap_or(GENESIS_HASH)
+    }
+
+    /// The record key: unique per commit, so compaction never drops history.
+    pub fn key(&self) -> String {
+        format!("{}@{}#{}", self.stream_id, self.first_version, self.commit_id)
+    }
+
+    pub fn encode(&self) -> Result<Vec<u8>, EventLogError> {
+        serde_json::to_vec(self).map_err(|e| EventLogError::Codec(e.to_string()))
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, EventLogError> {
+        serde_json::from_slice(bytes).map_err(|e| EventLogError::Codec(e.to_string()))
+    }
+
+    /// SHA-256 (hex) over the canonical bytes of one event's envelope and payload.
+    pub fn hash_of(&self, e: &EventRecord) -> String {
+        let envelope = serde_json::json!({
+            "actor": self.actor,
+            "causation_id": self.causation_id,
+            "command_id": self.command_id,
+            "correlation_id": self.correlation_id,
+            "event_id": e.event_id,
+            "event_type": e.event_type,
+            "payload": e.payload,
+            "prev_hash": e.prev_hash,
+            "recorded_at": self.recorded_at.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+            "schema_version": e.schema_version,
+            "stream_id": self.stream_id,
+            "stream_type": self.stream_type,
+            "version": e.version,
+        });
+        let mut bytes = Vec::with_capacity(256);
+        canonical_json(&envelope, &mut bytes);
+        hex::encode(Sha256::digest(&bytes))
+    }
+
+    /// Events as envelopes, upcast to their current schema versions.
+    pub fn to_recorded(&self, position: &Position, upcasters: &Upcasters) -> Result<Vec<RecordedEvent>, EventLogError> {
+        self.events
+            .iter()
+            .map(|e| {
+                let (schema_version, payload) = upcasters.upcast(&e.event_type, e.schema_version, e.payload.clone())?;
+                Ok(RecordedEvent {
+                    event_id: e.event_id,
+                    stream: self.stream(),
+                    version: e.version,
+                    event_type: e.event_type.clone(),
+                    schema_version,
+                    stored_schema_version: e.schema_version,
+                    recorded_at: self.recorded_at,
+                    actor: self.actor.clone(),
+                    command_id: self.command_id,
+                    correlation_id: self.correlation_id,
+                    causation_id: self.causation_id,
+                    commit_id: self.commit_id,
+                    payload,
+                    prev_hash: e.prev_hash.clone(),
+                    hash: e.hash.clone(),
+                    position: position.clone(),
+                })
+            })
+            .collect()
+    }
+}
+
+/// Writes JSON with object keys sorted at every level and no whitespace: the canonical form
+/// the hash chain is computed over, independent of map ordering in any library.
+pub fn canonical_json(value: &Value, out: &mut Vec<u8>) {
+    match value {
+        Value::Object(map) => {
+            out.push(b'{');
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            for (i, key) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                // Serialising a string into a Vec cannot fail.
+                out.extend_from_slice(serde_json::to_string(key).unwrap_or_default().as_bytes());
+                out.push(b':');
+                canonical_json(&map[key], out);
+            }
+            out.push(b'}');
+        }
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                canonical_json(item, out);
+            }
+            out.push(b']');
+        }
+        scalar => out.extend_from_slice(scalar.to_string().as_bytes()),
+    }
+}

@@ -1,0 +1,648 @@
+//! # The embedded log: segmented append-only files on local disk
+//!
+//! Used by `erp up`. One directory per stream type, one partition, segments named by their
+//! first offset (`00000000000000000000.log`). Each record is framed as
+//! `[len: u32 LE][crc32: u32 LE][commit JSON]`.
+//!
+//! - **Group commit**: one writer thread per stream type takes every append waiting in its
+//!   queue, checks them in order against the stream heads (rule R can never fence here: the
+//!   writer is the only one), writes them with one `write` and one `fdatasync`, then answers
+//!   all of them. Many concurrent appends share one flush.
+//! - **Durability**: an append is acknowledged only after its bytes are synced. A failed write
+//!   is cut back to the previous end, so the log never keeps a commit that was refused.
+//! - **Recovery**: on open, every segment is scanned; a torn or checksum-failing tail of the
+//!   last segment (a crash mid-write) is truncated. Damage anywhere else is reported as
+//!   corruption, never repaired silently.
+//! - **Index**: offset → (segment, file position), stream id → offsets, heads and command ids
+//!   are rebuilt in memory on open.
+
+use super::chain::{Admission, Head, StreamHeads};
+use super::codec::CommitRecord;
+use super::{
+    Appended, Checkpoint, Delivered, EventLog, EventLogError, NewCommit, Position, RecordedEvent, StreamRef,
+    Subscription, Upcasters,
+};
+use async_trait::async_trait;
+use std::collections::HashMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, watch};
+use uuid::Uuid;
+
+const FRAME_HEADER: usize = 8;
+/// A single commit record may not exceed this (guards recovery against garbage lengths).
+const MAX_RECORD_BYTES: u32 = 16 * 1024 * 1024;
+
+/// Tuning of the embedded log.
+#[derive(Debug, Clone)]
+pub struct EmbeddedOptions {
+    /// Start a new segment once the active one reaches this size.
+    pub segment_bytes: u64,
+    /// Most appends one group commit takes.
+    pub max_batch: usize,
+}
+
+impl Default for EmbeddedOptions {
+    fn default() -> Self {
+        Self {
+            segment_bytes: 64 * 1024 * 1024,
+            max_batch: 512,
+        }
+    }
+}
+
+/// The embedded event log: one [`Topic`] per stream type under a data directory.
+pub struct EmbeddedLog {
+    dir: PathBuf,
+    options: EmbeddedOptions,
+    upcasters: Upcasters,
+    topics: Mutex<HashMap<String, Arc<Topic>>>,
+}
+
+impl std::fmt::Debug for EmbeddedLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddedLog").field("dir", &self.dir).finish()
+    }
+}
+
+impl EmbeddedLog {
+    /// Opens (or creates) a log under `dir`, recovering every stream type found there.
+    pub fn open(
+        dir: impl Into<PathBuf>,
+        options: EmbeddedOptions,
+        upcasters: Upcasters,
+    ) -> Result<Self, EventLogError> {
+        let dir = dir.into();
+        fs::create_dir_all(&dir)?;
+        let log = Self {
+            dir,
+            options,
+            upcasters,
+            topics: Mutex::new(HashMap::new()),
+        };
+        for entry in fs::read_dir(&log.dir)? {
+            let entry = entry?;
+            if entry.file_type()?.is_dir() {
+                if let Some(name) = entry.file_name().to_str() {
+                    log.topic(name)?;
+                }
+            }
+        }
+        Ok(log)
+    }
+
+    /// Stream types present in the log.
+    pub fn stream_types(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .topics
+            .lock()
+            .map(|t| t.keys().cloned().collect())
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    fn topic(&self, stream_type: &str) -> Result<Arc<Topic>, EventLogError> {
+        let valid = !stream_type.is_empty()
+            && stream_type.len() <= 64
+            && stream_type
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        if !valid {
+            return Err(EventLogError::Codec(format!("invalid stream type {stream_type:?}")));
+        }
+        let mut topics = self
+            .topics
+            .lock()
+            .map_err(|_| EventLogError::Unavailable("topic table poisoned".into()))?;
+        if let Some(topic) = topics.get(stream_type) {
+            return Ok(topic.clone());
+        }
+        let topic = Topic::open(stream_type, self.dir.join(stream_type), self.options.clone())?;
+        topics.insert(stream_type.to_owned(), topic.clone());
+        Ok(topic)
+    }
+}
+
+#[async_trait]
+impl EventLog for EmbeddedLog {
+    async fn append(&self, commit: NewCommit) -> Result<Appended, EventLogError> {
+        if commit.events.is_empty() || commit.events.len() > 1000 {
+            return Err(EventLogError::EmptyOrHugeCommit);
+        }
+        let topic = self.topic(&commit.stream.stream_type)?;
+        let (reply, answer) = oneshot::channel();
+        topic
+            .requests
+            .send(Request { commit, reply })
+            .await
+            .map_err(|_| EventLogError::Unavailable("embedded log writer stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| EventLogError::Unavailable("embedded log writer stopped".into()))?
+    }
+
+    async fn read_stream(&self, stream: &StreamRef) -> Result<Vec<RecordedEvent>, EventLogError> {
+        let topic = self.topic(&stream.stream_type)?;
+        let upcasters = self.upcasters.clone();
+        let stream = stream.clone();
+        tokio::task::spawn_blocking(move || {
+            let offsets = topic
+                .read_index()?
+                .streams
+                .get(&stream.stream_id)
+                .cloned()
+                .unwrap_or_default();
+            let mut events = Vec::new();
+            for offset in offsets {
+                let record = topic.read(offset)?;
+                events.extend(record.to_recorded(&topic.position(offset), &upcasters)?);
+            }
+            Ok(events)
+        })
+        .await
+        .map_err(|e| EventLogError::Unavailable(e.to_string()))?
+    }
+
+    async fn subscribe(&self, stream_type: &str, from: Checkpoint) -> Result<Box<dyn Subscription>, EventLogError> {
+        let topic = self.topic(stream_type)?;
+        let next = from.get(&0).copied().unwrap_or(0);
+        let end = topic.end.subscribe();
+        Ok(Box::new(EmbeddedSubscription {
+            topic,
+            next,
+            end,
+            checkpoint: [(0, next)].into(),
+        }))
+    }
+
+    async fn end_offsets(&self, stream_type: &str) -> Result<Checkpoint, EventLogError> {
+        let topic = self.topic(stream_type)?;
+        let end = *topic.end.borrow();
+        Ok([(0, end)].into())
+    }
+
+    fn partitions(&self) -> u32 {
+        1
+    }
+}
+
+type Answer = Result<Appended, EventLogError>;
+type Reply = oneshot::Sender<Answer>;
+
+struct Request {
+    commit: NewCommit,
+    reply: Reply,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Loc {
+    segment: usize,
+    pos: u64,
+    len: u32,
+}
+
+/// A commit decided in this batch, waiting for the write: where its answer goes, the record,
+/// its offset and location.
+struct Planned {
+    answer_at: usize,
+    record: CommitRecord,
+    offset: u64,
+    loc: Loc,
+}
+
+#[derive(Default)]
+struct Index {
+    records: Vec<Loc>,
+    streams: HashMap<String, Vec<u64>>,
+    heads: StreamHeads,
+    commands: HashMap<Uuid, Appended>,
+}
+
+/// One stream type's files, index and writer.
+struct Topic {
+    name: String,
+    dir: PathBuf,
+    segments: RwLock<Vec<Arc<File>>>,
+    index: RwLock<Index>,
+    end: watch::Sender<u64>,
+    requests: mpsc::Sender<Request>,
+}
+
+impl Topic {
+    fn open(name: &str, dir: PathBuf, options: EmbeddedOptions) -> Result<Arc<Self>, EventLogError> {
+        fs::create_dir_all(&dir)?;
+        let mut bases = segment_bases(&dir)?;
+        if bases.is_empty() {
+            File::create(segment_path(&dir, 0))?.sync_all()?;
+            sync_dir(&dir)?;
+            bases.push(0);
+        }
+        let mut index = Index::default();
+        let mut files = Vec::new();
+        let last = bases.len() - 1;
+        for (segment, base) in bases.iter().enumerate() {
+            if *base != index.records.len() as u64 {
+                return Err(EventLogError::Corrupt(format!(
+                    "{name}: segment {base} does not start at offset {}",
+                    index.records.len()
+                )));
+            }
+            let path = segment_path(&dir, *base);
+            recover_segment(name, &path, segment, segment == last, &mut index)?;
+            files.push(Arc::new(File::open(&path)?));
+        }
+        let (requests, receiver) = mpsc::channel(options.max_batch * 4);
+        let (end, _) = watch::channel(index.records.len() as u64);
+        let topic = Arc::new(Topic {
+            name: name.to_owned(),
+            dir,
+            segments: RwLock::new(files),
+            index: RwLock::new(index),
+            end,
+            requests,
+        });
+        let writer = Writer::new(topic.clone(), options, *bases.last().unwrap_or(&0))?;
+        std::thread::Builder::new()
+            .name(format!("log-{name}"))
+            .spawn(move || writer.run(receiver))?;
+        Ok(topic)
+    }
+
+    fn position(&self, offset: u64) -> Position {
+        Position {
+            stream_type: self.name.clone(),
+            partition: 0,
+            offset,
+        }
+    }
+
+    fn read_index(&self) -> Result<std::sync::RwLockReadGuard<'_, Index>, EventLogError> {
+        self.index
+            .read()
+            .map_err(|_| EventLogError::Unavailable("index poisoned".into()))
+    }
+
+    fn read(&self, offset: u64) -> Result<CommitRecord, EventLogError> {
+        let loc = *self
+            .read_index()?
+            .records
+            .get(offset as usize)
+            .ok_or_else(|| EventLogError::Corrupt(format!("{}: no record at offset {offset}", self.name)))?;
+        let file = self
+            .segments
+            .read()
+            .map_err(|_| EventLogError::Unavailable("segments poisoned".into()))?
+            .get(loc.segment)
+            .cloned()
+            .ok_or_else(|| EventLogError::Corrupt(format!("{}: missing segment", self.name)))?;
+        let mut buf = vec![0u8; loc.len as usize];
+        file.read_exact_at(&mut buf, loc.pos + FRAME_HEADER as u64)?;
+        CommitRecord::decode(&buf)
+    }
+}
+
+/// The single writer of one topic, on its own thread.
+struct Writer {
+    topic: Arc<Topic>,
+    options: EmbeddedOptions,
+    file: File,
+    size: u64,
+}
+
+impl Writer {
+    fn new(topic: Arc<Topic>, options: EmbeddedOptions, base: u64) -> Result<Self, EventLogError> {
+        let file = OpenOptions::new().append(true).open(segment_path(&topic.dir, base))?;
+        let size = file.metadata()?.len();
+        Ok(Self {
+            topic,
+            options,
+            file,
+            size,
+        })
+    }
+
+    fn run(mut self, mut receiver: mpsc::Receiver<Request>) {
+        while let Some(first) = receiver.blocking_recv() {
+            let mut batch = vec![first];
+            while batch.len() < self.options.max_batch {
+                match receiver.try_recv() {
+                    Ok(request) => batch.push(request),
+                    Err(_) => break,
+                }
+            }
+            self.commit_batch(batch);
+        }
+    }
+
+    /// Decides, writes, syncs and answers one group of appends.
+    fn commit_batch(&mut self, batch: Vec<Request>) {
+        let mut answers: Vec<(Reply, Answer)> = Vec::with_capacity(batch.len());
+        let mut planned: Vec<Planned> = Vec::new();
+        let mut bytes = Vec::new();
+        if let Err(e) = self.roll_if_full() {
+            for request in batch {
+                let _ = request.reply.send(Err(e.clone()));
+            }
+            return;
+        }
+        let segment = self.topic.segments.read().map(|s| s.len() - 1).unwrap_or(0);
+        let Ok(index) = self.topic.read_index() else { return };
+        let mut next_offset = index.records.len() as u64;
+        let mut overlay: HashMap<String, Head> = HashMap::new();
+        let mut batch_commands: HashMap<Uuid, usize> = HashMap::new();
+        let now = chrono::Utc::now();
+        for request in batch {
+            let commit = &request.commit;
+            let first_answer = index.commands.get(&commit.command_id).cloned().or_else(|| {
+                batch_commands
+                    .get(&commit.command_id)
+                    .map(|i| answer_for(&self.topic, &planned[*i].record, planned[*i].offset))
+            });
+            if let Some(first) = first_answer {
+                let answer = if first.stream == commit.stream {
+                    Ok(Appended {
+                        duplicate: true,
+                        ..first
+                    })
+                } else {
+                    Err(EventLogError::CommandIdReused(commit.command_id))
+                };
+                answers.push((request.reply, answer));
+                continue;
+            }
+            let head = overlay
+                .get(&commit.stream.stream_id)
+                .cloned()
+                .unwrap_or_else(|| index.heads.head(&commit.stream.stream_id));
+            if !commit.expected.admits(head.version) {
+                answers.push((
+                    request.reply,
+                    Err(EventLogError::Conflict {
+                        expected: commit.expected,
+                        actual: head.version,
+                    }),
+                ));
+                continue;
+            }
+            let record = CommitRecord::build(commit, head.version, &head.hash, now);
+            let encoded = match record.encode() {
+                Ok(encoded) if encoded.len() <= MAX_RECORD_BYTES as usize => encoded,
+                Ok(_) => {
+                    answers.push((
+                        request.reply,
+                        Err(EventLogError::Codec("commit larger than 16 MiB".into())),
+                    ));
+                    continue;
+                }
+                Err(e) => {
+                    answers.push((request.reply, Err(e)));
+                    continue;
+                }
+            };
+            overlay.insert(
+                commit.stream.stream_id.clone(),
+                Head {
+                    version: record.last_version(),
+                    hash: record.last_hash().to_owned(),
+                },
+            );
+            let loc = Loc {
+                segment,
+                pos: self.size + bytes.len() as u64,
+                len: encoded.len() as u32,
+            };
+            bytes.extend_from_slice(&(encoded.len() as u32).to_le_bytes());
+            bytes.extend_from_slice(&crc32fast::hash(&encoded).to_le_bytes());
+            bytes.extend_from_slice(&encoded);
+            batch_commands.insert(commit.command_id, planned.len());
+            planned.push(Planned {
+                answer_at: answers.len(),
+                record,
+                offset: next_offset,
+                loc,
+            });
+            answers.push((request.reply, Err(EventLogError::Unavailable("pending".into()))));
+            next_offset += 1;
+        }
+        drop(index);
+
+        if !planned.is_empty() {
+            if let Err(e) = self.write_synced(&bytes) {
+                tracing::error!(topic = %self.topic.name, error = %e, "embedded log write failed");
+                for (reply, _) in answers {
+                    let _ = reply.send(Err(EventLogError::Unavailable(format!("write failed: {e}"))));
+                }
+                return;
+            }
+            let Ok(mut index) = self.topic.index.write() else {
+                return;
+            };
+            for Planned {
+                answer_at,
+                record,
+                offset,
+                loc,
+            } in &planned
+            {
+                let offset = *offset;
+                debug_assert_eq!(offset, index.records.len() as u64);
+                index.records.push(*loc);
+                if index.heads.admit(record) == Admission::Accepted {
+                    index.streams.entry(record.stream_id.clone()).or_default().push(offset);
+                }
+                let appended = answer_for(&self.topic, record, offset);
+                index.commands.insert(record.command_id, appended.clone());
+                answers[*answer_at].1 = Ok(appended);
+            }
+            drop(index);
+            self.topic.end.send_replace(next_offset);
+        }
+        for (reply, answer) in answers {
+            let _ = reply.send(answer);
+        }
+    }
+
+    /// Appends and syncs; on failure cuts the file back so no refused bytes remain.
+    fn write_synced(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        let result = self.file.write_all(bytes).and_then(|()| self.file.sync_data());
+        match result {
+            Ok(()) => {
+                self.size += bytes.len() as u64;
+                Ok(())
+            }
+            Err(e) => {
+                let _ = self.file.set_len(self.size);
+                Err(e)
+            }
+        }
+    }
+
+    fn roll_if_full(&mut self) -> Result<(), EventLogError> {
+        if self.size < self.options.segment_bytes {
+            return Ok(());
+        }
+        let base = self.topic.read_index()?.records.len() as u64;
+        let path = segment_path(&self.topic.dir, base);
+        let file = OpenOptions::new().create_new(true).append(true).open(&path)?;
+        file.sync_all()?;
+        sync_dir(&self.topic.dir)?;
+        let reader = Arc::new(File::open(&path)?);
+        self.topic
+            .segments
+            .write()
+            .map_err(|_| EventLogError::Unavailable("segments poisoned".into()))?
+            .push(reader);
+        self.file = file;
+        self.size = 0;
+        Ok(())
+    }
+}
+
+fn answer_for(topic: &Topic, record: &CommitRecord, offset: u64) -> Appended {
+    Appended {
+        stream: record.stream(),
+        command_id: record.command_id,
+        commit_id: record.commit_id,
+        first_version: record.first_version,
+        last_version: record.last_version(),
+        position: topic.position(offset),
+        duplicate: false,
+    }
+}
+
+struct EmbeddedSubscription {
+    topic: Arc<Topic>,
+    next: u64,
+    end: watch::Receiver<u64>,
+    checkpoint: Checkpoint,
+}
+
+#[async_trait]
+impl Subscription for EmbeddedSubscription {
+    async fn next_batch(&mut self, max: usize, wait: Duration) -> Result<Vec<Delivered>, EventLogError> {
+        let mut end = *self.end.borrow_and_update();
+        if self.next >= end {
+            match tokio::time::timeout(wait, self.end.changed()).await {
+                Ok(Ok(())) => end = *self.end.borrow_and_update(),
+                Ok(Err(_)) => return Err(EventLogError::Unavailable("embedded log closed".into())),
+                Err(_) => return Ok(Vec::new()),
+            }
+        }
+        let (from, to) = (self.next, end.min(self.next + max.max(1) as u64));
+        let topic = self.topic.clone();
+        let delivered = tokio::task::spawn_blocking(move || {
+            (from..to)
+                .map(|offset| {
+                    Ok(Delivered {
+                        partition: 0,
+                        offset,
+                        commit: topic.read(offset)?,
+                    })
+                })
+                .collect::<Result<Vec<_>, EventLogError>>()
+        })
+        .await
+        .map_err(|e| EventLogError::Unavailable(e.to_string()))??;
+        self.next = to;
+        self.checkpoint.insert(0, to);
+        Ok(delivered)
+    }
+
+    fn checkpoint(&self) -> &Checkpoint {
+        &self.checkpoint
+    }
+}
+
+fn segment_path(dir: &Path, base: u64) -> PathBuf {
+    dir.join(format!("{base:020}.log"))
+}
+
+fn segment_bases(dir: &Path) -> Result<Vec<u64>, EventLogError> {
+    let mut bases = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let name = entry?.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if let Some(base) = name.strip_suffix(".log").and_then(|b| b.parse::<u64>().ok()) {
+            bases.push(base);
+        }
+    }
+    bases.sort_unstable();
+    Ok(bases)
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Scans one segment into the index; truncates a torn tail of the last segment.
+fn recover_segment(
+    name: &str,
+    path: &Path,
+    segment: usize,
+    is_last: bool,
+    index: &mut Index,
+) -> Result<(), EventLogError> {
+    let data = fs::read(path)?;
+    let mut pos = 0usize;
+    let torn_at = loop {
+        if pos == data.len() {
+            break None;
+        }
+        if pos + FRAME_HEADER > data.len() {
+            break Some(pos);
+        }
+        let len = u32::from_le_bytes([data[pos], data[pos + 1], data[pos + 2], data[pos + 3]]);
+        let crc = u32::from_le_bytes([data[pos + 4], data[pos + 5], data[pos + 6], data[pos + 7]]);
+        let end = pos + FRAME_HEADER + len as usize;
+        if len > MAX_RECORD_BYTES || end > data.len() || crc32fast::hash(&data[pos + FRAME_HEADER..end]) != crc {
+            break Some(pos);
+        }
+        let record = CommitRecord::decode(&data[pos + FRAME_HEADER..end])
+            .map_err(|e| EventLogError::Corrupt(format!("{name}: record at byte {pos} of {}: {e}", path.display())))?;
+        let offset = index.records.len() as u64;
+        index.records.push(Loc {
+            segment,
+            pos: pos as u64,
+            len,
+        });
+        if index.heads.admit(&record) == Admission::Accepted {
+            index.streams.entry(record.stream_id.clone()).or_default().push(offset);
+            let position = Position {
+                stream_type: name.to_owned(),
+                partition: 0,
+                offset,
+            };
+            index.commands.insert(
+                record.command_id,
+                Appended {
+                    stream: record.stream(),
+                    command_id: record.command_id,
+                    commit_id: record.commit_id,
+                    first_version: record.first_version,
+                    last_version: record.last_version(),
+                    position,
+                    duplicate: false,
+                },
+            );
+        }
+        pos = end;
+    };
+    if let Some(at) = torn_at {
+        if !is_last {
+            return Err(EventLogError::Corrupt(format!(
+                "{name}: damaged frame at byte {at} of {}",
+                path.display()
+            )));
+        }
+        tracing::warn!(topic = name, segment = %path.display(), at, dropped = data.len() - at, "truncating torn tail");
+        let file = OpenOptions::new().write(true).open(path)?;
+        file.set_len(at as u64)?;
+        file.sync_all()?;
+    }
+    Ok(())
+}

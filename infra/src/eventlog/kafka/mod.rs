@@ -1,0 +1,457 @@
+//! # The Kafka adapter
+//!
+//! Topics per stream type: `{prefix}.{type}.events` (the log) and `{prefix}.{type}.state` (per
+//! stream heads, keyed by stream id), both created by the application with
+//! `cleanup.policy=compact`. Records are keyed `stream@version#commit` (unique per commit, so
+//! compaction removes nothing) and sent to an explicit partition, [`super::partition_for`], so
+//! a stream stays in one partition, in order. The producer is idempotent with `acks=all`.
+//!
+//! Writes go through [`writer`]: each instance joins the writer consumer group; the group
+//! protocol assigns each partition to one instance, which restores heads and recent command
+//! ids (state topic, then the tail of the events topic), checks expected versions, and
+//! acknowledges a commit only after rule R accepted it at its offset (see the module docs of
+//! [`super`]). Reads (`read_stream`, subscriptions) use plain assigned consumers.
+
+mod writer;
+
+pub use writer::RestoreReport;
+
+use super::codec::{headers, CommitRecord};
+use super::{
+    partition_for, Appended, Checkpoint, Delivered, EventLog, EventLogError, NewCommit, Position, RecordedEvent,
+    StreamRef, Subscription, Upcasters,
+};
+use async_trait::async_trait;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer, StreamConsumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{Message, Offset, TopicPartitionList};
+use std::sync::Arc;
+use std::time::Duration;
+use writer::Writers;
+
+/// Settings of the Kafka adapter.
+#[derive(Debug, Clone)]
+pub struct KafkaConfig {
+    /// `host:port,...`
+    pub brokers: String,
+    /// Topic and group name prefix, e.g. `erp`.
+    pub prefix: String,
+    /// Partitions per events topic (fixed once created: partitioning depends on it).
+    pub partitions: u32,
+    pub replication: i32,
+    /// Stream types whose topics this instance creates and writes.
+    pub stream_types: Vec<String>,
+    /// Identifies this instance in logs and in the writer group (static membership).
+    pub instance_id: String,
+    /// The consumer group whose protocol assigns partition ownership.
+    pub writer_group: String,
+    /// How long a fetch waits for data; end-to-end latency follows it.
+    pub fetch_wait_ms: u32,
+    /// How long an append waits for its partition to be owned and restored here.
+    pub ownership_wait: Duration,
+    /// How often dirty stream heads are written to the state topic.
+    pub snapshot_interval: Duration,
+}
+
+impl KafkaConfig {
+    pub fn local(brokers: impl Into<String>, prefix: impl Into<String>, stream_types: &[&str]) -> Self {
+        let prefix = prefix.into();
+        Self {
+            brokers: brokers.into(),
+            writer_group: format!("{prefix}.writers"),
+            prefix,
+            partitions: 6,
+            replication: 1,
+            stream_types: stream_types.iter().map(|s| (*s).to_owned()).collect(),
+            instance_id: format!("erp-{}-{}", std::process::id(), uuid::Uuid::now_v7().simple()),
+            fetch_wait_ms: 10,
+            ownership_wait: Duration::from_secs(15),
+            snapshot_interval: Duration::from_secs(2),
+        }
+    }
+
+    pub fn events_topic(&self, stream_type: &str) -> String {
+        format!("{}.{}.events", self.prefix, stream_type)
+    }
+
+    pub fn state_topic(&self, stream_type: &str) -> String {
+        format!("{}.{}.state", self.prefix, stream_type)
+    }
+
+    fn stream_type_of(&self, topic: &str) -> Option<String> {
+        topic
+            .strip_prefix(&format!("{}.", self.prefix))?
+            .strip_suffix(".events")
+            .map(str::to_owned)
+    }
+
+    fn base(&self) -> ClientConfig {
+        let mut config = ClientConfig::new();
+        config
+            .set("bootstrap.servers", &self.brokers)
+            .set("client.id", &self.instance_id)
+            .set("allow.auto.create.topics", "false");
+        config
+    }
+
+    fn consumer_config(&self, group: &str) -> ClientConfig {
+        let mut config = self.base();
+        config
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("fetch.wait.max.ms", self.fetch_wait_ms.to_string())
+            .set("session.timeout.ms", "6000")
+            .set("heartbeat.interval.ms", "1000")
+            .set("enable.partition.eof", "false");
+        config
+    }
+}
+
+fn unavailable(e: KafkaError) -> EventLogError {
+    EventLogError::Unavailable(e.to_string())
+}
+
+/// The Kafka event log. Cloning shares the instance.
+#[derive(Clone)]
+pub struct KafkaLog {
+    config: Arc<KafkaConfig>,
+    producer: FutureProducer,
+    upcasters: Upcasters,
+    writers: Arc<Writers>,
+}
+
+impl std::fmt::Debug for KafkaLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaLog").field("config", &self.config).finish()
+    }
+}
+
+impl KafkaLog {
+    /// Creates the topics if needed, joins the writer group and starts the writer task.
+    pub async fn connect(config: KafkaConfig, upcasters: Upcasters) -> Result<Self, EventLogError> {
+        let config = Arc::new(config);
+        create_topics(&config).await?;
+        let producer: FutureProducer = config
+            .base()
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("linger.ms", "0")
+            .set("message.timeout.ms", "10000")
+            .create()
+            .map_err(unavailable)?;
+        let writers = Writers::start(config.clone(), producer.clone())?;
+        Ok(Self {
+            config,
+            producer,
+            upcasters,
+            writers,
+        })
+    }
+
+    /// Partitions of each stream type this instance currently owns and has restored.
+    pub fn owned_partitions(&self) -> Vec<(String, u32)> {
+        self.writers.owned()
+    }
+
+    /// How long each partition restore took, latest first.
+    pub fn restore_reports(&self) -> Vec<RestoreReport> {
+        self.writers.reports()
+    }
+
+    /// Leaves the writer group (partitions move to other instances) and flushes the producer.
+    pub async fn shutdown(&self) {
+        self.writers.stop().await;
+        let producer = self.producer.clone();
+        let _ =
+            tokio::task::spawn_blocking(move || rdkafka::producer::Producer::flush(&producer, Duration::from_secs(5)))
+                .await;
+    }
+
+    fn reader(&self) -> Result<BaseConsumer, EventLogError> {
+        self.config
+            .consumer_config(&format!("{}.readers", self.config.prefix))
+            .create()
+            .map_err(unavailable)
+    }
+
+    /// Reads one partition of an events topic from the beginning to its current end.
+    fn scan_partition(
+        &self,
+        stream_type: &str,
+        partition: u32,
+        mut visit: impl FnMut(u64, &[u8], &[u8]) -> Result<(), EventLogError>,
+    ) -> Result<(), EventLogError> {
+        let topic = self.config.events_topic(stream_type);
+        let consumer = self.reader()?;
+        let (low, high) = consumer
+            .fetch_watermarks(&topic, partition as i32, Duration::from_secs(10))
+            .map_err(unavailable)?;
+        if high <= low {
+            return Ok(());
+        }
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(&topic, partition as i32, Offset::Offset(low))
+            .map_err(unavailable)?;
+        consumer.assign(&tpl).map_err(unavailable)?;
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            if std::time::Instant::now() > deadline {
+                return Err(EventLogError::Unavailable(format!(
+                    "timed out reading {topic}/{partition}"
+                )));
+            }
+            let Some(message) = consumer.poll(Duration::from_millis(200)) else {
+                continue;
+            };
+            let message = message.map_err(unavailable)?;
+            let offset = message.offset();
+            visit(
+                offset as u64,
+                message.key().unwrap_or_default(),
+                message.payload().unwrap_or_default(),
+            )?;
+            if offset + 1 >= high {
+                return Ok(());
+            }
+        }
+    }
+}
+
+async fn create_topics(config: &KafkaConfig) -> Result<(), EventLogError> {
+    let admin: AdminClient<DefaultClientContext> = config.base().create().map_err(unavailable)?;
+    let names: Vec<String> = config
+        .stream_types
+        .iter()
+        .flat_map(|t| [config.events_topic(t), config.state_topic(t)])
+        .collect();
+    let topics: Vec<NewTopic> = names
+        .iter()
+        .map(|name| {
+            NewTopic::new(
+                name,
+                config.partitions as i32,
+                TopicReplication::Fixed(config.replication),
+            )
+            .set("cleanup.policy", "compact")
+        })
+        .collect();
+    let results = admin
+        .create_topics(
+            &topics,
+            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))),
+        )
+        .await
+        .map_err(unavailable)?;
+    for result in results {
+        match result {
+            Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((topic, code)) => return Err(EventLogError::Unavailable(format!("creating {topic}: {code}"))),
+        }
+    }
+    Ok(())
+}
+
+fn record_headers(commit: &NewCommit) -> OwnedHeaders {
+    let command = commit.command_id.to_string();
+    let correlation = commit.correlation_id.to_string();
+    let mut h = OwnedHeaders::new()
+        .insert(Header {
+            key: headers::STREAM_TYPE,
+            value: Some(commit.stream.stream_type.as_str()),
+        })
+        .insert(Header {
+            key: headers::STREAM_ID,
+            value: Some(commit.stream.stream_id.as_str()),
+        })
+        .insert(Header {
+            key: headers::COMMAND_ID,
+            value: Some(command.as_str()),
+        })
+        .insert(Header {
+            key: headers::CORRELATION_ID,
+            value: Some(correlation.as_str()),
+        });
+    if let Some(trace) = &commit.traceparent {
+        h = h.insert(Header {
+            key: headers::TRACEPARENT,
+            value: Some(trace.as_str()),
+        });
+    }
+    h
+}
+
+/// Sends one record to its partition; returns the offset it landed at.
+async fn produce(
+    producer: &FutureProducer,
+    topic: &str,
+    partition: u32,
+    record: &CommitRecord,
+    headers: OwnedHeaders,
+) -> Result<u64, EventLogError> {
+    let payload = record.encode()?;
+    let key = record.key();
+    let delivery = producer
+        .send(
+            FutureRecord::to(topic)
+                .partition(partition as i32)
+                .key(&key)
+                .payload(&payload)
+                .headers(headers),
+            Duration::from_secs(10),
+        )
+        .await
+        .map_err(|(e, _)| unavailable(e))?;
+    Ok(delivery.offset as u64)
+}
+
+#[async_trait]
+impl EventLog for KafkaLog {
+    async fn append(&self, commit: NewCommit) -> Result<Appended, EventLogError> {
+        if commit.events.is_empty() || commit.events.len() > 1000 {
+            return Err(EventLogError::EmptyOrHugeCommit);
+        }
+        if !self.config.stream_types.contains(&commit.stream.stream_type) {
+            return Err(EventLogError::Codec(format!(
+                "unknown stream type {:?}",
+                commit.stream.stream_type
+            )));
+        }
+        let partition = partition_for(&commit.stream.stream_id, self.config.partitions);
+        let headers = record_headers(&commit);
+        self.writers.append(partition, commit, headers).await
+    }
+
+    async fn read_stream(&self, stream: &StreamRef) -> Result<Vec<RecordedEvent>, EventLogError> {
+        let partition = partition_for(&stream.stream_id, self.config.partitions);
+        if let Some(cached) = self.writers.cached_stream(stream, partition) {
+            return cached
+                .iter()
+                .map(|(offset, record)| {
+                    record.to_recorded(&self.position(&stream.stream_type, partition, *offset), &self.upcasters)
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(|v| v.into_iter().flatten().collect());
+        }
+        let this = self.clone();
+        let stream = stream.clone();
+        tokio::task::spawn_blocking(move || {
+            let prefix = format!("{}@", stream.stream_id);
+            let mut heads = super::chain::StreamHeads::default();
+            let mut events = Vec::new();
+            this.scan_partition(&stream.stream_type, partition, |offset, key, payload| {
+                if !key.starts_with(prefix.as_bytes()) {
+                    return Ok(());
+                }
+                let record = CommitRecord::decode(payload)?;
+                if record.stream_id == stream.stream_id && heads.admit(&record) == super::chain::Admission::Accepted {
+                    let position = this.position(&stream.stream_type, partition, offset);
+                    events.extend(record.to_recorded(&position, &this.upcasters)?);
+                }
+                Ok(())
+            })?;
+            Ok(events)
+        })
+        .await
+        .map_err(|e| EventLogError::Unavailable(e.to_string()))?
+    }
+
+    async fn subscribe(&self, stream_type: &str, from: Checkpoint) -> Result<Box<dyn Subscription>, EventLogError> {
+        let topic = self.config.events_topic(stream_type);
+        let consumer: StreamConsumer = self
+            .config
+            .consumer_config(&format!("{}.subscribers", self.config.prefix))
+            .create()
+            .map_err(unavailable)?;
+        let mut tpl = TopicPartitionList::new();
+        for partition in 0..self.config.partitions {
+            let offset = from
+                .get(&partition)
+                .map_or(Offset::Beginning, |o| Offset::Offset(*o as i64));
+            tpl.add_partition_offset(&topic, partition as i32, offset)
+                .map_err(unavailable)?;
+        }
+        consumer.assign(&tpl).map_err(unavailable)?;
+        Ok(Box::new(KafkaSubscription {
+            consumer,
+            checkpoint: from,
+        }))
+    }
+
+    async fn end_offsets(&self, stream_type: &str) -> Result<Checkpoint, EventLogError> {
+        let this = self.clone();
+        let topic = self.config.events_topic(stream_type);
+        tokio::task::spawn_blocking(move || {
+            let consumer = this.reader()?;
+            (0..this.config.partitions)
+                .map(|p| {
+                    let (_, high) = consumer
+                        .fetch_watermarks(&topic, p as i32, Duration::from_secs(10))
+                        .map_err(unavailable)?;
+                    Ok((p, high.max(0) as u64))
+                })
+                .collect()
+        })
+        .await
+        .map_err(|e| EventLogError::Unavailable(e.to_string()))?
+    }
+
+    fn partitions(&self) -> u32 {
+        self.config.partitions
+    }
+}
+
+impl KafkaLog {
+    fn position(&self, stream_type: &str, partition: u32, offset: u64) -> Position {
+        Position {
+            stream_type: stream_type.to_owned(),
+            partition,
+            offset,
+        }
+    }
+}
+
+struct KafkaSubscription {
+    consumer: StreamConsumer,
+    checkpoint: Checkpoint,
+}
+
+#[async_trait]
+impl Subscription for KafkaSubscription {
+    async fn next_batch(&mut self, max: usize, wait: Duration) -> Result<Vec<Delivered>, EventLogError> {
+        let mut batch = Vec::new();
+        let first = match tokio::time::timeout(wait, self.consumer.recv()).await {
+            Err(_) => return Ok(batch),
+            Ok(message) => message.map_err(unavailable)?.detach(),
+        };
+        let mut next = Some(first);
+        while let Some(message) = next.take() {
+            let partition = message.partition() as u32;
+            let offset = message.offset() as u64;
+            let commit = CommitRecord::decode(message.payload().unwrap_or_default())?;
+            self.checkpoint.insert(partition, offset + 1);
+            batch.push(Delivered {
+                partition,
+                offset,
+                commit,
+            });
+            if batch.len() >= max {
+                break;
+            }
+            if let Ok(Ok(m)) = tokio::time::timeout(Duration::from_millis(1), self.consumer.recv()).await {
+                next = Some(m.detach());
+            }
+        }
+        Ok(batch)
+    }
+
+    fn checkpoint(&self) -> &Checkpoint {
+        &self.checkpoint
+    }
+}

@@ -1,0 +1,741 @@
+//! Partition ownership and the single writer per partition.
+//!
+//! Every instance joins the writer consumer group `{prefix}.writers` on all events topics. The
+//! group protocol assigns each partition to exactly one live member; that member:
+//!
+//! 1. **restores** the partition: stream heads and recent command ids from the state topic,
+//!    then the tail of the events topic from the group's committed offset up to the high
+//!    watermark seen at assignment (records arriving meanwhile are buffered, not lost);
+//! 2. **writes**: checks the expected version against its heads (plus its own in-flight
+//!    commits), produces, and answers once rule R has been applied at the commit's offset — at
+//!    once when the offset is the next one it expected (no foreign record can sit between),
+//!    otherwise when the tail consumer has delivered everything before it;
+//! 3. **tails** its partitions continuously, so records of a stale writer are seen and judged
+//!    by the same rule;
+//! 4. **snapshots** dirty heads to the compacted state topic and only then commits the group
+//!    offset, so a committed offset is always covered by the state topic.
+//!
+//! When the group takes a partition away, the state is dropped at once and waiting appends get
+//! 503: their records, if they landed, are judged by R like any other, and a retry with the same
+//! command id on the new owner returns the first result.
+
+use super::super::chain::{Admission, Head, StreamHeads};
+use super::super::codec::CommitRecord;
+use super::super::{Appended, EventLogError, ExpectedVersion, NewCommit, Position, StreamRef};
+use super::{produce, unavailable, KafkaConfig};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
+use rdkafka::message::OwnedHeaders;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{oneshot, watch, Notify};
+use uuid::Uuid;
+
+/// Command ids remembered per stream in the state topic (all are remembered while owned).
+const RECENT_COMMANDS: usize = 32;
+
+type Key = (String, u32);
+
+enum Decided {
+    Record(CommitRecord),
+    Wait(oneshot::Receiver<Answer>),
+    Done(Answer),
+}
+type Answer = Result<Appended, EventLogError>;
+
+/// How long one partition restore took.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoreReport {
+    pub stream_type: String,
+    pub partition: u32,
+    pub streams_from_snapshot: usize,
+    pub records_replayed: u64,
+    pub took: Duration,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct StreamSnapshot {
+    version: u64,
+    hash: String,
+    commands: Vec<Appended>,
+}
+
+/// One owned partition.
+struct PartitionState {
+    stream_type: String,
+    partition: u32,
+    restoring: bool,
+    buffered: Vec<(u64, CommitRecord)>,
+    ready: bool,
+    revoked: bool,
+    next: u64,
+    target: u64,
+    started: Instant,
+    replayed: u64,
+    heads: StreamHeads,
+    commands: HashMap<Uuid, Appended>,
+    recent: HashMap<String, VecDeque<Appended>>,
+    dirty: HashSet<String>,
+    /// Tentative heads including this writer's produced-but-unjudged commits.
+    inflight_heads: HashMap<String, (Head, usize)>,
+    /// Own commands in flight → retries waiting for the first answer.
+    inflight_commands: HashMap<Uuid, Vec<oneshot::Sender<Answer>>>,
+    /// Own commits judged by the tail before their produce ack arrived.
+    early: HashMap<Uuid, Answer>,
+    /// Own commits acked at an offset beyond `next`, waiting for the tail.
+    waiting: HashMap<u64, oneshot::Sender<Answer>>,
+    cache: HashMap<String, Vec<(u64, Arc<CommitRecord>)>>,
+}
+
+impl PartitionState {
+    fn new(stream_type: String, partition: u32) -> Self {
+        Self {
+            stream_type,
+            partition,
+            restoring: true,
+            buffered: Vec::new(),
+            ready: false,
+            revoked: false,
+            next: 0,
+            target: 0,
+            started: Instant::now(),
+            replayed: 0,
+            heads: StreamHeads::default(),
+            commands: HashMap::new(),
+            recent: HashMap::new(),
+            dirty: HashSet::new(),
+            inflight_heads: HashMap::new(),
+            inflight_commands: HashMap::new(),
+            early: HashMap::new(),
+            waiting: HashMap::new(),
+            cache: HashMap::new(),
+        }
+    }
+
+    fn position(&self, offset: u64) -> Position {
+        Position {
+            stream_type: self.stream_type.clone(),
+            partition: self.partition,
+            offset,
+        }
+    }
+
+    fn tentative_head(&self, stream_id: &str) -> Head {
+        self.inflight_heads
+            .get(stream_id)
+            .map(|(h, _)| h.clone())
+            .unwrap_or_else(|| self.heads.head(stream_id))
+    }
+
+    fn release_inflight(&mut self, record: &CommitRecord) {
+        if let Some((_, count)) = self.inflight_heads.get_mut(&record.stream_id) {
+            *count -= 1;
+            if *count == 0 {
+                self.inflight_heads.remove(&record.stream_id);
+            }
+        }
+    }
+
+    /// Applies rule R to the record at `offset` and settles whoever waits for it.
+    fn apply(&mut self, offset: u64, record: CommitRecord) {
+        if offset < self.next {
+            return;
+        }
+        self.next = offset + 1;
+        self.replayed += 1;
+        let answer = match self.heads.admit(&record) {
+            Admission::Accepted => {
+                let appended = Appended {
+                    stream: record.stream(),
+                    command_id: record.command_id,
+                    commit_id: record.commit_id,
+                    first_version: record.first_version,
+                    last_version: record.last_version(),
+                    position: self.position(offset),
+                    duplicate: false,
+                };
+                self.commands.insert(record.command_id, appended.clone());
+                let recent = self.recent.entry(record.stream_id.clone()).or_default();
+                recent.push_back(appended.clone());
+                if recent.len() > RECENT_COMMANDS {
+                    recent.pop_front();
+                }
+                self.dirty.insert(record.stream_id.clone());
+                self.cache
+                    .entry(record.stream_id.clone())
+                    .or_default()
+                    .push((offset, Arc::new(record.clone())));
+                Ok(appended)
+            }
+            Admission::Fenced { head } => Err(EventLogError::Conflict {
+                expected: ExpectedVersion::Exact(record.first_version.saturating_sub(1)),
+                actual: head,
+            }),
+        };
+        if let Some(retries) = self.inflight_commands.remove(&record.command_id) {
+            self.release_inflight(&record);
+            for retry in retries {
+                let _ = retry.send(answer.clone().map(|a| Appended { duplicate: true, ..a }));
+            }
+            match self.waiting.remove(&offset) {
+                Some(reply) => {
+                    let _ = reply.send(answer);
+                }
+                None => {
+                    self.early.insert(record.command_id, answer);
+                }
+            }
+        }
+        if !self.ready && !self.restoring && self.next >= self.target {
+            self.ready = true;
+        }
+    }
+
+    fn revoke(&mut self) {
+        self.revoked = true;
+        let gone = || {
+            Err(EventLogError::Unavailable(
+                "partition moved to another writer; retry".into(),
+            ))
+        };
+        for (_, reply) in self.waiting.drain() {
+            let _ = reply.send(gone());
+        }
+        for (_, retries) in self.inflight_commands.drain() {
+            for retry in retries {
+                let _ = retry.send(gone());
+            }
+        }
+    }
+}
+
+type States = Mutex<HashMap<Key, Arc<Mutex<PartitionState>>>>;
+
+struct Shared {
+    config: Arc<KafkaConfig>,
+    states: States,
+    changed: Notify,
+    assigned: Mutex<Vec<Key>>,
+    reports: Mutex<Vec<RestoreReport>>,
+}
+
+impl Shared {
+    fn key_of(&self, topic: &str, partition: i32) -> Option<Key> {
+        Some((self.config.stream_type_of(topic)?, partition as u32))
+    }
+
+    fn state(&self, key: &Key) -> Option<Arc<Mutex<PartitionState>>> {
+        self.states.lock().ok()?.get(key).cloned()
+    }
+}
+
+/// Receives the group's assignment decisions.
+struct OwnerContext {
+    shared: Arc<Shared>,
+}
+
+impl ClientContext for OwnerContext {}
+
+impl ConsumerContext for OwnerContext {
+    fn pre_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(tpl) = rebalance {
+            let Ok(mut states) = self.shared.states.lock() else {
+                return;
+            };
+            for element in tpl.elements() {
+                if let Some(key) = self.shared.key_of(element.topic(), element.partition()) {
+                    if let Some(state) = states.remove(&key) {
+                        if let Ok(mut state) = state.lock() {
+                            state.revoke();
+                        }
+                    }
+                }
+            }
+            tracing::info!(instance = %self.shared.config.instance_id, revoked = tpl.count(), "partitions revoked");
+        }
+    }
+
+    fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Assign(tpl) = rebalance {
+            let Ok(mut states) = self.shared.states.lock() else {
+                return;
+            };
+            let mut assigned = Vec::new();
+            for element in tpl.elements() {
+                if let Some(key) = self.shared.key_of(element.topic(), element.partition()) {
+                    states.insert(
+                        key.clone(),
+                        Arc::new(Mutex::new(PartitionState::new(key.0.clone(), key.1))),
+                    );
+                    assigned.push(key);
+                }
+            }
+            tracing::info!(instance = %self.shared.config.instance_id, assigned = assigned.len(), "partitions assigned");
+            if let Ok(mut pending) = self.shared.assigned.lock() {
+                pending.extend(assigned);
+            }
+        }
+    }
+}
+
+/// The writers of this instance.
+pub(super) struct Writers {
+    shared: Arc<Shared>,
+    producer: FutureProducer,
+    stop: watch::Sender<bool>,
+    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Writers {
+    pub(super) fn start(config: Arc<KafkaConfig>, producer: FutureProducer) -> Result<Arc<Self>, EventLogError> {
+        let shared = Arc::new(Shared {
+            config: config.clone(),
+            states: Mutex::new(HashMap::new()),
+            changed: Notify::new(),
+            assigned: Mutex::new(Vec::new()),
+            reports: Mutex::new(Vec::new()),
+        });
+        let consumer: StreamConsumer<OwnerContext> = config
+            .consumer_config(&config.writer_group)
+            .set("group.instance.id", &config.instance_id)
+            .create_with_context(OwnerContext { shared: shared.clone() })
+            .map_err(unavailable)?;
+        let topics: Vec<String> = config.stream_types.iter().map(|t| config.events_topic(t)).collect();
+        let topic_refs: Vec<&str> = topics.iter().map(String::as_str).collect();
+        consumer.subscribe(&topic_refs).map_err(unavailable)?;
+        let (stop, stopped) = watch::channel(false);
+        let writers = Arc::new(Self {
+            shared: shared.clone(),
+            producer: producer.clone(),
+            stop,
+            task: Mutex::new(None),
+        });
+        let task = tokio::spawn(drive(Arc::new(consumer), shared, producer, stopped));
+        if let Ok(mut slot) = writers.task.lock() {
+            *slot = Some(task);
+        }
+        Ok(writers)
+    }
+
+    pub(super) async fn stop(&self) {
+        let _ = self.stop.send(true);
+        let task = self.task.lock().ok().and_then(|mut t| t.take());
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+    }
+
+    pub(super) fn owned(&self) -> Vec<(String, u32)> {
+        let Ok(states) = self.shared.states.lock() else {
+            return Vec::new();
+        };
+        let mut owned: Vec<_> = states
+            .iter()
+            .filter(|(_, s)| s.lock().map(|s| s.ready).unwrap_or(false))
+            .map(|(k, _)| k.clone())
+            .collect();
+        owned.sort();
+        owned
+    }
+
+    pub(super) fn reports(&self) -> Vec<RestoreReport> {
+        self.shared.reports.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    /// A stream's full accepted history from memory, when this instance has all of it.
+    pub(super) fn cached_stream(&self, stream: &StreamRef, partition: u32) -> Option<Vec<(u64, Arc<CommitRecord>)>> {
+        let state = self.shared.state(&(stream.stream_type.clone(), partition))?;
+        let state = state.lock().ok()?;
+        if !state.ready {
+            return None;
+        }
+        match state.cache.get(&stream.stream_id) {
+            Some(commits) if commits.first().is_some_and(|(_, c)| c.first_version == 1) => Some(commits.clone()),
+            Some(_) => None,
+            None if state.heads.version(&stream.stream_id) == 0 => Some(Vec::new()),
+            None => None,
+        }
+    }
+
+    /// Waits until this instance owns and has restored the partition.
+    async fn owned_state(&self, key: &Key) -> Result<Arc<Mutex<PartitionState>>, EventLogError> {
+        let deadline = Instant::now() + self.shared.config.ownership_wait;
+        loop {
+            let notified = self.shared.changed.notified();
+            if let Some(state) = self.shared.state(key) {
+                if state.lock().map(|s| s.ready).unwrap_or(false) {
+                    return Ok(state);
+                }
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(EventLogError::Unavailable(format!(
+                    "partition {}/{} is not owned by this instance",
+                    key.0, key.1
+                )));
+            }
+            let _ = tokio::time::timeout(left.min(Duration::from_millis(100)), notified).await;
+        }
+    }
+
+    pub(super) async fn append(&self, partition: u32, commit: NewCommit, headers: OwnedHeaders) -> Answer {
+        let key = (commit.stream.stream_type.clone(), partition);
+        let state = self.owned_state(&key).await?;
+        let lock_err = || EventLogError::Unavailable("partition state poisoned".into());
+
+        let record = match Self::decide(&state, &commit)? {
+            Decided::Record(record) => record,
+            Decided::Wait(rx) => {
+                return rx
+                    .await
+                    .map_err(|_| EventLogError::Unavailable("writer stopped".into()))?
+            }
+            Decided::Done(answer) => return answer,
+        };
+        let topic = self.shared.config.events_topic(&key.0);
+        let produced = produce(&self.producer, &topic, partition, &record, headers).await;
+        let rx = {
+            let mut s = state.lock().map_err(|_| lock_err())?;
+            let offset = match produced {
+                Ok(offset) => offset,
+                Err(e) => {
+                    // Possibly landed anyway: R will judge it when the tail reads it, and a
+                    // retry of this command id will then get the first answer.
+                    s.release_inflight(&record);
+                    if let Some(retries) = s.inflight_commands.remove(&record.command_id) {
+                        for retry in retries {
+                            let _ = retry.send(Err(e.clone()));
+                        }
+                    }
+                    return Err(e);
+                }
+            };
+            if let Some(answer) = s.early.remove(&record.command_id) {
+                return answer;
+            }
+            if s.revoked {
+                return Err(EventLogError::Unavailable(
+                    "partition moved to another writer; retry".into(),
+                ));
+            }
+            if offset == s.next && !s.restoring {
+                s.apply(offset, record.clone());
+                return s
+                    .early
+                    .remove(&record.command_id)
+                    .unwrap_or_else(|| Err(EventLogError::Corrupt("own record was not judged at its offset".into())));
+            }
+            let (tx, rx) = oneshot::channel();
+            s.waiting.insert(offset, tx);
+            rx
+        };
+        rx.await
+            .map_err(|_| EventLogError::Unavailable("writer stopped".into()))?
+    }
+
+    /// Checks idempotency and the expected version, and reserves the next version.
+    fn decide(state: &Mutex<PartitionState>, commit: &NewCommit) -> Result<Decided, EventLogError> {
+        let mut s = state
+            .lock()
+            .map_err(|_| EventLogError::Unavailable("partition state poisoned".into()))?;
+        if s.revoked {
+            return Err(EventLogError::Unavailable(
+                "partition moved to another writer; retry".into(),
+            ));
+        }
+        if let Some(first) = s.commands.get(&commit.command_id) {
+            return Ok(Decided::Done(if first.stream == commit.stream {
+                Ok(Appended {
+                    duplicate: true,
+                    ..first.clone()
+                })
+            } else {
+                Err(EventLogError::CommandIdReused(commit.command_id))
+            }));
+        }
+        if let Some(retries) = s.inflight_commands.get_mut(&commit.command_id) {
+            let (tx, rx) = oneshot::channel();
+            retries.push(tx);
+            return Ok(Decided::Wait(rx));
+        }
+        let head = s.tentative_head(&commit.stream.stream_id);
+        if !commit.expected.admits(head.version) {
+            return Err(EventLogError::Conflict {
+                expected: commit.expected,
+                actual: head.version,
+            });
+        }
+        let record = CommitRecord::build(commit, head.version, &head.hash, chrono::Utc::now());
+        let count = s.inflight_heads.get(&commit.stream.stream_id).map_or(0, |(_, c)| *c);
+        s.inflight_heads.insert(
+            commit.stream.stream_id.clone(),
+            (
+                Head {
+                    version: record.last_version(),
+                    hash: record.last_hash().to_owned(),
+                },
+                count + 1,
+            ),
+        );
+        s.inflight_commands.insert(commit.command_id, Vec::new());
+        Ok(Decided::Record(record))
+    }
+}
+
+/// The writer's event loop: tails owned partitions, restores new ones, snapshots, and leaves
+/// the group on stop.
+async fn drive(
+    consumer: Arc<StreamConsumer<OwnerContext>>,
+    shared: Arc<Shared>,
+    producer: FutureProducer,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut snapshot_tick = tokio::time::interval(shared.config.snapshot_interval);
+    let mut poll_tick = tokio::time::interval(Duration::from_millis(50));
+    loop {
+        let assigned: Vec<Key> = shared
+            .assigned
+            .lock()
+            .map(|mut a| a.drain(..).collect())
+            .unwrap_or_default();
+        for key in assigned {
+            tokio::spawn(restore(consumer.clone(), shared.clone(), key));
+        }
+        tokio::select! {
+            _ = stopped.changed() => break,
+            _ = poll_tick.tick() => {}
+            _ = snapshot_tick.tick() => {
+                snapshot(&consumer, &shared, &producer).await;
+            }
+            message = consumer.recv() => match message {
+                Ok(message) => {
+                    let Some(key) = shared.key_of(message.topic(), message.partition()) else { continue };
+                    let Some(state) = shared.state(&key) else { continue };
+                    let offset = message.offset() as u64;
+                    let record = match CommitRecord::decode(message.payload().unwrap_or_default()) {
+                        Ok(record) => record,
+                        Err(e) => {
+                            tracing::error!(topic = message.topic(), offset, error = %e, "undecodable record skipped by R");
+                            if let Ok(mut s) = state.lock() { s.next = s.next.max(offset + 1); }
+                            continue;
+                        }
+                    };
+                    let became_ready = match state.lock() {
+                        Ok(mut s) if s.restoring => { s.buffered.push((offset, record)); false }
+                        Ok(mut s) => { let before = s.ready; s.apply(offset, record); !before && s.ready }
+                        Err(_) => false,
+                    };
+                    if became_ready {
+                        report(&shared, &state);
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "writer consumer error");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        }
+    }
+    snapshot(&consumer, &shared, &producer).await;
+    consumer.unsubscribe();
+    // Let the revoke callback run and the leave reach the broker.
+    let _ = tokio::time::timeout(Duration::from_millis(500), consumer.recv()).await;
+    if let Ok(mut states) = shared.states.lock() {
+        for (_, state) in states.drain() {
+            if let Ok(mut s) = state.lock() {
+                s.revoke();
+            }
+        }
+    }
+}
+
+fn report(shared: &Shared, state: &Mutex<PartitionState>) {
+    let Ok(s) = state.lock() else { return };
+    let report = RestoreReport {
+        stream_type: s.stream_type.clone(),
+        partition: s.partition,
+        streams_from_snapshot: s.heads.len(),
+        records_replayed: s.replayed,
+        took: s.started.elapsed(),
+    };
+    tracing::info!(stream_type = %report.stream_type, partition = report.partition, took_ms = report.took.as_millis() as u64, replayed = report.records_replayed, "partition restored");
+    if let Ok(mut reports) = shared.reports.lock() {
+        reports.insert(0, report);
+    }
+    shared.changed.notify_waiters();
+}
+
+/// Restores one newly assigned partition: state topic, committed offset, high watermark.
+async fn restore(consumer: Arc<StreamConsumer<OwnerContext>>, shared: Arc<Shared>, key: Key) {
+    let config = shared.config.clone();
+    let key2 = key.clone();
+    let loaded = tokio::task::spawn_blocking(
+        move || -> Result<(StreamHeads, Vec<Appended>, u64, u64), EventLogError> {
+            let (stream_type, partition) = key2;
+            let events_topic = config.events_topic(&stream_type);
+            let mut tpl = TopicPartitionList::new();
+            tpl.add_partition(&events_topic, partition as i32);
+            let committed = consumer
+                .committed_offsets(tpl, Duration::from_secs(10))
+                .map_err(unavailable)?;
+            let start = committed
+                .elements()
+                .first()
+                .and_then(|e| match e.offset() {
+                    Offset::Offset(o) if o >= 0 => Some(o as u64),
+                    _ => None,
+                })
+                .unwrap_or(0);
+            let (_, high) = consumer
+                .fetch_watermarks(&events_topic, partition as i32, Duration::from_secs(10))
+                .map_err(unavailable)?;
+            let mut heads = StreamHeads::default();
+            let mut commands = Vec::new();
+            let reader: BaseConsumer = config
+                .consumer_config(&format!("{}.restore", config.prefix))
+                .create()
+                .map_err(unavailable)?;
+            let state_topic = config.state_topic(&stream_type);
+            let (low, state_high) = reader
+                .fetch_watermarks(&state_topic, partition as i32, Duration::from_secs(10))
+                .map_err(unavailable)?;
+            if state_high > low {
+                let mut tpl = TopicPartitionList::new();
+                tpl.add_partition_offset(&state_topic, partition as i32, Offset::Offset(low))
+                    .map_err(unavailable)?;
+                reader.assign(&tpl).map_err(unavailable)?;
+                let deadline = Instant::now() + Duration::from_secs(60);
+                let mut snapshots: HashMap<String, StreamSnapshot> = HashMap::new();
+                while Instant::now() < deadline {
+                    let Some(message) = reader.poll(Duration::from_millis(200)) else {
+                        continue;
+                    };
+                    let message = message.map_err(unavailable)?;
+                    if let (Some(key), Some(payload)) = (message.key(), message.payload()) {
+                        if let Ok(snapshot) = serde_json::from_slice::<StreamSnapshot>(payload) {
+                            snapshots.insert(String::from_utf8_lossy(key).into_owned(), snapshot);
+                        }
+                    }
+                    if message.offset() + 1 >= state_high {
+                        break;
+                    }
+                }
+                for (stream_id, snapshot) in snapshots {
+                    heads.restore(
+                        stream_id,
+                        Head {
+                            version: snapshot.version,
+                            hash: snapshot.hash,
+                        },
+                    );
+                    commands.extend(snapshot.commands);
+                }
+            }
+            Ok((heads, commands, start, high.max(0) as u64))
+        },
+    )
+    .await;
+    let Some(state) = shared.state(&key) else { return };
+    match loaded {
+        Ok(Ok((heads, commands, start, target))) => {
+            let became_ready = {
+                let Ok(mut s) = state.lock() else { return };
+                s.heads = heads;
+                for appended in commands {
+                    s.recent
+                        .entry(appended.stream.stream_id.clone())
+                        .or_default()
+                        .push_back(appended.clone());
+                    s.commands.insert(appended.command_id, appended);
+                }
+                s.next = start;
+                s.target = target;
+                s.restoring = false;
+                let buffered = std::mem::take(&mut s.buffered);
+                for (offset, record) in buffered {
+                    s.apply(offset, record);
+                }
+                if s.next >= s.target {
+                    s.ready = true;
+                }
+                s.ready
+            };
+            if became_ready {
+                report(&shared, &state);
+            }
+        }
+        Ok(Err(e)) => tracing::error!(stream_type = %key.0, partition = key.1, error = %e, "restore failed"),
+        Err(e) => tracing::error!(error = %e, "restore task failed"),
+    }
+}
+
+/// Writes dirty heads to the state topic, then commits the group offsets they cover.
+async fn snapshot(consumer: &Arc<StreamConsumer<OwnerContext>>, shared: &Arc<Shared>, producer: &FutureProducer) {
+    let states: Vec<_> = shared
+        .states
+        .lock()
+        .map(|s| s.values().cloned().collect())
+        .unwrap_or_default();
+    let mut commit = TopicPartitionList::new();
+    for state in states {
+        let (stream_type, partition, next, dirty) = {
+            let Ok(mut s) = state.lock() else { continue };
+            if !s.ready || s.revoked || s.dirty.is_empty() {
+                continue;
+            }
+            let dirty: Vec<_> = std::mem::take(&mut s.dirty)
+                .into_iter()
+                .map(|stream_id| {
+                    let head = s.heads.head(&stream_id);
+                    let commands = s
+                        .recent
+                        .get(&stream_id)
+                        .map(|r| r.iter().cloned().collect())
+                        .unwrap_or_default();
+                    (
+                        stream_id,
+                        StreamSnapshot {
+                            version: head.version,
+                            hash: head.hash,
+                            commands,
+                        },
+                    )
+                })
+                .collect();
+            (s.stream_type.clone(), s.partition, s.next, dirty)
+        };
+        let topic = shared.config.state_topic(&stream_type);
+        let mut ok = true;
+        for (stream_id, snapshot) in &dirty {
+            let Ok(payload) = serde_json::to_vec(snapshot) else {
+                continue;
+            };
+            let sent = producer
+                .send(
+                    FutureRecord::to(&topic)
+                        .partition(partition as i32)
+                        .key(stream_id)
+                        .payload(&payload),
+                    Duration::from_secs(10),
+                )
+                .await;
+            ok &= sent.is_ok();
+        }
+        if ok {
+            let _ = commit.add_partition_offset(
+                &shared.config.events_topic(&stream_type),
+                partition as i32,
+                Offset::Offset(next as i64),
+            );
+        } else if let Ok(mut s) = state.lock() {
+            s.dirty.extend(dirty.into_iter().map(|(id, _)| id));
+        }
+    }
+    if commit.count() > 0 {
+        let consumer = consumer.clone();
+        let _ = tokio::task::spawn_blocking(move || consumer.commit(&commit, CommitMode::Sync)).await;
+    }
+}

@@ -1,0 +1,100 @@
+//! # The event log: the system of record
+//!
+//! One port, [`EventLog`], with two adapters: [`kafka::KafkaLog`] (topics per stream type on a
+//! Kafka-protocol broker, through `rdkafka`) and [`embedded::EmbeddedLog`] (segmented files on
+//! local disk, for `erp up`). Both give the same guarantees, checked by one contract suite.
+//!
+//! ## What a record is
+//!
+//! One log record per command commit, holding 1..n events of one stream ([`codec::CommitRecord`]):
+//! a commit is atomic by construction — a reader sees all of its events or none. Each event
+//! carries its envelope (event id as UUIDv7, stream type and id, version, recorded-at, actor,
+//! command, correlation and causation ids, schema version) and a per-stream hash chain
+//! (`prev_hash`, `hash` = SHA-256 over the canonical bytes of the envelope and payload).
+//!
+//! ## The acceptance rule (how optimistic concurrency works without conditional append)
+//!
+//! Kafka has no conditional append and, on the broker we test with, no transactions. Streams
+//! are partitioned by stream id, so one stream lives in one partition, in order. Within a
+//! partition every reader applies the same rule, [`chain::StreamHeads::admit`]:
+//!
+//! > **R.** Walk the partition in offset order, keeping each stream's head (version, hash).
+//! > A commit whose first version is `head + 1` is *accepted* and moves the head. Any other
+//! > commit (a version already claimed, or a gap) is *fenced*: every reader ignores it.
+//!
+//! Writers: one writer instance per partition, assigned through the consumer-group protocol.
+//! The writer checks the expected version against its heads, produces the commit, and
+//! acknowledges only once it has applied R up to the commit's own offset — from its own
+//! produce acknowledgements when offsets are contiguous with what it has applied, otherwise
+//! from reading the partition back. Proof sketch:
+//!
+//! 1. *At most one commit per (stream, version) is accepted.* R accepts a commit only at
+//!    `head + 1` and then moves the head past it, so a second claim of that version arrives at a
+//!    higher offset and sees `head ≥ version`: fenced. All readers see the same partition order,
+//!    so all agree which claim was first.
+//! 2. *A stale writer is harmless.* After a rebalance two instances may briefly both believe
+//!    they own a partition. Each acknowledges only commits that R accepted at their offset, so
+//!    a client is never told "ok" for a fenced commit; the loser answers 409 with the current
+//!    version, exactly as for an ordinary conflict.
+//! 3. *Acknowledged means durable.* Produce uses `acks=all` with the idempotent producer; the
+//!    acknowledgement waits for the broker's ack *and* for R. The embedded log fsyncs before it
+//!    acknowledges. A commit that was not acknowledged is either wholly in the log (then R
+//!    decides it, identically for all readers) or wholly absent.
+//! 4. *Idempotency.* A command id already accepted for the stream returns the first result
+//!    and appends nothing; the writer restores recent command ids with the heads.
+//!
+//! Record keys are `stream_id@first_version#commit_id`, unique per commit, so topic compaction
+//! (`cleanup.policy=compact`) never removes history. The compacted per-type state topic holds
+//! per-stream heads keyed by stream id, from which a new owner restores quickly.
+
+pub mod chain;
+pub mod codec;
+pub mod embedded;
+pub mod kafka;
+mod types;
+mod upcast;
+
+pub use types::*;
+pub use upcast::{Upcaster, Upcasters};
+
+use async_trait::async_trait;
+
+/// The event log port: append with optimistic concurrency and idempotency, read one stream,
+/// subscribe from a position.
+#[async_trait]
+pub trait EventLog: Send + Sync + 'static {
+    /// Appends one commit atomically, if the stream is at `expected` and the command id is new.
+    /// A retried command id returns the first result with `duplicate = true`.
+    async fn append(&self, commit: NewCommit) -> Result<Appended, EventLogError>;
+
+    /// Every accepted event of one stream, in version order, upcast to current schemas.
+    async fn read_stream(&self, stream: &StreamRef) -> Result<Vec<RecordedEvent>, EventLogError>;
+
+    /// Commits of one stream type from `from` (partition → next offset; missing partitions
+    /// start at the beginning). The subscription yields every record in offset order,
+    /// including fenced ones, tagged so readers can apply rule R (see [`chain`]).
+    async fn subscribe(&self, stream_type: &str, from: Checkpoint) -> Result<Box<dyn Subscription>, EventLogError>;
+
+    /// The end of each partition of a stream type (next offset to be written), for lag.
+    async fn end_offsets(&self, stream_type: &str) -> Result<Checkpoint, EventLogError>;
+
+    /// Partition count of a stream type.
+    fn partitions(&self) -> u32;
+}
+
+/// A live feed of commits.
+#[async_trait]
+pub trait Subscription: Send {
+    /// Waits for at most `max` next commits (at least one), or returns an empty batch after
+    /// `wait` if nothing arrived.
+    async fn next_batch(&mut self, max: usize, wait: std::time::Duration) -> Result<Vec<Delivered>, EventLogError>;
+
+    /// The position after the last delivered commit of each partition.
+    fn checkpoint(&self) -> &Checkpoint;
+}
+
+/// Stable partitioning: CRC-32 of the stream id modulo the partition count. Every writer and
+/// reader uses this one function, so a stream always lives in one partition.
+pub fn partition_for(stream_id: &str, partitions: u32) -> u32 {
+    crc32fast::hash(stream_id.as_bytes()) % partitions.max(1)
+}
