@@ -1,0 +1,187 @@
+//! Crash safety of the embedded log: kill -9 during appends, torn tails, damaged segments.
+
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
+
+mod support;
+
+use infra::eventlog::chain::{verify_commit, Admission, StreamHeads};
+use infra::eventlog::embedded::{EmbeddedLog, EmbeddedOptions};
+use infra::eventlog::{Checkpoint, EventLog, EventLogError, ExpectedVersion};
+use std::io::Write;
+use std::time::Duration;
+use support::*;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use uuid::Uuid;
+
+/// Child mode: 16 concurrent appenders of 3-event commits, printing each acknowledgement.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "run as a child process by kill_9_during_appends_keeps_every_acknowledged_commit_whole"]
+async fn child_appender() {
+    let Ok(dir) = std::env::var("ERP_CHILD_DIR") else {
+        return;
+    };
+    let log = embedded_at(std::path::Path::new(&dir));
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let s = stream(&format!("crash-{i}"));
+                loop {
+                    let a = log
+                        .append(commit(&s, ExpectedVersion::Any, vec![event(0), event(1), event(2)]))
+                        .await
+                        .unwrap();
+                    let mut out = std::io::stdout().lock();
+                    let _ = writeln!(out, "ACK {} {} {}", s.stream_id, a.first_version, a.commit_id);
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        let _ = t.await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_during_appends_keeps_every_acknowledged_commit_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_appender",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("ERP_CHILD_DIR", dir.path())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut acks = Vec::new();
+    while acks.len() < 2_000 {
+        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        if let ["ACK", s, v, c] = line.split_whitespace().collect::<Vec<_>>()[..] {
+            acks.push((s.to_owned(), v.parse::<u64>().unwrap(), c.parse::<Uuid>().unwrap()));
+        }
+    }
+    child.start_kill().unwrap();
+    let _ = child.wait().await;
+    while let Ok(Some(line)) = lines.next_line().await {
+        if let ["ACK", s, v, c] = line.split_whitespace().collect::<Vec<_>>()[..] {
+            acks.push((s.to_owned(), v.parse().unwrap(), c.parse().unwrap()));
+        }
+    }
+
+    let log = embedded_at(dir.path());
+    for (s, version, commit_id) in &acks {
+        let events = log.read_stream(&stream(s)).await.unwrap();
+        let mine: Vec<_> = events.iter().filter(|e| e.commit_id == *commit_id).collect();
+        assert_eq!(mine.len(), 3, "acknowledged commit {commit_id} is whole");
+        assert_eq!(mine[0].version, *version);
+    }
+    let end = log.end_offsets("doc").await.unwrap()[&0];
+    let mut sub = log.subscribe("doc", Checkpoint::new()).await.unwrap();
+    let mut heads = StreamHeads::default();
+    let mut seen = 0;
+    while seen < end {
+        for d in sub.next_batch(1000, Duration::from_secs(1)).await.unwrap() {
+            seen += 1;
+            assert_eq!(d.commit.events.len(), 3, "no partial commit survives");
+            let before = heads.head(&d.commit.stream_id);
+            assert_eq!(heads.admit(&d.commit), Admission::Accepted);
+            assert!(verify_commit(&d.commit, &before).is_empty());
+        }
+    }
+    println!("kill -9: {} acknowledged, {end} in the log after recovery", acks.len());
+    assert!(end as usize >= acks.len());
+    let s = stream("crash-0");
+    let version = log.read_stream(&s).await.unwrap().last().unwrap().version;
+    log.append(commit(&s, ExpectedVersion::Exact(version), vec![event(9)]))
+        .await
+        .unwrap();
+}
+
+fn only_segment(dir: &std::path::Path) -> std::path::PathBuf {
+    let mut files: Vec<_> = std::fs::read_dir(dir.join("doc"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files.pop().unwrap()
+}
+
+#[tokio::test]
+async fn a_torn_tail_is_truncated_on_open_and_appending_continues() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = stream("torn");
+    {
+        let log = embedded_at(dir.path());
+        for n in 0..5 {
+            log.append(commit(&s, ExpectedVersion::Exact(n), vec![event(n)]))
+                .await
+                .unwrap();
+        }
+    }
+    let path = only_segment(dir.path());
+    let good_len = std::fs::metadata(&path).unwrap().len();
+    let mut file = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+    file.write_all(&[200, 0, 0, 0, 1, 2, 3, 4, b'{', b'"']).unwrap(); // a frame cut mid-write
+    drop(file);
+
+    let log = embedded_at(dir.path());
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().len(),
+        good_len,
+        "the torn frame is cut off"
+    );
+    assert_eq!(log.read_stream(&s).await.unwrap().len(), 5);
+    log.append(commit(&s, ExpectedVersion::Exact(5), vec![event(5)]))
+        .await
+        .unwrap();
+    drop(log);
+    assert_eq!(embedded_at(dir.path()).read_stream(&s).await.unwrap().len(), 6);
+}
+
+#[tokio::test]
+async fn damage_before_the_last_segment_is_reported_not_repaired() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = EmbeddedOptions {
+        segment_bytes: 2_000,
+        ..EmbeddedOptions::default()
+    };
+    {
+        let log = EmbeddedLog::open(dir.path(), small.clone(), upcasters()).unwrap();
+        for n in 0..30 {
+            log.append(commit(&stream("seg"), ExpectedVersion::Exact(n), vec![event(n)]))
+                .await
+                .unwrap();
+        }
+        assert_eq!(log.read_stream(&stream("seg")).await.unwrap().len(), 30);
+    }
+    let mut segments: Vec<_> = std::fs::read_dir(dir.path().join("doc"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    segments.sort();
+    assert!(segments.len() > 2, "segments rolled");
+    let reopened = EmbeddedLog::open(dir.path(), small.clone(), upcasters()).unwrap();
+    assert_eq!(
+        reopened.read_stream(&stream("seg")).await.unwrap().len(),
+        30,
+        "reads span segments"
+    );
+    drop(reopened);
+    let mut bytes = std::fs::read(&segments[0]).unwrap();
+    bytes[20] ^= 0xff;
+    std::fs::write(&segments[0], bytes).unwrap();
+    match EmbeddedLog::open(dir.path(), small, upcasters()) {
+        Err(EventLogError::Corrupt(message)) => assert!(message.contains("damaged frame"), "{message}"),
+        other => panic!("expected corruption to be reported, got {other:?}"),
+    }
+}

@@ -1,0 +1,284 @@
+//! Race and fault tests on the real broker: two writers that both believe they own every
+//! partition (a split brain, the worst case of a stale writer), and kill -9 of the owner of
+//! half the partitions under load.
+
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
+
+mod support;
+
+use infra::eventlog::chain::{Admission, StreamHeads};
+use infra::eventlog::{Checkpoint, EventLog, ExpectedVersion, StreamRef};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use support::*;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use uuid::Uuid;
+
+/// Every record of the `doc` type, judged by rule R: accepted commit ids per stream, and the
+/// number of fenced records.
+async fn judged_history(log: &dyn EventLog) -> (BTreeMap<String, Vec<(u64, Uuid)>>, usize) {
+    let end = log.end_offsets("doc").await.unwrap();
+    let total: u64 = end.values().sum();
+    let mut sub = log.subscribe("doc", Checkpoint::new()).await.unwrap();
+    let mut heads: HashMap<u32, StreamHeads> = HashMap::new();
+    let mut accepted: BTreeMap<String, Vec<(u64, Uuid)>> = BTreeMap::new();
+    let (mut seen, mut fenced) = (0u64, 0usize);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while seen < total && tokio::time::Instant::now() < deadline {
+        for d in sub.next_batch(500, Duration::from_millis(500)).await.unwrap() {
+            seen += 1;
+            match heads.entry(d.partition).or_default().admit(&d.commit) {
+                Admission::Accepted => accepted
+                    .entry(d.commit.stream_id.clone())
+                    .or_default()
+                    .push((d.commit.first_version, d.commit.commit_id)),
+                Admission::Fenced { .. } => fenced += 1,
+            }
+        }
+    }
+    assert_eq!(seen, total, "read the whole log");
+    (accepted, fenced)
+}
+
+async fn wait_owning(log: &infra::eventlog::kafka::KafkaLog, count: usize) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while log.owned_partitions().len() < count {
+        assert!(tokio::time::Instant::now() < deadline, "never owned {count} partitions");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_writers_racing_for_every_version_never_both_win() {
+    let prefix = fresh_prefix();
+    // Different groups: both instances own every partition at once.
+    let a = Arc::new(kafka_with(&prefix, Some(&format!("{prefix}.a"))).await);
+    let b = Arc::new(kafka_with(&prefix, Some(&format!("{prefix}.b"))).await);
+    wait_owning(&a, 6).await;
+    wait_owning(&b, 6).await;
+
+    let streams: Vec<StreamRef> = (0..12).map(|i| stream(&format!("race-{i}"))).collect();
+    let rounds = 6u64;
+    let mut acked: BTreeMap<String, Vec<(u64, Uuid)>> = BTreeMap::new();
+    let mut conflicts = 0;
+    for round in 0..rounds {
+        let mut races = Vec::new();
+        for s in &streams {
+            for writer in [a.clone(), b.clone()] {
+                let s = s.clone();
+                races.push(tokio::spawn(async move {
+                    let c = commit(&s, ExpectedVersion::Exact(round), vec![event(round)]);
+                    (s, writer.append(c).await)
+                }));
+            }
+        }
+        let mut winners: BTreeMap<String, usize> = BTreeMap::new();
+        for race in races {
+            let (s, result) = race.await.unwrap();
+            match result {
+                Ok(appended) => {
+                    *winners.entry(s.stream_id.clone()).or_default() += 1;
+                    acked
+                        .entry(s.stream_id)
+                        .or_default()
+                        .push((appended.first_version, appended.commit_id));
+                }
+                Err(infra::eventlog::EventLogError::Conflict { .. }) => conflicts += 1,
+                Err(other) => panic!("unexpected error {other}"),
+            }
+        }
+        for s in &streams {
+            assert_eq!(
+                winners.get(&s.stream_id),
+                Some(&1),
+                "round {round}: exactly one writer wins {s}"
+            );
+        }
+    }
+    assert_eq!(conflicts, streams.len() * rounds as usize);
+
+    let reader = kafka_with(&prefix, Some(&format!("{prefix}.reader"))).await;
+    let (accepted, fenced) = judged_history(&reader).await;
+    println!(
+        "split brain: {} acknowledged, {conflicts} refused, {fenced} fenced records in the log",
+        acked.values().map(Vec::len).sum::<usize>()
+    );
+    assert_eq!(
+        accepted, acked,
+        "readers see exactly the acknowledged commits, one per version"
+    );
+    for s in &streams {
+        let versions: Vec<u64> = a.read_stream(s).await.unwrap().iter().map(|e| e.version).collect();
+        assert_eq!(versions, (1..=rounds).collect::<Vec<_>>());
+        let from_b: Vec<Uuid> = b.read_stream(s).await.unwrap().iter().map(|e| e.commit_id).collect();
+        let from_a: Vec<Uuid> = a.read_stream(s).await.unwrap().iter().map(|e| e.commit_id).collect();
+        assert_eq!(from_a, from_b, "both writers agree on the history");
+    }
+    for log in [a, b] {
+        log.shutdown().await;
+    }
+    reader.shutdown().await;
+}
+
+/// Child mode for the failover test: appends to streams of the partitions it owns and prints
+/// one `ACK stream version commit_id partition` line per acknowledged commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "run as a child process by failover_after_kill_9_loses_no_acknowledged_commit"]
+async fn child_writer() {
+    let Ok(prefix) = std::env::var("ERP_CHILD_PREFIX") else {
+        return;
+    };
+    let log = kafka_with(&prefix, None).await;
+    let streams: Vec<StreamRef> = (0..30).map(|i| stream(&format!("load-{i}"))).collect();
+    loop {
+        let owned: BTreeSet<u32> = log
+            .owned_partitions()
+            .into_iter()
+            .filter(|(t, _)| t == "doc")
+            .map(|(_, p)| p)
+            .collect();
+        let mine: Vec<&StreamRef> = streams
+            .iter()
+            .filter(|s| owned.contains(&infra::eventlog::partition_for(&s.stream_id, 3)))
+            .collect();
+        if mine.is_empty() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            continue;
+        }
+        let batch: Vec<_> = mine
+            .iter()
+            .map(|s| {
+                let log = log.clone();
+                let s = (*s).clone();
+                tokio::spawn(async move {
+                    let result = log
+                        .append(commit(&s, ExpectedVersion::Any, vec![event(0), event(1)]))
+                        .await;
+                    (s, result)
+                })
+            })
+            .collect();
+        for task in batch {
+            if let Ok((s, Ok(a))) = task.await {
+                println!(
+                    "ACK {} {} {} {}",
+                    s.stream_id, a.first_version, a.commit_id, a.position.partition
+                );
+            }
+        }
+    }
+}
+
+fn spawn_child(prefix: &str) -> tokio::process::Child {
+    tokio::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_writer",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("ERP_CHILD_PREFIX", prefix)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap()
+}
+
+fn collect_acks(child: &mut tokio::process::Child, into: Arc<Mutex<Vec<(String, u64, Uuid, u32)>>>) {
+    let stdout = child.stdout.take().unwrap();
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(stdout).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            let parts: Vec<&str> = line.split_whitespace().collect();
+            if let ["ACK", stream, version, commit, partition] = parts[..] {
+                into.lock().unwrap().push((
+                    stream.to_owned(),
+                    version.parse().unwrap(),
+                    commit.parse().unwrap(),
+                    partition.parse().unwrap(),
+                ));
+            }
+        }
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failover_after_kill_9_loses_no_acknowledged_commit() {
+    let prefix = fresh_prefix();
+    let acks_a = Arc::new(Mutex::new(Vec::new()));
+    let acks_b = Arc::new(Mutex::new(Vec::new()));
+    let mut a = spawn_child(&prefix);
+    collect_acks(&mut a, acks_a.clone());
+    let wait_for = |acks: Arc<Mutex<Vec<(String, u64, Uuid, u32)>>>, n: usize| async move {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while acks.lock().unwrap().len() < n {
+            assert!(tokio::time::Instant::now() < deadline, "child made no progress");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    wait_for(acks_a.clone(), 50).await;
+    let mut b = spawn_child(&prefix);
+    collect_acks(&mut b, acks_b.clone());
+    wait_for(acks_b.clone(), 50).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    a.start_kill().unwrap(); // SIGKILL: no leave, no flush
+    let _ = a.wait().await;
+    let killed_partitions: BTreeSet<u32> = acks_a.lock().unwrap().iter().map(|a| a.3).collect();
+    let b_before = acks_b.lock().unwrap().len();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(45);
+    loop {
+        let took_over = acks_b.lock().unwrap()[b_before..]
+            .iter()
+            .any(|a| killed_partitions.contains(&a.3));
+        if took_over {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the survivor never took over the killed writer's partitions"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    b.start_kill().unwrap();
+    let _ = b.wait().await;
+
+    let reader = kafka_with(&prefix, Some(&format!("{prefix}.reader"))).await;
+    let (accepted, fenced) = judged_history(&reader).await;
+    let accepted_ids: BTreeMap<Uuid, (String, u64)> = accepted
+        .iter()
+        .flat_map(|(s, v)| v.iter().map(move |(ver, id)| (*id, (s.clone(), *ver))))
+        .collect();
+    let all_acks: Vec<_> = acks_a
+        .lock()
+        .unwrap()
+        .iter()
+        .chain(acks_b.lock().unwrap().iter())
+        .cloned()
+        .collect();
+    for (stream, version, commit, _) in &all_acks {
+        assert_eq!(
+            accepted_ids.get(commit),
+            Some(&(stream.clone(), *version)),
+            "acknowledged commit {commit} is in the log once, as acknowledged"
+        );
+    }
+    for (stream, versions) in &accepted {
+        let expected: Vec<u64> = (0..versions.len() as u64).map(|i| 1 + 2 * i).collect();
+        assert_eq!(
+            versions.iter().map(|v| v.0).collect::<Vec<_>>(),
+            expected,
+            "{stream} has no gap"
+        );
+    }
+    println!(
+        "failover: {} acknowledged, {} accepted, {fenced} fenced",
+        all_acks.len(),
+        accepted_ids.len()
+    );
+    reader.shutdown().await;
+}
