@@ -170,6 +170,9 @@ async fn child_writer() {
     }
 }
 
+/// Acknowledgements a child printed: stream, version, commit id, partition.
+type Acks = Arc<Mutex<Vec<(String, u64, Uuid, u32)>>>;
+
 fn spawn_child(prefix: &str) -> tokio::process::Child {
     tokio::process::Command::new(std::env::current_exe().unwrap())
         .args([
@@ -187,7 +190,7 @@ fn spawn_child(prefix: &str) -> tokio::process::Child {
         .unwrap()
 }
 
-fn collect_acks(child: &mut tokio::process::Child, into: Arc<Mutex<Vec<(String, u64, Uuid, u32)>>>) {
+fn collect_acks(child: &mut tokio::process::Child, into: Acks) {
     let stdout = child.stdout.take().unwrap();
     tokio::spawn(async move {
         let mut lines = BufReader::new(stdout).lines();
@@ -212,7 +215,7 @@ async fn failover_after_kill_9_loses_no_acknowledged_commit() {
     let acks_b = Arc::new(Mutex::new(Vec::new()));
     let mut a = spawn_child(&prefix);
     collect_acks(&mut a, acks_a.clone());
-    let wait_for = |acks: Arc<Mutex<Vec<(String, u64, Uuid, u32)>>>, n: usize| async move {
+    let wait_for = |acks: Acks, n: usize| async move {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         while acks.lock().unwrap().len() < n {
             assert!(tokio::time::Instant::now() < deadline, "child made no progress");
