@@ -285,3 +285,63 @@ async fn failover_after_kill_9_loses_no_acknowledged_commit() {
     );
     reader.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_writer_restores_heads_and_command_ids_from_the_state_topic() {
+    let prefix = fresh_prefix();
+    let first = kafka_with(&prefix, None).await;
+    wait_owning(&first, 6).await;
+    let s = stream("restart-1");
+    let mut commits = Vec::new();
+    for v in 0..10 {
+        let c = commit(&s, ExpectedVersion::Exact(v), vec![event(v)]);
+        commits.push((c.clone(), first.append(c).await.unwrap()));
+    }
+    tokio::time::sleep(Duration::from_millis(1_500)).await; // a snapshot interval or two
+    first.shutdown().await;
+
+    let second = kafka_with(&prefix, None).await;
+    wait_owning(&second, 6).await;
+    let reports = second.restore_reports();
+    assert!(
+        reports.iter().any(|r| r.streams_from_snapshot > 0),
+        "restored from the state topic: {reports:?}"
+    );
+    println!("restore: {reports:?}");
+    let (old_command, first_answer) = &commits[3];
+    let retry = second.append(old_command.clone()).await.unwrap();
+    assert!(retry.duplicate, "an old command id is still known after restart");
+    assert_eq!(retry.commit_id, first_answer.commit_id);
+    let next = second
+        .append(commit(&s, ExpectedVersion::Exact(10), vec![event(10)]))
+        .await
+        .unwrap();
+    assert_eq!(next.first_version, 11);
+    let stale = second
+        .append(commit(&s, ExpectedVersion::Exact(3), vec![event(3)]))
+        .await;
+    assert_eq!(
+        stale,
+        Err(infra::eventlog::EventLogError::Conflict {
+            expected: ExpectedVersion::Exact(3),
+            actual: 11
+        })
+    );
+    second.shutdown().await;
+
+    // Topics are created compacted by the application.
+    use rdkafka::admin::{AdminClient, AdminOptions, ResourceSpecifier};
+    let admin: AdminClient<rdkafka::client::DefaultClientContext> = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", kafka_brokers())
+        .create()
+        .unwrap();
+    for topic in [format!("{prefix}.doc.events"), format!("{prefix}.doc.state")] {
+        let described = admin
+            .describe_configs([&ResourceSpecifier::Topic(&topic)], &AdminOptions::new())
+            .await
+            .unwrap();
+        let resource = described.into_iter().next().unwrap().unwrap();
+        let policy = resource.get("cleanup.policy").and_then(|e| e.value.clone());
+        assert_eq!(policy.as_deref(), Some("compact"), "{topic}");
+    }
+}
