@@ -28,7 +28,7 @@ use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer, StreamConsumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 use rdkafka::{Message, Offset, TopicPartitionList};
 use std::sync::Arc;
 use std::time::Duration;
@@ -287,28 +287,35 @@ fn record_headers(commit: &NewCommit) -> OwnedHeaders {
     h
 }
 
-/// Sends one record to its partition; returns the offset it landed at.
-async fn produce(
+/// Enqueues one record for its partition without waiting. Callers enqueue under the partition
+/// lock, so records reach the partition in the order their versions were assigned.
+fn enqueue(
     producer: &FutureProducer,
     topic: &str,
     partition: u32,
     record: &CommitRecord,
     headers: OwnedHeaders,
-) -> Result<u64, EventLogError> {
+) -> Result<DeliveryFuture, EventLogError> {
     let payload = record.encode()?;
     let key = record.key();
-    let delivery = producer
-        .send(
+    producer
+        .send_result(
             FutureRecord::to(topic)
                 .partition(partition as i32)
                 .key(&key)
                 .payload(&payload)
                 .headers(headers),
-            Duration::from_secs(10),
         )
-        .await
-        .map_err(|(e, _)| unavailable(e))?;
-    Ok(delivery.offset as u64)
+        .map_err(|(e, _)| unavailable(e))
+}
+
+/// Waits for the broker's acknowledgement; returns the offset the record landed at.
+async fn delivered(delivery: DeliveryFuture) -> Result<u64, EventLogError> {
+    match delivery.await {
+        Ok(Ok(delivery)) => Ok(delivery.offset as u64),
+        Ok(Err((e, _))) => Err(unavailable(e)),
+        Err(_) => Err(EventLogError::Unavailable("producer dropped the record".into())),
+    }
 }
 
 #[async_trait]

@@ -22,7 +22,7 @@
 use super::super::chain::{Admission, Head, StreamHeads};
 use super::super::codec::CommitRecord;
 use super::super::{Appended, EventLogError, ExpectedVersion, NewCommit, Position, StreamRef};
-use super::{produce, unavailable, KafkaConfig};
+use super::{delivered, enqueue, unavailable, KafkaConfig};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
 use rdkafka::message::OwnedHeaders;
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -40,7 +40,7 @@ const RECENT_COMMANDS: usize = 32;
 type Key = (String, u32);
 
 enum Decided {
-    Record(CommitRecord),
+    Record(CommitRecord, rdkafka::producer::DeliveryFuture),
     Wait(oneshot::Receiver<Answer>),
     Done(Answer),
 }
@@ -386,8 +386,9 @@ impl Writers {
         let state = self.owned_state(&key).await?;
         let lock_err = || EventLogError::Unavailable("partition state poisoned".into());
 
-        let record = match Self::decide(&state, &commit)? {
-            Decided::Record(record) => record,
+        let topic = self.shared.config.events_topic(&key.0);
+        let (record, delivery) = match self.decide(&state, &commit, &topic, partition, headers)? {
+            Decided::Record(record, delivery) => (record, delivery),
             Decided::Wait(rx) => {
                 return rx
                     .await
@@ -395,8 +396,7 @@ impl Writers {
             }
             Decided::Done(answer) => return answer,
         };
-        let topic = self.shared.config.events_topic(&key.0);
-        let produced = produce(&self.producer, &topic, partition, &record, headers).await;
+        let produced = delivered(delivery).await;
         let rx = {
             let mut s = state.lock().map_err(|_| lock_err())?;
             let offset = match produced {
@@ -436,8 +436,16 @@ impl Writers {
             .map_err(|_| EventLogError::Unavailable("writer stopped".into()))?
     }
 
-    /// Checks idempotency and the expected version, and reserves the next version.
-    fn decide(state: &Mutex<PartitionState>, commit: &NewCommit) -> Result<Decided, EventLogError> {
+    /// Checks idempotency and the expected version, reserves the next version and enqueues the
+    /// record, all under the partition lock so partition order follows version order.
+    fn decide(
+        &self,
+        state: &Mutex<PartitionState>,
+        commit: &NewCommit,
+        topic: &str,
+        partition: u32,
+        headers: OwnedHeaders,
+    ) -> Result<Decided, EventLogError> {
         let mut s = state
             .lock()
             .map_err(|_| EventLogError::Unavailable("partition state poisoned".into()))?;
@@ -469,6 +477,7 @@ impl Writers {
             });
         }
         let record = CommitRecord::build(commit, head.version, &head.hash, chrono::Utc::now());
+        let delivery = enqueue(&self.producer, topic, partition, &record, headers)?;
         let count = s.inflight_heads.get(&commit.stream.stream_id).map_or(0, |(_, c)| *c);
         s.inflight_heads.insert(
             commit.stream.stream_id.clone(),
@@ -481,7 +490,7 @@ impl Writers {
             ),
         );
         s.inflight_commands.insert(commit.command_id, Vec::new());
-        Ok(Decided::Record(record))
+        Ok(Decided::Record(record, delivery))
     }
 }
 
