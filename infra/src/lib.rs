@@ -5,3 +5,4 @@
 //! telemetry and auth live here, each behind a trait the service crates use.
 //! Deployment material lives under `infra/deploy/`.
 pub mod eventlog;
+pub mod auth;

@@ -146,6 +146,12 @@ impl EventLog for EmbeddedLog {
             .map_err(|_| EventLogError::Unavailable("embedded log writer stopped".into()))?
     }
 
+    async fn find_command(&self, stream: &StreamRef, command_id: Uuid) -> Result<Option<Appended>, EventLogError> {
+        let topic = self.topic(&stream.stream_type)?;
+        let found = topic.read_index()?.commands.get(&command_id).filter(|a| a.stream == *stream).cloned();
+        Ok(found.map(|a| Appended { duplicate: true, ..a }))
+    }
+
     async fn read_stream(&self, stream: &StreamRef) -> Result<Vec<RecordedEvent>, EventLogError> {
         let topic = self.topic(&stream.stream_type)?;
         let upcasters = self.upcasters.clone();

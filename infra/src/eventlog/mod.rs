@@ -67,6 +67,10 @@ pub trait EventLog: Send + Sync + 'static {
     /// A retried command id returns the first result with `duplicate = true`.
     async fn append(&self, commit: NewCommit) -> Result<Appended, EventLogError>;
 
+    /// The first answer to a command id on a stream, if the log has accepted it. Lets the
+    /// command side answer a retry before deciding again against a newer state.
+    async fn find_command(&self, stream: &StreamRef, command_id: uuid::Uuid) -> Result<Option<Appended>, EventLogError>;
+
     /// Every accepted event of one stream, in version order, upcast to current schemas.
     async fn read_stream(&self, stream: &StreamRef) -> Result<Vec<RecordedEvent>, EventLogError>;
 

@@ -335,6 +335,11 @@ impl EventLog for KafkaLog {
         self.writers.append(partition, commit, headers).await
     }
 
+    async fn find_command(&self, stream: &StreamRef, command_id: uuid::Uuid) -> Result<Option<Appended>, EventLogError> {
+        let partition = partition_for(&stream.stream_id, self.config.partitions);
+        self.writers.find_command(stream, partition, command_id).await
+    }
+
     async fn read_stream(&self, stream: &StreamRef) -> Result<Vec<RecordedEvent>, EventLogError> {
         let partition = partition_for(&stream.stream_id, self.config.partitions);
         if let Some(cached) = self.writers.cached_stream(stream, partition) {
