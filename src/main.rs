@@ -1,1 +1,179 @@
-fn main() {}
+//! `erp` — one binary, every role.
+//!
+//! - `erp up`: the whole system on the embedded default (no servers needed).
+//! - `erp command-api`: the command role against Kafka (distributed deployment).
+//! - `erp bench commands`: open-loop load against a running command API.
+//!
+//! `main` parses arguments, loads settings and starts telemetry; each role is
+//! `build(...)` + `run_until_stopped(shutdown)`.
+
+mod bench;
+mod settings;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use command_api::{AuthState, Settings as CommandSettings};
+use infra::auth::{LocalSigner, Verifier};
+use infra::eventlog::embedded::{EmbeddedLog, EmbeddedOptions};
+use infra::eventlog::kafka::{KafkaConfig, KafkaLog};
+use infra::eventlog::{streams, EventLog, Upcasters};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "erp",
+    version,
+    about = "ERP 전자결재 (electronic approval): event-sourced, one binary for every role"
+)]
+struct Cli {
+    /// Log as JSON lines (default: human-readable).
+    #[arg(long, global = true, env = "ERP_LOG_JSON")]
+    log_json: bool,
+    #[command(subcommand)]
+    command: Role,
+}
+
+#[derive(Debug, Subcommand)]
+enum Role {
+    /// Run every role in one process on the embedded default: embedded log on disk, one port,
+    /// a seeded demo company on first start, dev login.
+    Up {
+        /// Port on 127.0.0.1.
+        #[arg(long, default_value_t = 8080, env = "ERP_PORT")]
+        port: u16,
+        /// Where the log and keys live.
+        #[arg(long, default_value = "./data", env = "ERP_DATA_DIR")]
+        data_dir: PathBuf,
+        /// Do not seed the demo company.
+        #[arg(long)]
+        no_seed: bool,
+    },
+    /// Run the command API against Kafka (settings: --config file, then ERP_* variables).
+    CommandApi {
+        /// A TOML settings file (see README "Settings").
+        #[arg(long, env = "ERP_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Load generators.
+    Bench {
+        #[command(subcommand)]
+        what: bench::Bench,
+    },
+}
+
+fn init_telemetry(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ERP_LOG").unwrap_or_else(|_| "info,rdkafka=warn".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down: no new requests, finishing in-flight ones");
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_telemetry(cli.log_json);
+    match cli.command {
+        Role::Up {
+            port,
+            data_dir,
+            no_seed,
+        } => up(port, data_dir, !no_seed).await,
+        Role::CommandApi { config } => command_role(settings::Settings::load(config.as_deref())?).await,
+        Role::Bench { what } => bench::run(what).await,
+    }
+}
+
+async fn up(port: u16, data_dir: PathBuf, seed: bool) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    let log: Arc<dyn EventLog> = Arc::new(
+        EmbeddedLog::open(data_dir.join("log"), EmbeddedOptions::default(), Upcasters::default())
+            .with_context(|| format!("opening the embedded log in {}", data_dir.display()))?,
+    );
+    let signer = LocalSigner::load_or_create(&data_dir.join("keys/ed25519.seed"), "erp-embedded", "erp")
+        .context("loading the local signing key")?;
+    let auth = AuthState {
+        verifier: signer.verifier(),
+        signer: Some(signer),
+    };
+    let settings = CommandSettings {
+        dev_login: true,
+        policy: command_api::seed::demo_policy(),
+        cors_origins: vec![
+            format!("http://127.0.0.1:{port}"),
+            format!("http://localhost:{port}"),
+            "http://localhost:5173".into(),
+        ],
+        ..CommandSettings::default()
+    };
+    let (state, router) = command_api::build(log, auth, settings);
+    let app = command_api::Application::bind(SocketAddr::from(([127, 0, 0, 1], port)), router)
+        .await
+        .with_context(|| format!("binding 127.0.0.1:{port} (is another erp running? try --port)"))?;
+    let port = app.port();
+    if seed
+        && command_api::seed::seed_if_empty(&state)
+            .await
+            .map_err(|e| anyhow::anyhow!("seeding: {}", e.detail))?
+    {
+        println!("seeded the demo company");
+    }
+    println!("ERP 전자결재 is up (embedded log in {})", data_dir.display());
+    println!("  API          http://127.0.0.1:{port}/api");
+    println!("  API docs     http://127.0.0.1:{port}/docs   (OpenAPI: /openapi.json)");
+    println!("  dev login    http://127.0.0.1:{port}/auth/dev-users");
+    println!("  health       http://127.0.0.1:{port}/healthz");
+    app.run_until_stopped(shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn command_role(settings: settings::Settings) -> anyhow::Result<()> {
+    let mut kafka = KafkaConfig::local(&settings.kafka.brokers, &settings.kafka.prefix, &streams::ALL);
+    kafka.partitions = settings.kafka.partitions;
+    kafka.replication = settings.kafka.replication;
+    if let Some(id) = &settings.instance_id {
+        kafka.instance_id = id.clone();
+    }
+    let log = KafkaLog::connect(kafka, Upcasters::default())
+        .await
+        .map_err(|e| anyhow::anyhow!("connecting to Kafka: {e}"))?;
+    let verifier = Verifier::remote(&settings.auth.jwks_url, &settings.auth.issuer, &settings.auth.audience)
+        .await
+        .map_err(|e| anyhow::anyhow!("loading the JWKS: {e}"))?;
+    let command_settings = CommandSettings {
+        cors_origins: settings.cors_origins.clone(),
+        ..CommandSettings::default()
+    };
+    let (_, router) = command_api::build(
+        Arc::new(log.clone()),
+        AuthState { verifier, signer: None },
+        command_settings,
+    );
+    let app = command_api::Application::bind(settings.bind, router)
+        .await
+        .with_context(|| format!("binding {}", settings.bind))?;
+    tracing::info!(port = app.port(), "command API listening");
+    app.run_until_stopped(shutdown_signal()).await?;
+    log.shutdown().await;
+    Ok(())
+}

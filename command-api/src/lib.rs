@@ -1,4 +1,168 @@
 //! # command-api — commands in, events out
 //!
-//! axum HTTP endpoints that turn requests into domain commands, decide them against the
-//! stream's state and append the events to the log.
+//! axum HTTP endpoints that parse requests into domain commands (`routes`), decide them
+//! against the stream's folded state and append the events to the log (`service`). Around
+//! that: bearer-token auth (`extract::Caller`), problem+json errors (`error`), an in-process
+//! org directory for cross-stream lookups (`directory`), the process managers that number
+//! approved documents and debit leave (`reactor`), the OpenAPI document generated from the
+//! route table (`openapi`) and the demo company `erp up` seeds (`seed`).
+//!
+//! `Application::build(...).run_until_stopped(shutdown)` is the whole role; `router` lets
+//! `erp up` mount the same routes beside the other roles on one port.
+
+pub mod directory;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod reactor;
+pub mod routes;
+pub mod seed;
+pub mod service;
+
+use axum::http::{header, HeaderName, HeaderValue, Method};
+use axum::Router;
+use chrono::FixedOffset;
+use directory::Directory;
+use domain::line_rule::LinePolicy;
+use infra::auth::{LocalSigner, Verifier};
+use infra::eventlog::EventLog;
+use service::CommandService;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+/// Settings of the command role.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Browser origins allowed to call the API (the SPA's).
+    pub cors_origins: Vec<String>,
+    /// Largest accepted request body.
+    pub body_limit: usize,
+    /// Offer `/auth/dev-login` (embedded default only).
+    pub dev_login: bool,
+    pub policy: LinePolicy,
+    /// The company's time zone, for document-number years.
+    pub company_offset: FixedOffset,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            cors_origins: vec!["http://localhost:5173".into()],
+            body_limit: 1024 * 1024,
+            dev_login: false,
+            policy: LinePolicy::default(),
+            company_offset: FixedOffset::east_opt(9 * 3600).unwrap_or_else(|| FixedOffset::east_opt(0).expect("UTC")),
+        }
+    }
+}
+
+/// Token verification, and the embedded default's own issuer.
+#[derive(Debug)]
+pub struct AuthState {
+    pub verifier: Verifier,
+    pub signer: Option<LocalSigner>,
+}
+
+/// Everything a handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub service: Arc<CommandService>,
+    pub directory: Arc<Directory>,
+    pub auth: Arc<AuthState>,
+    pub settings: Arc<Settings>,
+    pub openapi: Arc<serde_json::Value>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").finish()
+    }
+}
+
+/// Wires the command side over a log: directory, reactor, routes. Returns the state and the
+/// finished router (mount it, or serve it with [`Application`]).
+pub fn build(log: Arc<dyn EventLog>, auth: AuthState, settings: Settings) -> (AppState, Router) {
+    let service = Arc::new(CommandService::new(log.clone()));
+    let directory = Directory::follow(log);
+    let api = routes::meta::routes(routes::org::routes(routes::approvals::routes(openapi::Api::new())));
+    let (routes, document) = api.finish();
+    let state = AppState {
+        service: service.clone(),
+        directory,
+        auth: Arc::new(auth),
+        settings: Arc::new(settings),
+        openapi: Arc::new(document),
+    };
+    reactor::start(service, state.settings.company_offset);
+    let router = routes
+        .route("/openapi.json", axum::routing::get(routes::meta::openapi))
+        .route("/docs", axum::routing::get(routes::meta::docs))
+        .with_state(state.clone());
+    (state.clone(), layered(router, &state.settings))
+}
+
+/// Cross-cutting layers: body limit, CORS, request ids, tracing.
+fn layered(router: Router, settings: &Settings) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    let origins: Vec<HeaderValue> = settings.cors_origins.iter().filter_map(|o| o.parse().ok()).collect();
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_MATCH,
+            HeaderName::from_static("idempotency-key"),
+            request_id.clone(),
+            HeaderName::from_static("traceparent"),
+        ])
+        .expose_headers([header::ETAG, request_id.clone()]);
+    router
+        .fallback(|| async { error::ApiError::not_found("no such route") })
+        .layer(axum::extract::DefaultBodyLimit::max(settings.body_limit))
+        .layer(cors)
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                let id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// The command role as a server.
+#[derive(Debug)]
+pub struct Application {
+    listener: tokio::net::TcpListener,
+    router: Router,
+}
+
+impl Application {
+    /// Binds `addr` (port 0 picks a free port) to serve `router`.
+    pub async fn bind(addr: SocketAddr, router: Router) -> std::io::Result<Self> {
+        Ok(Self {
+            listener: tokio::net::TcpListener::bind(addr).await?,
+            router,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting and finishes in-flight requests.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}

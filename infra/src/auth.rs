@@ -68,7 +68,10 @@ pub struct Verifier {
 
 impl std::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Verifier").field("issuer", &self.issuer).field("audience", &self.audience).finish()
+        f.debug_struct("Verifier")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .finish()
     }
 }
 
@@ -102,15 +105,27 @@ impl Verifier {
     }
 
     /// A verifier that fetches (and on an unknown `kid`, refetches) a remote JWKS.
-    pub async fn remote(url: impl Into<String>, issuer: impl Into<String>, audience: impl Into<String>) -> Result<Self, AuthError> {
-        let verifier = Self { jwks_url: Some(url.into()), ..Self::from_jwks(&JwkSet { keys: vec![] }, issuer, audience) };
+    pub async fn remote(
+        url: impl Into<String>,
+        issuer: impl Into<String>,
+        audience: impl Into<String>,
+    ) -> Result<Self, AuthError> {
+        let verifier = Self {
+            jwks_url: Some(url.into()),
+            ..Self::from_jwks(&JwkSet { keys: vec![] }, issuer, audience)
+        };
         verifier.refresh().await?;
         Ok(verifier)
     }
 
     async fn refresh(&self) -> Result<(), AuthError> {
         let Some(url) = &self.jwks_url else { return Ok(()) };
-        let recent = self.last_fetch.read().ok().and_then(|t| *t).is_some_and(|t| t.elapsed() < Duration::from_secs(30));
+        let recent = self
+            .last_fetch
+            .read()
+            .ok()
+            .and_then(|t| *t)
+            .is_some_and(|t| t.elapsed() < Duration::from_secs(30));
         if recent {
             return Ok(());
         }
@@ -150,7 +165,10 @@ impl Verifier {
             }
         };
         if header.alg != key.algorithm {
-            return Err(AuthError::Rejected(format!("algorithm {:?} not allowed for this key", header.alg)));
+            return Err(AuthError::Rejected(format!(
+                "algorithm {:?} not allowed for this key",
+                header.alg
+            )));
         }
         let mut validation = Validation::new(key.algorithm);
         validation.set_issuer(&[&self.issuer]);
@@ -205,7 +223,10 @@ impl LocalSigner {
     /// A signer from a 32-byte Ed25519 seed.
     pub fn from_seed(seed: &[u8; 32], issuer: &str, audience: &str) -> Self {
         let signing = ed25519_dalek::SigningKey::from_bytes(seed);
-        let der = signing.to_pkcs8_der().map(|d| d.as_bytes().to_vec()).unwrap_or_default();
+        let der = signing
+            .to_pkcs8_der()
+            .map(|d| d.as_bytes().to_vec())
+            .unwrap_or_default();
         let public = signing.verifying_key().to_bytes();
         let x = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(public);
         let kid = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&public[..8]);
@@ -222,12 +243,19 @@ impl LocalSigner {
                 x,
             }),
         };
-        Self { encoding: EncodingKey::from_ed_der(&der), jwk, issuer: issuer.into(), audience: audience.into() }
+        Self {
+            encoding: EncodingKey::from_ed_der(&der),
+            jwk,
+            issuer: issuer.into(),
+            audience: audience.into(),
+        }
     }
 
     /// The public key set, served at `/.well-known/jwks.json`.
     pub fn jwks(&self) -> JwkSet {
-        JwkSet { keys: vec![self.jwk.clone()] }
+        JwkSet {
+            keys: vec![self.jwk.clone()],
+        }
     }
 
     /// A verifier for this signer's tokens.

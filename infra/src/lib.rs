@@ -4,5 +4,5 @@
 //! stores (MySQL/SQLite, MongoDB), the notification bus (Redis / in-process), configuration,
 //! telemetry and auth live here, each behind a trait the service crates use.
 //! Deployment material lives under `infra/deploy/`.
-pub mod eventlog;
 pub mod auth;
+pub mod eventlog;

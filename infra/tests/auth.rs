@@ -35,20 +35,27 @@ async fn expired_not_yet_valid_foreign_and_tampered_tokens_are_refused() {
     let good = signer.sign("emp-1", None, Utc::now(), Duration::from_secs(600));
     let mut parts: Vec<String> = good.split('.').map(str::to_owned).collect();
     parts[1] = parts[1].replace('A', "B");
-    assert!(verifier.verify(&parts.join(".")).await.is_err(), "a changed payload fails the signature");
-    assert!(matches!(verifier.verify("not-a-token").await, Err(AuthError::Malformed(_))));
+    assert!(
+        verifier.verify(&parts.join(".")).await.is_err(),
+        "a changed payload fails the signature"
+    );
+    assert!(matches!(
+        verifier.verify("not-a-token").await,
+        Err(AuthError::Malformed(_))
+    ));
 }
 
 #[tokio::test]
 async fn an_unsigned_token_is_refused_even_with_a_known_kid() {
     let signer = signer();
     let good = signer.sign("emp-1", None, Utc::now(), Duration::from_secs(600));
-    let header: serde_json::Value = serde_json::from_slice(
-        &base64_decode(good.split('.').next().unwrap()),
-    )
-    .unwrap();
+    let header: serde_json::Value = serde_json::from_slice(&base64_decode(good.split('.').next().unwrap())).unwrap();
     let none_header = serde_json::json!({ "alg": "none", "kid": header["kid"] });
-    let forged = format!("{}.{}.", base64_encode(&serde_json::to_vec(&none_header).unwrap()), good.split('.').nth(1).unwrap());
+    let forged = format!(
+        "{}.{}.",
+        base64_encode(&serde_json::to_vec(&none_header).unwrap()),
+        good.split('.').nth(1).unwrap()
+    );
     assert!(signer.verifier().verify(&forged).await.is_err());
     let _ = Verifier::from_jwks(&signer.jwks(), "x", "y");
 }

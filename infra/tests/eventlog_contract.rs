@@ -106,7 +106,11 @@ pub async fn a_retried_command_returns_the_first_result_and_appends_nothing(log:
         (first.commit_id, first.first_version, &first.position)
     );
     assert_eq!(log.read_stream(&s).await.unwrap().len(), 1);
-    let found = log.find_command(&s, c.command_id).await.unwrap().expect("known command");
+    let found = log
+        .find_command(&s, c.command_id)
+        .await
+        .unwrap()
+        .expect("known command");
     assert_eq!((found.commit_id, found.duplicate), (first.commit_id, true));
     assert_eq!(log.find_command(&s, uuid::Uuid::now_v7()).await.unwrap(), None);
     assert_eq!(log.find_command(&stream("other"), c.command_id).await.unwrap(), None);

@@ -148,7 +148,12 @@ impl EventLog for EmbeddedLog {
 
     async fn find_command(&self, stream: &StreamRef, command_id: Uuid) -> Result<Option<Appended>, EventLogError> {
         let topic = self.topic(&stream.stream_type)?;
-        let found = topic.read_index()?.commands.get(&command_id).filter(|a| a.stream == *stream).cloned();
+        let found = topic
+            .read_index()?
+            .commands
+            .get(&command_id)
+            .filter(|a| a.stream == *stream)
+            .cloned();
         Ok(found.map(|a| Appended { duplicate: true, ..a }))
     }
 

@@ -51,6 +51,7 @@ pub mod chain;
 pub mod codec;
 pub mod embedded;
 pub mod kafka;
+pub mod streams;
 mod types;
 mod upcast;
 
@@ -69,7 +70,8 @@ pub trait EventLog: Send + Sync + 'static {
 
     /// The first answer to a command id on a stream, if the log has accepted it. Lets the
     /// command side answer a retry before deciding again against a newer state.
-    async fn find_command(&self, stream: &StreamRef, command_id: uuid::Uuid) -> Result<Option<Appended>, EventLogError>;
+    async fn find_command(&self, stream: &StreamRef, command_id: uuid::Uuid)
+        -> Result<Option<Appended>, EventLogError>;
 
     /// Every accepted event of one stream, in version order, upcast to current schemas.
     async fn read_stream(&self, stream: &StreamRef) -> Result<Vec<RecordedEvent>, EventLogError>;

@@ -335,7 +335,11 @@ impl EventLog for KafkaLog {
         self.writers.append(partition, commit, headers).await
     }
 
-    async fn find_command(&self, stream: &StreamRef, command_id: uuid::Uuid) -> Result<Option<Appended>, EventLogError> {
+    async fn find_command(
+        &self,
+        stream: &StreamRef,
+        command_id: uuid::Uuid,
+    ) -> Result<Option<Appended>, EventLogError> {
         let partition = partition_for(&stream.stream_id, self.config.partitions);
         self.writers.find_command(stream, partition, command_id).await
     }

@@ -364,8 +364,16 @@ impl Writers {
     /// The first answer to a command id, from the owner's restored command ids.
     pub(super) async fn find_command(&self, stream: &StreamRef, partition: u32, command_id: Uuid) -> FoundCommand {
         let state = self.owned_state(&(stream.stream_type.clone(), partition)).await?;
-        let s = state.lock().map_err(|_| EventLogError::Unavailable("partition state poisoned".into()))?;
-        Ok(s.commands.get(&command_id).filter(|a| a.stream == *stream).map(|a| Appended { duplicate: true, ..a.clone() }))
+        let s = state
+            .lock()
+            .map_err(|_| EventLogError::Unavailable("partition state poisoned".into()))?;
+        Ok(s.commands
+            .get(&command_id)
+            .filter(|a| a.stream == *stream)
+            .map(|a| Appended {
+                duplicate: true,
+                ..a.clone()
+            }))
     }
 
     /// Waits until this instance owns and has restored the partition.

@@ -1,0 +1,155 @@
+//! Request extractors: the authenticated caller, command headers (Idempotency-Key, If-Match,
+//! traceparent, X-Request-Id) and JSON bodies whose rejections become problem+json.
+
+use crate::error::ApiError;
+use crate::AppState;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use domain::ids::EmployeeId;
+use domain::Actor;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+/// The authenticated, active employee making the request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub actor: Actor,
+    pub name: String,
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| ApiError::unauthorized("missing bearer token"))?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .ok_or_else(|| ApiError::unauthorized("expected `Authorization: Bearer <token>`"))?;
+        let claims = state
+            .auth
+            .verifier
+            .verify(token.trim())
+            .await
+            .map_err(|e| ApiError::unauthorized(e.to_string()))?;
+        let id: EmployeeId = claims
+            .sub
+            .parse()
+            .map_err(|_| ApiError::unauthorized("token subject is not an employee id"))?;
+        let (actor, employee) = state
+            .service
+            .actor(id)
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("token subject is not a registered employee"))?;
+        if !employee.active {
+            return Err(ApiError::forbidden("this employee is deactivated"));
+        }
+        Ok(Caller {
+            actor,
+            name: employee.name,
+        })
+    }
+}
+
+/// What every command request may carry in headers.
+#[derive(Debug, Clone)]
+pub struct CommandHeaders {
+    /// From `Idempotency-Key` (any string ≤ 200 chars, scoped to the caller) or fresh.
+    pub key: Option<String>,
+    /// From `If-Match: "3"` (or `W/"3"`, or `3`).
+    pub expected: Option<u64>,
+    pub request_id: Option<String>,
+    pub traceparent: Option<String>,
+}
+
+impl CommandHeaders {
+    /// The command id for the log: a stable hash of (caller, key) when a key was sent, so the
+    /// same key from two callers never collides; a fresh UUIDv7 otherwise.
+    pub fn command_id(&self, caller: EmployeeId, route: &str) -> Uuid {
+        match &self.key {
+            None => Uuid::now_v7(),
+            Some(key) => {
+                let digest = Sha256::digest(format!("{caller}\u{0}{route}\u{0}{key}").as_bytes());
+                let mut bytes = [0u8; 16];
+                bytes.copy_from_slice(&digest[..16]);
+                uuid::Builder::from_custom_bytes(bytes).into_uuid()
+            }
+        }
+    }
+
+    pub fn correlation_id(&self) -> Uuid {
+        self.request_id
+            .as_deref()
+            .and_then(|r| r.parse().ok())
+            .unwrap_or_else(Uuid::now_v7)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for CommandHeaders {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let text = |name: &str| -> Result<Option<String>, ApiError> {
+            match parts.headers.get(name) {
+                None => Ok(None),
+                Some(v) => v
+                    .to_str()
+                    .map(|s| Some(s.trim().to_owned()))
+                    .map_err(|_| ApiError::bad_request(format!("{name} is not visible ASCII"))),
+            }
+        };
+        let key = text("idempotency-key")?;
+        if key.as_ref().is_some_and(|k| k.is_empty() || k.len() > 200) {
+            return Err(ApiError::bad_request("Idempotency-Key must be 1..=200 characters"));
+        }
+        let expected = match text("if-match")? {
+            None => None,
+            Some(raw) => {
+                let digits = raw.trim_start_matches("W/").trim_matches('"');
+                Some(
+                    digits
+                        .parse::<u64>()
+                        .map_err(|_| ApiError::bad_request("If-Match must be a version like \"3\""))?,
+                )
+            }
+        };
+        Ok(Self {
+            key,
+            expected,
+            request_id: text("x-request-id")?,
+            traceparent: text("traceparent")?,
+        })
+    }
+}
+
+/// A JSON body; malformed JSON, unknown fields and wrong types are 400, oversized bodies 413.
+#[derive(Debug, Clone)]
+pub struct Body<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Body(value)),
+            Err(JsonRejection::BytesRejection(e)) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "request body is too large",
+            )),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as application/json",
+            )),
+            Err(e) => Err(ApiError::bad_request(e.body_text())),
+        }
+    }
+}

@@ -1,0 +1,677 @@
+//! Approval documents: draft, save, discard, submit, and every decision (DESIGN §3).
+
+use super::{meta, parse_id, reply, require_version};
+use crate::error::ApiError;
+use crate::extract::{Body, Caller, CommandHeaders};
+use crate::openapi::{Api, Doc};
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{NaiveDate, Utc};
+use domain::approval::{Approval, ApprovalCommand as C, ApprovalLine, Attachment, Content, RejectTarget};
+use domain::form::{Body as FormBody, FieldError, FieldKind, FieldValue, FormError, FormKind, FormTemplate, LineItem};
+use domain::ids::{ApprovalId, AttachmentId, CommentId, DelegationId};
+use domain::line_rule::{suggest_line, Suggestion};
+use domain::Role;
+use infra::eventlog::{streams, StreamRef};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+pub fn routes(api: Api) -> Api {
+    const T: &str = "approvals";
+    api.post(
+        "/api/approvals",
+        draft,
+        Doc::new(T, "기안: create a draft document")
+            .body::<DraftRequest>()
+            .created(),
+    )
+    .get(
+        "/api/approvals/{id}",
+        show,
+        Doc::new(T, "The document as the command side sees it (ETag = version)"),
+    )
+    .delete(
+        "/api/approvals/{id}",
+        discard,
+        Doc::new(T, "Delete a never-submitted draft").if_match(),
+    )
+    .put(
+        "/api/approvals/{id}/draft",
+        save,
+        Doc::new(T, "임시저장: save a draft").body::<ContentDto>().if_match(),
+    )
+    .post(
+        "/api/approvals/{id}/submit",
+        submit,
+        Doc::new(T, "상신: submit along the line")
+            .body::<EmptyRequest>()
+            .if_match(),
+    )
+    .post(
+        "/api/approvals/{id}/approve",
+        approve,
+        Doc::new(T, "승인, or 대결 with a delegation")
+            .body::<DecisionRequest>()
+            .if_match(),
+    )
+    .post(
+        "/api/approvals/{id}/approve-final",
+        approve_final,
+        Doc::new(T, "전결: approve as final by delegated authority")
+            .body::<DecisionRequest>()
+            .if_match(),
+    )
+    .post(
+        "/api/approvals/{id}/reject",
+        reject,
+        Doc::new(T, "반려 to the drafter or the previous step")
+            .body::<RejectRequest>()
+            .if_match(),
+    )
+    .post(
+        "/api/approvals/{id}/withdraw",
+        withdraw,
+        Doc::new(T, "회수: the drafter takes the document back")
+            .body::<EmptyRequest>()
+            .if_match(),
+    )
+    .post(
+        "/api/approvals/{id}/cancel-approval",
+        cancel_approval,
+        Doc::new(T, "결재 취소: take back my approval")
+            .body::<EmptyRequest>()
+            .if_match(),
+    )
+    .post(
+        "/api/approvals/{id}/hold",
+        hold,
+        Doc::new(T, "보류: hold the document").body::<HoldRequest>().if_match(),
+    )
+    .post(
+        "/api/approvals/{id}/release",
+        release,
+        Doc::new(T, "Release a hold").body::<DecisionRequest>().if_match(),
+    )
+    .post(
+        "/api/approvals/{id}/resubmit",
+        resubmit,
+        Doc::new(T, "재상신: resubmit as the next revision")
+            .body::<ContentDto>()
+            .if_match(),
+    )
+    .post(
+        "/api/approvals/{id}/comments",
+        comment,
+        Doc::new(T, "의견: comment").body::<CommentRequest>().created(),
+    )
+    .post(
+        "/api/line-suggestions",
+        suggest,
+        Doc::new(T, "Suggest a line for the caller from the org chart").body::<SuggestRequest>(),
+    )
+}
+
+/// An attachment's metadata.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttachmentDto {
+    pub id: Option<Uuid>,
+    pub name: String,
+    pub size: u64,
+    pub content_type: String,
+}
+
+/// Title, typed body and attachments of a document, plus its approval line.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContentDto {
+    pub title: String,
+    /// Field key → value, typed by the form: text and select as strings, numbers and money
+    /// as decimal strings or numbers, dates as `YYYY-MM-DD`, date ranges as
+    /// `{"start","end"}`, line items as `[{"description","quantity","unit_price"}]`.
+    #[schema(value_type = Object)]
+    pub body: Map<String, Value>,
+    #[serde(default)]
+    pub attachments: Vec<AttachmentDto>,
+    /// Steps (`{"kind":"approval","approver":id}` or `{"kind":"agreement","members":[..],
+    /// "quorum":{"type":"all"}}`), `cc` and `receivers`.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub line: ApprovalLine,
+}
+
+/// 기안: create a draft.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DraftRequest {
+    /// Client-chosen id (UUID); generated when absent.
+    pub id: Option<Uuid>,
+    pub form: String,
+    pub form_version: Option<u32>,
+    #[serde(flatten)]
+    pub content: ContentDto,
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionRequest {
+    pub comment: Option<String>,
+    /// Act as proxy (대결) under this delegation.
+    pub delegation: Option<Uuid>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RejectRequest {
+    pub reason: String,
+    /// `drafter` (default) or `previous_step`.
+    #[serde(default = "to_drafter")]
+    #[schema(value_type = String)]
+    pub to: RejectTarget,
+    pub delegation: Option<Uuid>,
+}
+
+fn to_drafter() -> RejectTarget {
+    RejectTarget::Drafter
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HoldRequest {
+    pub reason: String,
+    pub delegation: Option<Uuid>,
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmptyRequest {}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommentRequest {
+    pub text: String,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SuggestRequest {
+    pub form: String,
+    #[schema(value_type = Option<String>)]
+    pub amount: Option<Decimal>,
+    #[schema(value_type = Option<String>)]
+    pub leave_days: Option<Decimal>,
+}
+
+fn stream(id: ApprovalId) -> StreamRef {
+    StreamRef::new(streams::APPROVAL, id.to_string())
+}
+
+/// Converts an untyped JSON body into typed field values, per the form's field kinds.
+pub fn parse_body(form: &FormTemplate, raw: &Map<String, Value>) -> Result<FormBody, ApiError> {
+    let mut body = FormBody::new();
+    let mut errors = Vec::new();
+    for (key, value) in raw {
+        let Some(field) = form.field(key) else {
+            errors.push(FieldError::Unknown { field: key.clone() });
+            continue;
+        };
+        if value.is_null() {
+            continue;
+        }
+        match typed(&field.kind, value) {
+            Some(v) => {
+                body.insert(key.clone(), v);
+            }
+            None => errors.push(FieldError::WrongType {
+                field: key.clone(),
+                expected: kind_name(&field.kind).into(),
+            }),
+        }
+    }
+    if errors.is_empty() {
+        Ok(body)
+    } else {
+        Err(domain::approval::ApprovalError::InvalidBody(FormError { errors }).into())
+    }
+}
+
+fn kind_name(kind: &FieldKind) -> &'static str {
+    match kind {
+        FieldKind::Text { .. } => "text",
+        FieldKind::Number { .. } => "number",
+        FieldKind::Money { .. } => "money",
+        FieldKind::Date => "date",
+        FieldKind::DateRange => "date_range",
+        FieldKind::Select { .. } => "select",
+        FieldKind::LineItems => "line_items",
+    }
+}
+
+fn decimal(value: &Value) -> Option<Decimal> {
+    match value {
+        Value::String(s) => s.trim().parse().ok(),
+        Value::Number(n) => n.to_string().parse().ok(),
+        _ => None,
+    }
+}
+
+fn date(value: &Value) -> Option<NaiveDate> {
+    value.as_str()?.parse().ok()
+}
+
+fn typed(kind: &FieldKind, value: &Value) -> Option<FieldValue> {
+    Some(match kind {
+        FieldKind::Text { .. } => FieldValue::Text(value.as_str()?.to_owned()),
+        FieldKind::Number { .. } => FieldValue::Number(decimal(value)?),
+        FieldKind::Money { .. } => FieldValue::Money(decimal(value)?),
+        FieldKind::Date => FieldValue::Date(date(value)?),
+        FieldKind::DateRange => FieldValue::DateRange {
+            start: date(value.get("start")?)?,
+            end: date(value.get("end")?)?,
+        },
+        FieldKind::Select { .. } => FieldValue::Select(value.as_str()?.to_owned()),
+        FieldKind::LineItems => FieldValue::LineItems(
+            value
+                .as_array()?
+                .iter()
+                .map(|item| {
+                    Some(LineItem {
+                        description: item.get("description")?.as_str()?.to_owned(),
+                        quantity: decimal(item.get("quantity")?)?,
+                        unit_price: decimal(item.get("unit_price")?)?,
+                    })
+                })
+                .collect::<Option<Vec<_>>>()?,
+        ),
+    })
+}
+
+fn content(form: &FormTemplate, dto: ContentDto) -> Result<(Content, ApprovalLine), ApiError> {
+    let body = parse_body(form, &dto.body)?;
+    let attachments = dto
+        .attachments
+        .into_iter()
+        .map(|a| Attachment {
+            id: AttachmentId(a.id.unwrap_or_else(Uuid::now_v7)),
+            name: a.name,
+            size: a.size,
+            content_type: a.content_type,
+        })
+        .collect();
+    Ok((
+        Content {
+            title: dto.title,
+            body,
+            attachments,
+        },
+        dto.line,
+    ))
+}
+
+/// The document as the command side sees it, for those who may see it.
+async fn load_visible(
+    state: &AppState,
+    caller: &Caller,
+    id: ApprovalId,
+) -> Result<(domain::approval::ApprovalDocument, u64), ApiError> {
+    let loaded = state.service.load::<Approval>(&stream(id)).await?;
+    let doc = loaded.state.0.ok_or_else(|| ApiError::not_found("no such document"))?;
+    let me = caller.actor.id;
+    let visible = doc.drafter == me
+        || (doc.status != domain::approval::Status::Draft
+            && (doc.line.involves(me)
+                || caller.actor.department.is_some_and(|d| doc.line.receivers.contains(&d))
+                || caller.actor.has(Role::HrAdmin)
+                || caller.actor.has(Role::Auditor)));
+    if !visible {
+        // Not 403: whether a document exists is itself not everyone's business.
+        return Err(ApiError::not_found("no such document"));
+    }
+    Ok((doc, loaded.version))
+}
+
+async fn proxy(state: &AppState, delegation: Option<Uuid>) -> Result<Option<domain::org::Delegation>, ApiError> {
+    match delegation {
+        None => Ok(None),
+        Some(id) => Ok(Some(state.service.delegation(DelegationId(id)).await?)),
+    }
+}
+
+async fn draft(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: CommandHeaders,
+    Body(req): Body<DraftRequest>,
+) -> Result<Response, ApiError> {
+    let form = state.service.form(&req.form, req.form_version)?.clone();
+    let id = ApprovalId(req.id.unwrap_or_else(Uuid::now_v7));
+    let (content, line) = content(&form, req.content)?;
+    let command = C::Draft {
+        id,
+        form,
+        content,
+        line,
+        by: caller.actor.clone(),
+        at: Utc::now(),
+    };
+    let outcome = state
+        .service
+        .execute::<Approval>(&stream(id), None, &meta(&caller, &headers, "draft"), &command)
+        .await?;
+    Ok(reply(outcome, true))
+}
+
+async fn show(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let (doc, version) = load_visible(&state, &caller, parse_id(&id, "document id")?).await?;
+    let mut json = serde_json::to_value(&doc).map_err(|e| ApiError::internal("serialising a document", e))?;
+    if let Some(o) = json.as_object_mut() {
+        o.insert("version".into(), version.into());
+        o.insert(
+            "number_text".into(),
+            doc.number.as_ref().map(ToString::to_string).into(),
+        );
+        o.insert(
+            "current_approvers".into(),
+            serde_json::to_value(doc.current_approvers()).unwrap_or_default(),
+        );
+    }
+    let mut response = Json(json).into_response();
+    if let Ok(etag) = format!("\"{version}\"").parse() {
+        response.headers_mut().insert(axum::http::header::ETAG, etag);
+    }
+    Ok(response)
+}
+
+/// Runs one document action.
+async fn act(
+    state: &AppState,
+    caller: &Caller,
+    headers: &CommandHeaders,
+    id: &str,
+    route: &str,
+    command: C,
+) -> Result<Response, ApiError> {
+    let id: ApprovalId = parse_id(id, "document id")?;
+    let expected = require_version(headers)?;
+    let outcome = state
+        .service
+        .execute::<Approval>(&stream(id), Some(expected), &meta(caller, headers, route), &command)
+        .await?;
+    Ok(reply(outcome, false))
+}
+
+/// The document's form version, for commands that validate against it.
+async fn form_of(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<(FormTemplate, domain::approval::ApprovalDocument), ApiError> {
+    let (doc, _) = load_visible(state, caller, parse_id(id, "document id")?).await?;
+    let form = state.service.form(&doc.form.id.0, Some(doc.form.version))?.clone();
+    Ok((form, doc))
+}
+
+async fn save(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: CommandHeaders,
+    Path(id): Path<String>,
+    Body(req): Body<ContentDto>,
+) -> Result<Response, ApiError> {
+    let (form, _) = form_of(&state, &caller, &id).await?;
+    let (content, line) = content(&form, req)?;
+    let command = C::SaveDraft {
+        form,
+        content,
+        line,
+        by: caller.actor.clone(),
+        at: Utc::now(),
+    };
+    act(&state, &caller, &headers, &id, "save", command).await
+}
+
+async fn discard(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: CommandHeaders,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let command = C::Discard {
+        by: caller.actor.clone(),
+        at: Utc::now(),
+    };
+    act(&state, &caller, &headers, &id, "discard", command).await
+}
+
+/// 상신, recording the line rule when the line is the one the rule suggests.
+async fn submit(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: CommandHeaders,
+    Path(id): Path<String>,
+    Body(_): Body<EmptyRequest>,
+) -> Result<Response, ApiError> {
+    let (form, doc) = form_of(&state, &caller, &id).await?;
+    let (rule, leave_balance) = submission_context(&state, &form, &doc.drafter, &doc.content, &doc.line).await?;
+    let command = C::Submit {
+        form,
+        rule,
+        leave_balance,
+        by: caller.actor.clone(),
+        at: Utc::now(),
+    };
+    act(&state, &caller, &headers, &id, "submit", command).await
+}
+
+async fn submission_context(
+    state: &AppState,
+    form: &FormTemplate,
+    drafter: &domain::ids::EmployeeId,
+    content: &Content,
+    line: &ApprovalLine,
+) -> Result<(Option<domain::line_rule::RuleRef>, Option<Decimal>), ApiError> {
+    let chart = state.directory.org_chart();
+    let suggestion = suggest_line(
+        &chart,
+        &state.settings.policy,
+        *drafter,
+        form,
+        form.amount(&content.body),
+        form.leave_days(&content.body),
+    );
+    let rule = suggestion.ok().filter(|s| s.line == *line).map(|s| s.rule);
+    let balance = match form.kind {
+        FormKind::Leave => Some(state.service.leave_balance(*drafter).await?),
+        _ => None,
+    };
+    Ok((rule, balance))
+}
+
+async fn approve(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: CommandHeaders,
+    Path(id): Path<String>,
+    Body(req): Body<DecisionRequest>,
+) -> Result<Response, ApiError> {
+    let proxy = proxy(&state, req.delegation).await?;
+    let command = C::Approve {
+        comment: req.comment,
+        proxy,
+        by: caller.actor.clone(),
+        at: Utc::now(),
+    };
+    act(&state, &caller, &headers, &id, "approve", command).await
+}
+
+async fn approve_final(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: CommandHeaders,
+    Path(id): Path<String>,
+    Body(req): Body<DecisionRequest>,
+) -> Result<Response, ApiError> {
+    if req.delegation.is_some() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "proxy_not_allowed",
+            "전결 cannot be exercised by a proxy",
+        ));
+    }
+    let command = C::ApproveAsFinal {
+        comment: req.comment,
+        by: caller.actor.clone(),
+        at: Utc::now(),
+    };
+    act(&state, &caller, &headers, &id, "approve-final", command).await
+}
+
+async fn reject(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: CommandHeaders,
+    Path(id): Path<String>,
+    Body(req): Body<RejectRequest>,
+) -> Result<Response, ApiError> {
+    let proxy = proxy(&state, req.delegation).await?;
+    let command = C::Reject {
+        reason: req.reason,
+        to: req.to,
+        proxy,
+        by: caller.actor.clone(),
+        at: Utc::now(),
+    };
+    act(&state, &caller, &headers, &id, "reject", command).await
+}
+
+async fn withdraw(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: CommandHeaders,
+    Path(id): Path<String>,
+    Body(_): Body<EmptyRequest>,
+) -> Result<Response, ApiError> {
+    let command = C::Withdraw {
+        by: caller.actor.clone(),
+        at: Utc::now(),
+    };
+    act(&state, &caller, &headers, &id, "withdraw", command).await
+}
+
+async fn cancel_approval(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: CommandHeaders,
+    Path(id): Path<String>,
+    Body(_): Body<EmptyRequest>,
+) -> Result<Response, ApiError> {
+    let command = C::CancelApproval {
+        by: caller.actor.clone(),
+        at: Utc::now(),
+    };
+    act(&state, &caller, &headers, &id, "cancel-approval", command).await
+}
+
+async fn hold(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: CommandHeaders,
+    Path(id): Path<String>,
+    Body(req): Body<HoldRequest>,
+) -> Result<Response, ApiError> {
+    let proxy = proxy(&state, req.delegation).await?;
+    let command = C::Hold {
+        reason: req.reason,
+        proxy,
+        by: caller.actor.clone(),
+        at: Utc::now(),
+    };
+    act(&state, &caller, &headers, &id, "hold", command).await
+}
+
+async fn release(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: CommandHeaders,
+    Path(id): Path<String>,
+    Body(req): Body<DecisionRequest>,
+) -> Result<Response, ApiError> {
+    let proxy = proxy(&state, req.delegation).await?;
+    let command = C::Release {
+        proxy,
+        by: caller.actor.clone(),
+        at: Utc::now(),
+    };
+    act(&state, &caller, &headers, &id, "release", command).await
+}
+
+async fn resubmit(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: CommandHeaders,
+    Path(id): Path<String>,
+    Body(req): Body<ContentDto>,
+) -> Result<Response, ApiError> {
+    let (form, doc) = form_of(&state, &caller, &id).await?;
+    let (content, line) = content(&form, req)?;
+    let (rule, leave_balance) = submission_context(&state, &form, &doc.drafter, &content, &line).await?;
+    let command = C::Resubmit {
+        form,
+        content,
+        line,
+        rule,
+        leave_balance,
+        by: caller.actor.clone(),
+        at: Utc::now(),
+    };
+    act(&state, &caller, &headers, &id, "resubmit", command).await
+}
+
+async fn comment(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: CommandHeaders,
+    Path(id): Path<String>,
+    Body(req): Body<CommentRequest>,
+) -> Result<Response, ApiError> {
+    let doc_id: ApprovalId = parse_id(&id, "document id")?;
+    let command = C::Comment {
+        id: CommentId(Uuid::now_v7()),
+        text: req.text,
+        by: caller.actor.clone(),
+        at: Utc::now(),
+    };
+    // Comments do not race decisions: no If-Match needed.
+    let outcome = state
+        .service
+        .execute::<Approval>(
+            &stream(doc_id),
+            headers.expected,
+            &meta(&caller, &headers, "comment"),
+            &command,
+        )
+        .await?;
+    Ok(reply(outcome, true))
+}
+
+async fn suggest(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(req): Body<SuggestRequest>,
+) -> Result<Json<Suggestion>, ApiError> {
+    let form = state.service.form(&req.form, None)?;
+    let chart = state.directory.org_chart();
+    Ok(Json(suggest_line(
+        &chart,
+        &state.settings.policy,
+        caller.actor.id,
+        form,
+        req.amount,
+        req.leave_days,
+    )?))
+}

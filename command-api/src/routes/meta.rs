@@ -1,0 +1,167 @@
+//! Health, readiness, forms, the caller, keys, the dev login and the API document.
+
+use crate::error::ApiError;
+use crate::extract::{Body, Caller};
+use crate::openapi::{Api, Doc};
+use crate::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::Json;
+use domain::form::FormTemplate;
+use infra::eventlog::streams;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::time::Duration;
+use uuid::Uuid;
+
+pub fn routes(api: Api) -> Api {
+    const M: &str = "meta";
+    api.get("/healthz", healthz, Doc::new(M, "Liveness").public())
+        .get(
+            "/readyz",
+            readyz,
+            Doc::new(M, "Readiness: the event log answers").public(),
+        )
+        .get("/api/forms", forms, Doc::new(M, "Form templates with typed fields"))
+        .get("/api/me", me, Doc::new(M, "The caller"))
+        .get(
+            "/.well-known/jwks.json",
+            jwks,
+            Doc::new(M, "Public keys of the embedded token issuer").public(),
+        )
+        .get(
+            "/auth/dev-users",
+            dev_users,
+            Doc::new(M, "Demo users to log in as (embedded default only)").public(),
+        )
+        .post(
+            "/auth/dev-login",
+            dev_login,
+            Doc::new(M, "Log in as a demo user (embedded default only)")
+                .body::<DevLogin>()
+                .public(),
+        )
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    let probe = tokio::time::timeout(
+        Duration::from_secs(3),
+        state.service.log().end_offsets(streams::APPROVAL),
+    )
+    .await;
+    match probe {
+        Ok(Ok(_)) => Json(json!({ "status": "ready" })).into_response(),
+        _ => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            "the event log does not answer",
+        )
+        .into_response(),
+    }
+}
+
+async fn forms(State(state): State<AppState>, _: Caller) -> Json<Vec<FormTemplate>> {
+    Json(state.service.forms().to_vec())
+}
+
+async fn me(caller: Caller) -> Json<serde_json::Value> {
+    Json(
+        json!({ "id": caller.actor.id, "name": caller.name, "roles": caller.actor.roles, "department": caller.actor.department }),
+    )
+}
+
+async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let signer = state
+        .auth
+        .signer
+        .as_ref()
+        .ok_or_else(|| ApiError::not_found("tokens come from the identity provider"))?;
+    Ok(Json(signer.jwks()).into_response())
+}
+
+#[derive(Debug, Serialize)]
+struct DevUser {
+    id: Uuid,
+    name: String,
+    email: String,
+    position: Option<String>,
+    department: Option<String>,
+    roles: Vec<domain::Role>,
+}
+
+async fn dev_users(State(state): State<AppState>) -> Result<Json<Vec<DevUser>>, ApiError> {
+    if state.auth.signer.is_none() || !state.settings.dev_login {
+        return Err(ApiError::not_found("dev login is only offered by the embedded default"));
+    }
+    let departments: std::collections::HashMap<_, _> = state
+        .directory
+        .departments()
+        .into_iter()
+        .filter_map(|d| Some((d.id?, d.name)))
+        .collect();
+    let mut users: Vec<DevUser> = state
+        .directory
+        .employees()
+        .into_iter()
+        .filter(|e| e.active)
+        .filter_map(|e| {
+            Some(DevUser {
+                id: e.id?.0,
+                name: e.name,
+                email: e.email,
+                position: e.position.map(|p| p.title),
+                department: e.department.and_then(|d| departments.get(&d).cloned()),
+                roles: e.roles.into_iter().collect(),
+            })
+        })
+        .collect();
+    users.sort_by(|a, b| a.department.cmp(&b.department).then(a.name.cmp(&b.name)));
+    Ok(Json(users))
+}
+
+/// Which demo user to log in as.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DevLogin {
+    pub employee_id: Uuid,
+}
+
+async fn dev_login(
+    State(state): State<AppState>,
+    Body(req): Body<DevLogin>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let signer = match (&state.auth.signer, state.settings.dev_login) {
+        (Some(signer), true) => signer,
+        _ => return Err(ApiError::not_found("dev login is only offered by the embedded default")),
+    };
+    let id = domain::ids::EmployeeId(req.employee_id);
+    let (_, employee) = state
+        .service
+        .actor(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such employee"))?;
+    if !employee.active {
+        return Err(ApiError::forbidden("this employee is deactivated"));
+    }
+    let ttl = Duration::from_secs(12 * 3600);
+    let now = chrono::Utc::now();
+    let token = signer.sign(&id.to_string(), Some(&employee.name), now, ttl);
+    Ok(Json(
+        json!({ "token": token, "expires_at": now + chrono::Duration::seconds(ttl.as_secs() as i64), "employee": { "id": id, "name": employee.name } }),
+    ))
+}
+
+/// `/openapi.json`
+pub async fn openapi(State(state): State<AppState>) -> Json<serde_json::Value> {
+    Json((*state.openapi).clone())
+}
+
+/// `/docs`
+pub async fn docs() -> Html<&'static str> {
+    Html(crate::openapi::VIEWER)
+}

@@ -1,0 +1,55 @@
+//! HTTP routes, one module per resource. Each handler parses the request into a domain
+//! command (`TryFrom`-style conversions in the DTOs), runs it through the command service and
+//! answers with the new version and a position token.
+
+pub mod approvals;
+pub mod meta;
+pub mod org;
+
+use crate::error::ApiError;
+use crate::extract::{Caller, CommandHeaders};
+use crate::service::{Meta, Outcome};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+/// Builds the log metadata of a request.
+pub(crate) fn meta(caller: &Caller, headers: &CommandHeaders, route: &str) -> Meta {
+    Meta {
+        command_id: headers.command_id(caller.actor.id, route),
+        correlation_id: headers.correlation_id(),
+        causation_id: None,
+        actor: Some(caller.actor.id),
+        traceparent: headers.traceparent.clone(),
+    }
+}
+
+/// 200/201 with the outcome and its version as ETag.
+pub(crate) fn reply(outcome: Outcome, created: bool) -> Response {
+    let status = if created && !outcome.duplicate {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let etag = HeaderValue::from_str(&format!("\"{}\"", outcome.version)).ok();
+    let mut response = (status, axum::Json(outcome)).into_response();
+    if let Some(etag) = etag {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    response
+}
+
+/// Document actions must say which version they act on.
+pub(crate) fn require_version(headers: &CommandHeaders) -> Result<u64, ApiError> {
+    headers.expected.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::PRECONDITION_REQUIRED,
+            "precondition_required",
+            "send If-Match with the document version you are acting on",
+        )
+    })
+}
+
+pub(crate) fn parse_id<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T, ApiError> {
+    raw.parse()
+        .map_err(|_| ApiError::bad_request(format!("{what} is not a valid id")))
+}

@@ -1,0 +1,225 @@
+//! The command service: load a stream, decide a domain command against it, append the
+//! events. Idempotency is checked before deciding, so a retried command gets its first answer
+//! even though the stream has moved on.
+
+use crate::error::ApiError;
+use domain::form::{builtin_forms, FormId, FormTemplate};
+use domain::ids::{DelegationId, EmployeeId};
+use domain::leave::LeaveLedger;
+use domain::org::{Delegation, Employee};
+use domain::{Actor, Aggregate, EventType};
+use infra::eventlog::{streams, EventLog, ExpectedVersion, NewCommit, NewEvent, StreamRef};
+use rust_decimal::Decimal;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// Per-request metadata carried into the log.
+#[derive(Debug, Clone)]
+pub struct Meta {
+    pub command_id: Uuid,
+    pub correlation_id: Uuid,
+    pub causation_id: Option<Uuid>,
+    pub actor: Option<EmployeeId>,
+    pub traceparent: Option<String>,
+}
+
+impl Meta {
+    /// Metadata for a command the system issues itself (seed data, process managers).
+    pub fn system(command_id: Uuid, causation_id: Option<Uuid>) -> Self {
+        Self {
+            command_id,
+            correlation_id: causation_id.unwrap_or(command_id),
+            causation_id,
+            actor: None,
+            traceparent: None,
+        }
+    }
+}
+
+/// The answer to a successful command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Outcome {
+    /// The stream (resource) id.
+    pub id: String,
+    /// The stream's version after the command: send it back as `If-Match`.
+    pub version: u64,
+    /// Log position token; pass it to queries to read your own write.
+    pub position: Option<String>,
+    /// True when this answer is a replay of an earlier identical request.
+    pub duplicate: bool,
+    /// Types of the events the command recorded.
+    pub events: Vec<String>,
+}
+
+/// A stream folded into its aggregate.
+#[derive(Debug, Clone)]
+pub struct Loaded<A> {
+    pub state: A,
+    pub version: u64,
+}
+
+/// Loads, decides and appends.
+pub struct CommandService {
+    log: Arc<dyn EventLog>,
+    forms: Vec<FormTemplate>,
+}
+
+impl std::fmt::Debug for CommandService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CommandService").finish()
+    }
+}
+
+impl CommandService {
+    pub fn new(log: Arc<dyn EventLog>) -> Self {
+        Self {
+            log,
+            forms: builtin_forms(),
+        }
+    }
+
+    pub fn log(&self) -> &Arc<dyn EventLog> {
+        &self.log
+    }
+
+    /// Every form version known to the system.
+    pub fn forms(&self) -> &[FormTemplate] {
+        &self.forms
+    }
+
+    /// A form by id: the given version, or the latest.
+    pub fn form(&self, id: &str, version: Option<u32>) -> Result<&FormTemplate, ApiError> {
+        self.forms
+            .iter()
+            .filter(|f| f.id == FormId(id.to_owned()) && version.is_none_or(|v| f.version == v))
+            .max_by_key(|f| f.version)
+            .ok_or_else(|| {
+                ApiError::new(
+                    axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                    "unknown_form",
+                    format!("no form {id:?}"),
+                )
+            })
+    }
+
+    /// Folds a stream into its aggregate.
+    pub async fn load<A>(&self, stream: &StreamRef) -> Result<Loaded<A>, ApiError>
+    where
+        A: Aggregate,
+        A::Event: DeserializeOwned,
+    {
+        let events = self.log.read_stream(stream).await?;
+        let mut state = A::default();
+        let version = events.last().map_or(0, |e| e.version);
+        for recorded in events {
+            let event: A::Event = serde_json::from_value(recorded.payload).map_err(|e| {
+                ApiError::internal(
+                    "decoding a stored event",
+                    format!("{stream} v{}: {e}", recorded.version),
+                )
+            })?;
+            state.evolve(&event);
+        }
+        Ok(Loaded { state, version })
+    }
+
+    /// Decides `command` against the stream and appends the result.
+    ///
+    /// `expected` is the client's `If-Match`; without it the decision is made against the
+    /// version just loaded, and a concurrent writer still makes the append fail with 409.
+    pub async fn execute<A>(
+        &self,
+        stream: &StreamRef,
+        expected: Option<u64>,
+        meta: &Meta,
+        command: &A::Command,
+    ) -> Result<Outcome, ApiError>
+    where
+        A: Aggregate,
+        A::Event: DeserializeOwned + Serialize + EventType,
+        ApiError: From<A::Error>,
+    {
+        if let Some(first) = self.log.find_command(stream, meta.command_id).await? {
+            return Ok(Outcome {
+                id: stream.stream_id.clone(),
+                version: first.last_version,
+                position: Some(first.position.token()),
+                duplicate: true,
+                events: Vec::new(),
+            });
+        }
+        let loaded = self.load::<A>(stream).await?;
+        if let Some(expected) = expected {
+            if expected != loaded.version {
+                return Err(ApiError::conflict(loaded.version));
+            }
+        }
+        let events = loaded.state.decide(command)?;
+        if events.is_empty() {
+            return Ok(Outcome {
+                id: stream.stream_id.clone(),
+                version: loaded.version,
+                position: None,
+                duplicate: false,
+                events: Vec::new(),
+            });
+        }
+        let types = events.iter().map(|e| e.event_type().to_owned()).collect();
+        let commit = NewCommit {
+            stream: stream.clone(),
+            expected: ExpectedVersion::Exact(loaded.version),
+            command_id: meta.command_id,
+            correlation_id: meta.correlation_id,
+            causation_id: meta.causation_id,
+            actor: meta.actor.map(|a| a.to_string()),
+            traceparent: meta.traceparent.clone(),
+            events: events.iter().map(NewEvent::from_domain).collect::<Result<_, _>>()?,
+        };
+        let appended = self.log.append(commit).await?;
+        Ok(Outcome {
+            id: stream.stream_id.clone(),
+            version: appended.last_version,
+            position: Some(appended.position.token()),
+            duplicate: appended.duplicate,
+            events: types,
+        })
+    }
+
+    /// The acting employee with their current roles and department, from their own stream.
+    pub async fn actor(&self, id: EmployeeId) -> Result<Option<(Actor, Employee)>, ApiError> {
+        let employee = self
+            .load::<Employee>(&StreamRef::new(streams::EMPLOYEE, id.to_string()))
+            .await?
+            .state;
+        if employee.id.is_none() {
+            return Ok(None);
+        }
+        let actor = Actor {
+            id,
+            roles: employee.roles.clone(),
+            department: employee.department,
+        };
+        Ok(Some((actor, employee)))
+    }
+
+    pub async fn delegation(&self, id: DelegationId) -> Result<Delegation, ApiError> {
+        let delegation = self
+            .load::<Delegation>(&StreamRef::new(streams::DELEGATION, id.to_string()))
+            .await?
+            .state;
+        if delegation.id.is_none() {
+            return Err(ApiError::not_found("no such delegation"));
+        }
+        Ok(delegation)
+    }
+
+    pub async fn leave_balance(&self, employee: EmployeeId) -> Result<Decimal, ApiError> {
+        Ok(self
+            .load::<LeaveLedger>(&StreamRef::new(streams::LEAVE, employee.to_string()))
+            .await?
+            .state
+            .balance)
+    }
+}

@@ -1,0 +1,18 @@
+//! Stream types: one topic (or embedded directory) per aggregate type. Defined once here so
+//! the command side, projectors and audit tools agree on the names.
+
+/// 결재 문서
+pub const APPROVAL: &str = "approval";
+/// 사원
+pub const EMPLOYEE: &str = "employee";
+/// 부서
+pub const DEPARTMENT: &str = "department";
+/// 대결자 지정
+pub const DELEGATION: &str = "delegation";
+/// 연차 원장
+pub const LEAVE: &str = "leave";
+/// 문서번호 순번
+pub const NUMBERING: &str = "numbering";
+
+/// Every stream type, in creation order.
+pub const ALL: [&str; 6] = [APPROVAL, EMPLOYEE, DEPARTMENT, DELEGATION, LEAVE, NUMBERING];
