@@ -84,6 +84,17 @@ impl CommandHeaders {
         }
     }
 
+    /// The id of a resource a create request makes: the client's, or — when the request
+    /// carries an Idempotency-Key — one derived from it, so a retried create names the
+    /// same resource instead of making a second one.
+    pub fn new_id(&self, requested: Option<Uuid>, caller: EmployeeId, route: &str) -> Uuid {
+        match (requested, &self.key) {
+            (Some(id), _) => id,
+            (None, Some(_)) => self.command_id(caller, &format!("{route}/id")),
+            (None, None) => Uuid::now_v7(),
+        }
+    }
+
     pub fn correlation_id(&self) -> Uuid {
         self.request_id
             .as_deref()

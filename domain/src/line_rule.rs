@@ -4,7 +4,7 @@
 //!
 //! Rule `standard` v1:
 //! - 결재 by the drafter's manager (or, failing that, the nearest department head above).
-//! - Expense/purchase: the department head joins the line; the manager holds 전결권 (may
+//! - Expense/purchase: the nearest department head above not yet on the line joins it; the manager holds 전결권 (may
 //!   approve as final) up to `head_threshold`. Above `executive_threshold` the executive
 //!   (head of the root department) joins as the last approver.
 //! - Purchase above `head_threshold`: a 합의 step with the agreement department's head.
@@ -102,7 +102,14 @@ pub fn suggest_line(
         FormKind::Leave => leave_days.unwrap_or_default() > policy.leave_head_days,
     };
     if needs_head {
-        add(chart.head_above(me.department, drafter), &mut approvers);
+        // The nearest head above the drafter who is not already on the line: a team lead who
+        // is both manager and head sends the document one level up (팀장 → 본부장).
+        let head = chart
+            .ancestry(me.department)
+            .into_iter()
+            .filter_map(|d| chart.departments.get(&d)?.head)
+            .find(|h| *h != drafter && chart.is_active(*h) && !approvers.contains(h));
+        add(head, &mut approvers);
     }
     if money_form && amount > policy.executive_threshold {
         add(chart.executive_of(me.department), &mut approvers);

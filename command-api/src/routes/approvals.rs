@@ -349,7 +349,7 @@ async fn draft(
     Body(req): Body<DraftRequest>,
 ) -> Result<Response, ApiError> {
     let form = state.service.form(&req.form, req.form_version)?.clone();
-    let id = ApprovalId(req.id.unwrap_or_else(Uuid::now_v7));
+    let id = ApprovalId(headers.new_id(req.id, caller.actor.id, "draft"));
     let (content, line) = content(&form, req.content)?;
     let command = C::Draft {
         id,

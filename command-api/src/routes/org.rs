@@ -292,7 +292,7 @@ async fn register(
     headers: CommandHeaders,
     Body(req): Body<RegisterRequest>,
 ) -> Result<Response, ApiError> {
-    let id = EmployeeId(req.id.unwrap_or_else(Uuid::now_v7));
+    let id = EmployeeId(headers.new_id(req.id, caller.actor.id, "register"));
     let command = EmployeeCommand::Register {
         id,
         email_owner: email_owner(&state, &req.email),
@@ -434,7 +434,7 @@ async fn create_department(
     headers: CommandHeaders,
     Body(req): Body<CreateDepartmentRequest>,
 ) -> Result<Response, ApiError> {
-    let id = DepartmentId(req.id.unwrap_or_else(Uuid::now_v7));
+    let id = DepartmentId(headers.new_id(req.id, caller.actor.id, "department"));
     let command = DepartmentCommand::Create {
         id,
         name: req.name,
@@ -542,7 +542,7 @@ async fn grant_delegation(
     headers: CommandHeaders,
     Body(req): Body<DelegationRequest>,
 ) -> Result<Response, ApiError> {
-    let id = DelegationId(req.id.unwrap_or_else(Uuid::now_v7));
+    let id = DelegationId(headers.new_id(req.id, caller.actor.id, "delegation"));
     let command = DelegationCommand::Grant {
         id,
         principal: req.principal.map_or(caller.actor.id, EmployeeId),

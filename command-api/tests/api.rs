@@ -1,0 +1,728 @@
+//! The command API over real HTTP: the app is spawned on port 0 with the demo company seeded,
+//! once on the embedded log and once on Kafka (the broker `scripts/test` starts).
+
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
+
+use command_api::seed::*;
+use command_api::{AuthState, Settings};
+use domain::ids::EmployeeId;
+use infra::auth::LocalSigner;
+use infra::eventlog::embedded::{EmbeddedLog, EmbeddedOptions};
+use infra::eventlog::kafka::{KafkaConfig, KafkaLog};
+use infra::eventlog::{streams, EventLog, Upcasters};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+use uuid::Uuid;
+
+struct App {
+    base: String,
+    http: reqwest::Client,
+    _dir: Option<tempfile::TempDir>,
+}
+
+struct Reply {
+    status: StatusCode,
+    body: Value,
+    content_type: String,
+}
+
+impl App {
+    async fn spawn(log: Arc<dyn EventLog>, dir: Option<tempfile::TempDir>, body_limit: usize) -> Self {
+        let signer = LocalSigner::from_seed(&[42; 32], "erp-embedded", "erp");
+        let auth = AuthState {
+            verifier: signer.verifier(),
+            signer: Some(signer),
+        };
+        let settings = Settings {
+            dev_login: true,
+            policy: demo_policy(),
+            body_limit,
+            ..Settings::default()
+        };
+        let (state, router) = command_api::build(log, auth, settings);
+        seed_if_empty(&state).await.map_err(|e| e.detail).unwrap();
+        let app = command_api::Application::bind("127.0.0.1:0".parse().unwrap(), router)
+            .await
+            .unwrap();
+        let base = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped(std::future::pending()));
+        App {
+            base,
+            http: reqwest::Client::new(),
+            _dir: dir,
+        }
+    }
+
+    async fn login(&self, who: EmployeeId) -> String {
+        let reply = self
+            .call(
+                "POST",
+                "/auth/dev-login",
+                None,
+                Some(json!({ "employee_id": who.0 })),
+                &[],
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        reply.body["token"].as_str().unwrap().to_owned()
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, String)],
+    ) -> Reply {
+        let mut request = self
+            .http
+            .request(method.parse().unwrap(), format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        for (k, v) in headers {
+            request = request.header(*k, v);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let text = response.text().await.unwrap();
+        Reply {
+            status,
+            body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            content_type,
+        }
+    }
+
+    async fn post(&self, path: &str, token: &str, body: Value, version: Option<u64>) -> Reply {
+        let headers: Vec<(&str, String)> = version.map(|v| ("if-match", format!("\"{v}\""))).into_iter().collect();
+        self.call("POST", path, Some(token), Some(body), &headers).await
+    }
+
+    async fn get(&self, path: &str, token: &str) -> Reply {
+        self.call("GET", path, Some(token), None, &[]).await
+    }
+
+    /// Drafts and submits a general document from `drafter` to `line`; returns (id, version).
+    async fn submitted(&self, drafter: &str, line: Value) -> (String, u64) {
+        let draft = self
+            .post(
+                "/api/approvals",
+                drafter,
+                json!({ "form": "general", "title": "테스트", "body": { "content": "본문" }, "line": line }),
+                None,
+            )
+            .await;
+        assert_eq!(draft.status, StatusCode::CREATED, "{}", draft.body);
+        let id = draft.body["id"].as_str().unwrap().to_owned();
+        let submit = self
+            .post(&format!("/api/approvals/{id}/submit"), drafter, json!({}), Some(1))
+            .await;
+        assert_eq!(submit.status, StatusCode::OK, "{}", submit.body);
+        (id, 2)
+    }
+}
+
+fn line(approvers: &[EmployeeId]) -> Value {
+    json!({ "steps": approvers.iter().map(|a| json!({ "kind": "approval", "approver": a.0 })).collect::<Vec<_>>() })
+}
+
+fn problem(reply: &Reply, status: StatusCode, code: &str) {
+    assert_eq!(reply.status, status, "{}", reply.body);
+    assert_eq!(reply.content_type, "application/problem+json");
+    assert_eq!(reply.body["code"], code, "{}", reply.body);
+}
+
+async fn eventually(app: &App, path: &str, token: &str, check: impl Fn(&Value) -> bool) -> Value {
+    for _ in 0..100 {
+        let reply = app.get(path, token).await;
+        if check(&reply.body) {
+            return reply.body;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{path} never reached the expected state");
+}
+
+async fn health_readiness_and_the_api_document_are_served(app: App) {
+    assert_eq!(
+        app.call("GET", "/healthz", None, None, &[]).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(app.call("GET", "/readyz", None, None, &[]).await.status, StatusCode::OK);
+    let doc = app.call("GET", "/openapi.json", None, None, &[]).await.body;
+    assert_eq!(doc["openapi"], "3.1.0");
+    for path in [
+        "/api/approvals/{id}/approve",
+        "/api/employees",
+        "/api/delegations",
+        "/api/leave/{employee}/grants",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} documented");
+    }
+    assert!(doc["components"]["schemas"]["RejectRequest"].is_object());
+    let docs = app.call("GET", "/docs", None, None, &[]).await;
+    assert!(docs.body.as_str().unwrap().contains("openapi.json"));
+    problem(
+        &app.call("GET", "/nope", None, None, &[]).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+}
+
+async fn a_submitted_document_is_approved_by_the_next_approver_and_numbered(app: App) {
+    let kang = app.login(DEV_KANG).await;
+    let lead = app.login(PLATFORM_LEAD).await;
+    let (id, version) = app.submitted(&kang, line(&[PLATFORM_LEAD])).await;
+    let approve = app
+        .post(
+            &format!("/api/approvals/{id}/approve"),
+            &lead,
+            json!({ "comment": "승인합니다" }),
+            Some(version),
+        )
+        .await;
+    assert_eq!(approve.status, StatusCode::OK, "{}", approve.body);
+    assert_eq!(approve.body["version"], 3);
+    assert!(approve.body["position"].as_str().unwrap().starts_with("approval:"));
+    let doc = eventually(&app, &format!("/api/approvals/{id}"), &kang, |d| {
+        d["number_text"].is_string()
+    })
+    .await;
+    assert_eq!(doc["status"], "approved");
+    assert!(doc["number_text"].as_str().unwrap().starts_with("GEN-"));
+}
+
+async fn every_document_action_has_a_working_path(app: App) {
+    let kang = app.login(DEV_KANG).await;
+    let lead = app.login(PLATFORM_LEAD).await;
+    let head = app.login(DEV_HEAD).await;
+    let path = |id: &str, action: &str| format!("/api/approvals/{id}/{action}");
+
+    // save a draft, then discard it
+    let draft = app
+        .post(
+            "/api/approvals",
+            &kang,
+            json!({ "form": "general", "title": "초안", "body": {}, "line": line(&[PLATFORM_LEAD]) }),
+            None,
+        )
+        .await;
+    let id = draft.body["id"].as_str().unwrap().to_owned();
+    let save = app
+        .call(
+            "PUT",
+            &path(&id, "draft"),
+            Some(&kang),
+            Some(json!({ "title": "수정", "body": { "content": "x" }, "line": line(&[PLATFORM_LEAD]) })),
+            &[("if-match", "\"1\"".into())],
+        )
+        .await;
+    assert_eq!(save.status, StatusCode::OK, "{}", save.body);
+    let discard = app
+        .call(
+            "DELETE",
+            &format!("/api/approvals/{id}"),
+            Some(&kang),
+            None,
+            &[("if-match", "\"2\"".into())],
+        )
+        .await;
+    assert_eq!(discard.status, StatusCode::OK, "{}", discard.body);
+
+    // hold, release, reject to the drafter, resubmit
+    let (id, v) = app.submitted(&kang, line(&[PLATFORM_LEAD, DEV_HEAD])).await;
+    assert_eq!(
+        app.post(&path(&id, "hold"), &lead, json!({ "reason": "확인 중" }), Some(v))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.post(&path(&id, "release"), &lead, json!({}), Some(v + 1))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.post(&path(&id, "reject"), &lead, json!({ "reason": "보완" }), Some(v + 2))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let resubmit = app
+        .post(
+            &path(&id, "resubmit"),
+            &kang,
+            json!({ "title": "보완본", "body": { "content": "보완" }, "line": line(&[PLATFORM_LEAD]) }),
+            Some(v + 3),
+        )
+        .await;
+    assert_eq!(resubmit.status, StatusCode::OK, "{}", resubmit.body);
+    let doc = app.get(&format!("/api/approvals/{id}"), &kang).await.body;
+    assert_eq!(
+        (doc["revision"].as_u64(), doc["status"].as_str()),
+        (Some(2), Some("in_progress"))
+    );
+
+    // approve, cancel my approval, approve again; reject to the previous step
+    let (id, v) = app.submitted(&kang, line(&[PLATFORM_LEAD, DEV_HEAD])).await;
+    assert_eq!(
+        app.post(&path(&id, "approve"), &lead, json!({}), Some(v)).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.post(&path(&id, "cancel-approval"), &lead, json!({}), Some(v + 1))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.post(&path(&id, "approve"), &lead, json!({}), Some(v + 2))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.post(
+            &path(&id, "reject"),
+            &head,
+            json!({ "reason": "재검토", "to": "previous_step" }),
+            Some(v + 3)
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+    let doc = app.get(&format!("/api/approvals/{id}"), &kang).await.body;
+    assert_eq!(doc["current_approvers"], json!([PLATFORM_LEAD.0]));
+
+    // withdraw before anyone acts; comment
+    let (id, v) = app.submitted(&kang, line(&[PLATFORM_LEAD])).await;
+    assert_eq!(
+        app.post(&path(&id, "comments"), &lead, json!({ "text": "확인 예정" }), None)
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        app.post(&path(&id, "withdraw"), &kang, json!({}), Some(v + 1))
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    // 전결 with the line the rule suggests for a small expense
+    let suggestion = app
+        .post(
+            "/api/line-suggestions",
+            &kang,
+            json!({ "form": "expense", "amount": "50000" }),
+            None,
+        )
+        .await;
+    assert_eq!(suggestion.status, StatusCode::OK, "{}", suggestion.body);
+    assert_eq!(suggestion.body["line"]["steps"][0]["final_authority"], true);
+    let expense = json!({ "form": "expense", "title": "택시비", "body": { "purpose": "고객 미팅", "spent_on": "2026-03-02", "items": [{ "description": "택시", "quantity": "1", "unit_price": "50000" }] }, "line": suggestion.body["line"] });
+    let draft = app.post("/api/approvals", &kang, expense, None).await;
+    let id = draft.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.post(&path(&id, "submit"), &kang, json!({}), Some(1)).await.status,
+        StatusCode::OK
+    );
+    let doc = app.get(&format!("/api/approvals/{id}"), &kang).await.body;
+    assert_eq!(doc["rule"]["id"], "standard", "the suggested line records its rule");
+    let final_ = app
+        .post(
+            &path(&id, "approve-final"),
+            &lead,
+            json!({ "comment": "전결" }),
+            Some(2),
+        )
+        .await;
+    assert_eq!(final_.status, StatusCode::OK, "{}", final_.body);
+    assert_eq!(
+        app.get(&format!("/api/approvals/{id}"), &kang).await.body["status"],
+        "approved"
+    );
+
+    // 대결: 정팀장 names 윤개발 as proxy; 윤개발 approves in their place
+    let yoon = app.login(DEV_YOON).await;
+    let now = chrono::Utc::now();
+    let grant = app.post("/api/delegations", &lead, json!({ "proxy": DEV_YOON.0, "from": now - chrono::Duration::minutes(1), "until": now + chrono::Duration::hours(1), "reason": "출장" }), None).await;
+    assert_eq!(grant.status, StatusCode::CREATED, "{}", grant.body);
+    let delegation = grant.body["id"].as_str().unwrap().to_owned();
+    let (id, v) = app.submitted(&kang, line(&[PLATFORM_LEAD])).await;
+    let proxy = app
+        .post(
+            &path(&id, "approve"),
+            &yoon,
+            json!({ "delegation": delegation }),
+            Some(v),
+        )
+        .await;
+    assert_eq!(proxy.status, StatusCode::OK, "{}", proxy.body);
+    assert_eq!(proxy.body["events"], json!(["approval.proxy_approved"]));
+    assert_eq!(
+        app.post(&format!("/api/delegations/{delegation}/revoke"), &lead, json!({}), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+}
+
+async fn hr_manages_the_organisation_and_leave(app: App) {
+    let hr = app.login(HR).await;
+    let dept = app
+        .post(
+            "/api/departments",
+            &hr,
+            json!({ "name": "품질팀", "code": "QA", "parent": DEV.0 }),
+            None,
+        )
+        .await;
+    assert_eq!(dept.status, StatusCode::CREATED, "{}", dept.body);
+    let dept_id = dept.body["id"].as_str().unwrap().to_owned();
+    let person = app.post("/api/employees", &hr, json!({ "name": "신품질", "email": "qa.new@demo.erp", "department": dept_id, "position": { "title": "사원", "rank": 2 }, "manager": DEV_HEAD.0 }), None).await;
+    assert_eq!(person.status, StatusCode::CREATED, "{}", person.body);
+    let emp = person.body["id"].as_str().unwrap().to_owned();
+    let steps: Vec<(&str, String, Value)> = vec![
+        (
+            "PATCH",
+            format!("/api/employees/{emp}"),
+            json!({ "name": "신품질", "email": "qa@demo.erp" }),
+        ),
+        (
+            "PUT",
+            format!("/api/employees/{emp}/position"),
+            json!({ "title": "대리", "rank": 3 }),
+        ),
+        (
+            "PUT",
+            format!("/api/employees/{emp}/manager"),
+            json!({ "manager": PLATFORM_LEAD.0 }),
+        ),
+        (
+            "PUT",
+            format!("/api/employees/{emp}/roles"),
+            json!({ "roles": ["employee", "manager"] }),
+        ),
+        (
+            "PUT",
+            format!("/api/employees/{emp}/department"),
+            json!({ "department": PLATFORM.0 }),
+        ),
+        (
+            "PATCH",
+            format!("/api/departments/{dept_id}"),
+            json!({ "name": "품질보증팀" }),
+        ),
+        (
+            "PUT",
+            format!("/api/departments/{dept_id}/head"),
+            json!({ "head": null }),
+        ),
+        (
+            "PUT",
+            format!("/api/departments/{dept_id}/parent"),
+            json!({ "parent": HQ.0 }),
+        ),
+        ("POST", format!("/api/leave/{emp}/grants"), json!({ "year": 2026 })),
+        (
+            "POST",
+            format!("/api/leave/{emp}/adjustments"),
+            json!({ "days": "-0.5", "reason": "정정" }),
+        ),
+    ];
+    for (method, path, body) in steps {
+        let reply = app.call(method, &path, Some(&hr), Some(body), &[]).await;
+        assert!(reply.status.is_success(), "{method} {path}: {}", reply.body);
+    }
+    let balance = app.get(&format!("/api/leave/{emp}"), &hr).await;
+    assert_eq!(balance.body["balance"], "14.5");
+    let cycle = app
+        .call(
+            "PUT",
+            &format!("/api/departments/{}/parent", DEV.0),
+            Some(&hr),
+            Some(json!({ "parent": PLATFORM.0 })),
+            &[],
+        )
+        .await;
+    problem(&cycle, StatusCode::UNPROCESSABLE_ENTITY, "department_cycle");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        app.post(&format!("/api/departments/{dept_id}/close"), &hr, json!({}), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.post(&format!("/api/employees/{emp}/deactivate"), &hr, json!({}), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let login = app
+        .call(
+            "POST",
+            "/auth/dev-login",
+            None,
+            Some(json!({ "employee_id": emp })),
+            &[],
+        )
+        .await;
+    problem(&login, StatusCode::FORBIDDEN, "forbidden");
+    let duplicate = app.post("/api/employees", &hr, json!({ "name": "중복", "email": "kang@demo.erp", "department": DEV.0, "position": { "title": "사원", "rank": 1 } }), None).await;
+    problem(&duplicate, StatusCode::CONFLICT, "email_taken");
+}
+
+async fn bad_requests_get_problem_documents_with_stable_codes(app: App) {
+    let kang = app.login(DEV_KANG).await;
+    let lead = app.login(PLATFORM_LEAD).await;
+    let (id, v) = app.submitted(&kang, line(&[PLATFORM_LEAD])).await;
+    let approve = format!("/api/approvals/{id}/approve");
+
+    let raw = app
+        .http
+        .post(format!("{}{approve}", app.base))
+        .bearer_auth(&lead)
+        .header("content-type", "application/json")
+        .header("if-match", "\"2\"")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.status(), StatusCode::BAD_REQUEST);
+    problem(
+        &app.post(&approve, &lead, json!({ "surprise": 1 }), Some(v)).await,
+        StatusCode::BAD_REQUEST,
+        "malformed_request",
+    );
+    problem(
+        &app.post(&approve, &lead, json!({ "comment": 5 }), Some(v)).await,
+        StatusCode::BAD_REQUEST,
+        "malformed_request",
+    );
+    problem(
+        &app.call("POST", &approve, None, Some(json!({})), &[]).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+    );
+    problem(
+        &app.post(&approve, "not.a.token", json!({}), Some(v)).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+    );
+    problem(
+        &app.post(&approve, &kang, json!({}), Some(v)).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "self_approval",
+    );
+    let yoon = app.login(DEV_YOON).await;
+    problem(
+        &app.post(&approve, &yoon, json!({}), Some(v)).await,
+        StatusCode::FORBIDDEN,
+        "not_current_approver",
+    );
+    problem(
+        &app.post(
+            "/api/employees",
+            &kang,
+            json!({ "name": "x", "email": "x@demo.erp", "department": DEV.0, "position": { "title": "x", "rank": 1 } }),
+            None,
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "not_hr_admin",
+    );
+    problem(
+        &app.get(&format!("/api/approvals/{}", Uuid::now_v7()), &kang).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+    problem(
+        &app.get(&format!("/api/approvals/{id}"), &yoon).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+    problem(
+        &app.post(&approve, &lead, json!({}), None).await,
+        StatusCode::PRECONDITION_REQUIRED,
+        "precondition_required",
+    );
+    let stale = app.post(&approve, &lead, json!({}), Some(v - 1)).await;
+    problem(&stale, StatusCode::CONFLICT, "version_conflict");
+    assert_eq!(stale.body["current_version"], v);
+    let huge = json!({ "comment": "가".repeat(40_000) });
+    problem(
+        &app.post(&approve, &lead, huge, Some(v)).await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+    );
+    let bad_body = app
+        .post(
+            "/api/approvals",
+            &kang,
+            json!({ "form": "expense", "title": "x", "body": { "items": "many", "bogus": 1 } }),
+            None,
+        )
+        .await;
+    problem(&bad_body, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
+    assert_eq!(bad_body.body["errors"].as_array().unwrap().len(), 2);
+    let own_line = app
+        .post(
+            "/api/approvals",
+            &kang,
+            json!({ "form": "general", "title": "x", "body": { "content": "x" }, "line": line(&[DEV_KANG]) }),
+            None,
+        )
+        .await;
+    let own = own_line.body["id"].as_str().unwrap();
+    problem(
+        &app.post(&format!("/api/approvals/{own}/submit"), &kang, json!({}), Some(1))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "self_approval",
+    );
+    problem(
+        &app.post(
+            "/api/approvals",
+            &kang,
+            json!({ "form": "nope", "title": "x", "body": {} }),
+            None,
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unknown_form",
+    );
+    let approved = app.post(&approve, &lead, json!({}), Some(v)).await;
+    assert_eq!(approved.status, StatusCode::OK);
+    problem(
+        &app.post(&approve, &lead, json!({}), Some(v + 1)).await,
+        StatusCode::CONFLICT,
+        "document_closed",
+    );
+}
+
+async fn a_retried_command_returns_the_first_answer_and_records_nothing(app: App) {
+    let kang = app.login(DEV_KANG).await;
+    let lead = app.login(PLATFORM_LEAD).await;
+    let (id, v) = app.submitted(&kang, line(&[PLATFORM_LEAD, DEV_HEAD])).await;
+    let headers = [
+        ("if-match", format!("\"{v}\"")),
+        ("idempotency-key", "approve-once".to_owned()),
+    ];
+    let path = format!("/api/approvals/{id}/approve");
+    let first = app.call("POST", &path, Some(&lead), Some(json!({})), &headers).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let retry = app.call("POST", &path, Some(&lead), Some(json!({})), &headers).await;
+    assert_eq!(retry.status, StatusCode::OK, "{}", retry.body);
+    assert_eq!(
+        (retry.body["version"].clone(), retry.body["position"].clone()),
+        (first.body["version"].clone(), first.body["position"].clone())
+    );
+    assert_eq!(retry.body["duplicate"], true);
+    assert_eq!(
+        app.get(&format!("/api/approvals/{id}"), &kang).await.body["version"],
+        v + 1,
+        "nothing appended by the retry"
+    );
+    let draft_headers = [("idempotency-key", "draft-once".to_owned())];
+    let body = json!({ "form": "general", "title": "한 번만", "body": { "content": "x" } });
+    let a = app
+        .call(
+            "POST",
+            "/api/approvals",
+            Some(&kang),
+            Some(body.clone()),
+            &draft_headers,
+        )
+        .await;
+    let b = app
+        .call("POST", "/api/approvals", Some(&kang), Some(body), &draft_headers)
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED);
+    assert_eq!(b.status, StatusCode::OK);
+    assert_eq!(
+        a.body["id"], b.body["id"],
+        "the retry names the first draft, no second document"
+    );
+}
+
+async fn two_conflicting_decisions_race_and_exactly_one_wins(app: App) {
+    let kang = app.login(DEV_KANG).await;
+    let lead = app.login(PLATFORM_LEAD).await;
+    for _ in 0..5 {
+        let (id, v) = app.submitted(&kang, line(&[PLATFORM_LEAD, DEV_HEAD])).await;
+        let (approve_path, reject_path) = (
+            format!("/api/approvals/{id}/approve"),
+            format!("/api/approvals/{id}/reject"),
+        );
+        let approve = app.post(&approve_path, &lead, json!({}), Some(v));
+        let reject = app.post(&reject_path, &lead, json!({ "reason": "반려" }), Some(v));
+        let (a, r) = tokio::join!(approve, reject);
+        let statuses = [a.status, r.status];
+        assert_eq!(statuses.iter().filter(|s| s.is_success()).count(), 1, "{statuses:?}");
+        let loser = if a.status.is_success() { r } else { a };
+        assert_eq!(loser.status, StatusCode::CONFLICT, "{}", loser.body);
+        assert_eq!(
+            app.get(&format!("/api/approvals/{id}"), &kang).await.body["version"],
+            v + 1
+        );
+    }
+}
+
+macro_rules! api_suite {
+    ($adapter:ident, $spawn:expr) => {
+        mod $adapter {
+            use super::*;
+            macro_rules! case {
+                ($name:ident) => {
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $name() {
+                        super::$name($spawn.await).await;
+                    }
+                };
+            }
+            case!(health_readiness_and_the_api_document_are_served);
+            case!(a_submitted_document_is_approved_by_the_next_approver_and_numbered);
+            case!(every_document_action_has_a_working_path);
+            case!(hr_manages_the_organisation_and_leave);
+            case!(bad_requests_get_problem_documents_with_stable_codes);
+            case!(a_retried_command_returns_the_first_answer_and_records_nothing);
+            case!(two_conflicting_decisions_race_and_exactly_one_wins);
+        }
+    };
+}
+
+async fn embedded() -> App {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Arc::new(EmbeddedLog::open(dir.path(), EmbeddedOptions::default(), Upcasters::default()).unwrap());
+    App::spawn(log, Some(dir), 64 * 1024).await
+}
+
+async fn kafka() -> App {
+    let brokers =
+        std::env::var("ERP_TEST_KAFKA").unwrap_or_else(|_| panic!("ERP_TEST_KAFKA is not set: run scripts/test"));
+    let mut config = KafkaConfig::local(brokers, format!("t{}", Uuid::now_v7().simple()), &streams::ALL);
+    config.partitions = 2;
+    let log = KafkaLog::connect(config, Upcasters::default()).await.unwrap();
+    while log.owned_partitions().len() < 2 * streams::ALL.len() {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    App::spawn(Arc::new(log), None, 64 * 1024).await
+}
+
+api_suite!(on_embedded_log, embedded());
+api_suite!(on_kafka, kafka());
