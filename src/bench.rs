@@ -1,18 +1,35 @@
-//! `erp bench commands`: drives a running command API open-loop (requests start on a fixed
-//! schedule whether or not earlier ones finished, so queueing shows up as latency) and
-//! prints p50/p99/p99.9 per rate and the highest rate held with p99 ≤ 50 ms.
+//! `erp bench commands`: open-loop load on the command API. Requests start on a fixed
+//! schedule whether or not earlier ones finished, and latency is measured from the scheduled
+//! start, so queueing shows up as latency (no coordinated omission). Prints p50/p99/p99.9 per
+//! rate and the highest rate held with p99 ≤ 50 ms.
+//!
+//! By default it starts its own server in-process on a fresh embedded log; `--kafka` starts
+//! it on a broker instead, `--url` drives a server that is already running (with dev login).
 
+use anyhow::Context;
 use clap::Subcommand;
+use command_api::seed::{demo_policy, seed_if_empty, DEV_KANG, PLATFORM_LEAD};
+use command_api::{AuthState, Settings};
+use infra::auth::LocalSigner;
+use infra::eventlog::embedded::{EmbeddedLog, EmbeddedOptions};
+use infra::eventlog::kafka::{KafkaConfig, KafkaLog};
+use infra::eventlog::{streams, EventLog, Upcasters};
+use serde_json::json;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Subcommand)]
 pub enum Bench {
-    /// Open-loop load against `erp up` (or a command API with dev login).
+    /// Open-loop load: drafts and comments, one append each.
     Commands {
-        /// Base URL of the API.
-        #[arg(long, default_value = "http://127.0.0.1:8080")]
-        url: String,
+        /// Drive a running server (with dev login) instead of starting one.
+        #[arg(long)]
+        url: Option<String>,
+        /// Start the server on this Kafka broker instead of an embedded log.
+        #[arg(long)]
+        kafka: Option<String>,
         /// Rates to try, requests per second.
-        #[arg(long, value_delimiter = ',', default_value = "100,250,500,1000,2000")]
+        #[arg(long, value_delimiter = ',', default_value = "100,250,500,1000,1500,2000")]
         rates: Vec<u32>,
         /// Seconds per rate.
         #[arg(long, default_value_t = 5)]
@@ -22,10 +39,208 @@ pub enum Bench {
 
 pub async fn run(bench: Bench) -> anyhow::Result<()> {
     match bench {
-        Bench::Commands { url, rates, seconds } => commands(&url, &rates, seconds).await,
+        Bench::Commands {
+            url,
+            kafka,
+            rates,
+            seconds,
+        } => commands(url, kafka, &rates, seconds).await,
     }
 }
 
-async fn commands(_url: &str, _rates: &[u32], _seconds: u64) -> anyhow::Result<()> {
-    anyhow::bail!("not wired yet")
+async fn start_server(kafka: Option<String>) -> anyhow::Result<(String, Option<tempfile::TempDir>, &'static str)> {
+    let (log, dir, label): (Arc<dyn EventLog>, _, _) = match kafka {
+        Some(brokers) => {
+            let mut config = KafkaConfig::local(
+                brokers,
+                format!("bench{}", uuid::Uuid::now_v7().simple()),
+                &streams::ALL,
+            );
+            config.partitions = 6;
+            let log = KafkaLog::connect(config, Upcasters::default())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            while log.owned_partitions().len() < 6 * streams::ALL.len() {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            (Arc::new(log), None, "kafka (in-process server)")
+        }
+        None => {
+            let dir = tempfile::tempdir_in(".").context("temp dir for the bench log")?;
+            let log = EmbeddedLog::open(dir.path(), EmbeddedOptions::default(), Upcasters::default())?;
+            (Arc::new(log), Some(dir), "embedded log (in-process server)")
+        }
+    };
+    let signer = LocalSigner::from_seed(&[9; 32], "erp-embedded", "erp");
+    let auth = AuthState {
+        verifier: signer.verifier(),
+        signer: Some(signer),
+    };
+    let settings = Settings {
+        dev_login: true,
+        policy: demo_policy(),
+        ..Settings::default()
+    };
+    let (state, router) = command_api::build(log, auth, settings);
+    seed_if_empty(&state)
+        .await
+        .map_err(|e| anyhow::anyhow!("seeding: {}", e.detail))?;
+    let app = command_api::Application::bind("127.0.0.1:0".parse()?, router).await?;
+    let url = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    Ok((url, dir, label))
+}
+
+async fn login(http: &reqwest::Client, url: &str, who: uuid::Uuid) -> anyhow::Result<String> {
+    let reply: serde_json::Value = http
+        .post(format!("{url}/auth/dev-login"))
+        .json(&json!({ "employee_id": who }))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    reply["token"]
+        .as_str()
+        .map(str::to_owned)
+        .context("no token in the dev-login answer")
+}
+
+struct Row {
+    rate: u32,
+    sent: usize,
+    ok: usize,
+    p50: Duration,
+    p99: Duration,
+    p999: Duration,
+    achieved: f64,
+}
+
+async fn commands(url: Option<String>, kafka: Option<String>, rates: &[u32], seconds: u64) -> anyhow::Result<()> {
+    let (url, _dir, label) = match url {
+        Some(url) => (url, None, "external server"),
+        None => start_server(kafka).await?,
+    };
+    let http = reqwest::Client::builder().pool_max_idle_per_host(512).build()?;
+    let drafter = login(&http, &url, DEV_KANG.0).await?;
+    let lead = login(&http, &url, PLATFORM_LEAD.0).await?;
+    // Documents to comment on.
+    let mut targets = Vec::new();
+    for i in 0..20 {
+        let body = json!({ "form": "general", "title": format!("부하 {i}"), "body": { "content": "x" }, "line": { "steps": [{ "kind": "approval", "approver": PLATFORM_LEAD.0 }] } });
+        let reply: serde_json::Value = http
+            .post(format!("{url}/api/approvals"))
+            .bearer_auth(&drafter)
+            .json(&body)
+            .send()
+            .await?
+            .json()
+            .await?;
+        let id = reply["id"].as_str().context("draft id")?.to_owned();
+        http.post(format!("{url}/api/approvals/{id}/submit"))
+            .bearer_auth(&drafter)
+            .header("if-match", "\"1\"")
+            .json(&json!({}))
+            .send()
+            .await?
+            .error_for_status()?;
+        targets.push(id);
+    }
+    println!("command API open-loop benchmark — {label}, {url}");
+    println!(
+        "mix: 50% 기안 (POST /api/approvals), 50% 의견 (POST /api/approvals/{{id}}/comments); {seconds} s per rate\n"
+    );
+    println!(
+        "{:>7} {:>7} {:>7} {:>10} {:>10} {:>10} {:>10}",
+        "rate/s", "sent", "ok", "p50 ms", "p99 ms", "p99.9 ms", "held/s"
+    );
+    let mut rows = Vec::new();
+    for &rate in rates {
+        let row = one_rate(&http, &url, &drafter, &lead, &targets, rate, seconds).await;
+        println!(
+            "{:>7} {:>7} {:>7} {:>10.2} {:>10.2} {:>10.2} {:>10.0}",
+            row.rate,
+            row.sent,
+            row.ok,
+            row.p50.as_secs_f64() * 1e3,
+            row.p99.as_secs_f64() * 1e3,
+            row.p999.as_secs_f64() * 1e3,
+            row.achieved
+        );
+        let saturated = row.p99 > Duration::from_millis(500);
+        rows.push(row);
+        if saturated {
+            break;
+        }
+    }
+    let best = rows
+        .iter()
+        .filter(|r| r.p99 <= Duration::from_millis(50) && r.ok == r.sent)
+        .map(|r| r.rate)
+        .max();
+    match best {
+        Some(rate) => println!("\nhighest rate held with p99 ≤ 50 ms: {rate}/s"),
+        None => println!("\nno rate held p99 ≤ 50 ms"),
+    }
+    println!("original system: 120 ms average latency, 250 requests/s");
+    Ok(())
+}
+
+async fn one_rate(
+    http: &reqwest::Client,
+    url: &str,
+    drafter: &str,
+    lead: &str,
+    targets: &[String],
+    rate: u32,
+    seconds: u64,
+) -> Row {
+    let total = (rate as u64 * seconds) as usize;
+    let latencies = Arc::new(Mutex::new(Vec::with_capacity(total)));
+    let start = Instant::now();
+    let interval = Duration::from_secs_f64(1.0 / rate as f64);
+    let mut tasks = Vec::with_capacity(total);
+    for i in 0..total {
+        let scheduled = start + interval * i as u32;
+        tokio::time::sleep_until(scheduled.into()).await;
+        let http = http.clone();
+        let latencies = latencies.clone();
+        let request = if i % 2 == 0 {
+            let body = json!({ "form": "general", "title": "부하 시험", "body": { "content": "open-loop" } });
+            http.post(format!("{url}/api/approvals"))
+                .bearer_auth(drafter)
+                .json(&body)
+        } else {
+            let target = &targets[i % targets.len()];
+            http.post(format!("{url}/api/approvals/{target}/comments"))
+                .bearer_auth(lead)
+                .json(&json!({ "text": "확인" }))
+        };
+        tasks.push(tokio::spawn(async move {
+            let ok = matches!(request.send().await, Ok(r) if r.status().is_success());
+            if let Ok(mut l) = latencies.lock() {
+                l.push((scheduled.elapsed(), ok));
+            }
+        }));
+    }
+    for task in tasks {
+        let _ = task.await;
+    }
+    let wall = start.elapsed();
+    let mut all = latencies.lock().map(|l| l.clone()).unwrap_or_default();
+    let ok = all.iter().filter(|(_, ok)| *ok).count();
+    all.sort_by_key(|(d, _)| *d);
+    let at = |q: f64| {
+        all.get(((all.len() as f64 * q) as usize).min(all.len().saturating_sub(1)))
+            .map_or(Duration::ZERO, |x| x.0)
+    };
+    Row {
+        rate,
+        sent: all.len(),
+        ok,
+        p50: at(0.5),
+        p99: at(0.99),
+        p999: at(0.999),
+        achieved: ok as f64 / wall.as_secs_f64(),
+    }
 }

@@ -65,7 +65,9 @@ enum Role {
 
 fn init_telemetry(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("ERP_LOG").unwrap_or_else(|_| "info,rdkafka=warn".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json {
         builder.json().init();
     } else {

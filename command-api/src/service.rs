@@ -150,6 +150,32 @@ impl CommandService {
                 events: Vec::new(),
             });
         }
+        // Without a client precondition the decision is retried against the newer state when
+        // another writer got there first (comments, process managers); with one, the client
+        // decides what a conflict means.
+        let attempts = if expected.is_some() { 1 } else { 5 };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.decide_and_append::<A>(stream, expected, meta, command).await {
+                Err(e) if e.code == "version_conflict" && attempt < attempts => continue,
+                result => return result,
+            }
+        }
+    }
+
+    async fn decide_and_append<A>(
+        &self,
+        stream: &StreamRef,
+        expected: Option<u64>,
+        meta: &Meta,
+        command: &A::Command,
+    ) -> Result<Outcome, ApiError>
+    where
+        A: Aggregate,
+        A::Event: DeserializeOwned + Serialize + EventType,
+        ApiError: From<A::Error>,
+    {
         let loaded = self.load::<A>(stream).await?;
         if let Some(expected) = expected {
             if expected != loaded.version {
