@@ -55,6 +55,9 @@ enum Role {
         /// A TOML settings file (see README "Settings").
         #[arg(long, env = "ERP_CONFIG")]
         config: Option<PathBuf>,
+        /// Seed the demo company if the log has no employees yet (first HR admin included).
+        #[arg(long)]
+        seed_demo: bool,
     },
     /// Load generators.
     Bench {
@@ -101,7 +104,9 @@ async fn main() -> anyhow::Result<()> {
             data_dir,
             no_seed,
         } => up(port, data_dir, !no_seed).await,
-        Role::CommandApi { config } => command_role(settings::Settings::load(config.as_deref())?).await,
+        Role::CommandApi { config, seed_demo } => {
+            command_role(settings::Settings::load(config.as_deref())?, seed_demo).await
+        }
         Role::Bench { what } => bench::run(what).await,
     }
 }
@@ -149,13 +154,15 @@ async fn up(port: u16, data_dir: PathBuf, seed: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn command_role(settings: settings::Settings) -> anyhow::Result<()> {
+async fn command_role(settings: settings::Settings, seed_demo: bool) -> anyhow::Result<()> {
     let mut kafka = KafkaConfig::local(&settings.kafka.brokers, &settings.kafka.prefix, &streams::ALL);
     kafka.partitions = settings.kafka.partitions;
     kafka.replication = settings.kafka.replication;
     if let Some(id) = &settings.instance_id {
         kafka.instance_id = id.clone();
     }
+    kafka.advertised_url = settings.advertised_url.clone();
+    kafka.internal_token = settings.internal_token.clone();
     let log = KafkaLog::connect(kafka, Upcasters::default())
         .await
         .map_err(|e| anyhow::anyhow!("connecting to Kafka: {e}"))?;
@@ -164,9 +171,10 @@ async fn command_role(settings: settings::Settings) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("loading the JWKS: {e}"))?;
     let command_settings = CommandSettings {
         cors_origins: settings.cors_origins.clone(),
+        internal_token: settings.internal_token.clone(),
         ..CommandSettings::default()
     };
-    let (_, router) = command_api::build(
+    let (state, router) = command_api::build(
         Arc::new(log.clone()),
         AuthState { verifier, signer: None },
         command_settings,
@@ -175,6 +183,13 @@ async fn command_role(settings: settings::Settings) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", settings.bind))?;
     tracing::info!(port = app.port(), "command API listening");
+    if seed_demo {
+        // Wait for this instance's share of the partitions; other instances serve the rest.
+        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+        command_api::seed::seed_if_empty(&state)
+            .await
+            .map_err(|e| anyhow::anyhow!("seeding: {}", e.detail))?;
+    }
     app.run_until_stopped(shutdown_signal()).await?;
     log.shutdown().await;
     Ok(())

@@ -10,6 +10,8 @@
 //! | `kafka.prefix` | `ERP_KAFKA_PREFIX` | `erp` |
 //! | `kafka.partitions` | `ERP_KAFKA_PARTITIONS` | `12` |
 //! | `kafka.replication` | `ERP_KAFKA_REPLICATION` | `1` |
+//! | `advertised_url` | `ERP_ADVERTISED_URL` | none (no forwarding to this instance) |
+//! | `internal_token` | `ERP_INTERNAL_TOKEN` | none |
 //! | `auth.jwks_url` | `ERP_JWKS_URL` | `http://127.0.0.1:8080/.well-known/jwks.json` |
 //! | `auth.issuer` | `ERP_JWT_ISSUER` | `erp-embedded` |
 //! | `auth.audience` | `ERP_JWT_AUDIENCE` | `erp` |
@@ -25,6 +27,8 @@ pub struct Settings {
     pub bind: SocketAddr,
     pub instance_id: Option<String>,
     pub cors_origins: Vec<String>,
+    pub advertised_url: Option<String>,
+    pub internal_token: Option<String>,
     pub kafka: Kafka,
     pub auth: Auth,
 }
@@ -52,6 +56,8 @@ impl Default for Settings {
             bind: SocketAddr::from(([127, 0, 0, 1], 8081)),
             instance_id: None,
             cors_origins: vec!["http://localhost:5173".into()],
+            advertised_url: None,
+            internal_token: None,
             kafka: Kafka::default(),
             auth: Auth::default(),
         }
@@ -98,6 +104,12 @@ impl Settings {
         }
         if let Some(v) = env("ERP_CORS_ORIGINS") {
             settings.cors_origins = v.split(',').map(|s| s.trim().to_owned()).collect();
+        }
+        if let Some(v) = env("ERP_ADVERTISED_URL") {
+            settings.advertised_url = Some(v);
+        }
+        if let Some(v) = env("ERP_INTERNAL_TOKEN") {
+            settings.internal_token = Some(v);
         }
         if let Some(v) = env("ERP_KAFKA_BROKERS") {
             settings.kafka.brokers = v;

@@ -46,6 +46,9 @@ pub struct Settings {
     pub policy: LinePolicy,
     /// The company's time zone, for document-number years.
     pub company_offset: FixedOffset,
+    /// Shared secret of `/internal/log`, where peers forward commands for partitions this
+    /// instance owns. Without it the endpoint does not exist.
+    pub internal_token: Option<String>,
 }
 
 impl Default for Settings {
@@ -56,6 +59,7 @@ impl Default for Settings {
             dev_login: false,
             policy: LinePolicy::default(),
             company_offset: FixedOffset::east_opt(9 * 3600).unwrap_or_else(|| FixedOffset::east_opt(0).expect("UTC")),
+            internal_token: None,
         }
     }
 }
@@ -101,6 +105,7 @@ pub fn build(log: Arc<dyn EventLog>, auth: AuthState, settings: Settings) -> (Ap
     let router = routes
         .route("/openapi.json", axum::routing::get(routes::meta::openapi))
         .route("/docs", axum::routing::get(routes::meta::docs))
+        .route("/internal/log", axum::routing::post(routes::meta::internal_log))
         .with_state(state.clone());
     (state.clone(), layered(router, &state.settings))
 }

@@ -726,3 +726,99 @@ async fn kafka() -> App {
 
 api_suite!(on_embedded_log, embedded());
 api_suite!(on_kafka, kafka());
+
+/// Two command-API instances in one writer group split the partitions; each forwards what it
+/// does not own, so a client may talk to either. When one stops, the other takes over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_serve_every_stream_and_survive_one_stopping() {
+    let brokers =
+        std::env::var("ERP_TEST_KAFKA").unwrap_or_else(|_| panic!("ERP_TEST_KAFKA is not set: run scripts/test"));
+    let prefix = format!("t{}", Uuid::now_v7().simple());
+    let mut apps = Vec::new();
+    let mut logs = Vec::new();
+    for _ in 0..2 {
+        let listener_probe = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener_probe.local_addr().unwrap().port();
+        drop(listener_probe);
+        let mut config = KafkaConfig::local(brokers.clone(), prefix.clone(), &streams::ALL);
+        config.partitions = 4;
+        config.advertised_url = Some(format!("http://127.0.0.1:{port}"));
+        config.internal_token = Some("peer-secret".into());
+        let log = KafkaLog::connect(config, Upcasters::default()).await.unwrap();
+        let signer = LocalSigner::from_seed(&[42; 32], "erp-embedded", "erp");
+        let auth = AuthState {
+            verifier: signer.verifier(),
+            signer: Some(signer),
+        };
+        let settings = Settings {
+            dev_login: true,
+            policy: demo_policy(),
+            internal_token: Some("peer-secret".into()),
+            ..Settings::default()
+        };
+        let (state, router) = command_api::build(Arc::new(log.clone()), auth, settings);
+        let app = command_api::Application::bind(format!("127.0.0.1:{port}").parse().unwrap(), router)
+            .await
+            .unwrap();
+        tokio::spawn(app.run_until_stopped(std::future::pending()));
+        apps.push((
+            App {
+                base: format!("http://127.0.0.1:{port}"),
+                http: reqwest::Client::new(),
+                _dir: None,
+            },
+            state,
+        ));
+        logs.push(log);
+    }
+    let total = 4 * streams::ALL.len();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let settled = |logs: &[KafkaLog]| {
+        logs.iter().map(|l| l.owned_partitions().len()).sum::<usize>() == total
+            && logs.iter().all(|l| !l.owned_partitions().is_empty())
+    };
+    while !settled(&logs) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "partitions never split between the instances"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await; // owner announcements
+    seed_if_empty(&apps[0].1).await.map_err(|e| e.detail).unwrap();
+
+    let (a, b) = (&apps[0].0, &apps[1].0);
+    let kang = a.login(DEV_KANG).await;
+    let lead = b.login(PLATFORM_LEAD).await;
+    for _ in 0..8 {
+        let (id, v) = a.submitted(&kang, line(&[PLATFORM_LEAD])).await;
+        let approved = b
+            .post(&format!("/api/approvals/{id}/approve"), &lead, json!({}), Some(v))
+            .await;
+        assert_eq!(approved.status, StatusCode::OK, "{}", approved.body);
+    }
+
+    logs[0].shutdown().await; // instance A leaves the group; B takes its partitions
+    let mut served = 0;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
+    while served < 5 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the survivor never served every stream"
+        );
+        let draft = b
+            .post(
+                "/api/approvals",
+                &kang,
+                json!({ "form": "general", "title": "인계 후", "body": { "content": "x" } }),
+                None,
+            )
+            .await;
+        if draft.status == StatusCode::CREATED {
+            served += 1;
+        } else {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    let _ = a;
+}

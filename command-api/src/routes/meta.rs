@@ -165,3 +165,23 @@ pub async fn openapi(State(state): State<AppState>) -> Json<serde_json::Value> {
 pub async fn docs() -> Html<&'static str> {
     Html(crate::openapi::VIEWER)
 }
+
+/// `/internal/log`: a peer forwards a log request for a partition this instance owns.
+pub async fn internal_log(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    Body(request): Body<infra::eventlog::kafka::owners::Forwarded>,
+) -> Result<Json<infra::eventlog::kafka::owners::ForwardedAnswer>, ApiError> {
+    let expected = state
+        .settings
+        .internal_token
+        .as_deref()
+        .ok_or_else(|| ApiError::not_found("no such route"))?;
+    let presented = headers
+        .get(infra::eventlog::kafka::owners::INTERNAL_TOKEN_HEADER)
+        .and_then(|v| v.to_str().ok());
+    if presented != Some(expected) {
+        return Err(ApiError::forbidden("not a cluster peer"));
+    }
+    Ok(Json(state.service.log().serve_forwarded(request).await))
+}

@@ -86,6 +86,23 @@ pub trait EventLog: Send + Sync + 'static {
 
     /// Partition count of a stream type.
     fn partitions(&self) -> u32;
+
+    /// Answers a request another instance forwarded here because this instance owns the
+    /// stream's partition. Never forwards again. The embedded log has no peers.
+    async fn serve_forwarded(&self, request: kafka::owners::Forwarded) -> kafka::owners::ForwardedAnswer {
+        use kafka::owners::{Forwarded, ForwardedAnswer};
+        match request {
+            Forwarded::Append { commit } => ForwardedAnswer::Appended {
+                result: self.append(commit).await,
+            },
+            Forwarded::FindCommand { stream, command_id } => ForwardedAnswer::Found {
+                result: self.find_command(&stream, command_id).await,
+            },
+            Forwarded::ReadStream { stream } => ForwardedAnswer::Stream {
+                result: self.read_stream(&stream).await,
+            },
+        }
+    }
 }
 
 /// A live feed of commits.

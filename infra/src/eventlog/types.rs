@@ -163,7 +163,7 @@ pub struct Delivered {
 }
 
 /// Errors of the event log. Each says what the command API answers.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum EventLogError {
     /// 409: the stream is not at the expected version.
     #[error("expected version {expected:?} but the stream is at {actual}")]

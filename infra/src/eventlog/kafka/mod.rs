@@ -12,6 +12,7 @@
 //! acknowledges a commit only after rule R accepted it at its offset (see the module docs of
 //! [`super`]). Reads (`read_stream`, subscriptions) use plain assigned consumers.
 
+pub mod owners;
 mod writer;
 
 pub use writer::RestoreReport;
@@ -56,6 +57,12 @@ pub struct KafkaConfig {
     pub ownership_wait: Duration,
     /// How often dirty stream heads are written to the state topic.
     pub snapshot_interval: Duration,
+    /// This instance's base URL as other instances reach it; announced for the partitions it
+    /// owns so they can forward commands here. Without it, requests for partitions owned
+    /// elsewhere wait for ownership and then answer 503.
+    pub advertised_url: Option<String>,
+    /// Shared secret other instances present on forwarded requests.
+    pub internal_token: Option<String>,
 }
 
 impl KafkaConfig {
@@ -72,6 +79,8 @@ impl KafkaConfig {
             fetch_wait_ms: 10,
             ownership_wait: Duration::from_secs(15),
             snapshot_interval: Duration::from_secs(2),
+            advertised_url: None,
+            internal_token: None,
         }
     }
 
@@ -81,6 +90,10 @@ impl KafkaConfig {
 
     pub fn state_topic(&self, stream_type: &str) -> String {
         format!("{}.{}.state", self.prefix, stream_type)
+    }
+
+    pub fn owners_topic(&self) -> String {
+        format!("{}.owners", self.prefix)
     }
 
     fn stream_type_of(&self, topic: &str) -> Option<String> {
@@ -125,6 +138,8 @@ pub struct KafkaLog {
     producer: FutureProducer,
     upcasters: Upcasters,
     writers: Arc<Writers>,
+    owners: Arc<owners::Owners>,
+    http: reqwest::Client,
 }
 
 impl std::fmt::Debug for KafkaLog {
@@ -147,17 +162,25 @@ impl KafkaLog {
             .create()
             .map_err(unavailable)?;
         let writers = Writers::start(config.clone(), producer.clone())?;
+        let owners = owners::Owners::follow(&config)?;
         Ok(Self {
             config,
             producer,
             upcasters,
             writers,
+            owners,
+            http: reqwest::Client::new(),
         })
     }
 
     /// Partitions of each stream type this instance currently owns and has restored.
     pub fn owned_partitions(&self) -> Vec<(String, u32)> {
         self.writers.owned()
+    }
+
+    /// The owner this instance has heard announced for a partition.
+    pub fn announced_owner(&self, stream_type: &str, partition: u32) -> Option<owners::Owner> {
+        self.owners.get(stream_type, partition)
     }
 
     /// How long each partition restore took, latest first.
@@ -231,6 +254,7 @@ async fn create_topics(config: &KafkaConfig) -> Result<(), EventLogError> {
         .iter()
         .flat_map(|t| [config.events_topic(t), config.state_topic(t)])
         .collect();
+    let owners = config.owners_topic();
     let topics: Vec<NewTopic> = names
         .iter()
         .map(|name| {
@@ -241,6 +265,9 @@ async fn create_topics(config: &KafkaConfig) -> Result<(), EventLogError> {
             )
             .set("cleanup.policy", "compact")
         })
+        .chain(std::iter::once(
+            NewTopic::new(&owners, 1, TopicReplication::Fixed(config.replication)).set("cleanup.policy", "compact"),
+        ))
         .collect();
     let results = admin
         .create_topics(
@@ -331,6 +358,12 @@ impl EventLog for KafkaLog {
             )));
         }
         let partition = partition_for(&commit.stream.stream_id, self.config.partitions);
+        if let Some(owner) = self.remote_owner(&commit.stream.stream_type, partition) {
+            return match self.forward(&owner, owners::Forwarded::Append { commit }).await? {
+                owners::ForwardedAnswer::Appended { result } => result,
+                _ => Err(EventLogError::Unavailable("owner answered another request".into())),
+            };
+        }
         let headers = record_headers(&commit);
         self.writers.append(partition, commit, headers).await
     }
@@ -341,11 +374,29 @@ impl EventLog for KafkaLog {
         command_id: uuid::Uuid,
     ) -> Result<Option<Appended>, EventLogError> {
         let partition = partition_for(&stream.stream_id, self.config.partitions);
+        if let Some(owner) = self.remote_owner(&stream.stream_type, partition) {
+            let request = owners::Forwarded::FindCommand {
+                stream: stream.clone(),
+                command_id,
+            };
+            return match self.forward(&owner, request).await? {
+                owners::ForwardedAnswer::Found { result } => result,
+                _ => Err(EventLogError::Unavailable("owner answered another request".into())),
+            };
+        }
         self.writers.find_command(stream, partition, command_id).await
     }
 
     async fn read_stream(&self, stream: &StreamRef) -> Result<Vec<RecordedEvent>, EventLogError> {
         let partition = partition_for(&stream.stream_id, self.config.partitions);
+        if let Some(owner) = self.remote_owner(&stream.stream_type, partition) {
+            if let Ok(owners::ForwardedAnswer::Stream { result }) = self
+                .forward(&owner, owners::Forwarded::ReadStream { stream: stream.clone() })
+                .await
+            {
+                return result;
+            }
+        }
         if let Some(cached) = self.writers.cached_stream(stream, partition) {
             return cached
                 .iter()
@@ -421,9 +472,62 @@ impl EventLog for KafkaLog {
     fn partitions(&self) -> u32 {
         self.config.partitions
     }
+
+    async fn serve_forwarded(&self, request: owners::Forwarded) -> owners::ForwardedAnswer {
+        use owners::{Forwarded, ForwardedAnswer};
+        // Served from this instance's own writers only: a request is forwarded at most once.
+        match request {
+            Forwarded::Append { commit } => {
+                let partition = partition_for(&commit.stream.stream_id, self.config.partitions);
+                let headers = record_headers(&commit);
+                ForwardedAnswer::Appended {
+                    result: self.writers.append(partition, commit, headers).await,
+                }
+            }
+            Forwarded::FindCommand { stream, command_id } => {
+                let partition = partition_for(&stream.stream_id, self.config.partitions);
+                ForwardedAnswer::Found {
+                    result: self.writers.find_command(&stream, partition, command_id).await,
+                }
+            }
+            Forwarded::ReadStream { stream } => {
+                let partition = partition_for(&stream.stream_id, self.config.partitions);
+                let result = match self.writers.cached_stream(&stream, partition) {
+                    Some(cached) => cached
+                        .iter()
+                        .map(|(offset, record)| {
+                            record.to_recorded(&self.position(&stream.stream_type, partition, *offset), &self.upcasters)
+                        })
+                        .collect::<Result<Vec<_>, _>>()
+                        .map(|v| v.into_iter().flatten().collect()),
+                    None => Err(EventLogError::Unavailable("stream not cached here".into())),
+                };
+                ForwardedAnswer::Stream { result }
+            }
+        }
+    }
 }
 
 impl KafkaLog {
+    /// The announced owner of a partition, when it is another instance and this one does not
+    /// own the partition itself.
+    fn remote_owner(&self, stream_type: &str, partition: u32) -> Option<owners::Owner> {
+        if self.writers.owns(stream_type, partition) {
+            return None;
+        }
+        self.owners
+            .get(stream_type, partition)
+            .filter(|o| o.instance_id != self.config.instance_id)
+    }
+
+    async fn forward(
+        &self,
+        owner: &owners::Owner,
+        request: owners::Forwarded,
+    ) -> Result<owners::ForwardedAnswer, EventLogError> {
+        owners::forward(&self.http, owner, self.config.internal_token.as_deref(), &request).await
+    }
+
     fn position(&self, stream_type: &str, partition: u32, offset: u64) -> Position {
         Position {
             stream_type: stream_type.to_owned(),

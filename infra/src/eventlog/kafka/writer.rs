@@ -217,6 +217,7 @@ type States = Mutex<HashMap<Key, Arc<Mutex<PartitionState>>>>;
 
 struct Shared {
     config: Arc<KafkaConfig>,
+    ready: Mutex<Vec<Key>>,
     states: States,
     changed: Notify,
     assigned: Mutex<Vec<Key>>,
@@ -294,6 +295,7 @@ impl Writers {
     pub(super) fn start(config: Arc<KafkaConfig>, producer: FutureProducer) -> Result<Arc<Self>, EventLogError> {
         let shared = Arc::new(Shared {
             config: config.clone(),
+            ready: Mutex::new(Vec::new()),
             states: Mutex::new(HashMap::new()),
             changed: Notify::new(),
             assigned: Mutex::new(Vec::new()),
@@ -327,6 +329,13 @@ impl Writers {
         if let Some(task) = task {
             let _ = task.await;
         }
+    }
+
+    /// Whether this instance owns the partition and has restored it.
+    pub(super) fn owns(&self, stream_type: &str, partition: u32) -> bool {
+        self.shared
+            .state(&(stream_type.to_owned(), partition))
+            .is_some_and(|s| s.lock().map(|s| s.ready && !s.revoked).unwrap_or(false))
     }
 
     pub(super) fn owned(&self) -> Vec<(String, u32)> {
@@ -529,6 +538,15 @@ async fn drive(
         for key in assigned {
             tokio::spawn(restore(consumer.clone(), shared.clone(), key));
         }
+        let ready: Vec<Key> = shared
+            .ready
+            .lock()
+            .map(|mut r| r.drain(..).collect())
+            .unwrap_or_default();
+        for (stream_type, partition) in ready {
+            let (config, producer) = (shared.config.clone(), producer.clone());
+            tokio::spawn(async move { super::owners::announce(&config, &producer, &stream_type, partition).await });
+        }
         tokio::select! {
             _ = stopped.changed() => break,
             _ = poll_tick.tick() => {}
@@ -587,6 +605,9 @@ fn report(shared: &Shared, state: &Mutex<PartitionState>) {
         took: s.started.elapsed(),
     };
     tracing::info!(stream_type = %report.stream_type, partition = report.partition, took_ms = report.took.as_millis() as u64, replayed = report.records_replayed, "partition restored");
+    if let Ok(mut ready) = shared.ready.lock() {
+        ready.push((report.stream_type.clone(), report.partition));
+    }
     if let Ok(mut reports) = shared.reports.lock() {
         reports.insert(0, report);
     }
