@@ -86,6 +86,19 @@ impl CommitRecord {
         record
     }
 
+    /// The answer to the append that wrote this record at `position`.
+    pub fn appended_at(&self, position: Position) -> super::Appended {
+        super::Appended {
+            stream: self.stream(),
+            command_id: self.command_id,
+            commit_id: self.commit_id,
+            first_version: self.first_version,
+            last_version: self.last_version(),
+            position,
+            duplicate: false,
+        }
+    }
+
     pub fn stream(&self) -> StreamRef {
         StreamRef::new(self.stream_type.clone(), self.stream_id.clone())
     }

@@ -515,15 +515,7 @@ impl Writer {
 }
 
 fn answer_for(topic: &Topic, record: &CommitRecord, offset: u64) -> Appended {
-    Appended {
-        stream: record.stream(),
-        command_id: record.command_id,
-        commit_id: record.commit_id,
-        first_version: record.first_version,
-        last_version: record.last_version(),
-        position: topic.position(offset),
-        duplicate: false,
-    }
+    record.appended_at(topic.position(offset))
 }
 
 struct EmbeddedSubscription {
@@ -628,18 +620,7 @@ fn recover_segment(
                 partition: 0,
                 offset,
             };
-            index.commands.insert(
-                record.command_id,
-                Appended {
-                    stream: record.stream(),
-                    command_id: record.command_id,
-                    commit_id: record.commit_id,
-                    first_version: record.first_version,
-                    last_version: record.last_version(),
-                    position,
-                    duplicate: false,
-                },
-            );
+            index.commands.insert(record.command_id, record.appended_at(position));
         }
         pos = end;
     };

@@ -149,15 +149,7 @@ impl PartitionState {
         self.replayed += 1;
         let answer = match self.heads.admit(&record) {
             Admission::Accepted => {
-                let appended = Appended {
-                    stream: record.stream(),
-                    command_id: record.command_id,
-                    commit_id: record.commit_id,
-                    first_version: record.first_version,
-                    last_version: record.last_version(),
-                    position: self.position(offset),
-                    duplicate: false,
-                };
+                let appended = record.appended_at(self.position(offset));
                 self.commands.insert(record.command_id, appended.clone());
                 let recent = self.recent.entry(record.stream_id.clone()).or_default();
                 recent.push_back(appended.clone());
