@@ -102,7 +102,7 @@ pub enum LeaveError {
 }
 
 /// One employee's ledger.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LeaveLedger {
     pub employee: Option<EmployeeId>,
     pub balance: Decimal,

@@ -6,3 +6,4 @@
 //! Deployment material lives under `infra/deploy/`.
 pub mod auth;
 pub mod eventlog;
+pub mod readmodel;

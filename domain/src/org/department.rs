@@ -112,7 +112,7 @@ pub enum DepartmentError {
     HasMembers,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Department {
     pub id: Option<DepartmentId>,
     pub name: String,

@@ -160,7 +160,7 @@ pub enum EmployeeError {
 }
 
 /// Current state of one employee.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Employee {
     pub id: Option<EmployeeId>,
     pub name: String,

@@ -1,0 +1,570 @@
+//! The employee read model in SQL (MySQL/MariaDB or SQLite, one code path over sqlx `Any`).
+//!
+//! Tables are defined once in [`TABLES`] (columns and kinds), which drives both `CREATE TABLE`
+//! and the row checksum replay comparisons use. Statements stick to what MySQL 8, MariaDB and
+//! SQLite share: `?` placeholders, delete-then-insert instead of dialect upserts, TEXT for
+//! decimals and times, BIGINT for integers.
+
+use super::StoreError;
+use crate::eventlog::chain::Head;
+use crate::eventlog::{streams, Checkpoint, Delivered};
+use domain::leave::{LeaveEvent, LeaveLedger};
+use domain::org::{Delegation, Department, Employee};
+use domain::Aggregate;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+use std::collections::HashMap;
+
+/// One projection of the employee read model: its name, the stream type it consumes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OrgProjection {
+    Employees,
+    Departments,
+    Delegations,
+    Leave,
+}
+
+impl OrgProjection {
+    pub const ALL: [OrgProjection; 4] = [Self::Employees, Self::Departments, Self::Delegations, Self::Leave];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Employees => "org.employees",
+            Self::Departments => "org.departments",
+            Self::Delegations => "org.delegations",
+            Self::Leave => "org.leave",
+        }
+    }
+
+    pub fn stream_type(self) -> &'static str {
+        match self {
+            Self::Employees => streams::EMPLOYEE,
+            Self::Departments => streams::DEPARTMENT,
+            Self::Delegations => streams::DELEGATION,
+            Self::Leave => streams::LEAVE,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// VARCHAR key or short text.
+    Key,
+    Text,
+    Int,
+}
+
+/// A table: name, columns with their kinds, primary key.
+type Table = (&'static str, &'static [(&'static str, Kind)], &'static str);
+
+/// Every table of the employee read model.
+const TABLES: &[Table] = &[
+    (
+        "erp_checkpoints",
+        &[
+            ("projection", Kind::Key),
+            ("partition_no", Kind::Int),
+            ("next_offset", Kind::Int),
+        ],
+        "projection, partition_no",
+    ),
+    (
+        "erp_streams",
+        &[
+            ("projection", Kind::Key),
+            ("stream_id", Kind::Key),
+            ("version", Kind::Int),
+            ("hash", Kind::Key),
+            ("state", Kind::Text),
+        ],
+        "projection, stream_id",
+    ),
+    (
+        "employees",
+        &[
+            ("id", Kind::Key),
+            ("name", Kind::Key),
+            ("email", Kind::Key),
+            ("department", Kind::Key),
+            ("position_title", Kind::Key),
+            ("position_rank", Kind::Int),
+            ("manager", Kind::Key),
+            ("roles", Kind::Key),
+            ("active", Kind::Int),
+            ("version", Kind::Int),
+        ],
+        "id",
+    ),
+    (
+        "departments",
+        &[
+            ("id", Kind::Key),
+            ("name", Kind::Key),
+            ("code", Kind::Key),
+            ("parent", Kind::Key),
+            ("head", Kind::Key),
+            ("closed", Kind::Int),
+            ("version", Kind::Int),
+        ],
+        "id",
+    ),
+    (
+        "delegations",
+        &[
+            ("id", Kind::Key),
+            ("principal", Kind::Key),
+            ("proxy", Kind::Key),
+            ("valid_from", Kind::Key),
+            ("valid_until", Kind::Key),
+            ("revoked", Kind::Int),
+            ("version", Kind::Int),
+        ],
+        "id",
+    ),
+    (
+        "leave_balances",
+        &[
+            ("employee", Kind::Key),
+            ("balance", Kind::Key),
+            ("used", Kind::Key),
+            ("version", Kind::Int),
+        ],
+        "employee",
+    ),
+    (
+        "leave_entries",
+        &[
+            ("employee", Kind::Key),
+            ("version", Kind::Int),
+            ("kind", Kind::Key),
+            ("days", Kind::Key),
+            ("document", Kind::Key),
+            ("reason", Kind::Text),
+            ("at", Kind::Key),
+        ],
+        "employee, version",
+    ),
+];
+
+/// What one `apply` did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// Commits folded into rows.
+    pub applied: usize,
+    /// Commits already applied (redelivery) or fenced by rule R: nothing changed.
+    pub skipped: usize,
+}
+
+/// A value bound into a statement.
+#[derive(Debug, Clone)]
+enum Value {
+    Text(Option<String>),
+    Int(i64),
+}
+
+/// The employee read model.
+#[derive(Debug, Clone)]
+pub struct OrgStore {
+    pool: AnyPool,
+}
+
+fn opt<T: ToString>(v: Option<T>) -> Value {
+    Value::Text(v.map(|x| x.to_string()))
+}
+
+fn text(v: impl ToString) -> Value {
+    Value::Text(Some(v.to_string()))
+}
+
+impl OrgStore {
+    /// Connects (`sqlite://path?mode=rwc` or `mysql://user:pass@host:port/db`) and creates
+    /// the tables if missing.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let sqlite = url.starts_with("sqlite:");
+        let pool = AnyPoolOptions::new()
+            // SQLite has one writer; more connections only contend for its lock.
+            .max_connections(if sqlite { 1 } else { 8 })
+            .connect(url)
+            .await?;
+        if sqlite {
+            sqlx::query("PRAGMA journal_mode=WAL").execute(&pool).await?;
+        }
+        let store = Self { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        for (table, columns, key) in TABLES {
+            let cols: Vec<String> = columns
+                .iter()
+                .map(|(name, kind)| {
+                    let ty = match kind {
+                        Kind::Key => "VARCHAR(191)",
+                        Kind::Text => "TEXT",
+                        Kind::Int => "BIGINT",
+                    };
+                    format!("{name} {ty}")
+                })
+                .collect();
+            let sql = format!(
+                "CREATE TABLE IF NOT EXISTS {table} ({}, PRIMARY KEY ({key}))",
+                cols.join(", ")
+            );
+            sqlx::query(&sql).execute(&self.pool).await?;
+        }
+        Ok(())
+    }
+
+    /// Where a projection stopped (partition → next offset).
+    pub async fn checkpoint(&self, projection: OrgProjection) -> Result<Checkpoint, StoreError> {
+        let rows = sqlx::query("SELECT partition_no, next_offset FROM erp_checkpoints WHERE projection = ?")
+            .bind(projection.name())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get::<i64, _>(0)? as u32, r.try_get::<i64, _>(1)? as u64)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(Into::into)
+    }
+
+    /// Applies a batch of commits and moves the checkpoint, in one transaction. Each stream
+    /// takes a commit only at its next version (rule R, and idempotent under redelivery).
+    pub async fn apply(
+        &self,
+        projection: OrgProjection,
+        batch: &[Delivered],
+        checkpoint: &Checkpoint,
+    ) -> Result<Applied, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut outcome = Applied::default();
+        let mut guards: HashMap<String, (Head, Option<String>)> = HashMap::new();
+        for delivered in batch {
+            let commit = &delivered.commit;
+            let (head, state) = match guards.remove(&commit.stream_id) {
+                Some(guard) => guard,
+                None => {
+                    let row = sqlx::query(
+                        "SELECT version, hash, state FROM erp_streams WHERE projection = ? AND stream_id = ?",
+                    )
+                    .bind(projection.name())
+                    .bind(&commit.stream_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    match row {
+                        Some(r) => (
+                            Head {
+                                version: r.try_get::<i64, _>(0)? as u64,
+                                hash: text_at(&r, 1)?.unwrap_or_default(),
+                            },
+                            text_at(&r, 2)?,
+                        ),
+                        None => (Head::default(), None),
+                    }
+                }
+            };
+            if commit.events.is_empty() || commit.first_version != head.version + 1 {
+                outcome.skipped += 1;
+                guards.insert(commit.stream_id.clone(), (head, state));
+                continue;
+            }
+            let payloads: Vec<&serde_json::Value> = commit.events.iter().map(|e| &e.payload).collect();
+            let (state, rows) = match projection {
+                OrgProjection::Employees => fold::<Employee>(state.as_deref(), &payloads, employee_rows)?,
+                OrgProjection::Departments => fold::<Department>(state.as_deref(), &payloads, department_rows)?,
+                OrgProjection::Delegations => fold::<Delegation>(state.as_deref(), &payloads, delegation_rows)?,
+                OrgProjection::Leave => {
+                    let (state, mut rows) = fold::<LeaveLedger>(state.as_deref(), &payloads, leave_rows)?;
+                    for event in &commit.events {
+                        rows.push(leave_entry(&commit.stream_id, event.version, &event.payload)?);
+                    }
+                    (state, rows)
+                }
+            };
+            let head = Head {
+                version: commit.last_version(),
+                hash: commit.last_hash().to_owned(),
+            };
+            for (table, key, mut values) in rows {
+                // Entity rows carry the stream version they reflect, for readers' ETags.
+                if table != "leave_entries" {
+                    if let Some(last) = values.last_mut() {
+                        *last = Value::Int(head.version as i64);
+                    }
+                }
+                write_row(&mut tx, table, key, values).await?;
+            }
+            write_row(
+                &mut tx,
+                "erp_streams",
+                2,
+                vec![
+                    text(projection.name()),
+                    text(&commit.stream_id),
+                    Value::Int(head.version as i64),
+                    text(&head.hash),
+                    text(&state),
+                ],
+            )
+            .await?;
+            outcome.applied += 1;
+            guards.insert(commit.stream_id.clone(), (head, Some(state)));
+        }
+        for (partition, next) in checkpoint {
+            write_row(
+                &mut tx,
+                "erp_checkpoints",
+                2,
+                vec![
+                    text(projection.name()),
+                    Value::Int(*partition as i64),
+                    Value::Int(*next as i64),
+                ],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// SHA-256 over every row of every read-model table in key order: equal checksums mean
+    /// equal read models (checkpoints excluded, since a rebuild may stop at another offset).
+    pub async fn checksum(&self) -> Result<String, StoreError> {
+        let mut hasher = Sha256::new();
+        for (table, columns, key) in TABLES.iter().filter(|(t, _, _)| *t != "erp_checkpoints") {
+            let names: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();
+            let sql = format!("SELECT {} FROM {table} ORDER BY {key}", names.join(", "));
+            for row in sqlx::query(&sql).fetch_all(&self.pool).await? {
+                hasher.update(table.as_bytes());
+                for (i, (_, kind)) in columns.iter().enumerate() {
+                    hasher.update(b"\x1f");
+                    hasher.update(cell(&row, i, *kind)?.as_bytes());
+                }
+                hasher.update(b"\x1e");
+            }
+        }
+        Ok(format!("{:x}", hasher.finalize()))
+    }
+
+    /// Employees as (id, name, email, department, active), for checks and the directory.
+    pub async fn employees(&self) -> Result<Vec<(String, String, String, Option<String>, bool)>, StoreError> {
+        let rows = sqlx::query("SELECT id, name, email, department, active FROM employees ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    text_at(r, 0)?.unwrap_or_default(),
+                    text_at(r, 1)?.unwrap_or_default(),
+                    text_at(r, 2)?.unwrap_or_default(),
+                    text_at(r, 3)?,
+                    r.try_get::<i64, _>(4)? != 0,
+                ))
+            })
+            .collect()
+    }
+
+    /// An employee's leave balance and days used, as decimal strings.
+    pub async fn leave_balance(&self, employee: &str) -> Result<Option<(String, String)>, StoreError> {
+        let row = sqlx::query("SELECT balance, used FROM leave_balances WHERE employee = ?")
+            .bind(employee)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(r) => Some((text_at(&r, 0)?.unwrap_or_default(), text_at(&r, 1)?.unwrap_or_default())),
+            None => None,
+        })
+    }
+}
+
+fn cell(row: &AnyRow, i: usize, kind: Kind) -> Result<String, StoreError> {
+    Ok(match kind {
+        Kind::Int => row.try_get::<Option<i64>, _>(i)?.map_or("∅".into(), |v| v.to_string()),
+        Kind::Key | Kind::Text => text_at(row, i)?.unwrap_or_else(|| "∅".into()),
+    })
+}
+
+/// A text column. MySQL's TEXT arrives through the `Any` driver as bytes, SQLite's as text.
+fn text_at(row: &AnyRow, i: usize) -> Result<Option<String>, StoreError> {
+    match row.try_get::<Option<String>, _>(i) {
+        Ok(text) => Ok(text),
+        Err(_) => match row.try_get::<Option<Vec<u8>>, _>(i)? {
+            Some(bytes) => String::from_utf8(bytes)
+                .map(Some)
+                .map_err(|e| StoreError::Corrupt(e.to_string())),
+            None => Ok(None),
+        },
+    }
+}
+
+type Rows = Vec<(&'static str, usize, Vec<Value>)>;
+
+/// Folds events into the stored state; returns the new state (JSON) and the rows to write.
+fn fold<A>(
+    state: Option<&str>,
+    payloads: &[&serde_json::Value],
+    rows: fn(&A) -> Rows,
+) -> Result<(String, Rows), StoreError>
+where
+    A: Aggregate + Serialize + DeserializeOwned,
+    A::Event: DeserializeOwned,
+{
+    let mut aggregate: A = match state {
+        Some(json) => serde_json::from_str(json).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        None => A::default(),
+    };
+    for payload in payloads {
+        let event: A::Event =
+            serde_json::from_value((*payload).clone()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        aggregate.evolve(&event);
+    }
+    let json = serde_json::to_string(&aggregate).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok((json, rows(&aggregate)))
+}
+
+fn employee_rows(e: &Employee) -> Rows {
+    let roles: Vec<String> = e
+        .roles
+        .iter()
+        .map(|r| {
+            serde_json::to_value(r)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        })
+        .collect();
+    vec![(
+        "employees",
+        1,
+        vec![
+            opt(e.id),
+            text(&e.name),
+            text(&e.email),
+            opt(e.department),
+            opt(e.position.as_ref().map(|p| p.title.clone())),
+            Value::Int(e.position.as_ref().map_or(0, |p| p.rank as i64)),
+            opt(e.manager),
+            text(roles.join(",")),
+            Value::Int(e.active as i64),
+            Value::Int(0),
+        ],
+    )]
+}
+
+fn department_rows(d: &Department) -> Rows {
+    vec![(
+        "departments",
+        1,
+        vec![
+            opt(d.id),
+            text(&d.name),
+            text(&d.code),
+            opt(d.parent),
+            opt(d.head),
+            Value::Int(d.closed as i64),
+            Value::Int(0),
+        ],
+    )]
+}
+
+fn delegation_rows(d: &Delegation) -> Rows {
+    vec![(
+        "delegations",
+        1,
+        vec![
+            opt(d.id),
+            opt(d.principal),
+            opt(d.proxy),
+            opt(d.window.map(|w| w.from.to_rfc3339())),
+            opt(d.window.map(|w| w.until.to_rfc3339())),
+            Value::Int(d.revoked as i64),
+            Value::Int(0),
+        ],
+    )]
+}
+
+fn leave_rows(l: &LeaveLedger) -> Rows {
+    vec![(
+        "leave_balances",
+        1,
+        vec![
+            opt(l.employee),
+            text(l.balance.normalize()),
+            text(l.used.normalize()),
+            Value::Int(0),
+        ],
+    )]
+}
+
+fn leave_entry(
+    employee: &str,
+    version: u64,
+    payload: &serde_json::Value,
+) -> Result<(&'static str, usize, Vec<Value>), StoreError> {
+    let event: LeaveEvent = serde_json::from_value(payload.clone()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let (kind, days, document, reason, at) = match &event {
+        LeaveEvent::Granted { days, year, at, .. } => ("granted", *days, None, Some(format!("{year}")), at),
+        LeaveEvent::Debited { days, document, at, .. } => ("debited", -*days, Some(document.to_string()), None, at),
+        LeaveEvent::Adjusted { days, reason, at, .. } => ("adjusted", *days, None, Some(reason.clone()), at),
+    };
+    Ok((
+        "leave_entries",
+        2,
+        vec![
+            text(employee),
+            Value::Int(version as i64),
+            text(kind),
+            text(days.normalize()),
+            Value::Text(document),
+            Value::Text(reason),
+            text(at.to_rfc3339()),
+        ],
+    ))
+}
+
+/// Replaces one row: delete by the first `key_columns` values, then insert (portable upsert).
+async fn write_row(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    table: &str,
+    key_columns: usize,
+    values: Vec<Value>,
+) -> Result<(), StoreError> {
+    let (_, columns, _) = TABLES
+        .iter()
+        .find(|(t, _, _)| *t == table)
+        .ok_or_else(|| StoreError::Corrupt(format!("no table {table}")))?;
+    let key: Vec<String> = columns
+        .iter()
+        .take(key_columns)
+        .map(|(n, _)| format!("{n} = ?"))
+        .collect();
+    let delete = format!("DELETE FROM {table} WHERE {}", key.join(" AND "));
+    let mut q = sqlx::query(&delete);
+    for v in values.iter().take(key_columns) {
+        q = bind(q, v);
+    }
+    q.execute(&mut **tx).await?;
+    let names: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();
+    let marks = vec!["?"; names.len()].join(", ");
+    let insert = format!("INSERT INTO {table} ({}) VALUES ({marks})", names.join(", "));
+    let mut q = sqlx::query(&insert);
+    for v in &values {
+        q = bind(q, v);
+    }
+    q.execute(&mut **tx).await?;
+    Ok(())
+}
+
+fn bind<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    v: &Value,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    match v {
+        Value::Text(t) => q.bind(t.clone()),
+        Value::Int(i) => q.bind(*i),
+    }
+}

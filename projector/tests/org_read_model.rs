@@ -1,0 +1,351 @@
+//! One contract suite for the employee read model, on SQLite and on MariaDB (started by
+//! `scripts/test`): projecting a history, redelivery, rule-R fencing, and a projector stopped
+//! mid-history that resumes to exactly what a fresh rebuild produces.
+
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
+
+use chrono::{Duration as Minutes, TimeZone, Utc};
+use domain::ids::{ApprovalId, DelegationId, DepartmentId, EmployeeId};
+use domain::leave::LeaveEvent;
+use domain::org::{DelegationEvent, DepartmentEvent, EmployeeEvent, Position, Window};
+use domain::{EventType, Role};
+use infra::eventlog::codec::CommitRecord;
+use infra::eventlog::embedded::{EmbeddedLog, EmbeddedOptions};
+use infra::eventlog::{
+    streams, Checkpoint, Delivered, EventLog, ExpectedVersion, NewCommit, NewEvent, StreamRef, Upcasters,
+};
+use infra::readmodel::org::{OrgProjection, OrgStore};
+use projector::OrgProjector;
+use rust_decimal::Decimal;
+use std::sync::Arc;
+use std::time::Duration;
+use uuid::Uuid;
+
+async fn append<E: serde::Serialize + EventType>(
+    log: &dyn EventLog,
+    stream_type: &str,
+    id: Uuid,
+    version: u64,
+    events: &[E],
+) {
+    let commit = NewCommit {
+        stream: StreamRef::new(stream_type, id.to_string()),
+        expected: ExpectedVersion::Exact(version),
+        command_id: Uuid::now_v7(),
+        correlation_id: Uuid::now_v7(),
+        causation_id: None,
+        actor: None,
+        traceparent: None,
+        events: events.iter().map(|e| NewEvent::from_domain(e).unwrap()).collect(),
+    };
+    log.append(commit).await.unwrap();
+}
+
+/// A company of `n` employees in 3 departments, with transfers, a deactivation, leave grants,
+/// debits and adjustments, and delegations granted and revoked.
+async fn org_history(log: &dyn EventLog, n: u128) {
+    let hr = EmployeeId(Uuid::from_u128(1));
+    let at = |m: i64| Utc.with_ymd_and_hms(2026, 3, 3, 9, 0, 0).unwrap() + Minutes::minutes(m);
+    let depts: Vec<DepartmentId> = (0..3).map(|i| DepartmentId(Uuid::from_u128(900 + i))).collect();
+    for (i, d) in depts.iter().enumerate() {
+        let parent = if i == 0 { None } else { Some(depts[0]) };
+        append(
+            log,
+            streams::DEPARTMENT,
+            d.0,
+            0,
+            &[DepartmentEvent::Created {
+                id: *d,
+                name: format!("부서{i}"),
+                code: format!("D{i}"),
+                parent,
+                by: hr,
+                at: at(0),
+            }],
+        )
+        .await;
+    }
+    for i in 1..=n {
+        let id = EmployeeId(Uuid::from_u128(i));
+        let registered = EmployeeEvent::Registered {
+            id,
+            name: format!("직원{i}"),
+            email: format!("e{i}@demo.erp"),
+            department: depts[(i % 3) as usize],
+            position: Position {
+                title: "사원".into(),
+                rank: (i % 5) as u8,
+            },
+            manager: (i > 1).then_some(hr),
+            roles: [Role::Employee].into(),
+            by: hr,
+            at: at(1),
+        };
+        append(log, streams::EMPLOYEE, id.0, 0, &[registered]).await;
+        let grant = LeaveEvent::Granted {
+            employee: id,
+            year: 2026,
+            days: Decimal::from(15),
+            by: hr,
+            at: at(2),
+        };
+        let debit = LeaveEvent::Debited {
+            employee: id,
+            document: ApprovalId(Uuid::from_u128(5000 + i)),
+            days: Decimal::new(15, 1),
+            by: hr,
+            at: at(3),
+        };
+        append(log, streams::LEAVE, id.0, 0, &[grant, debit]).await;
+        if i % 4 == 0 {
+            append(
+                log,
+                streams::EMPLOYEE,
+                id.0,
+                1,
+                &[EmployeeEvent::DepartmentChanged {
+                    department: depts[0],
+                    by: hr,
+                    at: at(4),
+                }],
+            )
+            .await;
+            let adjust = LeaveEvent::Adjusted {
+                employee: id,
+                days: Decimal::ONE,
+                reason: "포상".into(),
+                by: hr,
+                at: at(5),
+            };
+            append(log, streams::LEAVE, id.0, 2, &[adjust]).await;
+        }
+        if i % 7 == 0 {
+            append(
+                log,
+                streams::EMPLOYEE,
+                id.0,
+                if i % 4 == 0 { 2 } else { 1 },
+                &[EmployeeEvent::Deactivated { by: hr, at: at(6) }],
+            )
+            .await;
+        }
+        if i % 5 == 0 {
+            let d = DelegationId(Uuid::from_u128(7000 + i));
+            let granted = DelegationEvent::Granted {
+                id: d,
+                principal: id,
+                proxy: hr,
+                window: Window {
+                    from: at(0),
+                    until: at(600),
+                },
+                reason: "휴가".into(),
+                by: id,
+                at: at(7),
+            };
+            append(log, streams::DELEGATION, d.0, 0, &[granted]).await;
+            if i % 10 == 0 {
+                append(
+                    log,
+                    streams::DELEGATION,
+                    d.0,
+                    1,
+                    &[DelegationEvent::Revoked { by: id, at: at(8) }],
+                )
+                .await;
+            }
+        }
+    }
+    for (i, d) in depts.iter().enumerate() {
+        append(
+            log,
+            streams::DEPARTMENT,
+            d.0,
+            1,
+            &[DepartmentEvent::HeadAppointed {
+                head: Some(EmployeeId(Uuid::from_u128(i as u128 + 2))),
+                by: hr,
+                at: at(9),
+            }],
+        )
+        .await;
+    }
+}
+
+struct Fixture {
+    log: Arc<dyn EventLog>,
+    _dir: tempfile::TempDir,
+}
+
+async fn fixture(n: u128) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let log: Arc<dyn EventLog> =
+        Arc::new(EmbeddedLog::open(dir.path().join("log"), EmbeddedOptions::default(), Upcasters::default()).unwrap());
+    org_history(&*log, n).await;
+    Fixture { log, _dir: dir }
+}
+
+async fn rebuild(log: &Arc<dyn EventLog>, store: OrgStore) -> OrgProjector {
+    let projector = OrgProjector::new(log.clone(), store);
+    for p in OrgProjection::ALL {
+        projector.catch_up(p).await.unwrap();
+    }
+    projector
+}
+
+async fn projecting_a_history_fills_every_table(store: OrgStore) {
+    let f = fixture(20).await;
+    let projector = rebuild(&f.log, store).await;
+    let employees = projector.store().employees().await.unwrap();
+    assert_eq!(employees.len(), 20);
+    assert_eq!(
+        employees.iter().filter(|e| !e.4).count(),
+        2,
+        "직원7 and 직원14 were deactivated"
+    );
+    let four = Uuid::from_u128(4).to_string();
+    assert_eq!(
+        projector.store().leave_balance(&four).await.unwrap(),
+        Some(("14.5".into(), "1.5".into()))
+    );
+    assert!(projector.lag().await.unwrap().iter().all(|l| l.events_behind == 0));
+}
+
+async fn a_redelivered_batch_changes_nothing(store: OrgStore) {
+    let f = fixture(10).await;
+    let mut sub = f.log.subscribe(streams::EMPLOYEE, Checkpoint::new()).await.unwrap();
+    let batch = sub.next_batch(1000, Duration::from_secs(1)).await.unwrap();
+    let first = store
+        .apply(OrgProjection::Employees, &batch, sub.checkpoint())
+        .await
+        .unwrap();
+    let before = store.checksum().await.unwrap();
+    let again = store
+        .apply(OrgProjection::Employees, &batch, sub.checkpoint())
+        .await
+        .unwrap();
+    assert_eq!((again.applied, again.skipped), (0, first.applied + first.skipped));
+    assert_eq!(store.checksum().await.unwrap(), before);
+}
+
+async fn a_commit_fenced_by_rule_r_is_ignored(store: OrgStore) {
+    let f = fixture(3).await;
+    let mut sub = f.log.subscribe(streams::EMPLOYEE, Checkpoint::new()).await.unwrap();
+    let batch = sub.next_batch(1000, Duration::from_secs(1)).await.unwrap();
+    store
+        .apply(OrgProjection::Employees, &batch, sub.checkpoint())
+        .await
+        .unwrap();
+    let before = store.checksum().await.unwrap();
+    // A stale writer's second claim of version 1 of an existing employee stream.
+    let claim = NewCommit {
+        stream: StreamRef::new(streams::EMPLOYEE, Uuid::from_u128(2).to_string()),
+        expected: ExpectedVersion::Any,
+        command_id: Uuid::now_v7(),
+        correlation_id: Uuid::now_v7(),
+        causation_id: None,
+        actor: None,
+        traceparent: None,
+        events: vec![NewEvent::from_domain(&EmployeeEvent::Deactivated {
+            by: EmployeeId(Uuid::from_u128(1)),
+            at: Utc::now(),
+        })
+        .unwrap()],
+    };
+    let fenced = CommitRecord::build(&claim, 0, infra::eventlog::codec::GENESIS_HASH, Utc::now());
+    let delivered = Delivered {
+        partition: 0,
+        offset: 10_000,
+        commit: fenced,
+    };
+    let outcome = store
+        .apply(OrgProjection::Employees, &[delivered], &[(0, 10_001)].into())
+        .await
+        .unwrap();
+    assert_eq!((outcome.applied, outcome.skipped), (0, 1));
+    assert_eq!(
+        store.checksum().await.unwrap(),
+        before,
+        "a fenced commit leaves no trace"
+    );
+}
+
+async fn a_projector_stopped_mid_history_resumes_to_what_a_rebuild_produces(store: OrgStore, fresh: OrgStore) {
+    let f = fixture(30).await;
+    let projector = OrgProjector::new(f.log.clone(), store).with_batch(3);
+    // Stop each projection after it applied part of its stream.
+    for p in OrgProjection::ALL {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let runner = {
+            let projector = projector.clone();
+            tokio::spawn(async move { projector.run(p, stopped).await })
+        };
+        tokio::time::sleep(Duration::from_millis(15)).await;
+        let _ = stop.send(true);
+        runner.await.unwrap().unwrap();
+    }
+    let partial = projector
+        .lag()
+        .await
+        .unwrap()
+        .iter()
+        .map(|l| l.events_behind)
+        .sum::<u64>();
+    println!("behind after the stop: {partial} commits");
+    for p in OrgProjection::ALL {
+        projector.catch_up(p).await.unwrap();
+    }
+    let rebuilt = rebuild(&f.log, fresh).await;
+    assert_eq!(
+        projector.store().checksum().await.unwrap(),
+        rebuilt.store().checksum().await.unwrap()
+    );
+}
+
+macro_rules! store_suite {
+    ($store:ident, $open:expr) => {
+        mod $store {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn projecting_a_history_fills_every_table() {
+                super::projecting_a_history_fills_every_table($open.await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn a_redelivered_batch_changes_nothing() {
+                super::a_redelivered_batch_changes_nothing($open.await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn a_commit_fenced_by_rule_r_is_ignored() {
+                super::a_commit_fenced_by_rule_r_is_ignored($open.await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn a_projector_stopped_mid_history_resumes_to_what_a_rebuild_produces() {
+                super::a_projector_stopped_mid_history_resumes_to_what_a_rebuild_produces($open.await, $open.await)
+                    .await;
+            }
+        }
+    };
+}
+
+async fn sqlite() -> OrgStore {
+    let dir = tempfile::tempdir().unwrap().keep();
+    OrgStore::connect(&format!("sqlite://{}?mode=rwc", dir.join("read.db").display()))
+        .await
+        .unwrap()
+}
+
+async fn mariadb() -> OrgStore {
+    let base =
+        std::env::var("ERP_TEST_MYSQL").unwrap_or_else(|_| panic!("ERP_TEST_MYSQL is not set: run scripts/test"));
+    sqlx::any::install_default_drivers();
+    let admin = sqlx::AnyPool::connect(&base).await.unwrap();
+    let db = format!("t{}", Uuid::now_v7().simple());
+    sqlx::query(&format!("CREATE DATABASE {db}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    OrgStore::connect(&format!("{base}/{db}")).await.unwrap()
+}
+
+store_suite!(on_sqlite, sqlite());
+store_suite!(on_mariadb, mariadb());
