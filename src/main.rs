@@ -17,6 +17,7 @@ use infra::auth::{LocalSigner, Verifier};
 use infra::eventlog::embedded::{EmbeddedLog, EmbeddedOptions};
 use infra::eventlog::kafka::{KafkaConfig, KafkaLog};
 use infra::eventlog::{streams, EventLog, Upcasters};
+use infra::readmodel::org::OrgStore;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -58,6 +59,12 @@ enum Role {
         /// Seed the demo company if the log has no employees yet (first HR admin included).
         #[arg(long)]
         seed_demo: bool,
+    },
+    /// Run the projector: the employee read model in MySQL/MariaDB from Kafka
+    /// (settings as for command-api, plus `read_model.mysql_url` / ERP_MYSQL_URL).
+    Projector {
+        #[arg(long, env = "ERP_CONFIG")]
+        config: Option<PathBuf>,
     },
     /// Load generators.
     Bench {
@@ -107,6 +114,7 @@ async fn main() -> anyhow::Result<()> {
         Role::CommandApi { config, seed_demo } => {
             command_role(settings::Settings::load(config.as_deref())?, seed_demo).await
         }
+        Role::Projector { config } => projector_role(settings::Settings::load(config.as_deref())?).await,
         Role::Bench { what } => bench::run(what).await,
     }
 }
@@ -133,7 +141,14 @@ async fn up(port: u16, data_dir: PathBuf, seed: bool) -> anyhow::Result<()> {
         ],
         ..CommandSettings::default()
     };
+    let read_model = OrgStore::connect(&format!("sqlite://{}?mode=rwc", data_dir.join("read.db").display()))
+        .await
+        .map_err(|e| anyhow::anyhow!("opening the read model: {e}"))?;
+    let projector = projector::OrgProjector::new(log.clone(), read_model);
+    let (_stop_projections, stop) = tokio::sync::watch::channel(false);
+    projector.spawn_all(stop);
     let (state, router) = command_api::build(log, auth, settings);
+    let router = router.merge(projection_routes(projector));
     let app = command_api::Application::bind(SocketAddr::from(([127, 0, 0, 1], port)), router)
         .await
         .with_context(|| format!("binding 127.0.0.1:{port} (is another erp running? try --port)"))?;
@@ -149,8 +164,64 @@ async fn up(port: u16, data_dir: PathBuf, seed: bool) -> anyhow::Result<()> {
     println!("  API          http://127.0.0.1:{port}/api");
     println!("  API docs     http://127.0.0.1:{port}/docs   (OpenAPI: /openapi.json)");
     println!("  dev login    http://127.0.0.1:{port}/auth/dev-users");
-    println!("  health       http://127.0.0.1:{port}/healthz");
+    println!("  health       http://127.0.0.1:{port}/healthz   (projection lag: /api/projections, /metrics)");
     app.run_until_stopped(shutdown_signal()).await?;
+    Ok(())
+}
+
+/// Projection lag as JSON (`/api/projections`) and Prometheus metrics (`/metrics`).
+fn projection_routes(projector: projector::OrgProjector) -> axum::Router {
+    use axum::response::IntoResponse;
+    async fn lag(axum::extract::State(p): axum::extract::State<projector::OrgProjector>) -> axum::response::Response {
+        match p.lag().await {
+            Ok(lags) => axum::Json(lags).into_response(),
+            Err(e) => (axum::http::StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
+        }
+    }
+    async fn metrics(
+        axum::extract::State(p): axum::extract::State<projector::OrgProjector>,
+    ) -> axum::response::Response {
+        match p.lag().await {
+            Ok(lags) => (
+                [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                projector::lag_metrics(&lags),
+            )
+                .into_response(),
+            Err(e) => (axum::http::StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
+        }
+    }
+    axum::Router::new()
+        .route("/api/projections", axum::routing::get(lag))
+        .route("/metrics", axum::routing::get(metrics))
+        .with_state(projector)
+}
+
+/// The projector role: employee read model in MySQL/MariaDB from Kafka.
+async fn projector_role(settings: settings::Settings) -> anyhow::Result<()> {
+    let mut kafka = KafkaConfig::local(&settings.kafka.brokers, &settings.kafka.prefix, &streams::ALL);
+    kafka.partitions = settings.kafka.partitions;
+    kafka.replication = settings.kafka.replication;
+    // A reader: it never joins the writer group or owns partitions.
+    kafka.write = false;
+    let log = KafkaLog::connect(kafka, Upcasters::default())
+        .await
+        .map_err(|e| anyhow::anyhow!("connecting to Kafka: {e}"))?;
+    let store = OrgStore::connect(&settings.read_model.mysql_url)
+        .await
+        .map_err(|e| anyhow::anyhow!("connecting to MySQL: {e}"))?;
+    let projector = projector::OrgProjector::new(Arc::new(log), store);
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    projector.spawn_all(stop);
+    let router = projection_routes(projector).route("/healthz", axum::routing::get(|| async { "ok" }));
+    let app = command_api::Application::bind(settings.bind, router)
+        .await
+        .with_context(|| format!("binding {}", settings.bind))?;
+    tracing::info!(
+        port = app.port(),
+        "projector running; lag at /api/projections and /metrics"
+    );
+    app.run_until_stopped(shutdown_signal()).await?;
+    let _ = stop_tx.send(true);
     Ok(())
 }
 

@@ -15,6 +15,7 @@
 //! | `auth.jwks_url` | `ERP_JWKS_URL` | `http://127.0.0.1:8080/.well-known/jwks.json` |
 //! | `auth.issuer` | `ERP_JWT_ISSUER` | `erp-embedded` |
 //! | `auth.audience` | `ERP_JWT_AUDIENCE` | `erp` |
+//! | `read_model.mysql_url` | `ERP_MYSQL_URL` | `mysql://erp:erp@127.0.0.1:3306/erp` |
 
 use anyhow::Context;
 use serde::Deserialize;
@@ -31,6 +32,21 @@ pub struct Settings {
     pub internal_token: Option<String>,
     pub kafka: Kafka,
     pub auth: Auth,
+    pub read_model: ReadModel,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReadModel {
+    pub mysql_url: String,
+}
+
+impl Default for ReadModel {
+    fn default() -> Self {
+        Self {
+            mysql_url: "mysql://erp:erp@127.0.0.1:3306/erp".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -60,6 +76,7 @@ impl Default for Settings {
             internal_token: None,
             kafka: Kafka::default(),
             auth: Auth::default(),
+            read_model: ReadModel::default(),
         }
     }
 }
@@ -122,6 +139,9 @@ impl Settings {
         }
         if let Some(v) = env("ERP_KAFKA_REPLICATION") {
             settings.kafka.replication = v.parse().with_context(|| format!("ERP_KAFKA_REPLICATION={v}"))?;
+        }
+        if let Some(v) = env("ERP_MYSQL_URL") {
+            settings.read_model.mysql_url = v;
         }
         if let Some(v) = env("ERP_JWKS_URL") {
             settings.auth.jwks_url = v;

@@ -164,6 +164,28 @@ impl OrgProjector {
     }
 }
 
+/// Prometheus text exposition of projection lag.
+pub fn lag_metrics(lags: &[Lag]) -> String {
+    let mut out = String::from(
+        "# HELP erp_projection_lag_events Commits in the log a projection has not applied.\n# TYPE erp_projection_lag_events gauge\n",
+    );
+    for lag in lags {
+        out.push_str(&format!(
+            "erp_projection_lag_events{{projection=\"{}\"}} {}\n",
+            lag.projection, lag.events_behind
+        ));
+    }
+    out.push_str("# HELP erp_projection_lag_seconds Age of the newest applied commit while behind.\n# TYPE erp_projection_lag_seconds gauge\n");
+    for lag in lags {
+        out.push_str(&format!(
+            "erp_projection_lag_seconds{{projection=\"{}\"}} {}\n",
+            lag.projection,
+            lag.seconds_behind.max(0)
+        ));
+    }
+    out
+}
+
 fn reached(at: &Checkpoint, end: &Checkpoint) -> bool {
     end.iter().all(|(p, e)| at.get(p).copied().unwrap_or(0) >= *e)
 }

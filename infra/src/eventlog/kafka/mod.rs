@@ -63,6 +63,9 @@ pub struct KafkaConfig {
     pub advertised_url: Option<String>,
     /// Shared secret other instances present on forwarded requests.
     pub internal_token: Option<String>,
+    /// Join the writer group and own partitions. Readers (projectors, audit tools) set false:
+    /// they subscribe and read but never write.
+    pub write: bool,
 }
 
 impl KafkaConfig {
@@ -81,6 +84,7 @@ impl KafkaConfig {
             snapshot_interval: Duration::from_secs(2),
             advertised_url: None,
             internal_token: None,
+            write: true,
         }
     }
 

@@ -300,7 +300,9 @@ impl Writers {
             .map_err(unavailable)?;
         let topics: Vec<String> = config.stream_types.iter().map(|t| config.events_topic(t)).collect();
         let topic_refs: Vec<&str> = topics.iter().map(String::as_str).collect();
-        consumer.subscribe(&topic_refs).map_err(unavailable)?;
+        if config.write {
+            consumer.subscribe(&topic_refs).map_err(unavailable)?;
+        }
         let (stop, stopped) = watch::channel(false);
         let writers = Arc::new(Self {
             shared: shared.clone(),
