@@ -14,7 +14,6 @@ use domain::approval::{Approval, ApprovalCommand as C, ApprovalLine, Attachment,
 use domain::form::{Body as FormBody, FieldError, FieldKind, FieldValue, FormError, FormKind, FormTemplate, LineItem};
 use domain::ids::{ApprovalId, AttachmentId, CommentId, DelegationId};
 use domain::line_rule::{suggest_line, Suggestion};
-use domain::Role;
 use infra::eventlog::{streams, StreamRef};
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -321,13 +320,7 @@ async fn load_visible(
 ) -> Result<(domain::approval::ApprovalDocument, u64), ApiError> {
     let loaded = state.service.load::<Approval>(&stream(id)).await?;
     let doc = loaded.state.0.ok_or_else(|| ApiError::not_found("no such document"))?;
-    let me = caller.actor.id;
-    let visible = doc.drafter == me
-        || (doc.status != domain::approval::Status::Draft
-            && (doc.line.involves(me)
-                || caller.actor.department.is_some_and(|d| doc.line.receivers.contains(&d))
-                || caller.actor.has(Role::HrAdmin)
-                || caller.actor.has(Role::Auditor)));
+    let visible = doc.visible_to(&caller.actor);
     if !visible {
         // Not 403: whether a document exists is itself not everyone's business.
         return Err(ApiError::not_found("no such document"));

@@ -11,11 +11,13 @@ pub mod command;
 pub mod decide;
 pub mod error;
 pub mod event;
+pub mod inbox;
 pub mod line;
 pub mod state;
 
 pub use command::{ApprovalCommand, Attachment, Content, RejectTarget};
 pub use error::ApprovalError;
 pub use event::ApprovalEvent;
+pub use inbox::{notices, Inbox, Notice, Principal};
 pub use line::{ApprovalLine, LineError, Quorum, Step};
 pub use state::{Approval, ApprovalDocument, Comment, Decision, Status, StepProgress, Verdict};

@@ -191,7 +191,7 @@ impl ApprovalDocument {
 }
 
 /// The aggregate: `None` until drafted.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Approval(pub Option<ApprovalDocument>);
 
 impl Approval {
