@@ -17,7 +17,7 @@ use infra::auth::{LocalSigner, Verifier};
 use infra::eventlog::embedded::{EmbeddedLog, EmbeddedOptions};
 use infra::eventlog::kafka::{KafkaConfig, KafkaLog};
 use infra::eventlog::{streams, EventLog, Upcasters};
-use infra::readmodel::org::OrgStore;
+use infra::readmodel::sql::SqlReadModel;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -141,10 +141,10 @@ async fn up(port: u16, data_dir: PathBuf, seed: bool) -> anyhow::Result<()> {
         ],
         ..CommandSettings::default()
     };
-    let read_model = OrgStore::connect(&format!("sqlite://{}?mode=rwc", data_dir.join("read.db").display()))
+    let read_model = SqlReadModel::connect(&format!("sqlite://{}?mode=rwc", data_dir.join("read.db").display()))
         .await
         .map_err(|e| anyhow::anyhow!("opening the read model: {e}"))?;
-    let projector = projector::OrgProjector::new(log.clone(), read_model);
+    let projector = projector::Projector::new(log.clone(), read_model);
     let (_stop_projections, stop) = tokio::sync::watch::channel(false);
     projector.spawn_all(stop);
     let (state, router) = command_api::build(log, auth, settings);
@@ -170,17 +170,15 @@ async fn up(port: u16, data_dir: PathBuf, seed: bool) -> anyhow::Result<()> {
 }
 
 /// Projection lag as JSON (`/api/projections`) and Prometheus metrics (`/metrics`).
-fn projection_routes(projector: projector::OrgProjector) -> axum::Router {
+fn projection_routes(projector: projector::Projector) -> axum::Router {
     use axum::response::IntoResponse;
-    async fn lag(axum::extract::State(p): axum::extract::State<projector::OrgProjector>) -> axum::response::Response {
+    async fn lag(axum::extract::State(p): axum::extract::State<projector::Projector>) -> axum::response::Response {
         match p.lag().await {
             Ok(lags) => axum::Json(lags).into_response(),
             Err(e) => (axum::http::StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
         }
     }
-    async fn metrics(
-        axum::extract::State(p): axum::extract::State<projector::OrgProjector>,
-    ) -> axum::response::Response {
+    async fn metrics(axum::extract::State(p): axum::extract::State<projector::Projector>) -> axum::response::Response {
         match p.lag().await {
             Ok(lags) => (
                 [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
@@ -206,10 +204,10 @@ async fn projector_role(settings: settings::Settings) -> anyhow::Result<()> {
     let log = KafkaLog::connect(kafka, Upcasters::default())
         .await
         .map_err(|e| anyhow::anyhow!("connecting to Kafka: {e}"))?;
-    let store = OrgStore::connect(&settings.read_model.mysql_url)
+    let store = SqlReadModel::connect(&settings.read_model.mysql_url)
         .await
         .map_err(|e| anyhow::anyhow!("connecting to MySQL: {e}"))?;
-    let projector = projector::OrgProjector::new(Arc::new(log), store);
+    let projector = projector::Projector::new(Arc::new(log), store);
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
     projector.spawn_all(stop);
     let router = projection_routes(projector).route("/healthz", axum::routing::get(|| async { "ok" }));

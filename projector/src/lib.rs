@@ -5,13 +5,14 @@
 //! checkpoint in one transaction (see `infra::readmodel`), so a crash anywhere leaves either a
 //! whole batch or nothing, and a redelivered commit changes nothing.
 //!
-//! Built: the employee read model (`infra::readmodel::org`: employees, departments,
-//! delegations, leave balances and ledger) on MySQL/MariaDB or SQLite, with per-projection
-//! lag. Next: the MongoDB approval views and inboxes, shadow rebuild with swap.
+//! Built (`infra::readmodel::sql`, MySQL/MariaDB or SQLite through one code path): the
+//! employee read model (employees, departments, delegations, leave balances and ledger) and
+//! the approval views (document, timeline, inbox boxes, notification feed), with lag per
+//! projection. Next: the MongoDB adapter for the approval views, shadow rebuild with swap.
 
 use chrono::{DateTime, Utc};
 use infra::eventlog::{Checkpoint, EventLog, EventLogError};
-use infra::readmodel::org::{OrgProjection, OrgStore};
+use infra::readmodel::sql::{Projection, SqlReadModel};
 use infra::readmodel::StoreError;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -40,21 +41,21 @@ pub struct Lag {
 
 /// Runs the employee read-model projections.
 #[derive(Clone)]
-pub struct OrgProjector {
+pub struct Projector {
     log: Arc<dyn EventLog>,
-    store: OrgStore,
+    store: SqlReadModel,
     last_applied: Arc<Mutex<HashMap<&'static str, DateTime<Utc>>>>,
     batch: usize,
 }
 
-impl std::fmt::Debug for OrgProjector {
+impl std::fmt::Debug for Projector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OrgProjector").field("store", &self.store).finish()
+        f.debug_struct("Projector").field("store", &self.store).finish()
     }
 }
 
-impl OrgProjector {
-    pub fn new(log: Arc<dyn EventLog>, store: OrgStore) -> Self {
+impl Projector {
+    pub fn new(log: Arc<dyn EventLog>, store: SqlReadModel) -> Self {
         Self {
             log,
             store,
@@ -69,12 +70,12 @@ impl OrgProjector {
         self
     }
 
-    pub fn store(&self) -> &OrgStore {
+    pub fn store(&self) -> &SqlReadModel {
         &self.store
     }
 
     /// Follows one projection until `stop` turns true.
-    pub async fn run(&self, projection: OrgProjection, mut stop: watch::Receiver<bool>) -> Result<(), ProjectorError> {
+    pub async fn run(&self, projection: Projection, mut stop: watch::Receiver<bool>) -> Result<(), ProjectorError> {
         let from = self.store.checkpoint(projection).await?;
         let mut subscription = self.log.subscribe(projection.stream_type(), from).await?;
         loop {
@@ -98,7 +99,7 @@ impl OrgProjector {
 
     /// Starts every projection on its own task; each restarts after an error.
     pub fn spawn_all(&self, stop: watch::Receiver<bool>) {
-        for projection in OrgProjection::ALL {
+        for projection in Projection::ALL {
             let this = self.clone();
             let stop = stop.clone();
             tokio::spawn(async move {
@@ -113,7 +114,7 @@ impl OrgProjector {
     }
 
     /// Applies everything up to the log's current end (rebuilds, tests, `erp replay`).
-    pub async fn catch_up(&self, projection: OrgProjection) -> Result<u64, ProjectorError> {
+    pub async fn catch_up(&self, projection: Projection) -> Result<u64, ProjectorError> {
         let end = self.log.end_offsets(projection.stream_type()).await?;
         let mut subscription = self
             .log
@@ -137,7 +138,7 @@ impl OrgProjector {
     /// Lag of every projection.
     pub async fn lag(&self) -> Result<Vec<Lag>, ProjectorError> {
         let mut lags = Vec::new();
-        for projection in OrgProjection::ALL {
+        for projection in Projection::ALL {
             let end = self.log.end_offsets(projection.stream_type()).await?;
             let at = self.store.checkpoint(projection).await?;
             let behind: u64 = end

@@ -14,8 +14,8 @@ use infra::eventlog::embedded::{EmbeddedLog, EmbeddedOptions};
 use infra::eventlog::{
     streams, Checkpoint, Delivered, EventLog, ExpectedVersion, NewCommit, NewEvent, StreamRef, Upcasters,
 };
-use infra::readmodel::org::{OrgProjection, OrgStore};
-use projector::OrgProjector;
+use infra::readmodel::sql::{Projection, SqlReadModel};
+use projector::Projector;
 use rust_decimal::Decimal;
 use std::sync::Arc;
 use std::time::Duration;
@@ -185,15 +185,15 @@ async fn fixture(n: u128) -> Fixture {
     Fixture { log, _dir: dir }
 }
 
-async fn rebuild(log: &Arc<dyn EventLog>, store: OrgStore) -> OrgProjector {
-    let projector = OrgProjector::new(log.clone(), store);
-    for p in OrgProjection::ALL {
+async fn rebuild(log: &Arc<dyn EventLog>, store: SqlReadModel) -> Projector {
+    let projector = Projector::new(log.clone(), store);
+    for p in Projection::ALL {
         projector.catch_up(p).await.unwrap();
     }
     projector
 }
 
-async fn projecting_a_history_fills_every_table(store: OrgStore) {
+async fn projecting_a_history_fills_every_table(store: SqlReadModel) {
     let f = fixture(20).await;
     let projector = rebuild(&f.log, store).await;
     let employees = projector.store().employees().await.unwrap();
@@ -211,29 +211,29 @@ async fn projecting_a_history_fills_every_table(store: OrgStore) {
     assert!(projector.lag().await.unwrap().iter().all(|l| l.events_behind == 0));
 }
 
-async fn a_redelivered_batch_changes_nothing(store: OrgStore) {
+async fn a_redelivered_batch_changes_nothing(store: SqlReadModel) {
     let f = fixture(10).await;
     let mut sub = f.log.subscribe(streams::EMPLOYEE, Checkpoint::new()).await.unwrap();
     let batch = sub.next_batch(1000, Duration::from_secs(1)).await.unwrap();
     let first = store
-        .apply(OrgProjection::Employees, &batch, sub.checkpoint())
+        .apply(Projection::Employees, &batch, sub.checkpoint())
         .await
         .unwrap();
     let before = store.checksum().await.unwrap();
     let again = store
-        .apply(OrgProjection::Employees, &batch, sub.checkpoint())
+        .apply(Projection::Employees, &batch, sub.checkpoint())
         .await
         .unwrap();
     assert_eq!((again.applied, again.skipped), (0, first.applied + first.skipped));
     assert_eq!(store.checksum().await.unwrap(), before);
 }
 
-async fn a_commit_fenced_by_rule_r_is_ignored(store: OrgStore) {
+async fn a_commit_fenced_by_rule_r_is_ignored(store: SqlReadModel) {
     let f = fixture(3).await;
     let mut sub = f.log.subscribe(streams::EMPLOYEE, Checkpoint::new()).await.unwrap();
     let batch = sub.next_batch(1000, Duration::from_secs(1)).await.unwrap();
     store
-        .apply(OrgProjection::Employees, &batch, sub.checkpoint())
+        .apply(Projection::Employees, &batch, sub.checkpoint())
         .await
         .unwrap();
     let before = store.checksum().await.unwrap();
@@ -259,7 +259,7 @@ async fn a_commit_fenced_by_rule_r_is_ignored(store: OrgStore) {
         commit: fenced,
     };
     let outcome = store
-        .apply(OrgProjection::Employees, &[delivered], &[(0, 10_001)].into())
+        .apply(Projection::Employees, &[delivered], &[(0, 10_001)].into())
         .await
         .unwrap();
     assert_eq!((outcome.applied, outcome.skipped), (0, 1));
@@ -270,11 +270,11 @@ async fn a_commit_fenced_by_rule_r_is_ignored(store: OrgStore) {
     );
 }
 
-async fn a_projector_stopped_mid_history_resumes_to_what_a_rebuild_produces(store: OrgStore, fresh: OrgStore) {
+async fn a_projector_stopped_mid_history_resumes_to_what_a_rebuild_produces(store: SqlReadModel, fresh: SqlReadModel) {
     let f = fixture(30).await;
-    let projector = OrgProjector::new(f.log.clone(), store).with_batch(3);
+    let projector = Projector::new(f.log.clone(), store).with_batch(3);
     // Stop each projection after it applied part of its stream.
-    for p in OrgProjection::ALL {
+    for p in Projection::ALL {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let runner = {
             let projector = projector.clone();
@@ -292,7 +292,7 @@ async fn a_projector_stopped_mid_history_resumes_to_what_a_rebuild_produces(stor
         .map(|l| l.events_behind)
         .sum::<u64>();
     println!("behind after the stop: {partial} commits");
-    for p in OrgProjection::ALL {
+    for p in Projection::ALL {
         projector.catch_up(p).await.unwrap();
     }
     let rebuilt = rebuild(&f.log, fresh).await;
@@ -327,14 +327,14 @@ macro_rules! store_suite {
     };
 }
 
-async fn sqlite() -> OrgStore {
+async fn sqlite() -> SqlReadModel {
     let dir = tempfile::tempdir().unwrap().keep();
-    OrgStore::connect(&format!("sqlite://{}?mode=rwc", dir.join("read.db").display()))
+    SqlReadModel::connect(&format!("sqlite://{}?mode=rwc", dir.join("read.db").display()))
         .await
         .unwrap()
 }
 
-async fn mariadb() -> OrgStore {
+async fn mariadb() -> SqlReadModel {
     let base =
         std::env::var("ERP_TEST_MYSQL").unwrap_or_else(|_| panic!("ERP_TEST_MYSQL is not set: run scripts/test"));
     sqlx::any::install_default_drivers();
@@ -344,7 +344,7 @@ async fn mariadb() -> OrgStore {
         .execute(&admin)
         .await
         .unwrap();
-    OrgStore::connect(&format!("{base}/{db}")).await.unwrap()
+    SqlReadModel::connect(&format!("{base}/{db}")).await.unwrap()
 }
 
 store_suite!(on_sqlite, sqlite());

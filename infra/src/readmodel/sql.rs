@@ -20,15 +20,23 @@ use std::collections::HashMap;
 
 /// One projection of the employee read model: its name, the stream type it consumes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum OrgProjection {
+pub enum Projection {
     Employees,
     Departments,
     Delegations,
     Leave,
+    /// Approval documents with their timeline, inbox entries and notification feeds.
+    Approvals,
 }
 
-impl OrgProjection {
-    pub const ALL: [OrgProjection; 4] = [Self::Employees, Self::Departments, Self::Delegations, Self::Leave];
+impl Projection {
+    pub const ALL: [Projection; 5] = [
+        Self::Employees,
+        Self::Departments,
+        Self::Delegations,
+        Self::Leave,
+        Self::Approvals,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -36,6 +44,7 @@ impl OrgProjection {
             Self::Departments => "org.departments",
             Self::Delegations => "org.delegations",
             Self::Leave => "org.leave",
+            Self::Approvals => "approval.views",
         }
     }
 
@@ -45,6 +54,7 @@ impl OrgProjection {
             Self::Departments => streams::DEPARTMENT,
             Self::Delegations => streams::DELEGATION,
             Self::Leave => streams::LEAVE,
+            Self::Approvals => streams::APPROVAL,
         }
     }
 }
@@ -147,7 +157,70 @@ const TABLES: &[Table] = &[
         ],
         "employee, version",
     ),
+    (
+        "approvals",
+        &[
+            ("id", Kind::Key),
+            ("title", Kind::Key),
+            ("status", Kind::Key),
+            ("drafter", Kind::Key),
+            ("form", Kind::Key),
+            ("revision", Kind::Int),
+            ("number", Kind::Key),
+            ("current_approvers", Kind::Text),
+            ("amount", Kind::Key),
+            ("submitted_at", Kind::Key),
+            ("completed_at", Kind::Key),
+            ("updated_at", Kind::Key),
+            ("document", Kind::Text),
+            ("version", Kind::Int),
+        ],
+        "id",
+    ),
+    (
+        "approval_timeline",
+        &[
+            ("doc", Kind::Key),
+            ("version", Kind::Int),
+            ("revision", Kind::Int),
+            ("event_type", Kind::Key),
+            ("actor", Kind::Key),
+            ("on_behalf_of", Kind::Key),
+            ("at", Kind::Key),
+            ("note", Kind::Text),
+        ],
+        "doc, version",
+    ),
+    (
+        "inbox",
+        &[
+            ("principal", Kind::Key),
+            ("box", Kind::Key),
+            ("doc", Kind::Key),
+            ("title", Kind::Key),
+            ("status", Kind::Key),
+            ("drafter", Kind::Key),
+            ("updated_at", Kind::Key),
+        ],
+        "principal, box, doc",
+    ),
+    (
+        "notifications",
+        &[
+            ("id", Kind::Key),
+            ("recipient", Kind::Key),
+            ("doc", Kind::Key),
+            ("kind", Kind::Key),
+            ("title", Kind::Key),
+            ("at", Kind::Key),
+            ("is_read", Kind::Int),
+        ],
+        "id",
+    ),
 ];
+
+/// Tables with one row per stream, whose last column is the stream version.
+const ENTITY_TABLES: [&str; 5] = ["employees", "departments", "delegations", "leave_balances", "approvals"];
 
 /// What one `apply` did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -167,7 +240,7 @@ enum Value {
 
 /// The employee read model.
 #[derive(Debug, Clone)]
-pub struct OrgStore {
+pub struct SqlReadModel {
     pool: AnyPool,
 }
 
@@ -179,7 +252,7 @@ fn text(v: impl ToString) -> Value {
     Value::Text(Some(v.to_string()))
 }
 
-impl OrgStore {
+impl SqlReadModel {
     /// Connects (`sqlite://path?mode=rwc` or `mysql://user:pass@host:port/db`) and creates
     /// the tables if missing.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
@@ -221,7 +294,7 @@ impl OrgStore {
     }
 
     /// Where a projection stopped (partition → next offset).
-    pub async fn checkpoint(&self, projection: OrgProjection) -> Result<Checkpoint, StoreError> {
+    pub async fn checkpoint(&self, projection: Projection) -> Result<Checkpoint, StoreError> {
         let rows = sqlx::query("SELECT partition_no, next_offset FROM erp_checkpoints WHERE projection = ?")
             .bind(projection.name())
             .fetch_all(&self.pool)
@@ -236,9 +309,20 @@ impl OrgStore {
     /// takes a commit only at its next version (rule R, and idempotent under redelivery).
     pub async fn apply(
         &self,
-        projection: OrgProjection,
+        projection: Projection,
         batch: &[Delivered],
         checkpoint: &Checkpoint,
+    ) -> Result<Applied, StoreError> {
+        self.apply_with(projection, batch, checkpoint, true).await
+    }
+
+    /// As [`Self::apply`]; `notify = false` (replays) writes no notification feed entries.
+    pub async fn apply_with(
+        &self,
+        projection: Projection,
+        batch: &[Delivered],
+        checkpoint: &Checkpoint,
+        notify: bool,
     ) -> Result<Applied, StoreError> {
         let mut tx = self.pool.begin().await?;
         let mut outcome = Applied::default();
@@ -274,10 +358,20 @@ impl OrgStore {
             }
             let payloads: Vec<&serde_json::Value> = commit.events.iter().map(|e| &e.payload).collect();
             let (state, rows) = match projection {
-                OrgProjection::Employees => fold::<Employee>(state.as_deref(), &payloads, employee_rows)?,
-                OrgProjection::Departments => fold::<Department>(state.as_deref(), &payloads, department_rows)?,
-                OrgProjection::Delegations => fold::<Delegation>(state.as_deref(), &payloads, delegation_rows)?,
-                OrgProjection::Leave => {
+                Projection::Employees => fold::<Employee>(state.as_deref(), &payloads, employee_rows)?,
+                Projection::Departments => fold::<Department>(state.as_deref(), &payloads, department_rows)?,
+                Projection::Delegations => fold::<Delegation>(state.as_deref(), &payloads, delegation_rows)?,
+                Projection::Approvals => {
+                    let (state, rows, doc) = approval_rows(state.as_deref(), commit, notify)?;
+                    if let Some(doc) = doc {
+                        sqlx::query("DELETE FROM inbox WHERE doc = ?")
+                            .bind(doc)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    (state, rows)
+                }
+                Projection::Leave => {
                     let (state, mut rows) = fold::<LeaveLedger>(state.as_deref(), &payloads, leave_rows)?;
                     for event in &commit.events {
                         rows.push(leave_entry(&commit.stream_id, event.version, &event.payload)?);
@@ -291,7 +385,7 @@ impl OrgStore {
             };
             for (table, key, mut values) in rows {
                 // Entity rows carry the stream version they reflect, for readers' ETags.
-                if table != "leave_entries" {
+                if ENTITY_TABLES.contains(&table) {
                     if let Some(last) = values.last_mut() {
                         *last = Value::Int(head.version as i64);
                     }
@@ -379,6 +473,253 @@ impl OrgStore {
             None => None,
         })
     }
+}
+
+/// One row of an inbox box.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InboxItem {
+    pub doc: String,
+    pub title: String,
+    pub status: String,
+    pub drafter: String,
+    pub updated_at: String,
+}
+
+/// One entry of a notification feed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FeedEntry {
+    pub id: String,
+    pub doc: String,
+    pub kind: String,
+    pub title: String,
+    pub at: String,
+    pub read: bool,
+}
+
+/// One entry of a document's timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TimelineEntry {
+    pub version: u64,
+    pub event_type: String,
+    pub actor: String,
+    pub at: String,
+    pub note: Option<String>,
+}
+
+impl SqlReadModel {
+    /// The documents in one box of a principal (`emp:<id>` or `dept:<id>`), newest first.
+    pub async fn inbox(&self, principal: &str, inbox: domain::approval::Inbox) -> Result<Vec<InboxItem>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT doc, title, status, drafter, updated_at FROM inbox WHERE principal = ? AND box = ? ORDER BY updated_at DESC, doc",
+        )
+        .bind(principal)
+        .bind(inbox.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(InboxItem {
+                    doc: text_at(r, 0)?.unwrap_or_default(),
+                    title: text_at(r, 1)?.unwrap_or_default(),
+                    status: text_at(r, 2)?.unwrap_or_default(),
+                    drafter: text_at(r, 3)?.unwrap_or_default(),
+                    updated_at: text_at(r, 4)?.unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
+    /// Documents per box for a principal.
+    pub async fn inbox_counts(&self, principal: &str) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = sqlx::query("SELECT box, COUNT(*) FROM inbox WHERE principal = ? GROUP BY box ORDER BY box")
+            .bind(principal)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((text_at(r, 0)?.unwrap_or_default(), r.try_get::<i64, _>(1)?)))
+            .collect()
+    }
+
+    /// A recipient's notification feed, newest first.
+    pub async fn notifications(&self, recipient: &str) -> Result<Vec<FeedEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, doc, kind, title, at, is_read FROM notifications WHERE recipient = ? ORDER BY at DESC, id DESC",
+        )
+        .bind(recipient)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(FeedEntry {
+                    id: text_at(r, 0)?.unwrap_or_default(),
+                    doc: text_at(r, 1)?.unwrap_or_default(),
+                    kind: text_at(r, 2)?.unwrap_or_default(),
+                    title: text_at(r, 3)?.unwrap_or_default(),
+                    at: text_at(r, 4)?.unwrap_or_default(),
+                    read: r.try_get::<i64, _>(5)? != 0,
+                })
+            })
+            .collect()
+    }
+
+    /// A document's view: its version and the folded document as JSON.
+    pub async fn approval(&self, id: &str) -> Result<Option<(u64, serde_json::Value)>, StoreError> {
+        let row = sqlx::query("SELECT version, document FROM approvals WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            None => Ok(None),
+            Some(r) => {
+                let json = text_at(&r, 1)?.unwrap_or_default();
+                let doc = serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                Ok(Some((r.try_get::<i64, _>(0)? as u64, doc)))
+            }
+        }
+    }
+
+    /// A document's timeline, in version order.
+    pub async fn timeline(&self, id: &str) -> Result<Vec<TimelineEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT version, event_type, actor, at, note FROM approval_timeline WHERE doc = ? ORDER BY version",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(TimelineEntry {
+                    version: r.try_get::<i64, _>(0)? as u64,
+                    event_type: text_at(r, 1)?.unwrap_or_default(),
+                    actor: text_at(r, 2)?.unwrap_or_default(),
+                    at: text_at(r, 3)?.unwrap_or_default(),
+                    note: text_at(r, 4)?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Folds one approval commit: the new state, its rows (document, timeline, inbox,
+/// notifications) and the document whose inbox rows are replaced.
+fn approval_rows(
+    state: Option<&str>,
+    commit: &crate::eventlog::codec::CommitRecord,
+    notify: bool,
+) -> Result<(String, Rows, Option<String>), StoreError> {
+    use domain::approval::{notices, Approval, ApprovalEvent};
+    let corrupt = |e: serde_json::Error| StoreError::Corrupt(e.to_string());
+    let mut approval: Approval = match state {
+        Some(json) => serde_json::from_str(json).map_err(corrupt)?,
+        None => Approval::default(),
+    };
+    let mut rows: Rows = Vec::new();
+    for recorded in &commit.events {
+        let before = approval.document().cloned();
+        let event: ApprovalEvent = serde_json::from_value(recorded.payload.clone()).map_err(corrupt)?;
+        approval.evolve(&event);
+        let Some(after) = approval.document() else { continue };
+        let (note, on_behalf_of) = match &event {
+            ApprovalEvent::Approved { comment, .. } | ApprovalEvent::ApprovedAsFinal { comment, .. } => {
+                (comment.clone(), None)
+            }
+            ApprovalEvent::ProxyApproved {
+                comment, on_behalf_of, ..
+            } => (comment.clone(), Some(on_behalf_of.to_string())),
+            ApprovalEvent::Rejected {
+                reason, on_behalf_of, ..
+            }
+            | ApprovalEvent::Disagreed {
+                reason, on_behalf_of, ..
+            } => (Some(reason.clone()), on_behalf_of.map(|p| p.to_string())),
+            ApprovalEvent::Held { reason, .. } => (Some(reason.clone()), None),
+            ApprovalEvent::Commented { text: body, .. } => (Some(body.clone()), None),
+            ApprovalEvent::Numbered { number, .. } => (Some(number.to_string()), None),
+            _ => (None, None),
+        };
+        rows.push((
+            "approval_timeline",
+            2,
+            vec![
+                text(after.id),
+                Value::Int(recorded.version as i64),
+                Value::Int(after.revision as i64),
+                text(&recorded.event_type),
+                text(event.actor()),
+                Value::Text(on_behalf_of),
+                text(event.at().to_rfc3339()),
+                Value::Text(note),
+            ],
+        ));
+        if notify {
+            for (who, notice) in notices(before.as_ref(), &event, after) {
+                let kind = serde_json::to_value(notice)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                // Deterministic ids: a redelivered event rewrites its notifications, never adds.
+                let id = format!("{}:{}:{}:{kind}", after.id, recorded.version, who);
+                rows.push((
+                    "notifications",
+                    1,
+                    vec![
+                        text(id),
+                        text(who),
+                        text(after.id),
+                        text(kind),
+                        text(&after.content.title),
+                        text(event.at().to_rfc3339()),
+                        Value::Int(0),
+                    ],
+                ));
+            }
+        }
+    }
+    let json = serde_json::to_string(&approval).map_err(corrupt)?;
+    let Some(doc) = approval.document() else {
+        return Ok((json, rows, None));
+    };
+    let status = serde_json::to_value(doc.status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let current: Vec<String> = doc.current_approvers().iter().map(ToString::to_string).collect();
+    rows.push((
+        "approvals",
+        1,
+        vec![
+            text(doc.id),
+            text(&doc.content.title),
+            text(&status),
+            text(doc.drafter),
+            text(format!("{}@{}", doc.form.id, doc.form.version)),
+            Value::Int(doc.revision as i64),
+            opt(doc.number.as_ref()),
+            text(current.join(",")),
+            opt(doc.amount.map(|a| a.normalize())),
+            opt(doc.submitted_at.map(|t| t.to_rfc3339())),
+            opt(doc.completed_at.map(|t| t.to_rfc3339())),
+            text(doc.updated_at.to_rfc3339()),
+            text(serde_json::to_string(doc).map_err(corrupt)?),
+            Value::Int(0),
+        ],
+    ));
+    for (principal, inbox) in doc.boxes() {
+        rows.push((
+            "inbox",
+            3,
+            vec![
+                text(principal),
+                text(inbox.as_str()),
+                text(doc.id),
+                text(&doc.content.title),
+                text(&status),
+                text(doc.drafter),
+                text(doc.updated_at.to_rfc3339()),
+            ],
+        ));
+    }
+    Ok((json, rows, Some(doc.id.to_string())))
 }
 
 fn cell(row: &AnyRow, i: usize, kind: Kind) -> Result<String, StoreError> {

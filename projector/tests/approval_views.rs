@@ -1,0 +1,216 @@
+//! The approval views (document, timeline, inbox boxes, notification feed) on SQLite and on
+//! MariaDB: boxes follow the document, redelivery adds nothing, replays notify nobody.
+
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
+
+use chrono::Utc;
+use domain::approval::{Approval, ApprovalCommand as C, ApprovalLine, Content, Inbox};
+use domain::form::{general_form, FieldValue};
+use domain::ids::{ApprovalId, EmployeeId};
+use domain::{Actor, Aggregate};
+use infra::eventlog::embedded::{EmbeddedLog, EmbeddedOptions};
+use infra::eventlog::{streams, Checkpoint, EventLog, ExpectedVersion, NewCommit, NewEvent, StreamRef, Upcasters};
+use infra::readmodel::sql::{Projection, SqlReadModel};
+use std::sync::Arc;
+use std::time::Duration;
+use uuid::Uuid;
+
+const ALICE: EmployeeId = EmployeeId(Uuid::from_u128(1));
+const BOB: EmployeeId = EmployeeId(Uuid::from_u128(2));
+const CAROL: EmployeeId = EmployeeId(Uuid::from_u128(3));
+
+/// Decides `command` against the stream's folded state and appends the events.
+async fn run(log: &dyn EventLog, id: ApprovalId, command: C) {
+    let stream = StreamRef::new(streams::APPROVAL, id.to_string());
+    let events: Vec<domain::approval::ApprovalEvent> = log
+        .read_stream(&stream)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| serde_json::from_value(e.payload).unwrap())
+        .collect();
+    let state = Approval::fold(&events);
+    let new = state.decide(&command).unwrap();
+    log.append(NewCommit {
+        stream,
+        expected: ExpectedVersion::Exact(events.len() as u64),
+        command_id: Uuid::now_v7(),
+        correlation_id: Uuid::now_v7(),
+        causation_id: None,
+        actor: None,
+        traceparent: None,
+        events: new.iter().map(|e| NewEvent::from_domain(e).unwrap()).collect(),
+    })
+    .await
+    .unwrap();
+}
+
+fn content(title: &str) -> Content {
+    Content {
+        title: title.into(),
+        body: [("content".to_owned(), FieldValue::Text("본문".into()))].into(),
+        attachments: vec![],
+    }
+}
+
+/// Two documents from ALICE along BOB → CAROL: one approved by both, one waiting for BOB.
+async fn history(log: &dyn EventLog) -> (ApprovalId, ApprovalId) {
+    let (done, waiting) = (ApprovalId(Uuid::from_u128(100)), ApprovalId(Uuid::from_u128(101)));
+    let line = ApprovalLine {
+        cc: vec![EmployeeId(Uuid::from_u128(9))],
+        ..ApprovalLine::sequential([BOB, CAROL])
+    };
+    for (id, title) in [(done, "완료될 문서"), (waiting, "대기 문서")] {
+        run(
+            log,
+            id,
+            C::Draft {
+                id,
+                form: general_form(),
+                content: content(title),
+                line: line.clone(),
+                by: Actor::employee(ALICE),
+                at: Utc::now(),
+            },
+        )
+        .await;
+        run(
+            log,
+            id,
+            C::Submit {
+                form: general_form(),
+                rule: None,
+                leave_balance: None,
+                by: Actor::employee(ALICE),
+                at: Utc::now(),
+            },
+        )
+        .await;
+    }
+    for who in [BOB, CAROL] {
+        run(
+            log,
+            done,
+            C::Approve {
+                comment: Some("확인".into()),
+                proxy: None,
+                by: Actor::employee(who),
+                at: Utc::now(),
+            },
+        )
+        .await;
+    }
+    (done, waiting)
+}
+
+async fn project(log: &dyn EventLog, store: &SqlReadModel, notify: bool) {
+    let mut sub = log.subscribe(streams::APPROVAL, Checkpoint::new()).await.unwrap();
+    let batch = sub.next_batch(1000, Duration::from_secs(1)).await.unwrap();
+    store
+        .apply_with(Projection::Approvals, &batch, sub.checkpoint(), notify)
+        .await
+        .unwrap();
+}
+
+async fn views_follow_the_documents(store: SqlReadModel) {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Arc::new(EmbeddedLog::open(dir.path(), EmbeddedOptions::default(), Upcasters::default()).unwrap());
+    let (done, waiting) = history(&*log).await;
+    project(&*log, &store, true).await;
+    let emp = |e: EmployeeId| format!("emp:{e}");
+    let pending = store.inbox(&emp(BOB), Inbox::Pending).await.unwrap();
+    assert_eq!(
+        pending.iter().map(|i| i.doc.clone()).collect::<Vec<_>>(),
+        vec![waiting.to_string()]
+    );
+    assert_eq!(store.inbox(&emp(CAROL), Inbox::Upcoming).await.unwrap().len(), 1);
+    assert_eq!(
+        store.inbox(&emp(ALICE), Inbox::Completed).await.unwrap()[0].doc,
+        done.to_string()
+    );
+    let counts = store.inbox_counts(&emp(ALICE)).await.unwrap();
+    assert_eq!(counts, vec![("completed".to_owned(), 1), ("in_progress".to_owned(), 1)]);
+    let timeline = store.timeline(&done.to_string()).await.unwrap();
+    assert_eq!(
+        timeline.iter().map(|t| t.event_type.as_str()).collect::<Vec<_>>(),
+        vec![
+            "approval.drafted",
+            "approval.submitted",
+            "approval.approved",
+            "approval.approved"
+        ]
+    );
+    assert_eq!(timeline[2].note.as_deref(), Some("확인"));
+    let (version, doc) = store.approval(&done.to_string()).await.unwrap().unwrap();
+    assert_eq!((version, doc["status"].as_str()), (4, Some("approved")));
+    let alice_feed = store.notifications(&ALICE.to_string()).await.unwrap();
+    assert_eq!(
+        alice_feed.iter().map(|n| n.kind.as_str()).collect::<Vec<_>>(),
+        vec!["approved"]
+    );
+    assert_eq!(
+        store.notifications(&BOB.to_string()).await.unwrap().len(),
+        2,
+        "two approval requests"
+    );
+
+    let before = store.checksum().await.unwrap();
+    project(&*log, &store, true).await; // redelivery of everything
+    assert_eq!(
+        store.checksum().await.unwrap(),
+        before,
+        "redelivery adds no timeline entry or notification"
+    );
+}
+
+async fn a_replay_notifies_nobody(store: SqlReadModel) {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Arc::new(EmbeddedLog::open(dir.path(), EmbeddedOptions::default(), Upcasters::default()).unwrap());
+    history(&*log).await;
+    project(&*log, &store, false).await;
+    assert!(store.notifications(&BOB.to_string()).await.unwrap().is_empty());
+    assert_eq!(
+        store.inbox(&format!("emp:{BOB}"), Inbox::Pending).await.unwrap().len(),
+        1,
+        "the views themselves are built"
+    );
+}
+
+macro_rules! views_suite {
+    ($store:ident, $open:expr) => {
+        mod $store {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn views_follow_the_documents() {
+                super::views_follow_the_documents($open.await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn a_replay_notifies_nobody() {
+                super::a_replay_notifies_nobody($open.await).await;
+            }
+        }
+    };
+}
+
+async fn sqlite() -> SqlReadModel {
+    let dir = tempfile::tempdir().unwrap().keep();
+    SqlReadModel::connect(&format!("sqlite://{}?mode=rwc", dir.join("read.db").display()))
+        .await
+        .unwrap()
+}
+
+async fn mariadb() -> SqlReadModel {
+    let base =
+        std::env::var("ERP_TEST_MYSQL").unwrap_or_else(|_| panic!("ERP_TEST_MYSQL is not set: run scripts/test"));
+    sqlx::any::install_default_drivers();
+    let admin = sqlx::AnyPool::connect(&base).await.unwrap();
+    let db = format!("t{}", Uuid::now_v7().simple());
+    sqlx::query(&format!("CREATE DATABASE {db}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    SqlReadModel::connect(&format!("{base}/{db}")).await.unwrap()
+}
+
+views_suite!(on_sqlite, sqlite());
+views_suite!(on_mariadb, mariadb());
