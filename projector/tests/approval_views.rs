@@ -10,7 +10,9 @@ use domain::ids::{ApprovalId, EmployeeId};
 use domain::{Actor, Aggregate};
 use infra::eventlog::embedded::{EmbeddedLog, EmbeddedOptions};
 use infra::eventlog::{streams, Checkpoint, EventLog, ExpectedVersion, NewCommit, NewEvent, StreamRef, Upcasters};
-use infra::readmodel::sql::{Projection, SqlReadModel};
+use infra::readmodel::mongo::MongoViews;
+use infra::readmodel::sql::SqlReadModel;
+use infra::readmodel::ApprovalViews;
 use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
@@ -103,20 +105,17 @@ async fn history(log: &dyn EventLog) -> (ApprovalId, ApprovalId) {
     (done, waiting)
 }
 
-async fn project(log: &dyn EventLog, store: &SqlReadModel, notify: bool) {
+async fn project(log: &dyn EventLog, store: &dyn ApprovalViews, notify: bool) {
     let mut sub = log.subscribe(streams::APPROVAL, Checkpoint::new()).await.unwrap();
     let batch = sub.next_batch(1000, Duration::from_secs(1)).await.unwrap();
-    store
-        .apply_with(Projection::Approvals, &batch, sub.checkpoint(), notify)
-        .await
-        .unwrap();
+    store.apply(&batch, sub.checkpoint(), notify).await.unwrap();
 }
 
-async fn views_follow_the_documents(store: SqlReadModel) {
+async fn views_follow_the_documents(store: Box<dyn ApprovalViews>) {
     let dir = tempfile::tempdir().unwrap();
     let log = Arc::new(EmbeddedLog::open(dir.path(), EmbeddedOptions::default(), Upcasters::default()).unwrap());
     let (done, waiting) = history(&*log).await;
-    project(&*log, &store, true).await;
+    project(&*log, &*store, true).await;
     let emp = |e: EmployeeId| format!("emp:{e}");
     let pending = store.inbox(&emp(BOB), Inbox::Pending).await.unwrap();
     assert_eq!(
@@ -155,7 +154,7 @@ async fn views_follow_the_documents(store: SqlReadModel) {
     );
 
     let before = store.checksum().await.unwrap();
-    project(&*log, &store, true).await; // redelivery of everything
+    project(&*log, &*store, true).await; // redelivery of everything
     assert_eq!(
         store.checksum().await.unwrap(),
         before,
@@ -163,11 +162,11 @@ async fn views_follow_the_documents(store: SqlReadModel) {
     );
 }
 
-async fn a_replay_notifies_nobody(store: SqlReadModel) {
+async fn a_replay_notifies_nobody(store: Box<dyn ApprovalViews>) {
     let dir = tempfile::tempdir().unwrap();
     let log = Arc::new(EmbeddedLog::open(dir.path(), EmbeddedOptions::default(), Upcasters::default()).unwrap());
     history(&*log).await;
-    project(&*log, &store, false).await;
+    project(&*log, &*store, false).await;
     assert!(store.notifications(&BOB.to_string()).await.unwrap().is_empty());
     assert_eq!(
         store.inbox(&format!("emp:{BOB}"), Inbox::Pending).await.unwrap().len(),
@@ -192,14 +191,25 @@ macro_rules! views_suite {
     };
 }
 
-async fn sqlite() -> SqlReadModel {
+async fn sqlite() -> Box<dyn ApprovalViews> {
     let dir = tempfile::tempdir().unwrap().keep();
-    SqlReadModel::connect(&format!("sqlite://{}?mode=rwc", dir.join("read.db").display()))
-        .await
-        .unwrap()
+    Box::new(
+        SqlReadModel::connect(&format!("sqlite://{}?mode=rwc", dir.join("read.db").display()))
+            .await
+            .unwrap(),
+    )
 }
 
-async fn mariadb() -> SqlReadModel {
+async fn mongo() -> Box<dyn ApprovalViews> {
+    let uri = std::env::var("ERP_TEST_MONGO").unwrap_or_else(|_| panic!("ERP_TEST_MONGO is not set: run scripts/test"));
+    Box::new(
+        MongoViews::connect(&uri, &format!("t{}", Uuid::now_v7().simple()))
+            .await
+            .unwrap(),
+    )
+}
+
+async fn mariadb() -> Box<dyn ApprovalViews> {
     let base =
         std::env::var("ERP_TEST_MYSQL").unwrap_or_else(|_| panic!("ERP_TEST_MYSQL is not set: run scripts/test"));
     sqlx::any::install_default_drivers();
@@ -209,8 +219,9 @@ async fn mariadb() -> SqlReadModel {
         .execute(&admin)
         .await
         .unwrap();
-    SqlReadModel::connect(&format!("{base}/{db}")).await.unwrap()
+    Box::new(SqlReadModel::connect(&format!("{base}/{db}")).await.unwrap())
 }
 
 views_suite!(on_sqlite, sqlite());
+views_suite!(on_mongodb, mongo());
 views_suite!(on_mariadb, mariadb());

@@ -4,12 +4,37 @@
 //!   their ledger) and the approval views (document, timeline, inbox boxes, notification feed)
 //!   in SQL — MySQL 8 / MariaDB 10.11 in the distributed deployment, SQLite in the embedded
 //!   default — through one sqlx `Any` code path, so both run the same statements.
+//! - [`mongo`]: the approval views on MongoDB for the distributed deployment, from the same
+//!   fold as the SQL store.
 //!
 //! Every projection write is one transaction holding the rows, the per-stream guard (version
 //! and folded state) and the projection's checkpoint: a redelivered commit finds its version
 //! already applied and changes nothing, and a crash loses either the whole batch or nothing.
 
+pub mod mongo;
 pub mod sql;
+
+pub use sql::{Applied, FeedEntry, InboxItem, TimelineEntry};
+
+use crate::eventlog::{Checkpoint, Delivered};
+use domain::approval::Inbox;
+
+/// The approval views port: one fold (`sql::approval_rows`), two stores — SQL (SQLite for the
+/// embedded default) and MongoDB — checked by one contract suite.
+#[async_trait::async_trait]
+pub trait ApprovalViews: Send + Sync {
+    /// Where the projection stopped.
+    async fn checkpoint(&self) -> Result<Checkpoint, StoreError>;
+    /// Applies a batch; `notify = false` (replays) writes no notification entries.
+    async fn apply(&self, batch: &[Delivered], checkpoint: &Checkpoint, notify: bool) -> Result<Applied, StoreError>;
+    async fn inbox(&self, principal: &str, inbox: Inbox) -> Result<Vec<InboxItem>, StoreError>;
+    async fn inbox_counts(&self, principal: &str) -> Result<Vec<(String, i64)>, StoreError>;
+    async fn notifications(&self, recipient: &str) -> Result<Vec<FeedEntry>, StoreError>;
+    async fn approval(&self, id: &str) -> Result<Option<(u64, serde_json::Value)>, StoreError>;
+    async fn timeline(&self, id: &str) -> Result<Vec<TimelineEntry>, StoreError>;
+    /// Equal checksums mean equal views.
+    async fn checksum(&self) -> Result<String, StoreError>;
+}
 
 /// Errors of a read-model store.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -60,7 +60,7 @@ impl Projection {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(super) enum Kind {
     /// VARCHAR key or short text.
     Key,
     Text,
@@ -68,10 +68,10 @@ enum Kind {
 }
 
 /// A table: name, columns with their kinds, primary key.
-type Table = (&'static str, &'static [(&'static str, Kind)], &'static str);
+pub(super) type Table = (&'static str, &'static [(&'static str, Kind)], &'static str);
 
 /// Every table of the employee read model.
-const TABLES: &[Table] = &[
+pub(super) const TABLES: &[Table] = &[
     (
         "erp_checkpoints",
         &[
@@ -233,7 +233,7 @@ pub struct Applied {
 
 /// A value bound into a statement.
 #[derive(Debug, Clone)]
-enum Value {
+pub(super) enum Value {
     Text(Option<String>),
     Int(i64),
 }
@@ -506,9 +506,48 @@ pub struct TimelineEntry {
     pub note: Option<String>,
 }
 
+#[async_trait::async_trait]
+impl super::ApprovalViews for SqlReadModel {
+    async fn checkpoint(&self) -> Result<Checkpoint, StoreError> {
+        SqlReadModel::checkpoint(self, Projection::Approvals).await
+    }
+
+    async fn apply(&self, batch: &[Delivered], checkpoint: &Checkpoint, notify: bool) -> Result<Applied, StoreError> {
+        self.apply_with(Projection::Approvals, batch, checkpoint, notify).await
+    }
+
+    async fn inbox(&self, principal: &str, inbox: domain::approval::Inbox) -> Result<Vec<InboxItem>, StoreError> {
+        self.inbox_items(principal, inbox).await
+    }
+
+    async fn inbox_counts(&self, principal: &str) -> Result<Vec<(String, i64)>, StoreError> {
+        self.box_counts(principal).await
+    }
+
+    async fn notifications(&self, recipient: &str) -> Result<Vec<FeedEntry>, StoreError> {
+        self.feed(recipient).await
+    }
+
+    async fn approval(&self, id: &str) -> Result<Option<(u64, serde_json::Value)>, StoreError> {
+        self.approval_view(id).await
+    }
+
+    async fn timeline(&self, id: &str) -> Result<Vec<TimelineEntry>, StoreError> {
+        self.timeline_of(id).await
+    }
+
+    async fn checksum(&self) -> Result<String, StoreError> {
+        SqlReadModel::checksum(self).await
+    }
+}
+
 impl SqlReadModel {
     /// The documents in one box of a principal (`emp:<id>` or `dept:<id>`), newest first.
-    pub async fn inbox(&self, principal: &str, inbox: domain::approval::Inbox) -> Result<Vec<InboxItem>, StoreError> {
+    pub async fn inbox_items(
+        &self,
+        principal: &str,
+        inbox: domain::approval::Inbox,
+    ) -> Result<Vec<InboxItem>, StoreError> {
         let rows = sqlx::query(
             "SELECT doc, title, status, drafter, updated_at FROM inbox WHERE principal = ? AND box = ? ORDER BY updated_at DESC, doc",
         )
@@ -530,7 +569,7 @@ impl SqlReadModel {
     }
 
     /// Documents per box for a principal.
-    pub async fn inbox_counts(&self, principal: &str) -> Result<Vec<(String, i64)>, StoreError> {
+    pub async fn box_counts(&self, principal: &str) -> Result<Vec<(String, i64)>, StoreError> {
         let rows = sqlx::query("SELECT box, COUNT(*) FROM inbox WHERE principal = ? GROUP BY box ORDER BY box")
             .bind(principal)
             .fetch_all(&self.pool)
@@ -541,7 +580,7 @@ impl SqlReadModel {
     }
 
     /// A recipient's notification feed, newest first.
-    pub async fn notifications(&self, recipient: &str) -> Result<Vec<FeedEntry>, StoreError> {
+    pub async fn feed(&self, recipient: &str) -> Result<Vec<FeedEntry>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, doc, kind, title, at, is_read FROM notifications WHERE recipient = ? ORDER BY at DESC, id DESC",
         )
@@ -563,7 +602,7 @@ impl SqlReadModel {
     }
 
     /// A document's view: its version and the folded document as JSON.
-    pub async fn approval(&self, id: &str) -> Result<Option<(u64, serde_json::Value)>, StoreError> {
+    pub async fn approval_view(&self, id: &str) -> Result<Option<(u64, serde_json::Value)>, StoreError> {
         let row = sqlx::query("SELECT version, document FROM approvals WHERE id = ?")
             .bind(id)
             .fetch_optional(&self.pool)
@@ -579,7 +618,7 @@ impl SqlReadModel {
     }
 
     /// A document's timeline, in version order.
-    pub async fn timeline(&self, id: &str) -> Result<Vec<TimelineEntry>, StoreError> {
+    pub async fn timeline_of(&self, id: &str) -> Result<Vec<TimelineEntry>, StoreError> {
         let rows = sqlx::query(
             "SELECT version, event_type, actor, at, note FROM approval_timeline WHERE doc = ? ORDER BY version",
         )
@@ -602,7 +641,7 @@ impl SqlReadModel {
 
 /// Folds one approval commit: the new state, its rows (document, timeline, inbox,
 /// notifications) and the document whose inbox rows are replaced.
-fn approval_rows(
+pub(super) fn approval_rows(
     state: Option<&str>,
     commit: &crate::eventlog::codec::CommitRecord,
     notify: bool,
@@ -742,7 +781,7 @@ fn text_at(row: &AnyRow, i: usize) -> Result<Option<String>, StoreError> {
     }
 }
 
-type Rows = Vec<(&'static str, usize, Vec<Value>)>;
+pub(super) type Rows = Vec<(&'static str, usize, Vec<Value>)>;
 
 /// Folds events into the stored state; returns the new state (JSON) and the rows to write.
 fn fold<A>(

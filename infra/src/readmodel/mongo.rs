@@ -1,0 +1,353 @@
+//! The approval views on MongoDB (or any MongoDB-wire server): one document per approval
+//! (current state and the folded document), its timeline, inbox entries and notification
+//! feeds. Rows come from the same fold as the SQL store (`sql::approval_rows`); only storage
+//! differs.
+//!
+//! No transactions or change streams are needed (a standalone `mongod` has neither): every
+//! write is an idempotent upsert keyed by a deterministic `_id`, and the approval document —
+//! which carries the stream's version, hash and folded state — is written last with a filter
+//! on its previous version. A crash between writes is repaired by redelivery: the guard has
+//! not moved, so the commit is folded and written again, to the same ids.
+
+use super::sql::{approval_rows, Kind, Value, TABLES};
+use super::{Applied, ApprovalViews, FeedEntry, InboxItem, StoreError, TimelineEntry};
+use crate::eventlog::chain::Head;
+use crate::eventlog::{Checkpoint, Delivered};
+use async_trait::async_trait;
+use domain::approval::Inbox;
+use futures::TryStreamExt;
+use mongodb::bson::{doc, Bson, Document};
+use mongodb::options::{IndexOptions, ReplaceOptions};
+use mongodb::{Client, Collection, Database, IndexModel};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+
+const PROJECTION: &str = "approval.views";
+const VIEW_COLLECTIONS: [&str; 4] = ["approvals", "approval_timeline", "inbox", "notifications"];
+
+fn unavailable(e: mongodb::error::Error) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+/// A duplicate-key refusal, detected by the server's error code (11000), never by message text.
+fn duplicate_key(e: &mongodb::error::Error) -> bool {
+    match e.kind.as_ref() {
+        mongodb::error::ErrorKind::Write(mongodb::error::WriteFailure::WriteError(w)) => w.code == 11000,
+        mongodb::error::ErrorKind::Command(c) => c.code == 11000,
+        _ => false,
+    }
+}
+
+/// The approval views in a MongoDB database.
+#[derive(Debug, Clone)]
+pub struct MongoViews {
+    db: Database,
+}
+
+impl MongoViews {
+    /// Connects to `uri` and uses `database`; creates the named indexes if missing.
+    pub async fn connect(uri: &str, database: &str) -> Result<Self, StoreError> {
+        let client = Client::with_uri_str(uri).await.map_err(unavailable)?;
+        let views = Self {
+            db: client.database(database),
+        };
+        views.ensure_indexes().await?;
+        Ok(views)
+    }
+
+    async fn ensure_indexes(&self) -> Result<(), StoreError> {
+        let index = |keys: Document, name: &str| {
+            IndexModel::builder()
+                .keys(keys)
+                .options(IndexOptions::builder().name(name.to_owned()).build())
+                .build()
+        };
+        self.coll("inbox")
+            .create_index(index(
+                doc! { "principal": 1, "box": 1, "updated_at": -1 },
+                "inbox_by_principal",
+            ))
+            .await
+            .map_err(unavailable)?;
+        self.coll("inbox")
+            .create_index(index(doc! { "doc": 1 }, "inbox_by_doc"))
+            .await
+            .map_err(unavailable)?;
+        self.coll("approval_timeline")
+            .create_index(index(doc! { "doc": 1, "version": 1 }, "timeline_by_doc"))
+            .await
+            .map_err(unavailable)?;
+        self.coll("notifications")
+            .create_index(index(doc! { "recipient": 1, "at": -1 }, "feed_by_recipient"))
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    fn coll(&self, name: &str) -> Collection<Document> {
+        self.db.collection(name)
+    }
+
+    /// A row of the shared fold as a BSON document with a deterministic `_id`.
+    fn document(table: &str, key_columns: usize, values: &[Value]) -> Result<Document, StoreError> {
+        let (_, columns, _) = TABLES
+            .iter()
+            .find(|(t, _, _)| *t == table)
+            .ok_or_else(|| StoreError::Corrupt(format!("no table {table}")))?;
+        let mut document = Document::new();
+        let mut key = Vec::new();
+        for (i, ((name, kind), value)) in columns.iter().zip(values).enumerate() {
+            let bson = match (value, kind) {
+                (Value::Int(v), _) => Bson::Int64(*v),
+                (Value::Text(None), _) => Bson::Null,
+                (Value::Text(Some(json)), Kind::Text) if *name == "document" => {
+                    let parsed: serde_json::Value =
+                        serde_json::from_str(json).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    mongodb::bson::to_bson(&parsed).map_err(|e| StoreError::Corrupt(e.to_string()))?
+                }
+                (Value::Text(Some(text)), _) => Bson::String(text.clone()),
+            };
+            if i < key_columns {
+                key.push(match &bson {
+                    Bson::String(s) => s.clone(),
+                    other => other.to_string(),
+                });
+            }
+            document.insert(*name, bson);
+        }
+        document.insert("_id", key.join("|"));
+        Ok(document)
+    }
+
+    async fn upsert(&self, collection: &str, document: Document) -> Result<(), StoreError> {
+        let id = document.get("_id").cloned().unwrap_or(Bson::Null);
+        self.coll(collection)
+            .replace_one(doc! { "_id": id }, document)
+            .with_options(ReplaceOptions::builder().upsert(true).build())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn guard(&self, stream_id: &str) -> Result<(Head, Option<String>), StoreError> {
+        let found = self
+            .coll("approvals")
+            .find_one(doc! { "_id": stream_id })
+            .await
+            .map_err(unavailable)?;
+        Ok(match found {
+            Some(d) => (
+                Head {
+                    version: d.get_i64("_version").unwrap_or(0) as u64,
+                    hash: d.get_str("_hash").unwrap_or_default().to_owned(),
+                },
+                d.get_str("_state").ok().map(str::to_owned),
+            ),
+            None => (Head::default(), None),
+        })
+    }
+}
+
+fn text_of(d: &Document, key: &str) -> String {
+    d.get_str(key).unwrap_or_default().to_owned()
+}
+
+#[async_trait]
+impl ApprovalViews for MongoViews {
+    async fn checkpoint(&self) -> Result<Checkpoint, StoreError> {
+        let mut cursor = self
+            .coll("checkpoints")
+            .find(doc! { "projection": PROJECTION })
+            .await
+            .map_err(unavailable)?;
+        let mut checkpoint = Checkpoint::new();
+        while let Some(d) = cursor.try_next().await.map_err(unavailable)? {
+            checkpoint.insert(
+                d.get_i64("partition").unwrap_or(0) as u32,
+                d.get_i64("next_offset").unwrap_or(0) as u64,
+            );
+        }
+        Ok(checkpoint)
+    }
+
+    async fn apply(&self, batch: &[Delivered], checkpoint: &Checkpoint, notify: bool) -> Result<Applied, StoreError> {
+        let mut outcome = Applied::default();
+        let mut guards: HashMap<String, (Head, Option<String>)> = HashMap::new();
+        for delivered in batch {
+            let commit = &delivered.commit;
+            let (head, state) = match guards.remove(&commit.stream_id) {
+                Some(guard) => guard,
+                None => self.guard(&commit.stream_id).await?,
+            };
+            if commit.events.is_empty() || commit.first_version != head.version + 1 {
+                outcome.skipped += 1;
+                guards.insert(commit.stream_id.clone(), (head, state));
+                continue;
+            }
+            let (state, rows, doc_id) = approval_rows(state.as_deref(), commit, notify)?;
+            if let Some(doc_id) = &doc_id {
+                self.coll("inbox")
+                    .delete_many(doc! { "doc": doc_id })
+                    .await
+                    .map_err(unavailable)?;
+            }
+            let new_head = Head {
+                version: commit.last_version(),
+                hash: commit.last_hash().to_owned(),
+            };
+            let mut approval = None;
+            for (table, key_columns, mut values) in rows {
+                if table == "approvals" {
+                    if let Some(last) = values.last_mut() {
+                        *last = Value::Int(new_head.version as i64);
+                    }
+                    approval = Some(Self::document(table, key_columns, &values)?);
+                    continue;
+                }
+                self.upsert(table, Self::document(table, key_columns, &values)?).await?;
+            }
+            if let Some(mut approval) = approval {
+                approval.insert("_version", new_head.version as i64);
+                approval.insert("_hash", new_head.hash.clone());
+                approval.insert("_state", state.clone());
+                // The guard moves last, and only from the version this fold started from.
+                let written = self
+                    .coll("approvals")
+                    .replace_one(
+                        doc! { "_id": &commit.stream_id, "_version": head.version as i64 },
+                        approval,
+                    )
+                    .with_options(ReplaceOptions::builder().upsert(true).build())
+                    .await;
+                match written {
+                    Ok(_) => {}
+                    Err(e) if duplicate_key(&e) => {
+                        outcome.skipped += 1;
+                        guards.remove(&commit.stream_id);
+                        continue;
+                    }
+                    Err(e) => return Err(unavailable(e)),
+                }
+            }
+            outcome.applied += 1;
+            guards.insert(commit.stream_id.clone(), (new_head, Some(state)));
+        }
+        for (partition, next) in checkpoint {
+            let id = format!("{PROJECTION}|{partition}");
+            self.upsert("checkpoints", doc! { "_id": id, "projection": PROJECTION, "partition": *partition as i64, "next_offset": *next as i64 }).await?;
+        }
+        Ok(outcome)
+    }
+
+    async fn inbox(&self, principal: &str, inbox: Inbox) -> Result<Vec<InboxItem>, StoreError> {
+        let mut cursor = self
+            .coll("inbox")
+            .find(doc! { "principal": principal, "box": inbox.as_str() })
+            .sort(doc! { "updated_at": -1, "doc": 1 })
+            .await
+            .map_err(unavailable)?;
+        let mut items = Vec::new();
+        while let Some(d) = cursor.try_next().await.map_err(unavailable)? {
+            items.push(InboxItem {
+                doc: text_of(&d, "doc"),
+                title: text_of(&d, "title"),
+                status: text_of(&d, "status"),
+                drafter: text_of(&d, "drafter"),
+                updated_at: text_of(&d, "updated_at"),
+            });
+        }
+        Ok(items)
+    }
+
+    async fn inbox_counts(&self, principal: &str) -> Result<Vec<(String, i64)>, StoreError> {
+        let pipeline = vec![
+            doc! { "$match": { "principal": principal } },
+            doc! { "$group": { "_id": "$box", "n": { "$sum": 1 } } },
+            doc! { "$sort": { "_id": 1 } },
+        ];
+        let mut cursor = self.coll("inbox").aggregate(pipeline).await.map_err(unavailable)?;
+        let mut counts = Vec::new();
+        while let Some(d) = cursor.try_next().await.map_err(unavailable)? {
+            let n = d.get_i32("n").map(i64::from).or_else(|_| d.get_i64("n")).unwrap_or(0);
+            counts.push((text_of(&d, "_id"), n));
+        }
+        Ok(counts)
+    }
+
+    async fn notifications(&self, recipient: &str) -> Result<Vec<FeedEntry>, StoreError> {
+        let mut cursor = self
+            .coll("notifications")
+            .find(doc! { "recipient": recipient })
+            .sort(doc! { "at": -1, "_id": -1 })
+            .await
+            .map_err(unavailable)?;
+        let mut feed = Vec::new();
+        while let Some(d) = cursor.try_next().await.map_err(unavailable)? {
+            feed.push(FeedEntry {
+                id: text_of(&d, "_id"),
+                doc: text_of(&d, "doc"),
+                kind: text_of(&d, "kind"),
+                title: text_of(&d, "title"),
+                at: text_of(&d, "at"),
+                read: d.get_i64("is_read").unwrap_or(0) != 0,
+            });
+        }
+        Ok(feed)
+    }
+
+    async fn approval(&self, id: &str) -> Result<Option<(u64, serde_json::Value)>, StoreError> {
+        let Some(d) = self
+            .coll("approvals")
+            .find_one(doc! { "_id": id })
+            .await
+            .map_err(unavailable)?
+        else {
+            return Ok(None);
+        };
+        let document = d
+            .get_document("document")
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let json = serde_json::to_value(document).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok(Some((d.get_i64("_version").unwrap_or(0) as u64, json)))
+    }
+
+    async fn timeline(&self, id: &str) -> Result<Vec<TimelineEntry>, StoreError> {
+        let mut cursor = self
+            .coll("approval_timeline")
+            .find(doc! { "doc": id })
+            .sort(doc! { "version": 1 })
+            .await
+            .map_err(unavailable)?;
+        let mut entries = Vec::new();
+        while let Some(d) = cursor.try_next().await.map_err(unavailable)? {
+            entries.push(TimelineEntry {
+                version: d.get_i64("version").unwrap_or(0) as u64,
+                event_type: text_of(&d, "event_type"),
+                actor: text_of(&d, "actor"),
+                at: text_of(&d, "at"),
+                note: d.get_str("note").ok().map(str::to_owned),
+            });
+        }
+        Ok(entries)
+    }
+
+    async fn checksum(&self) -> Result<String, StoreError> {
+        let mut hasher = Sha256::new();
+        for name in VIEW_COLLECTIONS {
+            let mut cursor = self
+                .coll(name)
+                .find(doc! {})
+                .sort(doc! { "_id": 1 })
+                .await
+                .map_err(unavailable)?;
+            while let Some(d) = cursor.try_next().await.map_err(unavailable)? {
+                let json = serde_json::to_value(&d).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let mut bytes = Vec::new();
+                crate::eventlog::codec::canonical_json(&json, &mut bytes);
+                hasher.update(name.as_bytes());
+                hasher.update(&bytes);
+            }
+        }
+        Ok(format!("{:x}", hasher.finalize()))
+    }
+}
