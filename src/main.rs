@@ -60,8 +60,9 @@ enum Role {
         #[arg(long)]
         seed_demo: bool,
     },
-    /// Run the projector: the employee read model in MySQL/MariaDB from Kafka
-    /// (settings as for command-api, plus `read_model.mysql_url` / ERP_MYSQL_URL).
+    /// Run the projector from Kafka: the employee read model into MySQL/MariaDB, the approval
+    /// views into MongoDB (settings as for command-api, plus `read_model.*` / ERP_MYSQL_URL,
+    /// ERP_MONGO_URL, ERP_MONGO_DB).
     Projector {
         #[arg(long, env = "ERP_CONFIG")]
         config: Option<PathBuf>,
@@ -194,7 +195,7 @@ fn projection_routes(projector: projector::Projector) -> axum::Router {
         .with_state(projector)
 }
 
-/// The projector role: employee read model in MySQL/MariaDB from Kafka.
+/// The projector role: employee read model in MySQL/MariaDB, approval views in MongoDB.
 async fn projector_role(settings: settings::Settings) -> anyhow::Result<()> {
     let mut kafka = KafkaConfig::local(&settings.kafka.brokers, &settings.kafka.prefix, &streams::ALL);
     kafka.partitions = settings.kafka.partitions;
@@ -207,7 +208,13 @@ async fn projector_role(settings: settings::Settings) -> anyhow::Result<()> {
     let store = SqlReadModel::connect(&settings.read_model.mysql_url)
         .await
         .map_err(|e| anyhow::anyhow!("connecting to MySQL: {e}"))?;
-    let projector = projector::Projector::new(Arc::new(log), store);
+    let views = infra::readmodel::mongo::MongoViews::connect(
+        &settings.read_model.mongo_url,
+        &settings.read_model.mongo_database,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("connecting to MongoDB: {e}"))?;
+    let projector = projector::Projector::new(Arc::new(log), store).with_views(Arc::new(views));
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
     projector.spawn_all(stop);
     let router = projection_routes(projector).route("/healthz", axum::routing::get(|| async { "ok" }));

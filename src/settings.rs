@@ -16,6 +16,8 @@
 //! | `auth.issuer` | `ERP_JWT_ISSUER` | `erp-embedded` |
 //! | `auth.audience` | `ERP_JWT_AUDIENCE` | `erp` |
 //! | `read_model.mysql_url` | `ERP_MYSQL_URL` | `mysql://erp:erp@127.0.0.1:3306/erp` |
+//! | `read_model.mongo_url` | `ERP_MONGO_URL` | `mongodb://127.0.0.1:27017` |
+//! | `read_model.mongo_database` | `ERP_MONGO_DB` | `erp` |
 
 use anyhow::Context;
 use serde::Deserialize;
@@ -39,12 +41,16 @@ pub struct Settings {
 #[serde(deny_unknown_fields, default)]
 pub struct ReadModel {
     pub mysql_url: String,
+    pub mongo_url: String,
+    pub mongo_database: String,
 }
 
 impl Default for ReadModel {
     fn default() -> Self {
         Self {
             mysql_url: "mysql://erp:erp@127.0.0.1:3306/erp".into(),
+            mongo_url: "mongodb://127.0.0.1:27017".into(),
+            mongo_database: "erp".into(),
         }
     }
 }
@@ -142,6 +148,12 @@ impl Settings {
         }
         if let Some(v) = env("ERP_MYSQL_URL") {
             settings.read_model.mysql_url = v;
+        }
+        if let Some(v) = env("ERP_MONGO_URL") {
+            settings.read_model.mongo_url = v;
+        }
+        if let Some(v) = env("ERP_MONGO_DB") {
+            settings.read_model.mongo_database = v;
         }
         if let Some(v) = env("ERP_JWKS_URL") {
             settings.auth.jwks_url = v;

@@ -11,14 +11,15 @@
 //! projection. Next: the MongoDB adapter for the approval views, shadow rebuild with swap.
 
 use chrono::{DateTime, Utc};
-use infra::eventlog::{Checkpoint, EventLog, EventLogError};
+use infra::eventlog::{Checkpoint, Delivered, EventLog, EventLogError};
 use infra::readmodel::sql::{Projection, SqlReadModel};
 use infra::readmodel::StoreError;
+use infra::readmodel::{ApprovalViews, Published};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 
 /// Why a projection stopped.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -44,6 +45,8 @@ pub struct Lag {
 pub struct Projector {
     log: Arc<dyn EventLog>,
     store: SqlReadModel,
+    views: Arc<dyn ApprovalViews>,
+    published: broadcast::Sender<Published>,
     last_applied: Arc<Mutex<HashMap<&'static str, DateTime<Utc>>>>,
     batch: usize,
 }
@@ -55,10 +58,14 @@ impl std::fmt::Debug for Projector {
 }
 
 impl Projector {
+    /// The employee read model and the approval views both in `store` (the embedded default).
     pub fn new(log: Arc<dyn EventLog>, store: SqlReadModel) -> Self {
+        let views: Arc<dyn ApprovalViews> = Arc::new(store.clone());
         Self {
             log,
             store,
+            views,
+            published: broadcast::channel(4096).0,
             last_applied: Arc::new(Mutex::new(HashMap::new())),
             batch: 500,
         }
@@ -70,13 +77,52 @@ impl Projector {
         self
     }
 
+    /// The approval views in another store (MongoDB in the distributed deployment).
+    pub fn with_views(mut self, views: Arc<dyn ApprovalViews>) -> Self {
+        self.views = views;
+        self
+    }
+
     pub fn store(&self) -> &SqlReadModel {
         &self.store
     }
 
+    pub fn views(&self) -> &Arc<dyn ApprovalViews> {
+        &self.views
+    }
+
+    /// New notification feed entries as live projection writes them (never during replays).
+    pub fn published(&self) -> broadcast::Receiver<Published> {
+        self.published.subscribe()
+    }
+
+    async fn checkpoint(&self, projection: Projection) -> Result<Checkpoint, ProjectorError> {
+        Ok(match projection {
+            Projection::Approvals => self.views.checkpoint().await?,
+            other => self.store.checkpoint(other).await?,
+        })
+    }
+
+    async fn apply(
+        &self,
+        projection: Projection,
+        batch: &[Delivered],
+        checkpoint: &Checkpoint,
+        notify: bool,
+    ) -> Result<usize, ProjectorError> {
+        let applied = match projection {
+            Projection::Approvals => self.views.apply(batch, checkpoint, notify).await?,
+            other => self.store.apply_with(other, batch, checkpoint, notify).await?,
+        };
+        for entry in applied.published {
+            let _ = self.published.send(entry);
+        }
+        Ok(applied.applied)
+    }
+
     /// Follows one projection until `stop` turns true.
     pub async fn run(&self, projection: Projection, mut stop: watch::Receiver<bool>) -> Result<(), ProjectorError> {
-        let from = self.store.checkpoint(projection).await?;
+        let from = self.checkpoint(projection).await?;
         let mut subscription = self.log.subscribe(projection.stream_type(), from).await?;
         loop {
             if *stop.borrow() {
@@ -90,7 +136,7 @@ impl Projector {
                 continue;
             }
             let newest = batch.iter().map(|d| d.commit.recorded_at).max();
-            self.store.apply(projection, &batch, subscription.checkpoint()).await?;
+            self.apply(projection, &batch, subscription.checkpoint(), true).await?;
             if let (Some(newest), Ok(mut last)) = (newest, self.last_applied.lock()) {
                 last.insert(projection.name(), newest);
             }
@@ -115,10 +161,16 @@ impl Projector {
 
     /// Applies everything up to the log's current end (rebuilds, tests, `erp replay`).
     pub async fn catch_up(&self, projection: Projection) -> Result<u64, ProjectorError> {
+        self.catch_up_with(projection, false).await
+    }
+
+    /// As [`Self::catch_up`]; `notify` announces new feed entries (live catch-up after a
+    /// restart) instead of staying silent (rebuilds).
+    pub async fn catch_up_with(&self, projection: Projection, notify: bool) -> Result<u64, ProjectorError> {
         let end = self.log.end_offsets(projection.stream_type()).await?;
         let mut subscription = self
             .log
-            .subscribe(projection.stream_type(), self.store.checkpoint(projection).await?)
+            .subscribe(projection.stream_type(), self.checkpoint(projection).await?)
             .await?;
         let mut applied = 0;
         while !reached(subscription.checkpoint(), &end) {
@@ -127,10 +179,8 @@ impl Projector {
                 continue;
             }
             applied += self
-                .store
-                .apply(projection, &batch, subscription.checkpoint())
-                .await?
-                .applied as u64;
+                .apply(projection, &batch, subscription.checkpoint(), notify)
+                .await? as u64;
         }
         Ok(applied)
     }
@@ -140,7 +190,7 @@ impl Projector {
         let mut lags = Vec::new();
         for projection in Projection::ALL {
             let end = self.log.end_offsets(projection.stream_type()).await?;
-            let at = self.store.checkpoint(projection).await?;
+            let at = self.checkpoint(projection).await?;
             let behind: u64 = end
                 .iter()
                 .map(|(p, e)| e.saturating_sub(at.get(p).copied().unwrap_or(0)))

@@ -14,7 +14,7 @@
 pub mod mongo;
 pub mod sql;
 
-pub use sql::{Applied, FeedEntry, InboxItem, TimelineEntry};
+pub use sql::{Applied, FeedEntry, InboxItem, Published, TimelineEntry};
 
 use crate::eventlog::{Checkpoint, Delivered};
 use domain::approval::Inbox;
@@ -25,7 +25,8 @@ use domain::approval::Inbox;
 pub trait ApprovalViews: Send + Sync {
     /// Where the projection stopped.
     async fn checkpoint(&self) -> Result<Checkpoint, StoreError>;
-    /// Applies a batch; `notify = false` (replays) writes no notification entries.
+    /// Applies a batch; with `notify` the new feed entries come back in `published` for the
+    /// notifier; replays pass `false` and announce nothing again.
     async fn apply(&self, batch: &[Delivered], checkpoint: &Checkpoint, notify: bool) -> Result<Applied, StoreError>;
     async fn inbox(&self, principal: &str, inbox: Inbox) -> Result<Vec<InboxItem>, StoreError>;
     async fn inbox_counts(&self, principal: &str) -> Result<Vec<(String, i64)>, StoreError>;
@@ -43,10 +44,22 @@ pub enum StoreError {
     Unavailable(String),
     #[error("stored data does not decode: {0}")]
     Corrupt(String),
+    /// A deadlock or busy database: the whole transaction can simply run again.
+    #[error("transient store conflict: {0}")]
+    Transient(String),
 }
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        StoreError::Unavailable(e.to_string())
+        let transient = match &e {
+            // InnoDB deadlock / serialization failure; SQLite busy.
+            sqlx::Error::Database(db) => db.code().is_some_and(|c| c == "40001" || c == "5" || c == "517"),
+            _ => false,
+        };
+        if transient {
+            StoreError::Transient(e.to_string())
+        } else {
+            StoreError::Unavailable(e.to_string())
+        }
     }
 }

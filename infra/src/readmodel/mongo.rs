@@ -184,7 +184,7 @@ impl ApprovalViews for MongoViews {
                 guards.insert(commit.stream_id.clone(), (head, state));
                 continue;
             }
-            let (state, rows, doc_id) = approval_rows(state.as_deref(), commit, notify)?;
+            let (state, rows, doc_id, published) = approval_rows(state.as_deref(), commit)?;
             if let Some(doc_id) = &doc_id {
                 self.coll("inbox")
                     .delete_many(doc! { "doc": doc_id })
@@ -230,6 +230,9 @@ impl ApprovalViews for MongoViews {
                 }
             }
             outcome.applied += 1;
+            if notify {
+                outcome.published.extend(published);
+            }
             guards.insert(commit.stream_id.clone(), (new_head, Some(state)));
         }
         for (partition, next) in checkpoint {

@@ -223,12 +223,22 @@ pub(super) const TABLES: &[Table] = &[
 const ENTITY_TABLES: [&str; 5] = ["employees", "departments", "delegations", "leave_balances", "approvals"];
 
 /// What one `apply` did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Applied {
     /// Commits folded into rows.
     pub applied: usize,
     /// Commits already applied (redelivery) or fenced by rule R: nothing changed.
     pub skipped: usize,
+    /// New feed entries to push to live subscribers; empty for replays (`notify = false`),
+    /// which rebuild the feed rows without announcing them again.
+    pub published: Vec<Published>,
+}
+
+/// A feed entry for one recipient, to push live.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Published {
+    pub recipient: String,
+    pub entry: FeedEntry,
 }
 
 /// A value bound into a statement.
@@ -316,8 +326,30 @@ impl SqlReadModel {
         self.apply_with(projection, batch, checkpoint, true).await
     }
 
-    /// As [`Self::apply`]; `notify = false` (replays) writes no notification feed entries.
+    /// As [`Self::apply`]; `notify = false` (replays) rebuilds feed rows but reports none as
+    /// new, so nothing is pushed to subscribers again.
     pub async fn apply_with(
+        &self,
+        projection: Projection,
+        batch: &[Delivered],
+        checkpoint: &Checkpoint,
+        notify: bool,
+    ) -> Result<Applied, StoreError> {
+        // A deadlock between two projections' transactions rolls one back whole; run it again.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.apply_once(projection, batch, checkpoint, notify).await {
+                Err(StoreError::Transient(e)) if attempt < 5 => {
+                    tracing::debug!(projection = projection.name(), error = %e, "retrying a transient conflict");
+                    tokio::time::sleep(std::time::Duration::from_millis(20 * attempt)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn apply_once(
         &self,
         projection: Projection,
         batch: &[Delivered],
@@ -362,7 +394,10 @@ impl SqlReadModel {
                 Projection::Departments => fold::<Department>(state.as_deref(), &payloads, department_rows)?,
                 Projection::Delegations => fold::<Delegation>(state.as_deref(), &payloads, delegation_rows)?,
                 Projection::Approvals => {
-                    let (state, rows, doc) = approval_rows(state.as_deref(), commit, notify)?;
+                    let (state, rows, doc, published) = approval_rows(state.as_deref(), commit)?;
+                    if notify {
+                        outcome.published.extend(published);
+                    }
                     if let Some(doc) = doc {
                         sqlx::query("DELETE FROM inbox WHERE doc = ?")
                             .bind(doc)
@@ -644,8 +679,7 @@ impl SqlReadModel {
 pub(super) fn approval_rows(
     state: Option<&str>,
     commit: &crate::eventlog::codec::CommitRecord,
-    notify: bool,
-) -> Result<(String, Rows, Option<String>), StoreError> {
+) -> Result<(String, Rows, Option<String>, Vec<Published>), StoreError> {
     use domain::approval::{notices, Approval, ApprovalEvent};
     let corrupt = |e: serde_json::Error| StoreError::Corrupt(e.to_string());
     let mut approval: Approval = match state {
@@ -653,6 +687,7 @@ pub(super) fn approval_rows(
         None => Approval::default(),
     };
     let mut rows: Rows = Vec::new();
+    let mut published = Vec::new();
     for recorded in &commit.events {
         let before = approval.document().cloned();
         let event: ApprovalEvent = serde_json::from_value(recorded.payload.clone()).map_err(corrupt)?;
@@ -690,7 +725,7 @@ pub(super) fn approval_rows(
                 Value::Text(note),
             ],
         ));
-        if notify {
+        {
             for (who, notice) in notices(before.as_ref(), &event, after) {
                 let kind = serde_json::to_value(notice)
                     .ok()
@@ -698,6 +733,17 @@ pub(super) fn approval_rows(
                     .unwrap_or_default();
                 // Deterministic ids: a redelivered event rewrites its notifications, never adds.
                 let id = format!("{}:{}:{}:{kind}", after.id, recorded.version, who);
+                published.push(Published {
+                    recipient: who.to_string(),
+                    entry: FeedEntry {
+                        id: id.clone(),
+                        doc: after.id.to_string(),
+                        kind: kind.clone(),
+                        title: after.content.title.clone(),
+                        at: event.at().to_rfc3339(),
+                        read: false,
+                    },
+                });
                 rows.push((
                     "notifications",
                     1,
@@ -716,7 +762,7 @@ pub(super) fn approval_rows(
     }
     let json = serde_json::to_string(&approval).map_err(corrupt)?;
     let Some(doc) = approval.document() else {
-        return Ok((json, rows, None));
+        return Ok((json, rows, None, published));
     };
     let status = serde_json::to_value(doc.status)
         .ok()
@@ -758,7 +804,7 @@ pub(super) fn approval_rows(
             ],
         ));
     }
-    Ok((json, rows, Some(doc.id.to_string())))
+    Ok((json, rows, Some(doc.id.to_string()), published))
 }
 
 fn cell(row: &AnyRow, i: usize, kind: Kind) -> Result<String, StoreError> {
