@@ -35,6 +35,25 @@ pub enum Bench {
         #[arg(long, default_value_t = 5)]
         seconds: u64,
     },
+    /// Fill an embedded log with approval traffic and rebuild the approval views into each
+    /// store, printing events/s.
+    Rebuild {
+        /// Events in the log (5 per document).
+        #[arg(long, default_value_t = 1_000_000)]
+        events: u64,
+        /// Also rebuild into this MySQL/MariaDB database (`mysql://user:pass@host:port/db`).
+        #[arg(long)]
+        mysql: Option<String>,
+        /// Events for the MySQL run (a prefix of the same traffic).
+        #[arg(long, default_value_t = 1_000_000)]
+        mysql_events: u64,
+        /// Also rebuild into this MongoDB-wire server (`mongodb://host:port`).
+        #[arg(long)]
+        mongo: Option<String>,
+        /// Events for the MongoDB run.
+        #[arg(long, default_value_t = 1_000_000)]
+        mongo_events: u64,
+    },
 }
 
 pub async fn run(bench: Bench) -> anyhow::Result<()> {
@@ -45,6 +64,13 @@ pub async fn run(bench: Bench) -> anyhow::Result<()> {
             rates,
             seconds,
         } => commands(url, kafka, &rates, seconds).await,
+        Bench::Rebuild {
+            events,
+            mysql,
+            mysql_events,
+            mongo,
+            mongo_events,
+        } => crate::rebuild_bench::run(events, mysql, mongo, mysql_events, mongo_events).await,
     }
 }
 

@@ -8,6 +8,7 @@
 //! `build(...)` + `run_until_stopped(shutdown)`.
 
 mod bench;
+mod rebuild_bench;
 mod settings;
 
 use anyhow::Context;

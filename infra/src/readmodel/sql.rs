@@ -219,6 +219,16 @@ pub(super) const TABLES: &[Table] = &[
     ),
 ];
 
+/// Tables whose rows are written once per event and never change.
+const APPEND_ONLY_TABLES: [&str; 3] = ["approval_timeline", "notifications", "leave_entries"];
+
+/// Secondary indexes: name, table, columns.
+const INDEXES: [(&str, &str, &str); 2] = [
+    // Inbox rows are replaced per document on every commit.
+    ("inbox_by_doc", "inbox", "doc"),
+    ("feed_by_recipient", "notifications", "recipient, at"),
+];
+
 /// Tables with one row per stream, whose last column is the stream version.
 const ENTITY_TABLES: [&str; 5] = ["employees", "departments", "delegations", "leave_balances", "approvals"];
 
@@ -300,6 +310,17 @@ impl SqlReadModel {
             );
             sqlx::query(&sql).execute(&self.pool).await?;
         }
+        // Secondary indexes; MySQL has no CREATE INDEX IF NOT EXISTS, so an existing one is
+        // recognised by the error and left alone.
+        for (name, table, columns) in INDEXES {
+            let sql = format!("CREATE INDEX {name} ON {table} ({columns})");
+            if let Err(e) = sqlx::query(&sql).execute(&self.pool).await {
+                let text = e.to_string();
+                if !(text.contains("exists") || text.contains("Duplicate key name")) {
+                    return Err(e.into());
+                }
+            }
+        }
         Ok(())
     }
 
@@ -359,6 +380,27 @@ impl SqlReadModel {
         let mut tx = self.pool.begin().await?;
         let mut outcome = Applied::default();
         let mut guards: HashMap<String, (Head, Option<String>)> = HashMap::new();
+        // Rows with one current value per key are written once per batch, whatever number of
+        // commits touched them; append-only rows (timeline, feed, ledger) are inserted as
+        // they come: the guard passed inside this transaction, so they cannot exist yet.
+        let mut latest: Vec<(&'static str, usize, Vec<Value>)> = Vec::new();
+        let mut latest_at: HashMap<(&'static str, String), usize> = HashMap::new();
+        let mut inboxes: HashMap<String, Vec<Vec<Value>>> = HashMap::new();
+        let mut keep = |table: &'static str, key_columns: usize, values: Vec<Value>| {
+            let key = values
+                .iter()
+                .take(key_columns)
+                .map(|v| format!("{v:?}"))
+                .collect::<Vec<_>>()
+                .join("|");
+            match latest_at.get(&(table, key.clone())) {
+                Some(i) => latest[*i] = (table, key_columns, values),
+                None => {
+                    latest_at.insert((table, key), latest.len());
+                    latest.push((table, key_columns, values));
+                }
+            }
+        };
         for delivered in batch {
             let commit = &delivered.commit;
             let (head, state) = match guards.remove(&commit.stream_id) {
@@ -398,13 +440,11 @@ impl SqlReadModel {
                     if notify {
                         outcome.published.extend(published);
                     }
+                    let (inbox, rest): (Rows, Rows) = rows.into_iter().partition(|(table, _, _)| *table == "inbox");
                     if let Some(doc) = doc {
-                        sqlx::query("DELETE FROM inbox WHERE doc = ?")
-                            .bind(doc)
-                            .execute(&mut *tx)
-                            .await?;
+                        inboxes.insert(doc, inbox.into_iter().map(|(_, _, values)| values).collect());
                     }
-                    (state, rows)
+                    (state, rest)
                 }
                 Projection::Leave => {
                     let (state, mut rows) = fold::<LeaveLedger>(state.as_deref(), &payloads, leave_rows)?;
@@ -425,10 +465,13 @@ impl SqlReadModel {
                         *last = Value::Int(head.version as i64);
                     }
                 }
-                write_row(&mut tx, table, key, values).await?;
+                if APPEND_ONLY_TABLES.contains(&table) {
+                    insert_row(&mut tx, table, &values).await?;
+                } else {
+                    keep(table, key, values);
+                }
             }
-            write_row(
-                &mut tx,
+            keep(
                 "erp_streams",
                 2,
                 vec![
@@ -438,10 +481,21 @@ impl SqlReadModel {
                     text(&head.hash),
                     text(&state),
                 ],
-            )
-            .await?;
+            );
             outcome.applied += 1;
             guards.insert(commit.stream_id.clone(), (head, Some(state)));
+        }
+        for (table, key_columns, values) in latest {
+            write_row(&mut tx, table, key_columns, values).await?;
+        }
+        for (doc, rows) in inboxes {
+            sqlx::query("DELETE FROM inbox WHERE doc = ?")
+                .bind(doc)
+                .execute(&mut *tx)
+                .await?;
+            for values in rows {
+                insert_row(&mut tx, "inbox", &values).await?;
+            }
         }
         for (partition, next) in checkpoint {
             write_row(
@@ -974,11 +1028,24 @@ async fn write_row(
         q = bind(q, v);
     }
     q.execute(&mut **tx).await?;
+    insert_row(tx, table, &values).await
+}
+
+/// Inserts one row.
+async fn insert_row(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    table: &str,
+    values: &[Value],
+) -> Result<(), StoreError> {
+    let (_, columns, _) = TABLES
+        .iter()
+        .find(|(t, _, _)| *t == table)
+        .ok_or_else(|| StoreError::Corrupt(format!("no table {table}")))?;
     let names: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();
     let marks = vec!["?"; names.len()].join(", ");
     let insert = format!("INSERT INTO {table} ({}) VALUES ({marks})", names.join(", "));
     let mut q = sqlx::query(&insert);
-    for v in &values {
+    for v in values {
         q = bind(q, v);
     }
     q.execute(&mut **tx).await?;

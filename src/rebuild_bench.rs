@@ -1,0 +1,215 @@
+//! `erp bench rebuild`: fills an embedded log with a realistic mix of approval traffic and
+//! rebuilds the read models from it, printing events/s per store.
+//!
+//! Mix per document (5 commits, 5 events): 기안, 상신, 승인 (팀장), 의견, 승인 (본부장) — the
+//! approval views fold each one into the document, its timeline, inbox rows and feed entries.
+
+use anyhow::Context;
+use chrono::Utc;
+use domain::approval::{Approval, ApprovalCommand as C, ApprovalEvent, ApprovalLine, Content};
+use domain::form::{general_form, FieldValue};
+use domain::ids::{ApprovalId, CommentId, EmployeeId};
+use domain::{Actor, Aggregate};
+use infra::eventlog::embedded::{EmbeddedLog, EmbeddedOptions};
+use infra::eventlog::{streams, EventLog, ExpectedVersion, NewCommit, NewEvent, StreamRef, Upcasters};
+use infra::readmodel::mongo::MongoViews;
+use infra::readmodel::sql::{Projection, SqlReadModel};
+use std::sync::Arc;
+use std::time::Instant;
+use uuid::Uuid;
+
+/// The five commits of one document, decided by the domain so every event is valid.
+fn document_commits(n: u64) -> Vec<Vec<ApprovalEvent>> {
+    let emp = |i: u128| EmployeeId(Uuid::from_u128(i));
+    let (drafter, lead, head) = (emp(1000 + (n % 50) as u128), emp(10 + (n % 5) as u128), emp(1));
+    let id = ApprovalId(Uuid::from_u128(0xB000_0000 + n as u128));
+    let at = Utc::now();
+    let content = Content {
+        title: format!("지출결의 {n}"),
+        body: [(
+            "content".to_owned(),
+            FieldValue::Text("출장 경비 정산 요청드립니다.".into()),
+        )]
+        .into(),
+        attachments: vec![],
+    };
+    let commands = [
+        C::Draft {
+            id,
+            form: general_form(),
+            content,
+            line: ApprovalLine::sequential([lead, head]),
+            by: Actor::employee(drafter),
+            at,
+        },
+        C::Submit {
+            form: general_form(),
+            rule: None,
+            leave_balance: None,
+            by: Actor::employee(drafter),
+            at,
+        },
+        C::Approve {
+            comment: Some("확인했습니다".into()),
+            proxy: None,
+            by: Actor::employee(lead),
+            at,
+        },
+        C::Comment {
+            id: CommentId(Uuid::from_u128(n as u128)),
+            text: "영수증 첨부 부탁드립니다".into(),
+            by: Actor::employee(head),
+            at,
+        },
+        C::Approve {
+            comment: None,
+            proxy: None,
+            by: Actor::employee(head),
+            at,
+        },
+    ];
+    let mut state = Approval::default();
+    commands
+        .iter()
+        .map(|c| {
+            let events = state.decide(c).unwrap_or_default();
+            for e in &events {
+                state.evolve(e);
+            }
+            events
+        })
+        .collect()
+}
+
+async fn fill(log: Arc<dyn EventLog>, events: u64) -> anyhow::Result<()> {
+    let docs = events / 5;
+    let tasks = 32u64;
+    let started = Instant::now();
+    let handles: Vec<_> = (0..tasks)
+        .map(|t| {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let mut n = t;
+                while n < docs {
+                    let stream = StreamRef::new(
+                        streams::APPROVAL,
+                        ApprovalId(Uuid::from_u128(0xB000_0000 + n as u128)).to_string(),
+                    );
+                    for (version, events) in document_commits(n).into_iter().enumerate() {
+                        let commit = NewCommit {
+                            stream: stream.clone(),
+                            expected: ExpectedVersion::Exact(version as u64),
+                            command_id: Uuid::now_v7(),
+                            correlation_id: Uuid::now_v7(),
+                            causation_id: None,
+                            actor: None,
+                            traceparent: None,
+                            events: events.iter().map(NewEvent::from_domain).collect::<Result<_, _>>()?,
+                        };
+                        log.append(commit).await?;
+                    }
+                    n += tasks;
+                }
+                Ok::<_, infra::eventlog::EventLogError>(())
+            })
+        })
+        .collect();
+    for h in handles {
+        h.await?.map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    println!(
+        "filled {} events ({} documents) in {:.1} s",
+        docs * 5,
+        docs,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+async fn rebuild(
+    label: &str,
+    log: Arc<dyn EventLog>,
+    projector: projector::Projector,
+    events: u64,
+) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let commits = projector
+        .catch_up(Projection::Approvals)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let took = started.elapsed().as_secs_f64();
+    let _ = log;
+    println!(
+        "{label:<34} {commits:>9} commits  {:>8.1} s  {:>9.0} events/s",
+        took,
+        events as f64 / took
+    );
+    Ok(())
+}
+
+pub async fn run(
+    events: u64,
+    mysql: Option<String>,
+    mongo: Option<String>,
+    mysql_events: u64,
+    mongo_events: u64,
+) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir_in(".").context("temp dir")?;
+    let logs: Vec<(u64, Arc<dyn EventLog>)> = {
+        let mut logs = Vec::new();
+        for (i, n) in [events, mysql_events.min(events), mongo_events.min(events)]
+            .into_iter()
+            .enumerate()
+        {
+            if i > 0 && logs.iter().any(|(m, _)| *m == n) {
+                continue;
+            }
+            let log: Arc<dyn EventLog> = Arc::new(EmbeddedLog::open(
+                dir.path().join(format!("log{i}")),
+                EmbeddedOptions::default(),
+                Upcasters::default(),
+            )?);
+            fill(log.clone(), n).await?;
+            logs.push((n, log));
+        }
+        logs
+    };
+    let log_for = |n: u64| {
+        logs.iter()
+            .find(|(m, _)| *m == n)
+            .map(|(_, l)| l.clone())
+            .unwrap_or_else(|| logs[0].1.clone())
+    };
+    println!("\nrebuild of the approval views (document, timeline, inbox, feed), replay mode:");
+    let sqlite = SqlReadModel::connect(&format!("sqlite://{}?mode=rwc", dir.path().join("read.db").display())).await?;
+    rebuild(
+        "SQLite (embedded default)",
+        log_for(events),
+        projector::Projector::new(log_for(events), sqlite),
+        events,
+    )
+    .await?;
+    if let Some(url) = mysql {
+        let n = mysql_events.min(events);
+        let store = SqlReadModel::connect(&url).await?;
+        rebuild(
+            &format!("MySQL/MariaDB ({n} events)"),
+            log_for(n),
+            projector::Projector::new(log_for(n), store.clone()),
+            n,
+        )
+        .await?;
+    }
+    if let Some(url) = mongo {
+        let n = mongo_events.min(events);
+        let scratch = SqlReadModel::connect(&format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("scratch.db").display()
+        ))
+        .await?;
+        let views = MongoViews::connect(&url, &format!("bench{}", Uuid::now_v7().simple())).await?;
+        let projector = projector::Projector::new(log_for(n), scratch).with_views(Arc::new(views));
+        rebuild(&format!("MongoDB wire ({n} events)"), log_for(n), projector, n).await?;
+    }
+    Ok(())
+}
