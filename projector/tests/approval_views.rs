@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
+mod support;
+
 use chrono::Utc;
 use domain::approval::{Approval, ApprovalCommand as C, ApprovalLine, Content, Inbox};
 use domain::form::{general_form, FieldValue};
@@ -11,7 +13,6 @@ use domain::{Actor, Aggregate};
 use infra::eventlog::embedded::{EmbeddedLog, EmbeddedOptions};
 use infra::eventlog::{streams, Checkpoint, EventLog, ExpectedVersion, NewCommit, NewEvent, StreamRef, Upcasters};
 use infra::readmodel::mongo::MongoViews;
-use infra::readmodel::sql::SqlReadModel;
 use infra::readmodel::ApprovalViews;
 use std::sync::Arc;
 use std::time::Duration;
@@ -205,12 +206,7 @@ macro_rules! views_suite {
 }
 
 async fn sqlite() -> Box<dyn ApprovalViews> {
-    let dir = tempfile::tempdir().unwrap().keep();
-    Box::new(
-        SqlReadModel::connect(&format!("sqlite://{}?mode=rwc", dir.join("read.db").display()))
-            .await
-            .unwrap(),
-    )
+    Box::new(support::sqlite_store().await)
 }
 
 async fn mongo() -> Box<dyn ApprovalViews> {
@@ -223,16 +219,7 @@ async fn mongo() -> Box<dyn ApprovalViews> {
 }
 
 async fn mariadb() -> Box<dyn ApprovalViews> {
-    let base =
-        std::env::var("ERP_TEST_MYSQL").unwrap_or_else(|_| panic!("ERP_TEST_MYSQL is not set: run scripts/test"));
-    sqlx::any::install_default_drivers();
-    let admin = sqlx::AnyPool::connect(&base).await.unwrap();
-    let db = format!("t{}", Uuid::now_v7().simple());
-    sqlx::query(&format!("CREATE DATABASE {db}"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    Box::new(SqlReadModel::connect(&format!("{base}/{db}")).await.unwrap())
+    Box::new(support::mariadb_store().await)
 }
 
 views_suite!(on_sqlite, sqlite());

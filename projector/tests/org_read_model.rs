@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
+mod support;
+
 use chrono::{Duration as Minutes, TimeZone, Utc};
 use domain::ids::{ApprovalId, DelegationId, DepartmentId, EmployeeId};
 use domain::leave::LeaveEvent;
@@ -328,23 +330,11 @@ macro_rules! store_suite {
 }
 
 async fn sqlite() -> SqlReadModel {
-    let dir = tempfile::tempdir().unwrap().keep();
-    SqlReadModel::connect(&format!("sqlite://{}?mode=rwc", dir.join("read.db").display()))
-        .await
-        .unwrap()
+    support::sqlite_store().await
 }
 
 async fn mariadb() -> SqlReadModel {
-    let base =
-        std::env::var("ERP_TEST_MYSQL").unwrap_or_else(|_| panic!("ERP_TEST_MYSQL is not set: run scripts/test"));
-    sqlx::any::install_default_drivers();
-    let admin = sqlx::AnyPool::connect(&base).await.unwrap();
-    let db = format!("t{}", Uuid::now_v7().simple());
-    sqlx::query(&format!("CREATE DATABASE {db}"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    SqlReadModel::connect(&format!("{base}/{db}")).await.unwrap()
+    support::mariadb_store().await
 }
 
 store_suite!(on_sqlite, sqlite());
