@@ -339,3 +339,78 @@ async fn mariadb() -> SqlReadModel {
 
 store_suite!(on_sqlite, sqlite());
 store_suite!(on_mariadb, mariadb());
+
+/// Child mode for the kill -9 test: follows every projection of the log in `ERP_CHILD_LOG`
+/// into the SQLite file `ERP_CHILD_DB` until killed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "run as a child process by kill_9_mid_batch_then_restart_equals_a_fresh_rebuild"]
+async fn child_projector() {
+    let (Ok(log_dir), Ok(db)) = (std::env::var("ERP_CHILD_LOG"), std::env::var("ERP_CHILD_DB")) else {
+        return;
+    };
+    let log: Arc<dyn EventLog> =
+        Arc::new(EmbeddedLog::open(log_dir, EmbeddedOptions::default(), Upcasters::default()).unwrap());
+    let store = SqlReadModel::connect(&format!("sqlite://{db}?mode=rwc")).await.unwrap();
+    let projector = Projector::new(log, store).with_batch(7);
+    let (_stop, stopped) = tokio::sync::watch::channel(false);
+    println!("STARTED");
+    for p in Projection::ALL {
+        let projector = projector.clone();
+        let stopped = stopped.clone();
+        tokio::spawn(async move { projector.run(p, stopped).await });
+    }
+    tokio::time::sleep(Duration::from_secs(600)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_mid_batch_then_restart_equals_a_fresh_rebuild() {
+    let dir = tempfile::tempdir().unwrap();
+    let log: Arc<dyn EventLog> =
+        Arc::new(EmbeddedLog::open(dir.path().join("log"), EmbeddedOptions::default(), Upcasters::default()).unwrap());
+    org_history(&*log, 2_000).await;
+    drop(log);
+    let db = dir.path().join("read.db");
+    let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_projector",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("ERP_CHILD_LOG", dir.path().join("log"))
+        .env("ERP_CHILD_DB", &db)
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(child.stdout.take().unwrap()));
+    while let Some(line) = lines.next_line().await.unwrap() {
+        if line.contains("STARTED") {
+            break;
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    child.start_kill().unwrap(); // SIGKILL, mid-batch
+    let _ = child.wait().await;
+
+    let log: Arc<dyn EventLog> =
+        Arc::new(EmbeddedLog::open(dir.path().join("log"), EmbeddedOptions::default(), Upcasters::default()).unwrap());
+    let survivor = Projector::new(
+        log.clone(),
+        SqlReadModel::connect(&format!("sqlite://{}?mode=rwc", db.display()))
+            .await
+            .unwrap(),
+    );
+    let behind: u64 = survivor.lag().await.unwrap().iter().map(|l| l.events_behind).sum();
+    println!("after kill -9: {behind} commits not yet projected");
+    assert!(behind > 0, "the kill must land while the projector is still working");
+    for p in Projection::ALL {
+        survivor.catch_up(p).await.unwrap();
+    }
+    let fresh = rebuild(&log, support::sqlite_store().await).await;
+    assert_eq!(
+        survivor.store().checksum().await.unwrap(),
+        fresh.store().checksum().await.unwrap()
+    );
+}
