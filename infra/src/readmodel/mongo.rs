@@ -38,6 +38,47 @@ fn duplicate_key(e: &mongodb::error::Error) -> bool {
     }
 }
 
+/// Whether a bulk insert failed only on duplicate keys (code 11000).
+fn only_duplicates(e: &mongodb::error::Error) -> bool {
+    match e.kind.as_ref() {
+        mongodb::error::ErrorKind::InsertMany(failure) => {
+            failure.write_concern_error.is_none()
+                && failure
+                    .write_errors
+                    .as_ref()
+                    .is_some_and(|errors| errors.iter().all(|w| w.code == 11000))
+        }
+        _ => duplicate_key(e),
+    }
+}
+
+/// One stream's share of a batch, folded and waiting to be written.
+struct Pending {
+    start: Head,
+    head: Head,
+    state: Option<String>,
+    commits: usize,
+    appends: HashMap<&'static str, Vec<Document>>,
+    inbox: Option<Vec<Document>>,
+    approval: Option<Document>,
+    published: Vec<super::Published>,
+}
+
+impl Pending {
+    fn new(head: Head, state: Option<String>) -> Self {
+        Self {
+            start: head.clone(),
+            head,
+            state,
+            commits: 0,
+            appends: HashMap::new(),
+            inbox: None,
+            approval: None,
+            published: Vec::new(),
+        }
+    }
+}
+
 /// The approval views in a MongoDB database.
 #[derive(Debug, Clone)]
 pub struct MongoViews {
@@ -129,6 +170,19 @@ impl MongoViews {
         Ok(())
     }
 
+    /// Inserts rows with deterministic ids; rows a crashed earlier attempt already wrote are
+    /// recognised by their duplicate key and kept.
+    async fn insert_all(&self, collection: &str, documents: Vec<Document>) -> Result<(), StoreError> {
+        if documents.is_empty() {
+            return Ok(());
+        }
+        match self.coll(collection).insert_many(documents).ordered(false).await {
+            Ok(_) => Ok(()),
+            Err(e) if only_duplicates(&e) => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
     async fn guard(&self, stream_id: &str) -> Result<(Head, Option<String>), StoreError> {
         let found = self
             .coll("approvals")
@@ -171,69 +225,92 @@ impl ApprovalViews for MongoViews {
     }
 
     async fn apply(&self, batch: &[Delivered], checkpoint: &Checkpoint, notify: bool) -> Result<Applied, StoreError> {
+        // Fold every commit of a stream in the batch first, then write once per stream:
+        // append-only rows, the stream's inbox rows, and last the guarded approval document.
         let mut outcome = Applied::default();
-        let mut guards: HashMap<String, (Head, Option<String>)> = HashMap::new();
+        let mut order: Vec<String> = Vec::new();
+        let mut pending: HashMap<String, Pending> = HashMap::new();
         for delivered in batch {
             let commit = &delivered.commit;
-            let (head, state) = match guards.remove(&commit.stream_id) {
-                Some(guard) => guard,
-                None => self.guard(&commit.stream_id).await?,
+            if !pending.contains_key(&commit.stream_id) {
+                let (head, state) = self.guard(&commit.stream_id).await?;
+                order.push(commit.stream_id.clone());
+                pending.insert(commit.stream_id.clone(), Pending::new(head, state));
+            }
+            let Some(p) = pending.get_mut(&commit.stream_id) else {
+                continue;
             };
-            if commit.events.is_empty() || commit.first_version != head.version + 1 {
+            if commit.events.is_empty() || commit.first_version != p.head.version + 1 {
                 outcome.skipped += 1;
-                guards.insert(commit.stream_id.clone(), (head, state));
                 continue;
             }
-            let (state, rows, doc_id, published) = approval_rows(state.as_deref(), commit)?;
-            if let Some(doc_id) = &doc_id {
-                self.coll("inbox")
-                    .delete_many(doc! { "doc": doc_id })
-                    .await
-                    .map_err(unavailable)?;
-            }
-            let new_head = Head {
+            let (state, rows, _, published) = approval_rows(p.state.as_deref(), commit)?;
+            p.head = Head {
                 version: commit.last_version(),
                 hash: commit.last_hash().to_owned(),
             };
-            let mut approval = None;
+            p.inbox = Some(Vec::new());
             for (table, key_columns, mut values) in rows {
-                if table == "approvals" {
-                    if let Some(last) = values.last_mut() {
-                        *last = Value::Int(new_head.version as i64);
+                match table {
+                    "approvals" => {
+                        if let Some(last) = values.last_mut() {
+                            *last = Value::Int(p.head.version as i64);
+                        }
+                        p.approval = Some(Self::document(table, key_columns, &values)?);
                     }
-                    approval = Some(Self::document(table, key_columns, &values)?);
-                    continue;
+                    "inbox" => p
+                        .inbox
+                        .get_or_insert_with(Vec::new)
+                        .push(Self::document(table, key_columns, &values)?),
+                    _ => p
+                        .appends
+                        .entry(table)
+                        .or_default()
+                        .push(Self::document(table, key_columns, &values)?),
                 }
-                self.upsert(table, Self::document(table, key_columns, &values)?).await?;
             }
-            if let Some(mut approval) = approval {
-                approval.insert("_version", new_head.version as i64);
-                approval.insert("_hash", new_head.hash.clone());
-                approval.insert("_state", state.clone());
-                // The guard moves last, and only from the version this fold started from.
+            p.state = Some(state);
+            p.commits += 1;
+            p.published.extend(published);
+        }
+        for stream_id in order {
+            let Some(p) = pending.remove(&stream_id) else { continue };
+            if p.commits == 0 {
+                continue;
+            }
+            for (table, documents) in p.appends {
+                self.insert_all(table, documents).await?;
+            }
+            if let Some(inbox) = p.inbox {
+                self.coll("inbox")
+                    .delete_many(doc! { "doc": &stream_id })
+                    .await
+                    .map_err(unavailable)?;
+                self.insert_all("inbox", inbox).await?;
+            }
+            if let Some(mut approval) = p.approval {
+                approval.insert("_version", p.head.version as i64);
+                approval.insert("_hash", p.head.hash.clone());
+                approval.insert("_state", p.state.clone().unwrap_or_default());
+                // The guard moves last, and only from the version this batch started from.
                 let written = self
                     .coll("approvals")
-                    .replace_one(
-                        doc! { "_id": &commit.stream_id, "_version": head.version as i64 },
-                        approval,
-                    )
+                    .replace_one(doc! { "_id": &stream_id, "_version": p.start.version as i64 }, approval)
                     .with_options(ReplaceOptions::builder().upsert(true).build())
                     .await;
                 match written {
                     Ok(_) => {}
                     Err(e) if duplicate_key(&e) => {
-                        outcome.skipped += 1;
-                        guards.remove(&commit.stream_id);
+                        outcome.skipped += p.commits;
                         continue;
                     }
                     Err(e) => return Err(unavailable(e)),
                 }
             }
-            outcome.applied += 1;
+            outcome.applied += p.commits;
             if notify {
-                outcome.published.extend(published);
+                outcome.published.extend(p.published);
             }
-            guards.insert(commit.stream_id.clone(), (new_head, Some(state)));
         }
         for (partition, next) in checkpoint {
             let id = format!("{PROJECTION}|{partition}");
