@@ -47,34 +47,24 @@ fn print(name: &str, concurrency: usize, f: &Figures) {
     );
 }
 
-/// `total` appends spread over `concurrency` tasks, each on its own stream with expected versions.
-async fn drive_log(log: Arc<dyn EventLog>, concurrency: usize, total: usize, stream_type: &str) -> Figures {
+/// Runs `op(task, i)` `total` times over `concurrency` tasks, each task in sequence, and
+/// measures each call.
+async fn concurrently<F, Fut>(concurrency: usize, total: usize, op: F) -> Figures
+where
+    F: Fn(usize, usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
     let per_task = total / concurrency;
-    let run = Uuid::now_v7().simple().to_string();
+    let op = Arc::new(op);
     let start = Instant::now();
     let tasks: Vec<_> = (0..concurrency)
         .map(|t| {
-            let log = log.clone();
-            let stream = StreamRef::new(stream_type, format!("bench-{run}-{t}"));
+            let op = op.clone();
             tokio::spawn(async move {
                 let mut latencies = Vec::with_capacity(per_task);
-                for v in 0..per_task as u64 {
-                    let commit = NewCommit {
-                        stream: stream.clone(),
-                        expected: ExpectedVersion::Exact(v),
-                        command_id: Uuid::now_v7(),
-                        correlation_id: Uuid::now_v7(),
-                        causation_id: None,
-                        actor: Some("bench".into()),
-                        traceparent: None,
-                        events: vec![NewEvent {
-                            event_type: "approval.approved".into(),
-                            schema_version: 1,
-                            payload: payload(),
-                        }],
-                    };
+                for i in 0..per_task {
                     let began = Instant::now();
-                    log.append(commit).await.expect("append");
+                    op(t, i).await;
                     latencies.push(began.elapsed());
                 }
                 latencies
@@ -88,6 +78,33 @@ async fn drive_log(log: Arc<dyn EventLog>, concurrency: usize, total: usize, str
     figures(all, start.elapsed())
 }
 
+/// `total` appends spread over `concurrency` tasks, each on its own stream with expected versions.
+async fn drive_log(log: Arc<dyn EventLog>, concurrency: usize, total: usize, stream_type: &str) -> Figures {
+    let run = Uuid::now_v7().simple().to_string();
+    let stream_type = stream_type.to_owned();
+    concurrently(concurrency, total, move |t, v| {
+        let log = log.clone();
+        let commit = NewCommit {
+            stream: StreamRef::new(stream_type.clone(), format!("bench-{run}-{t}")),
+            expected: ExpectedVersion::Exact(v as u64),
+            command_id: Uuid::now_v7(),
+            correlation_id: Uuid::now_v7(),
+            causation_id: None,
+            actor: Some("bench".into()),
+            traceparent: None,
+            events: vec![NewEvent {
+                event_type: "approval.approved".into(),
+                schema_version: 1,
+                payload: payload(),
+            }],
+        };
+        async move {
+            log.append(commit).await.expect("append");
+        }
+    })
+    .await
+}
+
 async fn drive_raw_producer(brokers: &str, topic: &str, concurrency: usize, total: usize) -> Figures {
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
@@ -96,41 +113,26 @@ async fn drive_raw_producer(brokers: &str, topic: &str, concurrency: usize, tota
         .set("linger.ms", "0")
         .create()
         .expect("producer");
-    let body = serde_json::to_vec(&payload()).expect("json");
-    let per_task = total / concurrency;
-    let start = Instant::now();
-    let tasks: Vec<_> = (0..concurrency)
-        .map(|t| {
-            let producer = producer.clone();
-            let body = body.clone();
-            let topic = topic.to_owned();
-            tokio::spawn(async move {
-                let mut latencies = Vec::with_capacity(per_task);
-                for i in 0..per_task {
-                    let key = format!("raw-{t}-{i}");
-                    let began = Instant::now();
-                    producer
-                        .send(
-                            FutureRecord::to(&topic)
-                                .partition((t % 6) as i32)
-                                .key(&key)
-                                .payload(&body),
-                            Duration::from_secs(10),
-                        )
-                        .await
-                        .map_err(|(e, _)| e)
-                        .expect("produce");
-                    latencies.push(began.elapsed());
-                }
-                latencies
-            })
-        })
-        .collect();
-    let mut all = Vec::new();
-    for task in tasks {
-        all.extend(task.await.expect("task"));
-    }
-    figures(all, start.elapsed())
+    let body = Arc::new(serde_json::to_vec(&payload()).expect("json"));
+    let topic = topic.to_owned();
+    concurrently(concurrency, total, move |t, i| {
+        let (producer, body, topic) = (producer.clone(), body.clone(), topic.clone());
+        async move {
+            let key = format!("raw-{t}-{i}");
+            producer
+                .send(
+                    FutureRecord::to(&topic)
+                        .partition((t % 6) as i32)
+                        .key(&key)
+                        .payload(body.as_slice()),
+                    Duration::from_secs(10),
+                )
+                .await
+                .map_err(|(e, _)| e)
+                .expect("produce");
+        }
+    })
+    .await
 }
 
 fn raw_fsync_loop(dir: &std::path::Path, total: usize) -> Figures {
