@@ -231,6 +231,35 @@ struct OwnerContext {
     shared: Arc<Shared>,
 }
 
+/// The writer-group consumer, closed on a thread of its own when the last handle goes.
+///
+/// librdkafka's close runs a final rebalance whose `assign` can wait forever on a group that
+/// is still joining (seen when a log is dropped right after `connect`); a close on the
+/// dropping thread would then hang a tokio runtime's shutdown. Closing aside keeps every drop
+/// prompt, and process exit ends a close that never returns.
+struct GroupConsumer(Option<StreamConsumer<OwnerContext>>);
+
+impl std::ops::Deref for GroupConsumer {
+    type Target = StreamConsumer<OwnerContext>;
+
+    fn deref(&self) -> &Self::Target {
+        self.0.as_ref().expect("the consumer is only taken by drop")
+    }
+}
+
+impl Drop for GroupConsumer {
+    fn drop(&mut self) {
+        if let Some(consumer) = self.0.take() {
+            let closing = std::thread::Builder::new()
+                .name("kafka-close".into())
+                .spawn(move || drop(consumer));
+            if let Err(e) = closing {
+                tracing::warn!(error = %e, "could not close the writer consumer aside");
+            }
+        }
+    }
+}
+
 impl ClientContext for OwnerContext {}
 
 impl ConsumerContext for OwnerContext {
@@ -310,7 +339,12 @@ impl Writers {
             stop,
             task: Mutex::new(None),
         });
-        let task = tokio::spawn(drive(Arc::new(consumer), shared, producer, stopped));
+        let task = tokio::spawn(drive(
+            Arc::new(GroupConsumer(Some(consumer))),
+            shared,
+            producer,
+            stopped,
+        ));
         if let Ok(mut slot) = writers.task.lock() {
             *slot = Some(task);
         }
@@ -516,7 +550,7 @@ impl Writers {
 /// The writer's event loop: tails owned partitions, restores new ones, snapshots, and leaves
 /// the group on stop.
 async fn drive(
-    consumer: Arc<StreamConsumer<OwnerContext>>,
+    consumer: Arc<GroupConsumer>,
     shared: Arc<Shared>,
     producer: FutureProducer,
     mut stopped: watch::Receiver<bool>,
@@ -609,7 +643,7 @@ fn report(shared: &Shared, state: &Mutex<PartitionState>) {
 }
 
 /// Restores one newly assigned partition: state topic, committed offset, high watermark.
-async fn restore(consumer: Arc<StreamConsumer<OwnerContext>>, shared: Arc<Shared>, key: Key) {
+async fn restore(consumer: Arc<GroupConsumer>, shared: Arc<Shared>, key: Key) {
     let config = shared.config.clone();
     let key2 = key.clone();
     let loaded = tokio::task::spawn_blocking(
@@ -713,7 +747,7 @@ async fn restore(consumer: Arc<StreamConsumer<OwnerContext>>, shared: Arc<Shared
 }
 
 /// Writes dirty heads to the state topic, then commits the group offsets they cover.
-async fn snapshot(consumer: &Arc<StreamConsumer<OwnerContext>>, shared: &Arc<Shared>, producer: &FutureProducer) {
+async fn snapshot(consumer: &Arc<GroupConsumer>, shared: &Arc<Shared>, producer: &FutureProducer) {
     let states: Vec<_> = shared
         .states
         .lock()
