@@ -2,13 +2,16 @@
 //!
 //! - `erp up`: the whole system on the embedded default (no servers needed).
 //! - `erp command-api`: the command role against Kafka (distributed deployment).
-//! - `erp bench commands`: open-loop load against a running command API.
+//! - `erp projector`: the projector role (Kafka → MySQL/MariaDB + MongoDB).
+//! - `erp replay --projection NAME`: rebuild a projection into a shadow copy and swap it in.
+//! - `erp bench commands|rebuild`: load and rebuild benchmarks.
 //!
 //! `main` parses arguments, loads settings and starts telemetry; each role is
 //! `build(...)` + `run_until_stopped(shutdown)`.
 
 mod bench;
 mod rebuild_bench;
+mod replay;
 mod settings;
 
 use anyhow::Context;
@@ -68,6 +71,20 @@ enum Role {
         #[arg(long, env = "ERP_CONFIG")]
         config: Option<PathBuf>,
     },
+    /// Rebuild projections from the whole log into shadow copies and swap each in atomically,
+    /// with a progress bar (events/s, ETA); the live read model keeps serving meanwhile and no
+    /// notification is sent again.
+    Replay {
+        /// org.employees, org.departments, org.delegations, org.leave, approval.views, or all.
+        #[arg(long)]
+        projection: String,
+        /// The embedded deployment's data directory (stop `erp up` first); without it, the
+        /// distributed stores from --config and ERP_* settings, while `erp projector` runs.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        #[arg(long, env = "ERP_CONFIG")]
+        config: Option<PathBuf>,
+    },
     /// Load generators.
     Bench {
         #[command(subcommand)]
@@ -104,10 +121,21 @@ async fn shutdown_signal() {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_telemetry(cli.log_json);
-    match cli.command {
+    match run(cli.command).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // The cause chain on one line, for an operator; no backtrace.
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(role: Role) -> anyhow::Result<()> {
+    match role {
         Role::Up {
             port,
             data_dir,
@@ -117,16 +145,24 @@ async fn main() -> anyhow::Result<()> {
             command_role(settings::Settings::load(config.as_deref())?, seed_demo).await
         }
         Role::Projector { config } => projector_role(settings::Settings::load(config.as_deref())?).await,
+        Role::Replay {
+            projection,
+            data_dir,
+            config,
+        } => {
+            let projections = replay::select(&projection)?;
+            let projector = match data_dir {
+                Some(dir) => embedded_projector(&dir).await?.1,
+                None => distributed_projector(&settings::Settings::load(config.as_deref())?).await?,
+            };
+            replay::run(&projector, &projections).await
+        }
         Role::Bench { what } => bench::run(what).await,
     }
 }
 
 async fn up(port: u16, data_dir: PathBuf, seed: bool) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
-    let log: Arc<dyn EventLog> = Arc::new(
-        EmbeddedLog::open(data_dir.join("log"), EmbeddedOptions::default(), Upcasters::default())
-            .with_context(|| format!("opening the embedded log in {}", data_dir.display()))?,
-    );
+    let (log, projector) = embedded_projector(&data_dir).await?;
     let signer = LocalSigner::load_or_create(&data_dir.join("keys/ed25519.seed"), "erp-embedded", "erp")
         .context("loading the local signing key")?;
     let auth = AuthState {
@@ -143,10 +179,6 @@ async fn up(port: u16, data_dir: PathBuf, seed: bool) -> anyhow::Result<()> {
         ],
         ..CommandSettings::default()
     };
-    let read_model = SqlReadModel::connect(&format!("sqlite://{}?mode=rwc", data_dir.join("read.db").display()))
-        .await
-        .map_err(|e| anyhow::anyhow!("opening the read model: {e}"))?;
-    let projector = projector::Projector::new(log.clone(), read_model);
     let (_stop_projections, stop) = tokio::sync::watch::channel(false);
     projector.spawn_all(stop);
     let (state, router) = command_api::build(log, auth, settings);
@@ -169,6 +201,42 @@ async fn up(port: u16, data_dir: PathBuf, seed: bool) -> anyhow::Result<()> {
     println!("  health       http://127.0.0.1:{port}/healthz   (projection lag: /api/projections, /metrics)");
     app.run_until_stopped(shutdown_signal()).await?;
     Ok(())
+}
+
+/// The embedded deployment's log and projector over `data_dir` (log in `log/`, SQLite read
+/// model in `read.db`).
+async fn embedded_projector(data_dir: &std::path::Path) -> anyhow::Result<(Arc<dyn EventLog>, projector::Projector)> {
+    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    let log: Arc<dyn EventLog> = Arc::new(
+        EmbeddedLog::open(data_dir.join("log"), EmbeddedOptions::default(), Upcasters::default())
+            .with_context(|| format!("opening the embedded log in {}", data_dir.display()))?,
+    );
+    let read_model = SqlReadModel::connect(&format!("sqlite://{}?mode=rwc", data_dir.join("read.db").display()))
+        .await
+        .map_err(|e| anyhow::anyhow!("opening the read model: {e}"))?;
+    Ok((log.clone(), projector::Projector::new(log, read_model)))
+}
+
+/// The distributed projector: Kafka as a reader, MySQL/MariaDB, MongoDB.
+async fn distributed_projector(settings: &settings::Settings) -> anyhow::Result<projector::Projector> {
+    let mut kafka = KafkaConfig::local(&settings.kafka.brokers, &settings.kafka.prefix, &streams::ALL);
+    kafka.partitions = settings.kafka.partitions;
+    kafka.replication = settings.kafka.replication;
+    // A reader: it never joins the writer group or owns partitions.
+    kafka.write = false;
+    let log = KafkaLog::connect(kafka, Upcasters::default())
+        .await
+        .map_err(|e| anyhow::anyhow!("connecting to Kafka: {e}"))?;
+    let store = SqlReadModel::connect(&settings.read_model.mysql_url)
+        .await
+        .map_err(|e| anyhow::anyhow!("connecting to MySQL: {e}"))?;
+    let views = infra::readmodel::mongo::MongoViews::connect(
+        &settings.read_model.mongo_url,
+        &settings.read_model.mongo_database,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("connecting to MongoDB: {e}"))?;
+    Ok(projector::Projector::new(Arc::new(log), store).with_views(Arc::new(views)))
 }
 
 /// Projection lag as JSON (`/api/projections`) and Prometheus metrics (`/metrics`).
@@ -198,24 +266,7 @@ fn projection_routes(projector: projector::Projector) -> axum::Router {
 
 /// The projector role: employee read model in MySQL/MariaDB, approval views in MongoDB.
 async fn projector_role(settings: settings::Settings) -> anyhow::Result<()> {
-    let mut kafka = KafkaConfig::local(&settings.kafka.brokers, &settings.kafka.prefix, &streams::ALL);
-    kafka.partitions = settings.kafka.partitions;
-    kafka.replication = settings.kafka.replication;
-    // A reader: it never joins the writer group or owns partitions.
-    kafka.write = false;
-    let log = KafkaLog::connect(kafka, Upcasters::default())
-        .await
-        .map_err(|e| anyhow::anyhow!("connecting to Kafka: {e}"))?;
-    let store = SqlReadModel::connect(&settings.read_model.mysql_url)
-        .await
-        .map_err(|e| anyhow::anyhow!("connecting to MySQL: {e}"))?;
-    let views = infra::readmodel::mongo::MongoViews::connect(
-        &settings.read_model.mongo_url,
-        &settings.read_model.mongo_database,
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("connecting to MongoDB: {e}"))?;
-    let projector = projector::Projector::new(Arc::new(log), store).with_views(Arc::new(views));
+    let projector = distributed_projector(&settings).await?;
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
     projector.spawn_all(stop);
     let router = projection_routes(projector).route("/healthz", axum::routing::get(|| async { "ok" }));

@@ -8,17 +8,18 @@
 //! Built (`infra::readmodel::sql`, MySQL/MariaDB or SQLite through one code path): the
 //! employee read model (employees, departments, delegations, leave balances and ledger) and
 //! the approval views (document, timeline, inbox boxes, notification feed), with lag per
-//! projection. Next: the MongoDB adapter for the approval views, shadow rebuild with swap.
+//! projection; the approval views also on MongoDB. `Projector::replay` rebuilds one
+//! projection into a shadow copy and swaps it in while the live projection keeps serving.
 
 use chrono::{DateTime, Utc};
 use infra::eventlog::{Checkpoint, Delivered, EventLog, EventLogError};
 use infra::readmodel::sql::{Projection, SqlReadModel};
-use infra::readmodel::StoreError;
 use infra::readmodel::{ApprovalViews, Published};
+use infra::readmodel::{Shadow, StoreError};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, watch};
 
 /// Why a projection stopped.
@@ -38,6 +39,42 @@ pub struct Lag {
     pub events_behind: u64,
     /// Age of the newest applied commit when behind; 0 when caught up.
     pub seconds_behind: i64,
+}
+
+/// Where a replay (or a catch-up) stands, reported after every batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplayProgress {
+    pub projection: &'static str,
+    /// Log records (commits) applied so far and in all.
+    pub commits_done: u64,
+    pub commits_total: u64,
+    pub events_done: u64,
+    pub elapsed: Duration,
+}
+
+impl ReplayProgress {
+    /// Events per second so far.
+    pub fn events_per_second(&self) -> f64 {
+        self.events_done as f64 / self.elapsed.as_secs_f64().max(1e-3)
+    }
+
+    /// Time left at the rate so far, once there is a rate.
+    pub fn eta(&self) -> Option<Duration> {
+        let rate = self.commits_done as f64 / self.elapsed.as_secs_f64().max(1e-3);
+        (self.commits_done > 0 && rate > 0.0)
+            .then(|| Duration::from_secs_f64(self.commits_total.saturating_sub(self.commits_done) as f64 / rate))
+    }
+}
+
+/// What a finished replay did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplayReport {
+    pub projection: &'static str,
+    /// Commits folded into the copy.
+    pub commits: u64,
+    /// Rows copied by the swap (0 where a pointer moved instead).
+    pub rows_swapped: u64,
+    pub took: Duration,
 }
 
 /// Runs the employee read-model projections.
@@ -103,16 +140,19 @@ impl Projector {
         })
     }
 
+    /// Applies a batch that starts at `from` (refused with `Moved` if the stored checkpoint
+    /// is elsewhere: a replay swapped a copy in).
     async fn apply(
         &self,
         projection: Projection,
+        from: &Checkpoint,
         batch: &[Delivered],
         checkpoint: &Checkpoint,
         notify: bool,
     ) -> Result<usize, ProjectorError> {
         let applied = match projection {
-            Projection::Approvals => self.views.apply(batch, checkpoint, notify).await?,
-            other => self.store.apply_with(other, batch, checkpoint, notify).await?,
+            Projection::Approvals => self.views.apply_from(from, batch, checkpoint, notify).await?,
+            other => self.store.apply_from(other, from, batch, checkpoint, notify).await?,
         };
         for entry in applied.published {
             let _ = self.published.send(entry);
@@ -121,24 +161,40 @@ impl Projector {
     }
 
     /// Follows one projection until `stop` turns true.
+    ///
+    /// When a replay swaps a new copy in underneath, the next batch finds the stored
+    /// checkpoint moved; the projection then follows on from the copy's checkpoint.
     pub async fn run(&self, projection: Projection, mut stop: watch::Receiver<bool>) -> Result<(), ProjectorError> {
-        let from = self.checkpoint(projection).await?;
-        let mut subscription = self.log.subscribe(projection.stream_type(), from).await?;
-        loop {
-            if *stop.borrow() {
-                return Ok(());
-            }
-            let batch = tokio::select! {
-                batch = subscription.next_batch(self.batch, Duration::from_millis(200)) => batch?,
-                _ = stop.changed() => return Ok(()),
-            };
-            if batch.is_empty() {
-                continue;
-            }
-            let newest = batch.iter().map(|d| d.commit.recorded_at).max();
-            self.apply(projection, &batch, subscription.checkpoint(), true).await?;
-            if let (Some(newest), Ok(mut last)) = (newest, self.last_applied.lock()) {
-                last.insert(projection.name(), newest);
+        'subscribe: loop {
+            let mut from = self.checkpoint(projection).await?;
+            let mut subscription = self.log.subscribe(projection.stream_type(), from.clone()).await?;
+            loop {
+                if *stop.borrow() {
+                    return Ok(());
+                }
+                let batch = tokio::select! {
+                    batch = subscription.next_batch(self.batch, Duration::from_millis(200)) => batch?,
+                    _ = stop.changed() => return Ok(()),
+                };
+                if batch.is_empty() {
+                    continue;
+                }
+                let newest = batch.iter().map(|d| d.commit.recorded_at).max();
+                match self
+                    .apply(projection, &from, &batch, subscription.checkpoint(), true)
+                    .await
+                {
+                    Ok(_) => {}
+                    Err(ProjectorError::Store(StoreError::Moved(why))) => {
+                        tracing::info!(projection = projection.name(), %why, "following a swapped-in copy");
+                        continue 'subscribe;
+                    }
+                    Err(e) => return Err(e),
+                }
+                from = subscription.checkpoint().clone();
+                if let (Some(newest), Ok(mut last)) = (newest, self.last_applied.lock()) {
+                    last.insert(projection.name(), newest);
+                }
             }
         }
     }
@@ -167,11 +223,27 @@ impl Projector {
     /// As [`Self::catch_up`]; `notify` announces new feed entries (live catch-up after a
     /// restart) instead of staying silent (rebuilds).
     pub async fn catch_up_with(&self, projection: Projection, notify: bool) -> Result<u64, ProjectorError> {
+        self.catch_up_reporting(projection, notify, &mut |_| {}).await
+    }
+
+    async fn catch_up_reporting(
+        &self,
+        projection: Projection,
+        notify: bool,
+        progress: &mut (dyn FnMut(&ReplayProgress) + Send),
+    ) -> Result<u64, ProjectorError> {
+        let started = Instant::now();
         let end = self.log.end_offsets(projection.stream_type()).await?;
-        let mut subscription = self
-            .log
-            .subscribe(projection.stream_type(), self.checkpoint(projection).await?)
-            .await?;
+        let mut from = self.checkpoint(projection).await?;
+        let at_start: u64 = from.values().sum();
+        let mut subscription = self.log.subscribe(projection.stream_type(), from.clone()).await?;
+        let mut report = ReplayProgress {
+            projection: projection.name(),
+            commits_done: 0,
+            commits_total: end.values().sum::<u64>().saturating_sub(at_start),
+            events_done: 0,
+            elapsed: Duration::ZERO,
+        };
         let mut applied = 0;
         while !reached(subscription.checkpoint(), &end) {
             let batch = subscription.next_batch(self.batch, Duration::from_millis(500)).await?;
@@ -179,10 +251,79 @@ impl Projector {
                 continue;
             }
             applied += self
-                .apply(projection, &batch, subscription.checkpoint(), notify)
+                .apply(projection, &from, &batch, subscription.checkpoint(), notify)
                 .await? as u64;
+            from = subscription.checkpoint().clone();
+            report.commits_done = from.values().sum::<u64>().saturating_sub(at_start);
+            report.events_done += batch.iter().map(|d| d.commit.events.len() as u64).sum::<u64>();
+            report.elapsed = started.elapsed();
+            progress(&report);
         }
         Ok(applied)
+    }
+
+    /// Rebuilds one projection from the whole log without taking it offline: replays into a
+    /// shadow copy (announcing nothing), then swaps the copy in atomically. A live projector
+    /// of the same store carries on from the copy's checkpoint (see [`Self::run`]).
+    pub async fn replay(
+        &self,
+        projection: Projection,
+        progress: &mut (dyn FnMut(&ReplayProgress) + Send),
+    ) -> Result<ReplayReport, ProjectorError> {
+        let started = Instant::now();
+        let mut shadow = Self {
+            log: self.log.clone(),
+            store: self.store.clone(),
+            views: self.views.clone(),
+            published: broadcast::channel(1).0,
+            last_applied: Arc::new(Mutex::new(HashMap::new())),
+            batch: self.batch,
+        };
+        let (handle, copy) = match projection {
+            Projection::Approvals => {
+                let (views, handle) = self.views.shadow().await?;
+                shadow.views = views;
+                (handle, None)
+            }
+            other => {
+                let (store, handle) = self.store.shadow(other).await?;
+                shadow.store = store.clone();
+                (Shadow::Sql(handle), Some(store))
+            }
+        };
+        let filled = shadow.catch_up_reporting(projection, false, progress).await;
+        if let Some(store) = &copy {
+            store.close().await;
+        }
+        let swapped = match filled {
+            Ok(commits) => match (&handle, projection) {
+                (Shadow::Sql(sql), p) if p != Projection::Approvals => {
+                    self.store.swap_in(p, sql).await.map(|rows| (commits, rows))
+                }
+                (handle, _) => self.views.swap_in(handle).await.map(|rows| (commits, rows)),
+            }
+            .map_err(ProjectorError::from),
+            Err(e) => Err(e),
+        };
+        let discarded = match projection {
+            Projection::Approvals => self.views.discard(&handle).await,
+            other => match &handle {
+                Shadow::Sql(sql) => self.store.discard_shadow(sql).await,
+                Shadow::Mongo(_) => Ok(()),
+            }
+            .map_err(|e| {
+                tracing::warn!(projection = other.name(), error = %e, "shadow left behind");
+                e
+            }),
+        };
+        let (commits, rows_swapped) = swapped?;
+        discarded?;
+        Ok(ReplayReport {
+            projection: projection.name(),
+            commits,
+            rows_swapped,
+            took: started.elapsed(),
+        })
     }
 
     /// Lag of every projection.

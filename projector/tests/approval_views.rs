@@ -13,9 +13,12 @@ use domain::{Actor, Aggregate};
 use infra::eventlog::embedded::{EmbeddedLog, EmbeddedOptions};
 use infra::eventlog::{streams, Checkpoint, EventLog, ExpectedVersion, NewCommit, NewEvent, StreamRef, Upcasters};
 use infra::readmodel::mongo::MongoViews;
+use infra::readmodel::sql::Projection;
 use infra::readmodel::ApprovalViews;
+use projector::Projector;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::watch;
 use uuid::Uuid;
 
 const ALICE: EmployeeId = EmployeeId(Uuid::from_u128(1));
@@ -189,6 +192,108 @@ async fn a_replay_rebuilds_the_feed_but_announces_nothing(store: Box<dyn Approva
     );
 }
 
+/// BOB approves the waiting document (its third commit).
+async fn bob_approves(log: &dyn EventLog, id: ApprovalId) {
+    let approve = C::Approve {
+        comment: None,
+        proxy: None,
+        by: Actor::employee(BOB),
+        at: Utc::now(),
+    };
+    run(log, id, approve).await;
+}
+
+/// Polls until the document's view reaches `version`.
+async fn until_version(views: &dyn ApprovalViews, id: ApprovalId, version: u64) {
+    for _ in 0..200 {
+        if views.approval(&id.to_string()).await.unwrap().map(|(v, _)| v) == Some(version) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the view of {id} never reached version {version}");
+}
+
+async fn a_replay_swaps_in_a_copy_equal_to_a_fresh_rebuild(
+    store: Box<dyn ApprovalViews>,
+    fresh: Box<dyn ApprovalViews>,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let log: Arc<dyn EventLog> =
+        Arc::new(EmbeddedLog::open(dir.path(), EmbeddedOptions::default(), Upcasters::default()).unwrap());
+    let (_, waiting) = history(&*log).await;
+    let views: Arc<dyn ApprovalViews> = Arc::from(store);
+    let projector = Projector::new(log.clone(), support::sqlite_store().await)
+        .with_views(views.clone())
+        .with_batch(2);
+    projector.catch_up_with(Projection::Approvals, true).await.unwrap();
+    let mut published = projector.published();
+    let (stop_live, stop) = watch::channel(false);
+    let live = {
+        let projector = projector.clone();
+        tokio::spawn(async move { projector.run(Projection::Approvals, stop).await })
+    };
+
+    let mut seen = Vec::new();
+    let report = projector
+        .replay(Projection::Approvals, &mut |p| seen.push(p.commits_done))
+        .await
+        .unwrap();
+    assert_eq!(report.commits, 6, "every commit of the log, folded into the copy");
+    assert_eq!(seen, vec![2, 4, 6], "progress after every batch");
+    assert!(published.try_recv().is_err(), "a replay announces nothing");
+
+    // The live projection carries on over the swapped-in copy, and still announces.
+    bob_approves(&*log, waiting).await;
+    until_version(&*views, waiting, 3).await;
+    let announced = tokio::time::timeout(Duration::from_secs(5), published.recv()).await;
+    assert_eq!(announced.unwrap().unwrap().recipient, CAROL.to_string());
+    let _ = stop_live.send(true);
+    live.await.unwrap().unwrap();
+
+    project(&*log, &*fresh, false).await;
+    assert_eq!(views.checksum().await.unwrap(), fresh.checksum().await.unwrap());
+}
+
+async fn a_live_projection_follows_a_copy_swapped_in_under_it(
+    store: Box<dyn ApprovalViews>,
+    fresh: Box<dyn ApprovalViews>,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let log: Arc<dyn EventLog> =
+        Arc::new(EmbeddedLog::open(dir.path(), EmbeddedOptions::default(), Upcasters::default()).unwrap());
+    let (_, waiting) = history(&*log).await;
+    let views: Arc<dyn ApprovalViews> = Arc::from(store);
+    let projector = Projector::new(log.clone(), support::sqlite_store().await).with_views(views.clone());
+    projector.catch_up_with(Projection::Approvals, true).await.unwrap();
+    let (stop_live, stop) = watch::channel(false);
+    let live = {
+        let projector = projector.clone();
+        tokio::spawn(async move { projector.run(Projection::Approvals, stop).await })
+    };
+
+    // A copy that stops three commits short of where the live projection stands.
+    let (copy, handle) = views.shadow().await.unwrap();
+    let mut sub = log.subscribe(streams::APPROVAL, Checkpoint::new()).await.unwrap();
+    let first = sub.next_batch(3, Duration::from_secs(1)).await.unwrap();
+    copy.apply(&first, sub.checkpoint(), false).await.unwrap();
+    views.swap_in(&handle).await.unwrap();
+    assert_eq!(views.checkpoint().await.unwrap(), sub.checkpoint().clone());
+
+    // The live projection's next batch finds the checkpoint moved and resumes from the copy's.
+    bob_approves(&*log, waiting).await;
+    until_version(&*views, waiting, 3).await;
+    let _ = stop_live.send(true);
+    live.await.unwrap().unwrap();
+    project(&*log, &*fresh, false).await;
+    assert_eq!(
+        views.checksum().await.unwrap(),
+        fresh.checksum().await.unwrap(),
+        "nothing between the copy's end and the live position was lost"
+    );
+    views.discard(&handle).await.unwrap();
+}
+
 macro_rules! views_suite {
     ($store:ident, $open:expr) => {
         mod $store {
@@ -200,6 +305,14 @@ macro_rules! views_suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn a_replay_rebuilds_the_feed_but_announces_nothing() {
                 super::a_replay_rebuilds_the_feed_but_announces_nothing($open.await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn a_replay_swaps_in_a_copy_equal_to_a_fresh_rebuild() {
+                super::a_replay_swaps_in_a_copy_equal_to_a_fresh_rebuild($open.await, $open.await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn a_live_projection_follows_a_copy_swapped_in_under_it() {
+                super::a_live_projection_follows_a_copy_swapped_in_under_it($open.await, $open.await).await;
             }
         }
     };

@@ -61,6 +61,9 @@ pub struct EmbeddedLog {
     options: EmbeddedOptions,
     upcasters: Upcasters,
     topics: Mutex<HashMap<String, Arc<Topic>>>,
+    /// Held exclusively while open: a second process would truncate what it took for a torn
+    /// tail while the first is still writing it.
+    _lock: fs::File,
 }
 
 impl std::fmt::Debug for EmbeddedLog {
@@ -78,11 +81,23 @@ impl EmbeddedLog {
     ) -> Result<Self, EventLogError> {
         let dir = dir.into();
         fs::create_dir_all(&dir)?;
+        let lock = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join("LOCK"))?;
+        if let Err(e) = lock.try_lock() {
+            return Err(EventLogError::Unavailable(format!(
+                "the log in {} is open in another process (is `erp up` running?): {e}",
+                dir.display()
+            )));
+        }
         let log = Self {
             dir,
             options,
             upcasters,
             topics: Mutex::new(HashMap::new()),
+            _lock: lock,
         };
         for entry in fs::read_dir(&log.dir)? {
             let entry = entry?;

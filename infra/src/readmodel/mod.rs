@@ -28,6 +28,16 @@ pub trait ApprovalViews: Send + Sync {
     /// Applies a batch; with `notify` the new feed entries come back in `published` for the
     /// notifier; replays pass `false` and announce nothing again.
     async fn apply(&self, batch: &[Delivered], checkpoint: &Checkpoint, notify: bool) -> Result<Applied, StoreError>;
+    /// As `apply`, for a follower whose batch starts at `from`: refused with
+    /// [`StoreError::Moved`] (writing nothing) unless the stored checkpoint is still `from`,
+    /// so a projector never writes over a copy a replay swapped in under it.
+    async fn apply_from(
+        &self,
+        from: &Checkpoint,
+        batch: &[Delivered],
+        checkpoint: &Checkpoint,
+        notify: bool,
+    ) -> Result<Applied, StoreError>;
     async fn inbox(&self, principal: &str, inbox: Inbox) -> Result<Vec<InboxItem>, StoreError>;
     async fn inbox_counts(&self, principal: &str) -> Result<Vec<(String, i64)>, StoreError>;
     async fn notifications(&self, recipient: &str) -> Result<Vec<FeedEntry>, StoreError>;
@@ -35,6 +45,20 @@ pub trait ApprovalViews: Send + Sync {
     async fn timeline(&self, id: &str) -> Result<Vec<TimelineEntry>, StoreError>;
     /// Equal checksums mean equal views.
     async fn checksum(&self) -> Result<String, StoreError>;
+    /// An empty copy for a replay to fill, and the handle to swap it in with.
+    async fn shadow(&self) -> Result<(std::sync::Arc<dyn ApprovalViews>, Shadow), StoreError>;
+    /// Makes the shadow the live views atomically; returns the rows copied (0 when a pointer
+    /// moved instead).
+    async fn swap_in(&self, shadow: &Shadow) -> Result<u64, StoreError>;
+    /// Removes what is left of a shadow after its swap or a failed replay.
+    async fn discard(&self, shadow: &Shadow) -> Result<(), StoreError>;
+}
+
+/// A replay's copy of a projection, before and after its swap.
+#[derive(Debug, Clone)]
+pub enum Shadow {
+    Sql(sql::SqlShadow),
+    Mongo(mongo::MongoShadow),
 }
 
 /// Errors of a read-model store.
@@ -47,6 +71,17 @@ pub enum StoreError {
     /// A deadlock or busy database: the whole transaction can simply run again.
     #[error("transient store conflict: {0}")]
     Transient(String),
+    /// The stored checkpoint is not where the batch starts: a replay swapped in another copy
+    /// (or another projector moved it). Nothing was written; resubscribe from the stored one.
+    #[error("projection moved: {0}")]
+    Moved(String),
+}
+
+/// Whether two checkpoints name the same position (a partition absent from one is at 0).
+pub fn same_position(a: &Checkpoint, b: &Checkpoint) -> bool {
+    a.keys()
+        .chain(b.keys())
+        .all(|p| a.get(p).copied().unwrap_or(0) == b.get(p).copied().unwrap_or(0))
 }
 
 impl From<sqlx::Error> for StoreError {

@@ -21,6 +21,7 @@ use mongodb::options::{IndexOptions, ReplaceOptions};
 use mongodb::{Client, Collection, Database, IndexModel};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 const PROJECTION: &str = "approval.views";
 const VIEW_COLLECTIONS: [&str; 4] = ["approvals", "approval_timeline", "inbox", "notifications"];
@@ -80,20 +81,145 @@ impl Pending {
 }
 
 /// The approval views in a MongoDB database.
+///
+/// The data lives in one *generation*: the configured database at first, then whichever
+/// database the pointer document (`erp_generation` in the configured database) names after a
+/// replay swapped one in. Every call follows the pointer, so a swap — one single-document
+/// write — moves every reader and writer at once.
 #[derive(Debug, Clone)]
 pub struct MongoViews {
-    db: Database,
+    client: Client,
+    base: Database,
+    data: Arc<RwLock<Database>>,
+    /// A replay's shadow: writes to its own database, never follows the pointer.
+    pinned: bool,
 }
 
+/// A shadow generation a replay fills before [`MongoViews::swap_in`].
+#[derive(Debug, Clone)]
+pub struct MongoShadow {
+    database: String,
+    generation: i64,
+}
+
+const POINTER: &str = "erp_generation";
+/// Collections of one generation.
+const DATA_COLLECTIONS: [&str; 5] = [
+    "approvals",
+    "approval_timeline",
+    "inbox",
+    "notifications",
+    "checkpoints",
+];
+
 impl MongoViews {
-    /// Connects to `uri` and uses `database`; creates the named indexes if missing.
+    /// Connects to `uri` and uses `database` (or the generation it points to); creates the
+    /// named indexes if missing.
     pub async fn connect(uri: &str, database: &str) -> Result<Self, StoreError> {
         let client = Client::with_uri_str(uri).await.map_err(unavailable)?;
+        let base = client.database(database);
         let views = Self {
-            db: client.database(database),
+            data: Arc::new(RwLock::new(base.clone())),
+            client,
+            base,
+            pinned: false,
         };
+        views.follow().await?;
         views.ensure_indexes().await?;
         Ok(views)
+    }
+
+    /// The generation the pointer names: (database, number); the configured one is 0.
+    async fn pointer(&self) -> Result<(String, i64), StoreError> {
+        let found = self
+            .base
+            .collection::<Document>(POINTER)
+            .find_one(doc! { "_id": PROJECTION })
+            .await
+            .map_err(unavailable)?;
+        Ok(match found {
+            Some(d) => (text_of(&d, "database"), d.get_i64("generation").unwrap_or(0)),
+            None => (self.base.name().to_owned(), 0),
+        })
+    }
+
+    /// Moves to the generation the pointer names now.
+    async fn follow(&self) -> Result<(), StoreError> {
+        if self.pinned {
+            return Ok(());
+        }
+        let (database, _) = self.pointer().await?;
+        let mut data = self.data.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if data.name() != database {
+            tracing::info!(database = %database, "approval views moved to a new generation");
+            *data = self.client.database(&database);
+        }
+        Ok(())
+    }
+
+    /// These views, pinned to the generation they follow now.
+    fn pinned_now(&self) -> Self {
+        let db = self
+            .data
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
+        Self {
+            client: self.client.clone(),
+            base: self.base.clone(),
+            data: Arc::new(RwLock::new(db)),
+            pinned: true,
+        }
+    }
+
+    /// An empty next generation for a replay to fill, and views pinned to it.
+    pub async fn shadow(&self) -> Result<(MongoViews, MongoShadow), StoreError> {
+        let (_, generation) = self.pointer().await?;
+        let shadow = MongoShadow {
+            database: format!("{}_g{}", self.base.name(), generation + 1),
+            generation: generation + 1,
+        };
+        let db = self.client.database(&shadow.database);
+        db.drop().await.map_err(unavailable)?;
+        let views = Self {
+            client: self.client.clone(),
+            base: self.base.clone(),
+            data: Arc::new(RwLock::new(db)),
+            pinned: true,
+        };
+        views.ensure_indexes().await?;
+        Ok((views, shadow))
+    }
+
+    /// Points every reader and writer at the shadow generation (one document write), then
+    /// drops the generation before the one replaced; the replaced one stays as a fallback.
+    pub async fn swap_in(&self, shadow: &MongoShadow) -> Result<(), StoreError> {
+        self.base
+            .collection::<Document>(POINTER)
+            .replace_one(
+                doc! { "_id": PROJECTION },
+                doc! { "_id": PROJECTION, "database": &shadow.database, "generation": shadow.generation },
+            )
+            .with_options(ReplaceOptions::builder().upsert(true).build())
+            .await
+            .map_err(unavailable)?;
+        match shadow.generation - 2 {
+            0 => {
+                for name in DATA_COLLECTIONS {
+                    self.base
+                        .collection::<Document>(name)
+                        .drop()
+                        .await
+                        .map_err(unavailable)?;
+                }
+            }
+            older if older > 0 => {
+                let name = format!("{}_g{older}", self.base.name());
+                self.client.database(&name).drop().await.map_err(unavailable)?;
+            }
+            _ => {}
+        }
+        self.follow().await
     }
 
     async fn ensure_indexes(&self) -> Result<(), StoreError> {
@@ -126,7 +252,10 @@ impl MongoViews {
     }
 
     fn coll(&self, name: &str) -> Collection<Document> {
-        self.db.collection(name)
+        self.data
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .collection(name)
     }
 
     /// A row of the shared fold as a BSON document with a deterministic `_id`.
@@ -209,6 +338,7 @@ fn text_of(d: &Document, key: &str) -> String {
 #[async_trait]
 impl ApprovalViews for MongoViews {
     async fn checkpoint(&self) -> Result<Checkpoint, StoreError> {
+        self.follow().await?;
         let mut cursor = self
             .coll("checkpoints")
             .find(doc! { "projection": PROJECTION })
@@ -224,7 +354,30 @@ impl ApprovalViews for MongoViews {
         Ok(checkpoint)
     }
 
+    async fn apply_from(
+        &self,
+        from: &Checkpoint,
+        batch: &[Delivered],
+        checkpoint: &Checkpoint,
+        notify: bool,
+    ) -> Result<Applied, StoreError> {
+        self.follow().await?;
+        let here = self.pinned_now();
+        let stored = here.checkpoint().await?;
+        if !super::same_position(&stored, from) {
+            return Err(StoreError::Moved(format!(
+                "{PROJECTION} is stored at {stored:?}, the batch starts at {from:?}"
+            )));
+        }
+        here.apply(batch, checkpoint, notify).await
+    }
+
     async fn apply(&self, batch: &[Delivered], checkpoint: &Checkpoint, notify: bool) -> Result<Applied, StoreError> {
+        if !self.pinned {
+            // One batch writes to one generation, whatever a concurrent reader follows to.
+            self.follow().await?;
+            return self.pinned_now().apply(batch, checkpoint, notify).await;
+        }
         // Fold every commit of a stream in the batch first, then write once per stream:
         // append-only rows, the stream's inbox rows, and last the guarded approval document.
         let mut outcome = Applied::default();
@@ -320,6 +473,7 @@ impl ApprovalViews for MongoViews {
     }
 
     async fn inbox(&self, principal: &str, inbox: Inbox) -> Result<Vec<InboxItem>, StoreError> {
+        self.follow().await?;
         let mut cursor = self
             .coll("inbox")
             .find(doc! { "principal": principal, "box": inbox.as_str() })
@@ -340,6 +494,7 @@ impl ApprovalViews for MongoViews {
     }
 
     async fn inbox_counts(&self, principal: &str) -> Result<Vec<(String, i64)>, StoreError> {
+        self.follow().await?;
         let pipeline = vec![
             doc! { "$match": { "principal": principal } },
             doc! { "$group": { "_id": "$box", "n": { "$sum": 1 } } },
@@ -355,6 +510,7 @@ impl ApprovalViews for MongoViews {
     }
 
     async fn notifications(&self, recipient: &str) -> Result<Vec<FeedEntry>, StoreError> {
+        self.follow().await?;
         let mut cursor = self
             .coll("notifications")
             .find(doc! { "recipient": recipient })
@@ -376,6 +532,7 @@ impl ApprovalViews for MongoViews {
     }
 
     async fn approval(&self, id: &str) -> Result<Option<(u64, serde_json::Value)>, StoreError> {
+        self.follow().await?;
         let Some(d) = self
             .coll("approvals")
             .find_one(doc! { "_id": id })
@@ -392,6 +549,7 @@ impl ApprovalViews for MongoViews {
     }
 
     async fn timeline(&self, id: &str) -> Result<Vec<TimelineEntry>, StoreError> {
+        self.follow().await?;
         let mut cursor = self
             .coll("approval_timeline")
             .find(doc! { "doc": id })
@@ -411,7 +569,25 @@ impl ApprovalViews for MongoViews {
         Ok(entries)
     }
 
+    async fn shadow(&self) -> Result<(Arc<dyn ApprovalViews>, super::Shadow), StoreError> {
+        let (views, shadow) = MongoViews::shadow(self).await?;
+        Ok((Arc::new(views), super::Shadow::Mongo(shadow)))
+    }
+
+    async fn swap_in(&self, shadow: &super::Shadow) -> Result<u64, StoreError> {
+        match shadow {
+            super::Shadow::Mongo(shadow) => MongoViews::swap_in(self, shadow).await.map(|()| 0),
+            other => Err(StoreError::Unavailable(format!("not a MongoDB shadow: {other:?}"))),
+        }
+    }
+
+    async fn discard(&self, _: &super::Shadow) -> Result<(), StoreError> {
+        // A swapped-in generation is live; a failed one is dropped by the next replay.
+        Ok(())
+    }
+
     async fn checksum(&self) -> Result<String, StoreError> {
+        self.follow().await?;
         let mut hasher = Sha256::new();
         for name in VIEW_COLLECTIONS {
             let mut cursor = self

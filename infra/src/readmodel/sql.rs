@@ -48,6 +48,23 @@ impl Projection {
         }
     }
 
+    /// The tables holding this projection's rows, besides its guard (`erp_streams`) and
+    /// checkpoint (`erp_checkpoints`) rows; a replay swaps exactly these.
+    pub fn tables(self) -> &'static [&'static str] {
+        match self {
+            Self::Employees => &["employees"],
+            Self::Departments => &["departments"],
+            Self::Delegations => &["delegations"],
+            Self::Leave => &["leave_balances", "leave_entries"],
+            Self::Approvals => &["approvals", "approval_timeline", "inbox", "notifications"],
+        }
+    }
+
+    /// The projection called `name` (as `erp replay --projection` takes it).
+    pub fn named(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.name() == name)
+    }
+
     pub fn stream_type(self) -> &'static str {
         match self {
             Self::Employees => streams::EMPLOYEE,
@@ -262,6 +279,8 @@ pub(super) enum Value {
 #[derive(Debug, Clone)]
 pub struct SqlReadModel {
     pool: AnyPool,
+    url: String,
+    mysql: bool,
 }
 
 fn opt<T: ToString>(v: Option<T>) -> Value {
@@ -286,7 +305,11 @@ impl SqlReadModel {
         if sqlite {
             sqlx::query("PRAGMA journal_mode=WAL").execute(&pool).await?;
         }
-        let store = Self { pool };
+        let store = Self {
+            pool,
+            url: url.to_owned(),
+            mysql: !sqlite,
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -347,6 +370,21 @@ impl SqlReadModel {
         self.apply_with(projection, batch, checkpoint, true).await
     }
 
+    /// As [`Self::apply_with`] for a follower whose batch starts at `from`: refused with
+    /// [`StoreError::Moved`], writing nothing, unless the stored checkpoint is still `from`
+    /// (checked inside the transaction, so a replay's swap cannot slip in between).
+    pub async fn apply_from(
+        &self,
+        projection: Projection,
+        from: &Checkpoint,
+        batch: &[Delivered],
+        checkpoint: &Checkpoint,
+        notify: bool,
+    ) -> Result<Applied, StoreError> {
+        self.apply_retrying(projection, Some(from), batch, checkpoint, notify)
+            .await
+    }
+
     /// As [`Self::apply`]; `notify = false` (replays) rebuilds feed rows but reports none as
     /// new, so nothing is pushed to subscribers again.
     pub async fn apply_with(
@@ -356,11 +394,22 @@ impl SqlReadModel {
         checkpoint: &Checkpoint,
         notify: bool,
     ) -> Result<Applied, StoreError> {
+        self.apply_retrying(projection, None, batch, checkpoint, notify).await
+    }
+
+    async fn apply_retrying(
+        &self,
+        projection: Projection,
+        from: Option<&Checkpoint>,
+        batch: &[Delivered],
+        checkpoint: &Checkpoint,
+        notify: bool,
+    ) -> Result<Applied, StoreError> {
         // A deadlock between two projections' transactions rolls one back whole; run it again.
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.apply_once(projection, batch, checkpoint, notify).await {
+            match self.apply_once(projection, from, batch, checkpoint, notify).await {
                 Err(StoreError::Transient(e)) if attempt < 5 => {
                     tracing::debug!(projection = projection.name(), error = %e, "retrying a transient conflict");
                     tokio::time::sleep(std::time::Duration::from_millis(20 * attempt)).await;
@@ -373,11 +422,32 @@ impl SqlReadModel {
     async fn apply_once(
         &self,
         projection: Projection,
+        from: Option<&Checkpoint>,
         batch: &[Delivered],
         checkpoint: &Checkpoint,
         notify: bool,
     ) -> Result<Applied, StoreError> {
         let mut tx = self.pool.begin().await?;
+        if let Some(from) = from {
+            // Locks the checkpoint rows (MySQL) so a concurrent swap waits for this batch.
+            let lock = if self.mysql { " FOR UPDATE" } else { "" };
+            let rows = sqlx::query(&format!(
+                "SELECT partition_no, next_offset FROM erp_checkpoints WHERE projection = ?{lock}"
+            ))
+            .bind(projection.name())
+            .fetch_all(&mut *tx)
+            .await?;
+            let stored = rows
+                .iter()
+                .map(|r| Ok((r.try_get::<i64, _>(0)? as u32, r.try_get::<i64, _>(1)? as u64)))
+                .collect::<Result<Checkpoint, sqlx::Error>>()?;
+            if !super::same_position(&stored, from) {
+                return Err(StoreError::Moved(format!(
+                    "{} is stored at {stored:?}, the batch starts at {from:?}",
+                    projection.name()
+                )));
+            }
+        }
         let mut outcome = Applied::default();
         let mut guards: HashMap<String, (Head, Option<String>)> = HashMap::new();
         // Rows with one current value per key are written once per batch, whatever number of
@@ -564,6 +634,161 @@ impl SqlReadModel {
     }
 }
 
+/// Where a replay builds a projection's copy before [`SqlReadModel::swap_in`]: a sibling
+/// SQLite file, or a sibling database on the same MySQL server.
+#[derive(Debug, Clone)]
+pub struct SqlShadow {
+    url: String,
+    place: ShadowPlace,
+}
+
+#[derive(Debug, Clone)]
+enum ShadowPlace {
+    SqliteFile(String),
+    MysqlDatabase(String),
+}
+
+impl SqlReadModel {
+    /// An empty shadow store beside this one for `projection`, connected and migrated.
+    pub async fn shadow(&self, projection: Projection) -> Result<(SqlReadModel, SqlShadow), StoreError> {
+        let suffix = format!("replay_{}", projection.name().replace('.', "_"));
+        let shadow = if self.mysql {
+            // mysql://user:pass@host:port/db?params → same server, database `db_replay_…`.
+            let (before_params, params) = self.url.split_once('?').unwrap_or((&self.url, ""));
+            let (server, db) = before_params
+                .rsplit_once('/')
+                .filter(|(server, _)| server.contains("://") && !server.ends_with('/'))
+                .ok_or_else(|| StoreError::Unavailable(format!("no database name in {}", redact(&self.url))))?;
+            let database = format!("{db}_{suffix}");
+            sqlx::query(&format!("DROP DATABASE IF EXISTS `{database}`"))
+                .execute(&self.pool)
+                .await?;
+            sqlx::query(&format!("CREATE DATABASE `{database}`"))
+                .execute(&self.pool)
+                .await?;
+            let query = if params.is_empty() {
+                String::new()
+            } else {
+                format!("?{params}")
+            };
+            SqlShadow {
+                url: format!("{server}/{database}{query}"),
+                place: ShadowPlace::MysqlDatabase(database),
+            }
+        } else {
+            let path = self
+                .url
+                .strip_prefix("sqlite://")
+                .or_else(|| self.url.strip_prefix("sqlite:"))
+                .unwrap_or(&self.url);
+            let path = path.split_once('?').map_or(path, |(p, _)| p);
+            let file = format!("{path}.{suffix}");
+            for leftover in [file.clone(), format!("{file}-wal"), format!("{file}-shm")] {
+                match std::fs::remove_file(&leftover) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(StoreError::Unavailable(format!("removing {leftover}: {e}"))),
+                }
+            }
+            SqlShadow {
+                url: format!("sqlite://{file}?mode=rwc"),
+                place: ShadowPlace::SqliteFile(file),
+            }
+        };
+        let store = SqlReadModel::connect(&shadow.url).await?;
+        Ok((store, shadow))
+    }
+
+    /// Replaces this store's copy of `projection` — its tables, stream guards and checkpoint —
+    /// with the shadow's, in one transaction: readers see the old copy or the new one, never a
+    /// mix, and a live projector's next batch finds the checkpoint moved
+    /// ([`StoreError::Moved`]) and resubscribes from the new one. Returns the rows copied.
+    pub async fn swap_in(&self, projection: Projection, shadow: &SqlShadow) -> Result<u64, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let from = match &shadow.place {
+            ShadowPlace::MysqlDatabase(database) => format!("`{database}`."),
+            ShadowPlace::SqliteFile(file) => {
+                sqlx::query("ATTACH DATABASE ? AS replay_shadow")
+                    .bind(file)
+                    .execute(&mut *conn)
+                    .await?;
+                "replay_shadow.".to_owned()
+            }
+        };
+        let copied = copy_projection(&mut conn, projection, &from).await;
+        if let ShadowPlace::SqliteFile(_) = shadow.place {
+            sqlx::query("DETACH DATABASE replay_shadow").execute(&mut *conn).await?;
+        }
+        copied
+    }
+
+    /// Removes a shadow store (after its swap, or after a failed replay).
+    pub async fn discard_shadow(&self, shadow: &SqlShadow) -> Result<(), StoreError> {
+        match &shadow.place {
+            ShadowPlace::MysqlDatabase(database) => {
+                sqlx::query(&format!("DROP DATABASE IF EXISTS `{database}`"))
+                    .execute(&self.pool)
+                    .await?;
+            }
+            ShadowPlace::SqliteFile(file) => {
+                for path in [file.clone(), format!("{file}-wal"), format!("{file}-shm")] {
+                    let _ = std::fs::remove_file(path);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes the pool (a shadow before its swap).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// The copy inside [`SqlReadModel::swap_in`]: one transaction on `conn`.
+async fn copy_projection(
+    conn: &mut sqlx::pool::PoolConnection<sqlx::Any>,
+    projection: Projection,
+    from: &str,
+) -> Result<u64, StoreError> {
+    use sqlx::Connection;
+    let mut tx = conn.begin().await?;
+    let mut copied = 0;
+    let guards = ["erp_checkpoints", "erp_streams"];
+    for table in projection.tables().iter().chain(guards.iter()) {
+        let (_, columns, _) = TABLES
+            .iter()
+            .find(|(t, _, _)| t == table)
+            .ok_or_else(|| StoreError::Corrupt(format!("no table {table}")))?;
+        let names = columns.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ");
+        let only = if guards.contains(table) {
+            " WHERE projection = ?"
+        } else {
+            ""
+        };
+        let delete_sql = format!("DELETE FROM {table}{only}");
+        let insert_sql = format!("INSERT INTO {table} ({names}) SELECT {names} FROM {from}{table}{only}");
+        let mut delete = sqlx::query(&delete_sql);
+        let mut insert = sqlx::query(&insert_sql);
+        if !only.is_empty() {
+            delete = delete.bind(projection.name());
+            insert = insert.bind(projection.name());
+        }
+        delete.execute(&mut *tx).await?;
+        copied += insert.execute(&mut *tx).await?.rows_affected();
+    }
+    tx.commit().await?;
+    Ok(copied)
+}
+
+/// A database URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}://…@{}", &url[..scheme], &url[at + 1..]),
+        _ => url.to_owned(),
+    }
+}
+
 /// One row of an inbox box.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InboxItem {
@@ -605,6 +830,16 @@ impl super::ApprovalViews for SqlReadModel {
         self.apply_with(Projection::Approvals, batch, checkpoint, notify).await
     }
 
+    async fn apply_from(
+        &self,
+        from: &Checkpoint,
+        batch: &[Delivered],
+        checkpoint: &Checkpoint,
+        notify: bool,
+    ) -> Result<Applied, StoreError> {
+        SqlReadModel::apply_from(self, Projection::Approvals, from, batch, checkpoint, notify).await
+    }
+
     async fn inbox(&self, principal: &str, inbox: domain::approval::Inbox) -> Result<Vec<InboxItem>, StoreError> {
         self.inbox_items(principal, inbox).await
     }
@@ -627,6 +862,25 @@ impl super::ApprovalViews for SqlReadModel {
 
     async fn checksum(&self) -> Result<String, StoreError> {
         SqlReadModel::checksum(self).await
+    }
+
+    async fn shadow(&self) -> Result<(std::sync::Arc<dyn super::ApprovalViews>, super::Shadow), StoreError> {
+        let (store, shadow) = SqlReadModel::shadow(self, Projection::Approvals).await?;
+        Ok((std::sync::Arc::new(store), super::Shadow::Sql(shadow)))
+    }
+
+    async fn swap_in(&self, shadow: &super::Shadow) -> Result<u64, StoreError> {
+        match shadow {
+            super::Shadow::Sql(shadow) => SqlReadModel::swap_in(self, Projection::Approvals, shadow).await,
+            other => Err(StoreError::Unavailable(format!("not a SQL shadow: {other:?}"))),
+        }
+    }
+
+    async fn discard(&self, shadow: &super::Shadow) -> Result<(), StoreError> {
+        match shadow {
+            super::Shadow::Sql(shadow) => self.discard_shadow(shadow).await,
+            _ => Ok(()),
+        }
     }
 }
 
