@@ -165,6 +165,7 @@ async fn up(port: u16, data_dir: PathBuf, seed: bool) -> anyhow::Result<()> {
     let (log, projector) = embedded_projector(&data_dir).await?;
     let signer = LocalSigner::load_or_create(&data_dir.join("keys/ed25519.seed"), "erp-embedded", "erp")
         .context("loading the local signing key")?;
+    let query_verifier = Arc::new(signer.verifier());
     let auth = AuthState {
         verifier: signer.verifier(),
         signer: Some(signer),
@@ -181,8 +182,19 @@ async fn up(port: u16, data_dir: PathBuf, seed: bool) -> anyhow::Result<()> {
     };
     let (_stop_projections, stop) = tokio::sync::watch::channel(false);
     projector.spawn_all(stop);
+    let stores = query_api::Stores {
+        org: projector.store().clone(),
+        views: projector.views().clone(),
+        log: log.clone(),
+        policy: command_api::seed::demo_policy(),
+    };
+    let query_config = query_api::QueryConfig {
+        graphiql: true,
+        ..Default::default()
+    };
+    let queries = query_api::router(stores, query_verifier, query_config);
     let (state, router) = command_api::build(log, auth, settings);
-    let router = router.merge(projection_routes(projector));
+    let router = router.merge(projection_routes(projector)).merge(queries);
     let app = command_api::Application::bind(SocketAddr::from(([127, 0, 0, 1], port)), router)
         .await
         .with_context(|| format!("binding 127.0.0.1:{port} (is another erp running? try --port)"))?;
@@ -197,6 +209,7 @@ async fn up(port: u16, data_dir: PathBuf, seed: bool) -> anyhow::Result<()> {
     println!("ERP 전자결재 is up (embedded log in {})", data_dir.display());
     println!("  API          http://127.0.0.1:{port}/api");
     println!("  API docs     http://127.0.0.1:{port}/docs   (OpenAPI: /openapi.json)");
+    println!("  GraphQL      http://127.0.0.1:{port}/graphql   (GraphiQL: /graphiql)");
     println!("  dev login    http://127.0.0.1:{port}/auth/dev-users");
     println!("  health       http://127.0.0.1:{port}/healthz   (projection lag: /api/projections, /metrics)");
     app.run_until_stopped(shutdown_signal()).await?;

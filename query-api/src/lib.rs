@@ -1,3 +1,33 @@
 //! # query-api — GraphQL reads
 //!
-//! async-graphql over axum: inbox, documents, timeline, time travel, org chart.
+//! async-graphql over axum, answering what an e-approval user asks all day and what an
+//! auditor asks: `me`, `inbox(box)` with counts, `approval(id)` with line, recipients,
+//! comments and timeline, `approvals(filter)`, `approvalAsOf(id, at)` folded from the log,
+//! the directory and org chart, leave, forms, `suggestLine`, `projectionStatus`, and Relay
+//! `node(id)`.
+//!
+//! - **Authorisation.** Every resolver starts from the viewer (bearer JWT → employee read
+//!   model). Documents pass the domain's own `ApprovalDocument::visible_to` on every path —
+//!   single lookups, `node`, lists and time travel — and an invisible document is
+//!   indistinguishable from a missing one.
+//! - **Bounded.** Depth and complexity limits (lists weigh `first ×` their children), pages
+//!   of at most 100, a scan budget for filtered lists, body/batch/query-length caps checked
+//!   before execution. Every error carries `extensions.code` ([`error`]).
+//! - **No N+1.** Employees and departments referenced from documents load through
+//!   per-request DataLoaders.
+//! - **Read your writes.** A command's position token in `x-erp-position` makes the request
+//!   wait (bounded) until the projections have applied it, else `STALE_READ`.
+//!
+//! The SDL is committed as `query-api/schema.graphql`; a test fails when it drifts.
+
+mod context;
+pub mod error;
+mod http;
+mod ids;
+mod lag;
+mod schema;
+mod types;
+
+pub use context::Stores;
+pub use http::{router, QueryConfig, MAX_BATCH, MAX_BODY};
+pub use schema::{sdl, Limits, MAX_PAGE};

@@ -12,6 +12,7 @@
 //! already applied and changes nothing, and a crash loses either the whole batch or nothing.
 
 pub mod mongo;
+pub mod queries;
 pub mod sql;
 
 pub use sql::{Applied, FeedEntry, InboxItem, Published, TimelineEntry};
@@ -43,6 +44,13 @@ pub trait ApprovalViews: Send + Sync {
     async fn notifications(&self, recipient: &str) -> Result<Vec<FeedEntry>, StoreError>;
     async fn approval(&self, id: &str) -> Result<Option<(u64, serde_json::Value)>, StoreError>;
     async fn timeline(&self, id: &str) -> Result<Vec<TimelineEntry>, StoreError>;
+    /// Candidate documents newest first, narrowed by `search`, after a keyset cursor.
+    async fn search(
+        &self,
+        search: &queries::ApprovalSearch,
+        after: Option<&queries::ApprovalCursor>,
+        limit: usize,
+    ) -> Result<Vec<queries::ApprovalCandidate>, StoreError>;
     /// Equal checksums mean equal views.
     async fn checksum(&self) -> Result<String, StoreError>;
     /// An empty copy for a replay to fill, and the handle to swap it in with.

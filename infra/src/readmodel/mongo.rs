@@ -586,6 +586,65 @@ impl ApprovalViews for MongoViews {
         Ok(())
     }
 
+    async fn search(
+        &self,
+        search: &super::queries::ApprovalSearch,
+        after: Option<&super::queries::ApprovalCursor>,
+        limit: usize,
+    ) -> Result<Vec<super::queries::ApprovalCandidate>, StoreError> {
+        self.follow().await?;
+        let mut filter = Document::new();
+        if let Some(status) = &search.status {
+            filter.insert("status", status);
+        }
+        if let Some(drafter) = &search.drafter {
+            filter.insert("drafter", drafter);
+        }
+        let mut submitted = Document::new();
+        if let Some(from) = &search.submitted_from {
+            submitted.insert("$gte", from);
+        }
+        if let Some(until) = &search.submitted_until {
+            submitted.insert("$lte", until);
+        }
+        if !submitted.is_empty() {
+            filter.insert("submitted_at", submitted);
+        }
+        if let Some((updated_at, id)) = after {
+            filter.insert(
+                "$or",
+                vec![
+                    doc! { "updated_at": { "$lt": updated_at } },
+                    doc! { "updated_at": updated_at, "_id": { "$lt": id } },
+                ],
+            );
+        }
+        if let Some(form) = &search.form {
+            // `id@version`, versions being digits: every version of `id` sorts in [id@, id@~).
+            filter.insert("form", doc! { "$gte": format!("{form}@"), "$lt": format!("{form}@~") });
+        }
+        let mut cursor = self
+            .coll("approvals")
+            .find(filter)
+            .sort(doc! { "updated_at": -1, "_id": -1 })
+            .limit(limit.min(1000) as i64)
+            .await
+            .map_err(unavailable)?;
+        let mut found = Vec::new();
+        while let Some(d) = cursor.try_next().await.map_err(unavailable)? {
+            let document = d
+                .get_document("document")
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let json = serde_json::to_value(document).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            found.push((
+                d.get_i64("_version").unwrap_or(0) as u64,
+                text_of(&d, "updated_at"),
+                json,
+            ));
+        }
+        Ok(found)
+    }
+
     async fn checksum(&self) -> Result<String, StoreError> {
         self.follow().await?;
         let mut hasher = Sha256::new();

@@ -278,7 +278,7 @@ pub(super) enum Value {
 /// The employee read model.
 #[derive(Debug, Clone)]
 pub struct SqlReadModel {
-    pool: AnyPool,
+    pub(super) pool: AnyPool,
     url: String,
     mysql: bool,
 }
@@ -860,6 +860,15 @@ impl super::ApprovalViews for SqlReadModel {
         self.timeline_of(id).await
     }
 
+    async fn search(
+        &self,
+        search: &super::queries::ApprovalSearch,
+        after: Option<&super::queries::ApprovalCursor>,
+        limit: usize,
+    ) -> Result<Vec<super::queries::ApprovalCandidate>, StoreError> {
+        self.search_approvals(search, after, limit).await
+    }
+
     async fn checksum(&self) -> Result<String, StoreError> {
         SqlReadModel::checksum(self).await
     }
@@ -1123,7 +1132,7 @@ fn cell(row: &AnyRow, i: usize, kind: Kind) -> Result<String, StoreError> {
 }
 
 /// A text column. MySQL's TEXT arrives through the `Any` driver as bytes, SQLite's as text.
-fn text_at(row: &AnyRow, i: usize) -> Result<Option<String>, StoreError> {
+pub(super) fn text_at(row: &AnyRow, i: usize) -> Result<Option<String>, StoreError> {
     match row.try_get::<Option<String>, _>(i) {
         Ok(text) => Ok(text),
         Err(_) => match row.try_get::<Option<Vec<u8>>, _>(i)? {

@@ -1,0 +1,147 @@
+//! What resolvers reach through the GraphQL context: the stores (schema data), the viewer
+//! (request data) and per-request DataLoaders that batch employee and department lookups.
+
+use crate::error::{self, coded};
+use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::Context;
+use domain::actor::{Actor, Role};
+use domain::ids::{DepartmentId, EmployeeId};
+use domain::line_rule::LinePolicy;
+use infra::eventlog::EventLog;
+use infra::readmodel::queries::{DepartmentRecord, EmployeeRecord};
+use infra::readmodel::sql::SqlReadModel;
+use infra::readmodel::ApprovalViews;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The read side the API serves from.
+#[derive(Clone)]
+pub struct Stores {
+    /// Employees, departments, leave (MySQL/MariaDB, or SQLite embedded).
+    pub org: SqlReadModel,
+    /// Documents, timelines, inboxes, feeds (MongoDB, or the same SQLite embedded).
+    pub views: Arc<dyn ApprovalViews>,
+    /// The event log itself, for time travel and lag.
+    pub log: Arc<dyn EventLog>,
+    /// Thresholds of the line rule `suggestLine` applies.
+    pub policy: LinePolicy,
+}
+
+impl std::fmt::Debug for Stores {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stores").field("org", &self.org).finish_non_exhaustive()
+    }
+}
+
+/// The authenticated employee a request runs as.
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    pub actor: Actor,
+    pub record: EmployeeRecord,
+}
+
+impl Viewer {
+    /// From the read model's record: roles by their snake_case names, department if any.
+    pub fn from_record(record: EmployeeRecord) -> Option<Self> {
+        let id: EmployeeId = record.id.parse().ok()?;
+        let roles = record
+            .roles
+            .iter()
+            .filter_map(|r| serde_json::from_value::<Role>(serde_json::Value::String(r.clone())).ok())
+            .collect();
+        let department = record
+            .department
+            .as_deref()
+            .and_then(|d| d.parse::<DepartmentId>().ok());
+        Some(Self {
+            actor: Actor { id, roles, department },
+            record,
+        })
+    }
+
+    /// HR admins and auditors read everything.
+    pub fn reads_all(&self) -> bool {
+        self.actor.has(Role::HrAdmin) || self.actor.has(Role::Auditor)
+    }
+}
+
+/// Why there is no viewer (kept in request data so each resolver answers with its code).
+#[derive(Debug, Clone)]
+pub struct NoViewer(pub String);
+
+pub fn stores<'a>(ctx: &Context<'a>) -> &'a Stores {
+    ctx.data_unchecked::<Stores>()
+}
+
+/// The viewer, or an UNAUTHENTICATED error.
+pub fn viewer<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Viewer> {
+    match ctx.data_opt::<Viewer>() {
+        Some(v) => Ok(v),
+        None => {
+            let why = ctx
+                .data_opt::<NoViewer>()
+                .map_or("a bearer token is required", |n| n.0.as_str());
+            Err(coded(error::UNAUTHENTICATED, why.to_owned()))
+        }
+    }
+}
+
+/// Employees by id, batched per request.
+pub struct EmployeeLoader(pub SqlReadModel);
+
+impl Loader<String> for EmployeeLoader {
+    type Value = EmployeeRecord;
+    type Error = Arc<String>;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, EmployeeRecord>, Self::Error> {
+        let found = self
+            .0
+            .employees_by_ids(keys)
+            .await
+            .map_err(|e| Arc::new(e.to_string()))?;
+        Ok(found.into_iter().map(|e| (e.id.clone(), e)).collect())
+    }
+}
+
+/// Departments by id; the table is small, so one load reads it whole.
+pub struct DepartmentLoader(pub SqlReadModel);
+
+impl Loader<String> for DepartmentLoader {
+    type Value = DepartmentRecord;
+    type Error = Arc<String>;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, DepartmentRecord>, Self::Error> {
+        let all = self.0.departments().await.map_err(|e| Arc::new(e.to_string()))?;
+        Ok(all
+            .into_iter()
+            .filter(|d| keys.contains(&d.id))
+            .map(|d| (d.id.clone(), d))
+            .collect())
+    }
+}
+
+pub type Employees = DataLoader<EmployeeLoader>;
+pub type Departments = DataLoader<DepartmentLoader>;
+
+pub async fn employee(ctx: &Context<'_>, id: &str) -> async_graphql::Result<Option<EmployeeRecord>> {
+    ctx.data_unchecked::<Employees>()
+        .load_one(id.to_owned())
+        .await
+        .map_err(|e| coded(error::UNAVAILABLE, e.to_string()))
+}
+
+pub async fn employees(ctx: &Context<'_>, ids: &[String]) -> async_graphql::Result<Vec<EmployeeRecord>> {
+    let found = ctx
+        .data_unchecked::<Employees>()
+        .load_many(ids.iter().cloned())
+        .await
+        .map_err(|e| coded(error::UNAVAILABLE, e.to_string()))?;
+    Ok(ids.iter().filter_map(|id| found.get(id).cloned()).collect())
+}
+
+pub async fn department(ctx: &Context<'_>, id: &str) -> async_graphql::Result<Option<DepartmentRecord>> {
+    ctx.data_unchecked::<Departments>()
+        .load_one(id.to_owned())
+        .await
+        .map_err(|e| coded(error::UNAVAILABLE, e.to_string()))
+}

@@ -1,0 +1,223 @@
+//! The HTTP face: `POST /graphql` (JSON, single or small batches), `GET /graphiql` where
+//! enabled. Requests are refused before execution when oversized, over-batched, too deep or
+//! too complex; the viewer comes from the bearer token; `x-erp-position` makes the request
+//! wait (bounded) until the projections have applied that command's commit.
+
+use crate::context::{DepartmentLoader, EmployeeLoader, NoViewer, Stores, Viewer};
+use crate::error::{self, ensure_codes};
+use crate::schema::{build, ErpSchema, Limits};
+use async_graphql::dataloader::DataLoader;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use infra::auth::Verifier;
+use infra::eventlog::Position;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Request bodies above this are refused unread.
+pub const MAX_BODY: usize = 64 * 1024;
+/// Operations one batched request may carry.
+pub const MAX_BATCH: usize = 5;
+/// Characters of one query document.
+pub const MAX_QUERY: usize = 16 * 1024;
+
+/// Settings of the query API.
+#[derive(Debug, Clone)]
+pub struct QueryConfig {
+    /// Serve GraphiQL at `/graphiql` (the embedded default only).
+    pub graphiql: bool,
+    /// How long a read-your-writes wait may take before STALE_READ.
+    pub position_wait: Duration,
+    pub limits: Limits,
+}
+
+impl Default for QueryConfig {
+    fn default() -> Self {
+        Self {
+            graphiql: false,
+            position_wait: Duration::from_secs(5),
+            limits: Limits::default(),
+        }
+    }
+}
+
+struct Api {
+    schema: ErpSchema,
+    stores: Stores,
+    verifier: Arc<Verifier>,
+    config: QueryConfig,
+}
+
+/// The query API's routes.
+pub fn router(stores: Stores, verifier: Arc<Verifier>, config: QueryConfig) -> Router {
+    let api = Arc::new(Api {
+        schema: build(stores.clone(), config.limits),
+        stores,
+        verifier,
+        config: config.clone(),
+    });
+    let mut router = Router::new().route("/graphql", post(graphql));
+    if config.graphiql {
+        router = router.route("/graphiql", get(graphiql));
+    }
+    router
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        .with_state(api)
+}
+
+async fn graphiql() -> Html<String> {
+    Html(
+        async_graphql::http::GraphiQLSource::build()
+            .endpoint("/graphql")
+            .title("ERP 전자결재 GraphQL")
+            .finish(),
+    )
+}
+
+/// A GraphQL-shaped refusal that never reached execution.
+fn refused(status: StatusCode, code: &'static str, message: impl Into<String>) -> Response {
+    let body = serde_json::json!({
+        "errors": [{ "message": message.into(), "extensions": { "code": code } }]
+    });
+    (status, axum::Json(body)).into_response()
+}
+
+async fn viewer(api: &Api, headers: &HeaderMap) -> Result<Viewer, NoViewer> {
+    let header = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| NoViewer("a bearer token is required".into()))?;
+    let token = header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+        .ok_or_else(|| NoViewer("expected `Authorization: Bearer <token>`".into()))?;
+    let claims = api
+        .verifier
+        .verify(token.trim())
+        .await
+        .map_err(|e| NoViewer(e.to_string()))?;
+    let found = api
+        .stores
+        .org
+        .employees_by_ids(std::slice::from_ref(&claims.sub))
+        .await
+        .map_err(|e| NoViewer(format!("read model unavailable: {e}")))?;
+    let record = found
+        .into_iter()
+        .next()
+        .ok_or_else(|| NoViewer("token subject is not a registered employee".into()))?;
+    if !record.active {
+        return Err(NoViewer("this employee is deactivated".into()));
+    }
+    Viewer::from_record(record).ok_or_else(|| NoViewer("token subject is not an employee id".into()))
+}
+
+async fn graphql(
+    State(api): State<Arc<Api>>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(e) => {
+            return refused(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                error::REQUEST_REJECTED,
+                format!("request body refused ({e}); at most {MAX_BODY} bytes"),
+            )
+        }
+    };
+    let batch: async_graphql::BatchRequest = match serde_json::from_slice(&body) {
+        Ok(batch) => batch,
+        Err(e) => {
+            return refused(
+                StatusCode::BAD_REQUEST,
+                error::BAD_USER_INPUT,
+                format!("expected a GraphQL request as JSON: {e}"),
+            )
+        }
+    };
+    let requests = match batch {
+        async_graphql::BatchRequest::Single(r) => vec![r],
+        async_graphql::BatchRequest::Batch(rs) => rs,
+    };
+    if requests.is_empty() || requests.len() > MAX_BATCH {
+        return refused(
+            StatusCode::BAD_REQUEST,
+            error::REQUEST_REJECTED,
+            format!("a batch carries 1 to {MAX_BATCH} operations, not {}", requests.len()),
+        );
+    }
+    if let Some(long) = requests.iter().find(|r| r.query.len() > MAX_QUERY) {
+        return refused(
+            StatusCode::BAD_REQUEST,
+            error::REQUEST_REJECTED,
+            format!(
+                "a query document is at most {MAX_QUERY} characters, not {}",
+                long.query.len()
+            ),
+        );
+    }
+    let mut positions = Vec::new();
+    for value in headers.get_all("x-erp-position") {
+        for token in value
+            .to_str()
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            match Position::parse_token(token) {
+                Some(p) => positions.push(p),
+                None => {
+                    return refused(
+                        StatusCode::BAD_REQUEST,
+                        error::BAD_USER_INPUT,
+                        format!("x-erp-position {token:?} is not a position token"),
+                    )
+                }
+            }
+        }
+    }
+    if let Err(e) = crate::lag::wait_for(&api.stores, &positions, api.config.position_wait).await {
+        let code = e
+            .extensions
+            .as_ref()
+            .and_then(|x| x.get("code").cloned())
+            .map(|c| c.to_string().trim_matches('"').to_owned());
+        let code = if code.as_deref() == Some(error::STALE_READ) {
+            error::STALE_READ
+        } else {
+            error::UNAVAILABLE
+        };
+        return refused(StatusCode::OK, code, e.message);
+    }
+    let viewer = viewer(&api, &headers).await;
+    let single = requests.len() == 1;
+    let mut responses = Vec::with_capacity(requests.len());
+    for request in requests {
+        let request = request
+            .data(DataLoader::new(EmployeeLoader(api.stores.org.clone()), tokio::spawn))
+            .data(DataLoader::new(DepartmentLoader(api.stores.org.clone()), tokio::spawn));
+        let request = match &viewer {
+            Ok(v) => request.data(v.clone()),
+            Err(no) => request.data(no.clone()),
+        };
+        let mut response = api.schema.execute(request).await;
+        ensure_codes(&mut response);
+        responses.push(response);
+    }
+    let json = if single {
+        serde_json::to_value(&responses[0])
+    } else {
+        serde_json::to_value(&responses)
+    };
+    match json {
+        Ok(json) => axum::Json(json).into_response(),
+        Err(e) => refused(StatusCode::INTERNAL_SERVER_ERROR, error::INTERNAL, e.to_string()),
+    }
+}

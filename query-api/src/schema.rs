@@ -1,0 +1,625 @@
+//! The query root. Every resolver starts from the viewer; every document passes the domain's
+//! `visible_to` before it is returned — in lists, counts, node lookups and time travel alike.
+
+use crate::context::{self, stores, viewer, Stores, Viewer};
+use crate::error::{self, bad_input, coded};
+use crate::ids::{self, Kind};
+use crate::types::*;
+use async_graphql::connection::{Connection, Edge};
+use async_graphql::{Context, EmptyMutation, EmptySubscription, InputObject, Json, Object, Schema, SimpleObject, ID};
+use chrono::{DateTime, Utc};
+use domain::approval::{Approval, ApprovalDocument, ApprovalEvent};
+use domain::form::builtin_forms;
+use domain::ids::{DepartmentId, EmployeeId};
+use domain::org::{OrgChart, OrgDepartment, OrgMember};
+use domain::Aggregate;
+use infra::eventlog::{streams, StreamRef};
+use infra::readmodel::queries::{ApprovalSearch, EmployeeFilter};
+use infra::readmodel::sql::Projection;
+use rust_decimal::Decimal;
+use std::str::FromStr;
+
+/// The largest page any connection returns.
+pub const MAX_PAGE: usize = 100;
+const DEFAULT_PAGE: usize = 20;
+/// Documents a filtered list examines per request before it answers with what it found
+/// (and `hasNextPage`), so one query cannot scan the whole store.
+const SCAN_BUDGET: usize = 5_000;
+
+pub type ErpSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+
+/// Limits every request is validated against before it runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub depth: usize,
+    pub complexity: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            depth: 12,
+            complexity: 2_000,
+        }
+    }
+}
+
+pub fn build(stores: Stores, limits: Limits) -> ErpSchema {
+    Schema::build(Query, EmptyMutation, EmptySubscription)
+        .data(stores)
+        .limit_depth(limits.depth)
+        .limit_complexity(limits.complexity)
+        .limit_recursive_depth(32)
+        .finish()
+}
+
+/// The schema in SDL, as committed in `query-api/schema.graphql`.
+pub fn sdl() -> String {
+    Schema::build(Query, EmptyMutation, EmptySubscription).finish().sdl()
+}
+
+fn page_size(first: Option<i32>) -> async_graphql::Result<usize> {
+    match first {
+        None => Ok(DEFAULT_PAGE),
+        Some(n) if n < 0 => Err(bad_input("`first` must not be negative")),
+        Some(n) if n as usize > MAX_PAGE => Err(bad_input(format!("`first` is at most {MAX_PAGE}"))),
+        Some(n) => Ok(n as usize),
+    }
+}
+
+/// A document from the views, if it exists and the viewer may see it.
+pub async fn visible_document(
+    ctx: &Context<'_>,
+    viewer: &Viewer,
+    id: &str,
+) -> async_graphql::Result<Option<ApprovalNode>> {
+    let Some((version, json)) = stores(ctx).views.approval(id).await.map_err(error::store)? else {
+        return Ok(None);
+    };
+    let doc: ApprovalDocument =
+        serde_json::from_value(json).map_err(|e| coded(error::INTERNAL, format!("stored document: {e}")))?;
+    Ok(doc.visible_to(&viewer.actor).then_some(ApprovalNode {
+        doc,
+        version,
+        as_of: None,
+    }))
+}
+
+/// Narrows `approvals`.
+#[derive(InputObject, Default)]
+pub struct ApprovalFilter {
+    pub status: Option<ApprovalStatus>,
+    /// Form id (any version): general, expense, leave, purchase.
+    pub form_id: Option<String>,
+    pub drafter_id: Option<ID>,
+    /// Documents with this employee anywhere on the line.
+    pub approver_id: Option<ID>,
+    /// Submitted at or after.
+    pub submitted_from: Option<DateTime<Utc>>,
+    /// Submitted at or before.
+    pub submitted_until: Option<DateTime<Utc>>,
+    /// Part of the title, case-insensitive.
+    pub text: Option<String>,
+}
+
+/// Narrows `employees`.
+#[derive(InputObject, Default)]
+pub struct EmployeeFilterInput {
+    /// Part of the name or email.
+    pub text: Option<String>,
+    pub department_id: Option<ID>,
+    pub active: Option<bool>,
+}
+
+/// An inbox box with its entries and the counts of every box.
+#[derive(SimpleObject)]
+pub struct InboxResult {
+    pub entries: Connection<String, InboxEntry>,
+    /// Every box of the viewer with its count (0 included).
+    pub counts: Vec<BoxCount>,
+}
+
+fn employee_id(id: &ID) -> async_graphql::Result<String> {
+    ids::parse(id, Some(Kind::Employee))
+        .map(|(_, raw)| raw)
+        .ok_or_else(|| bad_input(format!("{} is not an employee id", id.as_str())))
+}
+
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// The signed-in employee.
+    async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<EmployeeNode> {
+        Ok(EmployeeNode(viewer(ctx)?.record.clone()))
+    }
+
+    /// Any object by its global id; null when it does not exist or is not visible.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node>> {
+        let viewer = viewer(ctx)?;
+        let Some((kind, raw)) = ids::parse(&id, None) else {
+            return Err(bad_input(format!("{} is not a global id", id.as_str())));
+        };
+        Ok(match kind {
+            Kind::Approval => visible_document(ctx, viewer, &raw).await?.map(Node::Approval),
+            Kind::Employee => context::employee(ctx, &raw)
+                .await?
+                .map(|e| Node::Employee(EmployeeNode(e))),
+            Kind::Department => context::department(ctx, &raw)
+                .await?
+                .map(|d| Node::Department(DepartmentNode(d))),
+        })
+    }
+
+    /// One document, with line, recipients, comments and timeline; null when it does not
+    /// exist or the viewer may not see it (the two are not told apart).
+    async fn approval(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<ApprovalNode>> {
+        let viewer = viewer(ctx)?;
+        let (_, raw) = ids::parse(&id, Some(Kind::Approval))
+            .ok_or_else(|| bad_input(format!("{} is not a document id", id.as_str())))?;
+        visible_document(ctx, viewer, &raw).await
+    }
+
+    /// The document as it stood at `at`, folded from its events in the log. Null before it
+    /// was drafted, or when the viewer may not see the document (as it is now).
+    async fn approval_as_of(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        at: DateTime<Utc>,
+    ) -> async_graphql::Result<Option<ApprovalNode>> {
+        let viewer = viewer(ctx)?;
+        let (_, raw) = ids::parse(&id, Some(Kind::Approval))
+            .ok_or_else(|| bad_input(format!("{} is not a document id", id.as_str())))?;
+        let stream = StreamRef::new(streams::APPROVAL, raw);
+        let recorded = stores(ctx)
+            .log
+            .read_stream(&stream)
+            .await
+            .map_err(|e| coded(error::UNAVAILABLE, format!("event log: {e}")))?;
+        let mut events = Vec::with_capacity(recorded.len());
+        for r in &recorded {
+            let event: ApprovalEvent = serde_json::from_value(r.payload.clone())
+                .map_err(|e| coded(error::INTERNAL, format!("event {} does not decode: {e}", r.version)))?;
+            events.push((r.version, r.recorded_at, event));
+        }
+        let now = Approval::fold(events.iter().map(|(_, _, e)| e));
+        if !now.document().is_some_and(|d| d.visible_to(&viewer.actor)) {
+            return Ok(None);
+        }
+        let until: Vec<&(u64, DateTime<Utc>, ApprovalEvent)> = events.iter().filter(|(_, t, _)| *t <= at).collect();
+        let then = Approval::fold(until.iter().map(|(_, _, e)| e));
+        Ok(then.0.map(|doc| ApprovalNode {
+            doc,
+            version: until.last().map_or(0, |(v, _, _)| *v),
+            as_of: Some(at),
+        }))
+    }
+
+    /// Documents the viewer may see, newest first.
+    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
+    async fn approvals(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ApprovalFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, ApprovalNode>> {
+        let viewer = viewer(ctx)?;
+        let first = page_size(first)?;
+        let filter = filter.unwrap_or_default();
+        let search = ApprovalSearch {
+            status: filter.status.map(|s| s.stored().to_owned()),
+            drafter: filter.drafter_id.as_ref().map(employee_id).transpose()?,
+            form: filter.form_id.clone(),
+            submitted_from: filter.submitted_from.map(|t| t.to_rfc3339()),
+            submitted_until: filter.submitted_until.map(|t| t.to_rfc3339()),
+        };
+        let approver: Option<EmployeeId> = match &filter.approver_id {
+            Some(id) => Some(
+                employee_id(id)?
+                    .parse()
+                    .map_err(|_| bad_input("approverId is not an employee id"))?,
+            ),
+            None => None,
+        };
+        let text = filter.text.as_ref().map(|t| t.to_lowercase());
+        let mut position = match &after {
+            Some(c) => {
+                let parts = ids::uncursor(c, 2).ok_or_else(|| bad_input("`after` is not a cursor of this list"))?;
+                Some((parts[0].clone(), parts[1].clone()))
+            }
+            None => None,
+        };
+        let mut edges: Vec<(String, ApprovalNode)> = Vec::new();
+        let mut scanned = 0;
+        let mut exhausted = false;
+        const CHUNK: usize = 200;
+        while edges.len() <= first && scanned < SCAN_BUDGET {
+            let chunk = stores(ctx)
+                .views
+                .search(&search, position.as_ref(), CHUNK)
+                .await
+                .map_err(error::store)?;
+            exhausted = chunk.len() < CHUNK;
+            for (version, updated_at, json) in chunk {
+                scanned += 1;
+                let doc: ApprovalDocument = serde_json::from_value(json)
+                    .map_err(|e| coded(error::INTERNAL, format!("stored document: {e}")))?;
+                position = Some((updated_at.clone(), doc.id.to_string()));
+                let wanted = doc.visible_to(&viewer.actor)
+                    && approver.is_none_or(|a| doc.line.involves(a))
+                    && text
+                        .as_ref()
+                        .is_none_or(|t| doc.content.title.to_lowercase().contains(t));
+                if wanted {
+                    let cursor = ids::cursor(&[&updated_at, &doc.id.to_string()]);
+                    edges.push((
+                        cursor,
+                        ApprovalNode {
+                            doc,
+                            version,
+                            as_of: None,
+                        },
+                    ));
+                    if edges.len() > first {
+                        break;
+                    }
+                }
+            }
+            if exhausted {
+                break;
+            }
+        }
+        let has_next = edges.len() > first || !exhausted;
+        edges.truncate(first);
+        let mut connection = Connection::new(after.is_some(), has_next);
+        connection
+            .edges
+            .extend(edges.into_iter().map(|(cursor, node)| Edge::new(cursor, node)));
+        Ok(connection)
+    }
+
+    /// One box of the viewer's inbox (결재함), newest first, with the counts of every box.
+    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
+    async fn inbox(
+        &self,
+        ctx: &Context<'_>,
+        r#box: InboxBox,
+        first: Option<i32>,
+        after: Option<String>,
+        #[graphql(desc = "Part of the title, case-insensitive.")] text: Option<String>,
+    ) -> async_graphql::Result<InboxResult> {
+        let viewer = viewer(ctx)?;
+        let first = page_size(first)?;
+        let views = &stores(ctx).views;
+        let me = format!("emp:{}", viewer.actor.id);
+        let department = viewer.actor.department.map(|d| format!("dept:{d}"));
+        let principal = match r#box {
+            InboxBox::Received => department.clone(),
+            _ => Some(me.clone()),
+        };
+        let items = match &principal {
+            Some(p) => views.inbox(p, r#box.into()).await.map_err(error::store)?,
+            None => Vec::new(),
+        };
+        let text = text.map(|t| t.to_lowercase());
+        let items: Vec<_> = items
+            .into_iter()
+            .filter(|i| text.as_ref().is_none_or(|t| i.title.to_lowercase().contains(t)))
+            .collect();
+        let start = match &after {
+            Some(c) => {
+                let parts = ids::uncursor(c, 1).ok_or_else(|| bad_input("`after` is not a cursor of this list"))?;
+                parts[0]
+                    .parse::<usize>()
+                    .map_err(|_| bad_input("`after` is not a cursor of this list"))?
+                    + 1
+            }
+            None => 0,
+        };
+        let mut entries = Connection::new(start > 0, items.len() > start + first);
+        entries
+            .edges
+            .extend(items.into_iter().enumerate().skip(start).take(first).map(|(i, item)| {
+                Edge::new(
+                    ids::cursor(&[&i.to_string()]),
+                    InboxEntry {
+                        document_id: item.doc,
+                        title: item.title,
+                        status: item.status,
+                        drafter_id: item.drafter,
+                        updated_at: item.updated_at,
+                    },
+                )
+            }));
+        let mut counts: Vec<(String, i64)> = views.inbox_counts(&me).await.map_err(error::store)?;
+        if let Some(d) = &department {
+            counts.extend(
+                views
+                    .inbox_counts(d)
+                    .await
+                    .map_err(error::store)?
+                    .into_iter()
+                    .filter(|(b, _)| b == domain::approval::Inbox::Received.as_str()),
+            );
+        }
+        let counts = InboxBox::ALL
+            .into_iter()
+            .map(|b| BoxCount {
+                inbox: b,
+                count: counts
+                    .iter()
+                    .filter(|(name, _)| name == domain::approval::Inbox::from(b).as_str())
+                    .map(|(_, n)| *n)
+                    .sum(),
+            })
+            .collect();
+        Ok(InboxResult { entries, counts })
+    }
+
+    /// The viewer's notification feed, newest first.
+    async fn notifications(&self, ctx: &Context<'_>, first: Option<i32>) -> async_graphql::Result<Vec<Notification>> {
+        let viewer = viewer(ctx)?;
+        let first = page_size(first)?;
+        let feed = stores(ctx)
+            .views
+            .notifications(&viewer.actor.id.to_string())
+            .await
+            .map_err(error::store)?;
+        Ok(feed
+            .into_iter()
+            .take(first)
+            .map(|n| Notification {
+                id: n.id,
+                document_id: n.doc,
+                kind: n.kind,
+                title: n.title,
+                at: n.at,
+                read: n.read,
+            })
+            .collect())
+    }
+
+    /// The employee directory, by name.
+    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
+    async fn employees(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<EmployeeFilterInput>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, EmployeeNode>> {
+        viewer(ctx)?;
+        let first = page_size(first)?;
+        let filter = filter.unwrap_or_default();
+        let department = match &filter.department_id {
+            Some(id) => Some(
+                ids::parse(id, Some(Kind::Department))
+                    .map(|(_, raw)| raw)
+                    .ok_or_else(|| bad_input("departmentId is not a department id"))?,
+            ),
+            None => None,
+        };
+        let position = match &after {
+            Some(c) => {
+                let parts = ids::uncursor(c, 2).ok_or_else(|| bad_input("`after` is not a cursor of this list"))?;
+                Some((parts[0].clone(), parts[1].clone()))
+            }
+            None => None,
+        };
+        let store_filter = EmployeeFilter {
+            text: filter.text.clone(),
+            department,
+            active: filter.active,
+        };
+        let mut found = stores(ctx)
+            .org
+            .find_employees(&store_filter, position.as_ref(), first + 1)
+            .await
+            .map_err(error::store)?;
+        let has_next = found.len() > first;
+        found.truncate(first);
+        let mut connection = Connection::new(after.is_some(), has_next);
+        connection.edges.extend(
+            found
+                .into_iter()
+                .map(|e| Edge::new(ids::cursor(&[&e.name, &e.id]), EmployeeNode(e))),
+        );
+        Ok(connection)
+    }
+
+    async fn employee(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<EmployeeNode>> {
+        viewer(ctx)?;
+        let raw = employee_id(&id)?;
+        Ok(context::employee(ctx, &raw).await?.map(EmployeeNode))
+    }
+
+    /// Every department, by name.
+    async fn departments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<DepartmentNode>> {
+        viewer(ctx)?;
+        let all = stores(ctx).org.departments().await.map_err(error::store)?;
+        Ok(all.into_iter().map(DepartmentNode).collect())
+    }
+
+    /// The open top-level departments; walk `children` and `members` for the tree.
+    async fn org_chart(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<DepartmentNode>> {
+        viewer(ctx)?;
+        let all = stores(ctx).org.departments().await.map_err(error::store)?;
+        Ok(all
+            .into_iter()
+            .filter(|d| d.parent.is_none() && !d.closed)
+            .map(DepartmentNode)
+            .collect())
+    }
+
+    /// Leave balance and ledger: the viewer's own, or anyone's for HR admins and auditors.
+    async fn leave_balance(
+        &self,
+        ctx: &Context<'_>,
+        employee_id: Option<ID>,
+    ) -> async_graphql::Result<Option<LeaveBalance>> {
+        let viewer = viewer(ctx)?;
+        let whom = match &employee_id {
+            Some(id) => self::employee_id(id)?,
+            None => viewer.actor.id.to_string(),
+        };
+        if whom != viewer.actor.id.to_string() && !viewer.reads_all() {
+            return Err(coded(
+                error::FORBIDDEN,
+                "only HR admins and auditors read others' leave",
+            ));
+        }
+        let org = &stores(ctx).org;
+        let Some((balance, used)) = org.leave_balance(&whom).await.map_err(error::store)? else {
+            return Ok(None);
+        };
+        let entries = org.leave_entries(&whom).await.map_err(error::store)?;
+        Ok(Some(LeaveBalance {
+            employee_id: whom,
+            balance,
+            used,
+            entries: entries.into_iter().map(Into::into).collect(),
+        }))
+    }
+
+    /// Form templates with their field definitions, for the compose screen.
+    async fn forms(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Form>> {
+        viewer(ctx)?;
+        Ok(builtin_forms()
+            .into_iter()
+            .map(|f| Form {
+                id: f.id.to_string(),
+                version: f.version,
+                kind: serde_json::to_value(f.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                prefix: f.prefix.clone(),
+                name_ko: f.name_ko.clone(),
+                name_en: f.name_en.clone(),
+                fields: Json(serde_json::to_value(&f.fields).unwrap_or_default()),
+                amount_field: f.amount_field.clone(),
+                leave_days_field: f.leave_days_field.clone(),
+            })
+            .collect())
+    }
+
+    /// The line the standard rule suggests for the viewer drafting `formId` over `amount`.
+    async fn suggest_line(
+        &self,
+        ctx: &Context<'_>,
+        form_id: String,
+        #[graphql(desc = "Decimal, for money forms.")] amount: Option<String>,
+        #[graphql(desc = "Decimal, for leave requests.")] leave_days: Option<String>,
+    ) -> async_graphql::Result<LineSuggestion> {
+        let viewer = viewer(ctx)?;
+        let form = builtin_forms()
+            .into_iter()
+            .find(|f| f.id.to_string() == form_id)
+            .ok_or_else(|| coded(error::NOT_FOUND, format!("no form {form_id:?}")))?;
+        let decimal = |v: &Option<String>, what: &str| -> async_graphql::Result<Option<Decimal>> {
+            v.as_deref()
+                .map(|s| Decimal::from_str(s.trim()).map_err(|_| bad_input(format!("{what} is not a decimal: {s:?}"))))
+                .transpose()
+        };
+        let amount = decimal(&amount, "amount")?;
+        let leave_days = decimal(&leave_days, "leaveDays")?;
+        let chart = org_chart(stores(ctx)).await?;
+        let suggestion =
+            domain::line_rule::suggest_line(&chart, &stores(ctx).policy, viewer.actor.id, &form, amount, leave_days)
+                .map_err(|e| coded("RULE_VIOLATION", e.to_string()))?;
+        let preview = ApprovalDocument {
+            id: domain::ids::ApprovalId(uuid::Uuid::nil()),
+            drafter: viewer.actor.id,
+            form: domain::form::FormRef {
+                id: form.id.clone(),
+                version: form.version,
+            },
+            content: domain::approval::Content {
+                title: String::new(),
+                body: Default::default(),
+                attachments: Vec::new(),
+            },
+            line: suggestion.line.clone(),
+            status: domain::approval::Status::Draft,
+            revision: 0,
+            steps: Vec::new(),
+            current: 0,
+            hold: None,
+            rule: None,
+            amount,
+            leave_days,
+            number: None,
+            comments: Vec::new(),
+            drafted_at: Utc::now(),
+            submitted_at: None,
+            completed_at: None,
+            updated_at: Utc::now(),
+        };
+        let steps = ApprovalNode {
+            doc: preview,
+            version: 0,
+            as_of: None,
+        };
+        Ok(LineSuggestion {
+            rule_id: suggestion.rule.id.clone(),
+            rule_version: suggestion.rule.version,
+            line: Json(serde_json::to_value(&suggestion.line).unwrap_or_default()),
+            steps: steps.line_steps(),
+        })
+    }
+
+    /// How far each projection is behind the log.
+    async fn projection_status(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ProjectionLag>> {
+        viewer(ctx)?;
+        crate::lag::lags(stores(ctx)).await
+    }
+}
+
+/// The org chart line rules walk, from the employee read model.
+async fn org_chart(stores: &Stores) -> async_graphql::Result<OrgChart> {
+    let employees = stores
+        .org
+        .find_employees(&EmployeeFilter::default(), None, usize::MAX)
+        .await
+        .map_err(error::store)?;
+    let departments = stores.org.departments().await.map_err(error::store)?;
+    Ok(OrgChart {
+        employees: employees
+            .into_iter()
+            .filter_map(|e| {
+                Some((
+                    e.id.parse::<EmployeeId>().ok()?,
+                    OrgMember {
+                        department: e.department.as_deref()?.parse::<DepartmentId>().ok()?,
+                        manager: e.manager.as_deref().and_then(|m| m.parse().ok()),
+                        rank: e.position_rank.clamp(0, 255) as u8,
+                        active: e.active,
+                    },
+                ))
+            })
+            .collect(),
+        departments: departments
+            .into_iter()
+            .filter(|d| !d.closed)
+            .filter_map(|d| {
+                Some((
+                    d.id.parse::<DepartmentId>().ok()?,
+                    OrgDepartment {
+                        parent: d.parent.as_deref().and_then(|p| p.parse().ok()),
+                        head: d.head.as_deref().and_then(|h| h.parse().ok()),
+                    },
+                ))
+            })
+            .collect(),
+    })
+}
+
+/// Which projections fold a stream type (for read-your-writes waits).
+pub fn projections_of(stream_type: &str) -> Vec<Projection> {
+    Projection::ALL
+        .into_iter()
+        .filter(|p| p.stream_type() == stream_type)
+        .collect()
+}

@@ -1,0 +1,658 @@
+//! GraphQL object types over read-model records and folded domain documents.
+
+use crate::context::{self, stores};
+use crate::error;
+use crate::ids::{global, Kind};
+use async_graphql::{ComplexObject, Context, Enum, Interface, Json, Object, SimpleObject, ID};
+use chrono::{DateTime, Utc};
+use domain::approval::{ApprovalDocument, Inbox, Quorum, Status, Step, Verdict};
+use infra::readmodel::queries::{DepartmentRecord, EmployeeRecord, LeaveEntry};
+
+/// Anything with a global id, fetchable by `node(id:)`.
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID"))]
+#[allow(clippy::large_enum_variant)] // built once per `node` lookup and resolved at once
+pub enum Node {
+    Approval(ApprovalNode),
+    Employee(EmployeeNode),
+    Department(DepartmentNode),
+}
+
+/// Document status (문서 상태).
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum ApprovalStatus {
+    /// 임시저장
+    Draft,
+    /// 진행
+    InProgress,
+    /// 보류
+    OnHold,
+    /// 완료
+    Approved,
+    /// 반려
+    Rejected,
+    /// 회수
+    Withdrawn,
+    Discarded,
+}
+
+impl From<Status> for ApprovalStatus {
+    fn from(s: Status) -> Self {
+        match s {
+            Status::Draft => Self::Draft,
+            Status::InProgress => Self::InProgress,
+            Status::OnHold => Self::OnHold,
+            Status::Approved => Self::Approved,
+            Status::Rejected => Self::Rejected,
+            Status::Withdrawn => Self::Withdrawn,
+            Status::Discarded => Self::Discarded,
+        }
+    }
+}
+
+impl ApprovalStatus {
+    /// The stored (snake_case) name.
+    pub fn stored(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::InProgress => "in_progress",
+            Self::OnHold => "on_hold",
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+            Self::Withdrawn => "withdrawn",
+            Self::Discarded => "discarded",
+        }
+    }
+}
+
+/// The boxes of a personal inbox (결재함).
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum InboxBox {
+    /// 대기: waiting for my decision.
+    Pending,
+    /// 예정: I am on a later step.
+    Upcoming,
+    /// 진행: mine or decided by me, still in progress.
+    InProgress,
+    /// 완료
+    Completed,
+    /// 반려
+    Rejected,
+    /// 참조
+    Cc,
+    /// 수신: my department receives it.
+    Received,
+    /// 임시저장
+    Drafts,
+}
+
+impl From<InboxBox> for Inbox {
+    fn from(b: InboxBox) -> Self {
+        match b {
+            InboxBox::Pending => Inbox::Pending,
+            InboxBox::Upcoming => Inbox::Upcoming,
+            InboxBox::InProgress => Inbox::InProgress,
+            InboxBox::Completed => Inbox::Completed,
+            InboxBox::Rejected => Inbox::Rejected,
+            InboxBox::Cc => Inbox::Cc,
+            InboxBox::Received => Inbox::Received,
+            InboxBox::Drafts => Inbox::Drafts,
+        }
+    }
+}
+
+impl InboxBox {
+    pub const ALL: [InboxBox; 8] = [
+        Self::Pending,
+        Self::Upcoming,
+        Self::InProgress,
+        Self::Completed,
+        Self::Rejected,
+        Self::Cc,
+        Self::Received,
+        Self::Drafts,
+    ];
+}
+
+/// An employee of the directory.
+#[derive(Clone)]
+pub struct EmployeeNode(pub EmployeeRecord);
+
+#[Object(name = "Employee")]
+impl EmployeeNode {
+    async fn id(&self) -> ID {
+        global(Kind::Employee, &self.0.id)
+    }
+    /// The raw employee id (UUID) the command API takes.
+    async fn employee_id(&self) -> &str {
+        &self.0.id
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+    async fn position_title(&self) -> Option<&str> {
+        self.0.position_title.as_deref()
+    }
+    async fn rank(&self) -> i64 {
+        self.0.position_rank
+    }
+    /// snake_case role names: employee, manager, hr_admin, auditor.
+    async fn roles(&self) -> &[String] {
+        &self.0.roles
+    }
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+    async fn version(&self) -> u64 {
+        self.0.version
+    }
+    async fn department(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<DepartmentNode>> {
+        match &self.0.department {
+            Some(id) => Ok(context::department(ctx, id).await?.map(DepartmentNode)),
+            None => Ok(None),
+        }
+    }
+    async fn manager(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<EmployeeNode>> {
+        match &self.0.manager {
+            Some(id) => Ok(context::employee(ctx, id).await?.map(EmployeeNode)),
+            None => Ok(None),
+        }
+    }
+}
+
+/// A department of the org chart.
+#[derive(Clone)]
+pub struct DepartmentNode(pub DepartmentRecord);
+
+#[Object(name = "Department")]
+impl DepartmentNode {
+    async fn id(&self) -> ID {
+        global(Kind::Department, &self.0.id)
+    }
+    async fn department_id(&self) -> &str {
+        &self.0.id
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+    async fn closed(&self) -> bool {
+        self.0.closed
+    }
+    async fn version(&self) -> u64 {
+        self.0.version
+    }
+    async fn parent(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<DepartmentNode>> {
+        match &self.0.parent {
+            Some(id) => Ok(context::department(ctx, id).await?.map(DepartmentNode)),
+            None => Ok(None),
+        }
+    }
+    async fn head(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<EmployeeNode>> {
+        match &self.0.head {
+            Some(id) => Ok(context::employee(ctx, id).await?.map(EmployeeNode)),
+            None => Ok(None),
+        }
+    }
+    /// Sub-departments, by name.
+    async fn children(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<DepartmentNode>> {
+        let all = stores(ctx).org.departments().await.map_err(error::store)?;
+        Ok(all
+            .into_iter()
+            .filter(|d| d.parent.as_deref() == Some(self.0.id.as_str()))
+            .map(DepartmentNode)
+            .collect())
+    }
+    /// Active members, by name.
+    async fn members(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<EmployeeNode>> {
+        let filter = infra::readmodel::queries::EmployeeFilter {
+            department: Some(self.0.id.clone()),
+            active: Some(true),
+            ..Default::default()
+        };
+        let found = stores(ctx)
+            .org
+            .find_employees(&filter, None, 1000)
+            .await
+            .map_err(error::store)?;
+        Ok(found.into_iter().map(EmployeeNode).collect())
+    }
+}
+
+/// A document as the viewer may see it: now, or as it stood at `asOf`.
+#[derive(Clone)]
+pub struct ApprovalNode {
+    pub doc: ApprovalDocument,
+    /// Stream version this state reflects.
+    pub version: u64,
+    pub as_of: Option<DateTime<Utc>>,
+}
+
+/// The kind of a line step.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum StepKind {
+    /// 결재: one approver, in sequence.
+    Approval,
+    /// 합의: a parallel agreement group.
+    Agreement,
+}
+
+/// Where a step stands in the current revision.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum StepState {
+    Done,
+    Current,
+    Upcoming,
+    /// Passed over by 전결 at an earlier step.
+    Skipped,
+    /// The document ended (rejected, withdrawn) before this step decided.
+    NotReached,
+}
+
+/// One step of the approval line (결재선).
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct ApprovalStep {
+    pub index: u32,
+    pub kind: StepKind,
+    pub state: StepState,
+    /// Agreements needed to pass (1 for a 결재 step).
+    pub required: u32,
+    /// This approver may approve as final (전결권).
+    pub final_authority: bool,
+    #[graphql(skip)]
+    pub seats: Vec<(String, Option<DecisionOut>)>,
+}
+
+#[ComplexObject]
+impl ApprovalStep {
+    /// Each seat with its decision, if made.
+    async fn members(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<StepMember>> {
+        let ids: Vec<String> = self.seats.iter().map(|(id, _)| id.clone()).collect();
+        let found = context::employees(ctx, &ids).await?;
+        Ok(self
+            .seats
+            .iter()
+            .map(|(id, decision)| StepMember {
+                employee: found.iter().find(|e| &e.id == id).cloned().map(EmployeeNode),
+                employee_id: id.clone(),
+                decision: decision.clone(),
+            })
+            .collect())
+    }
+}
+
+/// A seat on a step.
+#[derive(SimpleObject)]
+pub struct StepMember {
+    pub employee_id: String,
+    pub employee: Option<EmployeeNode>,
+    pub decision: Option<DecisionOut>,
+}
+
+/// A seat holder's vote.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum VerdictOut {
+    Agree,
+    Disagree,
+}
+
+/// A decision on a step.
+#[derive(SimpleObject, Clone)]
+#[graphql(name = "Decision")]
+pub struct DecisionOut {
+    pub verdict: VerdictOut,
+    /// Who acted: the seat holder or their proxy (대결).
+    pub by_employee_id: String,
+    pub proxy: bool,
+    /// 전결
+    pub final_authority: bool,
+    pub at: DateTime<Utc>,
+}
+
+/// A comment (의견).
+#[derive(SimpleObject)]
+pub struct CommentOut {
+    pub id: String,
+    pub by_employee_id: String,
+    pub text: String,
+    pub at: DateTime<Utc>,
+    pub revision: u32,
+}
+
+/// One event in a document's history.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct TimelineEvent {
+    pub version: u64,
+    /// The event type, e.g. `approval.approved`.
+    pub action: String,
+    pub actor_id: String,
+    pub at: String,
+    /// Comment, reason or assigned number, as the action carries.
+    pub note: Option<String>,
+}
+
+#[ComplexObject]
+impl TimelineEvent {
+    async fn actor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<EmployeeNode>> {
+        Ok(context::employee(ctx, &self.actor_id).await?.map(EmployeeNode))
+    }
+}
+
+fn step_state(doc: &ApprovalDocument, index: usize) -> StepState {
+    let skipped = doc.steps.get(index).is_some_and(|p| p.skipped);
+    if skipped {
+        StepState::Skipped
+    } else if doc.step_passed(index) {
+        StepState::Done
+    } else if matches!(doc.status, Status::InProgress | Status::OnHold) {
+        if index == doc.current {
+            StepState::Current
+        } else {
+            StepState::Upcoming
+        }
+    } else if matches!(doc.status, Status::Draft) {
+        StepState::Upcoming
+    } else {
+        StepState::NotReached
+    }
+}
+
+impl ApprovalNode {
+    /// The line's steps with their state and decisions.
+    pub fn line_steps(&self) -> Vec<ApprovalStep> {
+        self.doc
+            .line
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(index, step)| {
+                let progress = self.doc.steps.get(index);
+                let decision_of = |member: &domain::ids::EmployeeId| {
+                    progress.and_then(|p| p.decision_of(*member)).map(|d| DecisionOut {
+                        verdict: match d.verdict {
+                            Verdict::Agree => VerdictOut::Agree,
+                            Verdict::Disagree => VerdictOut::Disagree,
+                        },
+                        by_employee_id: d.by.to_string(),
+                        proxy: d.by != d.member,
+                        final_authority: d.final_authority,
+                        at: d.at,
+                    })
+                };
+                let (kind, final_authority) = match step {
+                    Step::Approval { final_authority, .. } => (StepKind::Approval, *final_authority),
+                    Step::Agreement { quorum, .. } => {
+                        let _: &Quorum = quorum;
+                        (StepKind::Agreement, false)
+                    }
+                };
+                ApprovalStep {
+                    index: index as u32,
+                    kind,
+                    state: step_state(&self.doc, index),
+                    required: step.required() as u32,
+                    final_authority,
+                    seats: step.members().iter().map(|m| (m.to_string(), decision_of(m))).collect(),
+                }
+            })
+            .collect()
+    }
+}
+
+#[Object(name = "Approval")]
+impl ApprovalNode {
+    async fn id(&self) -> ID {
+        global(Kind::Approval, &self.doc.id.to_string())
+    }
+    /// The raw document id (UUID) the command API takes.
+    async fn document_id(&self) -> String {
+        self.doc.id.to_string()
+    }
+    async fn title(&self) -> &str {
+        &self.doc.content.title
+    }
+    async fn status(&self) -> ApprovalStatus {
+        self.doc.status.into()
+    }
+    async fn form_id(&self) -> String {
+        self.doc.form.id.to_string()
+    }
+    async fn form_version(&self) -> u32 {
+        self.doc.form.version
+    }
+    /// 1 for the first submission; +1 per 재상신.
+    async fn revision(&self) -> u32 {
+        self.doc.revision
+    }
+    /// The stream version this state reflects (use as `If-Match`).
+    async fn version(&self) -> u64 {
+        self.version
+    }
+    /// Set by `approvalAsOf`: the instant this state is taken at.
+    async fn as_of(&self) -> Option<DateTime<Utc>> {
+        self.as_of
+    }
+    /// Document number (문서번호), once finally approved.
+    async fn number(&self) -> Option<String> {
+        self.doc.number.as_ref().map(ToString::to_string)
+    }
+    /// Decimal amount, for money forms.
+    async fn amount(&self) -> Option<String> {
+        self.doc.amount.map(|a| a.normalize().to_string())
+    }
+    async fn leave_days(&self) -> Option<String> {
+        self.doc.leave_days.map(|d| d.normalize().to_string())
+    }
+    /// Field values by key, as the form defines them.
+    async fn body(&self) -> Json<serde_json::Value> {
+        Json(serde_json::to_value(&self.doc.content.body).unwrap_or_default())
+    }
+    async fn attachments(&self) -> Json<serde_json::Value> {
+        Json(serde_json::to_value(&self.doc.content.attachments).unwrap_or_default())
+    }
+    async fn drafter(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<EmployeeNode>> {
+        Ok(context::employee(ctx, &self.doc.drafter.to_string())
+            .await?
+            .map(EmployeeNode))
+    }
+    async fn drafter_id(&self) -> String {
+        self.doc.drafter.to_string()
+    }
+    /// The approval line (결재선) with each step's state and decisions.
+    async fn steps(&self) -> Vec<ApprovalStep> {
+        self.line_steps()
+    }
+    /// Whoever may decide right now.
+    async fn current_approvers(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<EmployeeNode>> {
+        let ids: Vec<String> = self.doc.current_approvers().iter().map(ToString::to_string).collect();
+        Ok(context::employees(ctx, &ids)
+            .await?
+            .into_iter()
+            .map(EmployeeNode)
+            .collect())
+    }
+    /// 참조
+    async fn cc(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<EmployeeNode>> {
+        let ids: Vec<String> = self.doc.line.cc.iter().map(ToString::to_string).collect();
+        Ok(context::employees(ctx, &ids)
+            .await?
+            .into_iter()
+            .map(EmployeeNode)
+            .collect())
+    }
+    /// 수신 departments.
+    async fn receivers(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<DepartmentNode>> {
+        let mut out = Vec::new();
+        for id in &self.doc.line.receivers {
+            if let Some(d) = context::department(ctx, &id.to_string()).await? {
+                out.push(DepartmentNode(d));
+            }
+        }
+        Ok(out)
+    }
+    /// The reason of a hold (보류), while held.
+    async fn hold_reason(&self) -> Option<&str> {
+        self.doc.hold.as_ref().map(|h| h.reason.as_str())
+    }
+    async fn comments(&self) -> Vec<CommentOut> {
+        self.doc
+            .comments
+            .iter()
+            .map(|c| CommentOut {
+                id: c.id.to_string(),
+                by_employee_id: c.by.to_string(),
+                text: c.text.clone(),
+                at: c.at,
+                revision: c.revision,
+            })
+            .collect()
+    }
+    /// Every event of the document up to this state, oldest first.
+    async fn timeline(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<TimelineEvent>> {
+        let entries = stores(ctx)
+            .views
+            .timeline(&self.doc.id.to_string())
+            .await
+            .map_err(error::store)?;
+        Ok(entries
+            .into_iter()
+            .filter(|e| e.version <= self.version)
+            .map(|e| TimelineEvent {
+                version: e.version,
+                action: e.event_type,
+                actor_id: e.actor,
+                at: e.at,
+                note: e.note,
+            })
+            .collect())
+    }
+    async fn drafted_at(&self) -> DateTime<Utc> {
+        self.doc.drafted_at
+    }
+    async fn submitted_at(&self) -> Option<DateTime<Utc>> {
+        self.doc.submitted_at
+    }
+    async fn completed_at(&self) -> Option<DateTime<Utc>> {
+        self.doc.completed_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.doc.updated_at
+    }
+}
+
+/// One row of an inbox box.
+#[derive(SimpleObject, Clone)]
+#[graphql(complex)]
+pub struct InboxEntry {
+    pub document_id: String,
+    pub title: String,
+    pub status: String,
+    pub drafter_id: String,
+    pub updated_at: String,
+}
+
+#[ComplexObject]
+impl InboxEntry {
+    /// The document's global id, for `node(id:)`/`approval(id:)`.
+    async fn id(&self) -> ID {
+        global(Kind::Approval, &self.document_id)
+    }
+    async fn drafter(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<EmployeeNode>> {
+        Ok(context::employee(ctx, &self.drafter_id).await?.map(EmployeeNode))
+    }
+}
+
+/// How many documents a box holds.
+#[derive(SimpleObject)]
+pub struct BoxCount {
+    pub inbox: InboxBox,
+    pub count: i64,
+}
+
+/// One notification of the viewer's feed.
+#[derive(SimpleObject)]
+pub struct Notification {
+    pub id: String,
+    pub document_id: String,
+    /// Why: approval_requested, approved, rejected, ...
+    pub kind: String,
+    pub title: String,
+    pub at: String,
+    pub read: bool,
+}
+
+/// Leave balance and ledger of an employee.
+#[derive(SimpleObject)]
+pub struct LeaveBalance {
+    pub employee_id: String,
+    /// Days left, decimal.
+    pub balance: String,
+    pub used: String,
+    pub entries: Vec<LeaveEntryOut>,
+}
+
+#[derive(SimpleObject)]
+pub struct LeaveEntryOut {
+    pub version: u64,
+    pub kind: String,
+    pub days: String,
+    pub document_id: Option<String>,
+    pub reason: Option<String>,
+    pub at: String,
+}
+
+impl From<LeaveEntry> for LeaveEntryOut {
+    fn from(e: LeaveEntry) -> Self {
+        Self {
+            version: e.version,
+            kind: e.kind,
+            days: e.days,
+            document_id: e.document,
+            reason: e.reason,
+            at: e.at,
+        }
+    }
+}
+
+/// A form template for the compose screen.
+#[derive(SimpleObject)]
+pub struct Form {
+    pub id: String,
+    pub version: u32,
+    /// general, expense, leave, purchase.
+    pub kind: String,
+    /// Document-number prefix.
+    pub prefix: String,
+    pub name_ko: String,
+    pub name_en: String,
+    /// Field definitions: key, labels, type with constraints, required.
+    pub fields: Json<serde_json::Value>,
+    pub amount_field: Option<String>,
+    pub leave_days_field: Option<String>,
+}
+
+/// A suggested line (결재선) from the line rule.
+#[derive(SimpleObject)]
+pub struct LineSuggestion {
+    pub rule_id: String,
+    pub rule_version: u32,
+    /// The line as the command API takes it (`line` of a draft).
+    pub line: Json<serde_json::Value>,
+    pub steps: Vec<ApprovalStep>,
+}
+
+/// How far a projection is behind the log.
+#[derive(SimpleObject)]
+pub struct ProjectionLag {
+    pub projection: String,
+    pub events_behind: u64,
+    /// Age of the oldest commit not yet applied; 0 when caught up.
+    pub seconds_behind: i64,
+}
