@@ -1,0 +1,847 @@
+//! The query API over real stores: SQLite (the embedded default) and MariaDB + MongoDB (the
+//! distributed deployment). A small company with documents in every state; each query's
+//! results, a visibility matrix over every query path, limits and bombs, time travel against
+//! the fold at each event, read-your-writes.
+
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
+
+use axum::body::Body;
+use axum::http::Request;
+use chrono::Utc;
+use domain::approval::{Approval, ApprovalCommand as C, ApprovalEvent, ApprovalLine, Content, Quorum, Step};
+use domain::form::{general_form, FieldValue};
+use domain::ids::{ApprovalId, DepartmentId, EmployeeId};
+use domain::org::{DepartmentEvent, EmployeeEvent, Position};
+use domain::{Actor, Aggregate, EventType, Role, Roles};
+use http_body_util::BodyExt;
+use infra::auth::LocalSigner;
+use infra::eventlog::embedded::{EmbeddedLog, EmbeddedOptions};
+use infra::eventlog::{streams, Checkpoint, EventLog, ExpectedVersion, NewCommit, NewEvent, StreamRef, Upcasters};
+use infra::readmodel::mongo::MongoViews;
+use infra::readmodel::sql::{Projection, SqlReadModel};
+use infra::readmodel::ApprovalViews;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+use tower::ServiceExt;
+use uuid::Uuid;
+
+const fn emp(n: u128) -> EmployeeId {
+    EmployeeId(Uuid::from_u128(0x100 + n))
+}
+const A: EmployeeId = emp(1); // drafter, 개발팀
+const B: EmployeeId = emp(2); // 팀장, approver
+const CC_: EmployeeId = emp(3); // 재무팀, agreement member
+const D: EmployeeId = emp(4); // 재무팀, cc
+const E: EmployeeId = emp(5); // 개발팀, outsider to A's documents
+const H: EmployeeId = emp(6); // 운영팀: the receiving department
+const HR: EmployeeId = emp(7);
+const AUD: EmployeeId = emp(8);
+const USERS: [(&str, EmployeeId); 8] = [
+    ("A", A),
+    ("B", B),
+    ("C", CC_),
+    ("D", D),
+    ("E", E),
+    ("H", H),
+    ("HR", HR),
+    ("AUD", AUD),
+];
+const DEV: DepartmentId = DepartmentId(Uuid::from_u128(0x901));
+const FIN: DepartmentId = DepartmentId(Uuid::from_u128(0x902));
+const OPS: DepartmentId = DepartmentId(Uuid::from_u128(0x903));
+
+const DRAFT: ApprovalId = ApprovalId(Uuid::from_u128(0xa01));
+const PROGRESS: ApprovalId = ApprovalId(Uuid::from_u128(0xa02));
+const APPROVED: ApprovalId = ApprovalId(Uuid::from_u128(0xa03));
+const WITHDRAWN: ApprovalId = ApprovalId(Uuid::from_u128(0xa04));
+const OF_E: ApprovalId = ApprovalId(Uuid::from_u128(0xa05));
+
+/// Who may see each document — written out by hand, not derived from the code under test.
+const MATRIX: [(ApprovalId, &[&str]); 5] = [
+    (DRAFT, &["A"]),
+    (PROGRESS, &["A", "B", "C", "D", "HR", "AUD"]),
+    (APPROVED, &["A", "B", "H", "HR", "AUD"]),
+    (WITHDRAWN, &["A", "B", "HR", "AUD"]),
+    (OF_E, &["B", "E", "HR", "AUD"]),
+];
+
+async fn append<E: serde::Serialize + EventType>(log: &dyn EventLog, stream_type: &str, id: Uuid, events: &[E]) {
+    let stream = StreamRef::new(stream_type, id.to_string());
+    let version = log.read_stream(&stream).await.unwrap().len() as u64;
+    log.append(NewCommit {
+        stream,
+        expected: ExpectedVersion::Exact(version),
+        command_id: Uuid::now_v7(),
+        correlation_id: Uuid::now_v7(),
+        causation_id: None,
+        actor: None,
+        traceparent: None,
+        events: events.iter().map(|e| NewEvent::from_domain(e).unwrap()).collect(),
+    })
+    .await
+    .unwrap();
+}
+
+fn actor(id: EmployeeId) -> Actor {
+    Actor::employee(id)
+}
+
+async fn run(log: &dyn EventLog, id: ApprovalId, command: C) {
+    let stream = StreamRef::new(streams::APPROVAL, id.to_string());
+    let events: Vec<ApprovalEvent> = log
+        .read_stream(&stream)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| serde_json::from_value(e.payload).unwrap())
+        .collect();
+    let new = Approval::fold(&events).decide(&command).unwrap();
+    append(log, streams::APPROVAL, id.0, &new).await;
+}
+
+fn draft(id: ApprovalId, by: EmployeeId, title: &str, line: ApprovalLine) -> C {
+    C::Draft {
+        id,
+        form: general_form(),
+        content: Content {
+            title: title.into(),
+            body: [("content".to_owned(), FieldValue::Text("본문".into()))].into(),
+            attachments: vec![],
+        },
+        line,
+        by: actor(by),
+        at: Utc::now(),
+    }
+}
+
+fn submit(by: EmployeeId) -> C {
+    C::Submit {
+        form: general_form(),
+        rule: None,
+        leave_balance: None,
+        by: actor(by),
+        at: Utc::now(),
+    }
+}
+
+async fn company(log: &dyn EventLog) {
+    let at = Utc::now();
+    for (id, name, parent) in [(DEV, "개발팀", None), (FIN, "재무팀", None), (OPS, "운영팀", Some(DEV))] {
+        append(
+            log,
+            streams::DEPARTMENT,
+            id.0,
+            &[DepartmentEvent::Created {
+                id,
+                name: name.into(),
+                code: name.into(),
+                parent,
+                by: HR,
+                at,
+            }],
+        )
+        .await;
+    }
+    let people: [(EmployeeId, &str, DepartmentId, Roles); 8] = [
+        (A, "김기안", DEV, [Role::Employee].into()),
+        (B, "박팀장", DEV, [Role::Employee, Role::Manager].into()),
+        (CC_, "최재무", FIN, [Role::Employee].into()),
+        (D, "정참조", FIN, [Role::Employee].into()),
+        (E, "윤외부", DEV, [Role::Employee].into()),
+        (H, "한운영", OPS, [Role::Employee].into()),
+        (HR, "이인사", FIN, [Role::Employee, Role::HrAdmin].into()),
+        (AUD, "서감사", FIN, [Role::Employee, Role::Auditor].into()),
+    ];
+    for (id, name, department, roles) in people {
+        append(
+            log,
+            streams::EMPLOYEE,
+            id.0,
+            &[EmployeeEvent::Registered {
+                id,
+                name: name.into(),
+                email: format!("{}@demo.erp", id.0.simple()),
+                department,
+                position: Position {
+                    title: "사원".into(),
+                    rank: 1,
+                },
+                manager: (id != B).then_some(B),
+                roles,
+                by: HR,
+                at,
+            }],
+        )
+        .await;
+    }
+}
+
+async fn documents(log: &dyn EventLog) {
+    run(log, DRAFT, draft(DRAFT, A, "임시 문서", ApprovalLine::sequential([B]))).await;
+    let progress_line = ApprovalLine {
+        steps: vec![
+            Step::approval(B),
+            Step::Agreement {
+                members: vec![CC_],
+                quorum: Quorum::All,
+            },
+        ],
+        cc: vec![D],
+        receivers: vec![],
+    };
+    run(log, PROGRESS, draft(PROGRESS, A, "서버 구매 요청", progress_line)).await;
+    run(log, PROGRESS, submit(A)).await;
+    let approve = |by| C::Approve {
+        comment: Some("승인합니다".into()),
+        proxy: None,
+        by: actor(by),
+        at: Utc::now(),
+    };
+    run(log, PROGRESS, approve(B)).await;
+    let approved_line = ApprovalLine {
+        receivers: vec![OPS],
+        ..ApprovalLine::sequential([B])
+    };
+    run(log, APPROVED, draft(APPROVED, A, "운영 이관 보고", approved_line)).await;
+    run(log, APPROVED, submit(A)).await;
+    run(log, APPROVED, approve(B)).await;
+    run(
+        log,
+        WITHDRAWN,
+        draft(WITHDRAWN, A, "회수한 기안", ApprovalLine::sequential([B])),
+    )
+    .await;
+    run(log, WITHDRAWN, submit(A)).await;
+    run(
+        log,
+        WITHDRAWN,
+        C::Withdraw {
+            by: actor(A),
+            at: Utc::now(),
+        },
+    )
+    .await;
+    run(
+        log,
+        OF_E,
+        draft(OF_E, E, "윤외부의 문서", ApprovalLine::sequential([B])),
+    )
+    .await;
+    run(log, OF_E, submit(E)).await;
+}
+
+/// Applies everything in the log to the stores.
+async fn project(log: &dyn EventLog, org: &SqlReadModel, views: &dyn ApprovalViews) {
+    for projection in Projection::ALL {
+        let from = match projection {
+            Projection::Approvals => views.checkpoint().await.unwrap(),
+            p => org.checkpoint(p).await.unwrap(),
+        };
+        let end = log.end_offsets(projection.stream_type()).await.unwrap();
+        let mut sub = log.subscribe(projection.stream_type(), from).await.unwrap();
+        while end
+            .iter()
+            .any(|(p, e)| sub.checkpoint().get(p).copied().unwrap_or(0) < *e)
+        {
+            let batch = sub.next_batch(500, Duration::from_millis(200)).await.unwrap();
+            match projection {
+                Projection::Approvals => {
+                    views.apply(&batch, sub.checkpoint(), false).await.unwrap();
+                }
+                p => {
+                    org.apply(p, &batch, sub.checkpoint()).await.unwrap();
+                }
+            }
+        }
+    }
+}
+
+struct World {
+    log: Arc<dyn EventLog>,
+    org: SqlReadModel,
+    views: Arc<dyn ApprovalViews>,
+    router: axum::Router,
+    signer: LocalSigner,
+    _dir: tempfile::TempDir,
+}
+
+impl World {
+    async fn new(org: SqlReadModel, views: Arc<dyn ApprovalViews>) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let log: Arc<dyn EventLog> =
+            Arc::new(EmbeddedLog::open(dir.path(), EmbeddedOptions::default(), Upcasters::default()).unwrap());
+        company(&*log).await;
+        documents(&*log).await;
+        project(&*log, &org, &*views).await;
+        let signer = LocalSigner::from_seed(&[7; 32], "erp-test", "erp");
+        let stores = query_api::Stores {
+            org: org.clone(),
+            views: views.clone(),
+            log: log.clone(),
+            policy: Default::default(),
+        };
+        let config = query_api::QueryConfig {
+            position_wait: Duration::from_millis(300),
+            ..Default::default()
+        };
+        let router = query_api::router(stores, Arc::new(signer.verifier()), config);
+        Self {
+            log,
+            org,
+            views,
+            router,
+            signer,
+            _dir: dir,
+        }
+    }
+
+    fn token(&self, who: EmployeeId) -> String {
+        self.signer
+            .sign(&who.to_string(), None, Utc::now(), Duration::from_secs(600))
+    }
+
+    async fn post(&self, token: Option<&str>, headers: &[(&str, &str)], body: Vec<u8>) -> (u16, Value) {
+        let mut request = Request::post("/graphql").header("content-type", "application/json");
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        let response = self
+            .router
+            .clone()
+            .oneshot(request.body(Body::from(body)).unwrap())
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    /// Runs a query as `who`; returns the whole response.
+    async fn query(&self, who: EmployeeId, query: &str, variables: Value) -> Value {
+        let body = serde_json::to_vec(&json!({ "query": query, "variables": variables })).unwrap();
+        self.post(Some(&self.token(who)), &[], body).await.1
+    }
+
+    /// Runs a query that must succeed; returns `data`.
+    async fn data(&self, who: EmployeeId, query: &str, variables: Value) -> Value {
+        let response = self.query(who, query, variables).await;
+        assert!(response.get("errors").is_none(), "{response}");
+        response["data"].clone()
+    }
+}
+
+fn codes(response: &Value) -> Vec<String> {
+    response["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| e["extensions"]["code"].as_str().unwrap_or("<none>").to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn global(kind: &str, id: impl ToString) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{kind}:{}", id.to_string()))
+}
+
+async fn every_query_answers_from_the_read_model(w: World) {
+    let me = w
+        .data(
+            A,
+            "{ me { name email department { name } manager { name } roles } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(me["me"]["name"], "김기안");
+    assert_eq!(me["me"]["department"]["name"], "개발팀");
+    assert_eq!(me["me"]["manager"]["name"], "박팀장");
+
+    // B's inbox: PROGRESS waits for C now, so B has it in progress; OF_E waits for B.
+    let inbox = w
+        .data(
+            B,
+            "{ inbox(box: PENDING) { entries { edges { node { documentId title drafter { name } } } } counts { inbox count } } }",
+            json!({}),
+        )
+        .await;
+    let pending: Vec<&str> = inbox["inbox"]["entries"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(pending, vec!["윤외부의 문서"]);
+    assert_eq!(
+        inbox["inbox"]["entries"]["edges"][0]["node"]["drafter"]["name"],
+        "윤외부"
+    );
+    let count = |b: &str| {
+        inbox["inbox"]["counts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["inbox"] == b)
+            .unwrap()["count"]
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!((count("PENDING"), count("IN_PROGRESS"), count("COMPLETED")), (1, 1, 1));
+    let received = w
+        .data(
+            H,
+            "{ inbox(box: RECEIVED) { entries { edges { node { title } } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        received["inbox"]["entries"]["edges"][0]["node"]["title"],
+        "운영 이관 보고"
+    );
+
+    let doc = w
+        .data(
+            A,
+            "query($id: ID!) { approval(id: $id) { title status version steps { kind state required members { employee { name } decision { verdict byEmployeeId } } } cc { name } currentApprovers { name } timeline { version action actor { name } note } } }",
+            json!({ "id": global("Approval", PROGRESS.0) }),
+        )
+        .await;
+    let doc = &doc["approval"];
+    assert_eq!(
+        (doc["status"].as_str(), doc["version"].as_u64()),
+        (Some("IN_PROGRESS"), Some(3))
+    );
+    assert_eq!(doc["steps"][0]["state"], "DONE");
+    assert_eq!(doc["steps"][0]["members"][0]["decision"]["verdict"], "AGREE");
+    assert_eq!(
+        (doc["steps"][1]["kind"].as_str(), doc["steps"][1]["state"].as_str()),
+        (Some("AGREEMENT"), Some("CURRENT"))
+    );
+    assert_eq!(doc["cc"][0]["name"], "정참조");
+    assert_eq!(doc["currentApprovers"][0]["name"], "최재무");
+    let actions: Vec<&str> = doc["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        vec!["approval.drafted", "approval.submitted", "approval.approved"]
+    );
+    assert_eq!(doc["timeline"][2]["note"], "승인합니다");
+    assert_eq!(doc["timeline"][2]["actor"]["name"], "박팀장");
+
+    // Lists and filters, paged.
+    let all = w
+        .data(
+            AUD,
+            "{ approvals(first: 2) { edges { cursor node { title } } pageInfo { hasNextPage endCursor } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(all["approvals"]["edges"].as_array().unwrap().len(), 2);
+    assert_eq!(all["approvals"]["pageInfo"]["hasNextPage"], true);
+    let mut titles: Vec<String> = all["approvals"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["title"].as_str().unwrap().to_owned())
+        .collect();
+    let rest = w
+        .data(
+            AUD,
+            "query($after: String) { approvals(first: 10, after: $after) { edges { node { title } } pageInfo { hasNextPage } } }",
+            json!({ "after": all["approvals"]["pageInfo"]["endCursor"] }),
+        )
+        .await;
+    titles.extend(
+        rest["approvals"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"]["title"].as_str().unwrap().to_owned()),
+    );
+    assert_eq!(rest["approvals"]["pageInfo"]["hasNextPage"], false);
+    titles.sort();
+    assert_eq!(
+        titles,
+        vec!["서버 구매 요청", "운영 이관 보고", "윤외부의 문서", "회수한 기안"],
+        "the auditor sees every submitted document once; nobody else's draft"
+    );
+    let filtered = w
+        .data(
+            HR,
+            "query($f: ApprovalFilter) { approvals(filter: $f) { edges { node { title } } } }",
+            json!({ "f": { "status": "APPROVED", "formId": "general", "drafterId": A.to_string(), "text": "이관" } }),
+        )
+        .await;
+    assert_eq!(filtered["approvals"]["edges"].as_array().unwrap().len(), 1);
+    let by_approver = w
+        .data(
+            HR,
+            "query($f: ApprovalFilter) { approvals(filter: $f) { edges { node { title } } } }",
+            json!({ "f": { "approverId": CC_.to_string() } }),
+        )
+        .await;
+    assert_eq!(by_approver["approvals"]["edges"][0]["node"]["title"], "서버 구매 요청");
+    assert_eq!(by_approver["approvals"]["edges"].as_array().unwrap().len(), 1);
+
+    // Directory, org chart, leave, forms, line suggestion, lag.
+    let directory = w
+        .data(E, "{ employees(first: 3, filter: { active: true }) { edges { node { name } } pageInfo { hasNextPage } } departments { name } orgChart { name children { name members { name } } } }", json!({}))
+        .await;
+    assert_eq!(directory["employees"]["edges"].as_array().unwrap().len(), 3);
+    assert_eq!(directory["employees"]["pageInfo"]["hasNextPage"], true);
+    assert_eq!(directory["departments"].as_array().unwrap().len(), 3);
+    let dev = directory["orgChart"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "개발팀")
+        .unwrap();
+    assert_eq!(dev["children"][0]["name"], "운영팀");
+    assert_eq!(dev["children"][0]["members"][0]["name"], "한운영");
+    let forms = w.data(A, "{ forms { id kind prefix fields } }", json!({})).await;
+    assert_eq!(forms["forms"].as_array().unwrap().len(), 4);
+    let suggestion = w
+        .data(
+            A,
+            "{ suggestLine(formId: \"general\") { ruleId steps { kind members { employee { name } } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        suggestion["suggestLine"]["steps"][0]["members"][0]["employee"]["name"],
+        "박팀장"
+    );
+    let lag = w
+        .data(
+            A,
+            "{ projectionStatus { projection eventsBehind secondsBehind } }",
+            json!({}),
+        )
+        .await;
+    assert!(
+        lag["projectionStatus"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l["eventsBehind"] == 0),
+        "{lag}"
+    );
+    let forbidden = w
+        .query(
+            A,
+            "query($e: ID) { leaveBalance(employeeId: $e) { balance } }",
+            json!({ "e": B.to_string() }),
+        )
+        .await;
+    assert_eq!(codes(&forbidden), vec!["FORBIDDEN"]);
+}
+
+async fn nobody_sees_a_document_that_is_not_theirs_on_any_path(w: World) {
+    for (doc, allowed) in MATRIX {
+        for (name, who) in USERS {
+            let expected = allowed.contains(&name);
+            let id = global("Approval", doc.0);
+            let one = w
+                .data(
+                    who,
+                    "query($id: ID!) { approval(id: $id) { documentId } node(id: $id) { id } }",
+                    json!({ "id": id }),
+                )
+                .await;
+            assert_eq!(!one["approval"].is_null(), expected, "approval({doc}) for {name}");
+            assert_eq!(!one["node"].is_null(), expected, "node({doc}) for {name}");
+            let raw = w
+                .data(
+                    who,
+                    "query($id: ID!) { approval(id: $id) { documentId } }",
+                    json!({ "id": doc.to_string() }),
+                )
+                .await;
+            assert_eq!(!raw["approval"].is_null(), expected, "approval(raw {doc}) for {name}");
+            let then = w
+                .data(
+                    who,
+                    "query($id: ID!, $at: DateTime!) { approvalAsOf(id: $id, at: $at) { version } }",
+                    json!({ "id": id, "at": Utc::now().to_rfc3339() }),
+                )
+                .await;
+            assert_eq!(
+                !then["approvalAsOf"].is_null(),
+                expected,
+                "approvalAsOf({doc}) for {name}"
+            );
+            let listed = w
+                .data(
+                    who,
+                    "{ approvals(first: 100) { edges { node { documentId } } } }",
+                    json!({}),
+                )
+                .await;
+            let in_list = listed["approvals"]["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["node"]["documentId"] == doc.to_string());
+            assert_eq!(in_list, expected, "approvals() for {name} listing {doc}");
+        }
+    }
+    // Inbox entries and their counts never name a document the viewer may not see.
+    for (name, who) in USERS {
+        for b in [
+            "PENDING",
+            "UPCOMING",
+            "IN_PROGRESS",
+            "COMPLETED",
+            "REJECTED",
+            "CC",
+            "RECEIVED",
+            "DRAFTS",
+        ] {
+            let q = format!("{{ inbox(box: {b}) {{ entries(first: 100) {{ edges {{ node {{ documentId }} }} }} counts {{ inbox count }} }} }}");
+            let q = q.replace("entries(first: 100)", "entries");
+            let inbox = w.data(who, &q, json!({})).await;
+            let entries = inbox["inbox"]["entries"]["edges"].as_array().unwrap();
+            for e in entries {
+                let doc = e["node"]["documentId"].as_str().unwrap();
+                let allowed = MATRIX.iter().find(|(d, _)| d.to_string() == doc).unwrap().1;
+                assert!(allowed.contains(&name), "{name}'s {b} box shows {doc}");
+            }
+            let count = inbox["inbox"]["counts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["inbox"] == b)
+                .unwrap()["count"]
+                .as_i64()
+                .unwrap();
+            assert_eq!(count as usize, entries.len(), "{name}'s {b} count");
+        }
+    }
+}
+
+async fn time_travel_equals_the_fold_at_each_event(w: World) {
+    let events = w
+        .log
+        .read_stream(&StreamRef::new(streams::APPROVAL, APPROVED.to_string()))
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 3, "drafted, submitted, approved");
+    let id = global("Approval", APPROVED.0);
+    let before = w
+        .data(
+            A,
+            "query($id: ID!, $at: DateTime!) { approvalAsOf(id: $id, at: $at) { version } }",
+            json!({ "id": id, "at": (events[0].recorded_at - chrono::Duration::seconds(1)).to_rfc3339() }),
+        )
+        .await;
+    assert!(before["approvalAsOf"].is_null(), "nothing before the draft");
+    for (i, event) in events.iter().enumerate() {
+        let later_same_instant = events
+            .iter()
+            .skip(i + 1)
+            .filter(|e| e.recorded_at == event.recorded_at)
+            .count();
+        let expected_version = event.version + later_same_instant as u64;
+        let folded = Approval::fold(
+            &events
+                .iter()
+                .take(expected_version as usize)
+                .map(|e| serde_json::from_value::<ApprovalEvent>(e.payload.clone()).unwrap())
+                .collect::<Vec<_>>(),
+        );
+        let expected = folded.document().unwrap();
+        let then = w
+            .data(
+                A,
+                "query($id: ID!, $at: DateTime!) { approvalAsOf(id: $id, at: $at) { version status title number asOf steps { state } timeline { version } } }",
+                json!({ "id": id, "at": event.recorded_at.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true) }),
+            )
+            .await;
+        let then = &then["approvalAsOf"];
+        assert_eq!(then["version"].as_u64(), Some(expected_version));
+        assert_eq!(
+            then["status"].as_str().unwrap().to_lowercase(),
+            serde_json::to_value(expected.status).unwrap().as_str().unwrap()
+        );
+        assert_eq!(
+            then["number"].as_str(),
+            expected.number.as_ref().map(ToString::to_string).as_deref()
+        );
+        assert_eq!(
+            then["timeline"].as_array().unwrap().len() as u64,
+            expected_version,
+            "the timeline stops at the instant"
+        );
+    }
+}
+
+async fn limits_refuse_abuse_before_execution_with_a_code(w: World) {
+    let deep = format!(
+        "{{ me {} name {} }}",
+        "{ manager ".repeat(14).replace("{ manager ", "manager { "),
+        "}".repeat(14)
+    );
+    let response = w.query(A, &deep, json!({})).await;
+    assert_eq!(codes(&response), vec!["QUERY_TOO_DEEP"], "{response}");
+    // Each alias is cheap alone; five of them multiply past the budget.
+    let list = "approvals(first: 100) { edges { node { steps { members { employee { name email department { name } } } } cc { name } timeline { actor { name } } } } }";
+    let complex = format!(
+        "{{ {} }}",
+        (0..5).map(|i| format!("a{i}: {list}")).collect::<Vec<_>>().join(" ")
+    );
+    let response = w.query(A, &complex, json!({})).await;
+    assert_eq!(codes(&response), vec!["QUERY_TOO_COMPLEX"], "{response}");
+    let response = w
+        .query(A, "{ approvals(first: 101) { edges { cursor } } }", json!({}))
+        .await;
+    assert_eq!(codes(&response), vec!["BAD_USER_INPUT"]);
+    let response = w.query(A, "{ approval(id: \"nonsense\") { title } }", json!({})).await;
+    assert_eq!(codes(&response), vec!["BAD_USER_INPUT"]);
+    let response = w.query(A, "{ me { salary } }", json!({})).await;
+    assert_eq!(codes(&response), vec!["GRAPHQL_VALIDATION_FAILED"], "{response}");
+    let response = w.query(A, "{ me { name ", json!({})).await;
+    assert_eq!(codes(&response), vec!["GRAPHQL_PARSE_FAILED"], "{response}");
+    let (_, response) = w.post(None, &[], br#"{"query":"{ me { name } }"}"#.to_vec()).await;
+    assert_eq!(codes(&response), vec!["UNAUTHENTICATED"]);
+    let (_, response) = w
+        .post(Some("not-a-jwt"), &[], br#"{"query":"{ me { name } }"}"#.to_vec())
+        .await;
+    assert_eq!(codes(&response), vec!["UNAUTHENTICATED"]);
+    let batch: Vec<Value> = (0..=query_api::MAX_BATCH)
+        .map(|_| json!({ "query": "{ me { name } }" }))
+        .collect();
+    let (status, response) = w
+        .post(Some(&w.token(A)), &[], serde_json::to_vec(&batch).unwrap())
+        .await;
+    assert_eq!((status, codes(&response)), (400, vec!["REQUEST_REJECTED".to_owned()]));
+    let small: Vec<Value> = (0..2).map(|_| json!({ "query": "{ me { name } }" })).collect();
+    let (status, response) = w
+        .post(Some(&w.token(A)), &[], serde_json::to_vec(&small).unwrap())
+        .await;
+    assert_eq!(
+        (status, response[1]["data"]["me"]["name"].as_str()),
+        (200, Some("김기안"))
+    );
+    let huge = json!({ "query": format!("{{ me {{ name }} }} # {}", "x".repeat(query_api::MAX_BODY)) });
+    let (status, response) = w.post(Some(&w.token(A)), &[], serde_json::to_vec(&huge).unwrap()).await;
+    assert_eq!((status, codes(&response)), (413, vec!["REQUEST_REJECTED".to_owned()]));
+    let (status, response) = w.post(Some(&w.token(A)), &[], b"not json".to_vec()).await;
+    assert_eq!((status, codes(&response)), (400, vec!["BAD_USER_INPUT".to_owned()]));
+}
+
+async fn a_position_token_waits_for_the_projection(w: World) {
+    // B approves OF_E; the command's position is in the log, not yet in the read model.
+    let stream = StreamRef::new(streams::APPROVAL, OF_E.to_string());
+    run(
+        &*w.log,
+        OF_E,
+        C::Approve {
+            comment: None,
+            proxy: None,
+            by: actor(B),
+            at: Utc::now(),
+        },
+    )
+    .await;
+    let newest = w.log.read_stream(&stream).await.unwrap().pop().unwrap();
+    let token = newest.position.token();
+    let body = serde_json::to_vec(&json!({ "query": "query($id: ID!) { approval(id: $id) { status } }", "variables": { "id": OF_E.to_string() } })).unwrap();
+    let (_, stale) = w
+        .post(Some(&w.token(E)), &[("x-erp-position", &token)], body.clone())
+        .await;
+    assert_eq!(codes(&stale), vec!["STALE_READ"]);
+    let (_, bad) = w
+        .post(Some(&w.token(E)), &[("x-erp-position", "nope")], body.clone())
+        .await;
+    assert_eq!(codes(&bad), vec!["BAD_USER_INPUT"]);
+    // The projection catches up while the request waits.
+    let (log, org, views) = (w.log.clone(), w.org.clone(), w.views.clone());
+    let projecting = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        project(&*log, &org, &*views).await;
+    });
+    let (_, fresh) = w.post(Some(&w.token(E)), &[("x-erp-position", &token)], body).await;
+    projecting.await.unwrap();
+    assert_eq!(fresh["data"]["approval"]["status"], "APPROVED", "{fresh}");
+    let _ = Checkpoint::new();
+}
+
+macro_rules! suite {
+    ($name:ident, $open:expr) => {
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn every_query_answers_from_the_read_model() {
+                super::every_query_answers_from_the_read_model($open.await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn nobody_sees_a_document_that_is_not_theirs_on_any_path() {
+                super::nobody_sees_a_document_that_is_not_theirs_on_any_path($open.await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn time_travel_equals_the_fold_at_each_event() {
+                super::time_travel_equals_the_fold_at_each_event($open.await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn limits_refuse_abuse_before_execution_with_a_code() {
+                super::limits_refuse_abuse_before_execution_with_a_code($open.await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn a_position_token_waits_for_the_projection() {
+                super::a_position_token_waits_for_the_projection($open.await).await;
+            }
+        }
+    };
+}
+
+async fn on_sqlite() -> World {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let store = SqlReadModel::connect(&format!("sqlite://{}?mode=rwc", dir.join("read.db").display()))
+        .await
+        .unwrap();
+    World::new(store.clone(), Arc::new(store)).await
+}
+
+async fn on_mariadb_and_mongodb() -> World {
+    let base =
+        std::env::var("ERP_TEST_MYSQL").unwrap_or_else(|_| panic!("ERP_TEST_MYSQL is not set: run scripts/test"));
+    let mongo =
+        std::env::var("ERP_TEST_MONGO").unwrap_or_else(|_| panic!("ERP_TEST_MONGO is not set: run scripts/test"));
+    sqlx::any::install_default_drivers();
+    let admin = sqlx::AnyPool::connect(&base).await.unwrap();
+    let db = format!("q{}", Uuid::now_v7().simple());
+    sqlx::query(&format!("CREATE DATABASE {db}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let org = SqlReadModel::connect(&format!("{base}/{db}")).await.unwrap();
+    let views = MongoViews::connect(&mongo, &db).await.unwrap();
+    World::new(org, Arc::new(views)).await
+}
+
+suite!(sqlite, on_sqlite());
+suite!(mariadb_mongodb, on_mariadb_and_mongodb());
+
+#[test]
+fn the_committed_sdl_matches_the_schema() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schema.graphql");
+    let sdl = query_api::sdl();
+    if std::env::var_os("UPDATE_SCHEMA").is_some() {
+        std::fs::write(&path, &sdl).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == sdl,
+        "query-api/schema.graphql is out of date: run `UPDATE_SCHEMA=1 cargo test -p query-api --test graphql the_committed_sdl` and commit it"
+    );
+}
