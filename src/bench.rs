@@ -5,6 +5,9 @@
 //!
 //! By default it starts its own server in-process on a fresh embedded log; `--kafka` starts
 //! it on a broker instead, `--url` drives a server that is already running (with dev login).
+//!
+//! `erp bench queries` does the same for the GraphQL API (`approval(id)`, `inbox`), against a
+//! child `erp up` on a free port unless `--url` names one.
 
 use anyhow::Context;
 use clap::Subcommand;
@@ -32,6 +35,17 @@ pub enum Bench {
         #[arg(long, value_delimiter = ',', default_value = "100,250,500,1000,1500,2000")]
         rates: Vec<u32>,
         /// Seconds per rate.
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+    },
+    /// Open-loop load on the GraphQL API: `approval(id)` and `inbox(box: PENDING)` at fixed
+    /// rates, printing throughput and p50/p99 per query and rate.
+    Queries {
+        /// Drive a running `erp up` instead of starting one (a child process on a free port).
+        #[arg(long)]
+        url: Option<String>,
+        #[arg(long, value_delimiter = ',', default_value = "250,500,1000,2000")]
+        rates: Vec<u32>,
         #[arg(long, default_value_t = 5)]
         seconds: u64,
     },
@@ -64,6 +78,7 @@ pub async fn run(bench: Bench) -> anyhow::Result<()> {
             rates,
             seconds,
         } => commands(url, kafka, &rates, seconds).await,
+        Bench::Queries { url, rates, seconds } => queries(url, &rates, seconds).await,
         Bench::Rebuild {
             events,
             mysql,
@@ -182,7 +197,20 @@ async fn commands(url: Option<String>, kafka: Option<String>, rates: &[u32], sec
     );
     let mut rows = Vec::new();
     for &rate in rates {
-        let row = one_rate(&http, &url, &drafter, &lead, &targets, rate, seconds).await;
+        let row = one_rate(rate, seconds, |i| {
+            if i % 2 == 0 {
+                let body = json!({ "form": "general", "title": "부하 시험", "body": { "content": "open-loop" } });
+                http.post(format!("{url}/api/approvals"))
+                    .bearer_auth(&drafter)
+                    .json(&body)
+            } else {
+                let target = &targets[i % targets.len()];
+                http.post(format!("{url}/api/approvals/{target}/comments"))
+                    .bearer_auth(&lead)
+                    .json(&json!({ "text": "확인" }))
+            }
+        })
+        .await;
         println!(
             "{:>7} {:>7} {:>7} {:>10.2} {:>10.2} {:>10.2} {:>10.0}",
             row.rate,
@@ -212,15 +240,8 @@ async fn commands(url: Option<String>, kafka: Option<String>, rates: &[u32], sec
     Ok(())
 }
 
-async fn one_rate(
-    http: &reqwest::Client,
-    url: &str,
-    drafter: &str,
-    lead: &str,
-    targets: &[String],
-    rate: u32,
-    seconds: u64,
-) -> Row {
+/// Runs `rate` requests per second for `seconds`, open loop; `request(i)` builds the i-th.
+async fn one_rate(rate: u32, seconds: u64, request: impl Fn(usize) -> reqwest::RequestBuilder) -> Row {
     let total = (rate as u64 * seconds) as usize;
     let latencies = Arc::new(Mutex::new(Vec::with_capacity(total)));
     let start = Instant::now();
@@ -229,21 +250,17 @@ async fn one_rate(
     for i in 0..total {
         let scheduled = start + interval * i as u32;
         tokio::time::sleep_until(scheduled.into()).await;
-        let http = http.clone();
         let latencies = latencies.clone();
-        let request = if i % 2 == 0 {
-            let body = json!({ "form": "general", "title": "부하 시험", "body": { "content": "open-loop" } });
-            http.post(format!("{url}/api/approvals"))
-                .bearer_auth(drafter)
-                .json(&body)
-        } else {
-            let target = &targets[i % targets.len()];
-            http.post(format!("{url}/api/approvals/{target}/comments"))
-                .bearer_auth(lead)
-                .json(&json!({ "text": "확인" }))
-        };
+        let request = request(i);
         tasks.push(tokio::spawn(async move {
-            let ok = matches!(request.send().await, Ok(r) if r.status().is_success());
+            // A GraphQL answer with `errors` is a failure even under HTTP 200.
+            let ok = match request.send().await {
+                Ok(r) if r.status().is_success() => match r.bytes().await {
+                    Ok(body) => !body.windows(9).any(|w| w == b"\"errors\":"),
+                    Err(_) => false,
+                },
+                _ => false,
+            };
             if let Ok(mut l) = latencies.lock() {
                 l.push((scheduled.elapsed(), ok));
             }
@@ -269,4 +286,120 @@ async fn one_rate(
         p999: at(0.999),
         achieved: ok as f64 / wall.as_secs_f64(),
     }
+}
+
+/// `erp up` as a child process on a free port, killed on drop.
+struct ChildServer {
+    child: tokio::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+async fn start_up_child() -> anyhow::Result<(String, ChildServer)> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let dir = tempfile::tempdir()?;
+    let child = tokio::process::Command::new(std::env::current_exe()?)
+        .args(["up", "--port", &port.to_string(), "--data-dir"])
+        .arg(dir.path())
+        .env("ERP_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .context("starting erp up")?;
+    let server = ChildServer { child, _dir: dir };
+    let url = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    for _ in 0..300 {
+        if http.get(format!("{url}/healthz")).send().await.is_ok() {
+            return Ok((url, server));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    anyhow::bail!("erp up did not answer on {url} within 30 s")
+}
+
+async fn queries(url: Option<String>, rates: &[u32], seconds: u64) -> anyhow::Result<()> {
+    let (url, _server) = match url {
+        Some(url) => (url, None),
+        None => {
+            let (url, server) = start_up_child().await?;
+            (url, Some(server))
+        }
+    };
+    let http = reqwest::Client::builder().pool_max_idle_per_host(512).build()?;
+    let lead = login(&http, &url, PLATFORM_LEAD.0).await?;
+    let graphql = |query: &str| {
+        http.post(format!("{url}/graphql"))
+            .bearer_auth(&lead)
+            .json(&json!({ "query": query }))
+    };
+    // Wait for the seeded documents to be projected, then pick the ones the lead sees.
+    let mut ids = Vec::new();
+    for _ in 0..100 {
+        let reply: serde_json::Value = graphql("{ approvals(first: 20) { edges { node { id } } } }")
+            .send()
+            .await?
+            .json()
+            .await?;
+        ids = reply["data"]["approvals"]["edges"]
+            .as_array()
+            .map(|edges| {
+                edges
+                    .iter()
+                    .filter_map(|e| e["node"]["id"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !ids.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    anyhow::ensure!(!ids.is_empty(), "no documents visible to the platform lead on {url}");
+    let approval = |i: usize| {
+        format!(
+            "{{ approval(id: \"{}\") {{ title status version drafter {{ name }} steps {{ state members {{ employee {{ name }} decision {{ verdict }} }} }} timeline {{ action at actor {{ name }} }} }} }}",
+            ids[i % ids.len()]
+        )
+    };
+    let inbox = "{ inbox(box: PENDING, first: 20) { counts { inbox count } entries { edges { node { title drafter { name } updatedAt } } } } }";
+    println!(
+        "GraphQL open-loop benchmark — {url}, {} documents, {seconds} s per rate\n",
+        ids.len()
+    );
+    println!(
+        "{:<14} {:>7} {:>7} {:>7} {:>10} {:>10} {:>10}",
+        "query", "rate/s", "sent", "ok", "p50 ms", "p99 ms", "held/s"
+    );
+    for (name, kind) in [("approval(id)", 0), ("inbox(PENDING)", 1)] {
+        for &rate in rates {
+            let row = one_rate(rate, seconds, |i| {
+                if kind == 0 {
+                    graphql(&approval(i))
+                } else {
+                    graphql(inbox)
+                }
+            })
+            .await;
+            println!(
+                "{:<14} {:>7} {:>7} {:>7} {:>10.2} {:>10.2} {:>10.0}",
+                name,
+                row.rate,
+                row.sent,
+                row.ok,
+                row.p50.as_secs_f64() * 1e3,
+                row.p99.as_secs_f64() * 1e3,
+                row.achieved
+            );
+            if row.p99 > Duration::from_millis(500) {
+                break;
+            }
+        }
+    }
+    Ok(())
 }

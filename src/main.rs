@@ -3,6 +3,7 @@
 //! - `erp up`: the whole system on the embedded default (no servers needed).
 //! - `erp command-api`: the command role against Kafka (distributed deployment).
 //! - `erp projector`: the projector role (Kafka → MySQL/MariaDB + MongoDB).
+//! - `erp query-api`: the GraphQL query role over the projector's stores.
 //! - `erp replay --projection NAME`: rebuild a projection into a shadow copy and swap it in.
 //! - `erp bench commands|rebuild`: load and rebuild benchmarks.
 //!
@@ -68,6 +69,13 @@ enum Role {
     /// views into MongoDB (settings as for command-api, plus `read_model.*` / ERP_MYSQL_URL,
     /// ERP_MONGO_URL, ERP_MONGO_DB).
     Projector {
+        #[arg(long, env = "ERP_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Run the GraphQL query API (`/graphql`) over the projector's stores: MySQL/MariaDB,
+    /// MongoDB, and Kafka for time travel (settings as for projector, plus the JWKS of
+    /// command-api).
+    QueryApi {
         #[arg(long, env = "ERP_CONFIG")]
         config: Option<PathBuf>,
     },
@@ -145,6 +153,7 @@ async fn run(role: Role) -> anyhow::Result<()> {
             command_role(settings::Settings::load(config.as_deref())?, seed_demo).await
         }
         Role::Projector { config } => projector_role(settings::Settings::load(config.as_deref())?).await,
+        Role::QueryApi { config } => query_role(settings::Settings::load(config.as_deref())?).await,
         Role::Replay {
             projection,
             data_dir,
@@ -292,6 +301,28 @@ async fn projector_role(settings: settings::Settings) -> anyhow::Result<()> {
     );
     app.run_until_stopped(shutdown_signal()).await?;
     let _ = stop_tx.send(true);
+    Ok(())
+}
+
+/// The query role: GraphQL over MySQL/MariaDB and MongoDB, Kafka for time travel and lag.
+async fn query_role(settings: settings::Settings) -> anyhow::Result<()> {
+    let projector = distributed_projector(&settings).await?;
+    let verifier = Verifier::remote(&settings.auth.jwks_url, &settings.auth.issuer, &settings.auth.audience)
+        .await
+        .map_err(|e| anyhow::anyhow!("loading the JWKS: {e}"))?;
+    let stores = query_api::Stores {
+        org: projector.store().clone(),
+        views: projector.views().clone(),
+        log: projector.log().clone(),
+        policy: domain::line_rule::LinePolicy::default(),
+    };
+    let router = query_api::router(stores, Arc::new(verifier), query_api::QueryConfig::default())
+        .route("/healthz", axum::routing::get(|| async { "ok" }));
+    let app = command_api::Application::bind(settings.bind, router)
+        .await
+        .with_context(|| format!("binding {}", settings.bind))?;
+    tracing::info!(port = app.port(), "query API listening on /graphql");
+    app.run_until_stopped(shutdown_signal()).await?;
     Ok(())
 }
 

@@ -124,6 +124,10 @@ impl Projector {
         &self.store
     }
 
+    pub fn log(&self) -> &Arc<dyn EventLog> {
+        &self.log
+    }
+
     pub fn views(&self) -> &Arc<dyn ApprovalViews> {
         &self.views
     }
