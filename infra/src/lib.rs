@@ -5,5 +5,6 @@
 //! telemetry and auth live here, each behind a trait the service crates use.
 //! Deployment material lives under `infra/deploy/`.
 pub mod auth;
+pub mod bus;
 pub mod eventlog;
 pub mod readmodel;

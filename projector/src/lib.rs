@@ -12,9 +12,10 @@
 //! projection into a shadow copy and swaps it in while the live projection keeps serving.
 
 use chrono::{DateTime, Utc};
+use infra::bus::{Change, ChangeBus, LocalBus};
 use infra::eventlog::{Checkpoint, Delivered, EventLog, EventLogError};
 use infra::readmodel::sql::{Projection, SqlReadModel};
-use infra::readmodel::{ApprovalViews, Published};
+use infra::readmodel::ApprovalViews;
 use infra::readmodel::{Shadow, StoreError};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -83,7 +84,7 @@ pub struct Projector {
     log: Arc<dyn EventLog>,
     store: SqlReadModel,
     views: Arc<dyn ApprovalViews>,
-    published: broadcast::Sender<Published>,
+    bus: Arc<dyn ChangeBus>,
     last_applied: Arc<Mutex<HashMap<&'static str, DateTime<Utc>>>>,
     batch: usize,
 }
@@ -102,7 +103,7 @@ impl Projector {
             log,
             store,
             views,
-            published: broadcast::channel(4096).0,
+            bus: Arc::new(LocalBus::default()),
             last_applied: Arc::new(Mutex::new(HashMap::new())),
             batch: 500,
         }
@@ -132,9 +133,20 @@ impl Projector {
         &self.views
     }
 
-    /// New notification feed entries as live projection writes them (never during replays).
-    pub fn published(&self) -> broadcast::Receiver<Published> {
-        self.published.subscribe()
+    /// Publish live changes on this bus (Redis in the distributed deployment) instead of the
+    /// in-process one.
+    pub fn with_bus(mut self, bus: Arc<dyn ChangeBus>) -> Self {
+        self.bus = bus;
+        self
+    }
+
+    pub fn bus(&self) -> &Arc<dyn ChangeBus> {
+        &self.bus
+    }
+
+    /// Changes as live projection commits them (never during replays).
+    pub fn published(&self) -> broadcast::Receiver<Change> {
+        self.bus.subscribe()
     }
 
     async fn checkpoint(&self, projection: Projection) -> Result<Checkpoint, ProjectorError> {
@@ -158,8 +170,12 @@ impl Projector {
             Projection::Approvals => self.views.apply_from(from, batch, checkpoint, notify).await?,
             other => self.store.apply_from(other, from, batch, checkpoint, notify).await?,
         };
-        for entry in applied.published {
-            let _ = self.published.send(entry);
+        if !applied.published.is_empty() {
+            // After the commit: a change a crash keeps from the bus is still in the feed,
+            // where resuming subscribers read it.
+            if let Err(e) = self.bus.publish(&applied.published).await {
+                tracing::warn!(error = %e, "changes committed but not published; subscribers resume from the feed");
+            }
         }
         Ok(applied.applied)
     }
@@ -279,7 +295,8 @@ impl Projector {
             log: self.log.clone(),
             store: self.store.clone(),
             views: self.views.clone(),
-            published: broadcast::channel(1).0,
+            // A replay announces nothing: its copy publishes into a bus nobody hears.
+            bus: Arc::new(LocalBus::default()),
             last_applied: Arc::new(Mutex::new(HashMap::new())),
             batch: self.batch,
         };

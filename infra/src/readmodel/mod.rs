@@ -15,7 +15,7 @@ pub mod mongo;
 pub mod queries;
 pub mod sql;
 
-pub use sql::{Applied, FeedEntry, InboxItem, Published, TimelineEntry};
+pub use sql::{Applied, FeedEntry, InboxItem, TimelineEntry};
 
 use crate::eventlog::{Checkpoint, Delivered};
 use domain::approval::Inbox;

@@ -62,7 +62,7 @@ struct Pending {
     appends: HashMap<&'static str, Vec<Document>>,
     inbox: Option<Vec<Document>>,
     approval: Option<Document>,
-    published: Vec<super::Published>,
+    published: Vec<crate::bus::Change>,
 }
 
 impl Pending {
@@ -397,7 +397,7 @@ impl ApprovalViews for MongoViews {
                 outcome.skipped += 1;
                 continue;
             }
-            let (state, rows, _, published) = approval_rows(p.state.as_deref(), commit)?;
+            let (state, rows, _, published) = approval_rows(p.state.as_deref(), delivered)?;
             p.head = Head {
                 version: commit.last_version(),
                 hash: commit.last_hash().to_owned(),

@@ -6,6 +6,7 @@
 //! decimals and times, BIGINT for integers.
 
 use super::StoreError;
+use crate::bus::Change;
 use crate::eventlog::chain::Head;
 use crate::eventlog::{streams, Checkpoint, Delivered};
 use domain::leave::{LeaveEvent, LeaveLedger};
@@ -250,22 +251,16 @@ const INDEXES: [(&str, &str, &str); 2] = [
 const ENTITY_TABLES: [&str; 5] = ["employees", "departments", "delegations", "leave_balances", "approvals"];
 
 /// What one `apply` did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Applied {
     /// Commits folded into rows.
     pub applied: usize,
     /// Commits already applied (redelivery) or fenced by rule R: nothing changed.
     pub skipped: usize,
-    /// New feed entries to push to live subscribers; empty for replays (`notify = false`),
-    /// which rebuild the feed rows without announcing them again.
-    pub published: Vec<Published>,
-}
-
-/// A feed entry for one recipient, to push live.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Published {
-    pub recipient: String,
-    pub entry: FeedEntry,
+    /// Changes to push to live subscribers (new feed entries, changed documents), for the
+    /// commits this batch applied; empty for replays (`notify = false`), which rebuild the
+    /// feed rows without announcing them again.
+    pub published: Vec<Change>,
 }
 
 /// A value bound into a statement.
@@ -506,7 +501,7 @@ impl SqlReadModel {
                 Projection::Departments => fold::<Department>(state.as_deref(), &payloads, department_rows)?,
                 Projection::Delegations => fold::<Delegation>(state.as_deref(), &payloads, delegation_rows)?,
                 Projection::Approvals => {
-                    let (state, rows, doc, published) = approval_rows(state.as_deref(), commit)?;
+                    let (state, rows, doc, published) = approval_rows(state.as_deref(), delivered)?;
                     if notify {
                         outcome.published.extend(published);
                     }
@@ -800,7 +795,7 @@ pub struct InboxItem {
 }
 
 /// One entry of a notification feed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct FeedEntry {
     pub id: String,
     pub doc: String,
@@ -995,14 +990,26 @@ impl SqlReadModel {
 /// notifications) and the document whose inbox rows are replaced.
 pub(super) fn approval_rows(
     state: Option<&str>,
-    commit: &crate::eventlog::codec::CommitRecord,
-) -> Result<(String, Rows, Option<String>, Vec<Published>), StoreError> {
+    delivered: &Delivered,
+) -> Result<(String, Rows, Option<String>, Vec<Change>), StoreError> {
     use domain::approval::{notices, Approval, ApprovalEvent};
+    let commit = &delivered.commit;
+    let position = crate::eventlog::Position {
+        stream_type: commit.stream_type.clone(),
+        partition: delivered.partition,
+        offset: delivered.offset,
+    }
+    .token();
+    let correlation_id = commit.correlation_id.to_string();
     let corrupt = |e: serde_json::Error| StoreError::Corrupt(e.to_string());
     let mut approval: Approval = match state {
         Some(json) => serde_json::from_str(json).map_err(corrupt)?,
         None => Approval::default(),
     };
+    let boxes_before: Vec<String> = approval
+        .document()
+        .map(|d| d.boxes().into_iter().map(|(p, _)| p.to_string()).collect())
+        .unwrap_or_default();
     let mut rows: Rows = Vec::new();
     let mut published = Vec::new();
     for recorded in &commit.events {
@@ -1050,8 +1057,10 @@ pub(super) fn approval_rows(
                     .unwrap_or_default();
                 // Deterministic ids: a redelivered event rewrites its notifications, never adds.
                 let id = format!("{}:{}:{}:{kind}", after.id, recorded.version, who);
-                published.push(Published {
+                published.push(Change::Notification {
                     recipient: who.to_string(),
+                    position: position.clone(),
+                    correlation_id: correlation_id.clone(),
                     entry: FeedEntry {
                         id: id.clone(),
                         doc: after.id.to_string(),
@@ -1121,6 +1130,19 @@ pub(super) fn approval_rows(
             ],
         ));
     }
+    let mut boxes: Vec<String> = doc.boxes().into_iter().map(|(p, _)| p.to_string()).collect();
+    boxes.extend(boxes_before);
+    boxes.sort();
+    boxes.dedup();
+    published.push(Change::Document {
+        doc: doc.id.to_string(),
+        version: commit.last_version(),
+        events: commit.events.iter().map(|e| e.event_type.clone()).collect(),
+        position,
+        correlation_id,
+        boxes,
+        document: serde_json::to_value(doc).map_err(corrupt)?,
+    });
     Ok((json, rows, Some(doc.id.to_string()), published))
 }
 
