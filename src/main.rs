@@ -4,6 +4,7 @@
 //! - `erp command-api`: the command role against Kafka (distributed deployment).
 //! - `erp projector`: the projector role (Kafka → MySQL/MariaDB + MongoDB).
 //! - `erp query-api`: the GraphQL query role over the projector's stores.
+//! - `erp notifier`: GraphQL subscriptions over WebSocket, fed through Redis.
 //! - `erp replay --projection NAME`: rebuild a projection into a shadow copy and swap it in.
 //! - `erp bench commands|rebuild`: load and rebuild benchmarks.
 //!
@@ -76,6 +77,12 @@ enum Role {
     /// MongoDB, and Kafka for time travel (settings as for projector, plus the JWKS of
     /// command-api).
     QueryApi {
+        #[arg(long, env = "ERP_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Run the notifier: GraphQL subscriptions over WebSocket (`/graphql/ws`), fed by the
+    /// projector through Redis (settings as for query-api, plus ERP_REDIS_URL).
+    Notifier {
         #[arg(long, env = "ERP_CONFIG")]
         config: Option<PathBuf>,
     },
@@ -154,6 +161,7 @@ async fn run(role: Role) -> anyhow::Result<()> {
         }
         Role::Projector { config } => projector_role(settings::Settings::load(config.as_deref())?).await,
         Role::QueryApi { config } => query_role(settings::Settings::load(config.as_deref())?).await,
+        Role::Notifier { config } => notifier_role(settings::Settings::load(config.as_deref())?).await,
         Role::Replay {
             projection,
             data_dir,
@@ -162,7 +170,7 @@ async fn run(role: Role) -> anyhow::Result<()> {
             let projections = replay::select(&projection)?;
             let projector = match data_dir {
                 Some(dir) => embedded_projector(&dir).await?.1,
-                None => distributed_projector(&settings::Settings::load(config.as_deref())?).await?,
+                None => distributed_projector(&settings::Settings::load(config.as_deref())?, false).await?,
             };
             replay::run(&projector, &projections).await
         }
@@ -175,6 +183,7 @@ async fn up(port: u16, data_dir: PathBuf, seed: bool) -> anyhow::Result<()> {
     let signer = LocalSigner::load_or_create(&data_dir.join("keys/ed25519.seed"), "erp-embedded", "erp")
         .context("loading the local signing key")?;
     let query_verifier = Arc::new(signer.verifier());
+    let signer_verifier = signer.verifier();
     let auth = AuthState {
         verifier: signer.verifier(),
         signer: Some(signer),
@@ -202,8 +211,17 @@ async fn up(port: u16, data_dir: PathBuf, seed: bool) -> anyhow::Result<()> {
         ..Default::default()
     };
     let queries = query_api::router(stores, query_verifier, query_config);
+    let live = notifier::router(
+        notifier::Sources {
+            bus: projector.bus().clone(),
+            views: projector.views().clone(),
+        },
+        projector.store().clone(),
+        Arc::new(signer_verifier),
+        notifier::NotifierConfig::default(),
+    );
     let (state, router) = command_api::build(log, auth, settings);
-    let router = router.merge(projection_routes(projector)).merge(queries);
+    let router = router.merge(projection_routes(projector)).merge(queries).merge(live);
     let app = command_api::Application::bind(SocketAddr::from(([127, 0, 0, 1], port)), router)
         .await
         .with_context(|| format!("binding 127.0.0.1:{port} (is another erp running? try --port)"))?;
@@ -219,6 +237,7 @@ async fn up(port: u16, data_dir: PathBuf, seed: bool) -> anyhow::Result<()> {
     println!("  API          http://127.0.0.1:{port}/api");
     println!("  API docs     http://127.0.0.1:{port}/docs   (OpenAPI: /openapi.json)");
     println!("  GraphQL      http://127.0.0.1:{port}/graphql   (GraphiQL: /graphiql)");
+    println!("  live         ws://127.0.0.1:{port}/graphql/ws   (graphql-transport-ws subscriptions)");
     println!("  dev login    http://127.0.0.1:{port}/auth/dev-users");
     println!("  health       http://127.0.0.1:{port}/healthz   (projection lag: /api/projections, /metrics)");
     app.run_until_stopped(shutdown_signal()).await?;
@@ -239,8 +258,9 @@ async fn embedded_projector(data_dir: &std::path::Path) -> anyhow::Result<(Arc<d
     Ok((log.clone(), projector::Projector::new(log, read_model)))
 }
 
-/// The distributed projector: Kafka as a reader, MySQL/MariaDB, MongoDB.
-async fn distributed_projector(settings: &settings::Settings) -> anyhow::Result<projector::Projector> {
+/// The distributed projector: Kafka as a reader, MySQL/MariaDB, MongoDB; with `live`, its
+/// changes go out on Redis for the notifiers.
+async fn distributed_projector(settings: &settings::Settings, live: bool) -> anyhow::Result<projector::Projector> {
     let mut kafka = KafkaConfig::local(&settings.kafka.brokers, &settings.kafka.prefix, &streams::ALL);
     kafka.partitions = settings.kafka.partitions;
     kafka.replication = settings.kafka.replication;
@@ -258,7 +278,14 @@ async fn distributed_projector(settings: &settings::Settings) -> anyhow::Result<
     )
     .await
     .map_err(|e| anyhow::anyhow!("connecting to MongoDB: {e}"))?;
-    Ok(projector::Projector::new(Arc::new(log), store).with_views(Arc::new(views)))
+    let projector = projector::Projector::new(Arc::new(log), store).with_views(Arc::new(views));
+    if !live {
+        return Ok(projector);
+    }
+    let bus = infra::bus::RedisBus::connect(&settings.read_model.redis_url, &settings.read_model.redis_channel)
+        .await
+        .map_err(|e| anyhow::anyhow!("connecting to Redis: {e}"))?;
+    Ok(projector.with_bus(Arc::new(bus)))
 }
 
 /// Projection lag as JSON (`/api/projections`) and Prometheus metrics (`/metrics`).
@@ -288,7 +315,7 @@ fn projection_routes(projector: projector::Projector) -> axum::Router {
 
 /// The projector role: employee read model in MySQL/MariaDB, approval views in MongoDB.
 async fn projector_role(settings: settings::Settings) -> anyhow::Result<()> {
-    let projector = distributed_projector(&settings).await?;
+    let projector = distributed_projector(&settings, true).await?;
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
     projector.spawn_all(stop);
     let router = projection_routes(projector).route("/healthz", axum::routing::get(|| async { "ok" }));
@@ -306,7 +333,7 @@ async fn projector_role(settings: settings::Settings) -> anyhow::Result<()> {
 
 /// The query role: GraphQL over MySQL/MariaDB and MongoDB, Kafka for time travel and lag.
 async fn query_role(settings: settings::Settings) -> anyhow::Result<()> {
-    let projector = distributed_projector(&settings).await?;
+    let projector = distributed_projector(&settings, false).await?;
     let verifier = Verifier::remote(&settings.auth.jwks_url, &settings.auth.issuer, &settings.auth.audience)
         .await
         .map_err(|e| anyhow::anyhow!("loading the JWKS: {e}"))?;
@@ -322,6 +349,37 @@ async fn query_role(settings: settings::Settings) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", settings.bind))?;
     tracing::info!(port = app.port(), "query API listening on /graphql");
+    app.run_until_stopped(shutdown_signal()).await?;
+    Ok(())
+}
+
+/// The notifier role: subscriptions over WebSocket, changes from Redis.
+async fn notifier_role(settings: settings::Settings) -> anyhow::Result<()> {
+    let org = SqlReadModel::connect(&settings.read_model.mysql_url)
+        .await
+        .map_err(|e| anyhow::anyhow!("connecting to MySQL: {e}"))?;
+    let views = infra::readmodel::mongo::MongoViews::connect(
+        &settings.read_model.mongo_url,
+        &settings.read_model.mongo_database,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("connecting to MongoDB: {e}"))?;
+    let bus = infra::bus::RedisBus::connect(&settings.read_model.redis_url, &settings.read_model.redis_channel)
+        .await
+        .map_err(|e| anyhow::anyhow!("connecting to Redis: {e}"))?;
+    let verifier = Verifier::remote(&settings.auth.jwks_url, &settings.auth.issuer, &settings.auth.audience)
+        .await
+        .map_err(|e| anyhow::anyhow!("loading the JWKS: {e}"))?;
+    let sources = notifier::Sources {
+        bus: Arc::new(bus),
+        views: Arc::new(views),
+    };
+    let router = notifier::router(sources, org, Arc::new(verifier), notifier::NotifierConfig::default())
+        .route("/healthz", axum::routing::get(|| async { "ok" }));
+    let app = command_api::Application::bind(settings.bind, router)
+        .await
+        .with_context(|| format!("binding {}", settings.bind))?;
+    tracing::info!(port = app.port(), "notifier listening on /graphql/ws");
     app.run_until_stopped(shutdown_signal()).await?;
     Ok(())
 }

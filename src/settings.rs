@@ -18,6 +18,8 @@
 //! | `read_model.mysql_url` | `ERP_MYSQL_URL` | `mysql://erp:erp@127.0.0.1:3306/erp` |
 //! | `read_model.mongo_url` | `ERP_MONGO_URL` | `mongodb://127.0.0.1:27017` |
 //! | `read_model.mongo_database` | `ERP_MONGO_DB` | `erp` |
+//! | `read_model.redis_url` | `ERP_REDIS_URL` | `redis://127.0.0.1:6379` |
+//! | `read_model.redis_channel` | `ERP_REDIS_CHANNEL` | `erp.changes` |
 
 use anyhow::Context;
 use serde::Deserialize;
@@ -43,6 +45,9 @@ pub struct ReadModel {
     pub mysql_url: String,
     pub mongo_url: String,
     pub mongo_database: String,
+    /// The change bus between projector and notifiers.
+    pub redis_url: String,
+    pub redis_channel: String,
 }
 
 impl Default for ReadModel {
@@ -51,6 +56,8 @@ impl Default for ReadModel {
             mysql_url: "mysql://erp:erp@127.0.0.1:3306/erp".into(),
             mongo_url: "mongodb://127.0.0.1:27017".into(),
             mongo_database: "erp".into(),
+            redis_url: "redis://127.0.0.1:6379".into(),
+            redis_channel: "erp.changes".into(),
         }
     }
 }
@@ -154,6 +161,12 @@ impl Settings {
         }
         if let Some(v) = env("ERP_MONGO_DB") {
             settings.read_model.mongo_database = v;
+        }
+        if let Some(v) = env("ERP_REDIS_URL") {
+            settings.read_model.redis_url = v;
+        }
+        if let Some(v) = env("ERP_REDIS_CHANNEL") {
+            settings.read_model.redis_channel = v;
         }
         if let Some(v) = env("ERP_JWKS_URL") {
             settings.auth.jwks_url = v;

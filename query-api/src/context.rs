@@ -5,7 +5,6 @@ use crate::error::{self, coded};
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::Context;
 use domain::actor::{Actor, Role};
-use domain::ids::{DepartmentId, EmployeeId};
 use domain::line_rule::LinePolicy;
 use infra::eventlog::EventLog;
 use infra::readmodel::queries::{DepartmentRecord, EmployeeRecord};
@@ -43,18 +42,8 @@ pub struct Viewer {
 impl Viewer {
     /// From the read model's record: roles by their snake_case names, department if any.
     pub fn from_record(record: EmployeeRecord) -> Option<Self> {
-        let id: EmployeeId = record.id.parse().ok()?;
-        let roles = record
-            .roles
-            .iter()
-            .filter_map(|r| serde_json::from_value::<Role>(serde_json::Value::String(r.clone())).ok())
-            .collect();
-        let department = record
-            .department
-            .as_deref()
-            .and_then(|d| d.parse::<DepartmentId>().ok());
         Some(Self {
-            actor: Actor { id, roles, department },
+            actor: record.actor()?,
             record,
         })
     }

@@ -24,6 +24,21 @@ pub struct EmployeeRecord {
     pub version: u64,
 }
 
+impl EmployeeRecord {
+    /// The employee as an actor of the domain: roles by their snake_case names, department if
+    /// any. `None` when the stored id is not an employee id.
+    pub fn actor(&self) -> Option<domain::Actor> {
+        let id: domain::ids::EmployeeId = self.id.parse().ok()?;
+        let roles = self
+            .roles
+            .iter()
+            .filter_map(|r| serde_json::from_value::<domain::Role>(serde_json::Value::String(r.clone())).ok())
+            .collect();
+        let department = self.department.as_deref().and_then(|d| d.parse().ok());
+        Some(domain::Actor { id, roles, department })
+    }
+}
+
 /// A department as the read model holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DepartmentRecord {

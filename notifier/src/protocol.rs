@@ -1,0 +1,289 @@
+//! The `graphql-transport-ws` protocol on `GET /graphql/ws`, written out so that every close
+//! code is the one the protocol names:
+//!
+//! | when | close |
+//! |---|---|
+//! | `connection_init` missing a valid token | 4403 Forbidden |
+//! | no `connection_init` within the init timeout | 4408 Connection initialisation timeout |
+//! | a second `connection_init` | 4429 Too many initialisation requests |
+//! | `subscribe` before `connection_ack` | 4401 Unauthorized |
+//! | `subscribe` with an id already running | 4409 Subscriber for <id> already exists |
+//! | a message that is not JSON of a known type | 4400 <why> |
+//! | the token expires while connected | 4403 Token expired |
+//!
+//! Each subscription runs as its own task writing into one bounded queue per connection; a
+//! socket that cannot keep up makes the tasks wait, their bus rings overflow, and they emit a
+//! `resync` item instead of buffering without bound.
+
+use crate::schema::{Query, Sources, Subscriber, Subscription};
+use async_graphql::{EmptyMutation, Schema};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use futures::{SinkExt, StreamExt};
+use infra::auth::Verifier;
+use infra::readmodel::sql::SqlReadModel;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+pub type NotifierSchema = Schema<Query, EmptyMutation, Subscription>;
+
+/// Protocol timings and bounds.
+#[derive(Debug, Clone)]
+pub struct NotifierConfig {
+    /// How long a connection may stay without `connection_init`.
+    pub init_timeout: Duration,
+    /// Interval of server pings.
+    pub keepalive: Duration,
+    /// Messages queued per connection before subscriptions wait for the socket.
+    pub queue: usize,
+}
+
+impl Default for NotifierConfig {
+    fn default() -> Self {
+        Self {
+            init_timeout: Duration::from_secs(5),
+            keepalive: Duration::from_secs(15),
+            queue: 64,
+        }
+    }
+}
+
+struct Notifier {
+    schema: NotifierSchema,
+    org: SqlReadModel,
+    verifier: Arc<Verifier>,
+    config: NotifierConfig,
+}
+
+/// The notifier's routes: `GET /graphql/ws`.
+pub fn router(sources: Sources, org: SqlReadModel, verifier: Arc<Verifier>, config: NotifierConfig) -> Router {
+    let schema = Schema::build(Query, EmptyMutation, Subscription)
+        .data(sources)
+        .limit_depth(8)
+        .limit_complexity(200)
+        .finish();
+    let notifier = Arc::new(Notifier {
+        schema,
+        org,
+        verifier,
+        config,
+    });
+    Router::new().route("/graphql/ws", get(upgrade)).with_state(notifier)
+}
+
+/// The subscription schema in SDL.
+pub fn sdl() -> String {
+    Schema::build(Query, EmptyMutation, Subscription).finish().sdl()
+}
+
+async fn upgrade(ws: WebSocketUpgrade, State(notifier): State<Arc<Notifier>>) -> Response {
+    ws.protocols(["graphql-transport-ws"])
+        .on_upgrade(move |socket| serve(socket, notifier))
+}
+
+/// A client message of the protocol.
+enum Incoming {
+    Init(Value),
+    Subscribe(String, Value),
+    Complete(String),
+    Ping,
+    Pong,
+    Invalid(String),
+}
+
+fn parse(text: &str) -> Incoming {
+    let Ok(value) = serde_json::from_str::<Value>(text) else {
+        return Incoming::Invalid("Invalid message received: not JSON".into());
+    };
+    let id = || value.get("id").and_then(Value::as_str).map(str::to_owned);
+    let payload = value.get("payload").cloned().unwrap_or(Value::Null);
+    match value.get("type").and_then(Value::as_str) {
+        Some("connection_init") => Incoming::Init(payload),
+        Some("subscribe") => match id() {
+            Some(id) if payload.is_object() => Incoming::Subscribe(id, payload),
+            _ => Incoming::Invalid("Invalid message received: subscribe needs an id and a payload".into()),
+        },
+        Some("complete") => match id() {
+            Some(id) => Incoming::Complete(id),
+            None => Incoming::Invalid("Invalid message received: complete needs an id".into()),
+        },
+        Some("ping") => Incoming::Ping,
+        Some("pong") => Incoming::Pong,
+        other => Incoming::Invalid(format!("Invalid message received: type {other:?}")),
+    }
+}
+
+fn text(value: Value) -> Message {
+    Message::Text(value.to_string().into())
+}
+
+fn close(code: u16, reason: &str) -> Message {
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: reason.to_owned().into(),
+    }))
+}
+
+/// The subscriber and when their token expires, from the `connection_init` payload
+/// (`{"Authorization": "Bearer …"}`, `{"authorization": …}` or `{"token": …}`).
+async fn authenticate(notifier: &Notifier, payload: &Value) -> Result<(Subscriber, chrono::DateTime<chrono::Utc>), String> {
+    let raw = ["Authorization", "authorization", "token"]
+        .iter()
+        .find_map(|k| payload.get(*k).and_then(Value::as_str))
+        .ok_or("no token in connection_init")?;
+    let token = raw.strip_prefix("Bearer ").or_else(|| raw.strip_prefix("bearer ")).unwrap_or(raw);
+    let claims = notifier.verifier.verify(token.trim()).await.map_err(|e| e.to_string())?;
+    let record = notifier
+        .org
+        .employees_by_ids(std::slice::from_ref(&claims.sub))
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .next()
+        .filter(|r| r.active)
+        .ok_or("not an active employee")?;
+    let actor = record.actor().ok_or("not an employee id")?;
+    let expires = chrono::DateTime::from_timestamp(claims.exp, 0).unwrap_or_else(chrono::Utc::now);
+    Ok((Subscriber { actor }, expires))
+}
+
+async fn serve(socket: WebSocket, notifier: Arc<Notifier>) {
+    let (mut sink, mut stream) = socket.split();
+    // Until connection_ack: only init (and pings) are accepted.
+    let deadline = tokio::time::Instant::now() + notifier.config.init_timeout;
+    let (subscriber, expires) = loop {
+        let next = tokio::time::timeout_at(deadline, stream.next()).await;
+        let message = match next {
+            Err(_) => {
+                let _ = sink.send(close(4408, "Connection initialisation timeout")).await;
+                return;
+            }
+            Ok(None) | Ok(Some(Err(_))) => return,
+            Ok(Some(Ok(message))) => message,
+        };
+        let Message::Text(body) = message else {
+            if matches!(message, Message::Close(_)) {
+                return;
+            }
+            continue;
+        };
+        match parse(body.as_str()) {
+            Incoming::Init(payload) => match authenticate(&notifier, &payload).await {
+                Ok(ok) => break ok,
+                Err(why) => {
+                    tracing::info!(%why, "connection_init refused");
+                    let _ = sink.send(close(4403, "Forbidden")).await;
+                    return;
+                }
+            },
+            Incoming::Ping => {
+                let _ = sink.send(text(json!({ "type": "pong" }))).await;
+            }
+            Incoming::Pong => {}
+            Incoming::Subscribe(..) | Incoming::Complete(_) => {
+                let _ = sink.send(close(4401, "Unauthorized")).await;
+                return;
+            }
+            Incoming::Invalid(why) => {
+                let _ = sink.send(close(4400, &why)).await;
+                return;
+            }
+        }
+    };
+    if sink.send(text(json!({ "type": "connection_ack" }))).await.is_err() {
+        return;
+    }
+    let (queue, mut outgoing) = mpsc::channel::<Value>(notifier.config.queue);
+    let mut running: HashMap<String, tokio::task::AbortHandle> = HashMap::new();
+    let left = (expires - chrono::Utc::now()).to_std().unwrap_or(Duration::ZERO);
+    let expiry = tokio::time::sleep(left);
+    tokio::pin!(expiry);
+    let mut keepalive = tokio::time::interval(notifier.config.keepalive);
+    keepalive.tick().await;
+    let reason: Option<(u16, String)> = loop {
+        tokio::select! {
+            message = stream.next() => {
+                let body = match message {
+                    None | Some(Err(_)) => break None,
+                    Some(Ok(Message::Text(body))) => body,
+                    Some(Ok(Message::Close(_))) => break None,
+                    Some(Ok(_)) => continue,
+                };
+                match parse(body.as_str()) {
+                    Incoming::Init(_) => break Some((4429, "Too many initialisation requests".into())),
+                    Incoming::Subscribe(id, payload) => {
+                        if running.contains_key(&id) {
+                            break Some((4409, format!("Subscriber for {id} already exists")));
+                        }
+                        let request = match serde_json::from_value::<async_graphql::Request>(payload) {
+                            Ok(r) => r.data(subscriber.clone()),
+                            Err(e) => break Some((4400, format!("Invalid message received: {e}"))),
+                        };
+                        let task = tokio::spawn(run_subscription(notifier.schema.clone(), id.clone(), request, queue.clone()));
+                        running.insert(id, task.abort_handle());
+                    }
+                    Incoming::Complete(id) => {
+                        if let Some(task) = running.remove(&id) {
+                            task.abort();
+                        }
+                    }
+                    Incoming::Ping => {
+                        if sink.send(text(json!({ "type": "pong" }))).await.is_err() {
+                            break None;
+                        }
+                    }
+                    Incoming::Pong => {}
+                    Incoming::Invalid(why) => break Some((4400, why)),
+                }
+            }
+            Some(message) = outgoing.recv() => {
+                if message["type"] == "complete" || message["type"] == "error" {
+                    if let Some(id) = message["id"].as_str() {
+                        running.remove(id);
+                    }
+                }
+                if sink.send(text(message)).await.is_err() {
+                    break None;
+                }
+            }
+            _ = &mut expiry => break Some((4403, "Token expired".into())),
+            _ = keepalive.tick() => {
+                if sink.send(text(json!({ "type": "ping" }))).await.is_err() {
+                    break None;
+                }
+            }
+        }
+    };
+    for (_, task) in running {
+        task.abort();
+    }
+    if let Some((code, why)) = reason {
+        let _ = sink.send(close(code, &why)).await;
+    }
+}
+
+/// Executes one subscription and queues its messages: `next` per item, `complete` at the
+/// end, or one `error` when it cannot start (unknown field, not visible, bad argument).
+async fn run_subscription(schema: NotifierSchema, id: String, request: async_graphql::Request, queue: mpsc::Sender<Value>) {
+    let mut responses = schema.execute_stream(request);
+    let mut first = true;
+    while let Some(response) = responses.next().await {
+        if first && response.data == async_graphql::Value::Null && !response.errors.is_empty() {
+            let errors = serde_json::to_value(&response.errors).unwrap_or_default();
+            let _ = queue.send(json!({ "id": id, "type": "error", "payload": errors })).await;
+            return;
+        }
+        first = false;
+        let payload = serde_json::to_value(&response).unwrap_or_default();
+        if queue.send(json!({ "id": id, "type": "next", "payload": payload })).await.is_err() {
+            return;
+        }
+    }
+    let _ = queue.send(json!({ "id": id, "type": "complete" })).await;
+}

@@ -1,0 +1,385 @@
+//! The subscription root. Every stream starts from the bus subscription *before* anything is
+//! read from the store, so nothing published in between is lost; every item passes the same
+//! visibility rule as the query API (`ApprovalDocument::visible_to`, feed recipients, inbox
+//! principals).
+
+use async_graphql::{Context, Object, SimpleObject, Subscription, ID};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use domain::actor::Actor;
+use domain::approval::{ApprovalDocument, Inbox};
+use futures::stream::{self, BoxStream, StreamExt};
+use infra::bus::{Change, ChangeBus};
+use infra::readmodel::{ApprovalViews, FeedEntry};
+use std::collections::HashSet;
+use std::sync::Arc;
+use tokio::sync::broadcast::error::RecvError;
+
+/// What subscriptions read from.
+#[derive(Clone)]
+#[allow(missing_debug_implementations)] // trait objects
+pub struct Sources {
+    pub bus: Arc<dyn ChangeBus>,
+    pub views: Arc<dyn ApprovalViews>,
+}
+
+/// The connection's employee (from `connection_init`).
+#[derive(Debug, Clone)]
+pub struct Subscriber {
+    pub actor: Actor,
+}
+
+fn coded(code: &'static str, message: impl Into<String>) -> async_graphql::Error {
+    use async_graphql::ErrorExtensions;
+    async_graphql::Error::new(message).extend_with(|_, e| e.set("code", code))
+}
+
+/// `(at, id)` of a feed entry as an opaque resume cursor.
+pub fn feed_cursor(entry: &FeedEntry) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}\u{1f}{}", entry.at, entry.id))
+}
+
+fn parse_cursor(cursor: &str) -> Option<(String, String)> {
+    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
+    let (at, id) = text.split_once('\u{1f}')?;
+    Some((at.to_owned(), id.to_owned()))
+}
+
+/// One notification, live or replayed on resume. `resync` means the connection fell behind:
+/// entries were missed; re-read the feed (query API) or resubscribe with the last cursor.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct NotificationEvent {
+    pub resync: bool,
+    /// Resume point: pass it as `after` to continue after this entry.
+    pub cursor: Option<String>,
+    /// Log position of the commit (empty for entries replayed from the feed).
+    pub position: Option<String>,
+    pub correlation_id: Option<String>,
+    pub id: Option<String>,
+    pub document_id: Option<String>,
+    /// approval_requested, approved, rejected, ...
+    pub kind: Option<String>,
+    pub title: Option<String>,
+    pub at: Option<String>,
+    /// Delivered from the persisted feed on resume, not live.
+    pub replayed: bool,
+}
+
+impl NotificationEvent {
+    fn lagged() -> Self {
+        Self {
+            resync: true,
+            cursor: None,
+            position: None,
+            correlation_id: None,
+            id: None,
+            document_id: None,
+            kind: None,
+            title: None,
+            at: None,
+            replayed: false,
+        }
+    }
+
+    fn of(entry: &FeedEntry, position: Option<String>, correlation_id: Option<String>, replayed: bool) -> Self {
+        Self {
+            resync: false,
+            cursor: Some(feed_cursor(entry)),
+            position,
+            correlation_id,
+            id: Some(entry.id.clone()),
+            document_id: Some(entry.doc.clone()),
+            kind: Some(entry.kind.clone()),
+            title: Some(entry.title.clone()),
+            at: Some(entry.at.clone()),
+            replayed,
+        }
+    }
+}
+
+/// A box count.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct BoxCount {
+    /// pending, upcoming, in_progress, completed, rejected, cc, received, drafts.
+    pub inbox: String,
+    pub count: i64,
+}
+
+/// A document moved in or out of one of the viewer's boxes.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct InboxChange {
+    pub resync: bool,
+    pub document_id: Option<String>,
+    pub title: Option<String>,
+    pub status: Option<String>,
+    pub position: Option<String>,
+    pub correlation_id: Option<String>,
+    /// The commit's event types, e.g. `approval.approved`.
+    pub events: Vec<String>,
+    /// Every box of the viewer with its count after the change.
+    pub counts: Vec<BoxCount>,
+}
+
+/// A change of one document.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct ApprovalUpdate {
+    pub resync: bool,
+    pub document_id: String,
+    pub version: Option<u64>,
+    pub status: Option<String>,
+    pub position: Option<String>,
+    pub correlation_id: Option<String>,
+    pub events: Vec<String>,
+}
+
+fn status_of(doc: &ApprovalDocument) -> String {
+    serde_json::to_value(doc.status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn subscriber<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Subscriber> {
+    ctx.data_opt::<Subscriber>()
+        .ok_or_else(|| coded("UNAUTHENTICATED", "no authenticated connection"))
+}
+
+/// Turns the bus into a stream of `T`: `pick` maps a change to zero or one item, and a lag
+/// becomes one `resync` item instead of a silent gap.
+fn from_bus<T: Send + 'static>(
+    receiver: tokio::sync::broadcast::Receiver<Change>,
+    resync: impl Fn(u64) -> T + Send + Sync + 'static,
+    pick: impl Fn(Change) -> futures::future::BoxFuture<'static, Option<T>> + Send + Sync + 'static,
+) -> BoxStream<'static, T> {
+    let state = (receiver, Arc::new(resync), Arc::new(pick));
+    stream::unfold(state, |(mut receiver, resync, pick)| async move {
+        loop {
+            match receiver.recv().await {
+                Ok(change) => {
+                    if let Some(item) = pick(change).await {
+                        return Some((item, (receiver, resync, pick)));
+                    }
+                }
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::info!(missed, "subscriber fell behind; sending resync");
+                    return Some((resync(missed), (receiver, resync, pick)));
+                }
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    })
+    .boxed()
+}
+
+async fn counts(views: &Arc<dyn ApprovalViews>, actor: &Actor) -> Vec<BoxCount> {
+    let mut all = views.inbox_counts(&format!("emp:{}", actor.id)).await.unwrap_or_default();
+    if let Some(d) = actor.department {
+        all.extend(
+            views
+                .inbox_counts(&format!("dept:{d}"))
+                .await
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|(b, _)| b == Inbox::Received.as_str()),
+        );
+    }
+    Inbox::ALL
+        .into_iter()
+        .map(|b| BoxCount {
+            inbox: b.as_str().to_owned(),
+            count: all.iter().filter(|(n, _)| n == b.as_str()).map(|(_, c)| *c).sum(),
+        })
+        .collect()
+}
+
+#[derive(Debug)]
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// Subscriptions live on this endpoint; queries on the query API.
+    async fn subscriptions_only(&self) -> bool {
+        true
+    }
+}
+
+#[derive(Debug)]
+pub struct Subscription;
+
+#[Subscription]
+impl Subscription {
+    /// New entries of the viewer's notification feed. With `after` (a cursor from an earlier
+    /// event), the entries since then come first from the persisted feed, then live ones,
+    /// with no gap and no duplicate.
+    async fn my_notifications(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+    ) -> async_graphql::Result<BoxStream<'static, NotificationEvent>> {
+        let me = subscriber(ctx)?.actor.id.to_string();
+        let sources = ctx.data_unchecked::<Sources>().clone();
+        let receiver = sources.bus.subscribe();
+        let after = match after {
+            Some(c) => Some(parse_cursor(&c).ok_or_else(|| coded("BAD_USER_INPUT", "`after` is not a cursor"))?),
+            None => None,
+        };
+        let mut backlog: Vec<FeedEntry> = match &after {
+            Some((at, id)) => sources
+                .views
+                .notifications(&me)
+                .await
+                .map_err(|e| coded("UNAVAILABLE", e.to_string()))?
+                .into_iter()
+                .filter(|e| (e.at.as_str(), e.id.as_str()) > (at.as_str(), id.as_str()))
+                .collect(),
+            None => Vec::new(),
+        };
+        backlog.sort_by(|a, b| (&a.at, &a.id).cmp(&(&b.at, &b.id)));
+        let seen: HashSet<String> = backlog.iter().map(|e| e.id.clone()).collect();
+        let replayed = stream::iter(
+            backlog
+                .into_iter()
+                .map(|e| NotificationEvent::of(&e, None, None, true))
+                .collect::<Vec<_>>(),
+        );
+        let live = from_bus(
+            receiver,
+            |_| NotificationEvent::lagged(),
+            move |change| {
+                let item = match change {
+                    Change::Notification {
+                        recipient,
+                        entry,
+                        position,
+                        correlation_id,
+                    } if recipient == me
+                        && !seen.contains(&entry.id)
+                        && after
+                            .as_ref()
+                            .is_none_or(|(at, id)| (entry.at.as_str(), entry.id.as_str()) > (at.as_str(), id.as_str())) =>
+                    {
+                        Some(NotificationEvent::of(&entry, Some(position), Some(correlation_id), false))
+                    }
+                    _ => None,
+                };
+                Box::pin(async move { item })
+            },
+        );
+        Ok(replayed.chain(live).boxed())
+    }
+
+    /// A document entered or left one of the viewer's boxes (or changed in it), with every
+    /// box count after the change.
+    async fn inbox_changed(&self, ctx: &Context<'_>) -> async_graphql::Result<BoxStream<'static, InboxChange>> {
+        let actor = subscriber(ctx)?.actor.clone();
+        let sources = ctx.data_unchecked::<Sources>().clone();
+        let mine: Vec<String> = std::iter::once(format!("emp:{}", actor.id))
+            .chain(actor.department.map(|d| format!("dept:{d}")))
+            .collect();
+        let views = sources.views.clone();
+        Ok(from_bus(
+            sources.bus.subscribe(),
+            |_| InboxChange {
+                resync: true,
+                document_id: None,
+                title: None,
+                status: None,
+                position: None,
+                correlation_id: None,
+                events: Vec::new(),
+                counts: Vec::new(),
+            },
+            move |change| {
+                let (views, actor, mine) = (views.clone(), actor.clone(), mine.clone());
+                Box::pin(async move {
+                    let Change::Document {
+                        boxes,
+                        document,
+                        position,
+                        correlation_id,
+                        events,
+                        ..
+                    } = change
+                    else {
+                        return None;
+                    };
+                    if !boxes.iter().any(|b| mine.contains(b)) {
+                        return None;
+                    }
+                    let doc: ApprovalDocument = serde_json::from_value(document).ok()?;
+                    Some(InboxChange {
+                        resync: false,
+                        document_id: Some(doc.id.to_string()),
+                        title: Some(doc.content.title.clone()),
+                        status: Some(status_of(&doc)),
+                        position: Some(position),
+                        correlation_id: Some(correlation_id),
+                        events,
+                        counts: counts(&views, &actor).await,
+                    })
+                })
+            },
+        ))
+    }
+
+    /// Each change of one document the viewer may see.
+    async fn approval_updated(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The document id (UUID).")] id: ID,
+    ) -> async_graphql::Result<BoxStream<'static, ApprovalUpdate>> {
+        let actor = subscriber(ctx)?.actor.clone();
+        let sources = ctx.data_unchecked::<Sources>().clone();
+        let receiver = sources.bus.subscribe();
+        let id = id.to_string();
+        let now = sources
+            .views
+            .approval(&id)
+            .await
+            .map_err(|e| coded("UNAVAILABLE", e.to_string()))?
+            .and_then(|(_, json)| serde_json::from_value::<ApprovalDocument>(json).ok());
+        if !now.is_some_and(|d| d.visible_to(&actor)) {
+            // Not told apart from a missing document.
+            return Err(coded("NOT_FOUND", format!("no document {id}")));
+        }
+        let wanted = id.clone();
+        Ok(from_bus(
+            receiver,
+            move |_| ApprovalUpdate {
+                resync: true,
+                document_id: id.clone(),
+                version: None,
+                status: None,
+                position: None,
+                correlation_id: None,
+                events: Vec::new(),
+            },
+            move |change| {
+                let item = match change {
+                    Change::Document {
+                        doc,
+                        version,
+                        events,
+                        position,
+                        correlation_id,
+                        document,
+                        ..
+                    } if doc == wanted => serde_json::from_value::<ApprovalDocument>(document)
+                        .ok()
+                        .filter(|d| d.visible_to(&actor))
+                        .map(|d| ApprovalUpdate {
+                            resync: false,
+                            document_id: doc,
+                            version: Some(version),
+                            status: Some(status_of(&d)),
+                            position: Some(position),
+                            correlation_id: Some(correlation_id),
+                            events,
+                        }),
+                    _ => None,
+                };
+                Box::pin(async move { item })
+            },
+        ))
+    }
+}
