@@ -132,13 +132,23 @@ fn close(code: u16, reason: &str) -> Message {
 
 /// The subscriber and when their token expires, from the `connection_init` payload
 /// (`{"Authorization": "Bearer …"}`, `{"authorization": …}` or `{"token": …}`).
-async fn authenticate(notifier: &Notifier, payload: &Value) -> Result<(Subscriber, chrono::DateTime<chrono::Utc>), String> {
+async fn authenticate(
+    notifier: &Notifier,
+    payload: &Value,
+) -> Result<(Subscriber, chrono::DateTime<chrono::Utc>), String> {
     let raw = ["Authorization", "authorization", "token"]
         .iter()
         .find_map(|k| payload.get(*k).and_then(Value::as_str))
         .ok_or("no token in connection_init")?;
-    let token = raw.strip_prefix("Bearer ").or_else(|| raw.strip_prefix("bearer ")).unwrap_or(raw);
-    let claims = notifier.verifier.verify(token.trim()).await.map_err(|e| e.to_string())?;
+    let token = raw
+        .strip_prefix("Bearer ")
+        .or_else(|| raw.strip_prefix("bearer "))
+        .unwrap_or(raw);
+    let claims = notifier
+        .verifier
+        .verify(token.trim())
+        .await
+        .map_err(|e| e.to_string())?;
     let record = notifier
         .org
         .employees_by_ids(std::slice::from_ref(&claims.sub))
@@ -270,18 +280,29 @@ async fn serve(socket: WebSocket, notifier: Arc<Notifier>) {
 
 /// Executes one subscription and queues its messages: `next` per item, `complete` at the
 /// end, or one `error` when it cannot start (unknown field, not visible, bad argument).
-async fn run_subscription(schema: NotifierSchema, id: String, request: async_graphql::Request, queue: mpsc::Sender<Value>) {
+async fn run_subscription(
+    schema: NotifierSchema,
+    id: String,
+    request: async_graphql::Request,
+    queue: mpsc::Sender<Value>,
+) {
     let mut responses = schema.execute_stream(request);
     let mut first = true;
     while let Some(response) = responses.next().await {
         if first && response.data == async_graphql::Value::Null && !response.errors.is_empty() {
             let errors = serde_json::to_value(&response.errors).unwrap_or_default();
-            let _ = queue.send(json!({ "id": id, "type": "error", "payload": errors })).await;
+            let _ = queue
+                .send(json!({ "id": id, "type": "error", "payload": errors }))
+                .await;
             return;
         }
         first = false;
         let payload = serde_json::to_value(&response).unwrap_or_default();
-        if queue.send(json!({ "id": id, "type": "next", "payload": payload })).await.is_err() {
+        if queue
+            .send(json!({ "id": id, "type": "next", "payload": payload }))
+            .await
+            .is_err()
+        {
             return;
         }
     }

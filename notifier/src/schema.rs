@@ -172,7 +172,10 @@ fn from_bus<T: Send + 'static>(
 }
 
 async fn counts(views: &Arc<dyn ApprovalViews>, actor: &Actor) -> Vec<BoxCount> {
-    let mut all = views.inbox_counts(&format!("emp:{}", actor.id)).await.unwrap_or_default();
+    let mut all = views
+        .inbox_counts(&format!("emp:{}", actor.id))
+        .await
+        .unwrap_or_default();
     if let Some(d) = actor.department {
         all.extend(
             views
@@ -254,11 +257,16 @@ impl Subscription {
                         correlation_id,
                     } if recipient == me
                         && !seen.contains(&entry.id)
-                        && after
-                            .as_ref()
-                            .is_none_or(|(at, id)| (entry.at.as_str(), entry.id.as_str()) > (at.as_str(), id.as_str())) =>
+                        && after.as_ref().is_none_or(|(at, id)| {
+                            (entry.at.as_str(), entry.id.as_str()) > (at.as_str(), id.as_str())
+                        }) =>
                     {
-                        Some(NotificationEvent::of(&entry, Some(position), Some(correlation_id), false))
+                        Some(NotificationEvent::of(
+                            &entry,
+                            Some(position),
+                            Some(correlation_id),
+                            false,
+                        ))
                     }
                     _ => None,
                 };

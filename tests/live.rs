@@ -1,0 +1,549 @@
+//! Live updates end to end: the command API, the projector publishing on a real Redis, and two
+//! notifier instances, each subscribing to Redis on its own connection. A graphql-ws client
+//! (`graphql-transport-ws` over tokio-tungstenite) checks delivery across instances, the
+//! protocol's close codes, resume without gaps or duplicates, slow-consumer resync and that
+//! nobody receives another user's document.
+
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
+
+use command_api::seed::{demo_policy, seed_if_empty, DEV_KANG, PLATFORM_LEAD, SALES_OH};
+use command_api::{AuthState, Settings};
+use futures::{SinkExt, StreamExt};
+use infra::auth::LocalSigner;
+use infra::bus::{Change, ChangeBus, RedisBus};
+use infra::eventlog::embedded::{EmbeddedLog, EmbeddedOptions};
+use infra::eventlog::{EventLog, Upcasters};
+use infra::readmodel::sql::SqlReadModel;
+use infra::readmodel::FeedEntry;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::Message;
+use uuid::Uuid;
+
+fn redis_url() -> String {
+    std::env::var("ERP_TEST_REDIS").unwrap_or_else(|_| panic!("ERP_TEST_REDIS is not set: run scripts/test"))
+}
+
+struct System {
+    api: String,
+    notifiers: Vec<String>,
+    http: reqwest::Client,
+    projector: projector::Projector,
+    /// A publisher of our own on the same channel (slow-consumer test).
+    bus: RedisBus,
+    _stop: tokio::sync::watch::Sender<bool>,
+    _dir: tempfile::TempDir,
+}
+
+async fn serve(router: axum::Router) -> u16 {
+    let app = command_api::Application::bind("127.0.0.1:0".parse().unwrap(), router)
+        .await
+        .unwrap();
+    let port = app.port();
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    port
+}
+
+async fn system(config: notifier::NotifierConfig) -> System {
+    let dir = tempfile::tempdir().unwrap();
+    let log: Arc<dyn EventLog> =
+        Arc::new(EmbeddedLog::open(dir.path().join("log"), EmbeddedOptions::default(), Upcasters::default()).unwrap());
+    let signer = LocalSigner::from_seed(&[42; 32], "erp-embedded", "erp");
+    let verifier = Arc::new(signer.verifier());
+    let settings = Settings {
+        dev_login: true,
+        policy: demo_policy(),
+        ..Settings::default()
+    };
+    let auth = AuthState {
+        verifier: signer.verifier(),
+        signer: Some(signer),
+    };
+    let (state, router) = command_api::build(log.clone(), auth, settings);
+    seed_if_empty(&state).await.map_err(|e| e.detail).unwrap();
+    let api = format!("http://127.0.0.1:{}", serve(router).await);
+
+    // Each test has its own channel on the shared Redis.
+    let channel = format!("erp.test.{}", Uuid::now_v7().simple());
+    let store = SqlReadModel::connect(&format!("sqlite://{}?mode=rwc", dir.path().join("read.db").display()))
+        .await
+        .unwrap();
+    let projector = projector::Projector::new(log, store)
+        .with_bus(Arc::new(RedisBus::connect(&redis_url(), &channel).await.unwrap()));
+    // Seeded history first, so tests only see what they cause.
+    for p in infra::readmodel::sql::Projection::ALL {
+        projector.catch_up(p).await.unwrap();
+    }
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    projector.spawn_all(stop);
+    let mut notifiers = Vec::new();
+    for _ in 0..2 {
+        let sources = notifier::Sources {
+            bus: Arc::new(RedisBus::connect(&redis_url(), &channel).await.unwrap()),
+            views: projector.views().clone(),
+        };
+        let router = notifier::router(sources, projector.store().clone(), verifier.clone(), config.clone());
+        notifiers.push(format!("ws://127.0.0.1:{}/graphql/ws", serve(router).await));
+    }
+    System {
+        api,
+        notifiers,
+        http: reqwest::Client::new(),
+        projector,
+        bus: RedisBus::connect(&redis_url(), &channel).await.unwrap(),
+        _stop: stop_tx,
+        _dir: dir,
+    }
+}
+
+impl System {
+    async fn login(&self, who: domain::ids::EmployeeId) -> String {
+        let reply: Value = self
+            .http
+            .post(format!("{}/auth/dev-login", self.api))
+            .json(&json!({ "employee_id": who.0 }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        reply["token"].as_str().unwrap().to_owned()
+    }
+
+    async fn command(&self, token: &str, path: &str, version: Option<u64>, body: Value) -> Value {
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.api))
+            .bearer_auth(token)
+            .json(&body);
+        if let Some(v) = version {
+            request = request.header("if-match", format!("\"{v}\""));
+        }
+        let reply = request.send().await.unwrap();
+        let status = reply.status();
+        let body: Value = reply.json().await.unwrap();
+        assert!(status.is_success(), "{path}: {status} {body}");
+        body
+    }
+
+    /// KANG drafts and submits a document to the platform lead; returns its id.
+    async fn submitted(&self, kang: &str, title: &str) -> String {
+        let draft = json!({ "form": "general", "title": title, "body": { "content": "본문" },
+                            "line": { "steps": [{ "kind": "approval", "approver": PLATFORM_LEAD.0 }] } });
+        let id = self.command(kang, "/api/approvals", None, draft).await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        self.command(kang, &format!("/api/approvals/{id}/submit"), Some(1), json!({}))
+            .await;
+        id
+    }
+
+    async fn settle(&self) {
+        for _ in 0..200 {
+            if self.projector.lag().await.unwrap().iter().all(|l| l.events_behind == 0) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("projections did not catch up");
+    }
+}
+
+/// A graphql-transport-ws client.
+struct Client {
+    ws: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+}
+
+#[derive(Debug, PartialEq)]
+enum Received {
+    Message(Value),
+    Closed(u16, String),
+    Nothing,
+}
+
+impl Client {
+    async fn connect(url: &str) -> Self {
+        let mut request = url.into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("sec-websocket-protocol", "graphql-transport-ws".parse().unwrap());
+        let (ws, response) = tokio_tungstenite::connect_async(request).await.unwrap();
+        assert_eq!(
+            response.headers().get("sec-websocket-protocol").unwrap(),
+            "graphql-transport-ws"
+        );
+        Self { ws }
+    }
+
+    async fn send(&mut self, value: Value) {
+        self.ws.send(Message::Text(value.to_string().into())).await.unwrap();
+    }
+
+    /// The next protocol message other than a ping (answered), or a close, within `wait`.
+    async fn receive(&mut self, wait: Duration) -> Received {
+        let deadline = Instant::now() + wait;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, self.ws.next()).await {
+                Err(_) => return Received::Nothing,
+                Ok(None) => return Received::Closed(1006, "gone".into()),
+                Ok(Some(Err(e))) => return Received::Closed(1006, e.to_string()),
+                Ok(Some(Ok(Message::Close(frame)))) => {
+                    return frame.map_or(Received::Closed(1005, String::new()), |f| {
+                        Received::Closed(f.code.into(), f.reason.to_string())
+                    })
+                }
+                Ok(Some(Ok(Message::Text(text)))) => {
+                    let value: Value = serde_json::from_str(&text).unwrap();
+                    if value["type"] == "ping" {
+                        self.send(json!({ "type": "pong" })).await;
+                        continue;
+                    }
+                    return Received::Message(value);
+                }
+                Ok(Some(Ok(_))) => continue,
+            }
+        }
+    }
+
+    async fn init(url: &str, token: &str) -> Self {
+        let mut client = Self::connect(url).await;
+        client
+            .send(json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } }))
+            .await;
+        assert_eq!(
+            client.receive(Duration::from_secs(5)).await,
+            Received::Message(json!({ "type": "connection_ack" }))
+        );
+        client
+    }
+
+    async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
+        self.send(json!({ "id": id, "type": "subscribe", "payload": { "query": query, "variables": variables } }))
+            .await;
+    }
+
+    /// The next `next` payload's data field for subscription `id`.
+    async fn next(&mut self, id: &str, field: &str) -> Value {
+        loop {
+            match self.receive(Duration::from_secs(10)).await {
+                Received::Message(m) if m["type"] == "next" && m["id"] == id => {
+                    return m["payload"]["data"][field].clone();
+                }
+                Received::Message(m) if m["id"] == id => panic!("unexpected {m}"),
+                Received::Message(_) => continue,
+                other => panic!("expected a next for {id}, got {other:?}"),
+            }
+        }
+    }
+}
+
+const NOTIFICATIONS: &str = "subscription($after: String) { myNotifications(after: $after) { resync replayed cursor position correlationId id documentId kind title } }";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_on_one_side_reaches_a_subscriber_on_the_other() {
+    let s = system(notifier::NotifierConfig::default()).await;
+    let (kang, lead) = (s.login(DEV_KANG).await, s.login(PLATFORM_LEAD).await);
+    let mut drafter = Client::init(&s.notifiers[1], &kang).await;
+    drafter.subscribe("feed", NOTIFICATIONS, json!({})).await;
+    drafter
+        .subscribe(
+            "inbox",
+            "subscription { inboxChanged { documentId status events counts { inbox count } } }",
+            json!({}),
+        )
+        .await;
+    let mut approver = Client::init(&s.notifiers[0], &lead).await;
+    approver.subscribe("feed", NOTIFICATIONS, json!({})).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let id = s.submitted(&kang, "실시간 알림 확인").await;
+    let request = approver.next("feed", "myNotifications").await;
+    assert_eq!(
+        (request["documentId"].as_str(), request["kind"].as_str()),
+        (Some(id.as_str()), Some("approval_requested"))
+    );
+
+    let sent = Instant::now();
+    let approved = s
+        .command(
+            &lead,
+            &format!("/api/approvals/{id}/approve"),
+            Some(2),
+            json!({ "comment": "승인" }),
+        )
+        .await;
+    let note = drafter.next("feed", "myNotifications").await;
+    println!("command → push on the other instance: {:?}", sent.elapsed());
+    assert_eq!(
+        (note["documentId"].as_str(), note["kind"].as_str()),
+        (Some(id.as_str()), Some("approved"))
+    );
+    assert_eq!(note["resync"], false);
+    assert!(note["position"].as_str().unwrap().starts_with("approval:"), "{note}");
+    assert_eq!(
+        note["position"].as_str(),
+        approved["position"].as_str(),
+        "the push names the command's log position"
+    );
+    // The box change arrived too (drafter's in-progress → completed).
+    let mut completed = None;
+    for _ in 0..4 {
+        let change = drafter.next("inbox", "inboxChanged").await;
+        if change["status"] == "approved" {
+            completed = Some(change);
+            break;
+        }
+    }
+    let completed = completed.expect("an inboxChanged for the approval");
+    assert_eq!(completed["documentId"].as_str(), Some(id.as_str()));
+    let count = |b: &str| {
+        completed["counts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["inbox"] == b)
+            .unwrap()["count"]
+            .as_i64()
+            .unwrap()
+    };
+    assert!(count("completed") >= 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_protocol_closes_with_its_codes() {
+    let config = notifier::NotifierConfig {
+        init_timeout: Duration::from_millis(300),
+        ..Default::default()
+    };
+    let s = system(config).await;
+    let kang = s.login(DEV_KANG).await;
+    let url = &s.notifiers[0];
+
+    let mut c = Client::connect(url).await;
+    c.send(json!({ "type": "connection_init", "payload": { "Authorization": "Bearer forged.token.value" } }))
+        .await;
+    assert!(matches!(
+        c.receive(Duration::from_secs(5)).await,
+        Received::Closed(4403, _)
+    ));
+
+    let mut c = Client::connect(url).await;
+    assert!(
+        matches!(c.receive(Duration::from_secs(5)).await, Received::Closed(4408, _)),
+        "no init in time"
+    );
+
+    let mut c = Client::connect(url).await;
+    c.subscribe("1", NOTIFICATIONS, json!({})).await;
+    assert!(
+        matches!(c.receive(Duration::from_secs(5)).await, Received::Closed(4401, _)),
+        "subscribe before ack"
+    );
+
+    let mut c = Client::init(url, &kang).await;
+    c.send(json!({ "type": "connection_init", "payload": { "token": kang } }))
+        .await;
+    assert!(
+        matches!(c.receive(Duration::from_secs(5)).await, Received::Closed(4429, _)),
+        "second init"
+    );
+
+    let mut c = Client::init(url, &kang).await;
+    c.subscribe("1", NOTIFICATIONS, json!({})).await;
+    c.subscribe("1", NOTIFICATIONS, json!({})).await;
+    assert!(
+        matches!(c.receive(Duration::from_secs(5)).await, Received::Closed(4409, _)),
+        "duplicate id"
+    );
+
+    let mut c = Client::init(url, &kang).await;
+    c.ws.send(Message::Text("{not json".into())).await.unwrap();
+    assert!(matches!(
+        c.receive(Duration::from_secs(5)).await,
+        Received::Closed(4400, _)
+    ));
+
+    let mut c = Client::init(url, &kang).await;
+    c.send(json!({ "type": "ping" })).await;
+    assert_eq!(
+        c.receive(Duration::from_secs(5)).await,
+        Received::Message(json!({ "type": "pong" }))
+    );
+    c.subscribe("x", "subscription { noSuchField }", json!({})).await;
+    match c.receive(Duration::from_secs(5)).await {
+        Received::Message(m) => assert_eq!((m["type"].as_str(), m["id"].as_str()), (Some("error"), Some("x"))),
+        other => panic!("{other:?}"),
+    }
+
+    // A token that expires while connected closes the connection.
+    let signer = LocalSigner::from_seed(&[42; 32], "erp-embedded", "erp");
+    let short = signer.sign(&DEV_KANG.to_string(), None, chrono::Utc::now(), Duration::from_secs(1));
+    let mut c = Client::init(url, &short).await;
+    match c.receive(Duration::from_secs(5)).await {
+        Received::Closed(code, reason) => assert_eq!((code, reason.as_str()), (4403, "Token expired")),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resumed_subscription_gets_what_it_missed_once_then_live() {
+    let s = system(notifier::NotifierConfig::default()).await;
+    let (kang, lead) = (s.login(DEV_KANG).await, s.login(PLATFORM_LEAD).await);
+    let mut c = Client::init(&s.notifiers[0], &kang).await;
+    c.subscribe("feed", NOTIFICATIONS, json!({})).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let first = s.submitted(&kang, "재개 1").await;
+    s.command(&lead, &format!("/api/approvals/{first}/approve"), Some(2), json!({}))
+        .await;
+    let seen = c.next("feed", "myNotifications").await;
+    assert_eq!(seen["documentId"].as_str(), Some(first.as_str()));
+    drop(c); // the laptop sleeps
+
+    let second = s.submitted(&kang, "재개 2").await;
+    s.command(&lead, &format!("/api/approvals/{second}/approve"), Some(2), json!({}))
+        .await;
+    let third = s.submitted(&kang, "재개 3").await;
+    s.command(
+        &lead,
+        &format!("/api/approvals/{third}/reject"),
+        Some(2),
+        json!({ "reason": "보완 필요" }),
+    )
+    .await;
+    s.settle().await;
+
+    let mut c = Client::init(&s.notifiers[1], &kang).await;
+    c.subscribe("feed", NOTIFICATIONS, json!({ "after": seen["cursor"] }))
+        .await;
+    let a = c.next("feed", "myNotifications").await;
+    let b = c.next("feed", "myNotifications").await;
+    assert_eq!(
+        [
+            (a["documentId"].as_str(), a["kind"].as_str(), a["replayed"].as_bool()),
+            (b["documentId"].as_str(), b["kind"].as_str(), b["replayed"].as_bool())
+        ],
+        [
+            (Some(second.as_str()), Some("approved"), Some(true)),
+            (Some(third.as_str()), Some("rejected"), Some(true))
+        ],
+        "exactly what was missed, in order"
+    );
+    let fourth = s.submitted(&kang, "재개 4").await;
+    s.command(&lead, &format!("/api/approvals/{fourth}/approve"), Some(2), json!({}))
+        .await;
+    let live = c.next("feed", "myNotifications").await;
+    assert_eq!(
+        (live["documentId"].as_str(), live["replayed"].as_bool()),
+        (Some(fourth.as_str()), Some(false))
+    );
+    assert_eq!(
+        c.receive(Duration::from_millis(500)).await,
+        Received::Nothing,
+        "no duplicate follows"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_consumer_is_told_to_resync_and_memory_stays_bounded() {
+    let s = system(notifier::NotifierConfig::default()).await;
+    let kang = s.login(DEV_KANG).await;
+    let mut c = Client::init(&s.notifiers[1], &kang).await;
+    c.subscribe("feed", NOTIFICATIONS, json!({})).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Far more than the bus ring (4,096) and the socket buffers hold, while the client reads
+    // nothing.
+    let burst: Vec<Change> = (0..20_000)
+        .map(|i| Change::Notification {
+            recipient: DEV_KANG.to_string(),
+            entry: FeedEntry {
+                id: format!("burst-{i:05}"),
+                doc: Uuid::nil().to_string(),
+                kind: "approved".into(),
+                title: "x".repeat(200),
+                at: format!("2026-11-26T00:00:00.{i:06}+00:00"),
+                read: false,
+            },
+            position: format!("approval:0:{i}"),
+            correlation_id: Uuid::nil().to_string(),
+        })
+        .collect();
+    s.bus.publish(&burst).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (mut delivered, mut resyncs) = (0, 0);
+    loop {
+        match c.receive(Duration::from_secs(2)).await {
+            Received::Message(m) if m["type"] == "next" => {
+                if m["payload"]["data"]["myNotifications"]["resync"] == true {
+                    resyncs += 1;
+                } else {
+                    delivered += 1;
+                }
+            }
+            Received::Nothing => break,
+            other => panic!("{other:?}"),
+        }
+    }
+    println!("delivered {delivered}, resync notices {resyncs}");
+    assert!(resyncs >= 1, "the client learns it missed entries");
+    assert!(
+        delivered < burst.len(),
+        "nothing buffered the whole burst for a client that did not read"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nobody_receives_another_users_document() {
+    let s = system(notifier::NotifierConfig::default()).await;
+    let (kang, lead, oh) = (
+        s.login(DEV_KANG).await,
+        s.login(PLATFORM_LEAD).await,
+        s.login(SALES_OH).await,
+    );
+    let id = s.submitted(&kang, "영업팀은 모르는 문서").await;
+    s.settle().await;
+    let mut outsider = Client::init(&s.notifiers[0], &oh).await;
+    outsider.subscribe("feed", NOTIFICATIONS, json!({})).await;
+    outsider
+        .subscribe("inbox", "subscription { inboxChanged { documentId } }", json!({}))
+        .await;
+    outsider
+        .subscribe(
+            "doc",
+            "subscription($id: ID!) { approvalUpdated(id: $id) { documentId status } }",
+            json!({ "id": id }),
+        )
+        .await;
+    match outsider.receive(Duration::from_secs(5)).await {
+        Received::Message(m) => {
+            assert_eq!((m["type"].as_str(), m["id"].as_str()), (Some("error"), Some("doc")));
+            assert_eq!(m["payload"][0]["extensions"]["code"], "NOT_FOUND", "{m}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut drafter = Client::init(&s.notifiers[1], &kang).await;
+    drafter
+        .subscribe(
+            "doc",
+            "subscription($id: ID!) { approvalUpdated(id: $id) { documentId status version events position } }",
+            json!({ "id": id }),
+        )
+        .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    s.command(&lead, &format!("/api/approvals/{id}/approve"), Some(2), json!({}))
+        .await;
+    let update = drafter.next("doc", "approvalUpdated").await;
+    assert_eq!(
+        (update["status"].as_str(), update["version"].as_u64()),
+        (Some("approved"), Some(3))
+    );
+    assert_eq!(
+        outsider.receive(Duration::from_secs(2)).await,
+        Received::Nothing,
+        "the outsider hears nothing"
+    );
+}
