@@ -49,6 +49,15 @@ pub enum Bench {
         #[arg(long, default_value_t = 5)]
         seconds: u64,
     },
+    /// Hold N subscribed graphql-ws connections on a child `erp up`; print server memory per
+    /// connection and command → push latency p50/p99.
+    Live {
+        #[arg(long, default_value_t = 10_000)]
+        connections: usize,
+        /// Approvals timed on the probe connection.
+        #[arg(long, default_value_t = 200)]
+        samples: usize,
+    },
     /// Fill an embedded log with approval traffic and rebuild the approval views into each
     /// store, printing events/s.
     Rebuild {
@@ -79,6 +88,7 @@ pub async fn run(bench: Bench) -> anyhow::Result<()> {
             seconds,
         } => commands(url, kafka, &rates, seconds).await,
         Bench::Queries { url, rates, seconds } => queries(url, &rates, seconds).await,
+        Bench::Live { connections, samples } => crate::live_bench::run(connections, samples).await,
         Bench::Rebuild {
             events,
             mysql,
@@ -132,7 +142,7 @@ async fn start_server(kafka: Option<String>) -> anyhow::Result<(String, Option<t
     Ok((url, dir, label))
 }
 
-async fn login(http: &reqwest::Client, url: &str, who: uuid::Uuid) -> anyhow::Result<String> {
+pub(crate) async fn login(http: &reqwest::Client, url: &str, who: uuid::Uuid) -> anyhow::Result<String> {
     let reply: serde_json::Value = http
         .post(format!("{url}/auth/dev-login"))
         .json(&json!({ "employee_id": who }))
@@ -289,9 +299,15 @@ async fn one_rate(rate: u32, seconds: u64, request: impl Fn(usize) -> reqwest::R
 }
 
 /// `erp up` as a child process on a free port, killed on drop.
-struct ChildServer {
+pub(crate) struct ChildServer {
     child: tokio::process::Child,
     _dir: tempfile::TempDir,
+}
+
+impl ChildServer {
+    pub(crate) fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
 }
 
 impl Drop for ChildServer {
@@ -300,7 +316,7 @@ impl Drop for ChildServer {
     }
 }
 
-async fn start_up_child() -> anyhow::Result<(String, ChildServer)> {
+pub(crate) async fn start_up_child() -> anyhow::Result<(String, ChildServer)> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let dir = tempfile::tempdir()?;
     let child = tokio::process::Command::new(std::env::current_exe()?)

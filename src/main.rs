@@ -12,6 +12,7 @@
 //! `build(...)` + `run_until_stopped(shutdown)`.
 
 mod bench;
+mod live_bench;
 mod rebuild_bench;
 mod replay;
 mod settings;

@@ -83,7 +83,13 @@ pub fn sdl() -> String {
 }
 
 async fn upgrade(ws: WebSocketUpgrade, State(notifier): State<Arc<Notifier>>) -> Response {
+    // Subscription traffic is small messages: modest buffers keep an idle connection cheap
+    // (the 128 KiB defaults would dominate memory per connection), and a client message
+    // (a subscribe) is capped at 64 KiB.
     ws.protocols(["graphql-transport-ws"])
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(4 * 1024)
+        .max_message_size(64 * 1024)
         .on_upgrade(move |socket| serve(socket, notifier))
 }
 

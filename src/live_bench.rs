@@ -1,0 +1,150 @@
+//! `erp bench live`: holds N subscribed graphql-ws connections on a child `erp up` and
+//! measures what they cost and how fast a command reaches them: the server's resident memory
+//! per connection (from `/proc/<pid>/status`) and command → push latency p50/p99 on a probe
+//! connection while every other connection stays subscribed.
+
+use anyhow::Context;
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::Message;
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+const FEED: &str = "subscription { myNotifications { kind documentId position } }";
+
+/// Resident memory of a process, in KiB.
+fn rss_kib(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .context("no VmRSS")
+}
+
+/// Connects, authenticates and subscribes to the feed.
+async fn subscribed(url: &str, token: &str) -> anyhow::Result<Socket> {
+    let mut request = url.into_client_request()?;
+    request
+        .headers_mut()
+        .insert("sec-websocket-protocol", "graphql-transport-ws".parse()?);
+    let (mut ws, _) = tokio_tungstenite::connect_async(request).await?;
+    let init = json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } });
+    ws.send(Message::Text(init.to_string().into())).await?;
+    match ws.next().await {
+        Some(Ok(Message::Text(t))) if t.contains("connection_ack") => {}
+        other => anyhow::bail!("no connection_ack: {other:?}"),
+    }
+    let subscribe = json!({ "id": "feed", "type": "subscribe", "payload": { "query": FEED } });
+    ws.send(Message::Text(subscribe.to_string().into())).await?;
+    Ok(ws)
+}
+
+/// Reads until a `next` for `doc` arrives (answering pings).
+async fn until_pushed(ws: &mut Socket, doc: &str) -> anyhow::Result<()> {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
+            Err(_) => anyhow::bail!("no push for {doc} within 10 s"),
+            Ok(Some(Ok(Message::Text(t)))) => {
+                let v: Value = serde_json::from_str(&t)?;
+                if v["type"] == "ping" {
+                    ws.send(Message::Text(json!({ "type": "pong" }).to_string().into()))
+                        .await?;
+                } else if v["payload"]["data"]["myNotifications"]["documentId"] == doc {
+                    return Ok(());
+                }
+            }
+            Ok(Some(Ok(_))) => {}
+            Ok(other) => anyhow::bail!("connection ended: {other:?}"),
+        }
+    }
+}
+
+pub async fn run(connections: usize, samples: usize) -> anyhow::Result<()> {
+    let (url, server) = crate::bench::start_up_child().await?;
+    let pid = server.pid().context("child pid")?;
+    let http = reqwest::Client::new();
+    let users = [
+        command_api::seed::DEV_KANG,
+        command_api::seed::DEV_YOON,
+        command_api::seed::DEV_CHO,
+        command_api::seed::SALES_OH,
+        command_api::seed::FIN_LIM,
+        command_api::seed::PLATFORM_LEAD,
+    ];
+    let mut tokens = Vec::new();
+    for who in users {
+        tokens.push(crate::bench::login(&http, &url, who.0).await?);
+    }
+    let ws_url = format!("{}/graphql/ws", url.replace("http://", "ws://"));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let before = rss_kib(pid)?;
+    let started = Instant::now();
+    let mut held = Vec::with_capacity(connections);
+    let mut opening = futures::stream::iter(0..connections)
+        .map(|i| {
+            let (ws_url, token) = (ws_url.clone(), tokens[i % (tokens.len() - 1)].clone());
+            async move { subscribed(&ws_url, &token).await }
+        })
+        .buffer_unordered(256);
+    while let Some(socket) = opening.next().await {
+        held.push(socket.context("opening a subscribed connection")?);
+    }
+    drop(opening);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = rss_kib(pid)?;
+    println!("live-update benchmark — {url}");
+    println!(
+        "{connections} subscribed connections opened in {:.1} s; server RSS {} MiB → {} MiB: {:.1} KiB per connection",
+        started.elapsed().as_secs_f64(),
+        before / 1024,
+        after / 1024,
+        after.saturating_sub(before) as f64 / connections as f64
+    );
+    // The probe: KANG's own connection; the command is the lead's approval of KANG's document.
+    let (kang, lead) = (&tokens[0], &tokens[tokens.len() - 1]);
+    let mut probe = subscribed(&ws_url, kang).await?;
+    let mut latencies = Vec::with_capacity(samples);
+    for i in 0..samples {
+        let draft = json!({ "form": "general", "title": format!("지연 측정 {i}"), "body": { "content": "x" },
+                            "line": { "steps": [{ "kind": "approval", "approver": command_api::seed::PLATFORM_LEAD.0 }] } });
+        let reply: Value = http
+            .post(format!("{url}/api/approvals"))
+            .bearer_auth(kang)
+            .json(&draft)
+            .send()
+            .await?
+            .json()
+            .await?;
+        let id = reply["id"].as_str().context("draft id")?.to_owned();
+        http.post(format!("{url}/api/approvals/{id}/submit"))
+            .bearer_auth(kang)
+            .header("if-match", "\"1\"")
+            .json(&json!({}))
+            .send()
+            .await?
+            .error_for_status()?;
+        let sent = Instant::now();
+        http.post(format!("{url}/api/approvals/{id}/approve"))
+            .bearer_auth(lead)
+            .header("if-match", "\"2\"")
+            .json(&json!({}))
+            .send()
+            .await?
+            .error_for_status()?;
+        until_pushed(&mut probe, &id).await?;
+        latencies.push(sent.elapsed());
+    }
+    latencies.sort();
+    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    println!(
+        "command → push ({samples} approvals, each fanned out to ~{} of the drafter's connections): p50 {:.1} ms, p99 {:.1} ms",
+        connections / (tokens.len() - 1) + 1,
+        at(0.5).as_secs_f64() * 1e3,
+        at(0.99).as_secs_f64() * 1e3
+    );
+    drop(held);
+    Ok(())
+}
