@@ -11,6 +11,7 @@
 //! `main` parses arguments, loads settings and starts telemetry; each role is
 //! `build(...)` + `run_until_stopped(shutdown)`.
 
+mod audit;
 mod bench;
 mod live_bench;
 mod rebuild_bench;
@@ -41,6 +42,20 @@ struct Cli {
     log_json: bool,
     #[command(subcommand)]
     command: Role,
+}
+
+#[derive(Debug, Subcommand)]
+enum ReplayAction {
+    /// Rebuild the projection into a scratch copy up to --until (default: where the live copy
+    /// stands) and print a structured diff: rows missing from the live copy, extra rows,
+    /// different rows. Exit 0 only when identical.
+    Diff {
+        /// Log position tokens (`type:partition:offset`, comma-separated) to rebuild through.
+        #[arg(long)]
+        until: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -90,16 +105,65 @@ enum Role {
     /// Rebuild projections from the whole log into shadow copies and swap each in atomically,
     /// with a progress bar (events/s, ETA); the live read model keeps serving meanwhile and no
     /// notification is sent again.
+    ///
+    /// With `diff`: rebuild into a scratch copy instead and compare it with the live one
+    /// (exit 0 only when identical — usable as a CI gate).
     Replay {
+        #[command(subcommand)]
+        action: Option<ReplayAction>,
         /// org.employees, org.departments, org.delegations, org.leave, approval.views, or all.
-        #[arg(long)]
-        projection: String,
+        #[arg(long, global = true)]
+        projection: Option<String>,
         /// The embedded deployment's data directory (stop `erp up` first); without it, the
         /// distributed stores from --config and ERP_* settings, while `erp projector` runs.
+        #[command(flatten)]
+        log: audit::LogArgs,
+    },
+    /// Check the whole log (or one stream): every hash chain, version continuity, envelope,
+    /// and that each payload decodes as its domain event. Exit 1 when anything is wrong.
+    Verify {
+        /// Only this stream, as TYPE/ID (e.g. approval/0190…).
         #[arg(long)]
-        data_dir: Option<PathBuf>,
-        #[arg(long, env = "ERP_CONFIG")]
-        config: Option<PathBuf>,
+        stream: Option<String>,
+        /// Skip decoding payloads as domain events (chain and envelope only).
+        #[arg(long)]
+        no_schema: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        log: audit::LogArgs,
+    },
+    /// The audit trail of one document: every event with actor, proxy (대결), time, action,
+    /// comment, correlation and causation ids; or its state at an instant with --as-of.
+    History {
+        /// The document id (UUID).
+        document: String,
+        /// Print the document as it stood at this RFC 3339 instant instead.
+        #[arg(long)]
+        as_of: Option<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: audit::Format,
+        #[command(flatten)]
+        log: audit::LogArgs,
+    },
+    /// Write every record (or one stream's, --stream TYPE/ID) as JSON Lines, verbatim.
+    Export {
+        #[arg(long)]
+        stream: Option<String>,
+        /// File to write (default: stdout).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        log: audit::LogArgs,
+    },
+    /// Read `erp export` JSON Lines into an empty embedded log under --data-dir, then verify it.
+    Import {
+        /// File to read (default: stdin).
+        #[arg(long = "in")]
+        input: Option<PathBuf>,
+        #[arg(long)]
+        data_dir: PathBuf,
     },
     /// Load generators.
     Bench {
@@ -140,42 +204,77 @@ async fn shutdown_signal() {
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_telemetry(cli.log_json);
+    // 0: done and clean; 1: done, problems found (verify, diff); 2: could not run.
     match run(cli.command).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(true) => std::process::ExitCode::SUCCESS,
+        Ok(false) => std::process::ExitCode::from(1),
+        // A reader that closed the pipe (`erp export | head`) wanted no more: not an error.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            std::process::ExitCode::SUCCESS
+        }
         Err(e) => {
             // The cause chain on one line, for an operator; no backtrace.
             eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
+            std::process::ExitCode::from(2)
         }
     }
 }
 
-async fn run(role: Role) -> anyhow::Result<()> {
+async fn run(role: Role) -> anyhow::Result<bool> {
     match role {
         Role::Up {
             port,
             data_dir,
             no_seed,
-        } => up(port, data_dir, !no_seed).await,
-        Role::CommandApi { config, seed_demo } => {
-            command_role(settings::Settings::load(config.as_deref())?, seed_demo).await
-        }
-        Role::Projector { config } => projector_role(settings::Settings::load(config.as_deref())?).await,
-        Role::QueryApi { config } => query_role(settings::Settings::load(config.as_deref())?).await,
-        Role::Notifier { config } => notifier_role(settings::Settings::load(config.as_deref())?).await,
+        } => up(port, data_dir, !no_seed).await.map(|()| true),
+        Role::CommandApi { config, seed_demo } => command_role(settings::Settings::load(config.as_deref())?, seed_demo)
+            .await
+            .map(|()| true),
+        Role::Projector { config } => projector_role(settings::Settings::load(config.as_deref())?)
+            .await
+            .map(|()| true),
+        Role::QueryApi { config } => query_role(settings::Settings::load(config.as_deref())?)
+            .await
+            .map(|()| true),
+        Role::Notifier { config } => notifier_role(settings::Settings::load(config.as_deref())?)
+            .await
+            .map(|()| true),
         Role::Replay {
+            action,
             projection,
-            data_dir,
-            config,
+            log,
         } => {
+            let projection = projection.context("--projection is required (a projection name, or all)")?;
             let projections = replay::select(&projection)?;
-            let projector = match data_dir {
-                Some(dir) => embedded_projector(&dir).await?.1,
-                None => distributed_projector(&settings::Settings::load(config.as_deref())?, false).await?,
+            let projector = match &log.data_dir {
+                Some(dir) => embedded_projector(dir).await?.1,
+                None => distributed_projector(&settings::Settings::load(log.config.as_deref())?, false).await?,
             };
-            replay::run(&projector, &projections).await
+            match action {
+                None => replay::run(&projector, &projections).await.map(|()| true),
+                Some(ReplayAction::Diff { until, json }) => replay::diff(&projector, &projections, until, json).await,
+            }
         }
-        Role::Bench { what } => bench::run(what).await,
+        Role::Verify {
+            stream,
+            no_schema,
+            json,
+            log,
+        } => audit::verify(&log, stream, no_schema, json).await,
+        Role::History {
+            document,
+            as_of,
+            format,
+            log,
+        } => audit::history(&log, &document, as_of, format).await,
+        Role::Export { stream, out, log } => audit::export(&log, stream, out).await,
+        Role::Import { input, data_dir } => audit::import(&data_dir, input).await,
+        Role::Bench { what } => bench::run(what).await.map(|()| true),
     }
 }
 

@@ -4,6 +4,7 @@
 //! stores (MySQL/SQLite, MongoDB), the notification bus (Redis / in-process), configuration,
 //! telemetry and auth live here, each behind a trait the service crates use.
 //! Deployment material lives under `infra/deploy/`.
+pub mod audit;
 pub mod auth;
 pub mod bus;
 pub mod eventlog;

@@ -67,6 +67,58 @@ impl ReplayProgress {
     }
 }
 
+/// How a live projection differs from a rebuild of the same log: rows the rebuild has and
+/// the live copy lacks (`missing`), rows only the live copy has (`extra`), and rows in both
+/// that differ (`different`), by table and key.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Diff {
+    pub projection: &'static str,
+    pub rows_compared: usize,
+    pub tables: Vec<TableDiff>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TableDiff {
+    pub table: String,
+    pub missing: Vec<String>,
+    pub extra: Vec<String>,
+    pub different: Vec<String>,
+}
+
+impl Diff {
+    pub fn between(projection: &'static str, rebuilt: &infra::readmodel::Dump, live: &infra::readmodel::Dump) -> Self {
+        let mut diff = Diff {
+            projection,
+            ..Diff::default()
+        };
+        let empty = std::collections::BTreeMap::new();
+        let tables: std::collections::BTreeSet<&String> = rebuilt.keys().chain(live.keys()).collect();
+        for table in tables {
+            let (r, l) = (rebuilt.get(table).unwrap_or(&empty), live.get(table).unwrap_or(&empty));
+            diff.rows_compared += r.len().max(l.len());
+            let t = TableDiff {
+                table: table.clone(),
+                missing: r.keys().filter(|k| !l.contains_key(*k)).cloned().collect(),
+                extra: l.keys().filter(|k| !r.contains_key(*k)).cloned().collect(),
+                different: r
+                    .iter()
+                    .filter(|(k, v)| l.get(*k).is_some_and(|lv| lv != *v))
+                    .map(|(k, _)| k.clone())
+                    .collect(),
+            };
+            if !(t.missing.is_empty() && t.extra.is_empty() && t.different.is_empty()) {
+                diff.tables.push(t);
+            }
+        }
+        diff
+    }
+
+    /// No row differs.
+    pub fn is_clean(&self) -> bool {
+        self.tables.is_empty()
+    }
+}
+
 /// What a finished replay did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReplayReport {
@@ -243,17 +295,22 @@ impl Projector {
     /// As [`Self::catch_up`]; `notify` announces new feed entries (live catch-up after a
     /// restart) instead of staying silent (rebuilds).
     pub async fn catch_up_with(&self, projection: Projection, notify: bool) -> Result<u64, ProjectorError> {
-        self.catch_up_reporting(projection, notify, &mut |_| {}).await
+        self.catch_up_reporting(projection, notify, None, &mut |_| {}).await
     }
 
+    /// Applies up to `until` (the log's current end when `None`).
     async fn catch_up_reporting(
         &self,
         projection: Projection,
         notify: bool,
+        until: Option<&Checkpoint>,
         progress: &mut (dyn FnMut(&ReplayProgress) + Send),
     ) -> Result<u64, ProjectorError> {
         let started = Instant::now();
-        let end = self.log.end_offsets(projection.stream_type()).await?;
+        let end = match until {
+            Some(until) => until.clone(),
+            None => self.log.end_offsets(projection.stream_type()).await?,
+        };
         let mut from = self.checkpoint(projection).await?;
         let at_start: u64 = from.values().sum();
         let mut subscription = self.log.subscribe(projection.stream_type(), from.clone()).await?;
@@ -266,7 +323,9 @@ impl Projector {
         };
         let mut applied = 0;
         while !reached(subscription.checkpoint(), &end) {
-            let batch = subscription.next_batch(self.batch, Duration::from_millis(500)).await?;
+            let mut batch = subscription.next_batch(self.batch, Duration::from_millis(500)).await?;
+            // Never past `end`: a diff compares with a copy that stopped exactly there.
+            batch.retain(|d| end.get(&d.partition).is_some_and(|e| d.offset < *e));
             if batch.is_empty() {
                 continue;
             }
@@ -312,7 +371,7 @@ impl Projector {
                 (Shadow::Sql(handle), Some(store))
             }
         };
-        let filled = shadow.catch_up_reporting(projection, false, progress).await;
+        let filled = shadow.catch_up_reporting(projection, false, None, progress).await;
         if let Some(store) = &copy {
             store.close().await;
         }
@@ -345,6 +404,61 @@ impl Projector {
             rows_swapped,
             took: started.elapsed(),
         })
+    }
+
+    /// Rebuilds `projection` from the log into a scratch copy, up to `until` or to where the
+    /// live copy stands, and compares the two row by row. The scratch copy is removed after.
+    pub async fn diff(
+        &self,
+        projection: Projection,
+        until: Option<Checkpoint>,
+        progress: &mut (dyn FnMut(&ReplayProgress) + Send),
+    ) -> Result<Diff, ProjectorError> {
+        let until = match until {
+            Some(until) => until,
+            None => self.checkpoint(projection).await?,
+        };
+        let mut scratch = Self {
+            log: self.log.clone(),
+            store: self.store.clone(),
+            views: self.views.clone(),
+            bus: Arc::new(LocalBus::default()),
+            last_applied: Arc::new(Mutex::new(HashMap::new())),
+            batch: self.batch,
+        };
+        let handle = match projection {
+            Projection::Approvals => {
+                let (views, handle) = self.views.shadow().await?;
+                scratch.views = views;
+                handle
+            }
+            other => {
+                let (store, handle) = self.store.shadow(other).await?;
+                scratch.store = store;
+                Shadow::Sql(handle)
+            }
+        };
+        let compared = async {
+            scratch
+                .catch_up_reporting(projection, false, Some(&until), progress)
+                .await?;
+            let (rebuilt, live) = match projection {
+                Projection::Approvals => (scratch.views.dump().await?, self.views.dump().await?),
+                other => (scratch.store.dump(other).await?, self.store.dump(other).await?),
+            };
+            Ok::<_, ProjectorError>(Diff::between(projection.name(), &rebuilt, &live))
+        }
+        .await;
+        if projection != Projection::Approvals {
+            scratch.store.close().await;
+        }
+        let discarded = match (&handle, projection) {
+            (Shadow::Sql(sql), p) if p != Projection::Approvals => self.store.discard_shadow(sql).await,
+            (handle, _) => self.views.discard(handle).await,
+        };
+        let diff = compared?;
+        discarded?;
+        Ok(diff)
     }
 
     /// Lag of every projection.

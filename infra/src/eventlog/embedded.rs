@@ -110,6 +110,36 @@ impl EmbeddedLog {
         Ok(log)
     }
 
+    /// Writes an exported record verbatim (backup restore, moving logs): hashes, versions and
+    /// times stay as they were, so `erp verify` judges the original. The record lands at the
+    /// end of its stream type's topic; rule R applies to it like to any record.
+    pub async fn import(&self, record: CommitRecord) -> Result<Appended, EventLogError> {
+        let topic = self.topic(&record.stream_type)?;
+        let (reply, answer) = oneshot::channel();
+        let placeholder = NewCommit {
+            stream: record.stream(),
+            expected: crate::eventlog::ExpectedVersion::Any,
+            command_id: record.command_id,
+            correlation_id: record.correlation_id,
+            causation_id: record.causation_id,
+            actor: record.actor.clone(),
+            traceparent: record.traceparent.clone(),
+            events: Vec::new(),
+        };
+        topic
+            .requests
+            .send(Request {
+                commit: placeholder,
+                verbatim: Some(Box::new(record)),
+                reply,
+            })
+            .await
+            .map_err(|_| EventLogError::Unavailable("embedded log writer stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| EventLogError::Unavailable("embedded log writer stopped".into()))?
+    }
+
     /// Stream types present in the log.
     pub fn stream_types(&self) -> Vec<String> {
         let mut names: Vec<String> = self
@@ -153,7 +183,11 @@ impl EventLog for EmbeddedLog {
         let (reply, answer) = oneshot::channel();
         topic
             .requests
-            .send(Request { commit, reply })
+            .send(Request {
+                commit,
+                verbatim: None,
+                reply,
+            })
             .await
             .map_err(|_| EventLogError::Unavailable("embedded log writer stopped".into()))?;
         answer
@@ -222,6 +256,9 @@ type Reply = oneshot::Sender<Answer>;
 
 struct Request {
     commit: NewCommit,
+    /// `erp import`: this exact record (hashes, times, versions as exported), written
+    /// verbatim without the expected-version check; readers apply rule R to it as to any.
+    verbatim: Option<Box<CommitRecord>>,
     reply: Reply,
 }
 
@@ -383,6 +420,52 @@ impl Writer {
         let mut batch_commands: HashMap<Uuid, usize> = HashMap::new();
         let now = chrono::Utc::now();
         for request in batch {
+            if let Some(record) = request.verbatim {
+                let encoded = match record.encode() {
+                    Ok(encoded) if encoded.len() <= MAX_RECORD_BYTES as usize => encoded,
+                    Ok(_) => {
+                        answers.push((
+                            request.reply,
+                            Err(EventLogError::Codec("record larger than 16 MiB".into())),
+                        ));
+                        continue;
+                    }
+                    Err(e) => {
+                        answers.push((request.reply, Err(e)));
+                        continue;
+                    }
+                };
+                let head = overlay
+                    .get(&record.stream_id)
+                    .cloned()
+                    .unwrap_or_else(|| index.heads.head(&record.stream_id));
+                if !record.events.is_empty() && record.first_version == head.version + 1 {
+                    overlay.insert(
+                        record.stream_id.clone(),
+                        Head {
+                            version: record.last_version(),
+                            hash: record.last_hash().to_owned(),
+                        },
+                    );
+                }
+                let loc = Loc {
+                    segment,
+                    pos: self.size + bytes.len() as u64,
+                    len: encoded.len() as u32,
+                };
+                bytes.extend_from_slice(&(encoded.len() as u32).to_le_bytes());
+                bytes.extend_from_slice(&crc32fast::hash(&encoded).to_le_bytes());
+                bytes.extend_from_slice(&encoded);
+                planned.push(Planned {
+                    answer_at: answers.len(),
+                    record: *record,
+                    offset: next_offset,
+                    loc,
+                });
+                answers.push((request.reply, Err(EventLogError::Unavailable("pending".into()))));
+                next_offset += 1;
+                continue;
+            }
             let commit = &request.commit;
             let first_answer = index.commands.get(&commit.command_id).cloned().or_else(|| {
                 batch_commands
@@ -652,4 +735,68 @@ fn recover_segment(
         file.sync_all()?;
     }
     Ok(())
+}
+
+/// One record as stored, before any interpretation: its offset in the topic and either the
+/// decoded record or why it could not be read (damaged frame, undecodable bytes).
+#[derive(Debug, Clone)]
+pub struct RawRecord {
+    pub offset: u64,
+    pub record: Result<CommitRecord, String>,
+}
+
+/// Reads every frame of one stream type of an embedded log directory, read-only and without
+/// the log's lock (so `erp verify` can run beside `erp up`). Frames that fail their CRC or do
+/// not decode are reported, not repaired; scanning stops at a damaged frame (its length
+/// cannot be trusted).
+pub fn scan_topic(log_dir: &Path, stream_type: &str, mut visit: impl FnMut(RawRecord)) -> Result<(), EventLogError> {
+    let dir = log_dir.join(stream_type);
+    let mut offset = 0u64;
+    for base in segment_bases(&dir)? {
+        let path = segment_path(&dir, base);
+        let data = fs::read(&path)?;
+        let mut pos = 0usize;
+        while pos < data.len() {
+            if pos + FRAME_HEADER > data.len() {
+                visit(RawRecord {
+                    offset,
+                    record: Err(format!("torn frame header at byte {pos} of {}", path.display())),
+                });
+                return Ok(());
+            }
+            let len = u32::from_le_bytes([data[pos], data[pos + 1], data[pos + 2], data[pos + 3]]);
+            let crc = u32::from_le_bytes([data[pos + 4], data[pos + 5], data[pos + 6], data[pos + 7]]);
+            let end = pos + FRAME_HEADER + len as usize;
+            if len > MAX_RECORD_BYTES || end > data.len() || crc32fast::hash(&data[pos + FRAME_HEADER..end]) != crc {
+                visit(RawRecord {
+                    offset,
+                    record: Err(format!(
+                        "damaged frame (length or CRC) at byte {pos} of {}",
+                        path.display()
+                    )),
+                });
+                return Ok(());
+            }
+            let record = CommitRecord::decode(&data[pos + FRAME_HEADER..end]).map_err(|e| e.to_string());
+            visit(RawRecord { offset, record });
+            offset += 1;
+            pos = end;
+        }
+    }
+    Ok(())
+}
+
+/// Stream types (topic directories) of an embedded log directory.
+pub fn topics(log_dir: &Path) -> Result<Vec<String>, EventLogError> {
+    let mut names = Vec::new();
+    for entry in fs::read_dir(log_dir)? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            if let Some(name) = entry.file_name().to_str() {
+                names.push(name.to_owned());
+            }
+        }
+    }
+    names.sort();
+    Ok(names)
 }

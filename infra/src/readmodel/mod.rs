@@ -53,6 +53,8 @@ pub trait ApprovalViews: Send + Sync {
     ) -> Result<Vec<queries::ApprovalCandidate>, StoreError>;
     /// Equal checksums mean equal views.
     async fn checksum(&self) -> Result<String, StoreError>;
+    /// Every row of the views, table → key → canonical row text (`erp replay diff`).
+    async fn dump(&self) -> Result<Dump, StoreError>;
     /// An empty copy for a replay to fill, and the handle to swap it in with.
     async fn shadow(&self) -> Result<(std::sync::Arc<dyn ApprovalViews>, Shadow), StoreError>;
     /// Makes the shadow the live views atomically; returns the rows copied (0 when a pointer
@@ -61,6 +63,9 @@ pub trait ApprovalViews: Send + Sync {
     /// Removes what is left of a shadow after its swap or a failed replay.
     async fn discard(&self, shadow: &Shadow) -> Result<(), StoreError>;
 }
+
+/// Rows of a read model by table and primary key, each as one comparable text.
+pub type Dump = std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>;
 
 /// A replay's copy of a projection, before and after its swap.
 #[derive(Debug, Clone)]

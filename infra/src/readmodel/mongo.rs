@@ -646,23 +646,30 @@ impl ApprovalViews for MongoViews {
     }
 
     async fn checksum(&self) -> Result<String, StoreError> {
-        self.follow().await?;
         let mut hasher = Sha256::new();
-        for name in VIEW_COLLECTIONS {
-            let mut cursor = self
-                .coll(name)
-                .find(doc! {})
-                .sort(doc! { "_id": 1 })
-                .await
-                .map_err(unavailable)?;
-            while let Some(d) = cursor.try_next().await.map_err(unavailable)? {
-                let json = serde_json::to_value(&d).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                let mut bytes = Vec::new();
-                crate::eventlog::codec::canonical_json(&json, &mut bytes);
+        for (name, rows) in self.dump().await? {
+            for row in rows.values() {
                 hasher.update(name.as_bytes());
-                hasher.update(&bytes);
+                hasher.update(row.as_bytes());
             }
         }
         Ok(format!("{:x}", hasher.finalize()))
+    }
+
+    async fn dump(&self) -> Result<super::Dump, StoreError> {
+        self.follow().await?;
+        let mut dump = super::Dump::new();
+        for name in VIEW_COLLECTIONS {
+            let rows = dump.entry(name.to_owned()).or_default();
+            let mut cursor = self.coll(name).find(doc! {}).await.map_err(unavailable)?;
+            while let Some(d) = cursor.try_next().await.map_err(unavailable)? {
+                let json = serde_json::to_value(&d).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let key = json.get("_id").map(ToString::to_string).unwrap_or_default();
+                let mut bytes = Vec::new();
+                crate::eventlog::codec::canonical_json(&json, &mut bytes);
+                rows.insert(key, String::from_utf8_lossy(&bytes).into_owned());
+            }
+        }
+        Ok(dump)
     }
 }

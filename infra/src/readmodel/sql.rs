@@ -598,6 +598,39 @@ impl SqlReadModel {
         Ok(format!("{:x}", hasher.finalize()))
     }
 
+    /// Every row of one projection — its tables and its stream guards — by table and key.
+    pub async fn dump(&self, projection: Projection) -> Result<super::Dump, StoreError> {
+        let mut dump = super::Dump::new();
+        for table in projection.tables().iter().copied().chain(["erp_streams"]) {
+            let (_, columns, key) = TABLES
+                .iter()
+                .find(|(t, _, _)| *t == table)
+                .ok_or_else(|| StoreError::Corrupt(format!("no table {table}")))?;
+            let names: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();
+            let key_count = key.split(',').count();
+            let only = if table == "erp_streams" {
+                " WHERE projection = ?"
+            } else {
+                ""
+            };
+            let sql = format!("SELECT {} FROM {table}{only}", names.join(", "));
+            let mut query = sqlx::query(&sql);
+            if !only.is_empty() {
+                query = query.bind(projection.name());
+            }
+            let rows = dump.entry(table.to_owned()).or_default();
+            for row in query.fetch_all(&self.pool).await? {
+                let cells = columns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (_, kind))| cell(&row, i, *kind))
+                    .collect::<Result<Vec<_>, _>>()?;
+                rows.insert(cells[..key_count].join("|"), cells.join("\u{1f}"));
+            }
+        }
+        Ok(dump)
+    }
+
     /// Employees as (id, name, email, department, active), for checks and the directory.
     pub async fn employees(&self) -> Result<Vec<(String, String, String, Option<String>, bool)>, StoreError> {
         let rows = sqlx::query("SELECT id, name, email, department, active FROM employees ORDER BY name")
@@ -866,6 +899,10 @@ impl super::ApprovalViews for SqlReadModel {
 
     async fn checksum(&self) -> Result<String, StoreError> {
         SqlReadModel::checksum(self).await
+    }
+
+    async fn dump(&self) -> Result<super::Dump, StoreError> {
+        SqlReadModel::dump(self, Projection::Approvals).await
     }
 
     async fn shadow(&self) -> Result<(std::sync::Arc<dyn super::ApprovalViews>, super::Shadow), StoreError> {

@@ -208,6 +208,23 @@ impl KafkaLog {
             .map_err(unavailable)
     }
 
+    /// Every record of a stream type, partition by partition, as stored (audit tooling:
+    /// `erp verify`, `erp export`). Blocking; run it off the async workers.
+    pub fn scan_raw(
+        &self,
+        stream_type: &str,
+        mut visit: impl FnMut(u32, crate::eventlog::embedded::RawRecord),
+    ) -> Result<(), EventLogError> {
+        for partition in 0..self.config.partitions {
+            self.scan_partition(stream_type, partition, |offset, _, payload| {
+                let record = CommitRecord::decode(payload).map_err(|e| e.to_string());
+                visit(partition, crate::eventlog::embedded::RawRecord { offset, record });
+                Ok(())
+            })?;
+        }
+        Ok(())
+    }
+
     /// Reads one partition of an events topic from the beginning to its current end.
     fn scan_partition(
         &self,
