@@ -58,6 +58,11 @@ pub enum Bench {
         #[arg(long, default_value_t = 200)]
         samples: usize,
     },
+    /// Fill an embedded log with approval traffic and time `erp verify`'s checks over it.
+    Verify {
+        #[arg(long, default_value_t = 1_000_000)]
+        events: u64,
+    },
     /// Fill an embedded log with approval traffic and rebuild the approval views into each
     /// store, printing events/s.
     Rebuild {
@@ -89,6 +94,7 @@ pub async fn run(bench: Bench) -> anyhow::Result<()> {
         } => commands(url, kafka, &rates, seconds).await,
         Bench::Queries { url, rates, seconds } => queries(url, &rates, seconds).await,
         Bench::Live { connections, samples } => crate::live_bench::run(connections, samples).await,
+        Bench::Verify { events } => crate::rebuild_bench::verify(events).await,
         Bench::Rebuild {
             events,
             mysql,
