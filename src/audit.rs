@@ -119,20 +119,36 @@ pub async fn verify(args: &LogArgs, stream: Option<String>, no_schema: bool, jso
         if only_type.as_ref().is_some_and(|t| *t != stream_type) {
             continue;
         }
-        let mut verifier = Verifier::new(only_id.clone(), !no_schema);
         let (base_records, base_events) = (total.records, total.events);
-        source.scan(&stream_type, |partition, raw| {
-            verifier.visit(&stream_type, partition, raw);
-            ticker.tick(
-                "verifying",
-                base_records + verifier.report.records,
-                base_events + verifier.report.events,
-            );
-        })?;
-        total.records += verifier.report.records;
-        total.events += verifier.report.events;
-        total.fenced += verifier.report.fenced;
-        total.problems.extend(verifier.report.problems);
+        let report = match &source {
+            Source::Embedded(dir) => {
+                let threads = std::thread::available_parallelism().map_or(2, usize::from);
+                infra::audit::verify_embedded(
+                    dir,
+                    &stream_type,
+                    only_id.clone(),
+                    !no_schema,
+                    threads,
+                    &mut |records| ticker.tick("verifying", base_records + records, base_events),
+                )?
+            }
+            Source::Kafka(_) => {
+                let mut verifier = Verifier::new(only_id.clone(), !no_schema);
+                source.scan(&stream_type, |partition, raw| {
+                    verifier.visit(&stream_type, partition, raw);
+                    ticker.tick(
+                        "verifying",
+                        base_records + verifier.report.records,
+                        base_events + verifier.report.events,
+                    );
+                })?;
+                verifier.report
+            }
+        };
+        total.records += report.records;
+        total.events += report.events;
+        total.fenced += report.fenced;
+        total.problems.extend(report.problems);
     }
     ticker.done();
     let took = started.elapsed().as_secs_f64();

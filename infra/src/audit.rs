@@ -215,3 +215,89 @@ fn decode_domain(stream_type: &str, payload: &serde_json::Value) -> Result<(), s
         _ => as_::<IgnoredAny>(payload),
     }
 }
+
+/// The stream id of an encoded record, read without decoding it (the encoder writes
+/// `"stream_id":"…"` near the start).
+fn stream_id_of(bytes: &[u8]) -> Option<&[u8]> {
+    const KEY: &[u8] = b"\"stream_id\":\"";
+    let window = &bytes[..bytes.len().min(512)];
+    let start = window.windows(KEY.len()).position(|w| w == KEY)? + KEY.len();
+    let len = bytes[start..].iter().position(|b| *b == b'"')?;
+    Some(&bytes[start..start + len])
+}
+
+/// Frames dealt to one worker: (offset, bytes or why unreadable).
+type Chunk = Vec<(u64, Result<Vec<u8>, String>)>;
+
+/// Verifies one stream type of an embedded log on `threads` threads: frames are read in
+/// order and dealt to workers by stream id, so each stream is still judged in order by one
+/// worker. `progress` sees the records read so far now and then.
+pub fn verify_embedded(
+    log_dir: &std::path::Path,
+    stream_type: &str,
+    only: Option<String>,
+    check_schema: bool,
+    threads: usize,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Report, crate::eventlog::EventLogError> {
+    use std::sync::mpsc::sync_channel;
+    let threads = threads.max(1);
+    std::thread::scope(|scope| {
+        let mut senders = Vec::new();
+        let mut workers = Vec::new();
+        for _ in 0..threads {
+            let (tx, rx) = sync_channel::<Chunk>(8);
+            senders.push(tx);
+            let only = only.clone();
+            workers.push(scope.spawn(move || {
+                let mut verifier = Verifier::new(only, check_schema);
+                for chunk in rx {
+                    for (offset, frame) in chunk {
+                        let record = frame.and_then(|b| CommitRecord::decode(&b).map_err(|e| e.to_string()));
+                        verifier.visit(stream_type, 0, RawRecord { offset, record });
+                    }
+                }
+                verifier.report
+            }));
+        }
+        let mut chunks: Vec<Chunk> = vec![Vec::with_capacity(256); threads];
+        let mut records = 0u64;
+        let scanned = crate::eventlog::embedded::scan_frames(log_dir, stream_type, |offset, frame| {
+            let worker = match &frame {
+                Ok(bytes) => stream_id_of(bytes).map_or(0, |id| crc32fast::hash(id) as usize % threads),
+                Err(_) => 0,
+            };
+            chunks[worker].push((offset, frame.map(<[u8]>::to_vec)));
+            if chunks[worker].len() == 256 {
+                let full = std::mem::replace(&mut chunks[worker], Vec::with_capacity(256));
+                let _ = senders[worker].send(full);
+            }
+            records += 1;
+            if records % 65_536 == 0 {
+                progress(records);
+            }
+        });
+        for (worker, chunk) in chunks.into_iter().enumerate() {
+            let _ = senders[worker].send(chunk);
+        }
+        drop(senders);
+        let mut report = Report::default();
+        for worker in workers {
+            let part = worker.join().unwrap_or_default();
+            report.records += part.records;
+            report.events += part.events;
+            report.fenced += part.fenced;
+            report.problems.extend(part.problems);
+        }
+        report.problems.sort_by_key(|p| position_order(&p.position));
+        scanned.map(|()| report)
+    })
+}
+
+/// (partition, offset) of a position token, for listing problems in log order.
+fn position_order(token: &str) -> (u64, u64) {
+    let mut parts = token.rsplitn(3, ':');
+    let offset = parts.next().and_then(|o| o.parse().ok()).unwrap_or(0);
+    let partition = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    (partition, offset)
+}

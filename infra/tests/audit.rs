@@ -191,6 +191,27 @@ async fn a_payload_that_is_not_its_domain_event_is_a_schema_problem() {
 }
 
 #[tokio::test]
+async fn the_threaded_verifier_finds_what_the_sequential_one_finds() {
+    let (_dir, mut all) = original().await;
+    all[2].events[0].payload["text"] = "위조된 의견".into();
+    all.remove(4);
+    let sequential = verify_copy(all.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let log = EmbeddedLog::open(dir.path(), EmbeddedOptions::default(), Upcasters::default()).unwrap();
+        for r in all {
+            log.import(r).await.unwrap();
+        }
+    }
+    for threads in [1, 2, 3] {
+        let report =
+            infra::audit::verify_embedded(dir.path(), streams::APPROVAL, None, true, threads, &mut |_| {}).unwrap();
+        assert_eq!(report.problems, sequential, "{threads} threads");
+        assert_eq!(report.records, 4);
+    }
+}
+
+#[tokio::test]
 async fn a_damaged_frame_is_unreadable_not_fatal() {
     let (dir, _) = original().await;
     let segment = std::fs::read_dir(dir.path().join(streams::APPROVAL))

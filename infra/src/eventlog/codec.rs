@@ -132,24 +132,49 @@ impl CommitRecord {
     }
 
     /// SHA-256 (hex) over the canonical bytes of one event's envelope and payload.
+    ///
+    /// The envelope is written straight into the buffer with its keys in sorted order —
+    /// the same bytes `canonical_json` gives for the envelope as a JSON object, without
+    /// building (and cloning the payload into) one.
     pub fn hash_of(&self, e: &EventRecord) -> String {
-        let envelope = serde_json::json!({
-            "actor": self.actor,
-            "causation_id": self.causation_id,
-            "command_id": self.command_id,
-            "correlation_id": self.correlation_id,
-            "event_id": e.event_id,
-            "event_type": e.event_type,
-            "payload": e.payload,
-            "prev_hash": e.prev_hash,
-            "recorded_at": self.recorded_at.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
-            "schema_version": e.schema_version,
-            "stream_id": self.stream_id,
-            "stream_type": self.stream_type,
-            "version": e.version,
-        });
-        let mut bytes = Vec::with_capacity(256);
-        canonical_json(&envelope, &mut bytes);
+        let mut bytes = Vec::with_capacity(512);
+        let recorded_at = self.recorded_at.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+        let field = |bytes: &mut Vec<u8>, first: bool, key: &str| {
+            if !first {
+                bytes.push(b',');
+            }
+            bytes.push(b'"');
+            bytes.extend_from_slice(key.as_bytes());
+            bytes.extend_from_slice(b"\":");
+        };
+        bytes.push(b'{');
+        field(&mut bytes, true, "actor");
+        write_scalar(&mut bytes, &self.actor);
+        field(&mut bytes, false, "causation_id");
+        write_scalar(&mut bytes, &self.causation_id);
+        field(&mut bytes, false, "command_id");
+        write_scalar(&mut bytes, &self.command_id);
+        field(&mut bytes, false, "correlation_id");
+        write_scalar(&mut bytes, &self.correlation_id);
+        field(&mut bytes, false, "event_id");
+        write_scalar(&mut bytes, &e.event_id);
+        field(&mut bytes, false, "event_type");
+        write_scalar(&mut bytes, &e.event_type);
+        field(&mut bytes, false, "payload");
+        canonical_json(&e.payload, &mut bytes);
+        field(&mut bytes, false, "prev_hash");
+        write_scalar(&mut bytes, &e.prev_hash);
+        field(&mut bytes, false, "recorded_at");
+        write_scalar(&mut bytes, &recorded_at);
+        field(&mut bytes, false, "schema_version");
+        write_scalar(&mut bytes, &e.schema_version);
+        field(&mut bytes, false, "stream_id");
+        write_scalar(&mut bytes, &self.stream_id);
+        field(&mut bytes, false, "stream_type");
+        write_scalar(&mut bytes, &self.stream_type);
+        field(&mut bytes, false, "version");
+        write_scalar(&mut bytes, &e.version);
+        bytes.push(b'}');
         hex::encode(Sha256::digest(&bytes))
     }
 
@@ -189,13 +214,12 @@ pub fn canonical_json(value: &Value, out: &mut Vec<u8>) {
         Value::Object(map) => {
             out.push(b'{');
             let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
+            keys.sort_unstable();
             for (i, key) in keys.into_iter().enumerate() {
                 if i > 0 {
                     out.push(b',');
                 }
-                // Serialising a string into a Vec cannot fail.
-                out.extend_from_slice(serde_json::to_string(key).unwrap_or_default().as_bytes());
+                write_scalar(out, key);
                 out.push(b':');
                 canonical_json(&map[key], out);
             }
@@ -211,6 +235,12 @@ pub fn canonical_json(value: &Value, out: &mut Vec<u8>) {
             }
             out.push(b']');
         }
-        scalar => out.extend_from_slice(scalar.to_string().as_bytes()),
+        scalar => write_scalar(out, scalar),
     }
+}
+
+/// A scalar as serde_json writes it (strings escaped, numbers as serde_json prints them).
+fn write_scalar<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
+    // Writing into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, value);
 }

@@ -750,6 +750,19 @@ pub struct RawRecord {
 /// not decode are reported, not repaired; scanning stops at a damaged frame (its length
 /// cannot be trusted).
 pub fn scan_topic(log_dir: &Path, stream_type: &str, mut visit: impl FnMut(RawRecord)) -> Result<(), EventLogError> {
+    scan_frames(log_dir, stream_type, |offset, frame| {
+        let record = frame.and_then(|bytes| CommitRecord::decode(bytes).map_err(|e| e.to_string()));
+        visit(RawRecord { offset, record });
+    })
+}
+
+/// As [`scan_topic`], handing over each frame's bytes undecoded (so decoding can be spread
+/// over threads).
+pub fn scan_frames(
+    log_dir: &Path,
+    stream_type: &str,
+    mut visit: impl FnMut(u64, Result<&[u8], String>),
+) -> Result<(), EventLogError> {
     let dir = log_dir.join(stream_type);
     let mut offset = 0u64;
     for base in segment_bases(&dir)? {
@@ -758,27 +771,26 @@ pub fn scan_topic(log_dir: &Path, stream_type: &str, mut visit: impl FnMut(RawRe
         let mut pos = 0usize;
         while pos < data.len() {
             if pos + FRAME_HEADER > data.len() {
-                visit(RawRecord {
+                visit(
                     offset,
-                    record: Err(format!("torn frame header at byte {pos} of {}", path.display())),
-                });
+                    Err(format!("torn frame header at byte {pos} of {}", path.display())),
+                );
                 return Ok(());
             }
             let len = u32::from_le_bytes([data[pos], data[pos + 1], data[pos + 2], data[pos + 3]]);
             let crc = u32::from_le_bytes([data[pos + 4], data[pos + 5], data[pos + 6], data[pos + 7]]);
             let end = pos + FRAME_HEADER + len as usize;
             if len > MAX_RECORD_BYTES || end > data.len() || crc32fast::hash(&data[pos + FRAME_HEADER..end]) != crc {
-                visit(RawRecord {
+                visit(
                     offset,
-                    record: Err(format!(
+                    Err(format!(
                         "damaged frame (length or CRC) at byte {pos} of {}",
                         path.display()
                     )),
-                });
+                );
                 return Ok(());
             }
-            let record = CommitRecord::decode(&data[pos + FRAME_HEADER..end]).map_err(|e| e.to_string());
-            visit(RawRecord { offset, record });
+            visit(offset, Ok(&data[pos + FRAME_HEADER..end]));
             offset += 1;
             pos = end;
         }
