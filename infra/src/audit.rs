@@ -273,7 +273,7 @@ pub fn verify_embedded(
                 let _ = senders[worker].send(full);
             }
             records += 1;
-            if records % 65_536 == 0 {
+            if records.is_multiple_of(65_536) {
                 progress(records);
             }
         });
