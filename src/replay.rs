@@ -120,37 +120,6 @@ fn grouped(n: u64) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_bar_shows_share_rate_and_eta() {
-        let p = ReplayProgress {
-            projection: "org.employees",
-            commits_done: 4_000,
-            commits_total: 10_000,
-            events_done: 8_000,
-            elapsed: Duration::from_secs(2),
-        };
-        assert_eq!(
-            render(&p),
-            "org.employees [########------------]  40%  4,000/10,000 commits  4,000 events/s  ETA 3s"
-        );
-    }
-
-    #[test]
-    fn unknown_projections_are_refused_with_the_known_names() {
-        assert_eq!(select("approval.views").unwrap(), vec![Projection::Approvals]);
-        assert_eq!(select("all").unwrap().len(), Projection::ALL.len());
-        let refused = select("approvals").unwrap_err().to_string();
-        assert!(
-            refused.contains("org.employees") && refused.contains("all"),
-            "{refused}"
-        );
-    }
-}
-
 /// `erp replay diff`: rebuilds each projection into a scratch copy and compares; true when
 /// every one is identical to its live copy.
 pub async fn diff(
@@ -217,4 +186,35 @@ pub async fn diff(
         println!("{}", serde_json::to_string_pretty(&reports)?);
     }
     Ok(clean)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bar_shows_share_rate_and_eta() {
+        let p = ReplayProgress {
+            projection: "org.employees",
+            commits_done: 4_000,
+            commits_total: 10_000,
+            events_done: 8_000,
+            elapsed: Duration::from_secs(2),
+        };
+        assert_eq!(
+            render(&p),
+            "org.employees [########------------]  40%  4,000/10,000 commits  4,000 events/s  ETA 3s"
+        );
+    }
+
+    #[test]
+    fn unknown_projections_are_refused_with_the_known_names() {
+        assert_eq!(select("approval.views").unwrap(), vec![Projection::Approvals]);
+        assert_eq!(select("all").unwrap().len(), Projection::ALL.len());
+        let refused = select("approvals").unwrap_err().to_string();
+        assert!(
+            refused.contains("org.employees") && refused.contains("all"),
+            "{refused}"
+        );
+    }
 }
