@@ -321,7 +321,11 @@ async fn up(port: u16, data_dir: PathBuf, seed: bool) -> anyhow::Result<()> {
         notifier::NotifierConfig::default(),
     );
     let (state, router) = command_api::build(log, auth, settings);
-    let router = router.merge(projection_routes(projector)).merge(queries).merge(live);
+    let router = router
+        .merge(projection_routes(projector))
+        .merge(queries)
+        .merge(live)
+        .fallback_service(web_app());
     let app = command_api::Application::bind(SocketAddr::from(([127, 0, 0, 1], port)), router)
         .await
         .with_context(|| format!("binding 127.0.0.1:{port} (is another erp running? try --port)"))?;
@@ -334,6 +338,7 @@ async fn up(port: u16, data_dir: PathBuf, seed: bool) -> anyhow::Result<()> {
         println!("seeded the demo company");
     }
     println!("ERP 전자결재 is up (embedded log in {})", data_dir.display());
+    println!("  web app      http://127.0.0.1:{port}/");
     println!("  API          http://127.0.0.1:{port}/api");
     println!("  API docs     http://127.0.0.1:{port}/docs   (OpenAPI: /openapi.json)");
     println!("  GraphQL      http://127.0.0.1:{port}/graphql   (GraphiQL: /graphiql)");
@@ -342,6 +347,50 @@ async fn up(port: u16, data_dir: PathBuf, seed: bool) -> anyhow::Result<()> {
     println!("  health       http://127.0.0.1:{port}/healthz   (projection lag: /api/projections, /metrics)");
     app.run_until_stopped(shutdown_signal()).await?;
     Ok(())
+}
+
+/// The built SPA (`web/dist`, or `ERP_WEB_DIR`), with `index.html` for every path it does
+/// not know (client-side routes); a page saying how to build it when it is missing. API
+/// paths never fall through to the app: an unknown one stays a problem+json 404.
+fn web_app() -> axum::routing::MethodRouter {
+    use axum::response::IntoResponse;
+    let dist = std::env::var_os("ERP_WEB_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("web/dist"));
+    let index = dist.join("index.html");
+    let built = index.is_file();
+    if !built {
+        tracing::warn!(dir = %dist.display(), "the web app is not built; run scripts/up (or npm run build in web/)");
+    }
+    let files = tower_http::services::ServeDir::new(&dist).fallback(tower_http::services::ServeFile::new(index));
+    axum::routing::any(move |request: axum::extract::Request| {
+        let files = files.clone();
+        async move {
+            let path = request.uri().path();
+            if ["/api", "/auth", "/graphql", "/internal"].iter().any(|p| path.starts_with(p)) {
+                let body = serde_json::json!({ "type": "about:blank", "title": "Not Found", "status": 404,
+                                              "code": "not_found", "detail": "no such route" });
+                return (
+                    axum::http::StatusCode::NOT_FOUND,
+                    [(axum::http::header::CONTENT_TYPE, "application/problem+json")],
+                    body.to_string(),
+                )
+                    .into_response();
+            }
+            if !built {
+                return axum::response::Html(
+                    "<h1>ERP 전자결재</h1><p>The web app is not built yet: run <code>scripts/up</code>, or \
+                     <code>cd web &amp;&amp; npm ci &amp;&amp; npm run build</code>, then restart. \
+                     The APIs are up: <a href=\"/docs\">/docs</a>, <a href=\"/graphiql\">/graphiql</a>.</p>",
+                )
+                .into_response();
+            }
+            match tower::ServiceExt::oneshot(files, request).await {
+                Ok(response) => response.into_response(),
+                Err(e) => (axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+            }
+        }
+    })
 }
 
 /// The embedded deployment's log and projector over `data_dir` (log in `log/`, SQLite read

@@ -97,8 +97,10 @@ impl NotificationEvent {
     }
 }
 
-/// A box count.
+/// A box count (named apart from the query API's `BoxCount`, whose box is an enum, so the
+/// two schemas merge for clients).
 #[derive(SimpleObject, Clone, Debug)]
+#[graphql(name = "InboxCount")]
 pub struct BoxCount {
     /// pending, upcoming, in_progress, completed, rejected, cc, received, drafts.
     pub inbox: String,

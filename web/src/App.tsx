@@ -1,0 +1,104 @@
+// The shell: session, language, hash routes, live toasts.
+import { useEffect, useMemo, useState } from "react";
+import { Provider, useSubscription } from "urql";
+import { graphqlClient, loadSession, saveSession, type Session } from "./api";
+import { LangContext, boxLabels, dictionaries, type Lang } from "./i18n";
+import { Login } from "./pages/Login";
+import { Inbox } from "./pages/Inbox";
+import { DocumentView } from "./pages/Document";
+import { Compose } from "./pages/Compose";
+import { Admin } from "./pages/Admin";
+
+function useHash(): string {
+  const [hash, setHash] = useState(location.hash || "#/inbox/PENDING");
+  useEffect(() => {
+    const on = () => setHash(location.hash || "#/inbox/PENDING");
+    addEventListener("hashchange", on);
+    return () => removeEventListener("hashchange", on);
+  }, []);
+  return hash;
+}
+
+type Toast = { id: string; text: string; href: string };
+
+const LIVE = `subscription { myNotifications { resync id documentId kind title } }`;
+
+function Toasts({ lang }: { lang: Lang }) {
+  const [toasts, setToasts] = useState<Toast[]>([]);
+  const [result] = useSubscription({ query: LIVE });
+  useEffect(() => {
+    const n = result.data?.myNotifications;
+    if (!n || n.resync) return;
+    const toast = { id: n.id, text: `${n.title} — ${n.kind}`, href: `#/doc/${n.documentId}` };
+    setToasts((all) => [toast, ...all.filter((t) => t.id !== toast.id)].slice(0, 4));
+    const timer = setTimeout(() => setToasts((all) => all.filter((t) => t.id !== toast.id)), 8000);
+    return () => clearTimeout(timer);
+  }, [result.data]);
+  return (
+    <div className="toasts" role="status" aria-live="polite" data-testid="toasts">
+      {toasts.map((t) => (
+        <a key={t.id} className="toast" href={t.href}>
+          <strong>{dictionaries[lang].live}</strong> {t.text}
+        </a>
+      ))}
+    </div>
+  );
+}
+
+export function App() {
+  const [session, setSession] = useState<Session | null>(loadSession);
+  const [lang, setLang] = useState<Lang>((localStorage.getItem("erp.lang") as Lang) ?? "ko");
+  const hash = useHash();
+  const client = useMemo(() => (session ? graphqlClient(session) : null), [session]);
+  const t = dictionaries[lang];
+  const switchLang = () => {
+    const next = lang === "ko" ? "en" : "ko";
+    localStorage.setItem("erp.lang", next);
+    setLang(next);
+  };
+  if (!session || !client) {
+    return (
+      <LangContext.Provider value={lang}>
+        <Login
+          onLogin={(s) => {
+            saveSession(s);
+            setSession(s);
+          }}
+          onLang={switchLang}
+        />
+      </LangContext.Provider>
+    );
+  }
+  const [, route, arg] = hash.split("/");
+  let page;
+  if (route === "doc" && arg) page = <DocumentView key={arg} id={arg} session={session} />;
+  else if (route === "compose") page = <Compose session={session} />;
+  else if (route === "admin") page = <Admin />;
+  else page = <Inbox box={arg && boxLabels.ko[arg] ? arg : "PENDING"} session={session} />;
+  return (
+    <LangContext.Provider value={lang}>
+      <Provider value={client}>
+        <header className="top">
+          <a href="#/inbox/PENDING" className="brand">{t.appTitle}</a>
+          <nav>
+            <a href="#/inbox/PENDING">{t.inbox}</a>
+            <a href="#/compose" data-testid="nav-compose">{t.compose}</a>
+            <a href="#/admin">{t.admin}</a>
+          </nav>
+          <span className="who" data-testid="who">{session.name}</span>
+          <button onClick={switchLang}>{t.language}</button>
+          <button
+            onClick={() => {
+              saveSession(null);
+              setSession(null);
+            }}
+          >
+            {t.logout}
+          </button>
+        </header>
+        <main>{page}</main>
+        <Toasts lang={lang} />
+      </Provider>
+    </LangContext.Provider>
+  );
+}

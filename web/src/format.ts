@@ -1,0 +1,35 @@
+// Pure helpers the screens share (and the unit tests check).
+import type { ApprovalStep, StepState } from "./gql/schema";
+
+/** Which actions the viewer may offer on a document right now. */
+export function actionsFor(
+  doc: { status: string; drafterId: string; steps: Pick<ApprovalStep, "state" | "finalAuthority" | "members">[] },
+  me: string,
+): string[] {
+  const current = doc.steps.find((s) => s.state === ("CURRENT" as StepState));
+  const mine = current?.members.find((m) => m.employeeId === me && !m.decision);
+  const out: string[] = [];
+  if ((doc.status === "IN_PROGRESS" || doc.status === "ON_HOLD") && mine) {
+    out.push("approve", "reject");
+    if (current?.finalAuthority) out.push("approveFinal");
+    out.push(doc.status === "ON_HOLD" ? "release" : "hold");
+  }
+  const decidedByMe = doc.steps.some((s) => s.members.some((m) => m.employeeId === me && m.decision));
+  if (doc.status === "IN_PROGRESS" && decidedByMe) out.push("cancelApproval");
+  const anyDecision = doc.steps.some((s) => s.members.some((m) => m.decision));
+  if (doc.status === "IN_PROGRESS" && doc.drafterId === me && !anyDecision) out.push("withdraw");
+  if (doc.status !== "DRAFT" && doc.status !== "DISCARDED") out.push("comment");
+  return out;
+}
+
+/** The instants of a timeline, oldest first, for the "as of" slider. */
+export function instants(timeline: { at: string }[]): string[] {
+  return [...new Set(timeline.map((t) => t.at))].sort();
+}
+
+/** `2026-11-26T09:05:00+00:00` → `2026-11-26 18:05` in the viewer's zone. */
+export function shortTime(iso: string): string {
+  const d = new Date(iso);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}

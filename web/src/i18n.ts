@@ -1,0 +1,150 @@
+// Korean by default, English on request; every visible string goes through `t`.
+import { createContext, useContext } from "react";
+
+export type Lang = "ko" | "en";
+
+const ko = {
+  appTitle: "전자결재",
+  login: "로그인",
+  loginAs: "데모 사용자로 로그인",
+  logout: "로그아웃",
+  inbox: "결재함",
+  compose: "기안하기",
+  admin: "조직·휴가",
+  search: "제목 검색",
+  more: "더 보기",
+  empty: "문서가 없습니다",
+  approveSelected: "선택 승인",
+  approve: "승인",
+  approveFinal: "전결",
+  reject: "반려",
+  withdraw: "회수",
+  cancelApproval: "결재 취소",
+  hold: "보류",
+  release: "보류 해제",
+  comment: "의견",
+  submit: "상신",
+  saveDraft: "임시저장",
+  reason: "사유",
+  title: "제목",
+  form: "양식",
+  line: "결재선",
+  suggested: "추천 결재선",
+  timeline: "이력",
+  comments: "의견",
+  asOf: "시점 보기",
+  now: "현재",
+  drafter: "기안자",
+  status: "상태",
+  cc: "참조",
+  receivers: "수신",
+  conflict: "다른 사람이 먼저 처리했습니다. 최신 상태로 다시 불러왔습니다.",
+  notFound: "문서를 찾을 수 없거나 볼 권한이 없습니다.",
+  done: "처리되었습니다",
+  failed: "실패",
+  employees: "직원",
+  leave: "휴가 잔여",
+  language: "English",
+  live: "실시간",
+} as const;
+
+export type Key = keyof typeof ko;
+
+const en: Record<Key, string> = {
+  appTitle: "E-Approval",
+  login: "Log in",
+  loginAs: "Log in as a demo user",
+  logout: "Log out",
+  inbox: "Inbox",
+  compose: "New document",
+  admin: "People & leave",
+  search: "Search titles",
+  more: "More",
+  empty: "No documents",
+  approveSelected: "Approve selected",
+  approve: "Approve",
+  approveFinal: "Approve as final",
+  reject: "Reject",
+  withdraw: "Withdraw",
+  cancelApproval: "Cancel my approval",
+  hold: "Hold",
+  release: "Release",
+  comment: "Comment",
+  submit: "Submit",
+  saveDraft: "Save draft",
+  reason: "Reason",
+  title: "Title",
+  form: "Form",
+  line: "Approval line",
+  suggested: "Suggested line",
+  timeline: "History",
+  comments: "Comments",
+  asOf: "As of",
+  now: "Now",
+  drafter: "Drafter",
+  status: "Status",
+  cc: "Cc",
+  receivers: "Receiving departments",
+  conflict: "Someone acted first. The document was reloaded.",
+  notFound: "The document does not exist or is not yours to see.",
+  done: "Done",
+  failed: "Failed",
+  employees: "Employees",
+  leave: "Leave balance",
+  language: "한국어",
+  live: "Live",
+};
+
+export const dictionaries: Record<Lang, Record<Key, string>> = { ko, en };
+
+/** Box names as the domain calls them. */
+export const boxLabels: Record<Lang, Record<string, string>> = {
+  ko: {
+    PENDING: "대기",
+    UPCOMING: "예정",
+    IN_PROGRESS: "진행",
+    COMPLETED: "완료",
+    REJECTED: "반려",
+    CC: "참조",
+    RECEIVED: "수신",
+    DRAFTS: "임시저장",
+  },
+  en: {
+    PENDING: "Pending",
+    UPCOMING: "Upcoming",
+    IN_PROGRESS: "In progress",
+    COMPLETED: "Completed",
+    REJECTED: "Rejected",
+    CC: "Cc",
+    RECEIVED: "Received",
+    DRAFTS: "Drafts",
+  },
+};
+
+export const statusLabels: Record<Lang, Record<string, string>> = {
+  ko: {
+    DRAFT: "임시저장",
+    IN_PROGRESS: "진행",
+    ON_HOLD: "보류",
+    APPROVED: "완료",
+    REJECTED: "반려",
+    WITHDRAWN: "회수",
+    DISCARDED: "삭제",
+  },
+  en: {
+    DRAFT: "Draft",
+    IN_PROGRESS: "In progress",
+    ON_HOLD: "On hold",
+    APPROVED: "Approved",
+    REJECTED: "Rejected",
+    WITHDRAWN: "Withdrawn",
+    DISCARDED: "Discarded",
+  },
+};
+
+export const LangContext = createContext<Lang>("ko");
+
+export function useT(): (key: Key) => string {
+  const lang = useContext(LangContext);
+  return (key) => dictionaries[lang][key];
+}

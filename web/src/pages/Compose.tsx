@@ -1,0 +1,123 @@
+// 기안: pick a form, fill its typed fields, take (or edit) the suggested line, save or submit.
+import { useContext, useState } from "react";
+import { useQuery } from "urql";
+import { command, CommandError, type Session } from "../api";
+import { LangContext, useT } from "../i18n";
+
+const FORMS = `{ forms { id version kind nameKo nameEn fields amountField leaveDaysField } }`;
+const SUGGEST = `query Suggest($form: String!, $amount: String, $days: String) {
+  suggestLine(formId: $form, amount: $amount, leaveDays: $days) { line steps { kind members { employeeId employee { name } } } }
+}`;
+
+type Field = { key: string; label_ko: string; label_en: string; kind: { type: string; options?: string[] }; required: boolean };
+
+/** The value a field's input holds, as the command API takes it. */
+export function fieldValue(kind: string, raw: string): unknown {
+  if (kind === "date_range") {
+    const [start, end] = raw.split("~").map((s) => s.trim());
+    return { start, end };
+  }
+  if (kind === "line_items") {
+    return raw
+      .split("\n")
+      .filter((l) => l.trim())
+      .map((l) => {
+        const [description, quantity, unit_price] = l.split(",").map((s) => s.trim());
+        return { description, quantity, unit_price };
+      });
+  }
+  return raw;
+}
+
+export function Compose({ session }: { session: Session }) {
+  const t = useT();
+  const lang = useContext(LangContext);
+  const [{ data }] = useQuery({ query: FORMS });
+  const [formId, setFormId] = useState("general");
+  const [title, setTitle] = useState("");
+  const [values, setValues] = useState<Record<string, string>>({});
+  const [message, setMessage] = useState<string | null>(null);
+  const form = data?.forms.find((f: { id: string }) => f.id === formId);
+  const amount = form?.amountField ? values[form.amountField] : undefined;
+  const days = form?.leaveDaysField ? values[form.leaveDaysField] : undefined;
+  const [suggestion] = useQuery({
+    query: SUGGEST,
+    variables: { form: formId, amount: amount && /^\d/.test(amount) ? amount : null, days: days || null },
+  });
+  const fields: Field[] = (form?.fields as Field[]) ?? [];
+  const save = async (submit: boolean) => {
+    setMessage(null);
+    const missing = fields.filter((f) => f.required && !values[f.key]?.trim()).map((f) => (lang === "ko" ? f.label_ko : f.label_en));
+    if (!title.trim() || missing.length) {
+      setMessage(`${t("failed")}: ${[!title.trim() ? t("title") : null, ...missing].filter(Boolean).join(", ")}`);
+      return;
+    }
+    const body = Object.fromEntries(fields.filter((f) => values[f.key]).map((f) => [f.key, fieldValue(f.kind.type, values[f.key])]));
+    try {
+      const draft = await command(session, "/api/approvals", { form: formId, title, body, line: suggestion.data?.suggestLine.line ?? { steps: [] } });
+      if (submit) await command(session, `/api/approvals/${draft.id}/submit`, {}, draft.version);
+      location.hash = `#/doc/${draft.id}`;
+    } catch (e) {
+      setMessage(e instanceof CommandError ? `${t("failed")}: ${e.message}` : String(e));
+    }
+  };
+  return (
+    <div className="compose">
+      <h1>{t("compose")}</h1>
+      <label>
+        {t("form")}{" "}
+        <select value={formId} onChange={(e) => setFormId(e.target.value)} data-testid="form">
+          {(data?.forms ?? []).map((f: { id: string; nameKo: string; nameEn: string }) => (
+            <option key={f.id} value={f.id}>
+              {lang === "ko" ? f.nameKo : f.nameEn}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        {t("title")} <input value={title} onChange={(e) => setTitle(e.target.value)} data-testid="title" required />
+      </label>
+      {fields.map((f) => (
+        <label key={f.key}>
+          {lang === "ko" ? f.label_ko : f.label_en}
+          {f.required ? " *" : ""}{" "}
+          {f.kind.type === "select" ? (
+            <select value={values[f.key] ?? ""} onChange={(e) => setValues({ ...values, [f.key]: e.target.value })}>
+              <option value="" />
+              {(f.kind.options ?? []).map((o) => (
+                <option key={o}>{o}</option>
+              ))}
+            </select>
+          ) : f.kind.type === "text" || f.kind.type === "line_items" ? (
+            <textarea
+              data-testid={`field-${f.key}`}
+              value={values[f.key] ?? ""}
+              onChange={(e) => setValues({ ...values, [f.key]: e.target.value })}
+            />
+          ) : (
+            <input
+              data-testid={`field-${f.key}`}
+              type={f.kind.type === "date" ? "date" : "text"}
+              value={values[f.key] ?? ""}
+              onChange={(e) => setValues({ ...values, [f.key]: e.target.value })}
+            />
+          )}
+        </label>
+      ))}
+      <h2>{t("suggested")}</h2>
+      <ol className="line" data-testid="suggested-line">
+        {(suggestion.data?.suggestLine.steps ?? []).map((s: { kind: string; members: { employeeId: string; employee?: { name: string } }[] }, i: number) => (
+          <li key={i}>
+            {s.kind === "AGREEMENT" ? "합의" : "결재"} {s.members.map((m) => m.employee?.name).join(", ")}
+          </li>
+        ))}
+      </ol>
+      {suggestion.error && <p className="error">{suggestion.error.message}</p>}
+      <button onClick={() => save(false)}>{t("saveDraft")}</button>
+      <button onClick={() => save(true)} data-testid="submit">
+        {t("submit")}
+      </button>
+      {message && <p className="error" data-testid="message">{message}</p>}
+    </div>
+  );
+}
