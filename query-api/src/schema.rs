@@ -160,8 +160,9 @@ impl Query {
         visible_document(ctx, viewer, &raw).await
     }
 
-    /// The document as it stood at `at`, folded from its events in the log. Null before it
-    /// was drafted, or when the viewer may not see the document (as it is now).
+    /// The document as it stood at `at`, folded from its events in the log that happened at
+    /// or before it (each event's `at`, as the timeline shows it). Null before it was drafted,
+    /// or when the viewer may not see the document (as it is now).
     async fn approval_as_of(
         &self,
         ctx: &Context<'_>,
@@ -181,7 +182,8 @@ impl Query {
         for r in &recorded {
             let event: ApprovalEvent = serde_json::from_value(r.payload.clone())
                 .map_err(|e| coded(error::INTERNAL, format!("event {} does not decode: {e}", r.version)))?;
-            events.push((r.version, r.recorded_at, event));
+            // The instant an event happened is its own `at` — the time the timeline shows.
+            events.push((r.version, event.at(), event));
         }
         let now = Approval::fold(events.iter().map(|(_, _, e)| e));
         if !now.document().is_some_and(|d| d.visible_to(&viewer.actor)) {

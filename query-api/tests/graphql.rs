@@ -629,6 +629,11 @@ async fn nobody_sees_a_document_that_is_not_theirs_on_any_path(w: World) {
     }
 }
 
+/// When an event happened: its own `at`, the instant time travel folds by.
+fn happened(event: &infra::eventlog::RecordedEvent) -> chrono::DateTime<Utc> {
+    serde_json::from_value::<ApprovalEvent>(event.payload.clone()).unwrap().at()
+}
+
 async fn time_travel_equals_the_fold_at_each_event(w: World) {
     let events = w
         .log
@@ -641,7 +646,7 @@ async fn time_travel_equals_the_fold_at_each_event(w: World) {
         .data(
             A,
             "query($id: ID!, $at: DateTime!) { approvalAsOf(id: $id, at: $at) { version } }",
-            json!({ "id": id, "at": (events[0].recorded_at - chrono::Duration::seconds(1)).to_rfc3339() }),
+            json!({ "id": id, "at": (happened(&events[0]) - chrono::Duration::seconds(1)).to_rfc3339() }),
         )
         .await;
     assert!(before["approvalAsOf"].is_null(), "nothing before the draft");
@@ -649,7 +654,7 @@ async fn time_travel_equals_the_fold_at_each_event(w: World) {
         let later_same_instant = events
             .iter()
             .skip(i + 1)
-            .filter(|e| e.recorded_at == event.recorded_at)
+            .filter(|e| happened(e) == happened(event))
             .count();
         let expected_version = event.version + later_same_instant as u64;
         let folded = Approval::fold(
@@ -664,7 +669,7 @@ async fn time_travel_equals_the_fold_at_each_event(w: World) {
             .data(
                 A,
                 "query($id: ID!, $at: DateTime!) { approvalAsOf(id: $id, at: $at) { version status title number asOf steps { state } timeline { version } } }",
-                json!({ "id": id, "at": event.recorded_at.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true) }),
+                json!({ "id": id, "at": happened(event).to_rfc3339_opts(chrono::SecondsFormat::Nanos, true) }),
             )
             .await;
         let then = &then["approvalAsOf"];

@@ -2,7 +2,7 @@
 import { useEffect, useMemo, useState } from "react";
 import { Provider, useSubscription } from "urql";
 import { graphqlClient, loadSession, saveSession, type Session } from "./api";
-import { LangContext, boxLabels, dictionaries, type Lang } from "./i18n";
+import { LangContext, boxLabels, dictionaries, noticeLabels, type Lang } from "./i18n";
 import { Login } from "./pages/Login";
 import { Inbox } from "./pages/Inbox";
 import { DocumentView } from "./pages/Document";
@@ -29,11 +29,11 @@ function Toasts({ lang }: { lang: Lang }) {
   useEffect(() => {
     const n = result.data?.myNotifications;
     if (!n || n.resync) return;
-    const toast = { id: n.id, text: `${n.title} — ${n.kind}`, href: `#/doc/${n.documentId}` };
+    const toast = { id: n.id, text: `${n.title} — ${noticeLabels[lang][n.kind] ?? n.kind}`, href: `#/doc/${n.documentId}` };
     setToasts((all) => [toast, ...all.filter((t) => t.id !== toast.id)].slice(0, 4));
     const timer = setTimeout(() => setToasts((all) => all.filter((t) => t.id !== toast.id)), 8000);
     return () => clearTimeout(timer);
-  }, [result.data]);
+  }, [result.data, lang]);
   return (
     <div className="toasts" role="status" aria-live="polite" data-testid="toasts">
       {toasts.map((t) => (

@@ -83,6 +83,8 @@ export function graphqlClient(session: Session): Client {
   });
   return new Client({
     url: "/graphql",
+    // The query API takes POST only (bodies are size-checked before parsing).
+    preferGetMethod: false,
     exchanges: [
       cacheExchange,
       subscriptionExchange({

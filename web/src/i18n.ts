@@ -142,6 +142,30 @@ export const statusLabels: Record<Lang, Record<string, string>> = {
   },
 };
 
+/** Why a notification was sent. */
+export const noticeLabels: Record<Lang, Record<string, string>> = {
+  ko: {
+    approval_requested: "결재 요청",
+    approved: "최종 승인",
+    rejected: "반려",
+    withdrawn: "회수",
+    cc_added: "참조",
+    returned: "이전 단계로 반려",
+    held: "보류",
+    commented: "의견",
+  },
+  en: {
+    approval_requested: "approval requested",
+    approved: "approved",
+    rejected: "rejected",
+    withdrawn: "withdrawn",
+    cc_added: "for your information",
+    returned: "returned to your step",
+    held: "on hold",
+    commented: "commented",
+  },
+};
+
 export const LangContext = createContext<Lang>("ko");
 
 export function useT(): (key: Key) => string {

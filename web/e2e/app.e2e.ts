@@ -1,0 +1,150 @@
+// The app as people use it: a real `erp up` (the binary, serving the built SPA) and headless
+// Chromium driven by playwright-core. Two browser contexts are two people.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, mkdirSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir, homedir } from "node:os";
+import { join, resolve } from "node:path";
+
+const KANG = "00000000-0000-7000-8000-000000000106"; // 강개발, 플랫폼팀 (drafter)
+const LEAD = "00000000-0000-7000-8000-000000000105"; // 정팀장, his lead
+const DEV_HEAD = "00000000-0000-7000-8000-000000000104"; // 최개발, head of 개발본부 (second step)
+const OH = "00000000-0000-7000-8000-000000000109"; // 오영업, sales: no business with their documents
+const SHOTS = resolve("e2e-artifacts");
+
+let server: ChildProcess;
+let base = "";
+let browser: Browser;
+
+async function freePort(): Promise<number> {
+  return new Promise((ok) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => ok(port));
+    });
+  });
+}
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  const bin = process.env.ERP_BIN ?? join(process.env.CARGO_TARGET_DIR ?? join(homedir(), ".cache/erp-target"), "debug/erp");
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  server = spawn(bin, ["up", "--port", String(port), "--data-dir", mkdtempSync(join(tmpdir(), "erp-e2e-"))], {
+    env: { ...process.env, ERP_WEB_DIR: resolve("dist"), ERP_LOG: "warn" },
+    stdio: "inherit",
+  });
+  for (let i = 0; i < 300; i++) {
+    try {
+      const lags = (await (await fetch(`${base}/api/projections`)).json()) as { events_behind: number }[];
+      const users = (await (await fetch(`${base}/auth/dev-users`)).json()) as unknown[];
+      if (users.length > 0 && lags.every((l) => l.events_behind === 0)) break;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  server?.kill();
+});
+
+async function loggedIn(who: string): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+  const page = await context.newPage();
+  await page.goto(`${base}/`);
+  await page.getByTestId(`login-${who}`).click();
+  await page.getByTestId("who").waitFor();
+  return { context, page };
+}
+
+async function compose(page: Page, title: string): Promise<string> {
+  await page.getByTestId("nav-compose").click();
+  await page.getByTestId("title").fill(title);
+  await page.getByTestId("field-content").fill("브라우저에서 작성한 본문");
+  await page.getByTestId("suggested-line").getByText("정팀장").waitFor();
+  await page.screenshot({ path: join(SHOTS, "compose.png") });
+  await page.getByTestId("submit").click();
+  await page.getByTestId("document").waitFor();
+  await expect.poll(() => page.getByTestId("status").textContent()).toBe("진행");
+  return new URL(page.url()).hash.replace("#/doc/", "");
+}
+
+describe("전자결재 in a browser", () => {
+  it("a document travels its line: each approver is told live, and the drafter sees the result", async () => {
+    const drafter = await loggedIn(KANG);
+    const id = await compose(drafter.page, "E2E 결재 요청");
+    await drafter.page.screenshot({ path: join(SHOTS, "document.png") });
+    await drafter.page.goto(`${base}/#/inbox/IN_PROGRESS`);
+
+    const lead = await loggedIn(LEAD);
+    const head = await loggedIn(DEV_HEAD);
+    await lead.page.getByTestId("box-PENDING").click();
+    await lead.page.getByText("E2E 결재 요청").waitFor();
+    await lead.page.screenshot({ path: join(SHOTS, "inbox.png") });
+    await lead.page.getByText("E2E 결재 요청").click();
+    await lead.page.getByTestId("action-approve").click();
+    await expect.poll(() => lead.page.getByTestId("timeline").textContent(), { timeout: 10_000 }).toContain("approved");
+
+    // The next approver's open page is told without a reload, and the toast leads to the document.
+    const request = head.page.getByTestId("toasts").getByText("E2E 결재 요청");
+    await request.waitFor({ timeout: 15_000 });
+    await request.click();
+    await head.page.getByTestId("action-approve").click();
+    await expect.poll(() => head.page.getByTestId("status").textContent(), { timeout: 10_000 }).toBe("완료");
+
+    // The drafter's open page gets the result pushed.
+    const toast = drafter.page.getByTestId("toasts").getByText("E2E 결재 요청");
+    await toast.waitFor({ timeout: 15_000 });
+    await drafter.page.screenshot({ path: join(SHOTS, "toast.png") });
+    await drafter.page.goto(`${base}/#/doc/${id}`);
+    await expect.poll(() => drafter.page.getByTestId("status").textContent()).toBe("완료");
+    for (const c of [drafter, lead, head]) await c.context.close();
+  });
+
+  it("a rejected document shows the reason, and the drafter can see its past state", async () => {
+    const drafter = await loggedIn(KANG);
+    const id = await compose(drafter.page, "E2E 반려될 문서");
+    const lead = await loggedIn(LEAD);
+    await lead.page.goto(`${base}/#/doc/${id}`);
+    await lead.page.getByLabel("사유").fill("예산 근거 보완");
+    await lead.page.getByTestId("action-reject").click();
+    await expect.poll(() => lead.page.getByTestId("status").textContent(), { timeout: 10_000 }).toBe("반려");
+    await drafter.page.goto(`${base}/#/doc/${id}`);
+    await drafter.page.reload();
+    await expect.poll(() => drafter.page.getByTestId("timeline").textContent()).toContain("예산 근거 보완");
+    // The "as of" slider at its first moment shows the draft.
+    await drafter.page.getByLabel("시점 보기").fill("0");
+    await expect.poll(() => drafter.page.getByTestId("status").textContent()).toBe("임시저장");
+    await drafter.context.close();
+    await lead.context.close();
+  });
+
+  it("a document that is not yours cannot be opened by URL", async () => {
+    const drafter = await loggedIn(KANG);
+    const id = await compose(drafter.page, "E2E 영업팀 비공개");
+    const outsider = await loggedIn(OH);
+    await outsider.page.goto(`${base}/#/doc/${id}`);
+    await outsider.page.getByTestId("not-found").waitFor();
+    expect(await outsider.page.getByText("E2E 영업팀 비공개").count()).toBe(0);
+    await drafter.context.close();
+    await outsider.context.close();
+  });
+
+  it("switches to English", async () => {
+    const { page, context } = await loggedIn(KANG);
+    await page.getByRole("button", { name: "English" }).click();
+    await page.getByTestId("box-PENDING").getByText("Pending").waitFor();
+    await page.setViewportSize({ width: 390, height: 800 });
+    await page.screenshot({ path: join(SHOTS, "inbox-phone-en.png") });
+    await context.close();
+  });
+});

@@ -1,0 +1,60 @@
+import { describe, expect, it } from "vitest";
+import { actionsFor, instants } from "../src/format";
+import { fieldValue } from "../src/pages/Compose";
+import { boxLabels, dictionaries, statusLabels } from "../src/i18n";
+
+const me = "me";
+const step = (state: string, members: { employeeId: string; decision?: object | null }[], finalAuthority = false) =>
+  ({ state, finalAuthority, members }) as never;
+
+describe("actionsFor", () => {
+  it("offers decisions only to the current approver who has not decided", () => {
+    const doc = { status: "IN_PROGRESS", drafterId: "d", steps: [step("CURRENT", [{ employeeId: me }], true)] };
+    expect(actionsFor(doc, me)).toEqual(["approve", "reject", "approveFinal", "hold", "comment"]);
+    expect(actionsFor(doc, "other")).toEqual(["comment"]);
+  });
+
+  it("lets the drafter withdraw before anyone acted, not after", () => {
+    const untouched = { status: "IN_PROGRESS", drafterId: me, steps: [step("CURRENT", [{ employeeId: "a" }])] };
+    expect(actionsFor(untouched, me)).toContain("withdraw");
+    const decided = { status: "IN_PROGRESS", drafterId: me, steps: [step("DONE", [{ employeeId: "a", decision: {} }]), step("CURRENT", [{ employeeId: "b" }])] };
+    expect(actionsFor(decided, me)).not.toContain("withdraw");
+  });
+
+  it("lets an approver cancel their approval while the document is in progress", () => {
+    const doc = { status: "IN_PROGRESS", drafterId: "d", steps: [step("DONE", [{ employeeId: me, decision: {} }]), step("CURRENT", [{ employeeId: "b" }])] };
+    expect(actionsFor(doc, me)).toEqual(["cancelApproval", "comment"]);
+  });
+
+  it("offers release instead of hold on a held document, nothing on a finished one but comments", () => {
+    const held = { status: "ON_HOLD", drafterId: "d", steps: [step("CURRENT", [{ employeeId: me }])] };
+    expect(actionsFor(held, me)).toContain("release");
+    const done = { status: "APPROVED", drafterId: me, steps: [step("DONE", [{ employeeId: "a", decision: {} }])] };
+    expect(actionsFor(done, me)).toEqual(["comment"]);
+  });
+});
+
+describe("instants", () => {
+  it("lists each moment once, oldest first", () => {
+    expect(instants([{ at: "2026-01-02" }, { at: "2026-01-01" }, { at: "2026-01-02" }])).toEqual(["2026-01-01", "2026-01-02"]);
+  });
+});
+
+describe("fieldValue", () => {
+  it("shapes date ranges and line items as the command API takes them", () => {
+    expect(fieldValue("date_range", "2026-12-01 ~ 2026-12-03")).toEqual({ start: "2026-12-01", end: "2026-12-03" });
+    expect(fieldValue("line_items", "모니터, 2, 300000\n\n키보드,1,50000")).toEqual([
+      { description: "모니터", quantity: "2", unit_price: "300000" },
+      { description: "키보드", quantity: "1", unit_price: "50000" },
+    ]);
+    expect(fieldValue("text", "본문")).toBe("본문");
+  });
+});
+
+describe("i18n", () => {
+  it("names every box and status in both languages", () => {
+    expect(Object.keys(boxLabels.en).sort()).toEqual(Object.keys(boxLabels.ko).sort());
+    expect(Object.keys(statusLabels.en).sort()).toEqual(Object.keys(statusLabels.ko).sort());
+    expect(Object.keys(dictionaries.en).sort()).toEqual(Object.keys(dictionaries.ko).sort());
+  });
+});
