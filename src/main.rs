@@ -367,7 +367,10 @@ fn web_app() -> axum::routing::MethodRouter {
         let files = files.clone();
         async move {
             let path = request.uri().path();
-            if ["/api", "/auth", "/graphql", "/internal"].iter().any(|p| path.starts_with(p)) {
+            if ["/api", "/auth", "/graphql", "/internal"]
+                .iter()
+                .any(|p| path.starts_with(p))
+            {
                 let body = serde_json::json!({ "type": "about:blank", "title": "Not Found", "status": 404,
                                               "code": "not_found", "detail": "no such route" });
                 return (
@@ -418,6 +421,19 @@ async fn distributed_projector(settings: &settings::Settings, live: bool) -> any
     let log = KafkaLog::connect(kafka, Upcasters::default())
         .await
         .map_err(|e| anyhow::anyhow!("connecting to Kafka: {e}"))?;
+    let (store, views) = read_stores(settings).await?;
+    let projector = projector::Projector::new(Arc::new(log), store).with_views(Arc::new(views));
+    if !live {
+        return Ok(projector);
+    }
+    Ok(projector.with_bus(Arc::new(redis_bus(settings).await?)))
+}
+
+/// The distributed read side: the employee read model (MySQL/MariaDB) and the approval views
+/// (MongoDB).
+async fn read_stores(
+    settings: &settings::Settings,
+) -> anyhow::Result<(SqlReadModel, infra::readmodel::mongo::MongoViews)> {
     let store = SqlReadModel::connect(&settings.read_model.mysql_url)
         .await
         .map_err(|e| anyhow::anyhow!("connecting to MySQL: {e}"))?;
@@ -427,14 +443,14 @@ async fn distributed_projector(settings: &settings::Settings, live: bool) -> any
     )
     .await
     .map_err(|e| anyhow::anyhow!("connecting to MongoDB: {e}"))?;
-    let projector = projector::Projector::new(Arc::new(log), store).with_views(Arc::new(views));
-    if !live {
-        return Ok(projector);
-    }
-    let bus = infra::bus::RedisBus::connect(&settings.read_model.redis_url, &settings.read_model.redis_channel)
+    Ok((store, views))
+}
+
+/// The change bus between projector and notifiers.
+async fn redis_bus(settings: &settings::Settings) -> anyhow::Result<infra::bus::RedisBus> {
+    infra::bus::RedisBus::connect(&settings.read_model.redis_url, &settings.read_model.redis_channel)
         .await
-        .map_err(|e| anyhow::anyhow!("connecting to Redis: {e}"))?;
-    Ok(projector.with_bus(Arc::new(bus)))
+        .map_err(|e| anyhow::anyhow!("connecting to Redis: {e}"))
 }
 
 /// Projection lag as JSON (`/api/projections`) and Prometheus metrics (`/metrics`).
@@ -504,18 +520,8 @@ async fn query_role(settings: settings::Settings) -> anyhow::Result<()> {
 
 /// The notifier role: subscriptions over WebSocket, changes from Redis.
 async fn notifier_role(settings: settings::Settings) -> anyhow::Result<()> {
-    let org = SqlReadModel::connect(&settings.read_model.mysql_url)
-        .await
-        .map_err(|e| anyhow::anyhow!("connecting to MySQL: {e}"))?;
-    let views = infra::readmodel::mongo::MongoViews::connect(
-        &settings.read_model.mongo_url,
-        &settings.read_model.mongo_database,
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("connecting to MongoDB: {e}"))?;
-    let bus = infra::bus::RedisBus::connect(&settings.read_model.redis_url, &settings.read_model.redis_channel)
-        .await
-        .map_err(|e| anyhow::anyhow!("connecting to Redis: {e}"))?;
+    let (org, views) = read_stores(&settings).await?;
+    let bus = redis_bus(&settings).await?;
     let verifier = Verifier::remote(&settings.auth.jwks_url, &settings.auth.issuer, &settings.auth.audience)
         .await
         .map_err(|e| anyhow::anyhow!("loading the JWKS: {e}"))?;

@@ -631,7 +631,9 @@ async fn nobody_sees_a_document_that_is_not_theirs_on_any_path(w: World) {
 
 /// When an event happened: its own `at`, the instant time travel folds by.
 fn happened(event: &infra::eventlog::RecordedEvent) -> chrono::DateTime<Utc> {
-    serde_json::from_value::<ApprovalEvent>(event.payload.clone()).unwrap().at()
+    serde_json::from_value::<ApprovalEvent>(event.payload.clone())
+        .unwrap()
+        .at()
 }
 
 async fn time_travel_equals_the_fold_at_each_event(w: World) {

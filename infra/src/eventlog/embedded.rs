@@ -448,14 +448,7 @@ impl Writer {
                         },
                     );
                 }
-                let loc = Loc {
-                    segment,
-                    pos: self.size + bytes.len() as u64,
-                    len: encoded.len() as u32,
-                };
-                bytes.extend_from_slice(&(encoded.len() as u32).to_le_bytes());
-                bytes.extend_from_slice(&crc32fast::hash(&encoded).to_le_bytes());
-                bytes.extend_from_slice(&encoded);
+                let loc = self.frame(segment, &mut bytes, &encoded);
                 planned.push(Planned {
                     answer_at: answers.len(),
                     record: *record,
@@ -520,14 +513,7 @@ impl Writer {
                     hash: record.last_hash().to_owned(),
                 },
             );
-            let loc = Loc {
-                segment,
-                pos: self.size + bytes.len() as u64,
-                len: encoded.len() as u32,
-            };
-            bytes.extend_from_slice(&(encoded.len() as u32).to_le_bytes());
-            bytes.extend_from_slice(&crc32fast::hash(&encoded).to_le_bytes());
-            bytes.extend_from_slice(&encoded);
+            let loc = self.frame(segment, &mut bytes, &encoded);
             batch_commands.insert(commit.command_id, planned.len());
             planned.push(Planned {
                 answer_at: answers.len(),
@@ -574,6 +560,20 @@ impl Writer {
         for (reply, answer) in answers {
             let _ = reply.send(answer);
         }
+    }
+
+    /// Adds one record's frame (length, CRC, bytes) to the batch being written; returns
+    /// where it will be once the batch is.
+    fn frame(&self, segment: usize, bytes: &mut Vec<u8>, encoded: &[u8]) -> Loc {
+        let loc = Loc {
+            segment,
+            pos: self.size + bytes.len() as u64,
+            len: encoded.len() as u32,
+        };
+        bytes.extend_from_slice(&(encoded.len() as u32).to_le_bytes());
+        bytes.extend_from_slice(&crc32fast::hash(encoded).to_le_bytes());
+        bytes.extend_from_slice(encoded);
+        loc
     }
 
     /// Appends and syncs; on failure cuts the file back so no refused bytes remain.
