@@ -63,8 +63,10 @@ struct Notifier {
 
 /// The notifier's routes: `GET /graphql/ws`.
 pub fn router(sources: Sources, org: SqlReadModel, verifier: Arc<Verifier>, config: NotifierConfig) -> Router {
+    let hub: crate::schema::Routes = crate::hub::Hub::start(&sources.bus);
     let schema = Schema::build(Query, EmptyMutation, Subscription)
         .data(sources)
+        .data(hub)
         .limit_depth(8)
         .limit_complexity(200)
         .finish();

@@ -3,6 +3,7 @@
 //! visibility rule as the query API (`ApprovalDocument::visible_to`, feed recipients, inbox
 //! principals).
 
+use crate::hub::{Hub, Routed};
 use async_graphql::{Context, Object, SimpleObject, Subscription, ID};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -13,6 +14,7 @@ use infra::bus::{Change, ChangeBus};
 use infra::readmodel::{ApprovalViews, FeedEntry};
 use std::collections::HashSet;
 use std::sync::Arc;
+use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
 /// What subscriptions read from.
@@ -22,6 +24,9 @@ pub struct Sources {
     pub bus: Arc<dyn ChangeBus>,
     pub views: Arc<dyn ApprovalViews>,
 }
+
+/// The per-instance routes, built from `Sources::bus` when the schema is.
+pub(crate) type Routes = Arc<Hub>;
 
 /// The connection's employee (from `connection_init`).
 #[derive(Debug, Clone)]
@@ -146,31 +151,35 @@ fn subscriber<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Subscriber> {
         .ok_or_else(|| coded("UNAUTHENTICATED", "no authenticated connection"))
 }
 
-/// Turns the bus into a stream of `T`: `pick` maps a change to zero or one item, and a lag
-/// becomes one `resync` item instead of a silent gap.
-fn from_bus<T: Send + 'static>(
-    receiver: tokio::sync::broadcast::Receiver<Change>,
+/// Turns routes of the hub into a stream of `T`: `pick` maps a change to zero or one item,
+/// and a lag (here or in the hub) becomes one `resync` item instead of a silent gap.
+fn from_routes<T: Send + 'static>(
+    receivers: Vec<broadcast::Receiver<Routed>>,
     resync: impl Fn(u64) -> T + Send + Sync + 'static,
     pick: impl Fn(Change) -> futures::future::BoxFuture<'static, Option<T>> + Send + Sync + 'static,
 ) -> BoxStream<'static, T> {
-    let state = (receiver, Arc::new(resync), Arc::new(pick));
-    stream::unfold(state, |(mut receiver, resync, pick)| async move {
-        loop {
-            match receiver.recv().await {
-                Ok(change) => {
-                    if let Some(item) = pick(change).await {
-                        return Some((item, (receiver, resync, pick)));
+    let (resync, pick) = (Arc::new(resync), Arc::new(pick));
+    let streams = receivers.into_iter().map(move |receiver| {
+        let state = (receiver, resync.clone(), pick.clone());
+        stream::unfold(state, |(mut receiver, resync, pick)| async move {
+            loop {
+                match receiver.recv().await {
+                    Ok(Routed::Change(change)) => {
+                        if let Some(item) = pick(*change).await {
+                            return Some((item, (receiver, resync, pick)));
+                        }
                     }
+                    Ok(Routed::Missed(missed)) | Err(RecvError::Lagged(missed)) => {
+                        tracing::info!(missed, "subscriber fell behind; sending resync");
+                        return Some((resync(missed), (receiver, resync, pick)));
+                    }
+                    Err(RecvError::Closed) => return None,
                 }
-                Err(RecvError::Lagged(missed)) => {
-                    tracing::info!(missed, "subscriber fell behind; sending resync");
-                    return Some((resync(missed), (receiver, resync, pick)));
-                }
-                Err(RecvError::Closed) => return None,
             }
-        }
-    })
-    .boxed()
+        })
+        .boxed()
+    });
+    stream::select_all(streams).boxed()
 }
 
 async fn counts(views: &Arc<dyn ApprovalViews>, actor: &Actor) -> Vec<BoxCount> {
@@ -223,7 +232,7 @@ impl Subscription {
     ) -> async_graphql::Result<BoxStream<'static, NotificationEvent>> {
         let me = subscriber(ctx)?.actor.id.to_string();
         let sources = ctx.data_unchecked::<Sources>().clone();
-        let receiver = sources.bus.subscribe();
+        let receiver = ctx.data_unchecked::<Routes>().subscribe(&format!("feed:{me}"));
         let after = match after {
             Some(c) => Some(parse_cursor(&c).ok_or_else(|| coded("BAD_USER_INPUT", "`after` is not a cursor"))?),
             None => None,
@@ -247,8 +256,8 @@ impl Subscription {
                 .map(|e| NotificationEvent::of(&e, None, None, true))
                 .collect::<Vec<_>>(),
         );
-        let live = from_bus(
-            receiver,
+        let live = from_routes(
+            vec![receiver],
             |_| NotificationEvent::lagged(),
             move |change| {
                 let item = match change {
@@ -287,8 +296,13 @@ impl Subscription {
             .chain(actor.department.map(|d| format!("dept:{d}")))
             .collect();
         let views = sources.views.clone();
-        Ok(from_bus(
-            sources.bus.subscribe(),
+        let hub = ctx.data_unchecked::<Routes>();
+        let receivers = mine.iter().map(|p| hub.subscribe(&format!("box:{p}"))).collect();
+        // A change in both my own and my department's boxes arrives on both routes: once is
+        // enough.
+        let last: Arc<std::sync::Mutex<Option<(String, u64)>>> = Arc::default();
+        Ok(from_routes(
+            receivers,
             |_| InboxChange {
                 resync: true,
                 document_id: None,
@@ -300,21 +314,29 @@ impl Subscription {
                 counts: Vec::new(),
             },
             move |change| {
-                let (views, actor, mine) = (views.clone(), actor.clone(), mine.clone());
+                let (views, actor, mine, last) = (views.clone(), actor.clone(), mine.clone(), last.clone());
                 Box::pin(async move {
                     let Change::Document {
+                        doc: id,
+                        version,
                         boxes,
                         document,
                         position,
                         correlation_id,
                         events,
-                        ..
                     } = change
                     else {
                         return None;
                     };
                     if !boxes.iter().any(|b| mine.contains(b)) {
                         return None;
+                    }
+                    {
+                        let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
+                        if last.as_ref() == Some(&(id.clone(), version)) {
+                            return None;
+                        }
+                        *last = Some((id, version));
                     }
                     let doc: ApprovalDocument = serde_json::from_value(document).ok()?;
                     Some(InboxChange {
@@ -340,8 +362,8 @@ impl Subscription {
     ) -> async_graphql::Result<BoxStream<'static, ApprovalUpdate>> {
         let actor = subscriber(ctx)?.actor.clone();
         let sources = ctx.data_unchecked::<Sources>().clone();
-        let receiver = sources.bus.subscribe();
         let id = id.to_string();
+        let receiver = ctx.data_unchecked::<Routes>().subscribe(&format!("doc:{id}"));
         let now = sources
             .views
             .approval(&id)
@@ -353,8 +375,8 @@ impl Subscription {
             return Err(coded("NOT_FOUND", format!("no document {id}")));
         }
         let wanted = id.clone();
-        Ok(from_bus(
-            receiver,
+        Ok(from_routes(
+            vec![receiver],
             move |_| ApprovalUpdate {
                 resync: true,
                 document_id: id.clone(),
