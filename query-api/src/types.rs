@@ -469,6 +469,10 @@ impl ApprovalNode {
     async fn steps(&self) -> Vec<ApprovalStep> {
         self.line_steps()
     }
+    /// The line as the command API takes it (`line` of a draft or a 재상신).
+    async fn line(&self) -> Json<serde_json::Value> {
+        Json(serde_json::to_value(&self.doc.line).unwrap_or_default())
+    }
     /// Whoever may decide right now.
     async fn current_approvers(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<EmployeeNode>> {
         let ids: Vec<String> = self.doc.current_approvers().iter().map(ToString::to_string).collect();

@@ -110,7 +110,7 @@ describe("전자결재 in a browser", () => {
     for (const c of [drafter, lead, head]) await c.context.close();
   });
 
-  it("a rejected document shows the reason, and the drafter can see its past state", async () => {
+  it("a rejected document shows the reason, its past states, and goes out again as a new revision", async () => {
     const drafter = await loggedIn(KANG);
     const id = await compose(drafter.page, "E2E 반려될 문서");
     const lead = await loggedIn(LEAD);
@@ -124,6 +124,11 @@ describe("전자결재 in a browser", () => {
     // The "as of" slider at its first moment shows the draft.
     await drafter.page.getByLabel("시점 보기").fill("0");
     await expect.poll(() => drafter.page.getByTestId("status").textContent()).toBe("임시저장");
+    // 재상신: the same document goes out again as its second revision.
+    await drafter.page.reload();
+    await drafter.page.getByTestId("action-resubmit").click();
+    await expect.poll(() => drafter.page.getByTestId("status").textContent(), { timeout: 10_000 }).toBe("진행");
+    await expect.poll(() => drafter.page.getByTestId("revision").textContent()).toContain("2");
     await drafter.context.close();
     await lead.context.close();
   });

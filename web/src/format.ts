@@ -1,7 +1,7 @@
 // Pure helpers the screens share (and the unit tests check).
 import type { ApprovalStep, StepState } from "./gql/schema";
 
-/** Which actions the viewer may offer on a document right now. */
+/** Which actions the viewer may offer on a document right now (the server decides anyway). */
 export function actionsFor(
   doc: { status: string; drafterId: string; steps: Pick<ApprovalStep, "state" | "finalAuthority" | "members">[] },
   me: string,
@@ -18,6 +18,7 @@ export function actionsFor(
   if (doc.status === "IN_PROGRESS" && decidedByMe) out.push("cancelApproval");
   const anyDecision = doc.steps.some((s) => s.members.some((m) => m.decision));
   if (doc.status === "IN_PROGRESS" && doc.drafterId === me && !anyDecision) out.push("withdraw");
+  if ((doc.status === "REJECTED" || doc.status === "WITHDRAWN") && doc.drafterId === me) out.push("resubmit");
   if (doc.status !== "DRAFT" && doc.status !== "DISCARDED") out.push("comment");
   return out;
 }
@@ -32,4 +33,11 @@ export function shortTime(iso: string): string {
   const d = new Date(iso);
   const pad = (n: number) => String(n).padStart(2, "0");
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+/** A stored body (`{key: {type, value}}`) as the command API takes it (`{key: value}`). */
+export function bodyForCommand(body: Record<string, { value?: unknown } | unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(body).map(([k, v]) => [k, v && typeof v === "object" && "value" in v ? (v as { value: unknown }).value : v]),
+  );
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { actionsFor, instants } from "../src/format";
+import { actionsFor, bodyForCommand, instants } from "../src/format";
 import { fieldValue } from "../src/pages/Compose";
 import { boxLabels, dictionaries, statusLabels } from "../src/i18n";
 
@@ -31,6 +31,18 @@ describe("actionsFor", () => {
     expect(actionsFor(held, me)).toContain("release");
     const done = { status: "APPROVED", drafterId: me, steps: [step("DONE", [{ employeeId: "a", decision: {} }])] };
     expect(actionsFor(done, me)).toEqual(["comment"]);
+  });
+});
+
+describe("resubmit", () => {
+  it("is the drafter's on a rejected or withdrawn document, with the stored body as the API takes it", () => {
+    const rejected = { status: "REJECTED", drafterId: me, steps: [step("NOT_REACHED", [{ employeeId: "a", decision: {} }])] };
+    expect(actionsFor(rejected, me)).toContain("resubmit");
+    expect(actionsFor(rejected, "a")).not.toContain("resubmit");
+    expect(bodyForCommand({ content: { type: "text", value: "본문" }, period: { type: "date_range", value: { start: "a", end: "b" } } })).toEqual({
+      content: "본문",
+      period: { start: "a", end: "b" },
+    });
   });
 });
 

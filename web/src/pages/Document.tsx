@@ -5,9 +5,9 @@ import { useQuery, useSubscription } from "urql";
 import { command, CommandError, type Session } from "../api";
 import { LangContext, statusLabels, useT, type Key } from "../i18n";
 import { useContext } from "react";
-import { actionsFor, instants, shortTime } from "../format";
+import { actionsFor, bodyForCommand, instants, shortTime } from "../format";
 
-const FIELDS = `documentId title status version formId revision number amount body drafterId holdReason
+const FIELDS = `documentId title status version formId revision number amount body line drafterId holdReason
   drafter { name }
   steps { index kind state required finalAuthority members { employeeId employee { name } decision { verdict at byEmployeeId proxy finalAuthority } } }
   cc { name } receivers { name }
@@ -50,6 +50,10 @@ export function DocumentView({ id, session }: { id: string; session: Session }) 
     try {
       if (action === "comment") {
         await command(session, `/api/approvals/${id}/comments`, { text: note });
+      } else if (action === "resubmit") {
+        // 재상신: the same content and line as the next revision.
+        const body = bodyForCommand((current.body ?? {}) as Record<string, unknown>);
+        await command(session, `/api/approvals/${id}/resubmit`, { title: current.title, body, line: current.line }, current.version);
       } else {
         const needsReason = action === "reject" || action === "hold";
         const body = needsReason ? { reason: note } : action === "approve" || action === "approveFinal" ? { comment: note || null } : {};
@@ -68,6 +72,7 @@ export function DocumentView({ id, session }: { id: string; session: Session }) 
       <h1>{doc.title}</h1>
       <p>
         <span data-testid="status">{statusLabels[lang][doc.status] ?? doc.status}</span> · {t("drafter")} {doc.drafter?.name}
+        {doc.revision > 1 && <span data-testid="revision"> · {t("revision")} {doc.revision}</span>}
         {doc.number && <> · {doc.number}</>} · v{doc.version}
       </p>
       <label className="asof">
