@@ -92,7 +92,7 @@ describe("전자결재 in a browser", () => {
     await lead.page.screenshot({ path: join(SHOTS, "inbox.png") });
     await lead.page.getByText("E2E 결재 요청").click();
     await lead.page.getByTestId("action-approve").click();
-    await expect.poll(() => lead.page.getByTestId("timeline").textContent(), { timeout: 10_000 }).toContain("approved");
+    await expect.poll(() => lead.page.getByTestId("timeline").textContent(), { timeout: 10_000 }).toContain("승인");
 
     // The next approver's open page is told without a reload, and the toast leads to the document.
     const request = head.page.getByTestId("toasts").getByText("E2E 결재 요청");

@@ -146,6 +146,27 @@ export const statusLabels: Record<Lang, Record<string, string>> = {
   },
 };
 
+/** Where a step of the line stands. */
+export const stepLabels: Record<Lang, Record<string, string>> = {
+  ko: { DONE: "완료", CURRENT: "결재 중", UPCOMING: "대기", SKIPPED: "전결로 생략", NOT_REACHED: "미도달" },
+  en: { DONE: "done", CURRENT: "deciding now", UPCOMING: "upcoming", SKIPPED: "skipped (final approval)", NOT_REACHED: "not reached" },
+};
+
+/** Timeline actions (event types without their `approval.` prefix). */
+export const actionLabels: Record<Lang, Record<string, string>> = {
+  ko: {
+    drafted: "기안", draft_saved: "임시저장", draft_discarded: "삭제", submitted: "상신", approved: "승인", approved_as_final: "전결",
+    proxy_approved: "대결", rejected: "반려", disagreed: "합의 반대", withdrawn: "회수", approval_cancelled: "결재 취소",
+    held: "보류", released: "보류 해제", resubmitted: "재상신", commented: "의견", numbered: "문서번호 부여",
+  },
+  en: {
+    drafted: "drafted", draft_saved: "saved", draft_discarded: "discarded", submitted: "submitted", approved: "approved",
+    approved_as_final: "approved as final", proxy_approved: "approved as proxy", rejected: "rejected",
+    disagreed: "disagreed", withdrawn: "withdrawn", approval_cancelled: "approval cancelled", held: "held",
+    released: "released", resubmitted: "resubmitted", commented: "commented", numbered: "numbered",
+  },
+};
+
 /** Why a notification was sent. */
 export const noticeLabels: Record<Lang, Record<string, string>> = {
   ko: {

@@ -3,7 +3,7 @@
 import { useState } from "react";
 import { useQuery, useSubscription } from "urql";
 import { command, CommandError, type Session } from "../api";
-import { LangContext, statusLabels, useT, type Key } from "../i18n";
+import { LangContext, actionLabels, statusLabels, stepLabels, useT, type Key } from "../i18n";
 import { useContext } from "react";
 import { actionsFor, bodyForCommand, instants, shortTime } from "../format";
 
@@ -16,6 +16,7 @@ const FIELDS = `documentId title status version formId revision number amount bo
 
 const DOC = `query Doc($id: ID!) { approval(id: $id) { ${FIELDS} } }`;
 const AS_OF = `query DocAsOf($id: ID!, $at: DateTime!) { approvalAsOf(id: $id, at: $at) { ${FIELDS} asOf } }`;
+const LABELS = `{ forms { id fields } }`;
 const UPDATED = `subscription Updated($id: ID!) { approvalUpdated(id: $id) { version status resync } }`;
 
 const PATHS: Record<string, string> = {
@@ -36,6 +37,7 @@ export function DocumentView({ id, session }: { id: string; session: Session }) 
   const [message, setMessage] = useState<string | null>(null);
   const [now, refetch] = useQuery({ query: DOC, variables: { id }, requestPolicy: "cache-and-network" });
   const [past] = useQuery({ query: AS_OF, variables: { id, at }, pause: !at });
+  const [forms] = useQuery({ query: LABELS });
   useSubscription({ query: UPDATED, variables: { id } }, (_, update) => {
     refetch({ requestPolicy: "network-only" });
     return update;
@@ -44,6 +46,12 @@ export function DocumentView({ id, session }: { id: string; session: Session }) 
   if (now.fetching && !current) return <p>…</p>;
   if (!current) return <p className="error" data-testid="not-found">{t("notFound")}</p>;
   const doc = at && past.data?.approvalAsOf ? past.data.approvalAsOf : current;
+  const fieldDefs: { key: string; label_ko: string; label_en: string }[] =
+    forms.data?.forms.find((f: { id: string }) => f.id === current.formId)?.fields ?? [];
+  const label = (key: string) => {
+    const f = fieldDefs.find((d) => d.key === key);
+    return f ? (lang === "ko" ? f.label_ko : f.label_en) : key;
+  };
   const moments = instants(current.timeline);
   const act = async (action: string) => {
     setMessage(null);
@@ -100,7 +108,7 @@ export function DocumentView({ id, session }: { id: string; session: Session }) 
                 {m.employee?.name} {m.decision ? `✔ ${m.decision.verdict}${m.decision.proxy ? " (대결)" : ""} ${shortTime(m.decision.at)}` : ""}
               </span>
             ))}
-            <span className="state">{s.state}</span>
+            <span className="state">{stepLabels[lang][s.state] ?? s.state}</span>
           </li>
         ))}
       </ol>
@@ -109,7 +117,7 @@ export function DocumentView({ id, session }: { id: string; session: Session }) 
       <section className="body">
         {Object.entries((doc.body ?? {}) as Record<string, { value?: unknown }>).map(([k, v]) => (
           <p key={k}>
-            <strong>{k}</strong>: {typeof v === "object" && v && "value" in v ? String(v.value) : JSON.stringify(v)}
+            <strong>{label(k)}</strong>: {typeof v === "object" && v && "value" in v ? String(v.value) : JSON.stringify(v)}
           </p>
         ))}
       </section>
@@ -134,7 +142,8 @@ export function DocumentView({ id, session }: { id: string; session: Session }) 
       <ol className="timeline" data-testid="timeline">
         {doc.timeline.map((e: { version: number; action: string; at: string; note?: string; actor?: { name: string } }) => (
           <li key={e.version}>
-            {shortTime(e.at)} {e.actor?.name} {e.action.replace("approval.", "")} {e.note ? `— ${e.note}` : ""}
+            {shortTime(e.at)} {e.actor?.name} {actionLabels[lang][e.action.replace("approval.", "")] ?? e.action}{" "}
+            {e.note ? `— ${e.note}` : ""}
           </li>
         ))}
       </ol>
