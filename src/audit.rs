@@ -69,6 +69,17 @@ impl Source {
     }
 }
 
+/// `--stream TYPE/ID` as (type, id); both `None` without it.
+fn stream_filter(stream: Option<&str>) -> anyhow::Result<(Option<String>, Option<String>)> {
+    match stream {
+        Some(s) => {
+            let (t, id) = s.split_once('/').context("--stream is TYPE/ID, e.g. approval/0190…")?;
+            Ok((Some(t.to_owned()), Some(id.to_owned())))
+        }
+        None => Ok((None, None)),
+    }
+}
+
 /// A `records/s` line on stderr, redrawn at most every 200 ms.
 struct Ticker {
     started: Instant,
@@ -105,13 +116,7 @@ impl Ticker {
 /// `erp verify`.
 pub async fn verify(args: &LogArgs, stream: Option<String>, no_schema: bool, json: bool) -> anyhow::Result<bool> {
     let source = Source::open(args).await?;
-    let (only_type, only_id) = match &stream {
-        Some(s) => {
-            let (t, id) = s.split_once('/').context("--stream is TYPE/ID, e.g. approval/0190…")?;
-            (Some(t.to_owned()), Some(id.to_owned()))
-        }
-        None => (None, None),
-    };
+    let (only_type, only_id) = stream_filter(stream.as_deref())?;
     let started = Instant::now();
     let mut total = Report::default();
     let mut ticker = Ticker::new();
@@ -344,13 +349,7 @@ pub async fn export(args: &LogArgs, stream: Option<String>, out: Option<PathBuf>
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
-    let (only_type, only_id) = match &stream {
-        Some(s) => {
-            let (t, id) = s.split_once('/').context("--stream is TYPE/ID")?;
-            (Some(t.to_owned()), Some(id.to_owned()))
-        }
-        None => (None, None),
-    };
+    let (only_type, only_id) = stream_filter(stream.as_deref())?;
     let (mut written, mut unreadable) = (0u64, Vec::new());
     let mut failed = None;
     for stream_type in source.stream_types()? {

@@ -341,6 +341,19 @@ impl Projector {
         Ok(applied)
     }
 
+    /// A copy over the same stores that announces nothing (its bus has no listeners): the
+    /// base of replay shadows and diff scratch copies, which swap in their own stores.
+    fn silent(&self) -> Self {
+        Self {
+            log: self.log.clone(),
+            store: self.store.clone(),
+            views: self.views.clone(),
+            bus: Arc::new(LocalBus::default()),
+            last_applied: Arc::new(Mutex::new(HashMap::new())),
+            batch: self.batch,
+        }
+    }
+
     /// Rebuilds one projection from the whole log without taking it offline: replays into a
     /// shadow copy (announcing nothing), then swaps the copy in atomically. A live projector
     /// of the same store carries on from the copy's checkpoint (see [`Self::run`]).
@@ -350,15 +363,7 @@ impl Projector {
         progress: &mut (dyn FnMut(&ReplayProgress) + Send),
     ) -> Result<ReplayReport, ProjectorError> {
         let started = Instant::now();
-        let mut shadow = Self {
-            log: self.log.clone(),
-            store: self.store.clone(),
-            views: self.views.clone(),
-            // A replay announces nothing: its copy publishes into a bus nobody hears.
-            bus: Arc::new(LocalBus::default()),
-            last_applied: Arc::new(Mutex::new(HashMap::new())),
-            batch: self.batch,
-        };
+        let mut shadow = self.silent();
         let (handle, copy) = match projection {
             Projection::Approvals => {
                 let (views, handle) = self.views.shadow().await?;
@@ -418,14 +423,7 @@ impl Projector {
             Some(until) => until,
             None => self.checkpoint(projection).await?,
         };
-        let mut scratch = Self {
-            log: self.log.clone(),
-            store: self.store.clone(),
-            views: self.views.clone(),
-            bus: Arc::new(LocalBus::default()),
-            last_applied: Arc::new(Mutex::new(HashMap::new())),
-            batch: self.batch,
-        };
+        let mut scratch = self.silent();
         let handle = match projection {
             Projection::Approvals => {
                 let (views, handle) = self.views.shadow().await?;

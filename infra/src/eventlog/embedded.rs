@@ -421,15 +421,8 @@ impl Writer {
         let now = chrono::Utc::now();
         for request in batch {
             if let Some(record) = request.verbatim {
-                let encoded = match record.encode() {
-                    Ok(encoded) if encoded.len() <= MAX_RECORD_BYTES as usize => encoded,
-                    Ok(_) => {
-                        answers.push((
-                            request.reply,
-                            Err(EventLogError::Codec("record larger than 16 MiB".into())),
-                        ));
-                        continue;
-                    }
+                let encoded = match encode_bounded(&record) {
+                    Ok(encoded) => encoded,
                     Err(e) => {
                         answers.push((request.reply, Err(e)));
                         continue;
@@ -492,15 +485,8 @@ impl Writer {
                 continue;
             }
             let record = CommitRecord::build(commit, head.version, &head.hash, now);
-            let encoded = match record.encode() {
-                Ok(encoded) if encoded.len() <= MAX_RECORD_BYTES as usize => encoded,
-                Ok(_) => {
-                    answers.push((
-                        request.reply,
-                        Err(EventLogError::Codec("commit larger than 16 MiB".into())),
-                    ));
-                    continue;
-                }
+            let encoded = match encode_bounded(&record) {
+                Ok(encoded) => encoded,
                 Err(e) => {
                     answers.push((request.reply, Err(e)));
                     continue;
@@ -735,6 +721,15 @@ fn recover_segment(
         file.sync_all()?;
     }
     Ok(())
+}
+
+/// A record's bytes, refused when larger than a frame may be.
+fn encode_bounded(record: &CommitRecord) -> Result<Vec<u8>, EventLogError> {
+    let encoded = record.encode()?;
+    if encoded.len() > MAX_RECORD_BYTES as usize {
+        return Err(EventLogError::Codec("commit larger than 16 MiB".into()));
+    }
+    Ok(encoded)
 }
 
 /// One record as stored, before any interpretation: its offset in the topic and either the
