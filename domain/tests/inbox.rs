@@ -84,6 +84,27 @@ fn only_participants_hr_and_auditors_see_a_submitted_document() {
 }
 
 #[test]
+fn a_proxy_sees_the_documents_that_seat_their_principal_once_submitted() {
+    let with_cc = ApprovalLine {
+        cc: vec![CAROL],
+        ..line(&[BOB])
+    };
+    let draft = Approval::fold(&[drafted(with_cc.clone())]);
+    assert!(
+        !draft.document().unwrap().visible_to_proxy_of(BOB),
+        "a draft stays the drafter's"
+    );
+    let submitted = Approval::fold(&[drafted(with_cc), submitted()]);
+    let doc = submitted.document().unwrap();
+    assert!(doc.visible_to_proxy_of(BOB), "BOB's seat is on the line");
+    assert!(!doc.visible_to_proxy_of(CAROL), "a cc seat is not a seat a proxy takes");
+    assert!(
+        !doc.visible_to_proxy_of(ALICE),
+        "the drafter's own documents do not pass to a proxy"
+    );
+}
+
+#[test]
 fn each_event_notifies_whoever_must_act_or_know() {
     let history = [
         drafted(line(&[BOB, CAROL])),

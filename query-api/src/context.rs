@@ -37,6 +37,8 @@ impl std::fmt::Debug for Stores {
 pub struct Viewer {
     pub actor: Actor,
     pub record: EmployeeRecord,
+    /// Employees who named the viewer their proxy (대결) in a delegation open now.
+    pub proxy_for: Vec<domain::ids::EmployeeId>,
 }
 
 impl Viewer {
@@ -45,7 +47,14 @@ impl Viewer {
         Some(Self {
             actor: record.actor()?,
             record,
+            proxy_for: Vec::new(),
         })
+    }
+
+    /// Whether the viewer may see `doc`: by the domain's rule for themselves, or as the proxy
+    /// of someone the line seats.
+    pub fn sees(&self, doc: &domain::approval::ApprovalDocument) -> bool {
+        doc.visible_to(&self.actor) || self.proxy_for.iter().any(|p| doc.visible_to_proxy_of(*p))
     }
 
     /// HR admins and auditors read everything.
@@ -133,4 +142,19 @@ pub async fn department(ctx: &Context<'_>, id: &str) -> async_graphql::Result<Op
         .load_one(id.to_owned())
         .await
         .map_err(|e| coded(error::UNAVAILABLE, e.to_string()))
+}
+
+/// Delegations naming `proxy` whose window is open now.
+pub async fn open_delegations(
+    org: &SqlReadModel,
+    proxy: &str,
+) -> Result<Vec<infra::readmodel::queries::DelegationRecord>, infra::readmodel::StoreError> {
+    let now = chrono::Utc::now();
+    let parse = |t: &str| chrono::DateTime::parse_from_rfc3339(t).map(|t| t.with_timezone(&chrono::Utc));
+    Ok(org
+        .delegations_to(proxy)
+        .await?
+        .into_iter()
+        .filter(|d| matches!((parse(&d.valid_from), parse(&d.valid_until)), (Ok(f), Ok(u)) if f <= now && now < u))
+        .collect())
 }

@@ -113,7 +113,15 @@ async fn viewer(api: &Api, headers: &HeaderMap) -> Result<Viewer, NoViewer> {
     if !record.active {
         return Err(NoViewer("this employee is deactivated".into()));
     }
-    Viewer::from_record(record).ok_or_else(|| NoViewer("token subject is not an employee id".into()))
+    let mut viewer =
+        Viewer::from_record(record).ok_or_else(|| NoViewer("token subject is not an employee id".into()))?;
+    viewer.proxy_for = crate::context::open_delegations(&api.stores.org, &claims.sub)
+        .await
+        .map_err(|e| NoViewer(format!("read model unavailable: {e}")))?
+        .into_iter()
+        .filter_map(|d| d.principal.parse().ok())
+        .collect();
+    Ok(viewer)
 }
 
 async fn graphql(

@@ -78,7 +78,7 @@ pub async fn visible_document(
     };
     let doc: ApprovalDocument =
         serde_json::from_value(json).map_err(|e| coded(error::INTERNAL, format!("stored document: {e}")))?;
-    Ok(doc.visible_to(&viewer.actor).then_some(ApprovalNode {
+    Ok(viewer.sees(&doc).then_some(ApprovalNode {
         doc,
         version,
         as_of: None,
@@ -186,7 +186,7 @@ impl Query {
             events.push((r.version, event.at(), event));
         }
         let now = Approval::fold(events.iter().map(|(_, _, e)| e));
-        if !now.document().is_some_and(|d| d.visible_to(&viewer.actor)) {
+        if !now.document().is_some_and(|d| viewer.sees(d)) {
             return Ok(None);
         }
         let until: Vec<&(u64, DateTime<Utc>, ApprovalEvent)> = events.iter().filter(|(_, t, _)| *t <= at).collect();
@@ -249,7 +249,7 @@ impl Query {
                 let doc: ApprovalDocument = serde_json::from_value(json)
                     .map_err(|e| coded(error::INTERNAL, format!("stored document: {e}")))?;
                 position = Some((updated_at.clone(), doc.id.to_string()));
-                let wanted = doc.visible_to(&viewer.actor)
+                let wanted = viewer.sees(&doc)
                     && approver.is_none_or(|a| doc.line.involves(a))
                     && text
                         .as_ref()
@@ -379,6 +379,23 @@ impl Query {
                 title: n.title,
                 at: n.at,
                 read: n.read,
+            })
+            .collect())
+    }
+
+    /// Delegations that let the viewer act as proxy (대결) right now.
+    async fn my_delegations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<DelegationToMe>> {
+        let viewer = viewer(ctx)?;
+        let found = crate::context::open_delegations(&stores(ctx).org, &viewer.actor.id.to_string())
+            .await
+            .map_err(error::store)?;
+        Ok(found
+            .into_iter()
+            .map(|d| DelegationToMe {
+                delegation_id: d.id,
+                principal_id: d.principal,
+                valid_from: d.valid_from,
+                valid_until: d.valid_until,
             })
             .collect())
     }

@@ -660,3 +660,21 @@ pub struct ProjectionLag {
     /// Age of the oldest commit not yet applied; 0 when caught up.
     pub seconds_behind: i64,
 }
+
+/// A delegation naming the viewer as proxy (대결자), open now.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct DelegationToMe {
+    /// Pass as `delegation` with a decision to act in the principal's seat.
+    pub delegation_id: String,
+    pub principal_id: String,
+    pub valid_from: String,
+    pub valid_until: String,
+}
+
+#[ComplexObject]
+impl DelegationToMe {
+    async fn principal(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<EmployeeNode>> {
+        Ok(context::employee(ctx, &self.principal_id).await?.map(EmployeeNode))
+    }
+}

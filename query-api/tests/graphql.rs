@@ -783,6 +783,66 @@ async fn a_position_token_waits_for_the_projection(w: World) {
     let _ = Checkpoint::new();
 }
 
+async fn a_proxy_sees_the_seats_of_their_principal_and_nothing_else(w: World) {
+    use domain::org::{DelegationEvent, Window};
+    // B (the approver) names E their proxy (대결자) for today.
+    let id = domain::ids::DelegationId(Uuid::from_u128(0xd01));
+    let window = Window {
+        from: Utc::now() - chrono::Duration::minutes(1),
+        until: Utc::now() + chrono::Duration::days(1),
+    };
+    let granted = DelegationEvent::Granted {
+        id,
+        principal: B,
+        proxy: E,
+        window,
+        reason: "출장".into(),
+        by: B,
+        at: Utc::now(),
+    };
+    append(&*w.log, streams::DELEGATION, id.0, &[granted]).await;
+    project(&*w.log, &w.org, &*w.views).await;
+    let mine = w
+        .data(E, "{ myDelegations { delegationId principal { name } } }", json!({}))
+        .await;
+    assert_eq!(mine["myDelegations"][0]["principal"]["name"], "박팀장");
+    // B's seats: the submitted documents whose line has B. Not A's draft (B is on its line,
+    // but a draft is the drafter's alone).
+    for (doc, expected) in [
+        (PROGRESS, true),
+        (APPROVED, true),
+        (WITHDRAWN, true),
+        (DRAFT, false),
+        (OF_E, true),
+    ] {
+        let one = w
+            .data(
+                E,
+                "query($id: ID!) { approval(id: $id) { documentId } }",
+                json!({ "id": doc.to_string() }),
+            )
+            .await;
+        assert_eq!(!one["approval"].is_null(), expected, "{doc} for B's proxy");
+    }
+    let listed = w
+        .data(
+            E,
+            "{ approvals(first: 100) { edges { node { documentId } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(listed["approvals"]["edges"].as_array().unwrap().len(), 4);
+    // Another user gains nothing from B's delegation.
+    let other = w
+        .data(
+            H,
+            "query($id: ID!) { approval(id: $id) { documentId } }",
+            json!({ "id": PROGRESS.to_string() }),
+        )
+        .await;
+    assert!(other["approval"].is_null());
+}
+
 macro_rules! suite {
     ($name:ident, $open:expr) => {
         mod $name {
@@ -802,6 +862,10 @@ macro_rules! suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn limits_refuse_abuse_before_execution_with_a_code() {
                 super::limits_refuse_abuse_before_execution_with_a_code($open.await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn a_proxy_sees_the_seats_of_their_principal_and_nothing_else() {
+                super::a_proxy_sees_the_seats_of_their_principal_and_nothing_else($open.await).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn a_position_token_waits_for_the_projection() {

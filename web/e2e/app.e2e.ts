@@ -11,6 +11,7 @@ import { join, resolve } from "node:path";
 const KANG = "00000000-0000-7000-8000-000000000106"; // 강개발, 플랫폼팀 (drafter)
 const LEAD = "00000000-0000-7000-8000-000000000105"; // 정팀장, his lead
 const DEV_HEAD = "00000000-0000-7000-8000-000000000104"; // 최개발, head of 개발본부 (second step)
+const YOON = "00000000-0000-7000-8000-000000000107"; // 윤개발, 플랫폼팀: 정팀장's proxy
 const OH = "00000000-0000-7000-8000-000000000109"; // 오영업, sales: no business with their documents
 const SHOTS = resolve("e2e-artifacts");
 
@@ -131,6 +132,28 @@ describe("전자결재 in a browser", () => {
     await expect.poll(() => drafter.page.getByTestId("revision").textContent()).toContain("2");
     await drafter.context.close();
     await lead.context.close();
+  });
+
+  it("a proxy approves in the absent approver's seat (대결), and the timeline says so", async () => {
+    // 정팀장 names 윤개발 his proxy for today.
+    const lead = await loggedIn(LEAD);
+    const token = await lead.page.evaluate(() => JSON.parse(localStorage.getItem("erp.session")!).token as string);
+    const from = new Date(Date.now() - 60_000).toISOString();
+    const until = new Date(Date.now() + 86_400_000).toISOString();
+    const named = await fetch(`${base}/api/delegations`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      body: JSON.stringify({ proxy: YOON, from, until, reason: "출장" }),
+    });
+    expect(named.status).toBeLessThan(300);
+    const drafter = await loggedIn(KANG);
+    const id = await compose(drafter.page, "E2E 대결 문서");
+    const proxy = await loggedIn(YOON);
+    await proxy.page.goto(`${base}/#/doc/${id}`);
+    await proxy.page.getByTestId("action-proxy").click();
+    await expect.poll(() => proxy.page.getByTestId("timeline").textContent(), { timeout: 10_000 }).toContain("대결");
+    await proxy.page.screenshot({ path: join(SHOTS, "proxy.png") });
+    for (const c of [lead, drafter, proxy]) await c.context.close();
   });
 
   it("a document that is not yours cannot be opened by URL", async () => {

@@ -41,3 +41,14 @@ export function bodyForCommand(body: Record<string, { value?: unknown } | unknow
     Object.entries(body).map(([k, v]) => [k, v && typeof v === "object" && "value" in v ? (v as { value: unknown }).value : v]),
   );
 }
+
+/** Seats of the current step the viewer may take as proxy (대결): undecided seats whose holder
+ * named the viewer in a delegation that is open now. */
+export function proxySeats(
+  steps: Pick<ApprovalStep, "state" | "members">[],
+  delegations: { delegationId: string; principalId: string }[],
+): { delegationId: string; principalId: string }[] {
+  const current = steps.find((s) => s.state === ("CURRENT" as StepState));
+  if (!current) return [];
+  return delegations.filter((d) => current.members.some((m) => m.employeeId === d.principalId && !m.decision));
+}

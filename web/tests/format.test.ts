@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { actionsFor, bodyForCommand, instants } from "../src/format";
+import { actionsFor, bodyForCommand, instants, proxySeats } from "../src/format";
 import { fieldValue } from "../src/pages/Compose";
 import { boxLabels, dictionaries, statusLabels } from "../src/i18n";
 
@@ -43,6 +43,19 @@ describe("resubmit", () => {
       content: "본문",
       period: { start: "a", end: "b" },
     });
+  });
+});
+
+describe("proxySeats", () => {
+  it("offers 대결 only for an undecided seat of the current step held by a principal who named me", () => {
+    const steps = [step("DONE", [{ employeeId: "a", decision: {} }]), step("CURRENT", [{ employeeId: "b" }, { employeeId: "c", decision: {} }])];
+    const delegations = [
+      { delegationId: "d1", principalId: "a" },
+      { delegationId: "d2", principalId: "b" },
+      { delegationId: "d3", principalId: "c" },
+    ];
+    expect(proxySeats(steps, delegations)).toEqual([{ delegationId: "d2", principalId: "b" }]);
+    expect(proxySeats([step("DONE", [{ employeeId: "b" }])], delegations)).toEqual([]);
   });
 });
 

@@ -131,6 +131,14 @@ impl ApprovalDocument {
         out
     }
 
+    /// Whether the proxy (대결자) of `principal` may see this document: once submitted, when
+    /// the line seats the principal — the seat the proxy may take. Nothing else of the
+    /// principal's (drafts, cc, department mail) passes to the proxy.
+    pub fn visible_to_proxy_of(&self, principal: crate::ids::EmployeeId) -> bool {
+        !matches!(self.status, Status::Draft | Status::Discarded)
+            && self.line.steps.iter().any(|s| s.members().contains(&principal))
+    }
+
     /// Whether `actor` may see this document: the drafter always; once submitted, line
     /// members, cc, members of receiving departments, HR admins and auditors.
     pub fn visible_to(&self, actor: &Actor) -> bool {

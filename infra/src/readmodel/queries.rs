@@ -51,6 +51,18 @@ pub struct DepartmentRecord {
     pub version: u64,
 }
 
+/// A proxy delegation (대결) as the read model holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DelegationRecord {
+    pub id: String,
+    pub principal: String,
+    pub proxy: String,
+    /// RFC 3339.
+    pub valid_from: String,
+    pub valid_until: String,
+    pub revoked: bool,
+}
+
 /// One entry of an employee's leave ledger.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LeaveEntry {
@@ -187,6 +199,30 @@ impl SqlReadModel {
                     head: text_at(r, 4)?,
                     closed: r.try_get::<i64, _>(5)? != 0,
                     version: r.try_get::<i64, _>(6)? as u64,
+                })
+            })
+            .collect()
+    }
+
+    /// Delegations naming `proxy`, not revoked (whether their window is open is the caller's
+    /// question: it knows the time).
+    pub async fn delegations_to(&self, proxy: &str) -> Result<Vec<DelegationRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, principal, proxy, valid_from, valid_until, revoked FROM delegations \
+             WHERE proxy = ? AND revoked = 0 ORDER BY valid_from",
+        )
+        .bind(proxy)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DelegationRecord {
+                    id: text_at(r, 0)?.unwrap_or_default(),
+                    principal: text_at(r, 1)?.unwrap_or_default(),
+                    proxy: text_at(r, 2)?.unwrap_or_default(),
+                    valid_from: text_at(r, 3)?.unwrap_or_default(),
+                    valid_until: text_at(r, 4)?.unwrap_or_default(),
+                    revoked: r.try_get::<i64, _>(5)? != 0,
                 })
             })
             .collect()

@@ -5,7 +5,7 @@ import { useQuery, useSubscription } from "urql";
 import { command, CommandError, type Session } from "../api";
 import { LangContext, actionLabels, statusLabels, stepLabels, useT, type Key } from "../i18n";
 import { useContext } from "react";
-import { actionsFor, bodyForCommand, instants, shortTime } from "../format";
+import { actionsFor, bodyForCommand, instants, proxySeats, shortTime } from "../format";
 
 const FIELDS = `documentId title status version formId revision number amount body line drafterId holdReason
   drafter { name }
@@ -16,7 +16,7 @@ const FIELDS = `documentId title status version formId revision number amount bo
 
 const DOC = `query Doc($id: ID!) { approval(id: $id) { ${FIELDS} } }`;
 const AS_OF = `query DocAsOf($id: ID!, $at: DateTime!) { approvalAsOf(id: $id, at: $at) { ${FIELDS} asOf } }`;
-const LABELS = `{ forms { id fields } }`;
+const LABELS = `{ forms { id fields } myDelegations { delegationId principalId principal { name } } }`;
 const UPDATED = `subscription Updated($id: ID!) { approvalUpdated(id: $id) { version status resync } }`;
 
 const PATHS: Record<string, string> = {
@@ -53,7 +53,7 @@ export function DocumentView({ id, session }: { id: string; session: Session }) 
     return f ? (lang === "ko" ? f.label_ko : f.label_en) : key;
   };
   const moments = instants(current.timeline);
-  const act = async (action: string) => {
+  const act = async (action: string, delegation?: string) => {
     setMessage(null);
     try {
       if (action === "comment") {
@@ -64,7 +64,11 @@ export function DocumentView({ id, session }: { id: string; session: Session }) 
         await command(session, `/api/approvals/${id}/resubmit`, { title: current.title, body, line: current.line }, current.version);
       } else {
         const needsReason = action === "reject" || action === "hold";
-        const body = needsReason ? { reason: note } : action === "approve" || action === "approveFinal" ? { comment: note || null } : {};
+        const body = needsReason
+          ? { reason: note, delegation }
+          : action === "approve" || action === "approveFinal"
+            ? { comment: note || null, delegation }
+            : {};
         await command(session, `/api/approvals/${id}/${PATHS[action]}`, body, current.version);
       }
       setNote("");
@@ -75,6 +79,9 @@ export function DocumentView({ id, session }: { id: string; session: Session }) 
     refetch({ requestPolicy: "network-only" });
   };
   const actions = at ? [] : actionsFor(current, session.employeeId);
+  const delegations: { delegationId: string; principalId: string; principal?: { name: string } }[] =
+    forms.data?.myDelegations ?? [];
+  const proxies = at ? [] : proxySeats(current.steps, delegations);
   return (
     <article className="document" data-testid="document">
       <h1>{doc.title}</h1>
@@ -121,12 +128,17 @@ export function DocumentView({ id, session }: { id: string; session: Session }) 
           </p>
         ))}
       </section>
-      {actions.length > 0 && (
+      {(actions.length > 0 || proxies.length > 0) && (
         <section className="actions">
           <input placeholder={`${t("comment")} / ${t("reason")}`} value={note} onChange={(e) => setNote(e.target.value)} aria-label={t("reason")} />
           {actions.map((a) => (
             <button key={a} onClick={() => act(a)} data-testid={`action-${a}`}>
               {t(a as Key)}
+            </button>
+          ))}
+          {proxies.map((p) => (
+            <button key={p.delegationId} onClick={() => act("approve", p.delegationId)} data-testid="action-proxy">
+              {t("proxyApprove")} ({delegations.find((d) => d.delegationId === p.delegationId)?.principal?.name})
             </button>
           ))}
         </section>
