@@ -167,8 +167,16 @@ async fn authenticate(
         .filter(|r| r.active)
         .ok_or("not an active employee")?;
     let actor = record.actor().ok_or("not an employee id")?;
+    let proxy_for = notifier
+        .org
+        .open_delegations_to(&claims.sub, chrono::Utc::now())
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter_map(|d| d.principal.parse().ok())
+        .collect();
     let expires = chrono::DateTime::from_timestamp(claims.exp, 0).unwrap_or_else(chrono::Utc::now);
-    Ok((Subscriber { actor }, expires))
+    Ok((Subscriber { actor, proxy_for }, expires))
 }
 
 async fn serve(socket: WebSocket, notifier: Arc<Notifier>) {

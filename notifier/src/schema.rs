@@ -32,6 +32,15 @@ pub(crate) type Routes = Arc<Hub>;
 #[derive(Debug, Clone)]
 pub struct Subscriber {
     pub actor: Actor,
+    /// Employees who named this one their proxy (대결), open at connection time.
+    pub proxy_for: Vec<domain::ids::EmployeeId>,
+}
+
+impl Subscriber {
+    /// The query API's rule: the domain's `visible_to`, or a seat held as proxy.
+    pub fn sees(&self, doc: &ApprovalDocument) -> bool {
+        doc.visible_to(&self.actor) || self.proxy_for.iter().any(|p| doc.visible_to_proxy_of(*p))
+    }
 }
 
 fn coded(code: &'static str, message: impl Into<String>) -> async_graphql::Error {
@@ -360,7 +369,7 @@ impl Subscription {
         ctx: &Context<'_>,
         #[graphql(desc = "The document id (UUID).")] id: ID,
     ) -> async_graphql::Result<BoxStream<'static, ApprovalUpdate>> {
-        let actor = subscriber(ctx)?.actor.clone();
+        let me = subscriber(ctx)?.clone();
         let sources = ctx.data_unchecked::<Sources>().clone();
         let id = id.to_string();
         let receiver = ctx.data_unchecked::<Routes>().subscribe(&format!("doc:{id}"));
@@ -370,7 +379,7 @@ impl Subscription {
             .await
             .map_err(|e| coded("UNAVAILABLE", e.to_string()))?
             .and_then(|(_, json)| serde_json::from_value::<ApprovalDocument>(json).ok());
-        if !now.is_some_and(|d| d.visible_to(&actor)) {
+        if !now.is_some_and(|d| me.sees(&d)) {
             // Not told apart from a missing document.
             return Err(coded("NOT_FOUND", format!("no document {id}")));
         }
@@ -398,7 +407,7 @@ impl Subscription {
                         ..
                     } if doc == wanted => serde_json::from_value::<ApprovalDocument>(document)
                         .ok()
-                        .filter(|d| d.visible_to(&actor))
+                        .filter(|d| me.sees(d))
                         .map(|d| ApprovalUpdate {
                             resync: false,
                             document_id: doc,

@@ -143,18 +143,3 @@ pub async fn department(ctx: &Context<'_>, id: &str) -> async_graphql::Result<Op
         .await
         .map_err(|e| coded(error::UNAVAILABLE, e.to_string()))
 }
-
-/// Delegations naming `proxy` whose window is open now.
-pub async fn open_delegations(
-    org: &SqlReadModel,
-    proxy: &str,
-) -> Result<Vec<infra::readmodel::queries::DelegationRecord>, infra::readmodel::StoreError> {
-    let now = chrono::Utc::now();
-    let parse = |t: &str| chrono::DateTime::parse_from_rfc3339(t).map(|t| t.with_timezone(&chrono::Utc));
-    Ok(org
-        .delegations_to(proxy)
-        .await?
-        .into_iter()
-        .filter(|d| matches!((parse(&d.valid_from), parse(&d.valid_until)), (Ok(f), Ok(u)) if f <= now && now < u))
-        .collect())
-}

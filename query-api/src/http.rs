@@ -115,7 +115,10 @@ async fn viewer(api: &Api, headers: &HeaderMap) -> Result<Viewer, NoViewer> {
     }
     let mut viewer =
         Viewer::from_record(record).ok_or_else(|| NoViewer("token subject is not an employee id".into()))?;
-    viewer.proxy_for = crate::context::open_delegations(&api.stores.org, &claims.sub)
+    viewer.proxy_for = api
+        .stores
+        .org
+        .open_delegations_to(&claims.sub, chrono::Utc::now())
         .await
         .map_err(|e| NoViewer(format!("read model unavailable: {e}")))?
         .into_iter()

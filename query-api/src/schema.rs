@@ -386,7 +386,9 @@ impl Query {
     /// Delegations that let the viewer act as proxy (대결) right now.
     async fn my_delegations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<DelegationToMe>> {
         let viewer = viewer(ctx)?;
-        let found = crate::context::open_delegations(&stores(ctx).org, &viewer.actor.id.to_string())
+        let found = stores(ctx)
+            .org
+            .open_delegations_to(&viewer.actor.id.to_string(), Utc::now())
             .await
             .map_err(error::store)?;
         Ok(found

@@ -135,17 +135,15 @@ describe("전자결재 in a browser", () => {
   });
 
   it("a proxy approves in the absent approver's seat (대결), and the timeline says so", async () => {
-    // 정팀장 names 윤개발 his proxy for today.
+    // 정팀장 names 윤개발 his proxy until tomorrow, on the 조직·휴가 screen.
     const lead = await loggedIn(LEAD);
-    const token = await lead.page.evaluate(() => JSON.parse(localStorage.getItem("erp.session")!).token as string);
-    const from = new Date(Date.now() - 60_000).toISOString();
-    const until = new Date(Date.now() + 86_400_000).toISOString();
-    const named = await fetch(`${base}/api/delegations`, {
-      method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-      body: JSON.stringify({ proxy: YOON, from, until, reason: "출장" }),
-    });
-    expect(named.status).toBeLessThan(300);
+    await lead.page.goto(`${base}/#/admin`);
+    await lead.page.getByTestId("proxy-select").selectOption(YOON);
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+    await lead.page.getByTestId("proxy-until").fill(tomorrow);
+    await lead.page.getByTestId("proxy-save").click();
+    await lead.page.getByText("처리되었습니다").waitFor();
+    await lead.page.screenshot({ path: join(SHOTS, "admin.png") });
     const drafter = await loggedIn(KANG);
     const id = await compose(drafter.page, "E2E 대결 문서");
     const proxy = await loggedIn(YOON);

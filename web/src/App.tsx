@@ -73,7 +73,7 @@ export function App() {
   let page;
   if (route === "doc" && arg) page = <DocumentView key={arg} id={arg} session={session} />;
   else if (route === "compose") page = <Compose session={session} />;
-  else if (route === "admin") page = <Admin />;
+  else if (route === "admin") page = <Admin session={session} />;
   else page = <Inbox box={arg && boxLabels.ko[arg] ? arg : "PENDING"} session={session} />;
   return (
     <LangContext.Provider value={lang}>

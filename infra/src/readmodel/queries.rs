@@ -228,6 +228,21 @@ impl SqlReadModel {
             .collect()
     }
 
+    /// Delegations naming `proxy` whose window holds `now`.
+    pub async fn open_delegations_to(
+        &self,
+        proxy: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<DelegationRecord>, StoreError> {
+        let parse = |t: &str| chrono::DateTime::parse_from_rfc3339(t).map(|t| t.with_timezone(&chrono::Utc));
+        Ok(self
+            .delegations_to(proxy)
+            .await?
+            .into_iter()
+            .filter(|d| matches!((parse(&d.valid_from), parse(&d.valid_until)), (Ok(f), Ok(u)) if f <= now && now < u))
+            .collect())
+    }
+
     /// An employee's leave ledger, oldest first.
     pub async fn leave_entries(&self, employee: &str) -> Result<Vec<LeaveEntry>, StoreError> {
         let rows = sqlx::query(
