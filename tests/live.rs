@@ -6,7 +6,7 @@
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
-use command_api::seed::{demo_policy, seed_if_empty, DEV_KANG, PLATFORM_LEAD, SALES_OH};
+use command_api::seed::{demo_policy, seed_if_empty, DEV_KANG, DEV_YOON, PLATFORM_LEAD, SALES_OH};
 use command_api::{AuthState, Settings};
 use futures::{SinkExt, StreamExt};
 use infra::auth::LocalSigner;
@@ -545,5 +545,48 @@ async fn nobody_receives_another_users_document() {
         outsider.receive(Duration::from_secs(2)).await,
         Received::Nothing,
         "the outsider hears nothing"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proxy_hears_the_requests_that_reach_their_principal() {
+    let s = system(notifier::NotifierConfig::default()).await;
+    let (kang, lead, yoon) = (
+        s.login(DEV_KANG).await,
+        s.login(PLATFORM_LEAD).await,
+        s.login(DEV_YOON).await,
+    );
+    let now = chrono::Utc::now();
+    s.command(
+        &lead,
+        "/api/delegations",
+        None,
+        json!({ "proxy": DEV_YOON.0, "from": now - chrono::Duration::minutes(1),
+                "until": now + chrono::Duration::hours(8), "reason": "출장" }),
+    )
+    .await;
+    s.settle().await;
+    let mut proxy = Client::init(&s.notifiers[0], &yoon).await;
+    proxy
+        .subscribe(
+            "feed",
+            "subscription { myNotifications { documentId kind forEmployeeId } }",
+            json!({}),
+        )
+        .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let id = s.submitted(&kang, "대결자에게도 가는 요청").await;
+    let heard = proxy.next("feed", "myNotifications").await;
+    assert_eq!(
+        (
+            heard["documentId"].as_str(),
+            heard["kind"].as_str(),
+            heard["forEmployeeId"].as_str()
+        ),
+        (
+            Some(id.as_str()),
+            Some("approval_requested"),
+            Some(PLATFORM_LEAD.to_string().as_str())
+        )
     );
 }

@@ -77,6 +77,8 @@ pub struct NotificationEvent {
     pub at: Option<String>,
     /// Delivered from the persisted feed on resume, not live.
     pub replayed: bool,
+    /// Set when delivered to a proxy (대결자): whose request this is.
+    pub for_employee_id: Option<String>,
 }
 
 impl NotificationEvent {
@@ -92,6 +94,7 @@ impl NotificationEvent {
             title: None,
             at: None,
             replayed: false,
+            for_employee_id: None,
         }
     }
 
@@ -107,6 +110,7 @@ impl NotificationEvent {
             title: Some(entry.title.clone()),
             at: Some(entry.at.clone()),
             replayed,
+            for_employee_id: None,
         }
     }
 }
@@ -239,9 +243,16 @@ impl Subscription {
         ctx: &Context<'_>,
         after: Option<String>,
     ) -> async_graphql::Result<BoxStream<'static, NotificationEvent>> {
-        let me = subscriber(ctx)?.actor.id.to_string();
+        let subscriber = subscriber(ctx)?;
+        let me = subscriber.actor.id.to_string();
+        let principals: Vec<String> = subscriber.proxy_for.iter().map(ToString::to_string).collect();
         let sources = ctx.data_unchecked::<Sources>().clone();
-        let receiver = ctx.data_unchecked::<Routes>().subscribe(&format!("feed:{me}"));
+        let hub = ctx.data_unchecked::<Routes>();
+        // My feed, and — as their proxy (대결자) — my principals' requests to decide.
+        let receivers = std::iter::once(&me)
+            .chain(&principals)
+            .map(|who| hub.subscribe(&format!("feed:{who}")))
+            .collect();
         let after = match after {
             Some(c) => Some(parse_cursor(&c).ok_or_else(|| coded("BAD_USER_INPUT", "`after` is not a cursor"))?),
             None => None,
@@ -266,7 +277,7 @@ impl Subscription {
                 .collect::<Vec<_>>(),
         );
         let live = from_routes(
-            vec![receiver],
+            receivers,
             |_| NotificationEvent::lagged(),
             move |change| {
                 let item = match change {
@@ -287,6 +298,16 @@ impl Subscription {
                             Some(correlation_id),
                             false,
                         ))
+                    }
+                    Change::Notification {
+                        recipient,
+                        entry,
+                        position,
+                        correlation_id,
+                    } if principals.contains(&recipient) && entry.kind == "approval_requested" => {
+                        let mut event = NotificationEvent::of(&entry, Some(position), Some(correlation_id), false);
+                        event.for_employee_id = Some(recipient);
+                        Some(event)
                     }
                     _ => None,
                 };

@@ -144,10 +144,23 @@ describe("전자결재 in a browser", () => {
     await lead.page.getByTestId("proxy-save").click();
     await lead.page.getByText("처리되었습니다").waitFor();
     await lead.page.screenshot({ path: join(SHOTS, "admin.png") });
+    // 윤개발 sees that he acts for 정팀장, and stays on the page.
+    const proxy = await loggedIn(YOON);
+    await expect
+      .poll(async () => {
+        await proxy.page.goto(`${base}/#/admin`);
+        await proxy.page.reload();
+        return proxy.page.getByText("대결 중").count();
+      })
+      .toBe(1);
     const drafter = await loggedIn(KANG);
     const id = await compose(drafter.page, "E2E 대결 문서");
-    const proxy = await loggedIn(YOON);
-    await proxy.page.goto(`${base}/#/doc/${id}`);
+    // The request to 정팀장 reaches his proxy live, marked as such.
+    const request = proxy.page.getByTestId("toasts").getByText("E2E 대결 문서");
+    await request.waitFor({ timeout: 15_000 });
+    expect(await request.textContent()).toContain("(대결)");
+    await request.click();
+    await expect.poll(() => new URL(proxy.page.url()).hash).toBe(`#/doc/${id}`);
     await proxy.page.getByTestId("action-proxy").click();
     await expect.poll(() => proxy.page.getByTestId("timeline").textContent(), { timeout: 10_000 }).toContain("대결");
     await proxy.page.screenshot({ path: join(SHOTS, "proxy.png") });

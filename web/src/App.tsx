@@ -21,7 +21,7 @@ function useHash(): string {
 
 type Toast = { id: string; text: string; href: string };
 
-const LIVE = `subscription { myNotifications { resync id documentId kind title } }`;
+const LIVE = `subscription { myNotifications { resync id documentId kind title forEmployeeId } }`;
 
 function Toasts({ lang }: { lang: Lang }) {
   const [toasts, setToasts] = useState<Toast[]>([]);
@@ -29,7 +29,8 @@ function Toasts({ lang }: { lang: Lang }) {
   useEffect(() => {
     const n = result.data?.myNotifications;
     if (!n || n.resync) return;
-    const toast = { id: n.id, text: `${n.title} — ${noticeLabels[lang][n.kind] ?? n.kind}`, href: `#/doc/${n.documentId}` };
+    const proxy = n.forEmployeeId ? ` (${dictionaries[lang].proxyApprove})` : "";
+    const toast = { id: n.id, text: `${n.title} — ${noticeLabels[lang][n.kind] ?? n.kind}${proxy}`, href: `#/doc/${n.documentId}` };
     setToasts((all) => [toast, ...all.filter((t) => t.id !== toast.id)].slice(0, 4));
     const timer = setTimeout(() => setToasts((all) => all.filter((t) => t.id !== toast.id)), 8000);
     return () => clearTimeout(timer);
