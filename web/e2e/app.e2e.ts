@@ -12,7 +12,8 @@ const KANG = "00000000-0000-7000-8000-000000000106"; // 강개발, 플랫폼팀 
 const LEAD = "00000000-0000-7000-8000-000000000105"; // 정팀장, his lead
 const DEV_HEAD = "00000000-0000-7000-8000-000000000104"; // 최개발, head of 개발본부 (second step)
 const YOON = "00000000-0000-7000-8000-000000000107"; // 윤개발, 플랫폼팀: 정팀장's proxy
-const OH = "00000000-0000-7000-8000-000000000109"; // 오영업, sales: no business with their documents
+const OH = "00000000-0000-7000-8000-000000000109";
+const HR = "00000000-0000-7000-8000-000000000102"; // 이인사, HR admin // 오영업, sales: no business with their documents
 const SHOTS = resolve("e2e-artifacts");
 
 let server: ChildProcess;
@@ -176,6 +177,25 @@ describe("전자결재 in a browser", () => {
     expect(await outsider.page.getByText("E2E 영업팀 비공개").count()).toBe(0);
     await drafter.context.close();
     await outsider.context.close();
+  });
+
+  it("HR registers an employee, who then appears in the org chart", async () => {
+    const hr = await loggedIn(HR);
+    await hr.page.goto(`${base}/#/admin`);
+    await hr.page.getByTestId("hr-name").fill("신입사원");
+    await hr.page.getByTestId("hr-email").fill("newbie@demo.erp");
+    await hr.page.getByTestId("hr-department").selectOption({ label: "플랫폼팀" });
+    await hr.page.getByTestId("hr-title").fill("사원");
+    await hr.page.getByTestId("hr-register").click();
+    await expect.poll(() => hr.page.getByTestId("hr-message").textContent()).toBe("처리되었습니다");
+    await expect
+      .poll(async () => {
+        await hr.page.reload();
+        return hr.page.getByText("신입사원 (사원)").count();
+      })
+      .toBe(1);
+    await hr.page.screenshot({ path: join(SHOTS, "hr.png") });
+    await hr.context.close();
   });
 
   it("switches to English", async () => {

@@ -10,6 +10,7 @@ const ADMIN = `query Admin($who: ID) {
   leaveBalance(employeeId: $who) { employeeId balance used entries { kind days at reason } }
   orgChart { ...Dept children { ...Dept children { ...Dept children { ...Dept } } } }
   employees(first: 100, filter: { active: true }) { edges { node { employeeId name } } }
+  departments { departmentId name closed }
   myDelegations { delegationId principal { name } validUntil }
 }
 fragment Dept on Department { name members { name positionTitle } }`;
@@ -28,6 +29,89 @@ function Department({ d }: { d: Dept }) {
         </ul>
       )}
     </li>
+  );
+}
+
+/** HR: register an employee, adjust someone's leave. The server checks the role again. */
+function HrPanel({
+  session,
+  people,
+  departments,
+  who,
+  onDone,
+}: {
+  session: Session;
+  people: { employeeId: string; name: string }[];
+  departments: { departmentId: string; name: string }[];
+  who: string | null;
+  onDone: () => void;
+}) {
+  const t = useT();
+  const [form, setForm] = useState({ name: "", email: "", department: "", title: "", rank: "1", manager: "" });
+  const [days, setDays] = useState("");
+  const [reason, setReason] = useState("");
+  const [message, setMessage] = useState<string | null>(null);
+  const run = async (path: string, body: unknown) => {
+    setMessage(null);
+    try {
+      await command(session, path, body);
+      setMessage(t("done"));
+      onDone();
+    } catch (e) {
+      setMessage(e instanceof CommandError ? `${t("failed")}: ${e.message}` : String(e));
+    }
+  };
+  const set = (k: keyof typeof form) => (e: { target: { value: string } }) => setForm({ ...form, [k]: e.target.value });
+  return (
+    <section className="hr">
+      <h1>{t("register")}</h1>
+      <input placeholder={t("name")} aria-label={t("name")} value={form.name} onChange={set("name")} data-testid="hr-name" />
+      <input placeholder={t("email")} aria-label={t("email")} value={form.email} onChange={set("email")} data-testid="hr-email" />
+      <select aria-label={t("department")} value={form.department} onChange={set("department")} data-testid="hr-department">
+        <option value="" />
+        {departments.map((d) => (
+          <option key={d.departmentId} value={d.departmentId}>
+            {d.name}
+          </option>
+        ))}
+      </select>
+      <input placeholder={t("positionTitle")} aria-label={t("positionTitle")} value={form.title} onChange={set("title")} data-testid="hr-title" />
+      <select aria-label={t("manager")} value={form.manager} onChange={set("manager")}>
+        <option value="" />
+        {people.map((p) => (
+          <option key={p.employeeId} value={p.employeeId}>
+            {p.name}
+          </option>
+        ))}
+      </select>
+      <button
+        data-testid="hr-register"
+        disabled={!form.name || !form.email || !form.department || !form.title}
+        onClick={() =>
+          run("/api/employees", {
+            name: form.name,
+            email: form.email,
+            department: form.department,
+            position: { title: form.title, rank: Number(form.rank) },
+            manager: form.manager || null,
+            roles: [],
+          })
+        }
+      >
+        {t("save")}
+      </button>
+      {who && (
+        <>
+          <h1>{t("adjustLeave")}</h1>
+          <input placeholder="+1 / -0.5" aria-label={t("days")} value={days} onChange={(e) => setDays(e.target.value)} />
+          <input placeholder={t("reason")} aria-label={t("reason")} value={reason} onChange={(e) => setReason(e.target.value)} />
+          <button disabled={!days || !reason} onClick={() => run(`/api/leave/${who}/adjustments`, { days, reason })}>
+            {t("save")}
+          </button>
+        </>
+      )}
+      {message && <p className="message" data-testid="hr-message">{message}</p>}
+    </section>
   );
 }
 
@@ -99,6 +183,15 @@ export function Admin({ session }: { session: Session }) {
         <p>
           {t("actingFor")}: {data.myDelegations.map((d: { principal?: { name: string }; validUntil: string }) => `${d.principal?.name} (~${d.validUntil.slice(0, 10)})`).join(", ")}
         </p>
+      )}
+      {(data?.me.roles ?? []).includes("hr_admin") && (
+        <HrPanel
+          session={session}
+          people={people}
+          departments={(data?.departments ?? []).filter((d: { closed: boolean }) => !d.closed)}
+          who={who}
+          onDone={() => refetch({ requestPolicy: "network-only" })}
+        />
       )}
       <h1>{t("employees")}</h1>
       <ul>{(data?.orgChart ?? []).map((d: Dept) => <Department key={d.name} d={d} />)}</ul>
