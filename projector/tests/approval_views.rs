@@ -218,10 +218,18 @@ async fn until_version(views: &dyn ApprovalViews, id: ApprovalId, version: u64) 
     panic!("the view of {id} never reached version {version}");
 }
 
-async fn a_replay_swaps_in_a_copy_equal_to_a_fresh_rebuild(
-    store: Box<dyn ApprovalViews>,
-    fresh: Box<dyn ApprovalViews>,
-) {
+/// The history projected into `store` by a live projection that keeps running.
+struct Live {
+    _dir: tempfile::TempDir,
+    log: Arc<dyn EventLog>,
+    waiting: ApprovalId,
+    views: Arc<dyn ApprovalViews>,
+    projector: Projector,
+    stop_live: watch::Sender<bool>,
+    live: tokio::task::JoinHandle<Result<(), projector::ProjectorError>>,
+}
+
+async fn live(store: Box<dyn ApprovalViews>, batch: usize) -> Live {
     let dir = tempfile::tempdir().unwrap();
     let log: Arc<dyn EventLog> =
         Arc::new(EmbeddedLog::open(dir.path(), EmbeddedOptions::default(), Upcasters::default()).unwrap());
@@ -229,14 +237,38 @@ async fn a_replay_swaps_in_a_copy_equal_to_a_fresh_rebuild(
     let views: Arc<dyn ApprovalViews> = Arc::from(store);
     let projector = Projector::new(log.clone(), support::sqlite_store().await)
         .with_views(views.clone())
-        .with_batch(2);
+        .with_batch(batch);
     projector.catch_up_with(Projection::Approvals, true).await.unwrap();
-    let mut published = projector.published();
     let (stop_live, stop) = watch::channel(false);
     let live = {
         let projector = projector.clone();
         tokio::spawn(async move { projector.run(Projection::Approvals, stop).await })
     };
+    Live {
+        _dir: dir,
+        log,
+        waiting,
+        views,
+        projector,
+        stop_live,
+        live,
+    }
+}
+
+async fn a_replay_swaps_in_a_copy_equal_to_a_fresh_rebuild(
+    store: Box<dyn ApprovalViews>,
+    fresh: Box<dyn ApprovalViews>,
+) {
+    let Live {
+        _dir,
+        log,
+        waiting,
+        views,
+        projector,
+        stop_live,
+        live,
+    } = live(store, 2).await;
+    let mut published = projector.published();
 
     let mut seen = Vec::new();
     let report = projector
@@ -274,18 +306,15 @@ async fn a_live_projection_follows_a_copy_swapped_in_under_it(
     store: Box<dyn ApprovalViews>,
     fresh: Box<dyn ApprovalViews>,
 ) {
-    let dir = tempfile::tempdir().unwrap();
-    let log: Arc<dyn EventLog> =
-        Arc::new(EmbeddedLog::open(dir.path(), EmbeddedOptions::default(), Upcasters::default()).unwrap());
-    let (_, waiting) = history(&*log).await;
-    let views: Arc<dyn ApprovalViews> = Arc::from(store);
-    let projector = Projector::new(log.clone(), support::sqlite_store().await).with_views(views.clone());
-    projector.catch_up_with(Projection::Approvals, true).await.unwrap();
-    let (stop_live, stop) = watch::channel(false);
-    let live = {
-        let projector = projector.clone();
-        tokio::spawn(async move { projector.run(Projection::Approvals, stop).await })
-    };
+    let Live {
+        _dir,
+        log,
+        waiting,
+        views,
+        projector: _,
+        stop_live,
+        live,
+    } = live(store, 500).await;
 
     // A copy that stops three commits short of where the live projection stands.
     let (copy, handle) = views.shadow().await.unwrap();
