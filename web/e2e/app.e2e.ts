@@ -68,8 +68,8 @@ async function loggedIn(who: string): Promise<{ context: BrowserContext; page: P
   return { context, page };
 }
 
-async function compose(page: Page, title: string): Promise<string> {
-  await page.getByTestId("nav-compose").click();
+async function compose(page: Page, title: string, options: { keepLine?: boolean } = {}): Promise<string> {
+  if (!options.keepLine) await page.getByTestId("nav-compose").click();
   await page.getByTestId("title").fill(title);
   await page.getByTestId("field-content").fill("브라우저에서 작성한 본문");
   await page.getByTestId("suggested-line").getByText("정팀장").waitFor();
@@ -170,7 +170,14 @@ describe("전자결재 in a browser", () => {
 
   it("a document that is not yours cannot be opened by URL", async () => {
     const drafter = await loggedIn(KANG);
-    const id = await compose(drafter.page, "E2E 영업팀 비공개");
+    // The drafter edits the suggested line: 윤개발 in cc (still not 오영업's business).
+    await drafter.page.getByTestId("nav-compose").click();
+    await drafter.page.getByTestId("suggested-line").getByText("정팀장").waitFor();
+    await drafter.page.getByTestId("line-pick").selectOption(YOON);
+    await drafter.page.getByTestId("cc-add").click();
+    await drafter.page.getByTestId("cc").getByText("윤개발").waitFor();
+    const id = await compose(drafter.page, "E2E 영업팀 비공개", { keepLine: true });
+    await drafter.page.getByText("참조: 윤개발").waitFor();
     const outsider = await loggedIn(OH);
     await outsider.page.goto(`${base}/#/doc/${id}`);
     await outsider.page.getByTestId("not-found").waitFor();

@@ -52,3 +52,30 @@ export function proxySeats(
   if (!current) return [];
   return delegations.filter((d) => current.members.some((m) => m.employeeId === d.principalId && !m.decision));
 }
+
+/** The approval line as the command API takes it (`ApprovalLine` of the domain). */
+export type LineStep =
+  | { kind: "approval"; approver: string; final_authority?: boolean }
+  | { kind: "agreement"; members: string[]; quorum: unknown };
+export type Line = { steps: LineStep[]; cc: string[]; receivers: string[] };
+
+/** Members of a step, in order. */
+export function stepMembers(step: LineStep): string[] {
+  return step.kind === "approval" ? [step.approver] : step.members;
+}
+
+/** Adds `who` as the last 결재 step, unless already on the line (a person decides once). */
+export function addApprover(line: Line, who: string): Line {
+  if (line.steps.some((s) => stepMembers(s).includes(who))) return line;
+  return { ...line, steps: [...line.steps, { kind: "approval", approver: who }], cc: line.cc.filter((c) => c !== who) };
+}
+
+export function removeStep(line: Line, index: number): Line {
+  return { ...line, steps: line.steps.filter((_, i) => i !== index) };
+}
+
+/** Adds `who` to 참조 unless they already decide on the line or are cc'd. */
+export function addCc(line: Line, who: string): Line {
+  if (line.cc.includes(who) || line.steps.some((s) => stepMembers(s).includes(who))) return line;
+  return { ...line, cc: [...line.cc, who] };
+}

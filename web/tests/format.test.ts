@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { actionsFor, bodyForCommand, instants, proxySeats } from "../src/format";
+import { actionsFor, addApprover, addCc, bodyForCommand, instants, proxySeats, removeStep } from "../src/format";
 import { fieldValue } from "../src/pages/Compose";
 import { boxLabels, dictionaries, statusLabels } from "../src/i18n";
 
@@ -81,5 +81,20 @@ describe("i18n", () => {
     expect(Object.keys(boxLabels.en).sort()).toEqual(Object.keys(boxLabels.ko).sort());
     expect(Object.keys(statusLabels.en).sort()).toEqual(Object.keys(statusLabels.ko).sort());
     expect(Object.keys(dictionaries.en).sort()).toEqual(Object.keys(dictionaries.ko).sort());
+  });
+});
+
+describe("line editing", () => {
+  const base = { steps: [{ kind: "approval" as const, approver: "lead" }], cc: [], receivers: [] };
+  it("adds approvers once, and cc only for people not deciding", () => {
+    const two = addApprover(base, "head");
+    expect(two.steps.map((s) => (s.kind === "approval" ? s.approver : ""))).toEqual(["lead", "head"]);
+    expect(addApprover(two, "lead")).toBe(two);
+    expect(addCc(two, "head")).toBe(two);
+    expect(addCc(two, "finance").cc).toEqual(["finance"]);
+    expect(addApprover(addCc(two, "finance"), "finance").cc).toEqual([]);
+  });
+  it("removes a step", () => {
+    expect(removeStep(addApprover(base, "head"), 0).steps).toEqual([{ kind: "approval", approver: "head" }]);
   });
 });

@@ -3,8 +3,12 @@ import { useContext, useState } from "react";
 import { useQuery } from "urql";
 import { command, CommandError, type Session } from "../api";
 import { LangContext, useT } from "../i18n";
+import { addApprover, addCc, removeStep, stepMembers, type Line } from "../format";
 
-const FORMS = `{ forms { id version kind nameKo nameEn fields amountField leaveDaysField } }`;
+const FORMS = `{
+  forms { id version kind nameKo nameEn fields amountField leaveDaysField }
+  employees(first: 100, filter: { active: true }) { edges { node { employeeId name positionTitle } } }
+}`;
 const SUGGEST = `query Suggest($form: String!, $amount: String, $days: String) {
   suggestLine(formId: $form, amount: $amount, leaveDays: $days) { line steps { kind members { employeeId employee { name } } } }
 }`;
@@ -45,6 +49,15 @@ export function Compose({ session }: { session: Session }) {
     variables: { form: formId, amount: amount && /^\d/.test(amount) ? amount : null, days: days || null },
   });
   const fields: Field[] = (form?.fields as Field[]) ?? [];
+  const people: { employeeId: string; name: string; positionTitle?: string }[] = (data?.employees.edges ?? []).map(
+    (e: { node: { employeeId: string; name: string; positionTitle?: string } }) => e.node,
+  );
+  const nameOf = (id: string) => people.find((p) => p.employeeId === id)?.name ?? id;
+  // The suggested line until the drafter edits it.
+  const [edited, setEdited] = useState<Line | null>(null);
+  const suggested = (suggestion.data?.suggestLine.line as Line | undefined) ?? { steps: [], cc: [], receivers: [] };
+  const line: Line = edited ?? { steps: suggested.steps ?? [], cc: suggested.cc ?? [], receivers: suggested.receivers ?? [] };
+  const [pick, setPick] = useState("");
   const save = async (submit: boolean) => {
     setMessage(null);
     const missing = fields.filter((f) => f.required && !values[f.key]?.trim()).map((f) => (lang === "ko" ? f.label_ko : f.label_en));
@@ -54,7 +67,7 @@ export function Compose({ session }: { session: Session }) {
     }
     const body = Object.fromEntries(fields.filter((f) => values[f.key]).map((f) => [f.key, fieldValue(f.kind.type, values[f.key])]));
     try {
-      const draft = await command(session, "/api/approvals", { form: formId, title, body, line: suggestion.data?.suggestLine.line ?? { steps: [] } });
+      const draft = await command(session, "/api/approvals", { form: formId, title, body, line });
       if (submit) await command(session, `/api/approvals/${draft.id}/submit`, {}, draft.version);
       location.hash = `#/doc/${draft.id}`;
     } catch (e) {
@@ -104,14 +117,39 @@ export function Compose({ session }: { session: Session }) {
           )}
         </label>
       ))}
-      <h2>{t("suggested")}</h2>
+      <h2>{edited ? t("line") : t("suggested")}</h2>
       <ol className="line" data-testid="suggested-line">
-        {(suggestion.data?.suggestLine.steps ?? []).map((s: { kind: string; members: { employeeId: string; employee?: { name: string } }[] }, i: number) => (
+        {line.steps.map((s, i) => (
           <li key={i}>
-            {s.kind === "AGREEMENT" ? "합의" : "결재"} {s.members.map((m) => m.employee?.name).join(", ")}
+            {s.kind === "agreement" ? "합의" : "결재"} {stepMembers(s).map(nameOf).join(", ")}{" "}
+            <button aria-label={`${t("remove")} ${stepMembers(s).map(nameOf).join(", ")}`} onClick={() => setEdited(removeStep(line, i))}>
+              ✕
+            </button>
           </li>
         ))}
       </ol>
+      {line.cc.length > 0 && (
+        <p data-testid="cc">
+          {t("cc")}: {line.cc.map(nameOf).join(", ")}
+        </p>
+      )}
+      <select value={pick} onChange={(e) => setPick(e.target.value)} aria-label={t("line")} data-testid="line-pick">
+        <option value="" />
+        {people
+          .filter((p) => p.employeeId !== session.employeeId)
+          .map((p) => (
+            <option key={p.employeeId} value={p.employeeId}>
+              {p.name} {p.positionTitle ?? ""}
+            </option>
+          ))}
+      </select>
+      <button disabled={!pick} onClick={() => setEdited(addApprover(line, pick))} data-testid="line-add">
+        {t("addApprover")}
+      </button>
+      <button disabled={!pick} onClick={() => setEdited(addCc(line, pick))} data-testid="cc-add">
+        {t("addCc")}
+      </button>
+      {edited && <button onClick={() => setEdited(null)}>{t("suggested")}</button>}
       {suggestion.error && <p className="error">{suggestion.error.message}</p>}
       <button onClick={() => save(false)}>{t("saveDraft")}</button>
       <button onClick={() => save(true)} data-testid="submit">
