@@ -24,6 +24,7 @@ pub struct LogArgs {
     /// from --config and ERP_* settings.
     #[arg(long, global = true)]
     pub data_dir: Option<PathBuf>,
+    /// A TOML settings file for the Kafka log (see README "Settings").
     #[arg(long, env = "ERP_CONFIG", global = true)]
     pub config: Option<PathBuf>,
 }

@@ -53,6 +53,7 @@ enum ReplayAction {
         /// Log position tokens (`type:partition:offset`, comma-separated) to rebuild through.
         #[arg(long)]
         until: Option<String>,
+        /// Print the diff as JSON.
         #[arg(long)]
         json: bool,
     },
