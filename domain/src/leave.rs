@@ -2,9 +2,16 @@
 //! debits and adjustments, never a stored number.
 //!
 //! - A yearly grant (15 days by default), at most once per year.
+//! - A hold (예약) when a leave request is submitted (상신): the days leave the available
+//!   balance at once, so however many requests are pending they never add up to more than
+//!   the balance. The hold is released when the request is rejected, withdrawn or discarded
+//!   and turned into a debit at final approval.
 //! - A debit when a leave document is finally approved (the [`crate::process`] manager issues
 //!   it); debiting the same document twice changes nothing, so retries are safe.
-//! - Manual adjustments by HR, with a reason.
+//! - Manual adjustments by HR, with a reason; never below what pending requests hold.
+//!
+//! Invariant: `balance >= held` (available days are never negative), whatever the order of
+//! commands.
 
 use crate::actor::{Actor, Role};
 use crate::aggregate::{Aggregate, EventType};
@@ -41,6 +48,25 @@ pub enum LeaveCommand {
         by: Actor,
         at: DateTime<Utc>,
     },
+    /// Holds the days of a submitted request (revision `revision` of `document`), replacing
+    /// any hold of an earlier revision of the same document. Issued by the drafter's 상신.
+    Reserve {
+        employee: EmployeeId,
+        document: ApprovalId,
+        revision: u32,
+        days: Decimal,
+        by: EmployeeId,
+        at: DateTime<Utc>,
+    },
+    /// Releases the hold of that revision, if it is still the document's hold (a late release
+    /// of an old revision leaves a newer hold alone).
+    Release {
+        employee: EmployeeId,
+        document: ApprovalId,
+        revision: u32,
+        by: EmployeeId,
+        at: DateTime<Utc>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,6 +96,25 @@ pub enum LeaveEvent {
         by: EmployeeId,
         at: DateTime<Utc>,
     },
+    #[serde(rename = "leave.reserved")]
+    Reserved {
+        employee: EmployeeId,
+        document: ApprovalId,
+        revision: u32,
+        days: Decimal,
+        by: EmployeeId,
+        at: DateTime<Utc>,
+    },
+    #[serde(rename = "leave.released")]
+    Released {
+        employee: EmployeeId,
+        document: ApprovalId,
+        revision: u32,
+        /// The days the hold gave back.
+        days: Decimal,
+        by: EmployeeId,
+        at: DateTime<Utc>,
+    },
 }
 
 impl EventType for LeaveEvent {
@@ -78,6 +123,8 @@ impl EventType for LeaveEvent {
             Self::Granted { .. } => "leave.granted",
             Self::Debited { .. } => "leave.debited",
             Self::Adjusted { .. } => "leave.adjusted",
+            Self::Reserved { .. } => "leave.reserved",
+            Self::Released { .. } => "leave.released",
         }
     }
 }
@@ -99,6 +146,16 @@ pub enum LeaveError {
     /// 422: a ledger belongs to one employee.
     #[error("this ledger belongs to another employee")]
     WrongEmployee,
+    /// 422: the request (or the adjustment) would take more days than are available.
+    #[error("requested {requested} leave days but only {available} are available")]
+    Insufficient { requested: Decimal, available: Decimal },
+}
+
+/// A pending request's hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hold {
+    pub revision: u32,
+    pub days: Decimal,
 }
 
 /// One employee's ledger.
@@ -109,6 +166,9 @@ pub struct LeaveLedger {
     pub granted_years: BTreeSet<i32>,
     pub debits: BTreeMap<ApprovalId, Decimal>,
     pub used: Decimal,
+    /// Pending requests' holds, by document.
+    #[serde(default)]
+    pub holds: BTreeMap<ApprovalId, Hold>,
 }
 
 fn half_days(days: Decimal, positive: bool) -> Result<Decimal, LeaveError> {
@@ -124,6 +184,21 @@ fn half_days(days: Decimal, positive: bool) -> Result<Decimal, LeaveError> {
 }
 
 impl LeaveLedger {
+    /// Days held by pending requests.
+    pub fn held(&self) -> Decimal {
+        self.holds.values().map(|h| h.days).sum()
+    }
+
+    /// Days a new request may take: the balance less what pending requests hold.
+    pub fn available(&self) -> Decimal {
+        self.balance - self.held()
+    }
+
+    /// Days available to `document`'s request: its own hold counts as available to it.
+    pub fn available_to(&self, document: ApprovalId) -> Decimal {
+        self.available() + self.holds.get(&document).map_or(Decimal::ZERO, |h| h.days)
+    }
+
     fn owner(&self, employee: EmployeeId) -> Result<(), LeaveError> {
         match self.employee {
             Some(owner) if owner != employee => Err(LeaveError::WrongEmployee),
@@ -198,11 +273,69 @@ impl Aggregate for LeaveLedger {
                     return Err(LeaveError::ReasonRequired);
                 }
                 let days = half_days(*days, false)?;
+                if days.is_sign_negative() && -days > self.available() {
+                    return Err(LeaveError::Insufficient {
+                        requested: -days,
+                        available: self.available(),
+                    });
+                }
                 Ok(vec![LeaveEvent::Adjusted {
                     employee: *employee,
                     days,
                     reason: reason.to_owned(),
                     by: by.id,
+                    at: *at,
+                }])
+            }
+            LeaveCommand::Reserve {
+                employee,
+                document,
+                revision,
+                days,
+                by,
+                at,
+            } => {
+                self.owner(*employee)?;
+                if self.debits.contains_key(document) {
+                    return Ok(Vec::new());
+                }
+                if self.holds.get(document).is_some_and(|h| h.revision == *revision) {
+                    return Ok(Vec::new());
+                }
+                let days = half_days(*days, true)?;
+                let available = self.available_to(*document);
+                if days > available {
+                    return Err(LeaveError::Insufficient {
+                        requested: days,
+                        available,
+                    });
+                }
+                Ok(vec![LeaveEvent::Reserved {
+                    employee: *employee,
+                    document: *document,
+                    revision: *revision,
+                    days,
+                    by: *by,
+                    at: *at,
+                }])
+            }
+            LeaveCommand::Release {
+                employee,
+                document,
+                revision,
+                by,
+                at,
+            } => {
+                self.owner(*employee)?;
+                let Some(hold) = self.holds.get(document).filter(|h| h.revision == *revision) else {
+                    return Ok(Vec::new());
+                };
+                Ok(vec![LeaveEvent::Released {
+                    employee: *employee,
+                    document: *document,
+                    revision: *revision,
+                    days: hold.days,
+                    by: *by,
                     at: *at,
                 }])
             }
@@ -225,6 +358,7 @@ impl Aggregate for LeaveLedger {
                 ..
             } => {
                 self.employee = Some(*employee);
+                self.holds.remove(document);
                 self.debits.insert(*document, *days);
                 self.balance -= days;
                 self.used += days;
@@ -232,6 +366,26 @@ impl Aggregate for LeaveLedger {
             LeaveEvent::Adjusted { employee, days, .. } => {
                 self.employee = Some(*employee);
                 self.balance += days;
+            }
+            LeaveEvent::Reserved {
+                employee,
+                document,
+                revision,
+                days,
+                ..
+            } => {
+                self.employee = Some(*employee);
+                self.holds.insert(
+                    *document,
+                    Hold {
+                        revision: *revision,
+                        days: *days,
+                    },
+                );
+            }
+            LeaveEvent::Released { employee, document, .. } => {
+                self.employee = Some(*employee);
+                self.holds.remove(document);
             }
         }
     }

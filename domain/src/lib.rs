@@ -28,7 +28,8 @@
 //! | 합의 | agreement (parallel group, all or M-of-N) | [`approval::Step::Agreement`], [`approval::Quorum`] |
 //! | 참조 | cc (reads, is notified) | [`approval::ApprovalLine::cc`] |
 //! | 수신 | receiving department | [`approval::ApprovalLine::receivers`] |
-//! | 전결권 | delegated final authority | `Step::Approval { final_authority: true }` |
+//! | 전결권 | delegated final authority | recorded at 상신 from the table: [`authority::AuthorityDecision`] |
+//! | 전결 규정 | delegation-of-authority table (form × amount → rank) | [`authority::AuthorityTable`] |
 //! | 대결자 | proxy (delegate) | [`org::Delegation`] |
 //! | 결재 양식 | form template | [`form::FormTemplate`] |
 //! | 일반기안 / 지출결의 / 휴가신청 / 구매요청 | general / expense / leave / purchase | [`form::builtin_forms`] |
@@ -43,6 +44,7 @@
 //! - [`approval`]: the document aggregate and its line.
 //! - [`org`]: employees, departments, delegations, and the org-chart snapshot.
 //! - [`form`]: versioned templates with typed fields and body validation.
+//! - [`authority`]: the 전결 규정 and what it requires of a submitted line.
 //! - [`line_rule`]: line suggestion from the org chart, form and amount.
 //! - [`numbering`]: gap-free document numbers per (prefix, year).
 //! - [`leave`]: the leave ledger.
@@ -52,6 +54,7 @@
 pub mod actor;
 pub mod aggregate;
 pub mod approval;
+pub mod authority;
 pub mod form;
 pub mod ids;
 pub mod leave;

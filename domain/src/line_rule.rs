@@ -2,16 +2,15 @@
 //! chart, the form and its amount. The suggestion names the rule id and version, which the
 //! document records on 상신 so that an auditor can tell which policy built the line.
 //!
-//! Rule `standard` v1:
-//! - 결재 by the drafter's manager (or, failing that, the nearest department head above).
-//! - Expense/purchase: the nearest department head above not yet on the line joins it; the manager holds 전결권 (may
-//!   approve as final) up to `head_threshold`. Above `executive_threshold` the executive
-//!   (head of the root department) joins as the last approver.
+//! Rule `standard` v2:
+//! - 결재 by the drafter's reporting chain up to the approver the 전결 규정 names for the
+//!   form and amount ([`crate::authority`]); but for leave, one approver further up, over
+//!   whom that approver may then exercise 전결.
 //! - Purchase above `head_threshold`: a 합의 step with the agreement department's head.
-//! - Leave: the department head joins for more than `leave_head_days` days.
 //! - Expense/purchase documents are received (수신) by the finance department, if configured.
 
 use crate::approval::{ApprovalLine, Quorum, Step};
+use crate::authority::{reporting_chain, requirement, AuthorityTable, Requirement};
 use crate::form::{FormKind, FormTemplate};
 use crate::ids::{DepartmentId, EmployeeId};
 use crate::org::OrgChart;
@@ -25,12 +24,12 @@ pub struct RuleRef {
     pub version: u32,
 }
 
-/// Company-specific thresholds of the standard rule.
+/// Company-specific settings of the standard rule (who approves is the 전결 규정's, see
+/// [`crate::authority`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinePolicy {
+    /// Purchases above this amount need the agreement department's 합의.
     pub head_threshold: Decimal,
-    pub executive_threshold: Decimal,
-    pub leave_head_days: Decimal,
     /// Department whose head agrees (합의) on larger purchases.
     pub agreement_department: Option<DepartmentId>,
     /// Department that receives (수신) expense and purchase documents.
@@ -41,8 +40,6 @@ impl Default for LinePolicy {
     fn default() -> Self {
         Self {
             head_threshold: Decimal::from(1_000_000),
-            executive_threshold: Decimal::from(10_000_000),
-            leave_head_days: Decimal::from(3),
             agreement_department: None,
             finance_department: None,
         }
@@ -54,6 +51,8 @@ impl Default for LinePolicy {
 pub struct Suggestion {
     pub line: ApprovalLine,
     pub rule: RuleRef,
+    /// What the 전결 규정 requires of the line, and who will hold 전결권.
+    pub requirement: Requirement,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -64,85 +63,80 @@ pub enum RuleError {
     /// 422: nobody above the drafter can approve.
     #[error("no approver found above the drafter")]
     NoApprover,
+    /// 422: the delegation-of-authority table has no row for the form.
+    #[error("the delegation-of-authority table has no rule for this form")]
+    NoRule,
 }
 
 /// The id of the standard rule.
 pub const STANDARD_RULE: &str = "standard";
 
-/// Suggests a line for `drafter` drafting `form` with the given amount / leave days.
+/// What the company's rules require of the line of `drafter`'s `form` document over `amount`
+/// (or `leave_days`): the 전결 규정's approvers and, for larger purchases, the agreement
+/// department's head. 상신 checks the submitted line against exactly this.
+pub fn required_for(
+    chart: &OrgChart,
+    policy: &LinePolicy,
+    table: &AuthorityTable,
+    drafter: EmployeeId,
+    form: &FormTemplate,
+    amount: Option<Decimal>,
+    leave_days: Option<Decimal>,
+) -> Result<Requirement, RuleError> {
+    if !chart.is_active(drafter) {
+        return Err(RuleError::UnknownDrafter);
+    }
+    let amount = amount.unwrap_or_default();
+    let agreement_head = policy
+        .agreement_department
+        .and_then(|d| chart.departments.get(&d)?.head)
+        .filter(|h| *h != drafter && chart.is_active(*h));
+    let agreement: Vec<EmployeeId> = match (form.kind, agreement_head) {
+        (FormKind::Purchase, Some(head)) if amount > policy.head_threshold => vec![head],
+        _ => Vec::new(),
+    };
+    let measure = match form.kind {
+        FormKind::Leave => leave_days.unwrap_or_default(),
+        _ => amount,
+    };
+    requirement(chart, table, drafter, form.kind, measure, agreement).map_err(|_| RuleError::NoRule)
+}
+
+/// Suggests a line for `drafter` drafting `form` with the given amount / leave days: the
+/// approvers the 전결 규정 (`table`) requires, one step further up (but for leave) so the
+/// final approver's 전결 has something to decide over, a 합의 step for larger purchases and
+/// the finance department as receiver. The suggestion always satisfies the requirement it
+/// carries; 전결권 itself is granted at 상신, so no step of the suggested line claims it.
 pub fn suggest_line(
     chart: &OrgChart,
     policy: &LinePolicy,
+    table: &AuthorityTable,
     drafter: EmployeeId,
     form: &FormTemplate,
     amount: Option<Decimal>,
     leave_days: Option<Decimal>,
 ) -> Result<Suggestion, RuleError> {
-    let me = chart
-        .employees
-        .get(&drafter)
-        .filter(|m| m.active)
-        .ok_or(RuleError::UnknownDrafter)?;
-    let amount = amount.unwrap_or_default();
+    let requirement = required_for(chart, policy, table, drafter, form, amount, leave_days)?;
     let money_form = matches!(form.kind, FormKind::Expense | FormKind::Purchase);
-
-    let mut approvers: Vec<EmployeeId> = Vec::new();
-    let add = |who: Option<EmployeeId>, approvers: &mut Vec<EmployeeId>| {
-        if let Some(who) = who.filter(|w| *w != drafter && chart.is_active(*w) && !approvers.contains(w)) {
-            approvers.push(who);
-        }
-    };
-    let manager = me.manager.filter(|m| chart.is_active(*m));
-    add(
-        manager.or_else(|| chart.head_above(me.department, drafter)),
-        &mut approvers,
-    );
-    let needs_head = match form.kind {
-        FormKind::Expense | FormKind::Purchase | FormKind::General => true,
-        FormKind::Leave => leave_days.unwrap_or_default() > policy.leave_head_days,
-    };
-    if needs_head {
-        // The nearest head above the drafter who is not already on the line: a team lead who
-        // is both manager and head sends the document one level up (팀장 → 본부장).
-        let head = chart
-            .ancestry(me.department)
-            .into_iter()
-            .filter_map(|d| chart.departments.get(&d)?.head)
-            .find(|h| *h != drafter && chart.is_active(*h) && !approvers.contains(h));
-        add(head, &mut approvers);
-    }
-    if money_form && amount > policy.executive_threshold {
-        add(chart.executive_of(me.department), &mut approvers);
-    }
+    let mut approvers = requirement.approvers.clone();
     if approvers.is_empty() {
         return Err(RuleError::NoApprover);
     }
-
-    let small = money_form && amount <= policy.head_threshold;
-    let mut steps: Vec<Step> = approvers
-        .iter()
-        .enumerate()
-        .map(|(i, approver)| Step::Approval {
-            approver: *approver,
-            final_authority: small && i == 0 && approvers.len() > 1,
-        })
-        .collect();
-
-    let agreement_head = policy
-        .agreement_department
-        .and_then(|d| chart.departments.get(&d)?.head)
-        .filter(|h| *h != drafter && chart.is_active(*h) && !approvers.contains(h));
-    if let (FormKind::Purchase, true, Some(head)) = (form.kind, amount > policy.head_threshold, agreement_head) {
+    if form.kind != FormKind::Leave {
+        let chain = reporting_chain(chart, drafter);
+        approvers.extend(chain.get(approvers.len()).copied());
+    }
+    let mut steps: Vec<Step> = approvers.iter().map(|a| Step::approval(*a)).collect();
+    if !requirement.agreement.is_empty() {
         let at = steps.len().saturating_sub(1).max(1).min(steps.len());
         steps.insert(
             at,
             Step::Agreement {
-                members: vec![head],
+                members: requirement.agreement.clone(),
                 quorum: Quorum::All,
             },
         );
     }
-
     let receivers = match (money_form, policy.finance_department) {
         (true, Some(finance)) => vec![finance],
         _ => Vec::new(),
@@ -155,7 +149,8 @@ pub fn suggest_line(
         },
         rule: RuleRef {
             id: STANDARD_RULE.into(),
-            version: 1,
+            version: 2,
         },
+        requirement,
     })
 }

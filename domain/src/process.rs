@@ -4,7 +4,9 @@
 //!
 //! - Final approval → assign a document number in the (prefix, year) sequence.
 //! - Number assigned → record it on the document.
-//! - Final approval of a leave document → debit the drafter's leave ledger.
+//! - Final approval of a leave document → debit the drafter's leave ledger (which consumes
+//!   the hold its 상신 placed).
+//! - 반려 to the drafter, 회수 or discard of a leave document → release its hold.
 
 use crate::actor::Actor;
 use crate::approval::{ApprovalCommand, ApprovalDocument, ApprovalEvent, Status};
@@ -29,11 +31,28 @@ pub fn on_approval_event(
     form: &FormTemplate,
     company_offset: FixedOffset,
 ) -> Vec<FollowUp> {
+    if form.form_ref() != after.form {
+        return Vec::new();
+    }
+    let ends_request = matches!(
+        event,
+        ApprovalEvent::Rejected { .. } | ApprovalEvent::Withdrawn { .. } | ApprovalEvent::DraftDiscarded { .. }
+    ) && matches!(after.status, Status::Rejected | Status::Withdrawn | Status::Discarded);
+    if ends_request && form.kind == FormKind::Leave {
+        return vec![FollowUp::Leave(LeaveCommand::Release {
+            employee: after.drafter,
+            document: after.id,
+            // A discarded draft was never submitted: its only possible hold is revision 1's.
+            revision: after.revision.max(1),
+            by: event.actor(),
+            at: event.at(),
+        })];
+    }
     let completes = matches!(
         event,
         ApprovalEvent::Approved { .. } | ApprovalEvent::ProxyApproved { .. } | ApprovalEvent::ApprovedAsFinal { .. }
     ) && after.status == Status::Approved;
-    if !completes || form.form_ref() != after.form {
+    if !completes {
         return Vec::new();
     }
     let at = event.at();

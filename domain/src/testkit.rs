@@ -91,3 +91,34 @@ where
         }
     }
 }
+
+/// What a scenario about other rules submits with: no approver required by the 전결 규정,
+/// nobody granted 전결권.
+pub fn no_requirement() -> crate::authority::Requirement {
+    requiring(&[])
+}
+
+/// A requirement naming `approvers` in order; the last holds 전결권 (when steps follow).
+pub fn requiring(approvers: &[crate::ids::EmployeeId]) -> crate::authority::Requirement {
+    crate::authority::Requirement {
+        rule: crate::authority::AuthorityRef {
+            table_version: 0,
+            row: crate::authority::AuthorityRow {
+                form: crate::form::FormKind::General,
+                up_to: None,
+                final_rank: 0,
+            },
+        },
+        approvers: approvers.to_vec(),
+        agreement: Vec::new(),
+        final_approver: approvers.last().copied(),
+    }
+}
+
+/// A roster in which everyone `line` names is active and every receiver exists.
+pub fn roster_of(line: &crate::approval::ApprovalLine) -> crate::approval::LineRoster {
+    crate::approval::LineRoster {
+        active: line.deciders().chain(line.cc.iter().copied()).collect(),
+        departments: line.receivers.iter().copied().collect(),
+    }
+}

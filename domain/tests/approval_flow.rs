@@ -10,7 +10,7 @@ use domain::approval::{
 };
 use domain::form::{expense_form, general_form};
 use domain::ids::CommentId;
-use domain::testkit::given;
+use domain::testkit::{given, no_requirement, requiring, roster_of};
 use domain::Aggregate;
 use support::*;
 use uuid::Uuid;
@@ -168,9 +168,11 @@ fn a_draft_can_be_discarded_but_not_after_submission() {
 
 #[test]
 fn submitting_sends_the_document_to_the_first_approver() {
-    let state = given::<Approval>([drafted(two_step())])
-        .when(submit())
-        .then([submitted()]);
+    let mut expected = submitted();
+    if let E::Submitted { authority, .. } = &mut expected {
+        *authority = Some(no_requirement().decision(&two_step()));
+    }
+    let state = given::<Approval>([drafted(two_step())]).when(submit()).then([expected]);
     let doc = state.document().unwrap();
     assert_eq!(doc.status, Status::InProgress);
     assert_eq!(doc.revision, 1);
@@ -223,6 +225,8 @@ fn only_the_drafter_submits() {
         .when(C::Submit {
             form: general_form(),
             rule: None,
+            authority: no_requirement(),
+            roster: roster(),
             leave_balance: None,
             by: actor(BOB),
             at: t(1),
@@ -424,18 +428,7 @@ fn a_final_approval_cannot_be_cancelled() {
 
 #[test]
 fn approving_as_final_skips_the_rest_of_the_line() {
-    let with_authority = ApprovalLine {
-        steps: vec![
-            Step::Approval {
-                approver: BOB,
-                final_authority: true,
-            },
-            Step::approval(CAROL),
-            Step::approval(DAVE),
-        ],
-        ..Default::default()
-    };
-    let state = given::<Approval>([drafted(with_authority), submitted()])
+    let state = given::<Approval>([drafted(line(&[BOB, CAROL, DAVE])), submitted_with_authority(BOB)])
         .when(C::ApproveAsFinal {
             comment: Some("전결".into()),
             by: actor(BOB),
@@ -670,6 +663,8 @@ fn a_rejected_document_is_resubmitted_as_the_next_revision() {
         content: content("수정본"),
         line: line(&[CAROL]),
         rule: None,
+        authority: no_requirement(),
+        roster: roster(),
         leave_balance: None,
         by: actor(ALICE),
         at: t(4),
@@ -685,6 +680,7 @@ fn a_rejected_document_is_resubmitted_as_the_next_revision() {
         content: content("수정본"),
         line: line(&[CAROL]),
         rule: None,
+        authority: Some(no_requirement().decision(&line(&[CAROL]))),
         amount: None,
         leave_days: None,
         by: ALICE,
@@ -705,6 +701,8 @@ fn a_withdrawn_document_can_be_resubmitted() {
         content: content("다시"),
         line: two_step(),
         rule: None,
+        authority: no_requirement(),
+        roster: roster(),
         leave_balance: None,
         by: actor(ALICE),
         at: t(4),
@@ -764,4 +762,361 @@ fn an_empty_comment_is_refused() {
             at: t(2),
         })
         .then_err(ApprovalError::InvalidComment);
+}
+
+// 전결 규정: the company's rules, not the drafter, decide who must approve and who holds 전결권.
+
+fn submit_under(authority: domain::authority::Requirement, line: &ApprovalLine) -> C {
+    C::Submit {
+        form: general_form(),
+        rule: None,
+        authority,
+        roster: roster_of(line),
+        leave_balance: None,
+        by: actor(ALICE),
+        at: t(1),
+    }
+}
+
+#[test]
+fn a_line_that_leaves_out_an_approver_the_rules_require_is_refused_at_submission() {
+    // The rules require BOB then CAROL; the drafter routed the document to BOB alone.
+    given::<Approval>([drafted(line(&[BOB]))])
+        .when(submit_under(requiring(&[BOB, CAROL]), &line(&[BOB])))
+        .then_err(ApprovalError::InvalidLine(LineError::MissingRequiredApprovers {
+            missing: vec![CAROL],
+        }));
+}
+
+#[test]
+fn required_approvers_must_keep_their_order_but_the_drafter_may_add_others() {
+    given::<Approval>([drafted(line(&[CAROL, BOB]))])
+        .when(submit_under(requiring(&[BOB, CAROL]), &line(&[CAROL, BOB])))
+        .then_err(ApprovalError::InvalidLine(LineError::MissingRequiredApprovers {
+            missing: vec![CAROL],
+        }));
+    let added = line(&[DAVE, BOB, ERIN, CAROL]);
+    given::<Approval>([drafted(added.clone())])
+        .when(submit_under(requiring(&[BOB, CAROL]), &added))
+        .events();
+}
+
+#[test]
+fn a_drafter_cannot_grant_final_authority_in_the_line() {
+    let granted = ApprovalLine {
+        steps: vec![
+            Step::Approval {
+                approver: BOB,
+                final_authority: true,
+            },
+            Step::approval(CAROL),
+        ],
+        ..Default::default()
+    };
+    given::<Approval>([])
+        .when(C::Draft {
+            id: DOC,
+            form: general_form(),
+            content: content("전결 요청"),
+            line: granted.clone(),
+            by: actor(ALICE),
+            at: t(0),
+        })
+        .then_err(ApprovalError::InvalidLine(LineError::AuthorityFromDrafter));
+    given::<Approval>([drafted(two_step())])
+        .when(C::SaveDraft {
+            form: general_form(),
+            content: content("전결 요청"),
+            line: granted,
+            by: actor(ALICE),
+            at: t(1),
+        })
+        .then_err(ApprovalError::InvalidLine(LineError::AuthorityFromDrafter));
+}
+
+#[test]
+fn only_the_approver_the_rules_name_may_approve_as_final() {
+    // The rules require BOB only and give him 전결권; CAROL was added by the drafter.
+    let state = given::<Approval>([drafted(two_step())])
+        .when(submit_under(requiring(&[BOB]), &two_step()))
+        .state_after();
+    let doc = state.document().unwrap();
+    assert_eq!(doc.authority.as_ref().unwrap().final_approver, Some(BOB));
+    assert!(matches!(
+        doc.line.steps[0],
+        Step::Approval {
+            final_authority: true,
+            ..
+        }
+    ));
+    // A document whose rules require CAROL last: nobody before her may skip her.
+    let events = given::<Approval>([drafted(two_step())])
+        .when(submit_under(requiring(&[BOB, CAROL]), &two_step()))
+        .events();
+    given::<Approval>([drafted(two_step()), events[0].clone()])
+        .when(C::ApproveAsFinal {
+            comment: None,
+            by: actor(BOB),
+            at: t(2),
+        })
+        .then_err(ApprovalError::NoFinalAuthority);
+}
+
+#[test]
+fn the_last_required_approver_holds_no_final_authority_when_nothing_follows() {
+    let state = given::<Approval>([drafted(two_step())])
+        .when(submit_under(requiring(&[BOB, CAROL]), &two_step()))
+        .state_after();
+    let doc = state.document().unwrap();
+    assert_eq!(doc.authority.as_ref().unwrap().final_approver, None);
+    assert!(doc.line.steps.iter().all(|s| !matches!(
+        s,
+        Step::Approval {
+            final_authority: true,
+            ..
+        }
+    )));
+}
+
+#[test]
+fn an_inactive_or_unknown_approver_is_refused_at_submission() {
+    let mut roster = roster_of(&two_step());
+    roster.active.remove(&CAROL);
+    given::<Approval>([drafted(two_step())])
+        .when(C::Submit {
+            form: general_form(),
+            rule: None,
+            authority: no_requirement(),
+            roster,
+            leave_balance: None,
+            by: actor(ALICE),
+            at: t(1),
+        })
+        .then_err(ApprovalError::InvalidLine(LineError::UnknownEmployee {
+            employee: CAROL,
+        }));
+}
+
+#[test]
+fn an_unknown_receiving_department_is_refused_at_submission() {
+    let with_receiver = ApprovalLine {
+        receivers: vec![FINANCE],
+        ..two_step()
+    };
+    let mut roster = roster_of(&with_receiver);
+    roster.departments.clear();
+    given::<Approval>([drafted(with_receiver)])
+        .when(C::Submit {
+            form: general_form(),
+            rule: None,
+            authority: no_requirement(),
+            roster,
+            leave_balance: None,
+            by: actor(ALICE),
+            at: t(1),
+        })
+        .then_err(ApprovalError::InvalidLine(LineError::UnknownDepartment {
+            department: FINANCE,
+        }));
+}
+
+// One person, one seat per revision.
+
+#[test]
+fn whoever_approved_their_own_seat_cannot_approve_the_next_seat_as_proxy() {
+    // BOB approved step 1 himself; CAROL (step 2) named BOB her proxy.
+    let proxy = delegation(CAROL, BOB);
+    given::<Approval>([drafted(two_step()), submitted(), approved(0, BOB, 2)])
+        .when(C::Approve {
+            comment: None,
+            proxy: Some(proxy),
+            by: actor(BOB),
+            at: t(3),
+        })
+        .then_err(ApprovalError::SecondSeat { by: BOB });
+}
+
+#[test]
+fn one_person_cannot_fill_two_seats_of_an_agreement_group() {
+    // 2 of 3 must agree; CAROL agreed in her own seat, then tries DAVE's as his proxy.
+    let group = ApprovalLine {
+        steps: vec![agreement(&[CAROL, DAVE, ERIN], Quorum::AtLeast(2))],
+        ..Default::default()
+    };
+    given::<Approval>([drafted(group), submitted(), approved(0, CAROL, 2)])
+        .when(C::Approve {
+            comment: None,
+            proxy: Some(delegation(DAVE, CAROL)),
+            by: actor(CAROL),
+            at: t(3),
+        })
+        .then_err(ApprovalError::SecondSeat { by: CAROL });
+}
+
+#[test]
+fn a_proxy_who_acted_for_one_seat_cannot_then_decide_their_own() {
+    let group = ApprovalLine {
+        steps: vec![agreement(&[CAROL, DAVE, ERIN], Quorum::AtLeast(2))],
+        ..Default::default()
+    };
+    let as_proxy = given::<Approval>([drafted(group.clone()), submitted()])
+        .when(C::Approve {
+            comment: None,
+            proxy: Some(delegation(DAVE, CAROL)),
+            by: actor(CAROL),
+            at: t(2),
+        })
+        .events();
+    let mut history = vec![drafted(group), submitted()];
+    history.extend(as_proxy);
+    given::<Approval>(history)
+        .when(approve(CAROL, 3))
+        .then_err(ApprovalError::SecondSeat { by: CAROL });
+}
+
+// Times never go backwards within a stream.
+
+#[test]
+fn a_command_stamped_before_the_last_event_is_recorded_at_the_last_events_time() {
+    // A comment stamped at minute 1 (say, first tried then, retried after an approval at
+    // minute 5) must not be recorded before the approval.
+    let events = given::<Approval>([drafted(two_step()), submitted(), approved(0, BOB, 5)])
+        .when(C::Comment {
+            id: CommentId(Uuid::from_u128(7)),
+            text: "늦은 의견".into(),
+            by: actor(ALICE),
+            at: t(1),
+        })
+        .events();
+    assert_eq!(events[0].at(), t(5));
+}
+
+// Bounded input.
+
+#[test]
+fn a_draft_with_ten_thousand_steps_is_refused_at_drafting() {
+    let huge = ApprovalLine {
+        steps: (0..10_000u128).map(|n| Step::approval(emp(1_000 + n))).collect(),
+        ..Default::default()
+    };
+    given::<Approval>([])
+        .when(C::Draft {
+            id: DOC,
+            form: general_form(),
+            content: content("긴 결재선"),
+            line: huge,
+            by: actor(ALICE),
+            at: t(0),
+        })
+        .then_err(ApprovalError::InvalidLine(LineError::TooLong));
+}
+
+#[test]
+fn a_draft_with_too_many_cc_is_refused() {
+    let wide = ApprovalLine {
+        cc: (0..51u128).map(|n| emp(1_000 + n)).collect(),
+        ..two_step()
+    };
+    given::<Approval>([drafted(two_step())])
+        .when(C::SaveDraft {
+            form: general_form(),
+            content: content("참조 과다"),
+            line: wide,
+            by: actor(ALICE),
+            at: t(1),
+        })
+        .then_err(ApprovalError::InvalidLine(LineError::TooWide));
+}
+
+#[test]
+fn an_overlong_attachment_name_is_refused() {
+    let mut long_name = content("첨부");
+    long_name.attachments.push(domain::approval::Attachment {
+        id: domain::ids::AttachmentId(Uuid::from_u128(1)),
+        name: "가".repeat(256),
+        size: 10,
+        content_type: "text/plain".into(),
+    });
+    given::<Approval>([])
+        .when(C::Draft {
+            id: DOC,
+            form: general_form(),
+            content: long_name,
+            line: two_step(),
+            by: actor(ALICE),
+            at: t(0),
+        })
+        .then_err(ApprovalError::InvalidAttachments);
+}
+
+#[test]
+fn a_title_longer_than_the_read_model_column_is_refused() {
+    given::<Approval>([])
+        .when(C::Draft {
+            id: DOC,
+            form: general_form(),
+            content: content(&"가".repeat(151)),
+            line: two_step(),
+            by: actor(ALICE),
+            at: t(0),
+        })
+        .then_err(ApprovalError::InvalidTitle);
+}
+
+#[test]
+fn a_participant_adds_at_most_thirty_comments_an_hour_to_one_document() {
+    let mut history = vec![drafted(two_step()), submitted()];
+    for n in 0..30u128 {
+        history.push(E::Commented {
+            comment_id: CommentId(Uuid::from_u128(n)),
+            text: "의견".into(),
+            by: BOB,
+            at: t(2),
+        });
+    }
+    let comment = |minute| C::Comment {
+        id: CommentId(Uuid::from_u128(99)),
+        text: "또 의견".into(),
+        by: actor(BOB),
+        at: t(minute),
+    };
+    given::<Approval>(history.clone())
+        .when(comment(3))
+        .then_err(ApprovalError::CommentLimit {
+            retry_after_secs: Some(59 * 60),
+        });
+    // Others still comment, and BOB again once the hour has passed.
+    given::<Approval>(history.clone())
+        .when(C::Comment {
+            id: CommentId(Uuid::from_u128(98)),
+            text: "다른 의견".into(),
+            by: actor(ALICE),
+            at: t(3),
+        })
+        .events();
+    given::<Approval>(history).when(comment(63)).events();
+}
+
+#[test]
+fn time_travel_stops_at_the_first_event_after_the_instant_even_on_an_out_of_order_stream() {
+    // A stream written before times were kept monotonic: v4 (comment) is stamped after v5.
+    let history = [
+        drafted(two_step()),
+        submitted(),
+        approved(0, BOB, 2),
+        E::Commented {
+            comment_id: CommentId(Uuid::from_u128(1)),
+            text: "늦게 기록된 의견".into(),
+            by: ALICE,
+            at: t(9),
+        },
+        approved(1, CAROL, 5),
+    ];
+    let (then, folded) = Approval::as_of(&history, t(6));
+    assert_eq!(folded, 3, "v5 is not shown without v4");
+    let doc = then.document().unwrap();
+    assert_eq!(doc.status, Status::InProgress);
+    let (now, folded) = Approval::as_of(&history, t(9));
+    assert_eq!(folded, 5);
+    assert_eq!(now.document().unwrap().status, Status::Approved);
 }

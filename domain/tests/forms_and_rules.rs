@@ -6,6 +6,7 @@ mod support;
 
 use chrono::NaiveDate;
 use domain::approval::{Quorum, Step};
+use domain::authority::AuthorityTable;
 use domain::form::{
     builtin_forms, expense_form, general_form, leave_form, purchase_form, FieldError, FieldValue, LineItem,
 };
@@ -143,7 +144,8 @@ fn a_select_only_takes_its_options_and_text_has_a_limit() {
 const ROOT: DepartmentId = DepartmentId(Uuid::from_u128(1000));
 const PURCHASING: DepartmentId = DepartmentId(Uuid::from_u128(1001));
 
-/// CEO DAVE heads ROOT; CAROL heads DEPT; BOB manages ALICE in DEPT; ERIN heads PURCHASING.
+/// CEO DAVE (rank 9) heads ROOT; CAROL (7) heads DEPT; BOB (5) manages ALICE in DEPT; ERIN (6)
+/// heads PURCHASING.
 fn chart() -> OrgChart {
     let mut chart = OrgChart::default();
     chart.departments.insert(
@@ -167,18 +169,22 @@ fn chart() -> OrgChart {
             head: Some(ERIN),
         },
     );
-    let member = |department, manager| OrgMember {
+    let member = |department, manager, rank| OrgMember {
         department,
         manager,
-        rank: 1,
+        rank,
         active: true,
     };
-    chart.employees.insert(DAVE, member(ROOT, None));
-    chart.employees.insert(CAROL, member(DEPT, Some(DAVE)));
-    chart.employees.insert(BOB, member(DEPT, Some(CAROL)));
-    chart.employees.insert(ALICE, member(DEPT, Some(BOB)));
-    chart.employees.insert(ERIN, member(PURCHASING, Some(DAVE)));
+    chart.employees.insert(DAVE, member(ROOT, None, 9));
+    chart.employees.insert(CAROL, member(DEPT, Some(DAVE), 7));
+    chart.employees.insert(BOB, member(DEPT, Some(CAROL), 5));
+    chart.employees.insert(ALICE, member(DEPT, Some(BOB), 1));
+    chart.employees.insert(ERIN, member(PURCHASING, Some(DAVE), 6));
     chart
+}
+
+fn table() -> AuthorityTable {
+    AuthorityTable::default()
 }
 
 fn policy() -> LinePolicy {
@@ -190,10 +196,11 @@ fn policy() -> LinePolicy {
 }
 
 #[test]
-fn a_small_expense_goes_to_the_manager_with_final_authority_then_the_head() {
+fn a_small_expense_goes_to_the_manager_who_will_hold_final_authority_then_the_head() {
     let s = suggest_line(
         &chart(),
         &policy(),
+        &table(),
         ALICE,
         &expense_form(),
         Some(Decimal::from(50_000)),
@@ -201,16 +208,10 @@ fn a_small_expense_goes_to_the_manager_with_final_authority_then_the_head() {
     )
     .unwrap();
     assert_eq!(s.rule.id, STANDARD_RULE);
-    assert_eq!(
-        s.line.steps,
-        vec![
-            Step::Approval {
-                approver: BOB,
-                final_authority: true
-            },
-            Step::approval(CAROL)
-        ]
-    );
+    assert_eq!(s.line.steps, vec![Step::approval(BOB), Step::approval(CAROL)]);
+    assert_eq!(s.requirement.approvers, vec![BOB]);
+    assert_eq!(s.requirement.final_approver, Some(BOB));
+    assert_eq!(s.requirement.rule.row.final_rank, 5);
     assert_eq!(s.line.receivers, vec![PURCHASING]);
 }
 
@@ -219,6 +220,7 @@ fn a_large_expense_needs_the_executive() {
     let s = suggest_line(
         &chart(),
         &policy(),
+        &table(),
         ALICE,
         &expense_form(),
         Some(Decimal::from(20_000_000)),
@@ -232,10 +234,11 @@ fn a_large_expense_needs_the_executive() {
 }
 
 #[test]
-fn a_larger_purchase_adds_an_agreement_step_before_the_last_approver() {
+fn a_larger_purchase_adds_an_agreement_step_before_the_approver_above_the_authority() {
     let s = suggest_line(
         &chart(),
         &policy(),
+        &table(),
         ALICE,
         &purchase_form(),
         Some(Decimal::from(5_000_000)),
@@ -246,39 +249,60 @@ fn a_larger_purchase_adds_an_agreement_step_before_the_last_approver() {
         s.line.steps,
         vec![
             Step::approval(BOB),
+            Step::approval(CAROL),
             Step::Agreement {
                 members: vec![ERIN],
                 quorum: Quorum::All
             },
-            Step::approval(CAROL),
+            Step::approval(DAVE),
         ]
     );
+    assert_eq!(s.requirement.approvers, vec![BOB, CAROL]);
+    assert_eq!(s.requirement.agreement, vec![ERIN]);
 }
 
 #[test]
 fn short_leave_needs_only_the_manager_and_long_leave_the_head_too() {
-    let short = suggest_line(&chart(), &policy(), ALICE, &leave_form(), None, Some(Decimal::ONE)).unwrap();
+    let short = suggest_line(
+        &chart(),
+        &policy(),
+        &table(),
+        ALICE,
+        &leave_form(),
+        None,
+        Some(Decimal::ONE),
+    )
+    .unwrap();
     assert_eq!(short.line.steps, vec![Step::approval(BOB)]);
-    let long = suggest_line(&chart(), &policy(), ALICE, &leave_form(), None, Some(Decimal::from(5))).unwrap();
+    let long = suggest_line(
+        &chart(),
+        &policy(),
+        &table(),
+        ALICE,
+        &leave_form(),
+        None,
+        Some(Decimal::from(5)),
+    )
+    .unwrap();
     assert_eq!(long.line.steps, vec![Step::approval(BOB), Step::approval(CAROL)]);
 }
 
 #[test]
 fn a_suggested_line_never_holds_the_drafter() {
     // CAROL heads DEPT: her own head is the executive.
-    let s = suggest_line(&chart(), &policy(), CAROL, &general_form(), None, None).unwrap();
+    let s = suggest_line(&chart(), &policy(), &table(), CAROL, &general_form(), None, None).unwrap();
     assert_eq!(s.line.steps, vec![Step::approval(DAVE)]);
-    s.line.validate(CAROL).unwrap();
+    s.line.validate_shape(CAROL).unwrap();
 }
 
 #[test]
 fn nobody_above_the_top_means_no_line() {
     assert_eq!(
-        suggest_line(&chart(), &policy(), DAVE, &general_form(), None, None),
+        suggest_line(&chart(), &policy(), &table(), DAVE, &general_form(), None, None),
         Err(RuleError::NoApprover)
     );
     assert_eq!(
-        suggest_line(&chart(), &policy(), FRANK, &general_form(), None, None),
+        suggest_line(&chart(), &policy(), &table(), FRANK, &general_form(), None, None),
         Err(RuleError::UnknownDrafter)
     );
 }
@@ -287,6 +311,69 @@ fn nobody_above_the_top_means_no_line() {
 fn an_inactive_manager_is_passed_over() {
     let mut chart = chart();
     chart.employees.get_mut(&BOB).unwrap().active = false;
-    let s = suggest_line(&chart, &policy(), ALICE, &leave_form(), None, Some(Decimal::ONE)).unwrap();
+    let s = suggest_line(
+        &chart,
+        &policy(),
+        &table(),
+        ALICE,
+        &leave_form(),
+        None,
+        Some(Decimal::ONE),
+    )
+    .unwrap();
     assert_eq!(s.line.steps, vec![Step::approval(CAROL)]);
+}
+
+#[test]
+fn an_amount_that_would_overflow_is_out_of_range_not_a_panic() {
+    let huge = Decimal::MAX;
+    let body: domain::form::Body = [
+        ("purpose".to_owned(), FieldValue::Text("과다".into())),
+        (
+            "spent_on".to_owned(),
+            FieldValue::Date(NaiveDate::from_ymd_opt(2026, 3, 3).unwrap()),
+        ),
+        (
+            "items".to_owned(),
+            FieldValue::LineItems(vec![
+                LineItem {
+                    description: "a".into(),
+                    quantity: huge,
+                    unit_price: huge,
+                },
+                LineItem {
+                    description: "b".into(),
+                    quantity: huge,
+                    unit_price: huge,
+                },
+            ]),
+        ),
+    ]
+    .into();
+    let form = expense_form();
+    assert!(form.validate(&body).is_err());
+    // Reading the amount of an unvalidated body (line suggestion does) must not panic either.
+    assert_eq!(form.amount(&body), Some(Decimal::MAX));
+}
+
+#[test]
+fn money_above_the_ceiling_is_out_of_range() {
+    let too_much = domain::form::MAX_MONEY + Decimal::ONE;
+    let item = |price| {
+        FieldValue::LineItems(vec![LineItem {
+            description: "서버".into(),
+            quantity: Decimal::ONE,
+            unit_price: price,
+        }])
+    };
+    let form = expense_form();
+    let field = form.amount_field.clone().unwrap();
+    let with = |v| -> domain::form::Body { [(field.clone(), v)].into() };
+    assert!(form
+        .validate_draft(&with(item(too_much)))
+        .unwrap_err()
+        .errors
+        .iter()
+        .any(|e| matches!(e, FieldError::BadLineItem { .. })));
+    assert!(form.validate_draft(&with(item(domain::form::MAX_MONEY))).is_ok());
 }

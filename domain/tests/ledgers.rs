@@ -11,7 +11,7 @@ use domain::form::{general_form, leave_form, FieldValue, FormTemplate};
 use domain::leave::{LeaveCommand, LeaveError, LeaveEvent, LeaveLedger, DEFAULT_ANNUAL_DAYS};
 use domain::numbering::{DocumentNumber, NumberCommand, NumberError, NumberEvent, NumberSequence, SequenceKey};
 use domain::process::{on_approval_event, on_number_assigned, FollowUp};
-use domain::testkit::given;
+use domain::testkit::{given, no_requirement};
 use domain::{Aggregate, Role};
 use rust_decimal::Decimal;
 use support::*;
@@ -131,6 +131,8 @@ fn leave_submit(balance: Option<Decimal>) -> ApprovalCommand {
     ApprovalCommand::Submit {
         form: leave_form(),
         rule: None,
+        authority: no_requirement(),
+        roster: roster(),
         leave_balance: balance,
         by: actor(ALICE),
         at: t(1),
@@ -164,6 +166,7 @@ fn finally_approved(form: &FormTemplate, content: Content) -> (Approval, Approva
         drafted_with(form, content, line(&[BOB])),
         ApprovalEvent::Submitted {
             rule: None,
+            authority: None,
             amount: None,
             leave_days: form.leave_days(&leave_content(Decimal::from(3)).body),
             by: ALICE,
@@ -324,4 +327,157 @@ fn an_assigned_number_is_recorded_on_the_approved_document_once() {
     assert_eq!(numbered.decide(&command), Err(ApprovalError::AlreadyNumbered));
     let in_progress = Approval::fold(&[drafted(line(&[BOB, CAROL])), submitted(), last]);
     assert_eq!(in_progress.decide(&command), Err(ApprovalError::NotApproved));
+}
+
+// Holds: days of pending requests leave the available balance at 상신.
+
+const OTHER_DOC: domain::ids::ApprovalId = domain::ids::ApprovalId(Uuid::from_u128(101));
+
+fn reserve(document: domain::ids::ApprovalId, revision: u32, days: i64) -> LeaveCommand {
+    LeaveCommand::Reserve {
+        employee: ALICE,
+        document,
+        revision,
+        days: Decimal::from(days),
+        by: ALICE,
+        at: t(1),
+    }
+}
+
+fn reserved(document: domain::ids::ApprovalId, revision: u32, days: i64) -> LeaveEvent {
+    LeaveEvent::Reserved {
+        employee: ALICE,
+        document,
+        revision,
+        days: Decimal::from(days),
+        by: ALICE,
+        at: t(1),
+    }
+}
+
+#[test]
+fn two_pending_requests_cannot_hold_more_than_the_balance() {
+    // 13 days; the first request of 7 holds them, the second of 7 finds only 6.
+    let state = given::<LeaveLedger>([granted(13)])
+        .when(reserve(DOC, 1, 7))
+        .then([reserved(DOC, 1, 7)]);
+    assert_eq!(
+        (state.balance, state.available()),
+        (Decimal::from(13), Decimal::from(6))
+    );
+    given::<LeaveLedger>([granted(13), reserved(DOC, 1, 7)])
+        .when(reserve(OTHER_DOC, 1, 7))
+        .then_err(LeaveError::Insufficient {
+            requested: Decimal::from(7),
+            available: Decimal::from(6),
+        });
+}
+
+#[test]
+fn reserving_the_same_revision_again_changes_nothing() {
+    given::<LeaveLedger>([granted(13), reserved(DOC, 1, 7)])
+        .when(reserve(DOC, 1, 7))
+        .then([]);
+}
+
+#[test]
+fn a_resubmitted_revision_replaces_the_hold_of_the_earlier_one() {
+    // Its own earlier hold counts as available to it: 13 − 7 (its own) is not the limit.
+    let state = given::<LeaveLedger>([granted(13), reserved(DOC, 1, 7)])
+        .when(reserve(DOC, 2, 10))
+        .then([reserved(DOC, 2, 10)]);
+    assert_eq!(state.available(), Decimal::from(3));
+}
+
+#[test]
+fn a_release_returns_the_days_but_a_stale_release_leaves_a_newer_hold_alone() {
+    let release = |revision| LeaveCommand::Release {
+        employee: ALICE,
+        document: DOC,
+        revision,
+        by: BOB,
+        at: t(2),
+    };
+    let state = given::<LeaveLedger>([granted(13), reserved(DOC, 1, 7)])
+        .when(release(1))
+        .state_after();
+    assert_eq!(state.available(), Decimal::from(13));
+    given::<LeaveLedger>([granted(13), reserved(DOC, 1, 7), reserved(DOC, 2, 5)])
+        .when(release(1))
+        .then([]);
+}
+
+#[test]
+fn final_approval_turns_the_hold_into_a_debit() {
+    let state = given::<LeaveLedger>([granted(13), reserved(DOC, 1, 7)])
+        .when(LeaveCommand::Debit {
+            employee: ALICE,
+            document: DOC,
+            days: Decimal::from(7),
+            by: BOB,
+            at: t(3),
+        })
+        .state_after();
+    assert_eq!(
+        (state.balance, state.held(), state.available()),
+        (Decimal::from(6), Decimal::ZERO, Decimal::from(6))
+    );
+}
+
+#[test]
+fn hr_cannot_adjust_below_what_pending_requests_hold() {
+    given::<LeaveLedger>([granted(13), reserved(DOC, 1, 10)])
+        .when(LeaveCommand::Adjust {
+            employee: ALICE,
+            days: Decimal::from(-4),
+            reason: "정정".into(),
+            by: hr(),
+            at: t(2),
+        })
+        .then_err(LeaveError::Insufficient {
+            requested: Decimal::from(4),
+            available: Decimal::from(3),
+        });
+}
+
+#[test]
+fn rejecting_withdrawing_or_discarding_a_leave_request_releases_its_hold() {
+    let leave_line = line(&[BOB]);
+    let base = [
+        drafted_with(&leave_form(), leave_content(Decimal::from(3)), leave_line),
+        ApprovalEvent::Submitted {
+            rule: None,
+            authority: None,
+            amount: None,
+            leave_days: Some(Decimal::from(3)),
+            by: ALICE,
+            at: t(1),
+        },
+    ];
+    let release = |by, at| {
+        vec![FollowUp::Leave(LeaveCommand::Release {
+            employee: ALICE,
+            document: DOC,
+            revision: 1,
+            by,
+            at,
+        })]
+    };
+    let ending = [
+        (rejected(0, BOB, domain::approval::RejectTarget::Drafter, 2), BOB),
+        (ApprovalEvent::Withdrawn { by: ALICE, at: t(2) }, ALICE),
+    ];
+    for (event, by) in ending {
+        let state = Approval::fold(base.iter().chain([&event]));
+        assert_eq!(
+            on_approval_event(state.document().unwrap(), &event, &leave_form(), kst()),
+            release(by, t(2))
+        );
+    }
+    let discarded = ApprovalEvent::DraftDiscarded { by: ALICE, at: t(2) };
+    let state = Approval::fold([&base[0], &discarded]);
+    assert_eq!(
+        on_approval_event(state.document().unwrap(), &discarded, &leave_form(), kst()),
+        release(ALICE, t(2))
+    );
 }

@@ -87,6 +87,30 @@ fn a_malformed_email_is_refused() {
 }
 
 #[test]
+fn an_email_longer_than_the_read_model_column_is_refused() {
+    // 192 characters: valid by RFC length (≤ 254 bytes) but wider than the unique column.
+    let long = format!("{}@corp.example", "a".repeat(192 - "@corp.example".len()));
+    assert_eq!(long.chars().count(), 192);
+    given::<Employee>([])
+        .when(register(&long, None, hr()))
+        .then_err(EmployeeError::InvalidEmail);
+}
+
+#[test]
+fn an_overlong_position_title_is_refused() {
+    given::<Employee>([registered()])
+        .when(EmployeeCommand::ChangePosition {
+            position: domain::org::Position {
+                title: "부".repeat(51),
+                rank: 3,
+            },
+            by: hr(),
+            at: t(1),
+        })
+        .then_err(EmployeeError::InvalidPosition);
+}
+
+#[test]
 fn an_employee_is_not_their_own_manager() {
     given::<Employee>([registered()])
         .when(EmployeeCommand::ChangeManager {

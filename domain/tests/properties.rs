@@ -10,6 +10,7 @@ use domain::approval::{
 };
 use domain::form::general_form;
 use domain::ids::{CommentId, EmployeeId};
+use domain::testkit::requiring;
 use domain::{Actor, Aggregate};
 use proptest::prelude::*;
 use support::*;
@@ -17,15 +18,12 @@ use uuid::Uuid;
 
 const CAST: [EmployeeId; 6] = [ALICE, BOB, CAROL, DAVE, ERIN, FRANK];
 
-/// BOB → (CAROL, DAVE agree, 1 of 2) → ERIN, with ERIN holding final authority on nothing and
-/// BOB holding 전결권.
+/// BOB → (CAROL, DAVE agree, 1 of 2) → ERIN; the 전결 규정 the documents are submitted under
+/// requires BOB and gives him 전결권.
 fn mixed_line() -> ApprovalLine {
     ApprovalLine {
         steps: vec![
-            Step::Approval {
-                approver: BOB,
-                final_authority: true,
-            },
+            Step::approval(BOB),
             Step::Agreement {
                 members: vec![CAROL, DAVE],
                 quorum: Quorum::AtLeast(1),
@@ -76,6 +74,8 @@ fn command(act: &Act, who: EmployeeId, minute: i64, n: u128) -> C {
         Act::Submit => C::Submit {
             form: general_form(),
             rule: None,
+            authority: requiring(&[BOB]),
+            roster: roster(),
             leave_balance: None,
             by,
             at,
@@ -112,6 +112,8 @@ fn command(act: &Act, who: EmployeeId, minute: i64, n: u128) -> C {
             content: content("재상신"),
             line: if *line_b { line(&[DAVE, BOB]) } else { mixed_line() },
             rule: None,
+            authority: requiring(&[BOB]),
+            roster: roster(),
             leave_balance: None,
             by,
             at,
@@ -197,6 +199,11 @@ fn run(steps: &[(Act, usize)]) -> Result<(), TestCaseError> {
             prop_assert_eq!(n, members.len(), "a seat is decided at most once");
             prop_assert!(progress.decisions.iter().all(|d| d.member != ALICE && d.by != ALICE));
         }
+        let mut actors: Vec<_> = after.steps.iter().flat_map(|p| &p.decisions).map(|d| d.by).collect();
+        actors.sort();
+        let n = actors.len();
+        actors.dedup();
+        prop_assert_eq!(n, actors.len(), "one person decides in one seat per revision");
         if after.status == Status::Approved {
             prop_assert!((0..after.line.steps.len()).all(|s| after.step_passed(s)));
             prop_assert!(after

@@ -212,6 +212,7 @@ fn decode_domain(stream_type: &str, payload: &serde_json::Value) -> Result<(), s
         streams::DELEGATION => as_::<domain::org::DelegationEvent>(payload),
         streams::LEAVE => as_::<domain::leave::LeaveEvent>(payload),
         streams::NUMBERING => as_::<domain::numbering::NumberEvent>(payload),
+        streams::POLICY => as_::<domain::authority::AuthorityEvent>(payload),
         _ => as_::<IgnoredAny>(payload),
     }
 }

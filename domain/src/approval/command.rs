@@ -2,8 +2,9 @@
 //! a rule needs from outside the stream (form template, delegation, leave balance, document
 //! number) is looked up by the caller and carried here.
 
-use super::line::ApprovalLine;
+use super::line::{ApprovalLine, LineRoster};
 use crate::actor::Actor;
+use crate::authority::Requirement;
 use crate::form::{Body, FormTemplate};
 use crate::ids::{ApprovalId, AttachmentId, CommentId};
 use crate::line_rule::RuleRef;
@@ -17,6 +18,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attachment {
     pub id: AttachmentId,
+    /// 1..=255 characters.
     pub name: String,
     pub size: u64,
     pub content_type: String,
@@ -67,7 +69,12 @@ pub enum ApprovalCommand {
     Submit {
         form: FormTemplate,
         rule: Option<RuleRef>,
-        /// The drafter's leave balance, required for leave forms.
+        /// What the company's 전결 규정 requires of this line (`crate::authority::requirement`).
+        authority: Requirement,
+        /// The line's names as the org chart knows them.
+        roster: LineRoster,
+        /// Leave days available to this request (the balance less other pending holds),
+        /// required for leave forms.
         leave_balance: Option<Decimal>,
         by: Actor,
         at: DateTime<Utc>,
@@ -116,6 +123,8 @@ pub enum ApprovalCommand {
         content: Content,
         line: ApprovalLine,
         rule: Option<RuleRef>,
+        authority: Requirement,
+        roster: LineRoster,
         leave_balance: Option<Decimal>,
         by: Actor,
         at: DateTime<Utc>,

@@ -4,10 +4,11 @@
 use super::command::{ApprovalCommand as C, Content, RejectTarget};
 use super::error::ApprovalError as Err;
 use super::event::ApprovalEvent as E;
-use super::line::{ApprovalLine, Step};
+use super::line::{ApprovalLine, LineError, LineRoster, Step};
 use super::state::{Approval, ApprovalDocument, Status};
 use crate::actor::Actor;
 use crate::aggregate::Aggregate;
+use crate::authority::{AuthorityDecision, Requirement};
 use crate::form::{FormKind, FormTemplate};
 use crate::ids::{DelegationId, EmployeeId};
 use crate::org::Delegation;
@@ -17,8 +18,16 @@ use rust_decimal::Decimal;
 type Decided = Result<Vec<E>, Err>;
 
 const MAX_TEXT: usize = 2_000;
+/// Most comments one document takes.
+pub const MAX_COMMENTS: usize = 1_000;
+/// Most comments one person adds to one document in an hour.
+pub const MAX_COMMENTS_PER_HOUR: usize = 30;
+/// Longest title: it is a key column (VARCHAR(191)) in the MySQL read model.
+pub const MAX_TITLE: usize = 150;
 const MAX_ATTACHMENTS: usize = 20;
 const MAX_ATTACHMENT_BYTES: u64 = 100 * 1024 * 1024;
+/// Longest attachment name or content type.
+const MAX_NAME: usize = 255;
 
 /// The seat an actor decides in: the holder, and the delegation if acting as proxy.
 struct Seat {
@@ -33,6 +42,23 @@ impl Aggregate for Approval {
     type Error = Err;
 
     fn decide(&self, command: &C) -> Decided {
+        let mut events = self.decide_now(command)?;
+        if let Some(doc) = self.document() {
+            for event in &mut events {
+                event.not_before(doc.updated_at);
+            }
+        }
+        Ok(events)
+    }
+
+    fn evolve(&mut self, event: &E) {
+        self.apply(event);
+    }
+}
+
+impl Approval {
+    /// The rules, one arm per action; [`Aggregate::decide`] then keeps times monotonic.
+    fn decide_now(&self, command: &C) -> Decided {
         let Some(doc) = self.document() else {
             return match command {
                 C::Draft {
@@ -45,6 +71,7 @@ impl Aggregate for Approval {
                 } => {
                     let content = checked_content(content)?;
                     form.validate_draft(&content.body)?;
+                    line.validate_shape(by.id).map_err(line_error)?;
                     Ok(vec![E::Drafted {
                         id: *id,
                         drafter: by.id,
@@ -71,6 +98,7 @@ impl Aggregate for Approval {
                 doc.ensure_form(form)?;
                 let content = checked_content(content)?;
                 form.validate_draft(&content.body)?;
+                line.validate_shape(by.id).map_err(line_error)?;
                 Ok(vec![E::DraftSaved {
                     content,
                     line: line.clone(),
@@ -85,14 +113,25 @@ impl Aggregate for Approval {
             C::Submit {
                 form,
                 rule,
+                authority,
+                roster,
                 leave_balance,
                 by,
                 at,
             } => {
                 doc.ensure_editable_draft(by)?;
-                let (amount, leave_days) = doc.check_submission(form, &doc.content, &doc.line, *leave_balance)?;
+                let submission = Submission {
+                    form,
+                    content: &doc.content,
+                    line: &doc.line,
+                    authority,
+                    roster,
+                    leave_balance: *leave_balance,
+                };
+                let (amount, leave_days, authority) = doc.check_submission(&submission)?;
                 Ok(vec![E::Submitted {
                     rule: rule.clone(),
+                    authority: Some(authority),
                     amount,
                     leave_days,
                     by: by.id,
@@ -122,11 +161,10 @@ impl Aggregate for Approval {
             C::ApproveAsFinal { comment, by, at } => {
                 let comment = optional_text(comment)?;
                 let seat = doc.seat(by, None, *at)?;
-                match doc.line.steps.get(seat.step) {
-                    Some(Step::Approval {
-                        final_authority: true, ..
-                    }) => {}
-                    _ => return Err(Err::NoFinalAuthority),
+                // 전결권 is the company's (recorded at 상신), never the line's own say-so.
+                let holds_authority = doc.authority.as_ref().and_then(|a| a.final_approver) == Some(seat.member);
+                if !holds_authority || !matches!(doc.line.steps.get(seat.step), Some(Step::Approval { .. })) {
+                    return Err(Err::NoFinalAuthority);
                 }
                 let skipped = (seat.step + 1..doc.line.steps.len()).collect();
                 Ok(vec![E::ApprovedAsFinal {
@@ -209,6 +247,8 @@ impl Aggregate for Approval {
                 content,
                 line,
                 rule,
+                authority,
+                roster,
                 leave_balance,
                 by,
                 at,
@@ -218,12 +258,21 @@ impl Aggregate for Approval {
                     return Err(Err::NotResubmittable);
                 }
                 let content = checked_content(content)?;
-                let (amount, leave_days) = doc.check_submission(form, &content, line, *leave_balance)?;
+                let submission = Submission {
+                    form,
+                    content: &content,
+                    line,
+                    authority,
+                    roster,
+                    leave_balance: *leave_balance,
+                };
+                let (amount, leave_days, authority) = doc.check_submission(&submission)?;
                 Ok(vec![E::Resubmitted {
                     revision: doc.revision + 1,
                     content,
                     line: line.clone(),
                     rule: rule.clone(),
+                    authority: Some(authority),
                     amount,
                     leave_days,
                     by: by.id,
@@ -238,6 +287,7 @@ impl Aggregate for Approval {
                 if !doc.may_comment(by) {
                     return Err(Err::NotParticipant);
                 }
+                doc.ensure_comment_room(by, *at)?;
                 Ok(vec![E::Commented {
                     comment_id: *id,
                     text,
@@ -260,9 +310,22 @@ impl Aggregate for Approval {
             }
         }
     }
+}
 
-    fn evolve(&mut self, event: &E) {
-        self.apply(event);
+/// Everything 상신 and 재상신 check, gathered.
+struct Submission<'a> {
+    form: &'a FormTemplate,
+    content: &'a Content,
+    line: &'a ApprovalLine,
+    authority: &'a Requirement,
+    roster: &'a LineRoster,
+    leave_balance: Option<Decimal>,
+}
+
+fn line_error(e: LineError) -> Err {
+    match e {
+        LineError::DrafterOnLine => Err::SelfApproval,
+        other => Err::InvalidLine(other),
     }
 }
 
@@ -301,29 +364,28 @@ impl ApprovalDocument {
         }
     }
 
-    /// Everything 상신 and 재상신 check: form version, body, line, leave balance.
+    /// Everything 상신 and 재상신 check: form version, body, line (every name active, every
+    /// approver the 전결 규정 requires on it), leave balance. Returns the amount, the leave
+    /// days and the authority the revision is decided under.
     fn check_submission(
         &self,
-        form: &FormTemplate,
-        content: &Content,
-        line: &ApprovalLine,
-        leave_balance: Option<Decimal>,
-    ) -> Result<(Option<Decimal>, Option<Decimal>), Err> {
-        self.ensure_form(form)?;
-        form.validate(&content.body)?;
-        line.validate(self.drafter).map_err(|e| match e {
-            super::LineError::DrafterOnLine => Err::SelfApproval,
-            other => Err::InvalidLine(other),
-        })?;
-        let leave_days = form.leave_days(&content.body);
-        if form.kind == FormKind::Leave {
+        s: &Submission<'_>,
+    ) -> Result<(Option<Decimal>, Option<Decimal>, AuthorityDecision), Err> {
+        self.ensure_form(s.form)?;
+        s.form.validate(&s.content.body)?;
+        s.line.validate(self.drafter, s.roster).map_err(line_error)?;
+        s.authority
+            .satisfied_by(s.line)
+            .map_err(|missing| Err::InvalidLine(LineError::MissingRequiredApprovers { missing }))?;
+        let leave_days = s.form.leave_days(&s.content.body);
+        if s.form.kind == FormKind::Leave {
             let requested = leave_days.unwrap_or_default();
-            let available = leave_balance.ok_or(Err::LeaveBalanceRequired)?;
+            let available = s.leave_balance.ok_or(Err::LeaveBalanceRequired)?;
             if requested > available {
                 return Err(Err::InsufficientLeave { requested, available });
             }
         }
-        Ok((form.amount(&content.body), leave_days))
+        Ok((s.form.amount(&s.content.body), leave_days, s.authority.decision(s.line)))
     }
 
     /// Resolves the seat `by` decides in now, checking every decision invariant.
@@ -356,6 +418,16 @@ impl ApprovalDocument {
             } else {
                 Err::NotCurrentApprover { by: by.id }
             });
+        }
+        // One person, one seat per revision: whoever already decided in any seat (their own
+        // or as a proxy) does not decide in a second one.
+        let acted_elsewhere = self
+            .steps
+            .iter()
+            .flat_map(|p| &p.decisions)
+            .any(|d| d.by == by.id || (d.member == by.id && delegation.is_some()));
+        if acted_elsewhere {
+            return Err(Err::SecondSeat { by: by.id });
         }
         if let Some(hold) = &self.hold {
             if hold.member != member {
@@ -421,6 +493,30 @@ impl ApprovalDocument {
         }])
     }
 
+    /// Comments are bounded: [`MAX_COMMENTS`] per document, [`MAX_COMMENTS_PER_HOUR`] per
+    /// person and document in any hour (by the commands' own times).
+    fn ensure_comment_room(&self, by: &Actor, at: DateTime<Utc>) -> Result<(), Err> {
+        if self.comments.len() >= MAX_COMMENTS {
+            return Err(Err::CommentLimit { retry_after_secs: None });
+        }
+        let window_start = at - chrono::Duration::hours(1);
+        let mine: Vec<DateTime<Utc>> = self
+            .comments
+            .iter()
+            .filter(|c| c.by == by.id && c.at > window_start)
+            .map(|c| c.at)
+            .collect();
+        if mine.len() >= MAX_COMMENTS_PER_HOUR {
+            let oldest = mine.iter().min().copied().unwrap_or(at);
+            let free_at = oldest + chrono::Duration::hours(1);
+            let wait = (free_at - at).num_seconds().max(1) as u64;
+            return Err(Err::CommentLimit {
+                retry_after_secs: Some(wait),
+            });
+        }
+        Ok(())
+    }
+
     fn may_comment(&self, by: &Actor) -> bool {
         if by.id == self.drafter {
             return true;
@@ -434,13 +530,15 @@ impl ApprovalDocument {
 
 fn checked_content(content: &Content) -> Result<Content, Err> {
     let title = content.title.trim();
-    if title.is_empty() || title.chars().count() > 200 {
+    if title.is_empty() || title.chars().count() > MAX_TITLE {
         return Err(Err::InvalidTitle);
     }
-    let bad_attachment = content
-        .attachments
-        .iter()
-        .any(|a| a.name.trim().is_empty() || a.size > MAX_ATTACHMENT_BYTES);
+    let bad_attachment = content.attachments.iter().any(|a| {
+        a.name.trim().is_empty()
+            || a.name.chars().count() > MAX_NAME
+            || a.content_type.chars().count() > MAX_NAME
+            || a.size > MAX_ATTACHMENT_BYTES
+    });
     if content.attachments.len() > MAX_ATTACHMENTS || bad_attachment {
         return Err(Err::InvalidAttachments);
     }

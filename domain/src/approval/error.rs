@@ -35,6 +35,9 @@ pub enum ApprovalError {
     /// 409: a decided seat is never decided again.
     #[error("{by} has already decided")]
     AlreadyDecided { by: EmployeeId },
+    /// 422: one person decides in at most one seat per revision, in person or as proxy.
+    #[error("{by} has already decided in another seat of this revision")]
+    SecondSeat { by: EmployeeId },
     /// 403: the delegation does not cover this actor, seat holder and time.
     #[error("the delegation does not authorise this proxy decision")]
     ProxyNotAuthorised,
@@ -71,6 +74,9 @@ pub enum ApprovalError {
     /// 403: comments come from the drafter, line members, cc and receivers.
     #[error("only participants may comment")]
     NotParticipant,
+    /// 429: too many comments on this document (ever, or by this person this hour).
+    #[error("comment limit reached on this document")]
+    CommentLimit { retry_after_secs: Option<u64> },
     /// 422: the form template given is not the version the document was drafted on.
     #[error("form version does not match the document")]
     FormMismatch,
@@ -81,13 +87,13 @@ pub enum ApprovalError {
     #[error(transparent)]
     InvalidLine(#[from] LineError),
     /// 422
-    #[error("title must be 1..=200 characters")]
+    #[error("title must be 1..=150 characters")]
     InvalidTitle,
     /// 422
     #[error("comment must be 1..=2000 characters")]
     InvalidComment,
     /// 422: too many attachments or a bad name.
-    #[error("attachments: at most 20, each named, at most 100 MiB")]
+    #[error("attachments: at most 20, each named (1..=255 characters), at most 100 MiB")]
     InvalidAttachments,
     /// 422: a leave request beyond the balance.
     #[error("requested {requested} leave days but only {available} are available")]

@@ -4,6 +4,7 @@
 use super::command::{Content, RejectTarget};
 use super::line::ApprovalLine;
 use crate::aggregate::EventType;
+use crate::authority::AuthorityDecision;
 use crate::form::FormRef;
 use crate::ids::{ApprovalId, CommentId, DelegationId, EmployeeId};
 use crate::line_rule::RuleRef;
@@ -41,6 +42,10 @@ pub enum ApprovalEvent {
     #[serde(rename = "approval.submitted")]
     Submitted {
         rule: Option<RuleRef>,
+        /// The 전결 규정 row the line was checked against and who holds 전결권 (absent on
+        /// documents submitted before the table existed: they have no 전결권 at all).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        authority: Option<AuthorityDecision>,
         amount: Option<Decimal>,
         leave_days: Option<Decimal>,
         by: EmployeeId,
@@ -126,6 +131,8 @@ pub enum ApprovalEvent {
         content: Content,
         line: ApprovalLine,
         rule: Option<RuleRef>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        authority: Option<AuthorityDecision>,
         amount: Option<Decimal>,
         leave_days: Option<Decimal>,
         by: EmployeeId,
@@ -157,6 +164,31 @@ impl ApprovalEvent {
     /// When the event happened (business time).
     pub fn at(&self) -> DateTime<Utc> {
         self.stamp().1
+    }
+
+    /// Raises the event's time to `floor` when it is earlier: times never go backwards
+    /// within a stream, whatever the clock of the instance that decided it said.
+    pub(crate) fn not_before(&mut self, floor: DateTime<Utc>) {
+        use ApprovalEvent as E;
+        let at = match self {
+            E::Drafted { at, .. }
+            | E::DraftSaved { at, .. }
+            | E::DraftDiscarded { at, .. }
+            | E::Submitted { at, .. }
+            | E::Approved { at, .. }
+            | E::ProxyApproved { at, .. }
+            | E::ApprovedAsFinal { at, .. }
+            | E::Disagreed { at, .. }
+            | E::Rejected { at, .. }
+            | E::Withdrawn { at, .. }
+            | E::ApprovalCancelled { at, .. }
+            | E::Held { at, .. }
+            | E::Released { at, .. }
+            | E::Resubmitted { at, .. }
+            | E::Commented { at, .. }
+            | E::Numbered { at, .. } => at,
+        };
+        *at = (*at).max(floor);
     }
 
     fn stamp(&self) -> (EmployeeId, DateTime<Utc>) {

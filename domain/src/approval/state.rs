@@ -4,6 +4,7 @@
 use super::command::Content;
 use super::event::ApprovalEvent;
 use super::line::ApprovalLine;
+use crate::authority::AuthorityDecision;
 use crate::form::FormRef;
 use crate::ids::{ApprovalId, CommentId, EmployeeId};
 use crate::line_rule::RuleRef;
@@ -119,6 +120,9 @@ pub struct ApprovalDocument {
     pub current: usize,
     pub hold: Option<Hold>,
     pub rule: Option<RuleRef>,
+    /// The 전결 규정 row this revision was checked against and who holds 전결권.
+    #[serde(default)]
+    pub authority: Option<AuthorityDecision>,
     pub amount: Option<Decimal>,
     pub leave_days: Option<Decimal>,
     pub number: Option<DocumentNumber>,
@@ -155,6 +159,22 @@ impl ApprovalDocument {
         match (self.line.steps.get(index), self.steps.get(index)) {
             (Some(step), Some(progress)) => progress.skipped || progress.agreed() >= step.required(),
             _ => false,
+        }
+    }
+
+    /// Records the authority of a new revision and marks the 전결권 seat on the line (and no
+    /// other: a flag that came in with the draft is not authority).
+    fn grant_authority(&mut self, authority: &Option<AuthorityDecision>) {
+        self.authority = authority.clone();
+        let holder = authority.as_ref().and_then(|a| a.final_approver);
+        for step in &mut self.line.steps {
+            if let super::Step::Approval {
+                approver,
+                final_authority,
+            } = step
+            {
+                *final_authority = Some(*approver) == holder;
+            }
         }
     }
 
@@ -199,6 +219,22 @@ impl Approval {
         self.0.as_ref()
     }
 
+    /// The document as it stood at `at` (time travel), and how many events that is: the
+    /// stream's events in version order up to the first that happened after `at`, by each
+    /// event's own time. Decisions keep times monotonic per stream, so this is every event at
+    /// or before `at`; on a stream written before that rule, the prefix stops at the first
+    /// later event, so time travel never shows a state that never existed. Every reader (the
+    /// GraphQL `approvalAsOf`, `erp history --as-of`) answers with this one definition.
+    pub fn as_of<'a>(events: impl IntoIterator<Item = &'a ApprovalEvent>, at: DateTime<Utc>) -> (Self, usize) {
+        let mut state = Self::default();
+        let mut folded = 0;
+        for event in events.into_iter().take_while(|e| e.at() <= at) {
+            state.apply(event);
+            folded += 1;
+        }
+        (state, folded)
+    }
+
     /// Applies one event. Events that do not fit (impossible by construction) leave the state
     /// unchanged rather than panic.
     pub(crate) fn apply(&mut self, event: &ApprovalEvent) {
@@ -225,6 +261,7 @@ impl Approval {
                 current: 0,
                 hold: None,
                 rule: None,
+                authority: None,
                 amount: None,
                 leave_days: None,
                 number: None,
@@ -254,6 +291,7 @@ impl Approval {
             E::DraftDiscarded { .. } => doc.status = Status::Discarded,
             E::Submitted {
                 rule,
+                authority,
                 amount,
                 leave_days,
                 at,
@@ -261,6 +299,7 @@ impl Approval {
             } => {
                 doc.revision = 1;
                 doc.rule = rule.clone();
+                doc.grant_authority(authority);
                 doc.amount = *amount;
                 doc.leave_days = *leave_days;
                 doc.start_revision(*at);
@@ -358,6 +397,7 @@ impl Approval {
                 content,
                 line,
                 rule,
+                authority,
                 amount,
                 leave_days,
                 at,
@@ -367,6 +407,7 @@ impl Approval {
                 doc.content = content.clone();
                 doc.line = line.clone();
                 doc.rule = rule.clone();
+                doc.grant_authority(authority);
                 doc.amount = *amount;
                 doc.leave_days = *leave_days;
                 doc.start_revision(*at);

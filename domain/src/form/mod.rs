@@ -6,7 +6,7 @@ mod builtin;
 mod validate;
 
 pub use builtin::{builtin_forms, expense_form, general_form, leave_form, purchase_form};
-pub use validate::{FieldError, FormError};
+pub use validate::{FieldError, FormError, MAX_LINE_ITEMS, MAX_MONEY, MAX_QUANTITY};
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -119,8 +119,9 @@ pub struct LineItem {
 }
 
 impl LineItem {
+    /// Quantity × unit price, saturating instead of overflowing on values no valid body holds.
     pub fn total(&self) -> Decimal {
-        self.quantity * self.unit_price
+        self.quantity.saturating_mul(self.unit_price)
     }
 }
 

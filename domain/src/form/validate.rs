@@ -34,6 +34,14 @@ pub struct FormError {
     pub errors: Vec<FieldError>,
 }
 
+/// Largest money value or price a form takes (₩1,000조): far above any real document, far
+/// below where decimal arithmetic would overflow.
+pub const MAX_MONEY: Decimal = Decimal::from_parts(0xA4C6_8000, 0x38D7E, 0, false, 0);
+/// Largest quantity of one line item, and largest plain number.
+pub const MAX_QUANTITY: Decimal = Decimal::from_parts(1_000_000_000, 0, 0, false, 0);
+/// Most line items in one field.
+pub const MAX_LINE_ITEMS: usize = 200;
+
 impl FormTemplate {
     /// Checks a body against this form version.
     pub fn validate(&self, body: &Body) -> Result<(), FormError> {
@@ -65,7 +73,9 @@ impl FormTemplate {
     pub fn amount(&self, body: &Body) -> Option<Decimal> {
         match body.get(self.amount_field.as_deref()?)? {
             FieldValue::Money(m) | FieldValue::Number(m) => Some(*m),
-            FieldValue::LineItems(items) => Some(items.iter().map(|i| i.total()).sum()),
+            FieldValue::LineItems(items) => {
+                Some(items.iter().fold(Decimal::ZERO, |sum, i| sum.saturating_add(i.total())))
+            }
             _ => None,
         }
     }
@@ -99,8 +109,8 @@ fn check(key: &str, kind: &FieldKind, value: &FieldValue, required: bool) -> Res
             }
         }
         (FieldKind::Number { min, max, step }, FieldValue::Number(n)) => {
-            let below = min.is_some_and(|m| *n < m);
-            let above = max.is_some_and(|m| *n > m);
+            let below = min.is_some_and(|m| *n < m) || *n < -MAX_MONEY;
+            let above = max.is_some_and(|m| *n > m) || *n > MAX_MONEY;
             let off_step = step.is_some_and(|s| !s.is_zero() && !(*n % s).is_zero());
             if below || above || off_step {
                 Err(FieldError::OutOfRange { field: field() })
@@ -109,7 +119,7 @@ fn check(key: &str, kind: &FieldKind, value: &FieldValue, required: bool) -> Res
             }
         }
         (FieldKind::Money { .. }, FieldValue::Money(m)) => {
-            if m.is_sign_negative() || m.scale() > 2 {
+            if m.is_sign_negative() || m.scale() > 2 || *m > MAX_MONEY {
                 Err(FieldError::OutOfRange { field: field() })
             } else {
                 Ok(())
@@ -131,9 +141,15 @@ fn check(key: &str, kind: &FieldKind, value: &FieldValue, required: bool) -> Res
             }
         }
         (FieldKind::LineItems, FieldValue::LineItems(items)) => {
-            let bad = items.iter().any(|i| {
-                i.description.trim().is_empty() || i.quantity <= Decimal::ZERO || i.unit_price.is_sign_negative()
-            });
+            let bad = items.len() > MAX_LINE_ITEMS
+                || items.iter().any(|i| {
+                    i.description.trim().is_empty()
+                        || i.description.chars().count() > 500
+                        || i.quantity <= Decimal::ZERO
+                        || i.quantity > MAX_QUANTITY
+                        || i.unit_price.is_sign_negative()
+                        || i.unit_price > MAX_MONEY
+                });
             if bad || (required && items.is_empty()) {
                 Err(FieldError::BadLineItem { field: field() })
             } else {

@@ -146,8 +146,11 @@ pub enum EmployeeError {
     #[error("name must be 1..=100 characters")]
     InvalidName,
     /// 422
-    #[error("email is not a valid address")]
+    #[error("email is not a valid address (at most 191 characters)")]
     InvalidEmail,
+    /// 422
+    #[error("a position title must be 1..=50 characters")]
+    InvalidPosition,
     /// 409: emails are unique across the company.
     #[error("email already used by another employee")]
     EmailTaken,
@@ -172,6 +175,20 @@ pub struct Employee {
     pub active: bool,
 }
 
+/// Longest email: what a unique index on a utf8mb4 VARCHAR can hold in MySQL.
+pub const MAX_EMAIL: usize = 191;
+
+fn valid_position(position: &Position) -> Result<Position, EmployeeError> {
+    let title = position.title.trim();
+    if title.is_empty() || title.chars().count() > 50 {
+        return Err(EmployeeError::InvalidPosition);
+    }
+    Ok(Position {
+        title: title.to_owned(),
+        rank: position.rank,
+    })
+}
+
 fn valid_name(name: &str) -> Result<String, EmployeeError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
@@ -191,6 +208,7 @@ pub fn normalize_email(email: &str) -> Result<String, EmployeeError> {
                 && !domain.ends_with('.')
                 && !email.contains(char::is_whitespace)
                 && email.len() <= 254
+                && email.chars().count() <= MAX_EMAIL
         }
         None => false,
     };
@@ -258,7 +276,7 @@ impl Aggregate for Employee {
                     name: valid_name(name)?,
                     email: normalize_email(email)?,
                     department: *department,
-                    position: position.clone(),
+                    position: valid_position(position)?,
                     manager: *manager,
                     roles: roles.clone(),
                     by: by.id,
@@ -297,7 +315,7 @@ impl Aggregate for Employee {
                 Self::ensure_hr(by)?;
                 self.ensure_active()?;
                 E::PositionChanged {
-                    position: position.clone(),
+                    position: valid_position(position)?,
                     by: by.id,
                     at: *at,
                 }

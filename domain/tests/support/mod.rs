@@ -3,10 +3,12 @@
 #![allow(dead_code)]
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use domain::approval::{ApprovalCommand, ApprovalEvent, ApprovalLine, Content, RejectTarget, Step};
+use domain::approval::{ApprovalCommand, ApprovalEvent, ApprovalLine, Content, LineRoster, RejectTarget, Step};
+use domain::authority::AuthorityDecision;
 use domain::form::{general_form, Body, FieldValue, FormTemplate};
 use domain::ids::{ApprovalId, DelegationId, DepartmentId, EmployeeId};
 use domain::org::{Delegation, DelegationEvent, Window};
+use domain::testkit::{no_requirement, requiring};
 use domain::{Actor, Aggregate};
 use uuid::Uuid;
 
@@ -72,6 +74,7 @@ pub fn drafted(line: ApprovalLine) -> ApprovalEvent {
 pub fn submitted() -> ApprovalEvent {
     ApprovalEvent::Submitted {
         rule: None,
+        authority: None,
         amount: None,
         leave_days: None,
         by: ALICE,
@@ -99,10 +102,35 @@ pub fn rejected(step: usize, by: EmployeeId, to: RejectTarget, minute: i64) -> A
     }
 }
 
+/// 상신 under a 전결 규정 that gives `holder` 전결권.
+pub fn submitted_with_authority(holder: EmployeeId) -> ApprovalEvent {
+    ApprovalEvent::Submitted {
+        rule: None,
+        authority: Some(AuthorityDecision {
+            rule: requiring(&[holder]).rule,
+            final_approver: Some(holder),
+        }),
+        amount: None,
+        leave_days: None,
+        by: ALICE,
+        at: t(1),
+    }
+}
+
+/// Everyone in the cast is active; both departments exist.
+pub fn roster() -> LineRoster {
+    LineRoster {
+        active: (1..=9).map(emp).collect(),
+        departments: [DEPT, FINANCE].into(),
+    }
+}
+
 pub fn submit() -> ApprovalCommand {
     ApprovalCommand::Submit {
         form: general_form(),
         rule: None,
+        authority: no_requirement(),
+        roster: roster(),
         leave_balance: None,
         by: actor(ALICE),
         at: t(1),

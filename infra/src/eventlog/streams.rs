@@ -13,6 +13,8 @@ pub const DELEGATION: &str = "delegation";
 pub const LEAVE: &str = "leave";
 /// 문서번호 순번
 pub const NUMBERING: &str = "numbering";
+/// 전결 규정 (company policy: the delegation-of-authority table)
+pub const POLICY: &str = "policy";
 
 /// Every stream type, in creation order.
-pub const ALL: [&str; 6] = [APPROVAL, EMPLOYEE, DEPARTMENT, DELEGATION, LEAVE, NUMBERING];
+pub const ALL: [&str; 7] = [APPROVAL, EMPLOYEE, DEPARTMENT, DELEGATION, LEAVE, NUMBERING, POLICY];
