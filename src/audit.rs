@@ -6,7 +6,6 @@
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use domain::approval::{Approval, ApprovalEvent};
-use domain::Aggregate;
 use infra::audit::{Report, Verifier};
 use infra::eventlog::chain::{Admission, StreamHeads};
 use infra::eventlog::codec::CommitRecord;
@@ -280,10 +279,9 @@ pub async fn history(args: &LogArgs, document: &str, as_of: Option<String>, form
             .into();
         let events: Vec<ApprovalEvent> = rows
             .iter()
-            .filter(|(_, _, t)| *t <= at)
             .map(|(_, p, _)| serde_json::from_value(p.clone()))
             .collect::<Result<_, _>>()?;
-        let state = Approval::fold(&events);
+        let (state, _) = Approval::as_of(&events, at);
         let Some(doc) = state.document() else {
             anyhow::bail!("document {document} did not exist yet at {at}");
         };

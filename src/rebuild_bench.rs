@@ -45,6 +45,8 @@ fn document_commits(n: u64) -> Vec<Vec<ApprovalEvent>> {
         C::Submit {
             form: general_form(),
             rule: None,
+            authority: domain::testkit::no_requirement(),
+            roster: domain::testkit::roster_of(&ApprovalLine::sequential([lead, head])),
             leave_balance: None,
             by: Actor::employee(drafter),
             at,

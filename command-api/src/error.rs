@@ -5,6 +5,7 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use domain::approval::{ApprovalError, LineError};
+use domain::authority::AuthorityError;
 use domain::leave::LeaveError;
 use domain::line_rule::RuleError;
 use domain::numbering::NumberError;
@@ -80,11 +81,17 @@ impl IntoResponse for ApiError {
         if let (Value::Object(extra), Some(object)) = (self.extra, body.as_object_mut()) {
             object.extend(extra);
         }
+        let retry_after = body.get("retry_after_seconds").and_then(Value::as_u64);
         let mut response = (self.status, body.to_string()).into_response();
         response.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response
     }
 }
@@ -136,6 +143,7 @@ impl From<ApprovalError> for ApiError {
             E::SelfApproval => ("self_approval", U),
             E::NotCurrentApprover { .. } => ("not_current_approver", F),
             E::AlreadyDecided { .. } => ("already_decided", C),
+            E::SecondSeat { .. } => ("one_seat_per_person", U),
             E::ProxyNotAuthorised => ("proxy_not_authorised", F),
             E::HeldByOther => ("held_by_other", C),
             E::AlreadyOnHold => ("already_on_hold", C),
@@ -149,6 +157,11 @@ impl From<ApprovalError> for ApiError {
             E::NotResubmittable => ("not_resubmittable", C),
             E::NotParticipant => ("not_participant", F),
             E::FormMismatch => ("form_mismatch", U),
+            E::CommentLimit { retry_after_secs } => {
+                let retry = retry_after_secs.unwrap_or(3600);
+                return rule("comment_limit", StatusCode::TOO_MANY_REQUESTS, &e)
+                    .with(json!({ "retry_after_seconds": retry }));
+            }
             E::InvalidBody(form) => {
                 return rule("invalid_body", U, &e).with(json!({ "errors": form.errors }));
             }
@@ -184,6 +197,7 @@ impl From<EmployeeError> for ApiError {
             E::Deactivated => ("employee_deactivated", C),
             E::InvalidName => ("invalid_name", U),
             E::InvalidEmail => ("invalid_email", U),
+            E::InvalidPosition => ("invalid_position", U),
             E::EmailTaken => ("email_taken", C),
             E::OwnManager => ("own_manager", U),
             E::MissingEmployeeRole => ("missing_employee_role", U),
@@ -226,12 +240,29 @@ impl From<DelegationError> for ApiError {
 impl From<LeaveError> for ApiError {
     fn from(e: LeaveError) -> Self {
         use LeaveError as E;
-        let (code, status) = match e {
+        let (code, status) = match &e {
             E::NotHrAdmin => ("not_hr_admin", F),
             E::AlreadyGranted { .. } => ("leave_already_granted", C),
             E::InvalidDays => ("invalid_days", U),
             E::ReasonRequired => ("reason_required", U),
             E::WrongEmployee => ("wrong_employee", U),
+            E::Insufficient { requested, available } => {
+                return rule("insufficient_leave", U, &e)
+                    .with(json!({ "requested": requested.to_string(), "available": available.to_string() }));
+            }
+        };
+        rule(code, status, e)
+    }
+}
+
+impl From<AuthorityError> for ApiError {
+    fn from(e: AuthorityError) -> Self {
+        use AuthorityError as E;
+        let (code, status) = match &e {
+            E::NotHrAdmin => ("not_hr_admin", F),
+            E::InvalidTable(_) => ("invalid_authority_table", U),
+            E::ReasonRequired => ("reason_required", U),
+            E::NoRule { .. } => ("no_authority_rule", U),
         };
         rule(code, status, e)
     }
@@ -248,6 +279,7 @@ impl From<RuleError> for ApiError {
         let code = match e {
             RuleError::UnknownDrafter => "unknown_drafter",
             RuleError::NoApprover => "no_approver",
+            RuleError::NoRule => "no_authority_rule",
         };
         rule(code, U, e)
     }

@@ -18,6 +18,7 @@ pub mod reactor;
 pub mod routes;
 pub mod seed;
 pub mod service;
+pub mod submission;
 
 use axum::http::{header, HeaderName, HeaderValue, Method};
 use axum::Router;

@@ -1,11 +1,12 @@
 //! Runs the domain's process managers (`domain::process`) on the approval log: final approval
 //! assigns a gap-free document number and records it on the document; final approval of a
-//! leave request debits the drafter's leave ledger. Every follow-up has a command id derived
+//! leave request debits the drafter's leave ledger (consuming its hold); 반려, 회수 or discard
+//! of a leave request releases its hold. Every follow-up has a command id derived
 //! from the document and its purpose, and every follow-up command is idempotent, so
 //! re-reading the log after a restart changes nothing.
 
 use crate::error::ApiError;
-use crate::service::{CommandService, Meta};
+use crate::service::{derived_id, CommandService, Meta};
 use chrono::FixedOffset;
 use domain::approval::{Approval, ApprovalCommand, ApprovalEvent};
 use domain::leave::LeaveLedger;
@@ -14,7 +15,6 @@ use domain::process::{on_approval_event, FollowUp};
 use domain::Actor;
 use infra::eventlog::chain::{Admission, StreamHeads};
 use infra::eventlog::{streams, Checkpoint, StreamRef};
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,13 +30,6 @@ pub fn start(service: Arc<CommandService>, offset: FixedOffset) {
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     });
-}
-
-fn derived_id(seed: &str) -> Uuid {
-    let digest = Sha256::digest(seed.as_bytes());
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    uuid::Builder::from_custom_bytes(bytes).into_uuid()
 }
 
 async fn run(service: &CommandService, offset: FixedOffset) -> Result<(), ApiError> {
@@ -56,6 +49,9 @@ async fn run(service: &CommandService, offset: FixedOffset) -> Result<(), ApiErr
                     ApprovalEvent::Approved { .. }
                         | ApprovalEvent::ProxyApproved { .. }
                         | ApprovalEvent::ApprovedAsFinal { .. }
+                        | ApprovalEvent::Rejected { .. }
+                        | ApprovalEvent::Withdrawn { .. }
+                        | ApprovalEvent::DraftDiscarded { .. }
                 ) {
                     let stream = StreamRef::new(streams::APPROVAL, delivered.commit.stream_id.clone());
                     if let Err(e) = follow_up(service, &stream, &event, delivered.commit.commit_id, offset).await {
@@ -113,11 +109,19 @@ async fn follow_up(
                 }
             }
             FollowUp::Leave(command) => {
-                let domain::leave::LeaveCommand::Debit { employee, document, .. } = &command else {
-                    continue;
+                use domain::leave::LeaveCommand as L;
+                let (employee, purpose) = match &command {
+                    L::Debit { employee, document, .. } => (employee, format!("leave-debit/{document}")),
+                    L::Release {
+                        employee,
+                        document,
+                        revision,
+                        ..
+                    } => (employee, format!("leave-release/{document}/{revision}")),
+                    _ => continue,
                 };
                 let ledger = StreamRef::new(streams::LEAVE, employee.to_string());
-                let meta = Meta::system(derived_id(&format!("leave-debit/{document}")), Some(cause));
+                let meta = Meta::system(derived_id(&purpose), Some(cause));
                 service.execute::<LeaveLedger>(&ledger, None, &meta, &command).await?;
             }
         }

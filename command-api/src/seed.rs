@@ -7,6 +7,7 @@ use crate::service::{CommandService, Meta};
 use crate::AppState;
 use chrono::{Datelike, Utc};
 use domain::approval::{Approval, ApprovalCommand as C, ApprovalLine, Content, RejectTarget};
+use domain::authority::{AuthorityCommand, AuthorityPolicy, AuthorityTable};
 use domain::form::{Body, FieldValue, LineItem};
 use domain::ids::{ApprovalId, DepartmentId, EmployeeId};
 use domain::leave::{LeaveCommand, LeaveLedger, DEFAULT_ANNUAL_DAYS};
@@ -61,7 +62,12 @@ struct Seeder<'a> {
 }
 
 impl Seeder<'_> {
-    async fn run<A>(&mut self, stream_type: &str, id: Uuid, command: A::Command) -> Result<u64, ApiError>
+    async fn run<A>(
+        &mut self,
+        stream_type: &str,
+        id: impl std::fmt::Display,
+        command: A::Command,
+    ) -> Result<u64, ApiError>
     where
         A: Aggregate,
         A::Event: DeserializeOwned + serde::Serialize + domain::EventType,
@@ -245,6 +251,17 @@ pub async fn seed_if_empty(state: &AppState) -> Result<bool, ApiError> {
         )
         .await?;
     }
+    s.run::<AuthorityPolicy>(
+        streams::POLICY,
+        domain::authority::COMPANY,
+        AuthorityCommand::SetTable {
+            rows: AuthorityTable::default().rows,
+            reason: "데모 회사 전결 규정".into(),
+            by: hr(),
+            at: now,
+        },
+    )
+    .await?;
     documents(&mut s).await?;
     tracing::info!("seeded the demo company");
     Ok(true)
@@ -364,12 +381,15 @@ async fn documents(s: &mut Seeder<'_>) -> Result<(), ApiError> {
         ),
     ];
     for (n, drafter, form_id, title, body, steps) in docs {
+        let n: u128 = n;
         let id = ApprovalId(demo_id(n));
         let form = s.service.form(form_id, None)?.clone();
         let chart = s.state.directory.org_chart();
+        let table = s.service.authority_table().await?;
         let suggestion = suggest_line(
             &chart,
             &s.state.settings.policy,
+            &table,
             drafter,
             &form,
             form.amount(&body),
@@ -398,17 +418,24 @@ async fn documents(s: &mut Seeder<'_>) -> Result<(), ApiError> {
         if steps.first() == Some(&Step::StayDraft) {
             continue;
         }
-        let balance = match form.kind {
-            domain::form::FormKind::Leave => Some(s.service.leave_balance(drafter).await?),
-            _ => None,
-        };
+        let doc = s
+            .service
+            .load::<Approval>(&StreamRef::new(streams::APPROVAL, id.to_string()))
+            .await?
+            .state
+            .0
+            .ok_or_else(|| ApiError::internal("seeding", "a drafted demo document is missing"))?;
+        let cause = Meta::system(Uuid::from_u128(0x5eed_0000_0000_7000_8000_0001_0000_0000 + n), None);
+        let prepared = crate::submission::prepare(s.state, &form, &doc, &doc.content, &doc.line, &cause).await?;
         s.run::<Approval>(
             streams::APPROVAL,
             id.0,
             C::Submit {
                 form,
-                rule: Some(suggestion.rule),
-                leave_balance: balance,
+                rule: prepared.rule.clone(),
+                authority: prepared.authority.clone(),
+                roster: prepared.roster.clone(),
+                leave_balance: prepared.leave_balance,
                 by: by.clone(),
                 at,
             },

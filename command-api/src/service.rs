@@ -3,17 +3,30 @@
 //! even though the stream has moved on.
 
 use crate::error::ApiError;
+use domain::authority::{self, AuthorityPolicy, AuthorityTable};
 use domain::form::{builtin_forms, FormId, FormTemplate};
 use domain::ids::{DelegationId, EmployeeId};
 use domain::leave::LeaveLedger;
 use domain::org::{Delegation, Employee};
 use domain::{Actor, Aggregate, EventType};
 use infra::eventlog::{streams, EventLog, ExpectedVersion, NewCommit, NewEvent, StreamRef};
-use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::sync::Arc;
 use uuid::Uuid;
+
+/// Rounds of decide-and-append a command without `If-Match` gets under contention.
+const UNCONDITIONAL_ATTEMPTS: u32 = 40;
+
+/// A command id derived from a seed (a document and a purpose), so that a follow-up issued
+/// again after a retry or a restart is recognised as the same command.
+pub fn derived_id(seed: &str) -> Uuid {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(seed.as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_custom_bytes(bytes).into_uuid()
+}
 
 /// Per-request metadata carried into the log.
 #[derive(Debug, Clone)]
@@ -141,24 +154,59 @@ impl CommandService {
         A::Event: DeserializeOwned + Serialize + EventType,
         ApiError: From<A::Error>,
     {
-        if let Some(first) = self.log.find_command(stream, meta.command_id).await? {
-            return Ok(Outcome {
+        self.execute_guarded::<A>(stream, expected, meta, command, &|_| Ok(()))
+            .await
+    }
+
+    /// The first answer to a command already in the log under `meta`'s command id.
+    pub async fn replayed(&self, stream: &StreamRef, meta: &Meta) -> Result<Option<Outcome>, ApiError> {
+        Ok(self
+            .log
+            .find_command(stream, meta.command_id)
+            .await?
+            .map(|first| Outcome {
                 id: stream.stream_id.clone(),
                 version: first.last_version,
                 position: Some(first.position.token()),
                 duplicate: true,
                 events: Vec::new(),
-            });
+            }))
+    }
+
+    /// [`Self::execute`], with `guard` run on the loaded state before the client's `If-Match`
+    /// is compared: a caller who may not see the stream learns nothing from a 409.
+    pub async fn execute_guarded<A>(
+        &self,
+        stream: &StreamRef,
+        expected: Option<u64>,
+        meta: &Meta,
+        command: &A::Command,
+        guard: &(dyn Fn(&A) -> Result<(), ApiError> + Sync),
+    ) -> Result<Outcome, ApiError>
+    where
+        A: Aggregate,
+        A::Event: DeserializeOwned + Serialize + EventType,
+        ApiError: From<A::Error>,
+    {
+        if let Some(first) = self.replayed(stream, meta).await? {
+            return Ok(first);
         }
         // Without a client precondition the decision is retried against the newer state when
-        // another writer got there first (comments, process managers); with one, the client
-        // decides what a conflict means.
-        let attempts = if expected.is_some() { 1 } else { 5 };
+        // another writer got there first (comments, process managers): every round of a race
+        // has a winner, so a bounded number of rounds with a short growing pause serves every
+        // contender of a realistic burst; with one, the client decides what a conflict means.
+        let attempts = if expected.is_some() { 1 } else { UNCONDITIONAL_ATTEMPTS };
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.decide_and_append::<A>(stream, expected, meta, command).await {
-                Err(e) if e.code == "version_conflict" && attempt < attempts => continue,
+            match self
+                .decide_and_append::<A>(stream, expected, meta, command, guard)
+                .await
+            {
+                Err(e) if e.code == "version_conflict" && attempt < attempts => {
+                    let pause = u64::from(attempt.min(10)) * 2 + u64::from(meta.command_id.as_u128() as u8 % 3);
+                    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                }
                 result => return result,
             }
         }
@@ -170,6 +218,7 @@ impl CommandService {
         expected: Option<u64>,
         meta: &Meta,
         command: &A::Command,
+        guard: &(dyn Fn(&A) -> Result<(), ApiError> + Sync),
     ) -> Result<Outcome, ApiError>
     where
         A: Aggregate,
@@ -177,6 +226,7 @@ impl CommandService {
         ApiError: From<A::Error>,
     {
         let loaded = self.load::<A>(stream).await?;
+        guard(&loaded.state)?;
         if let Some(expected) = expected {
             if expected != loaded.version {
                 return Err(ApiError::conflict(loaded.version));
@@ -241,11 +291,20 @@ impl CommandService {
         Ok(delegation)
     }
 
-    pub async fn leave_balance(&self, employee: EmployeeId) -> Result<Decimal, ApiError> {
+    /// An employee's leave ledger (balance, holds of pending requests, debits).
+    pub async fn leave_ledger(&self, employee: EmployeeId) -> Result<LeaveLedger, ApiError> {
         Ok(self
             .load::<LeaveLedger>(&StreamRef::new(streams::LEAVE, employee.to_string()))
             .await?
+            .state)
+    }
+
+    /// The 전결 규정 in force: the table HR last recorded, or the built-in one.
+    pub async fn authority_table(&self) -> Result<AuthorityTable, ApiError> {
+        Ok(self
+            .load::<AuthorityPolicy>(&StreamRef::new(streams::POLICY, authority::COMPANY))
+            .await?
             .state
-            .balance)
+            .table)
     }
 }

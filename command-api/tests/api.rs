@@ -332,7 +332,9 @@ async fn every_document_action_has_a_working_path(app: App) {
         )
         .await;
     assert_eq!(suggestion.status, StatusCode::OK, "{}", suggestion.body);
-    assert_eq!(suggestion.body["line"]["steps"][0]["final_authority"], true);
+    // 전결권 is the 전결 규정's to grant at 상신, not the suggested line's.
+    assert_eq!(suggestion.body["line"]["steps"][0]["final_authority"], false);
+    assert_eq!(suggestion.body["requirement"]["final_approver"], json!(PLATFORM_LEAD.0));
     let expense = json!({ "form": "expense", "title": "택시비", "body": { "purpose": "고객 미팅", "spent_on": "2026-03-02", "items": [{ "description": "택시", "quantity": "1", "unit_price": "50000" }] }, "line": suggestion.body["line"] });
     let draft = app.post("/api/approvals", &kang, expense, None).await;
     let id = draft.body["id"].as_str().unwrap().to_owned();
@@ -342,6 +344,8 @@ async fn every_document_action_has_a_working_path(app: App) {
     );
     let doc = app.get(&format!("/api/approvals/{id}"), &kang).await.body;
     assert_eq!(doc["rule"]["id"], "standard", "the suggested line records its rule");
+    assert_eq!(doc["authority"]["final_approver"], json!(PLATFORM_LEAD.0));
+    assert_eq!(doc["line"]["steps"][0]["final_authority"], true);
     let final_ = app
         .post(
             &path(&id, "approve-final"),
@@ -529,11 +533,26 @@ async fn bad_requests_get_problem_documents_with_stable_codes(app: App) {
         StatusCode::UNPROCESSABLE_ENTITY,
         "self_approval",
     );
+    // Someone who may not see the document learns nothing from acting on it: 404, whatever
+    // If-Match says (a 409 would tell them it exists and its version).
     let yoon = app.login(DEV_YOON).await;
+    for version in [v, v + 7] {
+        problem(
+            &app.post(&approve, &yoon, json!({}), Some(version)).await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        );
+    }
     problem(
-        &app.post(&approve, &yoon, json!({}), Some(v)).await,
-        StatusCode::FORBIDDEN,
-        "not_current_approver",
+        &app.post(
+            &format!("/api/approvals/{}/approve", Uuid::now_v7()),
+            &lead,
+            json!({}),
+            Some(3),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
     );
     problem(
         &app.post(
@@ -580,21 +599,93 @@ async fn bad_requests_get_problem_documents_with_stable_codes(app: App) {
         .await;
     problem(&bad_body, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
     assert_eq!(bad_body.body["errors"].as_array().unwrap().len(), 2);
-    let own_line = app
-        .post(
+    // The line is checked at 기안 already, not only at 상신.
+    problem(
+        &app.post(
             "/api/approvals",
             &kang,
             json!({ "form": "general", "title": "x", "body": { "content": "x" }, "line": line(&[DEV_KANG]) }),
             None,
         )
-        .await;
-    let own = own_line.body["id"].as_str().unwrap();
-    problem(
-        &app.post(&format!("/api/approvals/{own}/submit"), &kang, json!({}), Some(1))
-            .await,
+        .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "self_approval",
     );
+    let huge: Vec<EmployeeId> = (0..21u128).map(|n| EmployeeId(Uuid::from_u128(n + 1))).collect();
+    problem(
+        &app.post(
+            "/api/approvals",
+            &kang,
+            json!({ "form": "general", "title": "x", "body": { "content": "x" }, "line": line(&huge) }),
+            None,
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_line",
+    );
+    // Unknown fields are refused at every depth: a misspelt `recievers` would lose the 수신.
+    for bad_line in [
+        json!({ "steps": [{ "kind": "approval", "approver": PLATFORM_LEAD.0 }], "recievers": [FINANCE.0] }),
+        json!({ "steps": [{ "kind": "approval", "approver": PLATFORM_LEAD.0, "aprover": DEV_HEAD.0 }] }),
+        json!({ "steps": [{ "kind": "agreement", "members": [DEV_HEAD.0], "quorum": { "type": "all", "n": 1 } }] }),
+    ] {
+        problem(
+            &app.post(
+                "/api/approvals",
+                &kang,
+                json!({ "form": "general", "title": "x", "body": { "content": "x" }, "line": bad_line }),
+                None,
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+            "malformed_request",
+        );
+    }
+    // A drafter cannot grant 전결권.
+    problem(
+        &app.post(
+            "/api/approvals",
+            &kang,
+            json!({ "form": "general", "title": "x", "body": { "content": "x" },
+                    "line": { "steps": [{ "kind": "approval", "approver": PLATFORM_LEAD.0, "final_authority": true },
+                                        { "kind": "approval", "approver": DEV_HEAD.0 }] } }),
+            None,
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_line",
+    );
+    // Amounts that would overflow are a 422, not a panic.
+    problem(
+        &app.post(
+            "/api/approvals",
+            &kang,
+            json!({ "form": "expense", "title": "x", "body": { "purpose": "p", "spent_on": "2026-03-02",
+                    "items": [{ "description": "a", "quantity": "79228162514264337593543950335", "unit_price": "79228162514264337593543950335" },
+                              { "description": "b", "quantity": "79228162514264337593543950335", "unit_price": "79228162514264337593543950335" }] } }),
+            None,
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_body",
+    );
+    // Names on the line must be active employees and existing departments (checked at 상신).
+    let ghost = app
+        .post(
+            "/api/approvals",
+            &kang,
+            json!({ "form": "general", "title": "x", "body": { "content": "x" },
+                    "line": { "steps": [{ "kind": "approval", "approver": PLATFORM_LEAD.0 }], "cc": [Uuid::now_v7()] } }),
+            None,
+        )
+        .await;
+    assert_eq!(ghost.status, StatusCode::CREATED, "{}", ghost.body);
+    let ghost_id = ghost.body["id"].as_str().unwrap().to_owned();
+    let refused = app
+        .post(&format!("/api/approvals/{ghost_id}/submit"), &kang, json!({}), Some(1))
+        .await;
+    problem(&refused, StatusCode::UNPROCESSABLE_ENTITY, "invalid_line");
+    assert_eq!(refused.body["reason"]["reason"], "unknown_employee");
     problem(
         &app.post(
             "/api/approvals",
@@ -683,6 +774,163 @@ async fn two_conflicting_decisions_race_and_exactly_one_wins(app: App) {
     }
 }
 
+fn leave_request(days: &str) -> Value {
+    json!({ "form": "leave", "title": "연차", "body": {
+        "leave_type": "annual", "period": { "start": "2026-07-01", "end": "2026-07-10" }, "days": days },
+        "line": line(&[PLATFORM_LEAD, DEV_HEAD]) })
+}
+
+fn available(balance: &Value) -> f64 {
+    balance["available"].as_str().unwrap().parse().unwrap()
+}
+
+async fn pending_leave_requests_never_hold_more_than_the_balance(app: App) {
+    let kang = app.login(DEV_KANG).await;
+    let lead = app.login(PLATFORM_LEAD).await;
+    let before = app.get(&format!("/api/leave/{}", DEV_KANG.0), &kang).await.body;
+    let free = available(&before);
+    // Two requests each over half of what is free, submitted at once: one holds the days,
+    // the other is refused — not both approved into a negative balance.
+    let days = format!("{}", (free / 2.0).floor() + 1.0);
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let draft = app.post("/api/approvals", &kang, leave_request(&days), None).await;
+        assert_eq!(draft.status, StatusCode::CREATED, "{}", draft.body);
+        ids.push(draft.body["id"].as_str().unwrap().to_owned());
+    }
+    let paths: Vec<String> = ids.iter().map(|id| format!("/api/approvals/{id}/submit")).collect();
+    let (a, b) = tokio::join!(
+        app.post(&paths[0], &kang, json!({}), Some(1)),
+        app.post(&paths[1], &kang, json!({}), Some(1))
+    );
+    let statuses = [a.status, b.status];
+    assert_eq!(statuses.iter().filter(|s| s.is_success()).count(), 1, "{statuses:?}");
+    let (winner, loser) = if a.status.is_success() {
+        (&ids[0], b)
+    } else {
+        (&ids[1], a)
+    };
+    problem(&loser, StatusCode::UNPROCESSABLE_ENTITY, "insufficient_leave");
+    let held = app.get(&format!("/api/leave/{}", DEV_KANG.0), &kang).await.body;
+    assert_eq!(available(&held), free - available_days(&days), "{held}");
+    // 반려 gives the days back (the reactor releases the hold).
+    let rejected = app
+        .post(
+            &format!("/api/approvals/{winner}/reject"),
+            &lead,
+            json!({ "reason": "일정 조정" }),
+            Some(2),
+        )
+        .await;
+    assert_eq!(rejected.status, StatusCode::OK, "{}", rejected.body);
+    eventually(&app, &format!("/api/leave/{}", DEV_KANG.0), &kang, |b| {
+        available(b) == free
+    })
+    .await;
+}
+
+fn available_days(days: &str) -> f64 {
+    days.parse().unwrap()
+}
+
+async fn comments_without_if_match_all_land_under_contention(app: App) {
+    let kang = app.login(DEV_KANG).await;
+    let lead = app.login(PLATFORM_LEAD).await;
+    let (id, _) = app.submitted(&kang, line(&[PLATFORM_LEAD, DEV_HEAD])).await;
+    let path = format!("/api/approvals/{id}/comments");
+    let sends = (0..24).map(|n| {
+        let (path, token) = (path.clone(), if n % 2 == 0 { kang.clone() } else { lead.clone() });
+        let app = &app;
+        async move {
+            app.post(&path, &token, json!({ "text": format!("의견 {n}") }), None)
+                .await
+        }
+    });
+    let replies = futures::future::join_all(sends).await;
+    for reply in &replies {
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    }
+    let doc = app.get(&format!("/api/approvals/{id}"), &kang).await.body;
+    assert_eq!(doc["comments"].as_array().unwrap().len(), 24);
+    let times: Vec<&str> = doc["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["at"].as_str().unwrap())
+        .collect();
+    let mut sorted = times.clone();
+    sorted.sort();
+    assert_eq!(times, sorted, "comment times follow the stream's order");
+}
+
+async fn the_authority_table_is_hr_policy_that_decides_who_must_approve(app: App) {
+    let hr = app.login(HR).await;
+    let kang = app.login(DEV_KANG).await;
+    let table = app.get("/api/authority-table", &kang).await;
+    assert_eq!(table.status, StatusCode::OK, "{}", table.body);
+    let version = table.body["version"].as_u64().unwrap();
+    // HR raises general documents to 본부장 (rank 7).
+    let rows = json!([
+        { "form": "general", "final_rank": 7 },
+        { "form": "expense", "up_to": "1000000", "final_rank": 5 }, { "form": "expense", "final_rank": 9 },
+        { "form": "purchase", "final_rank": 9 }, { "form": "leave", "final_rank": 5 }
+    ]);
+    problem(
+        &app.call(
+            "PUT",
+            "/api/authority-table",
+            Some(&kang),
+            Some(json!({ "rows": rows, "reason": "x" })),
+            &[],
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "not_hr_admin",
+    );
+    let set = app
+        .call(
+            "PUT",
+            "/api/authority-table",
+            Some(&hr),
+            Some(json!({ "rows": rows, "reason": "2027 개정" })),
+            &[],
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.body);
+    assert_eq!(
+        app.get("/api/authority-table", &kang).await.body["version"],
+        version + 1
+    );
+    // A line that stops at the team lead is now short of the required 본부장.
+    let draft = app
+        .post(
+            "/api/approvals",
+            &kang,
+            json!({ "form": "general", "title": "보고", "body": { "content": "x" }, "line": line(&[PLATFORM_LEAD]) }),
+            None,
+        )
+        .await;
+    let id = draft.body["id"].as_str().unwrap().to_owned();
+    let refused = app
+        .post(&format!("/api/approvals/{id}/submit"), &kang, json!({}), Some(1))
+        .await;
+    problem(&refused, StatusCode::UNPROCESSABLE_ENTITY, "invalid_line");
+    assert_eq!(refused.body["reason"]["missing"], json!([DEV_HEAD.0]));
+    // A gap in the table is refused.
+    problem(
+        &app.call(
+            "PUT",
+            "/api/authority-table",
+            Some(&hr),
+            Some(json!({ "rows": [{ "form": "general", "up_to": "5", "final_rank": 5 }], "reason": "x" })),
+            &[],
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_authority_table",
+    );
+}
+
 macro_rules! api_suite {
     ($adapter:ident, $spawn:expr) => {
         mod $adapter {
@@ -702,6 +950,9 @@ macro_rules! api_suite {
             case!(bad_requests_get_problem_documents_with_stable_codes);
             case!(a_retried_command_returns_the_first_answer_and_records_nothing);
             case!(two_conflicting_decisions_race_and_exactly_one_wins);
+            case!(pending_leave_requests_never_hold_more_than_the_balance);
+            case!(comments_without_if_match_all_land_under_contention);
+            case!(the_authority_table_is_hr_policy_that_decides_who_must_approve);
         }
     };
 }

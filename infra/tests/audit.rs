@@ -41,6 +41,8 @@ async fn history(log: &EmbeddedLog) {
             commands.push(C::Submit {
                 form: general_form(),
                 rule: None,
+                authority: domain::testkit::no_requirement(),
+                roster: domain::testkit::roster_of(&ApprovalLine::sequential([B])),
                 leave_balance: None,
                 by: Actor::employee(A),
                 at: Utc::now(),

@@ -87,6 +87,8 @@ async fn history(log: &dyn EventLog) -> (ApprovalId, ApprovalId) {
             C::Submit {
                 form: general_form(),
                 rule: None,
+                authority: domain::testkit::no_requirement(),
+                roster: domain::testkit::roster_of(&line),
                 leave_balance: None,
                 by: Actor::employee(ALICE),
                 at: Utc::now(),

@@ -189,11 +189,13 @@ impl Query {
         if !now.document().is_some_and(|d| viewer.sees(d)) {
             return Ok(None);
         }
-        let until: Vec<&(u64, DateTime<Utc>, ApprovalEvent)> = events.iter().filter(|(_, t, _)| *t <= at).collect();
-        let then = Approval::fold(until.iter().map(|(_, _, e)| e));
+        let (then, folded) = Approval::as_of(events.iter().map(|(_, _, e)| e), at);
         Ok(then.0.map(|doc| ApprovalNode {
             doc,
-            version: until.last().map_or(0, |(v, _, _)| *v),
+            version: folded
+                .checked_sub(1)
+                .and_then(|i| events.get(i))
+                .map_or(0, |(v, _, _)| *v),
             as_of: Some(at),
         }))
     }
@@ -496,10 +498,16 @@ impl Query {
             return Ok(None);
         };
         let entries = org.leave_entries(&whom).await.map_err(error::store)?;
+        let held = held_days(&entries);
+        let available = Decimal::from_str(&balance)
+            .map(|b| (b - held).normalize().to_string())
+            .ok();
         Ok(Some(LeaveBalance {
             employee_id: whom,
             balance,
             used,
+            held: held.normalize().to_string(),
+            available: available.unwrap_or_default(),
             entries: entries.into_iter().map(Into::into).collect(),
         }))
     }
@@ -547,9 +555,17 @@ impl Query {
         let amount = decimal(&amount, "amount")?;
         let leave_days = decimal(&leave_days, "leaveDays")?;
         let chart = org_chart(stores(ctx)).await?;
-        let suggestion =
-            domain::line_rule::suggest_line(&chart, &stores(ctx).policy, viewer.actor.id, &form, amount, leave_days)
-                .map_err(|e| coded("RULE_VIOLATION", e.to_string()))?;
+        let table = authority_table(stores(ctx)).await?;
+        let suggestion = domain::line_rule::suggest_line(
+            &chart,
+            &stores(ctx).policy,
+            &table,
+            viewer.actor.id,
+            &form,
+            amount,
+            leave_days,
+        )
+        .map_err(|e| coded("RULE_VIOLATION", e.to_string()))?;
         let preview = ApprovalDocument {
             id: domain::ids::ApprovalId(uuid::Uuid::nil()),
             drafter: viewer.actor.id,
@@ -569,6 +585,7 @@ impl Query {
             current: 0,
             hold: None,
             rule: None,
+            authority: Some(suggestion.requirement.decision(&suggestion.line)),
             amount,
             leave_days,
             number: None,
@@ -586,9 +603,22 @@ impl Query {
         Ok(LineSuggestion {
             rule_id: suggestion.rule.id.clone(),
             rule_version: suggestion.rule.version,
+            required_approver_ids: suggestion
+                .requirement
+                .approvers
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            authority: AuthorityOut::new(&suggestion.requirement.decision(&suggestion.line)),
             line: Json(serde_json::to_value(&suggestion.line).unwrap_or_default()),
             steps: steps.line_steps(),
         })
+    }
+
+    /// 전결 규정: the delegation-of-authority table in force (version 0: the built-in one).
+    async fn authority_table(&self, ctx: &Context<'_>) -> async_graphql::Result<AuthorityTableOut> {
+        viewer(ctx)?;
+        Ok(AuthorityTableOut::new(&authority_table(stores(ctx)).await?))
     }
 
     /// How far each projection is behind the log.
@@ -596,6 +626,45 @@ impl Query {
         viewer(ctx)?;
         crate::lag::lags(stores(ctx)).await
     }
+}
+
+/// The 전결 규정 in force, folded from its stream in the log (one short stream).
+async fn authority_table(stores: &Stores) -> async_graphql::Result<domain::authority::AuthorityTable> {
+    let stream = StreamRef::new(streams::POLICY, domain::authority::COMPANY);
+    let recorded = stores.log.read_stream(&stream).await.map_err(|e| {
+        tracing::warn!(error = %e, "reading the authority table");
+        coded(error::UNAVAILABLE, "the event log is unavailable; retry")
+    })?;
+    let mut policy = domain::authority::AuthorityPolicy::default();
+    for r in recorded {
+        let event: domain::authority::AuthorityEvent = serde_json::from_value(r.payload).map_err(|e| {
+            tracing::error!(error = %e, version = r.version, "an authority event does not decode");
+            coded(error::INTERNAL, "internal error")
+        })?;
+        policy.evolve(&event);
+    }
+    Ok(policy.table)
+}
+
+/// Days pending requests hold, from the ledger's entries: a hold stands from `reserved` until
+/// its document is `released` or `debited` (a newer revision's hold replaces an older one).
+fn held_days(entries: &[infra::readmodel::queries::LeaveEntry]) -> Decimal {
+    let mut holds: std::collections::BTreeMap<&str, Decimal> = std::collections::BTreeMap::new();
+    for e in entries {
+        let Some(document) = e.document.as_deref() else {
+            continue;
+        };
+        match e.kind.as_str() {
+            "reserved" => {
+                holds.insert(document, Decimal::from_str(&e.days).unwrap_or_default());
+            }
+            "released" | "debited" => {
+                holds.remove(document);
+            }
+            _ => {}
+        }
+    }
+    holds.values().sum()
 }
 
 /// The org chart line rules walk, from the employee read model.

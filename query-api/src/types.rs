@@ -443,6 +443,11 @@ impl ApprovalNode {
     async fn number(&self) -> Option<String> {
         self.doc.number.as_ref().map(ToString::to_string)
     }
+    /// The 전결 규정 row this revision was submitted under and who holds 전결권 (null for
+    /// drafts and for documents submitted before the table existed).
+    async fn authority(&self) -> Option<AuthorityOut> {
+        self.doc.authority.as_ref().map(AuthorityOut::new)
+    }
     /// Decimal amount, for money forms.
     async fn amount(&self) -> Option<String> {
         self.doc.amount.map(|a| a.normalize().to_string())
@@ -596,9 +601,13 @@ pub struct Notification {
 #[derive(SimpleObject)]
 pub struct LeaveBalance {
     pub employee_id: String,
-    /// Days left, decimal.
+    /// Days granted and adjusted less days taken, decimal.
     pub balance: String,
     pub used: String,
+    /// Days held by pending requests (submitted, not yet decided).
+    pub held: String,
+    /// Days a new request may take: balance less held.
+    pub available: String,
     pub entries: Vec<LeaveEntryOut>,
 }
 
@@ -647,6 +656,10 @@ pub struct Form {
 pub struct LineSuggestion {
     pub rule_id: String,
     pub rule_version: u32,
+    /// Approvers the 전결 규정 requires on the line, in order (others may be added).
+    pub required_approver_ids: Vec<String>,
+    /// The 전결 규정 row and who would hold 전결권 on this line.
+    pub authority: AuthorityOut,
     /// The line as the command API takes it (`line` of a draft).
     pub line: Json<serde_json::Value>,
     pub steps: Vec<ApprovalStep>,
@@ -676,5 +689,77 @@ pub struct DelegationToMe {
 impl DelegationToMe {
     async fn principal(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<EmployeeNode>> {
         Ok(context::employee(ctx, &self.principal_id).await?.map(EmployeeNode))
+    }
+}
+
+/// One row of the 전결 규정.
+#[derive(SimpleObject)]
+pub struct AuthorityRowOut {
+    /// general, expense, leave or purchase.
+    pub form: String,
+    /// Decimal upper bound of the amount (days for leave); null for no bound.
+    pub up_to: Option<String>,
+    /// The lowest position rank that decides as final.
+    pub final_rank: u32,
+}
+
+impl AuthorityRowOut {
+    fn new(row: &domain::authority::AuthorityRow) -> Self {
+        Self {
+            form: serde_json::to_value(row.form)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            up_to: row.up_to.map(|u| u.normalize().to_string()),
+            final_rank: u32::from(row.final_rank),
+        }
+    }
+}
+
+/// 전결 규정: the delegation-of-authority table.
+#[derive(SimpleObject)]
+#[graphql(name = "AuthorityTable")]
+pub struct AuthorityTableOut {
+    /// 0 for the built-in table; +1 per change HR recorded.
+    pub version: u32,
+    pub rows: Vec<AuthorityRowOut>,
+}
+
+impl AuthorityTableOut {
+    pub fn new(table: &domain::authority::AuthorityTable) -> Self {
+        Self {
+            version: table.version,
+            rows: table.rows.iter().map(AuthorityRowOut::new).collect(),
+        }
+    }
+}
+
+/// The authority a document was decided under.
+#[derive(SimpleObject)]
+#[graphql(name = "Authority", complex)]
+pub struct AuthorityOut {
+    pub table_version: u32,
+    pub row: AuthorityRowOut,
+    /// Who may approve as final (전결), skipping the steps after their seat.
+    pub final_approver_id: Option<String>,
+}
+
+impl AuthorityOut {
+    pub fn new(decision: &domain::authority::AuthorityDecision) -> Self {
+        Self {
+            table_version: decision.rule.table_version,
+            row: AuthorityRowOut::new(&decision.rule.row),
+            final_approver_id: decision.final_approver.map(|e| e.to_string()),
+        }
+    }
+}
+
+#[ComplexObject]
+impl AuthorityOut {
+    async fn final_approver(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<EmployeeNode>> {
+        match &self.final_approver_id {
+            Some(id) => Ok(context::employee(ctx, id).await?.map(EmployeeNode)),
+            None => Ok(None),
+        }
     }
 }

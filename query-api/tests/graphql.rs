@@ -115,10 +115,20 @@ fn draft(id: ApprovalId, by: EmployeeId, title: &str, line: ApprovalLine) -> C {
     }
 }
 
+/// Everyone in the cast is active, every department exists.
+fn roster() -> domain::approval::LineRoster {
+    domain::approval::LineRoster {
+        active: (1..=8).map(emp).collect(),
+        departments: [DEV, FIN, OPS].into(),
+    }
+}
+
 fn submit(by: EmployeeId) -> C {
     C::Submit {
         form: general_form(),
         rule: None,
+        authority: domain::testkit::no_requirement(),
+        roster: roster(),
         leave_balance: None,
         by: actor(by),
         at: Utc::now(),

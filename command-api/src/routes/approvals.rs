@@ -4,15 +4,18 @@ use super::{meta, parse_id, reply, require_version};
 use crate::error::ApiError;
 use crate::extract::{Body, Caller, CommandHeaders};
 use crate::openapi::{Api, Doc};
+use crate::submission;
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{NaiveDate, Utc};
-use domain::approval::{Approval, ApprovalCommand as C, ApprovalLine, Attachment, Content, RejectTarget};
-use domain::form::{Body as FormBody, FieldError, FieldKind, FieldValue, FormError, FormKind, FormTemplate, LineItem};
-use domain::ids::{ApprovalId, AttachmentId, CommentId, DelegationId};
+use domain::approval::{
+    Approval, ApprovalCommand as C, ApprovalDocument, ApprovalLine, Attachment, Content, Quorum, RejectTarget, Step,
+};
+use domain::form::{Body as FormBody, FieldError, FieldKind, FieldValue, FormError, FormTemplate, LineItem};
+use domain::ids::{ApprovalId, AttachmentId, CommentId, DelegationId, DepartmentId, EmployeeId};
 use domain::line_rule::{suggest_line, Suggestion};
 use infra::eventlog::{streams, StreamRef};
 use rust_decimal::Decimal;
@@ -140,8 +143,96 @@ pub struct ContentDto {
     /// Steps (`{"kind":"approval","approver":id}` or `{"kind":"agreement","members":[..],
     /// "quorum":{"type":"all"}}`), `cc` and `receivers`.
     #[serde(default)]
-    #[schema(value_type = Object)]
-    pub line: ApprovalLine,
+    pub line: LineDto,
+}
+
+/// The approval line as a client writes it. Every level refuses unknown fields: a misspelt
+/// `recievers` is a 400, not a silently lost 수신 department.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LineDto {
+    #[serde(default)]
+    pub steps: Vec<StepDto>,
+    /// 참조: employees who read and are notified.
+    #[serde(default)]
+    pub cc: Vec<Uuid>,
+    /// 수신: receiving departments.
+    #[serde(default)]
+    pub receivers: Vec<Uuid>,
+}
+
+/// One step: `approval` with `approver`, or `agreement` with `members` and `quorum`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StepDto {
+    pub kind: StepKindDto,
+    pub approver: Option<Uuid>,
+    pub members: Option<Vec<Uuid>>,
+    pub quorum: Option<QuorumDto>,
+    /// Accepted for older clients only as `false`: 전결권 comes from the company's rules.
+    pub final_authority: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StepKindDto {
+    Approval,
+    Agreement,
+}
+
+/// `{"type":"all"}` or `{"type":"at_least","m":2}`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuorumDto {
+    #[serde(rename = "type")]
+    pub kind: QuorumKindDto,
+    pub m: Option<u8>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum QuorumKindDto {
+    All,
+    AtLeast,
+}
+
+impl TryFrom<LineDto> for ApprovalLine {
+    type Error = ApiError;
+
+    fn try_from(dto: LineDto) -> Result<Self, ApiError> {
+        let steps = dto
+            .steps
+            .into_iter()
+            .enumerate()
+            .map(|(i, step)| {
+                let bad = |what: &str| ApiError::bad_request(format!("line.steps[{i}]: {what}"));
+                match (step.kind, step.approver, step.members, step.quorum) {
+                    (StepKindDto::Approval, Some(approver), None, None) => Ok(Step::Approval {
+                        approver: EmployeeId(approver),
+                        final_authority: step.final_authority.unwrap_or(false),
+                    }),
+                    (StepKindDto::Agreement, None, Some(members), Some(quorum)) if step.final_authority.is_none() => {
+                        let quorum = match (quorum.kind, quorum.m) {
+                            (QuorumKindDto::All, None) => Quorum::All,
+                            (QuorumKindDto::AtLeast, Some(m)) => Quorum::AtLeast(m),
+                            _ => return Err(bad("quorum is {\"type\":\"all\"} or {\"type\":\"at_least\",\"m\":n}")),
+                        };
+                        Ok(Step::Agreement {
+                            members: members.into_iter().map(EmployeeId).collect(),
+                            quorum,
+                        })
+                    }
+                    (StepKindDto::Approval, ..) => Err(bad("an approval step has `approver` only")),
+                    (StepKindDto::Agreement, ..) => Err(bad("an agreement step has `members` and `quorum`")),
+                }
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(ApprovalLine {
+            steps,
+            cc: dto.cc.into_iter().map(EmployeeId).collect(),
+            receivers: dto.receivers.into_iter().map(DepartmentId).collect(),
+        })
+    }
 }
 
 /// 기안: create a draft.
@@ -308,7 +399,7 @@ fn content(form: &FormTemplate, dto: ContentDto) -> Result<(Content, ApprovalLin
             body,
             attachments,
         },
-        dto.line,
+        dto.line.try_into()?,
     ))
 }
 
@@ -380,7 +471,9 @@ async fn show(State(state): State<AppState>, caller: Caller, Path(id): Path<Stri
     Ok(response)
 }
 
-/// Runs one document action.
+/// Runs one document action. A document the caller may not see (or that does not exist)
+/// answers 404 before `If-Match` is compared, so a 409's `current_version` never tells an
+/// outsider that a document exists or how far it got.
 async fn act(
     state: &AppState,
     caller: &Caller,
@@ -391,11 +484,52 @@ async fn act(
 ) -> Result<Response, ApiError> {
     let id: ApprovalId = parse_id(id, "document id")?;
     let expected = require_version(headers)?;
-    let outcome = state
-        .service
-        .execute::<Approval>(&stream(id), Some(expected), &meta(caller, headers, route), &command)
-        .await?;
+    let outcome = execute_visible(
+        state,
+        caller,
+        id,
+        Some(expected),
+        &meta(caller, headers, route),
+        &command,
+    )
+    .await?;
     Ok(reply(outcome, false))
+}
+
+/// Executes `command` on a document the caller may act on, 404 otherwise.
+async fn execute_visible(
+    state: &AppState,
+    caller: &Caller,
+    id: ApprovalId,
+    expected: Option<u64>,
+    meta: &crate::service::Meta,
+    command: &C,
+) -> Result<crate::service::Outcome, ApiError> {
+    let guard = |approval: &Approval| match approval.document() {
+        Some(doc) if may_act(doc, caller, command) => Ok(()),
+        _ => Err(ApiError::not_found("no such document")),
+    };
+    state
+        .service
+        .execute_guarded::<Approval>(&stream(id), expected, meta, command, &guard)
+        .await
+}
+
+/// Whether the caller may act on `doc` at all: they may see it, or they act as the proxy of
+/// someone who may (대결) under the delegation the command carries.
+fn may_act(doc: &ApprovalDocument, caller: &Caller, command: &C) -> bool {
+    let proxy = match command {
+        C::Approve { proxy, .. } | C::Reject { proxy, .. } | C::Hold { proxy, .. } | C::Release { proxy, .. } => {
+            proxy.as_ref()
+        }
+        _ => None,
+    };
+    doc.visible_to(&caller.actor)
+        || proxy.is_some_and(|d| {
+            d.principal.is_some_and(|principal| {
+                d.authorises(caller.actor.id, principal, Utc::now()) && doc.visible_to_proxy_of(principal)
+            })
+        })
 }
 
 /// The document's form version, for commands that validate against it.
@@ -441,7 +575,8 @@ async fn discard(
     act(&state, &caller, &headers, &id, "discard", command).await
 }
 
-/// 상신, recording the line rule when the line is the one the rule suggests.
+/// 상신 under the company's 전결 규정, holding a leave request's days first
+/// ([`crate::submission`]).
 async fn submit(
     State(state): State<AppState>,
     caller: Caller,
@@ -449,40 +584,38 @@ async fn submit(
     Path(id): Path<String>,
     Body(_): Body<EmptyRequest>,
 ) -> Result<Response, ApiError> {
+    let meta = meta(&caller, &headers, "submit");
+    let doc_id: ApprovalId = parse_id(&id, "document id")?;
+    if let Some(first) = state.service.replayed(&stream(doc_id), &meta).await? {
+        return Ok(reply(first, false));
+    }
+    let expected = require_version(&headers)?;
     let (form, doc) = form_of(&state, &caller, &id).await?;
-    let (rule, leave_balance) = submission_context(&state, &form, &doc.drafter, &doc.content, &doc.line).await?;
+    doc_is_editable_draft(&doc, &caller)?;
+    let prepared = submission::prepare(&state, &form, &doc, &doc.content, &doc.line, &meta).await?;
     let command = C::Submit {
         form,
-        rule,
-        leave_balance,
+        rule: prepared.rule.clone(),
+        authority: prepared.authority.clone(),
+        roster: prepared.roster.clone(),
+        leave_balance: prepared.leave_balance,
         by: caller.actor.clone(),
         at: Utc::now(),
     };
-    act(&state, &caller, &headers, &id, "submit", command).await
+    let result = execute_visible(&state, &caller, doc_id, Some(expected), &meta, &command).await;
+    prepared.settle(&state, &result).await;
+    Ok(reply(result?, false))
 }
 
-async fn submission_context(
-    state: &AppState,
-    form: &FormTemplate,
-    drafter: &domain::ids::EmployeeId,
-    content: &Content,
-    line: &ApprovalLine,
-) -> Result<(Option<domain::line_rule::RuleRef>, Option<Decimal>), ApiError> {
-    let chart = state.directory.org_chart();
-    let suggestion = suggest_line(
-        &chart,
-        &state.settings.policy,
-        *drafter,
-        form,
-        form.amount(&content.body),
-        form.leave_days(&content.body),
-    );
-    let rule = suggestion.ok().filter(|s| s.line == *line).map(|s| s.rule);
-    let balance = match form.kind {
-        FormKind::Leave => Some(state.service.leave_balance(*drafter).await?),
-        _ => None,
-    };
-    Ok((rule, balance))
+/// Refuses before any hold is placed what the document would refuse anyway.
+fn doc_is_editable_draft(doc: &ApprovalDocument, caller: &Caller) -> Result<(), ApiError> {
+    if doc.drafter != caller.actor.id {
+        return Err(domain::approval::ApprovalError::NotDrafter.into());
+    }
+    if doc.status != domain::approval::Status::Draft {
+        return Err(domain::approval::ApprovalError::NotDraft.into());
+    }
+    Ok(())
 }
 
 async fn approve(
@@ -610,19 +743,38 @@ async fn resubmit(
     Path(id): Path<String>,
     Body(req): Body<ContentDto>,
 ) -> Result<Response, ApiError> {
+    let meta = meta(&caller, &headers, "resubmit");
+    let doc_id: ApprovalId = parse_id(&id, "document id")?;
+    if let Some(first) = state.service.replayed(&stream(doc_id), &meta).await? {
+        return Ok(reply(first, false));
+    }
+    let expected = require_version(&headers)?;
     let (form, doc) = form_of(&state, &caller, &id).await?;
+    if doc.drafter != caller.actor.id {
+        return Err(domain::approval::ApprovalError::NotDrafter.into());
+    }
+    if !matches!(
+        doc.status,
+        domain::approval::Status::Rejected | domain::approval::Status::Withdrawn
+    ) {
+        return Err(domain::approval::ApprovalError::NotResubmittable.into());
+    }
     let (content, line) = content(&form, req)?;
-    let (rule, leave_balance) = submission_context(&state, &form, &doc.drafter, &content, &line).await?;
+    let prepared = submission::prepare(&state, &form, &doc, &content, &line, &meta).await?;
     let command = C::Resubmit {
         form,
         content,
         line,
-        rule,
-        leave_balance,
+        rule: prepared.rule.clone(),
+        authority: prepared.authority.clone(),
+        roster: prepared.roster.clone(),
+        leave_balance: prepared.leave_balance,
         by: caller.actor.clone(),
         at: Utc::now(),
     };
-    act(&state, &caller, &headers, &id, "resubmit", command).await
+    let result = execute_visible(&state, &caller, doc_id, Some(expected), &meta, &command).await;
+    prepared.settle(&state, &result).await;
+    Ok(reply(result?, false))
 }
 
 async fn comment(
@@ -639,16 +791,9 @@ async fn comment(
         by: caller.actor.clone(),
         at: Utc::now(),
     };
-    // Comments do not race decisions: no If-Match needed.
-    let outcome = state
-        .service
-        .execute::<Approval>(
-            &stream(doc_id),
-            headers.expected,
-            &meta(&caller, &headers, "comment"),
-            &command,
-        )
-        .await?;
+    // Comments do not race decisions: no If-Match needed (one given is honoured).
+    let meta = meta(&caller, &headers, "comment");
+    let outcome = execute_visible(&state, &caller, doc_id, headers.expected, &meta, &command).await?;
     Ok(reply(outcome, true))
 }
 
@@ -659,9 +804,11 @@ async fn suggest(
 ) -> Result<Json<Suggestion>, ApiError> {
     let form = state.service.form(&req.form, None)?;
     let chart = state.directory.org_chart();
+    let table = state.service.authority_table().await?;
     Ok(Json(suggest_line(
         &chart,
         &state.settings.policy,
+        &table,
         caller.actor.id,
         form,
         req.amount,

@@ -10,6 +10,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::Json;
 use chrono::{DateTime, Utc};
+use domain::authority::{self, AuthorityCommand, AuthorityPolicy, AuthorityRow, AuthorityTable};
 use domain::ids::{DelegationId, DepartmentId, EmployeeId};
 use domain::leave::{LeaveCommand, LeaveLedger, DEFAULT_ANNUAL_DAYS};
 use domain::org::employee::normalize_email;
@@ -120,6 +121,57 @@ pub fn routes(api: Api) -> Api {
             .body::<AdjustRequest>()
             .created(),
     )
+    .get(
+        "/api/authority-table",
+        authority_table,
+        Doc::new(E, "전결 규정: the delegation-of-authority table in force"),
+    )
+    .put(
+        "/api/authority-table",
+        set_authority_table,
+        Doc::new(E, "Record a new 전결 규정 (HR): the whole table, with a reason")
+            .body::<AuthorityTableRequest>()
+            .if_match(),
+    )
+}
+
+/// A new delegation-of-authority table.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorityTableRequest {
+    /// Rows `{"form":"expense","up_to":"1000000","final_rank":5}`; `up_to` absent means no bound.
+    #[schema(value_type = Vec<Object>)]
+    pub rows: Vec<AuthorityRow>,
+    pub reason: String,
+}
+
+/// The table in force; `version` 0 is the built-in default.
+async fn authority_table(State(state): State<AppState>, _caller: Caller) -> Result<Json<AuthorityTable>, ApiError> {
+    Ok(Json(state.service.authority_table().await?))
+}
+
+async fn set_authority_table(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: CommandHeaders,
+    Body(req): Body<AuthorityTableRequest>,
+) -> Result<Response, ApiError> {
+    let command = AuthorityCommand::SetTable {
+        rows: req.rows,
+        reason: req.reason,
+        by: caller.actor.clone(),
+        at: Utc::now(),
+    };
+    let outcome = state
+        .service
+        .execute::<AuthorityPolicy>(
+            &StreamRef::new(streams::POLICY, authority::COMPANY),
+            headers.expected,
+            &meta(&caller, &headers, "authority-table"),
+            &command,
+        )
+        .await?;
+    Ok(reply(outcome, false))
 }
 
 fn employee_stream(id: EmployeeId) -> StreamRef {
@@ -247,10 +299,17 @@ pub struct AdjustRequest {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LeaveBalance {
     pub employee: Uuid,
+    /// Granted and adjusted days less days taken.
     #[schema(value_type = String)]
     pub balance: Decimal,
     #[schema(value_type = String)]
     pub used: Decimal,
+    /// Days held by pending requests (상신, not yet decided).
+    #[schema(value_type = String)]
+    pub held: Decimal,
+    /// Days a new request may take: balance less held.
+    #[schema(value_type = String)]
+    pub available: Decimal,
     pub granted_years: Vec<i32>,
 }
 
@@ -602,6 +661,8 @@ async fn leave_balance(
         employee: employee.0,
         balance: ledger.balance,
         used: ledger.used,
+        held: ledger.held(),
+        available: ledger.available(),
         granted_years: ledger.granted_years.into_iter().collect(),
     }))
 }

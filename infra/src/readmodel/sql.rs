@@ -1312,6 +1312,33 @@ fn leave_entry(
         LeaveEvent::Granted { days, year, at, .. } => ("granted", *days, None, Some(format!("{year}")), at),
         LeaveEvent::Debited { days, document, at, .. } => ("debited", -*days, Some(document.to_string()), None, at),
         LeaveEvent::Adjusted { days, reason, at, .. } => ("adjusted", *days, None, Some(reason.clone()), at),
+        // Holds move days between available and pending; the balance itself is unchanged.
+        LeaveEvent::Reserved {
+            days,
+            document,
+            revision,
+            at,
+            ..
+        } => (
+            "reserved",
+            *days,
+            Some(document.to_string()),
+            Some(format!("revision {revision}")),
+            at,
+        ),
+        LeaveEvent::Released {
+            days,
+            document,
+            revision,
+            at,
+            ..
+        } => (
+            "released",
+            *days,
+            Some(document.to_string()),
+            Some(format!("revision {revision}")),
+            at,
+        ),
     };
     Ok((
         "leave_entries",

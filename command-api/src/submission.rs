@@ -1,0 +1,138 @@
+//! 상신 and 재상신 across streams: everything a submission needs from outside the document
+//! (the 전결 규정 in force, the org chart's view of the line, the leave ledger) gathered before
+//! the document decides, and the leave hold that keeps pending requests within the balance.
+//!
+//! A leave request holds its days in the drafter's ledger *before* the document records 상신:
+//! the ledger is one stream with one writer, so two requests racing for the same days are
+//! ordered there and the second is refused (`insufficient_leave`) however they interleave on
+//! the documents. When the document then refuses the submission on its own rules (a 4xx that
+//! is not a race), the hold is released again; when it loses a race (409), the hold is left
+//! to the winner, who submitted the same revision. Holds of documents that end (반려, 회수,
+//! discard) are released and holds of approved ones debited by the reactor.
+
+use crate::error::ApiError;
+use crate::service::{derived_id, Meta, Outcome};
+use crate::AppState;
+use axum::http::StatusCode;
+use domain::approval::{ApprovalDocument, ApprovalLine, Content, LineRoster};
+use domain::authority::Requirement;
+use domain::form::{FormKind, FormTemplate};
+use domain::leave::{LeaveCommand, LeaveLedger};
+use domain::line_rule::{required_for, suggest_line, RuleRef};
+use infra::eventlog::{streams, StreamRef};
+use rust_decimal::Decimal;
+
+/// What the document's 상신 / 재상신 command carries from outside the document.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The line rule, when the line is exactly the one it suggests.
+    pub rule: Option<RuleRef>,
+    pub authority: Requirement,
+    pub roster: LineRoster,
+    /// Days available to this request (its own hold included), for leave forms.
+    pub leave_balance: Option<Decimal>,
+    /// The hold this submission placed, to release if the document refuses it.
+    hold: Option<Hold>,
+}
+
+#[derive(Debug)]
+struct Hold {
+    ledger: StreamRef,
+    command: LeaveCommand,
+    meta: Meta,
+}
+
+/// Gathers the submission context of revision `revision` of `doc` with `content` and `line`,
+/// placing the leave hold first for leave forms.
+pub async fn prepare(
+    state: &AppState,
+    form: &FormTemplate,
+    doc: &ApprovalDocument,
+    content: &Content,
+    line: &ApprovalLine,
+    cause: &Meta,
+) -> Result<Prepared, ApiError> {
+    let chart = state.directory.org_chart();
+    let table = state.service.authority_table().await?;
+    let policy = &state.settings.policy;
+    let (amount, leave_days) = (form.amount(&content.body), form.leave_days(&content.body));
+    let authority = required_for(&chart, policy, &table, doc.drafter, form, amount, leave_days)?;
+    let rule = suggest_line(&chart, policy, &table, doc.drafter, form, amount, leave_days)
+        .ok()
+        .filter(|s| s.line == *line)
+        .map(|s| s.rule);
+    let roster = LineRoster::of(line, &chart);
+    let mut prepared = Prepared {
+        rule,
+        authority,
+        roster,
+        leave_balance: None,
+        hold: None,
+    };
+    if form.kind == FormKind::Leave {
+        let revision = doc.revision + 1;
+        let ledger = StreamRef::new(streams::LEAVE, doc.drafter.to_string());
+        if let Some(days) = leave_days.filter(|d| *d > Decimal::ZERO) {
+            let meta = derived(cause, &format!("leave-hold/{}/{revision}", doc.id));
+            let command = LeaveCommand::Reserve {
+                employee: doc.drafter,
+                document: doc.id,
+                revision,
+                days,
+                by: cause.actor.unwrap_or(doc.drafter),
+                at: chrono::Utc::now(),
+            };
+            let placed = state
+                .service
+                .execute::<LeaveLedger>(&ledger, None, &meta, &command)
+                .await?;
+            if !placed.events.is_empty() {
+                let release = LeaveCommand::Release {
+                    employee: doc.drafter,
+                    document: doc.id,
+                    revision,
+                    by: doc.drafter,
+                    at: chrono::Utc::now(),
+                };
+                prepared.hold = Some(Hold {
+                    ledger: ledger.clone(),
+                    command: release,
+                    meta: derived(cause, &format!("leave-hold-release/{}/{revision}", doc.id)),
+                });
+            }
+        }
+        prepared.leave_balance = Some(state.service.leave_ledger(doc.drafter).await?.available_to(doc.id));
+    }
+    Ok(prepared)
+}
+
+impl Prepared {
+    /// Settles the hold once the document answered: kept on success and on a lost race,
+    /// released when the document refused the submission on its own rules.
+    pub async fn settle(self, state: &AppState, result: &Result<Outcome, ApiError>) {
+        let Some(hold) = self.hold else { return };
+        let refused = matches!(result, Err(e) if e.status.is_client_error() && e.status != StatusCode::CONFLICT);
+        if !refused {
+            return;
+        }
+        if let Err(e) = state
+            .service
+            .execute::<LeaveLedger>(&hold.ledger, None, &hold.meta, &hold.command)
+            .await
+        {
+            tracing::warn!(ledger = %hold.ledger, error = %e.detail, "releasing a refused submission's leave hold");
+        }
+    }
+}
+
+/// A command id derived from the request's, so a retried request repeats the same follow-up.
+fn derived(cause: &Meta, purpose: &str) -> Meta {
+    let seed = format!("{}/{purpose}", cause.command_id);
+    Meta {
+        command_id: derived_id(&seed),
+        correlation_id: cause.correlation_id,
+        causation_id: Some(cause.command_id),
+        actor: cause.actor,
+        traceparent: cause.traceparent.clone(),
+    }
+}
