@@ -90,37 +90,37 @@ async fn viewer(api: &Api, headers: &HeaderMap) -> Result<Viewer, NoViewer> {
     let header = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| NoViewer("a bearer token is required".into()))?;
+        .ok_or_else(|| NoViewer::unauthenticated("a bearer token is required"))?;
     let token = header
         .strip_prefix("Bearer ")
         .or_else(|| header.strip_prefix("bearer "))
-        .ok_or_else(|| NoViewer("expected `Authorization: Bearer <token>`".into()))?;
+        .ok_or_else(|| NoViewer::unauthenticated("expected `Authorization: Bearer <token>`"))?;
     let claims = api
         .verifier
         .verify(token.trim())
         .await
-        .map_err(|e| NoViewer(e.to_string()))?;
+        .map_err(|e| NoViewer::unauthenticated(e.to_string()))?;
     let found = api
         .stores
         .org
         .employees_by_ids(std::slice::from_ref(&claims.sub))
         .await
-        .map_err(|e| NoViewer(format!("read model unavailable: {e}")))?;
+        .map_err(NoViewer::failed)?;
     let record = found
         .into_iter()
         .next()
-        .ok_or_else(|| NoViewer("token subject is not a registered employee".into()))?;
+        .ok_or_else(|| NoViewer::unauthenticated("token subject is not a registered employee"))?;
     if !record.active {
-        return Err(NoViewer("this employee is deactivated".into()));
+        return Err(NoViewer::unauthenticated("this employee is deactivated"));
     }
     let mut viewer =
-        Viewer::from_record(record).ok_or_else(|| NoViewer("token subject is not an employee id".into()))?;
+        Viewer::from_record(record).ok_or_else(|| NoViewer::unauthenticated("token subject is not an employee id"))?;
     viewer.proxy_for = api
         .stores
         .org
         .open_delegations_to(&claims.sub, chrono::Utc::now())
         .await
-        .map_err(|e| NoViewer(format!("read model unavailable: {e}")))?
+        .map_err(NoViewer::failed)?
         .into_iter()
         .filter_map(|d| d.principal.parse().ok())
         .collect();
@@ -229,6 +229,13 @@ async fn graphql(
     };
     match json {
         Ok(json) => axum::Json(json).into_response(),
-        Err(e) => refused(StatusCode::INTERNAL_SERVER_ERROR, error::INTERNAL, e.to_string()),
+        Err(e) => {
+            tracing::error!(error = %e, "response does not serialise");
+            refused(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                error::INTERNAL,
+                error::INTERNAL_MESSAGE,
+            )
+        }
     }
 }

@@ -77,7 +77,7 @@ pub async fn visible_document(
         return Ok(None);
     };
     let doc: ApprovalDocument =
-        serde_json::from_value(json).map_err(|e| coded(error::INTERNAL, format!("stored document: {e}")))?;
+        serde_json::from_value(json).map_err(|e| error::internal("stored document does not decode", e))?;
     Ok(viewer.sees(&doc).then_some(ApprovalNode {
         doc,
         version,
@@ -177,11 +177,11 @@ impl Query {
             .log
             .read_stream(&stream)
             .await
-            .map_err(|e| coded(error::UNAVAILABLE, format!("event log: {e}")))?;
+            .map_err(|e| error::internal("event log failed", e))?;
         let mut events = Vec::with_capacity(recorded.len());
         for r in &recorded {
             let event: ApprovalEvent = serde_json::from_value(r.payload.clone())
-                .map_err(|e| coded(error::INTERNAL, format!("event {} does not decode: {e}", r.version)))?;
+                .map_err(|e| error::internal(&format!("approval event {} does not decode", r.version), e))?;
             // The instant an event happened is its own `at` — the time the timeline shows.
             events.push((r.version, event.at(), event));
         }
@@ -246,8 +246,8 @@ impl Query {
             exhausted = chunk.len() < CHUNK;
             for (version, updated_at, json) in chunk {
                 scanned += 1;
-                let doc: ApprovalDocument = serde_json::from_value(json)
-                    .map_err(|e| coded(error::INTERNAL, format!("stored document: {e}")))?;
+                let doc: ApprovalDocument =
+                    serde_json::from_value(json).map_err(|e| error::internal("stored document does not decode", e))?;
                 position = Some((updated_at.clone(), doc.id.to_string()));
                 let wanted = viewer.sees(&doc)
                     && approver.is_none_or(|a| doc.line.involves(a))

@@ -263,11 +263,13 @@ struct World {
     views: Arc<dyn ApprovalViews>,
     router: axum::Router,
     signer: LocalSigner,
+    /// Where `org` lives, for a second connection that breaks it underneath.
+    org_url: String,
     _dir: tempfile::TempDir,
 }
 
 impl World {
-    async fn new(org: SqlReadModel, views: Arc<dyn ApprovalViews>) -> Self {
+    async fn new(org_url: String, org: SqlReadModel, views: Arc<dyn ApprovalViews>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let log: Arc<dyn EventLog> =
             Arc::new(EmbeddedLog::open(dir.path(), EmbeddedOptions::default(), Upcasters::default()).unwrap());
@@ -292,8 +294,20 @@ impl World {
             views,
             router,
             signer,
+            org_url,
             _dir: dir,
         }
+    }
+
+    /// Drops a table of the org store behind its back, as a failing database would.
+    async fn break_table(&self, table: &str) {
+        sqlx::any::install_default_drivers();
+        let side = sqlx::AnyPool::connect(&self.org_url).await.unwrap();
+        sqlx::query(&format!("DROP TABLE {table}"))
+            .execute(&side)
+            .await
+            .unwrap();
+        side.close().await;
     }
 
     fn token(&self, who: EmployeeId) -> String {
@@ -843,6 +857,25 @@ async fn a_proxy_sees_the_seats_of_their_principal_and_nothing_else(w: World) {
     assert!(other["approval"].is_null());
 }
 
+async fn a_failing_store_answers_internal_without_its_own_words(w: World) {
+    let leaks = |response: &Value| {
+        let text = response["errors"][0]["message"].to_string().to_lowercase();
+        ["table", "departments", "employees", "sqlx", "database", "no such"]
+            .into_iter()
+            .filter(|word| text.contains(word))
+            .collect::<Vec<_>>()
+    };
+    w.break_table("departments").await;
+    let response = w.query(A, "{ departments { name } }", json!({})).await;
+    assert_eq!(codes(&response), vec!["INTERNAL"], "{response}");
+    assert_eq!(leaks(&response), Vec::<&str>::new(), "{response}");
+    // The viewer's own lookup failing is the server's fault, not the caller's token.
+    w.break_table("employees").await;
+    let response = w.query(A, "{ me { name } }", json!({})).await;
+    assert_eq!(codes(&response), vec!["INTERNAL"], "{response}");
+    assert_eq!(leaks(&response), Vec::<&str>::new(), "{response}");
+}
+
 macro_rules! suite {
     ($name:ident, $open:expr) => {
         mod $name {
@@ -871,16 +904,19 @@ macro_rules! suite {
             async fn a_position_token_waits_for_the_projection() {
                 super::a_position_token_waits_for_the_projection($open.await).await;
             }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn a_failing_store_answers_internal_without_its_own_words() {
+                super::a_failing_store_answers_internal_without_its_own_words($open.await).await;
+            }
         }
     };
 }
 
 async fn on_sqlite() -> World {
     let dir = tempfile::tempdir().unwrap().keep();
-    let store = SqlReadModel::connect(&format!("sqlite://{}?mode=rwc", dir.join("read.db").display()))
-        .await
-        .unwrap();
-    World::new(store.clone(), Arc::new(store)).await
+    let url = format!("sqlite://{}?mode=rwc", dir.join("read.db").display());
+    let store = SqlReadModel::connect(&url).await.unwrap();
+    World::new(url, store.clone(), Arc::new(store)).await
 }
 
 async fn on_mariadb_and_mongodb() -> World {
@@ -895,9 +931,10 @@ async fn on_mariadb_and_mongodb() -> World {
         .execute(&admin)
         .await
         .unwrap();
-    let org = SqlReadModel::connect(&format!("{base}/{db}")).await.unwrap();
+    let url = format!("{base}/{db}");
+    let org = SqlReadModel::connect(&url).await.unwrap();
     let views = MongoViews::connect(&mongo, &db).await.unwrap();
-    World::new(org, Arc::new(views)).await
+    World::new(url, org, Arc::new(views)).await
 }
 
 suite!(sqlite, on_sqlite());
