@@ -162,7 +162,9 @@ impl Query {
 
     /// The document as it stood at `at`, folded from its events in the log that happened at
     /// or before it (each event's `at`, as the timeline shows it). Null before it was drafted,
-    /// or when the viewer may not see the document (as it is now).
+    /// when the viewer may not see the document (as it is now), and — for everyone but the
+    /// drafter — before its first submission (상신): an unsubmitted draft is the drafter's
+    /// alone, whatever became of it later.
     async fn approval_as_of(
         &self,
         ctx: &Context<'_>,
@@ -191,6 +193,12 @@ impl Query {
         }
         let until: Vec<&(u64, DateTime<Utc>, ApprovalEvent)> = events.iter().filter(|(_, t, _)| *t <= at).collect();
         let then = Approval::fold(until.iter().map(|(_, _, e)| e));
+        let submitted = until
+            .iter()
+            .any(|(_, _, e)| matches!(e, ApprovalEvent::Submitted { .. }));
+        if !submitted && now.document().is_some_and(|d| d.drafter != viewer.actor.id) {
+            return Ok(None);
+        }
         Ok(then.0.map(|doc| ApprovalNode {
             doc,
             version: until.last().map_or(0, |(v, _, _)| *v),

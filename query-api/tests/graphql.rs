@@ -857,6 +857,46 @@ async fn a_proxy_sees_the_seats_of_their_principal_and_nothing_else(w: World) {
     assert!(other["approval"].is_null());
 }
 
+const AS_OF: &str = "query($id: ID!, $at: DateTime!) { approvalAsOf(id: $id, at: $at) { version status title } }";
+
+async fn time_travel_shows_a_draft_before_its_first_submission_to_the_drafter_alone(w: World) {
+    let events = w
+        .log
+        .read_stream(&StreamRef::new(streams::APPROVAL, PROGRESS.to_string()))
+        .await
+        .unwrap();
+    let (drafted, submitted) = (happened(&events[0]), happened(&events[1]));
+    assert!(drafted < submitted, "the draft stood alone for a while");
+    let instant = |t: chrono::DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+    let id = global("Approval", PROGRESS.0);
+    let missing = |who| {
+        w.query(
+            who,
+            AS_OF,
+            json!({ "id": global("Approval", Uuid::from_u128(0xaff)), "at": instant(drafted) }),
+        )
+    };
+    let everyone_now = MATRIX.iter().find(|(d, _)| *d == PROGRESS).unwrap().1;
+    for (name, who) in USERS {
+        let draft = w.query(who, AS_OF, json!({ "id": id, "at": instant(drafted) })).await;
+        if who == A {
+            assert_eq!(draft["data"]["approvalAsOf"]["status"], "DRAFT", "{draft}");
+        } else {
+            assert_eq!(
+                draft,
+                missing(who).await,
+                "{name} reads the unsubmitted draft as a missing document"
+            );
+        }
+        let sent = w.query(who, AS_OF, json!({ "id": id, "at": instant(submitted) })).await;
+        assert_eq!(
+            !sent["data"]["approvalAsOf"].is_null(),
+            everyone_now.contains(&name),
+            "{name} at the submission: {sent}"
+        );
+    }
+}
+
 async fn a_failing_store_answers_internal_without_its_own_words(w: World) {
     let leaks = |response: &Value| {
         let text = response["errors"][0]["message"].to_string().to_lowercase();
@@ -903,6 +943,10 @@ macro_rules! suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn a_position_token_waits_for_the_projection() {
                 super::a_position_token_waits_for_the_projection($open.await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn time_travel_shows_a_draft_before_its_first_submission_to_the_drafter_alone() {
+                super::time_travel_shows_a_draft_before_its_first_submission_to_the_drafter_alone($open.await).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn a_failing_store_answers_internal_without_its_own_words() {
