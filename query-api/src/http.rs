@@ -1,7 +1,8 @@
 //! The HTTP face: `POST /graphql` (JSON, single or small batches), `GET /graphiql` where
 //! enabled. Requests are refused before execution when oversized, over-batched, too deep or
-//! too complex; the viewer comes from the bearer token; `x-erp-position` makes the request
-//! wait (bounded) until the projections have applied that command's commit.
+//! too complex; the viewer comes from the bearer token; `x-erp-position` makes an
+//! authenticated request wait (bounded) until the projections have applied that command's
+//! commit.
 
 use crate::context::{DepartmentLoader, EmployeeLoader, NoViewer, Stores, Viewer};
 use crate::error::{self, ensure_codes};
@@ -194,20 +195,19 @@ async fn graphql(
             }
         }
     }
-    if let Err(e) = crate::lag::wait_for(&api.stores, &positions, api.config.position_wait).await {
-        let code = e
-            .extensions
-            .as_ref()
-            .and_then(|x| x.get("code").cloned())
-            .map(|c| c.to_string().trim_matches('"').to_owned());
-        let code = if code.as_deref() == Some(error::STALE_READ) {
-            error::STALE_READ
-        } else {
-            error::UNAVAILABLE
-        };
-        return refused(StatusCode::OK, code, e.message);
-    }
+    // The token first: only a known viewer may make the server wait for its write.
     let viewer = viewer(&api, &headers).await;
+    if viewer.is_ok() {
+        if let Err(e) = crate::lag::wait_for(&api.stores, &positions, api.config.position_wait).await {
+            let stale = e
+                .extensions
+                .as_ref()
+                .and_then(|x| x.get("code"))
+                .is_some_and(|c| matches!(c, async_graphql::Value::String(c) if c == error::STALE_READ));
+            let code = if stale { error::STALE_READ } else { error::INTERNAL };
+            return refused(StatusCode::OK, code, e.message);
+        }
+    }
     let single = requests.len() == 1;
     let mut responses = Vec::with_capacity(requests.len());
     for request in requests {

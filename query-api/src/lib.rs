@@ -15,8 +15,9 @@
 //!   before execution. Every error carries `extensions.code` ([`error`]).
 //! - **No N+1.** Employees and departments referenced from documents load through
 //!   per-request DataLoaders.
-//! - **Read your writes.** A command's position token in `x-erp-position` makes the request
-//!   wait (bounded) until the projections have applied it, else `STALE_READ`.
+//! - **Read your writes.** A command's position token in `x-erp-position` makes an
+//!   authenticated request wait (bounded) until the projections have applied it, else
+//!   `STALE_READ`.
 //!
 //! The SDL is committed as `query-api/schema.graphql`; a test fails when it drifts.
 

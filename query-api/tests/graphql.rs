@@ -897,6 +897,42 @@ async fn time_travel_shows_a_draft_before_its_first_submission_to_the_drafter_al
     }
 }
 
+async fn an_unauthenticated_request_is_not_made_to_wait_for_a_position(w: World) {
+    // A position far ahead of the projections: an authenticated reader would wait for it.
+    run(
+        &*w.log,
+        OF_E,
+        C::Approve {
+            comment: None,
+            proxy: None,
+            by: actor(B),
+            at: Utc::now(),
+        },
+    )
+    .await;
+    let stream = StreamRef::new(streams::APPROVAL, OF_E.to_string());
+    let token = w
+        .log
+        .read_stream(&stream)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap()
+        .position
+        .token();
+    let body = br#"{"query":"{ me { name } }"}"#.to_vec();
+    for credentials in [None, Some("forged.token.value")] {
+        let started = std::time::Instant::now();
+        let (_, response) = w.post(credentials, &[("x-erp-position", &token)], body.clone()).await;
+        assert_eq!(codes(&response), vec!["UNAUTHENTICATED"], "{response}");
+        assert!(
+            started.elapsed() < Duration::from_millis(250),
+            "answered without waiting, not after {:?}",
+            started.elapsed()
+        );
+    }
+}
+
 async fn a_failing_store_answers_internal_without_its_own_words(w: World) {
     let leaks = |response: &Value| {
         let text = response["errors"][0]["message"].to_string().to_lowercase();
@@ -947,6 +983,10 @@ macro_rules! suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn time_travel_shows_a_draft_before_its_first_submission_to_the_drafter_alone() {
                 super::time_travel_shows_a_draft_before_its_first_submission_to_the_drafter_alone($open.await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn an_unauthenticated_request_is_not_made_to_wait_for_a_position() {
+                super::an_unauthenticated_request_is_not_made_to_wait_for_a_position($open.await).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn a_failing_store_answers_internal_without_its_own_words() {
