@@ -2,6 +2,7 @@
 //! `visible_to` before it is returned — in lists, counts, node lookups and time travel alike.
 
 use crate::context::{self, stores, viewer, Stores, Viewer};
+use crate::cost::{self, AliasLimit};
 use crate::error::{self, bad_input, coded};
 use crate::ids::{self, Kind};
 use crate::types::*;
@@ -32,7 +33,10 @@ pub type ErpSchema = Schema<Query, EmptyMutation, EmptySubscription>;
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub depth: usize,
+    /// Lists weigh their page size or fan-out times their selection ([`crate::cost`]).
     pub complexity: usize,
+    /// Aliased fields per operation, fragments counted as often as they are spread.
+    pub aliases: usize,
 }
 
 impl Default for Limits {
@@ -40,6 +44,7 @@ impl Default for Limits {
         Self {
             depth: 12,
             complexity: 2_000,
+            aliases: 20,
         }
     }
 }
@@ -47,6 +52,7 @@ impl Default for Limits {
 pub fn build(stores: Stores, limits: Limits) -> ErpSchema {
     Schema::build(Query, EmptyMutation, EmptySubscription)
         .data(stores)
+        .extension(AliasLimit(limits.aliases))
         .limit_depth(limits.depth)
         .limit_complexity(limits.complexity)
         .limit_recursive_depth(32)
@@ -58,7 +64,7 @@ pub fn sdl() -> String {
     Schema::build(Query, EmptyMutation, EmptySubscription).finish().sdl()
 }
 
-fn page_size(first: Option<i32>) -> async_graphql::Result<usize> {
+pub(crate) fn page_size(first: Option<i32>) -> async_graphql::Result<usize> {
     match first {
         None => Ok(DEFAULT_PAGE),
         Some(n) if n < 0 => Err(bad_input("`first` must not be negative")),
@@ -369,6 +375,7 @@ impl Query {
     }
 
     /// The viewer's notification feed, newest first.
+    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
     async fn notifications(&self, ctx: &Context<'_>, first: Option<i32>) -> async_graphql::Result<Vec<Notification>> {
         let viewer = viewer(ctx)?;
         let first = page_size(first)?;
@@ -392,6 +399,7 @@ impl Query {
     }
 
     /// Delegations that let the viewer act as proxy (대결) right now.
+    #[graphql(complexity = "cost::DELEGATIONS * child_complexity")]
     async fn my_delegations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<DelegationToMe>> {
         let viewer = viewer(ctx)?;
         let found = stores(ctx)
@@ -465,6 +473,7 @@ impl Query {
     }
 
     /// Every department, by name.
+    #[graphql(complexity = "cost::DEPARTMENTS * child_complexity")]
     async fn departments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<DepartmentNode>> {
         viewer(ctx)?;
         let all = stores(ctx).org.departments().await.map_err(error::store)?;
@@ -472,6 +481,7 @@ impl Query {
     }
 
     /// The open top-level departments; walk `children` and `members` for the tree.
+    #[graphql(complexity = "cost::ORG_ROOTS * child_complexity")]
     async fn org_chart(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<DepartmentNode>> {
         viewer(ctx)?;
         let all = stores(ctx).org.departments().await.map_err(error::store)?;
@@ -513,6 +523,7 @@ impl Query {
     }
 
     /// Form templates with their field definitions, for the compose screen.
+    #[graphql(complexity = "cost::FORMS * child_complexity")]
     async fn forms(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Form>> {
         viewer(ctx)?;
         Ok(builtin_forms()
@@ -600,6 +611,7 @@ impl Query {
     }
 
     /// How far each projection is behind the log.
+    #[graphql(complexity = "Projection::ALL.len() * child_complexity")]
     async fn projection_status(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ProjectionLag>> {
         viewer(ctx)?;
         crate::lag::lags(stores(ctx)).await

@@ -509,7 +509,7 @@ async fn every_query_answers_from_the_read_model(w: World) {
 
     // Directory, org chart, leave, forms, line suggestion, lag.
     let directory = w
-        .data(E, "{ employees(first: 3, filter: { active: true }) { edges { node { name } } pageInfo { hasNextPage } } departments { name } orgChart { name children { name members { name } } } }", json!({}))
+        .data(E, "{ employees(first: 3, filter: { active: true }) { edges { node { name } } pageInfo { hasNextPage } } departments { name } orgChart { name children { name members(first: 10) { name } } } }", json!({}))
         .await;
     assert_eq!(directory["employees"]["edges"].as_array().unwrap().len(), 3);
     assert_eq!(directory["employees"]["pageInfo"]["hasNextPage"], true);
@@ -897,6 +897,62 @@ async fn time_travel_shows_a_draft_before_its_first_submission_to_the_drafter_al
     }
 }
 
+async fn aliases_past_the_limit_are_refused_before_execution(w: World) {
+    let limit = query_api::Limits::default().aliases;
+    let aliased = |n: usize| {
+        let fields: Vec<String> = (0..n)
+            .map(|i| format!("a{i}: projectionStatus {{ projection }}"))
+            .collect();
+        format!("{{ {} }}", fields.join(" "))
+    };
+    w.data(A, &aliased(limit), json!({})).await;
+    let response = w.query(A, &aliased(limit + 1), json!({})).await;
+    assert_eq!(codes(&response), vec!["QUERY_TOO_MANY_ALIASES"], "{response}");
+    assert!(response["data"].is_null(), "nothing ran: {response}");
+    // A fragment counts as often as it is spread.
+    let names: Vec<String> = (0..limit / 2 + 1).map(|i| format!("n{i}: name")).collect();
+    let spread = format!(
+        "{{ me {{ ...F manager {{ ...F }} }} }} fragment F on Employee {{ {} }}",
+        names.join(" ")
+    );
+    let response = w.query(A, &spread, json!({})).await;
+    assert_eq!(codes(&response), vec!["QUERY_TOO_MANY_ALIASES"], "{response}");
+}
+
+async fn list_fields_weigh_by_their_fan_out(w: World) {
+    // Each of these counted every list once, whatever it held.
+    for query in [
+        "{ departments { members { department { members { department { members { name email } } } } } } }",
+        "{ orgChart { children { children { children { members { name email } } } } } }",
+        "{ approvals(first: 100) { edges { node { timeline { actor { name } } comments { text } cc { name } } } } }",
+    ] {
+        let response = w.query(AUD, query, json!({})).await;
+        assert_eq!(codes(&response), vec!["QUERY_TOO_COMPLEX"], "{query}: {response}");
+    }
+    // What the screens ask still fits: a document with its line, and the people screen.
+    w.data(
+        A,
+        "query($id: ID!) { approval(id: $id) { documentId title status version drafter { name }
+           steps { index kind state members { employeeId employee { name } decision { verdict at byEmployeeId proxy } } }
+           cc { name } receivers { name } comments { byEmployeeId text at } timeline { version action at note actor { name } } } }",
+        json!({ "id": PROGRESS.to_string() }),
+    )
+    .await;
+    w.data(
+        HR,
+        "{ me { employeeId roles } leaveBalance { balance used entries { kind days at reason } }
+           departments { departmentId name closed parent { departmentId } }
+           employees(first: 100, filter: { active: true }) { edges { node { employeeId name positionTitle department { departmentId } } } }
+           myDelegations { delegationId principal { name } validUntil } }",
+        json!({}),
+    )
+    .await;
+    let small = w
+        .data(A, "{ departments { members(first: 5) { name } } }", json!({}))
+        .await;
+    assert!(small["departments"].as_array().unwrap().len() >= 3);
+}
+
 async fn an_unauthenticated_request_is_not_made_to_wait_for_a_position(w: World) {
     // A position far ahead of the projections: an authenticated reader would wait for it.
     run(
@@ -983,6 +1039,14 @@ macro_rules! suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn time_travel_shows_a_draft_before_its_first_submission_to_the_drafter_alone() {
                 super::time_travel_shows_a_draft_before_its_first_submission_to_the_drafter_alone($open.await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn aliases_past_the_limit_are_refused_before_execution() {
+                super::aliases_past_the_limit_are_refused_before_execution($open.await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn list_fields_weigh_by_their_fan_out() {
+                super::list_fields_weigh_by_their_fan_out($open.await).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn an_unauthenticated_request_is_not_made_to_wait_for_a_position() {
