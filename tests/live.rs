@@ -1,12 +1,13 @@
 //! Live updates end to end: the command API, the projector publishing on a real Redis, and two
 //! notifier instances, each subscribing to Redis on its own connection. A graphql-ws client
 //! (`graphql-transport-ws` over tokio-tungstenite) checks delivery across instances, the
-//! protocol's close codes, resume without gaps or duplicates, slow-consumer resync and that
-//! nobody receives another user's document.
+//! protocol's close codes, resume without gaps or duplicates, slow-consumer resync, that
+//! nobody receives another user's document, the bounds per connection and per user, and that
+//! a revoked delegation, a lost role or a deactivation reaches open connections in seconds.
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
-use command_api::seed::{demo_policy, seed_if_empty, DEV_KANG, DEV_YOON, PLATFORM_LEAD, SALES_OH};
+use command_api::seed::{demo_policy, seed_if_empty, AUDITOR, DEV_KANG, DEV_YOON, HR, PLATFORM_LEAD, SALES_OH};
 use command_api::{AuthState, Settings};
 use futures::{SinkExt, StreamExt};
 use infra::auth::LocalSigner;
@@ -114,9 +115,13 @@ impl System {
     }
 
     async fn command(&self, token: &str, path: &str, version: Option<u64>, body: Value) -> Value {
+        self.send(reqwest::Method::POST, token, path, version, body).await
+    }
+
+    async fn send(&self, method: reqwest::Method, token: &str, path: &str, version: Option<u64>, body: Value) -> Value {
         let mut request = self
             .http
-            .post(format!("{}{path}", self.api))
+            .request(method, format!("{}{path}", self.api))
             .bearer_auth(token)
             .json(&body);
         if let Some(v) = version {
@@ -588,5 +593,182 @@ async fn a_proxy_hears_the_requests_that_reach_their_principal() {
             Some("approval_requested"),
             Some(PLATFORM_LEAD.to_string().as_str())
         )
+    );
+}
+
+const UPDATED: &str = "subscription($id: ID!) { approvalUpdated(id: $id) { documentId status version resync } }";
+
+/// Connected employees re-read every 200 ms instead of every few seconds.
+fn quick_rechecks() -> notifier::NotifierConfig {
+    notifier::NotifierConfig {
+        recheck: Duration::from_millis(200),
+        ..Default::default()
+    }
+}
+
+impl Client {
+    /// The next message for subscription `id` (pings answered, other ids skipped).
+    async fn next_for(&mut self, id: &str, wait: Duration) -> Received {
+        loop {
+            match self.receive(wait).await {
+                Received::Message(m) if m["id"] != id => continue,
+                other => return other,
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_past_its_subscription_bound_is_closed_with_4429() {
+    let s = system(notifier::NotifierConfig {
+        max_subscriptions: 3,
+        ..Default::default()
+    })
+    .await;
+    let kang = s.login(DEV_KANG).await;
+    let mut c = Client::init(&s.notifiers[0], &kang).await;
+    for id in ["1", "2", "3"] {
+        c.subscribe(id, NOTIFICATIONS, json!({})).await;
+    }
+    assert_eq!(
+        c.receive(Duration::from_millis(300)).await,
+        Received::Nothing,
+        "three may run"
+    );
+    // Completing one frees its place.
+    c.send(json!({ "id": "3", "type": "complete" })).await;
+    c.subscribe("4", NOTIFICATIONS, json!({})).await;
+    assert_eq!(
+        c.receive(Duration::from_millis(300)).await,
+        Received::Nothing,
+        "the fourth took the third's place"
+    );
+    c.subscribe("5", NOTIFICATIONS, json!({})).await;
+    assert_eq!(
+        c.receive(Duration::from_secs(5)).await,
+        Received::Closed(4429, "Too many subscriptions".into())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_employee_past_their_connection_bound_is_refused_with_4429() {
+    let s = system(notifier::NotifierConfig {
+        max_connections_per_user: 2,
+        ..Default::default()
+    })
+    .await;
+    let (kang, yoon) = (s.login(DEV_KANG).await, s.login(DEV_YOON).await);
+    let url = &s.notifiers[0];
+    let first = Client::init(url, &kang).await;
+    let _second = Client::init(url, &kang).await;
+    let mut third = Client::connect(url).await;
+    third
+        .send(json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {kang}") } }))
+        .await;
+    assert_eq!(
+        third.receive(Duration::from_secs(5)).await,
+        Received::Closed(4429, "Too many connections".into())
+    );
+    // Someone else is not affected, and a closed connection frees its place.
+    let _other = Client::init(url, &yoon).await;
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let _again = Client::init(url, &kang).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_delegation_reaches_the_proxys_open_connection_within_seconds() {
+    let s = system(quick_rechecks()).await;
+    let (kang, lead, yoon) = (
+        s.login(DEV_KANG).await,
+        s.login(PLATFORM_LEAD).await,
+        s.login(DEV_YOON).await,
+    );
+    let now = chrono::Utc::now();
+    let delegation = s
+        .command(
+            &lead,
+            "/api/delegations",
+            None,
+            json!({ "proxy": DEV_YOON.0, "from": now - chrono::Duration::minutes(1),
+                    "until": now + chrono::Duration::hours(8), "reason": "출장" }),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let id = s.submitted(&kang, "대결 철회 전의 문서").await;
+    s.settle().await;
+    let mut proxy = Client::init(&s.notifiers[0], &yoon).await;
+    proxy.subscribe("doc", UPDATED, json!({ "id": id })).await;
+    proxy
+        .subscribe(
+            "feed",
+            "subscription { myNotifications { documentId kind forEmployeeId } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        proxy.receive(Duration::from_millis(300)).await,
+        Received::Nothing,
+        "the proxy may follow the principal's seat"
+    );
+
+    let revoked = Instant::now();
+    s.command(&lead, &format!("/api/delegations/{delegation}/revoke"), None, json!({}))
+        .await;
+    match proxy.next_for("doc", Duration::from_secs(5)).await {
+        Received::Message(m) => assert_eq!(m["type"], "complete", "{m}"),
+        other => panic!("the document subscription should end, got {other:?}"),
+    }
+    println!("revocation → subscription ended: {:?}", revoked.elapsed());
+    // The principal's next request no longer reaches the former proxy.
+    s.submitted(&kang, "대결 철회 후의 요청").await;
+    assert_eq!(proxy.receive(Duration::from_secs(2)).await, Received::Nothing);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_role_ends_subscriptions_to_documents_it_opened() {
+    let s = system(quick_rechecks()).await;
+    let (kang, hr, auditor) = (s.login(DEV_KANG).await, s.login(HR).await, s.login(AUDITOR).await);
+    let id = s.submitted(&kang, "감사인만 보는 문서").await;
+    s.settle().await;
+    let mut c = Client::init(&s.notifiers[1], &auditor).await;
+    c.subscribe("doc", UPDATED, json!({ "id": id })).await;
+    assert_eq!(
+        c.receive(Duration::from_millis(300)).await,
+        Received::Nothing,
+        "an auditor reads everything"
+    );
+    s.send(
+        reqwest::Method::PUT,
+        &hr,
+        &format!("/api/employees/{}/roles", AUDITOR.0),
+        None,
+        json!({ "roles": ["employee"] }),
+    )
+    .await;
+    match c.next_for("doc", Duration::from_secs(5)).await {
+        Received::Message(m) => assert_eq!(m["type"], "complete", "{m}"),
+        other => panic!("the document subscription should end, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deactivated_employee_is_disconnected_within_seconds() {
+    let s = system(quick_rechecks()).await;
+    let (hr, yoon) = (s.login(HR).await, s.login(DEV_YOON).await);
+    let mut c = Client::init(&s.notifiers[0], &yoon).await;
+    c.subscribe("feed", NOTIFICATIONS, json!({})).await;
+    s.command(
+        &hr,
+        &format!("/api/employees/{}/deactivate", DEV_YOON.0),
+        None,
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        c.receive(Duration::from_secs(5)).await,
+        Received::Closed(4403, "Forbidden".into())
     );
 }

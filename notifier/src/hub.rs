@@ -5,6 +5,10 @@
 //! document (`doc:<id>`). The work per change is proportional to its recipients, not to the
 //! connections held — with 10,000 connections, a change for one drafter wakes that drafter's
 //! subscriptions only.
+//!
+//! A route lives exactly as long as its subscribers: it is created by the first
+//! [`Hub::subscribe`] and removed when the last [`Route`] is dropped, so routes that nobody
+//! hears (a refused subscription, a closed connection) do not pile up.
 
 use infra::bus::{Change, ChangeBus};
 use std::collections::HashMap;
@@ -81,12 +85,78 @@ impl Hub {
         }
     }
 
-    /// A receiver of everything routed under `key` from now on.
-    pub fn subscribe(&self, key: &str) -> broadcast::Receiver<Routed> {
+    /// Everything routed under `key` from now on, until the returned route is dropped.
+    pub fn subscribe(self: &Arc<Self>, key: &str) -> Route {
         let mut routes = self.routes.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        routes
+        let receiver = routes
             .entry(key.to_owned())
             .or_insert_with(|| broadcast::channel(ROUTE_RING).0)
-            .subscribe()
+            .subscribe();
+        Route {
+            receiver: Some(receiver),
+            key: key.to_owned(),
+            hub: self.clone(),
+        }
+    }
+
+    /// Removes the route under `key` if nobody receives from it any more.
+    fn release(&self, key: &str) {
+        let mut routes = self.routes.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if routes.get(key).is_some_and(|route| route.receiver_count() == 0) {
+            routes.remove(key);
+        }
+    }
+
+    /// Routes held now.
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.routes.lock().map_or(0, |routes| routes.len())
+    }
+}
+
+/// One subscriber's end of a route; dropping the last one removes the route.
+#[derive(Debug)]
+pub struct Route {
+    receiver: Option<broadcast::Receiver<Routed>>,
+    key: String,
+    hub: Arc<Hub>,
+}
+
+impl Route {
+    pub async fn recv(&mut self) -> Result<Routed, RecvError> {
+        match &mut self.receiver {
+            Some(receiver) => receiver.recv().await,
+            None => Err(RecvError::Closed),
+        }
+    }
+}
+
+impl Drop for Route {
+    fn drop(&mut self) {
+        // Counted out before the check, so the last one out sees zero.
+        drop(self.receiver.take());
+        self.hub.release(&self.key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use infra::bus::LocalBus;
+
+    #[tokio::test]
+    async fn a_route_is_dropped_when_its_last_subscriber_leaves() {
+        let bus: Arc<dyn ChangeBus> = Arc::new(LocalBus::default());
+        let hub = Hub::start(&bus);
+        let first = hub.subscribe("doc:a");
+        let second = hub.subscribe("doc:a");
+        let other = hub.subscribe("feed:b");
+        assert_eq!(hub.len(), 2);
+        drop(first);
+        assert_eq!(hub.len(), 2, "doc:a still has a subscriber");
+        drop(second);
+        assert_eq!(hub.len(), 1, "doc:a is gone with its last subscriber");
+        drop(other);
+        assert_eq!(hub.len(), 0);
     }
 }

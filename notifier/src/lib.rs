@@ -8,7 +8,13 @@
 //! box changes, the domain's `visible_to` for documents.
 //!
 //! Routing: one task per instance reads the bus and hands each change only to the
-//! subscriptions of its recipients, inbox principals or document (`hub.rs`).
+//! subscriptions of its recipients, inbox principals or document (`hub.rs`); a route exists
+//! while someone listens, and a document's only once the listener may see it.
+//!
+//! Still allowed? The token is checked at `connection_init`; after that, connected employees
+//! are re-read every few seconds (`sessions.rs`), so a revoked delegation, a lost role or a
+//! deactivation trims or ends subscriptions and connections within seconds, not at token
+//! expiry. Subscriptions per connection and connections per employee are bounded (4429).
 //!
 //! Resuming: every notification carries a cursor; `myNotifications(after: cursor)` first
 //! replays the persisted feed since then, then continues live, skipping what it replayed.
@@ -19,6 +25,7 @@
 mod hub;
 pub mod protocol;
 mod schema;
+mod sessions;
 
 pub use protocol::{router, sdl, NotifierConfig};
 pub use schema::{feed_cursor, Sources};

@@ -6,16 +6,20 @@
 //! | `connection_init` missing a valid token | 4403 Forbidden |
 //! | no `connection_init` within the init timeout | 4408 Connection initialisation timeout |
 //! | a second `connection_init` | 4429 Too many initialisation requests |
+//! | `connection_init` of an employee already holding the most connections | 4429 Too many connections |
 //! | `subscribe` before `connection_ack` | 4401 Unauthorized |
 //! | `subscribe` with an id already running | 4409 Subscriber for <id> already exists |
+//! | `subscribe` past the subscriptions a connection may run | 4429 Too many subscriptions |
 //! | a message that is not JSON of a known type | 4400 <why> |
 //! | the token expires while connected | 4403 Token expired |
+//! | the employee is deactivated while connected (seen within `recheck`) | 4403 Forbidden |
 //!
 //! Each subscription runs as its own task writing into one bounded queue per connection; a
 //! socket that cannot keep up makes the tasks wait, their bus rings overflow, and they emit a
 //! `resync` item instead of buffering without bound.
 
 use crate::schema::{Query, Sources, Subscriber, Subscription};
+use crate::sessions::Sessions;
 use async_graphql::{EmptyMutation, Schema};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
@@ -42,6 +46,13 @@ pub struct NotifierConfig {
     pub keepalive: Duration,
     /// Messages queued per connection before subscriptions wait for the socket.
     pub queue: usize,
+    /// Subscriptions one connection may run at once.
+    pub max_subscriptions: usize,
+    /// Connections one employee may hold on one instance.
+    pub max_connections_per_user: usize,
+    /// How often connected employees are re-read, so that a revoked delegation, a lost role
+    /// or a deactivation reaches open connections.
+    pub recheck: Duration,
 }
 
 impl Default for NotifierConfig {
@@ -50,29 +61,36 @@ impl Default for NotifierConfig {
             init_timeout: Duration::from_secs(5),
             keepalive: Duration::from_secs(15),
             queue: 64,
+            max_subscriptions: 100,
+            max_connections_per_user: 20,
+            recheck: Duration::from_secs(5),
         }
     }
 }
 
 struct Notifier {
     schema: NotifierSchema,
-    org: SqlReadModel,
+    sessions: Arc<Sessions>,
     verifier: Arc<Verifier>,
     config: NotifierConfig,
 }
 
-/// The notifier's routes: `GET /graphql/ws`.
-pub fn router(sources: Sources, org: SqlReadModel, verifier: Arc<Verifier>, config: NotifierConfig) -> Router {
-    let hub: crate::schema::Routes = crate::hub::Hub::start(&sources.bus);
-    let schema = Schema::build(Query, EmptyMutation, Subscription)
+/// The subscription schema over `sources`, routing through `hub`.
+pub(crate) fn schema(sources: Sources, hub: crate::schema::Routes) -> NotifierSchema {
+    Schema::build(Query, EmptyMutation, Subscription)
         .data(sources)
         .data(hub)
         .limit_depth(8)
         .limit_complexity(200)
-        .finish();
+        .finish()
+}
+
+/// The notifier's routes: `GET /graphql/ws`.
+pub fn router(sources: Sources, org: SqlReadModel, verifier: Arc<Verifier>, config: NotifierConfig) -> Router {
+    let hub = crate::hub::Hub::start(&sources.bus);
     let notifier = Arc::new(Notifier {
-        schema,
-        org,
+        schema: schema(sources, hub),
+        sessions: Sessions::start(org, config.max_connections_per_user, config.recheck),
         verifier,
         config,
     });
@@ -157,26 +175,16 @@ async fn authenticate(
         .verify(token.trim())
         .await
         .map_err(|e| e.to_string())?;
-    let record = notifier
-        .org
-        .employees_by_ids(std::slice::from_ref(&claims.sub))
+    let subscriber = notifier
+        .sessions
+        .lookup(std::slice::from_ref(&claims.sub))
         .await
         .map_err(|e| e.to_string())?
-        .into_iter()
+        .into_values()
         .next()
-        .filter(|r| r.active)
         .ok_or("not an active employee")?;
-    let actor = record.actor().ok_or("not an employee id")?;
-    let proxy_for = notifier
-        .org
-        .open_delegations_to(&claims.sub, chrono::Utc::now())
-        .await
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .filter_map(|d| d.principal.parse().ok())
-        .collect();
     let expires = chrono::DateTime::from_timestamp(claims.exp, 0).unwrap_or_else(chrono::Utc::now);
-    Ok((Subscriber { actor, proxy_for }, expires))
+    Ok((subscriber, expires))
 }
 
 async fn serve(socket: WebSocket, notifier: Arc<Notifier>) {
@@ -222,9 +230,14 @@ async fn serve(socket: WebSocket, notifier: Arc<Notifier>) {
             }
         }
     };
+    let Some(seat) = notifier.sessions.join(subscriber) else {
+        let _ = sink.send(close(4429, "Too many connections")).await;
+        return;
+    };
     if sink.send(text(json!({ "type": "connection_ack" }))).await.is_err() {
         return;
     }
+    let mut principal = seat.principal.clone();
     let (queue, mut outgoing) = mpsc::channel::<Value>(notifier.config.queue);
     let mut running: HashMap<String, tokio::task::AbortHandle> = HashMap::new();
     let left = (expires - chrono::Utc::now()).to_std().unwrap_or(Duration::ZERO);
@@ -247,8 +260,11 @@ async fn serve(socket: WebSocket, notifier: Arc<Notifier>) {
                         if running.contains_key(&id) {
                             break Some((4409, format!("Subscriber for {id} already exists")));
                         }
+                        if running.len() >= notifier.config.max_subscriptions {
+                            break Some((4429, "Too many subscriptions".into()));
+                        }
                         let request = match serde_json::from_value::<async_graphql::Request>(payload) {
-                            Ok(r) => r.data(subscriber.clone()),
+                            Ok(r) => r.data(seat.principal.clone()),
                             Err(e) => break Some((4400, format!("Invalid message received: {e}"))),
                         };
                         let task = tokio::spawn(run_subscription(notifier.schema.clone(), id.clone(), request, queue.clone()));
@@ -279,6 +295,11 @@ async fn serve(socket: WebSocket, notifier: Arc<Notifier>) {
                 }
             }
             _ = &mut expiry => break Some((4403, "Token expired".into())),
+            alive = principal.changed() => {
+                if !alive || principal.now().is_none() {
+                    break Some((4403, "Forbidden".into()));
+                }
+            }
             _ = keepalive.tick() => {
                 if sink.send(text(json!({ "type": "ping" }))).await.is_err() {
                     break None;

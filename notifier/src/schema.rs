@@ -1,9 +1,13 @@
 //! The subscription root. Every stream starts from the bus subscription *before* anything is
-//! read from the store, so nothing published in between is lost; every item passes the same
-//! visibility rule as the query API (`ApprovalDocument::visible_to`, feed recipients, inbox
-//! principals).
+//! read from the store, so nothing published in between is lost — except `approvalUpdated`,
+//! which routes a document only once the viewer may see it, and says `resync` if it moved in
+//! between. Every item passes the same visibility rule as the query API
+//! (`ApprovalDocument::visible_to`, feed recipients, inbox principals), for the viewer as the
+//! connection's [`Principal`] has them *now*: a revoked delegation or a lost role trims what
+//! flows, and a document no longer visible ends its subscription.
 
-use crate::hub::{Hub, Routed};
+use crate::hub::{Hub, Route, Routed};
+use crate::sessions::Principal;
 use async_graphql::{Context, Object, SimpleObject, Subscription, ID};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -14,7 +18,6 @@ use infra::bus::{Change, ChangeBus};
 use infra::readmodel::{ApprovalViews, FeedEntry};
 use std::collections::HashSet;
 use std::sync::Arc;
-use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
 /// What subscriptions read from.
@@ -28,11 +31,11 @@ pub struct Sources {
 /// The per-instance routes, built from `Sources::bus` when the schema is.
 pub(crate) type Routes = Arc<Hub>;
 
-/// The connection's employee (from `connection_init`).
-#[derive(Debug, Clone)]
+/// The connection's employee, as last read from the org read model.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Subscriber {
     pub actor: Actor,
-    /// Employees who named this one their proxy (대결), open at connection time.
+    /// Employees who named this one their proxy (대결), open when last read.
     pub proxy_for: Vec<domain::ids::EmployeeId>,
 }
 
@@ -46,6 +49,12 @@ impl Subscriber {
 fn coded(code: &'static str, message: impl Into<String>) -> async_graphql::Error {
     use async_graphql::ErrorExtensions;
     async_graphql::Error::new(message).extend_with(|_, e| e.set("code", code))
+}
+
+/// A store failure: logged, and told the client without the store's words.
+fn internal(cause: impl std::fmt::Display) -> async_graphql::Error {
+    tracing::error!(%cause, "read model failed");
+    coded("INTERNAL", "internal error; try again later")
 }
 
 /// `(at, id)` of a feed entry as an opaque resume cursor.
@@ -159,15 +168,39 @@ fn status_of(doc: &ApprovalDocument) -> String {
         .unwrap_or_default()
 }
 
-fn subscriber<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Subscriber> {
-    ctx.data_opt::<Subscriber>()
-        .ok_or_else(|| coded("UNAUTHENTICATED", "no authenticated connection"))
+/// The connection's live principal and who it is now.
+fn principal(ctx: &Context<'_>) -> async_graphql::Result<(Principal, Subscriber)> {
+    let principal = ctx
+        .data_opt::<Principal>()
+        .ok_or_else(|| coded("UNAUTHENTICATED", "no authenticated connection"))?;
+    let now = principal
+        .now()
+        .ok_or_else(|| coded("UNAUTHENTICATED", "no longer an active employee"))?;
+    Ok((principal.clone(), now))
+}
+
+/// The inbox principals (`emp:…`, `dept:…`) whose boxes are the actor's.
+fn inbox_principals(actor: &Actor) -> Vec<String> {
+    std::iter::once(format!("emp:{}", actor.id))
+        .chain(actor.department.map(|d| format!("dept:{d}")))
+        .collect()
+}
+
+/// A document from the views with its version.
+async fn document(
+    views: &Arc<dyn ApprovalViews>,
+    id: &str,
+) -> Result<Option<(u64, ApprovalDocument)>, infra::readmodel::StoreError> {
+    Ok(views
+        .approval(id)
+        .await?
+        .and_then(|(version, json)| Some((version, serde_json::from_value(json).ok()?))))
 }
 
 /// Turns routes of the hub into a stream of `T`: `pick` maps a change to zero or one item,
 /// and a lag (here or in the hub) becomes one `resync` item instead of a silent gap.
 fn from_routes<T: Send + 'static>(
-    receivers: Vec<broadcast::Receiver<Routed>>,
+    receivers: Vec<Route>,
     resync: impl Fn(u64) -> T + Send + Sync + 'static,
     pick: impl Fn(Change) -> futures::future::BoxFuture<'static, Option<T>> + Send + Sync + 'static,
 ) -> BoxStream<'static, T> {
@@ -243,14 +276,14 @@ impl Subscription {
         ctx: &Context<'_>,
         after: Option<String>,
     ) -> async_graphql::Result<BoxStream<'static, NotificationEvent>> {
-        let subscriber = subscriber(ctx)?;
+        let (principal, subscriber) = principal(ctx)?;
         let me = subscriber.actor.id.to_string();
-        let principals: Vec<String> = subscriber.proxy_for.iter().map(ToString::to_string).collect();
         let sources = ctx.data_unchecked::<Sources>().clone();
         let hub = ctx.data_unchecked::<Routes>();
-        // My feed, and — as their proxy (대결자) — my principals' requests to decide.
-        let receivers = std::iter::once(&me)
-            .chain(&principals)
+        // My feed, and — as their proxy (대결자) — my principals' requests to decide, for as
+        // long as the delegation stays open.
+        let receivers = std::iter::once(me.clone())
+            .chain(subscriber.proxy_for.iter().map(ToString::to_string))
             .map(|who| hub.subscribe(&format!("feed:{who}")))
             .collect();
         let after = match after {
@@ -262,7 +295,7 @@ impl Subscription {
                 .views
                 .notifications(&me)
                 .await
-                .map_err(|e| coded("UNAVAILABLE", e.to_string()))?
+                .map_err(internal)?
                 .into_iter()
                 .filter(|e| (e.at.as_str(), e.id.as_str()) > (at.as_str(), id.as_str()))
                 .collect(),
@@ -304,7 +337,11 @@ impl Subscription {
                         entry,
                         position,
                         correlation_id,
-                    } if principals.contains(&recipient) && entry.kind == "approval_requested" => {
+                    } if entry.kind == "approval_requested"
+                        && principal
+                            .now()
+                            .is_some_and(|now| now.proxy_for.iter().any(|p| p.to_string() == recipient)) =>
+                    {
                         let mut event = NotificationEvent::of(&entry, Some(position), Some(correlation_id), false);
                         event.for_employee_id = Some(recipient);
                         Some(event)
@@ -320,14 +357,13 @@ impl Subscription {
     /// A document entered or left one of the viewer's boxes (or changed in it), with every
     /// box count after the change.
     async fn inbox_changed(&self, ctx: &Context<'_>) -> async_graphql::Result<BoxStream<'static, InboxChange>> {
-        let actor = subscriber(ctx)?.actor.clone();
-        let sources = ctx.data_unchecked::<Sources>().clone();
-        let mine: Vec<String> = std::iter::once(format!("emp:{}", actor.id))
-            .chain(actor.department.map(|d| format!("dept:{d}")))
-            .collect();
-        let views = sources.views.clone();
+        let (principal, subscriber) = principal(ctx)?;
+        let views = ctx.data_unchecked::<Sources>().views.clone();
         let hub = ctx.data_unchecked::<Routes>();
-        let receivers = mine.iter().map(|p| hub.subscribe(&format!("box:{p}"))).collect();
+        let receivers = inbox_principals(&subscriber.actor)
+            .iter()
+            .map(|p| hub.subscribe(&format!("box:{p}")))
+            .collect();
         // A change in both my own and my department's boxes arrives on both routes: once is
         // enough.
         let last: Arc<std::sync::Mutex<Option<(String, u64)>>> = Arc::default();
@@ -344,8 +380,11 @@ impl Subscription {
                 counts: Vec::new(),
             },
             move |change| {
-                let (views, actor, mine, last) = (views.clone(), actor.clone(), mine.clone(), last.clone());
+                let (views, last) = (views.clone(), last.clone());
+                // The boxes of the viewer as they are now (a transfer moves the department).
+                let actor = principal.now().map(|now| now.actor);
                 Box::pin(async move {
+                    let actor = actor?;
                     let Change::Document {
                         doc: id,
                         version,
@@ -358,6 +397,7 @@ impl Subscription {
                     else {
                         return None;
                     };
+                    let mine = inbox_principals(&actor);
                     if !boxes.iter().any(|b| mine.contains(b)) {
                         return None;
                     }
@@ -384,30 +424,30 @@ impl Subscription {
         ))
     }
 
-    /// Each change of one document the viewer may see.
+    /// Each change of one document the viewer may see; it ends when the viewer may no longer
+    /// see the document (a revoked delegation, a lost role).
     async fn approval_updated(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The document id (UUID).")] id: ID,
     ) -> async_graphql::Result<BoxStream<'static, ApprovalUpdate>> {
-        let me = subscriber(ctx)?.clone();
-        let sources = ctx.data_unchecked::<Sources>().clone();
+        let (principal, subscriber) = principal(ctx)?;
+        let views = ctx.data_unchecked::<Sources>().views.clone();
         let id = id.to_string();
-        let receiver = ctx.data_unchecked::<Routes>().subscribe(&format!("doc:{id}"));
-        let now = sources
-            .views
-            .approval(&id)
+        let checked = match document(&views, &id).await.map_err(internal)? {
+            Some((version, doc)) if subscriber.sees(&doc) => version,
+            // Not told apart from a missing document, and no route for it.
+            _ => return Err(coded("NOT_FOUND", format!("no document {id}"))),
+        };
+        let route = ctx.data_unchecked::<Routes>().subscribe(&format!("doc:{id}"));
+        // A change between the check and the route would be lost: say so.
+        let moved = document(&views, &id)
             .await
-            .map_err(|e| coded("UNAVAILABLE", e.to_string()))?
-            .and_then(|(_, json)| serde_json::from_value::<ApprovalDocument>(json).ok());
-        if !now.is_some_and(|d| me.sees(&d)) {
-            // Not told apart from a missing document.
-            return Err(coded("NOT_FOUND", format!("no document {id}")));
-        }
-        let wanted = id.clone();
-        Ok(from_routes(
-            vec![receiver],
-            move |_| ApprovalUpdate {
+            .map_err(internal)?
+            .is_none_or(|(version, _)| version != checked);
+        let resync = {
+            let id = id.clone();
+            move || ApprovalUpdate {
                 resync: true,
                 document_id: id.clone(),
                 version: None,
@@ -415,7 +455,14 @@ impl Subscription {
                 position: None,
                 correlation_id: None,
                 events: Vec::new(),
-            },
+            }
+        };
+        let first = moved.then(&resync);
+        let wanted = id.clone();
+        let viewer = principal.clone();
+        let updates = from_routes(
+            vec![route],
+            move |_| resync(),
             move |change| {
                 let item = match change {
                     Change::Document {
@@ -428,7 +475,7 @@ impl Subscription {
                         ..
                     } if doc == wanted => serde_json::from_value::<ApprovalDocument>(document)
                         .ok()
-                        .filter(|d| me.sees(d))
+                        .filter(|d| viewer.now().is_some_and(|now| now.sees(d)))
                         .map(|d| ApprovalUpdate {
                             resync: false,
                             document_id: doc,
@@ -442,6 +489,102 @@ impl Subscription {
                 };
                 Box::pin(async move { item })
             },
-        ))
+        );
+        Ok(stream::iter(first)
+            .chain(updates)
+            .take_until(out_of_sight(principal, views, id))
+            .boxed())
+    }
+}
+
+/// Resolves once the principal has changed so that it may no longer see document `id` (or is
+/// gone altogether).
+async fn out_of_sight(mut principal: Principal, views: Arc<dyn ApprovalViews>, id: String) {
+    while principal.changed().await {
+        let Some(now) = principal.now() else { return };
+        match document(&views, &id).await {
+            Ok(Some((_, doc))) if now.sees(&doc) => {}
+            Ok(_) => return,
+            // Unknown for now: the next change asks again.
+            Err(e) => tracing::warn!(error = %e, "visibility recheck failed"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use infra::bus::LocalBus;
+    use infra::readmodel::sql::SqlReadModel;
+
+    struct World {
+        schema: crate::protocol::NotifierSchema,
+        hub: Routes,
+        url: String,
+        _dir: tempfile::TempDir,
+    }
+
+    async fn world() -> World {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("read.db").display());
+        let views = SqlReadModel::connect(&url).await.expect("sqlite");
+        let bus: Arc<dyn ChangeBus> = Arc::new(LocalBus::default());
+        let hub = Hub::start(&bus);
+        let sources = Sources {
+            bus,
+            views: Arc::new(views),
+        };
+        World {
+            schema: crate::protocol::schema(sources, hub.clone()),
+            hub,
+            url,
+            _dir: dir,
+        }
+    }
+
+    /// The first response of `approvalUpdated` on a document nobody drafted, as an outsider.
+    async fn updated(world: &World) -> async_graphql::Response {
+        let someone = Subscriber {
+            actor: Actor::employee(domain::ids::EmployeeId(uuid::Uuid::from_u128(1))),
+            proxy_for: Vec::new(),
+        };
+        let (_keep, principal) = Principal::fixed(someone);
+        let request = async_graphql::Request::new(
+            "subscription { approvalUpdated(id: \"00000000-0000-0000-0000-000000000a01\") { version } }",
+        )
+        .data(principal);
+        let mut responses = world.schema.execute_stream(request);
+        responses.next().await.expect("a first response")
+    }
+
+    fn code(response: &async_graphql::Response) -> Option<String> {
+        let extensions = response.errors.first()?.extensions.as_ref()?;
+        match extensions.get("code")? {
+            async_graphql::Value::String(code) => Some(code.clone()),
+            _ => None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_document_the_viewer_may_not_see_leaves_no_route_behind() {
+        let world = world().await;
+        let response = updated(&world).await;
+        assert_eq!(code(&response).as_deref(), Some("NOT_FOUND"), "{response:?}");
+        assert_eq!(world.hub.len(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_failing_store_answers_internal_without_its_own_words() {
+        let world = world().await;
+        sqlx::any::install_default_drivers();
+        let side = sqlx::AnyPool::connect(&world.url).await.expect("side connection");
+        sqlx::query("DROP TABLE approvals").execute(&side).await.expect("drop");
+        let response = updated(&world).await;
+        assert_eq!(code(&response).as_deref(), Some("INTERNAL"), "{response:?}");
+        let message = response.errors[0].message.to_lowercase();
+        assert!(
+            !message.contains("approvals") && !message.contains("table"),
+            "{message}"
+        );
     }
 }

@@ -63,24 +63,42 @@ impl Viewer {
     }
 }
 
-/// Why there is no viewer (kept in request data so each resolver answers with its code).
+/// Why there is no viewer (kept in request data so each resolver answers with it).
 #[derive(Debug, Clone)]
-pub struct NoViewer(pub String);
+pub struct NoViewer {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl NoViewer {
+    /// The caller did not prove who they are.
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        Self {
+            code: error::UNAUTHENTICATED,
+            message: message.into(),
+        }
+    }
+
+    /// The server could not look the caller up: logged here, told only generically.
+    pub fn failed(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(%cause, "viewer lookup failed");
+        Self {
+            code: error::INTERNAL,
+            message: error::INTERNAL_MESSAGE.to_owned(),
+        }
+    }
+}
 
 pub fn stores<'a>(ctx: &Context<'a>) -> &'a Stores {
     ctx.data_unchecked::<Stores>()
 }
 
-/// The viewer, or an UNAUTHENTICATED error.
+/// The viewer, or why there is none (UNAUTHENTICATED, or INTERNAL when the lookup failed).
 pub fn viewer<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Viewer> {
-    match ctx.data_opt::<Viewer>() {
-        Some(v) => Ok(v),
-        None => {
-            let why = ctx
-                .data_opt::<NoViewer>()
-                .map_or("a bearer token is required", |n| n.0.as_str());
-            Err(coded(error::UNAUTHENTICATED, why.to_owned()))
-        }
+    match (ctx.data_opt::<Viewer>(), ctx.data_opt::<NoViewer>()) {
+        (Some(v), _) => Ok(v),
+        (None, Some(no)) => Err(coded(no.code, no.message.clone())),
+        (None, None) => Err(coded(error::UNAUTHENTICATED, "a bearer token is required")),
     }
 }
 
@@ -125,7 +143,7 @@ pub async fn employee(ctx: &Context<'_>, id: &str) -> async_graphql::Result<Opti
     ctx.data_unchecked::<Employees>()
         .load_one(id.to_owned())
         .await
-        .map_err(|e| coded(error::UNAVAILABLE, e.to_string()))
+        .map_err(|e| error::internal("read model failed", e))
 }
 
 pub async fn employees(ctx: &Context<'_>, ids: &[String]) -> async_graphql::Result<Vec<EmployeeRecord>> {
@@ -133,7 +151,7 @@ pub async fn employees(ctx: &Context<'_>, ids: &[String]) -> async_graphql::Resu
         .data_unchecked::<Employees>()
         .load_many(ids.iter().cloned())
         .await
-        .map_err(|e| coded(error::UNAVAILABLE, e.to_string()))?;
+        .map_err(|e| error::internal("read model failed", e))?;
     Ok(ids.iter().filter_map(|id| found.get(id).cloned()).collect())
 }
 
@@ -141,5 +159,5 @@ pub async fn department(ctx: &Context<'_>, id: &str) -> async_graphql::Result<Op
     ctx.data_unchecked::<Departments>()
         .load_one(id.to_owned())
         .await
-        .map_err(|e| coded(error::UNAVAILABLE, e.to_string()))
+        .map_err(|e| error::internal("read model failed", e))
 }

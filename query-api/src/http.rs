@@ -1,7 +1,8 @@
 //! The HTTP face: `POST /graphql` (JSON, single or small batches), `GET /graphiql` where
 //! enabled. Requests are refused before execution when oversized, over-batched, too deep or
-//! too complex; the viewer comes from the bearer token; `x-erp-position` makes the request
-//! wait (bounded) until the projections have applied that command's commit.
+//! too complex; the viewer comes from the bearer token; `x-erp-position` makes an
+//! authenticated request wait (bounded) until the projections have applied that command's
+//! commit.
 
 use crate::context::{DepartmentLoader, EmployeeLoader, NoViewer, Stores, Viewer};
 use crate::error::{self, ensure_codes};
@@ -90,37 +91,37 @@ async fn viewer(api: &Api, headers: &HeaderMap) -> Result<Viewer, NoViewer> {
     let header = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| NoViewer("a bearer token is required".into()))?;
+        .ok_or_else(|| NoViewer::unauthenticated("a bearer token is required"))?;
     let token = header
         .strip_prefix("Bearer ")
         .or_else(|| header.strip_prefix("bearer "))
-        .ok_or_else(|| NoViewer("expected `Authorization: Bearer <token>`".into()))?;
+        .ok_or_else(|| NoViewer::unauthenticated("expected `Authorization: Bearer <token>`"))?;
     let claims = api
         .verifier
         .verify(token.trim())
         .await
-        .map_err(|e| NoViewer(e.to_string()))?;
+        .map_err(|e| NoViewer::unauthenticated(e.to_string()))?;
     let found = api
         .stores
         .org
         .employees_by_ids(std::slice::from_ref(&claims.sub))
         .await
-        .map_err(|e| NoViewer(format!("read model unavailable: {e}")))?;
+        .map_err(NoViewer::failed)?;
     let record = found
         .into_iter()
         .next()
-        .ok_or_else(|| NoViewer("token subject is not a registered employee".into()))?;
+        .ok_or_else(|| NoViewer::unauthenticated("token subject is not a registered employee"))?;
     if !record.active {
-        return Err(NoViewer("this employee is deactivated".into()));
+        return Err(NoViewer::unauthenticated("this employee is deactivated"));
     }
     let mut viewer =
-        Viewer::from_record(record).ok_or_else(|| NoViewer("token subject is not an employee id".into()))?;
+        Viewer::from_record(record).ok_or_else(|| NoViewer::unauthenticated("token subject is not an employee id"))?;
     viewer.proxy_for = api
         .stores
         .org
         .open_delegations_to(&claims.sub, chrono::Utc::now())
         .await
-        .map_err(|e| NoViewer(format!("read model unavailable: {e}")))?
+        .map_err(NoViewer::failed)?
         .into_iter()
         .filter_map(|d| d.principal.parse().ok())
         .collect();
@@ -194,20 +195,19 @@ async fn graphql(
             }
         }
     }
-    if let Err(e) = crate::lag::wait_for(&api.stores, &positions, api.config.position_wait).await {
-        let code = e
-            .extensions
-            .as_ref()
-            .and_then(|x| x.get("code").cloned())
-            .map(|c| c.to_string().trim_matches('"').to_owned());
-        let code = if code.as_deref() == Some(error::STALE_READ) {
-            error::STALE_READ
-        } else {
-            error::UNAVAILABLE
-        };
-        return refused(StatusCode::OK, code, e.message);
-    }
+    // The token first: only a known viewer may make the server wait for its write.
     let viewer = viewer(&api, &headers).await;
+    if viewer.is_ok() {
+        if let Err(e) = crate::lag::wait_for(&api.stores, &positions, api.config.position_wait).await {
+            let stale = e
+                .extensions
+                .as_ref()
+                .and_then(|x| x.get("code"))
+                .is_some_and(|c| matches!(c, async_graphql::Value::String(c) if c == error::STALE_READ));
+            let code = if stale { error::STALE_READ } else { error::INTERNAL };
+            return refused(StatusCode::OK, code, e.message);
+        }
+    }
     let single = requests.len() == 1;
     let mut responses = Vec::with_capacity(requests.len());
     for request in requests {
@@ -229,6 +229,13 @@ async fn graphql(
     };
     match json {
         Ok(json) => axum::Json(json).into_response(),
-        Err(e) => refused(StatusCode::INTERNAL_SERVER_ERROR, error::INTERNAL, e.to_string()),
+        Err(e) => {
+            tracing::error!(error = %e, "response does not serialise");
+            refused(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                error::INTERNAL,
+                error::INTERNAL_MESSAGE,
+            )
+        }
     }
 }

@@ -24,7 +24,7 @@ pub async fn lags(stores: &Stores) -> async_graphql::Result<Vec<ProjectionLag>> 
             .log
             .end_offsets(projection.stream_type())
             .await
-            .map_err(|e| coded(error::UNAVAILABLE, format!("event log: {e}")))?;
+            .map_err(|e| error::internal("event log failed", e))?;
         let behind: u64 = end
             .iter()
             .map(|(p, e)| e.saturating_sub(at.get(p).copied().unwrap_or(0)))
@@ -35,7 +35,7 @@ pub async fn lags(stores: &Stores) -> async_graphql::Result<Vec<ProjectionLag>> 
                 .log
                 .subscribe(projection.stream_type(), at)
                 .await
-                .map_err(|e| coded(error::UNAVAILABLE, format!("event log: {e}")))?;
+                .map_err(|e| error::internal("event log failed", e))?;
             if let Ok(batch) = sub.next_batch(1, Duration::from_millis(200)).await {
                 if let Some(oldest) = batch.first() {
                     seconds = (chrono::Utc::now() - oldest.commit.recorded_at).num_seconds().max(0);

@@ -10,17 +10,21 @@
 //!   model). Documents pass the domain's own `ApprovalDocument::visible_to` on every path —
 //!   single lookups, `node`, lists and time travel — and an invisible document is
 //!   indistinguishable from a missing one.
-//! - **Bounded.** Depth and complexity limits (lists weigh `first ×` their children), pages
-//!   of at most 100, a scan budget for filtered lists, body/batch/query-length caps checked
-//!   before execution. Every error carries `extensions.code` ([`error`]).
+//! - **Bounded.** Depth, complexity (lists weigh `first` or a realistic fan-out × their
+//!   children) and alias limits, pages of at most 100, a scan budget for filtered lists,
+//!   body/batch/query-length caps checked before execution. Every error carries
+//!   `extensions.code` ([`error`]); store failures are logged and answered as `INTERNAL`
+//!   without their text.
 //! - **No N+1.** Employees and departments referenced from documents load through
 //!   per-request DataLoaders.
-//! - **Read your writes.** A command's position token in `x-erp-position` makes the request
-//!   wait (bounded) until the projections have applied it, else `STALE_READ`.
+//! - **Read your writes.** A command's position token in `x-erp-position` makes an
+//!   authenticated request wait (bounded) until the projections have applied it, else
+//!   `STALE_READ`.
 //!
 //! The SDL is committed as `query-api/schema.graphql`; a test fails when it drifts.
 
 mod context;
+mod cost;
 pub mod error;
 mod http;
 mod ids;

@@ -2,6 +2,7 @@
 //! `visible_to` before it is returned — in lists, counts, node lookups and time travel alike.
 
 use crate::context::{self, stores, viewer, Stores, Viewer};
+use crate::cost::{self, AliasLimit};
 use crate::error::{self, bad_input, coded};
 use crate::ids::{self, Kind};
 use crate::types::*;
@@ -32,7 +33,10 @@ pub type ErpSchema = Schema<Query, EmptyMutation, EmptySubscription>;
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub depth: usize,
+    /// Lists weigh their page size or fan-out times their selection ([`crate::cost`]).
     pub complexity: usize,
+    /// Aliased fields per operation, fragments counted as often as they are spread.
+    pub aliases: usize,
 }
 
 impl Default for Limits {
@@ -40,6 +44,7 @@ impl Default for Limits {
         Self {
             depth: 12,
             complexity: 2_000,
+            aliases: 20,
         }
     }
 }
@@ -47,6 +52,7 @@ impl Default for Limits {
 pub fn build(stores: Stores, limits: Limits) -> ErpSchema {
     Schema::build(Query, EmptyMutation, EmptySubscription)
         .data(stores)
+        .extension(AliasLimit(limits.aliases))
         .limit_depth(limits.depth)
         .limit_complexity(limits.complexity)
         .limit_recursive_depth(32)
@@ -58,7 +64,7 @@ pub fn sdl() -> String {
     Schema::build(Query, EmptyMutation, EmptySubscription).finish().sdl()
 }
 
-fn page_size(first: Option<i32>) -> async_graphql::Result<usize> {
+pub(crate) fn page_size(first: Option<i32>) -> async_graphql::Result<usize> {
     match first {
         None => Ok(DEFAULT_PAGE),
         Some(n) if n < 0 => Err(bad_input("`first` must not be negative")),
@@ -77,7 +83,7 @@ pub async fn visible_document(
         return Ok(None);
     };
     let doc: ApprovalDocument =
-        serde_json::from_value(json).map_err(|e| coded(error::INTERNAL, format!("stored document: {e}")))?;
+        serde_json::from_value(json).map_err(|e| error::internal("stored document does not decode", e))?;
     Ok(viewer.sees(&doc).then_some(ApprovalNode {
         doc,
         version,
@@ -162,7 +168,9 @@ impl Query {
 
     /// The document as it stood at `at`, folded from its events in the log that happened at
     /// or before it (each event's `at`, as the timeline shows it). Null before it was drafted,
-    /// or when the viewer may not see the document (as it is now).
+    /// when the viewer may not see the document (as it is now), and — for everyone but the
+    /// drafter — before its first submission (상신): an unsubmitted draft is the drafter's
+    /// alone, whatever became of it later.
     async fn approval_as_of(
         &self,
         ctx: &Context<'_>,
@@ -177,11 +185,11 @@ impl Query {
             .log
             .read_stream(&stream)
             .await
-            .map_err(|e| coded(error::UNAVAILABLE, format!("event log: {e}")))?;
+            .map_err(|e| error::internal("event log failed", e))?;
         let mut events = Vec::with_capacity(recorded.len());
         for r in &recorded {
             let event: ApprovalEvent = serde_json::from_value(r.payload.clone())
-                .map_err(|e| coded(error::INTERNAL, format!("event {} does not decode: {e}", r.version)))?;
+                .map_err(|e| error::internal(&format!("approval event {} does not decode", r.version), e))?;
             // The instant an event happened is its own `at` — the time the timeline shows.
             events.push((r.version, event.at(), event));
         }
@@ -190,6 +198,12 @@ impl Query {
             return Ok(None);
         }
         let (then, folded) = Approval::as_of(events.iter().map(|(_, _, e)| e), at);
+        let submitted = events[..folded]
+            .iter()
+            .any(|(_, _, e)| matches!(e, ApprovalEvent::Submitted { .. }));
+        if !submitted && now.document().is_some_and(|d| d.drafter != viewer.actor.id) {
+            return Ok(None);
+        }
         Ok(then.0.map(|doc| ApprovalNode {
             doc,
             version: folded
@@ -248,8 +262,8 @@ impl Query {
             exhausted = chunk.len() < CHUNK;
             for (version, updated_at, json) in chunk {
                 scanned += 1;
-                let doc: ApprovalDocument = serde_json::from_value(json)
-                    .map_err(|e| coded(error::INTERNAL, format!("stored document: {e}")))?;
+                let doc: ApprovalDocument =
+                    serde_json::from_value(json).map_err(|e| error::internal("stored document does not decode", e))?;
                 position = Some((updated_at.clone(), doc.id.to_string()));
                 let wanted = viewer.sees(&doc)
                     && approver.is_none_or(|a| doc.line.involves(a))
@@ -363,6 +377,7 @@ impl Query {
     }
 
     /// The viewer's notification feed, newest first.
+    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
     async fn notifications(&self, ctx: &Context<'_>, first: Option<i32>) -> async_graphql::Result<Vec<Notification>> {
         let viewer = viewer(ctx)?;
         let first = page_size(first)?;
@@ -386,6 +401,7 @@ impl Query {
     }
 
     /// Delegations that let the viewer act as proxy (대결) right now.
+    #[graphql(complexity = "cost::DELEGATIONS * child_complexity")]
     async fn my_delegations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<DelegationToMe>> {
         let viewer = viewer(ctx)?;
         let found = stores(ctx)
@@ -459,6 +475,7 @@ impl Query {
     }
 
     /// Every department, by name.
+    #[graphql(complexity = "cost::DEPARTMENTS * child_complexity")]
     async fn departments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<DepartmentNode>> {
         viewer(ctx)?;
         let all = stores(ctx).org.departments().await.map_err(error::store)?;
@@ -466,6 +483,7 @@ impl Query {
     }
 
     /// The open top-level departments; walk `children` and `members` for the tree.
+    #[graphql(complexity = "cost::ORG_ROOTS * child_complexity")]
     async fn org_chart(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<DepartmentNode>> {
         viewer(ctx)?;
         let all = stores(ctx).org.departments().await.map_err(error::store)?;
@@ -513,6 +531,7 @@ impl Query {
     }
 
     /// Form templates with their field definitions, for the compose screen.
+    #[graphql(complexity = "cost::FORMS * child_complexity")]
     async fn forms(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Form>> {
         viewer(ctx)?;
         Ok(builtin_forms()
@@ -622,6 +641,7 @@ impl Query {
     }
 
     /// How far each projection is behind the log.
+    #[graphql(complexity = "Projection::ALL.len() * child_complexity")]
     async fn projection_status(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ProjectionLag>> {
         viewer(ctx)?;
         crate::lag::lags(stores(ctx)).await
@@ -631,16 +651,15 @@ impl Query {
 /// The 전결 규정 in force, folded from its stream in the log (one short stream).
 async fn authority_table(stores: &Stores) -> async_graphql::Result<domain::authority::AuthorityTable> {
     let stream = StreamRef::new(streams::POLICY, domain::authority::COMPANY);
-    let recorded = stores.log.read_stream(&stream).await.map_err(|e| {
-        tracing::warn!(error = %e, "reading the authority table");
-        coded(error::UNAVAILABLE, "the event log is unavailable; retry")
-    })?;
+    let recorded = stores
+        .log
+        .read_stream(&stream)
+        .await
+        .map_err(|e| error::internal("event log failed", e))?;
     let mut policy = domain::authority::AuthorityPolicy::default();
     for r in recorded {
-        let event: domain::authority::AuthorityEvent = serde_json::from_value(r.payload).map_err(|e| {
-            tracing::error!(error = %e, version = r.version, "an authority event does not decode");
-            coded(error::INTERNAL, "internal error")
-        })?;
+        let event: domain::authority::AuthorityEvent = serde_json::from_value(r.payload)
+            .map_err(|e| error::internal(&format!("authority event {} does not decode", r.version), e))?;
         policy.evolve(&event);
     }
     Ok(policy.table)

@@ -1,6 +1,7 @@
 //! GraphQL object types over read-model records and folded domain documents.
 
 use crate::context::{self, stores};
+use crate::cost;
 use crate::error;
 use crate::ids::{global, Kind};
 use async_graphql::{ComplexObject, Context, Enum, Interface, Json, Object, SimpleObject, ID};
@@ -200,6 +201,7 @@ impl DepartmentNode {
         }
     }
     /// Sub-departments, by name.
+    #[graphql(complexity = "cost::SUB_DEPARTMENTS * child_complexity")]
     async fn children(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<DepartmentNode>> {
         let all = stores(ctx).org.departments().await.map_err(error::store)?;
         Ok(all
@@ -208,8 +210,10 @@ impl DepartmentNode {
             .map(DepartmentNode)
             .collect())
     }
-    /// Active members, by name.
-    async fn members(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<EmployeeNode>> {
+    /// Active members, by name: the first `first` (default 20, at most 100).
+    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
+    async fn members(&self, ctx: &Context<'_>, first: Option<i32>) -> async_graphql::Result<Vec<EmployeeNode>> {
+        let first = crate::schema::page_size(first)?;
         let filter = infra::readmodel::queries::EmployeeFilter {
             department: Some(self.0.id.clone()),
             active: Some(true),
@@ -217,7 +221,7 @@ impl DepartmentNode {
         };
         let found = stores(ctx)
             .org
-            .find_employees(&filter, None, 1000)
+            .find_employees(&filter, None, first)
             .await
             .map_err(error::store)?;
         Ok(found.into_iter().map(EmployeeNode).collect())
@@ -272,6 +276,7 @@ pub struct ApprovalStep {
 #[ComplexObject]
 impl ApprovalStep {
     /// Each seat with its decision, if made.
+    #[graphql(complexity = "cost::STEP_SEATS * child_complexity")]
     async fn members(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<StepMember>> {
         let ids: Vec<String> = self.seats.iter().map(|(id, _)| id.clone()).collect();
         let found = context::employees(ctx, &ids).await?;
@@ -471,6 +476,7 @@ impl ApprovalNode {
         self.doc.drafter.to_string()
     }
     /// The approval line (결재선) with each step's state and decisions.
+    #[graphql(complexity = "cost::LINE_STEPS * child_complexity")]
     async fn steps(&self) -> Vec<ApprovalStep> {
         self.line_steps()
     }
@@ -479,6 +485,7 @@ impl ApprovalNode {
         Json(serde_json::to_value(&self.doc.line).unwrap_or_default())
     }
     /// Whoever may decide right now.
+    #[graphql(complexity = "cost::STEP_SEATS * child_complexity")]
     async fn current_approvers(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<EmployeeNode>> {
         let ids: Vec<String> = self.doc.current_approvers().iter().map(ToString::to_string).collect();
         Ok(context::employees(ctx, &ids)
@@ -488,6 +495,7 @@ impl ApprovalNode {
             .collect())
     }
     /// 참조
+    #[graphql(complexity = "cost::CC * child_complexity")]
     async fn cc(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<EmployeeNode>> {
         let ids: Vec<String> = self.doc.line.cc.iter().map(ToString::to_string).collect();
         Ok(context::employees(ctx, &ids)
@@ -497,6 +505,7 @@ impl ApprovalNode {
             .collect())
     }
     /// 수신 departments.
+    #[graphql(complexity = "cost::RECEIVERS * child_complexity")]
     async fn receivers(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<DepartmentNode>> {
         let mut out = Vec::new();
         for id in &self.doc.line.receivers {
@@ -510,6 +519,7 @@ impl ApprovalNode {
     async fn hold_reason(&self) -> Option<&str> {
         self.doc.hold.as_ref().map(|h| h.reason.as_str())
     }
+    #[graphql(complexity = "cost::COMMENTS * child_complexity")]
     async fn comments(&self) -> Vec<CommentOut> {
         self.doc
             .comments
@@ -524,6 +534,7 @@ impl ApprovalNode {
             .collect()
     }
     /// Every event of the document up to this state, oldest first.
+    #[graphql(complexity = "cost::TIMELINE * child_complexity")]
     async fn timeline(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<TimelineEvent>> {
         let entries = stores(ctx)
             .views
@@ -608,6 +619,7 @@ pub struct LeaveBalance {
     pub held: String,
     /// Days a new request may take: balance less held.
     pub available: String,
+    #[graphql(complexity = "cost::LEAVE_ENTRIES * child_complexity")]
     pub entries: Vec<LeaveEntryOut>,
 }
 
@@ -662,6 +674,7 @@ pub struct LineSuggestion {
     pub authority: AuthorityOut,
     /// The line as the command API takes it (`line` of a draft).
     pub line: Json<serde_json::Value>,
+    #[graphql(complexity = "cost::LINE_STEPS * child_complexity")]
     pub steps: Vec<ApprovalStep>,
 }
 

@@ -273,11 +273,13 @@ struct World {
     views: Arc<dyn ApprovalViews>,
     router: axum::Router,
     signer: LocalSigner,
+    /// Where `org` lives, for a second connection that breaks it underneath.
+    org_url: String,
     _dir: tempfile::TempDir,
 }
 
 impl World {
-    async fn new(org: SqlReadModel, views: Arc<dyn ApprovalViews>) -> Self {
+    async fn new(org_url: String, org: SqlReadModel, views: Arc<dyn ApprovalViews>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let log: Arc<dyn EventLog> =
             Arc::new(EmbeddedLog::open(dir.path(), EmbeddedOptions::default(), Upcasters::default()).unwrap());
@@ -302,8 +304,20 @@ impl World {
             views,
             router,
             signer,
+            org_url,
             _dir: dir,
         }
+    }
+
+    /// Drops a table of the org store behind its back, as a failing database would.
+    async fn break_table(&self, table: &str) {
+        sqlx::any::install_default_drivers();
+        let side = sqlx::AnyPool::connect(&self.org_url).await.unwrap();
+        sqlx::query(&format!("DROP TABLE {table}"))
+            .execute(&side)
+            .await
+            .unwrap();
+        side.close().await;
     }
 
     fn token(&self, who: EmployeeId) -> String {
@@ -505,7 +519,7 @@ async fn every_query_answers_from_the_read_model(w: World) {
 
     // Directory, org chart, leave, forms, line suggestion, lag.
     let directory = w
-        .data(E, "{ employees(first: 3, filter: { active: true }) { edges { node { name } } pageInfo { hasNextPage } } departments { name } orgChart { name children { name members { name } } } }", json!({}))
+        .data(E, "{ employees(first: 3, filter: { active: true }) { edges { node { name } } pageInfo { hasNextPage } } departments { name } orgChart { name children { name members(first: 10) { name } } } }", json!({}))
         .await;
     assert_eq!(directory["employees"]["edges"].as_array().unwrap().len(), 3);
     assert_eq!(directory["employees"]["pageInfo"]["hasNextPage"], true);
@@ -853,6 +867,188 @@ async fn a_proxy_sees_the_seats_of_their_principal_and_nothing_else(w: World) {
     assert!(other["approval"].is_null());
 }
 
+const AS_OF: &str = "query($id: ID!, $at: DateTime!) { approvalAsOf(id: $id, at: $at) { version status title } }";
+
+async fn time_travel_shows_a_draft_before_its_first_submission_to_the_drafter_alone(w: World) {
+    let events = w
+        .log
+        .read_stream(&StreamRef::new(streams::APPROVAL, PROGRESS.to_string()))
+        .await
+        .unwrap();
+    let (drafted, submitted) = (happened(&events[0]), happened(&events[1]));
+    assert!(drafted < submitted, "the draft stood alone for a while");
+    let instant = |t: chrono::DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+    let id = global("Approval", PROGRESS.0);
+    let missing = |who| {
+        w.query(
+            who,
+            AS_OF,
+            json!({ "id": global("Approval", Uuid::from_u128(0xaff)), "at": instant(drafted) }),
+        )
+    };
+    let everyone_now = MATRIX.iter().find(|(d, _)| *d == PROGRESS).unwrap().1;
+    for (name, who) in USERS {
+        let draft = w.query(who, AS_OF, json!({ "id": id, "at": instant(drafted) })).await;
+        if who == A {
+            assert_eq!(draft["data"]["approvalAsOf"]["status"], "DRAFT", "{draft}");
+        } else {
+            assert_eq!(
+                draft,
+                missing(who).await,
+                "{name} reads the unsubmitted draft as a missing document"
+            );
+        }
+        let sent = w.query(who, AS_OF, json!({ "id": id, "at": instant(submitted) })).await;
+        assert_eq!(
+            !sent["data"]["approvalAsOf"].is_null(),
+            everyone_now.contains(&name),
+            "{name} at the submission: {sent}"
+        );
+    }
+}
+
+async fn aliases_past_the_limit_are_refused_before_execution(w: World) {
+    let limit = query_api::Limits::default().aliases;
+    let aliased = |n: usize| {
+        let fields: Vec<String> = (0..n)
+            .map(|i| format!("a{i}: projectionStatus {{ projection }}"))
+            .collect();
+        format!("{{ {} }}", fields.join(" "))
+    };
+    w.data(A, &aliased(limit), json!({})).await;
+    let response = w.query(A, &aliased(limit + 1), json!({})).await;
+    assert_eq!(codes(&response), vec!["QUERY_TOO_MANY_ALIASES"], "{response}");
+    assert!(response["data"].is_null(), "nothing ran: {response}");
+    // A fragment counts as often as it is spread.
+    let names: Vec<String> = (0..limit / 2 + 1).map(|i| format!("n{i}: name")).collect();
+    let spread = format!(
+        "{{ me {{ ...F manager {{ ...F }} }} }} fragment F on Employee {{ {} }}",
+        names.join(" ")
+    );
+    let response = w.query(A, &spread, json!({})).await;
+    assert_eq!(codes(&response), vec!["QUERY_TOO_MANY_ALIASES"], "{response}");
+}
+
+async fn list_fields_weigh_by_their_fan_out(w: World) {
+    // Each of these counted every list once, whatever it held.
+    for query in [
+        "{ departments { members { department { members { department { members { name email } } } } } } }",
+        "{ orgChart { children { children { children { members { name email } } } } } }",
+        "{ approvals(first: 100) { edges { node { timeline { actor { name } } comments { text } cc { name } } } } }",
+    ] {
+        let response = w.query(AUD, query, json!({})).await;
+        assert_eq!(codes(&response), vec!["QUERY_TOO_COMPLEX"], "{query}: {response}");
+    }
+    // What the screens ask still fits: a document with its line, and the people screen.
+    w.data(
+        A,
+        "query($id: ID!) { approval(id: $id) { documentId title status version drafter { name }
+           steps { index kind state members { employeeId employee { name } decision { verdict at byEmployeeId proxy } } }
+           cc { name } receivers { name } comments { byEmployeeId text at } timeline { version action at note actor { name } } } }",
+        json!({ "id": PROGRESS.to_string() }),
+    )
+    .await;
+    w.data(
+        HR,
+        "{ me { employeeId roles } leaveBalance { balance used entries { kind days at reason } }
+           departments { departmentId name closed parent { departmentId } }
+           employees(first: 100, filter: { active: true }) { edges { node { employeeId name positionTitle department { departmentId } } } }
+           myDelegations { delegationId principal { name } validUntil } }",
+        json!({}),
+    )
+    .await;
+    let small = w
+        .data(A, "{ departments { members(first: 5) { name } } }", json!({}))
+        .await;
+    assert!(small["departments"].as_array().unwrap().len() >= 3);
+}
+
+async fn an_unauthenticated_request_is_not_made_to_wait_for_a_position(w: World) {
+    // A position far ahead of the projections: an authenticated reader would wait for it.
+    run(
+        &*w.log,
+        OF_E,
+        C::Approve {
+            comment: None,
+            proxy: None,
+            by: actor(B),
+            at: Utc::now(),
+        },
+    )
+    .await;
+    let stream = StreamRef::new(streams::APPROVAL, OF_E.to_string());
+    let token = w
+        .log
+        .read_stream(&stream)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap()
+        .position
+        .token();
+    let body = br#"{"query":"{ me { name } }"}"#.to_vec();
+    for credentials in [None, Some("forged.token.value")] {
+        let started = std::time::Instant::now();
+        let (_, response) = w.post(credentials, &[("x-erp-position", &token)], body.clone()).await;
+        assert_eq!(codes(&response), vec!["UNAUTHENTICATED"], "{response}");
+        assert!(
+            started.elapsed() < Duration::from_millis(250),
+            "answered without waiting, not after {:?}",
+            started.elapsed()
+        );
+    }
+}
+
+async fn a_failing_store_answers_internal_without_its_own_words(w: World) {
+    let leaks = |response: &Value| {
+        let text = response["errors"][0]["message"].to_string().to_lowercase();
+        ["table", "departments", "employees", "sqlx", "database", "no such"]
+            .into_iter()
+            .filter(|word| text.contains(word))
+            .collect::<Vec<_>>()
+    };
+    w.break_table("departments").await;
+    let response = w.query(A, "{ departments { name } }", json!({})).await;
+    assert_eq!(codes(&response), vec!["INTERNAL"], "{response}");
+    assert_eq!(leaks(&response), Vec::<&str>::new(), "{response}");
+    // The viewer's own lookup failing is the server's fault, not the caller's token.
+    w.break_table("employees").await;
+    let response = w.query(A, "{ me { name } }", json!({})).await;
+    assert_eq!(codes(&response), vec!["INTERNAL"], "{response}");
+    assert_eq!(leaks(&response), Vec::<&str>::new(), "{response}");
+}
+
+async fn a_document_shows_the_authority_rule_it_was_submitted_under(w: World) {
+    let data = w
+        .data(
+            A,
+            "query($id: ID!) { approval(id: $id) { authority { tableVersion row { form upTo finalRank } finalApproverId } }
+               authorityTable { version rows { form upTo finalRank } } }",
+            json!({ "id": global("Approval", PROGRESS.0) }),
+        )
+        .await;
+    let authority = &data["approval"]["authority"];
+    assert_eq!(authority["tableVersion"], 0);
+    assert_eq!(authority["row"]["form"], "general");
+    assert_eq!(authority["finalApproverId"], Value::Null);
+    let table = &data["authorityTable"];
+    assert_eq!(table["version"], 0, "the built-in table until HR records one");
+    assert!(table["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["form"] == "expense" && r["upTo"] == "1000000" && r["finalRank"] == 5));
+    // A draft has no authority yet.
+    let draft = w
+        .data(
+            A,
+            "query($id: ID!) { approval(id: $id) { authority { tableVersion } } }",
+            json!({ "id": global("Approval", DRAFT.0) }),
+        )
+        .await;
+    assert_eq!(draft["approval"]["authority"], Value::Null);
+}
+
 macro_rules! suite {
     ($name:ident, $open:expr) => {
         mod $name {
@@ -881,16 +1077,39 @@ macro_rules! suite {
             async fn a_position_token_waits_for_the_projection() {
                 super::a_position_token_waits_for_the_projection($open.await).await;
             }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn time_travel_shows_a_draft_before_its_first_submission_to_the_drafter_alone() {
+                super::time_travel_shows_a_draft_before_its_first_submission_to_the_drafter_alone($open.await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn aliases_past_the_limit_are_refused_before_execution() {
+                super::aliases_past_the_limit_are_refused_before_execution($open.await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn a_document_shows_the_authority_rule_it_was_submitted_under() {
+                super::a_document_shows_the_authority_rule_it_was_submitted_under($open.await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn list_fields_weigh_by_their_fan_out() {
+                super::list_fields_weigh_by_their_fan_out($open.await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn an_unauthenticated_request_is_not_made_to_wait_for_a_position() {
+                super::an_unauthenticated_request_is_not_made_to_wait_for_a_position($open.await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn a_failing_store_answers_internal_without_its_own_words() {
+                super::a_failing_store_answers_internal_without_its_own_words($open.await).await;
+            }
         }
     };
 }
 
 async fn on_sqlite() -> World {
     let dir = tempfile::tempdir().unwrap().keep();
-    let store = SqlReadModel::connect(&format!("sqlite://{}?mode=rwc", dir.join("read.db").display()))
-        .await
-        .unwrap();
-    World::new(store.clone(), Arc::new(store)).await
+    let url = format!("sqlite://{}?mode=rwc", dir.join("read.db").display());
+    let store = SqlReadModel::connect(&url).await.unwrap();
+    World::new(url, store.clone(), Arc::new(store)).await
 }
 
 async fn on_mariadb_and_mongodb() -> World {
@@ -905,9 +1124,10 @@ async fn on_mariadb_and_mongodb() -> World {
         .execute(&admin)
         .await
         .unwrap();
-    let org = SqlReadModel::connect(&format!("{base}/{db}")).await.unwrap();
+    let url = format!("{base}/{db}");
+    let org = SqlReadModel::connect(&url).await.unwrap();
     let views = MongoViews::connect(&mongo, &db).await.unwrap();
-    World::new(org, Arc::new(views)).await
+    World::new(url, org, Arc::new(views)).await
 }
 
 suite!(sqlite, on_sqlite());

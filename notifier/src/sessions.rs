@@ -1,0 +1,182 @@
+//! Who is connected to this instance, and whether they still may be.
+//!
+//! The token is checked once, at `connection_init`; what the employee may see changes under
+//! an open connection — a delegation is revoked, a role taken away, the employee deactivated.
+//! So every connection of one employee shares one live [`Principal`], and a task re-reads the
+//! org read model for everyone connected every `recheck` (one query for all of them, one per
+//! employee for their delegations): such a change reaches open connections within that
+//! interval, not at token expiry. A deactivated employee's principal becomes `None` and their
+//! connections are closed; subscriptions follow the principal as it is now (`schema.rs`).
+//!
+//! Connections per employee are bounded here too (per instance).
+
+use crate::schema::Subscriber;
+use domain::ids::EmployeeId;
+use infra::readmodel::sql::SqlReadModel;
+use infra::readmodel::StoreError;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Employees looked up per query when rechecking.
+const LOOKUP_CHUNK: usize = 500;
+
+/// The employee a connection runs as, kept current: `None` once they may no longer connect.
+#[derive(Debug, Clone)]
+pub struct Principal(watch::Receiver<Option<Subscriber>>);
+
+impl Principal {
+    /// The principal as last checked.
+    pub fn now(&self) -> Option<Subscriber> {
+        self.0.borrow().clone()
+    }
+
+    /// Waits until the principal changes; false when it never will again.
+    pub async fn changed(&mut self) -> bool {
+        self.0.changed().await.is_ok()
+    }
+
+    /// A principal that never changes (tests).
+    #[cfg(test)]
+    pub fn fixed(subscriber: Subscriber) -> (watch::Sender<Option<Subscriber>>, Self) {
+        let (sender, receiver) = watch::channel(Some(subscriber));
+        (sender, Self(receiver))
+    }
+}
+
+/// The connected employees of one instance.
+#[derive(Debug)]
+pub struct Sessions {
+    org: SqlReadModel,
+    per_user: usize,
+    users: Mutex<HashMap<EmployeeId, Session>>,
+}
+
+#[derive(Debug)]
+struct Session {
+    connections: usize,
+    principal: watch::Sender<Option<Subscriber>>,
+}
+
+/// One connection's place; dropping it frees the place.
+#[derive(Debug)]
+pub struct Seat {
+    sessions: Arc<Sessions>,
+    user: EmployeeId,
+    pub principal: Principal,
+}
+
+impl Drop for Seat {
+    fn drop(&mut self) {
+        let mut users = self.sessions.users();
+        if let Some(session) = users.get_mut(&self.user) {
+            session.connections -= 1;
+            if session.connections == 0 {
+                users.remove(&self.user);
+            }
+        }
+    }
+}
+
+impl Sessions {
+    /// Sessions of at most `per_user` connections per employee, rechecked every `recheck`
+    /// for as long as they exist.
+    pub fn start(org: SqlReadModel, per_user: usize, recheck: Duration) -> Arc<Self> {
+        let sessions = Arc::new(Self {
+            org,
+            per_user: per_user.max(1),
+            users: Mutex::default(),
+        });
+        let weak: Weak<Self> = Arc::downgrade(&sessions);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(recheck);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let Some(sessions) = weak.upgrade() else { return };
+                sessions.recheck().await;
+            }
+        });
+        sessions
+    }
+
+    fn users(&self) -> MutexGuard<'_, HashMap<EmployeeId, Session>> {
+        self.users.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The active employees among `ids` as the read model has them now, with the delegations
+    /// open to them; inactive and unknown ones are left out.
+    pub async fn lookup(&self, ids: &[String]) -> Result<HashMap<EmployeeId, Subscriber>, StoreError> {
+        let mut found = HashMap::new();
+        for chunk in ids.chunks(LOOKUP_CHUNK) {
+            for record in self.org.employees_by_ids(chunk).await? {
+                let Some(actor) = record.actor().filter(|_| record.active) else {
+                    continue;
+                };
+                let proxy_for = self
+                    .org
+                    .open_delegations_to(&record.id, chrono::Utc::now())
+                    .await?
+                    .into_iter()
+                    .filter_map(|d| d.principal.parse().ok())
+                    .collect();
+                found.insert(actor.id, Subscriber { actor, proxy_for });
+            }
+        }
+        Ok(found)
+    }
+
+    /// A place for one more connection of `subscriber`, or `None` past the bound.
+    pub fn join(self: &Arc<Self>, subscriber: Subscriber) -> Option<Seat> {
+        let user = subscriber.actor.id;
+        let mut users = self.users();
+        let session = users.entry(user).or_insert_with(|| Session {
+            connections: 0,
+            principal: watch::channel(None).0,
+        });
+        if session.connections >= self.per_user {
+            return None;
+        }
+        session.connections += 1;
+        // Just authenticated: the freshest view of them there is.
+        set(&session.principal, Some(subscriber));
+        let principal = Principal(session.principal.subscribe());
+        Some(Seat {
+            sessions: self.clone(),
+            user,
+            principal,
+        })
+    }
+
+    /// Re-reads every connected employee and tells their connections what changed.
+    async fn recheck(&self) {
+        let ids: Vec<String> = self.users().keys().map(ToString::to_string).collect();
+        if ids.is_empty() {
+            return;
+        }
+        let found = match self.lookup(&ids).await {
+            Ok(found) => found,
+            Err(e) => {
+                // A passing store failure must not disconnect everyone: try again next time.
+                tracing::warn!(error = %e, "recheck of connected employees failed");
+                return;
+            }
+        };
+        for (user, session) in self.users().iter() {
+            set(&session.principal, found.get(user).cloned());
+        }
+    }
+}
+
+/// Publishes `now` to a principal's connections if it differs from what they have.
+fn set(principal: &watch::Sender<Option<Subscriber>>, now: Option<Subscriber>) {
+    principal.send_if_modified(|current| {
+        let changed = *current != now;
+        if changed {
+            *current = now;
+        }
+        changed
+    });
+}
