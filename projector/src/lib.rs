@@ -40,6 +40,34 @@ pub struct Lag {
     pub events_behind: u64,
     /// Age of the newest applied commit when behind; 0 when caught up.
     pub seconds_behind: i64,
+    /// Commits this projector stepped over because the store refused them or they did not
+    /// decode (since it started); the stream they belong to stops at the commit before.
+    pub skipped: u64,
+    /// The most recent of them.
+    pub last_skipped: Option<Skipped>,
+}
+
+/// A commit a projection could not apply and stepped over, so one bad event never stalls
+/// every other stream behind it. Its stream's later commits are then fenced by rule R (they
+/// no longer follow on), so the read model shows that stream as it stood before; an operator
+/// repairs it and replays the projection (`erp replay`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    pub stream_id: String,
+    pub first_version: u64,
+    pub partition: u32,
+    pub offset: u64,
+    /// `store_refused` (e.g. a value too long for its column) or `undecodable`; the full
+    /// error goes to the log only (it may quote the data).
+    pub reason: &'static str,
+    pub at: DateTime<Utc>,
+}
+
+/// Skips per projection since start.
+#[derive(Debug, Default)]
+struct SkipLog {
+    counts: HashMap<&'static str, u64>,
+    last: HashMap<&'static str, Skipped>,
 }
 
 /// Where a replay (or a catch-up) stands, reported after every batch.
@@ -138,6 +166,7 @@ pub struct Projector {
     views: Arc<dyn ApprovalViews>,
     bus: Arc<dyn ChangeBus>,
     last_applied: Arc<Mutex<HashMap<&'static str, DateTime<Utc>>>>,
+    skips: Arc<Mutex<SkipLog>>,
     batch: usize,
 }
 
@@ -157,6 +186,7 @@ impl Projector {
             views,
             bus: Arc::new(LocalBus::default()),
             last_applied: Arc::new(Mutex::new(HashMap::new())),
+            skips: Arc::new(Mutex::new(SkipLog::default())),
             batch: 500,
         }
     }
@@ -261,6 +291,13 @@ impl Projector {
                         tracing::info!(projection = projection.name(), %why, "following a swapped-in copy");
                         continue 'subscribe;
                     }
+                    Err(ProjectorError::Store(StoreError::Rejected(_) | StoreError::Corrupt(_))) => {
+                        match self.apply_one_by_one(projection, &from, &batch, true).await {
+                            Ok(_) => {}
+                            Err(ProjectorError::Store(StoreError::Moved(_))) => continue 'subscribe,
+                            Err(e) => return Err(e),
+                        }
+                    }
                     Err(e) => return Err(e),
                 }
                 from = subscription.checkpoint().clone();
@@ -269,6 +306,56 @@ impl Projector {
                 }
             }
         }
+    }
+
+    /// Applies a batch the store refused as a whole one commit at a time, stepping over (and
+    /// recording) each commit that is refused on its own. The store being down is not a bad
+    /// event: then even the step over fails, and the error stops the run for a retry.
+    async fn apply_one_by_one(
+        &self,
+        projection: Projection,
+        from: &Checkpoint,
+        batch: &[Delivered],
+        notify: bool,
+    ) -> Result<Checkpoint, ProjectorError> {
+        let mut at = from.clone();
+        for delivered in batch {
+            let mut next = at.clone();
+            next.insert(delivered.partition, delivered.offset + 1);
+            let single = std::slice::from_ref(delivered);
+            let reason = match self.apply(projection, &at, single, &next, notify).await {
+                Ok(_) => {
+                    at = next;
+                    continue;
+                }
+                Err(ProjectorError::Store(StoreError::Rejected(e))) => ("store_refused", e),
+                Err(ProjectorError::Store(StoreError::Corrupt(e))) => ("undecodable", e),
+                Err(e) => return Err(e),
+            };
+            self.apply(projection, &at, &[], &next, false).await?;
+            tracing::error!(
+                projection = projection.name(),
+                stream = %delivered.commit.stream_id,
+                version = delivered.commit.first_version,
+                offset = delivered.offset,
+                error = %reason.1,
+                "stepped over a commit the projection cannot apply"
+            );
+            let skipped = Skipped {
+                stream_id: delivered.commit.stream_id.clone(),
+                first_version: delivered.commit.first_version,
+                partition: delivered.partition,
+                offset: delivered.offset,
+                reason: reason.0,
+                at: Utc::now(),
+            };
+            if let Ok(mut skips) = self.skips.lock() {
+                *skips.counts.entry(projection.name()).or_default() += 1;
+                skips.last.insert(projection.name(), skipped);
+            }
+            at = next;
+        }
+        Ok(at)
     }
 
     /// Starts every projection on its own task; each restarts after an error.
@@ -329,10 +416,19 @@ impl Projector {
             if batch.is_empty() {
                 continue;
             }
-            applied += self
+            match self
                 .apply(projection, &from, &batch, subscription.checkpoint(), notify)
-                .await? as u64;
-            from = subscription.checkpoint().clone();
+                .await
+            {
+                Ok(n) => {
+                    applied += n as u64;
+                    from = subscription.checkpoint().clone();
+                }
+                Err(ProjectorError::Store(StoreError::Rejected(_) | StoreError::Corrupt(_))) => {
+                    from = self.apply_one_by_one(projection, &from, &batch, notify).await?;
+                }
+                Err(e) => return Err(e),
+            }
             report.commits_done = from.values().sum::<u64>().saturating_sub(at_start);
             report.events_done += batch.iter().map(|d| d.commit.events.len() as u64).sum::<u64>();
             report.elapsed = started.elapsed();
@@ -350,6 +446,7 @@ impl Projector {
             views: self.views.clone(),
             bus: Arc::new(LocalBus::default()),
             last_applied: Arc::new(Mutex::new(HashMap::new())),
+            skips: Arc::new(Mutex::new(SkipLog::default())),
             batch: self.batch,
         }
     }
@@ -479,10 +576,22 @@ impl Projector {
                 (_, Some(t)) => (Utc::now() - t).num_seconds().max(0),
                 (_, None) => -1,
             };
+            let (skipped, last_skipped) = self
+                .skips
+                .lock()
+                .map(|s| {
+                    (
+                        s.counts.get(projection.name()).copied().unwrap_or(0),
+                        s.last.get(projection.name()).cloned(),
+                    )
+                })
+                .unwrap_or_default();
             lags.push(Lag {
                 projection: projection.name(),
                 events_behind: behind,
                 seconds_behind: seconds,
+                skipped,
+                last_skipped,
             });
         }
         Ok(lags)
@@ -506,6 +615,13 @@ pub fn lag_metrics(lags: &[Lag]) -> String {
             "erp_projection_lag_seconds{{projection=\"{}\"}} {}\n",
             lag.projection,
             lag.seconds_behind.max(0)
+        ));
+    }
+    out.push_str("# HELP erp_projection_skipped_total Commits a projection stepped over (refused or undecodable).\n# TYPE erp_projection_skipped_total counter\n");
+    for lag in lags {
+        out.push_str(&format!(
+            "erp_projection_skipped_total{{projection=\"{}\"}} {}\n",
+            lag.projection, lag.skipped
         ));
     }
     out

@@ -328,6 +328,101 @@ async fn replaying_each_projection_swaps_in_what_a_rebuild_produces(store: SqlRe
     assert!(projector.lag().await.unwrap().iter().all(|l| l.events_behind == 0));
 }
 
+/// Appends one commit of raw payloads (what a faulty or older writer might have logged).
+async fn append_raw(log: &dyn EventLog, stream_type: &str, id: Uuid, payload: serde_json::Value) {
+    let commit = NewCommit {
+        stream: StreamRef::new(stream_type, id.to_string()),
+        expected: ExpectedVersion::Exact(0),
+        command_id: Uuid::now_v7(),
+        correlation_id: Uuid::now_v7(),
+        causation_id: None,
+        actor: None,
+        traceparent: None,
+        events: vec![NewEvent {
+            event_type: payload["type"].as_str().unwrap().to_owned(),
+            schema_version: 1,
+            payload,
+        }],
+    };
+    log.append(commit).await.unwrap();
+}
+
+async fn one_bad_event_never_stalls_a_projection(store: SqlReadModel) {
+    let f = fixture(3).await;
+    let (undecodable, too_long, good) = (Uuid::from_u128(61), Uuid::from_u128(62), Uuid::from_u128(63));
+    let registered = |id: Uuid, email: String| {
+        serde_json::json!({
+            "type": "employee.registered", "id": id, "name": "신입", "email": email,
+            "department": Uuid::from_u128(900), "position": { "title": "사원", "rank": 1 },
+            "manager": null, "roles": ["employee"], "by": Uuid::from_u128(1), "at": "2026-03-03T09:00:00Z"
+        })
+    };
+    append_raw(
+        &*f.log,
+        streams::EMPLOYEE,
+        undecodable,
+        serde_json::json!({ "type": "employee.registered", "id": 5 }),
+    )
+    .await;
+    // Wider than the email column: MariaDB refuses the row (SQLite does not check widths).
+    append_raw(
+        &*f.log,
+        streams::EMPLOYEE,
+        too_long,
+        registered(too_long, format!("{}@demo.erp", "a".repeat(300))),
+    )
+    .await;
+    append_raw(
+        &*f.log,
+        streams::EMPLOYEE,
+        good,
+        registered(good, "after@demo.erp".into()),
+    )
+    .await;
+
+    let projector = Projector::new(f.log.clone(), store);
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let live = {
+        let projector = projector.clone();
+        tokio::spawn(async move { projector.run(Projection::Employees, stop).await })
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let ids = loop {
+        let ids: Vec<String> = projector
+            .store()
+            .employees()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.0)
+            .collect();
+        if ids.contains(&good.to_string()) || std::time::Instant::now() > deadline {
+            break ids;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    stop_tx.send(true).unwrap();
+    live.await.unwrap().unwrap();
+    assert!(
+        ids.contains(&good.to_string()),
+        "the commit after the bad ones was applied"
+    );
+    assert!(!ids.contains(&undecodable.to_string()));
+    let lag = projector.lag().await.unwrap();
+    let employees = lag
+        .iter()
+        .find(|l| l.projection == Projection::Employees.name())
+        .unwrap();
+    assert_eq!(employees.events_behind, 0, "{employees:?}");
+    assert!(employees.skipped >= 1, "{employees:?}");
+    let last = employees.last_skipped.as_ref().unwrap();
+    assert!(
+        [undecodable.to_string(), too_long.to_string()].contains(&last.stream_id),
+        "{last:?}"
+    );
+    assert!(projector::lag_metrics(&lag).contains("erp_projection_skipped_total{projection=\"org.employees\"}"));
+}
+
 macro_rules! store_suite {
     ($store:ident, $open:expr) => {
         mod $store {
@@ -335,6 +430,10 @@ macro_rules! store_suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn projecting_a_history_fills_every_table() {
                 super::projecting_a_history_fills_every_table($open.await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn one_bad_event_never_stalls_a_projection() {
+                super::one_bad_event_never_stalls_a_projection($open.await).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn a_redelivered_batch_changes_nothing() {

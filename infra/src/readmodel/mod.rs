@@ -84,6 +84,10 @@ pub enum StoreError {
     /// A deadlock or busy database: the whole transaction can simply run again.
     #[error("transient store conflict: {0}")]
     Transient(String),
+    /// The database refused the data itself (a value too long for its column, a constraint):
+    /// running the same write again fails the same way.
+    #[error("store refused the data: {0}")]
+    Rejected(String),
     /// The stored checkpoint is not where the batch starts: a replay swapped in another copy
     /// (or another projector moved it). Nothing was written; resubscribe from the stored one.
     #[error("projection moved: {0}")]
@@ -99,15 +103,13 @@ pub fn same_position(a: &Checkpoint, b: &Checkpoint) -> bool {
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        let transient = match &e {
+        match &e {
             // InnoDB deadlock / serialization failure; SQLite busy.
-            sqlx::Error::Database(db) => db.code().is_some_and(|c| c == "40001" || c == "5" || c == "517"),
-            _ => false,
-        };
-        if transient {
-            StoreError::Transient(e.to_string())
-        } else {
-            StoreError::Unavailable(e.to_string())
+            sqlx::Error::Database(db) if db.code().is_some_and(|c| c == "40001" || c == "5" || c == "517") => {
+                StoreError::Transient(e.to_string())
+            }
+            sqlx::Error::Database(_) => StoreError::Rejected(e.to_string()),
+            _ => StoreError::Unavailable(e.to_string()),
         }
     }
 }

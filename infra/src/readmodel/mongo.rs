@@ -26,8 +26,16 @@ use std::sync::{Arc, RwLock};
 const PROJECTION: &str = "approval.views";
 const VIEW_COLLECTIONS: [&str; 4] = ["approvals", "approval_timeline", "inbox", "notifications"];
 
+/// The server refusing a write (too large a document, a validation) is the data's fault and
+/// would fail again ([`StoreError::Rejected`]); anything else may pass on a retry.
 fn unavailable(e: mongodb::error::Error) -> StoreError {
-    StoreError::Unavailable(e.to_string())
+    use mongodb::error::ErrorKind;
+    match e.kind.as_ref() {
+        ErrorKind::Write(_) | ErrorKind::InsertMany(_) | ErrorKind::BsonSerialization(_) => {
+            StoreError::Rejected(e.to_string())
+        }
+        _ => StoreError::Unavailable(e.to_string()),
+    }
 }
 
 /// A duplicate-key refusal, detected by the server's error code (11000), never by message text.
