@@ -93,6 +93,8 @@ describe("전자결재 in a browser", () => {
     await lead.page.getByText("E2E 결재 요청").waitFor();
     await lead.page.screenshot({ path: join(SHOTS, "inbox.png") });
     await lead.page.getByText("E2E 결재 요청").click();
+    // The document says which 전결 규정 row it was submitted under and who holds 전결권.
+    await expect.poll(() => lead.page.getByTestId("authority-rule").textContent()).toContain("전결 규정");
     await lead.page.getByTestId("action-approve").click();
     await expect.poll(() => lead.page.getByTestId("timeline").textContent(), { timeout: 10_000 }).toContain("승인");
 

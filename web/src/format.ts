@@ -59,6 +59,15 @@ export type LineStep =
   | { kind: "agreement"; members: string[]; quorum: unknown };
 export type Line = { steps: LineStep[]; cc: string[]; receivers: string[] };
 
+/** A document's line as the drafter sends it again (재상신): 전결권 is the company's rules'
+ * to grant at 상신, so the flag the last revision was granted is left out. */
+export function lineForResubmit(line: Line): Line {
+  return {
+    ...line,
+    steps: line.steps.map((s) => (s.kind === "approval" ? { kind: "approval", approver: s.approver } : s)),
+  };
+}
+
 /** Members of a step, in order. */
 export function stepMembers(step: LineStep): string[] {
   return step.kind === "approval" ? [step.approver] : step.members;

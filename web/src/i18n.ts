@@ -66,6 +66,10 @@ const ko = {
   days: "일수",
   language: "English",
   live: "실시간",
+  authorityRule: "전결 규정",
+  rankAtLeast: "전결 직급",
+  finalAuthority: "전결권",
+  requiredByRule: "전결 규정상 필수",
 } as const;
 
 export type Key = keyof typeof ko;
@@ -133,6 +137,10 @@ const en: Record<Key, string> = {
   days: "Days",
   language: "한국어",
   live: "Live",
+  authorityRule: "Delegation of authority",
+  rankAtLeast: "final approval from rank",
+  finalAuthority: "final authority",
+  requiredByRule: "required by the rules",
 };
 
 export const dictionaries: Record<Lang, Record<Key, string>> = { ko, en };

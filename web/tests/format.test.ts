@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { actionsFor, addApprover, addCc, bodyForCommand, instants, proxySeats, removeStep } from "../src/format";
+import { actionsFor, addApprover, addCc, bodyForCommand, instants, lineForResubmit, proxySeats, removeStep } from "../src/format";
 import { fieldValue } from "../src/pages/Compose";
 import { boxLabels, dictionaries, statusLabels } from "../src/i18n";
 
@@ -42,6 +42,22 @@ describe("resubmit", () => {
     expect(bodyForCommand({ content: { type: "text", value: "본문" }, period: { type: "date_range", value: { start: "a", end: "b" } } })).toEqual({
       content: "본문",
       period: { start: "a", end: "b" },
+    });
+  });
+
+  it("sends the line again without the 전결권 the last revision was granted", () => {
+    const granted = {
+      steps: [
+        { kind: "approval" as const, approver: "a", final_authority: true },
+        { kind: "agreement" as const, members: ["b"], quorum: { type: "all" } },
+      ],
+      cc: ["c"],
+      receivers: [],
+    };
+    expect(lineForResubmit(granted)).toEqual({
+      steps: [{ kind: "approval", approver: "a" }, { kind: "agreement", members: ["b"], quorum: { type: "all" } }],
+      cc: ["c"],
+      receivers: [],
     });
   });
 });

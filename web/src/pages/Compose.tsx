@@ -10,7 +10,7 @@ const FORMS = `{
   employees(first: 100, filter: { active: true }) { edges { node { employeeId name positionTitle } } }
 }`;
 const SUGGEST = `query Suggest($form: String!, $amount: String, $days: String) {
-  suggestLine(formId: $form, amount: $amount, leaveDays: $days) { line steps { kind members { employeeId employee { name } } } }
+  suggestLine(formId: $form, amount: $amount, leaveDays: $days) { line requiredApproverIds authority { finalApproverId } steps { kind members { employeeId employee { name } } } }
 }`;
 
 type Field = { key: string; label_ko: string; label_en: string; kind: { type: string; options?: string[] }; required: boolean };
@@ -57,6 +57,9 @@ export function Compose({ session }: { session: Session }) {
   const [edited, setEdited] = useState<Line | null>(null);
   const suggested = (suggestion.data?.suggestLine.line as Line | undefined) ?? { steps: [], cc: [], receivers: [] };
   const line: Line = edited ?? { steps: suggested.steps ?? [], cc: suggested.cc ?? [], receivers: suggested.receivers ?? [] };
+  // Approvers the company's 전결 규정 requires stay on the line: the server refuses a line
+  // without them, so the editor does not offer to remove them.
+  const required: string[] = suggestion.data?.suggestLine.requiredApproverIds ?? [];
   const [pick, setPick] = useState("");
   const save = async (submit: boolean) => {
     setMessage(null);
@@ -122,9 +125,15 @@ export function Compose({ session }: { session: Session }) {
         {line.steps.map((s, i) => (
           <li key={i}>
             {s.kind === "agreement" ? "합의" : "결재"} {stepMembers(s).map(nameOf).join(", ")}{" "}
-            <button aria-label={`${t("remove")} ${stepMembers(s).map(nameOf).join(", ")}`} onClick={() => setEdited(removeStep(line, i))}>
-              ✕
-            </button>
+            {stepMembers(s).some((m) => required.includes(m)) ? (
+              <span className="required" title={t("requiredByRule")}>
+                {t("requiredByRule")}
+              </span>
+            ) : (
+              <button aria-label={`${t("remove")} ${stepMembers(s).map(nameOf).join(", ")}`} onClick={() => setEdited(removeStep(line, i))}>
+                ✕
+              </button>
+            )}
           </li>
         ))}
       </ol>

@@ -5,10 +5,11 @@ import { useQuery, useSubscription } from "urql";
 import { command, CommandError, type Session } from "../api";
 import { LangContext, actionLabels, statusLabels, stepLabels, useT, type Key } from "../i18n";
 import { useContext } from "react";
-import { actionsFor, bodyForCommand, instants, proxySeats, shortTime } from "../format";
+import { actionsFor, bodyForCommand, instants, lineForResubmit, proxySeats, shortTime } from "../format";
 
 const FIELDS = `documentId title status version formId revision number amount body line drafterId holdReason
   drafter { name }
+  authority { tableVersion row { form upTo finalRank } finalApprover { name } }
   steps { index kind state required finalAuthority members { employeeId employee { name } decision { verdict at byEmployeeId proxy finalAuthority } } }
   cc { name } receivers { name }
   comments { byEmployeeId text at }
@@ -61,7 +62,7 @@ export function DocumentView({ id, session }: { id: string; session: Session }) 
       } else if (action === "resubmit") {
         // 재상신: the same content and line as the next revision.
         const body = bodyForCommand((current.body ?? {}) as Record<string, unknown>);
-        await command(session, `/api/approvals/${id}/resubmit`, { title: current.title, body, line: current.line }, current.version);
+        await command(session, `/api/approvals/${id}/resubmit`, { title: current.title, body, line: lineForResubmit(current.line) }, current.version);
       } else {
         const needsReason = action === "reject" || action === "hold";
         const body = needsReason
@@ -107,7 +108,7 @@ export function DocumentView({ id, session }: { id: string; session: Session }) 
       </label>
       <h2>{t("line")}</h2>
       <ol className="line">
-        {doc.steps.map((s: { index: number; kind: string; state: string; members: { employeeId: string; employee?: { name: string }; decision?: { verdict: string; at: string; proxy: boolean } }[] }) => (
+        {doc.steps.map((s: { index: number; kind: string; state: string; finalAuthority: boolean; members: { employeeId: string; employee?: { name: string }; decision?: { verdict: string; at: string; proxy: boolean } }[] }) => (
           <li key={s.index} className={`step ${s.state.toLowerCase()}`} data-testid="step">
             <span className="kind">{s.kind === "AGREEMENT" ? "합의" : "결재"}</span>{" "}
             {s.members.map((m) => (
@@ -115,10 +116,18 @@ export function DocumentView({ id, session }: { id: string; session: Session }) 
                 {m.employee?.name} {m.decision ? `✔ ${m.decision.verdict}${m.decision.proxy ? " (대결)" : ""} ${shortTime(m.decision.at)}` : ""}
               </span>
             ))}
+            {s.finalAuthority && <span className="authority"> ({t("finalAuthority")})</span>}
             <span className="state">{stepLabels[lang][s.state] ?? s.state}</span>
           </li>
         ))}
       </ol>
+      {doc.authority && (
+        <p className="authority-rule" data-testid="authority-rule">
+          {t("authorityRule")} v{doc.authority.tableVersion}: {t("rankAtLeast")} {doc.authority.row.finalRank}
+          {doc.authority.row.upTo ? ` (≤ ${doc.authority.row.upTo})` : ""}
+          {doc.authority.finalApprover ? ` · ${t("finalAuthority")}: ${doc.authority.finalApprover.name}` : ""}
+        </p>
+      )}
       {doc.cc.length > 0 && <p>{t("cc")}: {doc.cc.map((c: { name: string }) => c.name).join(", ")}</p>}
       {doc.receivers.length > 0 && <p>{t("receivers")}: {doc.receivers.map((r: { name: string }) => r.name).join(", ")}</p>}
       <section className="body">
