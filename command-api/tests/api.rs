@@ -624,6 +624,29 @@ async fn bad_requests_get_problem_documents_with_stable_codes(app: App) {
         "invalid_line",
     );
     // Unknown fields are refused at every depth: a misspelt `recievers` would lose the 수신.
+    problem(
+        &app.post(
+            "/api/approvals",
+            &kang,
+            json!({ "form": "general", "title": "x", "body": { "content": "x" }, "titel": "y" }),
+            None,
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "malformed_request",
+    );
+    problem(
+        &app.post(
+            "/api/approvals",
+            &kang,
+            json!({ "form": "general", "title": "x", "body": { "content": "x" },
+                    "attachments": [{ "name": "a.pdf", "size": 1, "content_type": "application/pdf", "sha": "x" }] }),
+            None,
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "malformed_request",
+    );
     for bad_line in [
         json!({ "steps": [{ "kind": "approval", "approver": PLATFORM_LEAD.0 }], "recievers": [FINANCE.0] }),
         json!({ "steps": [{ "kind": "approval", "approver": PLATFORM_LEAD.0, "aprover": DEV_HEAD.0 }] }),
