@@ -954,6 +954,65 @@ async fn the_authority_table_is_hr_policy_that_decides_who_must_approve(app: App
     );
 }
 
+/// BOLA matrix over REST: every demo user × every seeded document. Reading answers 200 exactly
+/// when the domain's visibility rule says so, 404 otherwise; acting on a document one may not
+/// see answers 404 whatever `If-Match` says.
+async fn nobody_reaches_a_document_that_is_not_theirs_over_rest(app: App) {
+    let people = [
+        CEO, HR, FIN_HEAD, DEV_HEAD, PLATFORM_LEAD, DEV_KANG, DEV_YOON, SALES_HEAD, SALES_OH, AUDITOR, FIN_LIM, DEV_CHO,
+    ];
+    let mut sessions = Vec::new();
+    for who in people {
+        let token = app.login(who).await;
+        let me = app.get("/api/me", &token).await.body;
+        let actor = domain::Actor {
+            id: who,
+            roles: serde_json::from_value(me["roles"].clone()).unwrap(),
+            department: serde_json::from_value(me["department"].clone()).unwrap(),
+        };
+        sessions.push((actor, token));
+    }
+    let auditor = &sessions[9].1;
+    let (mut shown, mut hidden) = (0, 0);
+    for n in 201..=207u128 {
+        let path = format!("/api/approvals/{}", demo_id(n));
+        let as_auditor = app.get(&path, auditor).await;
+        // Auditors read every submitted document; a draft is its drafter's alone.
+        let doc: Option<domain::approval::ApprovalDocument> =
+            (as_auditor.status == StatusCode::OK).then(|| serde_json::from_value(as_auditor.body.clone()).unwrap());
+        let mut seen_by = 0;
+        for (actor, token) in &sessions {
+            let reply = app.get(&path, token).await;
+            let visible = reply.status == StatusCode::OK;
+            if let Some(doc) = &doc {
+                assert_eq!(visible, doc.visible_to(actor), "{path} for {}: {}", actor.id, reply.body);
+            }
+            if visible {
+                seen_by += 1;
+                shown += 1;
+                continue;
+            }
+            hidden += 1;
+            problem(&reply, StatusCode::NOT_FOUND, "not_found");
+            for version in [1, 2, 3, 9] {
+                for (action, body) in [
+                    ("approve", json!({})),
+                    ("withdraw", json!({})),
+                    ("hold", json!({ "reason": "x" })),
+                    ("comments", json!({ "text": "x" })),
+                ] {
+                    let acted = app.post(&format!("{path}/{action}"), token, body, Some(version)).await;
+                    problem(&acted, StatusCode::NOT_FOUND, "not_found");
+                }
+            }
+        }
+        if doc.is_none() {
+            assert_eq!(seen_by, 1, "{path} is a draft: only its drafter sees it");
+        }
+    }
+    assert!(shown > 0 && hidden > 0, "the matrix has both outcomes ({shown} shown, {hidden} hidden)");
+}
+
 macro_rules! api_suite {
     ($adapter:ident, $spawn:expr) => {
         mod $adapter {
@@ -976,6 +1035,7 @@ macro_rules! api_suite {
             case!(pending_leave_requests_never_hold_more_than_the_balance);
             case!(comments_without_if_match_all_land_under_contention);
             case!(the_authority_table_is_hr_policy_that_decides_who_must_approve);
+            case!(nobody_reaches_a_document_that_is_not_theirs_over_rest);
         }
     };
 }
