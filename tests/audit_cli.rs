@@ -117,19 +117,21 @@ async fn audit_commands_on_an_embedded_log() {
     }
     let csv = erp(&["history", &doc, "--data-dir", d, "--format", "csv"]);
     assert_eq!(String::from_utf8(csv.stdout).unwrap().lines().count(), events.len() + 1);
+    // As of each event's own time (the one definition time travel uses everywhere): the
+    // events up to that instant, and nothing recorded later.
+    let decoded: Vec<ApprovalEvent> = events
+        .iter()
+        .map(|e| serde_json::from_value(e.payload.clone()).unwrap())
+        .collect();
     for cut in 1..=events.len() {
-        let at = events[cut - 1]
-            .recorded_at
-            .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+        let instant = decoded[cut - 1].at();
+        let at = instant.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
         let then = erp(&["history", &doc, "--data-dir", d, "--as-of", &at]);
         assert_eq!(then.status.code(), Some(0), "{}", text(&then));
         let state: Value = serde_json::from_slice(&then.stdout).unwrap();
-        let folded: Vec<ApprovalEvent> = events[..cut]
-            .iter()
-            .filter(|e| e.recorded_at <= events[cut - 1].recorded_at)
-            .map(|e| serde_json::from_value(e.payload.clone()).unwrap())
-            .collect();
-        let expected = serde_json::to_value(Approval::fold(&folded).document().unwrap()).unwrap();
+        let upto = decoded.iter().take_while(|e| e.at() <= instant).count();
+        assert!(upto >= cut, "times never go backwards within a stream");
+        let expected = serde_json::to_value(Approval::fold(&decoded[..upto]).document().unwrap()).unwrap();
         assert_eq!(state, expected, "as of version {cut}");
     }
     let missing = erp(&["history", "00000000-0000-0000-0000-000000000000", "--data-dir", d]);
