@@ -959,7 +959,18 @@ async fn the_authority_table_is_hr_policy_that_decides_who_must_approve(app: App
 /// see answers 404 whatever `If-Match` says.
 async fn nobody_reaches_a_document_that_is_not_theirs_over_rest(app: App) {
     let people = [
-        CEO, HR, FIN_HEAD, DEV_HEAD, PLATFORM_LEAD, DEV_KANG, DEV_YOON, SALES_HEAD, SALES_OH, AUDITOR, FIN_LIM, DEV_CHO,
+        CEO,
+        HR,
+        FIN_HEAD,
+        DEV_HEAD,
+        PLATFORM_LEAD,
+        DEV_KANG,
+        DEV_YOON,
+        SALES_HEAD,
+        SALES_OH,
+        AUDITOR,
+        FIN_LIM,
+        DEV_CHO,
     ];
     let mut sessions = Vec::new();
     for who in people {
@@ -985,7 +996,13 @@ async fn nobody_reaches_a_document_that_is_not_theirs_over_rest(app: App) {
             let reply = app.get(&path, token).await;
             let visible = reply.status == StatusCode::OK;
             if let Some(doc) = &doc {
-                assert_eq!(visible, doc.visible_to(actor), "{path} for {}: {}", actor.id, reply.body);
+                assert_eq!(
+                    visible,
+                    doc.visible_to(actor),
+                    "{path} for {}: {}",
+                    actor.id,
+                    reply.body
+                );
             }
             if visible {
                 seen_by += 1;
@@ -1010,7 +1027,10 @@ async fn nobody_reaches_a_document_that_is_not_theirs_over_rest(app: App) {
             assert_eq!(seen_by, 1, "{path} is a draft: only its drafter sees it");
         }
     }
-    assert!(shown > 0 && hidden > 0, "the matrix has both outcomes ({shown} shown, {hidden} hidden)");
+    assert!(
+        shown > 0 && hidden > 0,
+        "the matrix has both outcomes ({shown} shown, {hidden} hidden)"
+    );
 }
 
 macro_rules! api_suite {

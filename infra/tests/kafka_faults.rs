@@ -345,3 +345,66 @@ async fn a_restarted_writer_restores_heads_and_command_ids_from_the_state_topic(
         assert_eq!(policy.as_deref(), Some("compact"), "{topic}");
     }
 }
+
+/// An instance started with another partition count would put a stream in two partitions
+/// (two writers, a fork): it refuses to start and says which topic and which setting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_with_another_partition_count_refuses_to_start() {
+    let prefix = fresh_prefix();
+    let first = kafka_with(&prefix, None).await;
+    first.shutdown().await;
+    let mut config = infra::eventlog::kafka::KafkaConfig::local(kafka_brokers(), &prefix, TYPES);
+    config.partitions = 5;
+    let refused = infra::eventlog::kafka::KafkaLog::connect(config, upcasters()).await;
+    let Err(infra::eventlog::EventLogError::Misconfigured(why)) = refused else {
+        panic!("expected a misconfiguration, got {:?}", refused.map(|_| ()));
+    };
+    assert!(why.contains(&format!("{prefix}.doc.events")), "{why}");
+    assert!(why.contains("ERP_KAFKA_PARTITIONS"), "{why}");
+}
+
+/// A topic someone created with `cleanup.policy=delete` would lose history by age.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_events_topic_that_is_not_compacted_is_refused() {
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    let prefix = fresh_prefix();
+    let admin: AdminClient<rdkafka::client::DefaultClientContext> = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", kafka_brokers())
+        .create()
+        .unwrap();
+    let topic = format!("{prefix}.doc.events");
+    admin
+        .create_topics(
+            [&NewTopic::new(&topic, 3, TopicReplication::Fixed(1)).set("cleanup.policy", "delete")],
+            &AdminOptions::new(),
+        )
+        .await
+        .unwrap();
+    let mut config = infra::eventlog::kafka::KafkaConfig::local(kafka_brokers(), &prefix, TYPES);
+    config.partitions = 3;
+    let refused = infra::eventlog::kafka::KafkaLog::connect(config, upcasters()).await;
+    let Err(infra::eventlog::EventLogError::Misconfigured(why)) = refused else {
+        panic!("expected a misconfiguration, got {:?}", refused.map(|_| ()));
+    };
+    assert!(why.contains(&topic) && why.contains("cleanup.policy=delete"), "{why}");
+}
+
+#[test]
+fn replicated_topics_need_two_in_sync_replicas() {
+    use infra::eventlog::kafka::{topic_mismatches, KafkaConfig, TopicFacts};
+    let mut config = KafkaConfig::local("b:9092", "erp", TYPES);
+    config.partitions = 3;
+    config.replication = 3;
+    let fact = |min| TopicFacts {
+        name: "erp.doc.events".into(),
+        partitions: 3,
+        cleanup_policy: Some("compact".into()),
+        min_insync_replicas: Some(min),
+    };
+    assert_eq!(topic_mismatches(&config, &[fact(2)]), Vec::<String>::new());
+    let problems = topic_mismatches(&config, &[fact(1)]);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].contains("min.insync.replicas=1"));
+    config.replication = 1;
+    assert!(topic_mismatches(&config, &[fact(1)]).is_empty());
+}

@@ -186,6 +186,10 @@ pub enum EventLogError {
     /// 500
     #[error("event log I/O: {0}")]
     Io(String),
+    /// The broker's topics do not fit this instance's settings (partition count, cleanup
+    /// policy, replication); the instance refuses to start rather than fork streams.
+    #[error("event log misconfigured: {0}")]
+    Misconfigured(String),
 }
 
 impl From<std::io::Error> for EventLogError {

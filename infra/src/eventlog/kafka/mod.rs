@@ -5,6 +5,9 @@
 //! `cleanup.policy=compact`. Records are keyed `stream@version#commit` (unique per commit, so
 //! compaction removes nothing) and sent to an explicit partition, [`super::partition_for`], so
 //! a stream stays in one partition, in order. The producer is idempotent with `acks=all`.
+//! Topics that already exist are checked at start ([`topic_mismatches`]): another partition
+//! count, a cleanup policy other than `compact` or too few in-sync replicas make the instance
+//! refuse to start, naming the topic and the setting, rather than fork streams.
 //!
 //! Writes go through [`writer`]: each instance joins the writer consumer group; the group
 //! protocol assigns each partition to one instance, which restores heads and recent command
@@ -157,6 +160,7 @@ impl KafkaLog {
     pub async fn connect(config: KafkaConfig, upcasters: Upcasters) -> Result<Self, EventLogError> {
         let config = Arc::new(config);
         create_topics(&config).await?;
+        check_topics(&config).await?;
         let producer: FutureProducer = config
             .base()
             .set("enable.idempotence", "true")
@@ -304,6 +308,113 @@ async fn create_topics(config: &KafkaConfig) -> Result<(), EventLogError> {
         }
     }
     Ok(())
+}
+
+/// What a topic must be for the log's rules to hold, checked at start against what the broker
+/// has (topics may predate this instance, or have been created by hand): the partition count
+/// this instance partitions streams by (another count would put one stream in two
+/// partitions — two writers, a fork), `cleanup.policy=compact` (keys are unique per commit,
+/// compaction then drops nothing; `delete` would drop history by age), and, where records
+/// are replicated, `min.insync.replicas` of at least 2 (or `acks=all` acknowledges a write
+/// only one broker holds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicFacts {
+    pub name: String,
+    pub partitions: usize,
+    pub cleanup_policy: Option<String>,
+    pub min_insync_replicas: Option<u32>,
+}
+
+/// The mismatches between `facts` and what `config` needs, each a sentence an operator can act on.
+pub fn topic_mismatches(config: &KafkaConfig, facts: &[TopicFacts]) -> Vec<String> {
+    let owners = config.owners_topic();
+    let mut problems = Vec::new();
+    for topic in facts {
+        let expected = if topic.name == owners {
+            1
+        } else {
+            config.partitions as usize
+        };
+        if topic.partitions != expected {
+            problems.push(format!(
+                "topic {} has {} partitions but this instance partitions streams over {expected} \
+                 (ERP_KAFKA_PARTITIONS must match the topics, or streams fork across partitions)",
+                topic.name, topic.partitions
+            ));
+        }
+        if topic.cleanup_policy.as_deref() != Some("compact") {
+            problems.push(format!(
+                "topic {} has cleanup.policy={} but the log needs compact (delete drops history)",
+                topic.name,
+                topic.cleanup_policy.as_deref().unwrap_or("unknown")
+            ));
+        }
+        let needed = config.replication.clamp(1, 2) as u32;
+        if topic.min_insync_replicas.is_some_and(|m| m < needed) {
+            problems.push(format!(
+                "topic {} has min.insync.replicas={} but with replication {} it needs at least {needed}",
+                topic.name,
+                topic.min_insync_replicas.unwrap_or(0),
+                config.replication
+            ));
+        }
+    }
+    problems
+}
+
+/// Reads partition counts and configs of this instance's topics and refuses to run on any
+/// mismatch ([`topic_mismatches`]).
+async fn check_topics(config: &KafkaConfig) -> Result<(), EventLogError> {
+    use rdkafka::admin::ResourceSpecifier;
+    let admin: AdminClient<DefaultClientContext> = config.base().create().map_err(unavailable)?;
+    let mut names: Vec<String> = config
+        .stream_types
+        .iter()
+        .flat_map(|t| [config.events_topic(t), config.state_topic(t)])
+        .collect();
+    names.push(config.owners_topic());
+    let metadata = admin
+        .inner()
+        .fetch_metadata(None, Duration::from_secs(10))
+        .map_err(|e| EventLogError::Unavailable(format!("reading topic metadata from {}: {e}", config.brokers)))?;
+    let specifiers: Vec<ResourceSpecifier<'_>> = names.iter().map(|n| ResourceSpecifier::Topic(n)).collect();
+    let described = admin
+        .describe_configs(
+            &specifiers,
+            &AdminOptions::new().request_timeout(Some(Duration::from_secs(10))),
+        )
+        .await
+        .map_err(|e| EventLogError::Unavailable(format!("reading topic configs from {}: {e}", config.brokers)))?;
+    let facts: Vec<TopicFacts> = names
+        .iter()
+        .zip(described)
+        .map(|(name, config)| {
+            let partitions = metadata
+                .topics()
+                .iter()
+                .find(|t| t.name() == name)
+                .map_or(0, |t| t.partitions().len());
+            let entry = |key: &str| {
+                config
+                    .as_ref()
+                    .ok()
+                    .and_then(|c| c.get(key))
+                    .and_then(|e| e.value.clone())
+            };
+            TopicFacts {
+                name: name.clone(),
+                partitions,
+                cleanup_policy: entry("cleanup.policy"),
+                min_insync_replicas: entry("min.insync.replicas").and_then(|v| v.parse().ok()),
+            }
+        })
+        .collect();
+    let problems = topic_mismatches(config, &facts);
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(EventLogError::Misconfigured(problems.join("; ")))
+    }
 }
 
 fn record_headers(commit: &NewCommit) -> OwnedHeaders {
