@@ -11,7 +11,7 @@ use domain::authority::{AuthorityCommand, AuthorityPolicy, AuthorityTable};
 use domain::form::{Body, FieldValue, LineItem};
 use domain::ids::{ApprovalId, DepartmentId, EmployeeId};
 use domain::leave::{LeaveCommand, LeaveLedger, DEFAULT_ANNUAL_DAYS};
-use domain::line_rule::suggest_line;
+use domain::line_rule::{Drafting, LineRules};
 use domain::org::{Department, DepartmentCommand, Employee, EmployeeCommand, Position};
 use domain::{Actor, Aggregate, Role};
 use infra::eventlog::{streams, StreamRef};
@@ -386,15 +386,17 @@ async fn documents(s: &mut Seeder<'_>) -> Result<(), ApiError> {
         let form = s.service.form(form_id, None)?.clone();
         let chart = s.state.directory.org_chart();
         let table = s.service.authority_table().await?;
-        let suggestion = suggest_line(
-            &chart,
-            &s.state.settings.policy,
-            &table,
+        let rules = LineRules {
+            chart: &chart,
+            policy: &s.state.settings.policy,
+            table: &table,
+        };
+        let suggestion = rules.suggest(Drafting {
             drafter,
-            &form,
-            form.amount(&body),
-            form.leave_days(&body),
-        )?;
+            form: &form,
+            amount: form.amount(&body),
+            leave_days: form.leave_days(&body),
+        })?;
         let by = Actor::employee(drafter);
         let at = Utc::now();
         let content = Content {

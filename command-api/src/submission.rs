@@ -18,7 +18,7 @@ use domain::approval::{ApprovalDocument, ApprovalLine, Content, LineRoster};
 use domain::authority::Requirement;
 use domain::form::{FormKind, FormTemplate};
 use domain::leave::{LeaveCommand, LeaveLedger};
-use domain::line_rule::{required_for, suggest_line, RuleRef};
+use domain::line_rule::{Drafting, LineRules, RuleRef};
 use infra::eventlog::{streams, StreamRef};
 use rust_decimal::Decimal;
 
@@ -56,11 +56,19 @@ pub async fn prepare(
     let table = state.service.authority_table().await?;
     let policy = &state.settings.policy;
     let (amount, leave_days) = (form.amount(&content.body), form.leave_days(&content.body));
-    let authority = required_for(&chart, policy, &table, doc.drafter, form, amount, leave_days)?;
-    let rule = suggest_line(&chart, policy, &table, doc.drafter, form, amount, leave_days)
-        .ok()
-        .filter(|s| s.line == *line)
-        .map(|s| s.rule);
+    let rules = LineRules {
+        chart: &chart,
+        policy,
+        table: &table,
+    };
+    let drafting = Drafting {
+        drafter: doc.drafter,
+        form,
+        amount,
+        leave_days,
+    };
+    let authority = rules.required_for(drafting)?;
+    let rule = rules.suggest(drafting).ok().filter(|s| s.line == *line).map(|s| s.rule);
     let roster = LineRoster::of(line, &chart);
     let mut prepared = Prepared {
         rule,

@@ -71,17 +71,48 @@ pub enum RuleError {
 /// The id of the standard rule.
 pub const STANDARD_RULE: &str = "standard";
 
-/// What the company's rules require of the line of `drafter`'s `form` document over `amount`
-/// (or `leave_days`): the 전결 규정's approvers and, for larger purchases, the agreement
-/// department's head. 상신 checks the submitted line against exactly this.
-pub fn required_for(
+/// What the line rules read: the org chart, the company's line settings and its 전결 규정.
+#[derive(Debug, Clone, Copy)]
+pub struct LineRules<'a> {
+    pub chart: &'a OrgChart,
+    pub policy: &'a LinePolicy,
+    pub table: &'a AuthorityTable,
+}
+
+/// A document as the line rules see it: who drafts which form over which amount / days.
+#[derive(Debug, Clone, Copy)]
+pub struct Drafting<'a> {
+    pub drafter: EmployeeId,
+    pub form: &'a FormTemplate,
+    pub amount: Option<Decimal>,
+    pub leave_days: Option<Decimal>,
+}
+
+impl LineRules<'_> {
+    /// What the company's rules require of the line: the 전결 규정's approvers and, for larger
+    /// purchases, the agreement department's head. 상신 checks the submitted line against
+    /// exactly this.
+    pub fn required_for(&self, doc: Drafting<'_>) -> Result<Requirement, RuleError> {
+        required_for(self.chart, self.policy, self.table, doc)
+    }
+
+    /// The line the rules suggest: the required approvers, one step further up (but for
+    /// leave), a 합의 step for larger purchases, the finance department as receiver.
+    pub fn suggest(&self, doc: Drafting<'_>) -> Result<Suggestion, RuleError> {
+        suggest_line(self.chart, self.policy, self.table, doc)
+    }
+}
+
+fn required_for(
     chart: &OrgChart,
     policy: &LinePolicy,
     table: &AuthorityTable,
-    drafter: EmployeeId,
-    form: &FormTemplate,
-    amount: Option<Decimal>,
-    leave_days: Option<Decimal>,
+    Drafting {
+        drafter,
+        form,
+        amount,
+        leave_days,
+    }: Drafting<'_>,
 ) -> Result<Requirement, RuleError> {
     if !chart.is_active(drafter) {
         return Err(RuleError::UnknownDrafter);
@@ -102,21 +133,19 @@ pub fn required_for(
     requirement(chart, table, drafter, form.kind, measure, agreement).map_err(|_| RuleError::NoRule)
 }
 
-/// Suggests a line for `drafter` drafting `form` with the given amount / leave days: the
+/// Suggests a line for a document: the
 /// approvers the 전결 규정 (`table`) requires, one step further up (but for leave) so the
 /// final approver's 전결 has something to decide over, a 합의 step for larger purchases and
 /// the finance department as receiver. The suggestion always satisfies the requirement it
 /// carries; 전결권 itself is granted at 상신, so no step of the suggested line claims it.
-pub fn suggest_line(
+fn suggest_line(
     chart: &OrgChart,
     policy: &LinePolicy,
     table: &AuthorityTable,
-    drafter: EmployeeId,
-    form: &FormTemplate,
-    amount: Option<Decimal>,
-    leave_days: Option<Decimal>,
+    doc: Drafting<'_>,
 ) -> Result<Suggestion, RuleError> {
-    let requirement = required_for(chart, policy, table, drafter, form, amount, leave_days)?;
+    let (drafter, form) = (doc.drafter, doc.form);
+    let requirement = required_for(chart, policy, table, doc)?;
     let money_form = matches!(form.kind, FormKind::Expense | FormKind::Purchase);
     let mut approvers = requirement.approvers.clone();
     if approvers.is_empty() {

@@ -11,7 +11,7 @@ use domain::form::{
     builtin_forms, expense_form, general_form, leave_form, purchase_form, FieldError, FieldValue, LineItem,
 };
 use domain::ids::DepartmentId;
-use domain::line_rule::{suggest_line, LinePolicy, RuleError, STANDARD_RULE};
+use domain::line_rule::{Drafting, LinePolicy, LineRules, RuleError, STANDARD_RULE};
 use domain::org::{OrgChart, OrgDepartment, OrgMember};
 use rust_decimal::Decimal;
 use support::*;
@@ -187,6 +187,27 @@ fn table() -> AuthorityTable {
     AuthorityTable::default()
 }
 
+fn suggest(
+    chart: &OrgChart,
+    drafter: domain::ids::EmployeeId,
+    form: &domain::form::FormTemplate,
+    amount: Option<Decimal>,
+    leave_days: Option<Decimal>,
+) -> Result<domain::line_rule::Suggestion, RuleError> {
+    let (policy, table) = (policy(), table());
+    LineRules {
+        chart,
+        policy: &policy,
+        table: &table,
+    }
+    .suggest(Drafting {
+        drafter,
+        form,
+        amount,
+        leave_days,
+    })
+}
+
 fn policy() -> LinePolicy {
     LinePolicy {
         agreement_department: Some(PURCHASING),
@@ -197,16 +218,7 @@ fn policy() -> LinePolicy {
 
 #[test]
 fn a_small_expense_goes_to_the_manager_who_will_hold_final_authority_then_the_head() {
-    let s = suggest_line(
-        &chart(),
-        &policy(),
-        &table(),
-        ALICE,
-        &expense_form(),
-        Some(Decimal::from(50_000)),
-        None,
-    )
-    .unwrap();
+    let s = suggest(&chart(), ALICE, &expense_form(), Some(Decimal::from(50_000)), None).unwrap();
     assert_eq!(s.rule.id, STANDARD_RULE);
     assert_eq!(s.line.steps, vec![Step::approval(BOB), Step::approval(CAROL)]);
     assert_eq!(s.requirement.approvers, vec![BOB]);
@@ -217,16 +229,7 @@ fn a_small_expense_goes_to_the_manager_who_will_hold_final_authority_then_the_he
 
 #[test]
 fn a_large_expense_needs_the_executive() {
-    let s = suggest_line(
-        &chart(),
-        &policy(),
-        &table(),
-        ALICE,
-        &expense_form(),
-        Some(Decimal::from(20_000_000)),
-        None,
-    )
-    .unwrap();
+    let s = suggest(&chart(), ALICE, &expense_form(), Some(Decimal::from(20_000_000)), None).unwrap();
     assert_eq!(
         s.line.steps,
         vec![Step::approval(BOB), Step::approval(CAROL), Step::approval(DAVE)]
@@ -235,16 +238,7 @@ fn a_large_expense_needs_the_executive() {
 
 #[test]
 fn a_larger_purchase_adds_an_agreement_step_before_the_approver_above_the_authority() {
-    let s = suggest_line(
-        &chart(),
-        &policy(),
-        &table(),
-        ALICE,
-        &purchase_form(),
-        Some(Decimal::from(5_000_000)),
-        None,
-    )
-    .unwrap();
+    let s = suggest(&chart(), ALICE, &purchase_form(), Some(Decimal::from(5_000_000)), None).unwrap();
     assert_eq!(
         s.line.steps,
         vec![
@@ -263,34 +257,16 @@ fn a_larger_purchase_adds_an_agreement_step_before_the_approver_above_the_author
 
 #[test]
 fn short_leave_needs_only_the_manager_and_long_leave_the_head_too() {
-    let short = suggest_line(
-        &chart(),
-        &policy(),
-        &table(),
-        ALICE,
-        &leave_form(),
-        None,
-        Some(Decimal::ONE),
-    )
-    .unwrap();
+    let short = suggest(&chart(), ALICE, &leave_form(), None, Some(Decimal::ONE)).unwrap();
     assert_eq!(short.line.steps, vec![Step::approval(BOB)]);
-    let long = suggest_line(
-        &chart(),
-        &policy(),
-        &table(),
-        ALICE,
-        &leave_form(),
-        None,
-        Some(Decimal::from(5)),
-    )
-    .unwrap();
+    let long = suggest(&chart(), ALICE, &leave_form(), None, Some(Decimal::from(5))).unwrap();
     assert_eq!(long.line.steps, vec![Step::approval(BOB), Step::approval(CAROL)]);
 }
 
 #[test]
 fn a_suggested_line_never_holds_the_drafter() {
     // CAROL heads DEPT: her own head is the executive.
-    let s = suggest_line(&chart(), &policy(), &table(), CAROL, &general_form(), None, None).unwrap();
+    let s = suggest(&chart(), CAROL, &general_form(), None, None).unwrap();
     assert_eq!(s.line.steps, vec![Step::approval(DAVE)]);
     s.line.validate_shape(CAROL).unwrap();
 }
@@ -298,11 +274,11 @@ fn a_suggested_line_never_holds_the_drafter() {
 #[test]
 fn nobody_above_the_top_means_no_line() {
     assert_eq!(
-        suggest_line(&chart(), &policy(), &table(), DAVE, &general_form(), None, None),
+        suggest(&chart(), DAVE, &general_form(), None, None),
         Err(RuleError::NoApprover)
     );
     assert_eq!(
-        suggest_line(&chart(), &policy(), &table(), FRANK, &general_form(), None, None),
+        suggest(&chart(), FRANK, &general_form(), None, None),
         Err(RuleError::UnknownDrafter)
     );
 }
@@ -311,16 +287,7 @@ fn nobody_above_the_top_means_no_line() {
 fn an_inactive_manager_is_passed_over() {
     let mut chart = chart();
     chart.employees.get_mut(&BOB).unwrap().active = false;
-    let s = suggest_line(
-        &chart,
-        &policy(),
-        &table(),
-        ALICE,
-        &leave_form(),
-        None,
-        Some(Decimal::ONE),
-    )
-    .unwrap();
+    let s = suggest(&chart, ALICE, &leave_form(), None, Some(Decimal::ONE)).unwrap();
     assert_eq!(s.line.steps, vec![Step::approval(CAROL)]);
 }
 

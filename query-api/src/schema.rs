@@ -575,16 +575,19 @@ impl Query {
         let leave_days = decimal(&leave_days, "leaveDays")?;
         let chart = org_chart(stores(ctx)).await?;
         let table = authority_table(stores(ctx)).await?;
-        let suggestion = domain::line_rule::suggest_line(
-            &chart,
-            &stores(ctx).policy,
-            &table,
-            viewer.actor.id,
-            &form,
-            amount,
-            leave_days,
-        )
-        .map_err(|e| coded("RULE_VIOLATION", e.to_string()))?;
+        let rules = domain::line_rule::LineRules {
+            chart: &chart,
+            policy: &stores(ctx).policy,
+            table: &table,
+        };
+        let suggestion = rules
+            .suggest(domain::line_rule::Drafting {
+                drafter: viewer.actor.id,
+                form: &form,
+                amount,
+                leave_days,
+            })
+            .map_err(|e| coded("RULE_VIOLATION", e.to_string()))?;
         let preview = ApprovalDocument {
             id: domain::ids::ApprovalId(uuid::Uuid::nil()),
             drafter: viewer.actor.id,

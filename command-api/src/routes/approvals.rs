@@ -16,7 +16,7 @@ use domain::approval::{
 };
 use domain::form::{Body as FormBody, FieldError, FieldKind, FieldValue, FormError, FormTemplate, LineItem};
 use domain::ids::{ApprovalId, AttachmentId, CommentId, DelegationId, DepartmentId, EmployeeId};
-use domain::line_rule::{suggest_line, Suggestion};
+use domain::line_rule::{Drafting, LineRules, Suggestion};
 use infra::eventlog::{streams, StreamRef};
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -805,13 +805,15 @@ async fn suggest(
     let form = state.service.form(&req.form, None)?;
     let chart = state.directory.org_chart();
     let table = state.service.authority_table().await?;
-    Ok(Json(suggest_line(
-        &chart,
-        &state.settings.policy,
-        &table,
-        caller.actor.id,
+    let rules = LineRules {
+        chart: &chart,
+        policy: &state.settings.policy,
+        table: &table,
+    };
+    Ok(Json(rules.suggest(Drafting {
+        drafter: caller.actor.id,
         form,
-        req.amount,
-        req.leave_days,
-    )?))
+        amount: req.amount,
+        leave_days: req.leave_days,
+    })?))
 }
