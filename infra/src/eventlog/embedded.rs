@@ -432,7 +432,7 @@ impl Writer {
                     .get(&record.stream_id)
                     .cloned()
                     .unwrap_or_else(|| index.heads.head(&record.stream_id));
-                if !record.events.is_empty() && record.first_version == head.version + 1 {
+                if head.is_followed_by(&record) {
                     overlay.insert(
                         record.stream_id.clone(),
                         Head {
