@@ -11,6 +11,9 @@
 //! carries its envelope (event id as UUIDv7, stream type and id, version, recorded-at, actor,
 //! command, correlation and causation ids, schema version) and a per-stream hash chain
 //! (`prev_hash`, `hash` = SHA-256 over the canonical bytes of the envelope and payload).
+//! The envelope only grows, and readers ignore fields they do not know, so old and new
+//! binaries judge the same records alike during a rolling upgrade; an added field is not
+//! covered by the hash (see [`codec`]).
 //!
 //! ## The acceptance rule (how optimistic concurrency works without conditional append)
 //!
