@@ -185,3 +185,60 @@ async fn damage_before_the_last_segment_is_reported_not_repaired() {
         other => panic!("expected corruption to be reported, got {other:?}"),
     }
 }
+
+/// Child mode: opens a log whose `doc` topic does not exist yet and appends one commit.
+#[tokio::test]
+#[ignore = "run under strace by a_new_topic_directory_is_made_durable_in_its_parent"]
+async fn child_topic_creator() {
+    let Ok(dir) = std::env::var("ERP_CHILD_DIR") else {
+        return;
+    };
+    let log = embedded_at(std::path::Path::new(&dir));
+    log.append(commit(&stream("new-topic"), ExpectedVersion::NoStream, vec![event(0)]))
+        .await
+        .unwrap();
+}
+
+/// A directory entry is durable only once its parent directory is synced: a crash after
+/// acknowledging the first commit of a new stream type must not lose the whole topic.
+#[test]
+fn a_new_topic_directory_is_made_durable_in_its_parent() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("strace.txt");
+    let log_dir = dir.path().join("log");
+    let status = std::process::Command::new("strace")
+        .arg("-f")
+        .args(["-e", "trace=mkdir,mkdirat,openat,close,fsync,fdatasync"])
+        .arg("-o")
+        .arg(&trace)
+        .arg(std::env::current_exe().unwrap())
+        .args(["--exact", "child_topic_creator", "--ignored", "--test-threads=1"])
+        .env("ERP_CHILD_DIR", &log_dir)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("this test needs strace (apt-get install strace)");
+    assert!(status.success());
+    let trace = std::fs::read_to_string(&trace).unwrap();
+    let lines: Vec<&str> = trace.lines().collect();
+    let topic = format!("\"{}\"", log_dir.join("doc").display());
+    let created = lines
+        .iter()
+        .position(|l| l.contains("mkdir") && l.contains(&topic))
+        .unwrap_or_else(|| panic!("no mkdir of {topic} in\n{trace}"));
+    let parent = format!("\"{}\"", log_dir.display());
+    // An fd opened on the parent after the mkdir, and fsynced before it was closed.
+    let synced = lines[created..].iter().enumerate().any(|(i, open)| {
+        let Some(fd) = (open.contains("openat(") && open.contains(&format!("{parent},")))
+            .then(|| open.rsplit("= ").next().unwrap_or_default().trim())
+        else {
+            return false;
+        };
+        let after = &lines[created + i + 1..];
+        let closed = after
+            .iter()
+            .position(|l| l.contains(&format!("close({fd})")))
+            .unwrap_or(after.len());
+        after[..closed].iter().any(|l| l.contains(&format!("fsync({fd})")))
+    });
+    assert!(synced, "{parent} was not synced after {topic} was created:\n{trace}");
+}

@@ -13,6 +13,8 @@
 //! - **Recovery**: on open, every segment is scanned; a torn or checksum-failing tail of the
 //!   last segment (a crash mid-write) is truncated. Damage anywhere else is reported as
 //!   corruption, never repaired silently.
+//! - **Directories**: a new topic directory (and the log directory) is made durable by
+//!   syncing its parent, as new segments are by syncing the topic directory.
 //! - **Index**: offset → (segment, file position), stream id → offsets, heads and command ids
 //!   are rebuilt in memory on open.
 
@@ -80,7 +82,7 @@ impl EmbeddedLog {
         upcasters: Upcasters,
     ) -> Result<Self, EventLogError> {
         let dir = dir.into();
-        fs::create_dir_all(&dir)?;
+        create_dir_durably(&dir)?;
         let lock = fs::OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -298,7 +300,7 @@ struct Topic {
 
 impl Topic {
     fn open(name: &str, dir: PathBuf, options: EmbeddedOptions) -> Result<Arc<Self>, EventLogError> {
-        fs::create_dir_all(&dir)?;
+        create_dir_durably(&dir)?;
         let mut bases = segment_bases(&dir)?;
         if bases.is_empty() {
             File::create(segment_path(&dir, 0))?.sync_all()?;
@@ -664,6 +666,24 @@ fn segment_bases(dir: &Path) -> Result<Vec<u64>, EventLogError> {
 
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
+}
+
+/// Creates `dir` (and missing parents) so that it survives a crash: a new directory's entry
+/// is durable only once its parent directory is synced.
+fn create_dir_durably(dir: &Path) -> std::io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    create_dir_durably(parent)?;
+    match fs::create_dir(dir) {
+        Ok(()) => sync_dir(parent),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// Scans one segment into the index; truncates a torn tail of the last segment.
