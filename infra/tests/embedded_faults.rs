@@ -235,6 +235,30 @@ async fn a_flipped_bit_mid_segment_refuses_to_open_instead_of_dropping_acknowled
 }
 
 #[tokio::test]
+async fn a_zero_filled_tail_is_a_torn_write_truncated_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = stream("zeros");
+    ten_commits(dir.path(), &s).await;
+    let path = only_segment(dir.path());
+    let good_len = std::fs::metadata(&path).unwrap().len();
+    // The file grew but the data never reached the disk: a filesystem shows zeros there.
+    let mut file = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+    file.write_all(&[0u8; 4096]).unwrap();
+    drop(file);
+
+    let log = embedded_at(dir.path());
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().len(),
+        good_len,
+        "the zeros are cut off"
+    );
+    assert_eq!(log.read_stream(&s).await.unwrap().len(), 10);
+    log.append(commit(&s, ExpectedVersion::Exact(10), vec![event(10)]))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
 async fn repair_says_which_frames_it_drops_and_drops_them_only_when_applied() {
     use infra::eventlog::embedded::{apply_repair, plan_repair};
     let dir = tempfile::tempdir().unwrap();

@@ -15,7 +15,8 @@
 //!   partial frame, or file space whose data never reached the disk) — is truncated: nothing
 //!   in it was acknowledged, since acknowledgement waits for the sync. A damaged frame followed
 //!   by anything else may sit before acknowledged commits (a flipped bit, a bad block): the log
-//!   refuses to open, naming segment, byte and offset, and changes nothing.
+//!   refuses to open, naming segment, byte and offset, and changes nothing. An empty frame is
+//!   damage too (no record is empty, and zeros pass the checksum: the CRC-32 of nothing is 0).
 //! - **Repair** is explicit: [`plan_repair`] lists what cutting the log at its first damaged
 //!   frame drops (that frame and every later one of its stream type: offsets are positions),
 //!   [`apply_repair`] does it with the log closed, keeping the cut bytes beside the segment
@@ -760,6 +761,11 @@ fn frame_at(data: &[u8], pos: usize) -> Frame<'_> {
     };
     let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
     let crc = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
+    // An empty frame is never written (a record is never empty), and zeros would pass the
+    // checksum: the CRC-32 of nothing is 0.
+    if len == 0 {
+        return Frame::Damaged("empty frame");
+    }
     if len > MAX_RECORD_BYTES {
         return Frame::Damaged("length beyond the largest record");
     }
