@@ -7,6 +7,7 @@
 //! - `erp notifier`: GraphQL subscriptions over WebSocket, fed through Redis.
 //! - `erp replay --projection NAME`: rebuild a projection into a shadow copy and swap it in.
 //! - `erp bench commands|rebuild`: load and rebuild benchmarks.
+//! - `erp repair-log --data-dir D [--yes]`: cut an embedded log at a damaged frame.
 //!
 //! `main` parses arguments, loads settings and starts telemetry; each role is
 //! `build(...)` + `run_until_stopped(shutdown)`.
@@ -15,6 +16,7 @@ mod audit;
 mod bench;
 mod live_bench;
 mod rebuild_bench;
+mod repair;
 mod replay;
 mod settings;
 
@@ -166,6 +168,16 @@ enum Role {
         #[arg(long)]
         data_dir: PathBuf,
     },
+    /// Repair an embedded log that refuses to open because a frame is damaged: list the frames
+    /// a repair drops (the damaged one and all after it), and drop them only with --yes (stop
+    /// `erp up` first). Exit 1 when damage was found and left alone.
+    RepairLog {
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Drop the listed frames.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Load generators.
     Bench {
         #[command(subcommand)]
@@ -275,6 +287,7 @@ async fn run(role: Role) -> anyhow::Result<bool> {
         } => audit::history(&log, &document, as_of, format).await,
         Role::Export { stream, out, log } => audit::export(&log, stream, out).await,
         Role::Import { input, data_dir } => audit::import(&data_dir, input).await,
+        Role::RepairLog { data_dir, yes } => repair::run(&data_dir, yes),
         Role::Bench { what } => bench::run(what).await.map(|()| true),
     }
 }

@@ -110,11 +110,13 @@ impl From<EventLogError> for ApiError {
             }
             EventLogError::Unavailable(detail) => {
                 tracing::warn!(%detail, "event log unavailable");
+                // Retrying with the same Idempotency-Key is safe: it gets the first answer.
                 ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "log_unavailable",
                     "the event log is unavailable; retry",
                 )
+                .with(json!({ "retry_after_seconds": 1 }))
             }
             other => ApiError::internal("event log", other),
         }
@@ -282,5 +284,23 @@ impl From<RuleError> for ApiError {
             RuleError::NoRule => "no_authority_rule",
         };
         rule(code, U, e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unavailable_log_answers_503_with_retry_after() {
+        let response = ApiError::from(EventLogError::Unavailable("no answer in time".into())).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            response
+                .headers()
+                .get(header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok()),
+            Some("1")
+        );
     }
 }

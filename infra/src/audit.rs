@@ -7,11 +7,12 @@
 //! does not prove on its own: a forger who rewrites a stream's *whole* tail with fresh hashes
 //! is detected only against a stream head recorded elsewhere (an exported or printed head).
 
-use crate::eventlog::chain::{verify_commit, ChainProblem, StreamHeads};
+use crate::eventlog::chain::{verify_commit, Admission, ChainProblem, StreamHeads};
 use crate::eventlog::codec::CommitRecord;
 use crate::eventlog::embedded::RawRecord;
 use crate::eventlog::{streams, Position, Upcasters};
 use serde::Serialize;
+use std::collections::HashSet;
 
 /// One thing wrong with the log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -31,8 +32,10 @@ pub struct Problem {
 pub struct Report {
     pub records: u64,
     pub events: u64,
-    /// Records later claims of an existing version (a writer that lost a race): ignored by
-    /// every reader under rule R, and not a problem.
+    /// Records later claims of an existing version (a writer that lost a race), and a stale
+    /// writer's commits built on its own fenced ones: ignored by every reader under rule R,
+    /// and not a problem. A commit at the next version linked to anything else is fenced by
+    /// R too, but reported as a `broken_link`.
     pub fenced: u64,
     pub problems: Vec<Problem>,
 }
@@ -41,6 +44,8 @@ pub struct Report {
 #[derive(Debug, Default)]
 pub struct Verifier {
     heads: StreamHeads,
+    /// (stream id, last hash) of fenced commits: what a stale writer may have built on.
+    fenced_tips: HashSet<(String, String)>,
     upcasters: Upcasters,
     /// Only this stream id, when set.
     only: Option<String>,
@@ -106,12 +111,21 @@ impl Verifier {
                     ),
                 );
             } else {
-                self.report.fenced += 1;
+                self.fence(&record);
             }
             return;
         }
-        self.heads.admit(&record);
-        for problem in verify_commit(&record, &before) {
+        let problems = verify_commit(&record, &before);
+        let accepted = self.heads.admit(&record) == Admission::Accepted;
+        let on_a_fenced_commit = || {
+            self.fenced_tips
+                .contains(&(record.stream_id.clone(), record.first_prev_hash().to_owned()))
+        };
+        if !accepted && on_a_fenced_commit() {
+            self.fence(&record);
+            return;
+        }
+        for problem in problems {
             let (kind, version, detail) = match problem {
                 ChainProblem::BrokenLink {
                     version,
@@ -135,9 +149,15 @@ impl Verifier {
             };
             self.problem(kind, &position, stream_id.clone(), Some(version), detail);
         }
-        if self.check_schema {
+        if accepted && self.check_schema {
             self.check_payloads(&record, &position);
         }
+    }
+
+    fn fence(&mut self, record: &CommitRecord) {
+        self.report.fenced += 1;
+        self.fenced_tips
+            .insert((record.stream_id.clone(), record.last_hash().to_owned()));
     }
 
     fn check_payloads(&mut self, record: &CommitRecord, position: &Position) {

@@ -236,3 +236,45 @@ async fn a_damaged_frame_is_unreadable_not_fatal() {
     assert_eq!(problems[0].kind, "unreadable");
     assert!(problems[0].detail.contains("damaged frame"), "{}", problems[0].detail);
 }
+
+/// After losing a race for version 2, a stale writer built version 3 on its own fenced commit.
+/// Rule R fences both; neither is a broken chain of the stream's history.
+#[tokio::test]
+async fn a_stale_writers_commit_on_its_own_fenced_commit_is_fenced_not_a_broken_link() {
+    let (_dir, mut all) = original().await;
+    let on = |record: &CommitRecord| {
+        let commit = NewCommit {
+            stream: record.stream(),
+            expected: ExpectedVersion::Any,
+            command_id: Uuid::now_v7(),
+            correlation_id: Uuid::now_v7(),
+            causation_id: None,
+            actor: None,
+            traceparent: None,
+            events: vec![NewEvent {
+                event_type: "approval.commented".into(),
+                schema_version: 1,
+                payload: serde_json::json!({}),
+            }],
+        };
+        CommitRecord::build(&commit, record.last_version(), record.last_hash(), Utc::now())
+    };
+    let lost = on(&all[0]);
+    let built_on_lost = on(&lost);
+    all.insert(2, built_on_lost);
+    all.insert(2, lost);
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let log = EmbeddedLog::open(dir.path(), EmbeddedOptions::default(), Upcasters::default()).unwrap();
+        for r in all {
+            log.import(r).await.unwrap();
+        }
+    }
+    let mut verifier = Verifier::new(None, true);
+    scan_topic(dir.path(), streams::APPROVAL, |raw| {
+        verifier.visit(streams::APPROVAL, 0, raw)
+    })
+    .unwrap();
+    assert_eq!(verifier.report.problems, vec![]);
+    assert_eq!(verifier.report.fenced, 2);
+}

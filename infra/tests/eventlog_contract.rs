@@ -236,8 +236,8 @@ pub async fn tampering_with_or_removing_a_record_breaks_the_chain(log: Arc<dyn E
         let mut problems = Vec::new();
         for c in commits {
             let before = heads.head(&c.stream_id);
-            assert_eq!(heads.admit(c), Admission::Accepted);
             problems.extend(verify_commit(c, &before));
+            heads.admit(c);
         }
         problems
     };
@@ -256,7 +256,64 @@ pub async fn tampering_with_or_removing_a_record_breaks_the_chain(log: Arc<dyn E
             .any(|p| matches!(p, ChainProblem::BrokenLink { version: 2, .. })),
         "{problems:?}"
     );
+    let mut heads = StreamHeads::default();
+    let admitted: Vec<Admission> = removed.iter().map(|c| heads.admit(c)).collect();
+    assert_eq!(
+        admitted,
+        vec![Admission::Accepted, Admission::Fenced { head: 1 }],
+        "readers fence a record that does not link to the one before it"
+    );
     let _ = Head::default();
+}
+
+/// Writes a record into the log exactly as given, past every check a writer makes: what a
+/// forger, a stale writer or a writer of another version could leave in the log.
+pub type Forge = Arc<dyn Fn(CommitRecord) -> futures::future::BoxFuture<'static, ()> + Send + Sync>;
+
+pub async fn a_commit_that_does_not_link_to_the_head_is_fenced_like_a_stale_writers(
+    log: Arc<dyn EventLog>,
+    forge: Forge,
+) {
+    let s = stream("doc-fork");
+    let first = log
+        .append(commit(&s, ExpectedVersion::NoStream, vec![event(1)]))
+        .await
+        .unwrap();
+    // The right next version, on a predecessor that is not the stream's head: a fork.
+    let fork = CommitRecord::build(
+        &commit(&s, ExpectedVersion::Any, vec![event(2)]),
+        1,
+        &"f".repeat(64),
+        chrono::Utc::now(),
+    );
+    forge(fork.clone()).await;
+    let second = log
+        .append(commit(&s, ExpectedVersion::Exact(1), vec![event(3)]))
+        .await
+        .expect("the fork claimed no version");
+    assert_eq!(second.first_version, 2);
+    let events = log.read_stream(&s).await.unwrap();
+    assert_eq!(
+        events.iter().map(|e| e.commit_id).collect::<Vec<_>>(),
+        vec![first.commit_id, second.commit_id]
+    );
+    assert_eq!(events[1].prev_hash, events[0].hash);
+    let mut heads = StreamHeads::default();
+    let judged: Vec<(uuid::Uuid, Admission)> = read_all(&*log, "doc", 3)
+        .await
+        .iter()
+        .filter(|c| c.stream_id == s.stream_id)
+        .map(|c| (c.commit_id, heads.admit(c)))
+        .collect();
+    assert_eq!(
+        judged,
+        vec![
+            (first.commit_id, Admission::Accepted),
+            (fork.commit_id, Admission::Fenced { head: 1 }),
+            (second.commit_id, Admission::Accepted),
+        ],
+        "a subscriber judges the log as the writer did"
+    );
 }
 
 pub async fn old_schema_versions_are_upcast_on_read(log: Arc<dyn EventLog>) {
@@ -283,8 +340,15 @@ macro_rules! contract_suite {
                 ($name:ident) => {
                     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                     async fn $name() {
-                        let (log, _guard) = $open.await;
+                        let (log, _forge, _guard) = $open.await;
                         super::$name(log).await;
+                    }
+                };
+                ($name:ident, forge) => {
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $name() {
+                        let (log, forge, _guard) = $open.await;
+                        super::$name(log, forge).await;
                     }
                 };
             }
@@ -298,20 +362,54 @@ macro_rules! contract_suite {
             case!(a_subscription_resumes_from_its_checkpoint_and_sees_new_commits);
             case!(tampering_with_or_removing_a_record_breaks_the_chain);
             case!(old_schema_versions_are_upcast_on_read);
+            case!(
+                a_commit_that_does_not_link_to_the_head_is_fenced_like_a_stale_writers,
+                forge
+            );
         }
     };
 }
 
-async fn open_embedded() -> (Arc<dyn EventLog>, tempfile::TempDir) {
+async fn open_embedded() -> (Arc<dyn EventLog>, Forge, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    (embedded_at(dir.path()) as Arc<dyn EventLog>, dir)
+    let log = embedded_at(dir.path());
+    let importer = log.clone();
+    let forge: Forge = Arc::new(move |record| {
+        let log = importer.clone();
+        Box::pin(async move {
+            log.import(record).await.unwrap();
+        })
+    });
+    (log as Arc<dyn EventLog>, forge, dir)
 }
 
-async fn open_kafka() -> (Arc<dyn EventLog>, ()) {
-    (
-        Arc::new(kafka_with(&fresh_prefix(), None).await) as Arc<dyn EventLog>,
-        (),
-    )
+async fn open_kafka() -> (Arc<dyn EventLog>, Forge, ()) {
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    let prefix = fresh_prefix();
+    let log = Arc::new(kafka_with(&prefix, None).await);
+    let producer: FutureProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", kafka_brokers())
+        .create()
+        .unwrap();
+    let partitions = log.partitions();
+    let forge: Forge = Arc::new(move |record: CommitRecord| {
+        let (producer, topic) = (producer.clone(), format!("{prefix}.{}.events", record.stream_type));
+        Box::pin(async move {
+            let partition = infra::eventlog::partition_for(&record.stream_id, partitions);
+            let payload = record.encode().unwrap();
+            producer
+                .send(
+                    FutureRecord::to(&topic)
+                        .partition(partition as i32)
+                        .key(&record.key())
+                        .payload(&payload),
+                    Duration::from_secs(10),
+                )
+                .await
+                .unwrap();
+        })
+    });
+    (log as Arc<dyn EventLog>, forge, ())
 }
 
 contract_suite!(embedded, open_embedded());

@@ -1,6 +1,13 @@
 //! Rule R and chain verification. Every reader of a partition — writers restoring state,
 //! projectors, `erp verify` — decides which commits count with [`StreamHeads::admit`], so all
 //! of them agree on the history.
+//!
+//! R looks at a commit's version *and* its link: a commit is the stream's next one only if
+//! its first version is `head + 1` and its first event's `prev_hash` is the head's hash.
+//! Checking the version alone would let a commit built on another predecessor — a stale writer
+//! chaining onto its own fenced commit, or a forged record — become history, forking the chain
+//! that `erp verify` then reports as broken. Both inputs are stored fields read verbatim (no
+//! hash is recomputed here), so every reader of every version decides alike.
 
 use super::codec::{CommitRecord, GENESIS_HASH};
 use std::collections::HashMap;
@@ -10,6 +17,14 @@ use std::collections::HashMap;
 pub struct Head {
     pub version: u64,
     pub hash: String,
+}
+
+impl Head {
+    /// Rule R's test: `commit` is the stream's next commit — it holds events, its first
+    /// version is the next one and its first event links to this head's hash.
+    pub fn is_followed_by(&self, commit: &CommitRecord) -> bool {
+        !commit.events.is_empty() && commit.first_version == self.version + 1 && commit.first_prev_hash() == self.hash
+    }
 }
 
 impl Default for Head {
@@ -26,7 +41,8 @@ impl Default for Head {
 pub enum Admission {
     /// First claim of the next version: part of history.
     Accepted,
-    /// A version already claimed (or a gap): ignored by every reader.
+    /// A version already claimed, a gap, or a commit that does not link to the head's hash:
+    /// ignored by every reader. `head` is the stream's version, unchanged.
     Fenced { head: u64 },
 }
 
@@ -58,10 +74,11 @@ impl StreamHeads {
         self.heads.is_empty()
     }
 
-    /// Rule R: accept a commit iff its first version is the head's next; then move the head.
+    /// Rule R: accept a commit iff it follows the head ([`Head::is_followed_by`]); then move
+    /// the head.
     pub fn admit(&mut self, commit: &CommitRecord) -> Admission {
         let head = self.heads.entry(commit.stream_id.clone()).or_default();
-        if commit.events.is_empty() || commit.first_version != head.version + 1 {
+        if !head.is_followed_by(commit) {
             return Admission::Fenced { head: head.version };
         }
         head.version = commit.last_version();
@@ -112,4 +129,84 @@ pub fn verify_commit(commit: &CommitRecord, previous: &Head) -> Vec<ChainProblem
         expected_version = event.version + 1;
     }
     problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eventlog::{ExpectedVersion, NewCommit, NewEvent, StreamRef};
+    use chrono::Utc;
+    use uuid::Uuid;
+
+    fn commit_on(head: &Head) -> CommitRecord {
+        let commit = NewCommit {
+            stream: StreamRef::new("doc", "doc-1"),
+            expected: ExpectedVersion::Any,
+            command_id: Uuid::now_v7(),
+            correlation_id: Uuid::now_v7(),
+            causation_id: None,
+            actor: None,
+            traceparent: None,
+            events: vec![NewEvent {
+                event_type: "doc.noted".into(),
+                schema_version: 1,
+                payload: serde_json::json!({ "n": head.version }),
+            }],
+        };
+        CommitRecord::build(&commit, head.version, &head.hash, Utc::now())
+    }
+
+    fn head_after(record: &CommitRecord) -> Head {
+        Head {
+            version: record.last_version(),
+            hash: record.last_hash().to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_commit_at_the_next_version_whose_prev_hash_is_not_the_heads_hash_is_fenced() {
+        let mut heads = StreamHeads::default();
+        let first = commit_on(&Head::default());
+        assert_eq!(heads.admit(&first), Admission::Accepted);
+        let forged = commit_on(&Head {
+            version: 1,
+            hash: "f".repeat(64),
+        });
+        assert_eq!(heads.admit(&forged), Admission::Fenced { head: 1 });
+        assert_eq!(
+            heads.head("doc-1"),
+            head_after(&first),
+            "a fenced commit does not move the head"
+        );
+        let linked = commit_on(&head_after(&first));
+        assert_eq!(heads.admit(&linked), Admission::Accepted);
+    }
+
+    /// A stale writer keeps building on its own commits: after its version 2 lost the race, its
+    /// version 3 links to that fenced commit. Every reader fences it, so no history forks.
+    #[test]
+    fn a_stale_writers_commit_chained_onto_its_own_fenced_commit_is_fenced_by_every_reader() {
+        let v1 = commit_on(&Head::default());
+        let winner = commit_on(&head_after(&v1));
+        let loser = commit_on(&head_after(&v1));
+        let loser_next = commit_on(&head_after(&loser));
+        let log = [&v1, &winner, &loser, &loser_next];
+        let judged = |log: &[&CommitRecord]| {
+            let mut heads = StreamHeads::default();
+            let admissions: Vec<Admission> = log.iter().map(|c| heads.admit(c)).collect();
+            (admissions, heads.head("doc-1"))
+        };
+        let (admissions, head) = judged(&log);
+        assert_eq!(
+            admissions,
+            vec![
+                Admission::Accepted,
+                Admission::Accepted,
+                Admission::Fenced { head: 2 },
+                Admission::Fenced { head: 2 },
+            ]
+        );
+        assert_eq!(head, head_after(&winner));
+        assert_eq!(judged(&log), (admissions, head), "every reader decides the same");
+    }
 }

@@ -1,6 +1,27 @@
 //! The wire format, defined once: a commit record as JSON (readable by any Kafka tool), its
 //! record key, the canonical bytes the hash chain is computed over, and the conversion to
 //! [`RecordedEvent`] envelopes (with upcasting).
+//!
+//! ## Changing the envelope (rolling upgrades)
+//!
+//! During a rolling upgrade old and new binaries read the same partitions, and rule R only
+//! holds if they decode the same records: a reader that skips a record another reader accepts
+//! has a different head from then on. So the envelope may only grow, and readers tolerate
+//! what they do not know:
+//!
+//! - **Unknown fields are ignored** on decode, at the commit and at the event level (no
+//!   `deny_unknown_fields`). A new field must be optional for new readers too (`#[serde(default)]`),
+//!   since old records lack it. Renaming, removing or retyping a field is not additive: it needs
+//!   every reader upgraded before the first writer (stop the writers, upgrade, start).
+//! - **The hash covers a fixed set of fields**, listed in [`CommitRecord::hash_of`]; an added
+//!   field is *not* covered. Old and new readers then compute the same hash over the same
+//!   canonical bytes, and R (which compares stored `prev_hash`/`hash` fields, never a
+//!   recomputed hash) decides alike on both. The price: an added field is not tamper-evident,
+//!   and an old binary drops it when it re-encodes a record (`erp export`, then `erp import`).
+//!   What must be tamper-evident belongs in the payload, which the hash covers and
+//!   `schema_version` versions. Covering a new envelope field would change the hash format:
+//!   old verifiers would report every new event as `hash_mismatch`, so that is a coordinated
+//!   change, not a rolling one.
 
 use super::{EventLogError, NewCommit, Position, RecordedEvent, StreamRef, Upcasters};
 use chrono::{DateTime, Utc};
@@ -21,9 +42,9 @@ pub mod headers {
     pub const TRACEPARENT: &str = "traceparent";
 }
 
-/// One log record: a commit of 1..n events of one stream.
+/// One log record: a commit of 1..n events of one stream. Fields a newer writer added are
+/// ignored on decode (see the module docs).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct CommitRecord {
     pub commit_id: Uuid,
     pub stream_type: String,
@@ -39,9 +60,8 @@ pub struct CommitRecord {
     pub events: Vec<EventRecord>,
 }
 
-/// One event inside a commit.
+/// One event inside a commit. Fields a newer writer added are ignored on decode.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct EventRecord {
     pub event_id: Uuid,
     pub version: u64,
@@ -132,6 +152,11 @@ impl CommitRecord {
     }
 
     /// SHA-256 (hex) over the canonical bytes of one event's envelope and payload.
+    ///
+    /// Covered: actor, causation, command and correlation ids, event id and type, payload,
+    /// `prev_hash`, recorded-at, schema version, stream id and type, version. Not covered:
+    /// `commit_id`, `first_version` (each event's own version is), `traceparent`, and any
+    /// field added to the envelope later (see the module docs).
     ///
     /// The envelope is written straight into the buffer with its keys in sorted order —
     /// the same bytes `canonical_json` gives for the envelope as a JSON object, without
@@ -243,4 +268,41 @@ pub fn canonical_json(value: &Value, out: &mut Vec<u8>) {
 fn write_scalar<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
     // Writing into a Vec cannot fail.
     let _ = serde_json::to_writer(&mut *out, value);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eventlog::{ExpectedVersion, NewEvent};
+
+    fn record() -> CommitRecord {
+        let commit = NewCommit {
+            stream: StreamRef::new("doc", "doc-1"),
+            expected: ExpectedVersion::NoStream,
+            command_id: Uuid::now_v7(),
+            correlation_id: Uuid::now_v7(),
+            causation_id: None,
+            actor: Some("tester".into()),
+            traceparent: None,
+            events: vec![NewEvent {
+                event_type: "doc.noted".into(),
+                schema_version: 1,
+                payload: serde_json::json!({ "n": 1 }),
+            }],
+        };
+        CommitRecord::build(&commit, 0, GENESIS_HASH, Utc::now())
+    }
+
+    /// During a rolling upgrade old readers meet records of newer writers. An added envelope
+    /// field must not make them skip a commit the new readers accept (that forks rule R).
+    #[test]
+    fn a_record_with_envelope_fields_added_by_a_newer_writer_decodes_with_its_hash_intact() {
+        let original = record();
+        let mut json = serde_json::to_value(&original).unwrap();
+        json["tenant"] = "acme".into();
+        json["events"][0]["signature"] = serde_json::json!({ "alg": "ed25519" });
+        let decoded = CommitRecord::decode(&serde_json::to_vec(&json).unwrap()).unwrap();
+        assert_eq!(decoded, original, "added fields are ignored, known ones kept");
+        assert_eq!(decoded.hash_of(&decoded.events[0]), original.events[0].hash);
+    }
 }

@@ -10,9 +10,19 @@
 //!   all of them. Many concurrent appends share one flush.
 //! - **Durability**: an append is acknowledged only after its bytes are synced. A failed write
 //!   is cut back to the previous end, so the log never keeps a commit that was refused.
-//! - **Recovery**: on open, every segment is scanned; a torn or checksum-failing tail of the
-//!   last segment (a crash mid-write) is truncated. Damage anywhere else is reported as
-//!   corruption, never repaired silently.
+//! - **Recovery**: on open, every segment is scanned. A torn tail of the last segment — a
+//!   damaged frame followed by nothing but zeros, which is all a crash mid-write can leave (a
+//!   partial frame, or file space whose data never reached the disk) — is truncated: nothing
+//!   in it was acknowledged, since acknowledgement waits for the sync. A damaged frame followed
+//!   by anything else may sit before acknowledged commits (a flipped bit, a bad block): the log
+//!   refuses to open, naming segment, byte and offset, and changes nothing. An empty frame is
+//!   damage too (no record is empty, and zeros pass the checksum: the CRC-32 of nothing is 0).
+//! - **Repair** is explicit: [`plan_repair`] lists what cutting the log at its first damaged
+//!   frame drops (that frame and every later one of its stream type: offsets are positions),
+//!   [`apply_repair`] does it with the log closed, keeping the cut bytes beside the segment
+//!   (`erp repair-log --data-dir D [--yes]`).
+//! - **Directories**: a new topic directory (and the log directory) is made durable by
+//!   syncing its parent, as new segments are by syncing the topic directory.
 //! - **Index**: offset → (segment, file position), stream id → offsets, heads and command ids
 //!   are rebuilt in memory on open.
 
@@ -80,18 +90,8 @@ impl EmbeddedLog {
         upcasters: Upcasters,
     ) -> Result<Self, EventLogError> {
         let dir = dir.into();
-        fs::create_dir_all(&dir)?;
-        let lock = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(dir.join("LOCK"))?;
-        if let Err(e) = lock.try_lock() {
-            return Err(EventLogError::Unavailable(format!(
-                "the log in {} is open in another process (is `erp up` running?): {e}",
-                dir.display()
-            )));
-        }
+        create_dir_durably(&dir)?;
+        let lock = lock_exclusively(&dir)?;
         let log = Self {
             dir,
             options,
@@ -298,7 +298,7 @@ struct Topic {
 
 impl Topic {
     fn open(name: &str, dir: PathBuf, options: EmbeddedOptions) -> Result<Arc<Self>, EventLogError> {
-        fs::create_dir_all(&dir)?;
+        create_dir_durably(&dir)?;
         let mut bases = segment_bases(&dir)?;
         if bases.is_empty() {
             File::create(segment_path(&dir, 0))?.sync_all()?;
@@ -432,7 +432,7 @@ impl Writer {
                     .get(&record.stream_id)
                     .cloned()
                     .unwrap_or_else(|| index.heads.head(&record.stream_id));
-                if !record.events.is_empty() && record.first_version == head.version + 1 {
+                if head.is_followed_by(&record) {
                     overlay.insert(
                         record.stream_id.clone(),
                         Head {
@@ -666,7 +666,26 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
-/// Scans one segment into the index; truncates a torn tail of the last segment.
+/// Creates `dir` (and missing parents) so that it survives a crash: a new directory's entry
+/// is durable only once its parent directory is synced.
+fn create_dir_durably(dir: &Path) -> std::io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    create_dir_durably(parent)?;
+    match fs::create_dir(dir) {
+        Ok(()) => sync_dir(parent),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Scans one segment into the index; truncates a torn tail of the last segment and refuses
+/// any other damage.
 fn recover_segment(
     name: &str,
     path: &Path,
@@ -676,26 +695,39 @@ fn recover_segment(
 ) -> Result<(), EventLogError> {
     let data = fs::read(path)?;
     let mut pos = 0usize;
-    let torn_at = loop {
-        if pos == data.len() {
-            break None;
-        }
-        if pos + FRAME_HEADER > data.len() {
-            break Some(pos);
-        }
-        let len = u32::from_le_bytes([data[pos], data[pos + 1], data[pos + 2], data[pos + 3]]);
-        let crc = u32::from_le_bytes([data[pos + 4], data[pos + 5], data[pos + 6], data[pos + 7]]);
-        let end = pos + FRAME_HEADER + len as usize;
-        if len > MAX_RECORD_BYTES || end > data.len() || crc32fast::hash(&data[pos + FRAME_HEADER..end]) != crc {
-            break Some(pos);
-        }
-        let record = CommitRecord::decode(&data[pos + FRAME_HEADER..end])
-            .map_err(|e| EventLogError::Corrupt(format!("{name}: record at byte {pos} of {}: {e}", path.display())))?;
+    loop {
+        let (body, end) = match frame_at(&data, pos) {
+            Frame::End => return Ok(()),
+            Frame::Whole { body, end } => (body, end),
+            Frame::Damaged(why) if is_last && is_torn_tail(&data, pos) => {
+                tracing::warn!(topic = name, segment = %path.display(), at = pos, dropped = data.len() - pos, why, "truncating torn tail");
+                let file = OpenOptions::new().write(true).open(path)?;
+                file.set_len(pos as u64)?;
+                file.sync_all()?;
+                return Ok(());
+            }
+            Frame::Damaged(why) => {
+                return Err(EventLogError::Corrupt(format!(
+                    "{name}: damaged frame ({why}) at byte {pos} of {}, record offset {}; {} bytes follow it, \
+                     which may hold acknowledged commits. Nothing was changed: `erp repair-log` lists \
+                     what a repair would drop",
+                    path.display(),
+                    index.records.len(),
+                    data.len() - pos
+                )))
+            }
+        };
         let offset = index.records.len() as u64;
+        let record = CommitRecord::decode(body).map_err(|e| {
+            EventLogError::Corrupt(format!(
+                "{name}: record offset {offset} at byte {pos} of {} does not decode: {e}",
+                path.display()
+            ))
+        })?;
         index.records.push(Loc {
             segment,
             pos: pos as u64,
-            len,
+            len: body.len() as u32,
         });
         if index.heads.admit(&record) == Admission::Accepted {
             index.streams.entry(record.stream_id.clone()).or_default().push(offset);
@@ -707,20 +739,60 @@ fn recover_segment(
             index.commands.insert(record.command_id, record.appended_at(position));
         }
         pos = end;
-    };
-    if let Some(at) = torn_at {
-        if !is_last {
-            return Err(EventLogError::Corrupt(format!(
-                "{name}: damaged frame at byte {at} of {}",
-                path.display()
-            )));
-        }
-        tracing::warn!(topic = name, segment = %path.display(), at, dropped = data.len() - at, "truncating torn tail");
-        let file = OpenOptions::new().write(true).open(path)?;
-        file.set_len(at as u64)?;
-        file.sync_all()?;
     }
-    Ok(())
+}
+
+/// What is at a byte position of a segment.
+enum Frame<'a> {
+    /// The segment ends here.
+    End,
+    /// A whole frame whose checksum matches: its body, and where the next frame starts.
+    Whole { body: &'a [u8], end: usize },
+    /// No valid frame: why not.
+    Damaged(&'static str),
+}
+
+fn frame_at(data: &[u8], pos: usize) -> Frame<'_> {
+    let Some(rest) = data.get(pos..).filter(|rest| !rest.is_empty()) else {
+        return Frame::End;
+    };
+    let Some((header, rest)) = rest.split_first_chunk::<FRAME_HEADER>() else {
+        return Frame::Damaged("torn frame header");
+    };
+    let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
+    let crc = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
+    // An empty frame is never written (a record is never empty), and zeros would pass the
+    // checksum: the CRC-32 of nothing is 0.
+    if len == 0 {
+        return Frame::Damaged("empty frame");
+    }
+    if len > MAX_RECORD_BYTES {
+        return Frame::Damaged("length beyond the largest record");
+    }
+    let Some(body) = rest.get(..len as usize) else {
+        return Frame::Damaged("frame runs past the end of the segment");
+    };
+    if crc32fast::hash(body) != crc {
+        return Frame::Damaged("checksum mismatch");
+    }
+    Frame::Whole {
+        body,
+        end: pos + FRAME_HEADER + body.len(),
+    }
+}
+
+/// Whether damage at `pos` is what a crash mid-write leaves at the end of the last segment:
+/// part of a frame, then nothing but zeros (space the file grew by whose data never reached
+/// the disk). A damaged frame followed by anything else is corruption.
+fn is_torn_tail(data: &[u8], pos: usize) -> bool {
+    let rest = &data[pos..];
+    let zeros = |bytes: &[u8]| bytes.iter().all(|b| *b == 0);
+    let Some(header) = rest.first_chunk::<4>() else {
+        return true;
+    };
+    let len = u32::from_le_bytes(*header);
+    let claimed_end = FRAME_HEADER.saturating_add(len as usize).min(rest.len());
+    zeros(rest) || (len <= MAX_RECORD_BYTES && zeros(&rest[claimed_end..]))
 }
 
 /// A record's bytes, refused when larger than a frame may be.
@@ -738,6 +810,22 @@ fn encode_bounded(record: &CommitRecord) -> Result<Vec<u8>, EventLogError> {
 pub struct RawRecord {
     pub offset: u64,
     pub record: Result<CommitRecord, String>,
+}
+
+/// Takes the log directory's lock, held while the returned file is open.
+fn lock_exclusively(dir: &Path) -> Result<File, EventLogError> {
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("LOCK"))?;
+    if let Err(e) = lock.try_lock() {
+        return Err(EventLogError::Unavailable(format!(
+            "the log in {} is open in another process (is `erp up` running?): {e}",
+            dir.display()
+        )));
+    }
+    Ok(lock)
 }
 
 /// Reads every frame of one stream type of an embedded log directory, read-only and without
@@ -764,30 +852,22 @@ pub fn scan_frames(
         let path = segment_path(&dir, base);
         let data = fs::read(&path)?;
         let mut pos = 0usize;
-        while pos < data.len() {
-            if pos + FRAME_HEADER > data.len() {
-                visit(
-                    offset,
-                    Err(format!("torn frame header at byte {pos} of {}", path.display())),
-                );
-                return Ok(());
+        loop {
+            match frame_at(&data, pos) {
+                Frame::End => break,
+                Frame::Whole { body, end } => {
+                    visit(offset, Ok(body));
+                    offset += 1;
+                    pos = end;
+                }
+                Frame::Damaged(why) => {
+                    visit(
+                        offset,
+                        Err(format!("damaged frame ({why}) at byte {pos} of {}", path.display())),
+                    );
+                    return Ok(());
+                }
             }
-            let len = u32::from_le_bytes([data[pos], data[pos + 1], data[pos + 2], data[pos + 3]]);
-            let crc = u32::from_le_bytes([data[pos + 4], data[pos + 5], data[pos + 6], data[pos + 7]]);
-            let end = pos + FRAME_HEADER + len as usize;
-            if len > MAX_RECORD_BYTES || end > data.len() || crc32fast::hash(&data[pos + FRAME_HEADER..end]) != crc {
-                visit(
-                    offset,
-                    Err(format!(
-                        "damaged frame (length or CRC) at byte {pos} of {}",
-                        path.display()
-                    )),
-                );
-                return Ok(());
-            }
-            visit(offset, Ok(&data[pos + FRAME_HEADER..end]));
-            offset += 1;
-            pos = end;
         }
     }
     Ok(())
@@ -806,4 +886,204 @@ pub fn topics(log_dir: &Path) -> Result<Vec<String>, EventLogError> {
     }
     names.sort();
     Ok(names)
+}
+
+/// What a repair would drop of one frame: the commit it holds, as far as it can be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DroppedCommit {
+    pub stream_id: String,
+    pub first_version: u64,
+    pub last_version: u64,
+    pub commit_id: Uuid,
+}
+
+/// One frame a repair would drop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DroppedFrame {
+    pub offset: u64,
+    pub segment: PathBuf,
+    pub byte: u64,
+    /// The commit in the frame, or why it cannot be read.
+    pub commit: Result<DroppedCommit, String>,
+}
+
+/// How [`apply_repair`] would repair one stream type: cut its log at the first damaged frame.
+/// Offsets are positions, so every frame after the damaged one goes too; the cut bytes are
+/// kept aside, never deleted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicRepair {
+    pub stream_type: String,
+    /// The segment holding the damaged frame, and the byte the frame starts at.
+    pub segment: PathBuf,
+    pub byte: u64,
+    /// The damaged frame's offset: the end of the log after the repair.
+    pub offset: u64,
+    /// What is wrong with the frame.
+    pub why: String,
+    /// The damaged frame and every frame after it, in offset order.
+    pub dropped: Vec<DroppedFrame>,
+    /// Bytes that could not be split into frames (a damaged length hides where the next
+    /// frame starts); 0 when every dropped frame is listed.
+    pub unframed_bytes: u64,
+    /// Segments after the damaged one, dropped whole (renamed to `*.log.cut`).
+    pub later_segments: Vec<PathBuf>,
+    /// Where the bytes cut from the damaged segment are kept.
+    pub saved_to: PathBuf,
+}
+
+/// Plans the repair of an embedded log directory, changing nothing: for each stream type
+/// whose log would not open because of a damaged frame, what cutting it there drops. A torn
+/// tail is not listed: opening the log truncates it by itself.
+pub fn plan_repair(log_dir: &Path) -> Result<Vec<TopicRepair>, EventLogError> {
+    let mut plan = Vec::new();
+    for stream_type in topics(log_dir)? {
+        if let Some(repair) = plan_topic_repair(log_dir, &stream_type)? {
+            plan.push(repair);
+        }
+    }
+    Ok(plan)
+}
+
+fn plan_topic_repair(log_dir: &Path, stream_type: &str) -> Result<Option<TopicRepair>, EventLogError> {
+    let dir = log_dir.join(stream_type);
+    let bases = segment_bases(&dir)?;
+    let mut offset = 0u64;
+    for (i, base) in bases.iter().enumerate() {
+        let path = segment_path(&dir, *base);
+        let data = fs::read(&path)?;
+        let mut pos = 0usize;
+        let why = loop {
+            match frame_at(&data, pos) {
+                Frame::End => break None,
+                Frame::Whole { end, .. } => {
+                    offset += 1;
+                    pos = end;
+                }
+                Frame::Damaged(why) => break Some(why),
+            }
+        };
+        let Some(why) = why else { continue };
+        let later = &bases[i + 1..];
+        if later.is_empty() && is_torn_tail(&data, pos) {
+            return Ok(None);
+        }
+        let mut dropped = Vec::new();
+        let mut unframed_bytes = frames_from(&data, pos, offset, &path, &mut dropped);
+        for base in later {
+            let later_path = segment_path(&dir, *base);
+            unframed_bytes += frames_from(&fs::read(&later_path)?, 0, *base, &later_path, &mut dropped);
+        }
+        let saved_to = dir.join(format!("{base:020}.log.cut-at-{pos}"));
+        return Ok(Some(TopicRepair {
+            stream_type: stream_type.to_owned(),
+            segment: path,
+            byte: pos as u64,
+            offset,
+            why: why.to_owned(),
+            dropped,
+            unframed_bytes,
+            later_segments: later.iter().map(|b| segment_path(&dir, *b)).collect(),
+            saved_to,
+        }));
+    }
+    Ok(None)
+}
+
+/// Lists the frames of a segment from byte `pos` (numbered from `offset`) into `out`. A
+/// damaged frame is stepped over when its length leads to a whole frame (or the end), as
+/// after a flipped bit in its body; otherwise the rest cannot be split into frames and its
+/// size is returned.
+fn frames_from(data: &[u8], mut pos: usize, mut offset: u64, path: &Path, out: &mut Vec<DroppedFrame>) -> u64 {
+    loop {
+        let (commit, next) = match frame_at(data, pos) {
+            Frame::End => return 0,
+            Frame::Whole { body, end } => {
+                let commit = CommitRecord::decode(body)
+                    .map(|r| DroppedCommit {
+                        first_version: r.first_version,
+                        last_version: r.last_version(),
+                        stream_id: r.stream_id,
+                        commit_id: r.commit_id,
+                    })
+                    .map_err(|e| format!("does not decode: {e}"));
+                (commit, end)
+            }
+            Frame::Damaged(why) => {
+                let next = data
+                    .get(pos..pos + 4)
+                    .and_then(|len| len.try_into().ok())
+                    .map(|len| pos + FRAME_HEADER + u32::from_le_bytes(len) as usize)
+                    .filter(|next| {
+                        *next <= data.len() && matches!(frame_at(data, *next), Frame::End | Frame::Whole { .. })
+                    });
+                match next {
+                    Some(next) if next > pos + FRAME_HEADER => (Err(why.to_owned()), next),
+                    _ => {
+                        out.push(DroppedFrame {
+                            offset,
+                            segment: path.to_owned(),
+                            byte: pos as u64,
+                            commit: Err(format!("{why}; where the frames after it start is unknown")),
+                        });
+                        return (data.len() - pos) as u64;
+                    }
+                }
+            }
+        };
+        out.push(DroppedFrame {
+            offset,
+            segment: path.to_owned(),
+            byte: pos as u64,
+            commit,
+        });
+        offset += 1;
+        pos = next;
+    }
+}
+
+/// Carries out a plan from [`plan_repair`], with the log closed (it takes the log's lock), and
+/// only if planning again gives the same plan. For each stream type: keeps the cut bytes in
+/// `saved_to`, renames later segments to `*.log.cut`, then truncates the damaged segment.
+/// Projections that read past a cut must be rebuilt: the offsets will be used again.
+pub fn apply_repair(log_dir: &Path, plan: &[TopicRepair]) -> Result<(), EventLogError> {
+    let _lock = lock_exclusively(log_dir)?;
+    if plan_repair(log_dir)? != plan {
+        return Err(EventLogError::Unavailable(
+            "the log changed since this repair was planned; plan it again".into(),
+        ));
+    }
+    for repair in plan {
+        let data = fs::read(&repair.segment)?;
+        let cut = data.get(repair.byte as usize..).unwrap_or_default();
+        keep_aside(&repair.saved_to, cut)?;
+        for later in &repair.later_segments {
+            fs::rename(later, later.with_extension("log.cut"))?;
+        }
+        if let Some(dir) = repair.segment.parent() {
+            sync_dir(dir)?;
+        }
+        let file = OpenOptions::new().write(true).open(&repair.segment)?;
+        file.set_len(repair.byte)?;
+        file.sync_all()?;
+        tracing::warn!(stream_type = %repair.stream_type, segment = %repair.segment.display(), byte = repair.byte,
+                       dropped = repair.dropped.len(), saved_to = %repair.saved_to.display(), "log repaired");
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to a new file, durably. A file already holding exactly these bytes (a repair
+/// interrupted after saving them) is kept as it is.
+fn keep_aside(path: &Path, bytes: &[u8]) -> Result<(), EventLogError> {
+    match OpenOptions::new().write(true).create_new(true).open(path) {
+        Ok(mut file) => {
+            file.write_all(bytes)?;
+            file.sync_all()?;
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && fs::read(path)? == bytes => Ok(()),
+        Err(e) => Err(EventLogError::Io(format!(
+            "keeping the cut bytes in {}: {e}",
+            path.display()
+        ))),
+    }
 }

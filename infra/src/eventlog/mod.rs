@@ -11,6 +11,9 @@
 //! carries its envelope (event id as UUIDv7, stream type and id, version, recorded-at, actor,
 //! command, correlation and causation ids, schema version) and a per-stream hash chain
 //! (`prev_hash`, `hash` = SHA-256 over the canonical bytes of the envelope and payload).
+//! The envelope only grows, and readers ignore fields they do not know, so old and new
+//! binaries judge the same records alike during a rolling upgrade; an added field is not
+//! covered by the hash (see [`codec`]).
 //!
 //! ## The acceptance rule (how optimistic concurrency works without conditional append)
 //!
@@ -19,8 +22,9 @@
 //! partition every reader applies the same rule, [`chain::StreamHeads::admit`]:
 //!
 //! > **R.** Walk the partition in offset order, keeping each stream's head (version, hash).
-//! > A commit whose first version is `head + 1` is *accepted* and moves the head. Any other
-//! > commit (a version already claimed, or a gap) is *fenced*: every reader ignores it.
+//! > A commit whose first version is `head + 1` *and* whose first `prev_hash` is the head's
+//! > hash is *accepted* and moves the head. Any other commit (a version already claimed, a
+//! > gap, or a link to another predecessor) is *fenced*: every reader ignores it.
 //!
 //! Writers: one writer instance per partition, assigned through the consumer-group protocol.
 //! The writer checks the expected version against its heads, produces the commit, and
@@ -28,10 +32,12 @@
 //! produce acknowledgements when offsets are contiguous with what it has applied, otherwise
 //! from reading the partition back. Proof sketch:
 //!
-//! 1. *At most one commit per (stream, version) is accepted.* R accepts a commit only at
-//!    `head + 1` and then moves the head past it, so a second claim of that version arrives at a
-//!    higher offset and sees `head ≥ version`: fenced. All readers see the same partition order,
-//!    so all agree which claim was first.
+//! 1. *At most one commit per (stream, version) is accepted, and history is one chain.* R
+//!    accepts a commit only at `head + 1` and then moves the head past it, so a second claim of
+//!    that version arrives at a higher offset and sees `head ≥ version`: fenced. A commit built
+//!    on anything but the head (a stale writer's next commit on top of its own fenced one, a
+//!    forged record) fails the link check: fenced too, so accepted commits always chain. All
+//!    readers see the same partition order and the same stored fields, so all agree.
 //! 2. *A stale writer is harmless.* After a rebalance two instances may briefly both believe
 //!    they own a partition. Each acknowledges only commits that R accepted at their offset, so
 //!    a client is never told "ok" for a fenced commit; the loser answers 409 with the current

@@ -58,6 +58,10 @@ pub struct KafkaConfig {
     pub fetch_wait_ms: u32,
     /// How long an append waits for its partition to be owned and restored here.
     pub ownership_wait: Duration,
+    /// How long an append waits, once its partition is owned here, for its commit to be
+    /// acknowledged and judged by rule R; then it answers `Unavailable` (503), and a retry with
+    /// the same command id gets the first answer once there is one.
+    pub append_timeout: Duration,
     /// How often dirty stream heads are written to the state topic.
     pub snapshot_interval: Duration,
     /// This instance's base URL as other instances reach it; announced for the partitions it
@@ -84,6 +88,7 @@ impl KafkaConfig {
             instance_id: format!("erp-{}-{}", std::process::id(), uuid::Uuid::now_v7().simple()),
             fetch_wait_ms: 10,
             ownership_wait: Duration::from_secs(15),
+            append_timeout: Duration::from_secs(10),
             snapshot_interval: Duration::from_secs(2),
             advertised_url: None,
             internal_token: None,

@@ -9,7 +9,11 @@
 //! 2. **writes**: checks the expected version against its heads (plus its own in-flight
 //!    commits), produces, and answers once rule R has been applied at the commit's offset — at
 //!    once when the offset is the next one it expected (no foreign record can sit between),
-//!    otherwise when the tail consumer has delivered everything before it;
+//!    otherwise when the tail consumer has delivered everything before it. The wait is bounded
+//!    by `append_timeout`: an append never hangs, it answers 503 and the commit's fate is left
+//!    to R (a retry with the same command id gets the first answer). The broker's answer is
+//!    handled on a task of its own, so the in-flight state is settled even when the caller has
+//!    stopped waiting;
 //! 3. **tails** its partitions continuously, so records of a stale writer are seen and judged
 //!    by the same rule;
 //! 4. **snapshots** dirty heads to the compacted state topic and only then commits the group
@@ -185,6 +189,43 @@ impl PartitionState {
         if !self.ready && !self.restoring && self.next >= self.target {
             self.ready = true;
         }
+    }
+
+    /// Settles this writer's own record once the broker answered its produce: answers `reply`
+    /// now when the record is judged or failed, otherwise when the tail reaches its offset.
+    fn settle(&mut self, record: CommitRecord, produced: Result<u64, EventLogError>, reply: oneshot::Sender<Answer>) {
+        let offset = match produced {
+            Ok(offset) => offset,
+            Err(e) => {
+                // Possibly landed anyway: R will judge it when the tail reads it, and a
+                // retry of this command id will then get the first answer.
+                self.release_inflight(&record);
+                if let Some(retries) = self.inflight_commands.remove(&record.command_id) {
+                    for retry in retries {
+                        let _ = retry.send(Err(e.clone()));
+                    }
+                }
+                let _ = reply.send(Err(e));
+                return;
+            }
+        };
+        let answer = if let Some(answer) = self.early.remove(&record.command_id) {
+            answer
+        } else if self.revoked {
+            Err(EventLogError::Unavailable(
+                "partition moved to another writer; retry".into(),
+            ))
+        } else if offset == self.next && !self.restoring {
+            let command_id = record.command_id;
+            self.apply(offset, record);
+            self.early
+                .remove(&command_id)
+                .unwrap_or_else(|| Err(EventLogError::Corrupt("own record was not judged at its offset".into())))
+        } else {
+            self.waiting.insert(offset, reply);
+            return;
+        };
+        let _ = reply.send(answer);
     }
 
     fn revoke(&mut self) {
@@ -434,59 +475,38 @@ impl Writers {
         }
     }
 
+    /// Appends one commit. Ends within `ownership_wait` (to own the partition) plus
+    /// `append_timeout` (for the answer): past that it answers `Unavailable`, and the commit,
+    /// if it lands, is judged by R like any other — a retry with the same command id then
+    /// gets its first answer.
     pub(super) async fn append(&self, partition: u32, commit: NewCommit, headers: OwnedHeaders) -> Answer {
         let key = (commit.stream.stream_type.clone(), partition);
         let state = self.owned_state(&key).await?;
-        let lock_err = || EventLogError::Unavailable("partition state poisoned".into());
-
         let topic = self.shared.config.events_topic(&key.0);
-        let (record, delivery) = match self.decide(&state, &commit, &topic, partition, headers)? {
-            Decided::Record(record, delivery) => (record, delivery),
-            Decided::Wait(rx) => {
-                return rx
-                    .await
-                    .map_err(|_| EventLogError::Unavailable("writer stopped".into()))?
+        let answer = match self.decide(&state, &commit, &topic, partition, headers)? {
+            Decided::Record(record, delivery) => {
+                // Settled on a task of its own, so the in-flight state is cleared even when
+                // this caller stops waiting (timeout, client gone).
+                let (reply, answer) = oneshot::channel();
+                tokio::spawn(async move {
+                    let produced = delivered(delivery).await;
+                    if let Ok(mut s) = state.lock() {
+                        s.settle(record, produced, reply);
+                    }
+                });
+                answer
             }
+            Decided::Wait(answer) => answer,
             Decided::Done(answer) => return answer,
         };
-        let produced = delivered(delivery).await;
-        let rx = {
-            let mut s = state.lock().map_err(|_| lock_err())?;
-            let offset = match produced {
-                Ok(offset) => offset,
-                Err(e) => {
-                    // Possibly landed anyway: R will judge it when the tail reads it, and a
-                    // retry of this command id will then get the first answer.
-                    s.release_inflight(&record);
-                    if let Some(retries) = s.inflight_commands.remove(&record.command_id) {
-                        for retry in retries {
-                            let _ = retry.send(Err(e.clone()));
-                        }
-                    }
-                    return Err(e);
-                }
-            };
-            if let Some(answer) = s.early.remove(&record.command_id) {
-                return answer;
-            }
-            if s.revoked {
-                return Err(EventLogError::Unavailable(
-                    "partition moved to another writer; retry".into(),
-                ));
-            }
-            if offset == s.next && !s.restoring {
-                s.apply(offset, record.clone());
-                return s
-                    .early
-                    .remove(&record.command_id)
-                    .unwrap_or_else(|| Err(EventLogError::Corrupt("own record was not judged at its offset".into())));
-            }
-            let (tx, rx) = oneshot::channel();
-            s.waiting.insert(offset, tx);
-            rx
-        };
-        rx.await
-            .map_err(|_| EventLogError::Unavailable("writer stopped".into()))?
+        let wait = self.shared.config.append_timeout;
+        match tokio::time::timeout(wait, answer).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(_)) => Err(EventLogError::Unavailable("writer stopped".into())),
+            Err(_) => Err(EventLogError::Unavailable(format!(
+                "no answer from the log within {wait:?}; retry with the same command id"
+            ))),
+        }
     }
 
     /// Checks idempotency and the expected version, reserves the next version and enqueues the
@@ -811,5 +831,106 @@ async fn snapshot(consumer: &Arc<GroupConsumer>, shared: &Arc<Shared>, producer:
     if commit.count() > 0 {
         let consumer = consumer.clone();
         let _ = tokio::task::spawn_blocking(move || consumer.commit(&commit, CommitMode::Sync)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eventlog::{NewEvent, StreamRef};
+    use rdkafka::ClientConfig;
+
+    /// Writers whose broker never answers (nothing listens at the address) and that own
+    /// partition 0 of `doc` as if restored: every produce waits until `message_timeout`.
+    fn writers_without_a_broker(message_timeout: Duration) -> Arc<Writers> {
+        let mut config = KafkaConfig::local("127.0.0.1:9", "t", &["doc"]);
+        config.partitions = 1;
+        config.write = false;
+        config.append_timeout = Duration::from_millis(300);
+        let producer: FutureProducer = ClientConfig::new()
+            .set("bootstrap.servers", "127.0.0.1:9")
+            .set("message.timeout.ms", message_timeout.as_millis().to_string())
+            .create()
+            .unwrap();
+        let writers = Writers::start(Arc::new(config), producer).unwrap();
+        let mut state = PartitionState::new("doc".into(), 0);
+        state.restoring = false;
+        state.ready = true;
+        writers
+            .shared
+            .states
+            .lock()
+            .unwrap()
+            .insert(("doc".into(), 0), Arc::new(Mutex::new(state)));
+        writers
+    }
+
+    fn new_commit() -> NewCommit {
+        NewCommit {
+            stream: StreamRef::new("doc", "doc-1"),
+            expected: ExpectedVersion::NoStream,
+            command_id: Uuid::now_v7(),
+            correlation_id: Uuid::now_v7(),
+            causation_id: None,
+            actor: None,
+            traceparent: None,
+            events: vec![NewEvent {
+                event_type: "doc.noted".into(),
+                schema_version: 1,
+                payload: serde_json::json!({}),
+            }],
+        }
+    }
+
+    #[tokio::test]
+    async fn an_append_and_its_retry_end_unavailable_within_the_append_timeout_when_no_answer_comes() {
+        let writers = writers_without_a_broker(Duration::from_secs(120));
+        let commit = new_commit();
+        let first = tokio::spawn({
+            let (writers, commit) = (writers.clone(), commit.clone());
+            async move { writers.append(0, commit, OwnedHeaders::new()).await }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let retry = tokio::spawn({
+            let writers = writers.clone();
+            async move { writers.append(0, commit, OwnedHeaders::new()).await }
+        });
+        for attempt in [first, retry] {
+            let answer = tokio::time::timeout(Duration::from_secs(5), attempt)
+                .await
+                .expect("an append waited without bound")
+                .unwrap();
+            assert!(matches!(answer, Err(EventLogError::Unavailable(_))), "{answer:?}");
+        }
+        writers.stop().await;
+    }
+
+    /// A client that disconnects drops its append mid-flight; the produce still fails or lands
+    /// later and must settle the in-flight state, or retries of that command wait forever and
+    /// the stream's tentative head stays on a version that never came.
+    #[tokio::test]
+    async fn an_append_abandoned_by_its_caller_still_settles_its_in_flight_state() {
+        let writers = writers_without_a_broker(Duration::from_millis(800));
+        let commit = new_commit();
+        let abandoned = tokio::time::timeout(
+            Duration::from_millis(100),
+            writers.append(0, commit, OwnedHeaders::new()),
+        )
+        .await;
+        assert!(abandoned.is_err(), "still in flight when its caller left");
+        tokio::time::sleep(Duration::from_millis(2_500)).await;
+        let state = writers.shared.state(&("doc".into(), 0)).unwrap();
+        {
+            let s = state.lock().unwrap();
+            assert!(
+                s.inflight_commands.is_empty(),
+                "a retry would wait for an answer that never comes"
+            );
+            assert!(
+                s.inflight_heads.is_empty(),
+                "the tentative head stayed on a failed commit"
+            );
+        }
+        writers.stop().await;
     }
 }
