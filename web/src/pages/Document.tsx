@@ -116,7 +116,7 @@ export function DocumentView({ id, session }: { id: string; session: Session }) 
                 {m.employee?.name} {m.decision ? `✔ ${m.decision.verdict}${m.decision.proxy ? " (대결)" : ""} ${shortTime(m.decision.at)}` : ""}
               </span>
             ))}
-            {s.finalAuthority && <span className="authority"> ({t("finalAuthority")})</span>}
+            {s.finalAuthority && <span className="authority"> ({t("finalAuthority")}) </span>}
             <span className="state">{stepLabels[lang][s.state] ?? s.state}</span>
           </li>
         ))}
