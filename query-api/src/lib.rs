@@ -20,6 +20,7 @@
 //!
 //! The SDL is committed as `query-api/schema.graphql`; a test fails when it drifts.
 
+mod console;
 mod context;
 pub mod error;
 mod http;
