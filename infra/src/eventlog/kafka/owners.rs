@@ -160,9 +160,11 @@ impl Peers {
     pub fn parse(entries: &[String], loopback: bool) -> Result<Self, String> {
         let mut peers = Self::default();
         if loopback {
-            peers
-                .networks
-                .extend(["127.0.0.0/8", "::1/128"].iter().filter_map(|n| n.parse::<ipnet::IpNet>().ok()));
+            peers.networks.extend(
+                ["127.0.0.0/8", "::1/128"]
+                    .iter()
+                    .filter_map(|n| n.parse::<ipnet::IpNet>().ok()),
+            );
         }
         for entry in entries.iter().map(|e| e.trim()).filter(|e| !e.is_empty()) {
             if let Ok(net) = entry.parse::<ipnet::IpNet>() {
