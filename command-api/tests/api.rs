@@ -1066,3 +1066,53 @@ async fn an_empty_internal_token_opens_no_internal_endpoint() {
     assert!(!empty.status.is_success(), "{}", empty.body);
     assert!(command_api::internal_router(&state).is_none());
 }
+
+// ---- found by `erp bench fuzz`: numbers at the top of the decimal range ----
+
+const DECIMAL_MAX: &str = "79228162514264337593543950335";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expense_whose_line_items_overflow_a_decimal_is_refused_not_a_500() {
+    let app = embedded().await;
+    let kang = app.login(DEV_KANG).await;
+    let expense = json!({ "form": "expense", "title": "x", "line": line(&[PLATFORM_LEAD]),
+        "body": { "purpose": "p", "spent_on": "2026-03-02",
+                  "items": [{ "description": "a", "quantity": DECIMAL_MAX, "unit_price": DECIMAL_MAX }] } });
+    let draft = app.post("/api/approvals", &kang, expense, None).await;
+    problem(&draft, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
+    let two_halves = json!({ "form": "expense", "title": "x", "line": line(&[PLATFORM_LEAD]),
+        "body": { "purpose": "p", "spent_on": "2026-03-02",
+                  "items": [{ "description": "a", "quantity": "1", "unit_price": DECIMAL_MAX },
+                            { "description": "b", "quantity": "1", "unit_price": DECIMAL_MAX }] } });
+    problem(
+        &app.post("/api/approvals", &kang, two_halves, None).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_body",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leave_days_at_the_top_of_the_decimal_range_are_refused_not_a_500() {
+    let app = embedded().await;
+    let hr = app.login(HR).await;
+    for days in [DECIMAL_MAX.to_owned(), format!("-{DECIMAL_MAX}")] {
+        let adjust = app
+            .post(
+                &format!("/api/leave/{}/adjustments", DEV_KANG.0),
+                &hr,
+                json!({ "days": days, "reason": "정정" }),
+                None,
+            )
+            .await;
+        problem(&adjust, StatusCode::UNPROCESSABLE_ENTITY, "invalid_days");
+    }
+    let grant = app
+        .post(
+            &format!("/api/leave/{}/grants", DEV_KANG.0),
+            &hr,
+            json!({ "year": 2031, "days": DECIMAL_MAX }),
+            None,
+        )
+        .await;
+    problem(&grant, StatusCode::UNPROCESSABLE_ENTITY, "invalid_days");
+}
