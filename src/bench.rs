@@ -8,6 +8,10 @@
 //!
 //! `erp bench queries` does the same for the GraphQL API (`approval(id)`, `inbox`), against a
 //! child `erp up` on a free port unless `--url` names one.
+//!
+//! The in-process servers run without per-caller rate limits: these benches load the server
+//! from two accounts on purpose. `erp bench fuzz` ([`crate::fuzz_bench`]) sends random and
+//! mutated requests to every command route and fails on any panic or 5xx.
 
 use anyhow::Context;
 use clap::Subcommand;
@@ -58,6 +62,18 @@ pub enum Bench {
         #[arg(long, default_value_t = 200)]
         samples: usize,
     },
+    /// Random and mutated requests to every route of an in-process command API; prints the
+    /// status histogram and fails (exit 2) on any panic, 5xx or dropped connection.
+    Fuzz {
+        #[arg(long, default_value_t = 100_000)]
+        requests: usize,
+        /// The same seed sends the same requests.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Requests in flight at once.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+    },
     /// Fill an embedded log with approval traffic and time `erp verify`'s checks over it.
     Verify {
         #[arg(long, default_value_t = 1_000_000)]
@@ -95,6 +111,11 @@ pub async fn run(bench: Bench) -> anyhow::Result<()> {
         Bench::Queries { url, rates, seconds } => queries(url, &rates, seconds).await,
         Bench::Live { connections, samples } => crate::live_bench::run(connections, samples).await,
         Bench::Verify { events } => crate::rebuild_bench::verify(events).await,
+        Bench::Fuzz {
+            requests,
+            seed,
+            concurrency,
+        } => crate::fuzz_bench::run(requests, seed, concurrency).await,
         Bench::Rebuild {
             events,
             mysql,
@@ -105,7 +126,9 @@ pub async fn run(bench: Bench) -> anyhow::Result<()> {
     }
 }
 
-async fn start_server(kafka: Option<String>) -> anyhow::Result<(String, Option<tempfile::TempDir>, &'static str)> {
+pub(crate) async fn start_server(
+    kafka: Option<String>,
+) -> anyhow::Result<(String, Option<tempfile::TempDir>, &'static str)> {
     let (log, dir, label): (Arc<dyn EventLog>, _, _) = match kafka {
         Some(brokers) => {
             let mut config = KafkaConfig::local(
@@ -136,6 +159,10 @@ async fn start_server(kafka: Option<String>) -> anyhow::Result<(String, Option<t
     let settings = Settings {
         dev_login: true,
         policy: demo_policy(),
+        rate_limit: command_api::ratelimit::RateLimit {
+            enabled: false,
+            ..Default::default()
+        },
         ..Settings::default()
     };
     let (state, router) = command_api::build(log, auth, settings);
@@ -329,6 +356,7 @@ pub(crate) async fn start_up_child() -> anyhow::Result<(String, ChildServer)> {
         .args(["up", "--port", &port.to_string(), "--data-dir"])
         .arg(dir.path())
         .env("ERP_LOG", "warn")
+        .env("ERP_RATE_LIMIT_ENABLED", "false")
         .stdout(std::process::Stdio::null())
         .kill_on_drop(true)
         .spawn()

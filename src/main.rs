@@ -1,12 +1,13 @@
 //! `erp` — one binary, every role.
 //!
-//! - `erp up`: the whole system on the embedded default (no servers needed).
+//! - `erp up`: the whole system on the embedded default (no servers needed); dev login on a
+//!   loopback address only, requests for foreign Host names refused (DNS rebinding).
 //! - `erp command-api`: the command role against Kafka (distributed deployment).
 //! - `erp projector`: the projector role (Kafka → MySQL/MariaDB + MongoDB).
 //! - `erp query-api`: the GraphQL query role over the projector's stores.
 //! - `erp notifier`: GraphQL subscriptions over WebSocket, fed through Redis.
 //! - `erp replay --projection NAME`: rebuild a projection into a shadow copy and swap it in.
-//! - `erp bench commands|rebuild`: load and rebuild benchmarks.
+//! - `erp bench commands|rebuild|fuzz`: load and rebuild benchmarks, the command-API fuzz.
 //! - `erp repair-log --data-dir D [--yes]`: cut an embedded log at a damaged frame.
 //!
 //! `main` parses arguments, loads settings and starts telemetry; each role is
@@ -14,6 +15,7 @@
 
 mod audit;
 mod bench;
+mod fuzz_bench;
 mod live_bench;
 mod rebuild_bench;
 mod repair;
@@ -23,7 +25,7 @@ mod settings;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use command_api::{AuthState, Settings as CommandSettings};
-use infra::auth::{LocalSigner, Verifier};
+use infra::auth::LocalSigner;
 use infra::eventlog::embedded::{EmbeddedLog, EmbeddedOptions};
 use infra::eventlog::kafka::{KafkaConfig, KafkaLog};
 use infra::eventlog::{streams, EventLog, Upcasters};
@@ -64,11 +66,21 @@ enum ReplayAction {
 #[derive(Debug, Subcommand)]
 enum Role {
     /// Run every role in one process on the embedded default: embedded log on disk, one port,
-    /// a seeded demo company on first start, dev login.
+    /// a seeded demo company on first start, dev login (demo only: loopback addresses only).
     Up {
-        /// Port on 127.0.0.1.
+        /// Port to listen on.
         #[arg(long, default_value_t = 8080, env = "ERP_PORT")]
         port: u16,
+        /// Address to listen on. Anything but a loopback address needs --no-dev-login.
+        #[arg(long, default_value = "127.0.0.1", env = "ERP_UP_BIND")]
+        bind: std::net::IpAddr,
+        /// Turn off the dev login (log in as any demo user, HR admin included, without a password).
+        #[arg(long)]
+        no_dev_login: bool,
+        /// A Host name this server answers to besides 127.0.0.1, localhost and [::1] on its port
+        /// (`name` for any port, `name:port` for one); repeat or comma-separate.
+        #[arg(long = "allowed-host", env = "ERP_ALLOWED_HOSTS", value_delimiter = ',')]
+        allowed_hosts: Vec<String>,
         /// Where the log and keys live.
         #[arg(long, default_value = "./data", env = "ERP_DATA_DIR")]
         data_dir: PathBuf,
@@ -242,9 +254,20 @@ async fn run(role: Role) -> anyhow::Result<bool> {
     match role {
         Role::Up {
             port,
+            bind,
+            no_dev_login,
+            allowed_hosts,
             data_dir,
             no_seed,
-        } => up(port, data_dir, !no_seed).await.map(|()| true),
+        } => up(UpOptions {
+            address: SocketAddr::new(bind, port),
+            dev_login: !no_dev_login,
+            allowed_hosts,
+            data_dir,
+            seed: !no_seed,
+        })
+        .await
+        .map(|()| true),
         Role::CommandApi { config, seed_demo } => command_role(settings::Settings::load(config.as_deref())?, seed_demo)
             .await
             .map(|()| true),
@@ -292,7 +315,32 @@ async fn run(role: Role) -> anyhow::Result<bool> {
     }
 }
 
-async fn up(port: u16, data_dir: PathBuf, seed: bool) -> anyhow::Result<()> {
+/// How `erp up` runs.
+#[derive(Debug)]
+struct UpOptions {
+    address: SocketAddr,
+    dev_login: bool,
+    allowed_hosts: Vec<String>,
+    data_dir: PathBuf,
+    seed: bool,
+}
+
+async fn up(options: UpOptions) -> anyhow::Result<()> {
+    let UpOptions {
+        address,
+        dev_login,
+        allowed_hosts,
+        data_dir,
+        seed,
+    } = options;
+    if dev_login && !address.ip().is_loopback() {
+        anyhow::bail!(
+            "refusing to offer the dev login on {address}: it hands anyone who can reach the port a token for any \
+             demo user, HR admin included. It is for demos on this machine (the default 127.0.0.1); to serve \
+             {} anyway, pass --no-dev-login",
+            address.ip()
+        );
+    }
     let (log, projector) = embedded_projector(&data_dir).await?;
     let signer = LocalSigner::load_or_create(&data_dir.join("keys/ed25519.seed"), "erp-embedded", "erp")
         .context("loading the local signing key")?;
@@ -302,14 +350,16 @@ async fn up(port: u16, data_dir: PathBuf, seed: bool) -> anyhow::Result<()> {
         verifier: signer.verifier(),
         signer: Some(signer),
     };
+    let port = address.port();
     let settings = CommandSettings {
-        dev_login: true,
+        dev_login,
         policy: command_api::seed::demo_policy(),
         cors_origins: vec![
             format!("http://127.0.0.1:{port}"),
             format!("http://localhost:{port}"),
             "http://localhost:5173".into(),
         ],
+        rate_limit: settings::rate_limit_from_env(command_api::ratelimit::RateLimit::default())?,
         ..CommandSettings::default()
     };
     let (_stop_projections, stop) = tokio::sync::watch::channel(false);
@@ -340,10 +390,14 @@ async fn up(port: u16, data_dir: PathBuf, seed: bool) -> anyhow::Result<()> {
         .merge(queries)
         .merge(live)
         .fallback_service(web_app());
-    let app = command_api::Application::bind(SocketAddr::from(([127, 0, 0, 1], port)), router)
+    // Bind first: with --port 0 the Host names to accept are known only now.
+    let listener = tokio::net::TcpListener::bind(address)
         .await
-        .with_context(|| format!("binding 127.0.0.1:{port} (is another erp running? try --port)"))?;
-    let port = app.port();
+        .with_context(|| format!("binding {address} (is another erp running? try --port)"))?;
+    let port = listener.local_addr()?.port();
+    let router =
+        command_api::edge::harden(command_api::edge::HostAllowlist::loopback(port, &allowed_hosts).layer(router));
+    let app = command_api::Application::from_listener(listener, router);
     if seed
         && command_api::seed::seed_if_empty(&state)
             .await
@@ -351,14 +405,25 @@ async fn up(port: u16, data_dir: PathBuf, seed: bool) -> anyhow::Result<()> {
     {
         println!("seeded the demo company");
     }
+    let host = match address.ip() {
+        ip if ip.is_unspecified() => "127.0.0.1".to_owned(),
+        ip => SocketAddr::new(ip, 0).to_string().trim_end_matches(":0").to_owned(),
+    };
     println!("ERP 전자결재 is up (embedded log in {})", data_dir.display());
-    println!("  web app      http://127.0.0.1:{port}/");
-    println!("  API          http://127.0.0.1:{port}/api");
-    println!("  API docs     http://127.0.0.1:{port}/docs   (OpenAPI: /openapi.json)");
-    println!("  GraphQL      http://127.0.0.1:{port}/graphql   (GraphiQL: /graphiql)");
-    println!("  live         ws://127.0.0.1:{port}/graphql/ws   (graphql-transport-ws subscriptions)");
-    println!("  dev login    http://127.0.0.1:{port}/auth/dev-users");
-    println!("  health       http://127.0.0.1:{port}/healthz   (projection lag: /api/projections, /metrics)");
+    println!("  web app      http://{host}:{port}/");
+    println!("  API          http://{host}:{port}/api");
+    println!("  API docs     http://{host}:{port}/docs   (OpenAPI: /openapi.json)");
+    println!("  GraphQL      http://{host}:{port}/graphql   (console: /graphiql)");
+    println!("  live         ws://{host}:{port}/graphql/ws   (graphql-transport-ws subscriptions)");
+    if dev_login {
+        println!("  dev login    http://{host}:{port}/auth/dev-users");
+        println!("  ! DEV LOGIN IS ON: anyone who can reach this port may act as any demo user, HR admin");
+        println!("  ! included, without a password. It is for demos on this machine only; --no-dev-login");
+        println!("  ! turns it off.");
+    } else {
+        println!("  dev login    off");
+    }
+    println!("  health       http://{host}:{port}/healthz   (projection lag: /api/projections, /metrics)");
     app.run_until_stopped(shutdown_signal()).await?;
     Ok(())
 }
@@ -413,7 +478,7 @@ fn web_app() -> axum::routing::MethodRouter {
 /// The embedded deployment's log and projector over `data_dir` (log in `log/`, SQLite read
 /// model in `read.db`).
 async fn embedded_projector(data_dir: &std::path::Path) -> anyhow::Result<(Arc<dyn EventLog>, projector::Projector)> {
-    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    infra::auth::create_private_dir(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
     let log: Arc<dyn EventLog> = Arc::new(
         EmbeddedLog::open(data_dir.join("log"), EmbeddedOptions::default(), Upcasters::default())
             .with_context(|| format!("opening the embedded log in {}", data_dir.display()))?,
@@ -498,7 +563,7 @@ async fn projector_role(settings: settings::Settings) -> anyhow::Result<()> {
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
     projector.spawn_all(stop);
     let router = projection_routes(projector).route("/healthz", axum::routing::get(|| async { "ok" }));
-    let app = command_api::Application::bind(settings.bind, router)
+    let app = command_api::Application::bind(settings.bind, command_api::edge::harden(router))
         .await
         .with_context(|| format!("binding {}", settings.bind))?;
     tracing::info!(
@@ -512,10 +577,9 @@ async fn projector_role(settings: settings::Settings) -> anyhow::Result<()> {
 
 /// The query role: GraphQL over MySQL/MariaDB and MongoDB, Kafka for time travel and lag.
 async fn query_role(settings: settings::Settings) -> anyhow::Result<()> {
+    settings.jwks_url()?;
     let projector = distributed_projector(&settings, false).await?;
-    let verifier = Verifier::remote(&settings.auth.jwks_url, &settings.auth.issuer, &settings.auth.audience)
-        .await
-        .map_err(|e| anyhow::anyhow!("loading the JWKS: {e}"))?;
+    let verifier = settings.verifier().await?;
     let stores = query_api::Stores {
         org: projector.store().clone(),
         views: projector.views().clone(),
@@ -524,7 +588,7 @@ async fn query_role(settings: settings::Settings) -> anyhow::Result<()> {
     };
     let router = query_api::router(stores, Arc::new(verifier), query_api::QueryConfig::default())
         .route("/healthz", axum::routing::get(|| async { "ok" }));
-    let app = command_api::Application::bind(settings.bind, router)
+    let app = command_api::Application::bind(settings.bind, command_api::edge::harden(router))
         .await
         .with_context(|| format!("binding {}", settings.bind))?;
     tracing::info!(port = app.port(), "query API listening on /graphql");
@@ -534,18 +598,17 @@ async fn query_role(settings: settings::Settings) -> anyhow::Result<()> {
 
 /// The notifier role: subscriptions over WebSocket, changes from Redis.
 async fn notifier_role(settings: settings::Settings) -> anyhow::Result<()> {
+    settings.jwks_url()?;
     let (org, views) = read_stores(&settings).await?;
     let bus = redis_bus(&settings).await?;
-    let verifier = Verifier::remote(&settings.auth.jwks_url, &settings.auth.issuer, &settings.auth.audience)
-        .await
-        .map_err(|e| anyhow::anyhow!("loading the JWKS: {e}"))?;
+    let verifier = settings.verifier().await?;
     let sources = notifier::Sources {
         bus: Arc::new(bus),
         views: Arc::new(views),
     };
     let router = notifier::router(sources, org, Arc::new(verifier), notifier::NotifierConfig::default())
         .route("/healthz", axum::routing::get(|| async { "ok" }));
-    let app = command_api::Application::bind(settings.bind, router)
+    let app = command_api::Application::bind(settings.bind, command_api::edge::harden(router))
         .await
         .with_context(|| format!("binding {}", settings.bind))?;
     tracing::info!(port = app.port(), "notifier listening on /graphql/ws");
@@ -553,7 +616,30 @@ async fn notifier_role(settings: settings::Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The command role: the public API on `bind`; with an internal token, peers' `/internal/log`
+/// on `internal_bind`.
 async fn command_role(settings: settings::Settings, seed_demo: bool) -> anyhow::Result<()> {
+    settings.jwks_url()?;
+    let token = match settings.internal_token.as_deref() {
+        Some("") => {
+            anyhow::bail!("internal_token (ERP_INTERNAL_TOKEN) is empty: set a long random secret, or unset it")
+        }
+        token => token.map(str::to_owned),
+    };
+    anyhow::ensure!(
+        settings.advertised_url.is_none() || token.is_some(),
+        "advertised_url is set but internal_token is not: peers could not forward to this instance"
+    );
+    anyhow::ensure!(
+        settings.internal_bind != settings.bind,
+        "internal_bind and bind are both {}: peers' /internal/log needs a listener of its own",
+        settings.bind
+    );
+    let peers = infra::eventlog::kafka::owners::Peers::parse(
+        &settings.peer_allowlist,
+        settings.internal_bind.ip().is_loopback(),
+    )
+    .map_err(|e| anyhow::anyhow!("peer_allowlist: {e}"))?;
     let mut kafka = KafkaConfig::local(&settings.kafka.brokers, &settings.kafka.prefix, &streams::ALL);
     kafka.partitions = settings.kafka.partitions;
     kafka.replication = settings.kafka.replication;
@@ -561,16 +647,16 @@ async fn command_role(settings: settings::Settings, seed_demo: bool) -> anyhow::
         kafka.instance_id = id.clone();
     }
     kafka.advertised_url = settings.advertised_url.clone();
-    kafka.internal_token = settings.internal_token.clone();
+    kafka.internal_token = token.clone();
+    kafka.peers = peers;
     let log = KafkaLog::connect(kafka, Upcasters::default())
         .await
         .map_err(|e| anyhow::anyhow!("connecting to Kafka: {e}"))?;
-    let verifier = Verifier::remote(&settings.auth.jwks_url, &settings.auth.issuer, &settings.auth.audience)
-        .await
-        .map_err(|e| anyhow::anyhow!("loading the JWKS: {e}"))?;
+    let verifier = settings.verifier().await?;
     let command_settings = CommandSettings {
         cors_origins: settings.cors_origins.clone(),
-        internal_token: settings.internal_token.clone(),
+        internal_token: token,
+        rate_limit: settings.rate_limit,
         ..CommandSettings::default()
     };
     let (state, router) = command_api::build(
@@ -582,6 +668,13 @@ async fn command_role(settings: settings::Settings, seed_demo: bool) -> anyhow::
         .await
         .with_context(|| format!("binding {}", settings.bind))?;
     tracing::info!(port = app.port(), "command API listening");
+    if let Some(internal) = command_api::internal_router(&state) {
+        let internal = command_api::Application::bind(settings.internal_bind, internal)
+            .await
+            .with_context(|| format!("binding the internal listener {}", settings.internal_bind))?;
+        tracing::info!(address = %settings.internal_bind, "internal listener (peers' /internal/log)");
+        tokio::spawn(internal.run_until_stopped(shutdown_signal()));
+    }
     if seed_demo {
         // Wait for this instance's share of the partitions; other instances serve the rest.
         tokio::time::sleep(std::time::Duration::from_secs(3)).await;

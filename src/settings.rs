@@ -10,9 +10,15 @@
 //! | `kafka.prefix` | `ERP_KAFKA_PREFIX` | `erp` |
 //! | `kafka.partitions` | `ERP_KAFKA_PARTITIONS` | `12` |
 //! | `kafka.replication` | `ERP_KAFKA_REPLICATION` | `1` |
-//! | `advertised_url` | `ERP_ADVERTISED_URL` | none (no forwarding to this instance) |
-//! | `internal_token` | `ERP_INTERNAL_TOKEN` | none |
-//! | `auth.jwks_url` | `ERP_JWKS_URL` | `http://127.0.0.1:8080/.well-known/jwks.json` |
+//! | `internal_bind` | `ERP_INTERNAL_BIND` | `127.0.0.1:8091` (command-api: peers' `/internal/log`) |
+//! | `advertised_url` | `ERP_ADVERTISED_URL` | none (no forwarding to this instance); the internal listener's URL |
+//! | `internal_token` | `ERP_INTERNAL_TOKEN` | none (no internal listener); must not be empty |
+//! | `peer_allowlist` | `ERP_PEER_ALLOWLIST` (comma-separated) | none; loopback too when `internal_bind` is loopback |
+//! | `rate_limit.enabled` | `ERP_RATE_LIMIT_ENABLED` | `true` |
+//! | `rate_limit.burst` | `ERP_RATE_LIMIT_BURST` | `200` requests per caller |
+//! | `rate_limit.per_second` | `ERP_RATE_LIMIT_PER_SECOND` | `50` requests per caller |
+//! | `auth.jwks_url` | `ERP_JWKS_URL` | none: required by command-api, query-api, notifier; https unless loopback |
+//! | `auth.jwks_refresh_secs` | `ERP_JWKS_REFRESH_SECS` | `300` |
 //! | `auth.issuer` | `ERP_JWT_ISSUER` | `erp-embedded` |
 //! | `auth.audience` | `ERP_JWT_AUDIENCE` | `erp` |
 //! | `read_model.mysql_url` | `ERP_MYSQL_URL` | `mysql://erp:erp@127.0.0.1:3306/erp` |
@@ -22,6 +28,7 @@
 //! | `read_model.redis_channel` | `ERP_REDIS_CHANNEL` | `erp.changes` |
 
 use anyhow::Context;
+use command_api::ratelimit::RateLimit;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -32,8 +39,14 @@ pub struct Settings {
     pub bind: SocketAddr,
     pub instance_id: Option<String>,
     pub cors_origins: Vec<String>,
+    /// The command role's internal listener, for peers only (`/internal/log`).
+    pub internal_bind: SocketAddr,
     pub advertised_url: Option<String>,
     pub internal_token: Option<String>,
+    /// Addresses (IPs, CIDRs, host names) announced owners may have: the internal token is
+    /// sent nowhere else.
+    pub peer_allowlist: Vec<String>,
+    pub rate_limit: RateLimit,
     pub kafka: Kafka,
     pub auth: Auth,
     pub read_model: ReadModel,
@@ -74,7 +87,11 @@ pub struct Kafka {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Auth {
-    pub jwks_url: String,
+    /// The identity provider's key set. No default: a role that checks tokens must be told
+    /// whose keys to trust.
+    pub jwks_url: Option<String>,
+    /// How often the key set is fetched again (a withdrawn key stops verifying then).
+    pub jwks_refresh_secs: u64,
     pub issuer: String,
     pub audience: String,
 }
@@ -85,8 +102,11 @@ impl Default for Settings {
             bind: SocketAddr::from(([127, 0, 0, 1], 8081)),
             instance_id: None,
             cors_origins: vec!["http://localhost:5173".into()],
+            internal_bind: SocketAddr::from(([127, 0, 0, 1], 8091)),
             advertised_url: None,
             internal_token: None,
+            peer_allowlist: Vec::new(),
+            rate_limit: RateLimit::default(),
             kafka: Kafka::default(),
             auth: Auth::default(),
             read_model: ReadModel::default(),
@@ -108,7 +128,8 @@ impl Default for Kafka {
 impl Default for Auth {
     fn default() -> Self {
         Self {
-            jwks_url: "http://127.0.0.1:8080/.well-known/jwks.json".into(),
+            jwks_url: None,
+            jwks_refresh_secs: 300,
             issuer: "erp-embedded".into(),
             audience: "erp".into(),
         }
@@ -135,6 +156,15 @@ impl Settings {
         if let Some(v) = env("ERP_CORS_ORIGINS") {
             settings.cors_origins = v.split(',').map(|s| s.trim().to_owned()).collect();
         }
+        if let Some(v) = env("ERP_INTERNAL_BIND") {
+            settings.internal_bind = v
+                .parse()
+                .with_context(|| format!("ERP_INTERNAL_BIND={v} is not host:port"))?;
+        }
+        if let Some(v) = env("ERP_PEER_ALLOWLIST") {
+            settings.peer_allowlist = v.split(',').map(|s| s.trim().to_owned()).collect();
+        }
+        settings.rate_limit = rate_limit_from_env(settings.rate_limit)?;
         if let Some(v) = env("ERP_ADVERTISED_URL") {
             settings.advertised_url = Some(v);
         }
@@ -169,7 +199,10 @@ impl Settings {
             settings.read_model.redis_channel = v;
         }
         if let Some(v) = env("ERP_JWKS_URL") {
-            settings.auth.jwks_url = v;
+            settings.auth.jwks_url = Some(v);
+        }
+        if let Some(v) = env("ERP_JWKS_REFRESH_SECS") {
+            settings.auth.jwks_refresh_secs = v.parse().with_context(|| format!("ERP_JWKS_REFRESH_SECS={v}"))?;
         }
         if let Some(v) = env("ERP_JWT_ISSUER") {
             settings.auth.issuer = v;
@@ -179,4 +212,44 @@ impl Settings {
         }
         Ok(settings)
     }
+
+    /// The JWKS URL the token-checking roles need, checked before anything is connected:
+    /// present, and https unless on loopback.
+    pub fn jwks_url(&self) -> anyhow::Result<&str> {
+        let url = self.auth.jwks_url.as_deref().context(
+            "no JWKS URL: set auth.jwks_url in the settings file or ERP_JWKS_URL to the identity provider's \
+             key set (https; http only on loopback)",
+        )?;
+        infra::auth::check_jwks_url(url)?;
+        Ok(url)
+    }
+
+    /// A verifier over the identity provider's key set, refreshed on the configured interval.
+    pub async fn verifier(&self) -> anyhow::Result<infra::auth::Verifier> {
+        let refresh = std::time::Duration::from_secs(self.auth.jwks_refresh_secs.max(1));
+        infra::auth::Verifier::remote(self.jwks_url()?, &self.auth.issuer, &self.auth.audience, refresh)
+            .await
+            .map_err(|e| anyhow::anyhow!("loading the JWKS: {e}"))
+    }
+}
+
+/// `ERP_RATE_LIMIT_*` over `base` (also read by `erp up`, which has no settings file).
+pub fn rate_limit_from_env(mut base: RateLimit) -> anyhow::Result<RateLimit> {
+    let env = |key: &str| std::env::var(key).ok().filter(|v| !v.is_empty());
+    if let Some(v) = env("ERP_RATE_LIMIT_ENABLED") {
+        base.enabled = v
+            .parse()
+            .with_context(|| format!("ERP_RATE_LIMIT_ENABLED={v} is not true or false"))?;
+    }
+    if let Some(v) = env("ERP_RATE_LIMIT_BURST") {
+        base.burst = v.parse().with_context(|| format!("ERP_RATE_LIMIT_BURST={v}"))?;
+    }
+    if let Some(v) = env("ERP_RATE_LIMIT_PER_SECOND") {
+        base.per_second = v.parse().with_context(|| format!("ERP_RATE_LIMIT_PER_SECOND={v}"))?;
+    }
+    anyhow::ensure!(
+        base.burst > 0 && base.per_second > 0,
+        "rate limits must be positive (turn them off with rate_limit.enabled = false)"
+    );
+    Ok(base)
 }

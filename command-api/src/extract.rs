@@ -1,7 +1,9 @@
-//! Request extractors: the authenticated caller, command headers (Idempotency-Key, If-Match,
-//! traceparent, X-Request-Id) and JSON bodies whose rejections become problem+json.
+//! Request extractors: the authenticated caller (its token verified here, or already by the
+//! rate limiter), command headers (Idempotency-Key, If-Match, traceparent, X-Request-Id) and
+//! JSON bodies whose rejections become problem+json.
 
 use crate::error::ApiError;
+use crate::ratelimit::VerifiedClaims;
 use crate::AppState;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -24,21 +26,24 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| ApiError::unauthorized("missing bearer token"))?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .or_else(|| header.strip_prefix("bearer "))
-            .ok_or_else(|| ApiError::unauthorized("expected `Authorization: Bearer <token>`"))?;
-        let claims = state
-            .auth
-            .verifier
-            .verify(token.trim())
-            .await
-            .map_err(|e| ApiError::unauthorized(e.to_string()))?;
+        let claims = match parts.extensions.get::<VerifiedClaims>() {
+            Some(VerifiedClaims(claims)) => claims.clone(),
+            None => {
+                let header = parts
+                    .headers
+                    .get(axum::http::header::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok())
+                    .ok_or_else(|| ApiError::unauthorized("missing bearer token"))?;
+                let token =
+                    bearer(header).ok_or_else(|| ApiError::unauthorized("expected `Authorization: Bearer <token>`"))?;
+                state
+                    .auth
+                    .verifier
+                    .verify(token)
+                    .await
+                    .map_err(|e| ApiError::unauthorized(e.to_string()))?
+            }
+        };
         let id: EmployeeId = claims
             .sub
             .parse()
@@ -56,6 +61,14 @@ impl FromRequestParts<AppState> for Caller {
             name: employee.name,
         })
     }
+}
+
+/// The token of an `Authorization: Bearer <token>` header value.
+pub(crate) fn bearer(header: &str) -> Option<&str> {
+    header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+        .map(str::trim)
 }
 
 /// What every command request may carry in headers.

@@ -2,18 +2,22 @@
 //!
 //! axum HTTP endpoints that parse requests into domain commands (`routes`), decide them
 //! against the stream's folded state and append the events to the log (`service`). Around
-//! that: bearer-token auth (`extract::Caller`), problem+json errors (`error`), an in-process
-//! org directory for cross-stream lookups (`directory`), the process managers that number
-//! approved documents and debit leave (`reactor`), the OpenAPI document generated from the
-//! route table (`openapi`) and the demo company `erp up` seeds (`seed`).
+//! that: bearer-token auth (`extract::Caller`), per-caller rate limits (`ratelimit`),
+//! problem+json errors (`error`), security headers and panic catching for every listener
+//! (`edge`), an in-process org directory for cross-stream lookups (`directory`), the process
+//! managers that number approved documents and debit leave (`reactor`), the OpenAPI document
+//! generated from the route table (`openapi`) and the demo company `erp up` seeds (`seed`).
 //!
-//! `Application::build(...).run_until_stopped(shutdown)` is the whole role; `router` lets
-//! `erp up` mount the same routes beside the other roles on one port.
+//! [`build`] returns the public router (`erp up` mounts it beside the other roles on one
+//! port); [`internal_router`] the peers' `/internal/log`, which belongs on a listener of its
+//! own that only the cluster reaches. [`Application`] serves either.
 
 pub mod directory;
+pub mod edge;
 pub mod error;
 pub mod extract;
 pub mod openapi;
+pub mod ratelimit;
 pub mod reactor;
 pub mod routes;
 pub mod seed;
@@ -48,8 +52,9 @@ pub struct Settings {
     /// The company's time zone, for document-number years.
     pub company_offset: FixedOffset,
     /// Shared secret of `/internal/log`, where peers forward commands for partitions this
-    /// instance owns. Without it the endpoint does not exist.
+    /// instance owns. Without it (or with an empty one) the endpoint does not exist.
     pub internal_token: Option<String>,
+    pub rate_limit: ratelimit::RateLimit,
 }
 
 impl Default for Settings {
@@ -61,6 +66,7 @@ impl Default for Settings {
             policy: LinePolicy::default(),
             company_offset: FixedOffset::east_opt(9 * 3600).unwrap_or_else(|| FixedOffset::east_opt(0).expect("UTC")),
             internal_token: None,
+            rate_limit: ratelimit::RateLimit::default(),
         }
     }
 }
@@ -80,6 +86,8 @@ pub struct AppState {
     pub auth: Arc<AuthState>,
     pub settings: Arc<Settings>,
     pub openapi: Arc<serde_json::Value>,
+    /// Per-caller buckets; none when rate limiting is off.
+    pub limiter: Option<Arc<ratelimit::Limiter>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -89,7 +97,7 @@ impl std::fmt::Debug for AppState {
 }
 
 /// Wires the command side over a log: directory, reactor, routes. Returns the state and the
-/// finished router (mount it, or serve it with [`Application`]).
+/// finished public router (mount it, or serve it with [`Application`]).
 pub fn build(log: Arc<dyn EventLog>, auth: AuthState, settings: Settings) -> (AppState, Router) {
     let service = Arc::new(CommandService::new(log.clone()));
     let directory = Directory::follow(log);
@@ -99,6 +107,7 @@ pub fn build(log: Arc<dyn EventLog>, auth: AuthState, settings: Settings) -> (Ap
         service: service.clone(),
         directory,
         auth: Arc::new(auth),
+        limiter: ratelimit::Limiter::new(settings.rate_limit),
         settings: Arc::new(settings),
         openapi: Arc::new(document),
     };
@@ -106,12 +115,34 @@ pub fn build(log: Arc<dyn EventLog>, auth: AuthState, settings: Settings) -> (Ap
     let router = routes
         .route("/openapi.json", axum::routing::get(routes::meta::openapi))
         .route("/docs", axum::routing::get(routes::meta::docs))
-        .route("/internal/log", axum::routing::post(routes::meta::internal_log))
+        .route("/docs.js", axum::routing::get(routes::meta::docs_script))
+        .fallback(|| async { error::ApiError::not_found("no such route") })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), ratelimit::limit))
         .with_state(state.clone());
     (state.clone(), layered(router, &state.settings))
 }
 
-/// Cross-cutting layers: body limit, CORS, request ids, tracing.
+/// The internal listener's routes: `/internal/log`, where peers forward requests for
+/// partitions this instance owns. None without a non-empty internal token.
+pub fn internal_router(state: &AppState) -> Option<Router> {
+    state.settings.internal_token.as_ref().filter(|t| !t.is_empty())?;
+    let router = Router::new()
+        .route("/internal/log", axum::routing::post(routes::meta::internal_log))
+        .fallback(|| async { error::ApiError::not_found("no such route") })
+        // The token is checked before the body is read: strangers cannot make us buffer.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            routes::meta::peer_only,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(INTERNAL_BODY_LIMIT))
+        .with_state(state.clone());
+    Some(edge::harden(router))
+}
+
+/// Largest forwarded request: a commit at the log's size limit, as JSON.
+const INTERNAL_BODY_LIMIT: usize = 16 * 1024 * 1024;
+
+/// Cross-cutting layers: body limit, CORS, request ids, tracing, security headers, panics.
 fn layered(router: Router, settings: &Settings) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let origins: Vec<HeaderValue> = settings.cors_origins.iter().filter_map(|o| o.parse().ok()).collect();
@@ -126,9 +157,8 @@ fn layered(router: Router, settings: &Settings) -> Router {
             request_id.clone(),
             HeaderName::from_static("traceparent"),
         ])
-        .expose_headers([header::ETAG, request_id.clone()]);
-    router
-        .fallback(|| async { error::ApiError::not_found("no such route") })
+        .expose_headers([header::ETAG, request_id.clone(), header::RETRY_AFTER]);
+    let router = router
         .layer(axum::extract::DefaultBodyLimit::max(settings.body_limit))
         .layer(cors)
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
@@ -142,7 +172,8 @@ fn layered(router: Router, settings: &Settings) -> Router {
                 tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
             }),
         )
-        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid));
+    edge::harden(router)
 }
 
 /// The command role as a server.
@@ -161,14 +192,23 @@ impl Application {
         })
     }
 
+    /// Serves `router` on a listener already bound.
+    pub fn from_listener(listener: tokio::net::TcpListener, router: Router) -> Self {
+        Self { listener, router }
+    }
+
     pub fn port(&self) -> u16 {
         self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
     }
 
     /// Serves until `shutdown` resolves, then stops accepting and finishes in-flight requests.
+    /// Handlers see the peer address (`ConnectInfo<SocketAddr>`), which keys rate limits.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
+        axum::serve(
+            self.listener,
+            self.router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
     }
 }

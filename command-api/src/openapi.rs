@@ -214,8 +214,10 @@ pub const VIEWER: &str = r#"<!doctype html><html lang="ko"><head><meta charset="
 details{border:1px solid #ddd;border-radius:6px;margin:.4rem 0;padding:.4rem .8rem}summary{cursor:pointer}
 code.m{display:inline-block;width:4.5rem;font-weight:bold}pre{background:#f6f6f6;padding:.6rem;overflow:auto}</style></head>
 <body><h1>ERP 전자결재 — command API</h1><p>Machine-readable: <a href="/openapi.json">/openapi.json</a></p><div id="api">loading…</div>
-<script>
-fetch('/openapi.json').then(r=>r.json()).then(doc=>{
+<script src="/docs.js"></script></body></html>"#;
+
+/// The viewer's script (`/docs.js`): the page's Content-Security-Policy allows no inline script.
+pub const VIEWER_SCRIPT: &str = r#"fetch('/openapi.json').then(r=>r.json()).then(doc=>{
   const byTag={};
   for(const [path,item] of Object.entries(doc.paths)) for(const [verb,op] of Object.entries(item)) (byTag[op.tags[0]]??=[]).push({path,verb,op});
   const esc=s=>String(s).replace(/[&<>]/g,c=>({'&':'&amp;','<':'&lt;','>':'&gt;'}[c]));
@@ -231,4 +233,4 @@ fetch('/openapi.json').then(r=>r.json()).then(doc=>{
   }
   document.getElementById('api').innerHTML=html;
 });
-</script></body></html>"#;
+"#;

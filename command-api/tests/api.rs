@@ -28,31 +28,52 @@ struct Reply {
     content_type: String,
 }
 
+/// The demo settings every suite runs with.
+fn demo_settings() -> Settings {
+    Settings {
+        dev_login: true,
+        policy: demo_policy(),
+        body_limit: 64 * 1024,
+        ..Settings::default()
+    }
+}
+
+fn demo_auth() -> AuthState {
+    let signer = LocalSigner::from_seed(&[42; 32], "erp-embedded", "erp");
+    AuthState {
+        verifier: signer.verifier(),
+        signer: Some(signer),
+    }
+}
+
+/// Serves `router` on a free port; its base URL.
+async fn serve(router: axum::Router) -> String {
+    let app = command_api::Application::bind("127.0.0.1:0".parse().unwrap(), router)
+        .await
+        .unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    base
+}
+
 impl App {
-    async fn spawn(log: Arc<dyn EventLog>, dir: Option<tempfile::TempDir>, body_limit: usize) -> Self {
-        let signer = LocalSigner::from_seed(&[42; 32], "erp-embedded", "erp");
-        let auth = AuthState {
-            verifier: signer.verifier(),
-            signer: Some(signer),
-        };
-        let settings = Settings {
-            dev_login: true,
-            policy: demo_policy(),
-            body_limit,
-            ..Settings::default()
-        };
-        let (state, router) = command_api::build(log, auth, settings);
+    async fn spawn(log: Arc<dyn EventLog>, dir: Option<tempfile::TempDir>, settings: Settings) -> Self {
+        Self::spawn_with_state(log, dir, settings).await.0
+    }
+
+    async fn spawn_with_state(
+        log: Arc<dyn EventLog>,
+        dir: Option<tempfile::TempDir>,
+        settings: Settings,
+    ) -> (Self, command_api::AppState) {
+        let (state, router) = command_api::build(log, demo_auth(), settings);
         seed_if_empty(&state).await.map_err(|e| e.detail).unwrap();
-        let app = command_api::Application::bind("127.0.0.1:0".parse().unwrap(), router)
-            .await
-            .unwrap();
-        let base = format!("http://127.0.0.1:{}", app.port());
-        tokio::spawn(app.run_until_stopped(std::future::pending()));
-        App {
-            base,
+        let app = App {
+            base: serve(router).await,
             http: reqwest::Client::new(),
             _dir: dir,
-        }
+        };
+        (app, state)
     }
 
     async fn login(&self, who: EmployeeId) -> String {
@@ -1061,9 +1082,17 @@ macro_rules! api_suite {
 }
 
 async fn embedded() -> App {
+    embedded_with(demo_settings()).await
+}
+
+async fn embedded_with(settings: Settings) -> App {
+    embedded_with_state(settings).await.0
+}
+
+async fn embedded_with_state(settings: Settings) -> (App, command_api::AppState) {
     let dir = tempfile::tempdir().unwrap();
     let log = Arc::new(EmbeddedLog::open(dir.path(), EmbeddedOptions::default(), Upcasters::default()).unwrap());
-    App::spawn(log, Some(dir), 64 * 1024).await
+    App::spawn_with_state(log, Some(dir), settings).await
 }
 
 async fn kafka() -> App {
@@ -1075,7 +1104,7 @@ async fn kafka() -> App {
     while log.owned_partitions().len() < 2 * streams::ALL.len() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    App::spawn(Arc::new(log), None, 64 * 1024).await
+    App::spawn(Arc::new(log), None, demo_settings()).await
 }
 
 api_suite!(on_embedded_log, embedded());
@@ -1091,33 +1120,28 @@ async fn two_instances_serve_every_stream_and_survive_one_stopping() {
     let mut apps = Vec::new();
     let mut logs = Vec::new();
     for _ in 0..2 {
+        // The internal listener's address is announced before it is served: reserve a port.
         let listener_probe = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener_probe.local_addr().unwrap().port();
+        let internal_port = listener_probe.local_addr().unwrap().port();
         drop(listener_probe);
         let mut config = KafkaConfig::local(brokers.clone(), prefix.clone(), &streams::ALL);
         config.partitions = 4;
-        config.advertised_url = Some(format!("http://127.0.0.1:{port}"));
+        config.advertised_url = Some(format!("http://127.0.0.1:{internal_port}"));
         config.internal_token = Some("peer-secret".into());
         let log = KafkaLog::connect(config, Upcasters::default()).await.unwrap();
-        let signer = LocalSigner::from_seed(&[42; 32], "erp-embedded", "erp");
-        let auth = AuthState {
-            verifier: signer.verifier(),
-            signer: Some(signer),
-        };
         let settings = Settings {
-            dev_login: true,
-            policy: demo_policy(),
             internal_token: Some("peer-secret".into()),
-            ..Settings::default()
+            ..demo_settings()
         };
-        let (state, router) = command_api::build(Arc::new(log.clone()), auth, settings);
-        let app = command_api::Application::bind(format!("127.0.0.1:{port}").parse().unwrap(), router)
+        let (state, router) = command_api::build(Arc::new(log.clone()), demo_auth(), settings);
+        let internal = command_api::internal_router(&state).unwrap();
+        let internal = command_api::Application::bind(format!("127.0.0.1:{internal_port}").parse().unwrap(), internal)
             .await
             .unwrap();
-        tokio::spawn(app.run_until_stopped(std::future::pending()));
+        tokio::spawn(internal.run_until_stopped(std::future::pending()));
         apps.push((
             App {
-                base: format!("http://127.0.0.1:{port}"),
+                base: serve(router).await,
                 http: reqwest::Client::new(),
                 _dir: None,
             },
@@ -1175,4 +1199,274 @@ async fn two_instances_serve_every_stream_and_survive_one_stopping() {
         }
     }
     let _ = a;
+}
+
+// ---- the HTTP edge: headers, panics, rate limits, the internal listener ----
+
+async fn raw(app: &App, method: &str, path: &str) -> reqwest::Response {
+    app.http
+        .request(method.parse().unwrap(), format!("{}{path}", app.base))
+        .send()
+        .await
+        .unwrap()
+}
+
+fn assert_security_headers(response: &reqwest::Response, what: &str) {
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default()
+    };
+    let csp = header("content-security-policy");
+    assert!(csp.contains("frame-ancestors 'none'"), "{what}: CSP {csp:?}");
+    assert!(csp.contains("script-src 'self'"), "{what}: CSP {csp:?}");
+    assert_eq!(header("x-content-type-options"), "nosniff", "{what}");
+    assert_eq!(header("x-frame-options"), "DENY", "{what}");
+    assert_eq!(header("referrer-policy"), "no-referrer", "{what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_answer_carries_the_security_headers() {
+    let app = embedded().await;
+    for (method, path) in [
+        ("GET", "/healthz"),
+        ("GET", "/docs"),
+        ("GET", "/docs.js"),
+        ("GET", "/openapi.json"),
+        ("GET", "/nope"),
+        ("GET", "/api/me"),
+        ("POST", "/api/approvals"),
+    ] {
+        assert_security_headers(&raw(&app, method, path).await, &format!("{method} {path}"));
+    }
+    let docs = raw(&app, "GET", "/docs").await.text().await.unwrap();
+    assert!(
+        !docs.contains("<script>"),
+        "the API viewer needs no inline script (CSP script-src 'self')"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_handler_answers_a_problem_500_and_the_server_keeps_serving() {
+    async fn boom() -> &'static str {
+        panic!("handler bug")
+    }
+    let router = axum::Router::new()
+        .route("/boom", axum::routing::get(boom))
+        .route("/fine", axum::routing::get(|| async { "fine" }));
+    let base = serve(command_api::edge::harden(router)).await;
+    let http = reqwest::Client::new();
+    let boom = http
+        .get(format!("{base}/boom"))
+        .send()
+        .await
+        .expect("an answer, not a dropped connection");
+    assert_eq!(boom.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(boom.headers()["content-type"], "application/problem+json");
+    assert_security_headers(&boom, "the panic's answer");
+    let body: Value = boom.json().await.unwrap();
+    assert_eq!(body["code"], "internal");
+    assert!(
+        !body.to_string().contains("handler bug"),
+        "the panic message stays in the log"
+    );
+    assert_eq!(
+        http.get(format!("{base}/fine")).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+}
+
+fn limited(burst: u32, per_second: u32) -> Settings {
+    Settings {
+        rate_limit: command_api::ratelimit::RateLimit {
+            enabled: true,
+            burst,
+            per_second,
+        },
+        ..demo_settings()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_over_the_rate_limit_gets_429_with_retry_after_and_other_callers_do_not() {
+    let app = embedded_with(limited(5, 1)).await;
+    let kang = app.login(DEV_KANG).await;
+    let lead = app.login(PLATFORM_LEAD).await;
+    for _ in 0..5 {
+        assert_eq!(app.get("/api/me", &kang).await.status, StatusCode::OK);
+    }
+    let refused = app
+        .http
+        .get(format!("{}/api/me", app.base))
+        .bearer_auth(&kang)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=2).contains(&retry_after), "Retry-After {retry_after}");
+    assert_eq!(refused.headers()["content-type"], "application/problem+json");
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["code"], "rate_limited", "{body}");
+    assert_eq!(
+        app.get("/api/me", &lead).await.status,
+        StatusCode::OK,
+        "each employee has a bucket of their own"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_without_a_valid_token_are_limited_per_peer_address() {
+    let app = embedded_with(limited(3, 1)).await;
+    let login = || {
+        app.call(
+            "POST",
+            "/auth/dev-login",
+            None,
+            Some(json!({ "employee_id": DEV_KANG.0 })),
+            &[],
+        )
+    };
+    for _ in 0..3 {
+        assert_eq!(login().await.status, StatusCode::OK);
+    }
+    problem(&login().await, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    let forged = app.call("GET", "/api/me", Some("not.a.token"), None, &[]).await;
+    problem(&forged, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limiting_can_be_turned_off() {
+    let mut settings = limited(1, 1);
+    settings.rate_limit.enabled = false;
+    let app = embedded_with(settings).await;
+    let kang = app.login(DEV_KANG).await;
+    for _ in 0..20 {
+        assert_eq!(app.get("/api/me", &kang).await.status, StatusCode::OK);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_internal_log_is_served_to_peers_on_the_internal_listener_only() {
+    let settings = Settings {
+        internal_token: Some("peer-secret".into()),
+        ..demo_settings()
+    };
+    let (app, state) = embedded_with_state(settings).await;
+    let forwarded =
+        json!({ "op": "read_stream", "stream": { "stream_type": "approval", "stream_id": Uuid::now_v7() } });
+    let public = app
+        .call(
+            "POST",
+            "/internal/log",
+            None,
+            Some(forwarded.clone()),
+            &[("x-erp-internal-token", "peer-secret".into())],
+        )
+        .await;
+    problem(&public, StatusCode::NOT_FOUND, "not_found");
+
+    let internal = App {
+        base: serve(command_api::internal_router(&state).unwrap()).await,
+        http: reqwest::Client::new(),
+        _dir: None,
+    };
+    let peer = internal
+        .call(
+            "POST",
+            "/internal/log",
+            None,
+            Some(forwarded.clone()),
+            &[("x-erp-internal-token", "peer-secret".into())],
+        )
+        .await;
+    assert_eq!(peer.status, StatusCode::OK, "{}", peer.body);
+    for token in ["wrong", "peer-secre", "peer-secret2", ""] {
+        let stranger = internal
+            .call(
+                "POST",
+                "/internal/log",
+                None,
+                Some(forwarded.clone()),
+                &[("x-erp-internal-token", token.into())],
+            )
+            .await;
+        problem(&stranger, StatusCode::FORBIDDEN, "forbidden");
+    }
+    let anonymous = internal.call("POST", "/internal/log", None, Some(forwarded), &[]).await;
+    problem(&anonymous, StatusCode::FORBIDDEN, "forbidden");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_internal_token_opens_no_internal_endpoint() {
+    let settings = Settings {
+        internal_token: Some(String::new()),
+        ..demo_settings()
+    };
+    let (app, state) = embedded_with_state(settings).await;
+    let forwarded =
+        json!({ "op": "read_stream", "stream": { "stream_type": "approval", "stream_id": Uuid::now_v7() } });
+    let empty = app
+        .call(
+            "POST",
+            "/internal/log",
+            None,
+            Some(forwarded),
+            &[("x-erp-internal-token", String::new())],
+        )
+        .await;
+    assert!(!empty.status.is_success(), "{}", empty.body);
+    assert!(command_api::internal_router(&state).is_none());
+}
+
+// ---- found by `erp bench fuzz`: numbers at the top of the decimal range ----
+
+const DECIMAL_MAX: &str = "79228162514264337593543950335";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expense_whose_line_items_overflow_a_decimal_is_refused_not_a_500() {
+    let app = embedded().await;
+    let kang = app.login(DEV_KANG).await;
+    let expense = json!({ "form": "expense", "title": "x", "line": line(&[PLATFORM_LEAD]),
+        "body": { "purpose": "p", "spent_on": "2026-03-02",
+                  "items": [{ "description": "a", "quantity": DECIMAL_MAX, "unit_price": DECIMAL_MAX }] } });
+    let draft = app.post("/api/approvals", &kang, expense, None).await;
+    problem(&draft, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
+    let two_halves = json!({ "form": "expense", "title": "x", "line": line(&[PLATFORM_LEAD]),
+        "body": { "purpose": "p", "spent_on": "2026-03-02",
+                  "items": [{ "description": "a", "quantity": "1", "unit_price": DECIMAL_MAX },
+                            { "description": "b", "quantity": "1", "unit_price": DECIMAL_MAX }] } });
+    problem(
+        &app.post("/api/approvals", &kang, two_halves, None).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_body",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leave_days_at_the_top_of_the_decimal_range_are_refused_not_a_500() {
+    let app = embedded().await;
+    let hr = app.login(HR).await;
+    for days in [DECIMAL_MAX.to_owned(), format!("-{DECIMAL_MAX}")] {
+        let adjust = app
+            .post(
+                &format!("/api/leave/{}/adjustments", DEV_KANG.0),
+                &hr,
+                json!({ "days": days, "reason": "정정" }),
+                None,
+            )
+            .await;
+        problem(&adjust, StatusCode::UNPROCESSABLE_ENTITY, "invalid_days");
+    }
+    let grant = app
+        .post(
+            &format!("/api/leave/{}/grants", DEV_KANG.0),
+            &hr,
+            json!({ "year": 2031, "days": DECIMAL_MAX }),
+            None,
+        )
+        .await;
+    problem(&grant, StatusCode::UNPROCESSABLE_ENTITY, "invalid_days");
 }

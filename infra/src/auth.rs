@@ -1,13 +1,16 @@
 //! # Authentication: OIDC-style bearer JWTs
 //!
 //! [`Verifier`] checks tokens against a JWKS: algorithm pinned per key (EdDSA or RS256), `iss`,
-//! `aud`, `exp` and `nbf` checked, keys selected by `kid`. A token with an unknown `kid` makes
-//! a remote verifier refetch the JWKS once (at most every 30 s), which is how key rotation is
-//! picked up. The distributed deployment points it at the identity provider's JWKS URL.
+//! `aud`, `exp` and `nbf` checked, keys selected by `kid`, only keys meant for signatures
+//! (`use` absent or `sig`). The distributed deployment points it at the identity provider's
+//! JWKS URL ([`check_jwks_url`]: https, or http on loopback only) and refetches it on an
+//! interval, so a key the provider withdraws stops verifying; a token with an unknown `kid`
+//! also makes it refetch (at most every 30 s), which is how key rotation is picked up early.
 //!
 //! [`LocalSigner`] is the embedded default's own issuer: an Ed25519 key kept in the data
-//! directory, a JWKS built from it, and short-lived tokens for the dev login. The embedded
-//! default verifies its tokens with the same [`Verifier`], from the signer's JWKS.
+//! directory (owner-only, refused when others may read it), a JWKS built from it, and
+//! short-lived tokens for the dev login. The embedded default verifies its tokens with the same
+//! [`Verifier`], from the signer's JWKS.
 
 use base64::Engine;
 use ed25519_dalek::pkcs8::EncodePrivateKey;
@@ -19,7 +22,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 /// The claims this system reads.
@@ -36,7 +39,7 @@ pub struct Claims {
     pub iat: i64,
 }
 
-/// Why a token was refused (all answer 401).
+/// Why a token was refused (all answer 401), or a verifier could not be set up (`Config`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
     #[error("missing bearer token")]
@@ -49,6 +52,8 @@ pub enum AuthError {
     Rejected(String),
     #[error("identity provider unavailable: {0}")]
     Unavailable(String),
+    #[error("{0}")]
+    Config(String),
 }
 
 struct Key {
@@ -56,14 +61,14 @@ struct Key {
     algorithm: Algorithm,
 }
 
+type KeyMap = HashMap<String, Arc<Key>>;
+
 /// Verifies bearer tokens against a JWKS.
 pub struct Verifier {
     issuer: String,
     audience: String,
-    keys: RwLock<HashMap<String, std::sync::Arc<Key>>>,
-    jwks_url: Option<String>,
-    last_fetch: RwLock<Option<Instant>>,
-    http: reqwest::Client,
+    keys: Arc<RwLock<KeyMap>>,
+    remote: Option<Arc<RemoteJwks>>,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -75,66 +80,27 @@ impl std::fmt::Debug for Verifier {
     }
 }
 
-fn keys_of(set: &JwkSet) -> HashMap<String, std::sync::Arc<Key>> {
-    set.keys
-        .iter()
-        .filter_map(|jwk| {
-            let kid = jwk.common.key_id.clone()?;
-            let algorithm = match (&jwk.algorithm, jwk.common.key_algorithm) {
-                (AlgorithmParameters::OctetKeyPair(_), _) => Algorithm::EdDSA,
-                (AlgorithmParameters::RSA(_), Some(KeyAlgorithm::RS256) | None) => Algorithm::RS256,
-                _ => return None, // only EdDSA and RS256 are accepted
-            };
-            let decoding = DecodingKey::from_jwk(jwk).ok()?;
-            Some((kid, std::sync::Arc::new(Key { decoding, algorithm })))
-        })
-        .collect()
+/// Where a remote verifier's keys come from, and when it last asked.
+struct RemoteJwks {
+    url: reqwest::Url,
+    http: reqwest::Client,
+    keys: Arc<RwLock<KeyMap>>,
+    last_fetch: RwLock<Option<Instant>>,
 }
 
-impl Verifier {
-    /// A verifier over a fixed key set (the embedded signer's, or tests').
-    pub fn from_jwks(set: &JwkSet, issuer: impl Into<String>, audience: impl Into<String>) -> Self {
-        Self {
-            issuer: issuer.into(),
-            audience: audience.into(),
-            keys: RwLock::new(keys_of(set)),
-            jwks_url: None,
-            last_fetch: RwLock::new(None),
-            http: reqwest::Client::new(),
-        }
-    }
+/// How soon a token with an unknown `kid` may make the verifier refetch the JWKS again: a
+/// stream of forged `kid`s must not turn into a stream of requests to the identity provider.
+const UNKNOWN_KID_REFETCH: Duration = Duration::from_secs(30);
 
-    /// A verifier that fetches (and on an unknown `kid`, refetches) a remote JWKS.
-    pub async fn remote(
-        url: impl Into<String>,
-        issuer: impl Into<String>,
-        audience: impl Into<String>,
-    ) -> Result<Self, AuthError> {
-        let verifier = Self {
-            jwks_url: Some(url.into()),
-            ..Self::from_jwks(&JwkSet { keys: vec![] }, issuer, audience)
-        };
-        verifier.refresh().await?;
-        Ok(verifier)
-    }
-
-    async fn refresh(&self) -> Result<(), AuthError> {
-        let Some(url) = &self.jwks_url else { return Ok(()) };
-        let recent = self
-            .last_fetch
-            .read()
-            .ok()
-            .and_then(|t| *t)
-            .is_some_and(|t| t.elapsed() < Duration::from_secs(30));
-        if recent {
-            return Ok(());
-        }
+impl RemoteJwks {
+    /// Fetches the set and replaces the keys; on failure the keys stay as they were.
+    async fn fetch(&self) -> Result<(), AuthError> {
         if let Ok(mut last) = self.last_fetch.write() {
             *last = Some(Instant::now());
         }
         let set: JwkSet = self
             .http
-            .get(url)
+            .get(self.url.clone())
             .timeout(Duration::from_secs(5))
             .send()
             .await
@@ -149,7 +115,112 @@ impl Verifier {
         Ok(())
     }
 
-    fn key(&self, kid: &str) -> Option<std::sync::Arc<Key>> {
+    /// Refetches for an unknown `kid`, unless a fetch happened recently.
+    async fn fetch_for_unknown_kid(&self) -> Result<(), AuthError> {
+        let recent = self
+            .last_fetch
+            .read()
+            .ok()
+            .and_then(|t| *t)
+            .is_some_and(|t| t.elapsed() < UNKNOWN_KID_REFETCH);
+        if recent {
+            return Ok(());
+        }
+        self.fetch().await
+    }
+}
+
+/// Checks a JWKS URL before anything is fetched from it: https, or plain http only to a
+/// loopback address (a key set fetched in the clear decides who may act as whom).
+pub fn check_jwks_url(url: &str) -> Result<reqwest::Url, AuthError> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| AuthError::Config(format!("JWKS URL {url:?}: {e}")))?;
+    let host = parsed.host_str().unwrap_or_default();
+    let loopback = match host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<std::net::IpAddr>()
+    {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => host.eq_ignore_ascii_case("localhost"),
+    };
+    match parsed.scheme() {
+        "https" => Ok(parsed),
+        "http" if loopback => Ok(parsed),
+        "http" => Err(AuthError::Config(format!(
+            "JWKS URL {url} must be https (plain http is accepted on a loopback address only)"
+        ))),
+        other => Err(AuthError::Config(format!(
+            "JWKS URL {url}: scheme {other} is not https"
+        ))),
+    }
+}
+
+/// The keys of a set this verifier accepts: EdDSA and RS256 signature keys with a `kid`.
+fn keys_of(set: &JwkSet) -> KeyMap {
+    set.keys
+        .iter()
+        .filter(|jwk| matches!(jwk.common.public_key_use, None | Some(PublicKeyUse::Signature)))
+        .filter_map(|jwk| {
+            let kid = jwk.common.key_id.clone()?;
+            let algorithm = match (&jwk.algorithm, jwk.common.key_algorithm) {
+                (AlgorithmParameters::OctetKeyPair(_), _) => Algorithm::EdDSA,
+                (AlgorithmParameters::RSA(_), Some(KeyAlgorithm::RS256) | None) => Algorithm::RS256,
+                _ => return None, // only EdDSA and RS256 are accepted
+            };
+            let decoding = DecodingKey::from_jwk(jwk).ok()?;
+            Some((kid, Arc::new(Key { decoding, algorithm })))
+        })
+        .collect()
+}
+
+impl Verifier {
+    /// A verifier over a fixed key set (the embedded signer's, or tests').
+    pub fn from_jwks(set: &JwkSet, issuer: impl Into<String>, audience: impl Into<String>) -> Self {
+        Self {
+            issuer: issuer.into(),
+            audience: audience.into(),
+            keys: Arc::new(RwLock::new(keys_of(set))),
+            remote: None,
+        }
+    }
+
+    /// A verifier that fetches a remote JWKS (checked with [`check_jwks_url`]) now and then
+    /// every `refresh`, and refetches on an unknown `kid`. The refresh task ends with the
+    /// verifier.
+    pub async fn remote(
+        url: &str,
+        issuer: impl Into<String>,
+        audience: impl Into<String>,
+        refresh: Duration,
+    ) -> Result<Self, AuthError> {
+        let url = check_jwks_url(url)?;
+        let verifier = Self::from_jwks(&JwkSet { keys: vec![] }, issuer, audience);
+        let remote = Arc::new(RemoteJwks {
+            url,
+            http: reqwest::Client::new(),
+            keys: verifier.keys.clone(),
+            last_fetch: RwLock::new(None),
+        });
+        remote.fetch().await?;
+        let weak = Arc::downgrade(&remote);
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(refresh.max(Duration::from_millis(10)));
+            every.tick().await; // the first tick is immediate: the set was just fetched
+            loop {
+                every.tick().await;
+                let Some(remote) = weak.upgrade() else { return };
+                if let Err(e) = remote.fetch().await {
+                    tracing::warn!(error = %e, url = %remote.url, "JWKS refresh failed; keeping the keys we have");
+                }
+            }
+        });
+        Ok(Self {
+            remote: Some(remote),
+            ..verifier
+        })
+    }
+
+    fn key(&self, kid: &str) -> Option<Arc<Key>> {
         self.keys.read().ok()?.get(kid).cloned()
     }
 
@@ -157,10 +228,11 @@ impl Verifier {
     pub async fn verify(&self, token: &str) -> Result<Claims, AuthError> {
         let header = jsonwebtoken::decode_header(token).map_err(|e| AuthError::Malformed(e.to_string()))?;
         let kid = header.kid.ok_or_else(|| AuthError::Malformed("no kid".into()))?;
-        let key = match self.key(&kid) {
-            Some(key) => key,
-            None => {
-                self.refresh().await?;
+        let key = match (self.key(&kid), &self.remote) {
+            (Some(key), _) => key,
+            (None, None) => return Err(AuthError::UnknownKey),
+            (None, Some(remote)) => {
+                remote.fetch_for_unknown_kid().await?;
                 self.key(&kid).ok_or(AuthError::UnknownKey)?
             }
         };
@@ -197,25 +269,28 @@ impl std::fmt::Debug for LocalSigner {
 }
 
 impl LocalSigner {
-    /// Loads the Ed25519 seed at `path`, creating it (mode 0600) on first start.
+    /// Loads the Ed25519 seed at `path`, creating it on first start: written owner-only (0600)
+    /// to a fresh temporary file beside it, then renamed into place, so the key is never
+    /// readable by others nor seen half-written. An existing key file that group or others may
+    /// read, or that is not a 32-byte seed, is refused rather than used or replaced.
     pub fn load_or_create(path: &Path, issuer: &str, audience: &str) -> std::io::Result<Self> {
-        let seed: [u8; 32] = match std::fs::read(path) {
-            Ok(bytes) if bytes.len() == 32 => bytes.try_into().unwrap_or([0; 32]),
-            _ => {
-                let mut seed = [0u8; 32];
-                seed[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
-                seed[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
-                if let Some(dir) = path.parent() {
-                    std::fs::create_dir_all(dir)?;
-                }
-                std::fs::write(path, seed)?;
-                #[cfg(unix)]
-                {
-                    use std::os::unix::fs::PermissionsExt;
-                    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-                }
-                seed
+        let seed = match std::fs::metadata(path) {
+            Ok(meta) => {
+                refuse_shared(path, &meta)?;
+                let bytes = std::fs::read(path)?;
+                <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| {
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!(
+                            "{} is not a 32-byte Ed25519 seed ({} bytes)",
+                            path.display(),
+                            bytes.len()
+                        ),
+                    )
+                })?
             }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => create_seed(path)?,
+            Err(e) => return Err(e),
         };
         Ok(Self::from_seed(&seed, issuer, audience))
     }
@@ -278,4 +353,61 @@ impl LocalSigner {
         header.kid = self.jwk.common.key_id.clone();
         jsonwebtoken::encode(&header, &claims, &self.encoding).unwrap_or_default()
     }
+}
+
+/// Creates `dir` and its missing parents owner-only (0700): the data directory holds the
+/// signing key and every record.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Refuses a key file that group or others may read or write.
+fn refuse_shared(path: &Path, meta: &std::fs::Metadata) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                format!(
+                    "{} has mode {mode:03o}: the signing key must be readable by its owner only (chmod 600 it)",
+                    path.display()
+                ),
+            ));
+        }
+    }
+    let _ = (path, meta);
+    Ok(())
+}
+
+/// A fresh random seed, written owner-only to a temporary file and renamed to `path`.
+fn create_seed(path: &Path) -> std::io::Result<[u8; 32]> {
+    use std::io::Write;
+    let mut seed = [0u8; 32];
+    seed[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    seed[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    create_private_dir(dir)?;
+    let temp = dir.join(format!(".key-{}.tmp", uuid::Uuid::new_v4().simple()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let written = options.open(&temp).and_then(|mut file| {
+        file.write_all(&seed)?;
+        file.sync_all()
+    });
+    if let Err(e) = written.and_then(|()| std::fs::rename(&temp, path)) {
+        let _ = std::fs::remove_file(&temp);
+        return Err(e);
+    }
+    Ok(seed)
 }

@@ -408,3 +408,67 @@ fn replicated_topics_need_two_in_sync_replicas() {
     config.replication = 1;
     assert!(topic_mismatches(&config, &[fact(1)]).is_empty());
 }
+
+/// Anyone who can write to the broker can announce an owner URL. An instance whose peers live
+/// elsewhere never forwards a command — and so never sends its token — to an announced address
+/// outside its peer allowlist, even one a real cluster member announced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_owner_announced_outside_the_peer_allowlist_never_receives_the_token() {
+    use infra::eventlog::kafka::owners::Peers;
+    use infra::eventlog::kafka::{KafkaConfig, KafkaLog};
+    let prefix = fresh_prefix();
+    let rogue = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let rogue_url = format!("http://{}", rogue.local_addr().unwrap());
+    let contacted = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = contacted.clone();
+    tokio::spawn(async move {
+        if rogue.accept().await.is_ok() {
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    let config = |advertised: Option<String>, peers: Peers| {
+        let mut config = KafkaConfig::local(kafka_brokers(), &prefix, TYPES);
+        config.partitions = 3;
+        config.advertised_url = advertised;
+        config.internal_token = Some("peer-secret".into());
+        config.peers = peers;
+        config
+    };
+    let cluster = Peers::parse(&["10.0.0.0/8".into()], false).unwrap();
+    let a = KafkaLog::connect(config(None, cluster), upcasters()).await.unwrap();
+    let b = KafkaLog::connect(config(Some(rogue_url), Peers::loopback()), upcasters())
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
+    let b_partition = loop {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "B never owned and announced a partition"
+        );
+        let announced = b.owned_partitions().into_iter().find(|(t, p)| {
+            t == "doc" && a.announced_owner(t, *p).is_some() && !a.owned_partitions().contains(&(t.clone(), *p))
+        });
+        if let Some((_, p)) = announced {
+            break p;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let id = (0..)
+        .map(|i| format!("rogue-{i}"))
+        .find(|id| infra::eventlog::partition_for(id, 3) == b_partition)
+        .unwrap();
+    let refused = a
+        .append(commit(&stream(&id), ExpectedVersion::Any, vec![event(0)]))
+        .await;
+    assert!(
+        matches!(&refused, Err(infra::eventlog::EventLogError::Unavailable(m)) if m.contains("allowlist")),
+        "{refused:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !contacted.load(std::sync::atomic::Ordering::SeqCst),
+        "the announced address was contacted"
+    );
+    a.shutdown().await;
+    b.shutdown().await;
+}

@@ -63,20 +63,26 @@ pub fn router(stores: Stores, verifier: Arc<Verifier>, config: QueryConfig) -> R
     });
     let mut router = Router::new().route("/graphql", post(graphql));
     if config.graphiql {
-        router = router.route("/graphiql", get(graphiql));
+        router = router
+            .route("/graphiql", get(graphiql))
+            .route("/graphiql.js", get(graphiql_script));
     }
     router
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(api)
 }
 
-async fn graphiql() -> Html<String> {
-    Html(
-        async_graphql::http::GraphiQLSource::build()
-            .endpoint("/graphql")
-            .title("ERP 전자결재 GraphQL")
-            .finish(),
+/// The console page, served locally (see [`crate::console`]).
+async fn graphiql() -> Html<&'static str> {
+    Html(crate::console::PAGE)
+}
+
+async fn graphiql_script() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        crate::console::SCRIPT,
     )
+        .into_response()
 }
 
 /// A GraphQL-shaped refusal that never reached execution.

@@ -23,6 +23,7 @@
 //!
 //! The SDL is committed as `query-api/schema.graphql`; a test fails when it drifts.
 
+mod console;
 mod context;
 mod cost;
 pub mod error;

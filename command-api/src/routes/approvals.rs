@@ -365,8 +365,8 @@ fn typed(kind: &FieldKind, value: &Value) -> Option<FieldValue> {
             end: date(value.get("end")?)?,
         },
         FieldKind::Select { .. } => FieldValue::Select(value.as_str()?.to_owned()),
-        FieldKind::LineItems => FieldValue::LineItems(
-            value
+        FieldKind::LineItems => {
+            let items = value
                 .as_array()?
                 .iter()
                 .map(|item| {
@@ -376,8 +376,13 @@ fn typed(kind: &FieldKind, value: &Value) -> Option<FieldValue> {
                         unit_price: decimal(item.get("unit_price")?)?,
                     })
                 })
-                .collect::<Option<Vec<_>>>()?,
-        ),
+                .collect::<Option<Vec<_>>>()?;
+            // The amount is Σ quantity × unit price: a total beyond the decimal range is bad input.
+            items.iter().try_fold(Decimal::ZERO, |sum, i| {
+                sum.checked_add(i.quantity.checked_mul(i.unit_price)?)
+            })?;
+            FieldValue::LineItems(items)
+        }
     })
 }
 

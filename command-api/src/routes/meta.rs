@@ -166,22 +166,39 @@ pub async fn docs() -> Html<&'static str> {
     Html(crate::openapi::VIEWER)
 }
 
-/// `/internal/log`: a peer forwards a log request for a partition this instance owns.
+/// `/docs.js`: the viewer's script, served apart so the page needs no inline script.
+pub async fn docs_script() -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        crate::openapi::VIEWER_SCRIPT,
+    )
+        .into_response()
+}
+
+/// In front of the internal routes: only a peer presenting the cluster's token gets through
+/// (compared in constant time; an empty token, configured or presented, never matches).
+pub async fn peer_only(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let expected = state.settings.internal_token.as_deref().unwrap_or_default();
+    let presented = request
+        .headers()
+        .get(infra::eventlog::kafka::owners::INTERNAL_TOKEN_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !infra::eventlog::kafka::owners::token_matches(expected, presented) {
+        return ApiError::forbidden("not a cluster peer").into_response();
+    }
+    next.run(request).await
+}
+
+/// `/internal/log` (internal listener, behind [`peer_only`]): a peer forwards a log request
+/// for a partition this instance owns.
 pub async fn internal_log(
     State(state): State<AppState>,
-    headers: axum::http::HeaderMap,
     Body(request): Body<infra::eventlog::kafka::owners::Forwarded>,
-) -> Result<Json<infra::eventlog::kafka::owners::ForwardedAnswer>, ApiError> {
-    let expected = state
-        .settings
-        .internal_token
-        .as_deref()
-        .ok_or_else(|| ApiError::not_found("no such route"))?;
-    let presented = headers
-        .get(infra::eventlog::kafka::owners::INTERNAL_TOKEN_HEADER)
-        .and_then(|v| v.to_str().ok());
-    if presented != Some(expected) {
-        return Err(ApiError::forbidden("not a cluster peer"));
-    }
-    Ok(Json(state.service.log().serve_forwarded(request).await))
+) -> Json<infra::eventlog::kafka::owners::ForwardedAnswer> {
+    Json(state.service.log().serve_forwarded(request).await)
 }

@@ -64,12 +64,14 @@ pub struct KafkaConfig {
     pub append_timeout: Duration,
     /// How often dirty stream heads are written to the state topic.
     pub snapshot_interval: Duration,
-    /// This instance's base URL as other instances reach it; announced for the partitions it
-    /// owns so they can forward commands here. Without it, requests for partitions owned
-    /// elsewhere wait for ownership and then answer 503.
+    /// This instance's internal listener as other instances reach it; announced for the
+    /// partitions it owns so they can forward commands here. Without it, requests for
+    /// partitions owned elsewhere wait for ownership and then answer 503.
     pub advertised_url: Option<String>,
-    /// Shared secret other instances present on forwarded requests.
+    /// Shared secret other instances present on forwarded requests (empty counts as none).
     pub internal_token: Option<String>,
+    /// Where announced owners may be: forwarding (and the token) goes nowhere else.
+    pub peers: owners::Peers,
     /// Join the writer group and own partitions. Readers (projectors, audit tools) set false:
     /// they subscribe and read but never write.
     pub write: bool,
@@ -92,6 +94,7 @@ impl KafkaConfig {
             snapshot_interval: Duration::from_secs(2),
             advertised_url: None,
             internal_token: None,
+            peers: owners::Peers::loopback(),
             write: true,
         }
     }
@@ -151,7 +154,7 @@ pub struct KafkaLog {
     upcasters: Upcasters,
     writers: Arc<Writers>,
     owners: Arc<owners::Owners>,
-    http: reqwest::Client,
+    forwarder: owners::Forwarder,
 }
 
 impl std::fmt::Debug for KafkaLog {
@@ -177,12 +180,12 @@ impl KafkaLog {
         let writers = Writers::start(config.clone(), producer.clone())?;
         let owners = owners::Owners::follow(&config)?;
         Ok(Self {
-            config,
             producer,
             upcasters,
             writers,
             owners,
-            http: reqwest::Client::new(),
+            forwarder: owners::Forwarder::new(config.internal_token.clone(), config.peers.clone()),
+            config,
         })
     }
 
@@ -662,7 +665,7 @@ impl KafkaLog {
         owner: &owners::Owner,
         request: owners::Forwarded,
     ) -> Result<owners::ForwardedAnswer, EventLogError> {
-        owners::forward(&self.http, owner, self.config.internal_token.as_deref(), &request).await
+        self.forwarder.forward(owner, &request).await
     }
 
     fn position(&self, stream_type: &str, partition: u32, offset: u64) -> Position {

@@ -1,0 +1,126 @@
+//! The HTTP edge every listener of every role shares ([`harden`]): security headers on every
+//! answer (API, SPA, GraphiQL alike) and a panic in a handler answered as a problem+json 500
+//! instead of a dropped connection. Plus, for `erp up`, the [`HostAllowlist`]: a browser page
+//! on another site can point its own DNS name at 127.0.0.1 (DNS rebinding) and would then be
+//! same-origin with the demo — the Host header is what gives it away.
+
+use crate::error::ApiError;
+use axum::extract::Request;
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use std::sync::Arc;
+use tower_http::catch_panic::CatchPanicLayer;
+
+/// Scripts, styles and connections from this origin only (styles may be inline: the pages set
+/// a few); no framing, no plugins, no `<base>` games.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+     style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; \
+     object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+const SECURITY_HEADERS: [(HeaderName, &str); 4] = [
+    (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (header::REFERRER_POLICY, "no-referrer"),
+];
+
+/// Security headers and panic catching around `router` (idempotent: safe to apply to a router
+/// that merges already hardened ones).
+pub fn harden(router: Router) -> Router {
+    router
+        .layer(axum::middleware::map_response(security_headers))
+        .layer(CatchPanicLayer::custom(panicked))
+}
+
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    for (name, value) in SECURITY_HEADERS {
+        if !headers.contains_key(&name) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+    }
+    response
+}
+
+/// A handler panicked: log what it said, answer a problem document, keep the connection.
+fn panicked(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    tracing::error!(panic = message, "a request handler panicked");
+    let mut response = ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error").into_response();
+    // The panic skipped the inner layers; the headers still belong on the answer.
+    for (name, value) in SECURITY_HEADERS {
+        response.headers_mut().insert(name, HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// The Host names `erp up` answers to: `127.0.0.1:<port>`, `localhost:<port>`, `[::1]:<port>`
+/// and configured names (a name without a port matches it on any port).
+#[derive(Debug, Clone)]
+pub struct HostAllowlist {
+    hosts: Vec<String>,
+}
+
+impl HostAllowlist {
+    /// The loopback names of `port`, and `extra` names.
+    pub fn loopback(port: u16, extra: &[String]) -> Self {
+        let mut hosts: Vec<String> = ["127.0.0.1", "localhost", "[::1]"]
+            .iter()
+            .map(|h| format!("{h}:{port}"))
+            .collect();
+        hosts.extend(
+            extra
+                .iter()
+                .map(|h| h.trim().to_ascii_lowercase())
+                .filter(|h| !h.is_empty()),
+        );
+        Self { hosts }
+    }
+
+    /// Whether a request's `Host` is one of ours.
+    pub fn permits(&self, host: &str) -> bool {
+        let host = host.trim().to_ascii_lowercase();
+        let name = match host.rsplit_once(':') {
+            Some((name, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => name,
+            _ => host.as_str(),
+        };
+        self.hosts
+            .iter()
+            .any(|allowed| *allowed == host || (!allowed.contains(':') && allowed == name))
+    }
+
+    /// Refuses requests whose Host is not on the list: 421 with a problem document.
+    pub fn layer(self, router: Router) -> Router {
+        let allowlist = Arc::new(self);
+        router.layer(axum::middleware::from_fn(move |request: Request, next: Next| {
+            let allowlist = allowlist.clone();
+            async move {
+                let host = request
+                    .headers()
+                    .get(header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .or_else(|| request.uri().authority().map(|a| a.as_str()))
+                    .unwrap_or_default();
+                if allowlist.permits(host) {
+                    return next.run(request).await;
+                }
+                tracing::warn!(host, "refused a request for a host name this server does not answer to");
+                ApiError::new(
+                    StatusCode::MISDIRECTED_REQUEST,
+                    "host_not_allowed",
+                    format!(
+                        "this server answers to {} (add a name with --allowed-host)",
+                        allowlist.hosts.join(", ")
+                    ),
+                )
+                .into_response()
+            }
+        }))
+    }
+}
