@@ -408,3 +408,51 @@ fn replicated_topics_need_two_in_sync_replicas() {
     config.replication = 1;
     assert!(topic_mismatches(&config, &[fact(1)]).is_empty());
 }
+
+async fn forwarded_read(log: &infra::eventlog::kafka::KafkaLog, s: &StreamRef) -> Vec<u64> {
+    use infra::eventlog::kafka::owners::{Forwarded, ForwardedAnswer};
+    match log.serve_forwarded(Forwarded::ReadStream { stream: s.clone() }).await {
+        ForwardedAnswer::Stream { result } => result
+            .expect("the owner serves every stream of its partitions")
+            .iter()
+            .map(|e| e.version)
+            .collect(),
+        other => panic!("answered another request: {other:?}"),
+    }
+}
+
+/// After any join or leave the owner restores heads from snapshots, so the history of older
+/// streams is not in its memory; a read another instance forwards must still get all of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_restored_from_snapshots_serves_forwarded_reads_of_streams_it_never_replayed() {
+    let prefix = fresh_prefix();
+    let first = kafka_with(&prefix, None).await;
+    wait_owning(&first, 6).await;
+    let s = stream("employee-7");
+    for v in 0..5 {
+        first
+            .append(commit(&s, ExpectedVersion::Exact(v), vec![event(v)]))
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(1_500)).await; // snapshotted and committed
+    first.shutdown().await;
+
+    let second = kafka_with(&prefix, None).await;
+    wait_owning(&second, 6).await;
+    assert_eq!(forwarded_read(&second, &s).await, (1..=5).collect::<Vec<_>>());
+    second
+        .append(commit(&s, ExpectedVersion::Exact(5), vec![event(5)]))
+        .await
+        .unwrap();
+    assert_eq!(
+        forwarded_read(&second, &s).await,
+        (1..=6).collect::<Vec<_>>(),
+        "a stream read from the partition stays whole as it grows"
+    );
+    assert!(
+        forwarded_read(&second, &stream("nobody-yet")).await.is_empty(),
+        "a stream that does not exist is empty, not unavailable"
+    );
+    second.shutdown().await;
+}

@@ -439,6 +439,33 @@ impl Writers {
         }
     }
 
+    /// Joins a stream's accepted history, read from the partition below `high`, with what the
+    /// tail applied from `high` on, and keeps it in memory when it is the whole history up to
+    /// this owner's head (an owner restored from snapshots holds only heads, so every older
+    /// stream is read once, then served from memory). Returns the history to serve: the joined
+    /// one when this owner has applied the partition up to `high`, otherwise what was read.
+    pub(super) fn adopt_read(
+        &self,
+        stream: &StreamRef,
+        partition: u32,
+        read: Vec<(u64, Arc<CommitRecord>)>,
+        high: u64,
+    ) -> Vec<(u64, Arc<CommitRecord>)> {
+        let Some(state) = self.shared.state(&(stream.stream_type.clone(), partition)) else {
+            return read;
+        };
+        let Ok(mut s) = state.lock() else { return read };
+        if !s.ready || s.revoked || s.next < high {
+            return read;
+        }
+        let applied = s.cache.get(&stream.stream_id).map(Vec::as_slice).unwrap_or_default();
+        let joined = join_history(read, applied, high);
+        if is_whole_history(&joined, s.heads.version(&stream.stream_id)) {
+            s.cache.insert(stream.stream_id.clone(), joined.clone());
+        }
+        joined
+    }
+
     /// The first answer to a command id, from the owner's restored command ids.
     pub(super) async fn find_command(&self, stream: &StreamRef, partition: u32, command_id: Uuid) -> FoundCommand {
         let state = self.owned_state(&(stream.stream_type.clone(), partition)).await?;
@@ -565,6 +592,30 @@ impl Writers {
         s.inflight_commands.insert(commit.command_id, Vec::new());
         Ok(Decided::Record(record, delivery))
     }
+}
+
+/// A stream's commits read from the log below `high`, then those the tail applied from `high`
+/// on (the tail may also hold some below `high`: the read has them already).
+fn join_history(
+    mut read: Vec<(u64, Arc<CommitRecord>)>,
+    applied: &[(u64, Arc<CommitRecord>)],
+    high: u64,
+) -> Vec<(u64, Arc<CommitRecord>)> {
+    read.retain(|(offset, _)| *offset < high);
+    read.extend(applied.iter().filter(|(offset, _)| *offset >= high).cloned());
+    read
+}
+
+/// Whether commits are one unbroken run of versions from 1 up to `head`.
+fn is_whole_history(commits: &[(u64, Arc<CommitRecord>)], head: u64) -> bool {
+    let mut next = 1;
+    for (_, commit) in commits {
+        if commit.first_version != next {
+            return false;
+        }
+        next = commit.last_version() + 1;
+    }
+    next - 1 == head
 }
 
 /// The writer's event loop: tails owned partitions, restores new ones, snapshots, and leaves
@@ -880,6 +931,48 @@ mod tests {
                 payload: serde_json::json!({}),
             }],
         }
+    }
+
+    /// One stream's chain of single-event commits, at the given offsets.
+    fn chain_at(offsets: &[u64]) -> Vec<(u64, Arc<CommitRecord>)> {
+        let mut head = Head::default();
+        offsets
+            .iter()
+            .map(|offset| {
+                let record = CommitRecord::build(&new_commit(), head.version, &head.hash, chrono::Utc::now());
+                head = Head {
+                    version: record.last_version(),
+                    hash: record.last_hash().to_owned(),
+                };
+                (*offset, Arc::new(record))
+            })
+            .collect()
+    }
+
+    fn versions(commits: &[(u64, Arc<CommitRecord>)]) -> Vec<u64> {
+        commits.iter().map(|(_, c)| c.first_version).collect()
+    }
+
+    #[test]
+    fn a_stream_read_from_the_log_is_joined_with_what_the_tail_applied_after_the_read() {
+        let chain = chain_at(&[1, 3, 5, 7, 9]);
+        // Read below offset 6; the tail, restored at offset 4, applied offsets 5, 7 and 9.
+        let read = chain[..3].to_vec();
+        let applied = chain[2..].to_vec();
+        let joined = join_history(read, &applied, 6);
+        assert_eq!(versions(&joined), vec![1, 2, 3, 4, 5]);
+        assert!(is_whole_history(&joined, 5));
+    }
+
+    #[test]
+    fn a_history_with_a_gap_or_short_of_the_head_is_not_whole() {
+        let chain = chain_at(&[1, 2, 3, 4]);
+        assert!(is_whole_history(&chain, 4));
+        assert!(!is_whole_history(&chain, 5), "short of the head");
+        assert!(!is_whole_history(&chain[1..], 4), "does not start at version 1");
+        let gap: Vec<_> = [chain[0].clone(), chain[2].clone(), chain[3].clone()].to_vec();
+        assert!(!is_whole_history(&gap, 4), "a version missing");
+        assert!(is_whole_history(&[], 0), "a stream that does not exist");
     }
 
     #[tokio::test]
