@@ -17,7 +17,11 @@
 //! 3. **tails** its partitions continuously, so records of a stale writer are seen and judged
 //!    by the same rule;
 //! 4. **snapshots** dirty heads to the compacted state topic and only then commits the group
-//!    offset, so a committed offset is always covered by the state topic.
+//!    offset, so a committed offset is always covered by the state topic. A writer paused past
+//!    its session (SIGSTOP) may write its stale heads after the new owner wrote newer ones and
+//!    before it learns it was revoked, so the last snapshot of a stream is not always its
+//!    newest: a restore takes the highest version per stream, and writes that head back when a
+//!    stale one came last, so compaction (which keeps a key's last record) keeps the newest.
 //!
 //! When the group takes a partition away, the state is dropped at once and waiting appends get
 //! 503: their records, if they landed, are judged by R like any other, and a retry with the same
@@ -61,11 +65,47 @@ pub struct RestoreReport {
     pub took: Duration,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+/// A stream's head as its owner last wrote it to the state topic. A writer that was paused
+/// past its session (SIGSTOP, a long GC-like stall) may write its stale heads after the new
+/// owner wrote newer ones, so the last record of a stream is not always its newest: a restore
+/// takes the highest version per stream ([`NewestSnapshots`]), and `covered` says up to which
+/// offset of the events partition the writer had applied rule R when it wrote this.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct StreamSnapshot {
     version: u64,
     hash: String,
     commands: Vec<Appended>,
+    #[serde(default)]
+    covered: u64,
+}
+
+/// The newest snapshot per stream of one state-topic partition, read in offset order.
+#[derive(Debug, Default)]
+struct NewestSnapshots {
+    newest: HashMap<String, StreamSnapshot>,
+    /// Streams whose last record is older than their newest: the restored owner writes the
+    /// newest back, so compaction (which keeps the last record of a key) cannot lose it.
+    stale_last: HashSet<String>,
+}
+
+impl NewestSnapshots {
+    fn add(&mut self, stream_id: String, snapshot: StreamSnapshot) {
+        match self.newest.get(&stream_id) {
+            Some(kept) if kept.version > snapshot.version => {
+                tracing::warn!(
+                    stream_id,
+                    kept = kept.version,
+                    stale = snapshot.version,
+                    "stale snapshot ignored"
+                );
+                self.stale_last.insert(stream_id);
+            }
+            _ => {
+                self.stale_last.remove(&stream_id);
+                self.newest.insert(stream_id, snapshot);
+            }
+        }
+    }
 }
 
 /// One owned partition.
@@ -718,7 +758,7 @@ async fn restore(consumer: Arc<GroupConsumer>, shared: Arc<Shared>, key: Key) {
     let config = shared.config.clone();
     let key2 = key.clone();
     let loaded = tokio::task::spawn_blocking(
-        move || -> Result<(StreamHeads, Vec<Appended>, u64, u64), EventLogError> {
+        move || -> Result<(StreamHeads, Vec<Appended>, Vec<String>, u64, u64), EventLogError> {
             let (stream_type, partition) = key2;
             let events_topic = config.events_topic(&stream_type);
             let mut tpl = TopicPartitionList::new();
@@ -739,6 +779,7 @@ async fn restore(consumer: Arc<GroupConsumer>, shared: Arc<Shared>, key: Key) {
                 .map_err(unavailable)?;
             let mut heads = StreamHeads::default();
             let mut commands = Vec::new();
+            let mut rewrite = Vec::new();
             let reader: BaseConsumer = config
                 .consumer_config(&format!("{}.restore", config.prefix))
                 .create()
@@ -753,7 +794,7 @@ async fn restore(consumer: Arc<GroupConsumer>, shared: Arc<Shared>, key: Key) {
                     .map_err(unavailable)?;
                 reader.assign(&tpl).map_err(unavailable)?;
                 let deadline = Instant::now() + Duration::from_secs(60);
-                let mut snapshots: HashMap<String, StreamSnapshot> = HashMap::new();
+                let mut snapshots = NewestSnapshots::default();
                 while Instant::now() < deadline {
                     let Some(message) = reader.poll(Duration::from_millis(200)) else {
                         continue;
@@ -761,14 +802,15 @@ async fn restore(consumer: Arc<GroupConsumer>, shared: Arc<Shared>, key: Key) {
                     let message = message.map_err(unavailable)?;
                     if let (Some(key), Some(payload)) = (message.key(), message.payload()) {
                         if let Ok(snapshot) = serde_json::from_slice::<StreamSnapshot>(payload) {
-                            snapshots.insert(String::from_utf8_lossy(key).into_owned(), snapshot);
+                            snapshots.add(String::from_utf8_lossy(key).into_owned(), snapshot);
                         }
                     }
                     if message.offset() + 1 >= state_high {
                         break;
                     }
                 }
-                for (stream_id, snapshot) in snapshots {
+                rewrite.extend(snapshots.stale_last);
+                for (stream_id, snapshot) in snapshots.newest {
                     heads.restore(
                         stream_id,
                         Head {
@@ -779,16 +821,18 @@ async fn restore(consumer: Arc<GroupConsumer>, shared: Arc<Shared>, key: Key) {
                     commands.extend(snapshot.commands);
                 }
             }
-            Ok((heads, commands, start, high.max(0) as u64))
+            Ok((heads, commands, rewrite, start, high.max(0) as u64))
         },
     )
     .await;
     let Some(state) = shared.state(&key) else { return };
     match loaded {
-        Ok(Ok((heads, commands, start, target))) => {
+        Ok(Ok((heads, commands, rewrite, start, target))) => {
             let became_ready = {
                 let Ok(mut s) = state.lock() else { return };
                 s.heads = heads;
+                // A stale head came last for these: write the newest back.
+                s.dirty.extend(rewrite);
                 for appended in commands {
                     s.recent
                         .entry(appended.stream.stream_id.clone())
@@ -846,6 +890,7 @@ async fn snapshot(consumer: &Arc<GroupConsumer>, shared: &Arc<Shared>, producer:
                             version: head.version,
                             hash: head.hash,
                             commands,
+                            covered: s.next,
                         },
                     )
                 })
@@ -881,7 +926,13 @@ async fn snapshot(consumer: &Arc<GroupConsumer>, shared: &Arc<Shared>, producer:
     }
     if commit.count() > 0 {
         let consumer = consumer.clone();
-        let _ = tokio::task::spawn_blocking(move || consumer.commit(&commit, CommitMode::Sync)).await;
+        let committed = tokio::task::spawn_blocking(move || consumer.commit(&commit, CommitMode::Sync)).await;
+        if !matches!(committed, Ok(Ok(()))) {
+            // Likely no longer a member of the current generation (paused past the session):
+            // the snapshots just written may be stale, which restores tolerate by taking the
+            // newest head per stream.
+            tracing::warn!(instance = %shared.config.instance_id, result = ?committed, "offset commit after snapshot failed");
+        }
     }
 }
 
@@ -973,6 +1024,28 @@ mod tests {
         let gap: Vec<_> = [chain[0].clone(), chain[2].clone(), chain[3].clone()].to_vec();
         assert!(!is_whole_history(&gap, 4), "a version missing");
         assert!(is_whole_history(&[], 0), "a stream that does not exist");
+    }
+
+    fn snapshot(version: u64) -> StreamSnapshot {
+        StreamSnapshot {
+            version,
+            hash: format!("h{version}"),
+            commands: Vec::new(),
+            covered: 0,
+        }
+    }
+
+    #[test]
+    fn the_newest_snapshot_of_a_stream_wins_in_whatever_order_they_were_written() {
+        let mut snapshots = NewestSnapshots::default();
+        snapshots.add("doc-1".into(), snapshot(5));
+        snapshots.add("doc-1".into(), snapshot(10));
+        snapshots.add("doc-1".into(), snapshot(5)); // a paused old owner, written last
+        assert_eq!(snapshots.newest["doc-1"].version, 10);
+        assert!(snapshots.stale_last.contains("doc-1"), "the newest is written back");
+        snapshots.add("doc-1".into(), snapshot(11));
+        assert_eq!(snapshots.newest["doc-1"].version, 11);
+        assert!(snapshots.stale_last.is_empty());
     }
 
     #[tokio::test]
