@@ -618,3 +618,55 @@ async fn a_restore_that_finds_a_stale_snapshot_written_last_writes_the_newest_he
     );
     second.shutdown().await;
 }
+
+/// A restore that fails (here: the state topic is gone while partitions move) is retried with
+/// backoff; it used to be logged once and the partition stayed assigned but never ready.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_that_fails_is_retried_until_the_partition_is_ready() {
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    let prefix = fresh_prefix();
+    let first = kafka_with(&prefix, None).await;
+    let second = kafka_with(&prefix, None).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while first.owned_partitions().is_empty()
+        || second.owned_partitions().is_empty()
+        || first.owned_partitions().len() + second.owned_partitions().len() < 6
+    {
+        assert!(tokio::time::Instant::now() < deadline, "partitions never split");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let admin: AdminClient<rdkafka::client::DefaultClientContext> = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", kafka_brokers())
+        .create()
+        .unwrap();
+    let state_topic = format!("{prefix}.doc.state");
+    for result in admin
+        .delete_topics(&[&state_topic], &AdminOptions::new())
+        .await
+        .unwrap()
+    {
+        result.unwrap();
+    }
+    second.shutdown().await; // a rebalance: the first restores every partition again, and fails
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for result in admin
+        .create_topics(
+            [&NewTopic::new(&state_topic, 3, TopicReplication::Fixed(1)).set("cleanup.policy", "compact")],
+            &AdminOptions::new(),
+        )
+        .await
+        .unwrap()
+    {
+        result.unwrap();
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while first.owned_partitions().len() < 6 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "partitions whose restore failed never became ready: {:?}",
+            first.owned_partitions()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    first.shutdown().await;
+}
