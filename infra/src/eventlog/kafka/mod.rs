@@ -225,7 +225,7 @@ impl KafkaLog {
         mut visit: impl FnMut(u32, crate::eventlog::embedded::RawRecord),
     ) -> Result<(), EventLogError> {
         for partition in 0..self.config.partitions {
-            self.scan_partition(stream_type, partition, |offset, _, payload| {
+            self.scan_partition(stream_type, partition, 0, |offset, _, payload| {
                 let record = CommitRecord::decode(payload).map_err(|e| e.to_string());
                 visit(partition, crate::eventlog::embedded::RawRecord { offset, record });
                 Ok(())
@@ -234,12 +234,13 @@ impl KafkaLog {
         Ok(())
     }
 
-    /// Reads one partition of an events topic from the beginning to its current end, and
-    /// returns that end (the high watermark read up to).
+    /// Reads one partition of an events topic from `from` (or its beginning) to its current
+    /// end, and returns that end (the high watermark read up to).
     fn scan_partition(
         &self,
         stream_type: &str,
         partition: u32,
+        from: u64,
         mut visit: impl FnMut(u64, &[u8], &[u8]) -> Result<(), EventLogError>,
     ) -> Result<u64, EventLogError> {
         let topic = self.config.events_topic(stream_type);
@@ -247,6 +248,7 @@ impl KafkaLog {
         let (low, high) = consumer
             .fetch_watermarks(&topic, partition as i32, Duration::from_secs(10))
             .map_err(unavailable)?;
+        let low = low.max(from as i64);
         if high <= low {
             return Ok(high.max(0) as u64);
         }
@@ -638,11 +640,12 @@ impl KafkaLog {
             None => {
                 let this = self.clone();
                 let wanted = stream.clone();
+                let from = self.writers.first_offset(stream, partition).unwrap_or(0);
                 let (read, high) = tokio::task::spawn_blocking(move || {
                     let prefix = format!("{}@", wanted.stream_id);
                     let mut heads = super::chain::StreamHeads::default();
                     let mut read = Vec::new();
-                    let high = this.scan_partition(&wanted.stream_type, partition, |offset, key, payload| {
+                    let high = this.scan_partition(&wanted.stream_type, partition, from, |offset, key, payload| {
                         if !key.starts_with(prefix.as_bytes()) {
                             return Ok(());
                         }

@@ -32,7 +32,8 @@
 //!
 //! The owner serves every stream of its partitions: from memory when it holds the whole
 //! history (streams it replayed from version 1, or read once before), otherwise read from the
-//! partition with rule R and joined with what its tail applied since.
+//! partition with rule R and joined with what its tail applied since. Snapshots record where
+//! each stream's first commit lies, so that read starts there, not at the partition's start.
 //!
 //! When the group takes a partition away, the state is dropped at once and waiting appends get
 //! 503: their records, if they landed, are judged by R like any other, and a retry with the same
@@ -101,6 +102,10 @@ struct StreamSnapshot {
     commands: Vec<Appended>,
     #[serde(default)]
     covered: u64,
+    /// Where the stream's first commit lies in the events partition, so an owner restored from
+    /// snapshots reads a stream's history from there rather than from the partition's start.
+    #[serde(default)]
+    first_offset: Option<u64>,
 }
 
 /// The newest snapshot per stream of one state-topic partition, read in offset order.
@@ -174,6 +179,8 @@ struct PartitionState {
     /// Own commits acked at an offset beyond `next`, waiting for the tail.
     waiting: HashMap<u64, oneshot::Sender<Answer>>,
     cache: HashMap<String, Vec<(u64, Arc<CommitRecord>)>>,
+    /// Offset of each known stream's first commit (see [`StreamSnapshot::first_offset`]).
+    first_offsets: HashMap<String, u64>,
 }
 
 impl PartitionState {
@@ -201,6 +208,7 @@ impl PartitionState {
             early: HashMap::new(),
             waiting: HashMap::new(),
             cache: HashMap::new(),
+            first_offsets: HashMap::new(),
         }
     }
 
@@ -237,6 +245,9 @@ impl PartitionState {
         self.replayed += 1;
         let answer = match self.heads.admit(&record) {
             Admission::Accepted => {
+                if record.first_version == 1 {
+                    self.first_offsets.insert(record.stream_id.clone(), offset);
+                }
                 let appended = record.appended_at(self.position(offset));
                 self.commands.insert(record.command_id, appended.clone());
                 let recent = self.recent.entry(record.stream_id.clone()).or_default();
@@ -595,9 +606,23 @@ impl Writers {
         let applied = s.cache.get(&stream.stream_id).map(Vec::as_slice).unwrap_or_default();
         let joined = join_history(read, applied, high);
         if is_whole_history(&joined, s.heads.version(&stream.stream_id)) {
+            if let Some((offset, _)) = joined.first() {
+                if !s.first_offsets.contains_key(&stream.stream_id) {
+                    // Written with the stream's next snapshot, for the next owner's reads.
+                    s.first_offsets.insert(stream.stream_id.clone(), *offset);
+                    s.dirty.insert(stream.stream_id.clone());
+                }
+            }
             s.cache.insert(stream.stream_id.clone(), joined.clone());
         }
         joined
+    }
+
+    /// Where a stream's first commit lies in its partition, when this instance knows.
+    pub(super) fn first_offset(&self, stream: &StreamRef, partition: u32) -> Option<u64> {
+        let state = self.shared.state(&(stream.stream_type.clone(), partition))?;
+        let offset = state.lock().ok()?.first_offsets.get(&stream.stream_id).copied();
+        offset
     }
 
     /// The first answer to a command id, from the owner's restored command ids.
@@ -957,6 +982,9 @@ fn finish_restore(shared: &Shared, key: &Key, generation: u64, restored: Restore
             target,
         } = restored;
         for (stream_id, snapshot) in snapshots.newest {
+            if let Some(offset) = snapshot.first_offset {
+                s.first_offsets.insert(stream_id.clone(), offset);
+            }
             s.heads.restore(
                 stream_id.clone(),
                 Head {
@@ -1102,6 +1130,7 @@ async fn snapshot(consumer: &Arc<GroupConsumer>, shared: &Arc<Shared>, producer:
                 .into_iter()
                 .map(|stream_id| {
                     let head = s.heads.head(&stream_id);
+                    let first_offset = s.first_offsets.get(&stream_id).copied();
                     let commands = s
                         .recent
                         .get(&stream_id)
@@ -1114,6 +1143,7 @@ async fn snapshot(consumer: &Arc<GroupConsumer>, shared: &Arc<Shared>, producer:
                             hash: head.hash,
                             commands,
                             covered: s.next,
+                            first_offset,
                         },
                     )
                 })
@@ -1295,6 +1325,7 @@ mod tests {
             hash: format!("h{version}"),
             commands: Vec::new(),
             covered: 0,
+            first_offset: None,
         }
     }
 
@@ -1329,6 +1360,31 @@ mod tests {
         assert_eq!(read(&shared, |s| u64::from(s.restoring)), 1, "still restoring");
         assert!(finish_restore(&shared, &key(), 2, restored(5, 15, 15)).is_some());
         assert_eq!(read(&shared, |s| s.heads.version("doc-1")), 5);
+    }
+
+    #[test]
+    fn an_owner_knows_where_each_stream_begins_from_its_tail_and_from_snapshots() {
+        let shared = shared_with(assignment(1));
+        let mut snapshots = NewestSnapshots::default();
+        snapshots.add(
+            "doc-2".into(),
+            StreamSnapshot {
+                first_offset: Some(3),
+                ..snapshot(4)
+            },
+        );
+        let restored = Restored {
+            snapshots,
+            start: 7,
+            target: 7,
+        };
+        assert!(finish_restore(&shared, &key(), 1, restored).is_some());
+        let state = shared.state(&key()).unwrap();
+        let mut s = state.lock().unwrap();
+        let first = chain_at(&[7]).remove(0).1;
+        assert_eq!(s.deliver(7, (*first).clone()), Delivery::Applied);
+        assert_eq!(s.first_offsets.get("doc-1"), Some(&7));
+        assert_eq!(s.first_offsets.get("doc-2"), Some(&3));
     }
 
     #[test]
