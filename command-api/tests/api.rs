@@ -1120,33 +1120,8 @@ async fn two_instances_serve_every_stream_and_survive_one_stopping() {
     let mut apps = Vec::new();
     let mut logs = Vec::new();
     for _ in 0..2 {
-        // The internal listener's address is announced before it is served: reserve a port.
-        let listener_probe = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let internal_port = listener_probe.local_addr().unwrap().port();
-        drop(listener_probe);
-        let mut config = KafkaConfig::local(brokers.clone(), prefix.clone(), &streams::ALL);
-        config.partitions = 4;
-        config.advertised_url = Some(format!("http://127.0.0.1:{internal_port}"));
-        config.internal_token = Some("peer-secret".into());
-        let log = KafkaLog::connect(config, Upcasters::default()).await.unwrap();
-        let settings = Settings {
-            internal_token: Some("peer-secret".into()),
-            ..demo_settings()
-        };
-        let (state, router) = command_api::build(Arc::new(log.clone()), demo_auth(), settings);
-        let internal = command_api::internal_router(&state).unwrap();
-        let internal = command_api::Application::bind(format!("127.0.0.1:{internal_port}").parse().unwrap(), internal)
-            .await
-            .unwrap();
-        tokio::spawn(internal.run_until_stopped(std::future::pending()));
-        apps.push((
-            App {
-                base: serve(router).await,
-                http: reqwest::Client::new(),
-                _dir: None,
-            },
-            state,
-        ));
+        let (app, state, log) = kafka_instance(&brokers, &prefix).await;
+        apps.push((app, state));
         logs.push(log);
     }
     let total = 4 * streams::ALL.len();
@@ -1469,4 +1444,108 @@ async fn leave_days_at_the_top_of_the_decimal_range_are_refused_not_a_500() {
         )
         .await;
     problem(&grant, StatusCode::UNPROCESSABLE_ENTITY, "invalid_days");
+}
+
+/// One command-API instance on the Kafka log, in the writer group of `prefix`: the public
+/// router on a free port, and the internal listener (peer forwarding) announced to the others.
+async fn kafka_instance(brokers: &str, prefix: &str) -> (App, command_api::AppState, KafkaLog) {
+    // The internal listener's address is announced before it is served: reserve a port.
+    let listener_probe = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let internal_port = listener_probe.local_addr().unwrap().port();
+    drop(listener_probe);
+    let mut config = KafkaConfig::local(brokers.to_owned(), prefix.to_owned(), &streams::ALL);
+    config.partitions = 4;
+    config.snapshot_interval = Duration::from_millis(500);
+    config.advertised_url = Some(format!("http://127.0.0.1:{internal_port}"));
+    config.internal_token = Some("peer-secret".into());
+    let log = KafkaLog::connect(config, Upcasters::default()).await.unwrap();
+    let settings = Settings {
+        internal_token: Some("peer-secret".into()),
+        ..demo_settings()
+    };
+    let (state, router) = command_api::build(Arc::new(log.clone()), demo_auth(), settings);
+    let internal = command_api::internal_router(&state).unwrap();
+    let internal = command_api::Application::bind(format!("127.0.0.1:{internal_port}").parse().unwrap(), internal)
+        .await
+        .unwrap();
+    tokio::spawn(internal.run_until_stopped(std::future::pending()));
+    let app = App {
+        base: serve(router).await,
+        http: reqwest::Client::new(),
+        _dir: None,
+    };
+    (app, state, log)
+}
+
+/// After a join or leave every owner restores heads from snapshots, so it holds no older
+/// stream's history; a request to the instance that does not own the caller's employee stream
+/// is forwarded to the owner, which must still serve it (it answered 503 "not cached").
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn both_instances_serve_every_caller_after_a_rebalance() {
+    let brokers =
+        std::env::var("ERP_TEST_KAFKA").unwrap_or_else(|_| panic!("ERP_TEST_KAFKA is not set: run scripts/test"));
+    let prefix = format!("t{}", Uuid::now_v7().simple());
+    let (a, state, log_a) = kafka_instance(&brokers, &prefix).await;
+    let (b, _, log_b) = kafka_instance(&brokers, &prefix).await;
+    let total = 4 * streams::ALL.len();
+    let settled = |logs: &[&KafkaLog]| {
+        logs.iter().map(|l| l.owned_partitions().len()).sum::<usize>() == total
+            && logs.iter().all(|l| !l.owned_partitions().is_empty())
+    };
+    let wait_settled = |what: &'static str| {
+        let logs = [log_a.clone(), log_b.clone()];
+        async move {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+            while !settled(&[&logs[0], &logs[1]]) {
+                assert!(tokio::time::Instant::now() < deadline, "{what}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await; // owner announcements
+        }
+    };
+    wait_settled("partitions never split between the instances").await;
+    seed_if_empty(&state).await.map_err(|e| e.detail).unwrap();
+    let draft = |app: &App, token: String| {
+        let (base, http) = (app.base.clone(), app.http.clone());
+        async move {
+            http.post(format!("{base}/api/approvals"))
+                .bearer_auth(token)
+                .json(&json!({ "form": "general", "title": "재조정 후", "body": { "content": "x" } }))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let kang = a.login(DEV_KANG).await;
+    let reply = draft(&a, kang.clone()).await;
+    assert_eq!(reply.status(), StatusCode::CREATED);
+    tokio::time::sleep(Duration::from_millis(1_500)).await; // snapshotted and committed
+
+    // A third instance joins and leaves: two rebalances; A and B restore from snapshots.
+    let (_c, _, log_c) = kafka_instance(&brokers, &prefix).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while log_c.owned_partitions().is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the third instance never owned a partition"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    log_c.shutdown().await;
+    wait_settled("partitions never returned to the two instances").await;
+
+    for app in [&a, &b] {
+        let kang = app.login(DEV_KANG).await;
+        let reply = draft(app, kang).await;
+        let status = reply.status();
+        assert_eq!(
+            status,
+            StatusCode::CREATED,
+            "{}: {}",
+            app.base,
+            reply.text().await.unwrap()
+        );
+    }
+    log_a.shutdown().await;
+    log_b.shutdown().await;
 }

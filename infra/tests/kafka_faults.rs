@@ -472,3 +472,265 @@ async fn an_owner_announced_outside_the_peer_allowlist_never_receives_the_token(
     a.shutdown().await;
     b.shutdown().await;
 }
+
+/// The records of one key in one partition of a topic, in offset order, as stored.
+fn payloads_of_key(topic: &str, partition: i32, key: &str) -> Vec<Vec<u8>> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::{Message, Offset, TopicPartitionList};
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", kafka_brokers())
+        .set("group.id", format!("{topic}.test-reader"))
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let (low, high) = consumer
+        .fetch_watermarks(topic, partition, Duration::from_secs(10))
+        .unwrap();
+    let mut found = Vec::new();
+    if high <= low {
+        return found;
+    }
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, partition, Offset::Offset(low)).unwrap();
+    consumer.assign(&tpl).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        assert!(std::time::Instant::now() < deadline, "could not read {topic}");
+        let Some(message) = consumer.poll(Duration::from_millis(200)) else {
+            continue;
+        };
+        let message = message.unwrap();
+        if message.key() == Some(key.as_bytes()) {
+            found.push(message.payload().unwrap_or_default().to_vec());
+        }
+        if message.offset() + 1 >= high {
+            return found;
+        }
+    }
+}
+
+async fn forwarded_read(log: &infra::eventlog::kafka::KafkaLog, s: &StreamRef) -> Vec<u64> {
+    use infra::eventlog::kafka::owners::{Forwarded, ForwardedAnswer};
+    match log.serve_forwarded(Forwarded::ReadStream { stream: s.clone() }).await {
+        ForwardedAnswer::Stream { result } => result
+            .expect("the owner serves every stream of its partitions")
+            .iter()
+            .map(|e| e.version)
+            .collect(),
+        other => panic!("answered another request: {other:?}"),
+    }
+}
+
+/// After any join or leave the owner restores heads from snapshots, so the history of older
+/// streams is not in its memory; a read another instance forwards must still get all of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_restored_from_snapshots_serves_forwarded_reads_of_streams_it_never_replayed() {
+    let prefix = fresh_prefix();
+    let first = kafka_with(&prefix, None).await;
+    wait_owning(&first, 6).await;
+    let s = stream("employee-7");
+    for v in 0..5 {
+        first
+            .append(commit(&s, ExpectedVersion::Exact(v), vec![event(v)]))
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(1_500)).await; // snapshotted and committed
+    first.shutdown().await;
+
+    let second = kafka_with(&prefix, None).await;
+    wait_owning(&second, 6).await;
+    assert_eq!(forwarded_read(&second, &s).await, (1..=5).collect::<Vec<_>>());
+    second
+        .append(commit(&s, ExpectedVersion::Exact(5), vec![event(5)]))
+        .await
+        .unwrap();
+    assert_eq!(
+        forwarded_read(&second, &s).await,
+        (1..=6).collect::<Vec<_>>(),
+        "a stream read from the partition stays whole as it grows"
+    );
+    assert!(
+        forwarded_read(&second, &stream("nobody-yet")).await.is_empty(),
+        "a stream that does not exist is empty, not unavailable"
+    );
+    second.shutdown().await;
+}
+
+/// An old owner paused (SIGSTOP) past its session timeout writes the heads it held when it
+/// resumes, after the new owner wrote newer ones. The next owner must not wind the stream
+/// back to the stale head (every later commit would be fenced: 409 forever), and the newest
+/// head must end up written last, so compaction keeps it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_snapshot_from_a_paused_old_owner_does_not_wind_a_stream_back() {
+    let prefix = fresh_prefix();
+    let s = stream("paused-1");
+    let state_topic = format!("{prefix}.doc.state");
+    let partition = infra::eventlog::partition_for(&s.stream_id, 3) as i32;
+
+    let first = kafka_with(&prefix, None).await;
+    wait_owning(&first, 6).await;
+    for v in 0..5 {
+        first
+            .append(commit(&s, ExpectedVersion::Exact(v), vec![event(v)]))
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let topic = state_topic.clone();
+    let stale = tokio::task::spawn_blocking(move || payloads_of_key(&topic, partition, "paused-1"))
+        .await
+        .unwrap()
+        .pop()
+        .expect("the head at version 5 was snapshotted");
+    for v in 5..10 {
+        first
+            .append(commit(&s, ExpectedVersion::Exact(v), vec![event(v)]))
+            .await
+            .unwrap();
+    }
+    first.shutdown().await;
+
+    // The paused owner wakes up and writes what it held: the head at version 5.
+    let producer: rdkafka::producer::FutureProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", kafka_brokers())
+        .create()
+        .unwrap();
+    producer
+        .send(
+            rdkafka::producer::FutureRecord::to(&state_topic)
+                .partition(partition)
+                .key("paused-1")
+                .payload(&stale),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+
+    let second = kafka_with(&prefix, None).await;
+    wait_owning(&second, 6).await;
+    let next = second
+        .append(commit(&s, ExpectedVersion::Exact(10), vec![event(10)]))
+        .await
+        .expect("the stream continues from its newest head");
+    assert_eq!(next.first_version, 11);
+    second.shutdown().await;
+}
+
+/// The newest head of a stream must be the last record of its key in the state topic, or
+/// compaction keeps a stale one; a restore that finds a stale record written last writes the
+/// newest head back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_that_finds_a_stale_snapshot_written_last_writes_the_newest_head_back() {
+    let prefix = fresh_prefix();
+    let s = stream("paused-2");
+    let state_topic = format!("{prefix}.doc.state");
+    let partition = infra::eventlog::partition_for(&s.stream_id, 3) as i32;
+    let last_version = |topic: String| async move {
+        let written = tokio::task::spawn_blocking(move || payloads_of_key(&topic, partition, "paused-2"))
+            .await
+            .unwrap();
+        let last: serde_json::Value = serde_json::from_slice(written.last().unwrap()).unwrap();
+        last["version"].as_u64().unwrap()
+    };
+
+    let first = kafka_with(&prefix, None).await;
+    wait_owning(&first, 6).await;
+    for v in 0..3 {
+        first
+            .append(commit(&s, ExpectedVersion::Exact(v), vec![event(v)]))
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let topic = state_topic.clone();
+    let stale = tokio::task::spawn_blocking(move || payloads_of_key(&topic, partition, "paused-2"))
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    for v in 3..6 {
+        first
+            .append(commit(&s, ExpectedVersion::Exact(v), vec![event(v)]))
+            .await
+            .unwrap();
+    }
+    first.shutdown().await;
+    let producer: rdkafka::producer::FutureProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", kafka_brokers())
+        .create()
+        .unwrap();
+    producer
+        .send(
+            rdkafka::producer::FutureRecord::to(&state_topic)
+                .partition(partition)
+                .key("paused-2")
+                .payload(&stale),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(last_version(state_topic.clone()).await, 3);
+
+    let second = kafka_with(&prefix, None).await;
+    wait_owning(&second, 6).await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await; // a snapshot interval or two
+    assert_eq!(
+        last_version(state_topic.clone()).await,
+        6,
+        "the newest head is written back after the stale one"
+    );
+    second.shutdown().await;
+}
+
+/// A restore that fails (here: the state topic is gone while partitions move) is retried with
+/// backoff; it used to be logged once and the partition stayed assigned but never ready.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_that_fails_is_retried_until_the_partition_is_ready() {
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    let prefix = fresh_prefix();
+    let first = kafka_with(&prefix, None).await;
+    let second = kafka_with(&prefix, None).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while first.owned_partitions().is_empty()
+        || second.owned_partitions().is_empty()
+        || first.owned_partitions().len() + second.owned_partitions().len() < 6
+    {
+        assert!(tokio::time::Instant::now() < deadline, "partitions never split");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let admin: AdminClient<rdkafka::client::DefaultClientContext> = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", kafka_brokers())
+        .create()
+        .unwrap();
+    let state_topic = format!("{prefix}.doc.state");
+    for result in admin
+        .delete_topics(&[&state_topic], &AdminOptions::new())
+        .await
+        .unwrap()
+    {
+        result.unwrap();
+    }
+    second.shutdown().await; // a rebalance: the first restores every partition again, and fails
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for result in admin
+        .create_topics(
+            [&NewTopic::new(&state_topic, 3, TopicReplication::Fixed(1)).set("cleanup.policy", "compact")],
+            &AdminOptions::new(),
+        )
+        .await
+        .unwrap()
+    {
+        result.unwrap();
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while first.owned_partitions().len() < 6 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "partitions whose restore failed never became ready: {:?}",
+            first.owned_partitions()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    first.shutdown().await;
+}

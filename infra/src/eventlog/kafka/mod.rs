@@ -228,7 +228,7 @@ impl KafkaLog {
         mut visit: impl FnMut(u32, crate::eventlog::embedded::RawRecord),
     ) -> Result<(), EventLogError> {
         for partition in 0..self.config.partitions {
-            self.scan_partition(stream_type, partition, |offset, _, payload| {
+            self.scan_partition(stream_type, partition, 0, |offset, _, payload| {
                 let record = CommitRecord::decode(payload).map_err(|e| e.to_string());
                 visit(partition, crate::eventlog::embedded::RawRecord { offset, record });
                 Ok(())
@@ -237,20 +237,23 @@ impl KafkaLog {
         Ok(())
     }
 
-    /// Reads one partition of an events topic from the beginning to its current end.
+    /// Reads one partition of an events topic from `from` (or its beginning) to its current
+    /// end, and returns that end (the high watermark read up to).
     fn scan_partition(
         &self,
         stream_type: &str,
         partition: u32,
+        from: u64,
         mut visit: impl FnMut(u64, &[u8], &[u8]) -> Result<(), EventLogError>,
-    ) -> Result<(), EventLogError> {
+    ) -> Result<u64, EventLogError> {
         let topic = self.config.events_topic(stream_type);
         let consumer = self.reader()?;
         let (low, high) = consumer
             .fetch_watermarks(&topic, partition as i32, Duration::from_secs(10))
             .map_err(unavailable)?;
+        let low = low.max(from as i64);
         if high <= low {
-            return Ok(());
+            return Ok(high.max(0) as u64);
         }
         let mut tpl = TopicPartitionList::new();
         tpl.add_partition_offset(&topic, partition as i32, Offset::Offset(low))
@@ -274,7 +277,7 @@ impl KafkaLog {
                 message.payload().unwrap_or_default(),
             )?;
             if offset + 1 >= high {
-                return Ok(());
+                return Ok(high as u64);
             }
         }
     }
@@ -537,36 +540,7 @@ impl EventLog for KafkaLog {
                 return result;
             }
         }
-        if let Some(cached) = self.writers.cached_stream(stream, partition) {
-            return cached
-                .iter()
-                .map(|(offset, record)| {
-                    record.to_recorded(&self.position(&stream.stream_type, partition, *offset), &self.upcasters)
-                })
-                .collect::<Result<Vec<_>, _>>()
-                .map(|v| v.into_iter().flatten().collect());
-        }
-        let this = self.clone();
-        let stream = stream.clone();
-        tokio::task::spawn_blocking(move || {
-            let prefix = format!("{}@", stream.stream_id);
-            let mut heads = super::chain::StreamHeads::default();
-            let mut events = Vec::new();
-            this.scan_partition(&stream.stream_type, partition, |offset, key, payload| {
-                if !key.starts_with(prefix.as_bytes()) {
-                    return Ok(());
-                }
-                let record = CommitRecord::decode(payload)?;
-                if record.stream_id == stream.stream_id && heads.admit(&record) == super::chain::Admission::Accepted {
-                    let position = this.position(&stream.stream_type, partition, offset);
-                    events.extend(record.to_recorded(&position, &this.upcasters)?);
-                }
-                Ok(())
-            })?;
-            Ok(events)
-        })
-        .await
-        .map_err(|e| EventLogError::Unavailable(e.to_string()))?
+        self.read_here(stream, partition).await
     }
 
     async fn subscribe(&self, stream_type: &str, from: Checkpoint) -> Result<Box<dyn Subscription>, EventLogError> {
@@ -632,17 +606,9 @@ impl EventLog for KafkaLog {
             }
             Forwarded::ReadStream { stream } => {
                 let partition = partition_for(&stream.stream_id, self.config.partitions);
-                let result = match self.writers.cached_stream(&stream, partition) {
-                    Some(cached) => cached
-                        .iter()
-                        .map(|(offset, record)| {
-                            record.to_recorded(&self.position(&stream.stream_type, partition, *offset), &self.upcasters)
-                        })
-                        .collect::<Result<Vec<_>, _>>()
-                        .map(|v| v.into_iter().flatten().collect()),
-                    None => Err(EventLogError::Unavailable("stream not cached here".into())),
-                };
-                ForwardedAnswer::Stream { result }
+                ForwardedAnswer::Stream {
+                    result: self.read_here(&stream, partition).await,
+                }
             }
         }
     }
@@ -666,6 +632,48 @@ impl KafkaLog {
         request: owners::Forwarded,
     ) -> Result<owners::ForwardedAnswer, EventLogError> {
         self.forwarder.forward(owner, &request).await
+    }
+
+    /// A stream's whole history without forwarding: from the writer's memory when it holds all
+    /// of it, otherwise read from the partition up to its end with rule R (and kept in memory
+    /// when this instance owns the partition, so the next read is served from there).
+    async fn read_here(&self, stream: &StreamRef, partition: u32) -> Result<Vec<RecordedEvent>, EventLogError> {
+        let commits = match self.writers.cached_stream(stream, partition) {
+            Some(cached) => cached,
+            None => {
+                let this = self.clone();
+                let wanted = stream.clone();
+                let from = self.writers.first_offset(stream, partition).unwrap_or(0);
+                let (read, high) = tokio::task::spawn_blocking(move || {
+                    let prefix = format!("{}@", wanted.stream_id);
+                    let mut heads = super::chain::StreamHeads::default();
+                    let mut read = Vec::new();
+                    let high = this.scan_partition(&wanted.stream_type, partition, from, |offset, key, payload| {
+                        if !key.starts_with(prefix.as_bytes()) {
+                            return Ok(());
+                        }
+                        let record = CommitRecord::decode(payload)?;
+                        if record.stream_id == wanted.stream_id
+                            && heads.admit(&record) == super::chain::Admission::Accepted
+                        {
+                            read.push((offset, Arc::new(record)));
+                        }
+                        Ok(())
+                    })?;
+                    Ok::<_, EventLogError>((read, high))
+                })
+                .await
+                .map_err(|e| EventLogError::Unavailable(e.to_string()))??;
+                self.writers.adopt_read(stream, partition, read, high)
+            }
+        };
+        commits
+            .iter()
+            .map(|(offset, record)| {
+                record.to_recorded(&self.position(&stream.stream_type, partition, *offset), &self.upcasters)
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(|v| v.into_iter().flatten().collect())
     }
 
     fn position(&self, stream_type: &str, partition: u32, offset: u64) -> Position {

@@ -5,7 +5,14 @@
 //!
 //! 1. **restores** the partition: stream heads and recent command ids from the state topic,
 //!    then the tail of the events topic from the group's committed offset up to the high
-//!    watermark seen at assignment (records arriving meanwhile are buffered, not lost);
+//!    watermark seen at assignment. The state partition is read to its end or the restore
+//!    fails — heads not read would count as new streams (version 0) — and a failed restore is
+//!    retried with backoff for as long as the assignment lasts. Each assignment has a
+//!    generation: a partition revoked and given back while its first restore runs gets a new
+//!    one, and a restore applies only to the generation it was started for, so an older restore
+//!    never winds heads back. Records the tail delivers meanwhile are held, up to
+//!    `MAX_BUFFERED`; past that the partition is paused and read again from the first record
+//!    not held, never applied over a gap;
 //! 2. **writes**: checks the expected version against its heads (plus its own in-flight
 //!    commits), produces, and answers once rule R has been applied at the commit's offset — at
 //!    once when the offset is the next one it expected (no foreign record can sit between),
@@ -17,7 +24,16 @@
 //! 3. **tails** its partitions continuously, so records of a stale writer are seen and judged
 //!    by the same rule;
 //! 4. **snapshots** dirty heads to the compacted state topic and only then commits the group
-//!    offset, so a committed offset is always covered by the state topic.
+//!    offset, so a committed offset is always covered by the state topic. A writer paused past
+//!    its session (SIGSTOP) may write its stale heads after the new owner wrote newer ones and
+//!    before it learns it was revoked, so the last snapshot of a stream is not always its
+//!    newest: a restore takes the highest version per stream, and writes that head back when a
+//!    stale one came last, so compaction (which keeps a key's last record) keeps the newest.
+//!
+//! The owner serves every stream of its partitions: from memory when it holds the whole
+//! history (streams it replayed from version 1, or read once before), otherwise read from the
+//! partition with rule R and joined with what its tail applied since. Snapshots record where
+//! each stream's first commit lies, so that read starts there, not at the partition's start.
 //!
 //! When the group takes a partition away, the state is dropped at once and waiting appends get
 //! 503: their records, if they landed, are judged by R like any other, and a retry with the same
@@ -33,6 +49,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{oneshot, watch, Notify};
@@ -40,6 +57,18 @@ use uuid::Uuid;
 
 /// Command ids remembered per stream in the state topic (all are remembered while owned).
 const RECENT_COMMANDS: usize = 32;
+
+/// Records of a restoring partition held until its restore ends; past this the partition is
+/// paused and read again from the first record not held.
+const MAX_BUFFERED: usize = 10_000;
+
+/// How long a failed restore waits before its first retry; each retry waits twice as long, up
+/// to [`RESTORE_BACKOFF_MAX`].
+const RESTORE_BACKOFF_FIRST: Duration = Duration::from_millis(200);
+const RESTORE_BACKOFF_MAX: Duration = Duration::from_secs(5);
+
+/// How long reading a partition of the state topic to its end may take.
+const STATE_READ_TIMEOUT: Duration = Duration::from_secs(60);
 
 type Key = (String, u32);
 
@@ -61,19 +90,76 @@ pub struct RestoreReport {
     pub took: Duration,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+/// A stream's head as its owner last wrote it to the state topic. A writer that was paused
+/// past its session (SIGSTOP, a long GC-like stall) may write its stale heads after the new
+/// owner wrote newer ones, so the last record of a stream is not always its newest: a restore
+/// takes the highest version per stream ([`NewestSnapshots`]), and `covered` says up to which
+/// offset of the events partition the writer had applied rule R when it wrote this.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct StreamSnapshot {
     version: u64,
     hash: String,
     commands: Vec<Appended>,
+    #[serde(default)]
+    covered: u64,
+    /// Where the stream's first commit lies in the events partition, so an owner restored from
+    /// snapshots reads a stream's history from there rather than from the partition's start.
+    #[serde(default)]
+    first_offset: Option<u64>,
+}
+
+/// The newest snapshot per stream of one state-topic partition, read in offset order.
+#[derive(Debug, Default)]
+struct NewestSnapshots {
+    newest: HashMap<String, StreamSnapshot>,
+    /// Streams whose last record is older than their newest: the restored owner writes the
+    /// newest back, so compaction (which keeps the last record of a key) cannot lose it.
+    stale_last: HashSet<String>,
+}
+
+impl NewestSnapshots {
+    fn add(&mut self, stream_id: String, snapshot: StreamSnapshot) {
+        match self.newest.get(&stream_id) {
+            Some(kept) if kept.version > snapshot.version => {
+                tracing::warn!(
+                    stream_id,
+                    kept = kept.version,
+                    stale = snapshot.version,
+                    "stale snapshot ignored"
+                );
+                self.stale_last.insert(stream_id);
+            }
+            _ => {
+                self.stale_last.remove(&stream_id);
+                self.newest.insert(stream_id, snapshot);
+            }
+        }
+    }
+}
+
+/// What a restore read: heads and command ids, streams to write back, and where the tail of
+/// the events partition starts (the group's committed offset) and ends (its high watermark).
+struct Restored {
+    snapshots: NewestSnapshots,
+    start: u64,
+    target: u64,
 }
 
 /// One owned partition.
 struct PartitionState {
     stream_type: String,
     partition: u32,
+    /// Which assignment of the partition this state belongs to: a restore started for an
+    /// earlier assignment (revoked and given back while it ran) must not overwrite it.
+    generation: u64,
     restoring: bool,
+    /// Records the tail delivered while restoring, at most [`MAX_BUFFERED`].
     buffered: Vec<(u64, CommitRecord)>,
+    /// The first record dropped because `buffered` was full (the partition is then paused).
+    overflow_from: Option<u64>,
+    /// After an overflow, until the tail delivers `next` again: records beyond it were
+    /// fetched before the tail was sent back, and are dropped rather than applied over a gap.
+    refilling: bool,
     ready: bool,
     revoked: bool,
     next: u64,
@@ -93,6 +179,8 @@ struct PartitionState {
     /// Own commits acked at an offset beyond `next`, waiting for the tail.
     waiting: HashMap<u64, oneshot::Sender<Answer>>,
     cache: HashMap<String, Vec<(u64, Arc<CommitRecord>)>>,
+    /// Offset of each known stream's first commit (see [`StreamSnapshot::first_offset`]).
+    first_offsets: HashMap<String, u64>,
 }
 
 impl PartitionState {
@@ -100,8 +188,11 @@ impl PartitionState {
         Self {
             stream_type,
             partition,
+            generation: 0,
             restoring: true,
             buffered: Vec::new(),
+            overflow_from: None,
+            refilling: false,
             ready: false,
             revoked: false,
             next: 0,
@@ -117,6 +208,7 @@ impl PartitionState {
             early: HashMap::new(),
             waiting: HashMap::new(),
             cache: HashMap::new(),
+            first_offsets: HashMap::new(),
         }
     }
 
@@ -153,6 +245,9 @@ impl PartitionState {
         self.replayed += 1;
         let answer = match self.heads.admit(&record) {
             Admission::Accepted => {
+                if record.first_version == 1 {
+                    self.first_offsets.insert(record.stream_id.clone(), offset);
+                }
                 let appended = record.appended_at(self.position(offset));
                 self.commands.insert(record.command_id, appended.clone());
                 let recent = self.recent.entry(record.stream_id.clone()).or_default();
@@ -188,6 +283,37 @@ impl PartitionState {
         }
         if !self.ready && !self.restoring && self.next >= self.target {
             self.ready = true;
+        }
+    }
+
+    /// Takes a record the tail delivered: held while restoring (up to [`MAX_BUFFERED`]),
+    /// otherwise judged by rule R at once.
+    fn deliver(&mut self, offset: u64, record: CommitRecord) -> Delivery {
+        if self.restoring {
+            if self.overflow_from.is_some() {
+                return Delivery::Held;
+            }
+            if self.buffered.len() >= MAX_BUFFERED {
+                self.overflow_from = Some(offset);
+                return Delivery::Overflowed;
+            }
+            self.buffered.push((offset, record));
+            return Delivery::Held;
+        }
+        if self.refilling {
+            if offset > self.next {
+                return Delivery::Held;
+            }
+            if offset == self.next {
+                self.refilling = false;
+            }
+        }
+        let before = self.ready;
+        self.apply(offset, record);
+        if !before && self.ready {
+            Delivery::BecameReady
+        } else {
+            Delivery::Applied
         }
     }
 
@@ -246,6 +372,18 @@ impl PartitionState {
     }
 }
 
+/// What became of a record the tail delivered.
+#[derive(Debug, PartialEq, Eq)]
+enum Delivery {
+    /// Held (or dropped, to be read again) until the restore ends.
+    Held,
+    /// The buffer is full: pause the partition until the restore ends.
+    Overflowed,
+    Applied,
+    /// Applied, and the partition caught up with its restore target.
+    BecameReady,
+}
+
 type States = Mutex<HashMap<Key, Arc<Mutex<PartitionState>>>>;
 
 struct Shared {
@@ -253,7 +391,9 @@ struct Shared {
     ready: Mutex<Vec<Key>>,
     states: States,
     changed: Notify,
-    assigned: Mutex<Vec<Key>>,
+    /// Partitions assigned and not yet being restored, with their assignment's generation.
+    assigned: Mutex<Vec<(Key, u64)>>,
+    generations: AtomicU64,
     reports: Mutex<Vec<RestoreReport>>,
 }
 
@@ -322,19 +462,23 @@ impl ConsumerContext for OwnerContext {
         }
     }
 
-    fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Assign(tpl) = rebalance {
+            // A partition paused by an earlier assignment's full restore buffer starts afresh.
+            if let Err(e) = consumer.resume(tpl) {
+                tracing::warn!(error = %e, "could not resume newly assigned partitions");
+            }
             let Ok(mut states) = self.shared.states.lock() else {
                 return;
             };
             let mut assigned = Vec::new();
             for element in tpl.elements() {
                 if let Some(key) = self.shared.key_of(element.topic(), element.partition()) {
-                    states.insert(
-                        key.clone(),
-                        Arc::new(Mutex::new(PartitionState::new(key.0.clone(), key.1))),
-                    );
-                    assigned.push(key);
+                    let generation = self.shared.generations.fetch_add(1, Ordering::Relaxed) + 1;
+                    let mut state = PartitionState::new(key.0.clone(), key.1);
+                    state.generation = generation;
+                    states.insert(key.clone(), Arc::new(Mutex::new(state)));
+                    assigned.push((key, generation));
                 }
             }
             tracing::info!(instance = %self.shared.config.instance_id, assigned = assigned.len(), "partitions assigned");
@@ -361,6 +505,7 @@ impl Writers {
             states: Mutex::new(HashMap::new()),
             changed: Notify::new(),
             assigned: Mutex::new(Vec::new()),
+            generations: AtomicU64::new(0),
             reports: Mutex::new(Vec::new()),
         });
         let consumer: StreamConsumer<OwnerContext> = config
@@ -437,6 +582,47 @@ impl Writers {
             None if state.heads.version(&stream.stream_id) == 0 => Some(Vec::new()),
             None => None,
         }
+    }
+
+    /// Joins a stream's accepted history, read from the partition below `high`, with what the
+    /// tail applied from `high` on, and keeps it in memory when it is the whole history up to
+    /// this owner's head (an owner restored from snapshots holds only heads, so every older
+    /// stream is read once, then served from memory). Returns the history to serve: the joined
+    /// one when this owner has applied the partition up to `high`, otherwise what was read.
+    pub(super) fn adopt_read(
+        &self,
+        stream: &StreamRef,
+        partition: u32,
+        read: Vec<(u64, Arc<CommitRecord>)>,
+        high: u64,
+    ) -> Vec<(u64, Arc<CommitRecord>)> {
+        let Some(state) = self.shared.state(&(stream.stream_type.clone(), partition)) else {
+            return read;
+        };
+        let Ok(mut s) = state.lock() else { return read };
+        if !s.ready || s.revoked || s.next < high {
+            return read;
+        }
+        let applied = s.cache.get(&stream.stream_id).map(Vec::as_slice).unwrap_or_default();
+        let joined = join_history(read, applied, high);
+        if is_whole_history(&joined, s.heads.version(&stream.stream_id)) {
+            if let Some((offset, _)) = joined.first() {
+                if !s.first_offsets.contains_key(&stream.stream_id) {
+                    // Written with the stream's next snapshot, for the next owner's reads.
+                    s.first_offsets.insert(stream.stream_id.clone(), *offset);
+                    s.dirty.insert(stream.stream_id.clone());
+                }
+            }
+            s.cache.insert(stream.stream_id.clone(), joined.clone());
+        }
+        joined
+    }
+
+    /// Where a stream's first commit lies in its partition, when this instance knows.
+    pub(super) fn first_offset(&self, stream: &StreamRef, partition: u32) -> Option<u64> {
+        let state = self.shared.state(&(stream.stream_type.clone(), partition))?;
+        let offset = state.lock().ok()?.first_offsets.get(&stream.stream_id).copied();
+        offset
     }
 
     /// The first answer to a command id, from the owner's restored command ids.
@@ -567,6 +753,30 @@ impl Writers {
     }
 }
 
+/// A stream's commits read from the log below `high`, then those the tail applied from `high`
+/// on (the tail may also hold some below `high`: the read has them already).
+fn join_history(
+    mut read: Vec<(u64, Arc<CommitRecord>)>,
+    applied: &[(u64, Arc<CommitRecord>)],
+    high: u64,
+) -> Vec<(u64, Arc<CommitRecord>)> {
+    read.retain(|(offset, _)| *offset < high);
+    read.extend(applied.iter().filter(|(offset, _)| *offset >= high).cloned());
+    read
+}
+
+/// Whether commits are one unbroken run of versions from 1 up to `head`.
+fn is_whole_history(commits: &[(u64, Arc<CommitRecord>)], head: u64) -> bool {
+    let mut next = 1;
+    for (_, commit) in commits {
+        if commit.first_version != next {
+            return false;
+        }
+        next = commit.last_version() + 1;
+    }
+    next - 1 == head
+}
+
 /// The writer's event loop: tails owned partitions, restores new ones, snapshots, and leaves
 /// the group on stop.
 async fn drive(
@@ -578,13 +788,13 @@ async fn drive(
     let mut snapshot_tick = tokio::time::interval(shared.config.snapshot_interval);
     let mut poll_tick = tokio::time::interval(Duration::from_millis(50));
     loop {
-        let assigned: Vec<Key> = shared
+        let assigned: Vec<(Key, u64)> = shared
             .assigned
             .lock()
             .map(|mut a| a.drain(..).collect())
             .unwrap_or_default();
-        for key in assigned {
-            tokio::spawn(restore(consumer.clone(), shared.clone(), key));
+        for (key, generation) in assigned {
+            tokio::spawn(restore(consumer.clone(), shared.clone(), key, generation));
         }
         let ready: Vec<Key> = shared
             .ready
@@ -614,13 +824,20 @@ async fn drive(
                             continue;
                         }
                     };
-                    let became_ready = match state.lock() {
-                        Ok(mut s) if s.restoring => { s.buffered.push((offset, record)); false }
-                        Ok(mut s) => { let before = s.ready; s.apply(offset, record); !before && s.ready }
-                        Err(_) => false,
+                    let delivery = match state.lock() {
+                        Ok(mut s) => s.deliver(offset, record),
+                        Err(_) => Delivery::Held,
                     };
-                    if became_ready {
-                        report(&shared, &state);
+                    match delivery {
+                        Delivery::BecameReady => report(&shared, &state),
+                        Delivery::Overflowed => {
+                            let mut tpl = TopicPartitionList::new();
+                            tpl.add_partition(message.topic(), message.partition());
+                            if let Err(e) = consumer.pause(&tpl) {
+                                tracing::error!(error = %e, "could not pause a partition whose restore buffer is full");
+                            }
+                        }
+                        Delivery::Held | Delivery::Applied => {}
                     }
                 }
                 Err(e) => {
@@ -662,107 +879,236 @@ fn report(shared: &Shared, state: &Mutex<PartitionState>) {
     shared.changed.notify_waiters();
 }
 
-/// Restores one newly assigned partition: state topic, committed offset, high watermark.
-async fn restore(consumer: Arc<GroupConsumer>, shared: Arc<Shared>, key: Key) {
-    let config = shared.config.clone();
-    let key2 = key.clone();
-    let loaded = tokio::task::spawn_blocking(
-        move || -> Result<(StreamHeads, Vec<Appended>, u64, u64), EventLogError> {
-            let (stream_type, partition) = key2;
-            let events_topic = config.events_topic(&stream_type);
-            let mut tpl = TopicPartitionList::new();
-            tpl.add_partition(&events_topic, partition as i32);
-            let committed = consumer
-                .committed_offsets(tpl, Duration::from_secs(10))
-                .map_err(unavailable)?;
-            let start = committed
-                .elements()
-                .first()
-                .and_then(|e| match e.offset() {
-                    Offset::Offset(o) if o >= 0 => Some(o as u64),
-                    _ => None,
-                })
-                .unwrap_or(0);
-            let (_, high) = consumer
-                .fetch_watermarks(&events_topic, partition as i32, Duration::from_secs(10))
-                .map_err(unavailable)?;
-            let mut heads = StreamHeads::default();
-            let mut commands = Vec::new();
-            let reader: BaseConsumer = config
-                .consumer_config(&format!("{}.restore", config.prefix))
-                .create()
-                .map_err(unavailable)?;
-            let state_topic = config.state_topic(&stream_type);
-            let (low, state_high) = reader
-                .fetch_watermarks(&state_topic, partition as i32, Duration::from_secs(10))
-                .map_err(unavailable)?;
-            if state_high > low {
-                let mut tpl = TopicPartitionList::new();
-                tpl.add_partition_offset(&state_topic, partition as i32, Offset::Offset(low))
-                    .map_err(unavailable)?;
-                reader.assign(&tpl).map_err(unavailable)?;
-                let deadline = Instant::now() + Duration::from_secs(60);
-                let mut snapshots: HashMap<String, StreamSnapshot> = HashMap::new();
-                while Instant::now() < deadline {
-                    let Some(message) = reader.poll(Duration::from_millis(200)) else {
-                        continue;
-                    };
-                    let message = message.map_err(unavailable)?;
-                    if let (Some(key), Some(payload)) = (message.key(), message.payload()) {
-                        if let Ok(snapshot) = serde_json::from_slice::<StreamSnapshot>(payload) {
-                            snapshots.insert(String::from_utf8_lossy(key).into_owned(), snapshot);
-                        }
-                    }
-                    if message.offset() + 1 >= state_high {
-                        break;
-                    }
-                }
-                for (stream_id, snapshot) in snapshots {
-                    heads.restore(
-                        stream_id,
-                        Head {
-                            version: snapshot.version,
-                            hash: snapshot.hash,
-                        },
-                    );
-                    commands.extend(snapshot.commands);
-                }
-            }
-            Ok((heads, commands, start, high.max(0) as u64))
-        },
-    )
+/// Restores one newly assigned partition ([`load`]), retrying with backoff until it succeeds
+/// or the assignment is no longer current.
+async fn restore(consumer: Arc<GroupConsumer>, shared: Arc<Shared>, key: Key, generation: u64) {
+    let finished = restore_with(&shared, &key, generation, RESTORE_BACKOFF_FIRST, {
+        let (consumer, config, key) = (consumer.clone(), shared.config.clone(), key.clone());
+        move || load(&consumer, &config, &key)
+    })
     .await;
-    let Some(state) = shared.state(&key) else { return };
-    match loaded {
-        Ok(Ok((heads, commands, start, target))) => {
-            let became_ready = {
-                let Ok(mut s) = state.lock() else { return };
-                s.heads = heads;
-                for appended in commands {
-                    s.recent
-                        .entry(appended.stream.stream_id.clone())
-                        .or_default()
-                        .push_back(appended.clone());
-                    s.commands.insert(appended.command_id, appended);
-                }
-                s.next = start;
-                s.target = target;
-                s.restoring = false;
-                let buffered = std::mem::take(&mut s.buffered);
-                for (offset, record) in buffered {
-                    s.apply(offset, record);
-                }
-                if s.next >= s.target {
-                    s.ready = true;
-                }
-                s.ready
-            };
-            if became_ready {
-                report(&shared, &state);
+    if let Some(Finished {
+        refill_from: Some(offset),
+        ..
+    }) = finished
+    {
+        // The buffer overflowed while restoring: the partition was paused at `offset`; read
+        // it again from there.
+        let topic = shared.config.events_topic(&key.0);
+        let resumed = tokio::task::spawn_blocking(move || {
+            consumer
+                .seek(
+                    &topic,
+                    key.1 as i32,
+                    Offset::Offset(offset as i64),
+                    Duration::from_secs(10),
+                )
+                .and_then(|()| {
+                    let mut tpl = TopicPartitionList::new();
+                    tpl.add_partition(&topic, key.1 as i32);
+                    consumer.resume(&tpl)
+                })
+        })
+        .await;
+        if !matches!(resumed, Ok(Ok(()))) {
+            tracing::error!(?resumed, offset, "could not resume a partition paused while restoring");
+        }
+    }
+}
+
+/// Runs `load` until it succeeds and [`finish_restore`] applies it, waiting `backoff` (then
+/// twice as long each time, up to [`RESTORE_BACKOFF_MAX`]) after each failure. Gives up as
+/// soon as the assignment `generation` is no longer the partition's current one.
+async fn restore_with<F>(
+    shared: &Arc<Shared>,
+    key: &Key,
+    generation: u64,
+    mut backoff: Duration,
+    load: F,
+) -> Option<Finished>
+where
+    F: Fn() -> Result<Restored, EventLogError> + Clone + Send + 'static,
+{
+    loop {
+        let current = shared
+            .state(key)
+            .is_some_and(|s| s.lock().is_ok_and(|s| restore_is_current(&s, generation)));
+        if !current {
+            return None;
+        }
+        let loaded = tokio::task::spawn_blocking(load.clone())
+            .await
+            .unwrap_or_else(|e| Err(EventLogError::Unavailable(format!("restore task failed: {e}"))));
+        match loaded {
+            Ok(restored) => return finish_restore(shared, key, generation, restored),
+            Err(e) => {
+                tracing::error!(stream_type = %key.0, partition = key.1, error = %e, retry_in_ms = backoff.as_millis() as u64, "restore failed");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(RESTORE_BACKOFF_MAX);
             }
         }
-        Ok(Err(e)) => tracing::error!(stream_type = %key.0, partition = key.1, error = %e, "restore failed"),
-        Err(e) => tracing::error!(error = %e, "restore task failed"),
+    }
+}
+
+/// Whether a restore started for assignment `generation` may still apply to this state: the
+/// partition was not revoked (and perhaps given back, with a newer generation) meanwhile, and
+/// no other restore has applied.
+fn restore_is_current(state: &PartitionState, generation: u64) -> bool {
+    state.generation == generation && state.restoring && !state.revoked
+}
+
+/// How a restore ended.
+#[derive(Debug, PartialEq, Eq)]
+struct Finished {
+    ready: bool,
+    /// The first record dropped because the buffer was full: the tail reads again from here.
+    refill_from: Option<u64>,
+}
+
+/// Applies a restore to the partition's state, unless the state belongs to another
+/// assignment than the one the restore was started for: then the restore is dropped (`None`)
+/// and the current assignment's own restore applies.
+fn finish_restore(shared: &Shared, key: &Key, generation: u64, restored: Restored) -> Option<Finished> {
+    let state = shared.state(key)?;
+    let finished = {
+        let mut s = state.lock().ok()?;
+        if !restore_is_current(&s, generation) {
+            tracing::info!(stream_type = %key.0, partition = key.1, generation, current = s.generation, "restore of an earlier assignment dropped");
+            return None;
+        }
+        let Restored {
+            snapshots,
+            start,
+            target,
+        } = restored;
+        for (stream_id, snapshot) in snapshots.newest {
+            if let Some(offset) = snapshot.first_offset {
+                s.first_offsets.insert(stream_id.clone(), offset);
+            }
+            s.heads.restore(
+                stream_id.clone(),
+                Head {
+                    version: snapshot.version,
+                    hash: snapshot.hash,
+                },
+            );
+            for appended in snapshot.commands {
+                s.recent
+                    .entry(stream_id.clone())
+                    .or_default()
+                    .push_back(appended.clone());
+                s.commands.insert(appended.command_id, appended);
+            }
+        }
+        s.dirty.extend(snapshots.stale_last);
+        s.next = start;
+        s.target = target;
+        s.restoring = false;
+        let buffered = std::mem::take(&mut s.buffered);
+        for (offset, record) in buffered {
+            s.apply(offset, record);
+        }
+        let refill_from = s.overflow_from.take();
+        if let Some(offset) = refill_from {
+            s.refilling = true;
+            s.target = s.target.max(offset + 1);
+        }
+        if s.next >= s.target {
+            s.ready = true;
+        }
+        Finished {
+            ready: s.ready,
+            refill_from,
+        }
+    };
+    if finished.ready {
+        report(shared, &state);
+    }
+    Some(finished)
+}
+
+/// Reads what a restore needs: the group's committed offset and the high watermark of the
+/// events partition, and the newest snapshot per stream from the whole state partition.
+/// Blocking.
+fn load(consumer: &GroupConsumer, config: &KafkaConfig, key: &Key) -> Result<Restored, EventLogError> {
+    let (stream_type, partition) = key;
+    let events_topic = config.events_topic(stream_type);
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition(&events_topic, *partition as i32);
+    let committed = consumer
+        .committed_offsets(tpl, Duration::from_secs(10))
+        .map_err(unavailable)?;
+    let start = committed
+        .elements()
+        .first()
+        .and_then(|e| match e.offset() {
+            Offset::Offset(o) if o >= 0 => Some(o as u64),
+            _ => None,
+        })
+        .unwrap_or(0);
+    let (_, high) = consumer
+        .fetch_watermarks(&events_topic, *partition as i32, Duration::from_secs(10))
+        .map_err(unavailable)?;
+    let reader: BaseConsumer = config
+        .consumer_config(&format!("{}.restore", config.prefix))
+        .create()
+        .map_err(unavailable)?;
+    let state_topic = config.state_topic(stream_type);
+    let (low, state_high) = reader
+        .fetch_watermarks(&state_topic, *partition as i32, Duration::from_secs(10))
+        .map_err(unavailable)?;
+    let snapshots = read_state(
+        &reader,
+        &state_topic,
+        *partition,
+        (low, state_high),
+        Instant::now() + STATE_READ_TIMEOUT,
+    )?;
+    Ok(Restored {
+        snapshots,
+        start,
+        target: high.max(0) as u64,
+    })
+}
+
+/// Reads one partition of the state topic from `low` up to `high`, or fails: a restore from
+/// part of the snapshots would take every stream not read for a new one (version 0), and
+/// acknowledge commits every reader then fences.
+fn read_state(
+    reader: &BaseConsumer,
+    topic: &str,
+    partition: u32,
+    (low, high): (i64, i64),
+    deadline: Instant,
+) -> Result<NewestSnapshots, EventLogError> {
+    let mut snapshots = NewestSnapshots::default();
+    if high <= low {
+        return Ok(snapshots);
+    }
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, partition as i32, Offset::Offset(low))
+        .map_err(unavailable)?;
+    reader.assign(&tpl).map_err(unavailable)?;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(EventLogError::Unavailable(format!(
+                "read {topic}/{partition} only in part (to {high}) before the deadline"
+            )));
+        }
+        let Some(message) = reader.poll(left.min(Duration::from_millis(200))) else {
+            continue;
+        };
+        let message = message.map_err(unavailable)?;
+        if let (Some(key), Some(payload)) = (message.key(), message.payload()) {
+            match serde_json::from_slice::<StreamSnapshot>(payload) {
+                Ok(snapshot) => snapshots.add(String::from_utf8_lossy(key).into_owned(), snapshot),
+                Err(e) => tracing::warn!(topic, offset = message.offset(), error = %e, "unreadable snapshot skipped"),
+            }
+        }
+        if message.offset() + 1 >= high {
+            return Ok(snapshots);
+        }
     }
 }
 
@@ -784,6 +1130,7 @@ async fn snapshot(consumer: &Arc<GroupConsumer>, shared: &Arc<Shared>, producer:
                 .into_iter()
                 .map(|stream_id| {
                     let head = s.heads.head(&stream_id);
+                    let first_offset = s.first_offsets.get(&stream_id).copied();
                     let commands = s
                         .recent
                         .get(&stream_id)
@@ -795,6 +1142,8 @@ async fn snapshot(consumer: &Arc<GroupConsumer>, shared: &Arc<Shared>, producer:
                             version: head.version,
                             hash: head.hash,
                             commands,
+                            covered: s.next,
+                            first_offset,
                         },
                     )
                 })
@@ -830,7 +1179,13 @@ async fn snapshot(consumer: &Arc<GroupConsumer>, shared: &Arc<Shared>, producer:
     }
     if commit.count() > 0 {
         let consumer = consumer.clone();
-        let _ = tokio::task::spawn_blocking(move || consumer.commit(&commit, CommitMode::Sync)).await;
+        let committed = tokio::task::spawn_blocking(move || consumer.commit(&commit, CommitMode::Sync)).await;
+        if !matches!(committed, Ok(Ok(()))) {
+            // Likely no longer a member of the current generation (paused past the session):
+            // the snapshots just written may be stale, which restores tolerate by taking the
+            // newest head per stream.
+            tracing::warn!(instance = %shared.config.instance_id, result = ?committed, "offset commit after snapshot failed");
+        }
     }
 }
 
@@ -880,6 +1235,294 @@ mod tests {
                 payload: serde_json::json!({}),
             }],
         }
+    }
+
+    /// One stream's chain of single-event commits, at the given offsets.
+    fn chain_at(offsets: &[u64]) -> Vec<(u64, Arc<CommitRecord>)> {
+        let mut head = Head::default();
+        offsets
+            .iter()
+            .map(|offset| {
+                let record = CommitRecord::build(&new_commit(), head.version, &head.hash, chrono::Utc::now());
+                head = Head {
+                    version: record.last_version(),
+                    hash: record.last_hash().to_owned(),
+                };
+                (*offset, Arc::new(record))
+            })
+            .collect()
+    }
+
+    fn versions(commits: &[(u64, Arc<CommitRecord>)]) -> Vec<u64> {
+        commits.iter().map(|(_, c)| c.first_version).collect()
+    }
+
+    #[test]
+    fn a_stream_read_from_the_log_is_joined_with_what_the_tail_applied_after_the_read() {
+        let chain = chain_at(&[1, 3, 5, 7, 9]);
+        // Read below offset 6; the tail, restored at offset 4, applied offsets 5, 7 and 9.
+        let read = chain[..3].to_vec();
+        let applied = chain[2..].to_vec();
+        let joined = join_history(read, &applied, 6);
+        assert_eq!(versions(&joined), vec![1, 2, 3, 4, 5]);
+        assert!(is_whole_history(&joined, 5));
+    }
+
+    #[test]
+    fn a_history_with_a_gap_or_short_of_the_head_is_not_whole() {
+        let chain = chain_at(&[1, 2, 3, 4]);
+        assert!(is_whole_history(&chain, 4));
+        assert!(!is_whole_history(&chain, 5), "short of the head");
+        assert!(!is_whole_history(&chain[1..], 4), "does not start at version 1");
+        let gap: Vec<_> = [chain[0].clone(), chain[2].clone(), chain[3].clone()].to_vec();
+        assert!(!is_whole_history(&gap, 4), "a version missing");
+        assert!(is_whole_history(&[], 0), "a stream that does not exist");
+    }
+
+    fn shared_with(state: PartitionState) -> Arc<Shared> {
+        let mut config = KafkaConfig::local("127.0.0.1:9", "t", &["doc"]);
+        config.partitions = 1;
+        let shared = Arc::new(Shared {
+            config: Arc::new(config),
+            ready: Mutex::new(Vec::new()),
+            states: Mutex::new(HashMap::new()),
+            changed: Notify::new(),
+            assigned: Mutex::new(Vec::new()),
+            generations: AtomicU64::new(0),
+            reports: Mutex::new(Vec::new()),
+        });
+        replace_state(&shared, state);
+        shared
+    }
+
+    fn replace_state(shared: &Shared, state: PartitionState) {
+        shared
+            .states
+            .lock()
+            .unwrap()
+            .insert(("doc".into(), 0), Arc::new(Mutex::new(state)));
+    }
+
+    fn assignment(generation: u64) -> PartitionState {
+        let mut state = PartitionState::new("doc".into(), 0);
+        state.generation = generation;
+        state
+    }
+
+    fn restored(version: u64, start: u64, target: u64) -> Restored {
+        let mut snapshots = NewestSnapshots::default();
+        snapshots.add("doc-1".into(), snapshot(version));
+        Restored {
+            snapshots,
+            start,
+            target,
+        }
+    }
+
+    fn snapshot(version: u64) -> StreamSnapshot {
+        StreamSnapshot {
+            version,
+            hash: format!("h{version}"),
+            commands: Vec::new(),
+            covered: 0,
+            first_offset: None,
+        }
+    }
+
+    fn key() -> Key {
+        ("doc".into(), 0)
+    }
+
+    fn read(shared: &Shared, f: impl FnOnce(&PartitionState) -> u64) -> u64 {
+        f(&shared.state(&key()).unwrap().lock().unwrap())
+    }
+
+    /// Revoked and given back while its first restore runs: whichever restore ends last, the
+    /// state is the one the current assignment restored.
+    #[test]
+    fn a_restore_of_an_earlier_assignment_does_not_overwrite_the_current_one() {
+        let shared = shared_with(assignment(2));
+        let current = finish_restore(&shared, &key(), 2, restored(5, 15, 15));
+        assert_eq!(
+            current,
+            Some(Finished {
+                ready: true,
+                refill_from: None
+            })
+        );
+        assert_eq!(finish_restore(&shared, &key(), 1, restored(3, 10, 20)), None);
+        assert_eq!(read(&shared, |s| s.heads.version("doc-1")), 5, "head wound back");
+        assert_eq!(read(&shared, |s| s.next), 15, "tail wound back");
+        assert_eq!(read(&shared, |s| u64::from(s.ready)), 1);
+
+        let shared = shared_with(assignment(2));
+        assert_eq!(finish_restore(&shared, &key(), 1, restored(3, 10, 20)), None);
+        assert_eq!(read(&shared, |s| u64::from(s.restoring)), 1, "still restoring");
+        assert!(finish_restore(&shared, &key(), 2, restored(5, 15, 15)).is_some());
+        assert_eq!(read(&shared, |s| s.heads.version("doc-1")), 5);
+    }
+
+    #[test]
+    fn an_owner_knows_where_each_stream_begins_from_its_tail_and_from_snapshots() {
+        let shared = shared_with(assignment(1));
+        let mut snapshots = NewestSnapshots::default();
+        snapshots.add(
+            "doc-2".into(),
+            StreamSnapshot {
+                first_offset: Some(3),
+                ..snapshot(4)
+            },
+        );
+        let restored = Restored {
+            snapshots,
+            start: 7,
+            target: 7,
+        };
+        assert!(finish_restore(&shared, &key(), 1, restored).is_some());
+        let state = shared.state(&key()).unwrap();
+        let mut s = state.lock().unwrap();
+        let first = chain_at(&[7]).remove(0).1;
+        assert_eq!(s.deliver(7, (*first).clone()), Delivery::Applied);
+        assert_eq!(s.first_offsets.get("doc-1"), Some(&7));
+        assert_eq!(s.first_offsets.get("doc-2"), Some(&3));
+    }
+
+    #[test]
+    fn the_newest_snapshot_of_a_stream_wins_in_whatever_order_they_were_written() {
+        let mut snapshots = NewestSnapshots::default();
+        snapshots.add("doc-1".into(), snapshot(5));
+        snapshots.add("doc-1".into(), snapshot(10));
+        snapshots.add("doc-1".into(), snapshot(5)); // a paused old owner, written last
+        assert_eq!(snapshots.newest["doc-1"].version, 10);
+        assert!(snapshots.stale_last.contains("doc-1"), "the newest is written back");
+        snapshots.add("doc-1".into(), snapshot(11));
+        assert_eq!(snapshots.newest["doc-1"].version, 11);
+        assert!(snapshots.stale_last.is_empty());
+    }
+
+    #[test]
+    fn a_restore_that_found_a_stale_snapshot_last_writes_the_newest_back() {
+        let shared = shared_with(assignment(1));
+        let mut snapshots = NewestSnapshots::default();
+        snapshots.add("doc-1".into(), snapshot(10));
+        snapshots.add("doc-1".into(), snapshot(5));
+        let restored = Restored {
+            snapshots,
+            start: 0,
+            target: 0,
+        };
+        assert!(finish_restore(&shared, &key(), 1, restored).is_some());
+        let state = shared.state(&key()).unwrap();
+        let s = state.lock().unwrap();
+        assert_eq!(s.heads.version("doc-1"), 10);
+        assert!(s.dirty.contains("doc-1"));
+    }
+
+    /// A broker that accepts the connection and never answers stalls the read like a slow
+    /// one: reading the state topic must then fail, not count what it read as the whole.
+    #[test]
+    fn a_state_partition_read_only_in_part_is_a_failed_restore() {
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let reader: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", silent.local_addr().unwrap().to_string())
+            .set("group.id", "t.restore")
+            .create()
+            .unwrap();
+        let started = Instant::now();
+        let read = read_state(
+            &reader,
+            "t.doc.state",
+            0,
+            (0, 5),
+            Instant::now() + Duration::from_millis(300),
+        );
+        assert!(matches!(read, Err(EventLogError::Unavailable(_))), "{read:?}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[tokio::test]
+    async fn a_failed_restore_is_retried_until_it_loads() {
+        let shared = shared_with(assignment(1));
+        let attempts = Arc::new(AtomicU64::new(0));
+        let load = {
+            let attempts = attempts.clone();
+            move || {
+                if attempts.fetch_add(1, Ordering::SeqCst) < 2 {
+                    Err(EventLogError::Unavailable("state topic leader moving".into()))
+                } else {
+                    Ok(restored(4, 0, 0))
+                }
+            }
+        };
+        let finished = tokio::time::timeout(
+            Duration::from_secs(5),
+            restore_with(&shared, &key(), 1, Duration::from_millis(10), load),
+        )
+        .await
+        .expect("retries are bounded by backoff, not endless");
+        assert_eq!(finished.map(|f| f.ready), Some(true));
+        assert_eq!(attempts.load(Ordering::SeqCst), 3);
+        assert_eq!(read(&shared, |s| s.heads.version("doc-1")), 4);
+    }
+
+    #[tokio::test]
+    async fn a_failing_restore_stops_retrying_once_its_assignment_is_gone() {
+        let shared = shared_with(assignment(1));
+        let retrying = tokio::spawn({
+            let shared = shared.clone();
+            async move {
+                restore_with(&shared, &key(), 1, Duration::from_millis(10), || {
+                    Err(EventLogError::Unavailable("down".into()))
+                })
+                .await
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        replace_state(&shared, assignment(2));
+        let ended = tokio::time::timeout(Duration::from_secs(5), retrying).await;
+        assert!(matches!(ended, Ok(Ok(None))), "{ended:?}");
+    }
+
+    /// The tail keeps delivering while a restore runs; past the bound the partition pauses and
+    /// the records not held are read again, never applied over a gap.
+    #[test]
+    fn a_restoring_partition_holds_a_bounded_number_of_records_and_reads_the_rest_again() {
+        let shared = shared_with(assignment(1));
+        let record = CommitRecord::build(&new_commit(), 0, "", chrono::Utc::now());
+        let total = MAX_BUFFERED as u64 + 5;
+        let state = shared.state(&key()).unwrap();
+        {
+            let mut s = state.lock().unwrap();
+            for offset in 0..total {
+                let expected = if offset == MAX_BUFFERED as u64 {
+                    Delivery::Overflowed
+                } else {
+                    Delivery::Held
+                };
+                assert_eq!(s.deliver(offset, record.clone()), expected, "offset {offset}");
+            }
+            assert_eq!(s.buffered.len(), MAX_BUFFERED);
+        }
+        let finished = finish_restore(&shared, &key(), 1, restored(0, 0, total)).unwrap();
+        assert_eq!(
+            finished,
+            Finished {
+                ready: false,
+                refill_from: Some(MAX_BUFFERED as u64)
+            }
+        );
+        let mut s = state.lock().unwrap();
+        assert_eq!(
+            s.deliver(total - 1, record.clone()),
+            Delivery::Held,
+            "fetched before the pause: dropped"
+        );
+        assert_eq!(s.next, MAX_BUFFERED as u64);
+        for offset in MAX_BUFFERED as u64..total - 1 {
+            assert_eq!(s.deliver(offset, record.clone()), Delivery::Applied);
+        }
+        assert_eq!(s.deliver(total - 1, record), Delivery::BecameReady);
+        assert_eq!(s.next, total);
     }
 
     #[tokio::test]
