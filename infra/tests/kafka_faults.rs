@@ -473,6 +473,24 @@ async fn an_owner_announced_outside_the_peer_allowlist_never_receives_the_token(
     b.shutdown().await;
 }
 
+/// Writes `payload` under `key` to a state partition, as a paused old owner would on waking.
+async fn write_state_record(state_topic: &str, partition: i32, key: &str, payload: &[u8]) {
+    let producer: rdkafka::producer::FutureProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", kafka_brokers())
+        .create()
+        .unwrap();
+    producer
+        .send(
+            rdkafka::producer::FutureRecord::to(state_topic)
+                .partition(partition)
+                .key(key)
+                .payload(payload),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+}
+
 /// The records of one key in one partition of a topic, in offset order, as stored.
 fn payloads_of_key(topic: &str, partition: i32, key: &str) -> Vec<Vec<u8>> {
     use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -592,20 +610,7 @@ async fn a_late_snapshot_from_a_paused_old_owner_does_not_wind_a_stream_back() {
     first.shutdown().await;
 
     // The paused owner wakes up and writes what it held: the head at version 5.
-    let producer: rdkafka::producer::FutureProducer = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", kafka_brokers())
-        .create()
-        .unwrap();
-    producer
-        .send(
-            rdkafka::producer::FutureRecord::to(&state_topic)
-                .partition(partition)
-                .key("paused-1")
-                .payload(&stale),
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap();
+    write_state_record(&state_topic, partition, "paused-1", &stale).await;
 
     let second = kafka_with(&prefix, None).await;
     wait_owning(&second, 6).await;
@@ -656,20 +661,7 @@ async fn a_restore_that_finds_a_stale_snapshot_written_last_writes_the_newest_he
             .unwrap();
     }
     first.shutdown().await;
-    let producer: rdkafka::producer::FutureProducer = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", kafka_brokers())
-        .create()
-        .unwrap();
-    producer
-        .send(
-            rdkafka::producer::FutureRecord::to(&state_topic)
-                .partition(partition)
-                .key("paused-2")
-                .payload(&stale),
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap();
+    write_state_record(&state_topic, partition, "paused-2", &stale).await;
     assert_eq!(last_version(state_topic.clone()).await, 3);
 
     let second = kafka_with(&prefix, None).await;
