@@ -44,6 +44,29 @@ async fn security_headers(mut response: Response) -> Response {
     response
 }
 
+/// Every request of `router` ends within `limit`: one still running then is dropped and
+/// answered 503 `request_timeout` with `Retry-After`, so a client never waits on a hang (what
+/// it asked may still have happened: a retry with the same Idempotency-Key gets its answer).
+pub fn bounded(router: Router, limit: std::time::Duration) -> Router {
+    router.layer(axum::middleware::from_fn(
+        move |request: Request, next: Next| async move {
+            match tokio::time::timeout(limit, next.run(request)).await {
+                Ok(response) => response,
+                Err(_) => {
+                    tracing::warn!(?limit, "a request ran past its bound");
+                    ApiError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "request_timeout",
+                        "the request did not finish in time; retry with the same Idempotency-Key",
+                    )
+                    .with(serde_json::json!({ "retry_after_seconds": 1 }))
+                    .into_response()
+                }
+            }
+        },
+    ))
+}
+
 /// A handler panicked: log what it said, answer a problem document, keep the connection.
 fn panicked(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
     let message = panic
@@ -122,5 +145,31 @@ impl HostAllowlist {
                 .into_response()
             }
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn a_request_that_would_hang_is_answered_503_with_retry_after_within_its_bound() {
+        let hangs = Router::new().route(
+            "/hang",
+            axum::routing::get(|| async {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                "never"
+            }),
+        );
+        let started = Instant::now();
+        let response = bounded(hangs, Duration::from_millis(100))
+            .oneshot(Request::builder().uri("/hang").body(axum::body::Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers().get(header::RETRY_AFTER).unwrap(), "1");
     }
 }

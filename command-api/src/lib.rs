@@ -55,6 +55,10 @@ pub struct Settings {
     /// instance owns. Without it (or with an empty one) the endpoint does not exist.
     pub internal_token: Option<String>,
     pub rate_limit: ratelimit::RateLimit,
+    /// Longest a request may take before it is answered 503 with `Retry-After`: above the
+    /// log's own bounds (waiting for partition ownership, then for the broker's ack), so it
+    /// only cuts what would otherwise hang.
+    pub request_timeout: std::time::Duration,
 }
 
 impl Default for Settings {
@@ -67,6 +71,7 @@ impl Default for Settings {
             company_offset: FixedOffset::east_opt(9 * 3600).unwrap_or_else(|| FixedOffset::east_opt(0).expect("UTC")),
             internal_token: None,
             rate_limit: ratelimit::RateLimit::default(),
+            request_timeout: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -158,7 +163,7 @@ fn layered(router: Router, settings: &Settings) -> Router {
             HeaderName::from_static("traceparent"),
         ])
         .expose_headers([header::ETAG, request_id.clone(), header::RETRY_AFTER]);
-    let router = router
+    let router = edge::bounded(router, settings.request_timeout)
         .layer(axum::extract::DefaultBodyLimit::max(settings.body_limit))
         .layer(cors)
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
