@@ -649,6 +649,7 @@ async fn command_role(settings: settings::Settings, seed_demo: bool) -> anyhow::
     kafka.advertised_url = settings.advertised_url.clone();
     kafka.internal_token = token.clone();
     kafka.peers = peers;
+    kafka.append_timeout = std::time::Duration::from_millis(settings.kafka.append_timeout_ms);
     let log = KafkaLog::connect(kafka, Upcasters::default())
         .await
         .map_err(|e| anyhow::anyhow!("connecting to Kafka: {e}"))?;
@@ -657,6 +658,7 @@ async fn command_role(settings: settings::Settings, seed_demo: bool) -> anyhow::
         cors_origins: settings.cors_origins.clone(),
         internal_token: token,
         rate_limit: settings.rate_limit,
+        request_timeout: std::time::Duration::from_secs(settings.request_timeout_secs),
         ..CommandSettings::default()
     };
     let (state, router) = command_api::build(

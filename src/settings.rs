@@ -10,6 +10,8 @@
 //! | `kafka.prefix` | `ERP_KAFKA_PREFIX` | `erp` |
 //! | `kafka.partitions` | `ERP_KAFKA_PARTITIONS` | `12` |
 //! | `kafka.replication` | `ERP_KAFKA_REPLICATION` | `1` |
+//! | `kafka.append_timeout_ms` | `ERP_KAFKA_APPEND_TIMEOUT_MS` | `10000`: an append not acknowledged by then answers 503 |
+//! | `request_timeout_secs` | `ERP_REQUEST_TIMEOUT_SECS` | `30`: command-api answers 503 past it; keep it above ownership wait (15 s) + append timeout |
 //! | `internal_bind` | `ERP_INTERNAL_BIND` | `127.0.0.1:8091` (command-api: peers' `/internal/log`) |
 //! | `advertised_url` | `ERP_ADVERTISED_URL` | none (no forwarding to this instance); the internal listener's URL |
 //! | `internal_token` | `ERP_INTERNAL_TOKEN` | none (no internal listener); must not be empty |
@@ -47,6 +49,8 @@ pub struct Settings {
     /// sent nowhere else.
     pub peer_allowlist: Vec<String>,
     pub rate_limit: RateLimit,
+    /// The command role answers 503 to a request still running after this many seconds.
+    pub request_timeout_secs: u64,
     pub kafka: Kafka,
     pub auth: Auth,
     pub read_model: ReadModel,
@@ -82,6 +86,8 @@ pub struct Kafka {
     pub prefix: String,
     pub partitions: u32,
     pub replication: i32,
+    /// How long an append waits for the broker's acknowledgement before it answers 503.
+    pub append_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -107,6 +113,7 @@ impl Default for Settings {
             internal_token: None,
             peer_allowlist: Vec::new(),
             rate_limit: RateLimit::default(),
+            request_timeout_secs: 30,
             kafka: Kafka::default(),
             auth: Auth::default(),
             read_model: ReadModel::default(),
@@ -121,6 +128,7 @@ impl Default for Kafka {
             prefix: "erp".into(),
             partitions: 12,
             replication: 1,
+            append_timeout_ms: 10_000,
         }
     }
 }
@@ -183,6 +191,16 @@ impl Settings {
         if let Some(v) = env("ERP_KAFKA_REPLICATION") {
             settings.kafka.replication = v.parse().with_context(|| format!("ERP_KAFKA_REPLICATION={v}"))?;
         }
+        if let Some(v) = env("ERP_KAFKA_APPEND_TIMEOUT_MS") {
+            settings.kafka.append_timeout_ms = v.parse().with_context(|| format!("ERP_KAFKA_APPEND_TIMEOUT_MS={v}"))?;
+        }
+        if let Some(v) = env("ERP_REQUEST_TIMEOUT_SECS") {
+            settings.request_timeout_secs = v.parse().with_context(|| format!("ERP_REQUEST_TIMEOUT_SECS={v}"))?;
+        }
+        anyhow::ensure!(
+            settings.kafka.append_timeout_ms > 0 && settings.request_timeout_secs > 0,
+            "kafka.append_timeout_ms and request_timeout_secs must be positive"
+        );
         if let Some(v) = env("ERP_MYSQL_URL") {
             settings.read_model.mysql_url = v;
         }

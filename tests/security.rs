@@ -216,6 +216,16 @@ async fn distributed_roles_refuse_to_start_without_a_jwks_url() {
 }
 
 #[tokio::test]
+async fn a_zero_request_or_append_timeout_is_refused_with_its_name() {
+    for (name, value) in [("ERP_REQUEST_TIMEOUT_SECS", "0"), ("ERP_KAFKA_APPEND_TIMEOUT_MS", "0")] {
+        let stderr = erp_fails(&["command-api"], &[(name, value)]).await;
+        assert!(stderr.contains("must be positive"), "{name}: {stderr}");
+    }
+    let stderr = erp_fails(&["command-api"], &[("ERP_REQUEST_TIMEOUT_SECS", "soon")]).await;
+    assert!(stderr.contains("ERP_REQUEST_TIMEOUT_SECS=soon"), "{stderr}");
+}
+
+#[tokio::test]
 async fn the_command_role_refuses_an_empty_internal_token() {
     let config = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(
