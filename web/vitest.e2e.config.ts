@@ -7,5 +7,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     fileParallelism: false,
+    // Live checks wait on projections and pushes; one second (the default) is too short on a
+    // loaded two-core machine.
+    expect: { poll: { timeout: 10_000 } },
   },
 });

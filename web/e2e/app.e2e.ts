@@ -197,11 +197,16 @@ describe("전자결재 in a browser", () => {
     await hr.page.getByTestId("hr-title").fill("사원");
     await hr.page.getByTestId("hr-register").click();
     await expect.poll(() => hr.page.getByTestId("hr-message").textContent()).toBe("처리되었습니다");
+    // The org chart reads the projection: give it the same bound as the other live checks
+    // (expect.poll's own default is one second, too short on a loaded machine).
     await expect
-      .poll(async () => {
-        await hr.page.reload();
-        return hr.page.getByText("신입사원 (사원)").count();
-      })
+      .poll(
+        async () => {
+          await hr.page.reload();
+          return hr.page.getByText("신입사원 (사원)").count();
+        },
+        { timeout: 10_000 },
+      )
       .toBe(1);
     await hr.page.screenshot({ path: join(SHOTS, "hr.png") });
     await hr.context.close();
