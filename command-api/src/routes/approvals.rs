@@ -596,7 +596,8 @@ async fn submit(
     }
     let expected = require_version(&headers)?;
     let (form, doc) = form_of(&state, &caller, &id).await?;
-    doc_is_editable_draft(&doc, &caller)?;
+    // Refused before any hold is placed: what the document would refuse anyway.
+    doc.ensure_editable_draft(&caller.actor)?;
     let prepared = submission::prepare(&state, &form, &doc, &doc.content, &doc.line, &meta).await?;
     let command = C::Submit {
         form,
@@ -610,17 +611,6 @@ async fn submit(
     let result = execute_visible(&state, &caller, doc_id, Some(expected), &meta, &command).await;
     prepared.settle(&state, &result).await;
     Ok(reply(result?, false))
-}
-
-/// Refuses before any hold is placed what the document would refuse anyway.
-fn doc_is_editable_draft(doc: &ApprovalDocument, caller: &Caller) -> Result<(), ApiError> {
-    if doc.drafter != caller.actor.id {
-        return Err(domain::approval::ApprovalError::NotDrafter.into());
-    }
-    if doc.status != domain::approval::Status::Draft {
-        return Err(domain::approval::ApprovalError::NotDraft.into());
-    }
-    Ok(())
 }
 
 async fn approve(
@@ -755,15 +745,7 @@ async fn resubmit(
     }
     let expected = require_version(&headers)?;
     let (form, doc) = form_of(&state, &caller, &id).await?;
-    if doc.drafter != caller.actor.id {
-        return Err(domain::approval::ApprovalError::NotDrafter.into());
-    }
-    if !matches!(
-        doc.status,
-        domain::approval::Status::Rejected | domain::approval::Status::Withdrawn
-    ) {
-        return Err(domain::approval::ApprovalError::NotResubmittable.into());
-    }
+    doc.ensure_resubmittable(&caller.actor)?;
     let (content, line) = content(&form, req)?;
     let prepared = submission::prepare(&state, &form, &doc, &content, &line, &meta).await?;
     let command = C::Resubmit {

@@ -253,10 +253,7 @@ impl Approval {
                 by,
                 at,
             } => {
-                doc.ensure_drafter(by)?;
-                if !matches!(doc.status, Status::Rejected | Status::Withdrawn) {
-                    return Err(Err::NotResubmittable);
-                }
+                doc.ensure_resubmittable(by)?;
                 let content = checked_content(content)?;
                 let submission = Submission {
                     form,
@@ -338,12 +335,24 @@ impl ApprovalDocument {
         }
     }
 
-    fn ensure_editable_draft(&self, by: &Actor) -> Result<(), Err> {
+    /// 임시저장, discard and 상신 are the drafter's, on a draft. Public so that a caller
+    /// gathering a submission's context (a leave hold) can refuse first what the document would.
+    pub fn ensure_editable_draft(&self, by: &Actor) -> Result<(), Err> {
         self.ensure_drafter(by)?;
         if self.status == Status::Draft {
             Ok(())
         } else {
             Err(Err::NotDraft)
+        }
+    }
+
+    /// 재상신 is the drafter's, on a rejected or withdrawn document.
+    pub fn ensure_resubmittable(&self, by: &Actor) -> Result<(), Err> {
+        self.ensure_drafter(by)?;
+        if matches!(self.status, Status::Rejected | Status::Withdrawn) {
+            Ok(())
+        } else {
+            Err(Err::NotResubmittable)
         }
     }
 
