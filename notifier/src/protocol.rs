@@ -195,7 +195,12 @@ async fn serve(socket: WebSocket, notifier: Arc<Notifier>) {
         let next = tokio::time::timeout_at(deadline, stream.next()).await;
         let message = match next {
             Err(_) => {
-                let _ = sink.send(close(4408, "Connection initialisation timeout")).await;
+                send_within(
+                    &mut sink,
+                    close(4408, "Connection initialisation timeout"),
+                    notifier.config.keepalive,
+                )
+                .await;
                 return;
             }
             Ok(None) | Ok(Some(Err(_))) => return,
@@ -212,29 +217,40 @@ async fn serve(socket: WebSocket, notifier: Arc<Notifier>) {
                 Ok(ok) => break ok,
                 Err(why) => {
                     tracing::info!(%why, "connection_init refused");
-                    let _ = sink.send(close(4403, "Forbidden")).await;
+                    send_within(&mut sink, close(4403, "Forbidden"), notifier.config.keepalive).await;
                     return;
                 }
             },
             Incoming::Ping => {
-                let _ = sink.send(text(json!({ "type": "pong" }))).await;
+                send_within(&mut sink, text(json!({ "type": "pong" })), notifier.config.keepalive).await;
             }
             Incoming::Pong => {}
             Incoming::Subscribe(..) | Incoming::Complete(_) => {
-                let _ = sink.send(close(4401, "Unauthorized")).await;
+                send_within(&mut sink, close(4401, "Unauthorized"), notifier.config.keepalive).await;
                 return;
             }
             Incoming::Invalid(why) => {
-                let _ = sink.send(close(4400, &why)).await;
+                send_within(&mut sink, close(4400, &why), notifier.config.keepalive).await;
                 return;
             }
         }
     };
     let Some(seat) = notifier.sessions.join(subscriber) else {
-        let _ = sink.send(close(4429, "Too many connections")).await;
+        send_within(
+            &mut sink,
+            close(4429, "Too many connections"),
+            notifier.config.keepalive,
+        )
+        .await;
         return;
     };
-    if sink.send(text(json!({ "type": "connection_ack" }))).await.is_err() {
+    if !send_within(
+        &mut sink,
+        text(json!({ "type": "connection_ack" })),
+        notifier.config.keepalive,
+    )
+    .await
+    {
         return;
     }
     let mut principal = seat.principal.clone();
@@ -243,6 +259,7 @@ async fn serve(socket: WebSocket, notifier: Arc<Notifier>) {
     let left = (expires - chrono::Utc::now()).to_std().unwrap_or(Duration::ZERO);
     let expiry = tokio::time::sleep(left);
     tokio::pin!(expiry);
+    let limit = notifier.config.keepalive;
     let mut keepalive = tokio::time::interval(notifier.config.keepalive);
     keepalive.tick().await;
     let reason: Option<(u16, String)> = loop {
@@ -276,7 +293,7 @@ async fn serve(socket: WebSocket, notifier: Arc<Notifier>) {
                         }
                     }
                     Incoming::Ping => {
-                        if sink.send(text(json!({ "type": "pong" }))).await.is_err() {
+                        if !send_within(&mut sink, text(json!({ "type": "pong" })), limit).await {
                             break None;
                         }
                     }
@@ -290,7 +307,7 @@ async fn serve(socket: WebSocket, notifier: Arc<Notifier>) {
                         running.remove(id);
                     }
                 }
-                if sink.send(text(message)).await.is_err() {
+                if !send_within(&mut sink, text(message), limit).await {
                     break None;
                 }
             }
@@ -301,7 +318,7 @@ async fn serve(socket: WebSocket, notifier: Arc<Notifier>) {
                 }
             }
             _ = keepalive.tick() => {
-                if sink.send(text(json!({ "type": "ping" }))).await.is_err() {
+                if !send_within(&mut sink, text(json!({ "type": "ping" })), limit).await {
                     break None;
                 }
             }
@@ -311,8 +328,18 @@ async fn serve(socket: WebSocket, notifier: Arc<Notifier>) {
         task.abort();
     }
     if let Some((code, why)) = reason {
-        let _ = sink.send(close(code, &why)).await;
+        send_within(&mut sink, close(code, &why), limit).await;
     }
+}
+
+/// Sends one message within `limit`. A client that stops reading would otherwise hold the
+/// connection's loop in a send, where it no longer sees token expiry, a lost principal or the
+/// keepalive; past the limit the connection ends instead.
+async fn send_within<S>(sink: &mut S, message: Message, limit: Duration) -> bool
+where
+    S: futures::Sink<Message> + Unpin,
+{
+    matches!(tokio::time::timeout(limit, sink.send(message)).await, Ok(Ok(())))
 }
 
 /// Executes one subscription and queues its messages: `next` per item, `complete` at the

@@ -291,6 +291,8 @@ async fn create_topics(config: &KafkaConfig) -> Result<(), EventLogError> {
         .flat_map(|t| [config.events_topic(t), config.state_topic(t)])
         .collect();
     let owners = config.owners_topic();
+    // What `check_topics` requires of replicated topics, so a fresh cluster passes its own check.
+    let min_insync = config.replication.clamp(1, 2).to_string();
     let topics: Vec<NewTopic> = names
         .iter()
         .map(|name| {
@@ -300,9 +302,12 @@ async fn create_topics(config: &KafkaConfig) -> Result<(), EventLogError> {
                 TopicReplication::Fixed(config.replication),
             )
             .set("cleanup.policy", "compact")
+            .set("min.insync.replicas", &min_insync)
         })
         .chain(std::iter::once(
-            NewTopic::new(&owners, 1, TopicReplication::Fixed(config.replication)).set("cleanup.policy", "compact"),
+            NewTopic::new(&owners, 1, TopicReplication::Fixed(config.replication))
+                .set("cleanup.policy", "compact")
+                .set("min.insync.replicas", &min_insync),
         ))
         .collect();
     let results = admin
