@@ -724,6 +724,9 @@ impl Writers {
             }));
         }
         if let Some(retries) = s.inflight_commands.get_mut(&commit.command_id) {
+            // Retries that gave up (append timeout) leave their sender behind until the produce
+            // settles; a client retrying in a loop must not grow the list meanwhile.
+            retries.retain(|waiting| !waiting.is_closed());
             let (tx, rx) = oneshot::channel();
             retries.push(tx);
             return Ok(Decided::Wait(rx));
