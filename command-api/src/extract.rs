@@ -64,12 +64,7 @@ impl FromRequestParts<AppState> for Caller {
 }
 
 /// The token of an `Authorization: Bearer <token>` header value.
-pub(crate) fn bearer(header: &str) -> Option<&str> {
-    header
-        .strip_prefix("Bearer ")
-        .or_else(|| header.strip_prefix("bearer "))
-        .map(str::trim)
-}
+pub(crate) use infra::auth::bearer_token as bearer;
 
 /// What every command request may carry in headers.
 #[derive(Debug, Clone)]

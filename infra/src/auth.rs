@@ -411,3 +411,12 @@ fn create_seed(path: &Path) -> std::io::Result<[u8; 32]> {
     }
     Ok(seed)
 }
+
+/// The token of an `Authorization: Bearer <token>` value (either case of the scheme), as the
+/// command API, the query API and the notifier's `connection_init` all read it.
+pub fn bearer_token(header: &str) -> Option<&str> {
+    header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+        .map(str::trim)
+}

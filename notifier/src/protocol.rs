@@ -166,10 +166,7 @@ async fn authenticate(
         .iter()
         .find_map(|k| payload.get(*k).and_then(Value::as_str))
         .ok_or("no token in connection_init")?;
-    let token = raw
-        .strip_prefix("Bearer ")
-        .or_else(|| raw.strip_prefix("bearer "))
-        .unwrap_or(raw);
+    let token = infra::auth::bearer_token(raw).unwrap_or(raw);
     let claims = notifier
         .verifier
         .verify(token.trim())

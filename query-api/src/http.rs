@@ -98,9 +98,7 @@ async fn viewer(api: &Api, headers: &HeaderMap) -> Result<Viewer, NoViewer> {
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| NoViewer::unauthenticated("a bearer token is required"))?;
-    let token = header
-        .strip_prefix("Bearer ")
-        .or_else(|| header.strip_prefix("bearer "))
+    let token = infra::auth::bearer_token(header)
         .ok_or_else(|| NoViewer::unauthenticated("expected `Authorization: Bearer <token>`"))?;
     let claims = api
         .verifier
