@@ -346,6 +346,53 @@ async fn a_restarted_writer_restores_heads_and_command_ids_from_the_state_topic(
     }
 }
 
+/// The state topic carries only each stream's recent command ids; a retry of any command the
+/// log ever acknowledged still gets its first answer from a new owner, as on the embedded log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_of_a_command_acknowledged_long_before_a_handover_gets_its_first_answer() {
+    let prefix = fresh_prefix();
+    let first = kafka_with(&prefix, None).await;
+    wait_owning(&first, 6).await;
+    let s = stream("old-retry-1");
+    let mut commits = Vec::new();
+    for v in 0..40 {
+        let c = commit(&s, ExpectedVersion::Exact(v), vec![event(v)]);
+        commits.push((c.clone(), first.append(c).await.unwrap()));
+    }
+    tokio::time::sleep(Duration::from_millis(1_500)).await; // a snapshot interval or two
+    first.shutdown().await;
+
+    let second = kafka_with(&prefix, None).await;
+    wait_owning(&second, 6).await;
+    let (oldest, first_answer) = &commits[0];
+    let found = second.find_command(&s, oldest.command_id).await.unwrap();
+    assert_eq!(
+        found.map(|a| a.commit_id),
+        Some(first_answer.commit_id),
+        "found after handover"
+    );
+    let retry = second.append(oldest.clone()).await.unwrap();
+    assert!(
+        retry.duplicate,
+        "the first command's retry is a duplicate, not a conflict"
+    );
+    assert_eq!((retry.commit_id, retry.first_version), (first_answer.commit_id, 1));
+    // And straight after a handover, before anything read the stream.
+    second.shutdown().await;
+    let third = kafka_with(&prefix, None).await;
+    wait_owning(&third, 6).await;
+    let (second_oldest, its_answer) = &commits[1];
+    let retry = third.append(second_oldest.clone()).await.unwrap();
+    assert!(retry.duplicate);
+    assert_eq!(retry.commit_id, its_answer.commit_id);
+    let next = third
+        .append(commit(&s, ExpectedVersion::Exact(40), vec![event(40)]))
+        .await
+        .unwrap();
+    assert_eq!(next.first_version, 41);
+    third.shutdown().await;
+}
+
 /// An instance started with another partition count would put a stream in two partitions
 /// (two writers, a fork): it refuses to start and says which topic and which setting.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

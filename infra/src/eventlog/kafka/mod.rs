@@ -512,8 +512,7 @@ impl EventLog for KafkaLog {
                 _ => Err(EventLogError::Unavailable("owner answered another request".into())),
             };
         }
-        let headers = record_headers(&commit);
-        self.writers.append(partition, commit, headers).await
+        self.append_here(partition, commit).await
     }
 
     async fn find_command(
@@ -532,7 +531,7 @@ impl EventLog for KafkaLog {
                 _ => Err(EventLogError::Unavailable("owner answered another request".into())),
             };
         }
-        self.writers.find_command(stream, partition, command_id).await
+        self.find_command_here(stream, partition, command_id).await
     }
 
     async fn read_stream(&self, stream: &StreamRef) -> Result<Vec<RecordedEvent>, EventLogError> {
@@ -598,15 +597,14 @@ impl EventLog for KafkaLog {
         match request {
             Forwarded::Append { commit } => {
                 let partition = partition_for(&commit.stream.stream_id, self.config.partitions);
-                let headers = record_headers(&commit);
                 ForwardedAnswer::Appended {
-                    result: self.writers.append(partition, commit, headers).await,
+                    result: self.append_here(partition, commit).await,
                 }
             }
             Forwarded::FindCommand { stream, command_id } => {
                 let partition = partition_for(&stream.stream_id, self.config.partitions);
                 ForwardedAnswer::Found {
-                    result: self.writers.find_command(&stream, partition, command_id).await,
+                    result: self.find_command_here(&stream, partition, command_id).await,
                 }
             }
             Forwarded::ReadStream { stream } => {
@@ -643,7 +641,74 @@ impl KafkaLog {
     /// of it, otherwise read from the partition up to its end with rule R (and kept in memory
     /// when this instance owns the partition, so the next read is served from there).
     async fn read_here(&self, stream: &StreamRef, partition: u32) -> Result<Vec<RecordedEvent>, EventLogError> {
-        let commits = match self.writers.cached_stream(stream, partition) {
+        let commits = self.history_here(stream, partition).await?;
+        commits
+            .iter()
+            .map(|(offset, record)| {
+                record.to_recorded(&self.position(&stream.stream_type, partition, *offset), &self.upcasters)
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(|v| v.into_iter().flatten().collect())
+    }
+
+    /// Appends on this instance's writer. A command id is answered with its first result
+    /// however long ago it was acknowledged, as on the embedded log: an owner restored from
+    /// snapshots remembers only each stream's recent command ids, so when it does not hold a
+    /// stream's whole history it reads it once (then keeps it) and looks there first.
+    async fn append_here(&self, partition: u32, commit: NewCommit) -> Result<Appended, EventLogError> {
+        if let Some(first) = self
+            .find_in_history(&commit.stream, partition, commit.command_id)
+            .await?
+        {
+            return Ok(first);
+        }
+        let headers = record_headers(&commit);
+        self.writers.append(partition, commit, headers).await
+    }
+
+    /// The first answer to a command id: from the writer's memory, else from the stream's
+    /// history (see [`Self::append_here`]).
+    async fn find_command_here(
+        &self,
+        stream: &StreamRef,
+        partition: u32,
+        command_id: uuid::Uuid,
+    ) -> Result<Option<Appended>, EventLogError> {
+        if let Some(found) = self.writers.find_command(stream, partition, command_id).await? {
+            return Ok(Some(found));
+        }
+        self.find_in_history(stream, partition, command_id).await
+    }
+
+    /// Looks a command id up in the stream's accepted history when the writer does not hold
+    /// that history in memory (what it holds, it has checked already). Commits the tail applies
+    /// after the read are in the writer's memory, so the two together cover the whole log.
+    async fn find_in_history(
+        &self,
+        stream: &StreamRef,
+        partition: u32,
+        command_id: uuid::Uuid,
+    ) -> Result<Option<Appended>, EventLogError> {
+        if self.writers.holds_history(stream, partition) {
+            return Ok(None);
+        }
+        let history = self.history_here(stream, partition).await?;
+        Ok(history
+            .iter()
+            .find(|(_, record)| record.command_id == command_id)
+            .map(|(offset, record)| Appended {
+                duplicate: true,
+                ..record.appended_at(self.position(&stream.stream_type, partition, *offset))
+            }))
+    }
+
+    /// A stream's accepted commits with their offsets; see [`Self::read_here`].
+    async fn history_here(
+        &self,
+        stream: &StreamRef,
+        partition: u32,
+    ) -> Result<Vec<(u64, Arc<CommitRecord>)>, EventLogError> {
+        Ok(match self.writers.cached_stream(stream, partition) {
             Some(cached) => cached,
             None => {
                 let this = self.clone();
@@ -671,14 +736,7 @@ impl KafkaLog {
                 .map_err(|e| EventLogError::Unavailable(e.to_string()))??;
                 self.writers.adopt_read(stream, partition, read, high)
             }
-        };
-        commits
-            .iter()
-            .map(|(offset, record)| {
-                record.to_recorded(&self.position(&stream.stream_type, partition, *offset), &self.upcasters)
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map(|v| v.into_iter().flatten().collect())
+        })
     }
 
     fn position(&self, stream_type: &str, partition: u32, offset: u64) -> Position {

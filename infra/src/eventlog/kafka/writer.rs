@@ -55,7 +55,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::{oneshot, watch, Notify};
 use uuid::Uuid;
 
-/// Command ids remembered per stream in the state topic (all are remembered while owned).
+/// Command ids remembered per stream in the state topic. All are remembered while owned; a
+/// new owner learns the older ones of a stream when it first reads that stream's history
+/// (`KafkaLog::append_here` reads it before the first append of a stream it does not hold).
 const RECENT_COMMANDS: usize = 32;
 
 /// Records of a restoring partition held until its restore ends; past this the partition is
@@ -225,6 +227,16 @@ impl PartitionState {
             .get(stream_id)
             .map(|(h, _)| h.clone())
             .unwrap_or_else(|| self.heads.head(stream_id))
+    }
+
+    /// Whether memory holds the stream's history from version 1 (streams replayed from their
+    /// start, read once since, or not begun), not only its head from a snapshot.
+    fn holds_whole_history(&self, stream_id: &str) -> bool {
+        self.ready
+            && match self.cache.get(stream_id) {
+                Some(commits) => commits.first().is_some_and(|(_, c)| c.first_version == 1),
+                None => self.heads.version(stream_id) == 0,
+            }
     }
 
     fn release_inflight(&mut self, record: &CommitRecord) {
@@ -573,15 +585,17 @@ impl Writers {
     pub(super) fn cached_stream(&self, stream: &StreamRef, partition: u32) -> Option<Vec<(u64, Arc<CommitRecord>)>> {
         let state = self.shared.state(&(stream.stream_type.clone(), partition))?;
         let state = state.lock().ok()?;
-        if !state.ready {
-            return None;
-        }
-        match state.cache.get(&stream.stream_id) {
-            Some(commits) if commits.first().is_some_and(|(_, c)| c.first_version == 1) => Some(commits.clone()),
-            Some(_) => None,
-            None if state.heads.version(&stream.stream_id) == 0 => Some(Vec::new()),
-            None => None,
-        }
+        state
+            .holds_whole_history(&stream.stream_id)
+            .then(|| state.cache.get(&stream.stream_id).cloned().unwrap_or_default())
+    }
+
+    /// Whether this owner holds a stream's whole history, and so every command id it ever
+    /// accepted. An unowned or restoring partition holds nothing yet.
+    pub(super) fn holds_history(&self, stream: &StreamRef, partition: u32) -> bool {
+        self.shared
+            .state(&(stream.stream_type.clone(), partition))
+            .is_some_and(|state| state.lock().is_ok_and(|s| s.holds_whole_history(&stream.stream_id)))
     }
 
     /// Joins a stream's accepted history, read from the partition below `high`, with what the
@@ -612,6 +626,12 @@ impl Writers {
                     s.first_offsets.insert(stream.stream_id.clone(), *offset);
                     s.dirty.insert(stream.stream_id.clone());
                 }
+            }
+            // Every command id of the stream is known from here on, not only the recent ones
+            // the snapshot carried.
+            for (offset, record) in &joined {
+                let appended = record.appended_at(s.position(*offset));
+                s.commands.entry(record.command_id).or_insert(appended);
             }
             s.cache.insert(stream.stream_id.clone(), joined.clone());
         }
