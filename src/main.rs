@@ -15,6 +15,7 @@
 
 mod audit;
 mod bench;
+mod chaos;
 mod fuzz_bench;
 mod live_bench;
 mod rebuild_bench;
@@ -190,6 +191,11 @@ enum Role {
         #[arg(long)]
         yes: bool,
     },
+    /// The fault campaign of the distributed command side on real processes (`scripts/chaos`
+    /// starts the servers it needs and calls this): load through kill -9, SIGSTOP, joins and
+    /// leaves, a broker restart and a projector kill, then checks that nothing acknowledged was
+    /// lost, duplicated or left stuck. Exit 1 when a check fails.
+    Chaos(chaos::ChaosArgs),
     /// Load generators.
     Bench {
         #[command(subcommand)]
@@ -312,6 +318,7 @@ async fn run(role: Role) -> anyhow::Result<bool> {
         Role::Import { input, data_dir } => audit::import(&data_dir, input).await,
         Role::RepairLog { data_dir, yes } => repair::run(&data_dir, yes),
         Role::Bench { what } => bench::run(what).await.map(|()| true),
+        Role::Chaos(args) => chaos::run(args).await,
     }
 }
 

@@ -64,6 +64,10 @@ pub struct Outcome {
     pub duplicate: bool,
     /// Types of the events the command recorded.
     pub events: Vec<String>,
+    /// The log's id of the command that recorded them (absent when nothing was recorded):
+    /// what `erp export` and `erp history` show, so a client can find its command in the log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command_id: Option<uuid::Uuid>,
 }
 
 /// A stream folded into its aggregate.
@@ -170,6 +174,7 @@ impl CommandService {
                 position: Some(first.position.token()),
                 duplicate: true,
                 events: Vec::new(),
+                command_id: Some(first.command_id),
             }))
     }
 
@@ -240,6 +245,7 @@ impl CommandService {
                 position: None,
                 duplicate: false,
                 events: Vec::new(),
+                command_id: None,
             });
         }
         let types = events.iter().map(|e| e.event_type().to_owned()).collect();
@@ -260,6 +266,7 @@ impl CommandService {
             position: Some(appended.position.token()),
             duplicate: appended.duplicate,
             events: types,
+            command_id: Some(appended.command_id),
         })
     }
 
