@@ -1,7 +1,7 @@
 //! The processes of the campaign and the faults done to them: each is a child process with its
 //! output appended to `WORK_DIR/NAME.log`, signalled with kill(1).
 
-use super::{ChaosArgs, Fault};
+use super::Fault;
 use anyhow::Context;
 use command_api::seed::DEV_KANG;
 use std::path::PathBuf;
@@ -9,9 +9,33 @@ use std::process::Stdio;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-/// Command API slots: the first three run throughout, the last two join and leave.
-const STEADY: usize = 3;
-const SLOTS: usize = 5;
+/// Command API slots beyond the steady instances: they join and leave.
+const EXTRA: usize = 2;
+
+/// What to start, and where.
+pub(crate) struct Layout {
+    pub work: PathBuf,
+    /// First of the loopback ports used (about 40 from here).
+    pub base_port: u16,
+    pub broker: BrokerAt,
+    /// The projector and the query API, when given their stores.
+    pub read_side: Option<ReadSide>,
+    /// Command API instances that run throughout.
+    pub instances: usize,
+}
+
+pub(crate) enum BrokerAt {
+    /// Start this broker binary (nisshi) on the sqlite engine, so it can be restarted.
+    Spawn(PathBuf),
+    /// Use a running broker, `host:port`.
+    Running(String),
+}
+
+pub(crate) struct ReadSide {
+    pub mysql: String,
+    pub mongo: String,
+    pub redis: String,
+}
 
 /// A child process, killed when dropped.
 pub(crate) struct Proc {
@@ -51,7 +75,8 @@ impl Proc {
 pub(crate) struct Cluster {
     erp: PathBuf,
     work: PathBuf,
-    broker_bin: PathBuf,
+    broker_bin: Option<PathBuf>,
+    steady: usize,
     ports: Ports,
     env: Vec<(String, String)>,
     broker: Option<Proc>,
@@ -94,54 +119,76 @@ fn url(port: u16) -> String {
 }
 
 impl Cluster {
-    pub(crate) async fn start(args: &ChaosArgs) -> anyhow::Result<Self> {
-        let ports = Ports { base: args.base_port };
+    pub(crate) async fn start(layout: Layout) -> anyhow::Result<Self> {
+        let ports = Ports { base: layout.base_port };
         let run = uuid::Uuid::now_v7().simple().to_string();
         let prefix = format!("chaos{}", &run[run.len() - 8..]);
-        let env = vec![
+        let (broker_bin, brokers) = match layout.broker {
+            BrokerAt::Spawn(bin) => (Some(bin), format!("127.0.0.1:{}", ports.broker())),
+            BrokerAt::Running(brokers) => (None, brokers),
+        };
+        let mut env: Vec<(String, String)> = [
             ("ERP_LOG", "warn,erp=info,infra=info"),
             ("NO_COLOR", "1"),
-            ("ERP_KAFKA_BROKERS", &format!("127.0.0.1:{}", ports.broker())),
+            ("ERP_KAFKA_BROKERS", &brokers),
             ("ERP_KAFKA_PREFIX", &prefix),
             ("ERP_KAFKA_PARTITIONS", "6"),
             ("ERP_INTERNAL_TOKEN", &format!("chaos-{run}")),
             ("ERP_JWKS_URL", &format!("{}/.well-known/jwks.json", url(ports.idp()))),
             ("ERP_RATE_LIMIT_ENABLED", "false"),
-            ("ERP_MYSQL_URL", &args.mysql),
-            ("ERP_MONGO_URL", &args.mongo),
-            ("ERP_MONGO_DB", &prefix),
-            ("ERP_REDIS_URL", &args.redis),
-            ("ERP_REDIS_CHANNEL", &format!("{prefix}.changes")),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
+        if let Some(read) = &layout.read_side {
+            for (k, v) in [
+                ("ERP_MYSQL_URL", read.mysql.clone()),
+                ("ERP_MONGO_URL", read.mongo.clone()),
+                ("ERP_MONGO_DB", prefix.clone()),
+                ("ERP_REDIS_URL", read.redis.clone()),
+                ("ERP_REDIS_CHANNEL", format!("{prefix}.changes")),
+            ] {
+                env.push((k.to_owned(), v));
+            }
+        }
         let mut cluster = Self {
             erp: std::env::current_exe()?,
-            work: std::fs::canonicalize(&args.work_dir)?,
-            broker_bin: args.broker_bin.clone(),
+            work: std::fs::canonicalize(&layout.work)?,
+            broker_bin,
+            steady: layout.instances,
             ports,
             env,
             broker: None,
             idp: None,
-            commands: (0..SLOTS).map(|_| None).collect(),
+            commands: (0..layout.instances + EXTRA).map(|_| None).collect(),
             projector: None,
             query: None,
             rotation: Arc::default(),
         };
         println!(
-            "== starting: broker, identity provider, {STEADY} command APIs, projector, query API (prefix {prefix})"
+            "== starting: {}identity provider, {} command API(s){} (prefix {prefix})",
+            if cluster.broker_bin.is_some() { "broker, " } else { "" },
+            layout.instances,
+            if layout.read_side.is_some() {
+                ", projector, query API"
+            } else {
+                ""
+            },
         );
-        cluster.start_broker().await?;
+        if cluster.broker_bin.is_some() {
+            cluster.start_broker().await?;
+        }
         cluster.start_idp().await?;
         cluster.start_command(0, true).await?;
-        for slot in 1..STEADY {
+        for slot in 1..layout.instances {
             cluster.start_command(slot, false).await?;
         }
-        cluster.start_projector().await?;
-        let query = cluster.spawn("query-api", &["query-api"], &[("ERP_BIND", bind(ports.query()))])?;
-        cluster.query = Some(query);
-        wait_http(&format!("{}/healthz", url(ports.query())), Duration::from_secs(60)).await?;
+        if layout.read_side.is_some() {
+            cluster.start_projector().await?;
+            let query = cluster.spawn("query-api", &["query-api"], &[("ERP_BIND", bind(ports.query()))])?;
+            cluster.query = Some(query);
+            wait_http(&format!("{}/healthz", url(ports.query())), Duration::from_secs(60)).await?;
+        }
         cluster.await_steady(Duration::from_secs(90)).await?;
         Ok(cluster)
     }
@@ -160,7 +207,7 @@ impl Cluster {
 
     /// Public URLs of the instances that run throughout.
     pub(crate) fn steady_urls(&self) -> Vec<String> {
-        (0..STEADY).map(|slot| url(self.ports.command(slot))).collect()
+        (0..self.steady).map(|slot| url(self.ports.command(slot))).collect()
     }
 
     /// The environment the roles run with, for `erp verify`, `export` and `replay`.
@@ -207,9 +254,13 @@ impl Cluster {
     /// The broker on the sqlite engine: what it acknowledged survives its restart.
     async fn start_broker(&mut self) -> anyhow::Result<()> {
         let listener = format!("tcp://127.0.0.1:{}", self.ports.broker());
+        let bin = self
+            .broker_bin
+            .clone()
+            .context("this campaign uses a broker it did not start")?;
         let broker = self.spawn_program(
             "broker",
-            &self.broker_bin.clone(),
+            &bin,
             &[
                 "broker",
                 "--listener-url",
@@ -292,7 +343,7 @@ impl Cluster {
         match fault {
             Fault::Baseline => {}
             Fault::Kill9 => {
-                let victim = 1;
+                let victim = 1.min(self.steady - 1);
                 println!("   kill -9 command-{}", victim + 1);
                 if let Some(proc) = self.commands[victim].take() {
                     proc.kill9().await;
@@ -304,7 +355,7 @@ impl Cluster {
                 self.start_command(victim, false).await?;
             }
             Fault::Pause => {
-                let victim = 2;
+                let victim = 2.min(self.steady - 1);
                 // Past the writer group's session timeout (6 s): its partitions move while it sleeps.
                 let paused = Duration::from_secs(10);
                 println!("   SIGSTOP command-{} for {} s", victim + 1, paused.as_secs());
@@ -322,7 +373,7 @@ impl Cluster {
             }
             Fault::JoinLeave => {
                 println!("   command-4 and command-5 join");
-                let (a, b) = (STEADY, STEADY + 1);
+                let (a, b) = (self.steady, self.steady + 1);
                 self.start_command(a, false).await?;
                 self.start_command(b, false).await?;
                 tokio::time::sleep(half.saturating_sub(settle)).await;

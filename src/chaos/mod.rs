@@ -29,7 +29,7 @@
 //! any check fails.
 
 mod checks;
-mod cluster;
+pub(crate) mod cluster;
 mod load;
 
 use anyhow::Context;
@@ -101,7 +101,18 @@ pub(crate) const REQUEST_BOUND: Duration = Duration::from_secs(35);
 
 pub async fn run(args: ChaosArgs) -> anyhow::Result<bool> {
     std::fs::create_dir_all(&args.work_dir).with_context(|| format!("creating {}", args.work_dir.display()))?;
-    let mut cluster = cluster::Cluster::start(&args).await?;
+    let mut cluster = cluster::Cluster::start(cluster::Layout {
+        work: args.work_dir.clone(),
+        base_port: args.base_port,
+        broker: cluster::BrokerAt::Spawn(args.broker_bin.clone()),
+        read_side: Some(cluster::ReadSide {
+            mysql: args.mysql.clone(),
+            mongo: args.mongo.clone(),
+            redis: args.redis.clone(),
+        }),
+        instances: 3,
+    })
+    .await?;
     let outcome = campaign(&args, &mut cluster).await;
     cluster.stop_all().await;
     outcome
