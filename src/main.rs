@@ -3,7 +3,8 @@
 //! - `erp up`: the whole system on the embedded default (no servers needed); dev login on a
 //!   loopback address only, requests for foreign Host names refused (DNS rebinding).
 //! - `erp command-api`: the command role against Kafka (distributed deployment).
-//! - `erp projector`: the projector role (Kafka → MySQL/MariaDB + MongoDB).
+//! - `erp projector`: the projector role (Kafka → MySQL/MariaDB + MongoDB); several instances
+//!   share each projection's partitions through a consumer group (`projector.*` settings).
 //! - `erp query-api`: the GraphQL query role over the projector's stores.
 //! - `erp notifier`: GraphQL subscriptions over WebSocket, fed through Redis.
 //! - `erp replay --projection NAME`: rebuild a projection into a shadow copy and swap it in.
@@ -100,7 +101,8 @@ enum Role {
     },
     /// Run the projector from Kafka: the employee read model into MySQL/MariaDB, the approval
     /// views into MongoDB (settings as for command-api, plus `read_model.*` / ERP_MYSQL_URL,
-    /// ERP_MONGO_URL, ERP_MONGO_DB).
+    /// ERP_MONGO_URL, ERP_MONGO_DB). Start as many as needed: instances share each projection's
+    /// partitions through a consumer group (`projector.shared`, `projector.group`).
     Projector {
         #[arg(long, env = "ERP_CONFIG")]
         config: Option<PathBuf>,
@@ -566,9 +568,16 @@ fn projection_routes(projector: projector::Projector) -> axum::Router {
 
 /// The projector role: employee read model in MySQL/MariaDB, approval views in MongoDB.
 async fn projector_role(settings: settings::Settings) -> anyhow::Result<()> {
-    let projector = distributed_projector(&settings, true).await?;
+    let mut projector = distributed_projector(&settings, true).await?;
+    match settings.projector_group() {
+        Some(group) => {
+            tracing::info!(%group, "projections shared with the other projector instances of this group");
+            projector = projector.shared(group);
+        }
+        None => tracing::info!("projections not shared: this instance projects every partition"),
+    }
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
-    projector.spawn_all(stop);
+    let projections = projector.spawn_all(stop);
     let router = projection_routes(projector).route("/healthz", axum::routing::get(|| async { "ok" }));
     let app = command_api::Application::bind(settings.bind, command_api::edge::harden(router))
         .await
@@ -579,6 +588,16 @@ async fn projector_role(settings: settings::Settings) -> anyhow::Result<()> {
     );
     app.run_until_stopped(shutdown_signal()).await?;
     let _ = stop_tx.send(true);
+    // Each projection finishes its batch and leaves its group, so the other instances take
+    // this one's partitions now rather than when its sessions time out.
+    let left = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        futures::future::join_all(projections),
+    )
+    .await;
+    if left.is_err() {
+        tracing::warn!("projections did not stop within 10 s; exiting anyway");
+    }
     Ok(())
 }
 

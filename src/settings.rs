@@ -28,6 +28,8 @@
 //! | `read_model.mongo_database` | `ERP_MONGO_DB` | `erp` |
 //! | `read_model.redis_url` | `ERP_REDIS_URL` | `redis://127.0.0.1:6379` |
 //! | `read_model.redis_channel` | `ERP_REDIS_CHANNEL` | `erp.changes` |
+//! | `projector.shared` | `ERP_PROJECTOR_SHARED` | `true`: `erp projector` instances share each projection's partitions through a consumer group |
+//! | `projector.group` | `ERP_PROJECTOR_GROUP` | `{kafka.prefix}.projector`; projection `p` joins `{group}.{p}`. Instances writing *other* stores need another group |
 
 use anyhow::Context;
 use command_api::ratelimit::RateLimit;
@@ -54,6 +56,30 @@ pub struct Settings {
     pub kafka: Kafka,
     pub auth: Auth,
     pub read_model: ReadModel,
+    pub projector: ProjectorSettings,
+}
+
+/// How `erp projector` instances divide the work.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProjectorSettings {
+    /// Share each projection's partitions with the other instances of the group (each
+    /// partition projected by one of them at a time, positioned from the stores). Off, every
+    /// instance projects every partition: run one instance only then.
+    pub shared: bool,
+    /// The consumer group base name; `{kafka.prefix}.projector` when unset. It names one set
+    /// of read-model stores: instances writing other stores from the same Kafka must use
+    /// another, or they would split the partitions with these.
+    pub group: Option<String>,
+}
+
+impl Default for ProjectorSettings {
+    fn default() -> Self {
+        Self {
+            shared: true,
+            group: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -117,6 +143,7 @@ impl Default for Settings {
             kafka: Kafka::default(),
             auth: Auth::default(),
             read_model: ReadModel::default(),
+            projector: ProjectorSettings::default(),
         }
     }
 }
@@ -216,6 +243,18 @@ impl Settings {
         if let Some(v) = env("ERP_REDIS_CHANNEL") {
             settings.read_model.redis_channel = v;
         }
+        if let Some(v) = env("ERP_PROJECTOR_SHARED") {
+            settings.projector.shared = v
+                .parse()
+                .with_context(|| format!("ERP_PROJECTOR_SHARED={v} is not true or false"))?;
+        }
+        if let Some(v) = env("ERP_PROJECTOR_GROUP") {
+            settings.projector.group = Some(v);
+        }
+        anyhow::ensure!(
+            settings.projector.group.as_deref().is_none_or(|g| !g.trim().is_empty()),
+            "projector.group must not be empty"
+        );
         if let Some(v) = env("ERP_JWKS_URL") {
             settings.auth.jwks_url = Some(v);
         }
@@ -229,6 +268,16 @@ impl Settings {
             settings.auth.audience = v;
         }
         Ok(settings)
+    }
+
+    /// The consumer group `erp projector` shares its projections through, unless sharing is off.
+    pub fn projector_group(&self) -> Option<String> {
+        self.projector.shared.then(|| {
+            self.projector
+                .group
+                .clone()
+                .unwrap_or_else(|| format!("{}.projector", self.kafka.prefix))
+        })
     }
 
     /// The JWKS URL the token-checking roles need, checked before anything is connected:

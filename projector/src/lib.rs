@@ -10,10 +10,26 @@
 //! the approval views (document, timeline, inbox boxes, notification feed), with lag per
 //! projection; the approval views also on MongoDB. `Projector::replay` rebuilds one
 //! projection into a shadow copy and swaps it in while the live projection keeps serving.
+//!
+//! ## Several instances ([`Projector::shared`])
+//!
+//! Instances writing the same stores share each projection's partitions through a consumer
+//! group, `{group}.{projection}` (`EventLog::subscribe_shared`; on Kafka with the
+//! cooperative-sticky assignor). Each partition is read by one instance at a time. A partition
+//! an instance is given starts where the *store* says that projection stands on it — the store
+//! commits positions with the rows, so the group's committed offsets (written too, for broker
+//! tools) never decide anything. When partitions move (an instance joins or leaves) only the
+//! moving ones change hands, each instance keeps its consumer and repositions in place, and
+//! an instance finishes the batch it is writing before it lets a partition go. Should a
+//! stalled instance still write a batch of a partition that has moved on, the store refuses
+//! it: a follower's write checks and moves only the partitions its batch touches, at the
+//! position it started from (`infra::readmodel::moved_partitions`), so no commit is applied
+//! twice and no position goes back. The embedded log has one process and nothing to share:
+//! there a projector reads every partition, as a single instance does.
 
 use chrono::{DateTime, Utc};
 use infra::bus::{Change, ChangeBus, LocalBus};
-use infra::eventlog::{Checkpoint, Delivered, EventLog, EventLogError};
+use infra::eventlog::{Checkpoint, Delivered, EventLog, EventLogError, Positions, Subscription};
 use infra::readmodel::sql::{Projection, SqlReadModel};
 use infra::readmodel::ApprovalViews;
 use infra::readmodel::{Shadow, StoreError};
@@ -45,6 +61,25 @@ pub struct Lag {
     pub skipped: u64,
     /// The most recent of them.
     pub last_skipped: Option<Skipped>,
+    /// Partitions this instance projects now: its share when projections are shared through
+    /// a consumer group, otherwise every partition; none when it does not run the projection.
+    pub partitions: Vec<u32>,
+}
+
+/// What one instance did for one projection since it started.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Work {
+    /// Partitions this instance projects now (see [`Lag::partitions`]).
+    pub partitions: Vec<u32>,
+    /// Commits read from the log and handed to the store.
+    pub delivered: u64,
+    /// Commits the store applied.
+    pub applied: u64,
+    /// Commits the store left as they were: already applied (a redelivery) or fenced by rule R.
+    pub unchanged: u64,
+    /// Times the projection subscribed to the log: once, unless an error or a replay's swap
+    /// made a plain subscription start over (a shared one repositions in place instead).
+    pub subscriptions: u64,
 }
 
 /// A commit a projection could not apply and stepped over, so one bad event never stalls
@@ -167,7 +202,27 @@ pub struct Projector {
     bus: Arc<dyn ChangeBus>,
     last_applied: Arc<Mutex<HashMap<&'static str, DateTime<Utc>>>>,
     skips: Arc<Mutex<SkipLog>>,
+    work: Arc<Mutex<HashMap<&'static str, Work>>>,
+    /// The consumer group base name when projections are shared with other instances.
+    group: Option<String>,
     batch: usize,
+}
+
+/// Where the store says a projection stands: the start of each partition a shared
+/// subscription is given.
+struct StoredPositions {
+    projector: Projector,
+    projection: Projection,
+}
+
+#[async_trait::async_trait]
+impl Positions for StoredPositions {
+    async fn positions(&self) -> Result<Checkpoint, EventLogError> {
+        self.projector.checkpoint(self.projection).await.map_err(|e| match e {
+            ProjectorError::Log(e) => e,
+            ProjectorError::Store(e) => EventLogError::Unavailable(format!("read model: {e}")),
+        })
+    }
 }
 
 impl std::fmt::Debug for Projector {
@@ -187,7 +242,37 @@ impl Projector {
             bus: Arc::new(LocalBus::default()),
             last_applied: Arc::new(Mutex::new(HashMap::new())),
             skips: Arc::new(Mutex::new(SkipLog::default())),
+            work: Arc::new(Mutex::new(HashMap::new())),
+            group: None,
             batch: 500,
+        }
+    }
+
+    /// Shares each projection's partitions with the other instances given the same `group`
+    /// (which must write the same stores): projection `p` joins consumer group
+    /// `{group}.{p}`. See the crate docs.
+    pub fn shared(mut self, group: impl Into<String>) -> Self {
+        self.group = Some(group.into());
+        self
+    }
+
+    /// The consumer group a projection is shared through, when it is.
+    pub fn group(&self, projection: Projection) -> Option<String> {
+        self.group.as_ref().map(|g| format!("{g}.{}", projection.name()))
+    }
+
+    /// What this instance did for `projection` since it started.
+    pub fn work(&self, projection: Projection) -> Work {
+        self.work
+            .lock()
+            .ok()
+            .and_then(|w| w.get(projection.name()).cloned())
+            .unwrap_or_default()
+    }
+
+    fn tally(&self, projection: Projection, count: impl FnOnce(&mut Work)) {
+        if let Ok(mut work) = self.work.lock() {
+            count(work.entry(projection.name()).or_default());
         }
     }
 
@@ -252,6 +337,10 @@ impl Projector {
             Projection::Approvals => self.views.apply_from(from, batch, checkpoint, notify).await?,
             other => self.store.apply_from(other, from, batch, checkpoint, notify).await?,
         };
+        self.tally(projection, |w| {
+            w.applied += applied.applied as u64;
+            w.unchanged += applied.skipped as u64;
+        });
         if !applied.published.is_empty() {
             // After the commit: a change a crash keeps from the bus is still in the feed,
             // where resuming subscribers read it.
@@ -265,47 +354,123 @@ impl Projector {
     /// Follows one projection until `stop` turns true.
     ///
     /// When a replay swaps a new copy in underneath, the next batch finds the stored
-    /// checkpoint moved; the projection then follows on from the copy's checkpoint.
+    /// checkpoint moved; the projection then follows on from the copy's checkpoint. A shared
+    /// projection ([`Self::shared`]) repositions its partitions in place instead of
+    /// subscribing again, and so it does after a failed batch, keeping its place in the group.
     pub async fn run(&self, projection: Projection, mut stop: watch::Receiver<bool>) -> Result<(), ProjectorError> {
         'subscribe: loop {
-            let mut from = self.checkpoint(projection).await?;
-            let mut subscription = self.log.subscribe(projection.stream_type(), from.clone()).await?;
+            let mut subscription = self.subscribe(projection).await?;
+            let mut from = subscription.checkpoint().clone();
             loop {
                 if *stop.borrow() {
+                    subscription.close().await;
                     return Ok(());
                 }
-                let batch = tokio::select! {
-                    batch = subscription.next_batch(self.batch, Duration::from_millis(200)) => batch?,
-                    _ = stop.changed() => return Ok(()),
+                let next = tokio::select! {
+                    batch = subscription.next_batch(self.batch, Duration::from_millis(200)) => batch,
+                    _ = stop.changed() => {
+                        subscription.close().await;
+                        return Ok(());
+                    }
+                };
+                self.note_partitions(projection, subscription.checkpoint());
+                let batch = match next {
+                    Ok(batch) => batch,
+                    Err(e) => {
+                        self.recover(projection, &mut *subscription, e.into(), &mut stop)
+                            .await?;
+                        continue;
+                    }
                 };
                 if batch.is_empty() {
+                    // Positions change without a batch only when a shared subscription was
+                    // given partitions or repositioned them.
+                    from = subscription.checkpoint().clone();
                     continue;
                 }
+                self.tally(projection, |w| w.delivered += batch.len() as u64);
                 let newest = batch.iter().map(|d| d.commit.recorded_at).max();
-                match self
-                    .apply(projection, &from, &batch, subscription.checkpoint(), true)
-                    .await
-                {
+                let to = subscription.checkpoint().clone();
+                let outcome = match self.apply(projection, &from, &batch, &to, true).await {
+                    Err(ProjectorError::Store(StoreError::Rejected(_) | StoreError::Corrupt(_))) => {
+                        self.apply_one_by_one(projection, &from, &batch, true).await.map(|_| 0)
+                    }
+                    other => other,
+                };
+                match outcome {
                     Ok(_) => {}
                     Err(ProjectorError::Store(StoreError::Moved(why))) => {
+                        if subscription.reposition().await? {
+                            tracing::info!(projection = projection.name(), %why, "store moved; repositioning in place");
+                            continue;
+                        }
                         tracing::info!(projection = projection.name(), %why, "following a swapped-in copy");
                         continue 'subscribe;
                     }
-                    Err(ProjectorError::Store(StoreError::Rejected(_) | StoreError::Corrupt(_))) => {
-                        match self.apply_one_by_one(projection, &from, &batch, true).await {
-                            Ok(_) => {}
-                            Err(ProjectorError::Store(StoreError::Moved(_))) => continue 'subscribe,
-                            Err(e) => return Err(e),
-                        }
+                    Err(e) => {
+                        self.recover(projection, &mut *subscription, e, &mut stop).await?;
+                        continue;
                     }
-                    Err(e) => return Err(e),
                 }
-                from = subscription.checkpoint().clone();
+                from = to;
+                subscription.applied(&from);
                 if let (Some(newest), Ok(mut last)) = (newest, self.last_applied.lock()) {
                     last.insert(projection.name(), newest);
                 }
             }
         }
+    }
+
+    /// A plain subscription from the stored checkpoint, or a shared one positioned from it.
+    async fn subscribe(&self, projection: Projection) -> Result<Box<dyn Subscription>, ProjectorError> {
+        self.tally(projection, |w| w.subscriptions += 1);
+        let stream_type = projection.stream_type();
+        Ok(match self.group(projection) {
+            Some(group) => {
+                let positions = Arc::new(StoredPositions {
+                    projector: self.clone(),
+                    projection,
+                });
+                self.log.subscribe_shared(stream_type, &group, positions).await?
+            }
+            None => {
+                let from = self.checkpoint(projection).await?;
+                self.log.subscribe(stream_type, from).await?
+            }
+        })
+    }
+
+    /// After a batch failed (or could not be read): a shared subscription waits a moment and
+    /// repositions at the stored positions, keeping its partitions; otherwise the error ends
+    /// the run (and [`Self::spawn_all`] subscribes again).
+    async fn recover(
+        &self,
+        projection: Projection,
+        subscription: &mut dyn Subscription,
+        error: ProjectorError,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Result<(), ProjectorError> {
+        if self.group.is_none() || !subscription.reposition().await? {
+            return Err(error);
+        }
+        tracing::warn!(projection = projection.name(), %error, "batch not applied; repositioning at the stored positions");
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = stop.changed() => {}
+        }
+        Ok(())
+    }
+
+    fn note_partitions(&self, projection: Projection, held: &Checkpoint) {
+        let partitions: Vec<u32> = match self.group {
+            Some(_) => held.keys().copied().collect(),
+            None => (0..self.log.partitions()).collect(),
+        };
+        self.tally(projection, |w| {
+            if w.partitions != partitions {
+                w.partitions = partitions;
+            }
+        });
     }
 
     /// Applies a batch the store refused as a whole one commit at a time, stepping over (and
@@ -358,20 +523,24 @@ impl Projector {
         Ok(at)
     }
 
-    /// Starts every projection on its own task; each restarts after an error.
-    pub fn spawn_all(&self, stop: watch::Receiver<bool>) {
-        for projection in Projection::ALL {
-            let this = self.clone();
-            let stop = stop.clone();
-            tokio::spawn(async move {
-                while !*stop.borrow() {
-                    if let Err(e) = this.run(projection, stop.clone()).await {
-                        tracing::warn!(projection = projection.name(), error = %e, "projection stopped; restarting");
-                        tokio::time::sleep(Duration::from_secs(1)).await;
+    /// Starts every projection on its own task; each restarts after an error. The tasks end
+    /// once `stop` turns true (shared ones after leaving their groups).
+    pub fn spawn_all(&self, stop: watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>> {
+        Projection::ALL
+            .into_iter()
+            .map(|projection| {
+                let this = self.clone();
+                let stop = stop.clone();
+                tokio::spawn(async move {
+                    while !*stop.borrow() {
+                        if let Err(e) = this.run(projection, stop.clone()).await {
+                            tracing::warn!(projection = projection.name(), error = %e, "projection stopped; restarting");
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                        }
                     }
-                }
-            });
-        }
+                })
+            })
+            .collect()
     }
 
     /// Applies everything up to the log's current end (rebuilds, tests, `erp replay`).
@@ -447,6 +616,8 @@ impl Projector {
             bus: Arc::new(LocalBus::default()),
             last_applied: Arc::new(Mutex::new(HashMap::new())),
             skips: Arc::new(Mutex::new(SkipLog::default())),
+            work: Arc::new(Mutex::new(HashMap::new())),
+            group: None,
             batch: self.batch,
         }
     }
@@ -592,6 +763,7 @@ impl Projector {
                 seconds_behind: seconds,
                 skipped,
                 last_skipped,
+                partitions: self.work(projection).partitions,
             });
         }
         Ok(lags)
@@ -622,6 +794,14 @@ pub fn lag_metrics(lags: &[Lag]) -> String {
         out.push_str(&format!(
             "erp_projection_skipped_total{{projection=\"{}\"}} {}\n",
             lag.projection, lag.skipped
+        ));
+    }
+    out.push_str("# HELP erp_projection_partitions Partitions this instance projects (its share of a shared projection).\n# TYPE erp_projection_partitions gauge\n");
+    for lag in lags {
+        out.push_str(&format!(
+            "erp_projection_partitions{{projection=\"{}\"}} {}\n",
+            lag.projection,
+            lag.partitions.len()
         ));
     }
     out

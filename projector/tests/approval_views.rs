@@ -340,6 +340,52 @@ async fn a_live_projection_follows_a_copy_swapped_in_under_it(
     views.discard(&handle).await.unwrap();
 }
 
+async fn followers_on_disjoint_partitions_write_side_by_side(
+    store: Box<dyn ApprovalViews>,
+    fresh: Box<dyn ApprovalViews>,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Arc::new(EmbeddedLog::open(dir.path(), EmbeddedOptions::default(), Upcasters::default()).unwrap());
+    let (done, _) = history(&*log).await;
+    let mut sub = log.subscribe(streams::APPROVAL, Checkpoint::new()).await.unwrap();
+    let all = sub.next_batch(1000, Duration::from_secs(1)).await.unwrap();
+    // One document per partition, as a two-partition log would hold them.
+    let (mut zero, mut one) = (Vec::new(), Vec::new());
+    for mut d in all.clone() {
+        d.partition = u32::from(d.commit.stream_id != done.to_string());
+        let side = if d.partition == 0 { &mut zero } else { &mut one };
+        d.offset = side.len() as u64;
+        side.push(d);
+    }
+    let (n0, n1) = (zero.len() as u64, one.len() as u64);
+
+    // Instance A holds partition 0, instance B partition 1; neither knows the other's progress.
+    store
+        .apply_from(&Checkpoint::new(), &zero, &[(0, n0)].into(), false)
+        .await
+        .unwrap();
+    store
+        .apply_from(&Checkpoint::new(), &one, &[(1, n1)].into(), false)
+        .await
+        .expect("a batch of another partition is not refused");
+    assert_eq!(store.checkpoint().await.unwrap(), [(0, n0), (1, n1)].into());
+
+    // A stale instance's batch of a partition that moved on writes nothing.
+    let before = store.checksum().await.unwrap();
+    let stale = store
+        .apply_from(&[(0, 0), (1, 0)].into(), &zero, &[(0, n0), (1, 0)].into(), false)
+        .await;
+    assert!(
+        matches!(stale, Err(infra::readmodel::StoreError::Moved(_))),
+        "{stale:?}"
+    );
+    assert_eq!(store.checksum().await.unwrap(), before);
+    assert_eq!(store.checkpoint().await.unwrap(), [(0, n0), (1, n1)].into());
+
+    fresh.apply(&all, sub.checkpoint(), false).await.unwrap();
+    assert_eq!(store.checksum().await.unwrap(), fresh.checksum().await.unwrap());
+}
+
 macro_rules! views_suite {
     ($store:ident, $open:expr) => {
         mod $store {
@@ -347,6 +393,10 @@ macro_rules! views_suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn views_follow_the_documents() {
                 super::views_follow_the_documents($open.await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn followers_on_disjoint_partitions_write_side_by_side() {
+                super::followers_on_disjoint_partitions_write_side_by_side($open.await, $open.await).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn a_replay_rebuilds_the_feed_but_announces_nothing() {

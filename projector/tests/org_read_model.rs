@@ -423,6 +423,61 @@ async fn one_bad_event_never_stalls_a_projection(store: SqlReadModel) {
     assert!(projector::lag_metrics(&lag).contains("erp_projection_skipped_total{projection=\"org.employees\"}"));
 }
 
+/// The employee commits of the history, spread over two partitions as a two-partition log
+/// would hold them (a stream stays in one partition), numbered per partition.
+fn over_two_partitions(batch: Vec<Delivered>) -> (Vec<Delivered>, Vec<Delivered>) {
+    let (mut zero, mut one) = (Vec::new(), Vec::new());
+    for mut d in batch {
+        d.partition = infra::eventlog::partition_for(&d.commit.stream_id, 2);
+        let side = if d.partition == 0 { &mut zero } else { &mut one };
+        d.offset = side.len() as u64;
+        side.push(d);
+    }
+    (zero, one)
+}
+
+async fn instances_on_disjoint_partitions_write_side_by_side(store: SqlReadModel, fresh: SqlReadModel) {
+    let f = fixture(12).await;
+    let mut sub = f.log.subscribe(streams::EMPLOYEE, Checkpoint::new()).await.unwrap();
+    let all = sub.next_batch(1000, Duration::from_secs(1)).await.unwrap();
+    let (zero, one) = over_two_partitions(all.clone());
+    assert!(!zero.is_empty() && !one.is_empty());
+    let (n0, n1) = (zero.len() as u64, one.len() as u64);
+    let p = Projection::Employees;
+
+    // Instance A holds partition 0, instance B partition 1; neither knows the other's progress.
+    let a = store
+        .apply_from(p, &Checkpoint::new(), &zero, &[(0, n0)].into(), false)
+        .await
+        .unwrap();
+    let b = store
+        .apply_from(p, &Checkpoint::new(), &one, &[(1, n1)].into(), false)
+        .await
+        .expect("a batch of another partition is not refused");
+    assert_eq!((a.applied + b.applied) as u64, n0 + n1);
+    assert_eq!(store.checkpoint(p).await.unwrap(), [(0, n0), (1, n1)].into());
+
+    // A partition that moved on under a stale instance: its batch writes nothing, and the
+    // positions of the partitions it did not touch are not written back either.
+    let before = store.checksum().await.unwrap();
+    let stale = store
+        .apply_from(p, &[(0, 0), (1, 0)].into(), &zero, &[(0, n0), (1, 0)].into(), false)
+        .await;
+    assert!(
+        matches!(stale, Err(infra::readmodel::StoreError::Moved(_))),
+        "{stale:?}"
+    );
+    let step = store
+        .apply_from(p, &[(0, n0), (1, 0)].into(), &[], &[(0, n0 + 1), (1, 0)].into(), false)
+        .await;
+    assert!(step.is_ok(), "{step:?}");
+    assert_eq!(store.checkpoint(p).await.unwrap(), [(0, n0 + 1), (1, n1)].into());
+    assert_eq!(store.checksum().await.unwrap(), before);
+
+    fresh.apply(p, &all, sub.checkpoint()).await.unwrap();
+    assert_eq!(store.checksum().await.unwrap(), fresh.checksum().await.unwrap());
+}
+
 macro_rules! store_suite {
     ($store:ident, $open:expr) => {
         mod $store {
@@ -438,6 +493,10 @@ macro_rules! store_suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn a_redelivered_batch_changes_nothing() {
                 super::a_redelivered_batch_changes_nothing($open.await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn instances_on_disjoint_partitions_write_side_by_side() {
+                super::instances_on_disjoint_partitions_write_side_by_side($open.await, $open.await).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn a_commit_fenced_by_rule_r_is_ignored() {

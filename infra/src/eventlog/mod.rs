@@ -87,6 +87,25 @@ pub trait EventLog: Send + Sync + 'static {
     /// including fenced ones, tagged so readers can apply rule R (see [`chain`]).
     async fn subscribe(&self, stream_type: &str, from: Checkpoint) -> Result<Box<dyn Subscription>, EventLogError>;
 
+    /// Commits of one stream type, read by every member of `group` together: each partition
+    /// is read by one member at a time, and each partition a member is given starts at the
+    /// position `positions` answers for it (the reader's own store, not the log, says where
+    /// it stands). A partition taken away is no longer delivered from the next batch on; the
+    /// batch being applied when that happens is the member's to finish.
+    ///
+    /// A log read by one process (the embedded log) has no one to share with: the default
+    /// subscribes to every partition from `positions`, as [`Self::subscribe`] does.
+    async fn subscribe_shared(
+        &self,
+        stream_type: &str,
+        group: &str,
+        positions: std::sync::Arc<dyn Positions>,
+    ) -> Result<Box<dyn Subscription>, EventLogError> {
+        let _ = group;
+        let from = positions.positions().await?;
+        self.subscribe(stream_type, from).await
+    }
+
     /// The end of each partition of a stream type (next offset to be written), for lag.
     async fn end_offsets(&self, stream_type: &str) -> Result<Checkpoint, EventLogError>;
 
@@ -118,8 +137,37 @@ pub trait Subscription: Send {
     /// `wait` if nothing arrived.
     async fn next_batch(&mut self, max: usize, wait: std::time::Duration) -> Result<Vec<Delivered>, EventLogError>;
 
-    /// The position after the last delivered commit of each partition.
+    /// The position after the last delivered commit of each partition. A shared subscription
+    /// holds the partitions it reads now, and nothing else.
     fn checkpoint(&self) -> &Checkpoint;
+
+    /// The reader has durably applied everything up to `at`. A shared subscription commits it
+    /// to its group, so broker tools show the group's lag; correctness never depends on it.
+    fn applied(&mut self, at: &Checkpoint) {
+        let _ = at;
+    }
+
+    /// Asks the reader's store again where each partition held stands, and reads on from
+    /// there: after a write was refused because the store had moved, or failed. Returns false
+    /// when this subscription cannot (a plain one): the caller subscribes again.
+    ///
+    /// A shared subscription does it in place, keeping its partitions: its next batch is empty
+    /// and [`Self::checkpoint`] then says where each partition was positioned.
+    async fn reposition(&mut self) -> Result<bool, EventLogError> {
+        Ok(false)
+    }
+
+    /// Stops reading. A shared subscription leaves its group now, so its partitions move to
+    /// the other members at once rather than when its session times out.
+    async fn close(&mut self) {}
+}
+
+/// Where a shared subscription starts the partitions it is given: the reader's own record of
+/// how far it got ([`EventLog::subscribe_shared`]).
+#[async_trait]
+pub trait Positions: Send + Sync {
+    /// The next offset of each partition (partitions absent start at the beginning).
+    async fn positions(&self) -> Result<Checkpoint, EventLogError>;
 }
 
 /// Stable partitioning: CRC-32 of the stream id modulo the partition count. Every writer and

@@ -10,6 +10,13 @@
 //! Every projection write is one transaction holding the rows, the per-stream guard (version
 //! and folded state) and the projection's checkpoint: a redelivered commit finds its version
 //! already applied and changes nothing, and a crash loses either the whole batch or nothing.
+//!
+//! Checkpoints are kept per partition, and a follower's batch (`apply_from`) checks and moves
+//! only the partitions it touches ([`moved_partitions`]): several projector instances that
+//! share a projection's partitions (a consumer group, see `projector`) write side by side, and
+//! an instance that lost a partition while writing a batch of it finds that partition's
+//! position moved and writes nothing, so a partition's position never goes back and no commit
+//! is applied twice.
 
 pub mod mongo;
 pub mod queries;
@@ -30,8 +37,10 @@ pub trait ApprovalViews: Send + Sync {
     /// notifier; replays pass `false` and announce nothing again.
     async fn apply(&self, batch: &[Delivered], checkpoint: &Checkpoint, notify: bool) -> Result<Applied, StoreError>;
     /// As `apply`, for a follower whose batch starts at `from`: refused with
-    /// [`StoreError::Moved`] (writing nothing) unless the stored checkpoint is still `from`,
-    /// so a projector never writes over a copy a replay swapped in under it.
+    /// [`StoreError::Moved`] (writing nothing) unless the stored checkpoint is still `from`
+    /// on every partition the batch moves ([`moved_partitions`]), so a projector never writes
+    /// over a copy a replay swapped in under it, nor over another instance's progress. Only
+    /// those partitions' positions are written.
     async fn apply_from(
         &self,
         from: &Checkpoint,
@@ -94,11 +103,16 @@ pub enum StoreError {
     Moved(String),
 }
 
-/// Whether two checkpoints name the same position (a partition absent from one is at 0).
-pub fn same_position(a: &Checkpoint, b: &Checkpoint) -> bool {
-    a.keys()
-        .chain(b.keys())
-        .all(|p| a.get(p).copied().unwrap_or(0) == b.get(p).copied().unwrap_or(0))
+/// The partitions a batch moves from `from` to `to`: those it holds commits of, and those
+/// whose position changes (a commit stepped over). A follower's write checks and moves these
+/// only; the others may belong to another instance.
+pub fn moved_partitions(from: &Checkpoint, batch: &[Delivered], to: &Checkpoint) -> std::collections::BTreeSet<u32> {
+    let at = |c: &Checkpoint, p: &u32| c.get(p).copied().unwrap_or(0);
+    batch
+        .iter()
+        .map(|d| d.partition)
+        .chain(to.keys().filter(|p| at(from, p) != at(to, p)).copied())
+        .collect()
 }
 
 impl From<sqlx::Error> for StoreError {

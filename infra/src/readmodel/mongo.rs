@@ -7,7 +7,9 @@
 //! write is an idempotent upsert keyed by a deterministic `_id`, and the approval document —
 //! which carries the stream's version, hash and folded state — is written last with a filter
 //! on its previous version. A crash between writes is repaired by redelivery: the guard has
-//! not moved, so the commit is folded and written again, to the same ids.
+//! not moved, so the commit is folded and written again, to the same ids. Checkpoints are
+//! written last and only forwards (a filter on the stored offset), so an instance that lost a
+//! partition mid-batch cannot wind its position back under the new owner.
 
 use super::sql::{approval_rows, Kind, Value, TABLES};
 use super::{Applied, ApprovalViews, FeedEntry, InboxItem, StoreError, TimelineEntry};
@@ -297,16 +299,6 @@ impl MongoViews {
         Ok(document)
     }
 
-    async fn upsert(&self, collection: &str, document: Document) -> Result<(), StoreError> {
-        let id = document.get("_id").cloned().unwrap_or(Bson::Null);
-        self.coll(collection)
-            .replace_one(doc! { "_id": id }, document)
-            .with_options(ReplaceOptions::builder().upsert(true).build())
-            .await
-            .map_err(unavailable)?;
-        Ok(())
-    }
-
     /// Inserts rows with deterministic ids; rows a crashed earlier attempt already wrote are
     /// recognised by their duplicate key and kept.
     async fn insert_all(&self, collection: &str, documents: Vec<Document>) -> Result<(), StoreError> {
@@ -372,12 +364,19 @@ impl ApprovalViews for MongoViews {
         self.follow().await?;
         let here = self.pinned_now();
         let stored = here.checkpoint().await?;
-        if !super::same_position(&stored, from) {
+        // Only the partitions this batch moves: other instances may hold the rest.
+        let moved = super::moved_partitions(from, batch, checkpoint);
+        let at = |c: &Checkpoint, p: &u32| c.get(p).copied().unwrap_or(0);
+        if let Some(p) = moved.iter().find(|p| at(&stored, p) != at(from, p)) {
             return Err(StoreError::Moved(format!(
-                "{PROJECTION} is stored at {stored:?}, the batch starts at {from:?}"
+                "{PROJECTION} partition {p} is stored at {}, the batch starts at {}",
+                at(&stored, p),
+                at(from, p)
             )));
         }
-        here.apply(batch, checkpoint, notify).await
+        let mut written = checkpoint.clone();
+        written.retain(|p, _| moved.contains(p));
+        here.apply(batch, &written, notify).await
     }
 
     async fn apply(&self, batch: &[Delivered], checkpoint: &Checkpoint, notify: bool) -> Result<Applied, StoreError> {
@@ -474,8 +473,24 @@ impl ApprovalViews for MongoViews {
             }
         }
         for (partition, next) in checkpoint {
+            // Never backwards: without a transaction, an instance that lost the partition
+            // while writing may come after its new owner; the later position stays.
             let id = format!("{PROJECTION}|{partition}");
-            self.upsert("checkpoints", doc! { "_id": id, "projection": PROJECTION, "partition": *partition as i64, "next_offset": *next as i64 }).await?;
+            let written = self
+                .coll("checkpoints")
+                .replace_one(
+                    doc! { "_id": &id, "next_offset": { "$lte": *next as i64 } },
+                    doc! { "_id": &id, "projection": PROJECTION, "partition": *partition as i64, "next_offset": *next as i64 },
+                )
+                .with_options(ReplaceOptions::builder().upsert(true).build())
+                .await;
+            match written {
+                Ok(_) => {}
+                Err(e) if duplicate_key(&e) => {
+                    tracing::info!(partition, "checkpoint already past this batch; left where it is");
+                }
+                Err(e) => return Err(unavailable(e)),
+            }
         }
         Ok(outcome)
     }

@@ -423,24 +423,51 @@ impl SqlReadModel {
         notify: bool,
     ) -> Result<Applied, StoreError> {
         let mut tx = self.pool.begin().await?;
+        // The positions this transaction writes: all of `checkpoint`, or for a follower only
+        // the partitions its batch moves (other instances may hold the rest).
+        let mut written = checkpoint.clone();
         if let Some(from) = from {
-            // Locks the checkpoint rows (MySQL) so a concurrent swap waits for this batch.
-            let lock = if self.mysql { " FOR UPDATE" } else { "" };
-            let rows = sqlx::query(&format!(
-                "SELECT partition_no, next_offset FROM erp_checkpoints WHERE projection = ?{lock}"
-            ))
-            .bind(projection.name())
-            .fetch_all(&mut *tx)
-            .await?;
-            let stored = rows
-                .iter()
-                .map(|r| Ok((r.try_get::<i64, _>(0)? as u32, r.try_get::<i64, _>(1)? as u64)))
-                .collect::<Result<Checkpoint, sqlx::Error>>()?;
-            if !super::same_position(&stored, from) {
-                return Err(StoreError::Moved(format!(
-                    "{} is stored at {stored:?}, the batch starts at {from:?}",
-                    projection.name()
-                )));
+            let moved = super::moved_partitions(from, batch, checkpoint);
+            written.retain(|p, _| moved.contains(p));
+            if !moved.is_empty() {
+                // Locks these partitions' rows (MySQL), so a concurrent swap or another
+                // instance writing the same partition waits for this batch, then finds it moved.
+                let lock = if self.mysql { " FOR UPDATE" } else { "" };
+                let marks = vec!["?"; moved.len()].join(", ");
+                let sql = format!(
+                    "SELECT partition_no, next_offset FROM erp_checkpoints WHERE projection = ? AND partition_no IN ({marks}){lock}"
+                );
+                let mut query = sqlx::query(&sql).bind(projection.name());
+                for p in &moved {
+                    query = query.bind(*p as i64);
+                }
+                let stored = query
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .iter()
+                    .map(|r| Ok((r.try_get::<i64, _>(0)? as u32, r.try_get::<i64, _>(1)? as u64)))
+                    .collect::<Result<Checkpoint, sqlx::Error>>()?;
+                let at = |c: &Checkpoint, p: &u32| c.get(p).copied().unwrap_or(0);
+                if let Some(p) = moved.iter().find(|p| at(&stored, p) != at(from, p)) {
+                    return Err(StoreError::Moved(format!(
+                        "{} partition {p} is stored at {}, the batch starts at {}",
+                        projection.name(),
+                        at(&stored, p),
+                        at(from, p)
+                    )));
+                }
+                // A partition's first position: its row is created now, so a second writer of
+                // the same partition waits for this transaction (rather than both finding no
+                // row), and its retry then finds the partition moved.
+                for p in moved.iter().filter(|p| !stored.contains_key(p)) {
+                    let row = [text(projection.name()), Value::Int(*p as i64), Value::Int(0)];
+                    insert_row(&mut tx, "erp_checkpoints", &row)
+                        .await
+                        .map_err(|e| match e {
+                            StoreError::Rejected(e) => StoreError::Transient(e),
+                            other => other,
+                        })?;
+                }
             }
         }
         let mut outcome = Applied::default();
@@ -562,7 +589,7 @@ impl SqlReadModel {
                 insert_row(&mut tx, "inbox", &values).await?;
             }
         }
-        for (partition, next) in checkpoint {
+        for (partition, next) in &written {
             write_row(
                 &mut tx,
                 "erp_checkpoints",

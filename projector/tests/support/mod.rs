@@ -26,3 +26,9 @@ pub async fn mariadb_store() -> SqlReadModel {
         .await
         .expect("connect to the test database")
 }
+
+/// A fresh Kafka topic and group prefix per test, so tests share one broker without seeing
+/// each other.
+pub fn fresh_prefix() -> String {
+    format!("t{}", Uuid::now_v7().simple())
+}

@@ -13,17 +13,20 @@
 //! protocol assigns each partition to one instance, which restores heads and recent command
 //! ids (state topic, then the tail of the events topic), checks expected versions, and
 //! acknowledges a commit only after rule R accepted it at its offset (see the module docs of
-//! [`super`]). Reads (`read_stream`, subscriptions) use plain assigned consumers.
+//! [`super`]). Reads (`read_stream`, subscriptions) use plain assigned consumers, except
+//! shared subscriptions ([`shared`]): readers that divide the partitions among the members of
+//! a consumer group, each partition positioned where the reader's own store says it stands.
 
 pub mod owners;
+mod shared;
 mod writer;
 
 pub use writer::RestoreReport;
 
 use super::codec::{headers, CommitRecord};
 use super::{
-    partition_for, Appended, Checkpoint, Delivered, EventLog, EventLogError, NewCommit, Position, RecordedEvent,
-    StreamRef, Subscription, Upcasters,
+    partition_for, Appended, Checkpoint, Delivered, EventLog, EventLogError, NewCommit, Position, Positions,
+    RecordedEvent, StreamRef, Subscription, Upcasters,
 };
 use async_trait::async_trait;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -567,6 +570,20 @@ impl EventLog for KafkaLog {
             consumer,
             checkpoint: from,
         }))
+    }
+
+    async fn subscribe_shared(
+        &self,
+        stream_type: &str,
+        group: &str,
+        positions: Arc<dyn Positions>,
+    ) -> Result<Box<dyn Subscription>, EventLogError> {
+        Ok(Box::new(shared::SharedSubscription::join(
+            &self.config,
+            stream_type,
+            group,
+            positions,
+        )?))
     }
 
     async fn end_offsets(&self, stream_type: &str) -> Result<Checkpoint, EventLogError> {
