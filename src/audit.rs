@@ -10,7 +10,7 @@ use infra::audit::{Report, Verifier};
 use infra::eventlog::chain::{Admission, StreamHeads};
 use infra::eventlog::codec::CommitRecord;
 use infra::eventlog::embedded::{self, EmbeddedLog, EmbeddedOptions, RawRecord};
-use infra::eventlog::kafka::{KafkaConfig, KafkaLog};
+use infra::eventlog::kafka::KafkaLog;
 use infra::eventlog::{streams, Position, Upcasters};
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -42,9 +42,7 @@ impl Source {
             return Ok(Source::Embedded(log));
         }
         let settings = crate::settings::Settings::load(args.config.as_deref())?;
-        let mut kafka = KafkaConfig::local(&settings.kafka.brokers, &settings.kafka.prefix, &streams::ALL);
-        kafka.partitions = settings.kafka.partitions;
-        kafka.write = false;
+        let kafka = settings.kafka_config(false);
         let log = KafkaLog::connect(kafka, Upcasters::default())
             .await
             .map_err(|e| anyhow::anyhow!("connecting to Kafka: {e}"))?;

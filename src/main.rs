@@ -29,8 +29,8 @@ use clap::{Parser, Subcommand};
 use command_api::{AuthState, Settings as CommandSettings};
 use infra::auth::LocalSigner;
 use infra::eventlog::embedded::{EmbeddedLog, EmbeddedOptions};
-use infra::eventlog::kafka::{KafkaConfig, KafkaLog};
-use infra::eventlog::{streams, EventLog, Upcasters};
+use infra::eventlog::kafka::KafkaLog;
+use infra::eventlog::{EventLog, Upcasters};
 use infra::readmodel::sql::SqlReadModel;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -501,11 +501,8 @@ async fn embedded_projector(data_dir: &std::path::Path) -> anyhow::Result<(Arc<d
 /// The distributed projector: Kafka as a reader, MySQL/MariaDB, MongoDB; with `live`, its
 /// changes go out on Redis for the notifiers.
 async fn distributed_projector(settings: &settings::Settings, live: bool) -> anyhow::Result<projector::Projector> {
-    let mut kafka = KafkaConfig::local(&settings.kafka.brokers, &settings.kafka.prefix, &streams::ALL);
-    kafka.partitions = settings.kafka.partitions;
-    kafka.replication = settings.kafka.replication;
     // A reader: it never joins the writer group or owns partitions.
-    kafka.write = false;
+    let kafka = settings.kafka_config(false);
     let log = KafkaLog::connect(kafka, Upcasters::default())
         .await
         .map_err(|e| anyhow::anyhow!("connecting to Kafka: {e}"))?;
@@ -666,16 +663,10 @@ async fn command_role(settings: settings::Settings, seed_demo: bool) -> anyhow::
         settings.internal_bind.ip().is_loopback(),
     )
     .map_err(|e| anyhow::anyhow!("peer_allowlist: {e}"))?;
-    let mut kafka = KafkaConfig::local(&settings.kafka.brokers, &settings.kafka.prefix, &streams::ALL);
-    kafka.partitions = settings.kafka.partitions;
-    kafka.replication = settings.kafka.replication;
-    if let Some(id) = &settings.instance_id {
-        kafka.instance_id = id.clone();
-    }
+    let mut kafka = settings.kafka_config(true);
     kafka.advertised_url = settings.advertised_url.clone();
     kafka.internal_token = token.clone();
     kafka.peers = peers;
-    kafka.append_timeout = std::time::Duration::from_millis(settings.kafka.append_timeout_ms);
     let log = KafkaLog::connect(kafka, Upcasters::default())
         .await
         .map_err(|e| anyhow::anyhow!("connecting to Kafka: {e}"))?;

@@ -11,6 +11,7 @@
 //! | `kafka.partitions` | `ERP_KAFKA_PARTITIONS` | `12` |
 //! | `kafka.replication` | `ERP_KAFKA_REPLICATION` | `1` |
 //! | `kafka.append_timeout_ms` | `ERP_KAFKA_APPEND_TIMEOUT_MS` | `10000`: an append not acknowledged by then answers 503 |
+//! | `kafka.fetch_wait_ms` | `ERP_KAFKA_FETCH_WAIT_MS` | `10`: the longest a fetch waits for data (brokers that do not wake a waiting fetch on new data make it the floor of end-to-end latency; every idle consumer sends a fetch this often) |
 //! | `request_timeout_secs` | `ERP_REQUEST_TIMEOUT_SECS` | `30`: command-api answers 503 past it; keep it above ownership wait (15 s) + append timeout |
 //! | `internal_bind` | `ERP_INTERNAL_BIND` | `127.0.0.1:8091` (command-api: peers' `/internal/log`) |
 //! | `advertised_url` | `ERP_ADVERTISED_URL` | none (no forwarding to this instance); the internal listener's URL |
@@ -114,6 +115,8 @@ pub struct Kafka {
     pub replication: i32,
     /// How long an append waits for the broker's acknowledgement before it answers 503.
     pub append_timeout_ms: u64,
+    /// The longest a fetch waits for data (`fetch.wait.max.ms`).
+    pub fetch_wait_ms: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -156,6 +159,7 @@ impl Default for Kafka {
             partitions: 12,
             replication: 1,
             append_timeout_ms: 10_000,
+            fetch_wait_ms: 10,
         }
     }
 }
@@ -221,6 +225,9 @@ impl Settings {
         if let Some(v) = env("ERP_KAFKA_APPEND_TIMEOUT_MS") {
             settings.kafka.append_timeout_ms = v.parse().with_context(|| format!("ERP_KAFKA_APPEND_TIMEOUT_MS={v}"))?;
         }
+        if let Some(v) = env("ERP_KAFKA_FETCH_WAIT_MS") {
+            settings.kafka.fetch_wait_ms = v.parse().with_context(|| format!("ERP_KAFKA_FETCH_WAIT_MS={v}"))?;
+        }
         if let Some(v) = env("ERP_REQUEST_TIMEOUT_SECS") {
             settings.request_timeout_secs = v.parse().with_context(|| format!("ERP_REQUEST_TIMEOUT_SECS={v}"))?;
         }
@@ -282,6 +289,25 @@ impl Settings {
 
     /// The JWKS URL the token-checking roles need, checked before anything is connected:
     /// present, and https unless on loopback.
+    /// The Kafka adapter's settings for every role: writers (`write`) own partitions; readers
+    /// (projector, audit tools) only read.
+    pub fn kafka_config(&self, write: bool) -> infra::eventlog::kafka::KafkaConfig {
+        let mut kafka = infra::eventlog::kafka::KafkaConfig::local(
+            &self.kafka.brokers,
+            &self.kafka.prefix,
+            &infra::eventlog::streams::ALL,
+        );
+        kafka.partitions = self.kafka.partitions;
+        kafka.replication = self.kafka.replication;
+        kafka.append_timeout = std::time::Duration::from_millis(self.kafka.append_timeout_ms);
+        kafka.fetch_wait_ms = self.kafka.fetch_wait_ms;
+        kafka.write = write;
+        if let Some(id) = &self.instance_id {
+            kafka.instance_id = id.clone();
+        }
+        kafka
+    }
+
     pub fn jwks_url(&self) -> anyhow::Result<&str> {
         let url = self.auth.jwks_url.as_deref().context(
             "no JWKS URL: set auth.jwks_url in the settings file or ERP_JWKS_URL to the identity provider's \

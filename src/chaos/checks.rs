@@ -15,6 +15,9 @@ use uuid::Uuid;
 /// Probes in flight at once.
 const PROBES: usize = 16;
 
+/// How long the write probes may take together.
+const PROBE_BOUND: Duration = Duration::from_secs(300);
+
 /// The accepted history, as rule R judges the exported records.
 #[derive(Default)]
 struct Judged {
@@ -59,26 +62,34 @@ pub(crate) async fn run(args: &ChaosArgs, cluster: &Cluster, driver: &Driver) ->
     let mut problems = Vec::new();
 
     println!("== probing: a write to each of {} documents", documents.len());
-    let writes: Vec<Sent> = futures::stream::iter(documents.iter().map(|(_, id)| {
-        driver.command(
-            probe_phase,
-            "점검",
-            format!("/api/approvals/{id}/comments"),
-            serde_json::json!({ "text": "점검" }),
-        )
+    // Bounded: a system that refuses every write must not keep the campaign going for hours.
+    let deadline = Instant::now() + PROBE_BOUND;
+    let writes: Vec<(String, Option<Sent>)> = futures::stream::iter(documents.iter().map(|(_, id)| async move {
+        if Instant::now() > deadline {
+            return (id.clone(), None);
+        }
+        let sent = driver
+            .command(
+                probe_phase,
+                "점검",
+                format!("/api/approvals/{id}/comments"),
+                serde_json::json!({ "text": "점검" }),
+            )
+            .await;
+        (id.clone(), Some(sent))
     }))
     .buffer_unordered(PROBES)
     .collect()
     .await;
     let mut stuck: HashSet<String> = HashSet::new();
-    for write in writes.iter().filter(|w| w.acked.is_none()) {
-        if let Some(doc) = &write.document {
-            problems.push(format!(
-                "document {doc} refused a write: status {} {}",
-                write.status, write.detail
-            ));
-            stuck.insert(doc.clone());
-        }
+    for (doc, write) in writes {
+        let why = match write {
+            None => format!("not probed: the write probes took longer than {PROBE_BOUND:?}"),
+            Some(w) if w.acked.is_none() => format!("refused a write: status {} {}", w.status, w.detail),
+            Some(_) => continue,
+        };
+        problems.push(format!("document {doc} {why}"));
+        stuck.insert(doc);
     }
 
     let approved: HashSet<String> = driver

@@ -140,6 +140,11 @@ impl Cluster {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
+        if broker_bin.is_some() {
+            // The restartable broker keeps records in sqlite, where every fetch is a query:
+            // idle consumers polling every 10 ms would load it more than the traffic does.
+            env.push(("ERP_KAFKA_FETCH_WAIT_MS".to_owned(), "50".to_owned()));
+        }
         if let Some(read) = &layout.read_side {
             for (k, v) in [
                 ("ERP_MYSQL_URL", read.mysql.clone()),

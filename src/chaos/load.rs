@@ -21,7 +21,6 @@ const GIVE_UP_AFTER: Duration = Duration::from_secs(60);
 pub(crate) struct Sent {
     pub phase: usize,
     pub kind: &'static str,
-    pub document: Option<String>,
     pub acked: Option<Acked>,
     /// The last status seen (0: no answer at all).
     pub status: u16,
@@ -276,7 +275,6 @@ impl Client {
         let mut sent = Sent {
             phase,
             kind,
-            document: path.split('/').nth(3).map(str::to_owned),
             acked: None,
             status: 0,
             attempts: 0,

@@ -57,7 +57,7 @@ pub struct ChaosArgs {
     #[arg(long, default_value_t = 30)]
     pub phase_seconds: u64,
     /// Documents started per second (each is 4–5 commands).
-    #[arg(long, default_value_t = 6)]
+    #[arg(long, default_value_t = 4)]
     pub rate: u32,
     /// Phases to run, in order.
     #[arg(
