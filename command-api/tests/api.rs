@@ -1521,7 +1521,8 @@ async fn both_instances_serve_every_caller_after_a_rebalance() {
     assert_eq!(reply.status(), StatusCode::CREATED);
     tokio::time::sleep(Duration::from_millis(1_500)).await; // snapshotted and committed
 
-    // A third instance joins and leaves: two rebalances; A and B restore from snapshots.
+    // A third instance joins and leaves: two rebalances; the partitions it took and gave back
+    // are restored from snapshots.
     let (_c, _, log_c) = kafka_instance(&brokers, &prefix).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while log_c.owned_partitions().is_empty() {

@@ -37,7 +37,9 @@
 //!
 //! When the group takes a partition away, the state is dropped at once and waiting appends get
 //! 503: their records, if they landed, are judged by R like any other, and a retry with the same
-//! command id on the new owner returns the first result.
+//! command id on the new owner returns the first result. The group rebalances cooperatively
+//! (`cooperative-sticky`): a join or leave moves only the partitions that change hands, so the
+//! others are neither revoked nor restored again.
 
 use super::super::chain::{Admission, Head, StreamHeads};
 use super::super::codec::CommitRecord;
@@ -407,7 +409,9 @@ impl Shared {
     }
 }
 
-/// Receives the group's assignment decisions.
+/// Receives the group's assignment decisions. The group rebalances cooperatively
+/// (`cooperative-sticky`): a `Revoke` lists only the partitions taken from this instance and an
+/// `Assign` only those added, so every other partition keeps its state, restored and serving.
 struct OwnerContext {
     shared: Arc<Shared>,
 }
@@ -474,6 +478,13 @@ impl ConsumerContext for OwnerContext {
             let mut assigned = Vec::new();
             for element in tpl.elements() {
                 if let Some(key) = self.shared.key_of(element.topic(), element.partition()) {
+                    let held = states
+                        .get(&key)
+                        .is_some_and(|s| s.lock().is_ok_and(|s| !s.revoked));
+                    if held {
+                        // Incremental assignments add partitions; one already held stays as is.
+                        continue;
+                    }
                     let generation = self.shared.generations.fetch_add(1, Ordering::Relaxed) + 1;
                     let mut state = PartitionState::new(key.0.clone(), key.1);
                     state.generation = generation;
@@ -511,6 +522,9 @@ impl Writers {
         let consumer: StreamConsumer<OwnerContext> = config
             .consumer_config(&config.writer_group)
             .set("group.instance.id", &config.instance_id)
+            // Incremental rebalances: a join or leave moves only the partitions that change
+            // hands; the rest stay assigned, restored and serving.
+            .set("partition.assignment.strategy", "cooperative-sticky")
             .create_with_context(OwnerContext { shared: shared.clone() })
             .map_err(unavailable)?;
         let topics: Vec<String> = config.stream_types.iter().map(|t| config.events_topic(t)).collect();
