@@ -75,6 +75,9 @@ pub struct KafkaConfig {
     /// Join the writer group and own partitions. Readers (projectors, audit tools) set false:
     /// they subscribe and read but never write.
     pub write: bool,
+    /// How often an owner announces its partitions again; an announcement not refreshed for
+    /// [`owners::LEASE_INTERVALS`] intervals is ignored.
+    pub announce_interval: Duration,
 }
 
 impl KafkaConfig {
@@ -96,6 +99,7 @@ impl KafkaConfig {
             internal_token: None,
             peers: owners::Peers::loopback(),
             write: true,
+            announce_interval: Duration::from_secs(5),
         }
     }
 

@@ -23,7 +23,10 @@
 //!    stopped waiting;
 //! 3. **tails** its partitions continuously, so records of a stale writer are seen and judged
 //!    by the same rule;
-//! 4. **snapshots** dirty heads to the compacted state topic and only then commits the group
+//! 4. **announces** each partition it has restored on the owners topic, again every
+//!    `announce_interval` while it owns it (an announcement is a lease, see [`super::owners`]),
+//!    and withdraws it when the partition is revoked or the writer stops;
+//! 5. **snapshots** dirty heads to the compacted state topic and only then commits the group
 //!    offset, so a committed offset is always covered by the state topic. A writer paused past
 //!    its session (SIGSTOP) may write its stale heads after the new owner wrote newer ones and
 //!    before it learns it was revoked, so the last snapshot of a stream is not always its
@@ -44,6 +47,7 @@
 use super::super::chain::{Admission, Head, StreamHeads};
 use super::super::codec::CommitRecord;
 use super::super::{Appended, EventLogError, ExpectedVersion, NewCommit, Position, StreamRef};
+use super::owners::enqueue_announcement;
 use super::{delivered, enqueue, unavailable, KafkaConfig};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
 use rdkafka::message::OwnedHeaders;
@@ -54,7 +58,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::{oneshot, watch, Notify};
+use tokio::sync::{mpsc, oneshot, watch, Notify};
 use uuid::Uuid;
 
 /// Command ids remembered per stream in the state topic (all are remembered while owned).
@@ -388,9 +392,19 @@ enum Delivery {
 
 type States = Mutex<HashMap<Key, Arc<Mutex<PartitionState>>>>;
 
+/// What the writer tells its announcer ([`announce`]).
+#[derive(Debug)]
+enum Note {
+    /// Restored and ready here: announce it.
+    Owned(Key),
+    /// Revoked: withdraw its announcement.
+    Lost(Key),
+}
+
 struct Shared {
     config: Arc<KafkaConfig>,
-    ready: Mutex<Vec<Key>>,
+    /// To the announcer, in the order ownership changed.
+    notes: mpsc::UnboundedSender<Note>,
     states: States,
     changed: Notify,
     /// Partitions assigned and not yet being restored, with their assignment's generation.
@@ -400,6 +414,34 @@ struct Shared {
 }
 
 impl Shared {
+    fn new(config: Arc<KafkaConfig>) -> (Arc<Self>, mpsc::UnboundedReceiver<Note>) {
+        let (notes, received) = mpsc::unbounded_channel();
+        let shared = Arc::new(Self {
+            config,
+            notes,
+            states: Mutex::new(HashMap::new()),
+            changed: Notify::new(),
+            assigned: Mutex::new(Vec::new()),
+            generations: AtomicU64::new(0),
+            reports: Mutex::new(Vec::new()),
+        });
+        (shared, received)
+    }
+
+    /// Partitions owned here, restored and not revoked.
+    fn ready_keys(&self) -> Vec<Key> {
+        let Ok(states) = self.states.lock() else {
+            return Vec::new();
+        };
+        let mut keys: Vec<Key> = states
+            .iter()
+            .filter(|(_, s)| s.lock().is_ok_and(|s| s.ready && !s.revoked))
+            .map(|(k, _)| k.clone())
+            .collect();
+        keys.sort();
+        keys
+    }
+
     fn key_of(&self, topic: &str, partition: i32) -> Option<Key> {
         Some((self.config.stream_type_of(topic)?, partition as u32))
     }
@@ -459,6 +501,7 @@ impl ConsumerContext for OwnerContext {
                         if let Ok(mut state) = state.lock() {
                             state.revoke();
                         }
+                        let _ = self.shared.notes.send(Note::Lost(key));
                     }
                 }
             }
@@ -478,9 +521,7 @@ impl ConsumerContext for OwnerContext {
             let mut assigned = Vec::new();
             for element in tpl.elements() {
                 if let Some(key) = self.shared.key_of(element.topic(), element.partition()) {
-                    let held = states
-                        .get(&key)
-                        .is_some_and(|s| s.lock().is_ok_and(|s| !s.revoked));
+                    let held = states.get(&key).is_some_and(|s| s.lock().is_ok_and(|s| !s.revoked));
                     if held {
                         // Incremental assignments add partitions; one already held stays as is.
                         continue;
@@ -506,19 +547,12 @@ pub(super) struct Writers {
     producer: FutureProducer,
     stop: watch::Sender<bool>,
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    announcer: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl Writers {
     pub(super) fn start(config: Arc<KafkaConfig>, producer: FutureProducer) -> Result<Arc<Self>, EventLogError> {
-        let shared = Arc::new(Shared {
-            config: config.clone(),
-            ready: Mutex::new(Vec::new()),
-            states: Mutex::new(HashMap::new()),
-            changed: Notify::new(),
-            assigned: Mutex::new(Vec::new()),
-            generations: AtomicU64::new(0),
-            reports: Mutex::new(Vec::new()),
-        });
+        let (shared, notes) = Shared::new(config.clone());
         let consumer: StreamConsumer<OwnerContext> = config
             .consumer_config(&config.writer_group)
             .set("group.instance.id", &config.instance_id)
@@ -538,6 +572,12 @@ impl Writers {
             producer: producer.clone(),
             stop,
             task: Mutex::new(None),
+            announcer: Mutex::new(Some(tokio::spawn(announce(
+                shared.clone(),
+                producer.clone(),
+                notes,
+                stopped.clone(),
+            )))),
         });
         let task = tokio::spawn(drive(
             Arc::new(GroupConsumer(Some(consumer))),
@@ -551,11 +591,17 @@ impl Writers {
         Ok(writers)
     }
 
+    /// Withdraws this instance's announcements (bounded: a broker that does not answer
+    /// leaves them to expire) and leaves the group.
     pub(super) async fn stop(&self) {
         let _ = self.stop.send(true);
         let task = self.task.lock().ok().and_then(|mut t| t.take());
         if let Some(task) = task {
             let _ = task.await;
+        }
+        let announcer = self.announcer.lock().ok().and_then(|mut t| t.take());
+        if let Some(announcer) = announcer {
+            let _ = tokio::time::timeout(Duration::from_secs(5), announcer).await;
         }
     }
 
@@ -813,15 +859,6 @@ async fn drive(
         for (key, generation) in assigned {
             tokio::spawn(restore(consumer.clone(), shared.clone(), key, generation));
         }
-        let ready: Vec<Key> = shared
-            .ready
-            .lock()
-            .map(|mut r| r.drain(..).collect())
-            .unwrap_or_default();
-        for (stream_type, partition) in ready {
-            let (config, producer) = (shared.config.clone(), producer.clone());
-            tokio::spawn(async move { super::owners::announce(&config, &producer, &stream_type, partition).await });
-        }
         tokio::select! {
             _ = stopped.changed() => break,
             _ = poll_tick.tick() => {}
@@ -887,13 +924,65 @@ fn report(shared: &Shared, state: &Mutex<PartitionState>) {
         took: s.started.elapsed(),
     };
     tracing::info!(stream_type = %report.stream_type, partition = report.partition, took_ms = report.took.as_millis() as u64, replayed = report.records_replayed, "partition restored");
-    if let Ok(mut ready) = shared.ready.lock() {
-        ready.push((report.stream_type.clone(), report.partition));
-    }
+    let _ = shared
+        .notes
+        .send(Note::Owned((report.stream_type.clone(), report.partition)));
     if let Ok(mut reports) = shared.reports.lock() {
         reports.insert(0, report);
     }
     shared.changed.notify_waiters();
+}
+
+/// Announces the partitions this instance owns on the owners topic, and keeps announcing
+/// them every `announce_interval` (an announcement is a lease, see [`super::owners`]);
+/// withdraws a partition's announcement as soon as it is revoked, and all of them when the
+/// writer stops (or is dropped). One task, so records reach the topic in the order ownership
+/// changed.
+async fn announce(
+    shared: Arc<Shared>,
+    producer: FutureProducer,
+    mut notes: mpsc::UnboundedReceiver<Note>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let config = shared.config.clone();
+    let mut refresh = tokio::time::interval(config.announce_interval);
+    refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut announced: HashSet<Key> = HashSet::new();
+    loop {
+        let (owned, lost, stop) = tokio::select! {
+            note = notes.recv() => match note {
+                // Ready, unless revoked since (its withdrawal is then already queued).
+                Some(Note::Owned(key)) => (shared.ready_keys().into_iter().filter(|k| *k == key).collect(), Vec::new(), false),
+                Some(Note::Lost(key)) => (Vec::new(), vec![key], false),
+                None => (Vec::new(), announced.drain().collect(), true),
+            },
+            _ = stopped.changed() => (Vec::new(), announced.drain().collect(), true),
+            _ = refresh.tick() => (shared.ready_keys(), Vec::new(), false),
+        };
+        let mut sent = Vec::new();
+        for key in owned {
+            sent.extend(enqueue_announcement(&config, &producer, &key, true));
+            announced.insert(key);
+        }
+        for key in lost {
+            sent.extend(enqueue_announcement(&config, &producer, &key, false));
+            announced.remove(&key);
+        }
+        let acked = tokio::time::timeout(Duration::from_secs(5), futures::future::join_all(sent)).await;
+        match acked {
+            Err(_) => tracing::warn!("owner announcements not acknowledged within 5 s"),
+            Ok(results) => {
+                for result in results {
+                    if !matches!(result, Ok(Ok(_))) {
+                        tracing::warn!(?result, "owner announcement not written");
+                    }
+                }
+            }
+        }
+        if stop {
+            return;
+        }
+    }
 }
 
 /// Restores one newly assigned partition ([`load`]), retrying with backoff until it succeeds
@@ -1299,15 +1388,7 @@ mod tests {
     fn shared_with(state: PartitionState) -> Arc<Shared> {
         let mut config = KafkaConfig::local("127.0.0.1:9", "t", &["doc"]);
         config.partitions = 1;
-        let shared = Arc::new(Shared {
-            config: Arc::new(config),
-            ready: Mutex::new(Vec::new()),
-            states: Mutex::new(HashMap::new()),
-            changed: Notify::new(),
-            assigned: Mutex::new(Vec::new()),
-            generations: AtomicU64::new(0),
-            reports: Mutex::new(Vec::new()),
-        });
+        let (shared, _) = Shared::new(Arc::new(config));
         replace_state(&shared, state);
         shared
     }
