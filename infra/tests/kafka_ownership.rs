@@ -204,3 +204,89 @@ async fn an_owner_that_stops_withdraws_its_announcements_at_once() {
     assert!(still.is_empty(), "still announced by the stopped instance: {still:?}");
     observer.shutdown().await;
 }
+
+/// Writes `payload` under `key` to a state partition, as a faulty (or forged) snapshot would.
+async fn write_state_record(state_topic: &str, partition: i32, key: &str, payload: &[u8]) {
+    let producer: rdkafka::producer::FutureProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", kafka_brokers())
+        .create()
+        .unwrap();
+    producer
+        .send(
+            rdkafka::producer::FutureRecord::to(state_topic)
+                .partition(partition)
+                .key(key)
+                .payload(payload),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+}
+
+async fn wait_owning(log: &KafkaLog, count: usize) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while log.owned_partitions().len() < count {
+        assert!(tokio::time::Instant::now() < deadline, "never owned {count} partitions");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A snapshot ahead of the log (a bug, or a forged record on the state topic) gives the next
+/// owner a head no reader agrees with: it refuses every honest expected version and accepts
+/// its own commits that every reader fences. Nothing showed it; the owner's head check
+/// compares its heads with the log's by rule R and names the stream, and the owner answers a
+/// peer's (or `erp verify`'s) request for its heads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_restored_ahead_of_the_log_reports_the_stream_as_stuck() {
+    use infra::eventlog::kafka::owners::{Forwarded, ForwardedAnswer};
+    let prefix = fresh_prefix();
+    let s = stream("stuck-1");
+    let partition = infra::eventlog::partition_for(&s.stream_id, 3);
+    let first = kafka_with(&prefix, None).await;
+    wait_owning(&first, 6).await;
+    for v in 0..3 {
+        first
+            .append(commit(&s, ExpectedVersion::Exact(v), vec![event(v)]))
+            .await
+            .unwrap();
+    }
+    first.check_heads().await;
+    let health = first.health();
+    assert!(health.is_healthy(), "{health:?}");
+    assert_eq!(health.partitions_owned, 6);
+    tokio::time::sleep(Duration::from_millis(1_500)).await; // snapshotted and committed
+    first.shutdown().await;
+
+    let forged = serde_json::json!({ "version": 5, "hash": "forged", "commands": [], "covered": 0 });
+    write_state_record(
+        &format!("{prefix}.doc.state"),
+        partition as i32,
+        &s.stream_id,
+        &serde_json::to_vec(&forged).unwrap(),
+    )
+    .await;
+    let second = kafka_with(&prefix, None).await;
+    wait_owning(&second, 6).await;
+    second.check_heads().await;
+    let health = second.health();
+    assert_eq!(
+        health
+            .stuck_streams
+            .iter()
+            .map(|s| (s.stream_id.as_str(), s.partition, s.owner_version, s.log_version))
+            .collect::<Vec<_>>(),
+        [(s.stream_id.as_str(), partition, 5, 3)],
+        "{health:?}"
+    );
+    let heads = second
+        .serve_forwarded(Forwarded::Heads {
+            stream_type: "doc".into(),
+            partition,
+        })
+        .await;
+    let ForwardedAnswer::Heads { result: Ok(heads) } = heads else {
+        panic!("{heads:?}");
+    };
+    assert_eq!(heads.head(&s.stream_id).version, 5);
+    second.shutdown().await;
+}

@@ -16,19 +16,23 @@
 //! owner announced is harmless. Announcements of earlier versions carry no lease and are kept
 //! until replaced, as those versions did.
 //!
+//! Peers also ask an owner for its heads of a partition ([`Forwarded::Heads`]): `erp verify
+//! --owners` compares them with the heads the log holds by rule R.
+//!
 //! The owners topic is not authenticated: anyone who can write to the broker can announce any
 //! URL. So the [`Forwarder`] sends the cluster's shared token only to a URL on the
 //! [`Peers`] allowlist, and the owner compares tokens with [`token_matches`] (constant time,
 //! an empty token never matches).
 
 use super::{unavailable, KafkaConfig};
+use crate::eventlog::chain::Head;
 use crate::eventlog::{Appended, EventLogError, NewCommit, RecordedEvent, StreamRef};
-use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::consumer::{BaseConsumer, Consumer, StreamConsumer};
 use rdkafka::message::BorrowedMessage;
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 use rdkafka::{Message, Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -151,6 +155,15 @@ impl OwnersTable {
         let entry = self.entries.get(&(stream_type.to_owned(), partition))?;
         entry.is_live(now).then(|| entry.owner.clone())
     }
+
+    /// Every partition with a live announcement, in order.
+    pub fn live(&self, now: Now) -> BTreeMap<(String, u32), Owner> {
+        self.entries
+            .iter()
+            .filter(|(_, e)| e.is_live(now))
+            .map(|(k, e)| (k.clone(), e.owner.clone()))
+            .collect()
+    }
 }
 
 impl Entry {
@@ -210,6 +223,43 @@ impl Owners {
     }
 }
 
+/// Reads the owners topic to its current end: the owners announced now (`erp verify`).
+/// Blocking.
+pub(super) fn read_owners(config: &KafkaConfig) -> Result<OwnersTable, EventLogError> {
+    let topic = config.owners_topic();
+    let consumer: BaseConsumer = config
+        .consumer_config(&format!("{}.owners-readers", config.prefix))
+        .create()
+        .map_err(unavailable)?;
+    let mut table = OwnersTable::default();
+    let (low, high) = consumer
+        .fetch_watermarks(&topic, 0, Duration::from_secs(10))
+        .map_err(unavailable)?;
+    if high <= low {
+        return Ok(table);
+    }
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(&topic, 0, Offset::Offset(low))
+        .map_err(unavailable)?;
+    consumer.assign(&tpl).map_err(unavailable)?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if Instant::now() > deadline {
+            return Err(EventLogError::Unavailable(format!("timed out reading {topic}")));
+        }
+        let Some(message) = consumer.poll(Duration::from_millis(200)) else {
+            continue;
+        };
+        let message = message.map_err(unavailable)?;
+        if let Some((t, p, announcement)) = parse(&message) {
+            table.apply(&t, p, announcement, Now::system());
+        }
+        if message.offset() + 1 >= high {
+            return Ok(table);
+        }
+    }
+}
+
 /// Enqueues this instance's announcement — or withdrawal — of a partition on the owners
 /// topic, in call order. None when this instance has no advertised URL (it announces
 /// nothing) or the record could not be enqueued.
@@ -247,13 +297,48 @@ pub(super) fn enqueue_announcement(
     }
 }
 
+/// The heads an owner holds for one partition, and up to which offset it has applied rule R
+/// (`erp verify` compares them with the log's at that offset).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnerHeads {
+    pub instance_id: String,
+    /// The next offset the owner will apply: its heads cover every record below.
+    pub applied_to: u64,
+    /// Stream id → (version, hash).
+    pub heads: BTreeMap<String, (u64, String)>,
+}
+
+impl OwnerHeads {
+    pub fn head(&self, stream_id: &str) -> Head {
+        self.heads
+            .get(stream_id)
+            .map(|(version, hash)| Head {
+                version: *version,
+                hash: hash.clone(),
+            })
+            .unwrap_or_default()
+    }
+}
+
 /// What a forwarded request asks the owner.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Forwarded {
-    Append { commit: NewCommit },
-    FindCommand { stream: StreamRef, command_id: uuid::Uuid },
-    ReadStream { stream: StreamRef },
+    Append {
+        commit: NewCommit,
+    },
+    FindCommand {
+        stream: StreamRef,
+        command_id: uuid::Uuid,
+    },
+    ReadStream {
+        stream: StreamRef,
+    },
+    /// The owner's heads of one partition.
+    Heads {
+        stream_type: String,
+        partition: u32,
+    },
 }
 
 /// The owner's answer.
@@ -268,6 +353,9 @@ pub enum ForwardedAnswer {
     },
     Stream {
         result: Result<Vec<RecordedEvent>, EventLogError>,
+    },
+    Heads {
+        result: Result<OwnerHeads, EventLogError>,
     },
 }
 
@@ -435,6 +523,7 @@ mod tests {
         let refreshed = at(t0, LEASE - Duration::from_secs(1));
         table.apply("approval", 3, announced("a", refreshed), refreshed);
         assert_eq!(owner_of(&table, at(t0, LEASE + LEASE / 2)).as_deref(), Some("a"));
+        assert!(table.live(at(t0, 3 * LEASE)).is_empty());
     }
 
     /// An instance that comes up reads the whole owners topic at once: an announcement written
