@@ -2,7 +2,8 @@
 //!
 //! - `erp up`: the whole system on the embedded default (no servers needed); dev login on a
 //!   loopback address only, requests for foreign Host names refused (DNS rebinding).
-//! - `erp command-api`: the command role against Kafka (distributed deployment).
+//! - `erp command-api`: the command role against Kafka (distributed deployment); readiness
+//!   and `/metrics` report partitions that never become ready and stuck streams.
 //! - `erp projector`: the projector role (Kafka → MySQL/MariaDB + MongoDB).
 //! - `erp query-api`: the GraphQL query role over the projector's stores.
 //! - `erp notifier`: GraphQL subscriptions over WebSocket, fed through Redis.
@@ -666,6 +667,7 @@ async fn command_role(settings: settings::Settings, seed_demo: bool) -> anyhow::
         AuthState { verifier, signer: None },
         command_settings,
     );
+    let router = router.merge(command_api::metrics_router(&state));
     let app = command_api::Application::bind(settings.bind, router)
         .await
         .with_context(|| format!("binding {}", settings.bind))?;
