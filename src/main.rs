@@ -147,6 +147,11 @@ enum Role {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// Kafka only: also ask each partition's announced owner for the stream heads it holds
+        /// (over its internal listener: needs internal_token and peer_allowlist as for
+        /// command-api) and report every stream whose head there is not the log's.
+        #[arg(long)]
+        owners: bool,
         #[command(flatten)]
         log: audit::LogArgs,
     },
@@ -301,8 +306,9 @@ async fn run(role: Role) -> anyhow::Result<bool> {
             stream,
             no_schema,
             json,
+            owners,
             log,
-        } => audit::verify(&log, stream, no_schema, json).await,
+        } => audit::verify(&log, stream, no_schema, json, owners).await,
         Role::History {
             document,
             as_of,
