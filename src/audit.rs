@@ -17,7 +17,7 @@ use infra::eventlog::codec::CommitRecord;
 use infra::eventlog::embedded::{self, EmbeddedLog, EmbeddedOptions, RawRecord};
 use infra::eventlog::kafka::owners::{OwnerHeads, Peers};
 use infra::eventlog::kafka::{KafkaConfig, KafkaLog};
-use infra::eventlog::{streams, EventLog, Position, Upcasters};
+use infra::eventlog::{partition_for, streams, EventLog, Position, Upcasters};
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -127,10 +127,11 @@ impl Ticker {
 /// What the announced owners answered for the partitions they own, per stream type.
 type Answers = HashMap<String, BTreeMap<u32, OwnerHeads>>;
 
-/// Asks each announced owner of a partition of `types` for its heads. Partitions without an
-/// owner, or whose owner did not answer, are listed on stderr and not compared; when none
-/// answered there is nothing to compare and the check could not run.
-async fn ask_owners(source: &Source, types: &[String]) -> anyhow::Result<Answers> {
+/// Asks each announced owner of a partition of `types` (only `only`'s partition, with one
+/// stream) for its heads. Partitions without an owner, or whose owner did not answer, are
+/// listed on stderr and not compared; when none answered there is nothing to compare and the
+/// check could not run.
+async fn ask_owners(source: &Source, types: &[String], only: Option<&str>) -> anyhow::Result<Answers> {
     let Source::Kafka(log) = source else {
         anyhow::bail!("--owners compares Kafka partition owners; the embedded log has none");
     };
@@ -138,8 +139,12 @@ async fn ask_owners(source: &Source, types: &[String]) -> anyhow::Result<Answers
         .map_err(|e| anyhow::anyhow!("reading the owners topic: {e}"))?;
     let mut answers = Answers::new();
     let mut missing = Vec::new();
+    let partitions: Vec<u32> = match only {
+        Some(id) => vec![partition_for(id, log.partitions())],
+        None => (0..log.partitions()).collect(),
+    };
     for stream_type in types {
-        for partition in 0..log.partitions() {
+        for &partition in &partitions {
             let Some(owner) = announced.get(&(stream_type.clone(), partition)) else {
                 missing.push(format!("{stream_type}/{partition}: no owner announced"));
                 continue;
@@ -184,7 +189,7 @@ pub async fn verify(
         .filter(|t| only_type.as_ref().is_none_or(|o| o == t))
         .collect();
     let mut answers = if owners {
-        ask_owners(&source, &types).await?
+        ask_owners(&source, &types, only_id.as_deref()).await?
     } else {
         Answers::new()
     };

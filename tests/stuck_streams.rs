@@ -115,13 +115,15 @@ fn kafka() -> String {
     std::env::var("ERP_TEST_KAFKA").unwrap_or_else(|_| panic!("ERP_TEST_KAFKA is not set: run scripts/test"))
 }
 
-/// `erp verify --owners` against the log of `prefix`, as an operator with the cluster's
-/// settings runs it.
-async fn verify_owners(prefix: &str) -> Output {
+/// `erp verify --owners [extra]` against the log of `prefix`, as an operator with the
+/// cluster's settings runs it.
+async fn verify_owners(prefix: &str, extra: &[&str]) -> Output {
     let (brokers, prefix) = (kafka(), prefix.to_owned());
+    let extra: Vec<String> = extra.iter().map(|a| (*a).to_owned()).collect();
     tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_erp"))
             .args(["verify", "--owners"])
+            .args(extra)
             .env("ERP_KAFKA_BROKERS", brokers)
             .env("ERP_KAFKA_PREFIX", prefix)
             .env("ERP_KAFKA_PARTITIONS", PARTITIONS.to_string())
@@ -187,7 +189,7 @@ async fn readiness_metrics_and_verify_pass_a_healthy_owner_and_name_a_stuck_stre
         gauge(&metrics, "erp_eventlog_partitions_owned"),
         u64::from(PARTITIONS) * streams::ALL.len() as u64
     );
-    let verified = verify_owners(&prefix).await;
+    let verified = verify_owners(&prefix, &[]).await;
     assert_eq!(verified.status.code(), Some(0), "{}", text(&verified));
     assert!(
         text(&verified).contains("comparing the heads of 21 partitions"),
@@ -221,7 +223,7 @@ async fn readiness_metrics_and_verify_pass_a_healthy_owner_and_name_a_stuck_stre
     let (_, metrics) = stuck.get("/metrics").await;
     assert_eq!(gauge(&metrics, "erp_eventlog_stuck_streams"), 1);
 
-    let verified = verify_owners(&prefix).await;
+    let verified = verify_owners(&prefix, &[]).await;
     assert_eq!(verified.status.code(), Some(1), "{}", text(&verified));
     let out = text(&verified);
     println!("erp verify --owners on a stuck stream:\n{out}");
@@ -231,5 +233,12 @@ async fn readiness_metrics_and_verify_pass_a_healthy_owner_and_name_a_stuck_stre
         .unwrap_or_else(|| panic!("no owner_head problem in\n{out}"));
     assert!(named.contains(&kang.to_string()), "{named}");
     assert!(named.contains(&format!("version {}", version + 2)), "{named}");
+    let one = verify_owners(&prefix, &["--stream", &kang.to_string()]).await;
+    assert_eq!(one.status.code(), Some(1), "{}", text(&one));
+    assert!(
+        text(&one).contains("comparing the heads of 1 partitions"),
+        "{}",
+        text(&one)
+    );
     stuck.stop().await;
 }

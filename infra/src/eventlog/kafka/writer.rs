@@ -713,6 +713,9 @@ impl Writers {
             .map(|s| s.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default();
         log_heads.retain(|key, _| states.iter().any(|(k, _)| k == key));
+        if let Ok(mut found) = self.shared.stuck.lock() {
+            found.retain(|key, _| states.iter().any(|(k, _)| k == key));
+        }
         for (key, state) in states {
             let Some((generation, target)) = state
                 .lock()
