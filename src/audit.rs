@@ -2,16 +2,23 @@
 //! `erp replay diff`, in `main`). Each reads the embedded log of `--data-dir D` — straight
 //! from its segment files, read-only, so it runs beside `erp up` — or Kafka with the roles'
 //! settings. Exit codes: 0 clean, 1 problems found, 2 could not run.
+//!
+//! `erp verify --owners` (Kafka) first asks every partition's announced owner for the heads it
+//! holds, then reads the log and reports each stream whose head there is not the log's by rule
+//! R (an owner that would refuse every honest command of it, or acknowledge commits every
+//! reader fences). Owners are asked first so the read reaches the offsets they answered for.
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use domain::approval::{Approval, ApprovalEvent};
-use infra::audit::{Report, Verifier};
+use infra::audit::{OwnerHeadsCheck, Report, Verifier};
 use infra::eventlog::chain::{Admission, StreamHeads};
 use infra::eventlog::codec::CommitRecord;
 use infra::eventlog::embedded::{self, EmbeddedLog, EmbeddedOptions, RawRecord};
+use infra::eventlog::kafka::owners::{OwnerHeads, Peers};
 use infra::eventlog::kafka::KafkaLog;
-use infra::eventlog::{streams, Position, Upcasters};
+use infra::eventlog::{partition_for, streams, EventLog, Position, Upcasters};
+use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -42,7 +49,11 @@ impl Source {
             return Ok(Source::Embedded(log));
         }
         let settings = crate::settings::Settings::load(args.config.as_deref())?;
-        let kafka = settings.kafka_config(false);
+        let mut kafka = settings.kafka_config(false);
+        // For `verify --owners`, which asks owners over their internal listeners.
+        kafka.internal_token = settings.internal_token.clone().filter(|t| !t.is_empty());
+        kafka.peers = Peers::parse(&settings.peer_allowlist, settings.internal_bind.ip().is_loopback())
+            .map_err(|e| anyhow::anyhow!("peer_allowlist: {e}"))?;
         let log = KafkaLog::connect(kafka, Upcasters::default())
             .await
             .map_err(|e| anyhow::anyhow!("connecting to Kafka: {e}"))?;
@@ -111,17 +122,79 @@ impl Ticker {
     }
 }
 
+/// What the announced owners answered for the partitions they own, per stream type.
+type Answers = HashMap<String, BTreeMap<u32, OwnerHeads>>;
+
+/// Asks each announced owner of a partition of `types` (only `only`'s partition, with one
+/// stream) for its heads. Partitions without an owner, or whose owner did not answer, are
+/// listed on stderr and not compared; when none answered there is nothing to compare and the
+/// check could not run.
+async fn ask_owners(source: &Source, types: &[String], only: Option<&str>) -> anyhow::Result<Answers> {
+    let Source::Kafka(log) = source else {
+        anyhow::bail!("--owners compares Kafka partition owners; the embedded log has none");
+    };
+    let announced = tokio::task::block_in_place(|| log.read_announced_owners())
+        .map_err(|e| anyhow::anyhow!("reading the owners topic: {e}"))?;
+    let mut answers = Answers::new();
+    let mut missing = Vec::new();
+    let partitions: Vec<u32> = match only {
+        Some(id) => vec![partition_for(id, log.partitions())],
+        None => (0..log.partitions()).collect(),
+    };
+    for stream_type in types {
+        for &partition in &partitions {
+            let Some(owner) = announced.get(&(stream_type.clone(), partition)) else {
+                missing.push(format!("{stream_type}/{partition}: no owner announced"));
+                continue;
+            };
+            match log.ask_owner_heads(owner, stream_type, partition).await {
+                Ok(heads) => {
+                    answers.entry(stream_type.clone()).or_default().insert(partition, heads);
+                }
+                Err(e) => missing.push(format!(
+                    "{stream_type}/{partition}: owner {} did not answer: {e}",
+                    owner.instance_id
+                )),
+            }
+        }
+    }
+    let asked: usize = answers.values().map(BTreeMap::len).sum();
+    anyhow::ensure!(
+        asked > 0,
+        "no owner answered, so no head could be compared:\n  {}",
+        missing.join("\n  ")
+    );
+    for m in &missing {
+        eprintln!("not compared with its owner: {m}");
+    }
+    eprintln!("comparing the heads of {asked} partitions with their owners'");
+    Ok(answers)
+}
+
 /// `erp verify`.
-pub async fn verify(args: &LogArgs, stream: Option<String>, no_schema: bool, json: bool) -> anyhow::Result<bool> {
+pub async fn verify(
+    args: &LogArgs,
+    stream: Option<String>,
+    no_schema: bool,
+    json: bool,
+    owners: bool,
+) -> anyhow::Result<bool> {
     let source = Source::open(args).await?;
     let (only_type, only_id) = stream_filter(stream.as_deref())?;
+    let types: Vec<String> = source
+        .stream_types()?
+        .into_iter()
+        .filter(|t| only_type.as_ref().is_none_or(|o| o == t))
+        .collect();
+    let mut answers = if owners {
+        ask_owners(&source, &types, only_id.as_deref()).await?
+    } else {
+        Answers::new()
+    };
     let started = Instant::now();
     let mut total = Report::default();
     let mut ticker = Ticker::new();
-    for stream_type in source.stream_types()? {
-        if only_type.as_ref().is_some_and(|t| *t != stream_type) {
-            continue;
-        }
+    for stream_type in types {
         let (base_records, base_events) = (total.records, total.events);
         let report = match &source {
             Source::Embedded(dir) => {
@@ -135,9 +208,15 @@ pub async fn verify(args: &LogArgs, stream: Option<String>, no_schema: bool, jso
                     &mut |records| ticker.tick("verifying", base_records + records, base_events),
                 )?
             }
-            Source::Kafka(_) => {
+            Source::Kafka(log) => {
                 let mut verifier = Verifier::new(only_id.clone(), !no_schema);
+                let mut check = answers
+                    .remove(&stream_type)
+                    .map(|owned| OwnerHeadsCheck::new(&stream_type, log.partitions(), only_id.clone(), owned));
                 source.scan(&stream_type, |partition, raw| {
+                    if let Some(check) = check.as_mut() {
+                        check.before(partition, raw.offset, &verifier);
+                    }
                     verifier.visit(&stream_type, partition, raw);
                     ticker.tick(
                         "verifying",
@@ -145,6 +224,10 @@ pub async fn verify(args: &LogArgs, stream: Option<String>, no_schema: bool, jso
                         base_events + verifier.report.events,
                     );
                 })?;
+                if let Some(check) = check {
+                    let differ = check.finish(&verifier);
+                    verifier.report.problems.extend(differ);
+                }
                 verifier.report
             }
         };
@@ -417,6 +500,7 @@ pub async fn import(data_dir: &std::path::Path, input: Option<PathBuf>) -> anyho
             config: None,
         },
         None,
+        false,
         false,
         false,
     )

@@ -2,7 +2,8 @@
 //!
 //! - `erp up`: the whole system on the embedded default (no servers needed); dev login on a
 //!   loopback address only, requests for foreign Host names refused (DNS rebinding).
-//! - `erp command-api`: the command role against Kafka (distributed deployment).
+//! - `erp command-api`: the command role against Kafka (distributed deployment); readiness
+//!   and `/metrics` report partitions that never become ready and stuck streams.
 //! - `erp projector`: the projector role (Kafka → MySQL/MariaDB + MongoDB); several instances
 //!   share each projection's partitions through a consumer group (`projector.*` settings).
 //! - `erp query-api`: the GraphQL query role over the projector's stores.
@@ -149,6 +150,11 @@ enum Role {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// Kafka only: also ask each partition's announced owner for the stream heads it holds
+        /// (over its internal listener: needs internal_token and peer_allowlist as for
+        /// command-api) and report every stream whose head there is not the log's.
+        #[arg(long)]
+        owners: bool,
         #[command(flatten)]
         log: audit::LogArgs,
     },
@@ -308,8 +314,9 @@ async fn run(role: Role) -> anyhow::Result<bool> {
             stream,
             no_schema,
             json,
+            owners,
             log,
-        } => audit::verify(&log, stream, no_schema, json).await,
+        } => audit::verify(&log, stream, no_schema, json, owners).await,
         Role::History {
             document,
             as_of,
@@ -683,6 +690,7 @@ async fn command_role(settings: settings::Settings, seed_demo: bool) -> anyhow::
         AuthState { verifier, signer: None },
         command_settings,
     );
+    let router = router.merge(command_api::metrics_router(&state));
     let app = command_api::Application::bind(settings.bind, router)
         .await
         .with_context(|| format!("binding {}", settings.bind))?;

@@ -9,8 +9,9 @@
 //! generated from the route table (`openapi`) and the demo company `erp up` seeds (`seed`).
 //!
 //! [`build`] returns the public router (`erp up` mounts it beside the other roles on one
-//! port); [`internal_router`] the peers' `/internal/log`, which belongs on a listener of its
-//! own that only the cluster reaches. [`Application`] serves either.
+//! port); [`metrics_router`] the log's `/metrics` (apart, so a process serving several roles
+//! can expose one `/metrics`); [`internal_router`] the peers' `/internal/log`, which belongs on
+//! a listener of its own that only the cluster reaches. [`Application`] serves any of them.
 
 pub mod directory;
 pub mod edge;
@@ -142,6 +143,15 @@ pub fn internal_router(state: &AppState) -> Option<Router> {
         .layer(axum::extract::DefaultBodyLimit::max(INTERNAL_BODY_LIMIT))
         .with_state(state.clone());
     Some(edge::harden(router))
+}
+
+/// `/metrics`: the event log's health (partitions not ready, stuck streams, failed restores)
+/// in the Prometheus text format.
+pub fn metrics_router(state: &AppState) -> Router {
+    let router = Router::new()
+        .route("/metrics", axum::routing::get(routes::meta::metrics))
+        .with_state(state.clone());
+    edge::harden(router)
 }
 
 /// Largest forwarded request: a commit at the log's size limit, as JSON.

@@ -8,8 +8,12 @@ use command_api::{AuthState, Settings};
 use domain::ids::EmployeeId;
 use infra::auth::LocalSigner;
 use infra::eventlog::embedded::{EmbeddedLog, EmbeddedOptions};
+use infra::eventlog::health::{LogHealth, StuckStream, UnreadyPartition};
 use infra::eventlog::kafka::{KafkaConfig, KafkaLog};
-use infra::eventlog::{streams, EventLog, Upcasters};
+use infra::eventlog::{
+    streams, Appended, Checkpoint, EventLog, EventLogError, NewCommit, RecordedEvent, StreamRef, Subscription,
+    Upcasters,
+};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -1396,6 +1400,109 @@ async fn an_empty_internal_token_opens_no_internal_endpoint() {
     assert!(command_api::internal_router(&state).is_none());
 }
 
+// ---- readiness and metrics report the log's faults ----
+
+/// The embedded log, reporting the faults it is set to: what a Kafka owner reports, without
+/// having to break one.
+struct FaultyLog {
+    inner: EmbeddedLog,
+    health: std::sync::Mutex<LogHealth>,
+}
+
+#[async_trait::async_trait]
+impl EventLog for FaultyLog {
+    async fn append(&self, commit: NewCommit) -> Result<Appended, EventLogError> {
+        self.inner.append(commit).await
+    }
+    async fn find_command(&self, stream: &StreamRef, command_id: Uuid) -> Result<Option<Appended>, EventLogError> {
+        self.inner.find_command(stream, command_id).await
+    }
+    async fn read_stream(&self, stream: &StreamRef) -> Result<Vec<RecordedEvent>, EventLogError> {
+        self.inner.read_stream(stream).await
+    }
+    async fn subscribe(&self, stream_type: &str, from: Checkpoint) -> Result<Box<dyn Subscription>, EventLogError> {
+        self.inner.subscribe(stream_type, from).await
+    }
+    async fn end_offsets(&self, stream_type: &str) -> Result<Checkpoint, EventLogError> {
+        self.inner.end_offsets(stream_type).await
+    }
+    fn partitions(&self) -> u32 {
+        self.inner.partitions()
+    }
+    fn health(&self) -> LogHealth {
+        self.health.lock().unwrap().clone()
+    }
+}
+
+async fn metrics(app: &App) -> String {
+    let reply = app.call("GET", "/metrics", None, None, &[]).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(reply.content_type.starts_with("text/plain"), "{}", reply.content_type);
+    reply.body.as_str().unwrap().to_owned()
+}
+
+fn gauge(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{name} in\n{text}"))
+}
+
+/// A partition that never becomes ready, or a stream whose owner holds another head than the
+/// log, fails every command of those streams while the process looks alive: readiness says
+/// so and names them, and the metrics count them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_names_the_partitions_and_streams_the_log_reports_stuck_and_metrics_count_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Arc::new(FaultyLog {
+        inner: EmbeddedLog::open(dir.path(), EmbeddedOptions::default(), Upcasters::default()).unwrap(),
+        health: std::sync::Mutex::new(LogHealth::default()),
+    });
+    let (state, router) = command_api::build(log.clone(), demo_auth(), demo_settings());
+    let app = App {
+        base: serve(router.merge(command_api::metrics_router(&state))).await,
+        http: reqwest::Client::new(),
+        _dir: Some(dir),
+    };
+    let ready = app.call("GET", "/readyz", None, None, &[]).await;
+    assert_eq!(ready.status, StatusCode::OK, "{}", ready.body);
+    let text = metrics(&app).await;
+    assert_eq!(gauge(&text, "erp_eventlog_stuck_streams"), 0);
+    assert_eq!(gauge(&text, "erp_eventlog_partitions_not_ready"), 0);
+
+    *log.health.lock().unwrap() = LogHealth {
+        partitions_owned: 2,
+        partitions_not_ready: vec![UnreadyPartition {
+            stream_type: "employee".into(),
+            partition: 5,
+            assigned_secs: 120,
+            restore_failures: 9,
+        }],
+        stuck_streams: vec![StuckStream {
+            stream_type: "approval".into(),
+            partition: 1,
+            stream_id: "0190-stuck".into(),
+            owner_version: 7,
+            log_version: 5,
+            at_offset: 40,
+        }],
+        restore_failures_total: 9,
+    };
+    let stuck = app.call("GET", "/readyz", None, None, &[]).await;
+    problem(&stuck, StatusCode::SERVICE_UNAVAILABLE, "log_faults");
+    let detail = stuck.body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("approval/0190-stuck") && detail.contains("employee/5"),
+        "{detail}"
+    );
+    assert_eq!(stuck.body["stuck_streams"][0]["stream_id"], "0190-stuck");
+    assert_eq!(stuck.body["partitions_not_ready"][0]["partition"], 5);
+    let text = metrics(&app).await;
+    assert_eq!(gauge(&text, "erp_eventlog_stuck_streams"), 1);
+    assert_eq!(gauge(&text, "erp_eventlog_partitions_not_ready"), 1);
+    assert_eq!(gauge(&text, "erp_eventlog_restore_failures_total"), 9);
+}
+
 // ---- found by `erp bench fuzz`: numbers at the top of the decimal range ----
 
 const DECIMAL_MAX: &str = "79228162514264337593543950335";
@@ -1521,7 +1628,8 @@ async fn both_instances_serve_every_caller_after_a_rebalance() {
     assert_eq!(reply.status(), StatusCode::CREATED);
     tokio::time::sleep(Duration::from_millis(1_500)).await; // snapshotted and committed
 
-    // A third instance joins and leaves: two rebalances; A and B restore from snapshots.
+    // A third instance joins and leaves: two rebalances; the partitions it took and gave back
+    // are restored from snapshots.
     let (_c, _, log_c) = kafka_instance(&brokers, &prefix).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while log_c.owned_partitions().is_empty() {

@@ -6,18 +6,24 @@
 //! found, because every event's hash covers its content and its predecessor's hash. What it
 //! does not prove on its own: a forger who rewrites a stream's *whole* tail with fresh hashes
 //! is detected only against a stream head recorded elsewhere (an exported or printed head).
+//!
+//! Against Kafka, `erp verify --owners` also asks each partition's announced owner for the
+//! heads it holds ([`OwnerHeadsCheck`]): an owner whose head for a stream is not the log's by
+//! rule R refuses honest commands of that stream (409) or acknowledges commits every reader
+//! fences, and the stream is reported as an `owner_head` problem.
 
-use crate::eventlog::chain::{verify_commit, Admission, ChainProblem, StreamHeads};
+use crate::eventlog::chain::{verify_commit, Admission, ChainProblem, Head, StreamHeads};
 use crate::eventlog::codec::CommitRecord;
 use crate::eventlog::embedded::RawRecord;
-use crate::eventlog::{streams, Position, Upcasters};
+use crate::eventlog::kafka::owners::OwnerHeads;
+use crate::eventlog::{partition_for, streams, Position, Upcasters};
 use serde::Serialize;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 /// One thing wrong with the log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Problem {
-    /// unreadable, envelope, version_gap, broken_link, hash_mismatch, schema.
+    /// unreadable, envelope, version_gap, broken_link, hash_mismatch, schema, owner_head.
     pub kind: &'static str,
     pub stream_type: String,
     pub stream_id: Option<String>,
@@ -154,6 +160,11 @@ impl Verifier {
         }
     }
 
+    /// A stream's head by rule R over the records visited so far.
+    pub fn head(&self, stream_id: &str) -> Head {
+        self.heads.head(stream_id)
+    }
+
     fn fence(&mut self, record: &CommitRecord) {
         self.report.fenced += 1;
         self.fenced_tips
@@ -216,6 +227,90 @@ impl Verifier {
             position: position.token(),
             detail,
         });
+    }
+}
+
+/// Compares the heads the owners of a stream type's partitions hold with the heads the log
+/// holds by rule R, each partition at the offset its owner had applied up to when asked: feed
+/// it every record before the [`Verifier`] visits it ([`Self::before`]), then
+/// [`Self::finish`]. Owners must be asked before the log is read, so the read reaches their
+/// offsets.
+#[derive(Debug)]
+pub struct OwnerHeadsCheck {
+    stream_type: String,
+    partitions: u32,
+    only: Option<String>,
+    pending: BTreeMap<u32, OwnerHeads>,
+    problems: Vec<Problem>,
+}
+
+impl OwnerHeadsCheck {
+    /// `owners`: partition → what its owner answered. `only`: one stream id, as the verifier's.
+    pub fn new(stream_type: &str, partitions: u32, only: Option<String>, owners: BTreeMap<u32, OwnerHeads>) -> Self {
+        Self {
+            stream_type: stream_type.to_owned(),
+            partitions,
+            only,
+            pending: owners,
+            problems: Vec::new(),
+        }
+    }
+
+    /// Before `verifier` visits the record at `offset` of `partition`: once the read reaches
+    /// the owner's offset, its partition is compared.
+    pub fn before(&mut self, partition: u32, offset: u64, verifier: &Verifier) {
+        if self.pending.get(&partition).is_some_and(|o| offset >= o.applied_to) {
+            if let Some(owner) = self.pending.remove(&partition) {
+                self.compare(partition, &owner, verifier);
+            }
+        }
+    }
+
+    /// After the whole read: compares the partitions whose owner had applied all of it.
+    pub fn finish(mut self, verifier: &Verifier) -> Vec<Problem> {
+        for (partition, owner) in std::mem::take(&mut self.pending) {
+            self.compare(partition, &owner, verifier);
+        }
+        self.problems
+    }
+
+    fn compare(&mut self, partition: u32, owner: &OwnerHeads, verifier: &Verifier) {
+        let wanted =
+            |id: &String| self.only.as_ref().is_none_or(|o| o == id) && partition_for(id, self.partitions) == partition;
+        let ids: BTreeSet<String> = owner
+            .heads
+            .keys()
+            .chain(verifier.heads.iter().map(|(id, _)| id))
+            .filter(|id| wanted(id))
+            .cloned()
+            .collect();
+        for id in ids {
+            let (held, logged) = (owner.head(&id), verifier.head(&id));
+            if held == logged {
+                continue;
+            }
+            let short = |h: &str| h.chars().take(12).collect::<String>();
+            self.problems.push(Problem {
+                kind: "owner_head",
+                stream_type: self.stream_type.clone(),
+                detail: format!(
+                    "owner {} holds version {} ({}) but the log holds version {} ({}) by rule R",
+                    owner.instance_id,
+                    held.version,
+                    short(&held.hash),
+                    logged.version,
+                    short(&logged.hash)
+                ),
+                stream_id: Some(id),
+                version: Some(held.version),
+                position: Position {
+                    stream_type: self.stream_type.clone(),
+                    partition,
+                    offset: owner.applied_to,
+                }
+                .token(),
+            });
+        }
     }
 }
 

@@ -750,7 +750,7 @@ async fn a_restore_that_fails_is_retried_until_the_partition_is_ready() {
     {
         result.unwrap();
     }
-    second.shutdown().await; // a rebalance: the first restores every partition again, and fails
+    second.shutdown().await; // a rebalance: the first restores the second's partitions, and fails
     tokio::time::sleep(Duration::from_secs(2)).await;
     for result in admin
         .create_topics(

@@ -1,4 +1,9 @@
-//! Health, readiness, forms, the caller, keys, the dev login and the API document.
+//! Health, readiness, metrics, forms, the caller, keys, the dev login and the API document.
+//!
+//! Readiness is more than a broker that answers: an instance that owns a partition it cannot
+//! restore, or holds a stream head the log disagrees with, fails every command of those
+//! streams, so `/readyz` answers 503 naming them ([`infra::eventlog::health`]), and
+//! `/metrics` counts them for alerting.
 
 use crate::error::ApiError;
 use crate::extract::{Body, Caller};
@@ -21,7 +26,11 @@ pub fn routes(api: Api) -> Api {
         .get(
             "/readyz",
             readyz,
-            Doc::new(M, "Readiness: the event log answers").public(),
+            Doc::new(
+                M,
+                "Readiness: the event log answers, and no partition owned here is stuck",
+            )
+            .public(),
         )
         .get("/api/forms", forms, Doc::new(M, "Form templates with typed fields"))
         .get("/api/me", me, Doc::new(M, "The caller"))
@@ -54,15 +63,37 @@ async fn readyz(State(state): State<AppState>) -> Response {
         state.service.log().end_offsets(streams::APPROVAL),
     )
     .await;
-    match probe {
-        Ok(Ok(_)) => Json(json!({ "status": "ready" })).into_response(),
-        _ => ApiError::new(
+    if !matches!(probe, Ok(Ok(_))) {
+        return ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "not_ready",
             "the event log does not answer",
         )
-        .into_response(),
+        .into_response();
     }
+    let health = state.service.log().health();
+    if health.is_healthy() {
+        return Json(json!({ "status": "ready", "partitions_owned": health.partitions_owned })).into_response();
+    }
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "log_faults",
+        health.faults().join("; "),
+    )
+    .with(json!({
+        "partitions_not_ready": health.partitions_not_ready,
+        "stuck_streams": health.stuck_streams,
+    }))
+    .into_response()
+}
+
+/// `/metrics`: the event log's faults in the Prometheus text format.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.service.log().health().prometheus(),
+    )
+        .into_response()
 }
 
 async fn forms(State(state): State<AppState>, _: Caller) -> Json<Vec<FormTemplate>> {

@@ -74,6 +74,11 @@ impl StreamHeads {
         self.heads.is_empty()
     }
 
+    /// Every stream's head, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Head)> {
+        self.heads.iter()
+    }
+
     /// Rule R: accept a commit iff it follows the head ([`Head::is_followed_by`]); then move
     /// the head.
     pub fn admit(&mut self, commit: &CommitRecord) -> Admission {

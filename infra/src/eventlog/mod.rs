@@ -56,6 +56,7 @@
 pub mod chain;
 pub mod codec;
 pub mod embedded;
+pub mod health;
 pub mod kafka;
 pub mod streams;
 mod types;
@@ -126,7 +127,16 @@ pub trait EventLog: Send + Sync + 'static {
             Forwarded::ReadStream { stream } => ForwardedAnswer::Stream {
                 result: self.read_stream(&stream).await,
             },
+            Forwarded::Heads { .. } => ForwardedAnswer::Heads {
+                result: Err(EventLogError::Unavailable("this log has no partition owners".into())),
+            },
         }
+    }
+
+    /// Faults an operator must see (partitions that never become ready, streams whose head
+    /// here disagrees with the log). Cheap: reports what the log's own checks found.
+    fn health(&self) -> health::LogHealth {
+        health::LogHealth::default()
     }
 }
 

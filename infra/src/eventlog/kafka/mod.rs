@@ -16,6 +16,9 @@
 //! [`super`]). Reads (`read_stream`, subscriptions) use plain assigned consumers, except
 //! shared subscriptions ([`shared`]): readers that divide the partitions among the members of
 //! a consumer group, each partition positioned where the reader's own store says it stands.
+//! Each owner announces what it owns on `{prefix}.owners` ([`owners`]) so other instances
+//! forward commands to it, and checks its heads against the log ([`KafkaLog::check_heads`],
+//! reported by [`EventLog::health`]).
 
 pub mod owners;
 mod shared;
@@ -78,6 +81,13 @@ pub struct KafkaConfig {
     /// Join the writer group and own partitions. Readers (projectors, audit tools) set false:
     /// they subscribe and read but never write.
     pub write: bool,
+    /// How often an owner announces its partitions again; an announcement not refreshed for
+    /// [`owners::LEASE_INTERVALS`] intervals is ignored.
+    pub announce_interval: Duration,
+    /// How often an owner compares its stream heads with the log's (zero: never).
+    pub head_check_interval: Duration,
+    /// How long a partition may stay assigned and not ready before it counts as a fault.
+    pub not_ready_bound: Duration,
 }
 
 impl KafkaConfig {
@@ -99,6 +109,9 @@ impl KafkaConfig {
             internal_token: None,
             peers: owners::Peers::loopback(),
             write: true,
+            announce_interval: Duration::from_secs(5),
+            head_check_interval: Duration::from_secs(30),
+            not_ready_bound: Duration::from_secs(60),
         }
     }
 
@@ -205,6 +218,36 @@ impl KafkaLog {
     /// How long each partition restore took, latest first.
     pub fn restore_reports(&self) -> Vec<RestoreReport> {
         self.writers.reports()
+    }
+
+    /// Compares the heads of every partition owned here with the log's now, rather than at
+    /// the next `head_check_interval`; [`EventLog::health`] then reports what differs.
+    pub async fn check_heads(&self) {
+        self.writers.check_heads().await;
+    }
+
+    /// The owners announced now, read from the owners topic to its end. Blocking.
+    pub fn read_announced_owners(
+        &self,
+    ) -> Result<std::collections::BTreeMap<(String, u32), owners::Owner>, EventLogError> {
+        Ok(owners::read_owners(&self.config)?.live(owners::Now::system()))
+    }
+
+    /// The heads `owner` holds for one of its partitions, asked over its internal listener.
+    pub async fn ask_owner_heads(
+        &self,
+        owner: &owners::Owner,
+        stream_type: &str,
+        partition: u32,
+    ) -> Result<owners::OwnerHeads, EventLogError> {
+        let request = owners::Forwarded::Heads {
+            stream_type: stream_type.to_owned(),
+            partition,
+        };
+        match self.forward(owner, request).await? {
+            owners::ForwardedAnswer::Heads { result } => result,
+            _ => Err(EventLogError::Unavailable("owner answered another request".into())),
+        }
     }
 
     /// Leaves the writer group (partitions move to other instances) and flushes the producer.
@@ -608,6 +651,10 @@ impl EventLog for KafkaLog {
         self.config.partitions
     }
 
+    fn health(&self) -> super::health::LogHealth {
+        self.writers.health()
+    }
+
     async fn serve_forwarded(&self, request: owners::Forwarded) -> owners::ForwardedAnswer {
         use owners::{Forwarded, ForwardedAnswer};
         // Served from this instance's own writers only: a request is forwarded at most once.
@@ -630,6 +677,9 @@ impl EventLog for KafkaLog {
                     result: self.read_here(&stream, partition).await,
                 }
             }
+            Forwarded::Heads { stream_type, partition } => ForwardedAnswer::Heads {
+                result: self.writers.heads(&stream_type, partition),
+            },
         }
     }
 }

@@ -23,12 +23,22 @@
 //!    stopped waiting;
 //! 3. **tails** its partitions continuously, so records of a stale writer are seen and judged
 //!    by the same rule;
-//! 4. **snapshots** dirty heads to the compacted state topic and only then commits the group
+//! 4. **announces** each partition it has restored on the owners topic, again every
+//!    `announce_interval` while it owns it (an announcement is a lease, see [`super::owners`]),
+//!    and withdraws it when the partition is revoked or the writer stops;
+//! 5. **snapshots** dirty heads to the compacted state topic and only then commits the group
 //!    offset, so a committed offset is always covered by the state topic. A writer paused past
 //!    its session (SIGSTOP) may write its stale heads after the new owner wrote newer ones and
 //!    before it learns it was revoked, so the last snapshot of a stream is not always its
 //!    newest: a restore takes the highest version per stream, and writes that head back when a
-//!    stale one came last, so compaction (which keeps a key's last record) keeps the newest.
+//!    stale one came last, so compaction (which keeps a key's last record) keeps the newest;
+//! 6. **checks** its heads against the log every `head_check_interval`: it reads each owned
+//!    partition by rule R from the start (once per assignment, then only what was added) and
+//!    compares, at the offset it has applied up to, every stream's head with its own. A stream
+//!    that differs is stuck — a head from a snapshot that lies answers 409 to every honest
+//!    expected version and accepts its owner's commits that every reader fences — and is
+//!    reported with partitions assigned but not ready past `not_ready_bound` and failed
+//!    restores ([`LogHealth`], the command API's `/readyz` and `/metrics`).
 //!
 //! The owner serves every stream of its partitions: from memory when it holds the whole
 //! history (streams it replayed from version 1, or read once before), otherwise read from the
@@ -37,22 +47,26 @@
 //!
 //! When the group takes a partition away, the state is dropped at once and waiting appends get
 //! 503: their records, if they landed, are judged by R like any other, and a retry with the same
-//! command id on the new owner returns the first result.
+//! command id on the new owner returns the first result. The group rebalances cooperatively
+//! (`cooperative-sticky`): a join or leave moves only the partitions that change hands, so the
+//! others are neither revoked nor restored again.
 
 use super::super::chain::{Admission, Head, StreamHeads};
 use super::super::codec::CommitRecord;
+use super::super::health::{LogHealth, StuckStream, UnreadyPartition};
 use super::super::{Appended, EventLogError, ExpectedVersion, NewCommit, Position, StreamRef};
+use super::owners::{enqueue_announcement, OwnerHeads};
 use super::{delivered, enqueue, unavailable, KafkaConfig};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
 use rdkafka::message::OwnedHeaders;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::{oneshot, watch, Notify};
+use tokio::sync::{mpsc, oneshot, watch, Notify};
 use uuid::Uuid;
 
 /// Command ids remembered per stream in the state topic. All are remembered while owned; a
@@ -166,7 +180,10 @@ struct PartitionState {
     revoked: bool,
     next: u64,
     target: u64,
+    /// When the partition was assigned.
     started: Instant,
+    /// Failed restores of this assignment.
+    restore_failures: u64,
     replayed: u64,
     heads: StreamHeads,
     commands: HashMap<Uuid, Appended>,
@@ -200,6 +217,7 @@ impl PartitionState {
             next: 0,
             target: 0,
             started: Instant::now(),
+            restore_failures: 0,
             replayed: 0,
             heads: StreamHeads::default(),
             commands: HashMap::new(),
@@ -398,18 +416,64 @@ enum Delivery {
 
 type States = Mutex<HashMap<Key, Arc<Mutex<PartitionState>>>>;
 
+/// What the writer tells its announcer ([`announce`]).
+#[derive(Debug)]
+enum Note {
+    /// Restored and ready here: announce it.
+    Owned(Key),
+    /// Revoked: withdraw its announcement.
+    Lost(Key),
+}
+
 struct Shared {
     config: Arc<KafkaConfig>,
-    ready: Mutex<Vec<Key>>,
+    /// To the announcer, in the order ownership changed.
+    notes: mpsc::UnboundedSender<Note>,
     states: States,
     changed: Notify,
     /// Partitions assigned and not yet being restored, with their assignment's generation.
     assigned: Mutex<Vec<(Key, u64)>>,
     generations: AtomicU64,
     reports: Mutex<Vec<RestoreReport>>,
+    restore_failures: AtomicU64,
+    /// What the last head check found per partition, for the assignment it checked.
+    stuck: Mutex<HashMap<Key, (u64, Vec<StuckStream>)>>,
+    /// The head check's own reading of each owned partition; one check at a time.
+    log_heads: tokio::sync::Mutex<HashMap<Key, LogHeads>>,
 }
 
 impl Shared {
+    fn new(config: Arc<KafkaConfig>) -> (Arc<Self>, mpsc::UnboundedReceiver<Note>) {
+        let (notes, received) = mpsc::unbounded_channel();
+        let shared = Arc::new(Self {
+            config,
+            notes,
+            states: Mutex::new(HashMap::new()),
+            changed: Notify::new(),
+            assigned: Mutex::new(Vec::new()),
+            generations: AtomicU64::new(0),
+            reports: Mutex::new(Vec::new()),
+            restore_failures: AtomicU64::new(0),
+            stuck: Mutex::new(HashMap::new()),
+            log_heads: tokio::sync::Mutex::new(HashMap::new()),
+        });
+        (shared, received)
+    }
+
+    /// Partitions owned here, restored and not revoked.
+    fn ready_keys(&self) -> Vec<Key> {
+        let Ok(states) = self.states.lock() else {
+            return Vec::new();
+        };
+        let mut keys: Vec<Key> = states
+            .iter()
+            .filter(|(_, s)| s.lock().is_ok_and(|s| s.ready && !s.revoked))
+            .map(|(k, _)| k.clone())
+            .collect();
+        keys.sort();
+        keys
+    }
+
     fn key_of(&self, topic: &str, partition: i32) -> Option<Key> {
         Some((self.config.stream_type_of(topic)?, partition as u32))
     }
@@ -419,7 +483,9 @@ impl Shared {
     }
 }
 
-/// Receives the group's assignment decisions.
+/// Receives the group's assignment decisions. The group rebalances cooperatively
+/// (`cooperative-sticky`): a `Revoke` lists only the partitions taken from this instance and an
+/// `Assign` only those added, so every other partition keeps its state, restored and serving.
 struct OwnerContext {
     shared: Arc<Shared>,
 }
@@ -467,6 +533,7 @@ impl ConsumerContext for OwnerContext {
                         if let Ok(mut state) = state.lock() {
                             state.revoke();
                         }
+                        let _ = self.shared.notes.send(Note::Lost(key));
                     }
                 }
             }
@@ -486,6 +553,11 @@ impl ConsumerContext for OwnerContext {
             let mut assigned = Vec::new();
             for element in tpl.elements() {
                 if let Some(key) = self.shared.key_of(element.topic(), element.partition()) {
+                    let held = states.get(&key).is_some_and(|s| s.lock().is_ok_and(|s| !s.revoked));
+                    if held {
+                        // Incremental assignments add partitions; one already held stays as is.
+                        continue;
+                    }
                     let generation = self.shared.generations.fetch_add(1, Ordering::Relaxed) + 1;
                     let mut state = PartitionState::new(key.0.clone(), key.1);
                     state.generation = generation;
@@ -507,22 +579,18 @@ pub(super) struct Writers {
     producer: FutureProducer,
     stop: watch::Sender<bool>,
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    announcer: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl Writers {
     pub(super) fn start(config: Arc<KafkaConfig>, producer: FutureProducer) -> Result<Arc<Self>, EventLogError> {
-        let shared = Arc::new(Shared {
-            config: config.clone(),
-            ready: Mutex::new(Vec::new()),
-            states: Mutex::new(HashMap::new()),
-            changed: Notify::new(),
-            assigned: Mutex::new(Vec::new()),
-            generations: AtomicU64::new(0),
-            reports: Mutex::new(Vec::new()),
-        });
+        let (shared, notes) = Shared::new(config.clone());
         let consumer: StreamConsumer<OwnerContext> = config
             .consumer_config(&config.writer_group)
             .set("group.instance.id", &config.instance_id)
+            // Incremental rebalances: a join or leave moves only the partitions that change
+            // hands; the rest stay assigned, restored and serving.
+            .set("partition.assignment.strategy", "cooperative-sticky")
             .create_with_context(OwnerContext { shared: shared.clone() })
             .map_err(unavailable)?;
         let topics: Vec<String> = config.stream_types.iter().map(|t| config.events_topic(t)).collect();
@@ -536,7 +604,16 @@ impl Writers {
             producer: producer.clone(),
             stop,
             task: Mutex::new(None),
+            announcer: Mutex::new(Some(tokio::spawn(announce(
+                shared.clone(),
+                producer.clone(),
+                notes,
+                stopped.clone(),
+            )))),
         });
+        if config.write && !config.head_check_interval.is_zero() {
+            tokio::spawn(check_heads_periodically(Arc::downgrade(&writers), stopped.clone()));
+        }
         let task = tokio::spawn(drive(
             Arc::new(GroupConsumer(Some(consumer))),
             shared,
@@ -549,11 +626,156 @@ impl Writers {
         Ok(writers)
     }
 
+    /// Withdraws this instance's announcements (bounded: a broker that does not answer
+    /// leaves them to expire) and leaves the group.
     pub(super) async fn stop(&self) {
         let _ = self.stop.send(true);
         let task = self.task.lock().ok().and_then(|mut t| t.take());
         if let Some(task) = task {
             let _ = task.await;
+        }
+        let announcer = self.announcer.lock().ok().and_then(|mut t| t.take());
+        if let Some(announcer) = announcer {
+            let _ = tokio::time::timeout(Duration::from_secs(5), announcer).await;
+        }
+    }
+
+    /// What this instance knows to be wrong with the partitions it owns ([`LogHealth`]).
+    pub(super) fn health(&self) -> LogHealth {
+        let bound = self.shared.config.not_ready_bound;
+        let states: Vec<(Key, Arc<Mutex<PartitionState>>)> = self
+            .shared
+            .states
+            .lock()
+            .map(|s| s.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
+        let stuck = self.shared.stuck.lock().map(|s| s.clone()).unwrap_or_default();
+        let mut health = LogHealth {
+            restore_failures_total: self.shared.restore_failures.load(Ordering::Relaxed),
+            ..LogHealth::default()
+        };
+        for (key, state) in states {
+            let Ok(s) = state.lock() else { continue };
+            if s.revoked {
+                continue;
+            }
+            if s.ready {
+                health.partitions_owned += 1;
+                if let Some((generation, streams)) = stuck.get(&key) {
+                    if *generation == s.generation {
+                        health.stuck_streams.extend(streams.iter().cloned());
+                    }
+                }
+            } else if s.started.elapsed() >= bound {
+                health.partitions_not_ready.push(UnreadyPartition {
+                    stream_type: key.0.clone(),
+                    partition: key.1,
+                    assigned_secs: s.started.elapsed().as_secs(),
+                    restore_failures: s.restore_failures,
+                });
+            }
+        }
+        health
+            .partitions_not_ready
+            .sort_by(|a, b| (&a.stream_type, a.partition).cmp(&(&b.stream_type, b.partition)));
+        health
+            .stuck_streams
+            .sort_by(|a, b| (&a.stream_type, &a.stream_id).cmp(&(&b.stream_type, &b.stream_id)));
+        health
+    }
+
+    /// The heads this instance holds for a partition it owns, and the offset they cover.
+    pub(super) fn heads(&self, stream_type: &str, partition: u32) -> Result<OwnerHeads, EventLogError> {
+        let not_owned = || {
+            EventLogError::Unavailable(format!(
+                "partition {stream_type}/{partition} is not owned by this instance"
+            ))
+        };
+        let state = self
+            .shared
+            .state(&(stream_type.to_owned(), partition))
+            .ok_or_else(not_owned)?;
+        let s = state
+            .lock()
+            .map_err(|_| EventLogError::Unavailable("partition state poisoned".into()))?;
+        if !s.ready || s.revoked {
+            return Err(not_owned());
+        }
+        Ok(OwnerHeads {
+            instance_id: self.shared.config.instance_id.clone(),
+            applied_to: s.next,
+            heads: s
+                .heads
+                .iter()
+                .filter(|(_, h)| h.version > 0)
+                .map(|(id, h)| (id.clone(), (h.version, h.hash.clone())))
+                .collect(),
+        })
+    }
+
+    /// Compares the heads of every partition owned here with the heads the log holds by rule
+    /// R, read from the partition's start (then only what was added since, for as long as the
+    /// assignment lasts), and keeps what differs for [`Self::health`].
+    pub(super) async fn check_heads(&self) {
+        let mut log_heads = self.shared.log_heads.lock().await;
+        let states: Vec<(Key, Arc<Mutex<PartitionState>>)> = self
+            .shared
+            .states
+            .lock()
+            .map(|s| s.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
+        log_heads.retain(|key, _| states.iter().any(|(k, _)| k == key));
+        if let Ok(mut found) = self.shared.stuck.lock() {
+            found.retain(|key, _| states.iter().any(|(k, _)| k == key));
+        }
+        for (key, state) in states {
+            let Some((generation, target)) = state
+                .lock()
+                .ok()
+                .filter(|s| s.ready && !s.revoked)
+                .map(|s| (s.generation, s.next))
+            else {
+                continue;
+            };
+            let read = log_heads
+                .entry(key.clone())
+                .or_insert_with(|| LogHeads::new(generation));
+            if read.generation != generation {
+                *read = LogHeads::new(generation);
+            }
+            if read.scanned_to < target {
+                let (config, k, from) = (self.shared.config.clone(), key.clone(), read.scanned_to);
+                let mut heads = std::mem::take(&mut read.heads);
+                let scanned = tokio::task::spawn_blocking(move || {
+                    let reached = scan_heads(&config, &k, &mut heads, from, target);
+                    (heads, reached)
+                })
+                .await;
+                let Ok((heads, reached)) = scanned else {
+                    *read = LogHeads::new(generation);
+                    continue;
+                };
+                read.heads = heads;
+                match reached {
+                    Ok(to) => read.scanned_to = to,
+                    Err((to, e)) => {
+                        read.scanned_to = to;
+                        tracing::warn!(stream_type = %key.0, partition = key.1, error = %e, "head check could not read the partition");
+                        continue;
+                    }
+                }
+            }
+            let Ok(s) = state.lock() else { continue };
+            if s.generation != generation || s.revoked {
+                continue;
+            }
+            let stuck = stuck_streams(&s, &read.heads, read.scanned_to);
+            for stream in &stuck {
+                tracing::error!(stream_type = %stream.stream_type, stream_id = %stream.stream_id, owner_version = stream.owner_version, log_version = stream.log_version, "stream head disagrees with the log");
+            }
+            if let Ok(mut found) = self.shared.stuck.lock() {
+                found.insert(key, (generation, stuck));
+            }
         }
     }
 
@@ -819,15 +1041,6 @@ async fn drive(
         for (key, generation) in assigned {
             tokio::spawn(restore(consumer.clone(), shared.clone(), key, generation));
         }
-        let ready: Vec<Key> = shared
-            .ready
-            .lock()
-            .map(|mut r| r.drain(..).collect())
-            .unwrap_or_default();
-        for (stream_type, partition) in ready {
-            let (config, producer) = (shared.config.clone(), producer.clone());
-            tokio::spawn(async move { super::owners::announce(&config, &producer, &stream_type, partition).await });
-        }
         tokio::select! {
             _ = stopped.changed() => break,
             _ = poll_tick.tick() => {}
@@ -893,13 +1106,170 @@ fn report(shared: &Shared, state: &Mutex<PartitionState>) {
         took: s.started.elapsed(),
     };
     tracing::info!(stream_type = %report.stream_type, partition = report.partition, took_ms = report.took.as_millis() as u64, replayed = report.records_replayed, "partition restored");
-    if let Ok(mut ready) = shared.ready.lock() {
-        ready.push((report.stream_type.clone(), report.partition));
-    }
+    let _ = shared
+        .notes
+        .send(Note::Owned((report.stream_type.clone(), report.partition)));
     if let Ok(mut reports) = shared.reports.lock() {
         reports.insert(0, report);
     }
     shared.changed.notify_waiters();
+}
+
+/// Announces the partitions this instance owns on the owners topic, and keeps announcing
+/// them every `announce_interval` (an announcement is a lease, see [`super::owners`]);
+/// withdraws a partition's announcement as soon as it is revoked, and all of them when the
+/// writer stops (or is dropped). One task, so records reach the topic in the order ownership
+/// changed.
+async fn announce(
+    shared: Arc<Shared>,
+    producer: FutureProducer,
+    mut notes: mpsc::UnboundedReceiver<Note>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let config = shared.config.clone();
+    let mut refresh = tokio::time::interval(config.announce_interval);
+    refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut announced: HashSet<Key> = HashSet::new();
+    loop {
+        let (owned, lost, stop) = tokio::select! {
+            note = notes.recv() => match note {
+                // Ready, unless revoked since (its withdrawal is then already queued).
+                Some(Note::Owned(key)) => (shared.ready_keys().into_iter().filter(|k| *k == key).collect(), Vec::new(), false),
+                Some(Note::Lost(key)) => (Vec::new(), vec![key], false),
+                None => (Vec::new(), announced.drain().collect(), true),
+            },
+            _ = stopped.changed() => (Vec::new(), announced.drain().collect(), true),
+            _ = refresh.tick() => (shared.ready_keys(), Vec::new(), false),
+        };
+        let mut sent = Vec::new();
+        for key in owned {
+            sent.extend(enqueue_announcement(&config, &producer, &key, true));
+            announced.insert(key);
+        }
+        for key in lost {
+            sent.extend(enqueue_announcement(&config, &producer, &key, false));
+            announced.remove(&key);
+        }
+        let acked = tokio::time::timeout(Duration::from_secs(5), futures::future::join_all(sent)).await;
+        match acked {
+            Err(_) => tracing::warn!("owner announcements not acknowledged within 5 s"),
+            Ok(results) => {
+                for result in results {
+                    if !matches!(result, Ok(Ok(_))) {
+                        tracing::warn!(?result, "owner announcement not written");
+                    }
+                }
+            }
+        }
+        if stop {
+            return;
+        }
+    }
+}
+
+/// Runs [`Writers::check_heads`] every `head_check_interval` until the writer stops or is
+/// dropped.
+async fn check_heads_periodically(writers: std::sync::Weak<Writers>, mut stopped: watch::Receiver<bool>) {
+    let Some(interval) = writers.upgrade().map(|w| w.shared.config.head_check_interval) else {
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = stopped.changed() => return,
+            _ = tokio::time::sleep(interval) => {}
+        }
+        let Some(writers) = writers.upgrade() else { return };
+        writers.check_heads().await;
+    }
+}
+
+/// The heads of one partition by rule R over its records from the start up to `scanned_to`,
+/// as the head check read them for one assignment.
+#[derive(Debug, Default)]
+struct LogHeads {
+    generation: u64,
+    scanned_to: u64,
+    heads: StreamHeads,
+}
+
+impl LogHeads {
+    fn new(generation: u64) -> Self {
+        Self {
+            generation,
+            ..Self::default()
+        }
+    }
+}
+
+/// Applies rule R to the records of the events partition from `from` up to `to` (excluded).
+/// Returns `to`, or how far it got and why it stopped. Blocking.
+fn scan_heads(
+    config: &KafkaConfig,
+    (stream_type, partition): &Key,
+    heads: &mut StreamHeads,
+    from: u64,
+    to: u64,
+) -> Result<u64, (u64, EventLogError)> {
+    let topic = config.events_topic(stream_type);
+    let reader: BaseConsumer = config
+        .consumer_config(&format!("{}.readers", config.prefix))
+        .create()
+        .map_err(|e| (from, unavailable(e)))?;
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(&topic, *partition as i32, Offset::Offset(from as i64))
+        .and_then(|()| reader.assign(&tpl))
+        .map_err(|e| (from, unavailable(e)))?;
+    let mut reached = from;
+    let deadline = Instant::now() + STATE_READ_TIMEOUT;
+    while reached < to {
+        if Instant::now() > deadline {
+            return Err((
+                reached,
+                EventLogError::Unavailable(format!("read {topic}/{partition} only to {reached} of {to}")),
+            ));
+        }
+        let Some(message) = reader.poll(Duration::from_millis(200)) else {
+            continue;
+        };
+        let message = message.map_err(|e| (reached, unavailable(e)))?;
+        let offset = message.offset() as u64;
+        if offset >= to {
+            break;
+        }
+        if let Ok(record) = CommitRecord::decode(message.payload().unwrap_or_default()) {
+            heads.admit(&record);
+        }
+        reached = offset + 1;
+    }
+    Ok(to)
+}
+
+/// Streams whose head in the owner's `state` differs from `log`, the heads the log holds by
+/// rule R below offset `at`. A stream the owner moved at or after `at` is left for the next
+/// check: its two heads are of different moments.
+fn stuck_streams(state: &PartitionState, log: &StreamHeads, at: u64) -> Vec<StuckStream> {
+    let moved_since = |id: &str| {
+        state
+            .cache
+            .get(id)
+            .and_then(|commits| commits.last())
+            .is_some_and(|(offset, _)| *offset >= at)
+    };
+    let ids: BTreeSet<&String> = state.heads.iter().chain(log.iter()).map(|(id, _)| id).collect();
+    ids.into_iter()
+        .filter(|id| !moved_since(id))
+        .filter_map(|id| {
+            let (mine, theirs) = (state.heads.head(id), log.head(id));
+            (mine != theirs).then(|| StuckStream {
+                stream_type: state.stream_type.clone(),
+                partition: state.partition,
+                stream_id: id.clone(),
+                owner_version: mine.version,
+                log_version: theirs.version,
+                at_offset: at,
+            })
+        })
+        .collect()
 }
 
 /// Restores one newly assigned partition ([`load`]), retrying with backoff until it succeeds
@@ -965,6 +1335,12 @@ where
         match loaded {
             Ok(restored) => return finish_restore(shared, key, generation, restored),
             Err(e) => {
+                shared.restore_failures.fetch_add(1, Ordering::Relaxed);
+                if let Some(state) = shared.state(key) {
+                    if let Ok(mut s) = state.lock() {
+                        s.restore_failures += 1;
+                    }
+                }
                 tracing::error!(stream_type = %key.0, partition = key.1, error = %e, retry_in_ms = backoff.as_millis() as u64, "restore failed");
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(RESTORE_BACKOFF_MAX);
@@ -1305,15 +1681,7 @@ mod tests {
     fn shared_with(state: PartitionState) -> Arc<Shared> {
         let mut config = KafkaConfig::local("127.0.0.1:9", "t", &["doc"]);
         config.partitions = 1;
-        let shared = Arc::new(Shared {
-            config: Arc::new(config),
-            ready: Mutex::new(Vec::new()),
-            states: Mutex::new(HashMap::new()),
-            changed: Notify::new(),
-            assigned: Mutex::new(Vec::new()),
-            generations: AtomicU64::new(0),
-            reports: Mutex::new(Vec::new()),
-        });
+        let (shared, _) = Shared::new(Arc::new(config));
         replace_state(&shared, state);
         shared
     }
@@ -1546,6 +1914,135 @@ mod tests {
         }
         assert_eq!(s.deliver(total - 1, record), Delivery::BecameReady);
         assert_eq!(s.next, total);
+    }
+
+    /// A commit of `stream_id` following `head`.
+    fn next_commit(stream_id: &str, head: &Head) -> CommitRecord {
+        let mut commit = new_commit();
+        commit.stream = StreamRef::new("doc", stream_id);
+        CommitRecord::build(&commit, head.version, &head.hash, chrono::Utc::now())
+    }
+
+    /// The heads rule R gives `records`, read from the partition's start.
+    fn heads_by_r(records: &[CommitRecord]) -> StreamHeads {
+        let mut heads = StreamHeads::default();
+        for record in records {
+            heads.admit(record);
+        }
+        heads
+    }
+
+    /// An owner restored from a snapshot that lies (here: two versions ahead of the log)
+    /// accepts its own next commits that every reader fences; the head check names the stream.
+    #[test]
+    fn a_head_that_disagrees_with_the_log_is_a_stuck_stream() {
+        let first = next_commit("doc-1", &Head::default());
+        let second = next_commit(
+            "doc-1",
+            &Head {
+                version: 1,
+                hash: first.last_hash().to_owned(),
+            },
+        );
+        let other = next_commit("doc-2", &Head::default());
+        let log = heads_by_r(&[first.clone(), other.clone(), second.clone()]);
+
+        let mut state = assignment(1);
+        state.ready = true;
+        state.restoring = false;
+        state.next = 3;
+        state.heads = log.clone();
+        assert!(stuck_streams(&state, &log, 3).is_empty(), "healthy: the same heads");
+
+        state.heads.restore(
+            "doc-1".into(),
+            Head {
+                version: 4,
+                hash: "forged".into(),
+            },
+        );
+        let stuck = stuck_streams(&state, &log, 3);
+        assert_eq!(stuck.len(), 1, "{stuck:?}");
+        assert_eq!(
+            (
+                stuck[0].stream_id.as_str(),
+                stuck[0].owner_version,
+                stuck[0].log_version
+            ),
+            ("doc-1", 4, 2)
+        );
+
+        let mut unknown = assignment(1);
+        unknown.heads = heads_by_r(&[other]);
+        let stuck = stuck_streams(&unknown, &log, 3);
+        assert_eq!(
+            stuck.iter().map(|s| s.stream_id.as_str()).collect::<Vec<_>>(),
+            ["doc-1"],
+            "a stream the owner counts as new"
+        );
+    }
+
+    /// The owner moved a stream after the offset the check read to: its two heads are of
+    /// different moments, so the stream waits for the next check.
+    #[test]
+    fn a_stream_moved_after_the_checked_offset_is_not_stuck() {
+        let first = next_commit("doc-1", &Head::default());
+        let log = heads_by_r(std::slice::from_ref(&first));
+        let mut state = assignment(1);
+        state.restoring = false;
+        state.apply(0, first.clone());
+        let second = next_commit("doc-1", &state.heads.head("doc-1"));
+        state.apply(1, second);
+        assert_eq!(state.heads.version("doc-1"), 2);
+        assert!(stuck_streams(&state, &log, 1).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_partition_assigned_and_not_ready_past_the_bound_is_reported_with_its_failed_restores() {
+        let writers = writers_without_a_broker(Duration::from_secs(1));
+        let bound = writers.shared.config.not_ready_bound;
+        let mut stalled = PartitionState::new("doc".into(), 0);
+        stalled.started = Instant::now().checked_sub(bound + Duration::from_secs(1)).unwrap();
+        stalled.restore_failures = 4;
+        writers
+            .shared
+            .states
+            .lock()
+            .unwrap()
+            .insert(("doc".into(), 0), Arc::new(Mutex::new(stalled)));
+        let health = writers.health();
+        assert_eq!(health.partitions_not_ready.len(), 1, "{health:?}");
+        assert_eq!(health.partitions_not_ready[0].restore_failures, 4);
+        assert!(!health.is_healthy());
+
+        let fresh = PartitionState::new("doc".into(), 0);
+        writers
+            .shared
+            .states
+            .lock()
+            .unwrap()
+            .insert(("doc".into(), 0), Arc::new(Mutex::new(fresh)));
+        assert!(writers.health().is_healthy(), "restoring, within the bound");
+        writers.stop().await;
+    }
+
+    #[tokio::test]
+    async fn failed_restores_are_counted_for_the_partition_and_in_total() {
+        let shared = shared_with(assignment(1));
+        let attempts = Arc::new(AtomicU64::new(0));
+        let load = {
+            let attempts = attempts.clone();
+            move || {
+                if attempts.fetch_add(1, Ordering::SeqCst) < 3 {
+                    Err(EventLogError::Unavailable("state topic leader moving".into()))
+                } else {
+                    Ok(restored(1, 0, 0))
+                }
+            }
+        };
+        restore_with(&shared, &key(), 1, Duration::from_millis(1), load).await;
+        assert_eq!(shared.restore_failures.load(Ordering::Relaxed), 3);
+        assert_eq!(read(&shared, |s| s.restore_failures), 3);
     }
 
     #[tokio::test]
