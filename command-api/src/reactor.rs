@@ -3,7 +3,9 @@
 //! leave request debits the drafter's leave ledger (consuming its hold); 반려, 회수 or discard
 //! of a leave request releases its hold. Every follow-up has a command id derived
 //! from the document and its purpose, and every follow-up command is idempotent, so
-//! re-reading the log after a restart changes nothing.
+//! re-reading the log after a restart changes nothing — and so a follow-up that failed for a
+//! passing reason (the log unavailable, another writer first) is simply tried again later,
+//! with backoff, from a bounded queue: a broker outage delays numbering, it never skips it.
 
 use crate::error::ApiError;
 use crate::service::{derived_id, CommandService, Meta};
@@ -15,7 +17,7 @@ use domain::process::{on_approval_event, FollowUp};
 use domain::Actor;
 use infra::eventlog::chain::{Admission, StreamHeads};
 use infra::eventlog::{streams, Checkpoint, StreamRef};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
@@ -32,10 +34,41 @@ pub fn start(service: Arc<CommandService>, offset: FixedOffset) {
     });
 }
 
+/// Follow-ups that failed for a passing reason, waiting for their next try. Bounded: when it
+/// is full the reactor stops reading new events until tries drain it.
+const MAX_PENDING: usize = 10_000;
+
+/// The first retry of a failed follow-up waits this long, each next one twice as long, up to
+/// [`RETRY_MAX`]; a follow-up is retried for as long as its failure is a passing one.
+const RETRY_FIRST: Duration = Duration::from_millis(500);
+const RETRY_MAX: Duration = Duration::from_secs(30);
+
+/// A follow-up to try again: every follow-up is idempotent, so trying twice is harmless.
+struct Pending {
+    stream: StreamRef,
+    event: ApprovalEvent,
+    cause: Uuid,
+    due: tokio::time::Instant,
+    wait: Duration,
+}
+
+/// Whether a failure may pass: the log was unavailable, or another writer got there first.
+fn passing(e: &ApiError) -> bool {
+    e.status == axum::http::StatusCode::SERVICE_UNAVAILABLE
+        || e.status == axum::http::StatusCode::CONFLICT
+        || e.status == axum::http::StatusCode::TOO_MANY_REQUESTS
+}
+
 async fn run(service: &CommandService, offset: FixedOffset) -> Result<(), ApiError> {
     let mut subscription = service.log().subscribe(streams::APPROVAL, Checkpoint::new()).await?;
     let mut heads: HashMap<u32, StreamHeads> = HashMap::new();
+    let mut pending: VecDeque<Pending> = VecDeque::new();
     loop {
+        retry_due(service, offset, &mut pending).await;
+        if pending.len() >= MAX_PENDING {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        }
         for delivered in subscription.next_batch(200, Duration::from_millis(500)).await? {
             if heads.entry(delivered.partition).or_default().admit(&delivered.commit) != Admission::Accepted {
                 continue;
@@ -54,11 +87,45 @@ async fn run(service: &CommandService, offset: FixedOffset) -> Result<(), ApiErr
                         | ApprovalEvent::DraftDiscarded { .. }
                 ) {
                     let stream = StreamRef::new(streams::APPROVAL, delivered.commit.stream_id.clone());
-                    if let Err(e) = follow_up(service, &stream, &event, delivered.commit.commit_id, offset).await {
-                        tracing::warn!(stream = %stream, error = %e.detail, "follow-up failed");
+                    let cause = delivered.commit.commit_id;
+                    if let Err(e) = follow_up(service, &stream, &event, cause, offset).await {
+                        if passing(&e) {
+                            tracing::info!(stream = %stream, error = %e.detail, "follow-up failed; will retry");
+                            pending.push_back(Pending {
+                                stream,
+                                event,
+                                cause,
+                                due: tokio::time::Instant::now() + RETRY_FIRST,
+                                wait: RETRY_FIRST,
+                            });
+                        } else {
+                            tracing::warn!(stream = %stream, error = %e.detail, "follow-up failed");
+                        }
                     }
                 }
             }
+        }
+    }
+}
+
+/// Tries again every pending follow-up whose time has come, in the order they failed.
+async fn retry_due(service: &CommandService, offset: FixedOffset, pending: &mut VecDeque<Pending>) {
+    let now = tokio::time::Instant::now();
+    for _ in 0..pending.len() {
+        let Some(mut p) = pending.pop_front() else { break };
+        if p.due > now {
+            pending.push_back(p);
+            continue;
+        }
+        match follow_up(service, &p.stream, &p.event, p.cause, offset).await {
+            Ok(()) => tracing::info!(stream = %p.stream, "follow-up done on retry"),
+            Err(e) if passing(&e) => {
+                p.wait = (p.wait * 2).min(RETRY_MAX);
+                p.due = tokio::time::Instant::now() + p.wait;
+                tracing::warn!(stream = %p.stream, error = %e.detail, retry_in = ?p.wait, "follow-up failed again");
+                pending.push_back(p);
+            }
+            Err(e) => tracing::warn!(stream = %p.stream, error = %e.detail, "follow-up failed"),
         }
     }
 }

@@ -1657,3 +1657,108 @@ async fn both_instances_serve_every_caller_after_a_rebalance() {
     log_a.shutdown().await;
     log_b.shutdown().await;
 }
+
+/// The embedded log, with the numbering sequence unavailable for its first `failures` appends
+/// (a broker outage as the process manager sees it).
+struct NumberingOutage {
+    inner: EmbeddedLog,
+    failures: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl EventLog for NumberingOutage {
+    async fn append(
+        &self,
+        commit: infra::eventlog::NewCommit,
+    ) -> Result<infra::eventlog::Appended, infra::eventlog::EventLogError> {
+        use std::sync::atomic::Ordering;
+        if commit.stream.stream_type == streams::NUMBERING
+            && self
+                .failures
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok()
+        {
+            return Err(infra::eventlog::EventLogError::Unavailable("broker restarting".into()));
+        }
+        self.inner.append(commit).await
+    }
+    async fn find_command(
+        &self,
+        stream: &infra::eventlog::StreamRef,
+        command_id: Uuid,
+    ) -> Result<Option<infra::eventlog::Appended>, infra::eventlog::EventLogError> {
+        self.inner.find_command(stream, command_id).await
+    }
+    async fn read_stream(
+        &self,
+        stream: &infra::eventlog::StreamRef,
+    ) -> Result<Vec<infra::eventlog::RecordedEvent>, infra::eventlog::EventLogError> {
+        self.inner.read_stream(stream).await
+    }
+    async fn subscribe(
+        &self,
+        stream_type: &str,
+        from: infra::eventlog::Checkpoint,
+    ) -> Result<Box<dyn infra::eventlog::Subscription>, infra::eventlog::EventLogError> {
+        self.inner.subscribe(stream_type, from).await
+    }
+    async fn end_offsets(
+        &self,
+        stream_type: &str,
+    ) -> Result<infra::eventlog::Checkpoint, infra::eventlog::EventLogError> {
+        self.inner.end_offsets(stream_type).await
+    }
+    fn partitions(&self) -> u32 {
+        self.inner.partitions()
+    }
+}
+
+/// A document approved while the log refuses the numbering process manager is still numbered
+/// once the log answers again, without a restart (a failed follow-up is retried).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_document_approved_during_an_outage_is_numbered_once_the_log_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Arc::new(NumberingOutage {
+        inner: EmbeddedLog::open(dir.path(), EmbeddedOptions::default(), Upcasters::default()).unwrap(),
+        failures: 3.into(),
+    });
+    let app = App::spawn(log, Some(dir), demo_settings()).await;
+    let kang = app.login(DEV_KANG).await;
+    let lead = app.login(PLATFORM_LEAD).await;
+    let (id, version) = app.submitted(&kang, line(&[PLATFORM_LEAD])).await;
+    let approve = app
+        .post(&format!("/api/approvals/{id}/approve"), &lead, json!({}), Some(version))
+        .await;
+    assert_eq!(approve.status, StatusCode::OK, "{}", approve.body);
+    let doc = eventually_within(
+        &app,
+        &format!("/api/approvals/{id}"),
+        &kang,
+        Duration::from_secs(20),
+        |d| d["number_text"].is_string(),
+    )
+    .await;
+    assert!(doc["number_text"].as_str().unwrap().starts_with("GEN-"), "{doc}");
+}
+
+async fn eventually_within(
+    app: &App,
+    path: &str,
+    token: &str,
+    within: Duration,
+    check: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let reply = app.get(path, token).await;
+        if check(&reply.body) {
+            return reply.body;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{path} never reached the expected state: {}",
+            reply.body
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
