@@ -15,8 +15,11 @@ use serde::Serialize;
 use std::sync::Arc;
 use uuid::Uuid;
 
-/// Rounds of decide-and-append a command without `If-Match` gets under contention.
-const UNCONDITIONAL_ATTEMPTS: u32 = 40;
+/// How long a command without `If-Match` keeps deciding again under contention. Bounded by
+/// time, not rounds: on Kafka a commit the owner has accepted but the broker not yet
+/// acknowledged already counts for the version check while reads do not show it yet, and a
+/// slow broker stretches that window to seconds.
+const UNCONDITIONAL_RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A command id derived from a seed (a document and a purpose), so that a follow-up issued
 /// again after a retry or a restart is recognised as the same command.
@@ -198,18 +201,22 @@ impl CommandService {
         }
         // Without a client precondition the decision is retried against the newer state when
         // another writer got there first (comments, process managers): every round of a race
-        // has a winner, so a bounded number of rounds with a short growing pause serves every
+        // has a winner, so rounds with a short growing pause for a bounded time serve every
         // contender of a realistic burst; with one, the client decides what a conflict means.
-        let attempts = if expected.is_some() { 1 } else { UNCONDITIONAL_ATTEMPTS };
-        let mut attempt = 0;
+        let retry_until = std::time::Instant::now() + UNCONDITIONAL_RETRY_FOR;
+        let mut attempt: u32 = 0;
         loop {
             attempt += 1;
             match self
                 .decide_and_append::<A>(stream, expected, meta, command, guard)
                 .await
             {
-                Err(e) if e.code == "version_conflict" && attempt < attempts => {
-                    let pause = u64::from(attempt.min(10)) * 2 + u64::from(meta.command_id.as_u128() as u8 % 3);
+                Err(e)
+                    if e.code == "version_conflict"
+                        && expected.is_none()
+                        && std::time::Instant::now() < retry_until =>
+                {
+                    let pause = u64::from(attempt.min(25)) * 2 + u64::from(meta.command_id.as_u128() as u8 % 3);
                     tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
                 }
                 result => return result,

@@ -1762,3 +1762,90 @@ async fn eventually_within(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// The embedded log, where — once `lag` is set — a stream's newest commit shows in reads only
+/// that long after it was appended, while appends already check against it: the window a
+/// Kafka owner has between accepting a commit and the broker acknowledging it.
+struct LaggingReads {
+    inner: EmbeddedLog,
+    lag: std::sync::Mutex<Option<Duration>>,
+    appended: std::sync::Mutex<std::collections::HashMap<String, (u64, std::time::Instant)>>,
+}
+
+#[async_trait::async_trait]
+impl EventLog for LaggingReads {
+    async fn append(
+        &self,
+        commit: infra::eventlog::NewCommit,
+    ) -> Result<infra::eventlog::Appended, infra::eventlog::EventLogError> {
+        let appended = self.inner.append(commit).await?;
+        if appended.stream.stream_type != streams::APPROVAL || self.lag.lock().unwrap().is_none() {
+            return Ok(appended);
+        }
+        self.appended.lock().unwrap().insert(
+            appended.stream.stream_id.clone(),
+            (appended.first_version, std::time::Instant::now()),
+        );
+        Ok(appended)
+    }
+    async fn find_command(
+        &self,
+        stream: &infra::eventlog::StreamRef,
+        command_id: Uuid,
+    ) -> Result<Option<infra::eventlog::Appended>, infra::eventlog::EventLogError> {
+        self.inner.find_command(stream, command_id).await
+    }
+    async fn read_stream(
+        &self,
+        stream: &infra::eventlog::StreamRef,
+    ) -> Result<Vec<infra::eventlog::RecordedEvent>, infra::eventlog::EventLogError> {
+        let mut events = self.inner.read_stream(stream).await?;
+        let lag = *self.lag.lock().unwrap();
+        if let (Some(lag), Some((first, at))) = (lag, self.appended.lock().unwrap().get(&stream.stream_id).copied()) {
+            if at.elapsed() < lag {
+                events.retain(|e| e.version < first);
+            }
+        }
+        Ok(events)
+    }
+    async fn subscribe(
+        &self,
+        stream_type: &str,
+        from: infra::eventlog::Checkpoint,
+    ) -> Result<Box<dyn infra::eventlog::Subscription>, infra::eventlog::EventLogError> {
+        self.inner.subscribe(stream_type, from).await
+    }
+    async fn end_offsets(
+        &self,
+        stream_type: &str,
+    ) -> Result<infra::eventlog::Checkpoint, infra::eventlog::EventLogError> {
+        self.inner.end_offsets(stream_type).await
+    }
+    fn partitions(&self) -> u32 {
+        self.inner.partitions()
+    }
+}
+
+/// A comment without If-Match lands even while another writer's commit takes seconds to show
+/// in reads (a slow broker acknowledging a Kafka owner's produce): the command side decides
+/// again for a bounded time, not for a fixed number of quick rounds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_comment_lands_while_a_concurrent_commit_is_slow_to_show() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Arc::new(LaggingReads {
+        inner: EmbeddedLog::open(dir.path(), EmbeddedOptions::default(), Upcasters::default()).unwrap(),
+        lag: Default::default(),
+        appended: Default::default(),
+    });
+    let app = App::spawn(log.clone(), Some(dir), demo_settings()).await;
+    let kang = app.login(DEV_KANG).await;
+    let lead = app.login(PLATFORM_LEAD).await;
+    let (id, _) = app.submitted(&kang, line(&[PLATFORM_LEAD])).await;
+    *log.lag.lock().unwrap() = Some(Duration::from_millis(2_500));
+    let path = format!("/api/approvals/{id}/comments");
+    let first = app.post(&path, &lead, json!({ "text": "먼저" }), None).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    let second = app.post(&path, &kang, json!({ "text": "나중" }), None).await;
+    assert_eq!(second.status, StatusCode::CREATED, "{}", second.body);
+    assert_eq!(second.body["version"], first.body["version"].as_u64().unwrap() + 1);
+}

@@ -290,3 +290,34 @@ async fn an_owner_restored_ahead_of_the_log_reports_the_stream_as_stuck() {
     assert_eq!(heads.head(&s.stream_id).version, 5);
     second.shutdown().await;
 }
+
+/// A write forwarded on a stale announcement to an instance the group has not given the
+/// partition is answered at once (503, retry), not after waiting for a partition that is not
+/// coming; the sender then finds the current owner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_forwarded_to_an_instance_that_does_not_hold_the_partition_is_refused_at_once() {
+    let prefix = fresh_prefix();
+    let mut config = infra::eventlog::kafka::KafkaConfig::local(kafka_brokers(), &prefix, TYPES);
+    config.partitions = 3;
+    config.write = false;
+    config.ownership_wait = Duration::from_secs(10);
+    let bystander = infra::eventlog::kafka::KafkaLog::connect(config, upcasters())
+        .await
+        .unwrap();
+    let s = stream("stale-forward-1");
+    let began = std::time::Instant::now();
+    let answer = bystander
+        .serve_forwarded(infra::eventlog::kafka::owners::Forwarded::Append {
+            commit: commit(&s, ExpectedVersion::Exact(0), vec![event(0)]),
+        })
+        .await;
+    let took = began.elapsed();
+    match answer {
+        infra::eventlog::kafka::owners::ForwardedAnswer::Appended {
+            result: Err(infra::eventlog::EventLogError::Unavailable(why)),
+        } => assert!(why.contains("not owned here"), "{why}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert!(took < Duration::from_secs(2), "answered after {took:?}");
+    bystander.shutdown().await;
+}

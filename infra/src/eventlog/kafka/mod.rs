@@ -552,7 +552,7 @@ impl EventLog for KafkaLog {
             )));
         }
         let partition = partition_for(&commit.stream.stream_id, self.config.partitions);
-        if let Some(owner) = self.remote_owner(&commit.stream.stream_type, partition) {
+        if let Some(owner) = self.writer_of(&commit.stream.stream_type, partition).await? {
             return match self.forward(&owner, owners::Forwarded::Append { commit }).await? {
                 owners::ForwardedAnswer::Appended { result } => result,
                 _ => Err(EventLogError::Unavailable("owner answered another request".into())),
@@ -567,7 +567,7 @@ impl EventLog for KafkaLog {
         command_id: uuid::Uuid,
     ) -> Result<Option<Appended>, EventLogError> {
         let partition = partition_for(&stream.stream_id, self.config.partitions);
-        if let Some(owner) = self.remote_owner(&stream.stream_type, partition) {
+        if let Some(owner) = self.writer_of(&stream.stream_type, partition).await? {
             let request = owners::Forwarded::FindCommand {
                 stream: stream.clone(),
                 command_id,
@@ -661,12 +661,17 @@ impl EventLog for KafkaLog {
         match request {
             Forwarded::Append { commit } => {
                 let partition = partition_for(&commit.stream.stream_id, self.config.partitions);
-                ForwardedAnswer::Appended {
-                    result: self.append_here(partition, commit).await,
-                }
+                let result = match self.not_held_here(&commit.stream.stream_type, partition) {
+                    Some(gone) => Err(gone),
+                    None => self.append_here(partition, commit).await,
+                };
+                ForwardedAnswer::Appended { result }
             }
             Forwarded::FindCommand { stream, command_id } => {
                 let partition = partition_for(&stream.stream_id, self.config.partitions);
+                if let Some(gone) = self.not_held_here(&stream.stream_type, partition) {
+                    return ForwardedAnswer::Found { result: Err(gone) };
+                }
                 ForwardedAnswer::Found {
                     result: self.find_command_here(&stream, partition, command_id).await,
                 }
@@ -685,6 +690,36 @@ impl EventLog for KafkaLog {
 }
 
 impl KafkaLog {
+    /// Where a write to a partition goes: `None` when this instance holds the partition (or
+    /// cannot forward), else its announced owner. While the partition is between owners —
+    /// revoked from one, not yet restored and announced by the next — it waits for either,
+    /// up to `ownership_wait`, rather than betting on a partition the group never gave here.
+    async fn writer_of(&self, stream_type: &str, partition: u32) -> Result<Option<owners::Owner>, EventLogError> {
+        let deadline = tokio::time::Instant::now() + self.config.ownership_wait;
+        loop {
+            if self.writers.holds(stream_type, partition) || self.config.internal_token.is_none() {
+                return Ok(None);
+            }
+            if let Some(owner) = self.remote_owner(stream_type, partition) {
+                return Ok(Some(owner));
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(EventLogError::Unavailable(format!(
+                    "no instance owns {stream_type}/{partition} yet; retry"
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// A forwarded write for a partition the group has not given this instance came on a stale
+    /// announcement: answered at once, so the sender retries on the current owner instead of
+    /// waiting here for a partition that is not coming.
+    fn not_held_here(&self, stream_type: &str, partition: u32) -> Option<EventLogError> {
+        (!self.writers.holds(stream_type, partition))
+            .then(|| EventLogError::Unavailable(format!("{stream_type}/{partition} is not owned here any more; retry")))
+    }
+
     /// The announced owner of a partition, when it is another instance and this one does not
     /// own the partition itself.
     fn remote_owner(&self, stream_type: &str, partition: u32) -> Option<owners::Owner> {

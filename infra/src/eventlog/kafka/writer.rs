@@ -786,6 +786,14 @@ impl Writers {
             .is_some_and(|s| s.lock().map(|s| s.ready && !s.revoked).unwrap_or(false))
     }
 
+    /// Whether the group gave this instance the partition (restored or still restoring) and has
+    /// not taken it away: its writes are this instance's to make, once restored.
+    pub(super) fn holds(&self, stream_type: &str, partition: u32) -> bool {
+        self.shared
+            .state(&(stream_type.to_owned(), partition))
+            .is_some_and(|s| s.lock().map(|s| !s.revoked).unwrap_or(false))
+    }
+
     pub(super) fn owned(&self) -> Vec<(String, u32)> {
         let Ok(states) = self.shared.states.lock() else {
             return Vec::new();
