@@ -1,9 +1,10 @@
 //! # infra — adapters behind ports
 //!
 //! The event log (over Kafka with `rdkafka`, and an embedded append-only log), the read-model
-//! stores (MySQL/SQLite, MongoDB), the notification bus (Redis / in-process), configuration,
-//! telemetry and auth live here, each behind a trait the service crates use.
-//! Deployment material lives under `infra/deploy/`.
+//! stores (MySQL/SQLite, MongoDB), the notification bus (Redis / in-process), auth (JWKS
+//! verification, the local signer) and the audit checks live here, each behind a trait the
+//! service crates use. Settings and telemetry are the `erp` binary's (`src/settings.rs`,
+//! `src/main.rs`).
 pub mod audit;
 pub mod auth;
 pub mod bus;

@@ -1,4 +1,5 @@
-//! Approval documents: draft, save, discard, submit, and every decision (DESIGN §3).
+//! Approval documents: draft, save, discard, submit, and every decision (the vocabulary is
+//! the glossary in `domain/src/lib.rs`).
 
 use super::{meta, parse_id, reply, require_version};
 use crate::error::ApiError;

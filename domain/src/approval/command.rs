@@ -43,7 +43,7 @@ pub enum RejectTarget {
     PreviousStep,
 }
 
-/// Every action on a document (DESIGN §3).
+/// Every action on a document (each term is in the glossary of `domain/src/lib.rs`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum ApprovalCommand {
     /// 기안: create the document as a draft.
