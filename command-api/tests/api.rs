@@ -168,15 +168,10 @@ fn problem(reply: &Reply, status: StatusCode, code: &str) {
     assert_eq!(reply.body["code"], code, "{}", reply.body);
 }
 
+/// Polls until `check` holds, for up to 20 s: process managers run behind the commands, and
+/// on a loaded machine (or Kafka) that can take seconds.
 async fn eventually(app: &App, path: &str, token: &str, check: impl Fn(&Value) -> bool) -> Value {
-    for _ in 0..100 {
-        let reply = app.get(path, token).await;
-        if check(&reply.body) {
-            return reply.body;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{path} never reached the expected state");
+    eventually_within(app, path, token, Duration::from_secs(20), check).await
 }
 
 async fn health_readiness_and_the_api_document_are_served(app: App) {
@@ -1658,15 +1653,31 @@ async fn both_instances_serve_every_caller_after_a_rebalance() {
     log_b.shutdown().await;
 }
 
-/// The embedded log, with the numbering sequence unavailable for its first `failures` appends
-/// (a broker outage as the process manager sees it).
-struct NumberingOutage {
+/// The embedded log with faults a distributed log has: the numbering sequence unavailable for
+/// its first `numbering_failures` appends (a broker outage as the process manager sees it);
+/// and — once `lag` is set — an approval stream's newest commit showing in reads only that
+/// long after it was appended, while appends already check against it (the window a Kafka
+/// owner has between accepting a commit and the broker acknowledging it).
+struct Faulty {
     inner: EmbeddedLog,
-    failures: std::sync::atomic::AtomicUsize,
+    numbering_failures: std::sync::atomic::AtomicUsize,
+    lag: std::sync::Mutex<Option<Duration>>,
+    appended: std::sync::Mutex<std::collections::HashMap<String, (u64, std::time::Instant)>>,
+}
+
+impl Faulty {
+    fn new(dir: &tempfile::TempDir, numbering_failures: usize) -> Self {
+        Self {
+            inner: EmbeddedLog::open(dir.path(), EmbeddedOptions::default(), Upcasters::default()).unwrap(),
+            numbering_failures: numbering_failures.into(),
+            lag: Default::default(),
+            appended: Default::default(),
+        }
+    }
 }
 
 #[async_trait::async_trait]
-impl EventLog for NumberingOutage {
+impl EventLog for Faulty {
     async fn append(
         &self,
         commit: infra::eventlog::NewCommit,
@@ -1674,13 +1685,20 @@ impl EventLog for NumberingOutage {
         use std::sync::atomic::Ordering;
         if commit.stream.stream_type == streams::NUMBERING
             && self
-                .failures
+                .numbering_failures
                 .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
                 .is_ok()
         {
             return Err(infra::eventlog::EventLogError::Unavailable("broker restarting".into()));
         }
-        self.inner.append(commit).await
+        let appended = self.inner.append(commit).await?;
+        if appended.stream.stream_type == streams::APPROVAL && self.lag.lock().unwrap().is_some() {
+            self.appended.lock().unwrap().insert(
+                appended.stream.stream_id.clone(),
+                (appended.first_version, std::time::Instant::now()),
+            );
+        }
+        Ok(appended)
     }
     async fn find_command(
         &self,
@@ -1693,7 +1711,14 @@ impl EventLog for NumberingOutage {
         &self,
         stream: &infra::eventlog::StreamRef,
     ) -> Result<Vec<infra::eventlog::RecordedEvent>, infra::eventlog::EventLogError> {
-        self.inner.read_stream(stream).await
+        let mut events = self.inner.read_stream(stream).await?;
+        let lag = *self.lag.lock().unwrap();
+        if let (Some(lag), Some((first, at))) = (lag, self.appended.lock().unwrap().get(&stream.stream_id).copied()) {
+            if at.elapsed() < lag {
+                events.retain(|e| e.version < first);
+            }
+        }
+        Ok(events)
     }
     async fn subscribe(
         &self,
@@ -1718,10 +1743,7 @@ impl EventLog for NumberingOutage {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_document_approved_during_an_outage_is_numbered_once_the_log_answers() {
     let dir = tempfile::tempdir().unwrap();
-    let log = Arc::new(NumberingOutage {
-        inner: EmbeddedLog::open(dir.path(), EmbeddedOptions::default(), Upcasters::default()).unwrap(),
-        failures: 3.into(),
-    });
+    let log = Arc::new(Faulty::new(&dir, 3));
     let app = App::spawn(log, Some(dir), demo_settings()).await;
     let kang = app.login(DEV_KANG).await;
     let lead = app.login(PLATFORM_LEAD).await;
@@ -1763,80 +1785,13 @@ async fn eventually_within(
     }
 }
 
-/// The embedded log, where — once `lag` is set — a stream's newest commit shows in reads only
-/// that long after it was appended, while appends already check against it: the window a
-/// Kafka owner has between accepting a commit and the broker acknowledging it.
-struct LaggingReads {
-    inner: EmbeddedLog,
-    lag: std::sync::Mutex<Option<Duration>>,
-    appended: std::sync::Mutex<std::collections::HashMap<String, (u64, std::time::Instant)>>,
-}
-
-#[async_trait::async_trait]
-impl EventLog for LaggingReads {
-    async fn append(
-        &self,
-        commit: infra::eventlog::NewCommit,
-    ) -> Result<infra::eventlog::Appended, infra::eventlog::EventLogError> {
-        let appended = self.inner.append(commit).await?;
-        if appended.stream.stream_type != streams::APPROVAL || self.lag.lock().unwrap().is_none() {
-            return Ok(appended);
-        }
-        self.appended.lock().unwrap().insert(
-            appended.stream.stream_id.clone(),
-            (appended.first_version, std::time::Instant::now()),
-        );
-        Ok(appended)
-    }
-    async fn find_command(
-        &self,
-        stream: &infra::eventlog::StreamRef,
-        command_id: Uuid,
-    ) -> Result<Option<infra::eventlog::Appended>, infra::eventlog::EventLogError> {
-        self.inner.find_command(stream, command_id).await
-    }
-    async fn read_stream(
-        &self,
-        stream: &infra::eventlog::StreamRef,
-    ) -> Result<Vec<infra::eventlog::RecordedEvent>, infra::eventlog::EventLogError> {
-        let mut events = self.inner.read_stream(stream).await?;
-        let lag = *self.lag.lock().unwrap();
-        if let (Some(lag), Some((first, at))) = (lag, self.appended.lock().unwrap().get(&stream.stream_id).copied()) {
-            if at.elapsed() < lag {
-                events.retain(|e| e.version < first);
-            }
-        }
-        Ok(events)
-    }
-    async fn subscribe(
-        &self,
-        stream_type: &str,
-        from: infra::eventlog::Checkpoint,
-    ) -> Result<Box<dyn infra::eventlog::Subscription>, infra::eventlog::EventLogError> {
-        self.inner.subscribe(stream_type, from).await
-    }
-    async fn end_offsets(
-        &self,
-        stream_type: &str,
-    ) -> Result<infra::eventlog::Checkpoint, infra::eventlog::EventLogError> {
-        self.inner.end_offsets(stream_type).await
-    }
-    fn partitions(&self) -> u32 {
-        self.inner.partitions()
-    }
-}
-
 /// A comment without If-Match lands even while another writer's commit takes seconds to show
 /// in reads (a slow broker acknowledging a Kafka owner's produce): the command side decides
 /// again for a bounded time, not for a fixed number of quick rounds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_comment_lands_while_a_concurrent_commit_is_slow_to_show() {
     let dir = tempfile::tempdir().unwrap();
-    let log = Arc::new(LaggingReads {
-        inner: EmbeddedLog::open(dir.path(), EmbeddedOptions::default(), Upcasters::default()).unwrap(),
-        lag: Default::default(),
-        appended: Default::default(),
-    });
+    let log = Arc::new(Faulty::new(&dir, 0));
     let app = App::spawn(log.clone(), Some(dir), demo_settings()).await;
     let kang = app.login(DEV_KANG).await;
     let lead = app.login(PLATFORM_LEAD).await;

@@ -287,6 +287,17 @@ async fn export(cluster: &Cluster) -> anyhow::Result<Judged> {
     Ok(judged)
 }
 
+/// Runs `probes`, [`PROBES`] at a time; what each found wrong, by document.
+async fn failures(
+    probes: impl Iterator<Item = impl std::future::Future<Output = Option<(String, String)>>>,
+) -> Vec<(String, String)> {
+    futures::stream::iter(probes)
+        .buffer_unordered(PROBES)
+        .filter_map(std::future::ready)
+        .collect()
+        .await
+}
+
 /// Every document on every steady instance: answered, at the log's version.
 async fn read_probe(
     cluster: &Cluster,
@@ -299,7 +310,7 @@ async fn read_probe(
     let probes = documents
         .iter()
         .flat_map(|(_, doc)| cluster.steady_urls().into_iter().map(move |base| (doc.clone(), base)));
-    let failures: Vec<Option<(String, String)>> = futures::stream::iter(probes.map(|(doc, base)| {
+    Ok(failures(probes.map(|(doc, base)| {
         let http = http.clone();
         let want = judged.heads.get(&doc).copied();
         async move {
@@ -326,10 +337,7 @@ async fn read_probe(
             why.map(|why| (doc, why))
         }
     }))
-    .buffer_unordered(PROBES)
-    .collect()
-    .await;
-    Ok(failures.into_iter().flatten().collect())
+    .await)
 }
 
 /// Every document through the query API (GraphQL over the projector's views): at the log's
@@ -343,7 +351,7 @@ async fn query_probe(
     let http = reqwest::Client::builder().timeout(super::REQUEST_BOUND).build()?;
     let token = driver.drafter_token();
     let url = format!("{}/graphql", cluster.query_url());
-    let failures: Vec<Option<(String, String)>> = futures::stream::iter(documents.iter().map(|(_, doc)| {
+    Ok(failures(documents.iter().map(|(_, doc)| {
         let (http, url) = (http.clone(), url.clone());
         let want = judged.heads.get(doc).copied();
         async move {
@@ -370,10 +378,7 @@ async fn query_probe(
             })
         }
     }))
-    .buffer_unordered(PROBES)
-    .collect()
-    .await;
-    Ok(failures.into_iter().flatten().collect())
+    .await)
 }
 
 /// Numbers unique and gap-free per sequence, one per approved document, each recorded on the

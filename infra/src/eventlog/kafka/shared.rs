@@ -26,13 +26,12 @@
 //! Committed offsets are still written, after the reader says it has applied a batch
 //! ([`Subscription::applied`], at most once a second), so broker tools show the group's lag.
 
-use super::super::codec::CommitRecord;
 use super::super::{Checkpoint, Delivered, EventLogError, Positions, Subscription};
 use super::{unavailable, KafkaConfig};
 use async_trait::async_trait;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, RebalanceProtocol, StreamConsumer};
 use rdkafka::types::RDKafkaRespErr;
-use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -309,7 +308,6 @@ impl Subscription for SharedSubscription {
         if self.settle().await? {
             return Ok(Vec::new());
         }
-        let mut batch = Vec::new();
         let first = tokio::select! {
             // The group moved partitions: settle them before reading on.
             _ = self.membership.changed.notified() => None,
@@ -320,29 +318,10 @@ impl Subscription for SharedSubscription {
         };
         let Some(first) = first else {
             self.commit();
-            return Ok(batch);
+            return Ok(Vec::new());
         };
-        let mut next = Some(first);
-        while let Some(message) = next.take() {
-            let partition = message.partition() as u32;
-            let offset = message.offset() as u64;
-            // Only partitions held (a record of one taken away may still be queued).
-            if let Some(next) = self.checkpoint.get_mut(&partition) {
-                let commit = CommitRecord::decode(message.payload().unwrap_or_default())?;
-                *next = offset + 1;
-                batch.push(Delivered {
-                    partition,
-                    offset,
-                    commit,
-                });
-            }
-            if batch.len() >= max {
-                break;
-            }
-            if let Ok(Ok(m)) = tokio::time::timeout(Duration::from_millis(1), self.consumer.recv()).await {
-                next = Some(m.detach());
-            }
-        }
+        // Only partitions held (a record of one taken away may still be queued).
+        let mut batch = super::gather(&self.consumer, first, max, &mut self.checkpoint, true).await?;
         // Taken away while gathering: not this member's to apply any more.
         let revoked = self.changes()?.revoked.clone();
         if !revoked.is_empty() {
