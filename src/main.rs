@@ -17,10 +17,6 @@
 
 mod audit;
 mod bench;
-mod chaos;
-mod fuzz_bench;
-mod live_bench;
-mod rebuild_bench;
 mod repair;
 mod replay;
 mod settings;
@@ -203,7 +199,7 @@ enum Role {
     /// starts the servers it needs and calls this): load through kill -9, SIGSTOP, joins and
     /// leaves, a broker restart and a projector kill, then checks that nothing acknowledged was
     /// lost, duplicated or left stuck. Exit 1 when a check fails.
-    Chaos(chaos::ChaosArgs),
+    Chaos(bench::chaos::ChaosArgs),
     /// Load generators.
     Bench {
         #[command(subcommand)]
@@ -327,7 +323,7 @@ async fn run(role: Role) -> anyhow::Result<bool> {
         Role::Import { input, data_dir } => audit::import(&data_dir, input).await,
         Role::RepairLog { data_dir, yes } => repair::run(&data_dir, yes),
         Role::Bench { what } => bench::run(what).await.map(|()| true),
-        Role::Chaos(args) => chaos::run(args).await,
+        Role::Chaos(args) => bench::chaos::run(args).await,
     }
 }
 

@@ -1,0 +1,204 @@
+//! `erp bench commands`: the command API under open-loop load, in-process or as separate
+//! processes on a broker (see the module docs of [`super`]).
+
+use super::{login, one_rate, start_server, Row};
+use anyhow::Context;
+use command_api::seed::{DEV_KANG, PLATFORM_LEAD};
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+pub(crate) async fn commands(
+    url: Option<String>,
+    kafka: Option<String>,
+    rates: &[u32],
+    seconds: u64,
+) -> anyhow::Result<()> {
+    let (url, _dir, label) = match url {
+        Some(url) => (url, None, "external server"),
+        None => start_server(kafka).await?,
+    };
+    command_rates(std::slice::from_ref(&url), &url, label, rates, seconds).await?;
+    println!("original system: 120 ms average latency, 250 requests/s");
+    Ok(())
+}
+
+/// `--kafka B --instances 1,3`: the command side as separate processes on broker B, each count
+/// in turn, beside the broker's own produce latency measured in the same run.
+pub(crate) async fn spread_commands(
+    brokers: &str,
+    instances: &[usize],
+    rates: &[u32],
+    seconds: u64,
+) -> anyhow::Result<()> {
+    let raw = raw_produce(brokers, 2_000).await?;
+    let mut summary = Vec::new();
+    for &n in instances {
+        anyhow::ensure!(n >= 1, "--instances counts must be at least 1");
+        let work = tempfile::tempdir()?;
+        let mut cluster = super::chaos::cluster::Cluster::start(super::chaos::cluster::Layout {
+            work: work.path().to_owned(),
+            base_port: 29_700,
+            broker: super::chaos::cluster::BrokerAt::Running(brokers.to_owned()),
+            read_side: None,
+            instances: n,
+        })
+        .await?;
+        let label = format!("{n} erp command-api process(es) on kafka {brokers}, round robin");
+        let rows = command_rates(&cluster.steady_urls(), &cluster.idp_url(), &label, rates, seconds).await;
+        cluster.stop_all().await;
+        summary.push((n, rows?));
+    }
+    println!("\nsummary (same broker, same run)");
+    println!(
+        "  raw produce, one at a time, acks=all, idempotent: p50 {:.2} ms, p99 {:.2} ms",
+        raw.0.as_secs_f64() * 1e3,
+        raw.1.as_secs_f64() * 1e3
+    );
+    for (n, rows) in &summary {
+        let held = best_rate(rows).map_or("none".to_owned(), |r| format!("{r}/s"));
+        let at = |rate: Option<u32>| rows.iter().find(|r| Some(r.rate) == rate);
+        let first = at(rows.first().map(|r| r.rate));
+        println!(
+            "  {n} instance(s), {:.0}% forwarded: highest rate held with p99 ≤ 50 ms {held}; at {}/s p50 {:.2} ms p99 {:.2} ms",
+            100.0 * (*n as f64 - 1.0) / *n as f64,
+            first.map_or(0, |r| r.rate),
+            first.map_or(0.0, |r| r.p50.as_secs_f64() * 1e3),
+            first.map_or(0.0, |r| r.p99.as_secs_f64() * 1e3),
+        );
+    }
+    Ok(())
+}
+
+/// The broker's floor: `count` records produced one at a time (idempotent, acks=all), each
+/// timed from send to acknowledgement; returns (p50, p99).
+async fn raw_produce(brokers: &str, count: usize) -> anyhow::Result<(Duration, Duration)> {
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    let producer: FutureProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("linger.ms", "0")
+        .create()?;
+    let topic = format!("bench{}.raw", uuid::Uuid::now_v7().simple());
+    let body = vec![b'x'; 500];
+    let mut took = Vec::with_capacity(count);
+    for i in 0..count {
+        let key = i.to_string();
+        let began = Instant::now();
+        producer
+            .send(
+                FutureRecord::to(&topic).partition(0).key(&key).payload(&body),
+                Duration::from_secs(10),
+            )
+            .await
+            .map_err(|(e, _)| anyhow::anyhow!("raw produce: {e}"))?;
+        // The first sends create the topic; time the steady state.
+        if i >= count / 10 {
+            took.push(began.elapsed());
+        }
+    }
+    took.sort();
+    let at = |q: f64| took[((took.len() as f64 * q) as usize).min(took.len() - 1)];
+    Ok((at(0.5), at(0.99)))
+}
+
+/// Open-loop rates on the command API at `urls` (round robin), logging in at `login_url`.
+async fn command_rates(
+    urls: &[String],
+    login_url: &str,
+    label: &str,
+    rates: &[u32],
+    seconds: u64,
+) -> anyhow::Result<Vec<Row>> {
+    let url = &urls[0];
+    let http = reqwest::Client::builder().pool_max_idle_per_host(512).build()?;
+    let drafter = login(&http, login_url, DEV_KANG.0).await?;
+    let lead = login(&http, login_url, PLATFORM_LEAD.0).await?;
+    // Documents to comment on: an author may comment on one document 30 times an hour, so
+    // each rate gets fresh documents, enough for its comments.
+    let submitted = |count: usize| {
+        let (http, drafter) = (&http, &drafter);
+        async move {
+            let mut targets = Vec::with_capacity(count);
+            for i in 0..count {
+                let body = json!({ "form": "general", "title": format!("부하 {i}"), "body": { "content": "x" }, "line": { "steps": [{ "kind": "approval", "approver": PLATFORM_LEAD.0 }] } });
+                let reply: serde_json::Value = http
+                    .post(format!("{url}/api/approvals"))
+                    .bearer_auth(drafter)
+                    .json(&body)
+                    .send()
+                    .await?
+                    .json()
+                    .await?;
+                let id = reply["id"]
+                    .as_str()
+                    .with_context(|| format!("no draft id in {reply}"))?
+                    .to_owned();
+                http.post(format!("{url}/api/approvals/{id}/submit"))
+                    .bearer_auth(drafter)
+                    .header("if-match", "\"1\"")
+                    .json(&json!({}))
+                    .send()
+                    .await?
+                    .error_for_status()?;
+                targets.push(id);
+            }
+            anyhow::Ok(targets)
+        }
+    };
+    println!("\ncommand API open-loop benchmark — {label}, {}", urls.join(" "));
+    println!(
+        "mix: 50% 기안 (POST /api/approvals), 50% 의견 (POST /api/approvals/{{id}}/comments); {seconds} s per rate\n"
+    );
+    println!(
+        "{:>7} {:>7} {:>7} {:>10} {:>10} {:>10} {:>10}",
+        "rate/s", "sent", "ok", "p50 ms", "p99 ms", "p99.9 ms", "held/s"
+    );
+    let mut rows = Vec::new();
+    for &rate in rates {
+        let comments = (rate as usize * seconds as usize).div_ceil(2);
+        let targets = submitted(comments.div_ceil(25).max(1)).await?;
+        let row = one_rate(rate, seconds, |i| {
+            let url = &urls[i % urls.len()];
+            if i % 2 == 0 {
+                let body = json!({ "form": "general", "title": "부하 시험", "body": { "content": "open-loop" } });
+                http.post(format!("{url}/api/approvals"))
+                    .bearer_auth(&drafter)
+                    .json(&body)
+            } else {
+                let target = &targets[(i / 2) % targets.len()];
+                http.post(format!("{url}/api/approvals/{target}/comments"))
+                    .bearer_auth(&lead)
+                    .json(&json!({ "text": "확인" }))
+            }
+        })
+        .await;
+        println!(
+            "{:>7} {:>7} {:>7} {:>10.2} {:>10.2} {:>10.2} {:>10.0}",
+            row.rate,
+            row.sent,
+            row.ok,
+            row.p50.as_secs_f64() * 1e3,
+            row.p99.as_secs_f64() * 1e3,
+            row.p999.as_secs_f64() * 1e3,
+            row.achieved
+        );
+        let saturated = row.p99 > Duration::from_millis(500);
+        rows.push(row);
+        if saturated {
+            break;
+        }
+    }
+    match best_rate(&rows) {
+        Some(rate) => println!("\nhighest rate held with p99 ≤ 50 ms: {rate}/s"),
+        None => println!("\nno rate held p99 ≤ 50 ms"),
+    }
+    Ok(rows)
+}
+
+fn best_rate(rows: &[Row]) -> Option<u32> {
+    rows.iter()
+        .filter(|r| r.p99 <= Duration::from_millis(50) && r.ok == r.sent)
+        .map(|r| r.rate)
+        .max()
+}
