@@ -299,12 +299,6 @@ pub(crate) async fn start_up_child() -> anyhow::Result<(String, ChildServer)> {
         .context("starting erp up")?;
     let server = ChildServer { child, _dir: dir };
     let url = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    for _ in 0..300 {
-        if http.get(format!("{url}/healthz")).send().await.is_ok() {
-            return Ok((url, server));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    anyhow::bail!("erp up did not answer on {url} within 30 s")
+    chaos::cluster::wait_http(&format!("{url}/healthz"), Duration::from_secs(30)).await?;
+    Ok((url, server))
 }

@@ -471,7 +471,8 @@ async fn wait_tcp(port: u16, within: Duration) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn wait_http(url: &str, within: Duration) -> anyhow::Result<()> {
+/// Polls `url` until it answers 2xx, for up to `within`.
+pub(crate) async fn wait_http(url: &str, within: Duration) -> anyhow::Result<()> {
     let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?;
     let deadline = Instant::now() + within;
     loop {
