@@ -1653,6 +1653,105 @@ async fn both_instances_serve_every_caller_after_a_rebalance() {
     log_b.shutdown().await;
 }
 
+/// An announcement can outlive its owner's hold on the partition (a withdrawal not yet heard,
+/// or a record anyone with broker access wrote). A write sent on it is refused by the instance
+/// it names; the sender answered that refusal with 503 at once, although the current owner's
+/// announcement was on its way. It now waits for the next announcement and writes there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_write_sent_on_a_stale_announcement_reaches_the_current_owner() {
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    let brokers =
+        std::env::var("ERP_TEST_KAFKA").unwrap_or_else(|_| panic!("ERP_TEST_KAFKA is not set: run scripts/test"));
+    let prefix = format!("t{}", Uuid::now_v7().simple());
+    let (_a, _, log_a) = kafka_instance(&brokers, &prefix).await;
+    let (_b, _, log_b) = kafka_instance(&brokers, &prefix).await;
+    // A partition A writes, and B's internal address (from an announcement of B's).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let ((stream_type, at_a), b_url) = loop {
+        let at_a = log_a
+            .owned_partitions()
+            .into_iter()
+            .find(|(t, p)| log_b.announced_owner(t, *p).is_some());
+        let b_url = log_b
+            .owned_partitions()
+            .into_iter()
+            .find_map(|(t, p)| log_a.announced_owner(&t, p));
+        if let (Some(at_a), Some(b)) = (at_a, b_url) {
+            break (at_a, b.url);
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the partitions never split and got announced: A {:?} B {:?} {:?}",
+            log_a.owned_partitions(),
+            log_b.owned_partitions(),
+            log_a.read_announced_owners()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    // A's partition announced as another instance's, at B's internal address: B forwards to
+    // itself, and B does not hold the partition.
+    let stale = infra::eventlog::kafka::owners::Announcement::owned(
+        "an-instance-that-left",
+        &b_url,
+        chrono::Utc::now().timestamp_millis(),
+        Duration::from_secs(60),
+    );
+    let producer: BaseProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &brokers)
+        .create()
+        .unwrap();
+    let key = format!("{stream_type}/{at_a}");
+    let payload = serde_json::to_vec(&stale).unwrap();
+    producer
+        .send(
+            BaseRecord::to(&format!("{prefix}.owners"))
+                .partition(0)
+                .key(&key)
+                .payload(&payload),
+        )
+        .map_err(|(e, _)| e)
+        .unwrap();
+    producer.flush(Duration::from_secs(10)).unwrap();
+    while log_b
+        .announced_owner(&stream_type, at_a)
+        .is_none_or(|o| o.instance_id != stale.instance_id)
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "B never heard the stale announcement"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let stream_id = (0..)
+        .map(|i| format!("stale-announcement-{i}"))
+        .find(|id| infra::eventlog::partition_for(id, 4) == at_a)
+        .unwrap();
+    let stream = StreamRef::new(stream_type.clone(), &stream_id);
+    let commit = NewCommit {
+        stream: stream.clone(),
+        expected: infra::eventlog::ExpectedVersion::Exact(0),
+        command_id: Uuid::now_v7(),
+        correlation_id: Uuid::now_v7(),
+        causation_id: None,
+        actor: None,
+        traceparent: None,
+        events: vec![infra::eventlog::NewEvent {
+            event_type: "Probe".into(),
+            schema_version: 1,
+            payload: json!({ "n": 1 }),
+        }],
+    };
+    let appended = tokio::time::timeout(Duration::from_secs(20), log_b.append(commit))
+        .await
+        .expect("the write ends within its bound")
+        .expect("the write reaches the partition's current owner");
+    assert_eq!(appended.last_version, 1);
+    assert_eq!(log_a.read_stream(&stream).await.unwrap().len(), 1);
+    log_a.shutdown().await;
+    log_b.shutdown().await;
+}
+
 /// The embedded log with faults a distributed log has: the numbering sequence unavailable for
 /// its first `numbering_failures` appends (a broker outage as the process manager sees it);
 /// and — once `lag` is set — an approval stream's newest commit showing in reads only that

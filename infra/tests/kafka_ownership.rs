@@ -292,8 +292,8 @@ async fn an_owner_restored_ahead_of_the_log_reports_the_stream_as_stuck() {
 }
 
 /// A write forwarded on a stale announcement to an instance the group has not given the
-/// partition is answered at once (503, retry), not after waiting for a partition that is not
-/// coming; the sender then finds the current owner.
+/// partition is answered at once (not the owner), not after waiting for a partition that is
+/// not coming; the sender then waits for the current owner's announcement.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_forwarded_to_an_instance_that_does_not_hold_the_partition_is_refused_at_once() {
     let prefix = fresh_prefix();
@@ -313,9 +313,9 @@ async fn a_write_forwarded_to_an_instance_that_does_not_hold_the_partition_is_re
         .await;
     let took = began.elapsed();
     match answer {
-        infra::eventlog::kafka::owners::ForwardedAnswer::Appended {
-            result: Err(infra::eventlog::EventLogError::Unavailable(why)),
-        } => assert!(why.contains("not owned here"), "{why}"),
+        infra::eventlog::kafka::owners::ForwardedAnswer::NotOwner { partition } => {
+            assert_eq!(partition, infra::eventlog::partition_for(&s.stream_id, 3))
+        }
         other => panic!("expected a refusal, got {other:?}"),
     }
     assert!(took < Duration::from_secs(2), "answered after {took:?}");

@@ -552,13 +552,18 @@ impl EventLog for KafkaLog {
             )));
         }
         let partition = partition_for(&commit.stream.stream_id, self.config.partitions);
-        if let Some(owner) = self.writer_of(&commit.stream.stream_type, partition).await? {
-            return match self.forward(&owner, owners::Forwarded::Append { commit }).await? {
-                owners::ForwardedAnswer::Appended { result } => result,
-                _ => Err(EventLogError::Unavailable("owner answered another request".into())),
+        let mut writer = WriterSearch::new(self.config.ownership_wait);
+        loop {
+            let Some(owner) = self.writer_of(&commit.stream.stream_type, partition, &writer).await? else {
+                return self.append_here(partition, commit).await;
             };
+            let request = owners::Forwarded::Append { commit: commit.clone() };
+            match self.forward(&owner.0, request).await? {
+                owners::ForwardedAnswer::Appended { result } => return result,
+                owners::ForwardedAnswer::NotOwner { .. } => writer.refused_by(owner),
+                _ => return Err(EventLogError::Unavailable("owner answered another request".into())),
+            }
         }
-        self.append_here(partition, commit).await
     }
 
     async fn find_command(
@@ -567,17 +572,21 @@ impl EventLog for KafkaLog {
         command_id: uuid::Uuid,
     ) -> Result<Option<Appended>, EventLogError> {
         let partition = partition_for(&stream.stream_id, self.config.partitions);
-        if let Some(owner) = self.writer_of(&stream.stream_type, partition).await? {
+        let mut writer = WriterSearch::new(self.config.ownership_wait);
+        loop {
+            let Some(owner) = self.writer_of(&stream.stream_type, partition, &writer).await? else {
+                return self.find_command_here(stream, partition, command_id).await;
+            };
             let request = owners::Forwarded::FindCommand {
                 stream: stream.clone(),
                 command_id,
             };
-            return match self.forward(&owner, request).await? {
-                owners::ForwardedAnswer::Found { result } => result,
-                _ => Err(EventLogError::Unavailable("owner answered another request".into())),
-            };
+            match self.forward(&owner.0, request).await? {
+                owners::ForwardedAnswer::Found { result } => return result,
+                owners::ForwardedAnswer::NotOwner { .. } => writer.refused_by(owner),
+                _ => return Err(EventLogError::Unavailable("owner answered another request".into())),
+            }
         }
-        self.find_command_here(stream, partition, command_id).await
     }
 
     async fn read_stream(&self, stream: &StreamRef) -> Result<Vec<RecordedEvent>, EventLogError> {
@@ -661,16 +670,17 @@ impl EventLog for KafkaLog {
         match request {
             Forwarded::Append { commit } => {
                 let partition = partition_for(&commit.stream.stream_id, self.config.partitions);
-                let result = match self.not_held_here(&commit.stream.stream_type, partition) {
-                    Some(gone) => Err(gone),
-                    None => self.append_here(partition, commit).await,
-                };
-                ForwardedAnswer::Appended { result }
+                if !self.writers.holds(&commit.stream.stream_type, partition) {
+                    return ForwardedAnswer::NotOwner { partition };
+                }
+                ForwardedAnswer::Appended {
+                    result: self.append_here(partition, commit).await,
+                }
             }
             Forwarded::FindCommand { stream, command_id } => {
                 let partition = partition_for(&stream.stream_id, self.config.partitions);
-                if let Some(gone) = self.not_held_here(&stream.stream_type, partition) {
-                    return ForwardedAnswer::Found { result: Err(gone) };
+                if !self.writers.holds(&stream.stream_type, partition) {
+                    return ForwardedAnswer::NotOwner { partition };
                 }
                 ForwardedAnswer::Found {
                     result: self.find_command_here(&stream, partition, command_id).await,
@@ -689,21 +699,51 @@ impl EventLog for KafkaLog {
     }
 }
 
+/// One request's search for the instance that writes a partition: until when it may wait,
+/// and the announcement whose owner already answered that it does not hold the partition (a
+/// stale announcement: refused at once there, so the sender waits for the next one instead of
+/// answering 503 while the current owner's announcement is on its way).
+struct WriterSearch {
+    deadline: tokio::time::Instant,
+    refused: Option<u64>,
+}
+
+impl WriterSearch {
+    fn new(wait: Duration) -> Self {
+        Self {
+            deadline: tokio::time::Instant::now() + wait,
+            refused: None,
+        }
+    }
+
+    fn refused_by(&mut self, (_, heard): (owners::Owner, u64)) {
+        self.refused = Some(heard);
+    }
+}
+
 impl KafkaLog {
     /// Where a write to a partition goes: `None` when this instance holds the partition (or
-    /// cannot forward), else its announced owner. While the partition is between owners —
-    /// revoked from one, not yet restored and announced by the next — it waits for either,
-    /// up to `ownership_wait`, rather than betting on a partition the group never gave here.
-    async fn writer_of(&self, stream_type: &str, partition: u32) -> Result<Option<owners::Owner>, EventLogError> {
-        let deadline = tokio::time::Instant::now() + self.config.ownership_wait;
+    /// cannot forward), else its announced owner and which announcement named it. While the
+    /// partition is between owners — revoked from one, not yet restored and announced by the
+    /// next — or announced only by an owner that already refused it, it waits for either, up
+    /// to the search's deadline, rather than betting on a partition the group never gave here.
+    async fn writer_of(
+        &self,
+        stream_type: &str,
+        partition: u32,
+        search: &WriterSearch,
+    ) -> Result<Option<(owners::Owner, u64)>, EventLogError> {
         loop {
             if self.writers.holds(stream_type, partition) || self.config.internal_token.is_none() {
                 return Ok(None);
             }
-            if let Some(owner) = self.remote_owner(stream_type, partition) {
+            if let Some(owner) = self
+                .remote_announcement(stream_type, partition)
+                .filter(|(_, heard)| search.refused != Some(*heard))
+            {
                 return Ok(Some(owner));
             }
-            if tokio::time::Instant::now() >= deadline {
+            if tokio::time::Instant::now() >= search.deadline {
                 return Err(EventLogError::Unavailable(format!(
                     "no instance owns {stream_type}/{partition} yet; retry"
                 )));
@@ -712,23 +752,20 @@ impl KafkaLog {
         }
     }
 
-    /// A forwarded write for a partition the group has not given this instance came on a stale
-    /// announcement: answered at once, so the sender retries on the current owner instead of
-    /// waiting here for a partition that is not coming.
-    fn not_held_here(&self, stream_type: &str, partition: u32) -> Option<EventLogError> {
-        (!self.writers.holds(stream_type, partition))
-            .then(|| EventLogError::Unavailable(format!("{stream_type}/{partition} is not owned here any more; retry")))
-    }
-
     /// The announced owner of a partition, when it is another instance and this one does not
     /// own the partition itself.
     fn remote_owner(&self, stream_type: &str, partition: u32) -> Option<owners::Owner> {
+        self.remote_announcement(stream_type, partition).map(|(owner, _)| owner)
+    }
+
+    /// [`Self::remote_owner`] with which record of the owners topic announced it.
+    fn remote_announcement(&self, stream_type: &str, partition: u32) -> Option<(owners::Owner, u64)> {
         if self.writers.owns(stream_type, partition) {
             return None;
         }
         self.owners
-            .get(stream_type, partition)
-            .filter(|o| o.instance_id != self.config.instance_id)
+            .announcement(stream_type, partition)
+            .filter(|(o, _)| o.instance_id != self.config.instance_id)
     }
 
     async fn forward(

@@ -16,6 +16,11 @@
 //! owner announced is harmless. Announcements of earlier versions carry no lease and are kept
 //! until replaced, as those versions did.
 //!
+//! A sender can still act on an announcement that is stale (the withdrawal not yet heard). The
+//! instance it names then answers [`ForwardedAnswer::NotOwner`] at once, having done nothing,
+//! and the sender waits — within the same bound — for a newer announcement of the partition
+//! rather than failing the request.
+//!
 //! Peers also ask an owner for its heads of a partition ([`Forwarded::Heads`]): `erp verify
 //! --owners` compares them with the heads the log holds by rule R.
 //!
@@ -111,6 +116,9 @@ impl Now {
 #[derive(Debug, Clone)]
 struct Entry {
     owner: Owner,
+    /// Which record of the topic this is (counted as applied): a sender refused by the owner
+    /// it names skips it, and retries on the next announcement, even the same instance's.
+    heard: u64,
     /// Valid before both: the owner's stamp plus its lease, and when it was heard plus the
     /// lease. None for announcements without a lease (earlier versions).
     expires: Option<(i64, Instant)>,
@@ -120,12 +128,14 @@ struct Entry {
 #[derive(Debug, Clone, Default)]
 pub struct OwnersTable {
     entries: HashMap<(String, u32), Entry>,
+    applied: u64,
 }
 
 impl OwnersTable {
     /// Applies one record of the owners topic, heard at `now`.
     pub fn apply(&mut self, stream_type: &str, partition: u32, announcement: Announcement, now: Now) {
         let key = (stream_type.to_owned(), partition);
+        self.applied += 1;
         if announcement.withdrawn {
             if self
                 .entries
@@ -147,13 +157,19 @@ impl OwnersTable {
             instance_id: announcement.instance_id,
             url: announcement.url,
         };
-        self.entries.insert(key, Entry { owner, expires });
+        let heard = self.applied;
+        self.entries.insert(key, Entry { owner, heard, expires });
     }
 
     /// The partition's owner, unless its announcement was withdrawn or its lease ran out.
     pub fn get(&self, stream_type: &str, partition: u32, now: Now) -> Option<Owner> {
+        self.announcement(stream_type, partition, now).map(|(owner, _)| owner)
+    }
+
+    /// The partition's live announcement: its owner and which record announced it.
+    pub fn announcement(&self, stream_type: &str, partition: u32, now: Now) -> Option<(Owner, u64)> {
         let entry = self.entries.get(&(stream_type.to_owned(), partition))?;
-        entry.is_live(now).then(|| entry.owner.clone())
+        entry.is_live(now).then(|| (entry.owner.clone(), entry.heard))
     }
 
     /// Every partition with a live announcement, in order.
@@ -190,6 +206,14 @@ pub struct Owners {
 impl Owners {
     pub fn get(&self, stream_type: &str, partition: u32) -> Option<Owner> {
         self.table.read().ok()?.get(stream_type, partition, Now::system())
+    }
+
+    /// The partition's live announcement and which record announced it.
+    pub fn announcement(&self, stream_type: &str, partition: u32) -> Option<(Owner, u64)> {
+        self.table
+            .read()
+            .ok()?
+            .announcement(stream_type, partition, Now::system())
     }
 
     /// Starts tailing the owners topic.
@@ -356,6 +380,11 @@ pub enum ForwardedAnswer {
     },
     Heads {
         result: Result<OwnerHeads, EventLogError>,
+    },
+    /// The request came on a stale announcement: this instance does not hold the partition
+    /// and did nothing. The sender waits for a newer announcement and sends it there.
+    NotOwner {
+        partition: u32,
     },
 }
 
