@@ -2,7 +2,7 @@
 //! and swaps each in atomically (see `projector::Projector::replay`), drawing a progress bar
 //! with events/s and ETA on stderr. Nothing is announced to subscribers during a replay.
 
-use infra::readmodel::sql::Projection;
+use infra::readmodel::Projection;
 use projector::{Projector, ReplayProgress};
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};

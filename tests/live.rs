@@ -74,7 +74,7 @@ async fn system(config: notifier::NotifierConfig) -> System {
     let projector = projector::Projector::new(log, store)
         .with_bus(Arc::new(RedisBus::connect(&redis_url(), &channel).await.unwrap()));
     // Seeded history first, so tests only see what they cause.
-    for p in infra::readmodel::sql::Projection::ALL {
+    for p in infra::readmodel::Projection::ALL {
         projector.catch_up(p).await.unwrap();
     }
     let (stop_tx, stop) = tokio::sync::watch::channel(false);

@@ -7,41 +7,13 @@
 //! that falls behind learns how many changes it missed (`Lagged`) and resynchronises; memory
 //! never grows with a slow client.
 
-use crate::readmodel::FeedEntry;
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
 /// Changes a local subscriber may fall behind by before it must resynchronise.
 pub const RING: usize = 4096;
 
-/// One change, after its projection committed it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Change {
-    /// A new entry of one recipient's notification feed.
-    Notification {
-        /// Employee id.
-        recipient: String,
-        entry: FeedEntry,
-        /// Log position token of the commit (`type:partition:offset`).
-        position: String,
-        correlation_id: String,
-    },
-    /// A document changed.
-    Document {
-        doc: String,
-        version: u64,
-        /// Event types of the commit, in order.
-        events: Vec<String>,
-        position: String,
-        correlation_id: String,
-        /// Inbox principals (`emp:…`, `dept:…`) whose boxes held or now hold the document.
-        boxes: Vec<String>,
-        /// The folded document after the commit (visibility is decided on it by the domain).
-        document: serde_json::Value,
-    },
-}
+pub use crate::readmodel::fold::Change;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("change bus unavailable: {0}")]

@@ -30,8 +30,9 @@
 use chrono::{DateTime, Utc};
 use infra::bus::{Change, ChangeBus, LocalBus};
 use infra::eventlog::{Checkpoint, Delivered, EventLog, EventLogError, Positions, Subscription};
-use infra::readmodel::sql::{Projection, SqlReadModel};
+use infra::readmodel::sql::SqlReadModel;
 use infra::readmodel::ApprovalViews;
+use infra::readmodel::Projection;
 use infra::readmodel::{Shadow, StoreError};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -54,7 +55,7 @@ pub struct Lag {
     pub projection: &'static str,
     /// Commits in the log the projection has not applied.
     pub events_behind: u64,
-    /// Age of the newest applied commit when behind; 0 when caught up.
+    /// Age of the oldest commit not applied yet; 0 when caught up.
     pub seconds_behind: i64,
     /// Commits this projector stepped over because the store refused them or they did not
     /// decode (since it started); the stream they belong to stops at the commit before.
@@ -200,7 +201,6 @@ pub struct Projector {
     store: SqlReadModel,
     views: Arc<dyn ApprovalViews>,
     bus: Arc<dyn ChangeBus>,
-    last_applied: Arc<Mutex<HashMap<&'static str, DateTime<Utc>>>>,
     skips: Arc<Mutex<SkipLog>>,
     work: Arc<Mutex<HashMap<&'static str, Work>>>,
     /// The consumer group base name when projections are shared with other instances.
@@ -240,7 +240,6 @@ impl Projector {
             store,
             views,
             bus: Arc::new(LocalBus::default()),
-            last_applied: Arc::new(Mutex::new(HashMap::new())),
             skips: Arc::new(Mutex::new(SkipLog::default())),
             work: Arc::new(Mutex::new(HashMap::new())),
             group: None,
@@ -389,7 +388,6 @@ impl Projector {
                     continue;
                 }
                 self.tally(projection, |w| w.delivered += batch.len() as u64);
-                let newest = batch.iter().map(|d| d.commit.recorded_at).max();
                 let to = subscription.checkpoint().clone();
                 let outcome = match self.apply(projection, &from, &batch, &to, true).await {
                     Err(ProjectorError::Store(StoreError::Rejected(_) | StoreError::Corrupt(_))) => {
@@ -414,9 +412,6 @@ impl Projector {
                 }
                 from = to;
                 subscription.applied(&from);
-                if let (Some(newest), Ok(mut last)) = (newest, self.last_applied.lock()) {
-                    last.insert(projection.name(), newest);
-                }
             }
         }
     }
@@ -614,7 +609,6 @@ impl Projector {
             store: self.store.clone(),
             views: self.views.clone(),
             bus: Arc::new(LocalBus::default()),
-            last_applied: Arc::new(Mutex::new(HashMap::new())),
             skips: Arc::new(Mutex::new(SkipLog::default())),
             work: Arc::new(Mutex::new(HashMap::new())),
             group: None,
@@ -731,22 +725,8 @@ impl Projector {
     pub async fn lag(&self) -> Result<Vec<Lag>, ProjectorError> {
         let mut lags = Vec::new();
         for projection in Projection::ALL {
-            let end = self.log.end_offsets(projection.stream_type()).await?;
             let at = self.checkpoint(projection).await?;
-            let behind: u64 = end
-                .iter()
-                .map(|(p, e)| e.saturating_sub(at.get(p).copied().unwrap_or(0)))
-                .sum();
-            let newest = self
-                .last_applied
-                .lock()
-                .ok()
-                .and_then(|l| l.get(projection.name()).copied());
-            let seconds = match (behind, newest) {
-                (0, _) => 0,
-                (_, Some(t)) => (Utc::now() - t).num_seconds().max(0),
-                (_, None) => -1,
-            };
+            let behind = infra::readmodel::lag::behind(self.log.as_ref(), projection, at).await?;
             let (skipped, last_skipped) = self
                 .skips
                 .lock()
@@ -759,8 +739,8 @@ impl Projector {
                 .unwrap_or_default();
             lags.push(Lag {
                 projection: projection.name(),
-                events_behind: behind,
-                seconds_behind: seconds,
+                events_behind: behind.events,
+                seconds_behind: behind.seconds,
                 skipped,
                 last_skipped,
                 partitions: self.work(projection).partitions,
@@ -781,7 +761,7 @@ pub fn lag_metrics(lags: &[Lag]) -> String {
             lag.projection, lag.events_behind
         ));
     }
-    out.push_str("# HELP erp_projection_lag_seconds Age of the newest applied commit while behind.\n# TYPE erp_projection_lag_seconds gauge\n");
+    out.push_str("# HELP erp_projection_lag_seconds Age of the oldest commit a projection has not applied.\n# TYPE erp_projection_lag_seconds gauge\n");
     for lag in lags {
         out.push_str(&format!(
             "erp_projection_lag_seconds{{projection=\"{}\"}} {}\n",

@@ -16,7 +16,8 @@ use infra::eventlog::embedded::{EmbeddedLog, EmbeddedOptions};
 use infra::eventlog::{
     streams, Checkpoint, Delivered, EventLog, ExpectedVersion, NewCommit, NewEvent, StreamRef, Upcasters,
 };
-use infra::readmodel::sql::{Projection, SqlReadModel};
+use infra::readmodel::sql::SqlReadModel;
+use infra::readmodel::Projection;
 use projector::Projector;
 use rust_decimal::Decimal;
 use std::sync::Arc;

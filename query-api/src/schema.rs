@@ -16,7 +16,7 @@ use domain::org::{OrgChart, OrgDepartment, OrgMember};
 use domain::Aggregate;
 use infra::eventlog::{streams, StreamRef};
 use infra::readmodel::queries::{ApprovalSearch, EmployeeFilter};
-use infra::readmodel::sql::Projection;
+use infra::readmodel::Projection;
 use rust_decimal::Decimal;
 use std::str::FromStr;
 
@@ -726,12 +726,4 @@ async fn org_chart(stores: &Stores) -> async_graphql::Result<OrgChart> {
             })
             .collect(),
     })
-}
-
-/// Which projections fold a stream type (for read-your-writes waits).
-pub fn projections_of(stream_type: &str) -> Vec<Projection> {
-    Projection::ALL
-        .into_iter()
-        .filter(|p| p.stream_type() == stream_type)
-        .collect()
 }

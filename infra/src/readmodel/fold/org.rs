@@ -1,0 +1,165 @@
+//! The employee read model's fold: one current row per employee, department, delegation and
+//! leave balance, and one ledger row per leave event.
+
+use super::{corrupt, evolve, name_of, restore};
+use crate::eventlog::codec::CommitRecord;
+use crate::readmodel::rows::{DelegationRow, DepartmentRow, EmployeeRow, LeaveBalanceRow, LeaveEntryRow};
+use crate::readmodel::{Projection, StoreError};
+use domain::leave::{LeaveEvent, LeaveLedger};
+use domain::org::{Delegation, Department, Employee};
+use domain::Aggregate;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// The current row of one org stream.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OrgRow {
+    Employee(EmployeeRow),
+    Department(DepartmentRow),
+    Delegation(DelegationRow),
+    LeaveBalance(LeaveBalanceRow),
+}
+
+/// What one commit of an org stream folds to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrgFold {
+    /// The folded aggregate, as JSON (the stream's guard keeps it).
+    pub state: String,
+    /// The stream's row after the commit (it replaces the one before).
+    pub current: OrgRow,
+    /// Rows written once (the leave ledger).
+    pub ledger: Vec<LeaveEntryRow>,
+}
+
+/// Folds one commit of `projection`'s stream type onto the stored `state`. Not for
+/// [`Projection::Approvals`] (see [`super::fold_approval`]).
+pub fn fold_org(projection: Projection, state: Option<&str>, commit: &CommitRecord) -> Result<OrgFold, StoreError> {
+    let payloads: Vec<&serde_json::Value> = commit.events.iter().map(|e| &e.payload).collect();
+    let version = commit.last_version() as i64;
+    match projection {
+        Projection::Employees => fold_one(state, &payloads, |e| OrgRow::Employee(employee_row(e, version))),
+        Projection::Departments => fold_one(state, &payloads, |d| OrgRow::Department(department_row(d, version))),
+        Projection::Delegations => fold_one(state, &payloads, |d| OrgRow::Delegation(delegation_row(d, version))),
+        Projection::Leave => {
+            let mut fold = fold_one(state, &payloads, |l| OrgRow::LeaveBalance(leave_row(l, version)))?;
+            for event in &commit.events {
+                fold.ledger
+                    .push(leave_entry(&commit.stream_id, event.version, &event.payload)?);
+            }
+            Ok(fold)
+        }
+        Projection::Approvals => Err(StoreError::Corrupt("approval commits fold with fold_approval".into())),
+    }
+}
+
+fn fold_one<A>(
+    state: Option<&str>,
+    payloads: &[&serde_json::Value],
+    row: impl FnOnce(&A) -> OrgRow,
+) -> Result<OrgFold, StoreError>
+where
+    A: Aggregate + Serialize + DeserializeOwned,
+    A::Event: DeserializeOwned,
+{
+    let mut aggregate: A = restore(state)?;
+    evolve(&mut aggregate, payloads)?;
+    Ok(OrgFold {
+        state: serde_json::to_string(&aggregate).map_err(corrupt)?,
+        current: row(&aggregate),
+        ledger: Vec::new(),
+    })
+}
+
+fn employee_row(e: &Employee, version: i64) -> EmployeeRow {
+    let roles: Vec<String> = e.roles.iter().map(name_of).collect();
+    EmployeeRow {
+        id: e.id.map(|id| id.to_string()),
+        name: e.name.clone(),
+        email: e.email.clone(),
+        department: e.department.map(|d| d.to_string()),
+        position_title: e.position.as_ref().map(|p| p.title.clone()),
+        position_rank: e.position.as_ref().map_or(0, |p| p.rank as i64),
+        manager: e.manager.map(|m| m.to_string()),
+        roles: roles.join(","),
+        active: e.active,
+        version,
+    }
+}
+
+fn department_row(d: &Department, version: i64) -> DepartmentRow {
+    DepartmentRow {
+        id: d.id.map(|id| id.to_string()),
+        name: d.name.clone(),
+        code: d.code.clone(),
+        parent: d.parent.map(|p| p.to_string()),
+        head: d.head.map(|h| h.to_string()),
+        closed: d.closed,
+        version,
+    }
+}
+
+fn delegation_row(d: &Delegation, version: i64) -> DelegationRow {
+    DelegationRow {
+        id: d.id.map(|id| id.to_string()),
+        principal: d.principal.map(|p| p.to_string()),
+        proxy: d.proxy.map(|p| p.to_string()),
+        valid_from: d.window.map(|w| w.from.to_rfc3339()),
+        valid_until: d.window.map(|w| w.until.to_rfc3339()),
+        revoked: d.revoked,
+        version,
+    }
+}
+
+fn leave_row(l: &LeaveLedger, version: i64) -> LeaveBalanceRow {
+    LeaveBalanceRow {
+        employee: l.employee.map(|e| e.to_string()),
+        balance: l.balance.normalize().to_string(),
+        used: l.used.normalize().to_string(),
+        version,
+    }
+}
+
+fn leave_entry(employee: &str, version: u64, payload: &serde_json::Value) -> Result<LeaveEntryRow, StoreError> {
+    let event: LeaveEvent = serde_json::from_value(payload.clone()).map_err(corrupt)?;
+    let (kind, days, document, reason, at) = match &event {
+        LeaveEvent::Granted { days, year, at, .. } => ("granted", *days, None, Some(format!("{year}")), at),
+        LeaveEvent::Debited { days, document, at, .. } => ("debited", -*days, Some(document.to_string()), None, at),
+        LeaveEvent::Adjusted { days, reason, at, .. } => ("adjusted", *days, None, Some(reason.clone()), at),
+        // Holds move days between available and pending; the balance itself is unchanged.
+        LeaveEvent::Reserved {
+            days,
+            document,
+            revision,
+            at,
+            ..
+        } => (
+            "reserved",
+            *days,
+            Some(document.to_string()),
+            Some(format!("revision {revision}")),
+            at,
+        ),
+        LeaveEvent::Released {
+            days,
+            document,
+            revision,
+            at,
+            ..
+        } => (
+            "released",
+            *days,
+            Some(document.to_string()),
+            Some(format!("revision {revision}")),
+            at,
+        ),
+    };
+    Ok(LeaveEntryRow {
+        employee: employee.to_owned(),
+        version: version as i64,
+        kind: kind.to_owned(),
+        days: days.normalize().to_string(),
+        document,
+        reason,
+        at: at.to_rfc3339(),
+    })
+}

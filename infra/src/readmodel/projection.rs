@@ -1,0 +1,69 @@
+//! The projections: each folds one stream type into its own tables, under its own name
+//! (checkpoints, stream guards, `erp replay --projection`).
+
+use crate::eventlog::streams;
+
+/// One projection of the employee read model: its name, the stream type it consumes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Projection {
+    Employees,
+    Departments,
+    Delegations,
+    Leave,
+    /// Approval documents with their timeline, inbox entries and notification feeds.
+    Approvals,
+}
+
+impl Projection {
+    pub const ALL: [Projection; 5] = [
+        Self::Employees,
+        Self::Departments,
+        Self::Delegations,
+        Self::Leave,
+        Self::Approvals,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Employees => "org.employees",
+            Self::Departments => "org.departments",
+            Self::Delegations => "org.delegations",
+            Self::Leave => "org.leave",
+            Self::Approvals => "approval.views",
+        }
+    }
+
+    /// The tables holding this projection's rows, besides its guard (`erp_streams`) and
+    /// checkpoint (`erp_checkpoints`) rows; a replay swaps exactly these.
+    pub fn tables(self) -> &'static [&'static str] {
+        match self {
+            Self::Employees => &["employees"],
+            Self::Departments => &["departments"],
+            Self::Delegations => &["delegations"],
+            Self::Leave => &["leave_balances", "leave_entries"],
+            Self::Approvals => &["approvals", "approval_timeline", "inbox", "notifications"],
+        }
+    }
+
+    /// The projection called `name` (as `erp replay --projection` takes it).
+    pub fn named(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    pub fn stream_type(self) -> &'static str {
+        match self {
+            Self::Employees => streams::EMPLOYEE,
+            Self::Departments => streams::DEPARTMENT,
+            Self::Delegations => streams::DELEGATION,
+            Self::Leave => streams::LEAVE,
+            Self::Approvals => streams::APPROVAL,
+        }
+    }
+}
+
+/// Which projections fold a stream type (a read-your-writes wait waits for each).
+pub fn projections_of(stream_type: &str) -> impl Iterator<Item = Projection> + '_ {
+    Projection::ALL
+        .into_iter()
+        .filter(move |p| p.stream_type() == stream_type)
+}

@@ -1,0 +1,174 @@
+//! The employee read model and the approval views in SQL — MySQL 8 / MariaDB 10.11 in the
+//! distributed deployment, SQLite in the embedded default — through one sqlx `Any` code path,
+//! so both run the same statements.
+//!
+//! - [`schema`]: the tables, defined once, and how typed rows bind to them by column name;
+//! - [`apply`](mod@apply): one transaction per batch — rows, stream guards, checkpoint;
+//! - [`shadow`]: a replay's copy, its atomic swap, and the checksum and dump that compare;
+//! - [`queries`]: what the query API, notifier and command API read.
+
+mod apply;
+mod queries;
+pub mod schema;
+mod shadow;
+
+pub use crate::readmodel::SqlShadow;
+
+use crate::eventlog::{Checkpoint, Delivered};
+use crate::readmodel::queries::{ApprovalCandidate, ApprovalCursor, ApprovalSearch};
+use crate::readmodel::rows::{FeedEntry, InboxItem, TimelineEntry};
+use crate::readmodel::{Applied, ApprovalViews, Dump, Projection, Shadow, StoreError};
+use schema::text_at;
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyPool, Row};
+
+/// The employee read model.
+#[derive(Debug, Clone)]
+pub struct SqlReadModel {
+    pool: AnyPool,
+    url: String,
+    mysql: bool,
+}
+
+impl SqlReadModel {
+    /// Connects (`sqlite://path?mode=rwc` or `mysql://user:pass@host:port/db`) and creates
+    /// the tables if missing.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let sqlite = url.starts_with("sqlite:");
+        let pool = AnyPoolOptions::new()
+            // SQLite has one writer; more connections only contend for its lock.
+            .max_connections(if sqlite { 1 } else { 8 })
+            .connect(url)
+            .await?;
+        if sqlite {
+            sqlx::query("PRAGMA journal_mode=WAL").execute(&pool).await?;
+        }
+        let store = Self {
+            pool,
+            url: url.to_owned(),
+            mysql: !sqlite,
+        };
+        schema::migrate(&store.pool).await?;
+        Ok(store)
+    }
+
+    /// Where a projection stopped (partition → next offset).
+    pub async fn checkpoint(&self, projection: Projection) -> Result<Checkpoint, StoreError> {
+        let rows = sqlx::query("SELECT partition_no, next_offset FROM erp_checkpoints WHERE projection = ?")
+            .bind(projection.name())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get::<i64, _>(0)? as u32, r.try_get::<i64, _>(1)? as u64)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(Into::into)
+    }
+
+    /// Employees as (id, name, email, department, active), for checks and the directory.
+    pub async fn employees(&self) -> Result<Vec<(String, String, String, Option<String>, bool)>, StoreError> {
+        let rows = sqlx::query("SELECT id, name, email, department, active FROM employees ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    text_at(r, 0)?.unwrap_or_default(),
+                    text_at(r, 1)?.unwrap_or_default(),
+                    text_at(r, 2)?.unwrap_or_default(),
+                    text_at(r, 3)?,
+                    r.try_get::<i64, _>(4)? != 0,
+                ))
+            })
+            .collect()
+    }
+
+    /// An employee's leave balance and days used, as decimal strings.
+    pub async fn leave_balance(&self, employee: &str) -> Result<Option<(String, String)>, StoreError> {
+        let row = sqlx::query("SELECT balance, used FROM leave_balances WHERE employee = ?")
+            .bind(employee)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(r) => Some((text_at(&r, 0)?.unwrap_or_default(), text_at(&r, 1)?.unwrap_or_default())),
+            None => None,
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl ApprovalViews for SqlReadModel {
+    async fn checkpoint(&self) -> Result<Checkpoint, StoreError> {
+        SqlReadModel::checkpoint(self, Projection::Approvals).await
+    }
+
+    async fn apply(&self, batch: &[Delivered], checkpoint: &Checkpoint, notify: bool) -> Result<Applied, StoreError> {
+        self.apply_with(Projection::Approvals, batch, checkpoint, notify).await
+    }
+
+    async fn apply_from(
+        &self,
+        from: &Checkpoint,
+        batch: &[Delivered],
+        checkpoint: &Checkpoint,
+        notify: bool,
+    ) -> Result<Applied, StoreError> {
+        SqlReadModel::apply_from(self, Projection::Approvals, from, batch, checkpoint, notify).await
+    }
+
+    async fn inbox(&self, principal: &str, inbox: domain::approval::Inbox) -> Result<Vec<InboxItem>, StoreError> {
+        self.inbox_items(principal, inbox).await
+    }
+
+    async fn inbox_counts(&self, principal: &str) -> Result<Vec<(String, i64)>, StoreError> {
+        self.box_counts(principal).await
+    }
+
+    async fn notifications(&self, recipient: &str) -> Result<Vec<FeedEntry>, StoreError> {
+        self.feed(recipient).await
+    }
+
+    async fn approval(&self, id: &str) -> Result<Option<(u64, serde_json::Value)>, StoreError> {
+        self.approval_view(id).await
+    }
+
+    async fn timeline(&self, id: &str) -> Result<Vec<TimelineEntry>, StoreError> {
+        self.timeline_of(id).await
+    }
+
+    async fn search(
+        &self,
+        search: &ApprovalSearch,
+        after: Option<&ApprovalCursor>,
+        limit: usize,
+    ) -> Result<Vec<ApprovalCandidate>, StoreError> {
+        self.search_approvals(search, after, limit).await
+    }
+
+    async fn checksum(&self) -> Result<String, StoreError> {
+        SqlReadModel::checksum(self).await
+    }
+
+    async fn dump(&self) -> Result<Dump, StoreError> {
+        SqlReadModel::dump(self, Projection::Approvals).await
+    }
+
+    async fn shadow(&self) -> Result<(std::sync::Arc<dyn ApprovalViews>, Shadow), StoreError> {
+        let (store, shadow) = SqlReadModel::shadow(self, Projection::Approvals).await?;
+        Ok((std::sync::Arc::new(store), Shadow::Sql(shadow)))
+    }
+
+    async fn swap_in(&self, shadow: &Shadow) -> Result<u64, StoreError> {
+        match shadow {
+            Shadow::Sql(shadow) => SqlReadModel::swap_in(self, Projection::Approvals, shadow).await,
+            other => Err(StoreError::Unavailable(format!("not a SQL shadow: {other:?}"))),
+        }
+    }
+
+    async fn discard(&self, shadow: &Shadow) -> Result<(), StoreError> {
+        match shadow {
+            Shadow::Sql(shadow) => self.discard_shadow(shadow).await,
+            _ => Ok(()),
+        }
+    }
+}

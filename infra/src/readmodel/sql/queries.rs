@@ -1,0 +1,240 @@
+//! The SQL store's reads: inbox boxes, feeds, documents and timelines (the approval views
+//! port), and the employee read model's records for the query API, notifier and command API.
+//! Rows are read as their typed row ([`read`]) by column name, then shaped for the reader.
+
+use super::schema::{column_list, read, text_at};
+use super::SqlReadModel;
+use crate::readmodel::queries::*;
+use crate::readmodel::rows::*;
+use crate::readmodel::StoreError;
+use sqlx::any::AnyArguments;
+use sqlx::Row;
+
+type Query<'q> = sqlx::query::Query<'q, sqlx::Any, AnyArguments<'q>>;
+
+impl SqlReadModel {
+    /// Every row `query` selects, as typed rows (`{columns}` in `sql` stands for the table's
+    /// column list).
+    async fn rows<R: TableRow>(&self, sql: &str, binds: &[&str]) -> Result<Vec<R>, StoreError> {
+        let sql = sql.replace("{columns}", &column_list(R::TABLE)?);
+        let mut query: Query<'_> = sqlx::query(&sql);
+        for b in binds {
+            query = query.bind(b.to_string());
+        }
+        query.fetch_all(&self.pool).await?.iter().map(read).collect()
+    }
+
+    /// The documents in one box of a principal (`emp:<id>` or `dept:<id>`), newest first.
+    pub async fn inbox_items(
+        &self,
+        principal: &str,
+        inbox: domain::approval::Inbox,
+    ) -> Result<Vec<InboxItem>, StoreError> {
+        let rows: Vec<InboxRow> = self
+            .rows(
+                "SELECT {columns} FROM inbox WHERE principal = ? AND box = ? ORDER BY updated_at DESC, doc",
+                &[principal, inbox.as_str()],
+            )
+            .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    /// Documents per box for a principal.
+    pub async fn box_counts(&self, principal: &str) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = sqlx::query("SELECT box, COUNT(*) FROM inbox WHERE principal = ? GROUP BY box ORDER BY box")
+            .bind(principal)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((text_at(r, 0)?.unwrap_or_default(), r.try_get::<i64, _>(1)?)))
+            .collect()
+    }
+
+    /// A recipient's notification feed, newest first.
+    pub async fn feed(&self, recipient: &str) -> Result<Vec<FeedEntry>, StoreError> {
+        let rows: Vec<NotificationRow> = self
+            .rows(
+                "SELECT {columns} FROM notifications WHERE recipient = ? ORDER BY at DESC, id DESC",
+                &[recipient],
+            )
+            .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    /// A document's view: its version and the folded document as JSON.
+    pub async fn approval_view(&self, id: &str) -> Result<Option<(u64, serde_json::Value)>, StoreError> {
+        let rows: Vec<ApprovalRow> = self.rows("SELECT {columns} FROM approvals WHERE id = ?", &[id]).await?;
+        let Some(row) = rows.into_iter().next() else {
+            return Ok(None);
+        };
+        let doc = serde_json::from_str(&row.document).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok(Some((row.version as u64, doc)))
+    }
+
+    /// A document's timeline, in version order.
+    pub async fn timeline_of(&self, id: &str) -> Result<Vec<TimelineEntry>, StoreError> {
+        let rows: Vec<TimelineRow> = self
+            .rows(
+                "SELECT {columns} FROM approval_timeline WHERE doc = ? ORDER BY version",
+                &[id],
+            )
+            .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    /// Employees by id, in any order; unknown ids are left out (one query for a DataLoader).
+    pub async fn employees_by_ids(&self, ids: &[String]) -> Result<Vec<EmployeeRecord>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks = vec!["?"; ids.len()].join(", ");
+        let binds: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let rows: Vec<EmployeeRow> = self
+            .rows(
+                &format!("SELECT {{columns}} FROM employees WHERE id IN ({marks})"),
+                &binds,
+            )
+            .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    /// One page of employees by (name, id), after the given one.
+    pub async fn find_employees(
+        &self,
+        filter: &EmployeeFilter,
+        after: Option<&(String, String)>,
+        limit: usize,
+    ) -> Result<Vec<EmployeeRecord>, StoreError> {
+        let mut clauses = Vec::new();
+        let mut binds: Vec<String> = Vec::new();
+        if let Some(text) = &filter.text {
+            clauses.push("(LOWER(name) LIKE ? ESCAPE '\\' OR LOWER(email) LIKE ? ESCAPE '\\')");
+            binds.push(contains_pattern(text));
+            binds.push(contains_pattern(text));
+        }
+        if let Some(department) = &filter.department {
+            clauses.push("department = ?");
+            binds.push(department.clone());
+        }
+        if let Some((name, id)) = after {
+            clauses.push("(name > ? OR (name = ? AND id > ?))");
+            binds.extend([name.clone(), name.clone(), id.clone()]);
+        }
+        let mut sql = "SELECT {columns} FROM employees".to_owned();
+        if let Some(active) = filter.active {
+            clauses.push(if active { "active = 1" } else { "active = 0" });
+        }
+        if !clauses.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&clauses.join(" AND "));
+        }
+        sql.push_str(" ORDER BY name, id");
+        if limit < usize::MAX {
+            sql.push_str(&format!(" LIMIT {limit}"));
+        }
+        let binds: Vec<&str> = binds.iter().map(String::as_str).collect();
+        let rows: Vec<EmployeeRow> = self.rows(&sql, &binds).await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    /// Every department (open and closed), by name.
+    pub async fn departments(&self) -> Result<Vec<DepartmentRecord>, StoreError> {
+        let rows: Vec<DepartmentRow> = self
+            .rows("SELECT {columns} FROM departments ORDER BY name, id", &[])
+            .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    /// Delegations naming `proxy`, not revoked (whether their window is open is the caller's
+    /// question: it knows the time).
+    pub async fn delegations_to(&self, proxy: &str) -> Result<Vec<DelegationRecord>, StoreError> {
+        let rows: Vec<DelegationRow> = self
+            .rows(
+                "SELECT {columns} FROM delegations WHERE proxy = ? AND revoked = 0 ORDER BY valid_from",
+                &[proxy],
+            )
+            .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    /// Delegations naming `proxy` whose window holds `now`.
+    pub async fn open_delegations_to(
+        &self,
+        proxy: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<DelegationRecord>, StoreError> {
+        let parse = |t: &str| chrono::DateTime::parse_from_rfc3339(t).map(|t| t.with_timezone(&chrono::Utc));
+        Ok(self
+            .delegations_to(proxy)
+            .await?
+            .into_iter()
+            .filter(|d| matches!((parse(&d.valid_from), parse(&d.valid_until)), (Ok(f), Ok(u)) if f <= now && now < u))
+            .collect())
+    }
+
+    /// An employee's leave ledger, oldest first.
+    pub async fn leave_entries(&self, employee: &str) -> Result<Vec<LeaveEntry>, StoreError> {
+        let rows: Vec<LeaveEntryRow> = self
+            .rows(
+                "SELECT {columns} FROM leave_entries WHERE employee = ? ORDER BY version",
+                &[employee],
+            )
+            .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    /// Candidate documents newest first (by `updated_at`, then id), after `after`.
+    pub async fn search_approvals(
+        &self,
+        search: &ApprovalSearch,
+        after: Option<&ApprovalCursor>,
+        limit: usize,
+    ) -> Result<Vec<ApprovalCandidate>, StoreError> {
+        let mut clauses: Vec<&str> = Vec::new();
+        let mut binds: Vec<String> = Vec::new();
+        for (value, clause) in [
+            (&search.status, "status = ?"),
+            (&search.drafter, "drafter = ?"),
+            (&search.submitted_from, "submitted_at >= ?"),
+            (&search.submitted_until, "submitted_at <= ?"),
+        ] {
+            if let Some(v) = value {
+                clauses.push(clause);
+                binds.push(v.clone());
+            }
+        }
+        if let Some(form) = &search.form {
+            clauses.push("form LIKE ? ESCAPE '\\'");
+            binds.push(format!("{}@%", form.replace('%', "\\%").replace('_', "\\_")));
+        }
+        if let Some((updated_at, id)) = after {
+            clauses.push("(updated_at < ? OR (updated_at = ? AND id < ?))");
+            binds.extend([updated_at.clone(), updated_at.clone(), id.clone()]);
+        }
+        let mut sql = "SELECT version, updated_at, document FROM approvals".to_owned();
+        if !clauses.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&clauses.join(" AND "));
+        }
+        sql.push_str(&format!(" ORDER BY updated_at DESC, id DESC LIMIT {}", limit.min(1000)));
+        let mut q = sqlx::query(&sql);
+        for b in &binds {
+            q = q.bind(b);
+        }
+        q.fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                let json = text_at(r, 2)?.unwrap_or_default();
+                let doc = serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                Ok((r.try_get::<i64, _>(0)? as u64, text_at(r, 1)?.unwrap_or_default(), doc))
+            })
+            .collect()
+    }
+}
+
+/// `%text%` for LIKE, with the wildcards in `text` itself escaped.
+fn contains_pattern(text: &str) -> String {
+    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{}%", escaped.to_lowercase())
+}

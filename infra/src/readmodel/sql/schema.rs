@@ -1,0 +1,407 @@
+//! The SQL schema, defined once: [`TABLES`] (columns and kinds) drives `CREATE TABLE`, the
+//! row checksum replay comparisons use, and how a typed row ([`TableRow`]) is bound to a
+//! statement — by column name, never by position — and read back.
+//!
+//! Statements stick to what MySQL 8, MariaDB and SQLite share: `?` placeholders,
+//! delete-then-insert instead of dialect upserts, TEXT for decimals and times, BIGINT for
+//! integers.
+
+use crate::readmodel::rows::TableRow;
+use crate::readmodel::StoreError;
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, Row};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// VARCHAR key or short text.
+    Key,
+    Text,
+    Int,
+}
+
+/// A table: name, columns with their kinds, primary key.
+pub type Table = (&'static str, &'static [(&'static str, Kind)], &'static str);
+
+/// Every table of the employee read model.
+pub const TABLES: &[Table] = &[
+    (
+        "erp_checkpoints",
+        &[
+            ("projection", Kind::Key),
+            ("partition_no", Kind::Int),
+            ("next_offset", Kind::Int),
+        ],
+        "projection, partition_no",
+    ),
+    (
+        "erp_streams",
+        &[
+            ("projection", Kind::Key),
+            ("stream_id", Kind::Key),
+            ("version", Kind::Int),
+            ("hash", Kind::Key),
+            ("state", Kind::Text),
+        ],
+        "projection, stream_id",
+    ),
+    (
+        "employees",
+        &[
+            ("id", Kind::Key),
+            ("name", Kind::Key),
+            ("email", Kind::Key),
+            ("department", Kind::Key),
+            ("position_title", Kind::Key),
+            ("position_rank", Kind::Int),
+            ("manager", Kind::Key),
+            ("roles", Kind::Key),
+            ("active", Kind::Int),
+            ("version", Kind::Int),
+        ],
+        "id",
+    ),
+    (
+        "departments",
+        &[
+            ("id", Kind::Key),
+            ("name", Kind::Key),
+            ("code", Kind::Key),
+            ("parent", Kind::Key),
+            ("head", Kind::Key),
+            ("closed", Kind::Int),
+            ("version", Kind::Int),
+        ],
+        "id",
+    ),
+    (
+        "delegations",
+        &[
+            ("id", Kind::Key),
+            ("principal", Kind::Key),
+            ("proxy", Kind::Key),
+            ("valid_from", Kind::Key),
+            ("valid_until", Kind::Key),
+            ("revoked", Kind::Int),
+            ("version", Kind::Int),
+        ],
+        "id",
+    ),
+    (
+        "leave_balances",
+        &[
+            ("employee", Kind::Key),
+            ("balance", Kind::Key),
+            ("used", Kind::Key),
+            ("version", Kind::Int),
+        ],
+        "employee",
+    ),
+    (
+        "leave_entries",
+        &[
+            ("employee", Kind::Key),
+            ("version", Kind::Int),
+            ("kind", Kind::Key),
+            ("days", Kind::Key),
+            ("document", Kind::Key),
+            ("reason", Kind::Text),
+            ("at", Kind::Key),
+        ],
+        "employee, version",
+    ),
+    (
+        "approvals",
+        &[
+            ("id", Kind::Key),
+            ("title", Kind::Key),
+            ("status", Kind::Key),
+            ("drafter", Kind::Key),
+            ("form", Kind::Key),
+            ("revision", Kind::Int),
+            ("number", Kind::Key),
+            ("current_approvers", Kind::Text),
+            ("amount", Kind::Key),
+            ("submitted_at", Kind::Key),
+            ("completed_at", Kind::Key),
+            ("updated_at", Kind::Key),
+            ("document", Kind::Text),
+            ("version", Kind::Int),
+        ],
+        "id",
+    ),
+    (
+        "approval_timeline",
+        &[
+            ("doc", Kind::Key),
+            ("version", Kind::Int),
+            ("revision", Kind::Int),
+            ("event_type", Kind::Key),
+            ("actor", Kind::Key),
+            ("on_behalf_of", Kind::Key),
+            ("at", Kind::Key),
+            ("note", Kind::Text),
+        ],
+        "doc, version",
+    ),
+    (
+        "inbox",
+        &[
+            ("principal", Kind::Key),
+            ("box", Kind::Key),
+            ("doc", Kind::Key),
+            ("title", Kind::Key),
+            ("status", Kind::Key),
+            ("drafter", Kind::Key),
+            ("updated_at", Kind::Key),
+        ],
+        "principal, box, doc",
+    ),
+    (
+        "notifications",
+        &[
+            ("id", Kind::Key),
+            ("recipient", Kind::Key),
+            ("doc", Kind::Key),
+            ("kind", Kind::Key),
+            ("title", Kind::Key),
+            ("at", Kind::Key),
+            ("is_read", Kind::Int),
+        ],
+        "id",
+    ),
+];
+
+/// Secondary indexes: name, table, columns.
+const INDEXES: [(&str, &str, &str); 2] = [
+    // Inbox rows are replaced per document on every commit.
+    ("inbox_by_doc", "inbox", "doc"),
+    ("feed_by_recipient", "notifications", "recipient, at"),
+];
+
+/// The table called `name`.
+pub(super) fn table(name: &str) -> Result<&'static Table, StoreError> {
+    TABLES
+        .iter()
+        .find(|(t, _, _)| *t == name)
+        .ok_or_else(|| StoreError::Corrupt(format!("no table {name}")))
+}
+
+/// A table's columns, comma-separated in schema order (for `SELECT` lists).
+pub(super) fn column_list(name: &str) -> Result<String, StoreError> {
+    Ok(table(name)?.1.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "))
+}
+
+/// Creates the tables and indexes that are missing.
+pub(super) async fn migrate(pool: &AnyPool) -> Result<(), StoreError> {
+    for (table, columns, key) in TABLES {
+        let cols: Vec<String> = columns
+            .iter()
+            .map(|(name, kind)| {
+                let ty = match kind {
+                    Kind::Key => "VARCHAR(191)",
+                    Kind::Text => "TEXT",
+                    Kind::Int => "BIGINT",
+                };
+                format!("{name} {ty}")
+            })
+            .collect();
+        let sql = format!(
+            "CREATE TABLE IF NOT EXISTS {table} ({}, PRIMARY KEY ({key}))",
+            cols.join(", ")
+        );
+        sqlx::query(&sql).execute(pool).await?;
+    }
+    // Secondary indexes; MySQL has no CREATE INDEX IF NOT EXISTS, so an existing one is
+    // recognised by the error and left alone.
+    for (name, table, columns) in INDEXES {
+        let sql = format!("CREATE INDEX {name} ON {table} ({columns})");
+        if let Err(e) = sqlx::query(&sql).execute(pool).await {
+            let text = e.to_string();
+            if !(text.contains("exists") || text.contains("Duplicate key name")) {
+                return Err(e.into());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A value bound into a statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Value {
+    Text(Option<String>),
+    Int(i64),
+}
+
+/// A typed row ready to write: its table, how many leading columns are its key, and its
+/// values in the table's column order.
+#[derive(Debug, Clone)]
+pub(super) struct Bound {
+    pub table: &'static str,
+    pub key_columns: usize,
+    pub values: Vec<Value>,
+}
+
+impl Bound {
+    /// The row's key, as one comparable text.
+    pub fn key(&self) -> String {
+        self.values
+            .iter()
+            .take(self.key_columns)
+            .map(|v| format!("{v:?}"))
+            .collect::<Vec<_>>()
+            .join("|")
+    }
+}
+
+/// Binds a typed row by its field names to its table's columns. A field the table lacks, or
+/// a column the row lacks, is refused: row types and schema cannot drift apart unnoticed.
+pub(super) fn bound<R: TableRow>(row: &R) -> Result<Bound, StoreError> {
+    let (table, columns, _) = table(R::TABLE)?;
+    let serde_json::Value::Object(fields) =
+        serde_json::to_value(row).map_err(|e| StoreError::Corrupt(e.to_string()))?
+    else {
+        return Err(StoreError::Corrupt(format!("a {table} row is not a record")));
+    };
+    if fields.len() != columns.len() {
+        return Err(StoreError::Corrupt(format!(
+            "a {table} row has {} fields for {} columns",
+            fields.len(),
+            columns.len()
+        )));
+    }
+    let values = columns
+        .iter()
+        .map(|(name, _)| match fields.get(*name) {
+            None => Err(StoreError::Corrupt(format!("a {table} row has no {name}"))),
+            Some(serde_json::Value::Null) => Ok(Value::Text(None)),
+            Some(serde_json::Value::String(s)) => Ok(Value::Text(Some(s.clone()))),
+            Some(serde_json::Value::Bool(b)) => Ok(Value::Int(i64::from(*b))),
+            Some(serde_json::Value::Number(n)) => n
+                .as_i64()
+                .map(Value::Int)
+                .ok_or_else(|| StoreError::Corrupt(format!("{table}.{name} = {n} is not an integer"))),
+            Some(other) => Ok(Value::Text(Some(other.to_string()))),
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Bound {
+        table,
+        key_columns: R::KEY.len(),
+        values,
+    })
+}
+
+/// Reads a typed row by its table's column names (select them with [`column_list`]).
+pub(super) fn read<R: TableRow>(row: &AnyRow) -> Result<R, StoreError> {
+    let (_, columns, _) = table(R::TABLE)?;
+    let mut fields = serde_json::Map::new();
+    for (name, kind) in columns.iter() {
+        let value = match kind {
+            Kind::Int => row
+                .try_get::<Option<i64>, _>(*name)?
+                .map_or(serde_json::Value::Null, Into::into),
+            Kind::Key | Kind::Text => text_at(row, *name)?.map_or(serde_json::Value::Null, Into::into),
+        };
+        fields.insert((*name).to_owned(), value);
+    }
+    serde_json::from_value(serde_json::Value::Object(fields)).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// A text column. MySQL's TEXT arrives through the `Any` driver as bytes, SQLite's as text.
+pub(crate) fn text_at<I>(row: &AnyRow, i: I) -> Result<Option<String>, StoreError>
+where
+    I: sqlx::ColumnIndex<AnyRow> + Copy,
+{
+    match row.try_get::<Option<String>, _>(i) {
+        Ok(text) => Ok(text),
+        Err(_) => match row.try_get::<Option<Vec<u8>>, _>(i)? {
+            Some(bytes) => String::from_utf8(bytes)
+                .map(Some)
+                .map_err(|e| StoreError::Corrupt(e.to_string())),
+            None => Ok(None),
+        },
+    }
+}
+
+/// A column as comparable text (checksums and dumps); `∅` for NULL.
+pub(super) fn cell(row: &AnyRow, i: usize, kind: Kind) -> Result<String, StoreError> {
+    Ok(match kind {
+        Kind::Int => row.try_get::<Option<i64>, _>(i)?.map_or("∅".into(), |v| v.to_string()),
+        Kind::Key | Kind::Text => text_at(row, i)?.unwrap_or_else(|| "∅".into()),
+    })
+}
+
+/// Replaces one row: delete by its key, then insert (portable upsert).
+pub(super) async fn write_row(tx: &mut sqlx::Transaction<'_, sqlx::Any>, row: &Bound) -> Result<(), StoreError> {
+    let (_, columns, _) = table(row.table)?;
+    let key: Vec<String> = columns
+        .iter()
+        .take(row.key_columns)
+        .map(|(n, _)| format!("{n} = ?"))
+        .collect();
+    let delete = format!("DELETE FROM {} WHERE {}", row.table, key.join(" AND "));
+    let mut q = sqlx::query(&delete);
+    for v in row.values.iter().take(row.key_columns) {
+        q = bind(q, v);
+    }
+    q.execute(&mut **tx).await?;
+    insert_row(tx, row).await
+}
+
+/// Inserts one row.
+pub(super) async fn insert_row(tx: &mut sqlx::Transaction<'_, sqlx::Any>, row: &Bound) -> Result<(), StoreError> {
+    let marks = vec!["?"; row.values.len()].join(", ");
+    let insert = format!(
+        "INSERT INTO {} ({}) VALUES ({marks})",
+        row.table,
+        column_list(row.table)?
+    );
+    let mut q = sqlx::query(&insert);
+    for v in &row.values {
+        q = bind(q, v);
+    }
+    q.execute(&mut **tx).await?;
+    Ok(())
+}
+
+fn bind<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    v: &Value,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    match v {
+        Value::Text(t) => q.bind(t.clone()),
+        Value::Int(i) => q.bind(*i),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::readmodel::rows::*;
+
+    /// Every row type names its table's columns, no more and no fewer, and its key is the
+    /// table's primary key: binding by name cannot silently drop or misplace a column.
+    #[test]
+    fn every_row_type_matches_its_tables_columns_and_key() {
+        fn check<R: TableRow + Default>() {
+            let bound = bound(&R::default()).unwrap_or_else(|e| panic!("{}: {e}", R::TABLE));
+            let (_, columns, key) = table(R::TABLE).unwrap();
+            assert_eq!(R::KEY.join(", "), *key, "{}", R::TABLE);
+            let leading: Vec<&str> = columns.iter().take(R::KEY.len()).map(|(n, _)| *n).collect();
+            assert_eq!(leading, R::KEY, "{}: the key leads the columns", R::TABLE);
+            assert_eq!(bound.key_columns, key.split(',').count());
+        }
+        check::<CheckpointRow>();
+        check::<StreamGuardRow>();
+        check::<EmployeeRow>();
+        check::<DepartmentRow>();
+        check::<DelegationRow>();
+        check::<LeaveBalanceRow>();
+        check::<LeaveEntryRow>();
+        check::<ApprovalRow>();
+        check::<TimelineRow>();
+        check::<InboxRow>();
+        check::<NotificationRow>();
+        let tables: Vec<&str> = TABLES.iter().map(|(t, _, _)| *t).collect();
+        assert_eq!(tables.len(), 11, "a table without a row type: {tables:?}");
+    }
+}
