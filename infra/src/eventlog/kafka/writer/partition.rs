@@ -1,0 +1,209 @@
+//! A partition's state on its owner: heads, in-flight commits, recent command ids, the tail
+//! applied so far, and how a delivered or produced record changes them.
+
+use super::*;
+
+impl PartitionState {
+    pub(super) fn new(stream_type: String, partition: u32) -> Self {
+        Self {
+            stream_type,
+            partition,
+            generation: 0,
+            restoring: true,
+            buffered: Vec::new(),
+            overflow_from: None,
+            refilling: false,
+            ready: false,
+            revoked: false,
+            next: 0,
+            target: 0,
+            started: Instant::now(),
+            restore_failures: 0,
+            replayed: 0,
+            heads: StreamHeads::default(),
+            commands: HashMap::new(),
+            recent: HashMap::new(),
+            dirty: HashSet::new(),
+            inflight_heads: HashMap::new(),
+            inflight_commands: HashMap::new(),
+            early: HashMap::new(),
+            waiting: HashMap::new(),
+            cache: HashMap::new(),
+            first_offsets: HashMap::new(),
+        }
+    }
+
+    pub(super) fn position(&self, offset: u64) -> Position {
+        Position {
+            stream_type: self.stream_type.clone(),
+            partition: self.partition,
+            offset,
+        }
+    }
+
+    pub(super) fn tentative_head(&self, stream_id: &str) -> Head {
+        self.inflight_heads
+            .get(stream_id)
+            .map(|(h, _)| h.clone())
+            .unwrap_or_else(|| self.heads.head(stream_id))
+    }
+
+    /// Whether memory holds the stream's history from version 1 (streams replayed from their
+    /// start, read once since, or not begun), not only its head from a snapshot.
+    pub(super) fn holds_whole_history(&self, stream_id: &str) -> bool {
+        self.ready
+            && match self.cache.get(stream_id) {
+                Some(commits) => commits.first().is_some_and(|(_, c)| c.first_version == 1),
+                None => self.heads.version(stream_id) == 0,
+            }
+    }
+
+    pub(super) fn release_inflight(&mut self, record: &CommitRecord) {
+        if let Some((_, count)) = self.inflight_heads.get_mut(&record.stream_id) {
+            *count -= 1;
+            if *count == 0 {
+                self.inflight_heads.remove(&record.stream_id);
+            }
+        }
+    }
+
+    /// Applies rule R to the record at `offset` and settles whoever waits for it.
+    pub(super) fn apply(&mut self, offset: u64, record: CommitRecord) {
+        if offset < self.next {
+            return;
+        }
+        self.next = offset + 1;
+        self.replayed += 1;
+        let answer = match self.heads.admit(&record) {
+            Admission::Accepted => {
+                if record.first_version == 1 {
+                    self.first_offsets.insert(record.stream_id.clone(), offset);
+                }
+                let appended = record.appended_at(self.position(offset));
+                self.commands.insert(record.command_id, appended.clone());
+                let recent = self.recent.entry(record.stream_id.clone()).or_default();
+                recent.push_back(appended.clone());
+                if recent.len() > RECENT_COMMANDS {
+                    recent.pop_front();
+                }
+                self.dirty.insert(record.stream_id.clone());
+                self.cache
+                    .entry(record.stream_id.clone())
+                    .or_default()
+                    .push((offset, Arc::new(record.clone())));
+                Ok(appended)
+            }
+            Admission::Fenced { head } => Err(EventLogError::Conflict {
+                expected: ExpectedVersion::Exact(record.first_version.saturating_sub(1)),
+                actual: head,
+            }),
+        };
+        if let Some(retries) = self.inflight_commands.remove(&record.command_id) {
+            self.release_inflight(&record);
+            for retry in retries {
+                let _ = retry.send(answer.clone().map(|a| Appended { duplicate: true, ..a }));
+            }
+            match self.waiting.remove(&offset) {
+                Some(reply) => {
+                    let _ = reply.send(answer);
+                }
+                None => {
+                    self.early.insert(record.command_id, answer);
+                }
+            }
+        }
+        if !self.ready && !self.restoring && self.next >= self.target {
+            self.ready = true;
+        }
+    }
+
+    /// Takes a record the tail delivered: held while restoring (up to [`MAX_BUFFERED`]),
+    /// otherwise judged by rule R at once.
+    pub(super) fn deliver(&mut self, offset: u64, record: CommitRecord) -> Delivery {
+        if self.restoring {
+            if self.overflow_from.is_some() {
+                return Delivery::Held;
+            }
+            if self.buffered.len() >= MAX_BUFFERED {
+                self.overflow_from = Some(offset);
+                return Delivery::Overflowed;
+            }
+            self.buffered.push((offset, record));
+            return Delivery::Held;
+        }
+        if self.refilling {
+            if offset > self.next {
+                return Delivery::Held;
+            }
+            if offset == self.next {
+                self.refilling = false;
+            }
+        }
+        let before = self.ready;
+        self.apply(offset, record);
+        if !before && self.ready {
+            Delivery::BecameReady
+        } else {
+            Delivery::Applied
+        }
+    }
+
+    /// Settles this writer's own record once the broker answered its produce: answers `reply`
+    /// now when the record is judged or failed, otherwise when the tail reaches its offset.
+    pub(super) fn settle(
+        &mut self,
+        record: CommitRecord,
+        produced: Result<u64, EventLogError>,
+        reply: oneshot::Sender<Answer>,
+    ) {
+        let offset = match produced {
+            Ok(offset) => offset,
+            Err(e) => {
+                // Possibly landed anyway: R will judge it when the tail reads it, and a
+                // retry of this command id will then get the first answer.
+                self.release_inflight(&record);
+                if let Some(retries) = self.inflight_commands.remove(&record.command_id) {
+                    for retry in retries {
+                        let _ = retry.send(Err(e.clone()));
+                    }
+                }
+                let _ = reply.send(Err(e));
+                return;
+            }
+        };
+        let answer = if let Some(answer) = self.early.remove(&record.command_id) {
+            answer
+        } else if self.revoked {
+            Err(EventLogError::Unavailable(
+                "partition moved to another writer; retry".into(),
+            ))
+        } else if offset == self.next && !self.restoring {
+            let command_id = record.command_id;
+            self.apply(offset, record);
+            self.early
+                .remove(&command_id)
+                .unwrap_or_else(|| Err(EventLogError::Corrupt("own record was not judged at its offset".into())))
+        } else {
+            self.waiting.insert(offset, reply);
+            return;
+        };
+        let _ = reply.send(answer);
+    }
+
+    pub(super) fn revoke(&mut self) {
+        self.revoked = true;
+        let gone = || {
+            Err(EventLogError::Unavailable(
+                "partition moved to another writer; retry".into(),
+            ))
+        };
+        for (_, reply) in self.waiting.drain() {
+            let _ = reply.send(gone());
+        }
+        for (_, retries) in self.inflight_commands.drain() {
+            for retry in retries {
+                let _ = retry.send(gone());
+            }
+        }
+    }
+}

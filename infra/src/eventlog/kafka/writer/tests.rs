@@ -1,0 +1,509 @@
+//! The writer's unit tests: brokers that never answer, restores that race.
+
+use super::append::{is_whole_history, join_history};
+use super::*;
+use crate::eventlog::{NewEvent, StreamRef};
+use rdkafka::ClientConfig;
+
+/// Writers whose broker never answers (nothing listens at the address) and that own
+/// partition 0 of `doc` as if restored: every produce waits until `message_timeout`.
+fn writers_without_a_broker(message_timeout: Duration) -> Arc<Writers> {
+    let mut config = KafkaConfig::local("127.0.0.1:9", "t", &["doc"]);
+    config.partitions = 1;
+    config.write = false;
+    config.append_timeout = Duration::from_millis(300);
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", "127.0.0.1:9")
+        .set("message.timeout.ms", message_timeout.as_millis().to_string())
+        .create()
+        .unwrap();
+    let writers = Writers::start(Arc::new(config), producer).unwrap();
+    let mut state = PartitionState::new("doc".into(), 0);
+    state.restoring = false;
+    state.ready = true;
+    writers
+        .shared
+        .states
+        .lock()
+        .unwrap()
+        .insert(("doc".into(), 0), Arc::new(Mutex::new(state)));
+    writers
+}
+
+fn new_commit() -> NewCommit {
+    NewCommit {
+        stream: StreamRef::new("doc", "doc-1"),
+        expected: ExpectedVersion::NoStream,
+        command_id: Uuid::now_v7(),
+        correlation_id: Uuid::now_v7(),
+        causation_id: None,
+        actor: None,
+        traceparent: None,
+        events: vec![NewEvent {
+            event_type: "doc.noted".into(),
+            schema_version: 1,
+            payload: serde_json::json!({}),
+        }],
+    }
+}
+
+/// One stream's chain of single-event commits, at the given offsets.
+fn chain_at(offsets: &[u64]) -> Vec<(u64, Arc<CommitRecord>)> {
+    let mut head = Head::default();
+    offsets
+        .iter()
+        .map(|offset| {
+            let record = CommitRecord::build(&new_commit(), head.version, &head.hash, chrono::Utc::now());
+            head = Head {
+                version: record.last_version(),
+                hash: record.last_hash().to_owned(),
+            };
+            (*offset, Arc::new(record))
+        })
+        .collect()
+}
+
+fn versions(commits: &[(u64, Arc<CommitRecord>)]) -> Vec<u64> {
+    commits.iter().map(|(_, c)| c.first_version).collect()
+}
+
+#[test]
+fn a_stream_read_from_the_log_is_joined_with_what_the_tail_applied_after_the_read() {
+    let chain = chain_at(&[1, 3, 5, 7, 9]);
+    // Read below offset 6; the tail, restored at offset 4, applied offsets 5, 7 and 9.
+    let read = chain[..3].to_vec();
+    let applied = chain[2..].to_vec();
+    let joined = join_history(read, &applied, 6);
+    assert_eq!(versions(&joined), vec![1, 2, 3, 4, 5]);
+    assert!(is_whole_history(&joined, 5));
+}
+
+#[test]
+fn a_history_with_a_gap_or_short_of_the_head_is_not_whole() {
+    let chain = chain_at(&[1, 2, 3, 4]);
+    assert!(is_whole_history(&chain, 4));
+    assert!(!is_whole_history(&chain, 5), "short of the head");
+    assert!(!is_whole_history(&chain[1..], 4), "does not start at version 1");
+    let gap: Vec<_> = [chain[0].clone(), chain[2].clone(), chain[3].clone()].to_vec();
+    assert!(!is_whole_history(&gap, 4), "a version missing");
+    assert!(is_whole_history(&[], 0), "a stream that does not exist");
+}
+
+fn shared_with(state: PartitionState) -> Arc<Shared> {
+    let mut config = KafkaConfig::local("127.0.0.1:9", "t", &["doc"]);
+    config.partitions = 1;
+    let (shared, _) = Shared::new(Arc::new(config));
+    replace_state(&shared, state);
+    shared
+}
+
+fn replace_state(shared: &Shared, state: PartitionState) {
+    shared
+        .states
+        .lock()
+        .unwrap()
+        .insert(("doc".into(), 0), Arc::new(Mutex::new(state)));
+}
+
+fn assignment(generation: u64) -> PartitionState {
+    let mut state = PartitionState::new("doc".into(), 0);
+    state.generation = generation;
+    state
+}
+
+fn restored(version: u64, start: u64, target: u64) -> Restored {
+    let mut snapshots = NewestSnapshots::default();
+    snapshots.add("doc-1".into(), snapshot(version));
+    Restored {
+        snapshots,
+        start,
+        target,
+    }
+}
+
+fn snapshot(version: u64) -> StreamSnapshot {
+    StreamSnapshot {
+        version,
+        hash: format!("h{version}"),
+        commands: Vec::new(),
+        covered: 0,
+        first_offset: None,
+    }
+}
+
+fn key() -> Key {
+    ("doc".into(), 0)
+}
+
+fn read(shared: &Shared, f: impl FnOnce(&PartitionState) -> u64) -> u64 {
+    f(&shared.state(&key()).unwrap().lock().unwrap())
+}
+
+/// Revoked and given back while its first restore runs: whichever restore ends last, the
+/// state is the one the current assignment restored.
+#[test]
+fn a_restore_of_an_earlier_assignment_does_not_overwrite_the_current_one() {
+    let shared = shared_with(assignment(2));
+    let current = finish_restore(&shared, &key(), 2, restored(5, 15, 15));
+    assert_eq!(
+        current,
+        Some(Finished {
+            ready: true,
+            refill_from: None
+        })
+    );
+    assert_eq!(finish_restore(&shared, &key(), 1, restored(3, 10, 20)), None);
+    assert_eq!(read(&shared, |s| s.heads.version("doc-1")), 5, "head wound back");
+    assert_eq!(read(&shared, |s| s.next), 15, "tail wound back");
+    assert_eq!(read(&shared, |s| u64::from(s.ready)), 1);
+
+    let shared = shared_with(assignment(2));
+    assert_eq!(finish_restore(&shared, &key(), 1, restored(3, 10, 20)), None);
+    assert_eq!(read(&shared, |s| u64::from(s.restoring)), 1, "still restoring");
+    assert!(finish_restore(&shared, &key(), 2, restored(5, 15, 15)).is_some());
+    assert_eq!(read(&shared, |s| s.heads.version("doc-1")), 5);
+}
+
+#[test]
+fn an_owner_knows_where_each_stream_begins_from_its_tail_and_from_snapshots() {
+    let shared = shared_with(assignment(1));
+    let mut snapshots = NewestSnapshots::default();
+    snapshots.add(
+        "doc-2".into(),
+        StreamSnapshot {
+            first_offset: Some(3),
+            ..snapshot(4)
+        },
+    );
+    let restored = Restored {
+        snapshots,
+        start: 7,
+        target: 7,
+    };
+    assert!(finish_restore(&shared, &key(), 1, restored).is_some());
+    let state = shared.state(&key()).unwrap();
+    let mut s = state.lock().unwrap();
+    let first = chain_at(&[7]).remove(0).1;
+    assert_eq!(s.deliver(7, (*first).clone()), Delivery::Applied);
+    assert_eq!(s.first_offsets.get("doc-1"), Some(&7));
+    assert_eq!(s.first_offsets.get("doc-2"), Some(&3));
+}
+
+#[test]
+fn the_newest_snapshot_of_a_stream_wins_in_whatever_order_they_were_written() {
+    let mut snapshots = NewestSnapshots::default();
+    snapshots.add("doc-1".into(), snapshot(5));
+    snapshots.add("doc-1".into(), snapshot(10));
+    snapshots.add("doc-1".into(), snapshot(5)); // a paused old owner, written last
+    assert_eq!(snapshots.newest["doc-1"].version, 10);
+    assert!(snapshots.stale_last.contains("doc-1"), "the newest is written back");
+    snapshots.add("doc-1".into(), snapshot(11));
+    assert_eq!(snapshots.newest["doc-1"].version, 11);
+    assert!(snapshots.stale_last.is_empty());
+}
+
+#[test]
+fn a_restore_that_found_a_stale_snapshot_last_writes_the_newest_back() {
+    let shared = shared_with(assignment(1));
+    let mut snapshots = NewestSnapshots::default();
+    snapshots.add("doc-1".into(), snapshot(10));
+    snapshots.add("doc-1".into(), snapshot(5));
+    let restored = Restored {
+        snapshots,
+        start: 0,
+        target: 0,
+    };
+    assert!(finish_restore(&shared, &key(), 1, restored).is_some());
+    let state = shared.state(&key()).unwrap();
+    let s = state.lock().unwrap();
+    assert_eq!(s.heads.version("doc-1"), 10);
+    assert!(s.dirty.contains("doc-1"));
+}
+
+/// A broker that accepts the connection and never answers stalls the read like a slow
+/// one: reading the state topic must then fail, not count what it read as the whole.
+#[test]
+fn a_state_partition_read_only_in_part_is_a_failed_restore() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let reader: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", silent.local_addr().unwrap().to_string())
+        .set("group.id", "t.restore")
+        .create()
+        .unwrap();
+    let started = Instant::now();
+    let read = read_state(
+        &reader,
+        "t.doc.state",
+        0,
+        (0, 5),
+        Instant::now() + Duration::from_millis(300),
+    );
+    assert!(matches!(read, Err(EventLogError::Unavailable(_))), "{read:?}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn a_failed_restore_is_retried_until_it_loads() {
+    let shared = shared_with(assignment(1));
+    let attempts = Arc::new(AtomicU64::new(0));
+    let load = {
+        let attempts = attempts.clone();
+        move || {
+            if attempts.fetch_add(1, Ordering::SeqCst) < 2 {
+                Err(EventLogError::Unavailable("state topic leader moving".into()))
+            } else {
+                Ok(restored(4, 0, 0))
+            }
+        }
+    };
+    let finished = tokio::time::timeout(
+        Duration::from_secs(5),
+        restore_with(&shared, &key(), 1, Duration::from_millis(10), load),
+    )
+    .await
+    .expect("retries are bounded by backoff, not endless");
+    assert_eq!(finished.map(|f| f.ready), Some(true));
+    assert_eq!(attempts.load(Ordering::SeqCst), 3);
+    assert_eq!(read(&shared, |s| s.heads.version("doc-1")), 4);
+}
+
+#[tokio::test]
+async fn a_failing_restore_stops_retrying_once_its_assignment_is_gone() {
+    let shared = shared_with(assignment(1));
+    let retrying = tokio::spawn({
+        let shared = shared.clone();
+        async move {
+            restore_with(&shared, &key(), 1, Duration::from_millis(10), || {
+                Err(EventLogError::Unavailable("down".into()))
+            })
+            .await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    replace_state(&shared, assignment(2));
+    let ended = tokio::time::timeout(Duration::from_secs(5), retrying).await;
+    assert!(matches!(ended, Ok(Ok(None))), "{ended:?}");
+}
+
+/// The tail keeps delivering while a restore runs; past the bound the partition pauses and
+/// the records not held are read again, never applied over a gap.
+#[test]
+fn a_restoring_partition_holds_a_bounded_number_of_records_and_reads_the_rest_again() {
+    let shared = shared_with(assignment(1));
+    let record = CommitRecord::build(&new_commit(), 0, "", chrono::Utc::now());
+    let total = MAX_BUFFERED as u64 + 5;
+    let state = shared.state(&key()).unwrap();
+    {
+        let mut s = state.lock().unwrap();
+        for offset in 0..total {
+            let expected = if offset == MAX_BUFFERED as u64 {
+                Delivery::Overflowed
+            } else {
+                Delivery::Held
+            };
+            assert_eq!(s.deliver(offset, record.clone()), expected, "offset {offset}");
+        }
+        assert_eq!(s.buffered.len(), MAX_BUFFERED);
+    }
+    let finished = finish_restore(&shared, &key(), 1, restored(0, 0, total)).unwrap();
+    assert_eq!(
+        finished,
+        Finished {
+            ready: false,
+            refill_from: Some(MAX_BUFFERED as u64)
+        }
+    );
+    let mut s = state.lock().unwrap();
+    assert_eq!(
+        s.deliver(total - 1, record.clone()),
+        Delivery::Held,
+        "fetched before the pause: dropped"
+    );
+    assert_eq!(s.next, MAX_BUFFERED as u64);
+    for offset in MAX_BUFFERED as u64..total - 1 {
+        assert_eq!(s.deliver(offset, record.clone()), Delivery::Applied);
+    }
+    assert_eq!(s.deliver(total - 1, record), Delivery::BecameReady);
+    assert_eq!(s.next, total);
+}
+
+/// A commit of `stream_id` following `head`.
+fn next_commit(stream_id: &str, head: &Head) -> CommitRecord {
+    let mut commit = new_commit();
+    commit.stream = StreamRef::new("doc", stream_id);
+    CommitRecord::build(&commit, head.version, &head.hash, chrono::Utc::now())
+}
+
+/// The heads rule R gives `records`, read from the partition's start.
+fn heads_by_r(records: &[CommitRecord]) -> StreamHeads {
+    let mut heads = StreamHeads::default();
+    for record in records {
+        heads.admit(record);
+    }
+    heads
+}
+
+/// An owner restored from a snapshot that lies (here: two versions ahead of the log)
+/// accepts its own next commits that every reader fences; the head check names the stream.
+#[test]
+fn a_head_that_disagrees_with_the_log_is_a_stuck_stream() {
+    let first = next_commit("doc-1", &Head::default());
+    let second = next_commit(
+        "doc-1",
+        &Head {
+            version: 1,
+            hash: first.last_hash().to_owned(),
+        },
+    );
+    let other = next_commit("doc-2", &Head::default());
+    let log = heads_by_r(&[first.clone(), other.clone(), second.clone()]);
+
+    let mut state = assignment(1);
+    state.ready = true;
+    state.restoring = false;
+    state.next = 3;
+    state.heads = log.clone();
+    assert!(stuck_streams(&state, &log, 3).is_empty(), "healthy: the same heads");
+
+    state.heads.restore(
+        "doc-1".into(),
+        Head {
+            version: 4,
+            hash: "forged".into(),
+        },
+    );
+    let stuck = stuck_streams(&state, &log, 3);
+    assert_eq!(stuck.len(), 1, "{stuck:?}");
+    assert_eq!(
+        (
+            stuck[0].stream_id.as_str(),
+            stuck[0].owner_version,
+            stuck[0].log_version
+        ),
+        ("doc-1", 4, 2)
+    );
+
+    let mut unknown = assignment(1);
+    unknown.heads = heads_by_r(&[other]);
+    let stuck = stuck_streams(&unknown, &log, 3);
+    assert_eq!(
+        stuck.iter().map(|s| s.stream_id.as_str()).collect::<Vec<_>>(),
+        ["doc-1"],
+        "a stream the owner counts as new"
+    );
+}
+
+/// The owner moved a stream after the offset the check read to: its two heads are of
+/// different moments, so the stream waits for the next check.
+#[test]
+fn a_stream_moved_after_the_checked_offset_is_not_stuck() {
+    let first = next_commit("doc-1", &Head::default());
+    let log = heads_by_r(std::slice::from_ref(&first));
+    let mut state = assignment(1);
+    state.restoring = false;
+    state.apply(0, first.clone());
+    let second = next_commit("doc-1", &state.heads.head("doc-1"));
+    state.apply(1, second);
+    assert_eq!(state.heads.version("doc-1"), 2);
+    assert!(stuck_streams(&state, &log, 1).is_empty());
+}
+
+#[tokio::test]
+async fn a_partition_assigned_and_not_ready_past_the_bound_is_reported_with_its_failed_restores() {
+    let writers = writers_without_a_broker(Duration::from_secs(1));
+    let bound = writers.shared.config.not_ready_bound;
+    let mut stalled = PartitionState::new("doc".into(), 0);
+    stalled.started = Instant::now().checked_sub(bound + Duration::from_secs(1)).unwrap();
+    stalled.restore_failures = 4;
+    writers
+        .shared
+        .states
+        .lock()
+        .unwrap()
+        .insert(("doc".into(), 0), Arc::new(Mutex::new(stalled)));
+    let health = writers.health();
+    assert_eq!(health.partitions_not_ready.len(), 1, "{health:?}");
+    assert_eq!(health.partitions_not_ready[0].restore_failures, 4);
+    assert!(!health.is_healthy());
+
+    let fresh = PartitionState::new("doc".into(), 0);
+    writers
+        .shared
+        .states
+        .lock()
+        .unwrap()
+        .insert(("doc".into(), 0), Arc::new(Mutex::new(fresh)));
+    assert!(writers.health().is_healthy(), "restoring, within the bound");
+    writers.stop().await;
+}
+
+#[tokio::test]
+async fn failed_restores_are_counted_for_the_partition_and_in_total() {
+    let shared = shared_with(assignment(1));
+    let attempts = Arc::new(AtomicU64::new(0));
+    let load = {
+        let attempts = attempts.clone();
+        move || {
+            if attempts.fetch_add(1, Ordering::SeqCst) < 3 {
+                Err(EventLogError::Unavailable("state topic leader moving".into()))
+            } else {
+                Ok(restored(1, 0, 0))
+            }
+        }
+    };
+    restore_with(&shared, &key(), 1, Duration::from_millis(1), load).await;
+    assert_eq!(shared.restore_failures.load(Ordering::Relaxed), 3);
+    assert_eq!(read(&shared, |s| s.restore_failures), 3);
+}
+
+#[tokio::test]
+async fn an_append_and_its_retry_end_unavailable_within_the_append_timeout_when_no_answer_comes() {
+    let writers = writers_without_a_broker(Duration::from_secs(120));
+    let commit = new_commit();
+    let first = tokio::spawn({
+        let (writers, commit) = (writers.clone(), commit.clone());
+        async move { writers.append(0, commit, OwnedHeaders::new()).await }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let retry = tokio::spawn({
+        let writers = writers.clone();
+        async move { writers.append(0, commit, OwnedHeaders::new()).await }
+    });
+    for attempt in [first, retry] {
+        let answer = tokio::time::timeout(Duration::from_secs(5), attempt)
+            .await
+            .expect("an append waited without bound")
+            .unwrap();
+        assert!(matches!(answer, Err(EventLogError::Unavailable(_))), "{answer:?}");
+    }
+    writers.stop().await;
+}
+
+/// A client that disconnects drops its append mid-flight; the produce still fails or lands
+/// later and must settle the in-flight state, or retries of that command wait forever and
+/// the stream's tentative head stays on a version that never came.
+#[tokio::test]
+async fn an_append_abandoned_by_its_caller_still_settles_its_in_flight_state() {
+    let writers = writers_without_a_broker(Duration::from_millis(800));
+    let commit = new_commit();
+    let abandoned = tokio::time::timeout(
+        Duration::from_millis(100),
+        writers.append(0, commit, OwnedHeaders::new()),
+    )
+    .await;
+    assert!(abandoned.is_err(), "still in flight when its caller left");
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let state = writers.shared.state(&("doc".into(), 0)).unwrap();
+    {
+        let s = state.lock().unwrap();
+        assert!(
+            s.inflight_commands.is_empty(),
+            "a retry would wait for an answer that never comes"
+        );
+        assert!(
+            s.inflight_heads.is_empty(),
+            "the tentative head stayed on a failed commit"
+        );
+    }
+    writers.stop().await;
+}
