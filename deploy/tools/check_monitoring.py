@@ -7,7 +7,8 @@ Usage: python check_monitoring.py deploy/monitoring
 - Every dashboard in dashboards/*.json must parse, have a unique uid and title, and every
   panel must have at least one target whose PromQL expression names only catalogued
   metrics (a histogram's _bucket/_sum/_count series count as the histogram).
-- Every alert rule's expression in alerts.yml must name only catalogued metrics too.
+- Every alert rule's expression in alerts.yml must name only catalogued metrics too, and its
+  runbook annotation must point at a heading of docs/operations.md.
 - With promtool on PATH, every dashboard expression is also parsed by Prometheus itself (as
   a recording rule in a scratch rule file passed to `promtool check rules`).
 Exits 1 with one line per problem.
@@ -73,13 +74,25 @@ def main() -> int:
             problems.append(f"metrics.yml: {m['name']}: status must be exported or planned")
 
     alerts = yaml.safe_load((root / "alerts.yml").read_text(encoding="utf-8"))
+    runbook = root.parent.parent / "docs" / "operations.md"
+    anchors = {
+        re.sub(r"[^a-z0-9 -]", "", line.lstrip("#").strip().lower()).replace(" ", "-")
+        for line in runbook.read_text(encoding="utf-8").splitlines()
+        if line.startswith("#")
+    } if runbook.is_file() else set()
     rules = 0
     for group in alerts["groups"]:
         for rule in group["rules"]:
             rules += 1
+            label = rule.get("alert", rule.get("record"))
             for name in sorted(metric_names(rule["expr"])):
                 if not known(name, catalogue, external):
-                    problems.append(f"alerts.yml: {rule.get('alert', rule.get('record'))}: unknown metric {name}")
+                    problems.append(f"alerts.yml: {label}: unknown metric {name}")
+            link = rule.get("annotations", {}).get("runbook")
+            if link:
+                page, _, anchor = link.partition("#")
+                if page != "docs/operations.md" or anchor not in anchors:
+                    problems.append(f"alerts.yml: {label}: runbook {link} is no heading of docs/operations.md")
 
     dashboards = sorted((root / "dashboards").glob("*.json"))
     if not dashboards:
