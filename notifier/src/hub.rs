@@ -38,13 +38,23 @@ impl Hub {
     pub fn start(bus: &Arc<dyn ChangeBus>) -> Arc<Hub> {
         let hub = Arc::new(Hub::default());
         let mut changes = bus.subscribe();
+        let mut interruptions = bus.interruptions();
+        let mut watching = true;
         let routing = hub.clone();
         tokio::spawn(async move {
             loop {
-                match changes.recv().await {
-                    Ok(change) => routing.route(change),
-                    Err(RecvError::Lagged(missed)) => routing.everyone(Routed::Missed(missed)),
-                    Err(RecvError::Closed) => return,
+                tokio::select! {
+                    received = changes.recv() => match received {
+                        Ok(change) => routing.route(change),
+                        Err(RecvError::Lagged(missed)) => routing.everyone(Routed::Missed(missed)),
+                        Err(RecvError::Closed) => return,
+                    },
+                    // The bus lost what was published while it was cut off: everyone
+                    // resynchronises (the count of what was lost is unknown).
+                    interrupted = interruptions.changed(), if watching => match interrupted {
+                        Ok(()) => routing.everyone(Routed::Missed(0)),
+                        Err(_) => watching = false,
+                    },
                 }
             }
         });
@@ -158,5 +168,40 @@ mod tests {
         assert_eq!(hub.len(), 1, "doc:a is gone with its last subscriber");
         drop(other);
         assert_eq!(hub.len(), 0);
+    }
+
+    /// A bus that may lose changes (Redis restarted under it) says so; every route then
+    /// resynchronises instead of going on as if nothing was missed.
+    #[tokio::test]
+    async fn an_interrupted_bus_makes_every_route_resynchronise() {
+        struct Interrupting {
+            local: LocalBus,
+            interrupted: tokio::sync::watch::Sender<u64>,
+        }
+        #[async_trait::async_trait]
+        impl ChangeBus for Interrupting {
+            async fn publish(&self, changes: &[Change]) -> Result<(), infra::bus::BusError> {
+                self.local.publish(changes).await
+            }
+            fn subscribe(&self) -> broadcast::Receiver<Change> {
+                self.local.subscribe()
+            }
+            fn interruptions(&self) -> tokio::sync::watch::Receiver<u64> {
+                self.interrupted.subscribe()
+            }
+        }
+        let interrupted = tokio::sync::watch::channel(0).0;
+        let bus: Arc<dyn ChangeBus> = Arc::new(Interrupting {
+            local: LocalBus::default(),
+            interrupted: interrupted.clone(),
+        });
+        let hub = Hub::start(&bus);
+        let mut feed = hub.subscribe("feed:a");
+        let mut doc = hub.subscribe("doc:b");
+        interrupted.send_modify(|n| *n += 1);
+        for route in [&mut feed, &mut doc] {
+            let routed = tokio::time::timeout(std::time::Duration::from_secs(5), route.recv()).await;
+            assert!(matches!(routed, Ok(Ok(Routed::Missed(_)))), "{routed:?}");
+        }
     }
 }
