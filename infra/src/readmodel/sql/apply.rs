@@ -1,7 +1,7 @@
 //! Applying a batch of commits to the SQL read model: one transaction holding the rows, each
 //! stream's guard (version, hash, folded state) and the projection's checkpoint.
 
-use super::schema::{bound, insert_row, text_at, write_row, Bound};
+use super::schema::{bound, insert_row, insert_rows, replace_rows, text_at, Bound};
 use super::SqlReadModel;
 use crate::eventlog::chain::Head;
 use crate::eventlog::{Checkpoint, Delivered};
@@ -91,18 +91,17 @@ impl SqlReadModel {
             None => checkpoint.clone(),
         };
         let mut outcome = Applied::default();
-        let mut guards: HashMap<String, (Head, Option<String>)> = HashMap::new();
-        // Rows with one current value per key are written once per batch, whatever number of
-        // commits touched them; append-only rows (timeline, feed, ledger) are inserted as
-        // they come: the guard passed inside this transaction, so they cannot exist yet.
+        let mut guards = guards(&mut tx, projection, batch).await?;
+        // Everything is folded first and written at the end, a few statements per table:
+        // append-only rows (timeline, feed, ledger) as they came — the guard passed inside
+        // this transaction, so they cannot exist yet — and rows with one current value per
+        // key once per batch, whatever number of commits touched them.
+        let mut appended = Appended::default();
         let mut current = Latest::default();
-        let mut inboxes: HashMap<String, Vec<InboxRow>> = HashMap::new();
+        let mut inboxes: Vec<(String, Vec<InboxRow>)> = Vec::new();
         for delivered in batch {
             let commit = &delivered.commit;
-            let (head, state) = match guards.remove(&commit.stream_id) {
-                Some(guard) => guard,
-                None => guard(&mut tx, projection, &commit.stream_id).await?,
-            };
+            let (head, state) = guards.remove(&commit.stream_id).unwrap_or_default();
             if commit.events.is_empty() || commit.first_version != head.version + 1 {
                 outcome.skipped += 1;
                 guards.insert(commit.stream_id.clone(), (head, state));
@@ -111,14 +110,17 @@ impl SqlReadModel {
             let state = if projection == Projection::Approvals {
                 let fold = fold_approval(state.as_deref(), delivered)?;
                 for row in &fold.timeline {
-                    insert_row(&mut tx, &bound(row)?).await?;
+                    appended.push(bound(row)?);
                 }
                 for row in &fold.notifications {
-                    insert_row(&mut tx, &bound(row)?).await?;
+                    appended.push(bound(row)?);
                 }
                 if let (Some(row), Some(inbox)) = (&fold.approval, fold.inbox) {
                     current.keep(bound(row)?);
-                    inboxes.insert(row.id.clone(), inbox);
+                    match inboxes.iter_mut().find(|(doc, _)| *doc == row.id) {
+                        Some((_, rows)) => *rows = inbox,
+                        None => inboxes.push((row.id.clone(), inbox)),
+                    }
                 }
                 if notify {
                     outcome.published.extend(fold.published);
@@ -127,7 +129,7 @@ impl SqlReadModel {
             } else {
                 let fold = fold_org(projection, state.as_deref(), commit)?;
                 for row in &fold.ledger {
-                    insert_row(&mut tx, &bound(row)?).await?;
+                    appended.push(bound(row)?);
                 }
                 current.keep(match &fold.current {
                     OrgRow::Employee(row) => bound(row)?,
@@ -151,26 +153,37 @@ impl SqlReadModel {
             outcome.applied += 1;
             guards.insert(commit.stream_id.clone(), (head, Some(state)));
         }
-        for row in &current.rows {
-            write_row(&mut tx, row).await?;
+        for rows in appended.by_table.values() {
+            insert_rows(&mut tx, rows).await?;
         }
-        for (doc, rows) in inboxes {
-            sqlx::query("DELETE FROM inbox WHERE doc = ?")
-                .bind(doc)
-                .execute(&mut *tx)
-                .await?;
-            for row in &rows {
-                insert_row(&mut tx, &bound(row)?).await?;
+        for rows in current.by_table().values() {
+            replace_rows(&mut tx, rows).await?;
+        }
+        for chunk in inboxes.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let sql = format!("DELETE FROM inbox WHERE doc IN ({marks})");
+            let mut delete = sqlx::query(&sql);
+            for (doc, _) in chunk {
+                delete = delete.bind(doc.clone());
             }
+            delete.execute(&mut *tx).await?;
         }
-        for (partition, next) in &written {
-            let row = CheckpointRow {
-                projection: projection.name().to_owned(),
-                partition_no: i64::from(*partition),
-                next_offset: *next as i64,
-            };
-            write_row(&mut tx, &bound(&row)?).await?;
-        }
+        let inbox_rows = inboxes
+            .iter()
+            .flat_map(|(_, rows)| rows.iter().map(bound))
+            .collect::<Result<Vec<_>, _>>()?;
+        insert_rows(&mut tx, &inbox_rows).await?;
+        let positions = written
+            .iter()
+            .map(|(partition, next)| {
+                bound(&CheckpointRow {
+                    projection: projection.name().to_owned(),
+                    partition_no: i64::from(*partition),
+                    next_offset: *next as i64,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        replace_rows(&mut tx, &positions).await?;
         tx.commit().await?;
         Ok(outcome)
     }
@@ -236,23 +249,47 @@ impl SqlReadModel {
     }
 }
 
-/// A stream's guard as stored: the head applied and the folded state.
-async fn guard(tx: &mut Tx<'_>, projection: Projection, stream_id: &str) -> Result<(Head, Option<String>), StoreError> {
-    let row = sqlx::query("SELECT version, hash, state FROM erp_streams WHERE projection = ? AND stream_id = ?")
-        .bind(projection.name())
-        .bind(stream_id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    Ok(match row {
-        Some(r) => (
-            Head {
-                version: r.try_get::<i64, _>(0)? as u64,
-                hash: text_at(&r, 1)?.unwrap_or_default(),
-            },
-            text_at(&r, 2)?,
-        ),
-        None => (Head::default(), None),
-    })
+/// The stored guards — head applied and folded state — of every stream in the batch, read
+/// with one statement per few hundred streams. Streams without one are new.
+async fn guards(
+    tx: &mut Tx<'_>,
+    projection: Projection,
+    batch: &[Delivered],
+) -> Result<HashMap<String, (Head, Option<String>)>, StoreError> {
+    let mut ids: Vec<&str> = batch.iter().map(|d| d.commit.stream_id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut guards = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let marks = vec!["?"; chunk.len()].join(", ");
+        let sql = format!(
+            "SELECT stream_id, version, hash, state FROM erp_streams WHERE projection = ? AND stream_id IN ({marks})"
+        );
+        let mut query = sqlx::query(&sql).bind(projection.name());
+        for id in chunk {
+            query = query.bind(id.to_string());
+        }
+        for r in query.fetch_all(&mut **tx).await? {
+            let head = Head {
+                version: r.try_get::<i64, _>(1)? as u64,
+                hash: text_at(&r, 2)?.unwrap_or_default(),
+            };
+            guards.insert(text_at(&r, 0)?.unwrap_or_default(), (head, text_at(&r, 3)?));
+        }
+    }
+    Ok(guards)
+}
+
+/// Rows written once, by table, in the order they came.
+#[derive(Default)]
+struct Appended {
+    by_table: std::collections::BTreeMap<&'static str, Vec<Bound>>,
+}
+
+impl Appended {
+    fn push(&mut self, row: Bound) {
+        self.by_table.entry(row.table).or_default().push(row);
+    }
 }
 
 /// The last value of each keyed row a batch wrote, in first-written order.
@@ -263,6 +300,15 @@ struct Latest {
 }
 
 impl Latest {
+    /// The rows to write, by table.
+    fn by_table(&self) -> std::collections::BTreeMap<&'static str, Vec<Bound>> {
+        let mut tables: std::collections::BTreeMap<&'static str, Vec<Bound>> = Default::default();
+        for row in &self.rows {
+            tables.entry(row.table).or_default().push(row.clone());
+        }
+        tables
+    }
+
     fn keep(&mut self, row: Bound) {
         match self.at.get(&(row.table, row.key())) {
             Some(i) => self.rows[*i] = row,

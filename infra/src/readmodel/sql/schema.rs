@@ -330,37 +330,64 @@ pub(super) fn cell(row: &AnyRow, i: usize, kind: Kind) -> Result<String, StoreEr
     })
 }
 
-/// Replaces one row: delete by its key, then insert (portable upsert).
-pub(super) async fn write_row(tx: &mut sqlx::Transaction<'_, sqlx::Any>, row: &Bound) -> Result<(), StoreError> {
-    let (_, columns, _) = table(row.table)?;
-    let key: Vec<String> = columns
+/// Most values one statement binds: far below every engine's limit (SQLite 32,766, MySQL
+/// 65,535), and large enough that a batch needs few statements.
+const MAX_BINDS: usize = 900;
+
+/// Replaces rows of one table: deletes their keys, then inserts them (a portable upsert),
+/// a few statements for any number of rows.
+pub(super) async fn replace_rows(tx: &mut sqlx::Transaction<'_, sqlx::Any>, rows: &[Bound]) -> Result<(), StoreError> {
+    let Some(first) = rows.first() else { return Ok(()) };
+    let (table, columns, _) = table(first.table)?;
+    let key_columns = first.key_columns;
+    let per_row: Vec<String> = columns
         .iter()
-        .take(row.key_columns)
+        .take(key_columns)
         .map(|(n, _)| format!("{n} = ?"))
         .collect();
-    let delete = format!("DELETE FROM {} WHERE {}", row.table, key.join(" AND "));
-    let mut q = sqlx::query(&delete);
-    for v in row.values.iter().take(row.key_columns) {
-        q = bind(q, v);
+    let per_row = format!("({})", per_row.join(" AND "));
+    for chunk in rows.chunks((MAX_BINDS / key_columns.max(1)).max(1)) {
+        let delete = format!(
+            "DELETE FROM {table} WHERE {}",
+            vec![per_row.as_str(); chunk.len()].join(" OR ")
+        );
+        let mut q = sqlx::query(&delete);
+        for row in chunk {
+            for v in row.values.iter().take(key_columns) {
+                q = bind(q, v);
+            }
+        }
+        q.execute(&mut **tx).await?;
     }
-    q.execute(&mut **tx).await?;
-    insert_row(tx, row).await
+    insert_rows(tx, rows).await
+}
+
+/// Inserts rows of one table, many per statement.
+pub(super) async fn insert_rows(tx: &mut sqlx::Transaction<'_, sqlx::Any>, rows: &[Bound]) -> Result<(), StoreError> {
+    let Some(first) = rows.first() else { return Ok(()) };
+    let width = first.values.len();
+    let marks = format!("({})", vec!["?"; width].join(", "));
+    let names = column_list(first.table)?;
+    for chunk in rows.chunks((MAX_BINDS / width.max(1)).max(1)) {
+        let insert = format!(
+            "INSERT INTO {} ({names}) VALUES {}",
+            first.table,
+            vec![marks.as_str(); chunk.len()].join(", ")
+        );
+        let mut q = sqlx::query(&insert);
+        for row in chunk {
+            for v in &row.values {
+                q = bind(q, v);
+            }
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 
 /// Inserts one row.
 pub(super) async fn insert_row(tx: &mut sqlx::Transaction<'_, sqlx::Any>, row: &Bound) -> Result<(), StoreError> {
-    let marks = vec!["?"; row.values.len()].join(", ");
-    let insert = format!(
-        "INSERT INTO {} ({}) VALUES ({marks})",
-        row.table,
-        column_list(row.table)?
-    );
-    let mut q = sqlx::query(&insert);
-    for v in &row.values {
-        q = bind(q, v);
-    }
-    q.execute(&mut **tx).await?;
-    Ok(())
+    insert_rows(tx, std::slice::from_ref(row)).await
 }
 
 fn bind<'q>(
