@@ -299,7 +299,7 @@ async fn a_command_on_one_side_reaches_a_subscriber_on_the_other() {
     let mut completed = None;
     for _ in 0..4 {
         let change = drafter.next("inbox", "inboxChanged").await;
-        if change["status"] == "approved" {
+        if change["status"] == "APPROVED" {
             completed = Some(change);
             break;
         }
@@ -316,7 +316,7 @@ async fn a_command_on_one_side_reaches_a_subscriber_on_the_other() {
             .as_i64()
             .unwrap()
     };
-    assert!(count("completed") >= 1);
+    assert!(count("COMPLETED") >= 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -544,7 +544,7 @@ async fn nobody_receives_another_users_document() {
     let update = drafter.next("doc", "approvalUpdated").await;
     assert_eq!(
         (update["status"].as_str(), update["version"].as_u64()),
-        (Some("approved"), Some(3))
+        (Some("APPROVED"), Some(3))
     );
     assert_eq!(
         outsider.receive(Duration::from_secs(2)).await,

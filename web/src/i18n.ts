@@ -1,5 +1,6 @@
 // Korean by default, English on request; every visible string goes through `t`.
 import { createContext, useContext } from "react";
+import type { ApprovalStatus, InboxBox, StepState } from "./gql/graphql";
 
 export type Lang = "ko" | "en";
 
@@ -146,7 +147,7 @@ const en: Record<Key, string> = {
 export const dictionaries: Record<Lang, Record<Key, string>> = { ko, en };
 
 /** Box names as the domain calls them. */
-export const boxLabels: Record<Lang, Record<string, string>> = {
+export const boxLabels: Record<Lang, Record<InboxBox, string>> = {
   ko: {
     PENDING: "대기",
     UPCOMING: "예정",
@@ -169,7 +170,7 @@ export const boxLabels: Record<Lang, Record<string, string>> = {
   },
 };
 
-export const statusLabels: Record<Lang, Record<string, string>> = {
+export const statusLabels: Record<Lang, Record<ApprovalStatus, string>> = {
   ko: {
     DRAFT: "임시저장",
     IN_PROGRESS: "진행",
@@ -191,7 +192,7 @@ export const statusLabels: Record<Lang, Record<string, string>> = {
 };
 
 /** Where a step of the line stands. */
-export const stepLabels: Record<Lang, Record<string, string>> = {
+export const stepLabels: Record<Lang, Record<StepState, string>> = {
   ko: { DONE: "완료", CURRENT: "결재 중", UPCOMING: "대기", SKIPPED: "전결로 생략", NOT_REACHED: "미도달" },
   en: { DONE: "done", CURRENT: "deciding now", UPCOMING: "upcoming", SKIPPED: "skipped (final approval)", NOT_REACHED: "not reached" },
 };
