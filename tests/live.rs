@@ -270,7 +270,7 @@ async fn a_command_on_one_side_reaches_a_subscriber_on_the_other() {
     let request = approver.next("feed", "myNotifications").await;
     assert_eq!(
         (request["documentId"].as_str(), request["kind"].as_str()),
-        (Some(id.as_str()), Some("approval_requested"))
+        (Some(id.as_str()), Some("APPROVAL_REQUESTED"))
     );
 
     let sent = Instant::now();
@@ -286,7 +286,7 @@ async fn a_command_on_one_side_reaches_a_subscriber_on_the_other() {
     println!("command → push on the other instance: {:?}", sent.elapsed());
     assert_eq!(
         (note["documentId"].as_str(), note["kind"].as_str()),
-        (Some(id.as_str()), Some("approved"))
+        (Some(id.as_str()), Some("APPROVED"))
     );
     assert_eq!(note["resync"], false);
     assert!(note["position"].as_str().unwrap().starts_with("approval:"), "{note}");
@@ -433,8 +433,8 @@ async fn a_resumed_subscription_gets_what_it_missed_once_then_live() {
             (b["documentId"].as_str(), b["kind"].as_str(), b["replayed"].as_bool())
         ],
         [
-            (Some(second.as_str()), Some("approved"), Some(true)),
-            (Some(third.as_str()), Some("rejected"), Some(true))
+            (Some(second.as_str()), Some("APPROVED"), Some(true)),
+            (Some(third.as_str()), Some("REJECTED"), Some(true))
         ],
         "exactly what was missed, in order"
     );
@@ -590,7 +590,7 @@ async fn a_proxy_hears_the_requests_that_reach_their_principal() {
         ),
         (
             Some(id.as_str()),
-            Some("approval_requested"),
+            Some("APPROVAL_REQUESTED"),
             Some(PLATFORM_LEAD.to_string().as_str())
         )
     );

@@ -17,7 +17,7 @@ use domain::approval::{ApprovalDocument, Inbox};
 use futures::stream::{self, BoxStream, StreamExt};
 use infra::bus::{Change, ChangeBus};
 use infra::readmodel::{ApprovalViews, FeedEntry};
-use query_api::{ApprovalStatus, InboxBox};
+use query_api::{ApprovalStatus, InboxBox, NotificationKind};
 use std::collections::HashSet;
 use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
@@ -82,8 +82,7 @@ pub struct NotificationEvent {
     pub correlation_id: Option<String>,
     pub id: Option<String>,
     pub document_id: Option<String>,
-    /// approval_requested, approved, rejected, ...
-    pub kind: Option<String>,
+    pub kind: Option<NotificationKind>,
     pub title: Option<String>,
     pub at: Option<DateTime<Utc>>,
     /// Delivered from the persisted feed on resume, not live.
@@ -117,7 +116,7 @@ impl NotificationEvent {
             correlation_id,
             id: Some(entry.id.clone()),
             document_id: Some(entry.doc.clone()),
-            kind: Some(entry.kind.clone()),
+            kind: NotificationKind::from_stored(&entry.kind),
             title: Some(entry.title.clone()),
             at: DateTime::parse_from_rfc3339(&entry.at)
                 .ok()

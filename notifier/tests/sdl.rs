@@ -29,9 +29,9 @@ fn enum_block<'a>(sdl: &'a str, name: &str) -> Option<&'a str> {
 }
 
 #[test]
-fn statuses_and_boxes_are_the_query_apis_own_enums() {
+fn statuses_boxes_and_notification_kinds_are_the_query_apis_own_enums() {
     let (notifier, query) = (notifier::sdl(), query_api::sdl());
-    for name in ["ApprovalStatus", "InboxBox"] {
+    for name in ["ApprovalStatus", "InboxBox", "NotificationKind"] {
         let mine = enum_block(&notifier, name).unwrap_or_else(|| panic!("the notifier's SDL has no enum {name}"));
         assert_eq!(
             Some(mine),

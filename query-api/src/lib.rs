@@ -37,5 +37,6 @@ mod types;
 pub use context::Stores;
 pub use http::{router, QueryConfig, MAX_BATCH, MAX_BODY};
 pub use schema::{sdl, Limits, MAX_PAGE};
-/// The enums the notifier's schema shares, so both SDLs name a status and a box alike.
-pub use types::{ApprovalStatus, InboxBox};
+/// The enums the notifier's schema shares, so both SDLs name a status, a box and a
+/// notification's reason alike.
+pub use types::{ApprovalStatus, InboxBox, NotificationKind};

@@ -390,7 +390,8 @@ impl Query {
                 Ok(Notification {
                     id: n.id,
                     document_id: n.doc,
-                    kind: n.kind,
+                    kind: NotificationKind::from_stored(&n.kind)
+                        .ok_or_else(|| error::internal("stored notification kind does not decode", &n.kind))?,
                     title: n.title,
                     at: instant(&n.at)?,
                     read: n.read,

@@ -7,7 +7,7 @@ use crate::error;
 use crate::ids::{global, Kind};
 use async_graphql::{ComplexObject, Context, Enum, Interface, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
-use domain::approval::{Action, ApprovalDocument, Inbox, Quorum, Status, Step, Verdict};
+use domain::approval::{Action, ApprovalDocument, Inbox, Notice, Quorum, Status, Step, Verdict};
 use infra::readmodel::queries::{DepartmentRecord, EmployeeRecord, LeaveEntry};
 
 /// Anything with a global id, fetchable by `node(id:)`.
@@ -122,6 +122,51 @@ impl From<Inbox> for InboxBox {
             Inbox::Received => InboxBox::Received,
             Inbox::Drafts => InboxBox::Drafts,
         }
+    }
+}
+
+/// Why a notification was sent.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum NotificationKind {
+    /// 결재 요청: it is your turn.
+    ApprovalRequested,
+    /// 참조: you were put in cc.
+    CcAdded,
+    /// 완료: your document was finally approved.
+    Approved,
+    /// 반려: your document was rejected.
+    Rejected,
+    /// Returned to you (rejected to the previous step).
+    Returned,
+    /// 보류: your document was put on hold.
+    Held,
+    /// 회수: a document waiting for you was withdrawn.
+    Withdrawn,
+    /// 의견: a new comment on a document you are involved in.
+    Commented,
+}
+
+impl From<Notice> for NotificationKind {
+    fn from(n: Notice) -> Self {
+        match n {
+            Notice::ApprovalRequested => Self::ApprovalRequested,
+            Notice::CcAdded => Self::CcAdded,
+            Notice::Approved => Self::Approved,
+            Notice::Rejected => Self::Rejected,
+            Notice::Returned => Self::Returned,
+            Notice::Held => Self::Held,
+            Notice::Withdrawn => Self::Withdrawn,
+            Notice::Commented => Self::Commented,
+        }
+    }
+}
+
+impl NotificationKind {
+    /// From the stored (snake_case) name the feed keeps.
+    pub fn from_stored(name: &str) -> Option<Self> {
+        serde_json::from_value::<Notice>(serde_json::Value::String(name.to_owned()))
+            .ok()
+            .map(Self::from)
     }
 }
 
@@ -745,8 +790,7 @@ pub struct BoxCount {
 pub struct Notification {
     pub id: String,
     pub document_id: String,
-    /// Why: approval_requested, approved, rejected, ...
-    pub kind: String,
+    pub kind: NotificationKind,
     pub title: String,
     pub at: DateTime<Utc>,
     pub read: bool,

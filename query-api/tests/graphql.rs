@@ -462,6 +462,19 @@ async fn every_query_answers_from_the_read_model(w: World) {
     assert_eq!(doc["timeline"][2]["note"], "승인합니다");
     assert_eq!(doc["timeline"][2]["actor"]["name"], "박팀장");
 
+    // B's feed says why, as an enum: B was asked to decide PROGRESS.
+    let feed = w
+        .data(B, "{ notifications(first: 50) { documentId kind at } }", json!({}))
+        .await;
+    assert!(
+        feed["notifications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["documentId"] == PROGRESS.to_string() && n["kind"] == "APPROVAL_REQUESTED"),
+        "{feed}"
+    );
+
     // Body and line are typed objects, not JSON blobs.
     let typed = w
         .data(

@@ -35,7 +35,7 @@ function Toasts({ lang }: { lang: Lang }) {
     const n = result.data?.myNotifications;
     if (!n || n.resync || !n.id || !n.kind) return;
     const proxy = n.forEmployeeId ? ` (${dictionaries[lang].proxyApprove})` : "";
-    const toast = { id: n.id, text: `${n.title ?? ""} — ${noticeLabels[lang][n.kind] ?? n.kind}${proxy}`, href: `#/doc/${n.documentId}` };
+    const toast = { id: n.id, text: `${n.title ?? ""} — ${noticeLabels[lang][n.kind]}${proxy}`, href: `#/doc/${n.documentId}` };
     setToasts((all) => [toast, ...all.filter((t) => t.id !== toast.id)].slice(0, 4));
     const timer = setTimeout(() => setToasts((all) => all.filter((t) => t.id !== toast.id)), 8000);
     return () => clearTimeout(timer);

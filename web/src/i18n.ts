@@ -1,6 +1,6 @@
 // Korean by default, English on request; every visible string goes through `t`.
 import { createContext, useContext } from "react";
-import type { ApprovalStatus, InboxBox, StepState } from "./gql/graphql";
+import type { ApprovalStatus, InboxBox, NotificationKind, StepState } from "./gql/graphql";
 
 export type Lang = "ko" | "en";
 
@@ -213,26 +213,26 @@ export const actionLabels: Record<Lang, Record<string, string>> = {
 };
 
 /** Why a notification was sent. */
-export const noticeLabels: Record<Lang, Record<string, string>> = {
+export const noticeLabels: Record<Lang, Record<NotificationKind, string>> = {
   ko: {
-    approval_requested: "결재 요청",
-    approved: "최종 승인",
-    rejected: "반려",
-    withdrawn: "회수",
-    cc_added: "참조",
-    returned: "이전 단계로 반려",
-    held: "보류",
-    commented: "의견",
+    APPROVAL_REQUESTED: "결재 요청",
+    APPROVED: "최종 승인",
+    REJECTED: "반려",
+    WITHDRAWN: "회수",
+    CC_ADDED: "참조",
+    RETURNED: "이전 단계로 반려",
+    HELD: "보류",
+    COMMENTED: "의견",
   },
   en: {
-    approval_requested: "approval requested",
-    approved: "approved",
-    rejected: "rejected",
-    withdrawn: "withdrawn",
-    cc_added: "for your information",
-    returned: "returned to your step",
-    held: "on hold",
-    commented: "commented",
+    APPROVAL_REQUESTED: "approval requested",
+    APPROVED: "approved",
+    REJECTED: "rejected",
+    WITHDRAWN: "withdrawn",
+    CC_ADDED: "for your information",
+    RETURNED: "returned to your step",
+    HELD: "on hold",
+    COMMENTED: "commented",
   },
 };
 

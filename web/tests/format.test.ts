@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { addApprover, addCc, bodyForCommand, fieldValue, instants, lineForCommand, removeStep, valueText, type Line } from "../src/format";
-import { boxLabels, dictionaries, statusLabels } from "../src/i18n";
+import { boxLabels, dictionaries, noticeLabels, statusLabels } from "../src/i18n";
 
 describe("resubmit", () => {
   it("sends the stored body back as the command API takes it", () => {
@@ -74,6 +74,7 @@ describe("i18n", () => {
     expect(Object.keys(boxLabels.en).sort()).toEqual(Object.keys(boxLabels.ko).sort());
     expect(Object.keys(statusLabels.en).sort()).toEqual(Object.keys(statusLabels.ko).sort());
     expect(Object.keys(dictionaries.en).sort()).toEqual(Object.keys(dictionaries.ko).sort());
+    expect(Object.keys(noticeLabels.en).sort()).toEqual(Object.keys(noticeLabels.ko).sort());
   });
 });
 
