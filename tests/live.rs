@@ -270,7 +270,7 @@ async fn a_command_on_one_side_reaches_a_subscriber_on_the_other() {
     let request = approver.next("feed", "myNotifications").await;
     assert_eq!(
         (request["documentId"].as_str(), request["kind"].as_str()),
-        (Some(id.as_str()), Some("approval_requested"))
+        (Some(id.as_str()), Some("APPROVAL_REQUESTED"))
     );
 
     let sent = Instant::now();
@@ -286,7 +286,7 @@ async fn a_command_on_one_side_reaches_a_subscriber_on_the_other() {
     println!("command → push on the other instance: {:?}", sent.elapsed());
     assert_eq!(
         (note["documentId"].as_str(), note["kind"].as_str()),
-        (Some(id.as_str()), Some("approved"))
+        (Some(id.as_str()), Some("APPROVED"))
     );
     assert_eq!(note["resync"], false);
     assert!(note["position"].as_str().unwrap().starts_with("approval:"), "{note}");
@@ -299,7 +299,7 @@ async fn a_command_on_one_side_reaches_a_subscriber_on_the_other() {
     let mut completed = None;
     for _ in 0..4 {
         let change = drafter.next("inbox", "inboxChanged").await;
-        if change["status"] == "approved" {
+        if change["status"] == "APPROVED" {
             completed = Some(change);
             break;
         }
@@ -316,7 +316,7 @@ async fn a_command_on_one_side_reaches_a_subscriber_on_the_other() {
             .as_i64()
             .unwrap()
     };
-    assert!(count("completed") >= 1);
+    assert!(count("COMPLETED") >= 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -433,8 +433,8 @@ async fn a_resumed_subscription_gets_what_it_missed_once_then_live() {
             (b["documentId"].as_str(), b["kind"].as_str(), b["replayed"].as_bool())
         ],
         [
-            (Some(second.as_str()), Some("approved"), Some(true)),
-            (Some(third.as_str()), Some("rejected"), Some(true))
+            (Some(second.as_str()), Some("APPROVED"), Some(true)),
+            (Some(third.as_str()), Some("REJECTED"), Some(true))
         ],
         "exactly what was missed, in order"
     );
@@ -544,7 +544,7 @@ async fn nobody_receives_another_users_document() {
     let update = drafter.next("doc", "approvalUpdated").await;
     assert_eq!(
         (update["status"].as_str(), update["version"].as_u64()),
-        (Some("approved"), Some(3))
+        (Some("APPROVED"), Some(3))
     );
     assert_eq!(
         outsider.receive(Duration::from_secs(2)).await,
@@ -590,7 +590,7 @@ async fn a_proxy_hears_the_requests_that_reach_their_principal() {
         ),
         (
             Some(id.as_str()),
-            Some("approval_requested"),
+            Some("APPROVAL_REQUESTED"),
             Some(PLATFORM_LEAD.to_string().as_str())
         )
     );

@@ -102,13 +102,23 @@ impl std::fmt::Debug for AppState {
     }
 }
 
+/// Every public route, registered with its documentation.
+fn api() -> openapi::Api {
+    routes::meta::routes(routes::org::routes(routes::approvals::routes(openapi::Api::new())))
+}
+
+/// The OpenAPI document `/openapi.json` serves, without a server: the web app's REST types
+/// are generated from its committed copy (`command-api/openapi.json`).
+pub fn openapi_document() -> serde_json::Value {
+    api().finish().1
+}
+
 /// Wires the command side over a log: directory, reactor, routes. Returns the state and the
 /// finished public router (mount it, or serve it with [`Application`]).
 pub fn build(log: Arc<dyn EventLog>, auth: AuthState, settings: Settings) -> (AppState, Router) {
     let service = Arc::new(CommandService::new(log.clone()));
     let directory = Directory::follow(log);
-    let api = routes::meta::routes(routes::org::routes(routes::approvals::routes(openapi::Api::new())));
-    let (routes, document) = api.finish();
+    let (routes, document) = api().finish();
     let state = AppState {
         service: service.clone(),
         directory,

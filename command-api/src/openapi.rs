@@ -18,6 +18,8 @@ pub struct Doc {
     summary: &'static str,
     tag: &'static str,
     request: Option<(String, Value)>,
+    /// The schemas the request schema refers to (`$ref`), so that every reference resolves.
+    referenced: Vec<(String, Value)>,
     created: bool,
     if_match: bool,
     public: bool,
@@ -29,6 +31,7 @@ impl Doc {
             summary,
             tag,
             request: None,
+            referenced: Vec::new(),
             created: false,
             if_match: false,
             public: false,
@@ -42,6 +45,12 @@ impl Doc {
             T::name().into_owned(),
             serde_json::to_value(schema).unwrap_or(Value::Null),
         ));
+        let mut referenced = Vec::new();
+        T::schemas(&mut referenced);
+        self.referenced = referenced
+            .into_iter()
+            .map(|(name, schema)| (name, serde_json::to_value(schema).unwrap_or(Value::Null)))
+            .collect();
         self
     }
 
@@ -163,6 +172,7 @@ impl Api {
             operation["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{name}")}}}});
             self.schemas.insert(name, schema);
         }
+        self.schemas.extend(doc.referenced);
         let item = self.paths.entry(path.to_owned()).or_insert_with(|| json!({}));
         item[verb] = operation;
         self

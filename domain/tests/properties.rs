@@ -6,7 +6,8 @@
 mod support;
 
 use domain::approval::{
-    Approval, ApprovalCommand as C, ApprovalEvent as E, ApprovalLine, Quorum, RejectTarget, Status, Step, Verdict,
+    Action, Approval, ApprovalCommand as C, ApprovalDocument, ApprovalEvent as E, ApprovalLine, Quorum, RejectTarget,
+    Status, Step, Verdict,
 };
 use domain::form::general_form;
 use domain::ids::{CommentId, EmployeeId};
@@ -215,6 +216,131 @@ fn run(steps: &[(Act, usize)]) -> Result<(), TestCaseError> {
         prop_assert_eq!(&Approval::fold(&log), &state, "folding the log rebuilds the state");
     }
     Ok(())
+}
+
+/// The command a client sends for `action` (as `who`, or as `who` in `proxy_for`'s seat).
+fn command_for(action: Action, who: EmployeeId, proxy_for: Option<EmployeeId>, minute: i64) -> C {
+    let by = Actor::employee(who);
+    let at = t(minute);
+    let proxy = proxy_for.map(|p| delegation(p, who));
+    let reject = |to| C::Reject {
+        reason: "사유".into(),
+        to,
+        proxy: proxy.clone(),
+        by: by.clone(),
+        at,
+    };
+    match action {
+        Action::SaveDraft => command(&Act::Save, who, minute, 0),
+        Action::Submit => command(&Act::Submit, who, minute, 0),
+        Action::Discard => C::Discard { by, at },
+        Action::Approve => C::Approve {
+            comment: None,
+            proxy,
+            by,
+            at,
+        },
+        Action::ApproveAsFinal => command(&Act::ApproveAsFinal, who, minute, 0),
+        Action::Reject => reject(RejectTarget::Drafter),
+        Action::RejectToPreviousStep => reject(RejectTarget::PreviousStep),
+        Action::Hold => C::Hold {
+            reason: "보류".into(),
+            proxy,
+            by,
+            at,
+        },
+        Action::Release => C::Release { proxy, by, at },
+        Action::Withdraw => command(&Act::Withdraw, who, minute, 0),
+        Action::CancelApproval => command(&Act::Cancel, who, minute, 0),
+        Action::Resubmit => command(&Act::Resubmit { line_b: false }, who, minute, 0),
+        Action::Comment => command(&Act::Comment, who, minute, u128::from(u32::MAX)),
+    }
+}
+
+const ALL_ACTIONS: [Action; 13] = [
+    Action::SaveDraft,
+    Action::Submit,
+    Action::Discard,
+    Action::Approve,
+    Action::ApproveAsFinal,
+    Action::Reject,
+    Action::RejectToPreviousStep,
+    Action::Hold,
+    Action::Release,
+    Action::Withdraw,
+    Action::CancelApproval,
+    Action::Resubmit,
+    Action::Comment,
+];
+/// What a proxy is ever offered: the seat's decisions.
+const SEAT_ACTIONS: [Action; 5] = [
+    Action::Approve,
+    Action::Reject,
+    Action::RejectToPreviousStep,
+    Action::Hold,
+    Action::Release,
+];
+
+/// Everyone is offered exactly the actions `decide` would accept from them now, in their own
+/// name and in each seat they might take as proxy.
+fn offered_is_accepted(state: &Approval, doc: &ApprovalDocument, minute: i64) -> Result<(), TestCaseError> {
+    for who in CAST {
+        let offered = doc.viewer_actions(&Actor::employee(who), t(minute));
+        for action in ALL_ACTIONS {
+            let accepted = state.decide(&command_for(action, who, None, minute)).is_ok();
+            prop_assert_eq!(
+                offered.contains(&action),
+                accepted,
+                "{:?} for {} on {:?}",
+                action,
+                who,
+                doc.status
+            );
+        }
+        for principal in CAST.into_iter().filter(|p| *p != who) {
+            let offered = doc.proxy_actions(&Actor::employee(who), &delegation(principal, who), t(minute));
+            prop_assert!(offered.iter().all(|a| SEAT_ACTIONS.contains(a)));
+            for action in SEAT_ACTIONS {
+                let accepted = state.decide(&command_for(action, who, Some(principal), minute)).is_ok();
+                prop_assert_eq!(
+                    offered.contains(&action),
+                    accepted,
+                    "{:?} by {} for {} on {:?}",
+                    action,
+                    who,
+                    principal,
+                    doc.status
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs a random session and compares, before each step, what everyone is offered with what
+/// `decide` accepts.
+fn run_offers(steps: &[(Act, usize)]) -> Result<(), TestCaseError> {
+    let mut state = Approval::fold(&[drafted(mixed_line())]);
+    for (i, (act, who)) in steps.iter().enumerate() {
+        let minute = i as i64 + 1;
+        let doc = state.document().expect("drafted").clone();
+        offered_is_accepted(&state, &doc, minute)?;
+        if let Ok(events) = state.decide(&command(act, CAST[*who], minute, i as u128)) {
+            for event in &events {
+                state.evolve(event);
+            }
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn everyone_is_offered_exactly_the_actions_decide_accepts(steps in proptest::collection::vec((act(), 0usize..CAST.len()), 1..30)) {
+        run_offers(&steps)?;
+    }
 }
 
 proptest! {

@@ -11,11 +11,13 @@ use crate::sessions::Principal;
 use async_graphql::{Context, Object, SimpleObject, Subscription, ID};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use chrono::{DateTime, Utc};
 use domain::actor::Actor;
 use domain::approval::{ApprovalDocument, Inbox};
 use futures::stream::{self, BoxStream, StreamExt};
 use infra::bus::{Change, ChangeBus};
 use infra::readmodel::{ApprovalViews, FeedEntry};
+use query_api::{ApprovalStatus, InboxBox, NotificationKind};
 use std::collections::HashSet;
 use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
@@ -80,10 +82,9 @@ pub struct NotificationEvent {
     pub correlation_id: Option<String>,
     pub id: Option<String>,
     pub document_id: Option<String>,
-    /// approval_requested, approved, rejected, ...
-    pub kind: Option<String>,
+    pub kind: Option<NotificationKind>,
     pub title: Option<String>,
-    pub at: Option<String>,
+    pub at: Option<DateTime<Utc>>,
     /// Delivered from the persisted feed on resume, not live.
     pub replayed: bool,
     /// Set when delivered to a proxy (대결자): whose request this is.
@@ -115,22 +116,24 @@ impl NotificationEvent {
             correlation_id,
             id: Some(entry.id.clone()),
             document_id: Some(entry.doc.clone()),
-            kind: Some(entry.kind.clone()),
+            kind: NotificationKind::from_stored(&entry.kind),
             title: Some(entry.title.clone()),
-            at: Some(entry.at.clone()),
+            at: DateTime::parse_from_rfc3339(&entry.at)
+                .ok()
+                .map(|t| t.with_timezone(&Utc)),
             replayed,
             for_employee_id: None,
         }
     }
 }
 
-/// A box count (named apart from the query API's `BoxCount`, whose box is an enum, so the
-/// two schemas merge for clients).
+/// A box count. Its box and the statuses here are the query API's own enums
+/// (`query_api::InboxBox`, `query_api::ApprovalStatus`), so both schemas name them alike and
+/// merge for clients.
 #[derive(SimpleObject, Clone, Debug)]
 #[graphql(name = "InboxCount")]
 pub struct BoxCount {
-    /// pending, upcoming, in_progress, completed, rejected, cc, received, drafts.
-    pub inbox: String,
+    pub inbox: InboxBox,
     pub count: i64,
 }
 
@@ -140,7 +143,7 @@ pub struct InboxChange {
     pub resync: bool,
     pub document_id: Option<String>,
     pub title: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<ApprovalStatus>,
     pub position: Option<String>,
     pub correlation_id: Option<String>,
     /// The commit's event types, e.g. `approval.approved`.
@@ -155,17 +158,14 @@ pub struct ApprovalUpdate {
     pub resync: bool,
     pub document_id: String,
     pub version: Option<u64>,
-    pub status: Option<String>,
+    pub status: Option<ApprovalStatus>,
     pub position: Option<String>,
     pub correlation_id: Option<String>,
     pub events: Vec<String>,
 }
 
-fn status_of(doc: &ApprovalDocument) -> String {
-    serde_json::to_value(doc.status)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
+fn status_of(doc: &ApprovalDocument) -> ApprovalStatus {
+    doc.status.into()
 }
 
 /// The connection's live principal and who it is now.
@@ -246,7 +246,7 @@ async fn counts(views: &Arc<dyn ApprovalViews>, actor: &Actor) -> Vec<BoxCount> 
     Inbox::ALL
         .into_iter()
         .map(|b| BoxCount {
-            inbox: b.as_str().to_owned(),
+            inbox: b.into(),
             count: all.iter().filter(|(n, _)| n == b.as_str()).map(|(_, c)| *c).sum(),
         })
         .collect()

@@ -37,8 +37,8 @@ impl std::fmt::Debug for Stores {
 pub struct Viewer {
     pub actor: Actor,
     pub record: EmployeeRecord,
-    /// Employees who named the viewer their proxy (대결) in a delegation open now.
-    pub proxy_for: Vec<domain::ids::EmployeeId>,
+    /// Delegations open now that name the viewer as proxy (대결자).
+    pub delegations: Vec<domain::org::Delegation>,
 }
 
 impl Viewer {
@@ -47,14 +47,19 @@ impl Viewer {
         Some(Self {
             actor: record.actor()?,
             record,
-            proxy_for: Vec::new(),
+            delegations: Vec::new(),
         })
     }
 
     /// Whether the viewer may see `doc`: by the domain's rule for themselves, or as the proxy
     /// of someone the line seats.
     pub fn sees(&self, doc: &domain::approval::ApprovalDocument) -> bool {
-        doc.visible_to(&self.actor) || self.proxy_for.iter().any(|p| doc.visible_to_proxy_of(*p))
+        doc.visible_to(&self.actor) || self.proxy_for().any(|p| doc.visible_to_proxy_of(p))
+    }
+
+    /// Employees who named the viewer their proxy in a delegation open now.
+    pub fn proxy_for(&self) -> impl Iterator<Item = domain::ids::EmployeeId> + '_ {
+        self.delegations.iter().filter_map(|d| d.principal)
     }
 
     /// HR admins and auditors read everything.

@@ -120,16 +120,35 @@ async fn viewer(api: &Api, headers: &HeaderMap) -> Result<Viewer, NoViewer> {
     }
     let mut viewer =
         Viewer::from_record(record).ok_or_else(|| NoViewer::unauthenticated("token subject is not an employee id"))?;
-    viewer.proxy_for = api
+    viewer.delegations = api
         .stores
         .org
         .open_delegations_to(&claims.sub, chrono::Utc::now())
         .await
         .map_err(NoViewer::failed)?
-        .into_iter()
-        .filter_map(|d| d.principal.parse().ok())
+        .iter()
+        .filter_map(delegation)
         .collect();
     Ok(viewer)
+}
+
+/// A delegation record as the domain's `Delegation` (a record that does not parse is none).
+fn delegation(d: &infra::readmodel::queries::DelegationRecord) -> Option<domain::org::Delegation> {
+    let instant = |t: &str| {
+        chrono::DateTime::parse_from_rfc3339(t)
+            .ok()
+            .map(|t| t.with_timezone(&chrono::Utc))
+    };
+    Some(domain::org::Delegation {
+        id: Some(d.id.parse().ok()?),
+        principal: Some(d.principal.parse().ok()?),
+        proxy: Some(d.proxy.parse().ok()?),
+        window: Some(domain::org::Window {
+            from: instant(&d.valid_from)?,
+            until: instant(&d.valid_until)?,
+        }),
+        revoked: d.revoked,
+    })
 }
 
 async fn graphql(

@@ -24,6 +24,7 @@
 //! The SDL is committed as `query-api/schema.graphql`; a test fails when it drifts.
 
 mod console;
+mod content;
 mod context;
 mod cost;
 pub mod error;
@@ -36,3 +37,6 @@ mod types;
 pub use context::Stores;
 pub use http::{router, QueryConfig, MAX_BATCH, MAX_BODY};
 pub use schema::{sdl, Limits, MAX_PAGE};
+/// The enums the notifier's schema shares, so both SDLs name a status, a box and a
+/// notification's reason alike.
+pub use types::{ApprovalStatus, InboxBox, NotificationKind};

@@ -7,7 +7,7 @@ use crate::error::{self, bad_input, coded};
 use crate::ids::{self, Kind};
 use crate::types::*;
 use async_graphql::connection::{Connection, Edge};
-use async_graphql::{Context, EmptyMutation, EmptySubscription, InputObject, Json, Object, Schema, SimpleObject, ID};
+use async_graphql::{Context, EmptyMutation, EmptySubscription, InputObject, Object, Schema, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 use domain::approval::{Approval, ApprovalDocument, ApprovalEvent};
 use domain::form::builtin_forms;
@@ -337,20 +337,18 @@ impl Query {
             None => 0,
         };
         let mut entries = Connection::new(start > 0, items.len() > start + first);
-        entries
-            .edges
-            .extend(items.into_iter().enumerate().skip(start).take(first).map(|(i, item)| {
-                Edge::new(
-                    ids::cursor(&[&i.to_string()]),
-                    InboxEntry {
-                        document_id: item.doc,
-                        title: item.title,
-                        status: item.status,
-                        drafter_id: item.drafter,
-                        updated_at: item.updated_at,
-                    },
-                )
-            }));
+        for (i, item) in items.into_iter().enumerate().skip(start).take(first) {
+            entries.edges.push(Edge::new(
+                ids::cursor(&[&i.to_string()]),
+                InboxEntry {
+                    document_id: item.doc,
+                    title: item.title,
+                    status: ApprovalStatus::from_stored(&item.status)?,
+                    drafter_id: item.drafter,
+                    updated_at: instant(&item.updated_at)?,
+                },
+            ));
+        }
         let mut counts: Vec<(String, i64)> = views.inbox_counts(&me).await.map_err(error::store)?;
         if let Some(d) = &department {
             counts.extend(
@@ -386,18 +384,20 @@ impl Query {
             .notifications(&viewer.actor.id.to_string())
             .await
             .map_err(error::store)?;
-        Ok(feed
-            .into_iter()
+        feed.into_iter()
             .take(first)
-            .map(|n| Notification {
-                id: n.id,
-                document_id: n.doc,
-                kind: n.kind,
-                title: n.title,
-                at: n.at,
-                read: n.read,
+            .map(|n| -> async_graphql::Result<Notification> {
+                Ok(Notification {
+                    id: n.id,
+                    document_id: n.doc,
+                    kind: NotificationKind::from_stored(&n.kind)
+                        .ok_or_else(|| error::internal("stored notification kind does not decode", &n.kind))?,
+                    title: n.title,
+                    at: instant(&n.at)?,
+                    read: n.read,
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// Delegations that let the viewer act as proxy (대결) right now.
@@ -409,15 +409,17 @@ impl Query {
             .open_delegations_to(&viewer.actor.id.to_string(), Utc::now())
             .await
             .map_err(error::store)?;
-        Ok(found
+        found
             .into_iter()
-            .map(|d| DelegationToMe {
-                delegation_id: d.id,
-                principal_id: d.principal,
-                valid_from: d.valid_from,
-                valid_until: d.valid_until,
+            .map(|d| -> async_graphql::Result<DelegationToMe> {
+                Ok(DelegationToMe {
+                    valid_from: instant(&d.valid_from)?,
+                    valid_until: instant(&d.valid_until)?,
+                    delegation_id: d.id,
+                    principal_id: d.principal,
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// The employee directory, by name.
@@ -526,7 +528,10 @@ impl Query {
             used,
             held: held.normalize().to_string(),
             available: available.unwrap_or_default(),
-            entries: entries.into_iter().map(Into::into).collect(),
+            entries: entries
+                .into_iter()
+                .map(LeaveEntryOut::new)
+                .collect::<async_graphql::Result<_>>()?,
         }))
     }
 
@@ -539,14 +544,11 @@ impl Query {
             .map(|f| Form {
                 id: f.id.to_string(),
                 version: f.version,
-                kind: serde_json::to_value(f.kind)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default(),
+                kind: f.kind.into(),
                 prefix: f.prefix.clone(),
                 name_ko: f.name_ko.clone(),
                 name_en: f.name_en.clone(),
-                fields: Json(serde_json::to_value(&f.fields).unwrap_or_default()),
+                fields: f.fields.iter().map(crate::content::FieldDefOut::from).collect(),
                 amount_field: f.amount_field.clone(),
                 leave_days_field: f.leave_days_field.clone(),
             })
@@ -632,7 +634,7 @@ impl Query {
                 .map(ToString::to_string)
                 .collect(),
             authority: AuthorityOut::new(&suggestion.requirement.decision(&suggestion.line)),
-            line: Json(serde_json::to_value(&suggestion.line).unwrap_or_default()),
+            line: crate::content::LineOut::from(&suggestion.line),
             steps: steps.line_steps(),
         })
     }

@@ -1,12 +1,13 @@
 //! GraphQL object types over read-model records and folded domain documents.
 
-use crate::context::{self, stores};
+use crate::content::{body_fields, AttachmentOut, BodyField, FieldDefOut, FormKindOut, LineOut};
+use crate::context::{self, stores, viewer};
 use crate::cost;
 use crate::error;
 use crate::ids::{global, Kind};
-use async_graphql::{ComplexObject, Context, Enum, Interface, Json, Object, SimpleObject, ID};
+use async_graphql::{ComplexObject, Context, Enum, Interface, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
-use domain::approval::{ApprovalDocument, Inbox, Quorum, Status, Step, Verdict};
+use domain::approval::{Action, ApprovalDocument, Inbox, Notice, Quorum, Status, Step, Verdict};
 use infra::readmodel::queries::{DepartmentRecord, EmployeeRecord, LeaveEntry};
 
 /// Anything with a global id, fetchable by `node(id:)`.
@@ -52,6 +53,13 @@ impl From<Status> for ApprovalStatus {
 }
 
 impl ApprovalStatus {
+    /// From the stored (snake_case) name the read models keep.
+    pub fn from_stored(name: &str) -> async_graphql::Result<Self> {
+        serde_json::from_value::<Status>(serde_json::Value::String(name.to_owned()))
+            .map(Self::from)
+            .map_err(|e| error::internal("stored status does not decode", e))
+    }
+
     /// The stored (snake_case) name.
     pub fn stored(self) -> &'static str {
         match self {
@@ -100,6 +108,143 @@ impl From<InboxBox> for Inbox {
             InboxBox::Drafts => Inbox::Drafts,
         }
     }
+}
+
+impl From<Inbox> for InboxBox {
+    fn from(b: Inbox) -> Self {
+        match b {
+            Inbox::Pending => InboxBox::Pending,
+            Inbox::Upcoming => InboxBox::Upcoming,
+            Inbox::InProgress => InboxBox::InProgress,
+            Inbox::Completed => InboxBox::Completed,
+            Inbox::Rejected => InboxBox::Rejected,
+            Inbox::Cc => InboxBox::Cc,
+            Inbox::Received => InboxBox::Received,
+            Inbox::Drafts => InboxBox::Drafts,
+        }
+    }
+}
+
+/// Why a notification was sent.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum NotificationKind {
+    /// 결재 요청: it is your turn.
+    ApprovalRequested,
+    /// 참조: you were put in cc.
+    CcAdded,
+    /// 완료: your document was finally approved.
+    Approved,
+    /// 반려: your document was rejected.
+    Rejected,
+    /// Returned to you (rejected to the previous step).
+    Returned,
+    /// 보류: your document was put on hold.
+    Held,
+    /// 회수: a document waiting for you was withdrawn.
+    Withdrawn,
+    /// 의견: a new comment on a document you are involved in.
+    Commented,
+}
+
+impl From<Notice> for NotificationKind {
+    fn from(n: Notice) -> Self {
+        match n {
+            Notice::ApprovalRequested => Self::ApprovalRequested,
+            Notice::CcAdded => Self::CcAdded,
+            Notice::Approved => Self::Approved,
+            Notice::Rejected => Self::Rejected,
+            Notice::Returned => Self::Returned,
+            Notice::Held => Self::Held,
+            Notice::Withdrawn => Self::Withdrawn,
+            Notice::Commented => Self::Commented,
+        }
+    }
+}
+
+impl NotificationKind {
+    /// From the stored (snake_case) name the feed keeps.
+    pub fn from_stored(name: &str) -> Option<Self> {
+        serde_json::from_value::<Notice>(serde_json::Value::String(name.to_owned()))
+            .ok()
+            .map(Self::from)
+    }
+}
+
+/// An action a viewer may take on a document (`viewerActions`), as the domain decides it.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum ApprovalAction {
+    /// 임시저장
+    SaveDraft,
+    /// 상신
+    Submit,
+    /// Delete a draft never submitted.
+    Discard,
+    /// 승인 (as proxy: 대결)
+    Approve,
+    /// 전결
+    ApproveAsFinal,
+    /// 반려 to the drafter (in an agreement group, a vote against).
+    Reject,
+    /// 반려 to the previous step.
+    RejectToPreviousStep,
+    /// 보류
+    Hold,
+    /// Release one's own hold.
+    Release,
+    /// 회수
+    Withdraw,
+    /// 결재 취소
+    CancelApproval,
+    /// 재상신
+    Resubmit,
+    /// 의견
+    Comment,
+}
+
+impl From<Action> for ApprovalAction {
+    fn from(a: Action) -> Self {
+        match a {
+            Action::SaveDraft => Self::SaveDraft,
+            Action::Submit => Self::Submit,
+            Action::Discard => Self::Discard,
+            Action::Approve => Self::Approve,
+            Action::ApproveAsFinal => Self::ApproveAsFinal,
+            Action::Reject => Self::Reject,
+            Action::RejectToPreviousStep => Self::RejectToPreviousStep,
+            Action::Hold => Self::Hold,
+            Action::Release => Self::Release,
+            Action::Withdraw => Self::Withdraw,
+            Action::CancelApproval => Self::CancelApproval,
+            Action::Resubmit => Self::Resubmit,
+            Action::Comment => Self::Comment,
+        }
+    }
+}
+
+/// A seat the viewer may take as proxy (대결) on a document now.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct ProxySeat {
+    /// Pass as `delegation` with the decision.
+    pub delegation_id: String,
+    /// Whose seat.
+    pub principal_id: String,
+    /// What the viewer may do in it.
+    pub actions: Vec<ApprovalAction>,
+}
+
+#[ComplexObject]
+impl ProxySeat {
+    async fn principal(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<EmployeeNode>> {
+        Ok(context::employee(ctx, &self.principal_id).await?.map(EmployeeNode))
+    }
+}
+
+/// An RFC 3339 instant as a read model stores it.
+pub fn instant(stored: &str) -> async_graphql::Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(stored)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| error::internal("stored instant does not decode", e))
 }
 
 impl InboxBox {
@@ -338,7 +483,7 @@ pub struct TimelineEvent {
     /// The event type, e.g. `approval.approved`.
     pub action: String,
     pub actor_id: String,
-    pub at: String,
+    pub at: DateTime<Utc>,
     /// Comment, reason or assigned number, as the action carries.
     pub note: Option<String>,
 }
@@ -460,12 +605,54 @@ impl ApprovalNode {
     async fn leave_days(&self) -> Option<String> {
         self.doc.leave_days.map(|d| d.normalize().to_string())
     }
-    /// Field values by key, as the form defines them.
-    async fn body(&self) -> Json<serde_json::Value> {
-        Json(serde_json::to_value(&self.doc.content.body).unwrap_or_default())
+    /// Field values by key, in the order the form defines its fields.
+    async fn body(&self) -> Vec<BodyField> {
+        let form = domain::form::builtin_forms()
+            .into_iter()
+            .find(|f| f.form_ref() == self.doc.form);
+        body_fields(
+            &self.doc.content.body,
+            form.map(|f| f.fields).as_deref().unwrap_or_default(),
+        )
     }
-    async fn attachments(&self) -> Json<serde_json::Value> {
-        Json(serde_json::to_value(&self.doc.content.attachments).unwrap_or_default())
+    async fn attachments(&self) -> Vec<AttachmentOut> {
+        self.doc.content.attachments.iter().map(AttachmentOut::from).collect()
+    }
+    /// What the viewer may do to this document now in their own name, as the domain decides
+    /// it (`ApprovalDocument::viewer_actions`); empty for a past state (`approvalAsOf`).
+    async fn viewer_actions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ApprovalAction>> {
+        let viewer = viewer(ctx)?;
+        if self.as_of.is_some() {
+            return Ok(Vec::new());
+        }
+        Ok(self
+            .doc
+            .viewer_actions(&viewer.actor, Utc::now())
+            .into_iter()
+            .map(ApprovalAction::from)
+            .collect())
+    }
+    /// The seats the viewer may take as proxy (대결) now, each with what they may do in it;
+    /// empty for a past state.
+    async fn proxy_actions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ProxySeat>> {
+        let viewer = viewer(ctx)?;
+        if self.as_of.is_some() {
+            return Ok(Vec::new());
+        }
+        let now = Utc::now();
+        Ok(viewer
+            .delegations
+            .iter()
+            .filter_map(|d| {
+                let actions = self.doc.proxy_actions(&viewer.actor, d, now);
+                Some(ProxySeat {
+                    delegation_id: d.id?.to_string(),
+                    principal_id: d.principal?.to_string(),
+                    actions: actions.into_iter().map(ApprovalAction::from).collect(),
+                })
+            })
+            .filter(|seat| !seat.actions.is_empty())
+            .collect())
     }
     async fn drafter(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<EmployeeNode>> {
         Ok(context::employee(ctx, &self.doc.drafter.to_string())
@@ -481,8 +668,8 @@ impl ApprovalNode {
         self.line_steps()
     }
     /// The line as the command API takes it (`line` of a draft or a 재상신).
-    async fn line(&self) -> Json<serde_json::Value> {
-        Json(serde_json::to_value(&self.doc.line).unwrap_or_default())
+    async fn line(&self) -> LineOut {
+        LineOut::from(&self.doc.line)
     }
     /// Whoever may decide right now.
     #[graphql(complexity = "cost::STEP_SEATS * child_complexity")]
@@ -541,17 +728,19 @@ impl ApprovalNode {
             .timeline(&self.doc.id.to_string())
             .await
             .map_err(error::store)?;
-        Ok(entries
+        entries
             .into_iter()
             .filter(|e| e.version <= self.version)
-            .map(|e| TimelineEvent {
-                version: e.version,
-                action: e.event_type,
-                actor_id: e.actor,
-                at: e.at,
-                note: e.note,
+            .map(|e| -> async_graphql::Result<TimelineEvent> {
+                Ok(TimelineEvent {
+                    version: e.version,
+                    action: e.event_type,
+                    actor_id: e.actor,
+                    at: instant(&e.at)?,
+                    note: e.note,
+                })
             })
-            .collect())
+            .collect()
     }
     async fn drafted_at(&self) -> DateTime<Utc> {
         self.doc.drafted_at
@@ -573,9 +762,9 @@ impl ApprovalNode {
 pub struct InboxEntry {
     pub document_id: String,
     pub title: String,
-    pub status: String,
+    pub status: ApprovalStatus,
     pub drafter_id: String,
-    pub updated_at: String,
+    pub updated_at: DateTime<Utc>,
 }
 
 #[ComplexObject]
@@ -601,10 +790,9 @@ pub struct BoxCount {
 pub struct Notification {
     pub id: String,
     pub document_id: String,
-    /// Why: approval_requested, approved, rejected, ...
-    pub kind: String,
+    pub kind: NotificationKind,
     pub title: String,
-    pub at: String,
+    pub at: DateTime<Utc>,
     pub read: bool,
 }
 
@@ -630,19 +818,19 @@ pub struct LeaveEntryOut {
     pub days: String,
     pub document_id: Option<String>,
     pub reason: Option<String>,
-    pub at: String,
+    pub at: DateTime<Utc>,
 }
 
-impl From<LeaveEntry> for LeaveEntryOut {
-    fn from(e: LeaveEntry) -> Self {
-        Self {
+impl LeaveEntryOut {
+    pub fn new(e: LeaveEntry) -> async_graphql::Result<Self> {
+        Ok(Self {
             version: e.version,
             kind: e.kind,
             days: e.days,
             document_id: e.document,
             reason: e.reason,
-            at: e.at,
-        }
+            at: instant(&e.at)?,
+        })
     }
 }
 
@@ -651,14 +839,13 @@ impl From<LeaveEntry> for LeaveEntryOut {
 pub struct Form {
     pub id: String,
     pub version: u32,
-    /// general, expense, leave, purchase.
-    pub kind: String,
+    pub kind: FormKindOut,
     /// Document-number prefix.
     pub prefix: String,
     pub name_ko: String,
     pub name_en: String,
-    /// Field definitions: key, labels, type with constraints, required.
-    pub fields: Json<serde_json::Value>,
+    /// Field definitions: key, labels, type with its constraints, required.
+    pub fields: Vec<FieldDefOut>,
     pub amount_field: Option<String>,
     pub leave_days_field: Option<String>,
 }
@@ -673,7 +860,7 @@ pub struct LineSuggestion {
     /// The 전결 규정 row and who would hold 전결권 on this line.
     pub authority: AuthorityOut,
     /// The line as the command API takes it (`line` of a draft).
-    pub line: Json<serde_json::Value>,
+    pub line: LineOut,
     #[graphql(complexity = "cost::LINE_STEPS * child_complexity")]
     pub steps: Vec<ApprovalStep>,
 }
@@ -694,8 +881,8 @@ pub struct DelegationToMe {
     /// Pass as `delegation` with a decision to act in the principal's seat.
     pub delegation_id: String,
     pub principal_id: String,
-    pub valid_from: String,
-    pub valid_until: String,
+    pub valid_from: DateTime<Utc>,
+    pub valid_until: DateTime<Utc>,
 }
 
 #[ComplexObject]
@@ -708,8 +895,7 @@ impl DelegationToMe {
 /// One row of the 전결 규정.
 #[derive(SimpleObject)]
 pub struct AuthorityRowOut {
-    /// general, expense, leave or purchase.
-    pub form: String,
+    pub form: FormKindOut,
     /// Decimal upper bound of the amount (days for leave); null for no bound.
     pub up_to: Option<String>,
     /// The lowest position rank that decides as final.
@@ -719,10 +905,7 @@ pub struct AuthorityRowOut {
 impl AuthorityRowOut {
     fn new(row: &domain::authority::AuthorityRow) -> Self {
         Self {
-            form: serde_json::to_value(row.form)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
+            form: row.form.into(),
             up_to: row.up_to.map(|u| u.normalize().to_string()),
             final_rank: u32::from(row.final_rank),
         }

@@ -463,6 +463,46 @@ async fn every_query_answers_from_the_read_model(w: World) {
     assert_eq!(doc["timeline"][2]["note"], "승인합니다");
     assert_eq!(doc["timeline"][2]["actor"]["name"], "박팀장");
 
+    // B's feed says why, as an enum: B was asked to decide PROGRESS.
+    let feed = w
+        .data(B, "{ notifications(first: 50) { documentId kind at } }", json!({}))
+        .await;
+    assert!(
+        feed["notifications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["documentId"] == PROGRESS.to_string() && n["kind"] == "APPROVAL_REQUESTED"),
+        "{feed}"
+    );
+
+    // Body and line are typed objects, not JSON blobs.
+    let typed = w
+        .data(
+            A,
+            "query($id: ID!) { approval(id: $id) {
+               body { key value { __typename ... on TextValue { text } } }
+               line { steps { __typename ... on LineApproval { approverId finalAuthority } ... on LineAgreement { memberIds quorum } } ccIds receiverIds }
+               attachments { name } } }",
+            json!({ "id": global("Approval", PROGRESS.0) }),
+        )
+        .await;
+    assert_eq!(
+        typed["approval"],
+        json!({
+            "body": [{ "key": "content", "value": { "__typename": "TextValue", "text": "본문" } }],
+            "line": {
+                "steps": [
+                    { "__typename": "LineApproval", "approverId": B.to_string(), "finalAuthority": false },
+                    { "__typename": "LineAgreement", "memberIds": [CC_.to_string()], "quorum": null },
+                ],
+                "ccIds": [D.to_string()],
+                "receiverIds": [],
+            },
+            "attachments": [],
+        })
+    );
+
     // Lists and filters, paged.
     let all = w
         .data(
@@ -533,8 +573,36 @@ async fn every_query_answers_from_the_read_model(w: World) {
         .unwrap();
     assert_eq!(dev["children"][0]["name"], "운영팀");
     assert_eq!(dev["children"][0]["members"][0]["name"], "한운영");
-    let forms = w.data(A, "{ forms { id kind prefix fields } }", json!({})).await;
+    let forms = w
+        .data(
+            A,
+            "{ forms { id kind prefix fields { key type required currency options } } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(forms["forms"].as_array().unwrap().len(), 4);
+    let expense = forms["forms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "expense")
+        .unwrap();
+    assert_eq!(expense["kind"], "EXPENSE");
+    let types: Vec<(&str, &str)> = expense["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["key"].as_str().unwrap(), f["type"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        types,
+        vec![
+            ("purpose", "TEXT"),
+            ("spent_on", "DATE"),
+            ("items", "LINE_ITEMS"),
+            ("note", "TEXT")
+        ]
+    );
     let suggestion = w
         .data(
             A,
@@ -868,6 +936,76 @@ async fn a_proxy_sees_the_seats_of_their_principal_and_nothing_else(w: World) {
     assert!(other["approval"].is_null());
 }
 
+const ACTIONS: &str =
+    "query($id: ID!) { approval(id: $id) { viewerActions proxyActions { principalId principal { name } actions } } }";
+
+async fn viewer_actions_differ_per_viewer_as_the_domain_decides(w: World) {
+    let actions = |who, doc: ApprovalId| {
+        let w = &w;
+        async move {
+            let data = w.data(who, ACTIONS, json!({ "id": doc.to_string() })).await;
+            data["approval"].clone()
+        }
+    };
+    let own = |v: &Value| v["viewerActions"].clone();
+    // PROGRESS: B approved the first step; C's agreement decides now; D is cc.
+    for (who, expected) in [
+        (A, json!(["COMMENT"])),
+        (B, json!(["CANCEL_APPROVAL", "COMMENT"])),
+        (
+            CC_,
+            json!(["APPROVE", "REJECT", "REJECT_TO_PREVIOUS_STEP", "HOLD", "COMMENT"]),
+        ),
+        (D, json!(["COMMENT"])),
+        (HR, json!([])),
+    ] {
+        assert_eq!(own(&actions(who, PROGRESS).await), expected, "{who} on PROGRESS");
+    }
+    assert_eq!(
+        own(&actions(A, DRAFT).await),
+        json!(["SAVE_DRAFT", "SUBMIT", "DISCARD", "COMMENT"])
+    );
+    assert_eq!(own(&actions(A, WITHDRAWN).await), json!(["RESUBMIT", "COMMENT"]));
+    assert_eq!(own(&actions(B, WITHDRAWN).await), json!(["COMMENT"]));
+    assert_eq!(actions(CC_, PROGRESS).await["proxyActions"], json!([]));
+    // C names H their proxy: H is offered C's seat, and nothing in their own name.
+    use domain::org::{DelegationEvent, Window};
+    let id = domain::ids::DelegationId(Uuid::from_u128(0xd02));
+    let granted = DelegationEvent::Granted {
+        id,
+        principal: CC_,
+        proxy: H,
+        window: Window {
+            from: Utc::now() - chrono::Duration::minutes(1),
+            until: Utc::now() + chrono::Duration::days(1),
+        },
+        reason: "휴가".into(),
+        by: CC_,
+        at: Utc::now(),
+    };
+    append(&*w.log, streams::DELEGATION, id.0, &[granted]).await;
+    project(&*w.log, &w.org, &*w.views).await;
+    let proxy = actions(H, PROGRESS).await;
+    assert_eq!(own(&proxy), json!([]));
+    assert_eq!(
+        proxy["proxyActions"],
+        json!([{
+            "principalId": CC_.to_string(),
+            "principal": { "name": "최재무" },
+            "actions": ["APPROVE", "REJECT", "REJECT_TO_PREVIOUS_STEP", "HOLD"],
+        }])
+    );
+    // A past state offers nothing: its version is not the one a command would be checked against.
+    let past = w
+        .data(
+            CC_,
+            "query($id: ID!, $at: DateTime!) { approvalAsOf(id: $id, at: $at) { viewerActions proxyActions { actions } } }",
+            json!({ "id": PROGRESS.to_string(), "at": Utc::now().to_rfc3339() }),
+        )
+        .await;
+    assert_eq!(past["approvalAsOf"], json!({ "viewerActions": [], "proxyActions": [] }));
+}
+
 const AS_OF: &str = "query($id: ID!, $at: DateTime!) { approvalAsOf(id: $id, at: $at) { version status title } }";
 
 async fn time_travel_shows_a_draft_before_its_first_submission_to_the_drafter_alone(w: World) {
@@ -1030,7 +1168,7 @@ async fn a_document_shows_the_authority_rule_it_was_submitted_under(w: World) {
         .await;
     let authority = &data["approval"]["authority"];
     assert_eq!(authority["tableVersion"], 0);
-    assert_eq!(authority["row"]["form"], "general");
+    assert_eq!(authority["row"]["form"], "GENERAL");
     assert_eq!(authority["finalApproverId"], Value::Null);
     let table = &data["authorityTable"];
     assert_eq!(table["version"], 0, "the built-in table until HR records one");
@@ -1038,7 +1176,7 @@ async fn a_document_shows_the_authority_rule_it_was_submitted_under(w: World) {
         .as_array()
         .unwrap()
         .iter()
-        .any(|r| r["form"] == "expense" && r["upTo"] == "1000000" && r["finalRank"] == 5));
+        .any(|r| r["form"] == "EXPENSE" && r["upTo"] == "1000000" && r["finalRank"] == 5));
     // A draft has no authority yet.
     let draft = w
         .data(
@@ -1073,6 +1211,10 @@ macro_rules! suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn a_proxy_sees_the_seats_of_their_principal_and_nothing_else() {
                 super::a_proxy_sees_the_seats_of_their_principal_and_nothing_else($open.await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn viewer_actions_differ_per_viewer_as_the_domain_decides() {
+                super::viewer_actions_differ_per_viewer_as_the_domain_decides($open.await).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn a_position_token_waits_for_the_projection() {

@@ -2,9 +2,10 @@
 import { useEffect, useMemo, useState } from "react";
 import { Provider, useSubscription } from "urql";
 import { graphqlClient, loadSession, saveSession, type Session } from "./api";
-import { LangContext, boxLabels, dictionaries, noticeLabels, type Lang } from "./i18n";
+import { LangContext, dictionaries, noticeLabels, type Lang } from "./i18n";
+import { graphql } from "./gql";
 import { Login } from "./pages/Login";
-import { Inbox } from "./pages/Inbox";
+import { Inbox, boxOf } from "./pages/Inbox";
 import { DocumentView } from "./pages/Document";
 import { Compose } from "./pages/Compose";
 import { Admin } from "./pages/Admin";
@@ -21,16 +22,20 @@ function useHash(): string {
 
 type Toast = { id: string; text: string; href: string };
 
-const LIVE = `subscription { myNotifications { resync id documentId kind title forEmployeeId } }`;
+const LIVE = graphql(`
+  subscription Live {
+    myNotifications { resync id documentId kind title forEmployeeId }
+  }
+`);
 
 function Toasts({ lang }: { lang: Lang }) {
   const [toasts, setToasts] = useState<Toast[]>([]);
   const [result] = useSubscription({ query: LIVE });
   useEffect(() => {
     const n = result.data?.myNotifications;
-    if (!n || n.resync) return;
+    if (!n || n.resync || !n.id || !n.kind) return;
     const proxy = n.forEmployeeId ? ` (${dictionaries[lang].proxyApprove})` : "";
-    const toast = { id: n.id, text: `${n.title} — ${noticeLabels[lang][n.kind] ?? n.kind}${proxy}`, href: `#/doc/${n.documentId}` };
+    const toast = { id: n.id, text: `${n.title ?? ""} — ${noticeLabels[lang][n.kind]}${proxy}`, href: `#/doc/${n.documentId}` };
     setToasts((all) => [toast, ...all.filter((t) => t.id !== toast.id)].slice(0, 4));
     const timer = setTimeout(() => setToasts((all) => all.filter((t) => t.id !== toast.id)), 8000);
     return () => clearTimeout(timer);
@@ -48,7 +53,7 @@ function Toasts({ lang }: { lang: Lang }) {
 
 export function App() {
   const [session, setSession] = useState<Session | null>(loadSession);
-  const [lang, setLang] = useState<Lang>((localStorage.getItem("erp.lang") as Lang) ?? "ko");
+  const [lang, setLang] = useState<Lang>(() => (localStorage.getItem("erp.lang") === "en" ? "en" : "ko"));
   const hash = useHash();
   const client = useMemo(() => (session ? graphqlClient(session) : null), [session]);
   const t = dictionaries[lang];
@@ -75,7 +80,7 @@ export function App() {
   if (route === "doc" && arg) page = <DocumentView key={arg} id={arg} session={session} />;
   else if (route === "compose") page = <Compose session={session} />;
   else if (route === "admin") page = <Admin session={session} />;
-  else page = <Inbox box={arg && boxLabels.ko[arg] ? arg : "PENDING"} session={session} />;
+  else page = <Inbox box={boxOf(arg) ?? "PENDING"} session={session} />;
   return (
     <LangContext.Provider value={lang}>
       <Provider value={client}>

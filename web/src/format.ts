@@ -1,27 +1,14 @@
-// Pure helpers the screens share (and the unit tests check).
-import type { ApprovalStep, StepState } from "./gql/schema";
+// Pure helpers the screens share (and the unit tests check): times, and the conversions
+// between what the query API shows (typed GraphQL objects) and what the command API takes
+// (its OpenAPI request bodies). Which actions a viewer may take is not decided here: the
+// query API serves it (`viewerActions`, `proxyActions`), computed by the domain.
+import type { Schema } from "./api";
+import { graphql } from "./gql";
+import type { FieldType, FieldValuePartsFragment, LinePartsFragment } from "./gql/graphql";
 
-/** Which actions the viewer may offer on a document right now (the server decides anyway). */
-export function actionsFor(
-  doc: { status: string; drafterId: string; steps: Pick<ApprovalStep, "state" | "finalAuthority" | "members">[] },
-  me: string,
-): string[] {
-  const current = doc.steps.find((s) => s.state === ("CURRENT" as StepState));
-  const mine = current?.members.find((m) => m.employeeId === me && !m.decision);
-  const out: string[] = [];
-  if ((doc.status === "IN_PROGRESS" || doc.status === "ON_HOLD") && mine) {
-    out.push("approve", "reject");
-    if (current?.finalAuthority) out.push("approveFinal");
-    out.push(doc.status === "ON_HOLD" ? "release" : "hold");
-  }
-  const decidedByMe = doc.steps.some((s) => s.members.some((m) => m.employeeId === me && m.decision));
-  if (doc.status === "IN_PROGRESS" && decidedByMe) out.push("cancelApproval");
-  const anyDecision = doc.steps.some((s) => s.members.some((m) => m.decision));
-  if (doc.status === "IN_PROGRESS" && doc.drafterId === me && !anyDecision) out.push("withdraw");
-  if ((doc.status === "REJECTED" || doc.status === "WITHDRAWN") && doc.drafterId === me) out.push("resubmit");
-  if (doc.status !== "DRAFT" && doc.status !== "DISCARDED") out.push("comment");
-  return out;
-}
+/** The approval line as the command API takes it. */
+export type Line = Schema<"LineDto">;
+export type LineStep = Schema<"StepDto">;
 
 /** The instants of a timeline, oldest first, for the "as of" slider. */
 export function instants(timeline: { at: string }[]): string[] {
@@ -35,56 +22,137 @@ export function shortTime(iso: string): string {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 
-/** A stored body (`{key: {type, value}}`) as the command API takes it (`{key: value}`). */
-export function bodyForCommand(body: Record<string, { value?: unknown } | unknown>): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(body).map(([k, v]) => [k, v && typeof v === "object" && "value" in v ? (v as { value: unknown }).value : v]),
-  );
+/** A field value as the query API shows it (the `FieldValue` union). */
+export const FieldValueFragment = graphql(`
+  fragment FieldValueParts on FieldValue {
+    __typename
+    ... on TextValue { text }
+    ... on NumberValue { number }
+    ... on MoneyValue { amount }
+    ... on DateValue { date }
+    ... on DateRangeValue { start end }
+    ... on SelectValue { option }
+    ... on LineItemsValue { items { description quantity unitPrice } }
+  }
+`);
+type ShownValue = FieldValuePartsFragment;
+
+/** A body field's value as the command API takes it (`ContentDto.body`). */
+export type CommandValue = string | { start: string; end: string } | { description: string; quantity: string; unit_price: string }[];
+
+export function valueForCommand(value: ShownValue): CommandValue {
+  switch (value.__typename) {
+    case "TextValue":
+      return value.text;
+    case "NumberValue":
+      return value.number;
+    case "MoneyValue":
+      return value.amount;
+    case "DateValue":
+      return value.date;
+    case "DateRangeValue":
+      return { start: value.start, end: value.end };
+    case "SelectValue":
+      return value.option;
+    case "LineItemsValue":
+      return value.items.map((i) => ({ description: i.description, quantity: i.quantity, unit_price: i.unitPrice }));
+  }
 }
 
-/** Seats of the current step the viewer may take as proxy (대결): undecided seats whose holder
- * named the viewer in a delegation that is open now. */
-export function proxySeats(
-  steps: Pick<ApprovalStep, "state" | "members">[],
-  delegations: { delegationId: string; principalId: string }[],
-): { delegationId: string; principalId: string }[] {
-  const current = steps.find((s) => s.state === ("CURRENT" as StepState));
-  if (!current) return [];
-  return delegations.filter((d) => current.members.some((m) => m.employeeId === d.principalId && !m.decision));
+/** A body as the command API takes it (`{key: value}`), from the fields the query API shows. */
+export function bodyForCommand(body: { key: string; value: ShownValue }[]): Record<string, CommandValue> {
+  return Object.fromEntries(body.map((f) => [f.key, valueForCommand(f.value)]));
 }
 
-/** The approval line as the command API takes it (`ApprovalLine` of the domain). */
-export type LineStep =
-  | { kind: "approval"; approver: string; final_authority?: boolean }
-  | { kind: "agreement"; members: string[]; quorum: unknown };
-export type Line = { steps: LineStep[]; cc: string[]; receivers: string[] };
+/** A field value as the document shows it. */
+export function valueText(value: ShownValue): string {
+  switch (value.__typename) {
+    case "TextValue":
+      return value.text;
+    case "NumberValue":
+      return value.number;
+    case "MoneyValue":
+      return Number(value.amount).toLocaleString();
+    case "DateValue":
+      return value.date;
+    case "DateRangeValue":
+      return `${value.start} ~ ${value.end}`;
+    case "SelectValue":
+      return value.option;
+    case "LineItemsValue":
+      return value.items.map((i) => `${i.description} × ${i.quantity} @ ${i.unitPrice}`).join(", ");
+  }
+}
 
-/** A document's line as the drafter sends it again (재상신): 전결권 is the company's rules'
- * to grant at 상신, so the flag the last revision was granted is left out. */
-export function lineForResubmit(line: Line): Line {
+/** A line as the query API shows it (the `ApprovalLine` object). */
+export const LineFragment = graphql(`
+  fragment LineParts on ApprovalLine {
+    steps {
+      __typename
+      ... on LineApproval { approverId }
+      ... on LineAgreement { memberIds quorum }
+    }
+    ccIds
+    receiverIds
+  }
+`);
+type ShownLine = LinePartsFragment;
+
+/** A line as the command API takes it. 전결권 is left out: the company's rules grant it at
+ * 상신, so a suggested line or the last revision's grant is not sent back (재상신). */
+export function lineForCommand(line: ShownLine): Line {
   return {
-    ...line,
-    steps: line.steps.map((s) => (s.kind === "approval" ? { kind: "approval", approver: s.approver } : s)),
+    steps: line.steps.map((s): LineStep =>
+      s.__typename === "LineApproval"
+        ? { kind: "approval", approver: s.approverId }
+        : {
+            kind: "agreement",
+            members: s.memberIds,
+            quorum: s.quorum == null ? { type: "all" } : { type: "at_least", m: s.quorum },
+          },
+    ),
+    cc: line.ccIds,
+    receivers: line.receiverIds,
   };
 }
 
 /** Members of a step, in order. */
 export function stepMembers(step: LineStep): string[] {
-  return step.kind === "approval" ? [step.approver] : step.members;
+  return step.kind === "approval" ? (step.approver ? [step.approver] : []) : (step.members ?? []);
 }
 
 /** Adds `who` as the last 결재 step, unless already on the line (a person decides once). */
 export function addApprover(line: Line, who: string): Line {
-  if (line.steps.some((s) => stepMembers(s).includes(who))) return line;
-  return { ...line, steps: [...line.steps, { kind: "approval", approver: who }], cc: line.cc.filter((c) => c !== who) };
+  const steps = line.steps ?? [];
+  if (steps.some((s) => stepMembers(s).includes(who))) return line;
+  return { ...line, steps: [...steps, { kind: "approval", approver: who }], cc: (line.cc ?? []).filter((c) => c !== who) };
 }
 
 export function removeStep(line: Line, index: number): Line {
-  return { ...line, steps: line.steps.filter((_, i) => i !== index) };
+  return { ...line, steps: (line.steps ?? []).filter((_, i) => i !== index) };
 }
 
 /** Adds `who` to 참조 unless they already decide on the line or are cc'd. */
 export function addCc(line: Line, who: string): Line {
-  if (line.cc.includes(who) || line.steps.some((s) => stepMembers(s).includes(who))) return line;
-  return { ...line, cc: [...line.cc, who] };
+  const cc = line.cc ?? [];
+  if (cc.includes(who) || (line.steps ?? []).some((s) => stepMembers(s).includes(who))) return line;
+  return { ...line, cc: [...cc, who] };
+}
+
+/** The value a field's input holds, as the command API takes it. */
+export function fieldValue(type: FieldType, raw: string): CommandValue {
+  if (type === "DATE_RANGE") {
+    const [start = "", end = ""] = raw.split("~").map((s) => s.trim());
+    return { start, end };
+  }
+  if (type === "LINE_ITEMS") {
+    return raw
+      .split("\n")
+      .filter((l) => l.trim())
+      .map((l) => {
+        const [description = "", quantity = "", unit_price = ""] = l.split(",").map((s) => s.trim());
+        return { description, quantity, unit_price };
+      });
+  }
+  return raw;
 }

@@ -1,5 +1,6 @@
 // Korean by default, English on request; every visible string goes through `t`.
 import { createContext, useContext } from "react";
+import type { ApprovalStatus, InboxBox, NotificationKind, StepState } from "./gql/graphql";
 
 export type Lang = "ko" | "en";
 
@@ -146,7 +147,7 @@ const en: Record<Key, string> = {
 export const dictionaries: Record<Lang, Record<Key, string>> = { ko, en };
 
 /** Box names as the domain calls them. */
-export const boxLabels: Record<Lang, Record<string, string>> = {
+export const boxLabels: Record<Lang, Record<InboxBox, string>> = {
   ko: {
     PENDING: "대기",
     UPCOMING: "예정",
@@ -169,7 +170,7 @@ export const boxLabels: Record<Lang, Record<string, string>> = {
   },
 };
 
-export const statusLabels: Record<Lang, Record<string, string>> = {
+export const statusLabels: Record<Lang, Record<ApprovalStatus, string>> = {
   ko: {
     DRAFT: "임시저장",
     IN_PROGRESS: "진행",
@@ -191,7 +192,7 @@ export const statusLabels: Record<Lang, Record<string, string>> = {
 };
 
 /** Where a step of the line stands. */
-export const stepLabels: Record<Lang, Record<string, string>> = {
+export const stepLabels: Record<Lang, Record<StepState, string>> = {
   ko: { DONE: "완료", CURRENT: "결재 중", UPCOMING: "대기", SKIPPED: "전결로 생략", NOT_REACHED: "미도달" },
   en: { DONE: "done", CURRENT: "deciding now", UPCOMING: "upcoming", SKIPPED: "skipped (final approval)", NOT_REACHED: "not reached" },
 };
@@ -212,26 +213,26 @@ export const actionLabels: Record<Lang, Record<string, string>> = {
 };
 
 /** Why a notification was sent. */
-export const noticeLabels: Record<Lang, Record<string, string>> = {
+export const noticeLabels: Record<Lang, Record<NotificationKind, string>> = {
   ko: {
-    approval_requested: "결재 요청",
-    approved: "최종 승인",
-    rejected: "반려",
-    withdrawn: "회수",
-    cc_added: "참조",
-    returned: "이전 단계로 반려",
-    held: "보류",
-    commented: "의견",
+    APPROVAL_REQUESTED: "결재 요청",
+    APPROVED: "최종 승인",
+    REJECTED: "반려",
+    WITHDRAWN: "회수",
+    CC_ADDED: "참조",
+    RETURNED: "이전 단계로 반려",
+    HELD: "보류",
+    COMMENTED: "의견",
   },
   en: {
-    approval_requested: "approval requested",
-    approved: "approved",
-    rejected: "rejected",
-    withdrawn: "withdrawn",
-    cc_added: "for your information",
-    returned: "returned to your step",
-    held: "on hold",
-    commented: "commented",
+    APPROVAL_REQUESTED: "approval requested",
+    APPROVED: "approved",
+    REJECTED: "rejected",
+    WITHDRAWN: "withdrawn",
+    CC_ADDED: "for your information",
+    RETURNED: "returned to your step",
+    HELD: "on hold",
+    COMMENTED: "commented",
   },
 };
 

@@ -30,10 +30,10 @@ const MAX_ATTACHMENT_BYTES: u64 = 100 * 1024 * 1024;
 const MAX_NAME: usize = 255;
 
 /// The seat an actor decides in: the holder, and the delegation if acting as proxy.
-struct Seat {
-    step: usize,
-    member: EmployeeId,
-    proxy: Option<DelegationId>,
+pub(super) struct Seat {
+    pub(super) step: usize,
+    pub(super) member: EmployeeId,
+    pub(super) proxy: Option<DelegationId>,
 }
 
 impl Aggregate for Approval {
@@ -365,7 +365,7 @@ impl ApprovalDocument {
     }
 
     /// In progress or on hold: decisions are possible.
-    fn ensure_open(&self) -> Result<(), Err> {
+    pub(super) fn ensure_open(&self) -> Result<(), Err> {
         match self.status {
             Status::InProgress | Status::OnHold => Ok(()),
             Status::Draft => Err(Err::NotSubmitted),
@@ -398,7 +398,7 @@ impl ApprovalDocument {
     }
 
     /// Resolves the seat `by` decides in now, checking every decision invariant.
-    fn seat(&self, by: &Actor, proxy: Option<&Delegation>, at: DateTime<Utc>) -> Result<Seat, Err> {
+    pub(super) fn seat(&self, by: &Actor, proxy: Option<&Delegation>, at: DateTime<Utc>) -> Result<Seat, Err> {
         self.ensure_open()?;
         if by.id == self.drafter {
             return Err(Err::SelfApproval);
@@ -463,7 +463,7 @@ impl ApprovalDocument {
 
     /// 결재 취소: the actor's own agreement in the current step, or in the step just passed
     /// while the current step has not acted.
-    fn cancel_approval(&self, by: &Actor, at: DateTime<Utc>) -> Decided {
+    pub(super) fn cancel_approval(&self, by: &Actor, at: DateTime<Utc>) -> Decided {
         self.ensure_open()?;
         let mine = |index: usize| {
             self.steps
@@ -504,7 +504,7 @@ impl ApprovalDocument {
 
     /// Comments are bounded: [`MAX_COMMENTS`] per document, [`MAX_COMMENTS_PER_HOUR`] per
     /// person and document in any hour (by the commands' own times).
-    fn ensure_comment_room(&self, by: &Actor, at: DateTime<Utc>) -> Result<(), Err> {
+    pub(super) fn ensure_comment_room(&self, by: &Actor, at: DateTime<Utc>) -> Result<(), Err> {
         if self.comments.len() >= MAX_COMMENTS {
             return Err(Err::CommentLimit { retry_after_secs: None });
         }
@@ -526,7 +526,7 @@ impl ApprovalDocument {
         Ok(())
     }
 
-    fn may_comment(&self, by: &Actor) -> bool {
+    pub(super) fn may_comment(&self, by: &Actor) -> bool {
         if by.id == self.drafter {
             return true;
         }

@@ -6,7 +6,9 @@
 //! - [`command`], [`event`], [`error`]: the vocabulary of requests, facts and refusals.
 //! - [`state`]: the folded document (`evolve`) and the step bookkeeping.
 //! - [`decide`]: the rules (`decide`), one function per action.
+//! - [`actions`]: which of those actions a viewer may take now, by the same checks.
 
+pub mod actions;
 pub mod command;
 pub mod decide;
 pub mod error;
@@ -15,6 +17,7 @@ pub mod inbox;
 pub mod line;
 pub mod state;
 
+pub use actions::Action;
 pub use command::{ApprovalCommand, Attachment, Content, RejectTarget};
 pub use error::ApprovalError;
 pub use event::ApprovalEvent;

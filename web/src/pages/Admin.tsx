@@ -4,19 +4,23 @@ import { useState } from "react";
 import { useQuery } from "urql";
 import { command, CommandError, type Session } from "../api";
 import { useT } from "../i18n";
+import { graphql } from "../gql";
+import type { AdminQuery } from "../gql/graphql";
 
 // The org chart is drawn from two flat lists: a nested tree query multiplies its cost per
 // level, and the server refuses what it cannot bound.
-const ADMIN = `query Admin($who: ID) {
-  me { employeeId roles }
-  leaveBalance(employeeId: $who) { employeeId balance used entries { kind days at reason } }
-  employees(first: 100, filter: { active: true }) { edges { node { employeeId name positionTitle department { departmentId } } } }
-  departments { departmentId name closed parent { departmentId } }
-  myDelegations { delegationId principal { name } validUntil }
-}`;
+const ADMIN = graphql(`
+  query Admin($who: ID) {
+    me { employeeId roles }
+    leaveBalance(employeeId: $who) { employeeId balance used entries { kind days at reason } }
+    employees(first: 100, filter: { active: true }) { edges { node { employeeId name positionTitle department { departmentId } } } }
+    departments { departmentId name closed parent { departmentId } }
+    myDelegations { delegationId principal { name } validUntil }
+  }
+`);
 
-type Dept = { departmentId: string; name: string; closed: boolean; parent?: { departmentId: string } | null };
-type Person = { employeeId: string; name: string; positionTitle?: string | null; department?: { departmentId: string } | null };
+type Dept = AdminQuery["departments"][number];
+type Person = AdminQuery["employees"]["edges"][number]["node"];
 
 function Department({ d, all, people }: { d: Dept; all: Dept[]; people: Person[] }) {
   const members = people.filter((p) => p.department?.departmentId === d.departmentId);
@@ -54,10 +58,10 @@ function HrPanel({
   const [days, setDays] = useState("");
   const [reason, setReason] = useState("");
   const [message, setMessage] = useState<string | null>(null);
-  const run = async (path: string, body: unknown) => {
+  const run = async (send: () => Promise<unknown>) => {
     setMessage(null);
     try {
-      await command(session, path, body);
+      await send();
       setMessage(t("done"));
       onDone();
     } catch (e) {
@@ -91,14 +95,16 @@ function HrPanel({
         data-testid="hr-register"
         disabled={!form.name || !form.email || !form.department || !form.title}
         onClick={() =>
-          run("/api/employees", {
-            name: form.name,
-            email: form.email,
-            department: form.department,
-            position: { title: form.title, rank: Number(form.rank) },
-            manager: form.manager || null,
-            roles: [],
-          })
+          run(() =>
+            command(session, "/api/employees", {}, {
+              name: form.name,
+              email: form.email,
+              department: form.department,
+              position: { title: form.title, rank: Number(form.rank) },
+              manager: form.manager || null,
+              roles: [],
+            }),
+          )
         }
       >
         {t("save")}
@@ -108,7 +114,7 @@ function HrPanel({
           <h1>{t("adjustLeave")}</h1>
           <input placeholder="+1 / -0.5" aria-label={t("days")} value={days} onChange={(e) => setDays(e.target.value)} />
           <input placeholder={t("reason")} aria-label={t("reason")} value={reason} onChange={(e) => setReason(e.target.value)} />
-          <button disabled={!days || !reason} onClick={() => run(`/api/leave/${who}/adjustments`, { days, reason })}>
+          <button disabled={!days || !reason} onClick={() => run(() => command(session, "/api/leave/{employee}/adjustments", { employee: who }, { days, reason }))}>
             {t("save")}
           </button>
         </>
@@ -126,13 +132,13 @@ export function Admin({ session }: { session: Session }) {
   const [until, setUntil] = useState("");
   const [message, setMessage] = useState<string | null>(null);
   if (error) return <p className="error">{error.message}</p>;
-  const people: Person[] = (data?.employees.edges ?? []).map((e: { node: Person }) => e.node);
+  const people: Person[] = (data?.employees.edges ?? []).map((e) => e.node);
   const departments: Dept[] = data?.departments ?? [];
-  const readsAll = (data?.me.roles ?? []).some((r: string) => r === "hr_admin" || r === "auditor");
+  const readsAll = (data?.me.roles ?? []).some((r) => r === "hr_admin" || r === "auditor");
   const nameProxy = async () => {
     setMessage(null);
     try {
-      await command(session, "/api/delegations", {
+      await command(session, "/api/delegations", {}, {
         proxy,
         from: new Date().toISOString(),
         until: new Date(`${until}T23:59:59`).toISOString(),
@@ -183,9 +189,9 @@ export function Admin({ session }: { session: Session }) {
         {t("save")}
       </button>
       {message && <p className="message">{message}</p>}
-      {(data?.myDelegations ?? []).length > 0 && (
+      {data && data.myDelegations.length > 0 && (
         <p>
-          {t("actingFor")}: {data.myDelegations.map((d: { principal?: { name: string }; validUntil: string }) => `${d.principal?.name} (~${d.validUntil.slice(0, 10)})`).join(", ")}
+          {t("actingFor")}: {data.myDelegations.map((d) => `${d.principal?.name} (~${d.validUntil.slice(0, 10)})`).join(", ")}
         </p>
       )}
       {(data?.me.roles ?? []).includes("hr_admin") && (

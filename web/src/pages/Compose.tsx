@@ -3,35 +3,24 @@ import { useContext, useState } from "react";
 import { useQuery } from "urql";
 import { command, CommandError, type Session } from "../api";
 import { LangContext, useT } from "../i18n";
-import { addApprover, addCc, removeStep, stepMembers, type Line } from "../format";
+import { graphql, useFragment } from "../gql";
+import { LineFragment, addApprover, addCc, fieldValue, lineForCommand, removeStep, stepMembers, type CommandValue, type Line } from "../format";
 
-const FORMS = `{
-  forms { id version kind nameKo nameEn fields amountField leaveDaysField }
-  employees(first: 100, filter: { active: true }) { edges { node { employeeId name positionTitle } } }
-}`;
-const SUGGEST = `query Suggest($form: String!, $amount: String, $days: String) {
-  suggestLine(formId: $form, amount: $amount, leaveDays: $days) { line requiredApproverIds authority { finalApproverId } steps { kind members { employeeId employee { name } } } }
-}`;
-
-type Field = { key: string; label_ko: string; label_en: string; kind: { type: string; options?: string[] }; required: boolean };
-
-/** The value a field's input holds, as the command API takes it. */
-export function fieldValue(kind: string, raw: string): unknown {
-  if (kind === "date_range") {
-    const [start, end] = raw.split("~").map((s) => s.trim());
-    return { start, end };
+const FORMS = graphql(`
+  query ComposeForms {
+    forms { id version kind nameKo nameEn fields { key labelKo labelEn type required options } amountField leaveDaysField }
+    employees(first: 100, filter: { active: true }) { edges { node { employeeId name positionTitle } } }
   }
-  if (kind === "line_items") {
-    return raw
-      .split("\n")
-      .filter((l) => l.trim())
-      .map((l) => {
-        const [description, quantity, unit_price] = l.split(",").map((s) => s.trim());
-        return { description, quantity, unit_price };
-      });
+`);
+
+const SUGGEST = graphql(`
+  query Suggest($form: String!, $amount: String, $days: String) {
+    suggestLine(formId: $form, amount: $amount, leaveDays: $days) {
+      line { ...LineParts }
+      requiredApproverIds
+    }
   }
-  return raw;
-}
+`);
 
 export function Compose({ session }: { session: Session }) {
   const t = useT();
@@ -41,37 +30,37 @@ export function Compose({ session }: { session: Session }) {
   const [title, setTitle] = useState("");
   const [values, setValues] = useState<Record<string, string>>({});
   const [message, setMessage] = useState<string | null>(null);
-  const form = data?.forms.find((f: { id: string }) => f.id === formId);
+  const form = data?.forms.find((f) => f.id === formId);
   const amount = form?.amountField ? values[form.amountField] : undefined;
   const days = form?.leaveDaysField ? values[form.leaveDaysField] : undefined;
   const [suggestion] = useQuery({
     query: SUGGEST,
     variables: { form: formId, amount: amount && /^\d/.test(amount) ? amount : null, days: days || null },
   });
-  const fields: Field[] = (form?.fields as Field[]) ?? [];
-  const people: { employeeId: string; name: string; positionTitle?: string }[] = (data?.employees.edges ?? []).map(
-    (e: { node: { employeeId: string; name: string; positionTitle?: string } }) => e.node,
-  );
+  const fields = form?.fields ?? [];
+  const people = (data?.employees.edges ?? []).map((e) => e.node);
   const nameOf = (id: string) => people.find((p) => p.employeeId === id)?.name ?? id;
   // The suggested line until the drafter edits it.
   const [edited, setEdited] = useState<Line | null>(null);
-  const suggested = (suggestion.data?.suggestLine.line as Line | undefined) ?? { steps: [], cc: [], receivers: [] };
-  const line: Line = edited ?? { steps: suggested.steps ?? [], cc: suggested.cc ?? [], receivers: suggested.receivers ?? [] };
+  const suggested = suggestion.data?.suggestLine.line;
+  const line: Line = edited ?? (suggested ? lineForCommand(useFragment(LineFragment, suggested)) : { steps: [], cc: [], receivers: [] });
+  const steps = line.steps ?? [];
+  const cc = line.cc ?? [];
   // Approvers the company's 전결 규정 requires stay on the line: the server refuses a line
   // without them, so the editor does not offer to remove them.
-  const required: string[] = suggestion.data?.suggestLine.requiredApproverIds ?? [];
+  const required = suggestion.data?.suggestLine.requiredApproverIds ?? [];
   const [pick, setPick] = useState("");
   const save = async (submit: boolean) => {
     setMessage(null);
-    const missing = fields.filter((f) => f.required && !values[f.key]?.trim()).map((f) => (lang === "ko" ? f.label_ko : f.label_en));
+    const missing = fields.filter((f) => f.required && !values[f.key]?.trim()).map((f) => (lang === "ko" ? f.labelKo : f.labelEn));
     if (!title.trim() || missing.length) {
       setMessage(`${t("failed")}: ${[!title.trim() ? t("title") : null, ...missing].filter(Boolean).join(", ")}`);
       return;
     }
-    const body = Object.fromEntries(fields.filter((f) => values[f.key]).map((f) => [f.key, fieldValue(f.kind.type, values[f.key])]));
+    const body = Object.fromEntries(fields.flatMap((f): [string, CommandValue][] => (values[f.key] ? [[f.key, fieldValue(f.type, values[f.key])]] : [])));
     try {
-      const draft = await command(session, "/api/approvals", { form: formId, title, body, line });
-      if (submit) await command(session, `/api/approvals/${draft.id}/submit`, {}, draft.version);
+      const draft = await command(session, "/api/approvals", {}, { form: formId, title, body, line });
+      if (submit && draft.id) await command(session, "/api/approvals/{id}/submit", { id: draft.id }, {}, draft.version);
       location.hash = `#/doc/${draft.id}`;
     } catch (e) {
       setMessage(e instanceof CommandError ? `${t("failed")}: ${e.message}` : String(e));
@@ -83,7 +72,7 @@ export function Compose({ session }: { session: Session }) {
       <label>
         {t("form")}{" "}
         <select value={formId} onChange={(e) => setFormId(e.target.value)} data-testid="form">
-          {(data?.forms ?? []).map((f: { id: string; nameKo: string; nameEn: string }) => (
+          {(data?.forms ?? []).map((f) => (
             <option key={f.id} value={f.id}>
               {lang === "ko" ? f.nameKo : f.nameEn}
             </option>
@@ -95,16 +84,16 @@ export function Compose({ session }: { session: Session }) {
       </label>
       {fields.map((f) => (
         <label key={f.key}>
-          {lang === "ko" ? f.label_ko : f.label_en}
+          {lang === "ko" ? f.labelKo : f.labelEn}
           {f.required ? " *" : ""}{" "}
-          {f.kind.type === "select" ? (
+          {f.type === "SELECT" ? (
             <select value={values[f.key] ?? ""} onChange={(e) => setValues({ ...values, [f.key]: e.target.value })}>
               <option value="" />
-              {(f.kind.options ?? []).map((o) => (
+              {(f.options ?? []).map((o) => (
                 <option key={o}>{o}</option>
               ))}
             </select>
-          ) : f.kind.type === "text" || f.kind.type === "line_items" ? (
+          ) : f.type === "TEXT" || f.type === "LINE_ITEMS" ? (
             <textarea
               data-testid={`field-${f.key}`}
               value={values[f.key] ?? ""}
@@ -113,7 +102,7 @@ export function Compose({ session }: { session: Session }) {
           ) : (
             <input
               data-testid={`field-${f.key}`}
-              type={f.kind.type === "date" ? "date" : "text"}
+              type={f.type === "DATE" ? "date" : "text"}
               value={values[f.key] ?? ""}
               onChange={(e) => setValues({ ...values, [f.key]: e.target.value })}
             />
@@ -122,7 +111,7 @@ export function Compose({ session }: { session: Session }) {
       ))}
       <h2>{edited ? t("line") : t("suggested")}</h2>
       <ol className="line" data-testid="suggested-line">
-        {line.steps.map((s, i) => (
+        {steps.map((s, i) => (
           <li key={i}>
             {s.kind === "agreement" ? "합의" : "결재"} {stepMembers(s).map(nameOf).join(", ")}{" "}
             {stepMembers(s).some((m) => required.includes(m)) ? (
@@ -137,9 +126,9 @@ export function Compose({ session }: { session: Session }) {
           </li>
         ))}
       </ol>
-      {line.cc.length > 0 && (
+      {cc.length > 0 && (
         <p data-testid="cc">
-          {t("cc")}: {line.cc.map(nameOf).join(", ")}
+          {t("cc")}: {cc.map(nameOf).join(", ")}
         </p>
       )}
       <select value={pick} onChange={(e) => setPick(e.target.value)} aria-label={t("line")} data-testid="line-pick">

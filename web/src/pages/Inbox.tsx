@@ -4,21 +4,42 @@ import { useClient, useQuery, useSubscription } from "urql";
 import { command, CommandError, type Session } from "../api";
 import { LangContext, boxLabels, statusLabels, useT } from "../i18n";
 import { useContext } from "react";
-import type { InboxBox } from "../gql/schema";
+import { graphql } from "../gql";
+import type { InboxBox } from "../gql/graphql";
 import { shortTime } from "../format";
 
-const BOXES: InboxBox[] = ["PENDING", "UPCOMING", "IN_PROGRESS", "COMPLETED", "REJECTED", "CC", "RECEIVED", "DRAFTS"];
+export const BOXES: InboxBox[] = ["PENDING", "UPCOMING", "IN_PROGRESS", "COMPLETED", "REJECTED", "CC", "RECEIVED", "DRAFTS"];
 
-const INBOX = `query Inbox($box: InboxBox!, $after: String, $text: String) {
-  inbox(box: $box, first: 20, after: $after, text: $text) {
-    counts { inbox count }
-    entries { edges { cursor node { documentId title status updatedAt drafter { name } } } pageInfo { hasNextPage endCursor } }
+/** The box a route names, if it names one. */
+export function boxOf(name: string | undefined): InboxBox | undefined {
+  return BOXES.find((b) => b === name);
+}
+
+const INBOX = graphql(`
+  query Inbox($box: InboxBox!, $after: String, $text: String) {
+    inbox(box: $box, first: 20, after: $after, text: $text) {
+      counts { inbox count }
+      entries {
+        edges { cursor node { documentId title status updatedAt drafter { name } } }
+        pageInfo { hasNextPage endCursor }
+      }
+    }
   }
-}`;
+`);
 
-const CHANGED = `subscription { inboxChanged { documentId resync } }`;
+const VERSION = graphql(`
+  query DocVersion($id: ID!) {
+    approval(id: $id) { version }
+  }
+`);
 
-export function Inbox({ box, session }: { box: string; session: Session }) {
+const CHANGED = graphql(`
+  subscription InboxChanged {
+    inboxChanged { documentId resync }
+  }
+`);
+
+export function Inbox({ box, session }: { box: InboxBox; session: Session }) {
   const t = useT();
   const lang = useContext(LangContext);
   const client = useClient();
@@ -31,21 +52,19 @@ export function Inbox({ box, session }: { box: string; session: Session }) {
     variables: { box, after, text: text || null },
     requestPolicy: "cache-and-network",
   });
-  // Live: any change to one of my boxes refreshes counts and the list.
+  // Live: a change to one of my boxes refreshes counts and the list.
   useSubscription({ query: CHANGED }, (_, change) => {
     refetch({ requestPolicy: "network-only" });
     return change;
   });
-  const counts: Record<string, number> = Object.fromEntries(
-    (data?.inbox.counts ?? []).map((c: { inbox: string; count: number }) => [c.inbox, c.count]),
-  );
+  const counts = new Map((data?.inbox.counts ?? []).map((c) => [c.inbox, c.count]));
   const edges = data?.inbox.entries.edges ?? [];
   const approveSelected = async () => {
     const out: Record<string, string> = {};
     for (const id of selected) {
       try {
-        const doc = await client.query(`query($id: ID!) { approval(id: $id) { version } }`, { id }, { requestPolicy: "network-only" }).toPromise();
-        await command(session, `/api/approvals/${id}/approve`, {}, doc.data?.approval?.version);
+        const doc = await client.query(VERSION, { id }, { requestPolicy: "network-only" }).toPromise();
+        await command(session, "/api/approvals/{id}/approve", { id }, {}, doc.data?.approval?.version);
         out[id] = t("done");
       } catch (e) {
         out[id] = e instanceof CommandError ? `${t("failed")}: ${e.message}` : String(e);
@@ -60,7 +79,7 @@ export function Inbox({ box, session }: { box: string; session: Session }) {
       <nav className="boxes" aria-label={t("inbox")}>
         {BOXES.map((b) => (
           <a key={b} href={`#/inbox/${b}`} className={b === box ? "active" : ""} data-testid={`box-${b}`}>
-            {boxLabels[lang][b]} <span className="count">{counts[b] ?? 0}</span>
+            {boxLabels[lang][b]} <span className="count">{counts.get(b) ?? 0}</span>
           </a>
         ))}
       </nav>
@@ -83,7 +102,7 @@ export function Inbox({ box, session }: { box: string; session: Session }) {
         {!fetching && edges.length === 0 && <p className="empty">{t("empty")}</p>}
         <table>
           <tbody>
-            {edges.map(({ node }: { node: { documentId: string; title: string; status: string; updatedAt: string; drafter?: { name: string } } }) => (
+            {edges.map(({ node }) => (
               <tr key={node.documentId} data-testid="inbox-row">
                 {box === "PENDING" && (
                   <td>
@@ -105,14 +124,14 @@ export function Inbox({ box, session }: { box: string; session: Session }) {
                   {results[node.documentId] && <span className="result"> — {results[node.documentId]}</span>}
                 </td>
                 <td>{node.drafter?.name}</td>
-                <td>{statusLabels[lang][node.status.toUpperCase()] ?? node.status}</td>
+                <td>{statusLabels[lang][node.status]}</td>
                 <td>{shortTime(node.updatedAt)}</td>
               </tr>
             ))}
           </tbody>
         </table>
         {data?.inbox.entries.pageInfo.hasNextPage && (
-          <button onClick={() => setAfter(data.inbox.entries.pageInfo.endCursor)}>{t("more")}</button>
+          <button onClick={() => setAfter(data.inbox.entries.pageInfo.endCursor ?? null)}>{t("more")}</button>
         )}
       </section>
     </div>
