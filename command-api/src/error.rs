@@ -10,6 +10,7 @@ use domain::leave::LeaveError;
 use domain::line_rule::RuleError;
 use domain::numbering::NumberError;
 use domain::org::{DelegationError, DepartmentError, EmployeeError};
+use infra::auth::SignInError;
 use infra::eventlog::EventLogError;
 use serde_json::{json, Value};
 
@@ -119,6 +120,26 @@ impl From<EventLogError> for ApiError {
                 .with(json!({ "retry_after_seconds": 1 }))
             }
             other => ApiError::internal("event log", other),
+        }
+    }
+}
+
+impl From<SignInError> for ApiError {
+    /// 401 for anyone not proven, 403 for a deactivated employee, 503 (retry) when they could
+    /// not be looked up.
+    fn from(e: SignInError) -> Self {
+        match e {
+            SignInError::Unauthenticated(detail) => ApiError::unauthorized(detail),
+            SignInError::Inactive => ApiError::forbidden(e.to_string()),
+            SignInError::Unavailable(cause) => {
+                tracing::warn!(%cause, "sign-in lookup failed");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "log_unavailable",
+                    "the event log is unavailable; retry",
+                )
+                .with(json!({ "retry_after_seconds": 1 }))
+            }
         }
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::error::ApiError;
 use crate::ratelimit::VerifiedClaims;
+use crate::service::CommandService;
 use crate::AppState;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -11,11 +12,15 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use domain::ids::EmployeeId;
 use domain::Actor;
+use infra::auth::{Account, Accounts, SignInError};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 use uuid::Uuid;
 
-/// The authenticated, active employee making the request.
+/// The authenticated, active employee making the request, signed in through
+/// [`infra::auth::Authenticator`] over their own employee stream (roles and department as
+/// recorded now, not as the token was issued).
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub actor: Actor,
@@ -32,34 +37,41 @@ impl FromRequestParts<AppState> for Caller {
                 let header = parts
                     .headers
                     .get(axum::http::header::AUTHORIZATION)
-                    .and_then(|v| v.to_str().ok())
-                    .ok_or_else(|| ApiError::unauthorized("missing bearer token"))?;
-                let token =
-                    bearer(header).ok_or_else(|| ApiError::unauthorized("expected `Authorization: Bearer <token>`"))?;
-                state
-                    .auth
-                    .verifier
-                    .verify(token)
-                    .await
-                    .map_err(|e| ApiError::unauthorized(e.to_string()))?
+                    .and_then(|v| v.to_str().ok());
+                state.signin.verify(infra::auth::signin::bearer(header)?).await?
             }
         };
-        let id: EmployeeId = claims
-            .sub
-            .parse()
-            .map_err(|_| ApiError::unauthorized("token subject is not an employee id"))?;
-        let (actor, employee) = state
-            .service
-            .actor(id)
-            .await?
-            .ok_or_else(|| ApiError::unauthorized("token subject is not a registered employee"))?;
-        if !employee.active {
-            return Err(ApiError::forbidden("this employee is deactivated"));
-        }
+        let principal = state.signin.principal(&claims).await?;
         Ok(Caller {
-            actor,
-            name: employee.name,
+            actor: principal.actor,
+            name: principal.detail,
         })
+    }
+}
+
+/// Employees as the command side knows them: folded from their own streams. Delegations are
+/// not followed here — a 대결 names its delegation, and the document checks it.
+#[derive(Debug)]
+pub struct LogAccounts(pub Arc<CommandService>);
+
+impl Accounts for LogAccounts {
+    /// The employee's name.
+    type Detail = String;
+
+    async fn accounts(&self, ids: &[EmployeeId]) -> Result<Vec<Account<String>>, SignInError> {
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            match self.0.actor(*id).await {
+                Ok(Some((actor, employee))) => found.push(Account {
+                    actor,
+                    active: employee.active,
+                    detail: employee.name,
+                }),
+                Ok(None) => {}
+                Err(e) => return Err(SignInError::Unavailable(format!("{}: {}", e.code, e.detail))),
+            }
+        }
+        Ok(found)
     }
 }
 
