@@ -3,6 +3,7 @@
 //! their own kind and code (`domain::Refusal`), so only their extra members are mapped here.
 //! Internal errors are logged with context and answered with a bare 500.
 
+use crate::service::{DomainError, ServiceError};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use domain::approval::{ApprovalError, LineError};
@@ -122,6 +123,38 @@ impl From<EventLogError> for ApiError {
                 .with(json!({ "retry_after_seconds": 1 }))
             }
             other => ApiError::internal("event log", other),
+        }
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Conflict { current } => ApiError::conflict(current),
+            ServiceError::Refused(refusal) => refusal.into(),
+            ServiceError::NotFound(what) => ApiError::not_found(format!("no such {what}")),
+            ServiceError::UnknownForm(id) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown_form",
+                format!("no form {id:?}"),
+            ),
+            ServiceError::Corrupt(detail) => ApiError::internal("decoding a stored event", detail),
+            ServiceError::Log(e) => e.into(),
+        }
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::Approval(e) => e.into(),
+            DomainError::Employee(e) => e.into(),
+            DomainError::Department(e) => e.into(),
+            DomainError::Delegation(e) => e.into(),
+            DomainError::Leave(e) => e.into(),
+            DomainError::Authority(e) => e.into(),
+            DomainError::Number(e) => e.into(),
+            DomainError::Rule(e) => e.into(),
         }
     }
 }

@@ -68,7 +68,7 @@ impl Accounts for LogAccounts {
                     detail: employee.name,
                 }),
                 Ok(None) => {}
-                Err(e) => return Err(SignInError::Unavailable(format!("{}: {}", e.code, e.detail))),
+                Err(e) => return Err(SignInError::Unavailable(e.to_string())),
             }
         }
         Ok(found)

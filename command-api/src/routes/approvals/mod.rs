@@ -13,7 +13,7 @@ use super::{meta, reply, require_version};
 use crate::error::ApiError;
 use crate::extract::{Body, Caller, CommandHeaders, Id};
 use crate::openapi::{Api, Doc};
-use crate::service::{Meta, Outcome};
+use crate::service::{Meta, Outcome, ServiceError};
 use crate::submission;
 use crate::AppState;
 use axum::extract::{FromRequestParts, State};
@@ -175,12 +175,13 @@ impl Action {
     async fn execute(&self, expected: Option<u64>, meta: &Meta, command: &C) -> Result<Outcome, ApiError> {
         let guard = |approval: &Approval| match approval.document() {
             Some(doc) if may_act(doc, &self.caller, command) => Ok(()),
-            _ => Err(ApiError::not_found("no such document")),
+            _ => Err(ServiceError::NotFound("document")),
         };
-        self.state
+        Ok(self
+            .state
             .service
             .execute_guarded::<Approval>(&stream(self.id), expected, meta, command, &guard)
-            .await
+            .await?)
     }
 
     /// The document and its form version, for commands that validate against it.
