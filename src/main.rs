@@ -462,14 +462,8 @@ fn web_app() -> axum::routing::MethodRouter {
                 .iter()
                 .any(|p| path.starts_with(p))
             {
-                let body = serde_json::json!({ "type": "about:blank", "title": "Not Found", "status": 404,
-                                              "code": "not_found", "detail": "no such route" });
-                return (
-                    axum::http::StatusCode::NOT_FOUND,
-                    [(axum::http::header::CONTENT_TYPE, "application/problem+json")],
-                    body.to_string(),
-                )
-                    .into_response();
+                // The command API's own answer to an unknown route, so both read alike.
+                return command_api::error::ApiError::not_found("no such route").into_response();
             }
             if !built {
                 return axum::response::Html(

@@ -1,7 +1,9 @@
 //! One error type for the HTTP edge. Every refusal becomes `application/problem+json` with a
-//! stable `code`; rule violations are 409/422, bad input 400, auth 401/403. Internal errors
-//! are logged with context and answered with a bare 500.
+//! stable `code`; rule violations are 409/422, bad input 400, auth 401/403. Domain errors say
+//! their own kind and code (`domain::Refusal`), so only their extra members are mapped here.
+//! Internal errors are logged with context and answered with a bare 500.
 
+use crate::service::{DomainError, ServiceError};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use domain::approval::{ApprovalError, LineError};
@@ -10,6 +12,8 @@ use domain::leave::LeaveError;
 use domain::line_rule::RuleError;
 use domain::numbering::NumberError;
 use domain::org::{DelegationError, DepartmentError, EmployeeError};
+use domain::{Refusal, RefusalKind};
+use infra::auth::SignInError;
 use infra::eventlog::EventLogError;
 use serde_json::{json, Value};
 
@@ -123,65 +127,109 @@ impl From<EventLogError> for ApiError {
     }
 }
 
-fn rule(code: &'static str, status: StatusCode, e: impl std::fmt::Display) -> ApiError {
-    ApiError::new(status, code, e.to_string())
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Conflict { current } => ApiError::conflict(current),
+            ServiceError::Refused(refusal) => refusal.into(),
+            ServiceError::NotFound(what) => ApiError::not_found(format!("no such {what}")),
+            ServiceError::UnknownForm(id) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown_form",
+                format!("no form {id:?}"),
+            ),
+            ServiceError::Corrupt(detail) => ApiError::internal("decoding a stored event", detail),
+            ServiceError::Log(e) => e.into(),
+        }
+    }
 }
 
-const C: StatusCode = StatusCode::CONFLICT;
-const U: StatusCode = StatusCode::UNPROCESSABLE_ENTITY;
-const F: StatusCode = StatusCode::FORBIDDEN;
-const N: StatusCode = StatusCode::NOT_FOUND;
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::Approval(e) => e.into(),
+            DomainError::Employee(e) => e.into(),
+            DomainError::Department(e) => e.into(),
+            DomainError::Delegation(e) => e.into(),
+            DomainError::Leave(e) => e.into(),
+            DomainError::Authority(e) => e.into(),
+            DomainError::Number(e) => e.into(),
+            DomainError::Rule(e) => e.into(),
+        }
+    }
+}
 
+impl From<SignInError> for ApiError {
+    /// 401 for anyone not proven, 403 for a deactivated employee, 503 (retry) when they could
+    /// not be looked up.
+    fn from(e: SignInError) -> Self {
+        match e {
+            SignInError::Unauthenticated(detail) => ApiError::unauthorized(detail),
+            SignInError::Inactive => ApiError::forbidden(e.to_string()),
+            SignInError::Unavailable(cause) => {
+                tracing::warn!(%cause, "sign-in lookup failed");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "log_unavailable",
+                    "the event log is unavailable; retry",
+                )
+                .with(json!({ "retry_after_seconds": 1 }))
+            }
+        }
+    }
+}
+
+impl ApiError {
+    /// A domain refusal: its kind picks the status, its code passes on unchanged, its message
+    /// is the detail.
+    pub fn refused<E: Refusal>(e: &E) -> Self {
+        let (kind, code) = e.refusal();
+        let status = match kind {
+            RefusalKind::NotFound => StatusCode::NOT_FOUND,
+            RefusalKind::Forbidden => StatusCode::FORBIDDEN,
+            RefusalKind::Conflict => StatusCode::CONFLICT,
+            RefusalKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+            RefusalKind::Limited => StatusCode::TOO_MANY_REQUESTS,
+        };
+        Self::new(status, code, e.to_string())
+    }
+}
+
+/// Domain errors whose problem documents carry nothing beyond kind, code and message.
+macro_rules! refusals {
+    ($($error:ty),* $(,)?) => {$(
+        impl From<$error> for ApiError {
+            fn from(e: $error) -> Self {
+                ApiError::refused(&e)
+            }
+        }
+    )*};
+}
+
+refusals!(
+    EmployeeError,
+    DepartmentError,
+    DelegationError,
+    AuthorityError,
+    NumberError,
+    RuleError
+);
+
+/// Document refusals, some with members a client acts on (when to retry, which fields).
 impl From<ApprovalError> for ApiError {
     fn from(e: ApprovalError) -> Self {
-        use ApprovalError as E;
-        let (code, status) = match &e {
-            E::NotFound => ("document_not_found", N),
-            E::AlreadyExists => ("document_exists", C),
-            E::NotDrafter => ("not_drafter", F),
-            E::NotSubmitted => ("not_submitted", C),
-            E::NotDraft => ("not_draft", C),
-            E::Terminal { .. } => ("document_closed", C),
-            E::SelfApproval => ("self_approval", U),
-            E::NotCurrentApprover { .. } => ("not_current_approver", F),
-            E::AlreadyDecided { .. } => ("already_decided", C),
-            E::SecondSeat { .. } => ("one_seat_per_person", U),
-            E::ProxyNotAuthorised => ("proxy_not_authorised", F),
-            E::HeldByOther => ("held_by_other", C),
-            E::AlreadyOnHold => ("already_on_hold", C),
-            E::NotOnHold => ("not_on_hold", C),
-            E::NoFinalAuthority => ("no_final_authority", F),
-            E::NoPreviousStep => ("no_previous_step", U),
-            E::ReasonRequired => ("reason_required", U),
-            E::ApproverActed => ("approver_acted", C),
-            E::NextStepActed => ("next_step_acted", C),
-            E::NothingToCancel => ("nothing_to_cancel", C),
-            E::NotResubmittable => ("not_resubmittable", C),
-            E::NotParticipant => ("not_participant", F),
-            E::FormMismatch => ("form_mismatch", U),
-            E::CommentLimit { retry_after_secs } => {
-                let retry = retry_after_secs.unwrap_or(3600);
-                return rule("comment_limit", StatusCode::TOO_MANY_REQUESTS, &e)
-                    .with(json!({ "retry_after_seconds": retry }));
+        let problem = ApiError::refused(&e);
+        match &e {
+            ApprovalError::CommentLimit { retry_after_secs } => {
+                problem.with(json!({ "retry_after_seconds": retry_after_secs.unwrap_or(3600) }))
             }
-            E::InvalidBody(form) => {
-                return rule("invalid_body", U, &e).with(json!({ "errors": form.errors }));
+            ApprovalError::InvalidBody(form) => problem.with(json!({ "errors": form.errors })),
+            ApprovalError::InvalidLine(line) => problem.with(json!({ "reason": line_reason(line) })),
+            ApprovalError::InsufficientLeave { requested, available } => {
+                problem.with(json!({ "requested": requested.to_string(), "available": available.to_string() }))
             }
-            E::InvalidLine(line) => {
-                return rule("invalid_line", U, &e).with(json!({ "reason": line_reason(line) }));
-            }
-            E::InvalidTitle => ("invalid_title", U),
-            E::InvalidComment => ("invalid_comment", U),
-            E::InvalidAttachments => ("invalid_attachments", U),
-            E::InsufficientLeave { requested, available } => {
-                return rule("insufficient_leave", U, &e)
-                    .with(json!({ "requested": requested.to_string(), "available": available.to_string() }));
-            }
-            E::LeaveBalanceRequired => ("leave_balance_required", U),
-            E::AlreadyNumbered => ("already_numbered", C),
-            E::NotApproved => ("not_approved", C),
-        };
-        rule(code, status, e)
+            _ => problem,
+        }
     }
 }
 
@@ -189,101 +237,15 @@ fn line_reason(e: &LineError) -> Value {
     serde_json::to_value(e).unwrap_or(Value::Null)
 }
 
-impl From<EmployeeError> for ApiError {
-    fn from(e: EmployeeError) -> Self {
-        use EmployeeError as E;
-        let (code, status) = match e {
-            E::NotHrAdmin => ("not_hr_admin", F),
-            E::AlreadyRegistered => ("employee_exists", C),
-            E::NotFound => ("employee_not_found", N),
-            E::Deactivated => ("employee_deactivated", C),
-            E::InvalidName => ("invalid_name", U),
-            E::InvalidEmail => ("invalid_email", U),
-            E::InvalidPosition => ("invalid_position", U),
-            E::EmailTaken => ("email_taken", C),
-            E::OwnManager => ("own_manager", U),
-            E::MissingEmployeeRole => ("missing_employee_role", U),
-        };
-        rule(code, status, e)
-    }
-}
-
-impl From<DepartmentError> for ApiError {
-    fn from(e: DepartmentError) -> Self {
-        use DepartmentError as E;
-        let (code, status) = match e {
-            E::NotHrAdmin => ("not_hr_admin", F),
-            E::AlreadyExists => ("department_exists", C),
-            E::NotFound => ("department_not_found", N),
-            E::Closed => ("department_closed", C),
-            E::InvalidName => ("invalid_name", U),
-            E::Cycle => ("department_cycle", U),
-            E::HasMembers => ("department_has_members", U),
-        };
-        rule(code, status, e)
-    }
-}
-
-impl From<DelegationError> for ApiError {
-    fn from(e: DelegationError) -> Self {
-        use DelegationError as E;
-        let (code, status) = match e {
-            E::NotAllowed => ("delegation_not_allowed", F),
-            E::AlreadyExists => ("delegation_exists", C),
-            E::NotFound => ("delegation_not_found", N),
-            E::AlreadyRevoked => ("delegation_revoked", C),
-            E::SelfDelegation => ("self_delegation", U),
-            E::EmptyWindow => ("empty_window", U),
-        };
-        rule(code, status, e)
-    }
-}
-
 impl From<LeaveError> for ApiError {
     fn from(e: LeaveError) -> Self {
-        use LeaveError as E;
-        let (code, status) = match &e {
-            E::NotHrAdmin => ("not_hr_admin", F),
-            E::AlreadyGranted { .. } => ("leave_already_granted", C),
-            E::InvalidDays => ("invalid_days", U),
-            E::ReasonRequired => ("reason_required", U),
-            E::WrongEmployee => ("wrong_employee", U),
-            E::Insufficient { requested, available } => {
-                return rule("insufficient_leave", U, &e)
-                    .with(json!({ "requested": requested.to_string(), "available": available.to_string() }));
+        let problem = ApiError::refused(&e);
+        match &e {
+            LeaveError::Insufficient { requested, available } => {
+                problem.with(json!({ "requested": requested.to_string(), "available": available.to_string() }))
             }
-        };
-        rule(code, status, e)
-    }
-}
-
-impl From<AuthorityError> for ApiError {
-    fn from(e: AuthorityError) -> Self {
-        use AuthorityError as E;
-        let (code, status) = match &e {
-            E::NotHrAdmin => ("not_hr_admin", F),
-            E::InvalidTable(_) => ("invalid_authority_table", U),
-            E::ReasonRequired => ("reason_required", U),
-            E::NoRule { .. } => ("no_authority_rule", U),
-        };
-        rule(code, status, e)
-    }
-}
-
-impl From<NumberError> for ApiError {
-    fn from(e: NumberError) -> Self {
-        rule("numbering", U, e)
-    }
-}
-
-impl From<RuleError> for ApiError {
-    fn from(e: RuleError) -> Self {
-        let code = match e {
-            RuleError::UnknownDrafter => "unknown_drafter",
-            RuleError::NoApprover => "no_approver",
-            RuleError::NoRule => "no_authority_rule",
-        };
-        rule(code, U, e)
+            _ => problem,
+        }
     }
 }
 

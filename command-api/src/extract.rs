@@ -1,21 +1,26 @@
 //! Request extractors: the authenticated caller (its token verified here, or already by the
-//! rate limiter), command headers (Idempotency-Key, If-Match, traceparent, X-Request-Id) and
-//! JSON bodies whose rejections become problem+json.
+//! rate limiter), command headers (Idempotency-Key, If-Match, traceparent, X-Request-Id), the
+//! typed id of a route's path and JSON bodies, every rejection a problem+json answer.
 
 use crate::error::ApiError;
 use crate::ratelimit::VerifiedClaims;
+use crate::service::CommandService;
 use crate::AppState;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
-use domain::ids::EmployeeId;
+use domain::ids::{ApprovalId, DelegationId, DepartmentId, EmployeeId};
 use domain::Actor;
+use infra::auth::{Account, Accounts, SignInError};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 use uuid::Uuid;
 
-/// The authenticated, active employee making the request.
+/// The authenticated, active employee making the request, signed in through
+/// [`infra::auth::Authenticator`] over their own employee stream (roles and department as
+/// recorded now, not as the token was issued).
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub actor: Actor,
@@ -32,34 +37,41 @@ impl FromRequestParts<AppState> for Caller {
                 let header = parts
                     .headers
                     .get(axum::http::header::AUTHORIZATION)
-                    .and_then(|v| v.to_str().ok())
-                    .ok_or_else(|| ApiError::unauthorized("missing bearer token"))?;
-                let token =
-                    bearer(header).ok_or_else(|| ApiError::unauthorized("expected `Authorization: Bearer <token>`"))?;
-                state
-                    .auth
-                    .verifier
-                    .verify(token)
-                    .await
-                    .map_err(|e| ApiError::unauthorized(e.to_string()))?
+                    .and_then(|v| v.to_str().ok());
+                state.signin.verify(infra::auth::signin::bearer(header)?).await?
             }
         };
-        let id: EmployeeId = claims
-            .sub
-            .parse()
-            .map_err(|_| ApiError::unauthorized("token subject is not an employee id"))?;
-        let (actor, employee) = state
-            .service
-            .actor(id)
-            .await?
-            .ok_or_else(|| ApiError::unauthorized("token subject is not a registered employee"))?;
-        if !employee.active {
-            return Err(ApiError::forbidden("this employee is deactivated"));
-        }
+        let principal = state.signin.principal(&claims).await?;
         Ok(Caller {
-            actor,
-            name: employee.name,
+            actor: principal.actor,
+            name: principal.detail,
         })
+    }
+}
+
+/// Employees as the command side knows them: folded from their own streams. Delegations are
+/// not followed here — a 대결 names its delegation, and the document checks it.
+#[derive(Debug)]
+pub struct LogAccounts(pub Arc<CommandService>);
+
+impl Accounts for LogAccounts {
+    /// The employee's name.
+    type Detail = String;
+
+    async fn accounts(&self, ids: &[EmployeeId]) -> Result<Vec<Account<String>>, SignInError> {
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            match self.0.actor(*id).await {
+                Ok(Some((actor, employee))) => found.push(Account {
+                    actor,
+                    active: employee.active,
+                    detail: employee.name,
+                }),
+                Ok(None) => {}
+                Err(e) => return Err(SignInError::Unavailable(e.to_string())),
+            }
+        }
+        Ok(found)
     }
 }
 
@@ -170,5 +182,82 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
             )),
             Err(e) => Err(ApiError::bad_request(e.body_text())),
         }
+    }
+}
+
+/// The one id of a route's path (`/api/approvals/{id}`, `/api/leave/{employee}`), typed: a
+/// value that is not such an id is refused with a problem+json 400 naming what was expected,
+/// before the handler runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Id<T>(pub T);
+
+/// An id type a path may carry, and how a refusal names it.
+pub trait PathId: std::str::FromStr {
+    const WHAT: &'static str;
+}
+
+impl PathId for ApprovalId {
+    const WHAT: &'static str = "document id";
+}
+
+impl PathId for EmployeeId {
+    const WHAT: &'static str = "employee id";
+}
+
+impl PathId for DepartmentId {
+    const WHAT: &'static str = "department id";
+}
+
+impl PathId for DelegationId {
+    const WHAT: &'static str = "delegation id";
+}
+
+impl<T: PathId + Send, S: Send + Sync> FromRequestParts<S> for Id<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::bad_request(e.body_text()))?;
+        raw.parse()
+            .map(Id)
+            .map_err(|_| ApiError::bad_request(format!("{} is not a valid id", T::WHAT)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body as HttpBody;
+    use axum::response::IntoResponse;
+    use tower::ServiceExt;
+
+    async fn call(path: &str) -> (StatusCode, serde_json::Value) {
+        let router = axum::Router::new().route(
+            "/api/approvals/{id}",
+            axum::routing::get(|Id(id): Id<ApprovalId>| async move { id.to_string().into_response() }),
+        );
+        let response = router
+            .oneshot(axum::http::Request::get(path).body(HttpBody::empty()).expect("request"))
+            .await
+            .expect("an answer");
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16).await.expect("body");
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or(serde_json::Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        (status, body)
+    }
+
+    #[tokio::test]
+    async fn a_path_id_is_typed_before_the_handler_runs() {
+        let id = Uuid::now_v7();
+        assert_eq!(
+            call(&format!("/api/approvals/{id}")).await,
+            (StatusCode::OK, serde_json::Value::String(id.to_string()))
+        );
+        let (status, problem) = call("/api/approvals/not-a-document").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(problem["code"], "malformed_request");
+        assert_eq!(problem["detail"], "document id is not a valid id");
     }
 }

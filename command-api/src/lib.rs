@@ -30,7 +30,7 @@ use axum::Router;
 use chrono::FixedOffset;
 use directory::Directory;
 use domain::line_rule::LinePolicy;
-use infra::auth::{LocalSigner, Verifier};
+use infra::auth::{Authenticator, LocalSigner, Verifier};
 use infra::eventlog::EventLog;
 use service::CommandService;
 use std::future::Future;
@@ -90,6 +90,8 @@ pub struct AppState {
     pub service: Arc<CommandService>,
     pub directory: Arc<Directory>,
     pub auth: Arc<AuthState>,
+    /// The one sign-in path, over employees' own streams.
+    pub signin: Arc<Authenticator<extract::LogAccounts>>,
     pub settings: Arc<Settings>,
     pub openapi: Arc<serde_json::Value>,
     /// Per-caller buckets; none when rate limiting is off.
@@ -122,6 +124,10 @@ pub fn build(log: Arc<dyn EventLog>, auth: AuthState, settings: Settings) -> (Ap
     let state = AppState {
         service: service.clone(),
         directory,
+        signin: Arc::new(Authenticator::new(
+            auth.verifier.clone(),
+            extract::LogAccounts(service.clone()),
+        )),
         auth: Arc::new(auth),
         limiter: ratelimit::Limiter::new(settings.rate_limit),
         settings: Arc::new(settings),

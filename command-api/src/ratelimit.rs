@@ -106,7 +106,7 @@ pub(crate) async fn limit(State(state): State<AppState>, mut request: Request, n
         .and_then(|v| v.to_str().ok())
         .and_then(crate::extract::bearer);
     let claims = match token {
-        Some(token) => state.auth.verifier.verify(token).await.ok(),
+        Some(token) => state.signin.verify(token).await.ok(),
         None => None,
     };
     let key = match &claims {

@@ -152,6 +152,7 @@ async fn follow_up(
                     match service
                         .execute::<NumberSequence>(&sequence, None, &meta, &command)
                         .await
+                        .map_err(ApiError::from)
                     {
                         Err(e) if e.status == axum::http::StatusCode::CONFLICT && attempt < 19 => continue,
                         other => {
@@ -168,7 +169,11 @@ async fn follow_up(
                         at: event.at(),
                     };
                     let meta = Meta::system(derived_id(&format!("record-number/{document}")), Some(cause));
-                    match service.execute::<Approval>(stream, None, &meta, &record).await {
+                    match service
+                        .execute::<Approval>(stream, None, &meta, &record)
+                        .await
+                        .map_err(ApiError::from)
+                    {
                         Ok(_) => {}
                         Err(e) if e.code == "already_numbered" => {}
                         Err(e) => return Err(e),

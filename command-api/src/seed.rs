@@ -71,7 +71,7 @@ impl Seeder<'_> {
     where
         A: Aggregate,
         A::Event: DeserializeOwned + serde::Serialize + domain::EventType,
-        ApiError: From<A::Error>,
+        crate::service::DomainError: From<A::Error>,
     {
         self.n += 1;
         let meta = Meta::system(

@@ -1,15 +1,18 @@
 //! The command service: load a stream, decide a domain command against it, append the
 //! events. Idempotency is checked before deciding, so a retried command gets its first answer
 //! even though the stream has moved on.
+//!
+//! It answers in its own terms, [`ServiceError`] — a lost race, a domain refusal, something
+//! missing, the log's failure — and knows nothing of HTTP: the routes, the reactor and the
+//! seed each decide what a failure means to them (`crate::error` maps it to problem+json).
 
-use crate::error::ApiError;
 use domain::authority::{self, AuthorityPolicy, AuthorityTable};
 use domain::form::{builtin_forms, FormId, FormTemplate};
 use domain::ids::{DelegationId, EmployeeId};
 use domain::leave::LeaveLedger;
 use domain::org::{Delegation, Employee};
 use domain::{Actor, Aggregate, EventType};
-use infra::eventlog::{streams, EventLog, ExpectedVersion, NewCommit, NewEvent, StreamRef};
+use infra::eventlog::{streams, EventLog, EventLogError, ExpectedVersion, NewCommit, NewEvent, StreamRef};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::sync::Arc;
@@ -29,6 +32,66 @@ pub fn derived_id(seed: &str) -> Uuid {
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&digest[..16]);
     uuid::Builder::from_custom_bytes(bytes).into_uuid()
+}
+
+/// Why a command or a lookup did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The stream is at another version than the one acted on: the client's `If-Match`, or
+    /// a concurrent writer that got there first.
+    #[error("the resource changed; reload and retry (now at version {current})")]
+    Conflict { current: u64 },
+    /// A domain rule refused the command.
+    #[error(transparent)]
+    Refused(#[from] DomainError),
+    /// Something the command names does not exist (or is not the caller's to see).
+    #[error("no such {0}")]
+    NotFound(&'static str),
+    #[error("no form {0:?}")]
+    UnknownForm(String),
+    /// A stored event that no longer decodes as its type.
+    #[error("decoding a stored event: {0}")]
+    Corrupt(String),
+    /// The log failed or refused the append (other than on its version).
+    #[error(transparent)]
+    Log(EventLogError),
+}
+
+impl ServiceError {
+    /// A version conflict, from the client's precondition or from the log.
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, Self::Conflict { .. })
+    }
+}
+
+impl From<EventLogError> for ServiceError {
+    fn from(e: EventLogError) -> Self {
+        match e {
+            EventLogError::Conflict { actual, .. } => Self::Conflict { current: actual },
+            other => Self::Log(other),
+        }
+    }
+}
+
+/// The refusals of every aggregate the service decides.
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    #[error(transparent)]
+    Approval(#[from] domain::approval::ApprovalError),
+    #[error(transparent)]
+    Employee(#[from] domain::org::EmployeeError),
+    #[error(transparent)]
+    Department(#[from] domain::org::DepartmentError),
+    #[error(transparent)]
+    Delegation(#[from] domain::org::DelegationError),
+    #[error(transparent)]
+    Leave(#[from] domain::leave::LeaveError),
+    #[error(transparent)]
+    Authority(#[from] domain::authority::AuthorityError),
+    #[error(transparent)]
+    Number(#[from] domain::numbering::NumberError),
+    #[error(transparent)]
+    Rule(#[from] domain::line_rule::RuleError),
 }
 
 /// Per-request metadata carried into the log.
@@ -110,22 +173,16 @@ impl CommandService {
     }
 
     /// A form by id: the given version, or the latest.
-    pub fn form(&self, id: &str, version: Option<u32>) -> Result<&FormTemplate, ApiError> {
+    pub fn form(&self, id: &str, version: Option<u32>) -> Result<&FormTemplate, ServiceError> {
         self.forms
             .iter()
             .filter(|f| f.id == FormId(id.to_owned()) && version.is_none_or(|v| f.version == v))
             .max_by_key(|f| f.version)
-            .ok_or_else(|| {
-                ApiError::new(
-                    axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                    "unknown_form",
-                    format!("no form {id:?}"),
-                )
-            })
+            .ok_or_else(|| ServiceError::UnknownForm(id.to_owned()))
     }
 
     /// Folds a stream into its aggregate.
-    pub async fn load<A>(&self, stream: &StreamRef) -> Result<Loaded<A>, ApiError>
+    pub async fn load<A>(&self, stream: &StreamRef) -> Result<Loaded<A>, ServiceError>
     where
         A: Aggregate,
         A::Event: DeserializeOwned,
@@ -134,12 +191,8 @@ impl CommandService {
         let mut state = A::default();
         let version = events.last().map_or(0, |e| e.version);
         for recorded in events {
-            let event: A::Event = serde_json::from_value(recorded.payload).map_err(|e| {
-                ApiError::internal(
-                    "decoding a stored event",
-                    format!("{stream} v{}: {e}", recorded.version),
-                )
-            })?;
+            let event: A::Event = serde_json::from_value(recorded.payload)
+                .map_err(|e| ServiceError::Corrupt(format!("{stream} v{}: {e}", recorded.version)))?;
             state.evolve(&event);
         }
         Ok(Loaded { state, version })
@@ -155,18 +208,18 @@ impl CommandService {
         expected: Option<u64>,
         meta: &Meta,
         command: &A::Command,
-    ) -> Result<Outcome, ApiError>
+    ) -> Result<Outcome, ServiceError>
     where
         A: Aggregate,
         A::Event: DeserializeOwned + Serialize + EventType,
-        ApiError: From<A::Error>,
+        DomainError: From<A::Error>,
     {
         self.execute_guarded::<A>(stream, expected, meta, command, &|_| Ok(()))
             .await
     }
 
     /// The first answer to a command already in the log under `meta`'s command id.
-    pub async fn replayed(&self, stream: &StreamRef, meta: &Meta) -> Result<Option<Outcome>, ApiError> {
+    pub async fn replayed(&self, stream: &StreamRef, meta: &Meta) -> Result<Option<Outcome>, ServiceError> {
         Ok(self
             .log
             .find_command(stream, meta.command_id)
@@ -189,12 +242,12 @@ impl CommandService {
         expected: Option<u64>,
         meta: &Meta,
         command: &A::Command,
-        guard: &(dyn Fn(&A) -> Result<(), ApiError> + Sync),
-    ) -> Result<Outcome, ApiError>
+        guard: &(dyn Fn(&A) -> Result<(), ServiceError> + Sync),
+    ) -> Result<Outcome, ServiceError>
     where
         A: Aggregate,
         A::Event: DeserializeOwned + Serialize + EventType,
-        ApiError: From<A::Error>,
+        DomainError: From<A::Error>,
     {
         if let Some(first) = self.replayed(stream, meta).await? {
             return Ok(first);
@@ -211,11 +264,7 @@ impl CommandService {
                 .decide_and_append::<A>(stream, expected, meta, command, guard)
                 .await
             {
-                Err(e)
-                    if e.code == "version_conflict"
-                        && expected.is_none()
-                        && std::time::Instant::now() < retry_until =>
-                {
+                Err(e) if e.is_conflict() && expected.is_none() && std::time::Instant::now() < retry_until => {
                     let pause = u64::from(attempt.min(25)) * 2 + u64::from(meta.command_id.as_u128() as u8 % 3);
                     tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
                 }
@@ -230,21 +279,23 @@ impl CommandService {
         expected: Option<u64>,
         meta: &Meta,
         command: &A::Command,
-        guard: &(dyn Fn(&A) -> Result<(), ApiError> + Sync),
-    ) -> Result<Outcome, ApiError>
+        guard: &(dyn Fn(&A) -> Result<(), ServiceError> + Sync),
+    ) -> Result<Outcome, ServiceError>
     where
         A: Aggregate,
         A::Event: DeserializeOwned + Serialize + EventType,
-        ApiError: From<A::Error>,
+        DomainError: From<A::Error>,
     {
         let loaded = self.load::<A>(stream).await?;
         guard(&loaded.state)?;
         if let Some(expected) = expected {
             if expected != loaded.version {
-                return Err(ApiError::conflict(loaded.version));
+                return Err(ServiceError::Conflict {
+                    current: loaded.version,
+                });
             }
         }
-        let events = loaded.state.decide(command)?;
+        let events = loaded.state.decide(command).map_err(DomainError::from)?;
         if events.is_empty() {
             return Ok(Outcome {
                 id: stream.stream_id.clone(),
@@ -278,7 +329,7 @@ impl CommandService {
     }
 
     /// The acting employee with their current roles and department, from their own stream.
-    pub async fn actor(&self, id: EmployeeId) -> Result<Option<(Actor, Employee)>, ApiError> {
+    pub async fn actor(&self, id: EmployeeId) -> Result<Option<(Actor, Employee)>, ServiceError> {
         let employee = self
             .load::<Employee>(&StreamRef::new(streams::EMPLOYEE, id.to_string()))
             .await?
@@ -294,19 +345,19 @@ impl CommandService {
         Ok(Some((actor, employee)))
     }
 
-    pub async fn delegation(&self, id: DelegationId) -> Result<Delegation, ApiError> {
+    pub async fn delegation(&self, id: DelegationId) -> Result<Delegation, ServiceError> {
         let delegation = self
             .load::<Delegation>(&StreamRef::new(streams::DELEGATION, id.to_string()))
             .await?
             .state;
         if delegation.id.is_none() {
-            return Err(ApiError::not_found("no such delegation"));
+            return Err(ServiceError::NotFound("delegation"));
         }
         Ok(delegation)
     }
 
     /// An employee's leave ledger (balance, holds of pending requests, debits).
-    pub async fn leave_ledger(&self, employee: EmployeeId) -> Result<LeaveLedger, ApiError> {
+    pub async fn leave_ledger(&self, employee: EmployeeId) -> Result<LeaveLedger, ServiceError> {
         Ok(self
             .load::<LeaveLedger>(&StreamRef::new(streams::LEAVE, employee.to_string()))
             .await?
@@ -314,7 +365,7 @@ impl CommandService {
     }
 
     /// The 전결 규정 in force: the table HR last recorded, or the built-in one.
-    pub async fn authority_table(&self) -> Result<AuthorityTable, ApiError> {
+    pub async fn authority_table(&self) -> Result<AuthorityTable, ServiceError> {
         Ok(self
             .load::<AuthorityPolicy>(&StreamRef::new(streams::POLICY, authority::COMPANY))
             .await?

@@ -128,7 +128,7 @@ impl Prepared {
             .execute::<LeaveLedger>(&hold.ledger, None, &hold.meta, &hold.command)
             .await
         {
-            tracing::warn!(ledger = %hold.ledger, error = %e.detail, "releasing a refused submission's leave hold");
+            tracing::warn!(ledger = %hold.ledger, error = %e, "releasing a refused submission's leave hold");
         }
     }
 }

@@ -313,6 +313,19 @@ pub enum AuthorityError {
     NoRule { form: FormKind },
 }
 
+impl crate::Refusal for AuthorityError {
+    fn refusal(&self) -> (crate::RefusalKind, &'static str) {
+        use crate::RefusalKind::*;
+        use AuthorityError as E;
+        match self {
+            E::NotHrAdmin => (Forbidden, "not_hr_admin"),
+            E::InvalidTable(_) => (Invalid, "invalid_authority_table"),
+            E::ReasonRequired => (Invalid, "reason_required"),
+            E::NoRule { .. } => (Invalid, "no_authority_rule"),
+        }
+    }
+}
+
 /// The policy stream's state: the table in force (the default until HR records one).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthorityPolicy {

@@ -151,6 +151,21 @@ pub enum LeaveError {
     Insufficient { requested: Decimal, available: Decimal },
 }
 
+impl crate::Refusal for LeaveError {
+    fn refusal(&self) -> (crate::RefusalKind, &'static str) {
+        use crate::RefusalKind::*;
+        use LeaveError as E;
+        match self {
+            E::NotHrAdmin => (Forbidden, "not_hr_admin"),
+            E::AlreadyGranted { .. } => (Conflict, "leave_already_granted"),
+            E::InvalidDays => (Invalid, "invalid_days"),
+            E::ReasonRequired => (Invalid, "reason_required"),
+            E::WrongEmployee => (Invalid, "wrong_employee"),
+            E::Insufficient { .. } => (Invalid, "insufficient_leave"),
+        }
+    }
+}
+
 /// A pending request's hold.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hold {

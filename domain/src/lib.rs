@@ -62,7 +62,9 @@ pub mod line_rule;
 pub mod numbering;
 pub mod org;
 pub mod process;
+pub mod refusal;
 pub mod testkit;
 
 pub use actor::{Actor, Role, Roles};
 pub use aggregate::{Aggregate, EventType};
+pub use refusal::{Refusal, RefusalKind};

@@ -68,6 +68,18 @@ pub enum RuleError {
     NoRule,
 }
 
+impl crate::Refusal for RuleError {
+    fn refusal(&self) -> (crate::RefusalKind, &'static str) {
+        use crate::RefusalKind::*;
+        use RuleError as E;
+        match self {
+            E::UnknownDrafter => (Invalid, "unknown_drafter"),
+            E::NoApprover => (Invalid, "no_approver"),
+            E::NoRule => (Invalid, "no_authority_rule"),
+        }
+    }
+}
+
 /// The id of the standard rule.
 pub const STANDARD_RULE: &str = "standard";
 

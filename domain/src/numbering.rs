@@ -79,6 +79,17 @@ pub enum NumberError {
     InvalidPrefix,
 }
 
+impl crate::Refusal for NumberError {
+    fn refusal(&self) -> (crate::RefusalKind, &'static str) {
+        use crate::RefusalKind::*;
+        use NumberError as E;
+        match self {
+            E::WrongSequence { .. } => (Invalid, "numbering"),
+            E::InvalidPrefix => (Invalid, "numbering"),
+        }
+    }
+}
+
 /// One (prefix, year) counter.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NumberSequence {

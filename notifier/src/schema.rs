@@ -33,20 +33,9 @@ pub struct Sources {
 /// The per-instance routes, built from `Sources::bus` when the schema is.
 pub(crate) type Routes = Arc<Hub>;
 
-/// The connection's employee, as last read from the org read model.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Subscriber {
-    pub actor: Actor,
-    /// Employees who named this one their proxy (대결), open when last read.
-    pub proxy_for: Vec<domain::ids::EmployeeId>,
-}
-
-impl Subscriber {
-    /// The query API's rule: the domain's `visible_to`, or a seat held as proxy.
-    pub fn sees(&self, doc: &ApprovalDocument) -> bool {
-        doc.visible_to(&self.actor) || self.proxy_for.iter().any(|p| doc.visible_to_proxy_of(*p))
-    }
-}
+/// The connection's employee, as last read from the org read model: the one sign-in path's
+/// principal. What they see is [`Subscriber::sees`], the query API's rule.
+pub type Subscriber = infra::auth::Principal;
 
 fn coded(code: &'static str, message: impl Into<String>) -> async_graphql::Error {
     use async_graphql::ErrorExtensions;
@@ -283,7 +272,7 @@ impl Subscription {
         // My feed, and — as their proxy (대결자) — my principals' requests to decide, for as
         // long as the delegation stays open.
         let receivers = std::iter::once(me.clone())
-            .chain(subscriber.proxy_for.iter().map(ToString::to_string))
+            .chain(subscriber.acting_for().iter().map(ToString::to_string))
             .map(|who| hub.subscribe(&format!("feed:{who}")))
             .collect();
         let after = match after {
@@ -340,7 +329,7 @@ impl Subscription {
                     } if entry.kind == "approval_requested"
                         && principal
                             .now()
-                            .is_some_and(|now| now.proxy_for.iter().any(|p| p.to_string() == recipient)) =>
+                            .is_some_and(|now| now.acting_for().iter().any(|p| p.to_string() == recipient)) =>
                     {
                         let mut event = NotificationEvent::of(&entry, Some(position), Some(correlation_id), false);
                         event.for_employee_id = Some(recipient);
@@ -546,7 +535,8 @@ mod tests {
     async fn updated(world: &World) -> async_graphql::Response {
         let someone = Subscriber {
             actor: Actor::employee(domain::ids::EmployeeId(uuid::Uuid::from_u128(1))),
-            proxy_for: Vec::new(),
+            delegations: Vec::new(),
+            detail: (),
         };
         let (_keep, principal) = Principal::fixed(someone);
         let request = async_graphql::Request::new(

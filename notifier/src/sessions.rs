@@ -12,15 +12,12 @@
 
 use crate::schema::Subscriber;
 use domain::ids::EmployeeId;
+use infra::auth::{Authenticator, SignInError};
 use infra::readmodel::sql::SqlReadModel;
-use infra::readmodel::StoreError;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 use tokio::sync::watch;
-
-/// Employees looked up per query when rechecking.
-const LOOKUP_CHUNK: usize = 500;
 
 /// The employee a connection runs as, kept current: `None` once they may no longer connect.
 #[derive(Debug, Clone)]
@@ -48,7 +45,7 @@ impl Principal {
 /// The connected employees of one instance.
 #[derive(Debug)]
 pub struct Sessions {
-    org: SqlReadModel,
+    signin: Arc<Authenticator<SqlReadModel>>,
     per_user: usize,
     users: Mutex<HashMap<EmployeeId, Session>>,
 }
@@ -82,9 +79,9 @@ impl Drop for Seat {
 impl Sessions {
     /// Sessions of at most `per_user` connections per employee, rechecked every `recheck`
     /// for as long as they exist.
-    pub fn start(org: SqlReadModel, per_user: usize, recheck: Duration) -> Arc<Self> {
+    pub fn start(signin: Arc<Authenticator<SqlReadModel>>, per_user: usize, recheck: Duration) -> Arc<Self> {
         let sessions = Arc::new(Self {
-            org,
+            signin,
             per_user: per_user.max(1),
             users: Mutex::default(),
         });
@@ -108,24 +105,14 @@ impl Sessions {
 
     /// The active employees among `ids` as the read model has them now, with the delegations
     /// open to them; inactive and unknown ones are left out.
-    pub async fn lookup(&self, ids: &[String]) -> Result<HashMap<EmployeeId, Subscriber>, StoreError> {
-        let mut found = HashMap::new();
-        for chunk in ids.chunks(LOOKUP_CHUNK) {
-            for record in self.org.employees_by_ids(chunk).await? {
-                let Some(actor) = record.actor().filter(|_| record.active) else {
-                    continue;
-                };
-                let proxy_for = self
-                    .org
-                    .open_delegations_to(&record.id, chrono::Utc::now())
-                    .await?
-                    .into_iter()
-                    .filter_map(|d| d.principal.parse().ok())
-                    .collect();
-                found.insert(actor.id, Subscriber { actor, proxy_for });
-            }
-        }
-        Ok(found)
+    pub async fn lookup(&self, ids: &[EmployeeId]) -> Result<HashMap<EmployeeId, Subscriber>, SignInError> {
+        Ok(self
+            .signin
+            .principals(ids)
+            .await?
+            .into_iter()
+            .map(|(id, principal)| (id, principal.map_detail(|_| ())))
+            .collect())
     }
 
     /// A place for one more connection of `subscriber`, or `None` past the bound.
@@ -152,7 +139,7 @@ impl Sessions {
 
     /// Re-reads every connected employee and tells their connections what changed.
     async fn recheck(&self) {
-        let ids: Vec<String> = self.users().keys().map(ToString::to_string).collect();
+        let ids: Vec<EmployeeId> = self.users().keys().copied().collect();
         if ids.is_empty() {
             return;
         }

@@ -4,8 +4,9 @@
 use crate::error::{self, coded};
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::Context;
-use domain::actor::{Actor, Role};
+use domain::actor::Role;
 use domain::line_rule::LinePolicy;
+use infra::auth::SignInError;
 use infra::eventlog::EventLog;
 use infra::readmodel::queries::{DepartmentRecord, EmployeeRecord};
 use infra::readmodel::sql::SqlReadModel;
@@ -32,40 +33,14 @@ impl std::fmt::Debug for Stores {
     }
 }
 
-/// The authenticated employee a request runs as.
-#[derive(Debug, Clone)]
-pub struct Viewer {
-    pub actor: Actor,
-    pub record: EmployeeRecord,
-    /// Delegations open now that name the viewer as proxy (대결자).
-    pub delegations: Vec<domain::org::Delegation>,
-}
+/// The authenticated employee a request runs as: the one sign-in path's principal, with the
+/// read model's record of them (`me`). Which documents they see is [`Viewer::sees`], the rule
+/// the notifier applies too.
+pub type Viewer = infra::auth::Principal<EmployeeRecord>;
 
-impl Viewer {
-    /// From the read model's record: roles by their snake_case names, department if any.
-    pub fn from_record(record: EmployeeRecord) -> Option<Self> {
-        Some(Self {
-            actor: record.actor()?,
-            record,
-            delegations: Vec::new(),
-        })
-    }
-
-    /// Whether the viewer may see `doc`: by the domain's rule for themselves, or as the proxy
-    /// of someone the line seats.
-    pub fn sees(&self, doc: &domain::approval::ApprovalDocument) -> bool {
-        doc.visible_to(&self.actor) || self.proxy_for().any(|p| doc.visible_to_proxy_of(p))
-    }
-
-    /// Employees who named the viewer their proxy in a delegation open now.
-    pub fn proxy_for(&self) -> impl Iterator<Item = domain::ids::EmployeeId> + '_ {
-        self.delegations.iter().filter_map(|d| d.principal)
-    }
-
-    /// HR admins and auditors read everything.
-    pub fn reads_all(&self) -> bool {
-        self.actor.has(Role::HrAdmin) || self.actor.has(Role::Auditor)
-    }
+/// HR admins and auditors read everything.
+pub fn reads_all(viewer: &Viewer) -> bool {
+    viewer.actor.has(Role::HrAdmin) || viewer.actor.has(Role::Auditor)
 }
 
 /// Why there is no viewer (kept in request data so each resolver answers with it).
@@ -75,21 +50,22 @@ pub struct NoViewer {
     pub message: String,
 }
 
-impl NoViewer {
-    /// The caller did not prove who they are.
-    pub fn unauthenticated(message: impl Into<String>) -> Self {
-        Self {
-            code: error::UNAUTHENTICATED,
-            message: message.into(),
-        }
-    }
-
-    /// The server could not look the caller up: logged here, told only generically.
-    pub fn failed(cause: impl std::fmt::Display) -> Self {
-        tracing::error!(%cause, "viewer lookup failed");
-        Self {
-            code: error::INTERNAL,
-            message: error::INTERNAL_MESSAGE.to_owned(),
+impl From<SignInError> for NoViewer {
+    /// Every refusal reads UNAUTHENTICATED, a deactivated employee's too; a failed lookup is
+    /// logged here and told only generically.
+    fn from(e: SignInError) -> Self {
+        match e {
+            SignInError::Unauthenticated(_) | SignInError::Inactive => Self {
+                code: error::UNAUTHENTICATED,
+                message: e.to_string(),
+            },
+            SignInError::Unavailable(cause) => {
+                tracing::error!(%cause, "viewer lookup failed");
+                Self {
+                    code: error::INTERNAL,
+                    message: error::INTERNAL_MESSAGE.to_owned(),
+                }
+            }
         }
     }
 }

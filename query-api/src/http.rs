@@ -14,8 +14,9 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use infra::auth::Verifier;
+use infra::auth::{Authenticator, Verifier};
 use infra::eventlog::Position;
+use infra::readmodel::sql::SqlReadModel;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -49,7 +50,7 @@ impl Default for QueryConfig {
 struct Api {
     schema: ErpSchema,
     stores: Stores,
-    verifier: Arc<Verifier>,
+    signin: Authenticator<SqlReadModel>,
     config: QueryConfig,
 }
 
@@ -57,8 +58,8 @@ struct Api {
 pub fn router(stores: Stores, verifier: Arc<Verifier>, config: QueryConfig) -> Router {
     let api = Arc::new(Api {
         schema: build(stores.clone(), config.limits),
+        signin: Authenticator::new(Verifier::clone(&verifier), stores.org.clone()),
         stores,
-        verifier,
         config: config.clone(),
     });
     let mut router = Router::new().route("/graphql", post(graphql));
@@ -94,61 +95,8 @@ fn refused(status: StatusCode, code: &'static str, message: impl Into<String>) -
 }
 
 async fn viewer(api: &Api, headers: &HeaderMap) -> Result<Viewer, NoViewer> {
-    let header = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| NoViewer::unauthenticated("a bearer token is required"))?;
-    let token = infra::auth::bearer_token(header)
-        .ok_or_else(|| NoViewer::unauthenticated("expected `Authorization: Bearer <token>`"))?;
-    let claims = api
-        .verifier
-        .verify(token.trim())
-        .await
-        .map_err(|e| NoViewer::unauthenticated(e.to_string()))?;
-    let found = api
-        .stores
-        .org
-        .employees_by_ids(std::slice::from_ref(&claims.sub))
-        .await
-        .map_err(NoViewer::failed)?;
-    let record = found
-        .into_iter()
-        .next()
-        .ok_or_else(|| NoViewer::unauthenticated("token subject is not a registered employee"))?;
-    if !record.active {
-        return Err(NoViewer::unauthenticated("this employee is deactivated"));
-    }
-    let mut viewer =
-        Viewer::from_record(record).ok_or_else(|| NoViewer::unauthenticated("token subject is not an employee id"))?;
-    viewer.delegations = api
-        .stores
-        .org
-        .open_delegations_to(&claims.sub, chrono::Utc::now())
-        .await
-        .map_err(NoViewer::failed)?
-        .iter()
-        .filter_map(delegation)
-        .collect();
-    Ok(viewer)
-}
-
-/// A delegation record as the domain's `Delegation` (a record that does not parse is none).
-fn delegation(d: &infra::readmodel::queries::DelegationRecord) -> Option<domain::org::Delegation> {
-    let instant = |t: &str| {
-        chrono::DateTime::parse_from_rfc3339(t)
-            .ok()
-            .map(|t| t.with_timezone(&chrono::Utc))
-    };
-    Some(domain::org::Delegation {
-        id: Some(d.id.parse().ok()?),
-        principal: Some(d.principal.parse().ok()?),
-        proxy: Some(d.proxy.parse().ok()?),
-        window: Some(domain::org::Window {
-            from: instant(&d.valid_from)?,
-            until: instant(&d.valid_until)?,
-        }),
-        revoked: d.revoked,
-    })
+    let header = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    Ok(api.signin.sign_in_header(header).await?)
 }
 
 async fn graphql(

@@ -137,7 +137,7 @@ pub struct Query;
 impl Query {
     /// The signed-in employee.
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<EmployeeNode> {
-        Ok(EmployeeNode(viewer(ctx)?.record.clone()))
+        Ok(EmployeeNode(viewer(ctx)?.detail.clone()))
     }
 
     /// Any object by its global id; null when it does not exist or is not visible.
@@ -507,7 +507,7 @@ impl Query {
             Some(id) => self::employee_id(id)?,
             None => viewer.actor.id.to_string(),
         };
-        if whom != viewer.actor.id.to_string() && !viewer.reads_all() {
+        if whom != viewer.actor.id.to_string() && !context::reads_all(viewer) {
             return Err(coded(
                 error::FORBIDDEN,
                 "only HR admins and auditors read others' leave",

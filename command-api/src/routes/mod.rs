@@ -1,6 +1,7 @@
-//! HTTP routes, one module per resource. Each handler parses the request into a domain
-//! command (`TryFrom`-style conversions in the DTOs), runs it through the command service and
-//! answers with the new version and a position token.
+//! HTTP routes, one module per resource. Each handler takes typed extractors (the caller,
+//! command headers, the path's id as `extract::Id`, a JSON body), builds one domain command
+//! (`TryFrom`-style conversions in the DTOs), runs it through the command service and answers
+//! with the new version and a position token.
 
 pub mod approvals;
 pub mod meta;
@@ -47,9 +48,4 @@ pub(crate) fn require_version(headers: &CommandHeaders) -> Result<u64, ApiError>
             "send If-Match with the document version you are acting on",
         )
     })
-}
-
-pub(crate) fn parse_id<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T, ApiError> {
-    raw.parse()
-        .map_err(|_| ApiError::bad_request(format!("{what} is not a valid id")))
 }

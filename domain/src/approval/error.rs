@@ -108,3 +108,45 @@ pub enum ApprovalError {
     #[error("document is not finally approved")]
     NotApproved,
 }
+
+impl crate::Refusal for ApprovalError {
+    fn refusal(&self) -> (crate::RefusalKind, &'static str) {
+        use crate::RefusalKind::*;
+        use ApprovalError as E;
+        match self {
+            E::NotFound => (NotFound, "document_not_found"),
+            E::AlreadyExists => (Conflict, "document_exists"),
+            E::NotDrafter => (Forbidden, "not_drafter"),
+            E::NotSubmitted => (Conflict, "not_submitted"),
+            E::NotDraft => (Conflict, "not_draft"),
+            E::Terminal { .. } => (Conflict, "document_closed"),
+            E::SelfApproval => (Invalid, "self_approval"),
+            E::NotCurrentApprover { .. } => (Forbidden, "not_current_approver"),
+            E::AlreadyDecided { .. } => (Conflict, "already_decided"),
+            E::SecondSeat { .. } => (Invalid, "one_seat_per_person"),
+            E::ProxyNotAuthorised => (Forbidden, "proxy_not_authorised"),
+            E::HeldByOther => (Conflict, "held_by_other"),
+            E::AlreadyOnHold => (Conflict, "already_on_hold"),
+            E::NotOnHold => (Conflict, "not_on_hold"),
+            E::NoFinalAuthority => (Forbidden, "no_final_authority"),
+            E::NoPreviousStep => (Invalid, "no_previous_step"),
+            E::ReasonRequired => (Invalid, "reason_required"),
+            E::ApproverActed => (Conflict, "approver_acted"),
+            E::NextStepActed => (Conflict, "next_step_acted"),
+            E::NothingToCancel => (Conflict, "nothing_to_cancel"),
+            E::NotResubmittable => (Conflict, "not_resubmittable"),
+            E::NotParticipant => (Forbidden, "not_participant"),
+            E::FormMismatch => (Invalid, "form_mismatch"),
+            E::CommentLimit { .. } => (Limited, "comment_limit"),
+            E::InvalidBody(_) => (Invalid, "invalid_body"),
+            E::InvalidLine(_) => (Invalid, "invalid_line"),
+            E::InvalidTitle => (Invalid, "invalid_title"),
+            E::InvalidComment => (Invalid, "invalid_comment"),
+            E::InvalidAttachments => (Invalid, "invalid_attachments"),
+            E::InsufficientLeave { .. } => (Invalid, "insufficient_leave"),
+            E::LeaveBalanceRequired => (Invalid, "leave_balance_required"),
+            E::AlreadyNumbered => (Conflict, "already_numbered"),
+            E::NotApproved => (Conflict, "not_approved"),
+        }
+    }
+}

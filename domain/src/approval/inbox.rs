@@ -139,6 +139,14 @@ impl ApprovalDocument {
             && self.line.steps.iter().any(|s| s.members().contains(&principal))
     }
 
+    /// Whether a signed-in employee may see this document: by [`Self::visible_to`] as
+    /// themselves, or by [`Self::visible_to_proxy_of`] as the proxy of anyone in `acting_for`
+    /// (the principals whose delegations to them are open now). The read side's one rule:
+    /// queries and live updates both ask it.
+    pub fn visible_to_signed_in(&self, actor: &Actor, acting_for: &[crate::ids::EmployeeId]) -> bool {
+        self.visible_to(actor) || acting_for.iter().any(|p| self.visible_to_proxy_of(*p))
+    }
+
     /// Whether `actor` may see this document: the drafter always; once submitted, line
     /// members, cc, members of receiving departments, HR admins and auditors.
     pub fn visible_to(&self, actor: &Actor) -> bool {

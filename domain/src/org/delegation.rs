@@ -86,6 +86,21 @@ pub enum DelegationError {
     EmptyWindow,
 }
 
+impl crate::Refusal for DelegationError {
+    fn refusal(&self) -> (crate::RefusalKind, &'static str) {
+        use crate::RefusalKind::*;
+        use DelegationError as E;
+        match self {
+            E::NotAllowed => (Forbidden, "delegation_not_allowed"),
+            E::AlreadyExists => (Conflict, "delegation_exists"),
+            E::NotFound => (NotFound, "delegation_not_found"),
+            E::AlreadyRevoked => (Conflict, "delegation_revoked"),
+            E::SelfDelegation => (Invalid, "self_delegation"),
+            E::EmptyWindow => (Invalid, "empty_window"),
+        }
+    }
+}
+
 /// One delegation's state.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Delegation {

@@ -112,6 +112,22 @@ pub enum DepartmentError {
     HasMembers,
 }
 
+impl crate::Refusal for DepartmentError {
+    fn refusal(&self) -> (crate::RefusalKind, &'static str) {
+        use crate::RefusalKind::*;
+        use DepartmentError as E;
+        match self {
+            E::NotHrAdmin => (Forbidden, "not_hr_admin"),
+            E::AlreadyExists => (Conflict, "department_exists"),
+            E::NotFound => (NotFound, "department_not_found"),
+            E::Closed => (Conflict, "department_closed"),
+            E::InvalidName => (Invalid, "invalid_name"),
+            E::Cycle => (Invalid, "department_cycle"),
+            E::HasMembers => (Invalid, "department_has_members"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Department {
     pub id: Option<DepartmentId>,

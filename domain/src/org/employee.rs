@@ -162,6 +162,25 @@ pub enum EmployeeError {
     MissingEmployeeRole,
 }
 
+impl crate::Refusal for EmployeeError {
+    fn refusal(&self) -> (crate::RefusalKind, &'static str) {
+        use crate::RefusalKind::*;
+        use EmployeeError as E;
+        match self {
+            E::NotHrAdmin => (Forbidden, "not_hr_admin"),
+            E::AlreadyRegistered => (Conflict, "employee_exists"),
+            E::NotFound => (NotFound, "employee_not_found"),
+            E::Deactivated => (Conflict, "employee_deactivated"),
+            E::InvalidName => (Invalid, "invalid_name"),
+            E::InvalidEmail => (Invalid, "invalid_email"),
+            E::InvalidPosition => (Invalid, "invalid_position"),
+            E::EmailTaken => (Conflict, "email_taken"),
+            E::OwnManager => (Invalid, "own_manager"),
+            E::MissingEmployeeRole => (Invalid, "missing_employee_role"),
+        }
+    }
+}
+
 /// Current state of one employee.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Employee {

@@ -148,6 +148,27 @@ impl From<DelegationRow> for DelegationRecord {
     }
 }
 
+impl DelegationRecord {
+    /// The delegation as the domain holds it; none when a stored value does not parse.
+    pub fn to_domain(&self) -> Option<domain::org::Delegation> {
+        let instant = |t: &str| {
+            chrono::DateTime::parse_from_rfc3339(t)
+                .ok()
+                .map(|t| t.with_timezone(&chrono::Utc))
+        };
+        Some(domain::org::Delegation {
+            id: Some(self.id.parse().ok()?),
+            principal: Some(self.principal.parse().ok()?),
+            proxy: Some(self.proxy.parse().ok()?),
+            window: Some(domain::org::Window {
+                from: instant(&self.valid_from)?,
+                until: instant(&self.valid_until)?,
+            }),
+            revoked: self.revoked,
+        })
+    }
+}
+
 impl From<LeaveEntryRow> for LeaveEntry {
     fn from(row: LeaveEntryRow) -> Self {
         Self {

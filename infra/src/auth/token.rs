@@ -63,7 +63,9 @@ struct Key {
 
 type KeyMap = HashMap<String, Arc<Key>>;
 
-/// Verifies bearer tokens against a JWKS.
+/// Verifies bearer tokens against a JWKS. Clones share the keys (and the remote set's
+/// refresh, which ends with the last clone).
+#[derive(Clone)]
 pub struct Verifier {
     issuer: String,
     audience: String,

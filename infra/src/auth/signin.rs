@@ -1,0 +1,377 @@
+//! The one sign-in path: bearer token → verified claims → the employee as their records have
+//! them now → refused unless active → the delegations they act under.
+//!
+//! A token proves only who someone was when it was issued; roles, department and whether the
+//! employee may still act come from their current record, so a deactivation or a lost role
+//! takes effect at once instead of at token expiry. The command API, the query API and the
+//! notifier used to write this sequence each for themselves, with small differences in what
+//! they checked; now each asks [`Authenticator`] and only puts the typed [`SignInError`] on
+//! its own wire.
+
+use super::token::{bearer_token, Claims, Verifier};
+use crate::readmodel::queries::{DelegationRecord, EmployeeRecord};
+use crate::readmodel::sql::SqlReadModel;
+use chrono::{DateTime, Utc};
+use domain::approval::ApprovalDocument;
+use domain::ids::EmployeeId;
+use domain::org::Delegation;
+use domain::Actor;
+use std::collections::HashMap;
+use std::future::Future;
+
+/// Why nobody is signed in. Each edge maps these to its wire form; none of them says more
+/// than the message here.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignInError {
+    /// No proof of identity that holds: no token, not a bearer token, a token that does not
+    /// verify, or one naming nobody registered.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// A registered employee who may no longer act.
+    #[error("this employee is deactivated")]
+    Inactive,
+    /// The employee could not be looked up (the log or the read model failed): try again.
+    /// The cause is for the server's log, not for the client.
+    #[error("sign-in unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl SignInError {
+    fn unauthenticated(message: impl Into<String>) -> Self {
+        Self::Unauthenticated(message.into())
+    }
+}
+
+/// An employee as a source of [`Accounts`] has them now.
+#[derive(Debug, Clone)]
+pub struct Account<D> {
+    pub actor: Actor,
+    pub active: bool,
+    /// What else the source knows and its callers show (a name, the whole record).
+    pub detail: D,
+}
+
+/// Where employees are read from: their own streams on the command side, the org read model
+/// on the read side.
+pub trait Accounts: Send + Sync {
+    /// Kept in the [`Principal`] for the edge's own use.
+    type Detail: Clone + Send + Sync + 'static;
+
+    /// The registered employees among `ids` (unknown ones are left out), active or not.
+    fn accounts(
+        &self,
+        ids: &[EmployeeId],
+    ) -> impl Future<Output = Result<Vec<Account<Self::Detail>>, SignInError>> + Send;
+
+    /// The delegations open at `now` that name `proxy` their proxy (대결자). A source that
+    /// does not follow delegations answers none: the command side, where a 대결 names its
+    /// delegation and the document checks it.
+    fn delegations(
+        &self,
+        proxy: EmployeeId,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<Delegation>, SignInError>> + Send {
+        let _ = (proxy, now);
+        async { Ok(Vec::new()) }
+    }
+}
+
+/// A signed-in, active employee.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal<D = ()> {
+    /// Id, current roles and department.
+    pub actor: Actor,
+    /// The delegations open now that let them take someone's seat as proxy (대결).
+    pub delegations: Vec<Delegation>,
+    pub detail: D,
+}
+
+impl<D> Principal<D> {
+    /// Whether this employee may see `doc`: the one visibility rule of the read side
+    /// (queries and live updates alike), [`ApprovalDocument::visible_to_signed_in`].
+    pub fn sees(&self, doc: &ApprovalDocument) -> bool {
+        doc.visible_to_signed_in(&self.actor, &self.acting_for())
+    }
+
+    /// Whose seats they may take as proxy now.
+    pub fn acting_for(&self) -> Vec<EmployeeId> {
+        self.delegations.iter().filter_map(|d| d.principal).collect()
+    }
+
+    /// The same principal with other detail.
+    pub fn map_detail<E>(self, f: impl FnOnce(D) -> E) -> Principal<E> {
+        Principal {
+            actor: self.actor,
+            delegations: self.delegations,
+            detail: f(self.detail),
+        }
+    }
+}
+
+/// The token of an `Authorization` header value, or why there is none.
+pub fn bearer(header: Option<&str>) -> Result<&str, SignInError> {
+    let header = header.ok_or_else(|| SignInError::unauthenticated("missing bearer token"))?;
+    bearer_token(header).ok_or_else(|| SignInError::unauthenticated("expected `Authorization: Bearer <token>`"))
+}
+
+/// Verifies tokens and signs employees in (see the module docs).
+#[derive(Debug)]
+pub struct Authenticator<A> {
+    verifier: Verifier,
+    accounts: A,
+}
+
+impl<A: Accounts> Authenticator<A> {
+    pub fn new(verifier: Verifier, accounts: A) -> Self {
+        Self { verifier, accounts }
+    }
+
+    pub fn accounts(&self) -> &A {
+        &self.accounts
+    }
+
+    /// The claims of a genuine token (its employee not looked up yet).
+    pub async fn verify(&self, token: &str) -> Result<Claims, SignInError> {
+        self.verifier
+            .verify(token.trim())
+            .await
+            .map_err(|e| SignInError::unauthenticated(e.to_string()))
+    }
+
+    /// Signs in the bearer of an `Authorization` header value.
+    pub async fn sign_in_header(&self, header: Option<&str>) -> Result<Principal<A::Detail>, SignInError> {
+        self.sign_in(bearer(header)?).await
+    }
+
+    /// Signs in the holder of `token`.
+    pub async fn sign_in(&self, token: &str) -> Result<Principal<A::Detail>, SignInError> {
+        let claims = self.verify(token).await?;
+        self.principal(&claims).await
+    }
+
+    /// Signs in the subject of claims already verified.
+    pub async fn principal(&self, claims: &Claims) -> Result<Principal<A::Detail>, SignInError> {
+        let id: EmployeeId = claims
+            .sub
+            .parse()
+            .map_err(|_| SignInError::unauthenticated("token subject is not an employee id"))?;
+        let account = self
+            .accounts
+            .accounts(&[id])
+            .await?
+            .into_iter()
+            .find(|a| a.actor.id == id)
+            .ok_or_else(|| SignInError::unauthenticated("token subject is not a registered employee"))?;
+        if !account.active {
+            return Err(SignInError::Inactive);
+        }
+        self.complete(account, Utc::now()).await
+    }
+
+    /// The employees among `ids` who may still act, as principals: what a long-lived session
+    /// checks again now and then. Unknown and deactivated ones are left out.
+    pub async fn principals(
+        &self,
+        ids: &[EmployeeId],
+    ) -> Result<HashMap<EmployeeId, Principal<A::Detail>>, SignInError> {
+        let now = Utc::now();
+        let mut found = HashMap::new();
+        for account in self.accounts.accounts(ids).await? {
+            if account.active {
+                let principal = self.complete(account, now).await?;
+                found.insert(principal.actor.id, principal);
+            }
+        }
+        Ok(found)
+    }
+
+    async fn complete(
+        &self,
+        account: Account<A::Detail>,
+        now: DateTime<Utc>,
+    ) -> Result<Principal<A::Detail>, SignInError> {
+        let delegations = self.accounts.delegations(account.actor.id, now).await?;
+        Ok(Principal {
+            actor: account.actor,
+            delegations,
+            detail: account.detail,
+        })
+    }
+}
+
+/// Employees read from more than this many ids at once are looked up in several queries.
+const LOOKUP_CHUNK: usize = 500;
+
+/// The org read model as the read side's source: the employee's row, and the delegations
+/// open to them.
+impl Accounts for SqlReadModel {
+    type Detail = EmployeeRecord;
+
+    async fn accounts(&self, ids: &[EmployeeId]) -> Result<Vec<Account<EmployeeRecord>>, SignInError> {
+        let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        let mut found = Vec::new();
+        for chunk in ids.chunks(LOOKUP_CHUNK) {
+            let records = self.employees_by_ids(chunk).await.map_err(unavailable)?;
+            found.extend(records.into_iter().filter_map(|record| {
+                Some(Account {
+                    actor: record.actor()?,
+                    active: record.active,
+                    detail: record,
+                })
+            }));
+        }
+        Ok(found)
+    }
+
+    async fn delegations(&self, proxy: EmployeeId, now: DateTime<Utc>) -> Result<Vec<Delegation>, SignInError> {
+        Ok(self
+            .open_delegations_to(&proxy.to_string(), now)
+            .await
+            .map_err(unavailable)?
+            .iter()
+            .filter_map(DelegationRecord::to_domain)
+            .collect())
+    }
+}
+
+fn unavailable(e: impl std::fmt::Display) -> SignInError {
+    SignInError::Unavailable(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::LocalSigner;
+    use std::sync::Mutex;
+
+    /// Accounts from a fixed list; `down` makes every lookup fail.
+    #[derive(Default)]
+    struct Fixed {
+        accounts: Vec<Account<String>>,
+        delegations: Vec<Delegation>,
+        down: bool,
+        looked_up: Mutex<usize>,
+    }
+
+    impl Accounts for Fixed {
+        type Detail = String;
+
+        async fn accounts(&self, ids: &[EmployeeId]) -> Result<Vec<Account<String>>, SignInError> {
+            *self.looked_up.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+            if self.down {
+                return Err(SignInError::Unavailable("store down".into()));
+            }
+            Ok(self
+                .accounts
+                .iter()
+                .filter(|a| ids.contains(&a.actor.id))
+                .cloned()
+                .collect())
+        }
+
+        async fn delegations(&self, _: EmployeeId, _: DateTime<Utc>) -> Result<Vec<Delegation>, SignInError> {
+            Ok(self.delegations.clone())
+        }
+    }
+
+    fn employee(n: u128, active: bool) -> Account<String> {
+        Account {
+            actor: Actor::employee(EmployeeId(uuid::Uuid::from_u128(n))),
+            active,
+            detail: format!("employee {n}"),
+        }
+    }
+
+    fn signer() -> LocalSigner {
+        LocalSigner::from_seed(&[7; 32], "erp", "erp-api")
+    }
+
+    fn token(signer: &LocalSigner, subject: &str) -> String {
+        signer.sign(subject, None, Utc::now(), std::time::Duration::from_secs(60))
+    }
+
+    fn authenticator(accounts: Fixed) -> (LocalSigner, Authenticator<Fixed>) {
+        let signer = signer();
+        let auth = Authenticator::new(signer.verifier(), accounts);
+        (signer, auth)
+    }
+
+    #[tokio::test]
+    async fn an_active_employee_signs_in_with_the_delegations_they_act_under() {
+        let principal_of = EmployeeId(uuid::Uuid::from_u128(9));
+        let (signer, auth) = authenticator(Fixed {
+            accounts: vec![employee(1, true)],
+            delegations: vec![Delegation {
+                principal: Some(principal_of),
+                ..Delegation::default()
+            }],
+            ..Fixed::default()
+        });
+        let me = EmployeeId(uuid::Uuid::from_u128(1));
+        let principal = auth
+            .sign_in_header(Some(&format!("Bearer {}", token(&signer, &me.to_string()))))
+            .await
+            .expect("signed in");
+        assert_eq!(principal.actor.id, me);
+        assert_eq!(principal.acting_for(), vec![principal_of]);
+        assert_eq!(principal.detail, "employee 1");
+    }
+
+    #[tokio::test]
+    async fn each_refusal_has_its_kind() {
+        let (signer, auth) = authenticator(Fixed {
+            accounts: vec![employee(1, true), employee(2, false)],
+            ..Fixed::default()
+        });
+        let unauthenticated = |r: Result<Principal<String>, SignInError>| {
+            assert!(matches!(r, Err(SignInError::Unauthenticated(_))), "{r:?}");
+        };
+        unauthenticated(auth.sign_in_header(None).await);
+        unauthenticated(auth.sign_in_header(Some("Basic abc")).await);
+        unauthenticated(auth.sign_in("not.a.token").await);
+        unauthenticated(auth.sign_in(&token(&signer, "not-a-uuid")).await);
+        let stranger = EmployeeId(uuid::Uuid::from_u128(3)).to_string();
+        unauthenticated(auth.sign_in(&token(&signer, &stranger)).await);
+        let deactivated = EmployeeId(uuid::Uuid::from_u128(2)).to_string();
+        assert_eq!(
+            auth.sign_in(&token(&signer, &deactivated)).await,
+            Err(SignInError::Inactive)
+        );
+
+        let (signer, down) = authenticator(Fixed {
+            down: true,
+            ..Fixed::default()
+        });
+        let someone = EmployeeId(uuid::Uuid::from_u128(1)).to_string();
+        assert!(matches!(
+            down.sign_in(&token(&signer, &someone)).await,
+            Err(SignInError::Unavailable(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_forged_token_is_refused_before_anyone_is_looked_up() {
+        let (_, auth) = authenticator(Fixed {
+            accounts: vec![employee(1, true)],
+            ..Fixed::default()
+        });
+        let other = LocalSigner::from_seed(&[8; 32], "erp", "erp-api");
+        let someone = EmployeeId(uuid::Uuid::from_u128(1)).to_string();
+        assert!(matches!(
+            auth.sign_in(&token(&other, &someone)).await,
+            Err(SignInError::Unauthenticated(_))
+        ));
+        assert_eq!(*auth.accounts().looked_up.lock().unwrap_or_else(|p| p.into_inner()), 0);
+    }
+
+    #[tokio::test]
+    async fn a_recheck_keeps_only_who_may_still_act() {
+        let (_, auth) = authenticator(Fixed {
+            accounts: vec![employee(1, true), employee(2, false)],
+            ..Fixed::default()
+        });
+        let ids: Vec<EmployeeId> = (1..=3).map(|n| EmployeeId(uuid::Uuid::from_u128(n))).collect();
+        let found = auth.principals(&ids).await.expect("looked up");
+        assert_eq!(found.keys().collect::<Vec<_>>(), vec![&ids[0]]);
+    }
+}
