@@ -24,6 +24,11 @@ pub enum ReplayAction {
     /// Rebuild the projection into a scratch copy up to --until (default: where the live copy
     /// stands) and print a structured diff: rows missing from the live copy, extra rows,
     /// different rows. Exit 0 only when identical.
+    ///
+    /// Needs the live read model to compare with: with --data-dir, the embedded one; otherwise
+    /// the distributed stores — MySQL/MariaDB (read_model.mysql_url, ERP_MYSQL_URL) and MongoDB
+    /// (read_model.mongo_url, ERP_MONGO_URL, ERP_MONGO_DB) — and Kafka (ERP_KAFKA_BROKERS),
+    /// from --config and ERP_* settings (docs/operations.md, "Settings").
     Diff {
         /// Log position tokens (`type:partition:offset`, comma-separated) to rebuild through.
         #[arg(long)]

@@ -48,7 +48,12 @@ const fn list(key: &'static str, env: &'static str, default: &'static str) -> Ke
 
 /// Every setting, in the order the docs list them.
 pub const KEYS: &[Key] = &[
-    key("bind", "ERP_BIND", "`127.0.0.1:8081`"),
+    key(
+        "bind",
+        "ERP_BIND",
+        "per role, so roles on one host do not collide: command-api `127.0.0.1:8081`, projector `127.0.0.1:8082`, \
+         query-api `127.0.0.1:8083`, notifier `127.0.0.1:8084` (`erp up`: 8080)",
+    ),
     key("instance_id", "ERP_INSTANCE_ID", "random"),
     list("cors_origins", "ERP_CORS_ORIGINS", "`http://localhost:5173`"),
     key("kafka.brokers", "ERP_KAFKA_BROKERS", "`127.0.0.1:9092`"),
@@ -59,6 +64,11 @@ pub const KEYS: &[Key] = &[
         "kafka.append_timeout_ms",
         "ERP_KAFKA_APPEND_TIMEOUT_MS",
         "`10000`: an append not acknowledged by then answers 503",
+    ),
+    key(
+        "kafka.connect_timeout_ms",
+        "ERP_KAFKA_CONNECT_TIMEOUT_MS",
+        "`15000`: a role that cannot reach the brokers by then exits, naming them",
     ),
     key(
         "kafka.fetch_wait_ms",
@@ -153,7 +163,8 @@ pub fn markdown_table() -> String {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
-    pub bind: SocketAddr,
+    /// The public listener; each role has its own default ([`Role::default_bind`]).
+    pub bind: Option<SocketAddr>,
     pub instance_id: Option<String>,
     pub cors_origins: Vec<String>,
     /// The command role's internal listener, for peers only (`/internal/log`).
@@ -262,6 +273,8 @@ pub struct Kafka {
     pub replication: i32,
     /// How long an append waits for the broker's acknowledgement before it answers 503.
     pub append_timeout_ms: u64,
+    /// How long a role waits for the brokers at start before it gives up, naming them.
+    pub connect_timeout_ms: u64,
     /// The longest a fetch waits for data (`fetch.wait.max.ms`).
     pub fetch_wait_ms: u32,
 }
@@ -281,7 +294,7 @@ pub struct Auth {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            bind: SocketAddr::from(([127, 0, 0, 1], 8081)),
+            bind: None,
             instance_id: None,
             cors_origins: vec!["http://localhost:5173".into()],
             internal_bind: SocketAddr::from(([127, 0, 0, 1], 8091)),
@@ -306,6 +319,7 @@ impl Default for Kafka {
             partitions: 12,
             replication: 1,
             append_timeout_ms: 10_000,
+            connect_timeout_ms: 15_000,
             fetch_wait_ms: 10,
         }
     }
@@ -380,7 +394,38 @@ fn merge(mut a: Dict, b: Dict) -> Dict {
     a
 }
 
+/// A long-running distributed role, for its default port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    CommandApi,
+    Projector,
+    QueryApi,
+    Notifier,
+}
+
+impl Role {
+    #[cfg(test)]
+    pub const ALL: [Role; 4] = [Role::CommandApi, Role::Projector, Role::QueryApi, Role::Notifier];
+
+    /// Where the role listens unless `bind` says otherwise: one port per role, so two roles
+    /// on one host (or beside `erp up` on 8080 and command-api's internal 8091) do not collide.
+    pub fn default_bind(self) -> SocketAddr {
+        let port = match self {
+            Role::CommandApi => 8081,
+            Role::Projector => 8082,
+            Role::QueryApi => 8083,
+            Role::Notifier => 8084,
+        };
+        SocketAddr::from(([127, 0, 0, 1], port))
+    }
+}
+
 impl Settings {
+    /// Where `role` listens: `bind` if set, else the role's own default port.
+    pub fn bind_for(&self, role: Role) -> SocketAddr {
+        self.bind.unwrap_or_else(|| role.default_bind())
+    }
+
     /// Defaults, then the file (if any), then environment variables on top.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
         Self::load_from(file, |key| std::env::var(key).ok())
@@ -419,8 +464,8 @@ impl Settings {
 
     fn check(&self) -> anyhow::Result<()> {
         anyhow::ensure!(
-            self.kafka.append_timeout_ms > 0 && self.request_timeout_secs > 0,
-            "kafka.append_timeout_ms and request_timeout_secs must be positive"
+            self.kafka.append_timeout_ms > 0 && self.kafka.connect_timeout_ms > 0 && self.request_timeout_secs > 0,
+            "kafka.append_timeout_ms, kafka.connect_timeout_ms and request_timeout_secs must be positive"
         );
         anyhow::ensure!(
             self.projector.group.as_deref().is_none_or(|g| !g.trim().is_empty()),

@@ -110,3 +110,16 @@ fn secrets_never_show_in_debug_or_the_printed_settings() {
     }
     assert_eq!(s.internal_token().unwrap().as_deref(), Some("tok-s3cret"));
 }
+
+#[test]
+fn every_role_has_its_own_default_port() {
+    let s = Settings::default();
+    let mut ports: Vec<u16> = Role::ALL.iter().map(|&r| s.bind_for(r).port()).collect();
+    // `erp up` (8080) and command-api's internal listener must not collide with them either.
+    ports.extend([8080, s.internal_bind.port()]);
+    let distinct: BTreeSet<u16> = ports.iter().copied().collect();
+    assert_eq!(distinct.len(), ports.len(), "default ports collide: {ports:?}");
+    // `bind` still overrides every role.
+    let bound = Settings::load_from(None, |k| (k == "ERP_BIND").then(|| "127.0.0.1:9999".to_owned())).unwrap();
+    assert!(Role::ALL.iter().all(|&r| bound.bind_for(r).port() == 9999));
+}

@@ -49,12 +49,24 @@ pub async fn kafka_log(settings: &Settings, role: KafkaUse) -> anyhow::Result<Ka
     if role == KafkaUse::Writer {
         kafka.advertised_url = settings.advertised_url.clone();
     }
-    KafkaLog::connect(kafka, Upcasters::default()).await.with_context(|| {
+    // The client retries an unreachable broker quietly for minutes: bound the wait and say
+    // which brokers were tried.
+    let bound = std::time::Duration::from_millis(s.connect_timeout_ms);
+    let named = || {
         format!(
             "connecting to Kafka at {} (kafka.brokers, ERP_KAFKA_BROKERS)",
             s.brokers
         )
-    })
+    };
+    tracing::info!(brokers = %s.brokers, "connecting to Kafka");
+    match tokio::time::timeout(bound, KafkaLog::connect(kafka, Upcasters::default())).await {
+        Ok(log) => log.with_context(named),
+        Err(_) => Err(anyhow::anyhow!(
+            "no answer from the brokers within {} ms (kafka.connect_timeout_ms, ERP_KAFKA_CONNECT_TIMEOUT_MS)",
+            s.connect_timeout_ms
+        ))
+        .context(named()),
+    }
 }
 
 /// The distributed read side: the employee read model (MySQL/MariaDB) and the approval views
@@ -70,12 +82,20 @@ pub async fn read_stores(settings: &Settings) -> anyhow::Result<(SqlReadModel, M
     Ok((store, views))
 }
 
-/// The change bus between projector and notifiers.
-pub async fn redis_bus(settings: &Settings) -> anyhow::Result<infra::bus::RedisBus> {
+/// The change bus between projector and notifiers; `who` says what the role needs it for.
+pub async fn redis_bus(settings: &Settings, who: &str) -> anyhow::Result<infra::bus::RedisBus> {
     let r = &settings.read_model;
-    infra::bus::RedisBus::connect(r.redis_url.expose_secret(), &r.redis_channel)
-        .await
-        .context("connecting to Redis (read_model.redis_url, ERP_REDIS_URL)")
+    let named = || {
+        format!(
+            "{who} needs Redis: could not connect to it at read_model.redis_url (ERP_REDIS_URL; default \
+             redis://127.0.0.1:6379)"
+        )
+    };
+    let connect = infra::bus::RedisBus::connect(r.redis_url.expose_secret(), &r.redis_channel);
+    match tokio::time::timeout(std::time::Duration::from_secs(10), connect).await {
+        Ok(bus) => bus.with_context(named),
+        Err(_) => Err(anyhow::anyhow!("no answer within 10 s")).context(named()),
+    }
 }
 
 /// A verifier over the identity provider's key set, refreshed on the configured interval.
@@ -105,13 +125,19 @@ pub async fn embedded(data_dir: &Path) -> anyhow::Result<(Arc<dyn EventLog>, pro
 /// The distributed projector: Kafka as a reader, MySQL/MariaDB, MongoDB; with `live`, its
 /// changes go out on Redis for the notifiers.
 pub async fn distributed_projector(settings: &Settings, live: bool) -> anyhow::Result<projector::Projector> {
+    // Redis first: the projector alone needs it, so its absence is said before anything
+    // slower is tried.
+    let bus = match live {
+        true => Some(redis_bus(settings, "the projector publishes every change to the notifiers, so it").await?),
+        false => None,
+    };
     let log = kafka_log(settings, KafkaUse::Reader).await?;
     let (store, views) = read_stores(settings).await?;
     let projector = projector::Projector::new(Arc::new(log), store).with_views(Arc::new(views));
-    if !live {
-        return Ok(projector);
-    }
-    Ok(projector.with_bus(Arc::new(redis_bus(settings).await?)))
+    Ok(match bus {
+        Some(bus) => projector.with_bus(Arc::new(bus)),
+        None => projector,
+    })
 }
 
 /// Projection lag as JSON (`/api/projections`) and Prometheus metrics (`/metrics`).

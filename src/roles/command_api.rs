@@ -1,7 +1,7 @@
 //! `erp command-api`: the public API on `bind` against Kafka; with an internal token, peers'
 //! `/internal/log` on `internal_bind`; optionally seeds the demo company.
 
-use crate::settings::Settings;
+use crate::settings::{Role, Settings};
 use crate::wiring::{self, KafkaUse};
 use anyhow::Context;
 use command_api::{AppState, Application, AuthState};
@@ -22,14 +22,14 @@ impl CommandApi {
     pub async fn build(settings: &Settings, seed_demo: bool) -> anyhow::Result<Self> {
         settings.jwks_url()?;
         let token = settings.internal_token()?;
+        let bind = settings.bind_for(Role::CommandApi);
         anyhow::ensure!(
             settings.advertised_url.is_none() || token.is_some(),
             "advertised_url is set but internal_token is not: peers could not forward to this instance"
         );
         anyhow::ensure!(
-            settings.internal_bind != settings.bind,
-            "internal_bind and bind are both {}: peers' /internal/log needs a listener of its own",
-            settings.bind
+            settings.internal_bind != bind,
+            "internal_bind and bind are both {bind}: peers' /internal/log needs a listener of its own"
         );
         let log = wiring::kafka_log(settings, KafkaUse::Writer).await?;
         let verifier = wiring::verifier(settings).await?;
@@ -46,9 +46,9 @@ impl CommandApi {
             command_settings,
         );
         let router = router.merge(command_api::metrics_router(&state));
-        let app = Application::bind(settings.bind, router)
+        let app = Application::bind(bind, router)
             .await
-            .with_context(|| format!("binding the command API to {} (bind, ERP_BIND)", settings.bind))?;
+            .with_context(|| format!("binding the command API to {bind} (bind, ERP_BIND)"))?;
         tracing::info!(port = app.port(), "command API listening");
         let internal =
             match command_api::internal_router(&state) {

@@ -2,7 +2,7 @@
 //! views), changes out on Redis for the notifiers; instances share each projection's
 //! partitions through a consumer group (`projector.*`). Lag on `/api/projections`, `/metrics`.
 
-use crate::settings::Settings;
+use crate::settings::{Role, Settings};
 use crate::wiring;
 use command_api::Application;
 
@@ -23,7 +23,12 @@ impl ProjectorRole {
             }
             None => tracing::info!("projections not shared: this instance projects every partition"),
         }
-        let app = wiring::listen(settings.bind, wiring::projection_routes(projector.clone()), "projector").await?;
+        let app = wiring::listen(
+            settings.bind_for(Role::Projector),
+            wiring::projection_routes(projector.clone()),
+            "projector",
+        )
+        .await?;
         Ok(Self { projector, app })
     }
 

@@ -1,7 +1,7 @@
 //! `erp query-api`: GraphQL (`/graphql`) over the projector's MySQL/MariaDB and MongoDB, with
 //! Kafka for time travel and lag.
 
-use crate::settings::Settings;
+use crate::settings::{Role, Settings};
 use crate::wiring;
 use command_api::Application;
 use std::sync::Arc;
@@ -24,7 +24,7 @@ impl QueryApi {
             policy: domain::line_rule::LinePolicy::default(),
         };
         let router = query_api::router(stores, Arc::new(verifier), query_api::QueryConfig::default());
-        let app = wiring::listen(settings.bind, router, "query API").await?;
+        let app = wiring::listen(settings.bind_for(Role::QueryApi), router, "query API").await?;
         Ok(Self { app })
     }
 
