@@ -15,7 +15,7 @@ use infra::audit::{OwnerHeadsCheck, Report, Verifier};
 use infra::eventlog::chain::{Admission, StreamHeads};
 use infra::eventlog::codec::CommitRecord;
 use infra::eventlog::embedded::{self, EmbeddedLog, EmbeddedOptions, RawRecord};
-use infra::eventlog::kafka::owners::{OwnerHeads, Peers};
+use infra::eventlog::kafka::owners::OwnerHeads;
 use infra::eventlog::kafka::KafkaLog;
 use infra::eventlog::{partition_for, streams, EventLog, Position, Upcasters};
 use std::collections::{BTreeMap, HashMap};
@@ -49,14 +49,8 @@ impl Source {
             return Ok(Source::Embedded(log));
         }
         let settings = crate::settings::Settings::load(args.config.as_deref())?;
-        let mut kafka = settings.kafka_config(false);
-        // For `verify --owners`, which asks owners over their internal listeners.
-        kafka.internal_token = settings.internal_token.clone().filter(|t| !t.is_empty());
-        kafka.peers = Peers::parse(&settings.peer_allowlist, settings.internal_bind.ip().is_loopback())
-            .map_err(|e| anyhow::anyhow!("peer_allowlist: {e}"))?;
-        let log = KafkaLog::connect(kafka, Upcasters::default())
-            .await
-            .map_err(|e| anyhow::anyhow!("connecting to Kafka: {e}"))?;
+        // An auditor: for `verify --owners`, which asks owners over their internal listeners.
+        let log = crate::wiring::kafka_log(&settings, crate::wiring::KafkaUse::Auditor).await?;
         Ok(Source::Kafka(Box::new(log)))
     }
 
@@ -133,8 +127,7 @@ async fn ask_owners(source: &Source, types: &[String], only: Option<&str>) -> an
     let Source::Kafka(log) = source else {
         anyhow::bail!("--owners compares Kafka partition owners; the embedded log has none");
     };
-    let announced = tokio::task::block_in_place(|| log.read_announced_owners())
-        .map_err(|e| anyhow::anyhow!("reading the owners topic: {e}"))?;
+    let announced = tokio::task::block_in_place(|| log.read_announced_owners()).context("reading the owners topic")?;
     let mut answers = Answers::new();
     let mut missing = Vec::new();
     let partitions: Vec<u32> = match only {
@@ -486,10 +479,8 @@ pub async fn import(data_dir: &std::path::Path, input: Option<PathBuf>) -> anyho
         if line.trim().is_empty() {
             continue;
         }
-        let record = CommitRecord::decode(line.as_bytes()).map_err(|e| anyhow::anyhow!("line {}: {e}", n + 1))?;
-        log.import(record)
-            .await
-            .map_err(|e| anyhow::anyhow!("line {}: {e}", n + 1))?;
+        let record = CommitRecord::decode(line.as_bytes()).with_context(|| format!("line {}", n + 1))?;
+        log.import(record).await.with_context(|| format!("line {}", n + 1))?;
         imported += 1;
     }
     drop(log);

@@ -1,7 +1,8 @@
 //! `erp replay --projection NAME`: rebuilds projections from the whole log into shadow copies
-//! and swaps each in atomically (see `projector::Projector::replay`), drawing a progress bar
-//! with events/s and ETA on stderr. Nothing is announced to subscribers during a replay.
+//! and swaps each in atomically (see `projector::Projector::replay`), drawing an `indicatif`
+//! progress bar with events/s and ETA on stderr. Nothing is announced to subscribers during a replay.
 
+use anyhow::Context;
 use infra::readmodel::Projection;
 use projector::{Projector, ReplayProgress};
 use std::io::{IsTerminal, Write};
@@ -28,7 +29,7 @@ pub async fn run(projector: &Projector, projections: &[Projection]) -> anyhow::R
         let report = projector
             .replay(projection, &mut |p| bar.draw(p))
             .await
-            .map_err(|e| anyhow::anyhow!("replaying {}: {e}", projection.name()))?;
+            .with_context(|| format!("replaying {}", projection.name()))?;
         bar.finish();
         println!(
             "{}: {} commits replayed and swapped in ({} rows) in {:.1}s",
@@ -41,48 +42,59 @@ pub async fn run(projector: &Projector, projections: &[Projection]) -> anyhow::R
     Ok(())
 }
 
-/// A one-line progress bar: redrawn in place on a terminal, a line every few seconds otherwise.
+/// Progress on stderr: an `indicatif` bar redrawn in place on a terminal; elsewhere (logs,
+/// CI) the same figures as a plain line every few seconds.
 struct Bar {
-    terminal: bool,
+    bar: Option<indicatif::ProgressBar>,
     last: Option<Instant>,
-    drawn: bool,
 }
 
 impl Bar {
     fn new() -> Self {
-        Self {
-            terminal: std::io::stderr().is_terminal(),
-            last: None,
-            drawn: false,
-        }
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new(0);
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{prefix} [{bar:20}] {percent:>3}%  {human_pos}/{human_len} commits  {msg}",
+            ) {
+                bar.set_style(style.progress_chars("#-"));
+            }
+            bar
+        });
+        Self { bar, last: None }
     }
 
     fn draw(&mut self, p: &ReplayProgress) {
-        let every = if self.terminal {
-            Duration::from_millis(100)
-        } else {
-            Duration::from_secs(2)
-        };
+        if let Some(bar) = &self.bar {
+            bar.set_prefix(p.projection);
+            bar.set_length(p.commits_total.max(1));
+            bar.set_position(p.commits_done.min(p.commits_total));
+            bar.set_message(format!(
+                "{} events/s  {}",
+                grouped(p.events_per_second() as u64),
+                eta(p)
+            ));
+            return;
+        }
         let done = p.commits_done >= p.commits_total;
-        if !done && self.last.is_some_and(|t| t.elapsed() < every) {
+        if !done && self.last.is_some_and(|t| t.elapsed() < Duration::from_secs(2)) {
             return;
         }
         self.last = Some(Instant::now());
-        let line = render(p);
         let mut err = std::io::stderr().lock();
-        let _ = if self.terminal {
-            write!(err, "\r{line}\x1b[K")
-        } else {
-            writeln!(err, "{line}")
-        };
-        let _ = err.flush();
-        self.drawn = true;
+        let _ = writeln!(err, "{}", render(p));
     }
 
     fn finish(&self) {
-        if self.terminal && self.drawn {
-            eprintln!();
+        if let Some(bar) = &self.bar {
+            bar.finish();
         }
+    }
+}
+
+fn eta(p: &ReplayProgress) -> String {
+    match p.eta() {
+        Some(left) => format!("ETA {}s", left.as_secs()),
+        None => "ETA -".to_owned(),
     }
 }
 
@@ -91,10 +103,7 @@ pub fn render(p: &ReplayProgress) -> String {
     const WIDTH: u64 = 20;
     let total = p.commits_total.max(1);
     let filled = (p.commits_done.min(total) * WIDTH / total) as usize;
-    let eta = match p.eta() {
-        Some(left) => format!("ETA {}s", left.as_secs()),
-        None => "ETA -".to_owned(),
-    };
+    let eta = eta(p);
     format!(
         "{} [{}{}] {:>3}%  {}/{} commits  {} events/s  {eta}",
         p.projection,
@@ -154,7 +163,7 @@ pub async fn diff(
         let diff = projector
             .diff(projection, until, &mut |p| bar.draw(p))
             .await
-            .map_err(|e| anyhow::anyhow!("diffing {}: {e}", projection.name()))?;
+            .with_context(|| format!("diffing {}", projection.name()))?;
         bar.finish();
         clean &= diff.is_clean();
         if !json {

@@ -1,57 +1,181 @@
-//! Settings of the distributed roles: a TOML file (optional) overlaid by `ERP_*` environment
-//! variables, with defaults for servers on 127.0.0.1.
+//! Settings of the distributed roles, layered by `figment`: the defaults below (servers on
+//! 127.0.0.1), then a TOML file (`--config FILE` / `ERP_CONFIG`, optional), then the `ERP_*`
+//! environment variables of [`KEYS`] on top.
 //!
-//! | key | env | default |
-//! |---|---|---|
-//! | `bind` | `ERP_BIND` | `127.0.0.1:8081` |
-//! | `instance_id` | `ERP_INSTANCE_ID` | random |
-//! | `cors_origins` | `ERP_CORS_ORIGINS` (comma-separated) | `http://localhost:5173` |
-//! | `kafka.brokers` | `ERP_KAFKA_BROKERS` | `127.0.0.1:9092` |
-//! | `kafka.prefix` | `ERP_KAFKA_PREFIX` | `erp` |
-//! | `kafka.partitions` | `ERP_KAFKA_PARTITIONS` | `12` |
-//! | `kafka.replication` | `ERP_KAFKA_REPLICATION` | `1` |
-//! | `kafka.append_timeout_ms` | `ERP_KAFKA_APPEND_TIMEOUT_MS` | `10000`: an append not acknowledged by then answers 503 |
-//! | `kafka.fetch_wait_ms` | `ERP_KAFKA_FETCH_WAIT_MS` | `10`: the longest a fetch waits for data (brokers that do not wake a waiting fetch on new data make it the floor of end-to-end latency; every idle consumer sends a fetch this often) |
-//! | `request_timeout_secs` | `ERP_REQUEST_TIMEOUT_SECS` | `30`: command-api answers 503 past it; keep it above ownership wait (15 s) + append timeout |
-//! | `internal_bind` | `ERP_INTERNAL_BIND` | `127.0.0.1:8091` (command-api: peers' `/internal/log`) |
-//! | `advertised_url` | `ERP_ADVERTISED_URL` | none (no forwarding to this instance); the internal listener's URL |
-//! | `internal_token` | `ERP_INTERNAL_TOKEN` | none (no internal listener); must not be empty |
-//! | `peer_allowlist` | `ERP_PEER_ALLOWLIST` (comma-separated) | none; loopback too when `internal_bind` is loopback |
-//! | `rate_limit.enabled` | `ERP_RATE_LIMIT_ENABLED` | `true` |
-//! | `rate_limit.burst` | `ERP_RATE_LIMIT_BURST` | `200` requests per caller |
-//! | `rate_limit.per_second` | `ERP_RATE_LIMIT_PER_SECOND` | `50` requests per caller |
-//! | `auth.jwks_url` | `ERP_JWKS_URL` | none: required by command-api, query-api, notifier; https unless loopback |
-//! | `auth.jwks_refresh_secs` | `ERP_JWKS_REFRESH_SECS` | `300` |
-//! | `auth.issuer` | `ERP_JWT_ISSUER` | `erp-embedded` |
-//! | `auth.audience` | `ERP_JWT_AUDIENCE` | `erp` |
-//! | `read_model.mysql_url` | `ERP_MYSQL_URL` | `mysql://erp:erp@127.0.0.1:3306/erp` |
-//! | `read_model.mongo_url` | `ERP_MONGO_URL` | `mongodb://127.0.0.1:27017` |
-//! | `read_model.mongo_database` | `ERP_MONGO_DB` | `erp` |
-//! | `read_model.redis_url` | `ERP_REDIS_URL` | `redis://127.0.0.1:6379` |
-//! | `read_model.redis_channel` | `ERP_REDIS_CHANNEL` | `erp.changes` |
-//! | `projector.shared` | `ERP_PROJECTOR_SHARED` | `true`: `erp projector` instances share each projection's partitions through a consumer group |
-//! | `projector.group` | `ERP_PROJECTOR_GROUP` | `{kafka.prefix}.projector`; projection `p` joins `{group}.{p}`. Instances writing *other* stores need another group |
+//! [`KEYS`] is the one list of settings: the environment layer reads it, `erp settings` prints
+//! it as the table in docs/operations.md ("Settings"), and tests check that it names every
+//! field of [`Settings`], that the docs carry it verbatim and that the committed example
+//! `docs/erp.toml` sets every key. Tokens and URLs that may carry passwords are
+//! [`SecretString`]s: `Debug` and `erp settings --show` print them redacted.
 
 use anyhow::Context;
 use command_api::ratelimit::RateLimit;
-use serde::Deserialize;
+use figment::providers::{Format, Toml};
+use figment::value::{Dict, Map, Value};
+use figment::{Figment, Metadata, Profile, Provider};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize, Serializer};
 use std::net::SocketAddr;
 use std::path::Path;
 
-#[derive(Debug, Clone, Deserialize)]
+/// One setting: its key in the file, its environment variable, its default and meaning.
+#[derive(Debug, Clone, Copy)]
+pub struct Key {
+    pub key: &'static str,
+    pub env: &'static str,
+    /// Comma-separated in the environment, an array in the file.
+    pub list: bool,
+    pub default: &'static str,
+}
+
+const fn key(key: &'static str, env: &'static str, default: &'static str) -> Key {
+    Key {
+        key,
+        env,
+        list: false,
+        default,
+    }
+}
+
+const fn list(key: &'static str, env: &'static str, default: &'static str) -> Key {
+    Key {
+        key,
+        env,
+        list: true,
+        default,
+    }
+}
+
+/// Every setting, in the order the docs list them.
+pub const KEYS: &[Key] = &[
+    key(
+        "bind",
+        "ERP_BIND",
+        "per role, so roles on one host do not collide: command-api `127.0.0.1:8081`, projector `127.0.0.1:8082`, \
+         query-api `127.0.0.1:8083`, notifier `127.0.0.1:8084` (`erp up`: 8080)",
+    ),
+    key("instance_id", "ERP_INSTANCE_ID", "random"),
+    list("cors_origins", "ERP_CORS_ORIGINS", "`http://localhost:5173`"),
+    key("kafka.brokers", "ERP_KAFKA_BROKERS", "`127.0.0.1:9092`"),
+    key("kafka.prefix", "ERP_KAFKA_PREFIX", "`erp`"),
+    key("kafka.partitions", "ERP_KAFKA_PARTITIONS", "`12`"),
+    key("kafka.replication", "ERP_KAFKA_REPLICATION", "`1`"),
+    key(
+        "kafka.append_timeout_ms",
+        "ERP_KAFKA_APPEND_TIMEOUT_MS",
+        "`10000`: an append not acknowledged by then answers 503",
+    ),
+    key(
+        "kafka.connect_timeout_ms",
+        "ERP_KAFKA_CONNECT_TIMEOUT_MS",
+        "`15000`: a role that cannot reach the brokers by then exits, naming them",
+    ),
+    key(
+        "kafka.fetch_wait_ms",
+        "ERP_KAFKA_FETCH_WAIT_MS",
+        "`10`: the longest a fetch waits for data (brokers that do not wake a waiting fetch on new data make it \
+         the floor of end-to-end latency; every idle consumer sends a fetch this often)",
+    ),
+    key(
+        "request_timeout_secs",
+        "ERP_REQUEST_TIMEOUT_SECS",
+        "`30`: command-api answers 503 past it; keep it above ownership wait (15 s) + append timeout",
+    ),
+    key(
+        "internal_bind",
+        "ERP_INTERNAL_BIND",
+        "`127.0.0.1:8091` (command-api: peers' `/internal/log`)",
+    ),
+    key(
+        "advertised_url",
+        "ERP_ADVERTISED_URL",
+        "none (no forwarding to this instance); the internal listener's URL",
+    ),
+    key(
+        "internal_token",
+        "ERP_INTERNAL_TOKEN",
+        "none (no internal listener); must not be empty; secret",
+    ),
+    list(
+        "peer_allowlist",
+        "ERP_PEER_ALLOWLIST",
+        "none; loopback too when `internal_bind` is loopback",
+    ),
+    key("rate_limit.enabled", "ERP_RATE_LIMIT_ENABLED", "`true`"),
+    key("rate_limit.burst", "ERP_RATE_LIMIT_BURST", "`200` requests per caller"),
+    key(
+        "rate_limit.per_second",
+        "ERP_RATE_LIMIT_PER_SECOND",
+        "`50` requests per caller",
+    ),
+    key(
+        "auth.jwks_url",
+        "ERP_JWKS_URL",
+        "none: required by command-api, query-api, notifier; https unless loopback",
+    ),
+    key("auth.jwks_refresh_secs", "ERP_JWKS_REFRESH_SECS", "`300`"),
+    key("auth.issuer", "ERP_JWT_ISSUER", "`erp-embedded`"),
+    key("auth.audience", "ERP_JWT_AUDIENCE", "`erp`"),
+    key(
+        "read_model.mysql_url",
+        "ERP_MYSQL_URL",
+        "`mysql://erp:erp@127.0.0.1:3306/erp`; secret",
+    ),
+    key(
+        "read_model.mongo_url",
+        "ERP_MONGO_URL",
+        "`mongodb://127.0.0.1:27017`; secret",
+    ),
+    key("read_model.mongo_database", "ERP_MONGO_DB", "`erp`"),
+    key(
+        "read_model.redis_url",
+        "ERP_REDIS_URL",
+        "`redis://127.0.0.1:6379`; secret",
+    ),
+    key("read_model.redis_channel", "ERP_REDIS_CHANNEL", "`erp.changes`"),
+    key(
+        "projector.shared",
+        "ERP_PROJECTOR_SHARED",
+        "`true`: `erp projector` instances share each projection's partitions through a consumer group",
+    ),
+    key(
+        "projector.group",
+        "ERP_PROJECTOR_GROUP",
+        "`{kafka.prefix}.projector`; projection `p` joins `{group}.{p}`. Instances writing *other* stores \
+         need another group",
+    ),
+];
+
+/// [`KEYS`] as the Markdown table of docs/operations.md.
+pub fn markdown_table() -> String {
+    let mut out = String::from("| key | env | default |\n|---|---|---|\n");
+    for k in KEYS {
+        let env = if k.list {
+            format!("`{}` (comma-separated)", k.env)
+        } else {
+            format!("`{}`", k.env)
+        };
+        out.push_str(&format!("| `{}` | {env} | {} |\n", k.key, k.default));
+    }
+    out
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
-    pub bind: SocketAddr,
+    /// The public listener; each role has its own default ([`Role::default_bind`]).
+    pub bind: Option<SocketAddr>,
     pub instance_id: Option<String>,
     pub cors_origins: Vec<String>,
     /// The command role's internal listener, for peers only (`/internal/log`).
     pub internal_bind: SocketAddr,
     pub advertised_url: Option<String>,
-    pub internal_token: Option<String>,
+    #[serde(serialize_with = "redacted_option")]
+    pub internal_token: Option<SecretString>,
     /// Addresses (IPs, CIDRs, host names) announced owners may have: the internal token is
     /// sent nowhere else.
     pub peer_allowlist: Vec<String>,
-    pub rate_limit: RateLimit,
+    pub rate_limit: RateLimits,
     /// The command role answers 503 to a request still running after this many seconds.
     pub request_timeout_secs: u64,
     pub kafka: Kafka,
@@ -60,8 +184,38 @@ pub struct Settings {
     pub projector: ProjectorSettings,
 }
 
+/// Per-caller rate limits of the command API (`command_api::ratelimit::RateLimit`).
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimits {
+    pub enabled: bool,
+    pub burst: u32,
+    pub per_second: u32,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        let d = RateLimit::default();
+        Self {
+            enabled: d.enabled,
+            burst: d.burst,
+            per_second: d.per_second,
+        }
+    }
+}
+
+impl From<RateLimits> for RateLimit {
+    fn from(r: RateLimits) -> Self {
+        RateLimit {
+            enabled: r.enabled,
+            burst: r.burst,
+            per_second: r.per_second,
+        }
+    }
+}
+
 /// How `erp projector` instances divide the work.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ProjectorSettings {
     /// Share each projection's partitions with the other instances of the group (each
@@ -83,14 +237,18 @@ impl Default for ProjectorSettings {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// The read side's stores. The URLs may carry passwords: secrets.
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ReadModel {
-    pub mysql_url: String,
-    pub mongo_url: String,
+    #[serde(serialize_with = "redacted")]
+    pub mysql_url: SecretString,
+    #[serde(serialize_with = "redacted")]
+    pub mongo_url: SecretString,
     pub mongo_database: String,
     /// The change bus between projector and notifiers.
-    pub redis_url: String,
+    #[serde(serialize_with = "redacted")]
+    pub redis_url: SecretString,
     pub redis_channel: String,
 }
 
@@ -106,7 +264,7 @@ impl Default for ReadModel {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Kafka {
     pub brokers: String,
@@ -115,11 +273,13 @@ pub struct Kafka {
     pub replication: i32,
     /// How long an append waits for the broker's acknowledgement before it answers 503.
     pub append_timeout_ms: u64,
+    /// How long a role waits for the brokers at start before it gives up, naming them.
+    pub connect_timeout_ms: u64,
     /// The longest a fetch waits for data (`fetch.wait.max.ms`).
     pub fetch_wait_ms: u32,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Auth {
     /// The identity provider's key set. No default: a role that checks tokens must be told
@@ -134,14 +294,14 @@ pub struct Auth {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            bind: SocketAddr::from(([127, 0, 0, 1], 8081)),
+            bind: None,
             instance_id: None,
             cors_origins: vec!["http://localhost:5173".into()],
             internal_bind: SocketAddr::from(([127, 0, 0, 1], 8091)),
             advertised_url: None,
             internal_token: None,
             peer_allowlist: Vec::new(),
-            rate_limit: RateLimit::default(),
+            rate_limit: RateLimits::default(),
             request_timeout_secs: 30,
             kafka: Kafka::default(),
             auth: Auth::default(),
@@ -159,6 +319,7 @@ impl Default for Kafka {
             partitions: 12,
             replication: 1,
             append_timeout_ms: 10_000,
+            connect_timeout_ms: 15_000,
             fetch_wait_ms: 10,
         }
     }
@@ -175,106 +336,156 @@ impl Default for Auth {
     }
 }
 
-impl Settings {
-    /// File first (if any), then environment variables on top.
-    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
-        let mut settings = match file {
-            Some(path) => {
-                let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-                toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?
-            }
-            None => Settings::default(),
+fn redacted<S: Serializer>(_: &SecretString, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str("[redacted]")
+}
+
+fn redacted_option<S: Serializer>(v: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(_) => s.serialize_str("[redacted]"),
+        None => s.serialize_none(),
+    }
+}
+
+/// The environment layer: each variable of [`KEYS`] that is set and not empty, as a string
+/// (lists split at commas). Strings stay strings — `ERP_INSTANCE_ID=7` is the id "7" — and
+/// `extract_lossy` reads numbers and booleans out of them where the field wants one.
+struct EnvVars<F>(F);
+
+impl<F: Fn(&str) -> Option<String>> Provider for EnvVars<F> {
+    fn metadata(&self) -> Metadata {
+        Metadata::named("ERP_* environment variables")
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        let mut dict = Dict::new();
+        for k in KEYS {
+            let Some(raw) = (self.0)(k.env).filter(|v| !v.is_empty()) else {
+                continue;
+            };
+            let value = if k.list {
+                Value::from(
+                    raw.split(',')
+                        .map(|s| s.trim().to_owned())
+                        .filter(|s| !s.is_empty())
+                        .collect::<Vec<_>>(),
+                )
+            } else {
+                Value::from(raw)
+            };
+            let nested = figment::util::nest(k.key, value)
+                .into_dict()
+                .ok_or_else(|| figment::Error::from(format!("{}: not a key path", k.key)))?;
+            dict = merge(dict, nested);
+        }
+        Ok(Profile::Default.collect(dict))
+    }
+}
+
+/// `b` over `a`, dictionaries merged key by key.
+fn merge(mut a: Dict, b: Dict) -> Dict {
+    for (k, v) in b {
+        let v = match (a.remove(&k), v) {
+            (Some(Value::Dict(_, old)), Value::Dict(tag, new)) => Value::Dict(tag, merge(old, new)),
+            (_, v) => v,
         };
-        let env = |key: &str| std::env::var(key).ok().filter(|v| !v.is_empty());
-        if let Some(v) = env("ERP_BIND") {
-            settings.bind = v.parse().with_context(|| format!("ERP_BIND={v} is not host:port"))?;
+        a.insert(k, v);
+    }
+    a
+}
+
+/// A long-running distributed role, for its default port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    CommandApi,
+    Projector,
+    QueryApi,
+    Notifier,
+}
+
+impl Role {
+    #[cfg(test)]
+    pub const ALL: [Role; 4] = [Role::CommandApi, Role::Projector, Role::QueryApi, Role::Notifier];
+
+    /// Where the role listens unless `bind` says otherwise: one port per role, so two roles
+    /// on one host (or beside `erp up` on 8080 and command-api's internal 8091) do not collide.
+    pub fn default_bind(self) -> SocketAddr {
+        let port = match self {
+            Role::CommandApi => 8081,
+            Role::Projector => 8082,
+            Role::QueryApi => 8083,
+            Role::Notifier => 8084,
+        };
+        SocketAddr::from(([127, 0, 0, 1], port))
+    }
+}
+
+impl Settings {
+    /// Where `role` listens: `bind` if set, else the role's own default port.
+    pub fn bind_for(&self, role: Role) -> SocketAddr {
+        self.bind.unwrap_or_else(|| role.default_bind())
+    }
+
+    /// Defaults, then the file (if any), then environment variables on top.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        Self::load_from(file, |key| std::env::var(key).ok())
+    }
+
+    /// As [`Settings::load`], with the environment read through `env`.
+    pub fn load_from(file: Option<&Path>, env: impl Fn(&str) -> Option<String> + 'static) -> anyhow::Result<Self> {
+        let mut figment = Figment::new();
+        if let Some(path) = file {
+            anyhow::ensure!(path.is_file(), "no settings file at {}", path.display());
+            figment = figment.merge(Toml::file_exact(path));
         }
-        if let Some(v) = env("ERP_INSTANCE_ID") {
-            settings.instance_id = Some(v);
-        }
-        if let Some(v) = env("ERP_CORS_ORIGINS") {
-            settings.cors_origins = v.split(',').map(|s| s.trim().to_owned()).collect();
-        }
-        if let Some(v) = env("ERP_INTERNAL_BIND") {
-            settings.internal_bind = v
-                .parse()
-                .with_context(|| format!("ERP_INTERNAL_BIND={v} is not host:port"))?;
-        }
-        if let Some(v) = env("ERP_PEER_ALLOWLIST") {
-            settings.peer_allowlist = v.split(',').map(|s| s.trim().to_owned()).collect();
-        }
-        settings.rate_limit = rate_limit_from_env(settings.rate_limit)?;
-        if let Some(v) = env("ERP_ADVERTISED_URL") {
-            settings.advertised_url = Some(v);
-        }
-        if let Some(v) = env("ERP_INTERNAL_TOKEN") {
-            settings.internal_token = Some(v);
-        }
-        if let Some(v) = env("ERP_KAFKA_BROKERS") {
-            settings.kafka.brokers = v;
-        }
-        if let Some(v) = env("ERP_KAFKA_PREFIX") {
-            settings.kafka.prefix = v;
-        }
-        if let Some(v) = env("ERP_KAFKA_PARTITIONS") {
-            settings.kafka.partitions = v.parse().with_context(|| format!("ERP_KAFKA_PARTITIONS={v}"))?;
-        }
-        if let Some(v) = env("ERP_KAFKA_REPLICATION") {
-            settings.kafka.replication = v.parse().with_context(|| format!("ERP_KAFKA_REPLICATION={v}"))?;
-        }
-        if let Some(v) = env("ERP_KAFKA_APPEND_TIMEOUT_MS") {
-            settings.kafka.append_timeout_ms = v.parse().with_context(|| format!("ERP_KAFKA_APPEND_TIMEOUT_MS={v}"))?;
-        }
-        if let Some(v) = env("ERP_KAFKA_FETCH_WAIT_MS") {
-            settings.kafka.fetch_wait_ms = v.parse().with_context(|| format!("ERP_KAFKA_FETCH_WAIT_MS={v}"))?;
-        }
-        if let Some(v) = env("ERP_REQUEST_TIMEOUT_SECS") {
-            settings.request_timeout_secs = v.parse().with_context(|| format!("ERP_REQUEST_TIMEOUT_SECS={v}"))?;
-        }
+        let env = std::sync::Arc::new(env);
+        let lookup = env.clone();
+        let settings: Settings = figment
+            .merge(EnvVars(move |k: &str| lookup(k)))
+            .extract_lossy()
+            .map_err(|e| {
+                // Name what the operator wrote: `ERP_X=value`, or the key in the file.
+                let named = e.into_iter().map(|e| {
+                    let key = e.path.join(".");
+                    let from_env = e.metadata.as_ref().is_some_and(|m| m.name.starts_with("ERP_"));
+                    match KEYS.iter().find(|k| k.key == key) {
+                        Some(k) if from_env => {
+                            format!("{}={}: {}", k.env, env(k.env).unwrap_or_default(), e.kind)
+                        }
+                        _ => format!("{key}: {}", e.kind),
+                    }
+                });
+                anyhow::anyhow!("{}", named.collect::<Vec<_>>().join("; "))
+            })
+            .context("reading the settings (see docs/operations.md, \"Settings\")")?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn check(&self) -> anyhow::Result<()> {
         anyhow::ensure!(
-            settings.kafka.append_timeout_ms > 0 && settings.request_timeout_secs > 0,
-            "kafka.append_timeout_ms and request_timeout_secs must be positive"
+            self.kafka.append_timeout_ms > 0 && self.kafka.connect_timeout_ms > 0 && self.request_timeout_secs > 0,
+            "kafka.append_timeout_ms, kafka.connect_timeout_ms and request_timeout_secs must be positive"
         );
-        if let Some(v) = env("ERP_MYSQL_URL") {
-            settings.read_model.mysql_url = v;
-        }
-        if let Some(v) = env("ERP_MONGO_URL") {
-            settings.read_model.mongo_url = v;
-        }
-        if let Some(v) = env("ERP_MONGO_DB") {
-            settings.read_model.mongo_database = v;
-        }
-        if let Some(v) = env("ERP_REDIS_URL") {
-            settings.read_model.redis_url = v;
-        }
-        if let Some(v) = env("ERP_REDIS_CHANNEL") {
-            settings.read_model.redis_channel = v;
-        }
-        if let Some(v) = env("ERP_PROJECTOR_SHARED") {
-            settings.projector.shared = v
-                .parse()
-                .with_context(|| format!("ERP_PROJECTOR_SHARED={v} is not true or false"))?;
-        }
-        if let Some(v) = env("ERP_PROJECTOR_GROUP") {
-            settings.projector.group = Some(v);
-        }
         anyhow::ensure!(
-            settings.projector.group.as_deref().is_none_or(|g| !g.trim().is_empty()),
+            self.projector.group.as_deref().is_none_or(|g| !g.trim().is_empty()),
             "projector.group must not be empty"
         );
-        if let Some(v) = env("ERP_JWKS_URL") {
-            settings.auth.jwks_url = Some(v);
+        anyhow::ensure!(
+            self.rate_limit.burst > 0 && self.rate_limit.per_second > 0,
+            "rate limits must be positive (turn them off with rate_limit.enabled = false)"
+        );
+        Ok(())
+    }
+
+    /// The internal token, refused when set but empty.
+    pub fn internal_token(&self) -> anyhow::Result<Option<String>> {
+        match self.internal_token.as_ref().map(|t| t.expose_secret().to_owned()) {
+            Some(t) if t.is_empty() => {
+                anyhow::bail!("internal_token (ERP_INTERNAL_TOKEN) is empty: set a long random secret, or unset it")
+            }
+            token => Ok(token),
         }
-        if let Some(v) = env("ERP_JWKS_REFRESH_SECS") {
-            settings.auth.jwks_refresh_secs = v.parse().with_context(|| format!("ERP_JWKS_REFRESH_SECS={v}"))?;
-        }
-        if let Some(v) = env("ERP_JWT_ISSUER") {
-            settings.auth.issuer = v;
-        }
-        if let Some(v) = env("ERP_JWT_AUDIENCE") {
-            settings.auth.audience = v;
-        }
-        Ok(settings)
     }
 
     /// The consumer group `erp projector` shares its projections through, unless sharing is off.
@@ -289,25 +500,6 @@ impl Settings {
 
     /// The JWKS URL the token-checking roles need, checked before anything is connected:
     /// present, and https unless on loopback.
-    /// The Kafka adapter's settings for every role: writers (`write`) own partitions; readers
-    /// (projector, audit tools) only read.
-    pub fn kafka_config(&self, write: bool) -> infra::eventlog::kafka::KafkaConfig {
-        let mut kafka = infra::eventlog::kafka::KafkaConfig::local(
-            &self.kafka.brokers,
-            &self.kafka.prefix,
-            &infra::eventlog::streams::ALL,
-        );
-        kafka.partitions = self.kafka.partitions;
-        kafka.replication = self.kafka.replication;
-        kafka.append_timeout = std::time::Duration::from_millis(self.kafka.append_timeout_ms);
-        kafka.fetch_wait_ms = self.kafka.fetch_wait_ms;
-        kafka.write = write;
-        if let Some(id) = &self.instance_id {
-            kafka.instance_id = id.clone();
-        }
-        kafka
-    }
-
     pub fn jwks_url(&self) -> anyhow::Result<&str> {
         let url = self.auth.jwks_url.as_deref().context(
             "no JWKS URL: set auth.jwks_url in the settings file or ERP_JWKS_URL to the identity provider's \
@@ -316,33 +508,8 @@ impl Settings {
         infra::auth::check_jwks_url(url)?;
         Ok(url)
     }
-
-    /// A verifier over the identity provider's key set, refreshed on the configured interval.
-    pub async fn verifier(&self) -> anyhow::Result<infra::auth::Verifier> {
-        let refresh = std::time::Duration::from_secs(self.auth.jwks_refresh_secs.max(1));
-        infra::auth::Verifier::remote(self.jwks_url()?, &self.auth.issuer, &self.auth.audience, refresh)
-            .await
-            .map_err(|e| anyhow::anyhow!("loading the JWKS: {e}"))
-    }
 }
 
-/// `ERP_RATE_LIMIT_*` over `base` (also read by `erp up`, which has no settings file).
-pub fn rate_limit_from_env(mut base: RateLimit) -> anyhow::Result<RateLimit> {
-    let env = |key: &str| std::env::var(key).ok().filter(|v| !v.is_empty());
-    if let Some(v) = env("ERP_RATE_LIMIT_ENABLED") {
-        base.enabled = v
-            .parse()
-            .with_context(|| format!("ERP_RATE_LIMIT_ENABLED={v} is not true or false"))?;
-    }
-    if let Some(v) = env("ERP_RATE_LIMIT_BURST") {
-        base.burst = v.parse().with_context(|| format!("ERP_RATE_LIMIT_BURST={v}"))?;
-    }
-    if let Some(v) = env("ERP_RATE_LIMIT_PER_SECOND") {
-        base.per_second = v.parse().with_context(|| format!("ERP_RATE_LIMIT_PER_SECOND={v}"))?;
-    }
-    anyhow::ensure!(
-        base.burst > 0 && base.per_second > 0,
-        "rate limits must be positive (turn them off with rate_limit.enabled = false)"
-    );
-    Ok(base)
-}
+#[cfg(test)]
+#[path = "settings_tests.rs"]
+mod tests;

@@ -153,7 +153,18 @@ pub(super) fn report(shared: &Shared, state: &Mutex<PartitionState>) {
         records_replayed: s.replayed,
         took: s.started.elapsed(),
     };
-    tracing::info!(stream_type = %report.stream_type, partition = report.partition, took_ms = report.took.as_millis() as u64, replayed = report.records_replayed, "partition restored");
+    tracing::debug!(stream_type = %report.stream_type, partition = report.partition, took_ms = report.took.as_millis() as u64, replayed = report.records_replayed, "partition restored");
+    if let Ok(mut round) = shared.round.lock() {
+        round.restored += 1;
+        round.replayed += report.records_replayed;
+        round.pending = round.pending.saturating_sub(1);
+        if round.pending == 0 && round.restored > 0 {
+            let took_ms = round.started.map_or(0, |t| t.elapsed().as_millis() as u64);
+            tracing::info!(instance = %shared.config.instance_id, partitions = round.restored, replayed = round.replayed, took_ms, "partitions restored");
+            round.restored = 0;
+            round.replayed = 0;
+        }
+    }
     let _ = shared
         .notes
         .send(Note::Owned((report.stream_type.clone(), report.partition)));

@@ -240,6 +240,18 @@ struct Shared {
     stuck: Mutex<HashMap<Key, (u64, Vec<StuckStream>)>>,
     /// The head check's own reading of each owned partition; one check at a time.
     log_heads: tokio::sync::Mutex<HashMap<Key, LogHeads>>,
+    /// The restores of the current assignment round, summed up in one INFO line when the
+    /// last one finishes (each partition's own line is DEBUG).
+    round: Mutex<RestoreRound>,
+}
+
+/// Restores assigned in one rebalance round and how far they are.
+#[derive(Debug, Default)]
+struct RestoreRound {
+    pending: usize,
+    restored: usize,
+    replayed: u64,
+    started: Option<Instant>,
 }
 
 impl Shared {
@@ -256,6 +268,7 @@ impl Shared {
             restore_failures: AtomicU64::new(0),
             stuck: Mutex::new(HashMap::new()),
             log_heads: tokio::sync::Mutex::new(HashMap::new()),
+            round: Mutex::new(RestoreRound::default()),
         });
         (shared, received)
     }
@@ -338,6 +351,10 @@ impl ConsumerContext for OwnerContext {
                 }
             }
             tracing::info!(instance = %self.shared.config.instance_id, revoked = tpl.count(), "partitions revoked");
+            // Restores of revoked partitions never report: the next assignment starts a new round.
+            if let Ok(mut round) = self.shared.round.lock() {
+                *round = RestoreRound::default();
+            }
         }
     }
 
@@ -366,6 +383,15 @@ impl ConsumerContext for OwnerContext {
                 }
             }
             tracing::info!(instance = %self.shared.config.instance_id, assigned = assigned.len(), "partitions assigned");
+            if let Ok(mut round) = self.shared.round.lock() {
+                if round.pending == 0 {
+                    *round = RestoreRound {
+                        started: Some(Instant::now()),
+                        ..RestoreRound::default()
+                    };
+                }
+                round.pending += assigned.len();
+            }
             if let Ok(mut pending) = self.shared.assigned.lock() {
                 pending.extend(assigned);
             }

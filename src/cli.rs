@@ -1,0 +1,203 @@
+//! The command line: every subcommand and its options, documented for `--help`. Parsing only;
+//! `main` dispatches.
+
+use crate::{audit, bench};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "erp",
+    version,
+    about = "ERP 전자결재 (electronic approval): event-sourced, one binary for every role"
+)]
+pub struct Cli {
+    /// Log as JSON lines (default: human-readable).
+    #[arg(long, global = true, env = "ERP_LOG_JSON")]
+    pub log_json: bool,
+    #[command(subcommand)]
+    pub command: Role,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReplayAction {
+    /// Rebuild the projection into a scratch copy up to --until (default: where the live copy
+    /// stands) and print a structured diff: rows missing from the live copy, extra rows,
+    /// different rows. Exit 0 only when identical.
+    ///
+    /// Needs the live read model to compare with: with --data-dir, the embedded one; otherwise
+    /// the distributed stores — MySQL/MariaDB (read_model.mysql_url, ERP_MYSQL_URL) and MongoDB
+    /// (read_model.mongo_url, ERP_MONGO_URL, ERP_MONGO_DB) — and Kafka (ERP_KAFKA_BROKERS),
+    /// from --config and ERP_* settings (docs/operations.md, "Settings").
+    Diff {
+        /// Log position tokens (`type:partition:offset`, comma-separated) to rebuild through.
+        #[arg(long)]
+        until: Option<String>,
+        /// Print the diff as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Role {
+    /// Run every role in one process on the embedded default: embedded log on disk, one port,
+    /// a seeded demo company on first start, dev login (demo only: loopback addresses only).
+    Up {
+        /// Port to listen on.
+        #[arg(long, default_value_t = 8080, env = "ERP_PORT")]
+        port: u16,
+        /// Address to listen on. Anything but a loopback address needs --no-dev-login.
+        #[arg(long, default_value = "127.0.0.1", env = "ERP_UP_BIND")]
+        bind: std::net::IpAddr,
+        /// Turn off the dev login (log in as any demo user, HR admin included, without a password).
+        #[arg(long)]
+        no_dev_login: bool,
+        /// A Host name this server answers to besides 127.0.0.1, localhost and [::1] on its port
+        /// (`name` for any port, `name:port` for one); repeat or comma-separate.
+        #[arg(long = "allowed-host", env = "ERP_ALLOWED_HOSTS", value_delimiter = ',')]
+        allowed_hosts: Vec<String>,
+        /// Where the log and keys live.
+        #[arg(long, default_value = "./data", env = "ERP_DATA_DIR")]
+        data_dir: PathBuf,
+        /// Do not seed the demo company.
+        #[arg(long)]
+        no_seed: bool,
+    },
+    /// Run the command API against Kafka (settings: --config file, then ERP_* variables).
+    CommandApi {
+        /// A TOML settings file (example: docs/erp.toml; every key: docs/operations.md,
+        /// "Settings", or `erp settings`).
+        #[arg(long, env = "ERP_CONFIG")]
+        config: Option<PathBuf>,
+        /// Seed the demo company if the log has no employees yet (first HR admin included).
+        #[arg(long)]
+        seed_demo: bool,
+    },
+    /// Run the projector from Kafka: the employee read model into MySQL/MariaDB, the approval
+    /// views into MongoDB (settings as for command-api, plus `read_model.*` / ERP_MYSQL_URL,
+    /// ERP_MONGO_URL, ERP_MONGO_DB). Start as many as needed: instances share each projection's
+    /// partitions through a consumer group (`projector.shared`, `projector.group`).
+    Projector {
+        /// A TOML settings file (example: docs/erp.toml; every key: docs/operations.md,
+        /// "Settings", or `erp settings`).
+        #[arg(long, env = "ERP_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Run the GraphQL query API (`/graphql`) over the projector's stores: MySQL/MariaDB,
+    /// MongoDB, and Kafka for time travel (settings as for projector, plus the JWKS of
+    /// command-api).
+    QueryApi {
+        /// A TOML settings file (example: docs/erp.toml; every key: docs/operations.md,
+        /// "Settings", or `erp settings`).
+        #[arg(long, env = "ERP_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Run the notifier: GraphQL subscriptions over WebSocket (`/graphql/ws`), fed by the
+    /// projector through Redis (settings as for query-api, plus ERP_REDIS_URL).
+    Notifier {
+        /// A TOML settings file (example: docs/erp.toml; every key: docs/operations.md,
+        /// "Settings", or `erp settings`).
+        #[arg(long, env = "ERP_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Print every setting of the distributed roles — key, ERP_* variable, default — as the
+    /// Markdown table of docs/operations.md ("Settings"); with --show, the settings these
+    /// roles would run with (file, then environment), secrets redacted.
+    Settings {
+        /// A TOML settings file (example: docs/erp.toml; see docs/operations.md, "Settings").
+        #[arg(long, env = "ERP_CONFIG")]
+        config: Option<PathBuf>,
+        /// Print the effective settings as TOML instead of the table.
+        #[arg(long)]
+        show: bool,
+    },
+    /// Rebuild projections from the whole log into shadow copies and swap each in atomically,
+    /// with a progress bar (events/s, ETA); the live read model keeps serving meanwhile and no
+    /// notification is sent again.
+    ///
+    /// With `diff`: rebuild into a scratch copy instead and compare it with the live one
+    /// (exit 0 only when identical — usable as a CI gate).
+    Replay {
+        #[command(subcommand)]
+        action: Option<ReplayAction>,
+        /// org.employees, org.departments, org.delegations, org.leave, approval.views, or all.
+        #[arg(long, global = true)]
+        projection: Option<String>,
+        /// The embedded deployment's data directory (stop `erp up` first); without it, the
+        /// distributed stores from --config and ERP_* settings, while `erp projector` runs.
+        #[command(flatten)]
+        log: audit::LogArgs,
+    },
+    /// Check the whole log (or one stream): every hash chain, version continuity, envelope,
+    /// and that each payload decodes as its domain event. Exit 1 when anything is wrong.
+    Verify {
+        /// Only this stream, as TYPE/ID (e.g. approval/0190…).
+        #[arg(long)]
+        stream: Option<String>,
+        /// Skip decoding payloads as domain events (chain and envelope only).
+        #[arg(long)]
+        no_schema: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Kafka only: also ask each partition's announced owner for the stream heads it holds
+        /// (over its internal listener: needs internal_token and peer_allowlist as for
+        /// command-api) and report every stream whose head there is not the log's.
+        #[arg(long)]
+        owners: bool,
+        #[command(flatten)]
+        log: audit::LogArgs,
+    },
+    /// The audit trail of one document: every event with actor, proxy (대결), time, action,
+    /// comment, correlation and causation ids; or its state at an instant with --as-of.
+    History {
+        /// The document id (UUID).
+        document: String,
+        /// Print the document as it stood at this RFC 3339 instant instead.
+        #[arg(long)]
+        as_of: Option<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: audit::Format,
+        #[command(flatten)]
+        log: audit::LogArgs,
+    },
+    /// Write every record (or one stream's, --stream TYPE/ID) as JSON Lines, verbatim.
+    Export {
+        #[arg(long)]
+        stream: Option<String>,
+        /// File to write (default: stdout).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        log: audit::LogArgs,
+    },
+    /// Read `erp export` JSON Lines into an empty embedded log under --data-dir, then verify it.
+    Import {
+        /// File to read (default: stdin).
+        #[arg(long = "in")]
+        input: Option<PathBuf>,
+        #[arg(long)]
+        data_dir: PathBuf,
+    },
+    /// Repair an embedded log that refuses to open because a frame is damaged: list the frames
+    /// a repair drops (the damaged one and all after it), and drop them only with --yes (stop
+    /// `erp up` first). Exit 1 when damage was found and left alone.
+    RepairLog {
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Drop the listed frames.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// The fault campaign of the distributed command side on real processes (`scripts/chaos`
+    /// starts the servers it needs and calls this): load through kill -9, SIGSTOP, joins and
+    /// leaves, a broker restart and a projector kill, then checks that nothing acknowledged was
+    /// lost, duplicated or left stuck. Exit 1 when a check fails.
+    Chaos(bench::chaos::ChaosArgs),
+    /// Load generators.
+    Bench {
+        #[command(subcommand)]
+        what: bench::Bench,
+    },
+}

@@ -1,0 +1,35 @@
+//! `erp notifier`: GraphQL subscriptions over WebSocket (`/graphql/ws`), fed by the projector
+//! through Redis, checked against the projector's MySQL/MariaDB and MongoDB.
+
+use crate::settings::{Role, Settings};
+use crate::wiring;
+use command_api::Application;
+use std::sync::Arc;
+
+/// A built notifier role, listening.
+#[allow(missing_debug_implementations)]
+pub struct Notifier {
+    app: Application,
+}
+
+impl Notifier {
+    pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+        settings.jwks_url()?;
+        let (org, views) = wiring::read_stores(settings).await?;
+        let bus = wiring::redis_bus(settings, "the notifier hears changes from the projectors, so it").await?;
+        let verifier = wiring::verifier(settings).await?;
+        let sources = notifier::Sources {
+            bus: Arc::new(bus),
+            views: Arc::new(views),
+        };
+        let router = notifier::router(sources, org, Arc::new(verifier), notifier::NotifierConfig::default());
+        let app = wiring::listen(settings.bind_for(Role::Notifier), router, "notifier").await?;
+        Ok(Self { app })
+    }
+
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        tracing::info!(port = self.app.port(), "notifier listening on /graphql/ws");
+        self.app.run_until_stopped(wiring::shutdown_signal()).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,36 @@
+//! `erp query-api`: GraphQL (`/graphql`) over the projector's MySQL/MariaDB and MongoDB, with
+//! Kafka for time travel and lag.
+
+use crate::settings::{Role, Settings};
+use crate::wiring;
+use command_api::Application;
+use std::sync::Arc;
+
+/// A built query role, listening.
+#[allow(missing_debug_implementations)]
+pub struct QueryApi {
+    app: Application,
+}
+
+impl QueryApi {
+    pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+        settings.jwks_url()?;
+        let projector = wiring::distributed_projector(settings, false).await?;
+        let verifier = wiring::verifier(settings).await?;
+        let stores = query_api::Stores {
+            org: projector.store().clone(),
+            views: projector.views().clone(),
+            log: projector.log().clone(),
+            policy: domain::line_rule::LinePolicy::default(),
+        };
+        let router = query_api::router(stores, Arc::new(verifier), query_api::QueryConfig::default());
+        let app = wiring::listen(settings.bind_for(Role::QueryApi), router, "query API").await?;
+        Ok(Self { app })
+    }
+
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        tracing::info!(port = self.app.port(), "query API listening on /graphql");
+        self.app.run_until_stopped(wiring::shutdown_signal()).await?;
+        Ok(())
+    }
+}

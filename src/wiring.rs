@@ -1,0 +1,195 @@
+//! The builders every role shares, each used once per thing it builds: the event log (embedded
+//! or Kafka, as writer, reader or auditor), the read stores, the Redis change bus, the token
+//! verifier, the projector over them, the lag routes and the shutdown signal. Roles in
+//! `roles/` and the audit tools compose these; none of them builds a log or a store by hand,
+//! so a setting is read in one place and every failure names what it tried.
+
+use anyhow::Context;
+use infra::eventlog::embedded::{EmbeddedLog, EmbeddedOptions};
+use infra::eventlog::kafka::owners::Peers;
+use infra::eventlog::kafka::KafkaLog;
+use infra::eventlog::{EventLog, Upcasters};
+use infra::readmodel::mongo::MongoViews;
+use infra::readmodel::sql::SqlReadModel;
+use secrecy::ExposeSecret;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::settings::Settings;
+
+/// What a process does with the Kafka log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KafkaUse {
+    /// The command role: joins the writer group and owns partitions; peers forward to it.
+    Writer,
+    /// Projector and query roles: reads only.
+    Reader,
+    /// The audit tools: reads, and may ask owners for their heads (`verify --owners`).
+    Auditor,
+}
+
+/// The Kafka log as `role` uses it.
+pub async fn kafka_log(settings: &Settings, role: KafkaUse) -> anyhow::Result<KafkaLog> {
+    let s = &settings.kafka;
+    let mut kafka = infra::eventlog::kafka::KafkaConfig::local(&s.brokers, &s.prefix, &infra::eventlog::streams::ALL);
+    kafka.partitions = s.partitions;
+    kafka.replication = s.replication;
+    kafka.append_timeout = std::time::Duration::from_millis(s.append_timeout_ms);
+    kafka.fetch_wait_ms = s.fetch_wait_ms;
+    kafka.write = role == KafkaUse::Writer;
+    if let Some(id) = &settings.instance_id {
+        kafka.instance_id = id.clone();
+    }
+    if role != KafkaUse::Reader {
+        kafka.internal_token = settings.internal_token()?;
+        kafka.peers = Peers::parse(&settings.peer_allowlist, settings.internal_bind.ip().is_loopback())
+            .map_err(anyhow::Error::msg)
+            .context("peer_allowlist")?;
+    }
+    if role == KafkaUse::Writer {
+        kafka.advertised_url = settings.advertised_url.clone();
+    }
+    // The client retries an unreachable broker quietly for minutes: bound the wait and say
+    // which brokers were tried.
+    let bound = std::time::Duration::from_millis(s.connect_timeout_ms);
+    let named = || {
+        format!(
+            "connecting to Kafka at {} (kafka.brokers, ERP_KAFKA_BROKERS)",
+            s.brokers
+        )
+    };
+    tracing::info!(brokers = %s.brokers, "connecting to Kafka");
+    match tokio::time::timeout(bound, KafkaLog::connect(kafka, Upcasters::default())).await {
+        Ok(log) => log.with_context(named),
+        Err(_) => Err(anyhow::anyhow!(
+            "no answer from the brokers within {} ms (kafka.connect_timeout_ms, ERP_KAFKA_CONNECT_TIMEOUT_MS)",
+            s.connect_timeout_ms
+        ))
+        .context(named()),
+    }
+}
+
+/// The distributed read side: the employee read model (MySQL/MariaDB) and the approval views
+/// (MongoDB).
+pub async fn read_stores(settings: &Settings) -> anyhow::Result<(SqlReadModel, MongoViews)> {
+    let r = &settings.read_model;
+    let store = SqlReadModel::connect(r.mysql_url.expose_secret())
+        .await
+        .context("connecting to MySQL (read_model.mysql_url, ERP_MYSQL_URL)")?;
+    let views = MongoViews::connect(r.mongo_url.expose_secret(), &r.mongo_database)
+        .await
+        .context("connecting to MongoDB (read_model.mongo_url, ERP_MONGO_URL)")?;
+    Ok((store, views))
+}
+
+/// The change bus between projector and notifiers; `who` says what the role needs it for.
+pub async fn redis_bus(settings: &Settings, who: &str) -> anyhow::Result<infra::bus::RedisBus> {
+    let r = &settings.read_model;
+    let named = || {
+        format!(
+            "{who} needs Redis: could not connect to it at read_model.redis_url (ERP_REDIS_URL; default \
+             redis://127.0.0.1:6379)"
+        )
+    };
+    let connect = infra::bus::RedisBus::connect(r.redis_url.expose_secret(), &r.redis_channel);
+    match tokio::time::timeout(std::time::Duration::from_secs(10), connect).await {
+        Ok(bus) => bus.with_context(named),
+        Err(_) => Err(anyhow::anyhow!("no answer within 10 s")).context(named()),
+    }
+}
+
+/// A verifier over the identity provider's key set, refreshed on the configured interval.
+pub async fn verifier(settings: &Settings) -> anyhow::Result<infra::auth::Verifier> {
+    let a = &settings.auth;
+    let url = settings.jwks_url()?;
+    let refresh = std::time::Duration::from_secs(a.jwks_refresh_secs.max(1));
+    infra::auth::Verifier::remote(url, &a.issuer, &a.audience, refresh)
+        .await
+        .with_context(|| format!("loading the JWKS from {url}"))
+}
+
+/// The embedded deployment's log and projector over `data_dir` (log in `log/`, SQLite read
+/// model in `read.db`).
+pub async fn embedded(data_dir: &Path) -> anyhow::Result<(Arc<dyn EventLog>, projector::Projector)> {
+    infra::auth::create_private_dir(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    let log: Arc<dyn EventLog> = Arc::new(
+        EmbeddedLog::open(data_dir.join("log"), EmbeddedOptions::default(), Upcasters::default())
+            .with_context(|| format!("opening the embedded log in {}", data_dir.display()))?,
+    );
+    let read_model = SqlReadModel::connect(&format!("sqlite://{}?mode=rwc", data_dir.join("read.db").display()))
+        .await
+        .context("opening the read model")?;
+    Ok((log.clone(), projector::Projector::new(log, read_model)))
+}
+
+/// The distributed projector: Kafka as a reader, MySQL/MariaDB, MongoDB; with `live`, its
+/// changes go out on Redis for the notifiers.
+pub async fn distributed_projector(settings: &Settings, live: bool) -> anyhow::Result<projector::Projector> {
+    // Redis first: the projector alone needs it, so its absence is said before anything
+    // slower is tried.
+    let bus = match live {
+        true => Some(redis_bus(settings, "the projector publishes every change to the notifiers, so it").await?),
+        false => None,
+    };
+    let log = kafka_log(settings, KafkaUse::Reader).await?;
+    let (store, views) = read_stores(settings).await?;
+    let projector = projector::Projector::new(Arc::new(log), store).with_views(Arc::new(views));
+    Ok(match bus {
+        Some(bus) => projector.with_bus(Arc::new(bus)),
+        None => projector,
+    })
+}
+
+/// Projection lag as JSON (`/api/projections`) and Prometheus metrics (`/metrics`).
+pub fn projection_routes(projector: projector::Projector) -> axum::Router {
+    use axum::response::IntoResponse;
+    async fn lag(axum::extract::State(p): axum::extract::State<projector::Projector>) -> axum::response::Response {
+        match p.lag().await {
+            Ok(lags) => axum::Json(lags).into_response(),
+            Err(e) => (axum::http::StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
+        }
+    }
+    async fn metrics(axum::extract::State(p): axum::extract::State<projector::Projector>) -> axum::response::Response {
+        match p.lag().await {
+            Ok(lags) => (
+                [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                projector::lag_metrics(&lags),
+            )
+                .into_response(),
+            Err(e) => (axum::http::StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
+        }
+    }
+    axum::Router::new()
+        .route("/api/projections", axum::routing::get(lag))
+        .route("/metrics", axum::routing::get(metrics))
+        .with_state(projector)
+}
+
+/// A hardened listener on `bind` with `/healthz`, for the read-side roles.
+pub async fn listen(
+    bind: std::net::SocketAddr,
+    router: axum::Router,
+    what: &str,
+) -> anyhow::Result<command_api::Application> {
+    let router = router.route("/healthz", axum::routing::get(|| async { "ok" }));
+    command_api::Application::bind(bind, command_api::edge::harden(router))
+        .await
+        .with_context(|| format!("binding the {what} to {bind} (bind, ERP_BIND)"))
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down: no new requests, finishing in-flight ones");
+}
