@@ -48,6 +48,8 @@ struct Pending {
     stream: StreamRef,
     event: ApprovalEvent,
     cause: Uuid,
+    /// The version of the commit that carried the event.
+    version: u64,
     due: tokio::time::Instant,
     wait: Duration,
 }
@@ -88,13 +90,15 @@ async fn run(service: &CommandService, offset: FixedOffset) -> Result<(), ApiErr
                 ) {
                     let stream = StreamRef::new(streams::APPROVAL, delivered.commit.stream_id.clone());
                     let cause = delivered.commit.commit_id;
-                    if let Err(e) = follow_up(service, &stream, &event, cause, offset).await {
+                    let version = delivered.commit.last_version();
+                    if let Err(e) = follow_up(service, &stream, &event, cause, version, offset).await {
                         if passing(&e) {
                             tracing::info!(stream = %stream, error = %e.detail, "follow-up failed; will retry");
                             pending.push_back(Pending {
                                 stream,
                                 event,
                                 cause,
+                                version,
                                 due: tokio::time::Instant::now() + RETRY_FIRST,
                                 wait: RETRY_FIRST,
                             });
@@ -117,7 +121,7 @@ async fn retry_due(service: &CommandService, offset: FixedOffset, pending: &mut 
             pending.push_back(p);
             continue;
         }
-        match follow_up(service, &p.stream, &p.event, p.cause, offset).await {
+        match follow_up(service, &p.stream, &p.event, p.cause, p.version, offset).await {
             Ok(()) => tracing::info!(stream = %p.stream, "follow-up done on retry"),
             Err(e) if passing(&e) => {
                 p.wait = (p.wait * 2).min(RETRY_MAX);
@@ -135,9 +139,21 @@ async fn follow_up(
     stream: &StreamRef,
     event: &ApprovalEvent,
     cause: Uuid,
+    version: u64,
     offset: FixedOffset,
 ) -> Result<(), ApiError> {
-    let Some(doc) = service.load::<Approval>(stream).await?.state.0 else {
+    let loaded = service.load::<Approval>(stream).await?;
+    if loaded.version < version {
+        // A read that does not reach the commit the event came in yet (a replica, a cache
+        // behind the subscription): deciding on it would see no approval and do nothing, for
+        // good. Try again shortly instead.
+        return Err(ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "stream_behind",
+            format!("{stream} read at v{}, the event is at v{version}", loaded.version),
+        ));
+    }
+    let Some(doc) = loaded.state.0 else {
         return Ok(());
     };
     let form = service.form(&doc.form.id.0, Some(doc.form.version))?.clone();

@@ -1862,6 +1862,41 @@ async fn a_document_approved_during_an_outage_is_numbered_once_the_log_answers()
     assert!(doc["number_text"].as_str().unwrap().starts_with("GEN-"), "{doc}");
 }
 
+/// On a distributed log a commit can take a moment to show in reads after subscribers were
+/// told of it. The process manager used to decide on such a read — a document not approved
+/// yet — find nothing to do, and never number the document. It now retries until its read
+/// reaches the commit the event came in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_slow_to_show_in_reads_is_still_numbered() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Arc::new(Faulty::new(&dir, 0));
+    let app = App::spawn(log.clone(), Some(dir), demo_settings()).await;
+    let kang = app.login(DEV_KANG).await;
+    let lead = app.login(PLATFORM_LEAD).await;
+    let (id, version) = app.submitted(&kang, line(&[PLATFORM_LEAD])).await;
+    let lag = Duration::from_millis(1_500);
+    *log.lag.lock().unwrap() = Some(lag);
+    tokio::time::sleep(lag + Duration::from_millis(200)).await; // the submission shows again
+    let approve = app
+        .post(
+            &format!("/api/approvals/{id}/approve"),
+            &lead,
+            json!({ "comment": "승인합니다" }),
+            Some(version),
+        )
+        .await;
+    assert_eq!(approve.status, StatusCode::OK, "{}", approve.body);
+    let doc = eventually_within(
+        &app,
+        &format!("/api/approvals/{id}"),
+        &kang,
+        Duration::from_secs(20),
+        |d| d["number_text"].is_string(),
+    )
+    .await;
+    assert_eq!(doc["status"], "approved");
+}
+
 async fn eventually_within(
     app: &App,
     path: &str,
