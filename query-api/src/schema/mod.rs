@@ -1,0 +1,109 @@
+//! The query root. Every resolver starts from the viewer; every document passes the domain's
+//! `visible_to` before it is returned — in lists, counts, node lookups and time travel alike.
+
+use crate::context::{self, stores, viewer, Stores, Viewer};
+use crate::cost::{self, AliasLimit};
+use crate::error::{self, bad_input, coded};
+use crate::ids::{self, Kind};
+use crate::types::*;
+use async_graphql::connection::{Connection, Edge};
+use async_graphql::{Context, EmptyMutation, EmptySubscription, InputObject, Object, Schema, SimpleObject, ID};
+use chrono::{DateTime, Utc};
+use domain::approval::{Approval, ApprovalDocument, ApprovalEvent};
+use domain::form::builtin_forms;
+use domain::ids::{DepartmentId, EmployeeId};
+use domain::org::{OrgChart, OrgDepartment, OrgMember};
+use domain::Aggregate;
+use infra::eventlog::{streams, StreamRef};
+use infra::readmodel::queries::{ApprovalSearch, EmployeeFilter};
+use infra::readmodel::Projection;
+use rust_decimal::Decimal;
+use std::str::FromStr;
+
+/// The largest page any connection returns.
+pub const MAX_PAGE: usize = 100;
+const DEFAULT_PAGE: usize = 20;
+/// Documents a filtered list examines per request before it answers with what it found
+/// (and `hasNextPage`), so one query cannot scan the whole store.
+const SCAN_BUDGET: usize = 5_000;
+
+pub type ErpSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+
+/// Limits every request is validated against before it runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub depth: usize,
+    /// Lists weigh their page size or fan-out times their selection ([`crate::cost`]).
+    pub complexity: usize,
+    /// Aliased fields per operation, fragments counted as often as they are spread.
+    pub aliases: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            depth: 12,
+            complexity: 2_000,
+            aliases: 20,
+        }
+    }
+}
+
+pub fn build(stores: Stores, limits: Limits) -> ErpSchema {
+    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+        .data(stores)
+        .extension(AliasLimit(limits.aliases))
+        .limit_depth(limits.depth)
+        .limit_complexity(limits.complexity)
+        .limit_recursive_depth(32)
+        .finish()
+}
+
+/// The schema in SDL, as committed in `query-api/schema.graphql`.
+pub fn sdl() -> String {
+    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+        .finish()
+        .sdl()
+}
+
+pub(crate) fn page_size(first: Option<i32>) -> async_graphql::Result<usize> {
+    match first {
+        None => Ok(DEFAULT_PAGE),
+        Some(n) if n < 0 => Err(bad_input("`first` must not be negative")),
+        Some(n) if n as usize > MAX_PAGE => Err(bad_input(format!("`first` is at most {MAX_PAGE}"))),
+        Some(n) => Ok(n as usize),
+    }
+}
+
+/// A document from the views, if it exists and the viewer may see it.
+pub async fn visible_document(
+    ctx: &Context<'_>,
+    viewer: &Viewer,
+    id: &str,
+) -> async_graphql::Result<Option<ApprovalNode>> {
+    let Some((version, json)) = stores(ctx).views.approval(id).await.map_err(error::store)? else {
+        return Ok(None);
+    };
+    let doc: ApprovalDocument =
+        serde_json::from_value(json).map_err(|e| error::internal("stored document does not decode", e))?;
+    Ok(viewer.sees(&doc).then_some(ApprovalNode {
+        doc,
+        version,
+        as_of: None,
+    }))
+}
+
+mod documents;
+mod org;
+
+/// The raw id of an employee's global id.
+fn employee_id(id: &ID) -> async_graphql::Result<String> {
+    ids::parse(id, Some(Kind::Employee))
+        .map(|(_, raw)| raw)
+        .ok_or_else(|| bad_input(format!("{} is not an employee id", id.as_str())))
+}
+
+// The query root: documents and the viewer's own lists, then the organisation, leave, forms
+// and operations — two halves of one `Query` type (fields keep their order in the SDL).
+#[derive(async_graphql::MergedObject, Default)]
+pub struct Query(documents::DocumentQueries, org::OrgQueries);
