@@ -96,7 +96,7 @@ impl SqlReadModel {
         // append-only rows (timeline, feed, ledger) as they came — the guard passed inside
         // this transaction, so they cannot exist yet — and rows with one current value per
         // key once per batch, whatever number of commits touched them.
-        let mut appended = Appended::default();
+        let mut appended = WrittenOnce::default();
         let mut current = Latest::default();
         let mut inboxes: Vec<(String, Vec<InboxRow>)> = Vec::new();
         for delivered in batch {
@@ -156,7 +156,7 @@ impl SqlReadModel {
         for rows in appended.by_table.values() {
             insert_rows(&mut tx, rows).await?;
         }
-        for rows in current.by_table().values() {
+        for rows in current.into_tables().values() {
             replace_rows(&mut tx, rows).await?;
         }
         for chunk in inboxes.chunks(500) {
@@ -282,11 +282,11 @@ async fn guards(
 
 /// Rows written once, by table, in the order they came.
 #[derive(Default)]
-struct Appended {
+struct WrittenOnce {
     by_table: std::collections::BTreeMap<&'static str, Vec<Bound>>,
 }
 
-impl Appended {
+impl WrittenOnce {
     fn push(&mut self, row: Bound) {
         self.by_table.entry(row.table).or_default().push(row);
     }
@@ -301,10 +301,10 @@ struct Latest {
 
 impl Latest {
     /// The rows to write, by table.
-    fn by_table(&self) -> std::collections::BTreeMap<&'static str, Vec<Bound>> {
+    fn into_tables(self) -> std::collections::BTreeMap<&'static str, Vec<Bound>> {
         let mut tables: std::collections::BTreeMap<&'static str, Vec<Bound>> = Default::default();
-        for row in &self.rows {
-            tables.entry(row.table).or_default().push(row.clone());
+        for row in self.rows {
+            tables.entry(row.table).or_default().push(row);
         }
         tables
     }
