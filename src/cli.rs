@@ -101,6 +101,36 @@ pub enum Role {
         #[arg(long, env = "ERP_CONFIG")]
         config: Option<PathBuf>,
     },
+    /// One origin in front of the distributed roles, for a try-out on one machine: the web
+    /// app, `/api` to the command API instances (in turn, skipping one that is down),
+    /// `/graphql` to the query API, `/graphql/ws` to the notifier, `/auth` and
+    /// `/.well-known` to the identity provider. `scripts/up-distributed` starts it.
+    Gateway {
+        /// Port to listen on.
+        #[arg(long, default_value_t = 8080, env = "ERP_GATEWAY_PORT")]
+        port: u16,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1", env = "ERP_GATEWAY_BIND")]
+        bind: std::net::IpAddr,
+        /// Command API instances (their public listeners); repeat or comma-separate.
+        #[arg(long, required = true, env = "ERP_GATEWAY_COMMANDS", value_delimiter = ',')]
+        commands: Vec<String>,
+        /// The query API.
+        #[arg(long, default_value = "http://127.0.0.1:8083", env = "ERP_GATEWAY_QUERIES")]
+        queries: String,
+        /// The notifier.
+        #[arg(long, default_value = "http://127.0.0.1:8084", env = "ERP_GATEWAY_LIVE")]
+        live: String,
+        /// The identity provider for `/auth/…` and `/.well-known/…` (default: the command API).
+        #[arg(long, env = "ERP_GATEWAY_IDENTITY")]
+        identity: Option<String>,
+        /// The projector, for `/api/projections`.
+        #[arg(long, env = "ERP_GATEWAY_PROJECTOR")]
+        projector: Option<String>,
+        /// Seconds an upstream may take to answer before the gateway answers 504.
+        #[arg(long, default_value_t = 35, env = "ERP_GATEWAY_TIMEOUT_SECS")]
+        timeout_secs: u64,
+    },
     /// Print every setting of the distributed roles — key, ERP_* variable, default — as the
     /// Markdown table of docs/operations.md ("Settings"); with --show, the settings these
     /// roles would run with (file, then environment), secrets redacted.

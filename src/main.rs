@@ -117,6 +117,33 @@ async fn run(role: Role) -> anyhow::Result<bool> {
                 .run_until_stopped()
                 .await?;
         }
+        Role::Gateway {
+            port,
+            bind,
+            commands,
+            queries,
+            live,
+            identity,
+            projector,
+            timeout_secs,
+        } => {
+            let trim = |url: String| url.trim_end_matches('/').to_owned();
+            let options = roles::gateway::GatewayOptions {
+                address: SocketAddr::new(bind, port),
+                upstreams: roles::gateway::Upstreams {
+                    commands: commands.into_iter().map(trim).collect(),
+                    queries: trim(queries),
+                    live: trim(live),
+                    identity: identity.map(trim),
+                    projector: projector.map(trim),
+                },
+                timeout: std::time::Duration::from_secs(timeout_secs),
+            };
+            roles::gateway::GatewayRole::build(options)
+                .await?
+                .run_until_stopped()
+                .await?;
+        }
         Role::Settings { config, show } => {
             if show {
                 let settings = Settings::load(config.as_deref())?;

@@ -3,6 +3,7 @@
 //! until Ctrl-C or SIGTERM and shuts down in order. `main` only picks one.
 
 pub mod command_api;
+pub mod gateway;
 pub mod notifier;
 pub mod projector;
 pub mod query_api;
