@@ -131,6 +131,15 @@ pub enum Role {
         #[arg(long, default_value_t = 35, env = "ERP_GATEWAY_TIMEOUT_SECS")]
         timeout_secs: u64,
     },
+    /// The demo flow through one origin (`erp up`, or `erp gateway` in front of the
+    /// distributed roles), checking every role on the way: web app, dev login, a subscription,
+    /// draft → submit → approve, the push, the query API showing it approved and numbered.
+    /// Exit 1 at the first step that fails, naming it.
+    Smoke {
+        /// The origin, e.g. http://127.0.0.1:8080
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+    },
     /// Print every setting of the distributed roles — key, ERP_* variable, default — as the
     /// Markdown table of docs/operations.md ("Settings"); with --show, the settings these
     /// roles would run with (file, then environment), secrets redacted.

@@ -24,6 +24,7 @@ mod repair;
 mod replay;
 mod roles;
 mod settings;
+mod smoke;
 mod web;
 mod wiring;
 
@@ -143,6 +144,12 @@ async fn run(role: Role) -> anyhow::Result<bool> {
                 .await?
                 .run_until_stopped()
                 .await?;
+        }
+        Role::Smoke { url } => {
+            if let Err(e) = smoke::run(&url).await {
+                eprintln!("smoke check failed: {e:#}");
+                return Ok(false);
+            }
         }
         Role::Settings { config, show } => {
             if show {

@@ -25,7 +25,7 @@ fn rss_kib(pid: u32) -> anyhow::Result<u64> {
 }
 
 /// Connects, authenticates and subscribes to the feed.
-async fn subscribed(url: &str, token: &str) -> anyhow::Result<Socket> {
+pub(crate) async fn subscribed(url: &str, token: &str) -> anyhow::Result<Socket> {
     let mut request = url.into_client_request()?;
     request
         .headers_mut()
@@ -43,7 +43,7 @@ async fn subscribed(url: &str, token: &str) -> anyhow::Result<Socket> {
 }
 
 /// Reads until a `next` for `doc` arrives (answering pings).
-async fn until_pushed(ws: &mut Socket, doc: &str) -> anyhow::Result<()> {
+pub(crate) async fn until_pushed(ws: &mut Socket, doc: &str) -> anyhow::Result<()> {
     loop {
         match tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
             Err(_) => anyhow::bail!("no push for {doc} within 10 s"),

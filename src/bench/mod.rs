@@ -109,7 +109,7 @@ pub enum Bench {
 pub mod chaos;
 mod commands;
 mod fuzz;
-mod live;
+pub(crate) mod live;
 mod queries;
 mod rebuild;
 
