@@ -13,6 +13,7 @@ use command_api::ratelimit::RateLimit;
 use figment::providers::{Format, Toml};
 use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider};
+use infra::admission::AdmissionLimits;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize, Serializer};
 use std::net::SocketAddr;
@@ -109,6 +110,21 @@ pub const KEYS: &[Key] = &[
         "`50` requests per caller",
     ),
     key(
+        "admission.max_in_flight",
+        "ERP_ADMISSION_MAX_IN_FLIGHT",
+        "`256` requests running at once per command-api / query-api instance",
+    ),
+    key(
+        "admission.max_queue",
+        "ERP_ADMISSION_MAX_QUEUE",
+        "`1024` requests waiting for a place; beyond it 503 `overloaded` with `Retry-After` at once",
+    ),
+    key(
+        "admission.max_wait_ms",
+        "ERP_ADMISSION_MAX_WAIT_MS",
+        "`25`: the longest a request waits for a place before it is refused the same way",
+    ),
+    key(
         "auth.jwks_url",
         "ERP_JWKS_URL",
         "none: required by command-api, query-api, notifier; https unless loopback",
@@ -176,6 +192,7 @@ pub struct Settings {
     /// sent nowhere else.
     pub peer_allowlist: Vec<String>,
     pub rate_limit: RateLimits,
+    pub admission: Admission,
     /// The command role answers 503 to a request still running after this many seconds.
     pub request_timeout_secs: u64,
     pub kafka: Kafka,
@@ -210,6 +227,36 @@ impl From<RateLimits> for RateLimit {
             enabled: r.enabled,
             burst: r.burst,
             per_second: r.per_second,
+        }
+    }
+}
+
+/// Admission control of the API roles ([`infra::admission`]).
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Admission {
+    pub max_in_flight: usize,
+    pub max_queue: usize,
+    pub max_wait_ms: u64,
+}
+
+impl Default for Admission {
+    fn default() -> Self {
+        let d = AdmissionLimits::default();
+        Self {
+            max_in_flight: d.max_in_flight,
+            max_queue: d.max_queue,
+            max_wait_ms: d.max_wait.as_millis() as u64,
+        }
+    }
+}
+
+impl From<Admission> for AdmissionLimits {
+    fn from(a: Admission) -> Self {
+        AdmissionLimits {
+            max_in_flight: a.max_in_flight,
+            max_queue: a.max_queue,
+            max_wait: std::time::Duration::from_millis(a.max_wait_ms),
         }
     }
 }
@@ -302,6 +349,7 @@ impl Default for Settings {
             internal_token: None,
             peer_allowlist: Vec::new(),
             rate_limit: RateLimits::default(),
+            admission: Admission::default(),
             request_timeout_secs: 30,
             kafka: Kafka::default(),
             auth: Auth::default(),
@@ -470,6 +518,10 @@ impl Settings {
         anyhow::ensure!(
             self.projector.group.as_deref().is_none_or(|g| !g.trim().is_empty()),
             "projector.group must not be empty"
+        );
+        anyhow::ensure!(
+            self.admission.max_in_flight > 0,
+            "admission.max_in_flight must be positive"
         );
         anyhow::ensure!(
             self.rate_limit.burst > 0 && self.rate_limit.per_second > 0,

@@ -165,6 +165,15 @@ pub fn projection_routes(projector: projector::Projector) -> axum::Router {
         .with_state(projector)
 }
 
+/// `router` behind admission control ([`infra::admission`]): over its limits, 503
+/// `overloaded` with `Retry-After` before any work (probes excepted).
+pub fn admitted(router: axum::Router, limits: infra::admission::AdmissionLimits) -> axum::Router {
+    router.layer(axum::middleware::from_fn_with_state(
+        infra::admission::Admission::new(limits),
+        command_api::edge::admit,
+    ))
+}
+
 /// A hardened listener on `bind` with `/healthz`, for the read-side roles.
 pub async fn listen(
     bind: std::net::SocketAddr,

@@ -1,6 +1,6 @@
 //! The HTTP edge every listener of every role shares ([`harden`]): security headers on every
 //! answer (API, SPA, GraphiQL alike) and a panic in a handler answered as a problem+json 500
-//! instead of a dropped connection. Plus, for `erp up`, the [`HostAllowlist`]: a browser page
+//! instead of a dropped connection; [`bounded`] time and [`admit`]ted load per request. Plus, for `erp up`, the [`HostAllowlist`]: a browser page
 //! on another site can point its own DNS name at 127.0.0.1 (DNS rebinding) and would then be
 //! same-origin with the demo — the Host header is what gives it away.
 
@@ -42,6 +42,40 @@ async fn security_headers(mut response: Response) -> Response {
         }
     }
     response
+}
+
+/// Probes answer however busy the instance is: an orchestrator that sees them refused would
+/// restart a healthy, merely loaded, instance.
+const NEVER_SHED: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
+
+/// Admission control in front of a router ([`infra::admission`]): a request that finds no
+/// place, now or within the bounded wait, is answered 503 `overloaded` with `Retry-After: 1`
+/// at once, having cost nothing else.
+pub async fn admit(
+    axum::extract::State(admission): axum::extract::State<infra::admission::Admission>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if NEVER_SHED.contains(&request.uri().path()) {
+        return next.run(request).await;
+    }
+    match admission.admit().await {
+        Ok(_place) => next.run(request).await,
+        Err(shed) => {
+            tracing::debug!(%shed, "request shed");
+            let mut response = ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "overloaded",
+                format!("this instance is at capacity ({shed}); retry in a second"),
+            )
+            .with(serde_json::json!({ "retry_after": 1 }))
+            .into_response();
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            response
+        }
+    }
 }
 
 /// Every request of `router` ends within `limit`: one still running then is dropped and

@@ -60,6 +60,9 @@ pub struct Settings {
     /// log's own bounds (waiting for partition ownership, then for the broker's ack), so it
     /// only cuts what would otherwise hang.
     pub request_timeout: std::time::Duration,
+    /// How many requests run at once and how many may wait ([`infra::admission`]); the rest
+    /// are answered 503 `overloaded` with `Retry-After` before any work is done.
+    pub admission: infra::admission::AdmissionLimits,
 }
 
 impl Default for Settings {
@@ -73,6 +76,7 @@ impl Default for Settings {
             internal_token: None,
             rate_limit: ratelimit::RateLimit::default(),
             request_timeout: std::time::Duration::from_secs(30),
+            admission: infra::admission::AdmissionLimits::default(),
         }
     }
 }
@@ -140,6 +144,11 @@ pub fn build(log: Arc<dyn EventLog>, auth: AuthState, settings: Settings) -> (Ap
         .route("/docs.js", axum::routing::get(routes::meta::docs_script))
         .fallback(|| async { error::ApiError::not_found("no such route") })
         .layer(axum::middleware::from_fn_with_state(state.clone(), ratelimit::limit))
+        // Outside the rate limit: an overloaded instance refuses before checking a token.
+        .layer(axum::middleware::from_fn_with_state(
+            infra::admission::Admission::new(state.settings.admission),
+            edge::admit,
+        ))
         .with_state(state.clone());
     (state.clone(), layered(router, &state.settings))
 }

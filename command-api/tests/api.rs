@@ -1263,6 +1263,92 @@ fn limited(burst: u32, per_second: u32) -> Settings {
     }
 }
 
+/// Sends a request's head and half its body, so it holds its place in the instance until the
+/// connection is dropped.
+async fn half_sent_command(base: &str, token: &str) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let address = base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let head = format!(
+        "POST /api/approvals HTTP/1.1\r\nhost: {address}\r\nauthorization: Bearer {token}\r\n\
+         content-type: application/json\r\ncontent-length: 100\r\n\r\n{{\"form\":"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_at_capacity_refuses_at_once_with_503_and_retry_after_and_still_answers_probes() {
+    let app = embedded_with(Settings {
+        admission: infra::admission::AdmissionLimits {
+            max_in_flight: 2,
+            max_queue: 0,
+            max_wait: std::time::Duration::from_secs(5),
+        },
+        ..demo_settings()
+    })
+    .await;
+    let kang = app.login(DEV_KANG).await;
+    let _holding = [
+        half_sent_command(&app.base, &kang).await,
+        half_sent_command(&app.base, &kang).await,
+    ];
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let started = std::time::Instant::now();
+    let refused = app
+        .http
+        .get(format!("{}/api/me", app.base))
+        .bearer_auth(&kang)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() < std::time::Duration::from_millis(500),
+        "shed at once, not after the wait: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(refused.headers()["retry-after"], "1");
+    assert_eq!(refused.headers()["content-type"], "application/problem+json");
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["code"], "overloaded", "{body}");
+    for probe in ["/healthz", "/readyz"] {
+        let answer = app.http.get(format!("{}{probe}", app.base)).send().await.unwrap();
+        assert_eq!(answer.status(), StatusCode::OK, "{probe} answers at capacity");
+    }
+    drop(_holding);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(
+        app.get("/api/me", &kang).await.status,
+        StatusCode::OK,
+        "places come back when the requests holding them end"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_waits_for_a_place_within_the_bound_instead_of_being_refused() {
+    let app = embedded_with(Settings {
+        admission: infra::admission::AdmissionLimits {
+            max_in_flight: 1,
+            max_queue: 8,
+            max_wait: std::time::Duration::from_secs(5),
+        },
+        ..demo_settings()
+    })
+    .await;
+    let kang = app.login(DEV_KANG).await;
+    let holding = half_sent_command(&app.base, &kang).await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let waiting = {
+        let (http, base, kang) = (app.http.clone(), app.base.clone(), kang.clone());
+        tokio::spawn(async move { http.get(format!("{base}/api/me")).bearer_auth(kang).send().await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    drop(holding);
+    let answer = waiting.await.unwrap().unwrap();
+    assert_eq!(answer.status(), StatusCode::OK, "admitted once the place was freed");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_caller_over_the_rate_limit_gets_429_with_retry_after_and_other_callers_do_not() {
     let app = embedded_with(limited(5, 1)).await;

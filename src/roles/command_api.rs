@@ -37,6 +37,7 @@ impl CommandApi {
             cors_origins: settings.cors_origins.clone(),
             internal_token: token,
             rate_limit: settings.rate_limit.into(),
+            admission: settings.admission.into(),
             request_timeout: std::time::Duration::from_secs(settings.request_timeout_secs),
             ..command_api::Settings::default()
         };

@@ -23,7 +23,10 @@ impl QueryApi {
             log: projector.log().clone(),
             policy: domain::line_rule::LinePolicy::default(),
         };
-        let router = query_api::router(stores, Arc::new(verifier), query_api::QueryConfig::default());
+        let router = wiring::admitted(
+            query_api::router(stores, Arc::new(verifier), query_api::QueryConfig::default()),
+            settings.admission.into(),
+        );
         let app = wiring::listen(settings.bind_for(Role::QueryApi), router, "query API").await?;
         Ok(Self { app })
     }

@@ -53,6 +53,7 @@ impl Up {
             signer: Some(signer),
         };
         let port = address.port();
+        let defaults = Settings::load(None)?;
         let settings = command_api::Settings {
             dev_login: options.dev_login,
             policy: command_api::seed::demo_policy(),
@@ -61,7 +62,8 @@ impl Up {
                 format!("http://localhost:{port}"),
                 "http://localhost:5173".into(),
             ],
-            rate_limit: Settings::load(None)?.rate_limit.into(),
+            rate_limit: defaults.rate_limit.into(),
+            admission: defaults.admission.into(),
             ..command_api::Settings::default()
         };
         let (stop_projections, stop) = tokio::sync::watch::channel(false);
@@ -76,7 +78,10 @@ impl Up {
             graphiql: true,
             ..Default::default()
         };
-        let queries = query_api::router(stores, Arc::new(signer_verifier), query_config);
+        let queries = wiring::admitted(
+            query_api::router(stores, Arc::new(signer_verifier), query_config),
+            defaults.admission.into(),
+        );
         let live = notifier::router(
             notifier::Sources {
                 bus: projector.bus().clone(),
