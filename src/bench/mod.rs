@@ -212,11 +212,26 @@ pub(crate) async fn login(http: &reqwest::Client, url: &str, who: uuid::Uuid) ->
 pub(crate) struct Row {
     rate: u32,
     sent: usize,
+    /// Answered 2xx (and, for GraphQL, without `errors`).
     ok: usize,
+    /// Refused as overload: 503 or 429 (with `Retry-After`).
+    shed: usize,
+    /// Latency of the successful answers.
     p50: Duration,
     p99: Duration,
     p999: Duration,
+    /// Latency of the refusals: how fast an overloaded server says so.
+    shed_p99: Duration,
+    /// Successful answers per second.
     achieved: f64,
+}
+
+/// How one request ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Ok,
+    Shed,
+    Failed,
 }
 
 /// Runs `rate` requests per second for `seconds`, open loop; `request(i)` builds the i-th.
@@ -232,16 +247,19 @@ pub(crate) async fn one_rate(rate: u32, seconds: u64, request: impl Fn(usize) ->
         let latencies = latencies.clone();
         let request = request(i);
         tasks.push(tokio::spawn(async move {
-            // A GraphQL answer with `errors` is a failure even under HTTP 200.
-            let ok = match request.send().await {
+            let outcome = match request.send().await {
+                // A GraphQL answer with `errors` is a failure even under HTTP 200.
                 Ok(r) if r.status().is_success() => match r.bytes().await {
-                    Ok(body) => !body.windows(9).any(|w| w == b"\"errors\":"),
-                    Err(_) => false,
+                    Ok(body) if !body.windows(9).any(|w| w == b"\"errors\":") => Outcome::Ok,
+                    _ => Outcome::Failed,
                 },
-                _ => false,
+                Ok(r) if matches!(r.status().as_u16(), 429 | 503) && r.headers().contains_key("retry-after") => {
+                    Outcome::Shed
+                }
+                _ => Outcome::Failed,
             };
             if let Ok(mut l) = latencies.lock() {
-                l.push((scheduled.elapsed(), ok));
+                l.push((scheduled.elapsed(), outcome));
             }
         }));
     }
@@ -249,21 +267,28 @@ pub(crate) async fn one_rate(rate: u32, seconds: u64, request: impl Fn(usize) ->
         let _ = task.await;
     }
     let wall = start.elapsed();
-    let mut all = latencies.lock().map(|l| l.clone()).unwrap_or_default();
-    let ok = all.iter().filter(|(_, ok)| *ok).count();
-    all.sort_by_key(|(d, _)| *d);
-    let at = |q: f64| {
-        all.get(((all.len() as f64 * q) as usize).min(all.len().saturating_sub(1)))
-            .map_or(Duration::ZERO, |x| x.0)
+    let all = latencies.lock().map(|l| l.clone()).unwrap_or_default();
+    let sorted = |want: Outcome| {
+        let mut d: Vec<Duration> = all.iter().filter(|(_, o)| *o == want).map(|(d, _)| *d).collect();
+        d.sort();
+        d
+    };
+    let (ok, shed) = (sorted(Outcome::Ok), sorted(Outcome::Shed));
+    let at = |d: &[Duration], q: f64| {
+        d.get(((d.len() as f64 * q) as usize).min(d.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(Duration::ZERO)
     };
     Row {
         rate,
         sent: all.len(),
-        ok,
-        p50: at(0.5),
-        p99: at(0.99),
-        p999: at(0.999),
-        achieved: ok as f64 / wall.as_secs_f64(),
+        ok: ok.len(),
+        shed: shed.len(),
+        p50: at(&ok, 0.5),
+        p99: at(&ok, 0.99),
+        p999: at(&ok, 0.999),
+        shed_p99: at(&shed, 0.99),
+        achieved: ok.len() as f64 / wall.as_secs_f64(),
     }
 }
 

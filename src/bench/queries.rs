@@ -55,8 +55,8 @@ pub(crate) async fn queries(url: Option<String>, rates: &[u32], seconds: u64) ->
         ids.len()
     );
     println!(
-        "{:<14} {:>7} {:>7} {:>7} {:>10} {:>10} {:>10}",
-        "query", "rate/s", "sent", "ok", "p50 ms", "p99 ms", "held/s"
+        "{:<14} {:>7} {:>7} {:>7} {:>7} {:>10} {:>10} {:>10} {:>12}",
+        "query", "rate/s", "sent", "ok", "shed", "p50 ms", "p99 ms", "held/s", "shed p99 ms"
     );
     for (name, kind) in [("approval(id)", 0), ("inbox(PENDING)", 1)] {
         for &rate in rates {
@@ -69,14 +69,16 @@ pub(crate) async fn queries(url: Option<String>, rates: &[u32], seconds: u64) ->
             })
             .await;
             println!(
-                "{:<14} {:>7} {:>7} {:>7} {:>10.2} {:>10.2} {:>10.0}",
+                "{:<14} {:>7} {:>7} {:>7} {:>7} {:>10.2} {:>10.2} {:>10.0} {:>12.2}",
                 name,
                 row.rate,
                 row.sent,
                 row.ok,
+                row.shed,
                 row.p50.as_secs_f64() * 1e3,
                 row.p99.as_secs_f64() * 1e3,
-                row.achieved
+                row.achieved,
+                row.shed_p99.as_secs_f64() * 1e3
             );
             if row.p99 > Duration::from_millis(500) {
                 break;
