@@ -35,6 +35,10 @@
 //! | 일반기안 / 지출결의 / 휴가신청 / 구매요청 | general / expense / leave / purchase | [`form::builtin_forms`] |
 //! | 문서번호 | document number | [`numbering::DocumentNumber`] |
 //! | 연차 | annual leave ledger | [`leave::LeaveLedger`] |
+//! | 연차 발생 (근로기준법 제60조) | accrual by law, booked by key as a lot | [`leave::accrual`], [`leave::accrual_schedule`] → `leave.accrued` |
+//! | 연차 소멸 | expiry of what is left of a lot | [`leave::LeaveCommand::Expire`] → `leave.lot_expired` |
+//! | 연차 사용 촉진 (제61조) | leave-use promotion notices | [`leave::promotion_notices_due`] → `leave.promotion_notice_sent` |
+//! | 반차 / 반반차 | half day / quarter day | [`leave::LeaveUnit`] |
 //! | 사원 / 부서 / 부서장 / 직급 | employee / department / head / position | [`org`] |
 //! | 대기 / 진행 / 완료 / 반려 | pending / in progress / approved / rejected | [`approval::Status`] |
 //!
@@ -47,7 +51,7 @@
 //! - [`authority`]: the 전결 규정 and what it requires of a submitted line.
 //! - [`line_rule`]: line suggestion from the org chart, form and amount.
 //! - [`numbering`]: gap-free document numbers per (prefix, year).
-//! - [`leave`]: the leave ledger.
+//! - [`leave`]: the leave ledger, accrual by law, lots and their expiry, 사용 촉진.
 //! - [`process`]: pure process managers (final approval → number, leave debit).
 //! - [`testkit`]: the given/when/then harness other crates' tests use too.
 
