@@ -39,6 +39,12 @@
 //! | 연차 소멸 | expiry of what is left of a lot | [`leave::LeaveCommand::Expire`] → `leave.lot_expired` |
 //! | 연차 사용 촉진 (제61조) | leave-use promotion notices | [`leave::promotion_notices_due`] → `leave.promotion_notice_sent` |
 //! | 반차 / 반반차 | half day / quarter day | [`leave::LeaveUnit`] |
+//! | 근태 / 출근 / 퇴근 | attendance / check-in / check-out | [`attendance::AttendanceDay`] → `attendance.checked_in`, `attendance.checked_out` |
+//! | 근태 정정 | correction by approved document | [`attendance::AttendanceCommand::Correct`] → `attendance.day_corrected` |
+//! | 근무 일정 / 코어타임 | work schedule / core hours | [`attendance::WorkSchedule`], [`attendance::DepartmentSchedules`] |
+//! | 지각 / 조퇴 / 결근 | late / early leave / absence | [`attendance::assess_day`] |
+//! | 연장·야간 근로 | overtime / night work | [`attendance::WorkedMinutes`] |
+//! | 주 52시간 | the 52-hour week | [`attendance::weekly_hours`] |
 //! | 사원 / 부서 / 부서장 / 직급 | employee / department / head / position | [`org`] |
 //! | 대기 / 진행 / 완료 / 반려 | pending / in progress / approved / rejected | [`approval::Status`] |
 //!
@@ -52,12 +58,14 @@
 //! - [`line_rule`]: line suggestion from the org chart, form and amount.
 //! - [`numbering`]: gap-free document numbers per (prefix, year).
 //! - [`leave`]: the leave ledger, accrual by law, lots and their expiry, 사용 촉진.
+//! - [`attendance`]: check-in/out per employee per work day, schedules, day and week figures.
 //! - [`process`]: pure process managers (final approval → number, leave debit).
 //! - [`testkit`]: the given/when/then harness other crates' tests use too.
 
 pub mod actor;
 pub mod aggregate;
 pub mod approval;
+pub mod attendance;
 pub mod authority;
 pub mod form;
 pub mod ids;

@@ -417,6 +417,42 @@ fn a_ledger_logged_before_lots_still_folds_to_the_same_balance() {
 }
 
 #[test]
+fn attendance_events_round_trip_with_stable_names() {
+    use domain::attendance::{AttendanceEvent as A, Shift};
+    let day = date(2026, 3, 3);
+    let samples = vec![
+        A::CheckedIn {
+            employee: ALICE,
+            day,
+            at: t(0),
+        },
+        A::CheckedOut {
+            employee: ALICE,
+            day,
+            at: t(540),
+        },
+        A::DayCorrected {
+            employee: ALICE,
+            day,
+            shifts: vec![Shift::closed(t(0), t(540))],
+            document: DOC,
+            reason: "출입 게이트 고장".into(),
+            by: HR,
+            at: t(600),
+        },
+    ];
+    round_trip(&samples, 3, |e| match e {
+        A::CheckedIn { .. } => 0,
+        A::CheckedOut { .. } => 1,
+        A::DayCorrected { .. } => 2,
+    });
+    let json = serde_json::to_value(&samples[2]).unwrap();
+    assert_eq!(json["day"], "2026-03-03");
+    assert_eq!(json["document"], serde_json::json!(DOC));
+    assert_eq!(json["shifts"][0]["end"], serde_json::json!(t(540)));
+}
+
+#[test]
 fn authority_events_round_trip_with_stable_names() {
     use domain::authority::{AuthorityEvent, AuthorityTable};
     let set = vec![AuthorityEvent::TableSet {
