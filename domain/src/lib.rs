@@ -45,6 +45,7 @@
 //! | 지각 / 조퇴 / 결근 | late / early leave / absence | [`attendance::assess_day`] |
 //! | 연장·야간 근로 | overtime / night work | [`attendance::WorkedMinutes`] |
 //! | 주 52시간 | the 52-hour week | [`attendance::weekly_hours`] |
+//! | 퀘스트 | quest: posted by a manager, taken on, submitted, verified or returned | [`quest::Quest`] → `quest.*` |
 //! | 사원 / 부서 / 부서장 / 직급 | employee / department / head / position | [`org`] |
 //! | 대기 / 진행 / 완료 / 반려 | pending / in progress / approved / rejected | [`approval::Status`] |
 //!
@@ -59,7 +60,9 @@
 //! - [`numbering`]: gap-free document numbers per (prefix, year).
 //! - [`leave`]: the leave ledger, accrual by law, lots and their expiry, 사용 촉진.
 //! - [`attendance`]: check-in/out per employee per work day, schedules, day and week figures.
-//! - [`process`]: pure process managers (final approval → number, leave debit).
+//! - [`quest`]: quests with leave or point rewards and attendance goals.
+//! - [`process`]: pure process managers (final approval → number, leave debit; quest
+//!   verification → leave credit).
 //! - [`testkit`]: the given/when/then harness other crates' tests use too.
 
 pub mod actor;
@@ -74,6 +77,7 @@ pub mod line_rule;
 pub mod numbering;
 pub mod org;
 pub mod process;
+pub mod quest;
 pub mod refusal;
 pub mod testkit;
 

@@ -453,6 +453,71 @@ fn attendance_events_round_trip_with_stable_names() {
 }
 
 #[test]
+fn quest_events_round_trip_with_stable_names() {
+    use domain::ids::QuestId;
+    use domain::quest::{AttendanceGoal, Audience, QuestEvent as Q, QuestKind, Reward};
+    let samples = vec![
+        Q::Posted {
+            id: QuestId(Uuid::from_u128(800)),
+            title: "정시 출근 챌린지".into(),
+            description: "3월 내내 정시 출근".into(),
+            reward: Reward::LeaveHours { hours: 4 },
+            capacity: 10,
+            deadline: t(10_000),
+            audience: Audience::Department { department: DEPT },
+            kind: QuestKind::Attendance {
+                goal: AttendanceGoal::OnTimeEveryWorkDay { year: 2026, month: 3 },
+            },
+            by: BOB,
+            at: t(0),
+        },
+        Q::Accepted {
+            employee: ALICE,
+            at: t(1),
+        },
+        Q::Submitted {
+            employee: ALICE,
+            at: t(2),
+        },
+        Q::Verified {
+            employee: ALICE,
+            reward: Reward::Points { points: 50 },
+            by: BOB,
+            at: t(3),
+        },
+        Q::Returned {
+            employee: ALICE,
+            reason: "r".into(),
+            by: BOB,
+            at: t(3),
+        },
+        Q::Cancelled {
+            reason: "r".into(),
+            by: BOB,
+            at: t(4),
+        },
+    ];
+    round_trip(&samples, 6, |e| match e {
+        Q::Posted { .. } => 0,
+        Q::Accepted { .. } => 1,
+        Q::Submitted { .. } => 2,
+        Q::Verified { .. } => 3,
+        Q::Returned { .. } => 4,
+        Q::Cancelled { .. } => 5,
+    });
+    let json = serde_json::to_value(&samples[0]).unwrap();
+    assert_eq!(json["reward"], serde_json::json!({"kind": "leave_hours", "hours": 4}));
+    assert_eq!(
+        json["audience"],
+        serde_json::json!({"kind": "department", "department": DEPT})
+    );
+    assert_eq!(
+        json["kind"],
+        serde_json::json!({"kind": "attendance", "goal": {"goal": "on_time_every_work_day", "year": 2026, "month": 3}})
+    );
+}
+
+#[test]
 fn authority_events_round_trip_with_stable_names() {
     use domain::authority::{AuthorityEvent, AuthorityTable};
     let set = vec![AuthorityEvent::TableSet {
