@@ -13,6 +13,8 @@
 //! - Accruals by the Labor Standards Act (근로기준법 제60조), keyed so that re-running the daily
 //!   schedule adds nothing: [`accrual`] says what the law entitles, [`accrual_schedule`] lists
 //!   the accruals falling due, [`LeaveCommand::Accrue`] books one as a *lot* with its expiry.
+//!   The yearly grant predates accrual: a ledger fed by the schedule takes no yearly grant, or
+//!   the same leave would count twice.
 //! - Lots are consumed soonest-expiring first (for statutory accruals that is first in, first
 //!   out); days granted before lots existed (`leave.granted`, positive adjustments) form a pool
 //!   without expiry that is consumed last. Expiry ([`LeaveCommand::Expire`]) removes only what is
@@ -391,9 +393,10 @@ pub struct LeaveLedger {
 }
 
 fn in_quarter_days(days: Decimal, positive: bool) -> Result<Decimal, LeaveError> {
+    // The range first: scaling a value near the top of the decimal range would overflow.
     let ok = !days.is_zero()
-        && (days / QUARTER_DAY).fract().is_zero()
         && days.abs() <= Decimal::from(365)
+        && days.checked_div(QUARTER_DAY).is_some_and(|q| q.fract().is_zero())
         && (!positive || days.is_sign_positive());
     if ok {
         Ok(days.normalize())

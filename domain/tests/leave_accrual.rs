@@ -326,6 +326,10 @@ fn an_amount_that_is_not_a_whole_number_of_quarter_days_is_refused() {
     given::<LeaveLedger>([])
         .when(accrue("k", Decimal::new(3, 1), d(2027, 1, 14)))
         .then_err(LeaveError::InvalidDays);
+    // Near the top of the decimal range the amount is refused, not overflowed.
+    given::<LeaveLedger>([])
+        .when(accrue("k", Decimal::MAX, d(2027, 1, 14)))
+        .then_err(LeaveError::InvalidDays);
 }
 
 // First in, first out; expiry.
