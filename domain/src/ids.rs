@@ -67,3 +67,8 @@ uuid_id!(
     AttachmentId,
     "att"
 );
+uuid_id!(
+    /// A quest (퀘스트) a manager posts for employees to take on.
+    QuestId,
+    "qst"
+);

@@ -10,19 +10,128 @@
 //!   it); debiting the same document twice changes nothing, so retries are safe.
 //! - Manual adjustments by HR, with a reason; never below what pending requests hold.
 //!
+//! - Accruals by the Labor Standards Act (근로기준법 제60조), keyed so that re-running the daily
+//!   schedule adds nothing: [`accrual`] says what the law entitles, [`accrual_schedule`] lists
+//!   the accruals falling due, [`LeaveCommand::Accrue`] books one as a *lot* with its expiry.
+//!   The yearly grant predates accrual: a ledger fed by the schedule takes no yearly grant, or
+//!   the same leave would count twice.
+//! - Lots are consumed soonest-expiring first (for statutory accruals that is first in, first
+//!   out); days granted before lots existed (`leave.granted`, positive adjustments) form a pool
+//!   without expiry that is consumed last. Expiry ([`LeaveCommand::Expire`]) removes only what is
+//!   left of one lot and never what pending requests hold.
+//! - 연차 사용 촉진 (제61조): [`promotion_notices_due`] says which notices are due on a date;
+//!   [`LeaveCommand::RecordNotice`] records one as sent, once.
+//! - Leave is taken in days, 반차 (half days) and 반반차 (quarter days): every amount is a
+//!   multiple of [`QUARTER_DAY`] ([`LeaveUnit`]).
+//!
 //! Invariant: `balance >= held` (available days are never negative), whatever the order of
 //! commands.
 
 use crate::actor::{Actor, Role};
 use crate::aggregate::{Aggregate, EventType};
 use crate::ids::{ApprovalId, EmployeeId};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
+mod accrual;
+mod promotion;
+
+pub use accrual::{
+    accrual, accrual_schedule, completed_months, service_anniversary, Accrual, Entitlement, MAX_ANNUAL_DAYS,
+};
+pub use promotion::{promotion_notices_due, DueNotice, NoticeKind, SentNotice};
+
 /// Days granted per year unless HR says otherwise.
 pub const DEFAULT_ANNUAL_DAYS: Decimal = Decimal::from_parts(15, 0, 0, false, 0);
+
+/// The smallest amount of leave: 반반차, a quarter day (two hours of an eight-hour day).
+pub const QUARTER_DAY: Decimal = Decimal::from_parts(25, 0, 0, false, 2);
+
+/// Working hours in one day of leave.
+pub const HOURS_PER_DAY: u32 = 8;
+
+/// Longest accrual key (quest rewards use `quest-<uuid>-<uuid>`, 79 characters).
+pub const MAX_KEY_LEN: usize = 100;
+
+/// The units leave is taken in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeaveUnit {
+    /// 연차: a whole day.
+    Day,
+    /// 반차: half a day (four hours).
+    Half,
+    /// 반반차: a quarter day (two hours).
+    Quarter,
+}
+
+impl LeaveUnit {
+    /// The unit in days: 1, 0.5 or 0.25.
+    pub const fn days(self) -> Decimal {
+        match self {
+            Self::Day => Decimal::ONE,
+            Self::Half => Decimal::from_parts(5, 0, 0, false, 1),
+            Self::Quarter => QUARTER_DAY,
+        }
+    }
+
+    /// The working minutes the unit covers (480, 240 or 120).
+    pub const fn minutes(self) -> u32 {
+        match self {
+            Self::Day => HOURS_PER_DAY * 60,
+            Self::Half => HOURS_PER_DAY * 30,
+            Self::Quarter => HOURS_PER_DAY * 15,
+        }
+    }
+}
+
+/// `hours` of leave in days, when they are a whole number of quarter days (2 hours each).
+pub fn days_from_hours(hours: u32) -> Option<Decimal> {
+    hours
+        .is_multiple_of(HOURS_PER_DAY / 4)
+        .then(|| (Decimal::from(hours) / Decimal::from(HOURS_PER_DAY)).normalize())
+}
+
+/// Checks that `days` is a positive whole number of quarter days, at most a year's worth.
+pub fn quarter_days(days: Decimal) -> Result<Decimal, LeaveError> {
+    in_quarter_days(days, true)
+}
+
+/// Why a lot was accrued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AccrualBasis {
+    /// 제60조제2항: one day per completed month in the first year (`month` 1..=11).
+    Monthly { month: u32 },
+    /// 제60조제1항·제4항: the annual days at the `year`-th anniversary of hire.
+    Annual { year: u32 },
+    /// Company-granted leave (a quest reward); not statutory, so 사용 촉진 does not apply.
+    Reward,
+}
+
+impl AccrualBasis {
+    /// Statutory leave (월차·연차), which the Act's 사용 촉진 covers.
+    pub fn is_statutory(self) -> bool {
+        !matches!(self, Self::Reward)
+    }
+}
+
+/// One accrual and what is left of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lot {
+    pub key: String,
+    pub basis: AccrualBasis,
+    pub days: Decimal,
+    /// What debits, negative adjustments and expiry have not taken yet.
+    pub remaining: Decimal,
+    /// The last day the lot may be used.
+    pub expires_on: NaiveDate,
+    pub accrued_at: DateTime<Utc>,
+    /// An expiry has been booked against the lot (days pending requests held may remain).
+    pub expired: bool,
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum LeaveCommand {
@@ -65,6 +174,36 @@ pub enum LeaveCommand {
         document: ApprovalId,
         revision: u32,
         by: EmployeeId,
+        at: DateTime<Utc>,
+    },
+    /// Books one accrual as a lot. Issued by the daily accrual schedule and by process managers
+    /// (quest rewards), never by a person. The same key with the same content again changes
+    /// nothing, so the schedule may be re-run; the same key with other content is refused.
+    Accrue {
+        employee: EmployeeId,
+        key: String,
+        basis: AccrualBasis,
+        days: Decimal,
+        expires_on: NaiveDate,
+        at: DateTime<Utc>,
+    },
+    /// Expires what is left of the lot `key`, except what pending requests hold. `on` is the
+    /// company-local date of the run; it must be after the lot's last day. Expiring a lot with
+    /// nothing left changes nothing, so the run may repeat (and a hold released after an
+    /// expiry is expired by the next run).
+    Expire {
+        employee: EmployeeId,
+        key: String,
+        on: NaiveDate,
+        at: DateTime<Utc>,
+    },
+    /// Records that the 사용 촉진 notice `notice` for the statutory leave ending on
+    /// `period_end` was sent on `on` (company-local). Recording it again changes nothing.
+    RecordNotice {
+        employee: EmployeeId,
+        period_end: NaiveDate,
+        notice: NoticeKind,
+        on: NaiveDate,
         at: DateTime<Utc>,
     },
 }
@@ -115,6 +254,35 @@ pub enum LeaveEvent {
         by: EmployeeId,
         at: DateTime<Utc>,
     },
+    /// A lot: `days` usable until `expires_on` inclusive.
+    #[serde(rename = "leave.accrued")]
+    Accrued {
+        employee: EmployeeId,
+        key: String,
+        basis: AccrualBasis,
+        days: Decimal,
+        expires_on: NaiveDate,
+        at: DateTime<Utc>,
+    },
+    /// `days` of lot `key` expired unused.
+    #[serde(rename = "leave.lot_expired")]
+    LotExpired {
+        employee: EmployeeId,
+        key: String,
+        days: Decimal,
+        on: NaiveDate,
+        at: DateTime<Utc>,
+    },
+    /// A 사용 촉진 notice went out, telling the employee of `unused` days.
+    #[serde(rename = "leave.promotion_notice_sent")]
+    PromotionNoticeSent {
+        employee: EmployeeId,
+        period_end: NaiveDate,
+        notice: NoticeKind,
+        unused: Decimal,
+        on: NaiveDate,
+        at: DateTime<Utc>,
+    },
 }
 
 impl EventType for LeaveEvent {
@@ -125,6 +293,9 @@ impl EventType for LeaveEvent {
             Self::Adjusted { .. } => "leave.adjusted",
             Self::Reserved { .. } => "leave.reserved",
             Self::Released { .. } => "leave.released",
+            Self::Accrued { .. } => "leave.accrued",
+            Self::LotExpired { .. } => "leave.lot_expired",
+            Self::PromotionNoticeSent { .. } => "leave.promotion_notice_sent",
         }
     }
 }
@@ -137,8 +308,9 @@ pub enum LeaveError {
     /// 409
     #[error("leave for {year} was already granted")]
     AlreadyGranted { year: i32 },
-    /// 422: grants and debits are positive, in half days; adjustments non-zero.
-    #[error("days must be a non-zero multiple of 0.5 within ±365")]
+    /// 422: grants, holds, debits and accruals are positive, in quarter days (반반차);
+    /// adjustments non-zero.
+    #[error("days must be a non-zero multiple of 0.25 within ±365")]
     InvalidDays,
     /// 422
     #[error("an adjustment needs a reason")]
@@ -149,6 +321,25 @@ pub enum LeaveError {
     /// 422: the request (or the adjustment) would take more days than are available.
     #[error("requested {requested} leave days but only {available} are available")]
     Insufficient { requested: Decimal, available: Decimal },
+    /// 422: 1..=100 printable ASCII characters.
+    #[error("an accrual key must be 1..=100 printable ASCII characters without spaces")]
+    InvalidKey,
+    /// 409: a key names one accrual; booking other days or another expiry under it is a bug
+    /// in the caller, not a retry.
+    #[error("accrual {key} was booked with other days or another expiry")]
+    AccrualKeyReused { key: String },
+    /// 404
+    #[error("no lot {key} in this ledger")]
+    UnknownLot { key: String },
+    /// 409: a lot expires after its last day.
+    #[error("lot {key} may be used until {expires_on}")]
+    NotYetExpired { key: String, expires_on: NaiveDate },
+    /// 404: no statutory lot ends on that day.
+    #[error("no statutory leave ends on {period_end}")]
+    UnknownPeriod { period_end: NaiveDate },
+    /// 409: the employer designates (second notice) only after asking (first notice).
+    #[error("the {notice:?} notice follows the request notice, which was not sent")]
+    NoticeOutOfOrder { notice: NoticeKind },
 }
 
 impl crate::Refusal for LeaveError {
@@ -162,6 +353,12 @@ impl crate::Refusal for LeaveError {
             E::ReasonRequired => (Invalid, "reason_required"),
             E::WrongEmployee => (Invalid, "wrong_employee"),
             E::Insufficient { .. } => (Invalid, "insufficient_leave"),
+            E::InvalidKey => (Invalid, "invalid_accrual_key"),
+            E::AccrualKeyReused { .. } => (Conflict, "accrual_key_reused"),
+            E::UnknownLot { .. } => (NotFound, "lot_not_found"),
+            E::NotYetExpired { .. } => (Conflict, "lot_not_yet_expired"),
+            E::UnknownPeriod { .. } => (NotFound, "leave_period_not_found"),
+            E::NoticeOutOfOrder { .. } => (Conflict, "notice_out_of_order"),
         }
     }
 }
@@ -184,12 +381,22 @@ pub struct LeaveLedger {
     /// Pending requests' holds, by document.
     #[serde(default)]
     pub holds: BTreeMap<ApprovalId, Hold>,
+    /// Accruals in booking order.
+    #[serde(default)]
+    pub lots: Vec<Lot>,
+    /// Days that expired unused.
+    #[serde(default)]
+    pub expired: Decimal,
+    /// 사용 촉진 notices sent.
+    #[serde(default)]
+    pub notices: Vec<SentNotice>,
 }
 
-fn half_days(days: Decimal, positive: bool) -> Result<Decimal, LeaveError> {
+fn in_quarter_days(days: Decimal, positive: bool) -> Result<Decimal, LeaveError> {
+    // The range first: scaling a value near the top of the decimal range would overflow.
     let ok = !days.is_zero()
-        && (days * Decimal::TWO).fract().is_zero()
         && days.abs() <= Decimal::from(365)
+        && days.checked_div(QUARTER_DAY).is_some_and(|q| q.fract().is_zero())
         && (!positive || days.is_sign_positive());
     if ok {
         Ok(days.normalize())
@@ -220,6 +427,151 @@ impl LeaveLedger {
             _ => Ok(()),
         }
     }
+
+    /// Lot indices in the order they are consumed: soonest expiry first, then booking order.
+    fn consumption_order(&self) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.lots.len()).collect();
+        order.sort_by_key(|i| (self.lots[*i].expires_on, *i));
+        order
+    }
+
+    /// What of each lot (by index) pending requests do not hold: holds are charged to lots in
+    /// consumption order, as their debits will be.
+    pub fn free_by_lot(&self) -> Vec<Decimal> {
+        let mut pending = self.held();
+        let mut free: Vec<Decimal> = self.lots.iter().map(|l| l.remaining).collect();
+        for i in self.consumption_order() {
+            let take = free[i].min(pending).max(Decimal::ZERO);
+            free[i] -= take;
+            pending -= take;
+        }
+        free
+    }
+
+    /// Days outside every lot: the yearly grants and adjustments of the ledger before lots.
+    pub fn pool(&self) -> Decimal {
+        self.balance - self.lots.iter().map(|l| l.remaining).sum::<Decimal>()
+    }
+
+    pub fn lot(&self, key: &str) -> Option<&Lot> {
+        self.lots.iter().find(|l| l.key == key)
+    }
+
+    /// Takes `days` from the lots, soonest-expiring first; the rest comes off the pool.
+    fn consume(&mut self, days: Decimal) {
+        let mut left = days;
+        for i in self.consumption_order() {
+            if left <= Decimal::ZERO {
+                break;
+            }
+            let lot = &mut self.lots[i];
+            let take = lot.remaining.min(left);
+            lot.remaining -= take;
+            left -= take;
+        }
+    }
+
+    fn accrue(
+        &self,
+        employee: EmployeeId,
+        key: &str,
+        basis: AccrualBasis,
+        days: Decimal,
+        expires_on: NaiveDate,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<LeaveEvent>, LeaveError> {
+        self.owner(employee)?;
+        let valid_key = !key.is_empty() && key.len() <= MAX_KEY_LEN && key.bytes().all(|b| b.is_ascii_graphic());
+        if !valid_key {
+            return Err(LeaveError::InvalidKey);
+        }
+        let days = in_quarter_days(days, true)?;
+        if let Some(lot) = self.lot(key) {
+            return if lot.days == days && lot.expires_on == expires_on && lot.basis == basis {
+                Ok(Vec::new())
+            } else {
+                Err(LeaveError::AccrualKeyReused { key: key.to_owned() })
+            };
+        }
+        Ok(vec![LeaveEvent::Accrued {
+            employee,
+            key: key.to_owned(),
+            basis,
+            days,
+            expires_on,
+            at,
+        }])
+    }
+
+    fn expire(
+        &self,
+        employee: EmployeeId,
+        key: &str,
+        on: NaiveDate,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<LeaveEvent>, LeaveError> {
+        self.owner(employee)?;
+        let index = self
+            .lots
+            .iter()
+            .position(|l| l.key == key)
+            .ok_or_else(|| LeaveError::UnknownLot { key: key.to_owned() })?;
+        let lot = &self.lots[index];
+        if on <= lot.expires_on {
+            return Err(LeaveError::NotYetExpired {
+                key: key.to_owned(),
+                expires_on: lot.expires_on,
+            });
+        }
+        let days = self.free_by_lot()[index].min(self.available());
+        if days <= Decimal::ZERO {
+            return Ok(Vec::new());
+        }
+        Ok(vec![LeaveEvent::LotExpired {
+            employee,
+            key: key.to_owned(),
+            days,
+            on,
+            at,
+        }])
+    }
+
+    fn record_notice(
+        &self,
+        employee: EmployeeId,
+        period_end: NaiveDate,
+        notice: NoticeKind,
+        on: NaiveDate,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<LeaveEvent>, LeaveError> {
+        self.owner(employee)?;
+        if self.notice_sent(period_end, notice).is_some() {
+            return Ok(Vec::new());
+        }
+        let Some(unused) = promotion::unused_in_period(self, period_end, notice) else {
+            return Err(LeaveError::UnknownPeriod { period_end });
+        };
+        if let Some(first) = notice.follows() {
+            if self.notice_sent(period_end, first).is_none() {
+                return Err(LeaveError::NoticeOutOfOrder { notice });
+            }
+        }
+        Ok(vec![LeaveEvent::PromotionNoticeSent {
+            employee,
+            period_end,
+            notice,
+            unused,
+            on,
+            at,
+        }])
+    }
+
+    /// The notice of `kind` sent for the period ending on `period_end`, if any.
+    pub fn notice_sent(&self, period_end: NaiveDate, kind: NoticeKind) -> Option<&SentNotice> {
+        self.notices
+            .iter()
+            .find(|n| n.period_end == period_end && n.notice == kind)
+    }
 }
 
 impl Aggregate for LeaveLedger {
@@ -243,7 +595,7 @@ impl Aggregate for LeaveLedger {
                 if self.granted_years.contains(year) {
                     return Err(LeaveError::AlreadyGranted { year: *year });
                 }
-                let days = half_days(*days, true)?;
+                let days = in_quarter_days(*days, true)?;
                 Ok(vec![LeaveEvent::Granted {
                     employee: *employee,
                     year: *year,
@@ -263,7 +615,7 @@ impl Aggregate for LeaveLedger {
                 if self.debits.contains_key(document) {
                     return Ok(Vec::new());
                 }
-                let days = half_days(*days, true)?;
+                let days = in_quarter_days(*days, true)?;
                 Ok(vec![LeaveEvent::Debited {
                     employee: *employee,
                     document: *document,
@@ -287,7 +639,7 @@ impl Aggregate for LeaveLedger {
                 if reason.is_empty() {
                     return Err(LeaveError::ReasonRequired);
                 }
-                let days = half_days(*days, false)?;
+                let days = in_quarter_days(*days, false)?;
                 if days.is_sign_negative() && -days > self.available() {
                     return Err(LeaveError::Insufficient {
                         requested: -days,
@@ -317,7 +669,7 @@ impl Aggregate for LeaveLedger {
                 if self.holds.get(document).is_some_and(|h| h.revision == *revision) {
                     return Ok(Vec::new());
                 }
-                let days = half_days(*days, true)?;
+                let days = in_quarter_days(*days, true)?;
                 let available = self.available_to(*document);
                 if days > available {
                     return Err(LeaveError::Insufficient {
@@ -354,6 +706,22 @@ impl Aggregate for LeaveLedger {
                     at: *at,
                 }])
             }
+            LeaveCommand::Accrue {
+                employee,
+                key,
+                basis,
+                days,
+                expires_on,
+                at,
+            } => self.accrue(*employee, key, *basis, *days, *expires_on, *at),
+            LeaveCommand::Expire { employee, key, on, at } => self.expire(*employee, key, *on, *at),
+            LeaveCommand::RecordNotice {
+                employee,
+                period_end,
+                notice,
+                on,
+                at,
+            } => self.record_notice(*employee, *period_end, *notice, *on, *at),
         }
     }
 
@@ -375,11 +743,15 @@ impl Aggregate for LeaveLedger {
                 self.employee = Some(*employee);
                 self.holds.remove(document);
                 self.debits.insert(*document, *days);
+                self.consume(*days);
                 self.balance -= days;
                 self.used += days;
             }
             LeaveEvent::Adjusted { employee, days, .. } => {
                 self.employee = Some(*employee);
+                if days.is_sign_negative() {
+                    self.consume(-*days);
+                }
                 self.balance += days;
             }
             LeaveEvent::Reserved {
@@ -401,6 +773,54 @@ impl Aggregate for LeaveLedger {
             LeaveEvent::Released { employee, document, .. } => {
                 self.employee = Some(*employee);
                 self.holds.remove(document);
+            }
+            LeaveEvent::Accrued {
+                employee,
+                key,
+                basis,
+                days,
+                expires_on,
+                at,
+            } => {
+                self.employee = Some(*employee);
+                self.lots.push(Lot {
+                    key: key.clone(),
+                    basis: *basis,
+                    days: *days,
+                    remaining: *days,
+                    expires_on: *expires_on,
+                    accrued_at: *at,
+                    expired: false,
+                });
+                self.balance += days;
+            }
+            LeaveEvent::LotExpired {
+                employee, key, days, ..
+            } => {
+                self.employee = Some(*employee);
+                if let Some(lot) = self.lots.iter_mut().find(|l| l.key == *key) {
+                    lot.remaining -= days;
+                    lot.expired = true;
+                }
+                self.balance -= days;
+                self.expired += days;
+            }
+            LeaveEvent::PromotionNoticeSent {
+                employee,
+                period_end,
+                notice,
+                unused,
+                on,
+                at,
+            } => {
+                self.employee = Some(*employee);
+                self.notices.push(SentNotice {
+                    period_end: *period_end,
+                    notice: *notice,
+                    unused: *unused,
+                    on: *on,
+                    at: *at,
+                });
             }
         }
     }

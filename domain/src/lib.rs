@@ -35,6 +35,17 @@
 //! | 일반기안 / 지출결의 / 휴가신청 / 구매요청 | general / expense / leave / purchase | [`form::builtin_forms`] |
 //! | 문서번호 | document number | [`numbering::DocumentNumber`] |
 //! | 연차 | annual leave ledger | [`leave::LeaveLedger`] |
+//! | 연차 발생 (근로기준법 제60조) | accrual by law, booked by key as a lot | [`leave::accrual`], [`leave::accrual_schedule`] → `leave.accrued` |
+//! | 연차 소멸 | expiry of what is left of a lot | [`leave::LeaveCommand::Expire`] → `leave.lot_expired` |
+//! | 연차 사용 촉진 (제61조) | leave-use promotion notices | [`leave::promotion_notices_due`] → `leave.promotion_notice_sent` |
+//! | 반차 / 반반차 | half day / quarter day | [`leave::LeaveUnit`] |
+//! | 근태 / 출근 / 퇴근 | attendance / check-in / check-out | [`attendance::AttendanceDay`] → `attendance.checked_in`, `attendance.checked_out` |
+//! | 근태 정정 | correction by approved document | [`attendance::AttendanceCommand::Correct`] → `attendance.day_corrected` |
+//! | 근무 일정 / 코어타임 | work schedule / core hours | [`attendance::WorkSchedule`], [`attendance::DepartmentSchedules`] |
+//! | 지각 / 조퇴 / 결근 | late / early leave / absence | [`attendance::assess_day`] |
+//! | 연장·야간 근로 | overtime / night work | [`attendance::WorkedMinutes`] |
+//! | 주 52시간 | the 52-hour week | [`attendance::weekly_hours`] |
+//! | 퀘스트 | quest: posted by a manager, taken on, submitted, verified or returned | [`quest::Quest`] → `quest.*` |
 //! | 사원 / 부서 / 부서장 / 직급 | employee / department / head / position | [`org`] |
 //! | 대기 / 진행 / 완료 / 반려 | pending / in progress / approved / rejected | [`approval::Status`] |
 //!
@@ -47,13 +58,17 @@
 //! - [`authority`]: the 전결 규정 and what it requires of a submitted line.
 //! - [`line_rule`]: line suggestion from the org chart, form and amount.
 //! - [`numbering`]: gap-free document numbers per (prefix, year).
-//! - [`leave`]: the leave ledger.
-//! - [`process`]: pure process managers (final approval → number, leave debit).
+//! - [`leave`]: the leave ledger, accrual by law, lots and their expiry, 사용 촉진.
+//! - [`attendance`]: check-in/out per employee per work day, schedules, day and week figures.
+//! - [`quest`]: quests with leave or point rewards and attendance goals.
+//! - [`process`]: pure process managers (final approval → number, leave debit; quest
+//!   verification → leave credit).
 //! - [`testkit`]: the given/when/then harness other crates' tests use too.
 
 pub mod actor;
 pub mod aggregate;
 pub mod approval;
+pub mod attendance;
 pub mod authority;
 pub mod form;
 pub mod ids;
@@ -62,6 +77,7 @@ pub mod line_rule;
 pub mod numbering;
 pub mod org;
 pub mod process;
+pub mod quest;
 pub mod refusal;
 pub mod testkit;
 

@@ -7,13 +7,17 @@
 //! - Final approval of a leave document → debit the drafter's leave ledger (which consumes
 //!   the hold its 상신 placed).
 //! - 반려 to the drafter, 회수 or discard of a leave document → release its hold.
+//! - A quest verified with a leave reward → accrue the reward in the employee's ledger, keyed
+//!   by quest and employee so that a replayed event credits once ([`on_quest_event`]).
 
 use crate::actor::Actor;
 use crate::approval::{ApprovalCommand, ApprovalDocument, ApprovalEvent, Status};
 use crate::form::{FormKind, FormTemplate};
+use crate::leave::AccrualBasis;
 use crate::leave::LeaveCommand;
 use crate::numbering::{NumberCommand, NumberEvent, SequenceKey};
-use chrono::{Datelike, FixedOffset};
+use crate::quest::{reward_key, Quest, QuestEvent};
+use chrono::{Datelike, FixedOffset, Months};
 
 /// A command another aggregate must receive because of an approval event.
 #[derive(Debug, Clone, PartialEq)]
@@ -93,4 +97,34 @@ pub fn on_number_assigned(event: &NumberEvent) -> (crate::ids::ApprovalId, Appro
             at: *at,
         },
     )
+}
+
+/// Reactions to a quest event, given the quest state after it. A leave reward becomes an
+/// accrual usable for a year from the company-local day of verification (a company policy:
+/// the Act says nothing of rewards); points credit nothing here.
+pub fn on_quest_event(after: &Quest, event: &QuestEvent, company_offset: FixedOffset) -> Vec<FollowUp> {
+    let (
+        Some(quest),
+        QuestEvent::Verified {
+            employee, reward, at, ..
+        },
+    ) = (after.posted(), event)
+    else {
+        return Vec::new();
+    };
+    let Some(days) = reward.leave_days() else {
+        return Vec::new();
+    };
+    let earned_on = at.with_timezone(&company_offset).date_naive();
+    let Some(expires_on) = earned_on.checked_add_months(Months::new(12)).and_then(|d| d.pred_opt()) else {
+        return Vec::new();
+    };
+    vec![FollowUp::Leave(LeaveCommand::Accrue {
+        employee: *employee,
+        key: reward_key(quest.id, *employee),
+        basis: AccrualBasis::Reward,
+        days,
+        expires_on,
+        at: *at,
+    })]
 }

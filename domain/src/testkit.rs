@@ -92,6 +92,16 @@ where
     }
 }
 
+/// The instant of a company-local (KST, +09:00) wall-clock time, as commands carry it (UTC).
+pub fn kst(year: i32, month: u32, day: u32, hour: u32, minute: u32) -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone;
+    crate::attendance::KST
+        .with_ymd_and_hms(year, month, day, hour, minute, 0)
+        .single()
+        .expect("a valid KST time")
+        .to_utc()
+}
+
 /// What a scenario about other rules submits with: no approver required by the 전결 규정,
 /// nobody granted 전결권.
 pub fn no_requirement() -> crate::authority::Requirement {

@@ -9,7 +9,7 @@ mod support;
 use domain::approval::{ApprovalEvent as E, RejectTarget};
 use domain::form::general_form;
 use domain::ids::CommentId;
-use domain::leave::LeaveEvent;
+use domain::leave::{AccrualBasis, LeaveEvent, LeaveLedger, NoticeKind};
 use domain::numbering::{DocumentNumber, NumberEvent};
 use domain::org::{DelegationEvent, DepartmentEvent, EmployeeEvent, Position, Window};
 use domain::{EventType, Role};
@@ -315,13 +315,39 @@ fn ledger_events_round_trip_with_stable_names() {
             by: BOB,
             at: t(0),
         },
+        LeaveEvent::Accrued {
+            employee: ALICE,
+            key: "2026-03-monthly-2".into(),
+            basis: AccrualBasis::Monthly { month: 2 },
+            days: Decimal::ONE,
+            expires_on: date(2027, 1, 14),
+            at: t(0),
+        },
+        LeaveEvent::LotExpired {
+            employee: ALICE,
+            key: "2026-03-monthly-2".into(),
+            days: Decimal::new(25, 2),
+            on: date(2027, 1, 15),
+            at: t(0),
+        },
+        LeaveEvent::PromotionNoticeSent {
+            employee: ALICE,
+            period_end: date(2027, 1, 14),
+            notice: NoticeKind::LateDesignation,
+            unused: Decimal::new(15, 1),
+            on: date(2026, 12, 26),
+            at: t(0),
+        },
     ];
-    round_trip(&leave, 5, |e| match e {
+    round_trip(&leave, 8, |e| match e {
         LeaveEvent::Granted { .. } => 0,
         LeaveEvent::Debited { .. } => 1,
         LeaveEvent::Adjusted { .. } => 2,
         LeaveEvent::Reserved { .. } => 3,
         LeaveEvent::Released { .. } => 4,
+        LeaveEvent::Accrued { .. } => 5,
+        LeaveEvent::LotExpired { .. } => 6,
+        LeaveEvent::PromotionNoticeSent { .. } => 7,
     });
     let numbers = vec![NumberEvent::NumberAssigned {
         number: DocumentNumber {
@@ -336,6 +362,159 @@ fn ledger_events_round_trip_with_stable_names() {
     round_trip(&numbers, 1, |e| match e {
         NumberEvent::NumberAssigned { .. } => 0,
     });
+}
+
+fn date(y: i32, m: u32, d: u32) -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+#[test]
+fn accrual_events_write_the_basis_dates_and_quarter_days_plainly() {
+    let json = serde_json::to_value(LeaveEvent::Accrued {
+        employee: ALICE,
+        key: "2027-anniversary-1".into(),
+        basis: AccrualBasis::Annual { year: 1 },
+        days: Decimal::new(1525, 2),
+        expires_on: date(2028, 1, 14),
+        at: t(0),
+    })
+    .unwrap();
+    assert_eq!(json["type"], "leave.accrued");
+    assert_eq!(json["basis"], serde_json::json!({"kind": "annual", "year": 1}));
+    assert_eq!(json["days"], "15.25");
+    assert_eq!(json["expires_on"], "2028-01-14");
+    let notice = serde_json::to_value(NoticeKind::LateRequest).unwrap();
+    assert_eq!(notice, "late_request");
+}
+
+#[test]
+fn a_ledger_logged_before_lots_still_folds_to_the_same_balance() {
+    // Events as the log holds them from before accruals, lots and quarter days existed.
+    let old = [
+        serde_json::json!({"type": "leave.granted", "employee": ALICE, "year": 2026, "days": "15", "by": HR, "at": t(0)}),
+        serde_json::json!({"type": "leave.reserved", "employee": ALICE, "document": DOC, "revision": 1, "days": "1.5", "by": ALICE, "at": t(1)}),
+        serde_json::json!({"type": "leave.debited", "employee": ALICE, "document": DOC, "days": "1.5", "by": BOB, "at": t(2)}),
+    ];
+    let events: Vec<LeaveEvent> = old.iter().map(|e| serde_json::from_value(e.clone()).unwrap()).collect();
+    let ledger = <LeaveLedger as domain::Aggregate>::fold(&events);
+    assert_eq!(
+        (ledger.balance, ledger.used, ledger.pool()),
+        (Decimal::new(135, 1), Decimal::new(15, 1), Decimal::new(135, 1))
+    );
+    for (event, json) in events.iter().zip(&old) {
+        assert_eq!(
+            &serde_json::to_value(event).unwrap(),
+            json,
+            "writes back byte-identically"
+        );
+    }
+    // A state snapshot from before lots decodes with none.
+    let snapshot = serde_json::json!({
+        "employee": ALICE, "balance": "13.5", "granted_years": [2026], "debits": {}, "used": "1.5"
+    });
+    let state: LeaveLedger = serde_json::from_value(snapshot).unwrap();
+    assert!(state.lots.is_empty() && state.notices.is_empty());
+}
+
+#[test]
+fn attendance_events_round_trip_with_stable_names() {
+    use domain::attendance::{AttendanceEvent as A, Shift};
+    let day = date(2026, 3, 3);
+    let samples = vec![
+        A::CheckedIn {
+            employee: ALICE,
+            day,
+            at: t(0),
+        },
+        A::CheckedOut {
+            employee: ALICE,
+            day,
+            at: t(540),
+        },
+        A::DayCorrected {
+            employee: ALICE,
+            day,
+            shifts: vec![Shift::closed(t(0), t(540))],
+            document: DOC,
+            reason: "출입 게이트 고장".into(),
+            by: HR,
+            at: t(600),
+        },
+    ];
+    round_trip(&samples, 3, |e| match e {
+        A::CheckedIn { .. } => 0,
+        A::CheckedOut { .. } => 1,
+        A::DayCorrected { .. } => 2,
+    });
+    let json = serde_json::to_value(&samples[2]).unwrap();
+    assert_eq!(json["day"], "2026-03-03");
+    assert_eq!(json["document"], serde_json::json!(DOC));
+    assert_eq!(json["shifts"][0]["end"], serde_json::json!(t(540)));
+}
+
+#[test]
+fn quest_events_round_trip_with_stable_names() {
+    use domain::ids::QuestId;
+    use domain::quest::{AttendanceGoal, Audience, QuestEvent as Q, QuestKind, Reward};
+    let samples = vec![
+        Q::Posted {
+            id: QuestId(Uuid::from_u128(800)),
+            title: "정시 출근 챌린지".into(),
+            description: "3월 내내 정시 출근".into(),
+            reward: Reward::LeaveHours { hours: 4 },
+            capacity: 10,
+            deadline: t(10_000),
+            audience: Audience::Department { department: DEPT },
+            kind: QuestKind::Attendance {
+                goal: AttendanceGoal::OnTimeEveryWorkDay { year: 2026, month: 3 },
+            },
+            by: BOB,
+            at: t(0),
+        },
+        Q::Accepted {
+            employee: ALICE,
+            at: t(1),
+        },
+        Q::Submitted {
+            employee: ALICE,
+            at: t(2),
+        },
+        Q::Verified {
+            employee: ALICE,
+            reward: Reward::Points { points: 50 },
+            by: BOB,
+            at: t(3),
+        },
+        Q::Returned {
+            employee: ALICE,
+            reason: "r".into(),
+            by: BOB,
+            at: t(3),
+        },
+        Q::Cancelled {
+            reason: "r".into(),
+            by: BOB,
+            at: t(4),
+        },
+    ];
+    round_trip(&samples, 6, |e| match e {
+        Q::Posted { .. } => 0,
+        Q::Accepted { .. } => 1,
+        Q::Submitted { .. } => 2,
+        Q::Verified { .. } => 3,
+        Q::Returned { .. } => 4,
+        Q::Cancelled { .. } => 5,
+    });
+    let json = serde_json::to_value(&samples[0]).unwrap();
+    assert_eq!(json["reward"], serde_json::json!({"kind": "leave_hours", "hours": 4}));
+    assert_eq!(
+        json["audience"],
+        serde_json::json!({"kind": "department", "department": DEPT})
+    );
+    assert_eq!(
+        json["kind"],
+        serde_json::json!({"kind": "attendance", "goal": {"goal": "on_time_every_work_day", "year": 2026, "month": 3}})
+    );
 }
 
 #[test]

@@ -152,6 +152,22 @@ fn leave_entry(employee: &str, version: u64, payload: &serde_json::Value) -> Res
             Some(format!("revision {revision}")),
             at,
         ),
+        LeaveEvent::Accrued { days, key, at, .. } => ("accrued", *days, None, Some(key.clone()), at),
+        LeaveEvent::LotExpired { days, key, at, .. } => ("expired", -*days, None, Some(key.clone()), at),
+        // A notice moves no days; the entry says which notice told how many unused days.
+        LeaveEvent::PromotionNoticeSent {
+            notice,
+            unused,
+            period_end,
+            at,
+            ..
+        } => (
+            "promotion_notice",
+            Default::default(),
+            None,
+            Some(format!("{notice:?}: {unused} unused until {period_end}")),
+            at,
+        ),
     };
     Ok(LeaveEntryRow {
         employee: employee.to_owned(),

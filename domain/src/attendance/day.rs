@@ -1,0 +1,393 @@
+//! The attendance day aggregate: one employee's check-ins, check-outs and corrections on one
+//! work day.
+
+use super::{ApprovedLeave, DayAssessment, WorkSchedule};
+use crate::actor::{Actor, Role};
+use crate::aggregate::{Aggregate, EventType};
+use crate::ids::{ApprovalId, EmployeeId};
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Most shifts in one day (the stream stays small).
+pub const MAX_SHIFTS: usize = 10;
+
+/// Longest shift a check-out may close; a longer one was a forgotten check-out, for a
+/// correction to fix.
+pub const MAX_SHIFT_HOURS: i64 = 24;
+
+/// One stretch of work: from a check-in to its check-out (open until then).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shift {
+    pub start: DateTime<Utc>,
+    pub end: Option<DateTime<Utc>>,
+}
+
+impl Shift {
+    pub fn closed(start: DateTime<Utc>, end: DateTime<Utc>) -> Self {
+        Self { start, end: Some(end) }
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.end.is_none()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum AttendanceCommand {
+    /// 출근. `day` is the company-local date of `at`; `open_elsewhere` is the day of a shift
+    /// still open in another day's stream (the day before), as the caller found it.
+    CheckIn {
+        employee: EmployeeId,
+        day: NaiveDate,
+        offset: FixedOffset,
+        open_elsewhere: Option<NaiveDate>,
+        by: Actor,
+        at: DateTime<Utc>,
+    },
+    /// 퇴근: closes the open shift of `day`.
+    CheckOut {
+        employee: EmployeeId,
+        day: NaiveDate,
+        by: Actor,
+        at: DateTime<Utc>,
+    },
+    /// 근태 정정: replaces the day's shifts as the approved document `document` says. The
+    /// caller looks the document up and says whether it is finally approved.
+    Correct {
+        employee: EmployeeId,
+        day: NaiveDate,
+        shifts: Vec<Shift>,
+        document: ApprovalId,
+        document_approved: bool,
+        reason: String,
+        by: Actor,
+        at: DateTime<Utc>,
+    },
+}
+
+/// Facts about one employee's work day. Check-ins and check-outs are the employee's own, so
+/// they name no other actor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum AttendanceEvent {
+    #[serde(rename = "attendance.checked_in")]
+    CheckedIn {
+        employee: EmployeeId,
+        day: NaiveDate,
+        at: DateTime<Utc>,
+    },
+    #[serde(rename = "attendance.checked_out")]
+    CheckedOut {
+        employee: EmployeeId,
+        day: NaiveDate,
+        at: DateTime<Utc>,
+    },
+    /// The day's shifts as the approval document `document` corrected them. The stamped
+    /// check-ins and check-outs stay in the log.
+    #[serde(rename = "attendance.day_corrected")]
+    DayCorrected {
+        employee: EmployeeId,
+        day: NaiveDate,
+        shifts: Vec<Shift>,
+        document: ApprovalId,
+        reason: String,
+        by: EmployeeId,
+        at: DateTime<Utc>,
+    },
+}
+
+impl EventType for AttendanceEvent {
+    fn event_type(&self) -> &'static str {
+        match self {
+            Self::CheckedIn { .. } => "attendance.checked_in",
+            Self::CheckedOut { .. } => "attendance.checked_out",
+            Self::DayCorrected { .. } => "attendance.day_corrected",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AttendanceError {
+    /// 403: an employee checks in and out for themselves.
+    #[error("employees check in and out only for themselves")]
+    NotSelf,
+    /// 403
+    #[error("only an HR admin may correct attendance")]
+    NotHrAdmin,
+    /// 422: a stream holds one employee's day.
+    #[error("this attendance day belongs to another employee")]
+    WrongEmployee,
+    /// 422: the check-in is not on this day in the company's time zone, or the stream is
+    /// another day's.
+    #[error("the time is not on this work day")]
+    WrongDay,
+    /// 409: one open shift at a time.
+    #[error("already checked in")]
+    AlreadyCheckedIn,
+    /// 409: the shift opened on `day` has not been checked out.
+    #[error("the shift of {day} is still open")]
+    OpenShiftElsewhere { day: NaiveDate },
+    /// 409
+    #[error("not checked in")]
+    NotCheckedIn,
+    /// 422: a stamp earlier than the last one (the clocks of two servers disagree).
+    #[error("the time is before the day's last check-in or check-out")]
+    OutOfOrder,
+    /// 422: a forgotten check-out is corrected, not closed days later.
+    #[error("a shift lasts at most {MAX_SHIFT_HOURS} hours")]
+    ShiftTooLong,
+    /// 422
+    #[error("at most {MAX_SHIFTS} shifts a day")]
+    TooManyShifts,
+    /// 409: a correction needs its approval document finally approved.
+    #[error("the correction's approval document is not approved")]
+    DocumentNotApproved,
+    /// 422
+    #[error("a correction needs a reason")]
+    ReasonRequired,
+    /// 422: corrected shifts are closed, in order, not overlapping, each within a day.
+    #[error("corrected shifts must be closed, in order and not overlapping")]
+    InvalidShifts,
+}
+
+impl crate::Refusal for AttendanceError {
+    fn refusal(&self) -> (crate::RefusalKind, &'static str) {
+        use crate::RefusalKind::*;
+        use AttendanceError as E;
+        match self {
+            E::NotSelf => (Forbidden, "not_self"),
+            E::NotHrAdmin => (Forbidden, "not_hr_admin"),
+            E::WrongEmployee => (Invalid, "wrong_employee"),
+            E::WrongDay => (Invalid, "wrong_work_day"),
+            E::AlreadyCheckedIn => (Conflict, "already_checked_in"),
+            E::OpenShiftElsewhere { .. } => (Conflict, "open_shift_elsewhere"),
+            E::NotCheckedIn => (Conflict, "not_checked_in"),
+            E::OutOfOrder => (Invalid, "attendance_out_of_order"),
+            E::ShiftTooLong => (Invalid, "shift_too_long"),
+            E::TooManyShifts => (Invalid, "too_many_shifts"),
+            E::DocumentNotApproved => (Conflict, "document_not_approved"),
+            E::ReasonRequired => (Invalid, "reason_required"),
+            E::InvalidShifts => (Invalid, "invalid_shifts"),
+        }
+    }
+}
+
+/// A correction applied to the day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Correction {
+    pub document: ApprovalId,
+    pub reason: String,
+    pub shifts: Vec<Shift>,
+    pub by: EmployeeId,
+    pub at: DateTime<Utc>,
+}
+
+/// One employee's work day.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttendanceDay {
+    pub employee: Option<EmployeeId>,
+    pub day: Option<NaiveDate>,
+    /// Shifts as stamped, never amended.
+    pub punched: Vec<Shift>,
+    /// Shifts in force: the last correction's, then any stamped after it.
+    pub shifts: Vec<Shift>,
+    pub corrections: Vec<Correction>,
+}
+
+impl AttendanceDay {
+    /// The stream of `employee`'s `day`.
+    pub fn stream_id(employee: EmployeeId, day: NaiveDate) -> String {
+        format!("{employee}/{day}")
+    }
+
+    /// The shift in force that is still open.
+    pub fn open_shift(&self) -> Option<&Shift> {
+        self.shifts.last().filter(|s| s.is_open())
+    }
+
+    fn owner(&self, employee: EmployeeId, day: NaiveDate) -> Result<(), AttendanceError> {
+        if self.employee.is_some_and(|e| e != employee) {
+            return Err(AttendanceError::WrongEmployee);
+        }
+        if self.day.is_some_and(|d| d != day) {
+            return Err(AttendanceError::WrongDay);
+        }
+        Ok(())
+    }
+
+    /// What the day comes to under `schedule` (see [`super::assess_day`]); `day` is this
+    /// stream's day, which an empty stream (an absence) cannot say itself.
+    pub fn assess(
+        &self,
+        day: NaiveDate,
+        schedule: &WorkSchedule,
+        holiday: bool,
+        leave: &[ApprovedLeave],
+        offset: FixedOffset,
+    ) -> DayAssessment {
+        super::assess_day(schedule, day, holiday, &self.shifts, leave, offset)
+    }
+
+    fn last_stamp(&self) -> Option<DateTime<Utc>> {
+        self.shifts.last().map(|s| s.end.unwrap_or(s.start))
+    }
+}
+
+fn valid_shifts(shifts: &[Shift]) -> Result<(), AttendanceError> {
+    if shifts.len() > MAX_SHIFTS {
+        return Err(AttendanceError::TooManyShifts);
+    }
+    let mut previous_end: Option<DateTime<Utc>> = None;
+    for shift in shifts {
+        let Some(end) = shift.end else {
+            return Err(AttendanceError::InvalidShifts);
+        };
+        let ordered = end > shift.start && previous_end.is_none_or(|p| p <= shift.start);
+        if !ordered || end - shift.start > chrono::Duration::hours(MAX_SHIFT_HOURS) {
+            return Err(AttendanceError::InvalidShifts);
+        }
+        previous_end = Some(end);
+    }
+    Ok(())
+}
+
+impl Aggregate for AttendanceDay {
+    type Command = AttendanceCommand;
+    type Event = AttendanceEvent;
+    type Error = AttendanceError;
+
+    fn decide(&self, command: &AttendanceCommand) -> Result<Vec<AttendanceEvent>, AttendanceError> {
+        use AttendanceCommand as C;
+        use AttendanceEvent as E;
+        let event = match command {
+            C::CheckIn {
+                employee,
+                day,
+                offset,
+                open_elsewhere,
+                by,
+                at,
+            } => {
+                if by.id != *employee {
+                    return Err(AttendanceError::NotSelf);
+                }
+                self.owner(*employee, *day)?;
+                if at.with_timezone(offset).date_naive() != *day {
+                    return Err(AttendanceError::WrongDay);
+                }
+                if self.open_shift().is_some() {
+                    return Err(AttendanceError::AlreadyCheckedIn);
+                }
+                if let Some(open) = open_elsewhere.filter(|d| d != day) {
+                    return Err(AttendanceError::OpenShiftElsewhere { day: open });
+                }
+                if self.shifts.len() >= MAX_SHIFTS {
+                    return Err(AttendanceError::TooManyShifts);
+                }
+                if self.last_stamp().is_some_and(|last| *at < last) {
+                    return Err(AttendanceError::OutOfOrder);
+                }
+                E::CheckedIn {
+                    employee: *employee,
+                    day: *day,
+                    at: *at,
+                }
+            }
+            C::CheckOut { employee, day, by, at } => {
+                if by.id != *employee {
+                    return Err(AttendanceError::NotSelf);
+                }
+                self.owner(*employee, *day)?;
+                let open = self.open_shift().ok_or(AttendanceError::NotCheckedIn)?;
+                if *at < open.start {
+                    return Err(AttendanceError::OutOfOrder);
+                }
+                if *at - open.start > chrono::Duration::hours(MAX_SHIFT_HOURS) {
+                    return Err(AttendanceError::ShiftTooLong);
+                }
+                E::CheckedOut {
+                    employee: *employee,
+                    day: *day,
+                    at: *at,
+                }
+            }
+            C::Correct {
+                employee,
+                day,
+                shifts,
+                document,
+                document_approved,
+                reason,
+                by,
+                at,
+            } => {
+                if !by.has(Role::HrAdmin) {
+                    return Err(AttendanceError::NotHrAdmin);
+                }
+                self.owner(*employee, *day)?;
+                if self.corrections.iter().any(|c| c.document == *document) {
+                    return Ok(Vec::new());
+                }
+                if !document_approved {
+                    return Err(AttendanceError::DocumentNotApproved);
+                }
+                let reason = reason.trim();
+                if reason.is_empty() {
+                    return Err(AttendanceError::ReasonRequired);
+                }
+                valid_shifts(shifts)?;
+                E::DayCorrected {
+                    employee: *employee,
+                    day: *day,
+                    shifts: shifts.clone(),
+                    document: *document,
+                    reason: reason.to_owned(),
+                    by: by.id,
+                    at: *at,
+                }
+            }
+        };
+        Ok(vec![event])
+    }
+
+    fn evolve(&mut self, event: &AttendanceEvent) {
+        match event {
+            AttendanceEvent::CheckedIn { employee, day, at } => {
+                self.employee = Some(*employee);
+                self.day = Some(*day);
+                let shift = Shift { start: *at, end: None };
+                self.punched.push(shift);
+                self.shifts.push(shift);
+            }
+            AttendanceEvent::CheckedOut { employee, day, at } => {
+                self.employee = Some(*employee);
+                self.day = Some(*day);
+                for shifts in [&mut self.punched, &mut self.shifts] {
+                    if let Some(open) = shifts.last_mut().filter(|s| s.is_open()) {
+                        open.end = Some(*at);
+                    }
+                }
+            }
+            AttendanceEvent::DayCorrected {
+                employee,
+                day,
+                shifts,
+                document,
+                reason,
+                by,
+                at,
+            } => {
+                self.employee = Some(*employee);
+                self.day = Some(*day);
+                self.shifts = shifts.clone();
+                self.corrections.push(Correction {
+                    document: *document,
+                    reason: reason.clone(),
+                    shifts: shifts.clone(),
+                    by: *by,
+                    at: *at,
+                });
+            }
+        }
+    }
+}
