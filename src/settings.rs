@@ -112,17 +112,17 @@ pub const KEYS: &[Key] = &[
     key(
         "admission.max_in_flight",
         "ERP_ADMISSION_MAX_IN_FLIGHT",
-        "`256` requests running at once per command-api / query-api instance",
+        "`64` requests running at once per command-api / query-api instance",
     ),
     key(
         "admission.max_queue",
         "ERP_ADMISSION_MAX_QUEUE",
-        "`1024` requests waiting for a place; beyond it 503 `overloaded` with `Retry-After` at once",
+        "`256` requests waiting for a place; beyond it 503 `overloaded` with `Retry-After` at once",
     ),
     key(
         "admission.max_wait_ms",
         "ERP_ADMISSION_MAX_WAIT_MS",
-        "`25`: the longest a request waits for a place before it is refused the same way",
+        "`20`: the longest a request waits for a place before it is refused the same way",
     ),
     key(
         "auth.jwks_url",

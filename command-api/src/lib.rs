@@ -144,11 +144,6 @@ pub fn build(log: Arc<dyn EventLog>, auth: AuthState, settings: Settings) -> (Ap
         .route("/docs.js", axum::routing::get(routes::meta::docs_script))
         .fallback(|| async { error::ApiError::not_found("no such route") })
         .layer(axum::middleware::from_fn_with_state(state.clone(), ratelimit::limit))
-        // Outside the rate limit: an overloaded instance refuses before checking a token.
-        .layer(axum::middleware::from_fn_with_state(
-            infra::admission::Admission::new(state.settings.admission),
-            edge::admit,
-        ))
         .with_state(state.clone());
     (state.clone(), layered(router, &state.settings))
 }
@@ -200,7 +195,6 @@ fn layered(router: Router, settings: &Settings) -> Router {
         .expose_headers([header::ETAG, request_id.clone(), header::RETRY_AFTER]);
     let router = edge::bounded(router, settings.request_timeout)
         .layer(axum::extract::DefaultBodyLimit::max(settings.body_limit))
-        .layer(cors)
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
@@ -212,6 +206,13 @@ fn layered(router: Router, settings: &Settings) -> Router {
                 tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
             }),
         )
+        // Outside tracing and the rate limit: an overloaded instance refuses before it checks a
+        // token or writes a log line (a flood of refusals must not cost what it refuses).
+        .layer(axum::middleware::from_fn_with_state(
+            infra::admission::Admission::new(settings.admission),
+            edge::admit,
+        ))
+        .layer(cors)
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid));
     edge::harden(router)
 }

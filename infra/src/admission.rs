@@ -31,9 +31,9 @@ pub struct AdmissionLimits {
 impl Default for AdmissionLimits {
     fn default() -> Self {
         Self {
-            max_in_flight: 256,
-            max_queue: 1024,
-            max_wait: Duration::from_millis(25),
+            max_in_flight: 64,
+            max_queue: 256,
+            max_wait: Duration::from_millis(20),
         }
     }
 }
