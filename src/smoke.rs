@@ -32,10 +32,10 @@ pub async fn run(url: &str) -> anyhow::Result<()> {
     anyhow::ensure!(page.contains("<div id=\"root\""), "GET / is not the web app");
     step("web app served at /");
 
-    let drafter = crate::bench::login(&http, url, DEV_KANG.0)
+    let drafter = crate::bench::harness::login(&http, url, DEV_KANG.0)
         .await
         .context("dev login of the drafter")?;
-    let approver = crate::bench::login(&http, url, PLATFORM_LEAD.0)
+    let approver = crate::bench::harness::login(&http, url, PLATFORM_LEAD.0)
         .await
         .context("dev login of the approver")?;
     step("two demo users signed in (dev login)");

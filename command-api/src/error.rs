@@ -73,20 +73,55 @@ impl ApiError {
     }
 }
 
+/// An `application/problem+json` body (RFC 9457) with a stable `code`: what every refusal
+/// and failure answers.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// `https://erp.example/problems/{code}`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The status's reason phrase.
+    pub title: String,
+    pub status: u16,
+    /// Stable, machine-readable: what clients branch on.
+    pub code: String,
+    pub detail: String,
+    /// Members of the refusal's own: `current_version` on 409 version conflicts, `errors` on
+    /// 422 invalid bodies, `reason` on 422 invalid lines, `requested` and `available` on
+    /// insufficient leave, `retry_after_seconds` (also `Retry-After`) when trying again later
+    /// may succeed.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, Value>,
+}
+
+impl From<ApiError> for Problem {
+    fn from(e: ApiError) -> Self {
+        let mut extra: std::collections::BTreeMap<String, Value> = match e.extra {
+            Value::Object(members) => members.into_iter().collect(),
+            _ => Default::default(),
+        };
+        // The standard members are the error's own; a refusal's members never replace them.
+        for own in ["type", "title", "status", "code", "detail"] {
+            extra.remove(own);
+        }
+        Self {
+            kind: format!("https://erp.example/problems/{}", e.code),
+            title: e.status.canonical_reason().unwrap_or("error").to_owned(),
+            status: e.status.as_u16(),
+            code: e.code.to_owned(),
+            detail: e.detail,
+            extra,
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut body = json!({
-            "type": format!("https://erp.example/problems/{}", self.code),
-            "title": self.status.canonical_reason().unwrap_or("error"),
-            "status": self.status.as_u16(),
-            "code": self.code,
-            "detail": self.detail,
-        });
-        if let (Value::Object(extra), Some(object)) = (self.extra, body.as_object_mut()) {
-            object.extend(extra);
-        }
-        let retry_after = body.get("retry_after_seconds").and_then(Value::as_u64);
-        let mut response = (self.status, body.to_string()).into_response();
+        let status = self.status;
+        let problem = Problem::from(self);
+        let retry_after = problem.extra.get("retry_after_seconds").and_then(Value::as_u64);
+        let body = serde_json::to_string(&problem).unwrap_or_default();
+        let mut response = (status, body).into_response();
         response.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),

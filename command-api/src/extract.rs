@@ -92,6 +92,10 @@ pub struct CommandHeaders {
 impl CommandHeaders {
     /// The command id for the log: a stable hash of (caller, key) when a key was sent, so the
     /// same key from two callers never collides; a fresh UUIDv7 otherwise.
+    ///
+    /// Unlike the follow-ups' [`crate::service::derived_id`], this stays the first 16 bytes of
+    /// a SHA-256: [`Self::new_id`] names created resources with it, and a create retried with
+    /// the same key across an upgrade must name the same resource, or it would make a second.
     pub fn command_id(&self, caller: EmployeeId, route: &str) -> Uuid {
         match &self.key {
             None => Uuid::now_v7(),

@@ -116,7 +116,7 @@ fn api() -> openapi::Api {
 /// The OpenAPI document `/openapi.json` serves, without a server: the web app's REST types
 /// are generated from its committed copy (`command-api/openapi.json`).
 pub fn openapi_document() -> serde_json::Value {
-    api().finish().1
+    serde_json::to_value(api().finish().1).unwrap_or_default()
 }
 
 /// Wires the command side over a log: directory, reactor, routes. Returns the state and the
@@ -125,6 +125,7 @@ pub fn build(log: Arc<dyn EventLog>, auth: AuthState, settings: Settings) -> (Ap
     let service = Arc::new(CommandService::new(log.clone()));
     let directory = Directory::follow(log);
     let (routes, document) = api().finish();
+    let document = serde_json::to_value(document).unwrap_or_default();
     let state = AppState {
         service: service.clone(),
         directory,

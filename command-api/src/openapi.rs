@@ -1,25 +1,79 @@
 //! The OpenAPI 3.1 document, generated from the route table: every route is registered
-//! through [`Api`], which adds it to the axum router and to the document at once, with its
-//! request schema derived from the Rust type (`utoipa::ToSchema`). Served at `/openapi.json`,
-//! browsable at `/docs`.
+//! through [`Api`], which adds it to the axum router and to the document at once. Request and
+//! response bodies are the handlers' own Rust types (`utoipa::ToSchema`): a route names its
+//! body with [`Doc::body`] and its success answer with [`Doc::returns`] (commands answer
+//! [`Outcome`] unless they say otherwise), and every refusal is a [`Problem`]. The document is
+//! assembled with utoipa's typed builders. Served at `/openapi.json`, browsable at `/docs`.
 
+use crate::error::Problem;
+use crate::service::Outcome;
 use crate::AppState;
 use axum::handler::Handler;
 use axum::routing::{on, MethodFilter};
 use axum::Router;
-use serde_json::{json, Map, Value};
-use utoipa::openapi::schema::Schema;
-use utoipa::openapi::RefOr;
-use utoipa::{PartialSchema, ToSchema};
+use std::collections::BTreeMap;
+use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{
+    ComponentsBuilder, Content, InfoBuilder, OpenApi, OpenApiBuilder, Paths, Ref, RefOr, Required, Response,
+};
+use utoipa::ToSchema;
+
+/// A named schema and the ones it refers to, for the document's components.
+type Schemas = Vec<(String, RefOr<Schema>)>;
+
+/// `T`'s schema and every schema it refers to (`$ref`), so that every reference resolves.
+fn schemas_of<T: ToSchema>() -> Schemas {
+    let mut schemas = vec![(T::name().into_owned(), T::schema())];
+    T::schemas(&mut schemas);
+    schemas
+}
+
+/// A JSON body: one schema of the components, or a list of them.
+#[derive(Clone)]
+struct BodyDoc {
+    name: String,
+    list: bool,
+    schemas: Schemas,
+}
+
+impl std::fmt::Debug for BodyDoc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BodyDoc")
+            .field("name", &self.name)
+            .field("list", &self.list)
+            .finish()
+    }
+}
+
+impl BodyDoc {
+    fn of<T: ToSchema>(list: bool) -> Self {
+        Self {
+            name: T::name().into_owned(),
+            list,
+            schemas: schemas_of::<T>(),
+        }
+    }
+
+    fn schema(&self) -> RefOr<Schema> {
+        let one = Ref::from_schema_name(self.name.clone());
+        if self.list {
+            ArrayBuilder::new().items(one).into()
+        } else {
+            one.into()
+        }
+    }
+}
 
 /// How one route is documented.
 #[derive(Debug, Clone)]
 pub struct Doc {
     summary: &'static str,
     tag: &'static str,
-    request: Option<(String, Value)>,
-    /// The schemas the request schema refers to (`$ref`), so that every reference resolves.
-    referenced: Vec<(String, Value)>,
+    request: Option<BodyDoc>,
+    response: Option<BodyDoc>,
     created: bool,
     if_match: bool,
     public: bool,
@@ -31,7 +85,7 @@ impl Doc {
             summary,
             tag,
             request: None,
-            referenced: Vec::new(),
+            response: None,
             created: false,
             if_match: false,
             public: false,
@@ -39,21 +93,24 @@ impl Doc {
     }
 
     /// The JSON body type.
-    pub fn body<T: ToSchema + PartialSchema>(mut self) -> Self {
-        let schema: RefOr<Schema> = T::schema();
-        self.request = Some((
-            T::name().into_owned(),
-            serde_json::to_value(schema).unwrap_or(Value::Null),
-        ));
-        let mut referenced = Vec::new();
-        T::schemas(&mut referenced);
-        self.referenced = referenced
-            .into_iter()
-            .map(|(name, schema)| (name, serde_json::to_value(schema).unwrap_or(Value::Null)))
-            .collect();
+    pub fn body<T: ToSchema>(mut self) -> Self {
+        self.request = Some(BodyDoc::of::<T>(false));
         self
     }
 
+    /// The JSON type of the success answer (a command's is [`Outcome`] unless it says).
+    pub fn returns<T: ToSchema>(mut self) -> Self {
+        self.response = Some(BodyDoc::of::<T>(false));
+        self
+    }
+
+    /// The success answer is a JSON array of `T`.
+    pub fn returns_list<T: ToSchema>(mut self) -> Self {
+        self.response = Some(BodyDoc::of::<T>(true));
+        self
+    }
+
+    /// Success is 201 (a new resource, or a new entry).
     pub fn created(mut self) -> Self {
         self.created = true;
         self
@@ -75,8 +132,8 @@ impl Doc {
 /// Router and OpenAPI document, built together.
 pub struct Api {
     router: Router<AppState>,
-    paths: Map<String, Value>,
-    schemas: Map<String, Value>,
+    paths: BTreeMap<String, PathItem>,
+    schemas: BTreeMap<String, RefOr<Schema>>,
 }
 
 impl std::fmt::Debug for Api {
@@ -91,30 +148,34 @@ impl Default for Api {
     }
 }
 
+/// A string parameter of the path or a header.
+fn parameter(
+    name: &str,
+    place: ParameterIn,
+    required: bool,
+    max_length: Option<usize>,
+    description: Option<&str>,
+) -> utoipa::openapi::path::Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(place)
+        .required(if required { Required::True } else { Required::False })
+        .schema(Some(
+            ObjectBuilder::new().schema_type(Type::String).max_length(max_length),
+        ))
+        .description(description)
+        .build()
+}
+
 impl Api {
     pub fn new() -> Self {
-        let mut schemas = Map::new();
-        schemas.insert(
-            "Outcome".into(),
-            serde_json::to_value(crate::service::Outcome::schema()).unwrap_or(Value::Null),
-        );
-        schemas.insert(
-            "Problem".into(),
-            json!({
-                "type": "object",
-                "description": "RFC 9457 problem details with a stable `code`.",
-                "required": ["type", "title", "status", "code", "detail"],
-                "properties": {
-                    "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
-                    "code": {"type": "string"}, "detail": {"type": "string"},
-                    "current_version": {"type": "integer", "description": "on 409 version conflicts"},
-                    "errors": {"type": "array", "items": {"type": "object"}, "description": "on 422 invalid bodies"}
-                }
-            }),
-        );
+        let schemas = schemas_of::<Outcome>()
+            .into_iter()
+            .chain(schemas_of::<Problem>())
+            .collect();
         Self {
             router: Router::new(),
-            paths: Map::new(),
+            paths: BTreeMap::new(),
             schemas,
         }
     }
@@ -126,55 +187,84 @@ impl Api {
         T: 'static,
     {
         self.router = self.router.route(path, on(method, handler));
-        let verb = match method {
-            m if m == MethodFilter::GET => "get",
-            m if m == MethodFilter::PUT => "put",
-            m if m == MethodFilter::PATCH => "patch",
-            m if m == MethodFilter::DELETE => "delete",
-            _ => "post",
+        let (verb, http) = match method {
+            m if m == MethodFilter::GET => ("get", HttpMethod::Get),
+            m if m == MethodFilter::PUT => ("put", HttpMethod::Put),
+            m if m == MethodFilter::PATCH => ("patch", HttpMethod::Patch),
+            m if m == MethodFilter::DELETE => ("delete", HttpMethod::Delete),
+            _ => ("post", HttpMethod::Post),
         };
-        let mut parameters: Vec<Value> = path
-            .split('/')
-            .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
-            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
-            .collect();
-        if verb != "get" {
-            parameters.push(json!({"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string", "maxLength": 200}, "description": "a retry with the same key returns the first answer and records nothing"}));
-            parameters.push(json!({"name": "If-Match", "in": "header", "required": doc.if_match, "schema": {"type": "string"}, "description": "the version you act on, e.g. \"3\""}));
+        let mut operation = OperationBuilder::new()
+            .tag(doc.tag)
+            .summary(Some(doc.summary))
+            .operation_id(Some(format!("{verb}{}", path.replace(['/', '{', '}', '-'], "_"))));
+        for name in path.split('/').filter_map(|s| s.strip_prefix('{')?.strip_suffix('}')) {
+            operation = operation.parameter(parameter(name, ParameterIn::Path, true, None, None));
         }
-        let problem = json!({"description": "problem", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}});
-        let success = if verb == "get" {
-            json!({"description": "ok", "content": {"application/json": {}}})
-        } else {
-            json!({"description": "recorded", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Outcome"}}}})
-        };
-        let mut responses = Map::new();
-        responses.insert(if doc.created { "201" } else { "200" }.into(), success);
+        if http != HttpMethod::Get {
+            operation = operation
+                .parameter(parameter(
+                    "Idempotency-Key",
+                    ParameterIn::Header,
+                    false,
+                    Some(200),
+                    Some("a retry with the same key returns the first answer and records nothing"),
+                ))
+                .parameter(parameter(
+                    "If-Match",
+                    ParameterIn::Header,
+                    doc.if_match,
+                    None,
+                    Some("the version you act on, e.g. \"3\""),
+                ));
+        }
+        if let Some(request) = &doc.request {
+            operation = operation.request_body(Some(
+                RequestBodyBuilder::new()
+                    .required(Some(Required::True))
+                    .content("application/json", Content::new(Some(request.schema())))
+                    .build(),
+            ));
+        }
+        // A GET names what it answers; a command answers its outcome unless it says otherwise.
+        let success = doc
+            .response
+            .clone()
+            .or_else(|| (http != HttpMethod::Get).then(|| BodyDoc::of::<Outcome>(false)));
+        let described = if http == HttpMethod::Get { "ok" } else { "recorded" };
+        let mut ok = Response::builder().description(described);
+        if let Some(body) = &success {
+            ok = ok.content("application/json", Content::new(Some(body.schema())));
+        }
+        operation = operation.response(if doc.created { "201" } else { "200" }, ok.build());
+        let problem = Response::builder()
+            .description("problem")
+            .content(
+                "application/problem+json",
+                Content::new(Some(Ref::from_schema_name(Problem::name()))),
+            )
+            .build();
         let codes: &[&str] = if doc.public {
             &["400"]
         } else {
             &["400", "401", "403", "404", "409", "413", "422", "428"]
         };
         for code in codes {
-            responses.insert((*code).into(), problem.clone());
+            operation = operation.response(*code, problem.clone());
         }
-        let mut operation = json!({
-            "tags": [doc.tag],
-            "summary": doc.summary,
-            "operationId": format!("{verb}{}", path.replace(['/', '{', '}', '-'], "_")),
-            "parameters": parameters,
-            "responses": responses,
-        });
         if doc.public {
-            operation["security"] = json!([]);
+            operation = operation.securities(Some(Vec::<SecurityRequirement>::new()));
         }
-        if let Some((name, schema)) = doc.request {
-            operation["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{name}")}}}});
-            self.schemas.insert(name, schema);
+        for body in doc.request.into_iter().chain(success) {
+            self.schemas.extend(body.schemas);
         }
-        self.schemas.extend(doc.referenced);
-        let item = self.paths.entry(path.to_owned()).or_insert_with(|| json!({}));
-        item[verb] = operation;
+        let operation = operation.build();
+        match self.paths.get_mut(path) {
+            Some(item) => item.merge_operations(PathItem::new(http, operation)),
+            None => {
+                self.paths.insert(path.to_owned(), PathItem::new(http, operation));
+            }
+        }
         self
     }
 
@@ -199,26 +289,40 @@ impl Api {
     }
 
     /// The router and the finished document.
-    pub fn finish(self) -> (Router<AppState>, Value) {
-        let document = json!({
-            "openapi": "3.1.0",
-            "info": {
-                "title": "ERP 전자결재 command API",
-                "version": env!("CARGO_PKG_VERSION"),
-                "description": "Commands on approval documents, the organisation and leave. Every success answers with the resource version (send it back as If-Match) and a log position token that queries can wait for."
-            },
-            "components": {
-                "schemas": self.schemas,
-                "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
-            },
-            "security": [{"bearer": []}],
-            "paths": self.paths,
-        });
+    pub fn finish(self) -> (Router<AppState>, OpenApi) {
+        let info = InfoBuilder::new()
+            .title("ERP 전자결재 command API")
+            .version(env!("CARGO_PKG_VERSION"))
+            .description(Some(
+                "Commands on approval documents, the organisation and leave. Every success answers with the resource version (send it back as If-Match) and a log position token that queries can wait for.",
+            ))
+            .build();
+        let mut components = ComponentsBuilder::new().security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                Http::builder()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+        for (name, schema) in self.schemas {
+            components = components.schema(name, schema);
+        }
+        let mut paths = Paths::new();
+        paths.paths = self.paths.into_iter().collect();
+        let document = OpenApiBuilder::new()
+            .info(info)
+            .components(Some(components.build()))
+            .security(Some([SecurityRequirement::new("bearer", Vec::<String>::new())]))
+            .paths(paths)
+            .build();
         (self.router, document)
     }
 }
 
-/// A dependency-free page that renders the document: method, path, summary, body schema.
+/// A dependency-free page that renders the document: method, path, summary, the body and
+/// answer schemas.
 pub const VIEWER: &str = r#"<!doctype html><html lang="ko"><head><meta charset="utf-8"><title>ERP 전자결재 API</title>
 <style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}h2{margin-top:2rem}
 details{border:1px solid #ddd;border-radius:6px;margin:.4rem 0;padding:.4rem .8rem}summary{cursor:pointer}
@@ -235,10 +339,13 @@ pub const VIEWER_SCRIPT: &str = r#"fetch('/openapi.json').then(r=>r.json()).then
   for(const [tag,ops] of Object.entries(byTag)){
     html+=`<h2>${esc(tag)}</h2>`;
     for(const {path,verb,op} of ops){
-      const ref=op.requestBody?.content['application/json'].schema.$ref?.split('/').pop();
-      const schema=ref?`<pre>${esc(JSON.stringify(doc.components.schemas[ref],null,2))}</pre>`:'';
+      const named=s=>(s?.$ref??s?.items?.$ref)?.split('/').pop();
+      const show=(title,name)=>name?`<p>${title}: <code>${esc(name)}</code></p><pre>${esc(JSON.stringify(doc.components.schemas[name],null,2))}</pre>`:'';
+      const ok=op.responses['200']??op.responses['201'];
       html+=`<details><summary><code class="m">${verb.toUpperCase()}</code><code>${esc(path)}</code> — ${esc(op.summary)}</summary>`+
-        `<p>Responses: ${Object.keys(op.responses).join(', ')}</p>${schema}</details>`;
+        `<p>Responses: ${Object.keys(op.responses).join(', ')}</p>`+
+        show('Body',named(op.requestBody?.content['application/json'].schema))+
+        show('Answer',named(ok?.content?.['application/json']?.schema))+`</details>`;
     }
   }
   document.getElementById('api').innerHTML=html;

@@ -24,14 +24,21 @@ use uuid::Uuid;
 /// slow broker stretches that window to seconds.
 const UNCONDITIONAL_RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// The namespace of [`derived_id`]'s name-based ids: this project's own, fixed for good.
+pub const COMMAND_ID_NAMESPACE: Uuid = uuid::uuid!("c5609480-6c90-485a-a988-91da922bf776");
+
 /// A command id derived from a seed (a document and a purpose), so that a follow-up issued
-/// again after a retry or a restart is recognised as the same command.
+/// again after a retry or a restart is recognised as the same command: a name-based UUID
+/// (version 5) of the seed in [`COMMAND_ID_NAMESPACE`].
+///
+/// Ids written before this derivation were the first 16 bytes of the seed's SHA-256, so a
+/// follow-up of an event written then is issued again under another id after an upgrade.
+/// That changes nothing, because every follow-up is refused or answered with no event by
+/// its aggregate when it has already been applied, whatever its id: a document is numbered
+/// once (`NumberSequence` assigns no second number, `RecordNumber` is `already_numbered`),
+/// a ledger debits a document once, holds a revision once, and releases only a hold it has.
 pub fn derived_id(seed: &str) -> Uuid {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(seed.as_bytes());
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    uuid::Builder::from_custom_bytes(bytes).into_uuid()
+    Uuid::new_v5(&COMMAND_ID_NAMESPACE, seed.as_bytes())
 }
 
 /// Why a command or a lookup did not succeed.
@@ -371,5 +378,21 @@ impl CommandService {
             .await?
             .state
             .table)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Follow-ups are recognised by their derived id across restarts and releases: the
+    /// derivation must never change silently.
+    #[test]
+    fn a_derived_id_is_the_seeds_name_based_uuid_and_never_changes() {
+        let id = derived_id("number/0190c8e0-0000-7000-8000-000000000001");
+        assert_eq!(id.get_version_num(), 5);
+        assert_eq!(id, uuid::uuid!("5796f4e2-29e4-5c09-98cc-6ba2c056b7d9"));
+        assert_eq!(id, derived_id("number/0190c8e0-0000-7000-8000-000000000001"));
+        assert_ne!(id, derived_id("record-number/0190c8e0-0000-7000-8000-000000000001"));
     }
 }

@@ -2024,3 +2024,145 @@ async fn a_comment_lands_while_a_concurrent_commit_is_slow_to_show() {
     assert_eq!(second.status, StatusCode::CREATED, "{}", second.body);
     assert_eq!(second.body["version"], first.body["version"].as_u64().unwrap() + 1);
 }
+
+/// Waits until `check` holds of the drafter's leave ledger.
+async fn ledger_where(
+    state: &command_api::AppState,
+    who: EmployeeId,
+    check: impl Fn(&domain::leave::LeaveLedger) -> bool,
+) {
+    for _ in 0..200 {
+        if check(&state.service.leave_ledger(who).await.unwrap()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the leave ledger never got there");
+}
+
+/// The events of an approval document, decoded.
+async fn approval_events(state: &command_api::AppState, stream: &StreamRef) -> Vec<domain::approval::ApprovalEvent> {
+    let recorded = state.service.log().read_stream(stream).await.unwrap();
+    recorded
+        .into_iter()
+        .map(|e| serde_json::from_value(e.payload).unwrap())
+        .collect()
+}
+
+/// The process managers' follow-ups are idempotent by what they do, not only by their command
+/// id: each one issued for an approved and for a rejected leave request, issued again under a
+/// fresh id (as after a change of how follow-up ids are derived), records nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follow_up_issued_again_under_another_id_changes_nothing() {
+    use command_api::service::Meta;
+    use domain::approval::{Approval, ApprovalCommand};
+    use domain::numbering::{NumberCommand, NumberSequence};
+    use domain::process::{on_approval_event, FollowUp};
+
+    let (app, state) = embedded_with_state(demo_settings()).await;
+    let kang = app.login(DEV_KANG).await;
+    let lead = app.login(PLATFORM_LEAD).await;
+    let head = app.login(DEV_HEAD).await;
+    let mut documents = Vec::new();
+    for decisions in [
+        vec![(&lead, "approve", json!({})), (&head, "approve", json!({}))],
+        vec![(&lead, "reject", json!({ "reason": "일정 조정" }))],
+    ] {
+        let draft = app.post("/api/approvals", &kang, leave_request("1"), None).await;
+        assert_eq!(draft.status, StatusCode::CREATED, "{}", draft.body);
+        let id = draft.body["id"].as_str().unwrap().to_owned();
+        let submit = app
+            .post(&format!("/api/approvals/{id}/submit"), &kang, json!({}), Some(1))
+            .await;
+        assert_eq!(submit.status, StatusCode::OK, "{}", submit.body);
+        for (version, (who, action, body)) in (2..).zip(decisions) {
+            let reply = app
+                .post(&format!("/api/approvals/{id}/{action}"), who, body, Some(version))
+                .await;
+            assert_eq!(reply.status, StatusCode::OK, "{action}: {}", reply.body);
+        }
+        documents.push(id);
+    }
+    let (approved, rejected) = (&documents[0], &documents[1]);
+    eventually(&app, &format!("/api/approvals/{approved}"), &kang, |d| {
+        d["number_text"].is_string()
+    })
+    .await;
+    let (approved_id, rejected_id) = (approved.parse().unwrap(), rejected.parse().unwrap());
+    let approved_id = domain::ids::ApprovalId(approved_id);
+    let rejected_id = domain::ids::ApprovalId(rejected_id);
+    ledger_where(&state, DEV_KANG, |l| {
+        l.debits.contains_key(&approved_id) && l.available_to(rejected_id) == l.available()
+    })
+    .await;
+
+    let ledger_stream = StreamRef::new(streams::LEAVE, DEV_KANG.to_string());
+    let ledger_version = state.service.log().read_stream(&ledger_stream).await.unwrap().len();
+    let mut issued = std::collections::BTreeSet::new();
+    for id in [approved, rejected] {
+        let stream = StreamRef::new(streams::APPROVAL, id.clone());
+        let loaded = state.service.load::<Approval>(&stream).await.unwrap();
+        let doc = loaded.state.0.unwrap();
+        let form = state
+            .service
+            .form(&doc.form.id.0, Some(doc.form.version))
+            .unwrap()
+            .clone();
+        for event in approval_events(&state, &stream).await {
+            for step in on_approval_event(&doc, &event, &form, demo_settings().company_offset) {
+                let again = Meta::system(Uuid::now_v7(), None);
+                match step {
+                    FollowUp::Number(command) => {
+                        issued.insert("number");
+                        let NumberCommand::Assign { key, .. } = &command;
+                        let sequence = StreamRef::new(streams::NUMBERING, key.stream_id());
+                        let outcome = state
+                            .service
+                            .execute::<NumberSequence>(&sequence, None, &again, &command)
+                            .await
+                            .unwrap();
+                        assert!(outcome.events.is_empty(), "a second number: {outcome:?}");
+                        let number = state.service.load::<NumberSequence>(&sequence).await.unwrap().state;
+                        let record = ApprovalCommand::RecordNumber {
+                            number: number.number_of(doc.id).unwrap().clone(),
+                            by: domain::Actor::employee(event.actor()),
+                            at: event.at(),
+                        };
+                        let again = Meta::system(Uuid::now_v7(), None);
+                        let refused = state
+                            .service
+                            .execute::<Approval>(&stream, None, &again, &record)
+                            .await
+                            .unwrap_err();
+                        assert_eq!(command_api::error::ApiError::from(refused).code, "already_numbered");
+                    }
+                    FollowUp::Leave(command) => {
+                        issued.insert(match command {
+                            domain::leave::LeaveCommand::Debit { .. } => "debit",
+                            _ => "release",
+                        });
+                        let outcome = state
+                            .service
+                            .execute::<domain::leave::LeaveLedger>(&ledger_stream, None, &again, &command)
+                            .await
+                            .unwrap();
+                        assert!(outcome.events.is_empty(), "{command:?} applied twice: {outcome:?}");
+                    }
+                }
+            }
+        }
+        let now = state.service.load::<Approval>(&stream).await.unwrap().version;
+        assert_eq!(now, loaded.version, "{id} moved");
+    }
+    // Number and debit for the approved request, the release for the rejected one.
+    assert_eq!(
+        issued.into_iter().collect::<Vec<_>>(),
+        ["debit", "number", "release"],
+        "every kind of follow-up was issued again"
+    );
+    assert_eq!(
+        state.service.log().read_stream(&ledger_stream).await.unwrap().len(),
+        ledger_version,
+        "the ledger moved"
+    );
+}

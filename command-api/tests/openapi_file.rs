@@ -42,3 +42,43 @@ fn every_schema_the_document_refers_to_is_in_it() {
         .collect();
     assert!(dangling.is_empty(), "references without a schema: {dangling:?}");
 }
+
+/// The schema of `operation`'s answer `status` as JSON, if it names one.
+fn answer_schema<'a>(operation: &'a serde_json::Value, status: &str, media: &str) -> Option<&'a serde_json::Value> {
+    operation["responses"][status]["content"][media]["schema"]
+        .as_object()
+        .map(|_| &operation["responses"][status]["content"][media]["schema"])
+}
+
+#[test]
+fn every_route_documents_its_success_body_and_its_problems() {
+    let document = command_api::openapi_document();
+    let paths = document["paths"].as_object().expect("paths");
+    let mut gets = 0;
+    for (path, item) in paths {
+        for (verb, operation) in item.as_object().expect("a path item") {
+            let success = if operation["responses"]["201"].is_object() {
+                "201"
+            } else {
+                "200"
+            };
+            let schema = answer_schema(operation, success, "application/json");
+            assert!(schema.is_some(), "{verb} {path}: no {success} response schema");
+            if verb == "get" {
+                gets += 1;
+                assert_eq!(success, "200", "{verb} {path}");
+            }
+            let problem = answer_schema(operation, "400", "application/problem+json");
+            assert_eq!(
+                problem.and_then(|p| p["$ref"].as_str()),
+                Some("#/components/schemas/Problem"),
+                "{verb} {path}: refusals are problem documents"
+            );
+        }
+    }
+    assert!(gets >= 8, "every GET route is in the document ({gets})");
+    let problem = &document["components"]["schemas"]["Problem"];
+    for member in ["type", "title", "status", "code", "detail"] {
+        assert!(problem["properties"][member].is_object(), "Problem.{member}");
+    }
+}

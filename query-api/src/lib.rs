@@ -31,12 +31,14 @@ pub mod error;
 mod http;
 mod ids;
 mod lag;
+mod paging;
 mod schema;
 mod types;
 
 pub use context::Stores;
 pub use http::{router, QueryConfig, MAX_BATCH, MAX_BODY};
-pub use schema::{sdl, Limits, MAX_PAGE};
+pub use paging::MAX_PAGE;
+pub use schema::{sdl, Limits};
 /// The enums the notifier's schema shares, so both SDLs name a status, a box and a
 /// notification's reason alike.
 pub use types::{ApprovalStatus, InboxBox, NotificationKind};

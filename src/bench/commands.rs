@@ -1,7 +1,7 @@
 //! `erp bench commands`: the command API under open-loop load, in-process or as separate
 //! processes on a broker (see the module docs of [`super`]).
 
-use super::{login, one_rate, start_server, Row};
+use super::harness::{login, one_rate, start_server, Row};
 use anyhow::Context;
 use command_api::seed::{DEV_KANG, PLATFORM_LEAD};
 use serde_json::json;

@@ -63,7 +63,7 @@ pub(crate) async fn until_pushed(ws: &mut Socket, doc: &str) -> anyhow::Result<(
 }
 
 pub async fn run(connections: usize, samples: usize) -> anyhow::Result<()> {
-    let (url, server) = crate::bench::start_up_child().await?;
+    let (url, server) = super::harness::start_up_child().await?;
     let pid = server.pid().context("child pid")?;
     let http = reqwest::Client::new();
     let users = [
@@ -76,7 +76,7 @@ pub async fn run(connections: usize, samples: usize) -> anyhow::Result<()> {
     ];
     let mut tokens = Vec::new();
     for who in users {
-        tokens.push(crate::bench::login(&http, &url, who.0).await?);
+        tokens.push(super::harness::login(&http, &url, who.0).await?);
     }
     let ws_url = format!("{}/graphql/ws", url.replace("http://", "ws://"));
     tokio::time::sleep(Duration::from_secs(1)).await;

@@ -1,6 +1,6 @@
 //! `erp bench queries`: the GraphQL API under open-loop load (see [`super`]).
 
-use super::{login, one_rate, start_up_child};
+use super::harness::{login, one_rate, start_up_child};
 use command_api::seed::PLATFORM_LEAD;
 use serde_json::json;
 use std::time::Duration;

@@ -5,6 +5,7 @@
 //! streams, so `/readyz` answers 503 naming them ([`infra::eventlog::health`]), and
 //! `/metrics` counts them for alerting.
 
+use super::forms::FormView;
 use crate::error::ApiError;
 use crate::extract::{Body, Caller};
 use crate::openapi::{Api, Doc};
@@ -13,7 +14,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
-use domain::form::FormTemplate;
+use chrono::{DateTime, Utc};
 use infra::eventlog::streams;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -22,39 +23,69 @@ use uuid::Uuid;
 
 pub fn routes(api: Api) -> Api {
     const M: &str = "meta";
-    api.get("/healthz", healthz, Doc::new(M, "Liveness").public())
-        .get(
-            "/readyz",
-            readyz,
-            Doc::new(
-                M,
-                "Readiness: the event log answers, and no partition owned here is stuck",
-            )
+    api.get(
+        "/healthz",
+        healthz,
+        Doc::new(M, "Liveness").returns::<Health>().public(),
+    )
+    .get(
+        "/readyz",
+        readyz,
+        Doc::new(
+            M,
+            "Readiness: the event log answers, and no partition owned here is stuck",
+        )
+        .returns::<Readiness>()
+        .public(),
+    )
+    .get(
+        "/api/forms",
+        forms,
+        Doc::new(M, "Form templates with typed fields").returns_list::<FormView>(),
+    )
+    .get("/api/me", me, Doc::new(M, "The caller").returns::<Me>())
+    .get(
+        "/.well-known/jwks.json",
+        jwks,
+        Doc::new(M, "Public keys of the embedded token issuer")
+            .returns::<Jwks>()
             .public(),
-        )
-        .get("/api/forms", forms, Doc::new(M, "Form templates with typed fields"))
-        .get("/api/me", me, Doc::new(M, "The caller"))
-        .get(
-            "/.well-known/jwks.json",
-            jwks,
-            Doc::new(M, "Public keys of the embedded token issuer").public(),
-        )
-        .get(
-            "/auth/dev-users",
-            dev_users,
-            Doc::new(M, "Demo users to log in as (embedded default only)").public(),
-        )
-        .post(
-            "/auth/dev-login",
-            dev_login,
-            Doc::new(M, "Log in as a demo user (embedded default only)")
-                .body::<DevLogin>()
-                .public(),
-        )
+    )
+    .get(
+        "/auth/dev-users",
+        dev_users,
+        Doc::new(M, "Demo users to log in as (embedded default only)")
+            .returns_list::<DevUser>()
+            .public(),
+    )
+    .post(
+        "/auth/dev-login",
+        dev_login,
+        Doc::new(M, "Log in as a demo user (embedded default only)")
+            .body::<DevLogin>()
+            .returns::<DevSession>()
+            .public(),
+    )
 }
 
-async fn healthz() -> Json<serde_json::Value> {
-    Json(json!({ "status": "ok" }))
+/// The process answers.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// Always `ok`.
+    pub status: &'static str,
+}
+
+/// The event log answers and reports no fault.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Readiness {
+    /// Always `ready`.
+    pub status: &'static str,
+    /// Partitions this instance owns and has restored.
+    pub partitions_owned: usize,
+}
+
+async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
@@ -73,7 +104,11 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
     let health = state.service.log().health();
     if health.is_healthy() {
-        return Json(json!({ "status": "ready", "partitions_owned": health.partitions_owned })).into_response();
+        return Json(Readiness {
+            status: "ready",
+            partitions_owned: health.partitions_owned,
+        })
+        .into_response();
     }
     ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -96,33 +131,61 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-async fn forms(State(state): State<AppState>, _: Caller) -> Json<Vec<FormTemplate>> {
-    Json(state.service.forms().to_vec())
+async fn forms(State(state): State<AppState>, _: Caller) -> Json<Vec<FormView>> {
+    Json(state.service.forms().iter().cloned().map(FormView::from).collect())
 }
 
-async fn me(caller: Caller) -> Json<serde_json::Value> {
-    Json(
-        json!({ "id": caller.actor.id, "name": caller.name, "roles": caller.actor.roles, "department": caller.actor.department }),
-    )
+/// The signed-in caller, as the command side resolved them.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Me {
+    pub id: Uuid,
+    pub name: String,
+    /// `employee`, `manager`, `hr_admin`, `auditor`.
+    #[schema(value_type = Vec<String>)]
+    pub roles: Vec<domain::Role>,
+    pub department: Option<Uuid>,
 }
 
-async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
+async fn me(caller: Caller) -> Json<Me> {
+    Json(Me {
+        id: caller.actor.id.0,
+        name: caller.name,
+        roles: caller.actor.roles.into_iter().collect(),
+        department: caller.actor.department.map(|d| d.0),
+    })
+}
+
+/// A JSON Web Key Set (RFC 7517): the embedded issuer's public keys.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Jwks {
+    /// One JWK per key (`kty`, `crv`, `x`, `kid`, ...).
+    #[schema(value_type = Vec<Object>)]
+    pub keys: Vec<jsonwebtoken::jwk::Jwk>,
+}
+
+async fn jwks(State(state): State<AppState>) -> Result<Json<Jwks>, ApiError> {
     let signer = state
         .auth
         .signer
         .as_ref()
         .ok_or_else(|| ApiError::not_found("tokens come from the identity provider"))?;
-    Ok(Json(signer.jwks()).into_response())
+    Ok(Json(Jwks {
+        keys: signer.jwks().keys,
+    }))
 }
 
-#[derive(Debug, Serialize)]
-struct DevUser {
-    id: Uuid,
-    name: String,
-    email: String,
-    position: Option<String>,
-    department: Option<String>,
-    roles: Vec<domain::Role>,
+/// A demo user to log in as.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DevUser {
+    pub id: Uuid,
+    pub name: String,
+    pub email: String,
+    /// The position's title.
+    pub position: Option<String>,
+    /// The department's name.
+    pub department: Option<String>,
+    #[schema(value_type = Vec<String>)]
+    pub roles: Vec<domain::Role>,
 }
 
 async fn dev_users(State(state): State<AppState>) -> Result<Json<Vec<DevUser>>, ApiError> {
@@ -162,10 +225,21 @@ pub struct DevLogin {
     pub employee_id: Uuid,
 }
 
-async fn dev_login(
-    State(state): State<AppState>,
-    Body(req): Body<DevLogin>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+/// A demo user's session: a bearer token and whom it names.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DevSession {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub employee: SessionEmployee,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SessionEmployee {
+    pub id: Uuid,
+    pub name: String,
+}
+
+async fn dev_login(State(state): State<AppState>, Body(req): Body<DevLogin>) -> Result<Json<DevSession>, ApiError> {
     let signer = match (&state.auth.signer, state.settings.dev_login) {
         (Some(signer), true) => signer,
         _ => return Err(ApiError::not_found("dev login is only offered by the embedded default")),
@@ -180,11 +254,16 @@ async fn dev_login(
         return Err(ApiError::forbidden("this employee is deactivated"));
     }
     let ttl = Duration::from_secs(12 * 3600);
-    let now = chrono::Utc::now();
+    let now = Utc::now();
     let token = signer.sign(&id.to_string(), Some(&employee.name), now, ttl);
-    Ok(Json(
-        json!({ "token": token, "expires_at": now + chrono::Duration::seconds(ttl.as_secs() as i64), "employee": { "id": id, "name": employee.name } }),
-    ))
+    Ok(Json(DevSession {
+        token,
+        expires_at: now + chrono::Duration::seconds(ttl.as_secs() as i64),
+        employee: SessionEmployee {
+            id: id.0,
+            name: employee.name,
+        },
+    }))
 }
 
 /// `/openapi.json`

@@ -42,6 +42,14 @@ pub mod headers {
     pub const TRACEPARENT: &str = "traceparent";
 }
 
+/// A record delivered by a subscription.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivered {
+    pub partition: u32,
+    pub offset: u64,
+    pub commit: CommitRecord,
+}
+
 /// One log record: a commit of 1..n events of one stream. Fields a newer writer added are
 /// ignored on decode (see the module docs).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -56,12 +56,15 @@
 pub mod chain;
 pub mod codec;
 pub mod embedded;
+mod forwarding;
 pub mod health;
 pub mod kafka;
 pub mod streams;
 mod types;
 mod upcast;
 
+pub use codec::Delivered;
+pub use forwarding::{Forwarded, ForwardedAnswer, OwnerHeads};
 pub use types::*;
 pub use upcast::{Upcaster, Upcasters};
 
@@ -115,8 +118,7 @@ pub trait EventLog: Send + Sync + 'static {
 
     /// Answers a request another instance forwarded here because this instance owns the
     /// stream's partition. Never forwards again. The embedded log has no peers.
-    async fn serve_forwarded(&self, request: kafka::owners::Forwarded) -> kafka::owners::ForwardedAnswer {
-        use kafka::owners::{Forwarded, ForwardedAnswer};
+    async fn serve_forwarded(&self, request: Forwarded) -> ForwardedAnswer {
         match request {
             Forwarded::Append { commit } => ForwardedAnswer::Appended {
                 result: self.append(commit).await,

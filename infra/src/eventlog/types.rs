@@ -154,14 +154,6 @@ pub struct RecordedEvent {
     pub position: Position,
 }
 
-/// A record delivered by a subscription.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Delivered {
-    pub partition: u32,
-    pub offset: u64,
-    pub commit: super::codec::CommitRecord,
-}
-
 /// Errors of the event log. Each says what the command API answers.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum EventLogError {

@@ -24,6 +24,7 @@
 //! position moved and writes nothing, so a partition's position never goes back and no commit
 //! is applied twice.
 
+pub mod change;
 pub mod fold;
 pub mod lag;
 pub mod mongo;

@@ -1,6 +1,6 @@
 //! The approval views port and what its stores share: errors, a replay's shadow, dumps.
 
-use super::fold::Change;
+use super::change::Change;
 use super::queries::{ApprovalCandidate, ApprovalCursor, ApprovalSearch};
 use super::rows::{FeedEntry, InboxItem, TimelineEntry};
 use crate::eventlog::{Checkpoint, Delivered};

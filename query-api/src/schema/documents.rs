@@ -1,7 +1,9 @@
 //! The document half of the query root: the viewer, nodes, documents (now and as of a
 //! moment), lists, the inbox, notifications and the delegations naming the viewer.
 
+use super::lookup::{employee_id, visible_document};
 use super::*;
+use crate::paging::{page_size, SCAN_BUDGET};
 
 /// Narrows `approvals`.
 #[derive(InputObject, Default)]

@@ -1,7 +1,7 @@
 //! The query root. Every resolver starts from the viewer; every document passes the domain's
 //! `visible_to` before it is returned — in lists, counts, node lookups and time travel alike.
 
-use crate::context::{self, stores, viewer, Stores, Viewer};
+use crate::context::{self, stores, viewer, Stores};
 use crate::cost::{self, AliasLimit};
 use crate::error::{self, bad_input, coded};
 use crate::ids::{self, Kind};
@@ -19,13 +19,6 @@ use infra::readmodel::queries::{ApprovalSearch, EmployeeFilter};
 use infra::readmodel::Projection;
 use rust_decimal::Decimal;
 use std::str::FromStr;
-
-/// The largest page any connection returns.
-pub const MAX_PAGE: usize = 100;
-const DEFAULT_PAGE: usize = 20;
-/// Documents a filtered list examines per request before it answers with what it found
-/// (and `hasNextPage`), so one query cannot scan the whole store.
-const SCAN_BUDGET: usize = 5_000;
 
 pub type ErpSchema = Schema<Query, EmptyMutation, EmptySubscription>;
 
@@ -66,42 +59,9 @@ pub fn sdl() -> String {
         .sdl()
 }
 
-pub(crate) fn page_size(first: Option<i32>) -> async_graphql::Result<usize> {
-    match first {
-        None => Ok(DEFAULT_PAGE),
-        Some(n) if n < 0 => Err(bad_input("`first` must not be negative")),
-        Some(n) if n as usize > MAX_PAGE => Err(bad_input(format!("`first` is at most {MAX_PAGE}"))),
-        Some(n) => Ok(n as usize),
-    }
-}
-
-/// A document from the views, if it exists and the viewer may see it.
-pub async fn visible_document(
-    ctx: &Context<'_>,
-    viewer: &Viewer,
-    id: &str,
-) -> async_graphql::Result<Option<ApprovalNode>> {
-    let Some((version, json)) = stores(ctx).views.approval(id).await.map_err(error::store)? else {
-        return Ok(None);
-    };
-    let doc: ApprovalDocument =
-        serde_json::from_value(json).map_err(|e| error::internal("stored document does not decode", e))?;
-    Ok(viewer.sees(&doc).then_some(ApprovalNode {
-        doc,
-        version,
-        as_of: None,
-    }))
-}
-
 mod documents;
+mod lookup;
 mod org;
-
-/// The raw id of an employee's global id.
-fn employee_id(id: &ID) -> async_graphql::Result<String> {
-    ids::parse(id, Some(Kind::Employee))
-        .map(|(_, raw)| raw)
-        .ok_or_else(|| bad_input(format!("{} is not an employee id", id.as_str())))
-}
 
 // The query root: documents and the viewer's own lists, then the organisation, leave, forms
 // and operations — two halves of one `Query` type (fields keep their order in the SDL).

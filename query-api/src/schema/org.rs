@@ -1,7 +1,9 @@
 //! The organisation half of the query root: employees, departments, the org chart, leave,
 //! forms, line suggestions, the authority table and projection status.
 
+use super::lookup::employee_id;
 use super::*;
+use crate::paging::page_size;
 
 /// Narrows `employees`.
 #[derive(InputObject, Default)]

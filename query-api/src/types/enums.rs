@@ -1,4 +1,4 @@
-//! The schema's enums, one Rust type each for both schemas, and the proxy seats built from them.
+//! The schema's enums, one Rust type each for both schemas, and how a stored instant decodes.
 
 use super::*;
 
@@ -200,25 +200,6 @@ impl From<Action> for ApprovalAction {
             Action::Resubmit => Self::Resubmit,
             Action::Comment => Self::Comment,
         }
-    }
-}
-
-/// A seat the viewer may take as proxy (대결) on a document now.
-#[derive(SimpleObject)]
-#[graphql(complex)]
-pub struct ProxySeat {
-    /// Pass as `delegation` with the decision.
-    pub delegation_id: String,
-    /// Whose seat.
-    pub principal_id: String,
-    /// What the viewer may do in it.
-    pub actions: Vec<ApprovalAction>,
-}
-
-#[ComplexObject]
-impl ProxySeat {
-    async fn principal(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<EmployeeNode>> {
-        Ok(context::employee(ctx, &self.principal_id).await?.map(EmployeeNode))
     }
 }
 

@@ -138,26 +138,6 @@ impl DelegationToMe {
     }
 }
 
-/// One row of the 전결 규정.
-#[derive(SimpleObject)]
-pub struct AuthorityRowOut {
-    pub form: FormKindOut,
-    /// Decimal upper bound of the amount (days for leave); null for no bound.
-    pub up_to: Option<String>,
-    /// The lowest position rank that decides as final.
-    pub final_rank: u32,
-}
-
-impl AuthorityRowOut {
-    fn new(row: &domain::authority::AuthorityRow) -> Self {
-        Self {
-            form: row.form.into(),
-            up_to: row.up_to.map(|u| u.normalize().to_string()),
-            final_rank: u32::from(row.final_rank),
-        }
-    }
-}
-
 /// 전결 규정: the delegation-of-authority table.
 #[derive(SimpleObject)]
 #[graphql(name = "AuthorityTable")]
@@ -172,36 +152,6 @@ impl AuthorityTableOut {
         Self {
             version: table.version,
             rows: table.rows.iter().map(AuthorityRowOut::new).collect(),
-        }
-    }
-}
-
-/// The authority a document was decided under.
-#[derive(SimpleObject)]
-#[graphql(name = "Authority", complex)]
-pub struct AuthorityOut {
-    pub table_version: u32,
-    pub row: AuthorityRowOut,
-    /// Who may approve as final (전결), skipping the steps after their seat.
-    pub final_approver_id: Option<String>,
-}
-
-impl AuthorityOut {
-    pub fn new(decision: &domain::authority::AuthorityDecision) -> Self {
-        Self {
-            table_version: decision.rule.table_version,
-            row: AuthorityRowOut::new(&decision.rule.row),
-            final_approver_id: decision.final_approver.map(|e| e.to_string()),
-        }
-    }
-}
-
-#[ComplexObject]
-impl AuthorityOut {
-    async fn final_approver(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<EmployeeNode>> {
-        match &self.final_approver_id {
-            Some(id) => Ok(context::employee(ctx, id).await?.map(EmployeeNode)),
-            None => Ok(None),
         }
     }
 }

@@ -1,4 +1,5 @@
-//! The node types — documents, employees, departments — and the `Node` interface over them.
+//! The node types — documents, employees, departments — and the `Node` interface over them;
+//! the proxy seats a document offers and the authority it was decided under.
 
 use super::*;
 
@@ -110,7 +111,7 @@ impl DepartmentNode {
     /// Active members, by name: the first `first` (default 20, at most 100).
     #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
     async fn members(&self, ctx: &Context<'_>, first: Option<i32>) -> async_graphql::Result<Vec<EmployeeNode>> {
-        let first = crate::schema::page_size(first)?;
+        let first = crate::paging::page_size(first)?;
         let filter = infra::readmodel::queries::EmployeeFilter {
             department: Some(self.0.id.clone()),
             active: Some(true),
@@ -505,5 +506,74 @@ impl ApprovalNode {
     }
     async fn updated_at(&self) -> DateTime<Utc> {
         self.doc.updated_at
+    }
+}
+
+/// A seat the viewer may take as proxy (대결) on a document now.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct ProxySeat {
+    /// Pass as `delegation` with the decision.
+    pub delegation_id: String,
+    /// Whose seat.
+    pub principal_id: String,
+    /// What the viewer may do in it.
+    pub actions: Vec<ApprovalAction>,
+}
+
+#[ComplexObject]
+impl ProxySeat {
+    async fn principal(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<EmployeeNode>> {
+        Ok(context::employee(ctx, &self.principal_id).await?.map(EmployeeNode))
+    }
+}
+
+/// The authority a document was decided under.
+#[derive(SimpleObject)]
+#[graphql(name = "Authority", complex)]
+pub struct AuthorityOut {
+    pub table_version: u32,
+    pub row: AuthorityRowOut,
+    /// Who may approve as final (전결), skipping the steps after their seat.
+    pub final_approver_id: Option<String>,
+}
+
+impl AuthorityOut {
+    pub fn new(decision: &domain::authority::AuthorityDecision) -> Self {
+        Self {
+            table_version: decision.rule.table_version,
+            row: AuthorityRowOut::new(&decision.rule.row),
+            final_approver_id: decision.final_approver.map(|e| e.to_string()),
+        }
+    }
+}
+
+#[ComplexObject]
+impl AuthorityOut {
+    async fn final_approver(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<EmployeeNode>> {
+        match &self.final_approver_id {
+            Some(id) => Ok(context::employee(ctx, id).await?.map(EmployeeNode)),
+            None => Ok(None),
+        }
+    }
+}
+
+/// One row of the 전결 규정.
+#[derive(SimpleObject)]
+pub struct AuthorityRowOut {
+    pub form: FormKindOut,
+    /// Decimal upper bound of the amount (days for leave); null for no bound.
+    pub up_to: Option<String>,
+    /// The lowest position rank that decides as final.
+    pub final_rank: u32,
+}
+
+impl AuthorityRowOut {
+    pub(super) fn new(row: &domain::authority::AuthorityRow) -> Self {
+        Self {
+            form: row.form.into(),
+            up_to: row.up_to.map(|u| u.normalize().to_string()),
+            final_rank: u32::from(row.final_rank),
+        }
     }
 }

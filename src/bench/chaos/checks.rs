@@ -4,7 +4,7 @@
 
 use super::cluster::Cluster;
 use super::load::{Driver, Sent};
-use super::{ChaosArgs, Fault};
+use super::plan::{ChaosArgs, Fault, REQUEST_BOUND};
 use futures::StreamExt;
 use infra::eventlog::chain::{Admission, StreamHeads};
 use infra::eventlog::codec::CommitRecord;
@@ -305,7 +305,7 @@ async fn read_probe(
     documents: &[(usize, String)],
     judged: &Judged,
 ) -> anyhow::Result<Vec<(String, String)>> {
-    let http = reqwest::Client::builder().timeout(super::REQUEST_BOUND).build()?;
+    let http = reqwest::Client::builder().timeout(REQUEST_BOUND).build()?;
     let token = driver.drafter_token();
     let probes = documents
         .iter()
@@ -348,7 +348,7 @@ async fn query_probe(
     documents: &[(usize, String)],
     judged: &Judged,
 ) -> anyhow::Result<Vec<(String, String)>> {
-    let http = reqwest::Client::builder().timeout(super::REQUEST_BOUND).build()?;
+    let http = reqwest::Client::builder().timeout(REQUEST_BOUND).build()?;
     let token = driver.drafter_token();
     let url = format!("{}/graphql", cluster.query_url());
     Ok(failures(documents.iter().map(|(_, doc)| {

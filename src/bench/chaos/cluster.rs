@@ -1,7 +1,8 @@
 //! The processes of the campaign and the faults done to them: each is a child process with its
 //! output appended to `WORK_DIR/NAME.log`, signalled with kill(1).
 
-use super::Fault;
+use super::plan::Fault;
+use crate::bench::harness::{login, wait_http};
 use anyhow::Context;
 use command_api::seed::DEV_KANG;
 use std::path::PathBuf;
@@ -425,7 +426,7 @@ impl Cluster {
     /// caller's stream, so it needs that stream's owner).
     pub(crate) async fn await_steady(&self, within: Duration) -> anyhow::Result<()> {
         let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
-        let token = crate::bench::login(&http, &self.idp_url(), DEV_KANG.0).await?;
+        let token = login(&http, &self.idp_url(), DEV_KANG.0).await?;
         let deadline = Instant::now() + within;
         for public in self.steady_urls() {
             loop {
@@ -469,17 +470,4 @@ async fn wait_tcp(port: u16, within: Duration) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     Ok(())
-}
-
-/// Polls `url` until it answers 2xx, for up to `within`.
-pub(crate) async fn wait_http(url: &str, within: Duration) -> anyhow::Result<()> {
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?;
-    let deadline = Instant::now() + within;
-    loop {
-        if http.get(url).send().await.is_ok_and(|r| r.status().is_success()) {
-            return Ok(());
-        }
-        anyhow::ensure!(Instant::now() < deadline, "{url} did not answer within {within:?}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }

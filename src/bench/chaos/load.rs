@@ -4,7 +4,7 @@
 //! rotation until it gets an answer that is not "unavailable", or a minute has passed.
 
 use super::cluster::Cluster;
-use super::REQUEST_BOUND;
+use super::plan::REQUEST_BOUND;
 use command_api::seed::{DEV_KANG, PLATFORM_LEAD};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -76,8 +76,8 @@ impl Driver {
             .timeout(REQUEST_BOUND)
             .pool_max_idle_per_host(64)
             .build()?;
-        let drafter = crate::bench::login(&http, &cluster.idp_url(), DEV_KANG.0).await?;
-        let approver = crate::bench::login(&http, &cluster.idp_url(), PLATFORM_LEAD.0).await?;
+        let drafter = crate::bench::harness::login(&http, &cluster.idp_url(), DEV_KANG.0).await?;
+        let approver = crate::bench::harness::login(&http, &cluster.idp_url(), PLATFORM_LEAD.0).await?;
         Ok(Self {
             client: Arc::new(Client {
                 http,

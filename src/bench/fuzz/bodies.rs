@@ -1,7 +1,8 @@
 //! Request bodies for the fuzzer: built from the route's JSON schema (or a form's fields),
 //! then mutated — fields dropped, added and retyped, huge, deep or broken JSON.
 
-use super::{Corpus, Rng};
+use super::corpus::Corpus;
+use super::rng::Rng;
 use serde_json::{json, Map, Value};
 
 /// A body: from the route's schema, mutated or not; or raw junk.

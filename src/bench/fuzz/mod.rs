@@ -12,54 +12,20 @@
 
 use anyhow::Context;
 use command_api::seed::{DEV, DEV_KANG, DEV_YOON, HR, PLATFORM, PLATFORM_LEAD};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 static PANICS: AtomicUsize = AtomicUsize::new(0);
 
-/// SplitMix64: small, seeded, good enough to pick among choices.
 mod bodies;
+mod corpus;
+mod rng;
 
 use bodies::body;
-
-#[derive(Debug, Clone)]
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    /// True with probability `percent`/100.
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
-
-/// What the server knows, for requests that get past validation.
-struct Corpus {
-    routes: Vec<(String, String)>,
-    schemas: Map<String, Value>,
-    bodies: BTreeMap<(String, String), String>,
-    tokens: Vec<String>,
-    ids: Vec<String>,
-    /// The form templates (`/api/forms`): document bodies typed by their fields.
-    forms: Vec<Value>,
-}
+use corpus::Corpus;
+use rng::Rng;
 
 /// What came back.
 #[derive(Debug, Default)]
@@ -77,7 +43,7 @@ pub async fn run(requests: usize, seed: u64, concurrency: usize) -> anyhow::Resu
         PANICS.fetch_add(1, Ordering::SeqCst);
         previous(info);
     }));
-    let (url, _dir, _) = crate::bench::start_server(None).await?;
+    let (url, _dir, _) = crate::bench::harness::start_server(None).await?;
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency)
         .timeout(std::time::Duration::from_secs(30))
@@ -180,7 +146,7 @@ async fn send(request: reqwest::RequestBuilder) -> Result<(u16, String), reqwest
 async fn corpus(http: &reqwest::Client, url: &str) -> anyhow::Result<Corpus> {
     let mut tokens = Vec::new();
     for who in [HR, DEV_KANG, PLATFORM_LEAD] {
-        tokens.push(crate::bench::login(http, url, who.0).await?);
+        tokens.push(crate::bench::harness::login(http, url, who.0).await?);
     }
     let mut ids: Vec<String> = [HR.0, DEV_KANG.0, PLATFORM_LEAD.0, DEV_YOON.0, DEV.0, PLATFORM.0]
         .iter()

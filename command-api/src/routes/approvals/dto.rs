@@ -4,7 +4,9 @@
 
 use crate::error::ApiError;
 use domain::approval::{ApprovalDocument, ApprovalLine, Quorum, RejectTarget, Step};
+use domain::authority::Requirement;
 use domain::ids::{DepartmentId, EmployeeId};
+use domain::line_rule::Suggestion;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -213,6 +215,39 @@ impl DocumentView {
             current_approvers: document.current_approvers(),
             document,
             version,
+        }
+    }
+}
+
+/// A suggested line for the caller, the rule that built it, and what the 전결 규정 requires
+/// of the line.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SuggestionView {
+    /// Steps, `cc` and `receivers`, as the document will hold them.
+    #[schema(value_type = Object)]
+    pub line: ApprovalLine,
+    pub rule: RuleRefView,
+    /// The authority row that applies, and who will hold 전결권.
+    #[schema(value_type = Object)]
+    pub requirement: Requirement,
+}
+
+/// Which rule (and version) built a line.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RuleRefView {
+    pub id: String,
+    pub version: u32,
+}
+
+impl From<Suggestion> for SuggestionView {
+    fn from(s: Suggestion) -> Self {
+        Self {
+            line: s.line,
+            rule: RuleRefView {
+                id: s.rule.id,
+                version: s.rule.version,
+            },
+            requirement: s.requirement,
         }
     }
 }

@@ -25,7 +25,7 @@ use chrono::{DateTime, Utc};
 use domain::approval::{Approval, ApprovalCommand as C, ApprovalDocument};
 use domain::form::FormTemplate;
 use domain::ids::{ApprovalId, CommentId, DelegationId};
-use domain::line_rule::{Drafting, LineRules, Suggestion};
+use domain::line_rule::{Drafting, LineRules};
 use domain::Actor;
 use infra::eventlog::{streams, StreamRef};
 use uuid::Uuid;
@@ -42,7 +42,7 @@ pub fn routes(api: Api) -> Api {
     .get(
         "/api/approvals/{id}",
         show,
-        Doc::new(T, "The document as the command side sees it (ETag = version)"),
+        Doc::new(T, "The document as the command side sees it (ETag = version)").returns::<DocumentView>(),
     )
     .delete(
         "/api/approvals/{id}",
@@ -121,7 +121,9 @@ pub fn routes(api: Api) -> Api {
     .post(
         "/api/line-suggestions",
         suggest,
-        Doc::new(T, "Suggest a line for the caller from the org chart").body::<SuggestRequest>(),
+        Doc::new(T, "Suggest a line for the caller from the org chart")
+            .body::<SuggestRequest>()
+            .returns::<SuggestionView>(),
     )
 }
 
@@ -418,7 +420,7 @@ async fn suggest(
     State(state): State<AppState>,
     caller: Caller,
     Body(req): Body<SuggestRequest>,
-) -> Result<Json<Suggestion>, ApiError> {
+) -> Result<Json<SuggestionView>, ApiError> {
     let form = state.service.form(&req.form, None)?;
     let chart = state.directory.org_chart();
     let table = state.service.authority_table().await?;
@@ -427,10 +429,11 @@ async fn suggest(
         policy: &state.settings.policy,
         table: &table,
     };
-    Ok(Json(rules.suggest(Drafting {
+    let suggestion = rules.suggest(Drafting {
         drafter: caller.actor.id,
         form,
         amount: req.amount,
         leave_days: req.leave_days,
-    })?))
+    })?;
+    Ok(Json(suggestion.into()))
 }

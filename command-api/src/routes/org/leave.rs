@@ -24,7 +24,7 @@ pub(super) fn routes(api: Api) -> Api {
     api.get(
         "/api/leave/{employee}",
         leave_balance,
-        Doc::new(L, "Leave balance (self, HR, auditors)"),
+        Doc::new(L, "Leave balance (self, HR, auditors)").returns::<LeaveBalance>(),
     )
     .post(
         "/api/leave/{employee}/grants",

@@ -15,7 +15,7 @@ pub use delegations::DelegationRequest;
 pub use departments::{CreateDepartmentRequest, HeadRequest, ParentRequest, RenameRequest};
 pub use employees::{DepartmentRef, ManagerRequest, PositionDto, ProfileRequest, RegisterRequest, RolesRequest};
 pub use leave::{AdjustRequest, GrantRequest, LeaveBalance};
-pub use policy::AuthorityTableRequest;
+pub use policy::{AuthorityRowView, AuthorityTableRequest, AuthorityTableView};
 
 /// Tags the organisation's routes are listed under.
 const ORGANISATION: &str = "organisation";

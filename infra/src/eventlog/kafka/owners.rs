@@ -30,8 +30,8 @@
 //! an empty token never matches).
 
 use super::{unavailable, KafkaConfig};
-use crate::eventlog::chain::Head;
-use crate::eventlog::{Appended, EventLogError, NewCommit, RecordedEvent, StreamRef};
+pub use crate::eventlog::forwarding::{Forwarded, ForwardedAnswer, OwnerHeads};
+use crate::eventlog::EventLogError;
 use rdkafka::consumer::{BaseConsumer, Consumer, StreamConsumer};
 use rdkafka::message::BorrowedMessage;
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
@@ -319,73 +319,6 @@ pub(super) fn enqueue_announcement(
             None
         }
     }
-}
-
-/// The heads an owner holds for one partition, and up to which offset it has applied rule R
-/// (`erp verify` compares them with the log's at that offset).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OwnerHeads {
-    pub instance_id: String,
-    /// The next offset the owner will apply: its heads cover every record below.
-    pub applied_to: u64,
-    /// Stream id → (version, hash).
-    pub heads: BTreeMap<String, (u64, String)>,
-}
-
-impl OwnerHeads {
-    pub fn head(&self, stream_id: &str) -> Head {
-        self.heads
-            .get(stream_id)
-            .map(|(version, hash)| Head {
-                version: *version,
-                hash: hash.clone(),
-            })
-            .unwrap_or_default()
-    }
-}
-
-/// What a forwarded request asks the owner.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
-pub enum Forwarded {
-    Append {
-        commit: NewCommit,
-    },
-    FindCommand {
-        stream: StreamRef,
-        command_id: uuid::Uuid,
-    },
-    ReadStream {
-        stream: StreamRef,
-    },
-    /// The owner's heads of one partition.
-    Heads {
-        stream_type: String,
-        partition: u32,
-    },
-}
-
-/// The owner's answer.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "answer", rename_all = "snake_case")]
-pub enum ForwardedAnswer {
-    Appended {
-        result: Result<Appended, EventLogError>,
-    },
-    Found {
-        result: Result<Option<Appended>, EventLogError>,
-    },
-    Stream {
-        result: Result<Vec<RecordedEvent>, EventLogError>,
-    },
-    Heads {
-        result: Result<OwnerHeads, EventLogError>,
-    },
-    /// The request came on a stale announcement: this instance does not hold the partition
-    /// and did nothing. The sender waits for a newer announcement and sends it there.
-    NotOwner {
-        partition: u32,
-    },
 }
 
 /// Whether `presented` is the cluster's token. Compares SHA-256 digests in constant time, so

@@ -9,42 +9,14 @@
 pub mod approval;
 pub mod org;
 
+pub use super::change::Change;
 pub use approval::{fold_approval, ApprovalFold};
 pub use org::{fold_org, OrgFold, OrgRow};
 
-use super::rows::FeedEntry;
 use super::StoreError;
 use domain::Aggregate;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
-
-/// One change, after its projection committed it: what the change bus carries to notifiers.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Change {
-    /// A new entry of one recipient's notification feed.
-    Notification {
-        /// Employee id.
-        recipient: String,
-        entry: FeedEntry,
-        /// Log position token of the commit (`type:partition:offset`).
-        position: String,
-        correlation_id: String,
-    },
-    /// A document changed.
-    Document {
-        doc: String,
-        version: u64,
-        /// Event types of the commit, in order.
-        events: Vec<String>,
-        position: String,
-        correlation_id: String,
-        /// Inbox principals (`emp:…`, `dept:…`) whose boxes held or now hold the document.
-        boxes: Vec<String>,
-        /// The folded document after the commit (visibility is decided on it by the domain).
-        document: serde_json::Value,
-    },
-}
+use serde::Serialize;
 
 fn corrupt(e: impl ToString) -> StoreError {
     StoreError::Corrupt(e.to_string())

@@ -1,0 +1,34 @@
+//! What both halves of the query root look up the same way: a document the viewer may see,
+//! and the raw id of an employee's global id.
+
+use crate::context::{stores, Viewer};
+use crate::error::{self, bad_input};
+use crate::ids::{self, Kind};
+use crate::types::ApprovalNode;
+use async_graphql::{Context, ID};
+use domain::approval::ApprovalDocument;
+
+/// A document from the views, if it exists and the viewer may see it.
+pub async fn visible_document(
+    ctx: &Context<'_>,
+    viewer: &Viewer,
+    id: &str,
+) -> async_graphql::Result<Option<ApprovalNode>> {
+    let Some((version, json)) = stores(ctx).views.approval(id).await.map_err(error::store)? else {
+        return Ok(None);
+    };
+    let doc: ApprovalDocument =
+        serde_json::from_value(json).map_err(|e| error::internal("stored document does not decode", e))?;
+    Ok(viewer.sees(&doc).then_some(ApprovalNode {
+        doc,
+        version,
+        as_of: None,
+    }))
+}
+
+/// The raw id of an employee's global id.
+pub fn employee_id(id: &ID) -> async_graphql::Result<String> {
+    ids::parse(id, Some(Kind::Employee))
+        .map(|(_, raw)| raw)
+        .ok_or_else(|| bad_input(format!("{} is not an employee id", id.as_str())))
+}

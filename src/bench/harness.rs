@@ -1,0 +1,215 @@
+//! What the benches share: a command API in this process or `erp up` as a child process,
+//! dev login, waiting for a server to answer, and the open-loop driver that times one rate.
+//! A leaf: it uses no other bench module, so every bench (and the chaos campaign) can use it.
+
+use anyhow::Context;
+use command_api::seed::{demo_policy, seed_if_empty};
+use command_api::{AuthState, Settings};
+use infra::auth::LocalSigner;
+use infra::eventlog::embedded::{EmbeddedLog, EmbeddedOptions};
+use infra::eventlog::kafka::{KafkaConfig, KafkaLog};
+use infra::eventlog::{streams, EventLog, Upcasters};
+use serde_json::json;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A command API in this process on a fresh embedded log (or on `kafka`), the demo company
+/// seeded, rate limits off: its URL, the log's directory and what it runs on.
+pub(crate) async fn start_server(
+    kafka: Option<String>,
+) -> anyhow::Result<(String, Option<tempfile::TempDir>, &'static str)> {
+    let (log, dir, label): (Arc<dyn EventLog>, _, _) = match kafka {
+        Some(brokers) => {
+            let mut config = KafkaConfig::local(
+                brokers,
+                format!("bench{}", uuid::Uuid::now_v7().simple()),
+                &streams::ALL,
+            );
+            config.partitions = 6;
+            let log = KafkaLog::connect(config, Upcasters::default())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            while log.owned_partitions().len() < 6 * streams::ALL.len() {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            (Arc::new(log), None, "kafka (in-process server)")
+        }
+        None => {
+            let dir = tempfile::tempdir_in(".").context("temp dir for the bench log")?;
+            let log = EmbeddedLog::open(dir.path(), EmbeddedOptions::default(), Upcasters::default())?;
+            (Arc::new(log), Some(dir), "embedded log (in-process server)")
+        }
+    };
+    let signer = LocalSigner::from_seed(&[9; 32], "erp-embedded", "erp");
+    let auth = AuthState {
+        verifier: signer.verifier(),
+        signer: Some(signer),
+    };
+    let settings = Settings {
+        dev_login: true,
+        policy: demo_policy(),
+        rate_limit: command_api::ratelimit::RateLimit {
+            enabled: false,
+            ..Default::default()
+        },
+        ..Settings::default()
+    };
+    let (state, router) = command_api::build(log, auth, settings);
+    seed_if_empty(&state)
+        .await
+        .map_err(|e| anyhow::anyhow!("seeding: {}", e.detail))?;
+    let app = command_api::Application::bind("127.0.0.1:0".parse()?, router).await?;
+    let url = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    Ok((url, dir, label))
+}
+
+/// A dev-login bearer token for `who`.
+pub(crate) async fn login(http: &reqwest::Client, url: &str, who: uuid::Uuid) -> anyhow::Result<String> {
+    let reply: serde_json::Value = http
+        .post(format!("{url}/auth/dev-login"))
+        .json(&json!({ "employee_id": who }))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    reply["token"]
+        .as_str()
+        .map(str::to_owned)
+        .context("no token in the dev-login answer")
+}
+
+/// One rate's result.
+pub(crate) struct Row {
+    pub(crate) rate: u32,
+    pub(crate) sent: usize,
+    /// Answered 2xx (and, for GraphQL, without `errors`).
+    pub(crate) ok: usize,
+    /// Refused as overload: 503 or 429 (with `Retry-After`).
+    pub(crate) shed: usize,
+    /// Latency of the successful answers.
+    pub(crate) p50: Duration,
+    pub(crate) p99: Duration,
+    pub(crate) p999: Duration,
+    /// Latency of the refusals: how fast an overloaded server says so.
+    pub(crate) shed_p99: Duration,
+    /// Successful answers per second.
+    pub(crate) achieved: f64,
+}
+
+/// How one request ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Ok,
+    Shed,
+    Failed,
+}
+
+/// Runs `rate` requests per second for `seconds`, open loop; `request(i)` builds the i-th.
+pub(crate) async fn one_rate(rate: u32, seconds: u64, request: impl Fn(usize) -> reqwest::RequestBuilder) -> Row {
+    let total = (rate as u64 * seconds) as usize;
+    let latencies = Arc::new(Mutex::new(Vec::with_capacity(total)));
+    let start = Instant::now();
+    let interval = Duration::from_secs_f64(1.0 / rate as f64);
+    let mut tasks = Vec::with_capacity(total);
+    for i in 0..total {
+        let scheduled = start + interval * i as u32;
+        tokio::time::sleep_until(scheduled.into()).await;
+        let latencies = latencies.clone();
+        let request = request(i);
+        tasks.push(tokio::spawn(async move {
+            let outcome = match request.send().await {
+                // A GraphQL answer with `errors` is a failure even under HTTP 200.
+                Ok(r) if r.status().is_success() => match r.bytes().await {
+                    Ok(body) if !body.windows(9).any(|w| w == b"\"errors\":") => Outcome::Ok,
+                    _ => Outcome::Failed,
+                },
+                Ok(r) if matches!(r.status().as_u16(), 429 | 503) && r.headers().contains_key("retry-after") => {
+                    Outcome::Shed
+                }
+                _ => Outcome::Failed,
+            };
+            if let Ok(mut l) = latencies.lock() {
+                l.push((scheduled.elapsed(), outcome));
+            }
+        }));
+    }
+    for task in tasks {
+        let _ = task.await;
+    }
+    let wall = start.elapsed();
+    let all = latencies.lock().map(|l| l.clone()).unwrap_or_default();
+    let sorted = |want: Outcome| {
+        let mut d: Vec<Duration> = all.iter().filter(|(_, o)| *o == want).map(|(d, _)| *d).collect();
+        d.sort();
+        d
+    };
+    let (ok, shed) = (sorted(Outcome::Ok), sorted(Outcome::Shed));
+    let at = |d: &[Duration], q: f64| {
+        d.get(((d.len() as f64 * q) as usize).min(d.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(Duration::ZERO)
+    };
+    Row {
+        rate,
+        sent: all.len(),
+        ok: ok.len(),
+        shed: shed.len(),
+        p50: at(&ok, 0.5),
+        p99: at(&ok, 0.99),
+        p999: at(&ok, 0.999),
+        shed_p99: at(&shed, 0.99),
+        achieved: ok.len() as f64 / wall.as_secs_f64(),
+    }
+}
+
+/// `erp up` as a child process on a free port, killed on drop.
+pub(crate) struct ChildServer {
+    child: tokio::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl ChildServer {
+    pub(crate) fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+}
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+/// Starts `erp up` as a child on a free port and waits until it answers.
+pub(crate) async fn start_up_child() -> anyhow::Result<(String, ChildServer)> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let dir = tempfile::tempdir()?;
+    let child = tokio::process::Command::new(std::env::current_exe()?)
+        .args(["up", "--port", &port.to_string(), "--data-dir"])
+        .arg(dir.path())
+        .env("ERP_LOG", "warn")
+        .env("ERP_RATE_LIMIT_ENABLED", "false")
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .context("starting erp up")?;
+    let server = ChildServer { child, _dir: dir };
+    let url = format!("http://127.0.0.1:{port}");
+    wait_http(&format!("{url}/healthz"), Duration::from_secs(30)).await?;
+    Ok((url, server))
+}
+
+/// Polls `url` until it answers 2xx, for up to `within`.
+pub(crate) async fn wait_http(url: &str, within: Duration) -> anyhow::Result<()> {
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?;
+    let deadline = Instant::now() + within;
+    loop {
+        if http.get(url).send().await.is_ok_and(|r| r.status().is_success()) {
+            return Ok(());
+        }
+        anyhow::ensure!(Instant::now() < deadline, "{url} did not answer within {within:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
