@@ -319,6 +319,69 @@ async fn a_command_on_one_side_reaches_a_subscriber_on_the_other() {
     assert!(count("COMPLETED") >= 1);
 }
 
+const TRACED: &str = "subscription { myNotifications { documentId kind traceId } }";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_push_carries_the_trace_id_of_the_command_that_caused_it() {
+    let s = system(notifier::NotifierConfig::default()).await;
+    let (kang, lead) = (s.login(DEV_KANG).await, s.login(PLATFORM_LEAD).await);
+    let mut drafter = Client::init(&s.notifiers[1], &kang).await;
+    drafter.subscribe("feed", TRACED, json!({})).await;
+    let mut approver = Client::init(&s.notifiers[0], &lead).await;
+    approver.subscribe("feed", TRACED, json!({})).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // The caller's trace is continued: submit under a trace the client chose.
+    let draft = json!({ "form": "general", "title": "추적", "body": { "content": "본문" },
+                        "line": { "steps": [{ "kind": "approval", "approver": PLATFORM_LEAD.0 }] } });
+    let id = s.command(&kang, "/api/approvals", None, draft).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let chosen = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let submitted = s
+        .http
+        .post(format!("{}/api/approvals/{id}/submit", s.api))
+        .bearer_auth(&kang)
+        .header("if-match", "\"1\"")
+        .header("traceparent", chosen)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert!(submitted.status().is_success());
+    assert_eq!(
+        submitted.headers()["traceparent"],
+        chosen,
+        "the answer names the trace it continued"
+    );
+    let request = approver.next("feed", "myNotifications").await;
+    assert_eq!(request["documentId"].as_str(), Some(id.as_str()));
+    assert_eq!(request["traceId"], "4bf92f3577b34da6a3ce929d0e0e4736", "{request}");
+
+    // Without one, the command starts a trace, says so, and the push carries it.
+    let approved = s
+        .http
+        .post(format!("{}/api/approvals/{id}/approve", s.api))
+        .bearer_auth(&lead)
+        .header("if-match", "\"2\"")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert!(approved.status().is_success());
+    let started = approved.headers()["traceparent"].to_str().unwrap().to_owned();
+    let trace_id = started.split('-').nth(1).unwrap().to_owned();
+    assert_eq!(trace_id.len(), 32);
+    assert_ne!(
+        trace_id, "4bf92f3577b34da6a3ce929d0e0e4736",
+        "a new command, a new trace"
+    );
+    let note = drafter.next("feed", "myNotifications").await;
+    assert_eq!(note["kind"], "APPROVED");
+    assert_eq!(note["traceId"].as_str(), Some(trace_id.as_str()), "{note}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_protocol_closes_with_its_codes() {
     let config = notifier::NotifierConfig {
@@ -475,6 +538,7 @@ async fn a_slow_consumer_is_told_to_resync_and_memory_stays_bounded() {
             },
             position: format!("approval:0:{i}"),
             correlation_id: Uuid::nil().to_string(),
+            trace_id: None,
         })
         .collect();
     s.bus.publish(&burst).await.unwrap();

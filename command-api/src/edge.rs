@@ -78,6 +78,31 @@ pub async fn admit(
     }
 }
 
+/// Every request continues the caller's trace (a valid `traceparent`) or starts one, so the
+/// commit it makes, the projection of it and the push it causes carry one trace id; the
+/// answer says which (`traceparent` response header).
+pub async fn trace_context(mut request: Request, next: Next) -> Response {
+    let incoming = request
+        .headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .and_then(infra::trace::TraceContext::parse);
+    let context = incoming.unwrap_or_else(infra::trace::TraceContext::fresh);
+    let value = HeaderValue::from_str(&context.header()).ok();
+    if let (None, Some(value)) = (incoming, &value) {
+        request
+            .headers_mut()
+            .insert(HeaderName::from_static("traceparent"), value.clone());
+    }
+    let mut response = next.run(request).await;
+    if let Some(value) = value {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static("traceparent"), value);
+    }
+    response
+}
+
 /// Every request of `router` ends within `limit`: one still running then is dropped and
 /// answered 503 `request_timeout` with `Retry-After`, so a client never waits on a hang (what
 /// it asked may still have happened: a retry with the same Idempotency-Key gets its answer).

@@ -193,7 +193,12 @@ fn layered(router: Router, settings: &Settings) -> Router {
             request_id.clone(),
             HeaderName::from_static("traceparent"),
         ])
-        .expose_headers([header::ETAG, request_id.clone(), header::RETRY_AFTER]);
+        .expose_headers([
+            header::ETAG,
+            request_id.clone(),
+            header::RETRY_AFTER,
+            HeaderName::from_static("traceparent"),
+        ]);
     let router = edge::bounded(router, settings.request_timeout)
         .layer(axum::extract::DefaultBodyLimit::max(settings.body_limit))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
@@ -204,9 +209,17 @@ fn layered(router: Router, settings: &Settings) -> Router {
                     .get("x-request-id")
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("-");
-                tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                let trace_id = req
+                    .headers()
+                    .get("traceparent")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(infra::trace::TraceContext::parse)
+                    .map(|t| t.trace_id_hex())
+                    .unwrap_or_default();
+                tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id, trace_id = %trace_id)
             }),
         )
+        .layer(axum::middleware::from_fn(edge::trace_context))
         // Outside tracing and the rate limit: an overloaded instance refuses before it checks a
         // token or writes a log line (a flood of refusals must not cost what it refuses).
         .layer(axum::middleware::from_fn_with_state(

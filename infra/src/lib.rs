@@ -11,3 +11,4 @@ pub mod auth;
 pub mod bus;
 pub mod eventlog;
 pub mod readmodel;
+pub mod trace;

@@ -69,6 +69,9 @@ pub struct NotificationEvent {
     /// Log position of the commit (empty for entries replayed from the feed).
     pub position: Option<String>,
     pub correlation_id: Option<String>,
+    /// The trace id (W3C trace context) of the command that caused it, for following one
+    /// command through the log, the projection and this push.
+    pub trace_id: Option<String>,
     pub id: Option<String>,
     pub document_id: Option<String>,
     pub kind: Option<NotificationKind>,
@@ -87,6 +90,7 @@ impl NotificationEvent {
             cursor: None,
             position: None,
             correlation_id: None,
+            trace_id: None,
             id: None,
             document_id: None,
             kind: None,
@@ -103,6 +107,7 @@ impl NotificationEvent {
             cursor: Some(feed_cursor(entry)),
             position,
             correlation_id,
+            trace_id: None,
             id: Some(entry.id.clone()),
             document_id: Some(entry.doc.clone()),
             kind: NotificationKind::from_stored(&entry.kind),
@@ -135,6 +140,9 @@ pub struct InboxChange {
     pub status: Option<ApprovalStatus>,
     pub position: Option<String>,
     pub correlation_id: Option<String>,
+    /// The trace id (W3C trace context) of the command that caused it, for following one
+    /// command through the log, the projection and this push.
+    pub trace_id: Option<String>,
     /// The commit's event types, e.g. `approval.approved`.
     pub events: Vec<String>,
     /// Every box of the viewer with its count after the change.
@@ -150,6 +158,9 @@ pub struct ApprovalUpdate {
     pub status: Option<ApprovalStatus>,
     pub position: Option<String>,
     pub correlation_id: Option<String>,
+    /// The trace id (W3C trace context) of the command that caused it, for following one
+    /// command through the log, the projection and this push.
+    pub trace_id: Option<String>,
     pub events: Vec<String>,
 }
 
@@ -308,24 +319,23 @@ impl Subscription {
                         entry,
                         position,
                         correlation_id,
+                        trace_id,
                     } if recipient == me
                         && !seen.contains(&entry.id)
                         && after.as_ref().is_none_or(|(at, id)| {
                             (entry.at.as_str(), entry.id.as_str()) > (at.as_str(), id.as_str())
                         }) =>
                     {
-                        Some(NotificationEvent::of(
-                            &entry,
-                            Some(position),
-                            Some(correlation_id),
-                            false,
-                        ))
+                        let mut event = NotificationEvent::of(&entry, Some(position), Some(correlation_id), false);
+                        event.trace_id = trace_id;
+                        Some(event)
                     }
                     Change::Notification {
                         recipient,
                         entry,
                         position,
                         correlation_id,
+                        trace_id,
                     } if entry.kind == "approval_requested"
                         && principal
                             .now()
@@ -333,6 +343,7 @@ impl Subscription {
                     {
                         let mut event = NotificationEvent::of(&entry, Some(position), Some(correlation_id), false);
                         event.for_employee_id = Some(recipient);
+                        event.trace_id = trace_id;
                         Some(event)
                     }
                     _ => None,
@@ -365,6 +376,7 @@ impl Subscription {
                 status: None,
                 position: None,
                 correlation_id: None,
+                trace_id: None,
                 events: Vec::new(),
                 counts: Vec::new(),
             },
@@ -381,6 +393,7 @@ impl Subscription {
                         document,
                         position,
                         correlation_id,
+                        trace_id,
                         events,
                     } = change
                     else {
@@ -405,6 +418,7 @@ impl Subscription {
                         status: Some(status_of(&doc)),
                         position: Some(position),
                         correlation_id: Some(correlation_id),
+                        trace_id,
                         events,
                         counts: counts(&views, &actor).await,
                     })
@@ -443,6 +457,7 @@ impl Subscription {
                 status: None,
                 position: None,
                 correlation_id: None,
+                trace_id: None,
                 events: Vec::new(),
             }
         };
@@ -460,6 +475,7 @@ impl Subscription {
                         events,
                         position,
                         correlation_id,
+                        trace_id,
                         document,
                         ..
                     } if doc == wanted => serde_json::from_value::<ApprovalDocument>(document)
@@ -472,6 +488,7 @@ impl Subscription {
                             status: Some(status_of(&d)),
                             position: Some(position),
                             correlation_id: Some(correlation_id),
+                            trace_id,
                             events,
                         }),
                     _ => None,

@@ -17,6 +17,10 @@ pub enum Change {
         /// Log position token of the commit (`type:partition:offset`).
         position: String,
         correlation_id: String,
+        /// The trace id of the command that caused it (absent on changes published before
+        /// traces were carried).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        trace_id: Option<String>,
     },
     /// A document changed.
     Document {
@@ -26,6 +30,8 @@ pub enum Change {
         events: Vec<String>,
         position: String,
         correlation_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        trace_id: Option<String>,
         /// Inbox principals (`emp:…`, `dept:…`) whose boxes held or now hold the document.
         boxes: Vec<String>,
         /// The folded document after the commit (visibility is decided on it by the domain).

@@ -36,6 +36,7 @@ pub fn fold_approval(state: Option<&str>, delivered: &Delivered) -> Result<Appro
     }
     .token();
     let correlation_id = commit.correlation_id.to_string();
+    let trace_id = crate::trace::trace_id_of(commit.traceparent.as_deref());
     let mut approval: Approval = restore(state)?;
     let boxes_before: Vec<String> = approval
         .document()
@@ -76,6 +77,7 @@ pub fn fold_approval(state: Option<&str>, delivered: &Delivered) -> Result<Appro
                 recipient: row.recipient.clone(),
                 position: position.clone(),
                 correlation_id: correlation_id.clone(),
+                trace_id: trace_id.clone(),
                 entry: FeedEntry::from(row.clone()),
             });
             notifications.push(row);
@@ -117,6 +119,7 @@ pub fn fold_approval(state: Option<&str>, delivered: &Delivered) -> Result<Appro
         events: commit.events.iter().map(|e| e.event_type.clone()).collect(),
         position,
         correlation_id,
+        trace_id,
         boxes,
         document: serde_json::to_value(doc).map_err(corrupt)?,
     });
