@@ -17,6 +17,11 @@ use infra::auth::SignInError;
 use infra::eventlog::EventLogError;
 use serde_json::{json, Value};
 
+/// The problem document's `code`, kept on the response for what counts outcomes
+/// (`erp_commands_total`) without reading the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProblemCode(pub &'static str);
+
 /// A refused or failed request.
 #[derive(Debug)]
 pub struct ApiError {
@@ -87,6 +92,7 @@ impl IntoResponse for ApiError {
         }
         let retry_after = body.get("retry_after_seconds").and_then(Value::as_u64);
         let mut response = (self.status, body.to_string()).into_response();
+        response.extensions_mut().insert(ProblemCode(self.code));
         response.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
