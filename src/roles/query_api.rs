@@ -1,9 +1,11 @@
 //! `erp query-api`: GraphQL (`/graphql`) over the projector's MySQL/MariaDB and MongoDB, with
-//! Kafka for time travel and lag.
+//! Kafka for time travel and lag; `/metrics`, and `/readyz` answering 200 while both read
+//! stores answer.
 
 use crate::settings::{Role, Settings};
 use crate::wiring;
 use command_api::Application;
+use infra::telemetry::Operations;
 use std::sync::Arc;
 
 /// A built query role, listening.
@@ -23,7 +25,13 @@ impl QueryApi {
             log: projector.log().clone(),
             policy: domain::line_rule::LinePolicy::default(),
         };
-        let router = query_api::router(stores, Arc::new(verifier), query_api::QueryConfig::default());
+        let ready = stores.clone();
+        let operations = Operations::new().check("read_stores", move || {
+            let stores = ready.clone();
+            async move { stores.ready().await }
+        });
+        let router =
+            query_api::router(stores, Arc::new(verifier), query_api::QueryConfig::default()).merge(operations.router());
         let app = wiring::listen(settings.bind_for(Role::QueryApi), router, "query API").await?;
         Ok(Self { app })
     }
