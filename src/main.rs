@@ -50,6 +50,9 @@ fn init_telemetry(json: bool) {
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_telemetry(cli.log_json);
+    // Before anything records: a series set while connecting (the writer group's partition
+    // count) must not be lost to a recorder that is not there yet.
+    infra::telemetry::metrics::install();
     // 0: done and clean; 1: done, problems found (verify, diff); 2: could not run.
     match run(cli.command).await {
         Ok(true) => std::process::ExitCode::SUCCESS,

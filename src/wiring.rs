@@ -1,8 +1,9 @@
 //! The builders every role shares, each used once per thing it builds: the event log (embedded
 //! or Kafka, as writer, reader or auditor), the read stores, the Redis change bus, the token
-//! verifier, the projector over them, the lag routes and the shutdown signal. Roles in
-//! `roles/` and the audit tools compose these; none of them builds a log or a store by hand,
-//! so a setting is read in one place and every failure names what it tried.
+//! verifier, the projector over them, the lag routes and the projector's part of `/metrics`,
+//! the listener and the shutdown signal. Roles in `roles/` and the audit tools compose these;
+//! none of them builds a log or a store by hand, so a setting is read in one place and every
+//! failure names what it tried.
 
 use anyhow::Context;
 use infra::eventlog::embedded::{EmbeddedLog, EmbeddedOptions};
@@ -11,6 +12,7 @@ use infra::eventlog::kafka::KafkaLog;
 use infra::eventlog::{EventLog, Upcasters};
 use infra::readmodel::mongo::MongoViews;
 use infra::readmodel::sql::SqlReadModel;
+use infra::telemetry::Operations;
 use secrecy::ExposeSecret;
 use std::path::Path;
 use std::sync::Arc;
@@ -140,7 +142,7 @@ pub async fn distributed_projector(settings: &Settings, live: bool) -> anyhow::R
     })
 }
 
-/// Projection lag as JSON (`/api/projections`) and Prometheus metrics (`/metrics`).
+/// Projection lag as JSON (`/api/projections`), counted and timed as the projector's.
 pub fn projection_routes(projector: projector::Projector) -> axum::Router {
     use axum::response::IntoResponse;
     async fn lag(axum::extract::State(p): axum::extract::State<projector::Projector>) -> axum::response::Response {
@@ -149,20 +151,20 @@ pub fn projection_routes(projector: projector::Projector) -> axum::Router {
             Err(e) => (axum::http::StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
         }
     }
-    async fn metrics(axum::extract::State(p): axum::extract::State<projector::Projector>) -> axum::response::Response {
-        match p.lag().await {
-            Ok(lags) => (
-                [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-                projector::lag_metrics(&lags),
-            )
-                .into_response(),
-            Err(e) => (axum::http::StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
-        }
-    }
-    axum::Router::new()
+    let router = axum::Router::new()
         .route("/api/projections", axum::routing::get(lag))
-        .route("/metrics", axum::routing::get(metrics))
-        .with_state(projector)
+        .with_state(projector);
+    infra::telemetry::http::instrument(router, "projector")
+}
+
+/// The projector's part of `/metrics`: projection lag, partitions and skips, read at each
+/// scrape.
+pub fn projector_operations(operations: Operations, projector: &projector::Projector) -> Operations {
+    let projector = projector.clone();
+    operations.collect(move || {
+        let projector = projector.clone();
+        async move { projector.record_lag().await }
+    })
 }
 
 /// `router` behind admission control ([`infra::admission`]): over its limits, 503

@@ -382,6 +382,62 @@ async fn the_push_carries_the_trace_id_of_the_command_that_caused_it() {
     assert_eq!(note["traceId"].as_str(), Some(trace_id.as_str()), "{note}");
 }
 
+/// The value of the first sample of `name` whose labels include all of `labels`, on this
+/// process's `/metrics` page (other tests of the process may have series of their own).
+fn sample(name: &str, labels: &[&str]) -> Option<f64> {
+    infra::telemetry::metrics::render()
+        .lines()
+        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']))
+        .find(|l| labels.iter().all(|label| l.contains(label)))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+/// Waits up to 10 s for a sample of `name` with `labels` that satisfies `wanted`.
+async fn sample_until(name: &str, labels: &[&str], wanted: impl Fn(f64) -> bool) -> f64 {
+    for _ in 0..200 {
+        if let Some(value) = sample(name, labels).filter(|v| wanted(*v)) {
+            return value;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "{name} {labels:?} never as wanted in\n{}",
+        infra::telemetry::metrics::render()
+    );
+}
+
+/// What the notifier's `/metrics` shows: open connections and subscriptions by field while
+/// they last, each push and its latency from the bus, and its HTTP upgrade by route.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_notifier_meters_connections_subscriptions_and_pushes() {
+    infra::telemetry::metrics::install();
+    let s = system(notifier::NotifierConfig::default()).await;
+    let (kang, lead) = (s.login(DEV_KANG).await, s.login(PLATFORM_LEAD).await);
+    let mut approver = Client::init(&s.notifiers[0], &lead).await;
+    approver.subscribe("feed", NOTIFICATIONS, json!({})).await;
+    let connections = sample_until("erp_notifier_connections", &[], |v| v >= 1.0).await;
+    sample_until("erp_notifier_subscriptions", &["field=\"myNotifications\""], |v| {
+        v >= 1.0
+    })
+    .await;
+    let pushed_before = sample("erp_notifier_pushes_total", &[]).unwrap_or(0.0);
+
+    let id = s.submitted(&kang, "측정되는 알림").await;
+    let request = approver.next("feed", "myNotifications").await;
+    assert_eq!(request["documentId"].as_str(), Some(id.as_str()));
+    sample_until("erp_notifier_pushes_total", &[], |v| v > pushed_before).await;
+    sample_until("erp_notifier_push_latency_seconds_count", &[], |v| v >= 1.0).await;
+    sample_until(
+        "erp_http_requests_total",
+        &["role=\"notifier\"", "route=\"/graphql/ws\"", "status=\"101\""],
+        |v| v >= 1.0,
+    )
+    .await;
+
+    drop(approver);
+    sample_until("erp_notifier_connections", &[], |v| v < connections).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_protocol_closes_with_its_codes() {
     let config = notifier::NotifierConfig {

@@ -17,6 +17,11 @@ use infra::auth::SignInError;
 use infra::eventlog::EventLogError;
 use serde_json::{json, Value};
 
+/// The problem document's `code`, kept on the response for what counts outcomes
+/// (`erp_commands_total`) without reading the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProblemCode(pub &'static str);
+
 /// A refused or failed request.
 #[derive(Debug)]
 pub struct ApiError {
@@ -118,10 +123,12 @@ impl From<ApiError> for Problem {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status;
+        let code = self.code;
         let problem = Problem::from(self);
         let retry_after = problem.extra.get("retry_after_seconds").and_then(Value::as_u64);
         let body = serde_json::to_string(&problem).unwrap_or_default();
         let mut response = (status, body).into_response();
+        response.extensions_mut().insert(ProblemCode(code));
         response.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),

@@ -9,15 +9,18 @@
 //! generated from the route table (`openapi`) and the demo company `erp up` seeds (`seed`).
 //!
 //! [`build`] returns the public router (`erp up` mounts it beside the other roles on one
-//! port); [`metrics_router`] the log's `/metrics` (apart, so a process serving several roles
-//! can expose one `/metrics`); [`internal_router`] the peers' `/internal/log`, which belongs on
-//! a listener of its own that only the cluster reaches. [`Application`] serves any of them.
+//! port), every route counted and timed (`infra::telemetry::http`) and every command's
+//! outcome counted by code (`outcomes`); [`metrics_router`] the role's `/metrics` (apart, so
+//! a process serving several roles exposes one, [`operations`] being this role's part);
+//! [`internal_router`] the peers' `/internal/log`, which belongs on a listener of its own that
+//! only the cluster reaches. [`Application`] serves any of them.
 
 pub mod directory;
 pub mod edge;
 pub mod error;
 pub mod extract;
 pub mod openapi;
+pub mod outcomes;
 pub mod ratelimit;
 pub mod reactor;
 pub mod routes;
@@ -166,19 +169,32 @@ pub fn internal_router(state: &AppState) -> Option<Router> {
     Some(edge::harden(router))
 }
 
-/// `/metrics`: the event log's health (partitions not ready, stuck streams, failed restores)
-/// in the Prometheus text format.
+/// `/metrics` of the command role: every series this process records, with the event log's
+/// health (partitions owned and not ready, stuck streams, failed restores) read at each
+/// scrape ([`record_log_health`]).
 pub fn metrics_router(state: &AppState) -> Router {
-    let router = Router::new()
-        .route("/metrics", axum::routing::get(routes::meta::metrics))
-        .with_state(state.clone());
-    edge::harden(router)
+    edge::harden(operations(state).router())
+}
+
+/// What the command role contributes to a process's `/metrics` (see [`metrics_router`]).
+pub fn operations(state: &AppState) -> infra::telemetry::Operations {
+    let state = state.clone();
+    infra::telemetry::Operations::new().collect(move || {
+        let state = state.clone();
+        async move { record_log_health(&state) }
+    })
+}
+
+/// Sets the log's health gauges to what the log reports now.
+pub fn record_log_health(state: &AppState) {
+    state.service.log().health().record();
 }
 
 /// Largest forwarded request: a commit at the log's size limit, as JSON.
 const INTERNAL_BODY_LIMIT: usize = 16 * 1024 * 1024;
 
-/// Cross-cutting layers: body limit, CORS, request ids, tracing, security headers, panics.
+/// Cross-cutting layers: timeouts, command outcomes, body limit, CORS, request ids, tracing,
+/// security headers, panics, and the HTTP metrics around all of them.
 fn layered(router: Router, settings: &Settings) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let origins: Vec<HeaderValue> = settings.cors_origins.iter().filter_map(|o| o.parse().ok()).collect();
@@ -200,6 +216,7 @@ fn layered(router: Router, settings: &Settings) -> Router {
             HeaderName::from_static("traceparent"),
         ]);
     let router = edge::bounded(router, settings.request_timeout)
+        .layer(axum::middleware::from_fn(outcomes::count))
         .layer(axum::extract::DefaultBodyLimit::max(settings.body_limit))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(
@@ -228,7 +245,7 @@ fn layered(router: Router, settings: &Settings) -> Router {
         ))
         .layer(cors)
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid));
-    edge::harden(router)
+    infra::telemetry::http::instrument(edge::harden(router), "command-api")
 }
 
 /// The command role as a server.

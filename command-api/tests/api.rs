@@ -1584,6 +1584,92 @@ async fn readiness_names_the_partitions_and_streams_the_log_reports_stuck_and_me
     assert_eq!(gauge(&text, "erp_eventlog_restore_failures_total"), 9);
 }
 
+/// Whether `text` has a sample of `name` whose labels include all of `labels` (other tests of
+/// this process may have added series of their own).
+fn has_series(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")))
+        .find(|l| labels.iter().all(|label| l.contains(label)))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+/// Each command is counted by its route and code (`ok`, or the problem's code), each request
+/// timed under its route template, and the log's appends timed: what the dashboards and the
+/// error-rate alert read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_commands_by_code_and_time_requests_by_route_template() {
+    let dir = tempfile::tempdir().unwrap();
+    let log: Arc<dyn EventLog> =
+        Arc::new(EmbeddedLog::open(dir.path(), EmbeddedOptions::default(), Upcasters::default()).unwrap());
+    let (app, state) = App::spawn_with_state(log, Some(dir), demo_settings()).await;
+    let scrape = App {
+        base: serve(command_api::metrics_router(&state)).await,
+        http: reqwest::Client::new(),
+        _dir: None,
+    };
+    let kang = app.login(DEV_KANG).await;
+    let (id, version) = app.submitted(&kang, line(&[PLATFORM_LEAD])).await;
+    let stale = app
+        .post(
+            &format!("/api/approvals/{id}/withdraw"),
+            &kang,
+            json!({}),
+            Some(version - 1),
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.body);
+    let unsigned = app.call("POST", "/api/approvals", None, Some(json!({})), &[]).await;
+    assert_eq!(unsigned.status, StatusCode::UNAUTHORIZED);
+
+    let text = metrics(&scrape).await;
+    for (name, labels) in [
+        (
+            "erp_commands_total",
+            &["command=\"POST /api/approvals\"", "code=\"ok\""][..],
+        ),
+        (
+            "erp_commands_total",
+            &["command=\"POST /api/approvals/{id}/submit\"", "code=\"ok\""],
+        ),
+        (
+            "erp_commands_total",
+            &[
+                "command=\"POST /api/approvals/{id}/withdraw\"",
+                "code=\"version_conflict\"",
+            ],
+        ),
+        (
+            "erp_commands_total",
+            &["command=\"POST /api/approvals\"", "code=\"unauthenticated\""],
+        ),
+        (
+            "erp_http_request_duration_seconds_bucket",
+            &[
+                "role=\"command-api\"",
+                "route=\"/api/approvals/{id}/submit\"",
+                "method=\"POST\"",
+                "status=\"200\"",
+                "le=\"0.1\"",
+            ],
+        ),
+        (
+            "erp_http_requests_total",
+            &["role=\"command-api\"", "route=\"/auth/dev-login\"", "status=\"200\""],
+        ),
+        (
+            "erp_eventlog_append_duration_seconds_count",
+            &["log=\"embedded\"", "result=\"ok\""],
+        ),
+    ] {
+        assert!(
+            has_series(&text, name, labels).is_some(),
+            "{name} {labels:?} in\n{text}"
+        );
+    }
+    assert!(!text.contains(&id), "a document id became a label:\n{text}");
+    assert!(text.contains("# TYPE erp_commands_total counter"), "{text}");
+}
+
 // ---- found by `erp bench fuzz`: numbers at the top of the decimal range ----
 
 const DECIMAL_MAX: &str = "79228162514264337593543950335";

@@ -37,6 +37,10 @@ pub trait ChangeBus: Send + Sync {
     fn interruptions(&self) -> watch::Receiver<u64> {
         watch::channel(0).1
     }
+    /// Whether the bus answers now (readiness); an in-process bus always does.
+    async fn ping(&self) -> Result<(), BusError> {
+        Ok(())
+    }
 }
 
 /// In-process bus for the embedded default.
@@ -232,5 +236,23 @@ impl ChangeBus for RedisBus {
 
     fn interruptions(&self) -> watch::Receiver<u64> {
         self.interruptions.clone()
+    }
+
+    /// A `PING` on the publishing connection (or a new one, when it failed).
+    async fn ping(&self) -> Result<(), BusError> {
+        let held = self.publisher.lock().await.clone();
+        let mut connection = match held {
+            Some(connection) => connection,
+            None => self
+                .client
+                .get_multiplexed_tokio_connection()
+                .await
+                .map_err(bus_error)?,
+        };
+        redis::cmd("PING")
+            .query_async::<String>(&mut connection)
+            .await
+            .map_err(bus_error)?;
+        Ok(())
     }
 }

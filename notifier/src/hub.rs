@@ -13,6 +13,7 @@
 use infra::bus::{Change, ChangeBus};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -23,7 +24,8 @@ const ROUTE_RING: usize = 256;
 /// changes were lost for every route.
 #[derive(Debug, Clone)]
 pub enum Routed {
-    Change(Box<Change>),
+    /// A change, and when it arrived on this instance's bus (push latency counts from there).
+    Change(Box<Change>, Instant),
     Missed(u64),
 }
 
@@ -46,7 +48,10 @@ impl Hub {
                 tokio::select! {
                     received = changes.recv() => match received {
                         Ok(change) => routing.route(change),
-                        Err(RecvError::Lagged(missed)) => routing.everyone(Routed::Missed(missed)),
+                        Err(RecvError::Lagged(missed)) => {
+                            metrics::counter!("erp_notifier_overflow_total").increment(1);
+                            routing.everyone(Routed::Missed(missed))
+                        }
                         Err(RecvError::Closed) => return,
                     },
                     // The bus lost what was published while it was cut off: everyone
@@ -73,7 +78,7 @@ impl Hub {
 
     fn route(&self, change: Change) {
         let keys = Self::keys(&change);
-        let routed = Routed::Change(Box::new(change));
+        let routed = Routed::Change(Box::new(change), Instant::now());
         let Ok(mut routes) = self.routes.lock() else { return };
         for key in keys {
             let gone = match routes.get(&key) {

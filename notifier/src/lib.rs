@@ -21,6 +21,10 @@
 //! Falling behind: the bus ring per subscriber is bounded; a subscriber that overflows it gets
 //! one `resync: true` item (re-read, or resume from the last cursor) — never unbounded memory,
 //! never a silent gap.
+//!
+//! Measured: connections and subscriptions by field (gauges), pushes and their latency from
+//! the bus, overflows and resyncs (`erp_notifier_*`); readiness is the bus answering
+//! ([`Sources::ready`]).
 
 mod hub;
 pub mod protocol;

@@ -17,8 +17,11 @@
 //! Each subscription runs as its own task writing into one bounded queue per connection; a
 //! socket that cannot keep up makes the tasks wait, their bus rings overflow, and they emit a
 //! `resync` item instead of buffering without bound.
+//!
+//! Metered: open connections and subscriptions by field (gauges), messages pushed, and each
+//! pushed change's latency from its arrival on the bus to its write to the socket.
 
-use crate::schema::{Query, Sources, Subscriber, Subscription};
+use crate::schema::{PushClock, Query, Sources, Subscriber, Subscription};
 use crate::sessions::Sessions;
 use async_graphql::{EmptyMutation, Schema};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
@@ -95,7 +98,8 @@ pub fn router(sources: Sources, org: SqlReadModel, verifier: Arc<Verifier>, conf
         signin,
         config,
     });
-    Router::new().route("/graphql/ws", get(upgrade)).with_state(notifier)
+    let router = Router::new().route("/graphql/ws", get(upgrade)).with_state(notifier);
+    infra::telemetry::http::instrument(router, "notifier")
 }
 
 /// The subscription schema in SDL.
@@ -241,8 +245,9 @@ async fn serve(socket: WebSocket, notifier: Arc<Notifier>) {
     {
         return;
     }
+    let _connected = Held::new(metrics::gauge!("erp_notifier_connections"));
     let mut principal = seat.principal.clone();
-    let (queue, mut outgoing) = mpsc::channel::<Value>(notifier.config.queue);
+    let (queue, mut outgoing) = mpsc::channel::<Outgoing>(notifier.config.queue);
     let mut running: HashMap<String, tokio::task::AbortHandle> = HashMap::new();
     let left = (expires - chrono::Utc::now()).to_std().unwrap_or(Duration::ZERO);
     let expiry = tokio::time::sleep(left);
@@ -289,14 +294,22 @@ async fn serve(socket: WebSocket, notifier: Arc<Notifier>) {
                     Incoming::Invalid(why) => break Some((4400, why)),
                 }
             }
-            Some(message) = outgoing.recv() => {
+            Some(Outgoing { message, since }) = outgoing.recv() => {
                 if message["type"] == "complete" || message["type"] == "error" {
                     if let Some(id) = message["id"].as_str() {
                         running.remove(id);
                     }
                 }
+                let pushed = message["type"] == "next";
                 if !send_within(&mut sink, text(message), limit).await {
                     break None;
+                }
+                if pushed {
+                    metrics::counter!("erp_notifier_pushes_total").increment(1);
+                    if let Some(since) = since {
+                        metrics::histogram!("erp_notifier_push_latency_seconds")
+                            .record(infra::telemetry::metrics::seconds(since));
+                    }
                 }
             }
             _ = &mut expiry => break Some((4403, "Token expired".into())),
@@ -336,27 +349,87 @@ async fn run_subscription(
     schema: NotifierSchema,
     id: String,
     request: async_graphql::Request,
-    queue: mpsc::Sender<Value>,
+    queue: mpsc::Sender<Outgoing>,
 ) {
-    let mut responses = schema.execute_stream(request);
+    let _running = Held::new(metrics::gauge!("erp_notifier_subscriptions", "field" => field_of(&request.query)));
+    let clock = PushClock::default();
+    let mut responses = schema.execute_stream(request.data(clock.clone()));
     let mut first = true;
     while let Some(response) = responses.next().await {
         if first && response.data == async_graphql::Value::Null && !response.errors.is_empty() {
             let errors = serde_json::to_value(&response.errors).unwrap_or_default();
             let _ = queue
-                .send(json!({ "id": id, "type": "error", "payload": errors }))
+                .send(Outgoing::now(json!({ "id": id, "type": "error", "payload": errors })))
                 .await;
             return;
         }
         first = false;
         let payload = serde_json::to_value(&response).unwrap_or_default();
-        if queue
-            .send(json!({ "id": id, "type": "next", "payload": payload }))
-            .await
-            .is_err()
-        {
+        let next = Outgoing {
+            message: json!({ "id": id, "type": "next", "payload": payload }),
+            since: clock.take(),
+        };
+        if queue.send(next).await.is_err() {
             return;
         }
     }
-    let _ = queue.send(json!({ "id": id, "type": "complete" })).await;
+    let _ = queue.send(Outgoing::now(json!({ "id": id, "type": "complete" }))).await;
+}
+
+/// A message for the socket, and when the change it carries arrived on the bus.
+struct Outgoing {
+    message: Value,
+    since: Option<std::time::Instant>,
+}
+
+impl Outgoing {
+    /// A protocol message that carries no change.
+    fn now(message: Value) -> Self {
+        Self { message, since: None }
+    }
+}
+
+/// One unit of a gauge for as long as it is held (a connection, a subscription).
+struct Held(metrics::Gauge);
+
+impl Held {
+    fn new(gauge: metrics::Gauge) -> Self {
+        gauge.increment(1.0);
+        Self(gauge)
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.0.decrement(1.0);
+    }
+}
+
+/// The subscription field a request asks for, as a metric label: one of the schema's, else
+/// `other` (a request that does not parse, or names no known field).
+fn field_of(query: &str) -> &'static str {
+    use async_graphql::parser::types::{DocumentOperations, Selection};
+    const FIELDS: [&str; 3] = ["myNotifications", "inboxChanged", "approvalUpdated"];
+    let Ok(document) = async_graphql::parser::parse_query(query) else {
+        return "other";
+    };
+    let first = match &document.operations {
+        DocumentOperations::Single(operation) => Some(operation),
+        DocumentOperations::Multiple(operations) => operations.values().next(),
+    };
+    let field = first.and_then(|operation| {
+        operation
+            .node
+            .selection_set
+            .node
+            .items
+            .iter()
+            .find_map(|item| match &item.node {
+                Selection::Field(field) => Some(field.node.name.node.to_string()),
+                _ => None,
+            })
+    });
+    field
+        .and_then(|name| FIELDS.into_iter().find(|known| *known == name))
+        .unwrap_or("other")
 }

@@ -30,8 +30,36 @@ pub struct Sources {
     pub views: Arc<dyn ApprovalViews>,
 }
 
+impl Sources {
+    /// Readiness: the bus the changes arrive on answers.
+    pub async fn ready(&self) -> Result<(), String> {
+        self.bus.ping().await.map_err(|e| e.to_string())
+    }
+}
+
 /// The per-instance routes, built from `Sources::bus` when the schema is.
 pub(crate) type Routes = Arc<Hub>;
+
+/// When the change behind a subscription's latest item arrived on the bus: set as the item
+/// is picked, taken as its message is queued for the socket (request data of one
+/// subscription; items replayed from the store leave it empty).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PushClock(Arc<std::sync::Mutex<Option<std::time::Instant>>>);
+
+impl PushClock {
+    fn set(&self, arrived: std::time::Instant) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(arrived);
+    }
+
+    pub(crate) fn take(&self) -> Option<std::time::Instant> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+}
+
+/// One resync item sent in place of what a subscriber missed.
+fn count_resync() {
+    metrics::counter!("erp_notifier_resyncs_total").increment(1);
+}
 
 /// The connection's employee, as last read from the org read model: the one sign-in path's
 /// principal. What they see is [`Subscriber::sees`], the query API's rule.
@@ -200,24 +228,35 @@ async fn document(
 /// Turns routes of the hub into a stream of `T`: `pick` maps a change to zero or one item,
 /// and a lag (here or in the hub) becomes one `resync` item instead of a silent gap.
 fn from_routes<T: Send + 'static>(
+    ctx: &Context<'_>,
     receivers: Vec<Route>,
     resync: impl Fn(u64) -> T + Send + Sync + 'static,
     pick: impl Fn(Change) -> futures::future::BoxFuture<'static, Option<T>> + Send + Sync + 'static,
 ) -> BoxStream<'static, T> {
+    let clock = ctx.data_opt::<PushClock>().cloned();
     let (resync, pick) = (Arc::new(resync), Arc::new(pick));
     let streams = receivers.into_iter().map(move |receiver| {
-        let state = (receiver, resync.clone(), pick.clone());
-        stream::unfold(state, |(mut receiver, resync, pick)| async move {
+        let state = (receiver, resync.clone(), pick.clone(), clock.clone());
+        stream::unfold(state, |(mut receiver, resync, pick, clock)| async move {
             loop {
-                match receiver.recv().await {
-                    Ok(Routed::Change(change)) => {
+                let received = receiver.recv().await;
+                if matches!(received, Err(RecvError::Lagged(_))) {
+                    // This subscriber's route ring overflowed (the hub counts its own).
+                    metrics::counter!("erp_notifier_overflow_total").increment(1);
+                }
+                match received {
+                    Ok(Routed::Change(change, arrived)) => {
                         if let Some(item) = pick(*change).await {
-                            return Some((item, (receiver, resync, pick)));
+                            if let Some(clock) = &clock {
+                                clock.set(arrived);
+                            }
+                            return Some((item, (receiver, resync, pick, clock)));
                         }
                     }
                     Ok(Routed::Missed(missed)) | Err(RecvError::Lagged(missed)) => {
                         tracing::info!(missed, "subscriber fell behind; sending resync");
-                        return Some((resync(missed), (receiver, resync, pick)));
+                        count_resync();
+                        return Some((resync(missed), (receiver, resync, pick, clock)));
                     }
                     Err(RecvError::Closed) => return None,
                 }
@@ -310,6 +349,7 @@ impl Subscription {
                 .collect::<Vec<_>>(),
         );
         let live = from_routes(
+            ctx,
             receivers,
             |_| NotificationEvent::lagged(),
             move |change| {
@@ -368,6 +408,7 @@ impl Subscription {
         // enough.
         let last: Arc<std::sync::Mutex<Option<(String, u64)>>> = Arc::default();
         Ok(from_routes(
+            ctx,
             receivers,
             |_| InboxChange {
                 resync: true,
@@ -462,9 +503,13 @@ impl Subscription {
             }
         };
         let first = moved.then(&resync);
+        if first.is_some() {
+            count_resync();
+        }
         let wanted = id.clone();
         let viewer = principal.clone();
         let updates = from_routes(
+            ctx,
             vec![route],
             move |_| resync(),
             move |change| {

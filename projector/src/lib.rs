@@ -187,10 +187,15 @@ impl Projector {
         checkpoint: &Checkpoint,
         notify: bool,
     ) -> Result<usize, ProjectorError> {
+        let started = Instant::now();
         let applied = match projection {
             Projection::Approvals => self.views.apply_from(from, batch, checkpoint, notify).await?,
             other => self.store.apply_from(other, from, batch, checkpoint, notify).await?,
         };
+        metrics::histogram!("erp_projection_apply_duration_seconds", "projection" => projection.name())
+            .record(infra::telemetry::metrics::seconds(started));
+        metrics::counter!("erp_projection_applied_total", "projection" => projection.name())
+            .increment(applied.applied as u64);
         self.tally(projection, |w| {
             w.applied += applied.applied as u64;
             w.unchanged += applied.skipped as u64;
@@ -399,4 +404,4 @@ mod status;
 
 pub use replay::{Diff, ReplayProgress, ReplayReport, TableDiff};
 use status::SkipLog;
-pub use status::{lag_metrics, Lag, Skipped, Work};
+pub use status::{record_lag, Lag, Skipped, Work};

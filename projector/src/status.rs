@@ -1,5 +1,6 @@
 //! What a projector reports: lag per projection (one definition, `infra::readmodel::lag`),
-//! the partitions it works on, the commits it stepped over, and all of it as Prometheus text.
+//! the partitions it works on, the commits it stepped over, all of it recorded as metrics for
+//! `/metrics`; and its readiness.
 
 use super::*;
 
@@ -90,39 +91,40 @@ impl Projector {
     }
 }
 
-/// Prometheus text exposition of projection lag.
-pub fn lag_metrics(lags: &[Lag]) -> String {
-    let mut out = String::from(
-        "# HELP erp_projection_lag_events Commits in the log a projection has not applied.\n# TYPE erp_projection_lag_events gauge\n",
-    );
+/// Sets the projection gauges (`erp_projection_lag_events`, `…_lag_seconds`,
+/// `…_partitions`) and the skip counter to `lags`, by projection: run before each scrape of
+/// the projector's `/metrics`.
+pub fn record_lag(lags: &[Lag]) {
     for lag in lags {
-        out.push_str(&format!(
-            "erp_projection_lag_events{{projection=\"{}\"}} {}\n",
-            lag.projection, lag.events_behind
-        ));
+        let projection = lag.projection;
+        metrics::gauge!("erp_projection_lag_events", "projection" => projection).set(lag.events_behind as f64);
+        metrics::gauge!("erp_projection_lag_seconds", "projection" => projection).set(lag.seconds_behind.max(0) as f64);
+        metrics::gauge!("erp_projection_partitions", "projection" => projection).set(lag.partitions.len() as f64);
+        metrics::counter!("erp_projection_skipped_total", "projection" => projection).absolute(lag.skipped);
     }
-    out.push_str("# HELP erp_projection_lag_seconds Age of the oldest commit a projection has not applied.\n# TYPE erp_projection_lag_seconds gauge\n");
-    for lag in lags {
-        out.push_str(&format!(
-            "erp_projection_lag_seconds{{projection=\"{}\"}} {}\n",
-            lag.projection,
-            lag.seconds_behind.max(0)
-        ));
+}
+
+impl Projector {
+    /// Reads the lag of every projection and records it ([`record_lag`]); a log or store that
+    /// does not answer leaves the gauges as they were (and says so in the log).
+    pub async fn record_lag(&self) {
+        match self.lag().await {
+            Ok(lags) => record_lag(&lags),
+            Err(e) => tracing::warn!(error = %e, "projection lag not measured for this scrape"),
+        }
     }
-    out.push_str("# HELP erp_projection_skipped_total Commits a projection stepped over (refused or undecodable).\n# TYPE erp_projection_skipped_total counter\n");
-    for lag in lags {
-        out.push_str(&format!(
-            "erp_projection_skipped_total{{projection=\"{}\"}} {}\n",
-            lag.projection, lag.skipped
-        ));
+
+    /// Readiness: the read model's stores answer (the employee read model and the approval
+    /// views) and so does the change bus the projector publishes on.
+    pub async fn ready(&self) -> Result<(), String> {
+        self.store
+            .checkpoint(Projection::Employees)
+            .await
+            .map_err(|e| format!("read model: {e}"))?;
+        self.views
+            .checkpoint()
+            .await
+            .map_err(|e| format!("approval views: {e}"))?;
+        self.bus.ping().await.map_err(|e| e.to_string())
     }
-    out.push_str("# HELP erp_projection_partitions Partitions this instance projects (its share of a shared projection).\n# TYPE erp_projection_partitions gauge\n");
-    for lag in lags {
-        out.push_str(&format!(
-            "erp_projection_partitions{{projection=\"{}\"}} {}\n",
-            lag.projection,
-            lag.partitions.len()
-        ));
-    }
-    out
 }

@@ -421,7 +421,42 @@ async fn one_bad_event_never_stalls_a_projection(store: SqlReadModel) {
         [undecodable.to_string(), too_long.to_string()].contains(&last.stream_id),
         "{last:?}"
     );
-    assert!(projector::lag_metrics(&lag).contains("erp_projection_skipped_total{projection=\"org.employees\"}"));
+    infra::telemetry::metrics::install();
+    projector::record_lag(&lag);
+    let text = infra::telemetry::metrics::render();
+    let skipped = text
+        .lines()
+        .find_map(|l| l.strip_prefix("erp_projection_skipped_total{projection=\"org.employees\"} "))
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("no skip counter in\n{text}"));
+    assert!(skipped >= 1, "{text}");
+}
+
+/// What the projector's `/metrics` shows: lag, partitions and skips per projection (set at
+/// each scrape), and each batch applied, counted and timed by projection.
+#[tokio::test]
+async fn the_projector_records_its_series_by_projection() {
+    infra::telemetry::metrics::install();
+    let f = fixture(5).await;
+    let projector = Projector::new(f.log.clone(), sqlite().await);
+    let applied = projector.catch_up(Projection::Employees).await.unwrap();
+    assert!(applied > 0);
+    projector.record_lag().await;
+    let text = infra::telemetry::metrics::render();
+    let value = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}{{projection=\"org.employees\"}} ")))
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("{name} of org.employees in\n{text}"))
+    };
+    assert_eq!(value("erp_projection_lag_events"), 0.0);
+    assert_eq!(value("erp_projection_lag_seconds"), 0.0);
+    assert!(value("erp_projection_applied_total") >= applied as f64, "{text}");
+    assert!(value("erp_projection_apply_duration_seconds_count") >= 1.0, "{text}");
+    assert!(
+        text.contains("erp_projection_apply_duration_seconds_bucket{projection=\"org.employees\",le="),
+        "a histogram:\n{text}"
+    );
 }
 
 /// The employee commits of the history, spread over two partitions as a two-partition log

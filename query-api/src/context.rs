@@ -27,6 +27,21 @@ pub struct Stores {
     pub policy: LinePolicy,
 }
 
+impl Stores {
+    /// Readiness: both read stores answer (the employee read model and the approval views).
+    pub async fn ready(&self) -> Result<(), String> {
+        self.org
+            .checkpoint(infra::readmodel::Projection::Employees)
+            .await
+            .map_err(|e| format!("read model: {e}"))?;
+        self.views
+            .checkpoint()
+            .await
+            .map_err(|e| format!("approval views: {e}"))?;
+        Ok(())
+    }
+}
+
 impl std::fmt::Debug for Stores {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Stores").field("org", &self.org).finish_non_exhaustive()

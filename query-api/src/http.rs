@@ -2,7 +2,7 @@
 //! enabled. Requests are refused before execution when oversized, over-batched, too deep or
 //! too complex; the viewer comes from the bearer token; `x-erp-position` makes an
 //! authenticated request wait (bounded) until the projections have applied that command's
-//! commit.
+//! commit. Each operation is timed by its name (`erp_graphql_request_duration_seconds`).
 
 use crate::context::{DepartmentLoader, EmployeeLoader, NoViewer, Stores, Viewer};
 use crate::error::{self, ensure_codes};
@@ -68,9 +68,10 @@ pub fn router(stores: Stores, verifier: Arc<Verifier>, config: QueryConfig) -> R
             .route("/graphiql", get(graphiql))
             .route("/graphiql.js", get(graphiql_script));
     }
-    router
+    let router = router
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
-        .with_state(api)
+        .with_state(api);
+    infra::telemetry::http::instrument(router, "query-api")
 }
 
 /// The console page, served locally (see [`crate::console`]).
@@ -189,7 +190,12 @@ async fn graphql(
             Ok(v) => request.data(v.clone()),
             Err(no) => request.data(no.clone()),
         };
+        let operation = crate::operations::label(&request);
+        let started = std::time::Instant::now();
         let mut response = api.schema.execute(request).await;
+        let outcome = if response.errors.is_empty() { "ok" } else { "error" };
+        metrics::histogram!("erp_graphql_request_duration_seconds", "operation" => operation, "outcome" => outcome)
+            .record(infra::telemetry::metrics::seconds(started));
         ensure_codes(&mut response);
         responses.push(response);
     }

@@ -21,6 +21,9 @@
 //!   authenticated request wait (bounded) until the projections have applied it, else
 //!   `STALE_READ`.
 //!
+//! - **Measured.** Each operation is timed by its (bounded) name and outcome, each request by
+//!   route (`infra::telemetry`); [`Stores::ready`] is the role's readiness.
+//!
 //! The SDL is committed as `query-api/schema.graphql`; a test fails when it drifts.
 
 mod console;
@@ -31,6 +34,7 @@ pub mod error;
 mod http;
 mod ids;
 mod lag;
+mod operations;
 mod paging;
 mod schema;
 mod types;

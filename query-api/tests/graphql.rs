@@ -1188,6 +1188,38 @@ async fn a_document_shows_the_authority_rule_it_was_submitted_under(w: World) {
     assert_eq!(draft["approval"]["authority"], Value::Null);
 }
 
+/// Each operation is timed under its name, each request under the role's route; readiness
+/// follows the read stores.
+async fn operations_are_timed_by_name_and_readiness_follows_the_stores(w: World) {
+    infra::telemetry::metrics::install();
+    let stores = query_api::Stores {
+        org: w.org.clone(),
+        views: w.views.clone(),
+        log: w.log.clone(),
+        policy: Default::default(),
+    };
+    assert_eq!(stores.ready().await, Ok(()));
+    let operation = format!("Inbox{}", Uuid::now_v7().simple());
+    w.data(A, &format!("query {operation} {{ me {{ name }} }}"), json!({}))
+        .await;
+    let text = infra::telemetry::metrics::render();
+    let timed = format!("erp_graphql_request_duration_seconds_count{{operation=\"{operation}\",outcome=\"ok\"}} 1");
+    assert!(text.lines().any(|l| l == timed), "{timed} in\n{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("erp_http_request_duration_seconds_bucket{")
+                && l.contains("role=\"query-api\"")
+                && l.contains("route=\"/graphql\"")),
+        "{text}"
+    );
+    w.break_table("erp_checkpoints").await;
+    let broken = stores.ready().await;
+    assert!(
+        broken.as_ref().is_err_and(|e| e.starts_with("read model")),
+        "{broken:?}"
+    );
+}
+
 macro_rules! suite {
     ($name:ident, $open:expr) => {
         mod $name {
@@ -1239,6 +1271,10 @@ macro_rules! suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn an_unauthenticated_request_is_not_made_to_wait_for_a_position() {
                 super::an_unauthenticated_request_is_not_made_to_wait_for_a_position($open.await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn operations_are_timed_by_name_and_readiness_follows_the_stores() {
+                super::operations_are_timed_by_name_and_readiness_follows_the_stores($open.await).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn a_failing_store_answers_internal_without_its_own_words() {

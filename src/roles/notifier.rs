@@ -1,9 +1,11 @@
 //! `erp notifier`: GraphQL subscriptions over WebSocket (`/graphql/ws`), fed by the projector
-//! through Redis, checked against the projector's MySQL/MariaDB and MongoDB.
+//! through Redis, checked against the projector's MySQL/MariaDB and MongoDB; `/metrics`, and
+//! `/readyz` answering 200 while Redis answers.
 
 use crate::settings::{Role, Settings};
 use crate::wiring;
 use command_api::Application;
+use infra::telemetry::Operations;
 use std::sync::Arc;
 
 /// A built notifier role, listening.
@@ -22,7 +24,13 @@ impl Notifier {
             bus: Arc::new(bus),
             views: Arc::new(views),
         };
-        let router = notifier::router(sources, org, Arc::new(verifier), notifier::NotifierConfig::default());
+        let ready = sources.clone();
+        let operations = Operations::new().check("bus", move || {
+            let sources = ready.clone();
+            async move { sources.ready().await }
+        });
+        let router = notifier::router(sources, org, Arc::new(verifier), notifier::NotifierConfig::default())
+            .merge(operations.router());
         let app = wiring::listen(settings.bind_for(Role::Notifier), router, "notifier").await?;
         Ok(Self { app })
     }

@@ -1,10 +1,12 @@
 //! `erp projector`: Kafka → MySQL/MariaDB (employee read model) and MongoDB (approval
 //! views), changes out on Redis for the notifiers; instances share each projection's
-//! partitions through a consumer group (`projector.*`). Lag on `/api/projections`, `/metrics`.
+//! partitions through a consumer group (`projector.*`). Lag on `/api/projections`, `/metrics`;
+//! `/readyz` answers 200 while its read model stores and Redis answer.
 
 use crate::settings::{Role, Settings};
 use crate::wiring;
 use command_api::Application;
+use infra::telemetry::Operations;
 
 /// A built projector role, listening, projections not yet started.
 #[allow(missing_debug_implementations)]
@@ -23,9 +25,15 @@ impl ProjectorRole {
             }
             None => tracing::info!("projections not shared: this instance projects every partition"),
         }
+        let ready = projector.clone();
+        let operations =
+            wiring::projector_operations(Operations::new(), &projector).check("read_model_and_bus", move || {
+                let projector = ready.clone();
+                async move { projector.ready().await }
+            });
         let app = wiring::listen(
             settings.bind_for(Role::Projector),
-            wiring::projection_routes(projector.clone()),
+            wiring::projection_routes(projector.clone()).merge(operations.router()),
             "projector",
         )
         .await?;

@@ -1,9 +1,11 @@
 //! `erp query-api`: GraphQL (`/graphql`) over the projector's MySQL/MariaDB and MongoDB, with
-//! Kafka for time travel and lag.
+//! Kafka for time travel and lag; `/metrics`, and `/readyz` answering 200 while both read
+//! stores answer.
 
 use crate::settings::{Role, Settings};
 use crate::wiring;
 use command_api::Application;
+use infra::telemetry::Operations;
 use std::sync::Arc;
 
 /// A built query role, listening.
@@ -23,10 +25,17 @@ impl QueryApi {
             log: projector.log().clone(),
             policy: domain::line_rule::LinePolicy::default(),
         };
+        let ready = stores.clone();
+        let operations = Operations::new().check("read_stores", move || {
+            let stores = ready.clone();
+            async move { stores.ready().await }
+        });
+        // Probes and metrics answer however busy the API is: outside admission control.
         let router = wiring::admitted(
             query_api::router(stores, Arc::new(verifier), query_api::QueryConfig::default()),
             settings.admission.into(),
-        );
+        )
+        .merge(operations.router());
         let app = wiring::listen(settings.bind_for(Role::QueryApi), router, "query API").await?;
         Ok(Self { app })
     }

@@ -8,6 +8,7 @@ use crate::{web, wiring};
 use anyhow::Context;
 use command_api::{AppState, Application, AuthState};
 use infra::auth::LocalSigner;
+use infra::telemetry::Operations;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -92,8 +93,12 @@ impl Up {
             notifier::NotifierConfig::default(),
         );
         let (state, router) = command_api::build(log, auth, settings);
+        // One /metrics for every role of the process; /readyz is the command role's. The
+        // embedded log owns every partition by itself, so its ownership gauges say nothing.
+        let operations = wiring::projector_operations(Operations::new(), &projector);
         let router = router
             .merge(wiring::projection_routes(projector))
+            .merge(operations.router())
             .merge(queries)
             .merge(live)
             .fallback_service(web::app());
@@ -151,6 +156,6 @@ impl Up {
         } else {
             println!("  dev login    off");
         }
-        println!("  health       http://{host}:{port}/healthz   (projection lag: /api/projections, /metrics)");
+        println!("  health       http://{host}:{port}/healthz   (readiness: /readyz, metrics: /metrics, projection lag: /api/projections)");
     }
 }

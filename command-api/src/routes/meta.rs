@@ -3,7 +3,7 @@
 //! Readiness is more than a broker that answers: an instance that owns a partition it cannot
 //! restore, or holds a stream head the log disagrees with, fails every command of those
 //! streams, so `/readyz` answers 503 naming them ([`infra::eventlog::health`]), and
-//! `/metrics` counts them for alerting.
+//! `/metrics` ([`crate::metrics_router`]) counts them for alerting.
 
 use super::forms::FormView;
 use crate::error::ApiError;
@@ -120,15 +120,6 @@ async fn readyz(State(state): State<AppState>) -> Response {
         "stuck_streams": health.stuck_streams,
     }))
     .into_response()
-}
-
-/// `/metrics`: the event log's faults in the Prometheus text format.
-pub async fn metrics(State(state): State<AppState>) -> Response {
-    (
-        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.service.log().health().prometheus(),
-    )
-        .into_response()
 }
 
 async fn forms(State(state): State<AppState>, _: Caller) -> Json<Vec<FormView>> {

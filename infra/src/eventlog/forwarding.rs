@@ -51,6 +51,18 @@ pub enum Forwarded {
     },
 }
 
+impl Forwarded {
+    /// What is asked, as a metric label.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Forwarded::Append { .. } => "append",
+            Forwarded::FindCommand { .. } => "find_command",
+            Forwarded::ReadStream { .. } => "read_stream",
+            Forwarded::Heads { .. } => "heads",
+        }
+    }
+}
+
 /// The owner's answer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "answer", rename_all = "snake_case")]

@@ -4,13 +4,12 @@
 //! 503 to every command of its streams; a stream whose head in the owner's memory is not the
 //! head the log holds by rule R answers 409 forever, or — worse — its owner acknowledges
 //! commits every reader fences. Neither shows in a liveness probe, so the command API reports
-//! them in `/readyz` (503 naming the partitions and streams) and `/metrics`.
+//! them in `/readyz` (503 naming the partitions and streams) and `/metrics` ([`LogHealth::record`]).
 //!
 //! The embedded log has one writer that judges every record as it appends it: it is always
 //! healthy.
 
 use serde::{Deserialize, Serialize};
-use std::fmt::Write;
 
 /// What the log's owner knows to be wrong right now.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,39 +71,15 @@ impl LogHealth {
         unready.chain(stuck).collect()
     }
 
-    /// The Prometheus text exposition of these facts.
-    pub fn prometheus(&self) -> String {
-        let mut out = String::new();
-        let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
-            let _ = writeln!(out, "# HELP {name} {help}");
-            let _ = writeln!(out, "# TYPE {name} {kind}");
-            let _ = writeln!(out, "{name} {value}");
-        };
-        metric(
-            "erp_eventlog_partitions_owned",
-            "gauge",
-            "Partitions this instance owns and has restored.",
-            self.partitions_owned as u64,
-        );
-        metric(
-            "erp_eventlog_partitions_not_ready",
-            "gauge",
-            "Partitions assigned to this instance and not ready past the bound.",
-            self.partitions_not_ready.len() as u64,
-        );
-        metric(
-            "erp_eventlog_stuck_streams",
-            "gauge",
-            "Streams whose head on this instance disagrees with the log's by rule R.",
-            self.stuck_streams.len() as u64,
-        );
-        metric(
-            "erp_eventlog_restore_failures_total",
-            "counter",
-            "Failed partition restores since start.",
-            self.restore_failures_total,
-        );
-        out
+    /// Sets the log's gauges (`erp_eventlog_partitions_owned`, `…_partitions_not_ready`,
+    /// `…_stuck_streams`) and the restore failure counter to these facts: run before each
+    /// scrape of the command role's `/metrics`.
+    pub fn record(&self) {
+        crate::telemetry::metrics::install();
+        metrics::gauge!("erp_eventlog_partitions_owned").set(self.partitions_owned as f64);
+        metrics::gauge!("erp_eventlog_partitions_not_ready").set(self.partitions_not_ready.len() as f64);
+        metrics::gauge!("erp_eventlog_stuck_streams").set(self.stuck_streams.len() as f64);
+        metrics::counter!("erp_eventlog_restore_failures_total").absolute(self.restore_failures_total);
     }
 }
 
@@ -136,7 +111,8 @@ mod tests {
         let faults = health.faults().join("\n");
         assert!(faults.contains("approval/4"), "{faults}");
         assert!(faults.contains("approval/doc-9") && faults.contains("12") && faults.contains("10"));
-        let text = health.prometheus();
+        health.record();
+        let text = crate::telemetry::metrics::render();
         for line in [
             "erp_eventlog_partitions_owned 3",
             "erp_eventlog_partitions_not_ready 1",

@@ -182,6 +182,20 @@ pub trait Positions: Send + Sync {
     async fn positions(&self) -> Result<Checkpoint, EventLogError>;
 }
 
+/// Records one append's duration under `log` (`kafka`, `embedded`) and its result: `ok`
+/// (also a retried command id answered with its first result), `conflict` (the expected
+/// version or a reused command id refused), `unavailable` (retry), or `error`.
+pub(crate) fn observe_append(log: &'static str, started: std::time::Instant, answer: &Result<Appended, EventLogError>) {
+    let result = match answer {
+        Ok(_) => "ok",
+        Err(EventLogError::Conflict { .. } | EventLogError::CommandIdReused(_)) => "conflict",
+        Err(EventLogError::Unavailable(_)) => "unavailable",
+        Err(_) => "error",
+    };
+    metrics::histogram!("erp_eventlog_append_duration_seconds", "log" => log, "result" => result)
+        .record(crate::telemetry::metrics::seconds(started));
+}
+
 /// Stable partitioning: CRC-32 of the stream id modulo the partition count. Every writer and
 /// reader uses this one function, so a stream always lives in one partition.
 pub fn partition_for(stream_id: &str, partitions: u32) -> u32 {

@@ -173,9 +173,9 @@ impl EmbeddedLog {
     }
 }
 
-#[async_trait]
-impl EventLog for EmbeddedLog {
-    async fn append(&self, commit: NewCommit) -> Result<Appended, EventLogError> {
+impl EmbeddedLog {
+    /// Hands a commit to its stream type's writer and waits for the answer.
+    async fn append_now(&self, commit: NewCommit) -> Result<Appended, EventLogError> {
         if commit.events.is_empty() || commit.events.len() > 1000 {
             return Err(EventLogError::EmptyOrHugeCommit);
         }
@@ -193,6 +193,16 @@ impl EventLog for EmbeddedLog {
         answer
             .await
             .map_err(|_| EventLogError::Unavailable("embedded log writer stopped".into()))?
+    }
+}
+
+#[async_trait]
+impl EventLog for EmbeddedLog {
+    async fn append(&self, commit: NewCommit) -> Result<Appended, EventLogError> {
+        let started = std::time::Instant::now();
+        let answer = self.append_now(commit).await;
+        super::observe_append("embedded", started, &answer);
+        answer
     }
 
     async fn find_command(&self, stream: &StreamRef, command_id: Uuid) -> Result<Option<Appended>, EventLogError> {

@@ -24,6 +24,11 @@ pub mod owners;
 mod shared;
 mod writer;
 
+/// Counts one change of a consumer group's assignment on this instance.
+fn count_rebalance(group: &str, change: &'static str) {
+    metrics::counter!("erp_eventlog_rebalances_total", "group" => group.to_owned(), "change" => change).increment(1);
+}
+
 pub use writer::RestoreReport;
 
 use super::codec::{headers, CommitRecord};
@@ -218,28 +223,10 @@ impl KafkaLog {
 #[async_trait]
 impl EventLog for KafkaLog {
     async fn append(&self, commit: NewCommit) -> Result<Appended, EventLogError> {
-        if commit.events.is_empty() || commit.events.len() > 1000 {
-            return Err(EventLogError::EmptyOrHugeCommit);
-        }
-        if !self.config.stream_types.contains(&commit.stream.stream_type) {
-            return Err(EventLogError::Codec(format!(
-                "unknown stream type {:?}",
-                commit.stream.stream_type
-            )));
-        }
-        let partition = partition_for(&commit.stream.stream_id, self.config.partitions);
-        let mut writer = WriterSearch::new(self.config.ownership_wait);
-        loop {
-            let Some(owner) = self.writer_of(&commit.stream.stream_type, partition, &writer).await? else {
-                return self.append_here(partition, commit).await;
-            };
-            let request = owners::Forwarded::Append { commit: commit.clone() };
-            match self.forward(&owner.0, request).await? {
-                owners::ForwardedAnswer::Appended { result } => return result,
-                owners::ForwardedAnswer::NotOwner { .. } => writer.refused_by(owner),
-                _ => return Err(EventLogError::Unavailable("owner answered another request".into())),
-            }
-        }
+        let started = std::time::Instant::now();
+        let answer = self.append_anywhere(commit).await;
+        super::observe_append("kafka", started, &answer);
+        answer
     }
 
     async fn find_command(

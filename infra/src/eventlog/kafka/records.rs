@@ -50,14 +50,19 @@ pub(super) fn enqueue(
                 .payload(&payload)
                 .headers(headers),
         )
-        .map_err(|(e, _)| unavailable(e))
+        .map_err(|(e, _)| {
+            metrics::counter!("erp_eventlog_produce_errors_total").increment(1);
+            unavailable(e)
+        })
 }
 
 /// Waits for the broker's acknowledgement; returns the offset the record landed at.
 pub(super) async fn delivered(delivery: DeliveryFuture) -> Result<u64, EventLogError> {
-    match delivery.await {
-        Ok(Ok(delivery)) => Ok(delivery.offset as u64),
-        Ok(Err((e, _))) => Err(unavailable(e)),
-        Err(_) => Err(EventLogError::Unavailable("producer dropped the record".into())),
-    }
+    let answer = match delivery.await {
+        Ok(Ok(delivery)) => return Ok(delivery.offset as u64),
+        Ok(Err((e, _))) => unavailable(e),
+        Err(_) => EventLogError::Unavailable("producer dropped the record".into()),
+    };
+    metrics::counter!("erp_eventlog_produce_errors_total").increment(1);
+    Err(answer)
 }

@@ -26,6 +26,33 @@ impl WriterSearch {
 }
 
 impl KafkaLog {
+    /// Appends here when this instance holds the stream's partition, else on its announced
+    /// owner ([`EventLog::append`], which times it).
+    pub(super) async fn append_anywhere(&self, commit: NewCommit) -> Result<Appended, EventLogError> {
+        if commit.events.is_empty() || commit.events.len() > 1000 {
+            return Err(EventLogError::EmptyOrHugeCommit);
+        }
+        if !self.config.stream_types.contains(&commit.stream.stream_type) {
+            return Err(EventLogError::Codec(format!(
+                "unknown stream type {:?}",
+                commit.stream.stream_type
+            )));
+        }
+        let partition = partition_for(&commit.stream.stream_id, self.config.partitions);
+        let mut writer = WriterSearch::new(self.config.ownership_wait);
+        loop {
+            let Some(owner) = self.writer_of(&commit.stream.stream_type, partition, &writer).await? else {
+                return self.append_here(partition, commit).await;
+            };
+            let request = owners::Forwarded::Append { commit: commit.clone() };
+            match self.forward(&owner.0, request).await? {
+                owners::ForwardedAnswer::Appended { result } => return result,
+                owners::ForwardedAnswer::NotOwner { .. } => writer.refused_by(owner),
+                _ => return Err(EventLogError::Unavailable("owner answered another request".into())),
+            }
+        }
+    }
+
     /// Where a write to a partition goes: `None` when this instance holds the partition (or
     /// cannot forward), else its announced owner and which announcement named it. While the
     /// partition is between owners — revoked from one, not yet restored and announced by the
@@ -77,7 +104,15 @@ impl KafkaLog {
         owner: &owners::Owner,
         request: owners::Forwarded,
     ) -> Result<owners::ForwardedAnswer, EventLogError> {
-        self.forwarder.forward(owner, &request).await
+        let kind = request.kind();
+        let answer = self.forwarder.forward(owner, &request).await;
+        let result = match &answer {
+            Ok(owners::ForwardedAnswer::NotOwner { .. }) => "not_owner",
+            Ok(_) => "ok",
+            Err(_) => "error",
+        };
+        metrics::counter!("erp_eventlog_forwarded_total", "request" => kind, "result" => result).increment(1);
+        answer
     }
 
     /// A stream's whole history without forwarding: from the writer's memory when it holds all

@@ -96,6 +96,7 @@ impl ConsumerContext for MemberContext {
             } else {
                 // Positioned from the reader's store by the next batch, which assigns them.
                 tracing::info!(group = %membership.group, ?partitions, "partitions given");
+                super::count_rebalance(&membership.group, "assigned");
                 changes.pending.extend(partitions);
                 membership.changed.notify_one();
             }
@@ -121,6 +122,9 @@ impl ConsumerContext for MemberContext {
             tracing::warn!(group = %membership.group, error = %e, "could not give partitions up");
         }
         tracing::info!(group = %membership.group, ?partitions, "partitions taken away");
+        if !partitions.is_empty() {
+            super::count_rebalance(&membership.group, "revoked");
+        }
         changes.revoked.extend(partitions);
         membership.changed.notify_one();
     }

@@ -351,6 +351,9 @@ impl ConsumerContext for OwnerContext {
                 }
             }
             tracing::info!(instance = %self.shared.config.instance_id, revoked = tpl.count(), "partitions revoked");
+            if tpl.count() > 0 {
+                super::count_rebalance(&self.shared.config.writer_group, "revoked");
+            }
             // Restores of revoked partitions never report: the next assignment starts a new round.
             if let Ok(mut round) = self.shared.round.lock() {
                 *round = RestoreRound::default();
@@ -383,6 +386,9 @@ impl ConsumerContext for OwnerContext {
                 }
             }
             tracing::info!(instance = %self.shared.config.instance_id, assigned = assigned.len(), "partitions assigned");
+            if !assigned.is_empty() {
+                super::count_rebalance(&self.shared.config.writer_group, "assigned");
+            }
             if let Ok(mut round) = self.shared.round.lock() {
                 if round.pending == 0 {
                     *round = RestoreRound {
@@ -423,6 +429,10 @@ impl Writers {
         let topic_refs: Vec<&str> = topics.iter().map(String::as_str).collect();
         if config.write {
             consumer.subscribe(&topic_refs).map_err(unavailable)?;
+            // What the group divides, so that the sum of what the instances own can be
+            // compared with it (ErpNoPartitionOwner).
+            metrics::gauge!("erp_eventlog_partitions_total")
+                .set(f64::from(config.partitions) * config.stream_types.len() as f64);
         }
         let (stop, stopped) = watch::channel(false);
         let writers = Arc::new(Self {
