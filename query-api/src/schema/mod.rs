@@ -93,6 +93,7 @@ pub async fn visible_document(
     }))
 }
 
+mod attendance;
 mod documents;
 mod org;
 
@@ -106,4 +107,8 @@ fn employee_id(id: &ID) -> async_graphql::Result<String> {
 // The query root: documents and the viewer's own lists, then the organisation, leave, forms
 // and operations — two halves of one `Query` type (fields keep their order in the SDL).
 #[derive(async_graphql::MergedObject, Default)]
-pub struct Query(documents::DocumentQueries, org::OrgQueries);
+pub struct Query(
+    documents::DocumentQueries,
+    org::OrgQueries,
+    attendance::AttendanceQueries,
+);
