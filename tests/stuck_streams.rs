@@ -191,8 +191,9 @@ async fn readiness_metrics_and_verify_pass_a_healthy_owner_and_name_a_stuck_stre
     );
     let verified = verify_owners(&prefix, &[]).await;
     assert_eq!(verified.status.code(), Some(0), "{}", text(&verified));
+    let partitions = u64::from(PARTITIONS) * streams::ALL.len() as u64;
     assert!(
-        text(&verified).contains("comparing the heads of 21 partitions"),
+        text(&verified).contains(&format!("comparing the heads of {partitions} partitions")),
         "{}",
         text(&verified)
     );

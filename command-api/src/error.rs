@@ -197,6 +197,7 @@ impl From<DomainError> for ApiError {
             DomainError::Authority(e) => e.into(),
             DomainError::Number(e) => e.into(),
             DomainError::Rule(e) => e.into(),
+            DomainError::Attendance(e) => e.into(),
         }
     }
 }
@@ -249,6 +250,7 @@ macro_rules! refusals {
 }
 
 refusals!(
+    domain::attendance::AttendanceError,
     EmployeeError,
     DepartmentError,
     DelegationError,

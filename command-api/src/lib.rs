@@ -113,7 +113,8 @@ impl std::fmt::Debug for AppState {
 
 /// Every public route, registered with its documentation.
 fn api() -> openapi::Api {
-    routes::meta::routes(routes::org::routes(routes::approvals::routes(openapi::Api::new())))
+    let api = routes::approvals::routes(openapi::Api::new());
+    routes::meta::routes(routes::attendance::routes(routes::org::routes(api)))
 }
 
 /// The OpenAPI document `/openapi.json` serves, without a server: the web app's REST types

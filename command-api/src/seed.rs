@@ -263,8 +263,69 @@ pub async fn seed_if_empty(state: &AppState) -> Result<bool, ApiError> {
     )
     .await?;
     documents(&mut s).await?;
+    attendance(&mut s, now).await?;
     tracing::info!("seeded the demo company");
     Ok(true)
+}
+
+/// 근태: the last three weekdays before today for 강개발 (on time, one late morning, one
+/// evening of overtime) and 오영업. Every shift is closed, so nobody starts today with a shift
+/// open.
+async fn attendance(s: &mut Seeder<'_>, now: chrono::DateTime<Utc>) -> Result<(), ApiError> {
+    use domain::attendance::{AttendanceCommand, AttendanceDay, KST};
+    let today = now.with_timezone(&KST).date_naive();
+    let weekdays: Vec<chrono::NaiveDate> = today
+        .iter_days()
+        .rev()
+        .skip(1)
+        .filter(|d| d.weekday().num_days_from_monday() < 5)
+        .take(3)
+        .collect();
+    // (in hour, in minute, out hour, out minute), KST, oldest day last.
+    type Shift = (u32, u32, u32, u32);
+    let plans: [(EmployeeId, [Shift; 3]); 2] = [
+        (DEV_KANG, [(8, 52, 18, 5), (9, 17, 18, 30), (8, 40, 21, 10)]),
+        (SALES_OH, [(8, 58, 18, 0), (8, 55, 17, 40), (9, 0, 18, 2)]),
+    ];
+    for (employee, shifts) in plans {
+        for (day, (in_h, in_m, out_h, out_m)) in weekdays.iter().zip(shifts) {
+            let stamp = |h: u32, m: u32| {
+                day.and_hms_opt(h, m, 0)
+                    .and_then(|t| t.and_local_timezone(KST).single())
+                    .map(|t| t.with_timezone(&Utc))
+            };
+            let (Some(start), Some(end)) = (stamp(in_h, in_m), stamp(out_h, out_m)) else {
+                continue;
+            };
+            let by = Actor::employee(employee);
+            let id = AttendanceDay::stream_id(employee, *day);
+            s.run::<AttendanceDay>(
+                streams::ATTENDANCE,
+                &id,
+                AttendanceCommand::CheckIn {
+                    employee,
+                    day: *day,
+                    offset: KST,
+                    open_elsewhere: None,
+                    by: by.clone(),
+                    at: start,
+                },
+            )
+            .await?;
+            s.run::<AttendanceDay>(
+                streams::ATTENDANCE,
+                &id,
+                AttendanceCommand::CheckOut {
+                    employee,
+                    day: *day,
+                    by,
+                    at: end,
+                },
+            )
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 fn text(s: &str) -> FieldValue {

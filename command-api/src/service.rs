@@ -99,6 +99,8 @@ pub enum DomainError {
     Number(#[from] domain::numbering::NumberError),
     #[error(transparent)]
     Rule(#[from] domain::line_rule::RuleError),
+    #[error(transparent)]
+    Attendance(#[from] domain::attendance::AttendanceError),
 }
 
 /// Per-request metadata carried into the log.

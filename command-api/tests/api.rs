@@ -187,6 +187,8 @@ async fn health_readiness_and_the_api_document_are_served(app: App) {
         "/api/employees",
         "/api/delegations",
         "/api/leave/{employee}/grants",
+        "/api/attendance/check-in",
+        "/api/attendance/check-out",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} documented");
     }
@@ -1053,6 +1055,64 @@ async fn nobody_reaches_a_document_that_is_not_theirs_over_rest(app: App) {
     );
 }
 
+/// 출근 / 퇴근: stamped by the server's clock, one open shift at a time, a check-out needs a
+/// check-in, and the answer carries the day.
+async fn attendance_is_stamped_by_the_server_and_one_shift_is_open_at_a_time(app: App) {
+    let yoon = app.login(DEV_YOON).await;
+    // A body naming a time is refused before anything is recorded: the client's clock is not
+    // the record.
+    let with_time = app
+        .post(
+            "/api/attendance/check-in",
+            &yoon,
+            json!({ "at": "2020-01-01T00:00:00Z" }),
+            None,
+        )
+        .await;
+    problem(&with_time, StatusCode::BAD_REQUEST, "malformed_request");
+    let early = app.post("/api/attendance/check-out", &yoon, json!({}), None).await;
+    problem(&early, StatusCode::CONFLICT, "not_checked_in");
+
+    let before = chrono::Utc::now();
+    let checked_in = app.post("/api/attendance/check-in", &yoon, json!({}), None).await;
+    let after = chrono::Utc::now();
+    assert_eq!(checked_in.status, StatusCode::OK, "{}", checked_in.body);
+    assert_eq!(checked_in.body["events"], json!(["attendance.checked_in"]));
+    let day = &checked_in.body["attendance"];
+    assert_eq!(day["state"], "working");
+    assert_eq!(day["employee"], DEV_YOON.0.to_string());
+    let stamped: chrono::DateTime<chrono::Utc> = day["first_in"].as_str().unwrap().parse().unwrap();
+    assert!(
+        before <= stamped && stamped <= after,
+        "{stamped} is the server's time of the request"
+    );
+    let kst = chrono::FixedOffset::east_opt(9 * 3600).unwrap();
+    assert_eq!(day["day"], stamped.with_timezone(&kst).date_naive().to_string());
+    assert!(checked_in.body["position"].as_str().unwrap().starts_with("attendance:"));
+
+    let twice = app.post("/api/attendance/check-in", &yoon, json!({}), None).await;
+    problem(&twice, StatusCode::CONFLICT, "already_checked_in");
+
+    let checked_out = app.post("/api/attendance/check-out", &yoon, json!({}), None).await;
+    assert_eq!(checked_out.status, StatusCode::OK, "{}", checked_out.body);
+    assert_eq!(checked_out.body["attendance"]["state"], "done");
+    let out: chrono::DateTime<chrono::Utc> = checked_out.body["attendance"]["last_out"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(out >= stamped);
+    let again = app.post("/api/attendance/check-out", &yoon, json!({}), None).await;
+    problem(&again, StatusCode::CONFLICT, "not_checked_in");
+
+    // Someone else's day is their own: another employee checks in on a stream of their own.
+    let kang = app.login(DEV_KANG).await;
+    let other = app.post("/api/attendance/check-in", &kang, json!({}), None).await;
+    assert_eq!(other.status, StatusCode::OK, "{}", other.body);
+    assert_eq!(other.body["attendance"]["employee"], DEV_KANG.0.to_string());
+    assert_eq!(other.body["version"], 1);
+}
+
 macro_rules! api_suite {
     ($adapter:ident, $spawn:expr) => {
         mod $adapter {
@@ -1076,6 +1136,7 @@ macro_rules! api_suite {
             case!(comments_without_if_match_all_land_under_contention);
             case!(the_authority_table_is_hr_policy_that_decides_who_must_approve);
             case!(nobody_reaches_a_document_that_is_not_theirs_over_rest);
+            case!(attendance_is_stamped_by_the_server_and_one_shift_is_open_at_a_time);
         }
     };
 }

@@ -328,6 +328,7 @@ fn decode_domain(stream_type: &str, payload: &serde_json::Value) -> Result<(), s
         streams::LEAVE => as_::<domain::leave::LeaveEvent>(payload),
         streams::NUMBERING => as_::<domain::numbering::NumberEvent>(payload),
         streams::POLICY => as_::<domain::authority::AuthorityEvent>(payload),
+        streams::ATTENDANCE => as_::<domain::attendance::AttendanceEvent>(payload),
         _ => as_::<IgnoredAny>(payload),
     }
 }

@@ -7,6 +7,7 @@
 mod support;
 
 use chrono::{Duration as Minutes, TimeZone, Utc};
+use domain::attendance::{AttendanceDay, AttendanceEvent};
 use domain::ids::{ApprovalId, DelegationId, DepartmentId, EmployeeId};
 use domain::leave::LeaveEvent;
 use domain::org::{DelegationEvent, DepartmentEvent, EmployeeEvent, Position, Window};
@@ -27,7 +28,7 @@ use uuid::Uuid;
 async fn append<E: serde::Serialize + EventType>(
     log: &dyn EventLog,
     stream_type: &str,
-    id: Uuid,
+    id: impl std::fmt::Display,
     version: u64,
     events: &[E],
 ) {
@@ -173,6 +174,44 @@ async fn org_history(log: &dyn EventLog, n: u128) {
         )
         .await;
     }
+    // 근태 on Tuesday 2026-03-03 (KST): 직원1 in at 09:10 and out at 19:00 (late, an hour's
+    // break, 50 minutes' overtime), 직원2 in at 08:55 and still working.
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 3, 3).unwrap();
+    let kst = |h: u32, m: u32| Utc.with_ymd_and_hms(2026, 3, 3, h - 9, m, 0).unwrap();
+    let first = EmployeeId(Uuid::from_u128(1));
+    let second = EmployeeId(Uuid::from_u128(2));
+    append(
+        log,
+        streams::ATTENDANCE,
+        AttendanceDay::stream_id(first, day),
+        0,
+        &[
+            AttendanceEvent::CheckedIn {
+                employee: first,
+                day,
+                at: kst(9, 10),
+            },
+            AttendanceEvent::CheckedOut {
+                employee: first,
+                day,
+                at: kst(19, 0),
+            },
+        ],
+    )
+    .await;
+    let early = Utc.with_ymd_and_hms(2026, 3, 2, 23, 55, 0).unwrap();
+    append(
+        log,
+        streams::ATTENDANCE,
+        AttendanceDay::stream_id(second, day),
+        0,
+        &[AttendanceEvent::CheckedIn {
+            employee: second,
+            day,
+            at: early,
+        }],
+    )
+    .await;
 }
 
 struct Fixture {
@@ -212,6 +251,41 @@ async fn projecting_a_history_fills_every_table(store: SqlReadModel) {
         Some(("14.5".into(), "1.5".into()))
     );
     assert!(projector.lag().await.unwrap().iter().all(|l| l.events_behind == 0));
+}
+
+async fn attendance_days_are_judged_by_the_standard_schedule(store: SqlReadModel) {
+    let f = fixture(3).await;
+    let projector = rebuild(&f.log, store).await;
+    let one = Uuid::from_u128(1).to_string();
+    let days = projector
+        .store()
+        .attendance_days(&one, "2026-03-01", "2026-03-31")
+        .await
+        .unwrap();
+    assert_eq!(days.len(), 1, "{days:?}");
+    let d = &days[0];
+    assert_eq!(
+        (d.day.as_str(), d.state.as_str(), d.late_minutes, d.early_leave_minutes),
+        ("2026-03-03", "done", 10, 0)
+    );
+    assert_eq!((d.regular_minutes, d.overtime_minutes, d.night_minutes), (480, 50, 0));
+    assert_eq!(d.first_in.as_deref(), Some("2026-03-03T00:10:00+00:00"));
+    assert_eq!(d.last_out.as_deref(), Some("2026-03-03T10:00:00+00:00"));
+    let team = projector.store().attendance_on("2026-03-03").await.unwrap();
+    assert_eq!(team.len(), 2);
+    let working = team
+        .iter()
+        .find(|r| r.employee == Uuid::from_u128(2).to_string())
+        .unwrap();
+    assert_eq!(
+        (
+            working.state.as_str(),
+            working.late_minutes,
+            working.last_out.as_deref()
+        ),
+        ("working", 0, None)
+    );
+    assert!(projector.store().attendance_on("2026-03-04").await.unwrap().is_empty());
 }
 
 async fn a_redelivered_batch_changes_nothing(store: SqlReadModel) {
@@ -521,6 +595,10 @@ macro_rules! store_suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn projecting_a_history_fills_every_table() {
                 super::projecting_a_history_fills_every_table($open.await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn attendance_days_are_judged_by_the_standard_schedule() {
+                super::attendance_days_are_judged_by_the_standard_schedule($open.await).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn one_bad_event_never_stalls_a_projection() {

@@ -35,6 +35,8 @@ pub const LEAVE_ENTRIES: usize = 30;
 pub const DELEGATIONS: usize = 5;
 /// Form templates.
 pub const FORMS: usize = 10;
+/// Attendance rows of a team's day (`teamAttendance`).
+pub const TEAM_DAYS: usize = 50;
 
 /// Registers the alias bound: a document whose operation aliases more than `0` fields is
 /// refused after parsing, before validation or execution.

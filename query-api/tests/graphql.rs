@@ -67,7 +67,12 @@ const MATRIX: [(ApprovalId, &[&str]); 5] = [
     (OF_E, &["B", "E", "HR", "AUD"]),
 ];
 
-async fn append<E: serde::Serialize + EventType>(log: &dyn EventLog, stream_type: &str, id: Uuid, events: &[E]) {
+async fn append<E: serde::Serialize + EventType>(
+    log: &dyn EventLog,
+    stream_type: &str,
+    id: impl std::fmt::Display,
+    events: &[E],
+) {
     let stream = StreamRef::new(stream_type, id.to_string());
     let version = log.read_stream(&stream).await.unwrap().len() as u64;
     log.append(NewCommit {
@@ -1220,6 +1225,135 @@ async fn operations_are_timed_by_name_and_readiness_follows_the_stores(w: World)
     );
 }
 
+/// 근태 visibility, written out by hand: an employee sees their own days, the head of 개발팀
+/// (B) the days of 개발팀 and of 운영팀 under it, HR everyone's; anyone else is refused.
+async fn attendance_is_seen_by_the_employee_their_head_and_hr(w: World) {
+    use chrono::TimeZone;
+    use domain::attendance::{AttendanceDay, AttendanceEvent};
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 3, 3).unwrap();
+    let midnight = Utc.with_ymd_and_hms(2026, 3, 3, 0, 0, 0).unwrap();
+    let kst = |h: i64, m: i64| midnight + chrono::Duration::minutes(h * 60 + m - 9 * 60);
+    for (who, from, until) in [
+        (A, kst(9, 0), kst(18, 0)),
+        (H, kst(9, 30), kst(18, 0)),
+        (CC_, kst(8, 50), kst(20, 0)),
+    ] {
+        append(
+            &*w.log,
+            streams::ATTENDANCE,
+            AttendanceDay::stream_id(who, day),
+            &[
+                AttendanceEvent::CheckedIn {
+                    employee: who,
+                    day,
+                    at: from,
+                },
+                AttendanceEvent::CheckedOut {
+                    employee: who,
+                    day,
+                    at: until,
+                },
+            ],
+        )
+        .await;
+    }
+    append(
+        &*w.log,
+        streams::DEPARTMENT,
+        DEV.0,
+        &[DepartmentEvent::HeadAppointed {
+            head: Some(B),
+            by: HR,
+            at: Utc::now(),
+        }],
+    )
+    .await;
+    project(&*w.log, &w.org, &*w.views).await;
+
+    let mine = w
+        .data(
+            A,
+            "{ myAttendance(from: \"2026-03-01\", to: \"2026-03-31\") { employeeId day state firstIn lastOut regularMinutes overtimeMinutes lateMinutes earlyLeaveMinutes } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        mine["myAttendance"],
+        json!([{
+            "employeeId": A.to_string(), "day": "2026-03-03", "state": "done",
+            "firstIn": "2026-03-03T00:00:00+00:00", "lastOut": "2026-03-03T09:00:00+00:00",
+            "regularMinutes": 480, "overtimeMinutes": 0, "lateMinutes": 0, "earlyLeaveMinutes": 0
+        }])
+    );
+    let week = "query($who: ID) { weeklyHours(week: \"2026-03-05\", employeeId: $who) { weekStart minutes limitMinutes remainingMinutes state } }";
+    assert_eq!(
+        w.data(A, week, json!({})).await["weeklyHours"],
+        json!({ "weekStart": "2026-03-02", "minutes": 480, "limitMinutes": 3120, "remainingMinutes": 2640, "state": "WITHIN" })
+    );
+
+    let team = "query($dept: ID) { teamAttendance(date: \"2026-03-03\", departmentId: $dept) { employeeId employeeName lateMinutes } }";
+    let seen = |data: &Value| -> Vec<String> {
+        let mut ids: Vec<String> = data["teamAttendance"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["employeeId"].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let sorted = |mut ids: Vec<String>| {
+        ids.sort();
+        ids
+    };
+    assert_eq!(
+        seen(&w.data(B, team, json!({})).await),
+        sorted(vec![A.to_string(), H.to_string()]),
+        "the head of 개발팀 sees 개발팀 and 운영팀 under it"
+    );
+    assert_eq!(
+        seen(&w.data(HR, team, json!({})).await),
+        sorted(vec![A.to_string(), CC_.to_string(), H.to_string()])
+    );
+    assert_eq!(
+        seen(&w.data(HR, team, json!({ "dept": FIN.to_string() })).await),
+        vec![CC_.to_string()]
+    );
+    for who in [A, E, D] {
+        assert_eq!(codes(&w.query(who, team, json!({})).await), ["FORBIDDEN"], "{who}");
+    }
+    assert_eq!(
+        codes(&w.query(B, team, json!({ "dept": FIN.to_string() })).await),
+        ["FORBIDDEN"],
+        "not B's department"
+    );
+
+    for (who, allowed) in [
+        (A, true),
+        (B, true),
+        (HR, true),
+        (AUD, true),
+        (E, false),
+        (D, false),
+        (H, false),
+    ] {
+        let response = w.query(who, week, json!({ "who": A.to_string() })).await;
+        if allowed {
+            assert_eq!(response["data"]["weeklyHours"]["minutes"], 480, "{who}: {response}");
+        } else {
+            assert_eq!(codes(&response), ["FORBIDDEN"], "{who}: {response}");
+        }
+    }
+    let bad = w
+        .query(
+            A,
+            "{ myAttendance(from: \"2026-03-31\", to: \"2026-03-01\") { day } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(codes(&bad), ["BAD_USER_INPUT"]);
+}
+
 macro_rules! suite {
     ($name:ident, $open:expr) => {
         mod $name {
@@ -1275,6 +1409,10 @@ macro_rules! suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn operations_are_timed_by_name_and_readiness_follows_the_stores() {
                 super::operations_are_timed_by_name_and_readiness_follows_the_stores($open.await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn attendance_is_seen_by_the_employee_their_head_and_hr() {
+                super::attendance_is_seen_by_the_employee_their_head_and_hr($open.await).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn a_failing_store_answers_internal_without_its_own_words() {

@@ -212,6 +212,37 @@ describe("전자결재 in a browser", () => {
     await hr.context.close();
   });
 
+  it("an employee checks in and out on the server's clock; the month and the team lead's page show the day", async () => {
+    const { page, context } = await loggedIn(YOON);
+    await page.getByTestId("nav-attendance").click();
+    await page.getByTestId("check-in").click();
+    await expect.poll(() => page.getByTestId("attendance-state").getAttribute("data-state")).toBe("working");
+    // The stamp is the server's: within a minute of this machine's clock, shown in KST.
+    const shown = (await page.getByTestId("attendance-in").textContent()) ?? "";
+    const kst = (offsetMs: number) => new Date(Date.now() + 9 * 3600_000 + offsetMs).toISOString().slice(11, 16);
+    expect([kst(-60_000), kst(0), kst(60_000)].some((hm) => shown.includes(hm))).toBe(true);
+    await page.getByTestId("check-out").click();
+    await expect.poll(() => page.getByTestId("attendance-state").getAttribute("data-state")).toBe("done");
+    const today = new Date(Date.now() + 9 * 3600_000).toISOString().slice(0, 10);
+    await expect
+      .poll(
+        async () => {
+          await page.reload();
+          return page.getByTestId("attendance-month").textContent();
+        },
+        { timeout: 10_000 },
+      )
+      .toContain(today);
+    await expect.poll(() => page.getByTestId("weekly-hours").getAttribute("data-state")).toBe("WITHIN");
+    await page.screenshot({ path: join(SHOTS, "attendance.png") });
+
+    const lead = await loggedIn(LEAD);
+    await lead.page.goto(`${base}/#/attendance`);
+    await expect.poll(() => lead.page.getByTestId("team-attendance").textContent()).toContain("윤개발");
+    await lead.context.close();
+    await context.close();
+  });
+
   it("switches to English", async () => {
     const { page, context } = await loggedIn(KANG);
     await page.getByRole("button", { name: "English" }).click();

@@ -9,6 +9,7 @@ import { Inbox, boxOf } from "./pages/Inbox";
 import { DocumentView } from "./pages/Document";
 import { Compose } from "./pages/Compose";
 import { Admin } from "./pages/Admin";
+import { Attendance } from "./pages/Attendance";
 
 function useHash(): string {
   const [hash, setHash] = useState(location.hash || "#/inbox/PENDING");
@@ -80,6 +81,7 @@ export function App() {
   if (route === "doc" && arg) page = <DocumentView key={arg} id={arg} session={session} />;
   else if (route === "compose") page = <Compose session={session} />;
   else if (route === "admin") page = <Admin session={session} />;
+  else if (route === "attendance") page = <Attendance session={session} />;
   else page = <Inbox box={boxOf(arg) ?? "PENDING"} session={session} />;
   return (
     <LangContext.Provider value={lang}>
@@ -90,6 +92,7 @@ export function App() {
             <a href="#/inbox/PENDING">{t.inbox}</a>
             <a href="#/compose" data-testid="nav-compose">{t.compose}</a>
             <a href="#/admin">{t.admin}</a>
+            <a href="#/attendance" data-testid="nav-attendance">{t.attendance}</a>
           </nav>
           <span className="who" data-testid="who">{session.name}</span>
           <button onClick={switchLang}>{t.language}</button>

@@ -51,7 +51,7 @@ export class CommandError extends Error {
   }
 }
 
-export type CommandReply = { id?: string; version?: number; position?: string };
+export type CommandReply = { id?: string; version?: number; position?: string; reply?: unknown };
 
 /** Paths the command API takes a POST on, with the JSON body each one takes. */
 type PostPath = {
@@ -90,7 +90,7 @@ export async function command<P extends PostPath>(
   }
   const position = text(prop(reply, "position"));
   if (position) lastPosition = position;
-  return { id: text(prop(reply, "id")), version: whole(prop(reply, "version")), position };
+  return { id: text(prop(reply, "id")), version: whole(prop(reply, "version")), position, reply };
 }
 
 export type DevUser = { id: string; name: string; position: string; department: string; roles: string[] };

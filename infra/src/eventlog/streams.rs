@@ -16,5 +16,10 @@ pub const NUMBERING: &str = "numbering";
 /// 전결 규정 (company policy: the delegation-of-authority table)
 pub const POLICY: &str = "policy";
 
+/// 근태: one employee's work day (`{employee}/{YYYY-MM-DD}`)
+pub const ATTENDANCE: &str = "attendance";
+
 /// Every stream type, in creation order.
-pub const ALL: [&str; 7] = [APPROVAL, EMPLOYEE, DEPARTMENT, DELEGATION, LEAVE, NUMBERING, POLICY];
+pub const ALL: [&str; 8] = [
+    APPROVAL, EMPLOYEE, DEPARTMENT, DELEGATION, LEAVE, NUMBERING, POLICY, ATTENDANCE,
+];

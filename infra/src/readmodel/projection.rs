@@ -10,16 +10,19 @@ pub enum Projection {
     Departments,
     Delegations,
     Leave,
+    /// 근태: one row per employee per work day.
+    Attendance,
     /// Approval documents with their timeline, inbox entries and notification feeds.
     Approvals,
 }
 
 impl Projection {
-    pub const ALL: [Projection; 5] = [
+    pub const ALL: [Projection; 6] = [
         Self::Employees,
         Self::Departments,
         Self::Delegations,
         Self::Leave,
+        Self::Attendance,
         Self::Approvals,
     ];
 
@@ -29,6 +32,7 @@ impl Projection {
             Self::Departments => "org.departments",
             Self::Delegations => "org.delegations",
             Self::Leave => "org.leave",
+            Self::Attendance => "org.attendance",
             Self::Approvals => "approval.views",
         }
     }
@@ -41,6 +45,7 @@ impl Projection {
             Self::Departments => &["departments"],
             Self::Delegations => &["delegations"],
             Self::Leave => &["leave_balances", "leave_entries"],
+            Self::Attendance => &["attendance_days"],
             Self::Approvals => &["approvals", "approval_timeline", "inbox", "notifications"],
         }
     }
@@ -56,6 +61,7 @@ impl Projection {
             Self::Departments => streams::DEPARTMENT,
             Self::Delegations => streams::DELEGATION,
             Self::Leave => streams::LEAVE,
+            Self::Attendance => streams::ATTENDANCE,
             Self::Approvals => streams::APPROVAL,
         }
     }

@@ -133,6 +133,26 @@ pub struct LeaveEntryRow {
 table_row!(LeaveEntryRow, "leave_entries", ["employee", "version"]);
 
 /// An approval document's list row and its folded document.
+/// One employee's work day as the standard schedule judges it (근태). Times are RFC 3339
+/// UTC; `state` is `working` (a shift is open), `done`, or `absent` (no shift; a day in the
+/// table has had a check-in, so only a correction leaves it without one).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttendanceDayRow {
+    pub employee: String,
+    /// `YYYY-MM-DD`, company-local.
+    pub day: String,
+    pub first_in: Option<String>,
+    pub last_out: Option<String>,
+    pub regular_minutes: i64,
+    pub overtime_minutes: i64,
+    pub night_minutes: i64,
+    pub late_minutes: i64,
+    pub early_leave_minutes: i64,
+    pub state: String,
+    pub version: i64,
+}
+table_row!(AttendanceDayRow, "attendance_days", ["employee", "day"]);
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApprovalRow {
     pub id: String,

@@ -59,6 +59,7 @@ pub fn sdl() -> String {
         .sdl()
 }
 
+mod attendance;
 mod documents;
 mod lookup;
 mod org;
@@ -66,4 +67,8 @@ mod org;
 // The query root: documents and the viewer's own lists, then the organisation, leave, forms
 // and operations — two halves of one `Query` type (fields keep their order in the SDL).
 #[derive(async_graphql::MergedObject, Default)]
-pub struct Query(documents::DocumentQueries, org::OrgQueries);
+pub struct Query(
+    documents::DocumentQueries,
+    org::OrgQueries,
+    attendance::AttendanceQueries,
+);

@@ -1,10 +1,17 @@
-//! The employee read model's fold: one current row per employee, department, delegation and
-//! leave balance, and one ledger row per leave event.
+//! The employee read model's fold: one current row per employee, department, delegation,
+//! leave balance and attendance day, and one ledger row per leave event.
+//!
+//! An attendance day is judged by the standard schedule ([`WorkSchedule::standard`], 09:00–18:00
+//! KST with an hour's break) with no holiday calendar or leave: what the row holds is what the
+//! punches come to; a schedule per department would change only this fold.
 
 use super::{corrupt, evolve, name_of, restore};
 use crate::eventlog::codec::CommitRecord;
-use crate::readmodel::rows::{DelegationRow, DepartmentRow, EmployeeRow, LeaveBalanceRow, LeaveEntryRow};
+use crate::readmodel::rows::{
+    AttendanceDayRow, DelegationRow, DepartmentRow, EmployeeRow, LeaveBalanceRow, LeaveEntryRow,
+};
 use crate::readmodel::{Projection, StoreError};
+use domain::attendance::{AttendanceDay, WorkSchedule, KST};
 use domain::leave::{LeaveEvent, LeaveLedger};
 use domain::org::{Delegation, Department, Employee};
 use domain::Aggregate;
@@ -18,6 +25,7 @@ pub enum OrgRow {
     Department(DepartmentRow),
     Delegation(DelegationRow),
     LeaveBalance(LeaveBalanceRow),
+    AttendanceDay(AttendanceDayRow),
 }
 
 /// What one commit of an org stream folds to.
@@ -48,6 +56,7 @@ pub fn fold_org(projection: Projection, state: Option<&str>, commit: &CommitReco
             }
             Ok(fold)
         }
+        Projection::Attendance => fold_one(state, &payloads, |d| OrgRow::AttendanceDay(attendance_row(d, version))),
         Projection::Approvals => Err(StoreError::Corrupt("approval commits fold with fold_approval".into())),
     }
 }
@@ -115,6 +124,32 @@ fn leave_row(l: &LeaveLedger, version: i64) -> LeaveBalanceRow {
         employee: l.employee.map(|e| e.to_string()),
         balance: l.balance.normalize().to_string(),
         used: l.used.normalize().to_string(),
+        version,
+    }
+}
+
+/// The day as the standard schedule judges it.
+pub fn attendance_row(d: &AttendanceDay, version: i64) -> AttendanceDayRow {
+    let day = d.day.unwrap_or_default();
+    let assessment = d.assess(day, &WorkSchedule::standard(), false, &[], KST);
+    let state = if d.open_shift().is_some() {
+        "working"
+    } else if d.shifts.is_empty() {
+        "absent"
+    } else {
+        "done"
+    };
+    AttendanceDayRow {
+        employee: d.employee.map(|e| e.to_string()).unwrap_or_default(),
+        day: day.to_string(),
+        first_in: d.shifts.first().map(|s| s.start.to_rfc3339()),
+        last_out: d.shifts.iter().rev().find_map(|s| s.end).map(|t| t.to_rfc3339()),
+        regular_minutes: i64::from(assessment.worked.regular),
+        overtime_minutes: i64::from(assessment.worked.overtime),
+        night_minutes: i64::from(assessment.worked.night),
+        late_minutes: i64::from(assessment.late_minutes),
+        early_leave_minutes: i64::from(assessment.early_leave_minutes),
+        state: state.to_owned(),
         version,
     }
 }

@@ -136,6 +136,7 @@ impl SqlReadModel {
                     OrgRow::Department(row) => bound(row)?,
                     OrgRow::Delegation(row) => bound(row)?,
                     OrgRow::LeaveBalance(row) => bound(row)?,
+                    OrgRow::AttendanceDay(row) => bound(row)?,
                 });
                 fold.state
             };

@@ -183,6 +183,30 @@ impl SqlReadModel {
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
+    /// An employee's attendance days from `from` to `to` (`YYYY-MM-DD`, both included),
+    /// oldest first.
+    pub async fn attendance_days(
+        &self,
+        employee: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<AttendanceDayRow>, StoreError> {
+        self.rows(
+            "SELECT {columns} FROM attendance_days WHERE employee = ? AND day >= ? AND day <= ? ORDER BY day",
+            &[employee, from, to],
+        )
+        .await
+    }
+
+    /// Everyone's attendance on `day` (`YYYY-MM-DD`).
+    pub async fn attendance_on(&self, day: &str) -> Result<Vec<AttendanceDayRow>, StoreError> {
+        self.rows(
+            "SELECT {columns} FROM attendance_days WHERE day = ? ORDER BY employee",
+            &[day],
+        )
+        .await
+    }
+
     /// Candidate documents newest first (by `updated_at`, then id), after `after`.
     pub async fn search_approvals(
         &self,

@@ -110,6 +110,23 @@ pub const TABLES: &[Table] = &[
         "employee, version",
     ),
     (
+        "attendance_days",
+        &[
+            ("employee", Kind::Key),
+            ("day", Kind::Key),
+            ("first_in", Kind::Key),
+            ("last_out", Kind::Key),
+            ("regular_minutes", Kind::Int),
+            ("overtime_minutes", Kind::Int),
+            ("night_minutes", Kind::Int),
+            ("late_minutes", Kind::Int),
+            ("early_leave_minutes", Kind::Int),
+            ("state", Kind::Key),
+            ("version", Kind::Int),
+        ],
+        "employee, day",
+    ),
+    (
         "approvals",
         &[
             ("id", Kind::Key),
@@ -172,10 +189,12 @@ pub const TABLES: &[Table] = &[
 ];
 
 /// Secondary indexes: name, table, columns.
-const INDEXES: [(&str, &str, &str); 2] = [
+const INDEXES: [(&str, &str, &str); 3] = [
     // Inbox rows are replaced per document on every commit.
     ("inbox_by_doc", "inbox", "doc"),
     ("feed_by_recipient", "notifications", "recipient, at"),
+    // A team's day is read across employees.
+    ("attendance_by_day", "attendance_days", "day"),
 ];
 
 /// The table called `name`.
@@ -424,11 +443,12 @@ mod tests {
         check::<DelegationRow>();
         check::<LeaveBalanceRow>();
         check::<LeaveEntryRow>();
+        check::<AttendanceDayRow>();
         check::<ApprovalRow>();
         check::<TimelineRow>();
         check::<InboxRow>();
         check::<NotificationRow>();
         let tables: Vec<&str> = TABLES.iter().map(|(t, _, _)| *t).collect();
-        assert_eq!(tables.len(), 11, "a table without a row type: {tables:?}");
+        assert_eq!(tables.len(), 12, "a table without a row type: {tables:?}");
     }
 }

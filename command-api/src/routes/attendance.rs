@@ -1,0 +1,192 @@
+//! 근태 — check-in and check-out for the caller, on the stream of the caller's work day
+//! (`attendance/{employee}/{YYYY-MM-DD}`).
+//!
+//! Both are stamped with **this server's clock** when the request arrives: the body is an
+//! empty object and a body naming a time (or anything else) is refused, since attendance
+//! decides pay and a client's clock can be set to anything. The day is the company-local
+//! date of that stamp (`Settings::company_offset`).
+//!
+//! The one rule that crosses days — one open shift at a time — is checked here the way the
+//! domain asks: the previous day's stream is read and a shift still open there is passed in
+//! the command (`open_elsewhere`). A check-out closes the shift open today or, for a shift
+//! that ran past midnight, the one open yesterday.
+//!
+//! Each answers with the command's outcome and the day as the standard schedule judges it
+//! (the row the read model will hold), so a client shows the new state without waiting for
+//! the projection.
+
+use crate::error::ApiError;
+use crate::extract::{Body, Caller, CommandHeaders};
+use crate::openapi::{Api, Doc};
+use crate::routes::meta;
+use crate::service::{Outcome, ServiceError};
+use crate::AppState;
+use axum::extract::State;
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{NaiveDate, Utc};
+use domain::attendance::{AttendanceCommand, AttendanceDay};
+use domain::ids::EmployeeId;
+use infra::eventlog::{streams, StreamRef};
+use infra::readmodel::fold::org::attendance_row;
+use serde::{Deserialize, Serialize};
+
+const ATTENDANCE: &str = "attendance";
+
+pub fn routes(api: Api) -> Api {
+    api.post(
+        "/api/attendance/check-in",
+        check_in,
+        Doc::new(ATTENDANCE, "출근: check in now (the server's clock); answers the day").body::<PunchRequest>(),
+    )
+    .post(
+        "/api/attendance/check-out",
+        check_out,
+        Doc::new(ATTENDANCE, "퇴근: check out now (the server's clock); answers the day").body::<PunchRequest>(),
+    )
+}
+
+/// A check-in or check-out names nothing: send `{}`. A time is never taken from the client.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PunchRequest {}
+
+/// The caller's day after a check-in or check-out, as the standard schedule judges it.
+#[derive(Debug, Serialize)]
+pub struct AttendanceDayView {
+    pub employee: String,
+    /// `YYYY-MM-DD`, company-local.
+    pub day: String,
+    /// `working` (checked in), `done` (checked out) or `absent`.
+    pub state: String,
+    /// RFC 3339, UTC.
+    pub first_in: Option<String>,
+    pub last_out: Option<String>,
+    pub regular_minutes: i64,
+    pub overtime_minutes: i64,
+    pub night_minutes: i64,
+    pub late_minutes: i64,
+    pub early_leave_minutes: i64,
+}
+
+/// The outcome of a check-in or check-out with the day it left.
+#[derive(Debug, Serialize)]
+pub struct PunchOutcome {
+    #[serde(flatten)]
+    pub outcome: Outcome,
+    pub attendance: AttendanceDayView,
+}
+
+fn stream(employee: EmployeeId, day: NaiveDate) -> StreamRef {
+    StreamRef::new(streams::ATTENDANCE, AttendanceDay::stream_id(employee, day))
+}
+
+async fn day_state(state: &AppState, employee: EmployeeId, day: NaiveDate) -> Result<AttendanceDay, ServiceError> {
+    Ok(state.service.load::<AttendanceDay>(&stream(employee, day)).await?.state)
+}
+
+async fn answer(
+    state: &AppState,
+    employee: EmployeeId,
+    day: NaiveDate,
+    outcome: Outcome,
+) -> Result<Response, ApiError> {
+    let loaded = state.service.load::<AttendanceDay>(&stream(employee, day)).await?;
+    let mut folded = loaded.state;
+    folded.employee.get_or_insert(employee);
+    folded.day.get_or_insert(day);
+    let row = attendance_row(&folded, loaded.version as i64);
+    let view = AttendanceDayView {
+        employee: row.employee,
+        day: row.day,
+        state: row.state,
+        first_in: row.first_in,
+        last_out: row.last_out,
+        regular_minutes: row.regular_minutes,
+        overtime_minutes: row.overtime_minutes,
+        night_minutes: row.night_minutes,
+        late_minutes: row.late_minutes,
+        early_leave_minutes: row.early_leave_minutes,
+    };
+    let etag = HeaderValue::from_str(&format!("\"{}\"", outcome.version)).ok();
+    let mut response = Json(PunchOutcome {
+        outcome,
+        attendance: view,
+    })
+    .into_response();
+    if let Some(etag) = etag {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    Ok(response)
+}
+
+async fn check_in(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: CommandHeaders,
+    Body(PunchRequest {}): Body<PunchRequest>,
+) -> Result<Response, ApiError> {
+    let at = Utc::now();
+    let offset = state.settings.company_offset;
+    let day = at.with_timezone(&offset).date_naive();
+    let employee = caller.actor.id;
+    let open_elsewhere = match day.pred_opt() {
+        Some(before) if day_state(&state, employee, before).await?.open_shift().is_some() => Some(before),
+        _ => None,
+    };
+    let command = AttendanceCommand::CheckIn {
+        employee,
+        day,
+        offset,
+        open_elsewhere,
+        by: caller.actor.clone(),
+        at,
+    };
+    let outcome = state
+        .service
+        .execute::<AttendanceDay>(
+            &stream(employee, day),
+            None,
+            &meta(&caller, &headers, "attendance-check-in"),
+            &command,
+        )
+        .await?;
+    answer(&state, employee, day, outcome).await
+}
+
+async fn check_out(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: CommandHeaders,
+    Body(PunchRequest {}): Body<PunchRequest>,
+) -> Result<Response, ApiError> {
+    let at = Utc::now();
+    let today = at.with_timezone(&state.settings.company_offset).date_naive();
+    let employee = caller.actor.id;
+    // The shift open today, or one that ran past midnight from yesterday.
+    let mut day = today;
+    if day_state(&state, employee, today).await?.open_shift().is_none() {
+        if let Some(before) = today.pred_opt() {
+            if day_state(&state, employee, before).await?.open_shift().is_some() {
+                day = before;
+            }
+        }
+    }
+    let command = AttendanceCommand::CheckOut {
+        employee,
+        day,
+        by: caller.actor.clone(),
+        at,
+    };
+    let outcome = state
+        .service
+        .execute::<AttendanceDay>(
+            &stream(employee, day),
+            None,
+            &meta(&caller, &headers, "attendance-check-out"),
+            &command,
+        )
+        .await?;
+    answer(&state, employee, day, outcome).await
+}
