@@ -11,61 +11,10 @@
 use serde_json::Value;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, BufReader};
 
-const ERP: &str = env!("CARGO_BIN_EXE_erp");
+mod support;
 
-/// A running `erp up` on a free port, killed on drop.
-struct Up {
-    port: u16,
-    _child: tokio::process::Child,
-    _dir: tempfile::TempDir,
-}
-
-impl Up {
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-}
-
-/// Starts `erp up --port 0 --no-seed`; returns once its banner is printed (it is listening).
-async fn up() -> Up {
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = tokio::process::Command::new(ERP)
-        .args(["up", "--port", "0", "--no-seed", "--data-dir"])
-        .arg(dir.path().join("data"))
-        .env("ERP_LOG", "warn")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut banner = String::new();
-    let read = async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            banner.push_str(&line);
-            banner.push('\n');
-            if line.contains("health ") {
-                break;
-            }
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(60), read)
-        .await
-        .expect("erp up printed its banner");
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    let port = banner
-        .split("http://127.0.0.1:")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .and_then(|port| port.parse().ok())
-        .unwrap_or_else(|| panic!("no port in the banner:\n{banner}"));
-    Up {
-        port,
-        _child: child,
-        _dir: dir,
-    }
-}
+use support::{up, ERP};
 
 /// The Prometheus binary: ERP_TEST_PROMETHEUS, else `prometheus` on the PATH.
 fn prometheus_binary() -> std::path::PathBuf {
@@ -182,8 +131,8 @@ fn series(text: &str, name: &str, labels: &[&str]) -> bool {
 
 #[tokio::test]
 async fn prometheus_scrapes_erp_up_and_answers_a_series_with_the_requests_made() {
-    let up = up().await;
-    let prometheus = prometheus(&format!("127.0.0.1:{}", up.port)).await;
+    let up = up(&[]).await;
+    let prometheus = prometheus(&format!("127.0.0.1:{}", up.port())).await;
     let http = reqwest::Client::new();
     // Three commands without a token: each is answered 401 and counted by its code.
     for _ in 0..3 {
@@ -214,7 +163,7 @@ async fn prometheus_scrapes_erp_up_and_answers_a_series_with_the_requests_made()
 
 #[tokio::test]
 async fn erp_up_shows_every_roles_series_on_one_metrics_page_by_route_template() {
-    let up = up().await;
+    let up = up(&[]).await;
     let http = reqwest::Client::new();
     let id = uuid::Uuid::now_v7();
     let reply = http.get(up.url(&format!("/api/approvals/{id}"))).send().await.unwrap();

@@ -5,64 +5,11 @@
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
-use std::process::Stdio;
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
-const ERP: &str = env!("CARGO_BIN_EXE_erp");
+mod support;
 
-/// A running `erp up` on a free port, killed on drop.
-struct Up {
-    base: String,
-    banner: String,
-    data_dir: std::path::PathBuf,
-    _child: tokio::process::Child,
-    _dir: tempfile::TempDir,
-}
-
-/// Starts `erp up --port 0` with `args`; returns once its banner is printed (it is listening).
-async fn up(args: &[&str]) -> Up {
-    let dir = tempfile::tempdir().unwrap();
-    let data_dir = dir.path().join("fresh/data");
-    let mut child = tokio::process::Command::new(ERP)
-        .args(["up", "--port", "0", "--no-seed", "--data-dir"])
-        .arg(&data_dir)
-        .args(args)
-        .env("ERP_LOG", "warn")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut banner = String::new();
-    let read = async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            banner.push_str(&line);
-            banner.push('\n');
-            if line.contains("health ") {
-                break;
-            }
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(60), read)
-        .await
-        .expect("erp up printed its banner");
-    // Keep reading so the child never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    let port = banner
-        .split("http://127.0.0.1:")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or_else(|| panic!("no port in the banner:\n{banner}"))
-        .to_owned();
-    Up {
-        base: format!("http://127.0.0.1:{port}"),
-        banner,
-        data_dir,
-        _child: child,
-        _dir: dir,
-    }
-}
+use support::{up, ERP};
 
 async fn erp_fails(args: &[&str], env: &[(&str, &str)]) -> String {
     let mut command = tokio::process::Command::new(ERP);
