@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 mod support;
 
-use support::{up, ERP};
+use support::up;
 
 /// The Prometheus binary: ERP_TEST_PROMETHEUS, else `prometheus` on the PATH.
 fn prometheus_binary() -> std::path::PathBuf {
