@@ -78,6 +78,10 @@ pub async fn admit(
     }
 }
 
+/// The request's trace id, set by [`trace_context`] for the layers inside it (the request span).
+#[derive(Debug, Clone)]
+pub struct TraceId(pub String);
+
 /// Every request continues the caller's trace (a valid `traceparent`) or starts one, so the
 /// commit it makes, the projection of it and the push it causes carry one trace id; the
 /// answer says which (`traceparent` response header).
@@ -88,6 +92,7 @@ pub async fn trace_context(mut request: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .and_then(infra::trace::TraceContext::parse);
     let context = incoming.unwrap_or_else(infra::trace::TraceContext::fresh);
+    request.extensions_mut().insert(TraceId(context.trace_id_hex()));
     let value = HeaderValue::from_str(&context.header()).ok();
     if let (None, Some(value)) = (incoming, &value) {
         request

@@ -228,11 +228,9 @@ fn layered(router: Router, settings: &Settings) -> Router {
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("-");
                 let trace_id = req
-                    .headers()
-                    .get("traceparent")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(infra::trace::TraceContext::parse)
-                    .map(|t| t.trace_id_hex())
+                    .extensions()
+                    .get::<edge::TraceId>()
+                    .map(|t| t.0.as_str())
                     .unwrap_or_default();
                 tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id, trace_id = %trace_id)
             }),
