@@ -1,7 +1,15 @@
 //! Reading the log as stored, for audit tooling (`erp verify`, `erp export`), and the
 //! explicit repair of a damaged log (`erp repair-log`).
 
-use super::*;
+use super::super::codec::CommitRecord;
+use super::super::EventLogError;
+use super::segments::{
+    frame_at, is_torn_tail, lock_exclusively, segment_bases, segment_path, sync_dir, Frame, FRAME_HEADER,
+};
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use uuid::Uuid;
 
 /// One record as stored, before any interpretation: its offset in the topic and either the
 /// decoded record or why it could not be read (damaged frame, undecodable bytes).

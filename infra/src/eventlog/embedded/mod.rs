@@ -26,44 +26,19 @@
 //! - **Index**: offset → (segment, file position), stream id → offsets, heads and command ids
 //!   are rebuilt in memory on open.
 
-use super::chain::{Admission, Head, StreamHeads};
 use super::codec::CommitRecord;
 use super::{
-    Appended, Checkpoint, Delivered, EventLog, EventLogError, NewCommit, Position, RecordedEvent, StreamRef,
-    Subscription, Upcasters,
+    Appended, Checkpoint, Delivered, EventLog, EventLogError, NewCommit, RecordedEvent, StreamRef, Subscription,
+    Upcasters,
 };
 use async_trait::async_trait;
 use std::collections::HashMap;
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
+use std::fs;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{oneshot, watch};
 use uuid::Uuid;
-
-const FRAME_HEADER: usize = 8;
-/// A single commit record may not exceed this (guards recovery against garbage lengths).
-const MAX_RECORD_BYTES: u32 = 16 * 1024 * 1024;
-
-/// Tuning of the embedded log.
-#[derive(Debug, Clone)]
-pub struct EmbeddedOptions {
-    /// Start a new segment once the active one reaches this size.
-    pub segment_bytes: u64,
-    /// Most appends one group commit takes.
-    pub max_batch: usize,
-}
-
-impl Default for EmbeddedOptions {
-    fn default() -> Self {
-        Self {
-            segment_bytes: 64 * 1024 * 1024,
-            max_batch: 512,
-        }
-    }
-}
 
 /// The embedded event log: one [`Topic`] per stream type under a data directory.
 pub struct EmbeddedLog {
@@ -261,41 +236,6 @@ impl EventLog for EmbeddedLog {
     }
 }
 
-type Answer = Result<Appended, EventLogError>;
-type Reply = oneshot::Sender<Answer>;
-
-struct Request {
-    commit: NewCommit,
-    /// `erp import`: this exact record (hashes, times, versions as exported), written
-    /// verbatim without the expected-version check; readers apply rule R to it as to any.
-    verbatim: Option<Box<CommitRecord>>,
-    reply: Reply,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Loc {
-    segment: usize,
-    pos: u64,
-    len: u32,
-}
-
-/// A commit decided in this batch, waiting for the write: where its answer goes, the record,
-/// its offset and location.
-struct Planned {
-    answer_at: usize,
-    record: CommitRecord,
-    offset: u64,
-    loc: Loc,
-}
-
-#[derive(Default)]
-struct Index {
-    records: Vec<Loc>,
-    streams: HashMap<String, Vec<u64>>,
-    heads: StreamHeads,
-    commands: HashMap<Uuid, Appended>,
-}
-
 struct EmbeddedSubscription {
     topic: Arc<Topic>,
     next: u64,
@@ -340,9 +280,11 @@ impl Subscription for EmbeddedSubscription {
 }
 
 mod audit;
+mod index;
 mod segments;
 mod writer;
 
 pub use audit::*;
 use segments::*;
+pub use writer::EmbeddedOptions;
 use writer::*;

@@ -1,7 +1,17 @@
 //! Segment files and their frames: naming, durable directories, recovery of a torn tail,
 //! and the lock that keeps a second process out of the log directory.
 
-use super::*;
+use super::super::chain::Admission;
+use super::super::codec::CommitRecord;
+use super::super::{EventLogError, Position};
+use super::index::{Index, Loc};
+use std::fs::{self, File, OpenOptions};
+use std::path::{Path, PathBuf};
+
+/// Bytes before each frame's record: length and CRC-32, little-endian.
+pub(super) const FRAME_HEADER: usize = 8;
+/// A single commit record may not exceed this (guards recovery against garbage lengths).
+pub(super) const MAX_RECORD_BYTES: u32 = 16 * 1024 * 1024;
 
 pub(super) fn segment_path(dir: &Path, base: u64) -> PathBuf {
     dir.join(format!("{base:020}.log"))

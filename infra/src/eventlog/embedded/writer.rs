@@ -1,7 +1,59 @@
 //! The writer thread of one stream type: the in-memory index, group commit (one write and
 //! one `fdatasync` for every append waiting), and cutting back a write that failed.
 
-use super::*;
+use super::super::chain::{Admission, Head};
+use super::super::codec::CommitRecord;
+use super::super::{Appended, EventLogError, NewCommit, Position};
+use super::index::{Index, Loc};
+use super::segments::{
+    create_dir_durably, encode_bounded, recover_segment, segment_bases, segment_path, sync_dir, FRAME_HEADER,
+};
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::FileExt;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use tokio::sync::{mpsc, oneshot, watch};
+use uuid::Uuid;
+
+/// Tuning of the embedded log.
+#[derive(Debug, Clone)]
+pub struct EmbeddedOptions {
+    /// Start a new segment once the active one reaches this size.
+    pub segment_bytes: u64,
+    /// Most appends one group commit takes.
+    pub max_batch: usize,
+}
+
+impl Default for EmbeddedOptions {
+    fn default() -> Self {
+        Self {
+            segment_bytes: 64 * 1024 * 1024,
+            max_batch: 512,
+        }
+    }
+}
+
+pub(super) type Answer = Result<Appended, EventLogError>;
+pub(super) type Reply = oneshot::Sender<Answer>;
+
+pub(super) struct Request {
+    pub(super) commit: NewCommit,
+    /// `erp import`: this exact record (hashes, times, versions as exported), written
+    /// verbatim without the expected-version check; readers apply rule R to it as to any.
+    pub(super) verbatim: Option<Box<CommitRecord>>,
+    pub(super) reply: Reply,
+}
+
+/// A commit decided in this batch, waiting for the write: where its answer goes, the record,
+/// its offset and location.
+pub(super) struct Planned {
+    pub(super) answer_at: usize,
+    pub(super) record: CommitRecord,
+    pub(super) offset: u64,
+    pub(super) loc: Loc,
+}
 
 /// One stream type's files, index and writer.
 pub(super) struct Topic {
