@@ -1,6 +1,8 @@
 //! The adapter's settings and the client configurations built from them.
 
-use super::*;
+use super::peers::Peers;
+use rdkafka::config::ClientConfig;
+use std::time::Duration;
 
 /// Settings of the Kafka adapter.
 #[derive(Debug, Clone)]
@@ -35,12 +37,12 @@ pub struct KafkaConfig {
     /// Shared secret other instances present on forwarded requests (empty counts as none).
     pub internal_token: Option<String>,
     /// Where announced owners may be: forwarding (and the token) goes nowhere else.
-    pub peers: owners::Peers,
+    pub peers: Peers,
     /// Join the writer group and own partitions. Readers (projectors, audit tools) set false:
     /// they subscribe and read but never write.
     pub write: bool,
     /// How often an owner announces its partitions again; an announcement not refreshed for
-    /// [`owners::LEASE_INTERVALS`] intervals is ignored.
+    /// [`super::owners::LEASE_INTERVALS`] intervals is ignored.
     pub announce_interval: Duration,
     /// How often an owner compares its stream heads with the log's (zero: never).
     pub head_check_interval: Duration,
@@ -65,7 +67,7 @@ impl KafkaConfig {
             snapshot_interval: Duration::from_secs(2),
             advertised_url: None,
             internal_token: None,
-            peers: owners::Peers::loopback(),
+            peers: Peers::loopback(),
             write: true,
             announce_interval: Duration::from_secs(5),
             head_check_interval: Duration::from_secs(30),

@@ -1,6 +1,10 @@
 //! Producing a commit: its record headers, enqueueing, and the broker's acknowledgement.
 
-use super::*;
+use super::support::unavailable;
+use crate::eventlog::codec::{headers, CommitRecord};
+use crate::eventlog::{EventLogError, NewCommit};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 
 pub(super) fn record_headers(commit: &NewCommit) -> OwnedHeaders {
     let command = commit.command_id.to_string();

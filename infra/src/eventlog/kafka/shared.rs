@@ -27,7 +27,9 @@
 //! ([`Subscription::applied`], at most once a second), so broker tools show the group's lag.
 
 use super::super::{Checkpoint, Delivered, EventLogError, Positions, Subscription};
-use super::{unavailable, KafkaConfig};
+use super::config::KafkaConfig;
+use super::subscription::gather;
+use super::support::{count_rebalance, unavailable};
 use async_trait::async_trait;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, RebalanceProtocol, StreamConsumer};
 use rdkafka::types::RDKafkaRespErr;
@@ -96,7 +98,7 @@ impl ConsumerContext for MemberContext {
             } else {
                 // Positioned from the reader's store by the next batch, which assigns them.
                 tracing::info!(group = %membership.group, ?partitions, "partitions given");
-                super::count_rebalance(&membership.group, "assigned");
+                count_rebalance(&membership.group, "assigned");
                 changes.pending.extend(partitions);
                 membership.changed.notify_one();
             }
@@ -123,7 +125,7 @@ impl ConsumerContext for MemberContext {
         }
         tracing::info!(group = %membership.group, ?partitions, "partitions taken away");
         if !partitions.is_empty() {
-            super::count_rebalance(&membership.group, "revoked");
+            count_rebalance(&membership.group, "revoked");
         }
         changes.revoked.extend(partitions);
         membership.changed.notify_one();
@@ -325,7 +327,7 @@ impl Subscription for SharedSubscription {
             return Ok(Vec::new());
         };
         // Only partitions held (a record of one taken away may still be queued).
-        let mut batch = super::gather(&self.consumer, first, max, &mut self.checkpoint, true).await?;
+        let mut batch = gather(&self.consumer, first, max, &mut self.checkpoint, true).await?;
         // Taken away while gathering: not this member's to apply any more.
         let revoked = self.changes()?.revoked.clone();
         if !revoked.is_empty() {

@@ -1,6 +1,12 @@
 //! Plain subscriptions: assigned consumers read in batches.
 
-use super::*;
+use super::support::unavailable;
+use crate::eventlog::codec::CommitRecord;
+use crate::eventlog::{Checkpoint, Delivered, EventLogError, Subscription};
+use async_trait::async_trait;
+use rdkafka::consumer::StreamConsumer;
+use rdkafka::Message;
+use std::time::Duration;
 
 /// A batch of up to `max` records: `first`, then each record that arrives within 1 ms of the
 /// one before; `checkpoint` moves past each. With `only_held`, records of partitions not in

@@ -1,6 +1,12 @@
 //! Topics created by the application, and checked at start against the settings.
 
-use super::*;
+use super::config::KafkaConfig;
+use super::support::unavailable;
+use crate::eventlog::EventLogError;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::error::RDKafkaErrorCode;
+use std::time::Duration;
 
 pub(super) async fn create_topics(config: &KafkaConfig) -> Result<(), EventLogError> {
     let admin: AdminClient<DefaultClientContext> = config.base().create().map_err(unavailable)?;

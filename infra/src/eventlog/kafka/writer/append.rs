@@ -1,6 +1,16 @@
 //! Appends and the reads an owner serves from its partitions' state.
 
-use super::*;
+use super::state::{Answer, Decided, FoundCommand, Key, PartitionState};
+use crate::eventlog::chain::Head;
+use crate::eventlog::codec::CommitRecord;
+use crate::eventlog::kafka::records::{delivered, enqueue};
+use crate::eventlog::kafka::writer::Writers;
+use crate::eventlog::{Appended, EventLogError, NewCommit, StreamRef};
+use rdkafka::message::OwnedHeaders;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+use uuid::Uuid;
 
 impl Writers {
     /// A stream's full accepted history from memory, when this instance has all of it.

@@ -1,7 +1,24 @@
 //! What an owner reports about its partitions: readiness, restores, and the heads it holds
 //! compared with the log's (rule R) at intervals.
 
-use super::*;
+use super::state::{Key, LogHeads, Note, PartitionState, RestoreReport, Shared, STATE_READ_TIMEOUT};
+use crate::eventlog::chain::StreamHeads;
+use crate::eventlog::codec::CommitRecord;
+use crate::eventlog::health::{LogHealth, StuckStream, UnreadyPartition};
+use crate::eventlog::kafka::config::KafkaConfig;
+use crate::eventlog::kafka::owners::OwnerHeads;
+use crate::eventlog::kafka::support::unavailable;
+use crate::eventlog::kafka::writer::Writers;
+use crate::eventlog::EventLogError;
+use rdkafka::consumer::BaseConsumer;
+use rdkafka::consumer::Consumer;
+use rdkafka::Message;
+use rdkafka::{Offset, TopicPartitionList};
+use std::collections::BTreeSet;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
 
 impl Writers {
     /// What this instance knows to be wrong with the partitions it owns ([`LogHealth`]).
@@ -187,24 +204,6 @@ pub(super) async fn check_heads_periodically(writers: std::sync::Weak<Writers>, 
         }
         let Some(writers) = writers.upgrade() else { return };
         writers.check_heads().await;
-    }
-}
-
-/// The heads of one partition by rule R over its records from the start up to `scanned_to`,
-/// as the head check read them for one assignment.
-#[derive(Debug, Default)]
-pub(super) struct LogHeads {
-    generation: u64,
-    scanned_to: u64,
-    heads: StreamHeads,
-}
-
-impl LogHeads {
-    fn new(generation: u64) -> Self {
-        Self {
-            generation,
-            ..Self::default()
-        }
     }
 }
 

@@ -1,7 +1,14 @@
 //! A partition's state on its owner: heads, in-flight commits, recent command ids, the tail
 //! applied so far, and how a delivered or produced record changes them.
 
-use super::*;
+use super::state::{Answer, Delivery, PartitionState, MAX_BUFFERED, RECENT_COMMANDS};
+use crate::eventlog::chain::{Admission, Head, StreamHeads};
+use crate::eventlog::codec::CommitRecord;
+use crate::eventlog::{Appended, EventLogError, ExpectedVersion, Position};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::oneshot;
 
 impl PartitionState {
     pub(super) fn new(stream_type: String, partition: u32) -> Self {

@@ -1,6 +1,21 @@
 //! Restoring a partition on assignment: state topic, then the events tail, per generation.
 
-use super::*;
+use super::health::report;
+use super::state::{
+    GroupConsumer, Key, NewestSnapshots, PartitionState, Restored, Shared, StreamSnapshot, RESTORE_BACKOFF_FIRST,
+    RESTORE_BACKOFF_MAX, STATE_READ_TIMEOUT,
+};
+use crate::eventlog::chain::Head;
+use crate::eventlog::kafka::config::KafkaConfig;
+use crate::eventlog::kafka::support::unavailable;
+use crate::eventlog::EventLogError;
+use rdkafka::consumer::BaseConsumer;
+use rdkafka::consumer::Consumer;
+use rdkafka::Message;
+use rdkafka::{Offset, TopicPartitionList};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Restores one newly assigned partition ([`load`]), retrying with backoff until it succeeds
 /// or the assignment is no longer current.

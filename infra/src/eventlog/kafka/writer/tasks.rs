@@ -1,7 +1,20 @@
 //! The owner's background tasks: the tail that applies rule R to each delivered record, the
 //! announcer of owned partitions, and the snapshotter that covers each committed offset.
 
-use super::*;
+use super::health::report;
+use super::restore::restore;
+use super::state::{Delivery, GroupConsumer, Key, Note, Shared, StreamSnapshot};
+use crate::eventlog::codec::CommitRecord;
+use crate::eventlog::kafka::owners::enqueue_announcement;
+use rdkafka::consumer::CommitMode;
+use rdkafka::consumer::Consumer;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::Message;
+use rdkafka::{Offset, TopicPartitionList};
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
 
 /// The writer's event loop: tails owned partitions, restores new ones, snapshots, and leaves
 /// the group on stop.

@@ -1,9 +1,22 @@
 //! The writer's unit tests: brokers that never answer, restores that race.
 
 use super::append::{is_whole_history, join_history};
-use super::*;
+use super::health::*;
+use super::restore::*;
+use super::state::*;
+use crate::eventlog::chain::{Head, StreamHeads};
+use crate::eventlog::codec::CommitRecord;
+use crate::eventlog::kafka::config::KafkaConfig;
+use crate::eventlog::{EventLogError, ExpectedVersion, NewCommit};
 use crate::eventlog::{NewEvent, StreamRef};
+use rdkafka::consumer::BaseConsumer;
+use rdkafka::message::OwnedHeaders;
+use rdkafka::producer::FutureProducer;
 use rdkafka::ClientConfig;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use uuid::Uuid;
 
 /// Writers whose broker never answers (nothing listens at the address) and that own
 /// partition 0 of `doc` as if restored: every produce waits until `message_timeout`.

@@ -1,7 +1,192 @@
-//! Where a request is served: this instance's writers, or the announced owner it is
-//! forwarded to; and the reads and appends an owner serves from its own writers.
+//! The Kafka log's instance: connecting (topics, writer group, owner table), and where a
+//! request is served — this instance's writers, or the announced owner it is forwarded to —
+//! with the reads and appends an owner serves from its own writers.
 
-use super::*;
+use super::config::KafkaConfig;
+use super::records::record_headers;
+use super::support::unavailable;
+use super::topics::{check_topics, create_topics};
+use super::writer::RestoreReport;
+use super::writer::Writers;
+use crate::eventlog::codec::CommitRecord;
+use crate::eventlog::kafka::owners;
+use crate::eventlog::{
+    partition_for, Appended, EventLogError, NewCommit, Position, RecordedEvent, StreamRef, Upcasters,
+};
+use rdkafka::consumer::BaseConsumer;
+use rdkafka::consumer::Consumer;
+use rdkafka::producer::FutureProducer;
+use rdkafka::Message;
+use rdkafka::{Offset, TopicPartitionList};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The Kafka event log. Cloning shares the instance.
+#[derive(Clone)]
+pub struct KafkaLog {
+    pub(super) config: Arc<KafkaConfig>,
+    pub(super) producer: FutureProducer,
+    pub(super) upcasters: Upcasters,
+    pub(super) writers: Arc<Writers>,
+    pub(super) owners: Arc<owners::Owners>,
+    pub(super) forwarder: owners::Forwarder,
+}
+
+impl std::fmt::Debug for KafkaLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaLog").field("config", &self.config).finish()
+    }
+}
+
+impl KafkaLog {
+    /// Creates the topics if needed, joins the writer group and starts the writer task.
+    pub async fn connect(config: KafkaConfig, upcasters: Upcasters) -> Result<Self, EventLogError> {
+        let config = Arc::new(config);
+        create_topics(&config).await?;
+        check_topics(&config).await?;
+        let producer: FutureProducer = config
+            .base()
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("linger.ms", "0")
+            .set("message.timeout.ms", "10000")
+            .create()
+            .map_err(unavailable)?;
+        let writers = Writers::start(config.clone(), producer.clone())?;
+        let owners = owners::Owners::follow(&config)?;
+        Ok(Self {
+            producer,
+            upcasters,
+            writers,
+            owners,
+            forwarder: owners::Forwarder::new(config.internal_token.clone(), config.peers.clone()),
+            config,
+        })
+    }
+
+    /// Partitions of each stream type this instance currently owns and has restored.
+    pub fn owned_partitions(&self) -> Vec<(String, u32)> {
+        self.writers.owned()
+    }
+
+    /// The owner this instance has heard announced for a partition.
+    pub fn announced_owner(&self, stream_type: &str, partition: u32) -> Option<owners::Owner> {
+        self.owners.get(stream_type, partition)
+    }
+
+    /// How long each partition restore took, latest first.
+    pub fn restore_reports(&self) -> Vec<RestoreReport> {
+        self.writers.reports()
+    }
+
+    /// Compares the heads of every partition owned here with the log's now, rather than at
+    /// the next `head_check_interval`; [`EventLog::health`](crate::eventlog::EventLog::health) then reports what differs.
+    pub async fn check_heads(&self) {
+        self.writers.check_heads().await;
+    }
+
+    /// The owners announced now, read from the owners topic to its end. Blocking.
+    pub fn read_announced_owners(
+        &self,
+    ) -> Result<std::collections::BTreeMap<(String, u32), owners::Owner>, EventLogError> {
+        Ok(owners::read_owners(&self.config)?.live(owners::Now::system()))
+    }
+
+    /// The heads `owner` holds for one of its partitions, asked over its internal listener.
+    pub async fn ask_owner_heads(
+        &self,
+        owner: &owners::Owner,
+        stream_type: &str,
+        partition: u32,
+    ) -> Result<owners::OwnerHeads, EventLogError> {
+        let request = owners::Forwarded::Heads {
+            stream_type: stream_type.to_owned(),
+            partition,
+        };
+        match self.forward(owner, request).await? {
+            owners::ForwardedAnswer::Heads { result } => result,
+            _ => Err(EventLogError::Unavailable("owner answered another request".into())),
+        }
+    }
+
+    /// Leaves the writer group (partitions move to other instances) and flushes the producer.
+    pub async fn shutdown(&self) {
+        self.writers.stop().await;
+        let producer = self.producer.clone();
+        let _ =
+            tokio::task::spawn_blocking(move || rdkafka::producer::Producer::flush(&producer, Duration::from_secs(5)))
+                .await;
+    }
+
+    pub(super) fn reader(&self) -> Result<BaseConsumer, EventLogError> {
+        self.config
+            .consumer_config(&format!("{}.readers", self.config.prefix))
+            .create()
+            .map_err(unavailable)
+    }
+
+    /// Every record of a stream type, partition by partition, as stored (audit tooling:
+    /// `erp verify`, `erp export`). Blocking; run it off the async workers.
+    pub fn scan_raw(
+        &self,
+        stream_type: &str,
+        mut visit: impl FnMut(u32, crate::eventlog::embedded::RawRecord),
+    ) -> Result<(), EventLogError> {
+        for partition in 0..self.config.partitions {
+            self.scan_partition(stream_type, partition, 0, |offset, _, payload| {
+                let record = CommitRecord::decode(payload).map_err(|e| e.to_string());
+                visit(partition, crate::eventlog::embedded::RawRecord { offset, record });
+                Ok(())
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Reads one partition of an events topic from `from` (or its beginning) to its current
+    /// end, and returns that end (the high watermark read up to).
+    pub(super) fn scan_partition(
+        &self,
+        stream_type: &str,
+        partition: u32,
+        from: u64,
+        mut visit: impl FnMut(u64, &[u8], &[u8]) -> Result<(), EventLogError>,
+    ) -> Result<u64, EventLogError> {
+        let topic = self.config.events_topic(stream_type);
+        let consumer = self.reader()?;
+        let (low, high) = consumer
+            .fetch_watermarks(&topic, partition as i32, Duration::from_secs(10))
+            .map_err(unavailable)?;
+        let low = low.max(from as i64);
+        if high <= low {
+            return Ok(high.max(0) as u64);
+        }
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(&topic, partition as i32, Offset::Offset(low))
+            .map_err(unavailable)?;
+        consumer.assign(&tpl).map_err(unavailable)?;
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            if std::time::Instant::now() > deadline {
+                return Err(EventLogError::Unavailable(format!(
+                    "timed out reading {topic}/{partition}"
+                )));
+            }
+            let Some(message) = consumer.poll(Duration::from_millis(200)) else {
+                continue;
+            };
+            let message = message.map_err(unavailable)?;
+            let offset = message.offset();
+            visit(
+                offset as u64,
+                message.key().unwrap_or_default(),
+                message.payload().unwrap_or_default(),
+            )?;
+            if offset + 1 >= high {
+                return Ok(high as u64);
+            }
+        }
+    }
+}
 
 /// One request's search for the instance that writes a partition: until when it may wait,
 /// and the announcement whose owner already answered that it does not hold the partition (a
