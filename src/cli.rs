@@ -15,6 +15,10 @@ pub struct Cli {
     /// Log as JSON lines (default: human-readable).
     #[arg(long, global = true, env = "ERP_LOG_JSON")]
     pub log_json: bool,
+    /// Export traces over OTLP/HTTP to this collector (`http://collector:4318`; off when
+    /// unset). `OTEL_EXPORTER_OTLP_ENDPOINT` is read too.
+    #[arg(long, global = true, env = "ERP_OTLP_ENDPOINT", value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
     #[command(subcommand)]
     pub command: Role,
 }

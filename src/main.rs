@@ -29,32 +29,70 @@ mod web;
 mod wiring;
 
 use anyhow::Context;
-use clap::Parser;
+
 use cli::{Cli, ReplayAction, Role};
 use settings::Settings;
 use std::net::SocketAddr;
 
-fn init_telemetry(json: bool) {
+/// Logs to stderr (JSON lines with `--log-json`, each carrying the fields of the spans it is
+/// logged in: `trace_id`, `request_id`, `correlation_id`), and spans to an OTLP collector
+/// when one is configured (service `erp-<role>`, or `OTEL_SERVICE_NAME`). The returned exporter flushes queued spans at exit.
+fn init_telemetry(cli: &Cli, role: &str) -> anyhow::Result<Option<infra::telemetry::traces::Exporter>> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
+    // ERP_LOG sets what is logged, not what is traced: spans go to the collector at INFO
+    // whatever the log level (and the exporter's own HTTP client, below INFO, never does).
     let filter = tracing_subscriber::EnvFilter::try_from_env("ERP_LOG").unwrap_or_else(|_| "info,rdkafka=warn".into());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if json {
-        builder.json().init();
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let fmt = if cli.log_json {
+        fmt.json().with_filter(filter).boxed()
     } else {
-        builder.init();
-    }
+        fmt.with_filter(filter).boxed()
+    };
+    let endpoint = cli
+        .otlp_endpoint
+        .clone()
+        .or_else(|| std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok())
+        .filter(|e| !e.trim().is_empty());
+    let (otel, exporter) = match endpoint {
+        Some(endpoint) => {
+            let service = std::env::var("OTEL_SERVICE_NAME").unwrap_or_else(|_| format!("erp-{role}"));
+            let (layer, exporter) = infra::telemetry::traces::exporter(&endpoint, &service)
+                .map_err(anyhow::Error::msg)
+                .context("starting the trace exporter")?;
+            (
+                Some(layer.with_filter(tracing_subscriber::filter::LevelFilter::INFO)),
+                Some(exporter),
+            )
+        }
+        None => (None, None),
+    };
+    tracing_subscriber::registry().with(fmt).with(otel).init();
+    Ok(exporter)
 }
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
-    init_telemetry(cli.log_json);
+    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let cli = <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let role = matches.subcommand_name().unwrap_or("erp");
+    let exporter = match init_telemetry(&cli, role) {
+        Ok(exporter) => exporter,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return std::process::ExitCode::from(2);
+        }
+    };
     // Before anything records: a series set while connecting (the writer group's partition
     // count) must not be lost to a recorder that is not there yet.
     infra::telemetry::metrics::install();
+    let outcome = run(cli.command).await;
+    if let Some(exporter) = exporter {
+        let _ = tokio::task::spawn_blocking(move || exporter.shutdown()).await;
+    }
     // 0: done and clean; 1: done, problems found (verify, diff); 2: could not run.
-    match run(cli.command).await {
+    match outcome {
         Ok(true) => std::process::ExitCode::SUCCESS,
         Ok(false) => std::process::ExitCode::from(1),
         // A reader that closed the pipe (`erp export | head`) wanted no more: not an error.

@@ -595,6 +595,7 @@ async fn a_slow_consumer_is_told_to_resync_and_memory_stays_bounded() {
             position: format!("approval:0:{i}"),
             correlation_id: Uuid::nil().to_string(),
             trace_id: None,
+            traceparent: None,
         })
         .collect();
     s.bus.publish(&burst).await.unwrap();

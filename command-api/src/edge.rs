@@ -93,6 +93,7 @@ pub async fn trace_context(mut request: Request, next: Next) -> Response {
         .and_then(infra::trace::TraceContext::parse);
     let context = incoming.unwrap_or_else(infra::trace::TraceContext::fresh);
     request.extensions_mut().insert(TraceId(context.trace_id_hex()));
+    request.extensions_mut().insert(context);
     let value = HeaderValue::from_str(&context.header()).ok();
     if let (None, Some(value)) = (incoming, &value) {
         request

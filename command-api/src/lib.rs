@@ -232,7 +232,11 @@ fn layered(router: Router, settings: &Settings) -> Router {
                     .get::<edge::TraceId>()
                     .map(|t| t.0.as_str())
                     .unwrap_or_default();
-                tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id, trace_id = %trace_id)
+                let span = tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id, trace_id = %trace_id);
+                if let Some(parent) = req.extensions().get::<infra::trace::TraceContext>() {
+                    infra::telemetry::traces::continue_trace(&span, parent);
+                }
+                span
             }),
         )
         .layer(axum::middleware::from_fn(edge::trace_context))

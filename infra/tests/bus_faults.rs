@@ -51,6 +51,7 @@ fn notice(n: u32) -> Change {
         position: format!("approval:0:{n}"),
         correlation_id: "c".into(),
         trace_id: None,
+        traceparent: None,
     }
 }
 

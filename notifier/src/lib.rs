@@ -28,6 +28,7 @@
 
 mod hub;
 pub mod protocol;
+mod push_trace;
 mod schema;
 mod sessions;
 

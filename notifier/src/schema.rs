@@ -7,6 +7,7 @@
 //! flows, and a document no longer visible ends its subscription.
 
 use crate::hub::{Hub, Route, Routed};
+use crate::push_trace::PushCause;
 use crate::sessions::Principal;
 use async_graphql::{Context, Object, SimpleObject, Subscription, ID};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -246,7 +247,9 @@ fn from_routes<T: Send + 'static>(
                 }
                 match received {
                     Ok(Routed::Change(change, arrived)) => {
+                        let cause = PushCause::of(&change);
                         if let Some(item) = pick(*change).await {
+                            cause.traced();
                             if let Some(clock) = &clock {
                                 clock.set(arrived);
                             }
@@ -360,6 +363,7 @@ impl Subscription {
                         position,
                         correlation_id,
                         trace_id,
+                        ..
                     } if recipient == me
                         && !seen.contains(&entry.id)
                         && after.as_ref().is_none_or(|(at, id)| {
@@ -376,6 +380,7 @@ impl Subscription {
                         position,
                         correlation_id,
                         trace_id,
+                        ..
                     } if entry.kind == "approval_requested"
                         && principal
                             .now()
@@ -436,6 +441,7 @@ impl Subscription {
                         correlation_id,
                         trace_id,
                         events,
+                        ..
                     } = change
                     else {
                         return None;

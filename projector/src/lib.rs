@@ -188,10 +188,22 @@ impl Projector {
         notify: bool,
     ) -> Result<usize, ProjectorError> {
         let started = Instant::now();
-        let applied = match projection {
+        // Opened before and closed after the batch: each commit's span lasts as long as the
+        // batch it was applied in.
+        let spans = commit_spans(projection, batch);
+        let mut applied = match projection {
             Projection::Approvals => self.views.apply_from(from, batch, checkpoint, notify).await?,
             other => self.store.apply_from(other, from, batch, checkpoint, notify).await?,
         };
+        for change in &mut applied.published {
+            if let Some(applying) = spans
+                .get(change.position())
+                .and_then(infra::telemetry::traces::traceparent_of)
+            {
+                change.continue_from(applying);
+            }
+        }
+        drop(spans);
         metrics::histogram!("erp_projection_apply_duration_seconds", "projection" => projection.name())
             .record(infra::telemetry::metrics::seconds(started));
         metrics::counter!("erp_projection_applied_total", "projection" => projection.name())
@@ -405,3 +417,32 @@ mod status;
 pub use replay::{Diff, ReplayProgress, ReplayReport, TableDiff};
 use status::SkipLog;
 pub use status::{record_lag, Lag, Skipped, Work};
+
+/// One `projection.apply` span per commit of a batch that carries a trace, continuing it, by
+/// the commit's log position (the changes it causes name the same position).
+fn commit_spans(projection: Projection, batch: &[Delivered]) -> std::collections::HashMap<String, tracing::Span> {
+    batch
+        .iter()
+        .filter_map(|delivered| {
+            let commit = &delivered.commit;
+            let parent = infra::trace::TraceContext::parse(commit.traceparent.as_deref()?)?;
+            let position = infra::eventlog::Position {
+                stream_type: commit.stream_type.clone(),
+                partition: delivered.partition,
+                offset: delivered.offset,
+            }
+            .token();
+            let span = tracing::info_span!(
+                "projection.apply",
+                projection = projection.name(),
+                stream_id = %commit.stream_id,
+                version = commit.last_version(),
+                position = %position,
+                trace_id = %parent.trace_id_hex(),
+                correlation_id = %commit.correlation_id,
+            );
+            infra::telemetry::traces::continue_trace(&span, &parent);
+            Some((position, span))
+        })
+        .collect()
+}

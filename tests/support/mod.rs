@@ -17,15 +17,23 @@ pub struct Up {
     _dir: tempfile::TempDir,
 }
 
-/// Starts `erp up --port 0` with `args`; returns once its banner is printed (it is listening).
+/// Starts `erp up --port 0 --no-seed` with `args`; returns once its banner is printed (it is
+/// listening).
 pub async fn up(args: &[&str]) -> Up {
+    up_with(&["--no-seed"].iter().chain(args).copied().collect::<Vec<_>>(), &[]).await
+}
+
+/// Starts `erp up --port 0` with `args` and environment `env`; returns once its banner is
+/// printed.
+pub async fn up_with(args: &[&str], env: &[(&str, &str)]) -> Up {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("fresh/data");
     let mut child = tokio::process::Command::new(ERP)
-        .args(["up", "--port", "0", "--no-seed", "--data-dir"])
+        .args(["up", "--port", "0", "--data-dir"])
         .arg(&data_dir)
         .args(args)
         .env("ERP_LOG", "warn")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .kill_on_drop(true)
         .spawn()

@@ -21,6 +21,10 @@ pub enum Change {
         /// traces were carried).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         trace_id: Option<String>,
+        /// Where the trace continues from: the projector's apply span when spans are exported,
+        /// else the commit's `traceparent` (see `infra::telemetry::traces`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        traceparent: Option<String>,
     },
     /// A document changed.
     Document {
@@ -32,9 +36,43 @@ pub enum Change {
         correlation_id: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         trace_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        traceparent: Option<String>,
         /// Inbox principals (`emp:…`, `dept:…`) whose boxes held or now hold the document.
         boxes: Vec<String>,
         /// The folded document after the commit (visibility is decided on it by the domain).
         document: serde_json::Value,
     },
+}
+
+impl Change {
+    /// The log position token of the commit that caused it.
+    pub fn position(&self) -> &str {
+        match self {
+            Change::Notification { position, .. } | Change::Document { position, .. } => position,
+        }
+    }
+
+    /// The correlation id of the command that caused it.
+    pub fn correlation_id(&self) -> &str {
+        match self {
+            Change::Notification { correlation_id, .. } | Change::Document { correlation_id, .. } => correlation_id,
+        }
+    }
+
+    /// Where its trace continues from, if the command carried one.
+    pub fn traceparent(&self) -> Option<&str> {
+        match self {
+            Change::Notification { traceparent, .. } | Change::Document { traceparent, .. } => traceparent.as_deref(),
+        }
+    }
+
+    /// Makes the trace continue from `span` (the span that applied it).
+    pub fn continue_from(&mut self, span: String) {
+        match self {
+            Change::Notification { traceparent, .. } | Change::Document { traceparent, .. } => {
+                *traceparent = Some(span)
+            }
+        }
+    }
 }

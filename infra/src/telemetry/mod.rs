@@ -11,6 +11,8 @@
 //! - [`http`]: one middleware for every HTTP router: requests by role, route template (never
 //!   the raw path), method and status, and their duration.
 //! - [`Operations`]: the `/metrics` route and, where the role has checks, `/readyz`.
+//! - [`traces`]: OpenTelemetry spans continuing each command's trace, exported over OTLP when
+//!   an endpoint is configured.
 //!
 //! Names follow Prometheus conventions (`erp_` prefix, snake_case, base units, `_total` for
 //! counters, `_seconds` for durations); `deploy/monitoring/metrics.yml` lists them for the
@@ -19,5 +21,6 @@
 pub mod http;
 pub mod metrics;
 mod operations;
+pub mod traces;
 
 pub use operations::{Check, Collect, Operations};

@@ -78,6 +78,7 @@ pub fn fold_approval(state: Option<&str>, delivered: &Delivered) -> Result<Appro
                 position: position.clone(),
                 correlation_id: correlation_id.clone(),
                 trace_id: trace_id.clone(),
+                traceparent: commit.traceparent.clone(),
                 entry: FeedEntry::from(row.clone()),
             });
             notifications.push(row);
@@ -120,6 +121,7 @@ pub fn fold_approval(state: Option<&str>, delivered: &Delivered) -> Result<Appro
         position,
         correlation_id,
         trace_id,
+        traceparent: commit.traceparent.clone(),
         boxes,
         document: serde_json::to_value(doc).map_err(corrupt)?,
     });
