@@ -100,12 +100,13 @@ pub async fn redis_bus(settings: &Settings, who: &str) -> anyhow::Result<infra::
     }
 }
 
-/// A verifier over the identity provider's key set, refreshed on the configured interval.
-pub async fn verifier(settings: &Settings) -> anyhow::Result<infra::auth::Verifier> {
+/// A verifier over the identity provider's key set, refreshed on the configured interval;
+/// `role` labels its failed refreshes.
+pub async fn verifier(settings: &Settings, role: &'static str) -> anyhow::Result<infra::auth::Verifier> {
     let a = &settings.auth;
     let url = settings.jwks_url()?;
     let refresh = std::time::Duration::from_secs(a.jwks_refresh_secs.max(1));
-    infra::auth::Verifier::remote(url, &a.issuer, &a.audience, refresh)
+    infra::auth::Verifier::remote(role, url, &a.issuer, &a.audience, refresh)
         .await
         .with_context(|| format!("loading the JWKS from {url}"))
 }

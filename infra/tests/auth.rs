@@ -96,7 +96,7 @@ async fn a_jwks_url_must_be_https_unless_it_is_on_loopback() {
         "ftp://idp.example.com/jwks.json",
         "not a url",
     ] {
-        let remote = Verifier::remote(refused, "i", "a", Duration::from_secs(60)).await;
+        let remote = Verifier::remote("test", refused, "i", "a", Duration::from_secs(60)).await;
         assert!(matches!(remote, Err(AuthError::Config(_))), "{refused}: {remote:?}");
     }
     for accepted in [
@@ -135,7 +135,7 @@ async fn jwks_server(initial: String) -> (String, std::sync::Arc<std::sync::Mute
 async fn a_key_withdrawn_from_the_jwks_stops_verifying_after_the_refresh_interval() {
     let signer = signer();
     let (url, served) = jwks_server(serde_json::to_string(&signer.jwks()).unwrap()).await;
-    let verifier = Verifier::remote(&url, "erp-embedded", "erp", Duration::from_millis(200))
+    let verifier = Verifier::remote("test", &url, "erp-embedded", "erp", Duration::from_millis(200))
         .await
         .unwrap();
     let token = signer.sign("emp-1", None, Utc::now(), Duration::from_secs(600));
@@ -143,6 +143,31 @@ async fn a_key_withdrawn_from_the_jwks_stops_verifying_after_the_refresh_interva
     *served.lock().unwrap() = r#"{"keys":[]}"#.to_owned();
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert_eq!(verifier.verify(&token).await, Err(AuthError::UnknownKey));
+}
+
+/// The value of `erp_jwks_refresh_failures_total{role="<role>"}` in this process, 0 if absent.
+fn refresh_failures(role: &str) -> f64 {
+    let wanted = format!("erp_jwks_refresh_failures_total{{role=\"{role}\"}}");
+    infra::telemetry::metrics::render()
+        .lines()
+        .find_map(|line| line.strip_prefix(&wanted)?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn a_failed_jwks_refresh_keeps_the_keys_and_is_counted_for_the_alert() {
+    infra::telemetry::metrics::install();
+    let signer = signer();
+    let (url, served) = jwks_server(serde_json::to_string(&signer.jwks()).unwrap()).await;
+    let verifier = Verifier::remote("refresh-test", &url, "erp-embedded", "erp", Duration::from_millis(100))
+        .await
+        .unwrap();
+    assert_eq!(refresh_failures("refresh-test"), 0.0);
+    *served.lock().unwrap() = "not a key set".to_owned();
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    assert!(refresh_failures("refresh-test") >= 2.0, "{}", infra::telemetry::metrics::render());
+    let token = signer.sign("emp-1", None, Utc::now(), Duration::from_secs(600));
+    assert!(verifier.verify(&token).await.is_ok(), "the keys fetched before are kept");
 }
 
 #[cfg(unix)]

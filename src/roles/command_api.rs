@@ -32,7 +32,7 @@ impl CommandApi {
             "internal_bind and bind are both {bind}: peers' /internal/log needs a listener of its own"
         );
         let log = wiring::kafka_log(settings, KafkaUse::Writer).await?;
-        let verifier = wiring::verifier(settings).await?;
+        let verifier = wiring::verifier(settings, "command-api").await?;
         let command_settings = command_api::Settings {
             cors_origins: settings.cors_origins.clone(),
             internal_token: token,

@@ -19,7 +19,7 @@ impl Notifier {
         settings.jwks_url()?;
         let (org, views) = wiring::read_stores(settings).await?;
         let bus = wiring::redis_bus(settings, "the notifier hears changes from the projectors, so it").await?;
-        let verifier = wiring::verifier(settings).await?;
+        let verifier = wiring::verifier(settings, "notifier").await?;
         let sources = notifier::Sources {
             bus: Arc::new(bus),
             views: Arc::new(views),

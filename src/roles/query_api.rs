@@ -18,7 +18,7 @@ impl QueryApi {
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
         settings.jwks_url()?;
         let projector = wiring::distributed_projector(settings, false).await?;
-        let verifier = wiring::verifier(settings).await?;
+        let verifier = wiring::verifier(settings, "query-api").await?;
         let stores = query_api::Stores {
             org: projector.store().clone(),
             views: projector.views().clone(),

@@ -84,6 +84,8 @@ impl std::fmt::Debug for Verifier {
 
 /// Where a remote verifier's keys come from, and when it last asked.
 struct RemoteJwks {
+    /// The role that checks tokens with it, the `role` label of its failure count.
+    role: &'static str,
     url: reqwest::Url,
     http: reqwest::Client,
     keys: Arc<RwLock<KeyMap>>,
@@ -96,7 +98,17 @@ const UNKNOWN_KID_REFETCH: Duration = Duration::from_secs(30);
 
 impl RemoteJwks {
     /// Fetches the set and replaces the keys; on failure the keys stay as they were.
+    /// Fetches the key set; a failure (scheduled or for an unknown `kid`) is counted in
+    /// `erp_jwks_refresh_failures_total`, which the `ErpJwksRefreshFailing` alert watches.
     async fn fetch(&self) -> Result<(), AuthError> {
+        let fetched = self.fetch_once().await;
+        if fetched.is_err() {
+            metrics::counter!("erp_jwks_refresh_failures_total", "role" => self.role).increment(1);
+        }
+        fetched
+    }
+
+    async fn fetch_once(&self) -> Result<(), AuthError> {
         if let Ok(mut last) = self.last_fetch.write() {
             *last = Some(Instant::now());
         }
@@ -188,8 +200,9 @@ impl Verifier {
 
     /// A verifier that fetches a remote JWKS (checked with [`check_jwks_url`]) now and then
     /// every `refresh`, and refetches on an unknown `kid`. The refresh task ends with the
-    /// verifier.
+    /// verifier. `role` names the role using it in the failure count.
     pub async fn remote(
+        role: &'static str,
         url: &str,
         issuer: impl Into<String>,
         audience: impl Into<String>,
@@ -198,6 +211,7 @@ impl Verifier {
         let url = check_jwks_url(url)?;
         let verifier = Self::from_jwks(&JwkSet { keys: vec![] }, issuer, audience);
         let remote = Arc::new(RemoteJwks {
+            role,
             url,
             http: reqwest::Client::new(),
             keys: verifier.keys.clone(),

@@ -178,6 +178,11 @@ fn describe() {
         "erp_notifier_resyncs_total",
         "resync: true items sent in place of the changes a subscriber missed."
     );
+    // Every token-checking role (label role: command-api, query-api, notifier).
+    describe_counter!(
+        "erp_jwks_refresh_failures_total",
+        "Failed fetches of the identity provider's key set (scheduled or for an unknown kid), by role."
+    );
 }
 
 #[cfg(test)]
