@@ -50,25 +50,36 @@ fn init_telemetry(cli: &Cli, role: &str) -> anyhow::Result<Option<infra::telemet
     } else {
         fmt.with_filter(filter).boxed()
     };
-    let endpoint = cli
-        .otlp_endpoint
-        .clone()
-        .or_else(|| std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok())
-        .filter(|e| !e.trim().is_empty());
-    let (otel, exporter) = match endpoint {
-        Some(endpoint) => {
-            let service = std::env::var("OTEL_SERVICE_NAME").unwrap_or_else(|_| format!("erp-{role}"));
-            let (layer, exporter) = infra::telemetry::traces::exporter(&endpoint, &service)
-                .map_err(anyhow::Error::msg)
-                .context("starting the trace exporter")?;
-            (
-                Some(layer.with_filter(tracing_subscriber::filter::LevelFilter::INFO)),
-                Some(exporter),
-            )
+    // ERP_OTLP_ENDPOINT (or --otlp-endpoint) is ours: a bad one is refused. The standard
+    // OTEL_EXPORTER_OTLP_ENDPOINT may be set by a platform for its own agents: a bad one is
+    // reported and tracing stays off.
+    let (endpoint, ours) = match cli.otlp_endpoint.clone().filter(|e| !e.trim().is_empty()) {
+        Some(endpoint) => (Some(endpoint), true),
+        None => (
+            std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT")
+                .ok()
+                .filter(|e| !e.trim().is_empty()),
+            false,
+        ),
+    };
+    let service = std::env::var("OTEL_SERVICE_NAME").unwrap_or_else(|_| format!("erp-{role}"));
+    let mut refused = None;
+    let (otel, exporter) = match endpoint.map(|e| infra::telemetry::traces::exporter(&e, &service)) {
+        Some(Ok((layer, exporter))) => (
+            Some(layer.with_filter(tracing_subscriber::filter::LevelFilter::INFO)),
+            Some(exporter),
+        ),
+        Some(Err(why)) if ours => return Err(anyhow::anyhow!(why)).context("starting the trace exporter"),
+        Some(Err(why)) => {
+            refused = Some(why);
+            (None, None)
         }
         None => (None, None),
     };
     tracing_subscriber::registry().with(fmt).with(otel).init();
+    if let Some(why) = refused {
+        tracing::warn!(%why, "OTEL_EXPORTER_OTLP_ENDPOINT is not usable; traces are not exported");
+    }
     Ok(exporter)
 }
 

@@ -84,7 +84,9 @@ pub struct TraceId(pub String);
 
 /// Every request continues the caller's trace (a valid `traceparent`) or starts one, so the
 /// commit it makes, the projection of it and the push it causes carry one trace id; the
-/// answer says which (`traceparent` response header).
+/// answer says which (`traceparent` response header). Only a caller's context becomes the
+/// request span's parent: a started trace has no parent span, and when spans are exported the
+/// request span's own context ([`own_trace`]) is the one answered and kept.
 pub async fn trace_context(mut request: Request, next: Next) -> Response {
     let incoming = request
         .headers()
@@ -93,7 +95,9 @@ pub async fn trace_context(mut request: Request, next: Next) -> Response {
         .and_then(infra::trace::TraceContext::parse);
     let context = incoming.unwrap_or_else(infra::trace::TraceContext::fresh);
     request.extensions_mut().insert(TraceId(context.trace_id_hex()));
-    request.extensions_mut().insert(context);
+    if let Some(caller) = incoming {
+        request.extensions_mut().insert(caller);
+    }
     let value = HeaderValue::from_str(&context.header()).ok();
     if let (None, Some(value)) = (incoming, &value) {
         request
@@ -102,6 +106,26 @@ pub async fn trace_context(mut request: Request, next: Next) -> Response {
     }
     let mut response = next.run(request).await;
     if let Some(value) = value {
+        // Unless the request span answered its own (spans exported).
+        response
+            .headers_mut()
+            .entry(HeaderName::from_static("traceparent"))
+            .or_insert(value);
+    }
+    response
+}
+
+/// Inside the request span: when spans are exported, the span's own context is the request's
+/// trace — the one its `trace_id` field shows and the answer's `traceparent` names (a trace
+/// this request started gets its ids from the span, which has no parent).
+pub async fn own_trace(request: Request, next: Next) -> Response {
+    let span = tracing::Span::current();
+    let own = infra::telemetry::traces::traceparent_of(&span);
+    if let Some(trace_id) = infra::trace::trace_id_of(own.as_deref()) {
+        span.record("trace_id", trace_id.as_str());
+    }
+    let mut response = next.run(request).await;
+    if let Some(value) = own.and_then(|own| HeaderValue::from_str(&own).ok()) {
         response
             .headers_mut()
             .insert(HeaderName::from_static("traceparent"), value);

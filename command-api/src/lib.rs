@@ -220,6 +220,7 @@ fn layered(router: Router, settings: &Settings) -> Router {
         .layer(axum::middleware::from_fn(outcomes::count))
         .layer(axum::extract::DefaultBodyLimit::max(settings.body_limit))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(axum::middleware::from_fn(edge::own_trace))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
                 let id = req

@@ -189,11 +189,25 @@ impl Projector {
     ) -> Result<usize, ProjectorError> {
         let started = Instant::now();
         // Opened before and closed after the batch: each commit's span lasts as long as the
-        // batch it was applied in.
-        let spans = commit_spans(projection, batch);
-        let mut applied = match projection {
-            Projection::Approvals => self.views.apply_from(from, batch, checkpoint, notify).await?,
-            other => self.store.apply_from(other, from, batch, checkpoint, notify).await?,
+        // batch it was applied in. Live batches only: a replay or rebuild would attach a span
+        // to every old trace (and crowd the exporter's queue).
+        let spans = if notify {
+            commit_spans(projection, batch)
+        } else {
+            Default::default()
+        };
+        let applied = match projection {
+            Projection::Approvals => self.views.apply_from(from, batch, checkpoint, notify).await,
+            other => self.store.apply_from(other, from, batch, checkpoint, notify).await,
+        };
+        let mut applied = match applied {
+            Ok(applied) => applied,
+            Err(e) => {
+                for span in spans.values() {
+                    span.record("otel.status_code", "error");
+                }
+                return Err(e.into());
+            }
         };
         for change in &mut applied.published {
             if let Some(applying) = spans
@@ -440,6 +454,7 @@ fn commit_spans(projection: Projection, batch: &[Delivered]) -> std::collections
                 position = %position,
                 trace_id = %parent.trace_id_hex(),
                 correlation_id = %commit.correlation_id,
+                otel.status_code = tracing::field::Empty,
             );
             infra::telemetry::traces::continue_trace(&span, &parent);
             Some((position, span))

@@ -97,9 +97,9 @@ struct RemoteJwks {
 const UNKNOWN_KID_REFETCH: Duration = Duration::from_secs(30);
 
 impl RemoteJwks {
-    /// Fetches the set and replaces the keys; on failure the keys stay as they were.
-    /// Fetches the key set; a failure (scheduled or for an unknown `kid`) is counted in
-    /// `erp_jwks_refresh_failures_total`, which the `ErpJwksRefreshFailing` alert watches.
+    /// Fetches the key set; a failure (at start, scheduled, or for an unknown `kid`) is
+    /// counted in `erp_jwks_refresh_failures_total`, which the `ErpJwksRefreshFailing` alert
+    /// watches.
     async fn fetch(&self) -> Result<(), AuthError> {
         let fetched = self.fetch_once().await;
         if fetched.is_err() {
@@ -108,6 +108,7 @@ impl RemoteJwks {
         fetched
     }
 
+    /// Fetches the set and replaces the keys; on failure the keys stay as they were.
     async fn fetch_once(&self) -> Result<(), AuthError> {
         if let Ok(mut last) = self.last_fetch.write() {
             *last = Some(Instant::now());

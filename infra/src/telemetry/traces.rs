@@ -8,10 +8,12 @@
 //! - `projection.apply` — one per commit the projector applied, a child of the request span
 //!   whose traceparent the commit carries, lasting as long as the batch it was applied in;
 //! - `notifier.push` — one per change a subscriber is sent, a child of the apply span whose
-//!   traceparent the change carries over the Redis bus.
+//!   traceparent the change carries over the Redis bus; it marks the push (no duration).
 //!
-//! Spans are ordinary `tracing` spans: JSON logs (`--log-json`) show their fields (`trace_id`,
-//! `correlation_id`, `request_id`) on every line logged inside them. The OpenTelemetry layer
+//! Only live batches are traced (a replay would attach spans to every old trace). Spans are
+//! ordinary `tracing` spans: JSON logs (`--log-json`) show the fields of the spans a line is
+//! logged in — `trace_id` and `request_id` (the correlation id of the commits it makes) on the
+//! command API's lines for a request. The OpenTelemetry layer
 //! ([`exporter`]) is installed only when an OTLP endpoint is configured; without it the
 //! functions here change nothing and cost a span's fields.
 //!
@@ -22,14 +24,14 @@
 use crate::trace::TraceContext;
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState, TracerProvider};
 use opentelemetry_http::{Bytes, HttpClient, HttpError, Request, Response};
-use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig};
+use opentelemetry_otlp::{Protocol, RetryPolicy, WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 use opentelemetry_sdk::Resource;
 use std::time::Duration;
 use tracing_opentelemetry::{OpenTelemetryLayer, OpenTelemetrySpanExt};
 
-/// How long one export may take before the batch is given up (the collector is down or slow;
-/// spans are dropped, never queued without bound: the SDK's queue holds 2,048).
+/// How long one export may take before its batch is dropped (the collector is down or slow);
+/// no retry, and spans beyond the SDK's queue (2,048) are dropped, never held without bound.
 const EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The installed exporter: flushes what is queued when the process ends.
@@ -39,8 +41,8 @@ pub struct Exporter {
 }
 
 impl Exporter {
-    /// Exports the spans still queued and stops the exporter. Blocking; bounded by the
-    /// export timeout.
+    /// Exports the spans still queued and stops the exporter. Blocking; bounded by the SDK's
+    /// shutdown timeout.
     pub fn shutdown(&self) {
         if let Err(e) = self.provider.shutdown() {
             tracing::warn!(error = %e, "trace exporter did not shut down cleanly");
@@ -66,6 +68,9 @@ where
     let span_exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
         .with_http_client(RuntimeClient { http, runtime })
+        // One attempt per batch: a collector that is down costs one timeout, not a retry loop
+        // on the processor's thread.
+        .with_retry_policy(RetryPolicy::disabled())
         .with_protocol(Protocol::HttpBinary)
         .with_endpoint(url.clone())
         .with_timeout(EXPORT_TIMEOUT)
