@@ -112,7 +112,7 @@ pub const KEYS: &[Key] = &[
     key(
         "admission.max_in_flight",
         "ERP_ADMISSION_MAX_IN_FLIGHT",
-        "`64` requests running at once per command-api / query-api instance",
+        "`64` requests running at once per command-api / query-api instance (they wait on Kafka or the stores); `erp up` (embedded log, CPU-bound): `4` per core, at least `16`",
     ),
     key(
         "admission.max_queue",
@@ -235,7 +235,8 @@ impl From<RateLimits> for RateLimit {
 #[derive(Debug, Clone, Copy, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Admission {
-    pub max_in_flight: usize,
+    /// Unset: as the log makes requests (I/O-bound on Kafka, CPU-bound on the embedded log).
+    pub max_in_flight: Option<usize>,
     pub max_queue: usize,
     pub max_wait_ms: u64,
 }
@@ -244,7 +245,7 @@ impl Default for Admission {
     fn default() -> Self {
         let d = AdmissionLimits::default();
         Self {
-            max_in_flight: d.max_in_flight,
+            max_in_flight: None,
             max_queue: d.max_queue,
             max_wait_ms: d.max_wait.as_millis() as u64,
         }
@@ -253,10 +254,17 @@ impl Default for Admission {
 
 impl From<Admission> for AdmissionLimits {
     fn from(a: Admission) -> Self {
+        a.limits(AdmissionLimits::default())
+    }
+}
+
+impl Admission {
+    /// These settings over `base`, the limits for how this role's requests spend their time.
+    pub fn limits(self, base: AdmissionLimits) -> AdmissionLimits {
         AdmissionLimits {
-            max_in_flight: a.max_in_flight,
-            max_queue: a.max_queue,
-            max_wait: std::time::Duration::from_millis(a.max_wait_ms),
+            max_in_flight: self.max_in_flight.unwrap_or(base.max_in_flight),
+            max_queue: self.max_queue,
+            max_wait: std::time::Duration::from_millis(self.max_wait_ms),
         }
     }
 }
@@ -520,7 +528,7 @@ impl Settings {
             "projector.group must not be empty"
         );
         anyhow::ensure!(
-            self.admission.max_in_flight > 0,
+            self.admission.max_in_flight != Some(0),
             "admission.max_in_flight must be positive"
         );
         anyhow::ensure!(

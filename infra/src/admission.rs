@@ -28,10 +28,39 @@ pub struct AdmissionLimits {
     pub max_wait: Duration,
 }
 
+/// Places for requests that wait on I/O (a command on Kafka waits for the broker's
+/// acknowledgement; a query for MySQL or MongoDB): a place is mostly waiting, so many run.
+pub const IO_BOUND_PLACES: usize = 64;
+
+/// Places per core for requests that are CPU-bound (the embedded log: `erp up`), per core the
+/// instance may use (its CPU quota, where one is set). Measured with `erp bench commands` on 2
+/// cores at twice the rate the command path holds (4,000/s offered): 4 per core held 1,855/s
+/// with p99 60 ms; 8 per core 1,628/s, p99 113 ms; 16 per core 1,583/s, p99 155 ms; 32 per
+/// core 1,242/s, p99 339 ms (docs/performance.md): beyond what the cores run, a place only
+/// lengthens every request's wait.
+pub const PLACES_PER_CORE: usize = 4;
+
+/// Fewer places than this refuse ordinary bursts: two dozen comments on one busy document at
+/// once hold their places while they wait for each other's commits (each waits for a place at
+/// most `max_wait`).
+pub const MIN_PLACES: usize = 16;
+
+impl AdmissionLimits {
+    /// For CPU-bound requests: [`PLACES_PER_CORE`] per core, at least [`MIN_PLACES`].
+    pub fn cpu_bound() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        Self {
+            max_in_flight: (cores * PLACES_PER_CORE).max(MIN_PLACES),
+            ..Self::default()
+        }
+    }
+}
+
+/// For I/O-bound requests ([`IO_BOUND_PLACES`]); CPU-bound ones: [`AdmissionLimits::cpu_bound`].
 impl Default for AdmissionLimits {
     fn default() -> Self {
         Self {
-            max_in_flight: 64,
+            max_in_flight: IO_BOUND_PLACES,
             max_queue: 256,
             max_wait: Duration::from_millis(20),
         }

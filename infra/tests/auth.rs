@@ -165,9 +165,16 @@ async fn a_failed_jwks_refresh_keeps_the_keys_and_is_counted_for_the_alert() {
     assert_eq!(refresh_failures("refresh-test"), 0.0);
     *served.lock().unwrap() = "not a key set".to_owned();
     tokio::time::sleep(Duration::from_millis(450)).await;
-    assert!(refresh_failures("refresh-test") >= 2.0, "{}", infra::telemetry::metrics::render());
+    assert!(
+        refresh_failures("refresh-test") >= 2.0,
+        "{}",
+        infra::telemetry::metrics::render()
+    );
     let token = signer.sign("emp-1", None, Utc::now(), Duration::from_secs(600));
-    assert!(verifier.verify(&token).await.is_ok(), "the keys fetched before are kept");
+    assert!(
+        verifier.verify(&token).await.is_ok(),
+        "the keys fetched before are kept"
+    );
 }
 
 #[cfg(unix)]

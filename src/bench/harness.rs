@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 pub(crate) async fn start_server(
     kafka: Option<String>,
 ) -> anyhow::Result<(String, Option<tempfile::TempDir>, &'static str)> {
+    let kafka_log = kafka.is_some();
     let (log, dir, label): (Arc<dyn EventLog>, _, _) = match kafka {
         Some(brokers) => {
             let mut config = KafkaConfig::local(
@@ -52,8 +53,15 @@ pub(crate) async fn start_server(
             enabled: false,
             ..Default::default()
         },
+        admission: bench_admission(kafka_log),
         ..Settings::default()
     };
+    println!(
+        "admission: {} running, {} waiting at most {} ms (ERP_ADMISSION_* as for the roles)",
+        settings.admission.max_in_flight,
+        settings.admission.max_queue,
+        settings.admission.max_wait.as_millis()
+    );
     let (state, router) = command_api::build(log, auth, settings);
     seed_if_empty(&state)
         .await
@@ -62,6 +70,27 @@ pub(crate) async fn start_server(
     let url = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     Ok((url, dir, label))
+}
+
+/// The admission limits a role on this log would have (`erp up`'s CPU-bound ones on the
+/// embedded log), or those the `ERP_ADMISSION_*` variables set, so one build can compare sizes.
+fn bench_admission(kafka_log: bool) -> infra::admission::AdmissionLimits {
+    let mut limits = if kafka_log {
+        infra::admission::AdmissionLimits::default()
+    } else {
+        infra::admission::AdmissionLimits::cpu_bound()
+    };
+    let read = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
+    if let Some(n) = read("ERP_ADMISSION_MAX_IN_FLIGHT") {
+        limits.max_in_flight = n as usize;
+    }
+    if let Some(n) = read("ERP_ADMISSION_MAX_QUEUE") {
+        limits.max_queue = n as usize;
+    }
+    if let Some(ms) = read("ERP_ADMISSION_MAX_WAIT_MS") {
+        limits.max_wait = Duration::from_millis(ms);
+    }
+    limits
 }
 
 /// A dev-login bearer token for `who`.

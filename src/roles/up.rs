@@ -64,7 +64,10 @@ impl Up {
                 "http://localhost:5173".into(),
             ],
             rate_limit: defaults.rate_limit.into(),
-            admission: defaults.admission.into(),
+            // The embedded log: commands are CPU-bound here.
+            admission: defaults
+                .admission
+                .limits(infra::admission::AdmissionLimits::cpu_bound()),
             ..command_api::Settings::default()
         };
         let (stop_projections, stop) = tokio::sync::watch::channel(false);
@@ -81,7 +84,9 @@ impl Up {
         };
         let queries = wiring::admitted(
             query_api::router(stores, Arc::new(signer_verifier), query_config),
-            defaults.admission.into(),
+            defaults
+                .admission
+                .limits(infra::admission::AdmissionLimits::cpu_bound()),
         );
         let live = notifier::router(
             notifier::Sources {
