@@ -81,8 +81,7 @@ pub async fn prepare(
         let revision = doc.revision + 1;
         let ledger = StreamRef::new(streams::LEAVE, doc.drafter.to_string());
         if let Some(days) = leave_days.filter(|d| *d > Decimal::ZERO) {
-            let meta = derived(cause, &format!("leave-hold/{}/{revision}", doc.id));
-            let command = LeaveCommand::Reserve {
+            let reserve = LeaveCommand::Reserve {
                 employee: doc.drafter,
                 document: doc.id,
                 revision,
@@ -90,10 +89,24 @@ pub async fn prepare(
                 by: cause.actor.unwrap_or(doc.drafter),
                 at: chrono::Utc::now(),
             };
-            let placed = state
+            let meta = derived(cause, &format!("leave-hold/{}/{revision}", doc.id));
+            let mut placed = state
                 .service
-                .execute::<LeaveLedger>(&ledger, None, &meta, &command)
+                .execute::<LeaveLedger>(&ledger, None, &meta, &reserve)
                 .await?;
+            let holds = |l: &LeaveLedger| l.holds.get(&doc.id).is_some_and(|h| h.revision == revision);
+            if placed.duplicate {
+                // A retry of this request: its first attempt placed the hold, and if the
+                // document refused that attempt the hold was released again. The first
+                // answer does not say so; the ledger does, and the hold is placed anew.
+                let now = state.service.leave_ledger(doc.drafter).await?;
+                if !holds(&now) && !now.debits.contains_key(&doc.id) {
+                    placed = state
+                        .service
+                        .execute::<LeaveLedger>(&ledger, None, &again(cause), &reserve)
+                        .await?;
+                }
+            }
             if !placed.events.is_empty() {
                 let release = LeaveCommand::Release {
                     employee: doc.drafter,
@@ -102,10 +115,12 @@ pub async fn prepare(
                     by: doc.drafter,
                     at: chrono::Utc::now(),
                 };
+                // A release of its own each time: a hold placed again after a release must
+                // not meet that release's answer (the ledger releases a hold once either way).
                 prepared.hold = Some(Hold {
                     ledger: ledger.clone(),
                     command: release,
-                    meta: derived(cause, &format!("leave-hold-release/{}/{revision}", doc.id)),
+                    meta: again(cause),
                 });
             }
         }
@@ -130,6 +145,15 @@ impl Prepared {
         {
             tracing::warn!(ledger = %hold.ledger, error = %e, "releasing a refused submission's leave hold");
         }
+    }
+}
+
+/// A follow-up of the request under a new command id: for commands the ledger itself makes
+/// idempotent (a hold is placed once per document revision, released once).
+fn again(cause: &Meta) -> Meta {
+    Meta {
+        command_id: uuid::Uuid::now_v7(),
+        ..derived(cause, "")
     }
 }
 

@@ -874,6 +874,64 @@ async fn pending_leave_requests_never_hold_more_than_the_balance(app: App) {
     .await;
 }
 
+/// The authority table with leave requests needing a final approver of `leave_rank`.
+fn authority_rows(leave_rank: u32) -> Value {
+    json!([
+        { "form": "general", "final_rank": 5 },
+        { "form": "expense", "up_to": "1000000", "final_rank": 5 }, { "form": "expense", "final_rank": 9 },
+        { "form": "purchase", "final_rank": 9 }, { "form": "leave", "final_rank": leave_rank }
+    ])
+}
+
+/// A submission the document refuses gives its hold back; when the same request (same
+/// Idempotency-Key) is sent again and accepted, its days are held again — the hold placed by
+/// the first attempt answers the retry as a duplicate, but the ledger no longer holds it.
+async fn a_leave_request_refused_then_retried_under_its_key_holds_its_days(app: App) {
+    let hr = app.login(HR).await;
+    let kang = app.login(DEV_KANG).await;
+    let ledger_path = format!("/api/leave/{}", DEV_KANG.0);
+    let free = available(&app.get(&ledger_path, &kang).await.body);
+    let set_table = |rank: u32| {
+        let (app, hr) = (&app, hr.clone());
+        async move {
+            let body = json!({ "rows": authority_rows(rank), "reason": "개정" });
+            let set = app
+                .call("PUT", "/api/authority-table", Some(&hr), Some(body), &[])
+                .await;
+            assert_eq!(set.status, StatusCode::OK, "{}", set.body);
+        }
+    };
+    // Leave now needs a rank the line does not reach: the document refuses the 상신.
+    set_table(9).await;
+    let draft = app.post("/api/approvals", &kang, leave_request("1"), None).await;
+    assert_eq!(draft.status, StatusCode::CREATED, "{}", draft.body);
+    let path = format!("/api/approvals/{}/submit", draft.body["id"].as_str().unwrap());
+    let headers = [
+        ("if-match", "\"1\"".to_owned()),
+        ("idempotency-key", "leave-submit-once".to_owned()),
+    ];
+    let refused = app.call("POST", &path, Some(&kang), Some(json!({})), &headers).await;
+    problem(&refused, StatusCode::UNPROCESSABLE_ENTITY, "invalid_line");
+    assert_eq!(
+        available(&app.get(&ledger_path, &kang).await.body),
+        free,
+        "the hold is given back"
+    );
+    // The rule is put back and the same request is sent again: accepted, and its day is held.
+    set_table(5).await;
+    let accepted = app.call("POST", &path, Some(&kang), Some(json!({})), &headers).await;
+    assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.body);
+    assert_eq!(
+        available(&app.get(&ledger_path, &kang).await.body),
+        free - 1.0,
+        "the pending request holds its day"
+    );
+    // And once more: a duplicate of the accepted request holds nothing twice.
+    let again = app.call("POST", &path, Some(&kang), Some(json!({})), &headers).await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+    assert_eq!(available(&app.get(&ledger_path, &kang).await.body), free - 1.0);
+}
+
 fn available_days(days: &str) -> f64 {
     days.parse().unwrap()
 }
@@ -1133,6 +1191,7 @@ macro_rules! api_suite {
             case!(a_retried_command_returns_the_first_answer_and_records_nothing);
             case!(two_conflicting_decisions_race_and_exactly_one_wins);
             case!(pending_leave_requests_never_hold_more_than_the_balance);
+            case!(a_leave_request_refused_then_retried_under_its_key_holds_its_days);
             case!(comments_without_if_match_all_land_under_contention);
             case!(the_authority_table_is_hr_policy_that_decides_who_must_approve);
             case!(nobody_reaches_a_document_that_is_not_theirs_over_rest);
