@@ -143,6 +143,10 @@ pub enum Role {
         /// The origin, e.g. http://127.0.0.1:8080
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         url: String,
+        /// Skip the first step (the web app served at `/`): for a binary built before the web
+        /// app, as the test suites run it.
+        #[arg(long)]
+        skip_web_app: bool,
     },
     /// Print every setting of the distributed roles — key, ERP_* variable, default — as the
     /// Markdown table of docs/operations.md ("Settings"); with --show, the settings these

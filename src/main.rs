@@ -197,8 +197,8 @@ async fn run(role: Role) -> anyhow::Result<bool> {
                 .run_until_stopped()
                 .await?;
         }
-        Role::Smoke { url } => {
-            if let Err(e) = smoke::run(&url).await {
+        Role::Smoke { url, skip_web_app } => {
+            if let Err(e) = smoke::run(&url, !skip_web_app).await {
                 eprintln!("smoke check failed: {e:#}");
                 return Ok(false);
             }

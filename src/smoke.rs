@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 /// How long the read side may take to show what the command side acknowledged.
 const SETTLE: Duration = Duration::from_secs(30);
 
-pub async fn run(url: &str) -> anyhow::Result<()> {
+pub async fn run(url: &str, web_app: bool) -> anyhow::Result<()> {
     let url = url.trim_end_matches('/');
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(40))
@@ -26,11 +26,13 @@ pub async fn run(url: &str) -> anyhow::Result<()> {
     let step = |what: &str| println!("  ok  {:>6.2} s  {what}", started.elapsed().as_secs_f64());
     println!("smoke check of {url}");
 
-    let page = http.get(format!("{url}/")).send().await.context("GET /")?;
-    anyhow::ensure!(page.status().is_success(), "GET / answered {}", page.status());
-    let page = page.text().await?;
-    anyhow::ensure!(page.contains("<div id=\"root\""), "GET / is not the web app");
-    step("web app served at /");
+    if web_app {
+        let page = http.get(format!("{url}/")).send().await.context("GET /")?;
+        anyhow::ensure!(page.status().is_success(), "GET / answered {}", page.status());
+        let page = page.text().await?;
+        anyhow::ensure!(page.contains("<div id=\"root\""), "GET / is not the web app");
+        step("web app served at /");
+    }
 
     let drafter = crate::bench::harness::login(&http, url, DEV_KANG.0)
         .await

@@ -109,7 +109,8 @@ async fn a_command_is_one_exported_trace_from_its_request_through_the_projection
     let smoke = tokio::time::timeout(
         Duration::from_secs(120),
         tokio::process::Command::new(support::ERP)
-            .args(["smoke", "--url", &up.base])
+            // The suites run before the web app is built; tests/web_app.rs checks it.
+            .args(["smoke", "--skip-web-app", "--url", &up.base])
             .env("ERP_LOG", "warn")
             .output(),
     )
