@@ -4,7 +4,6 @@
 
 use crate::error::ApiError;
 use crate::ratelimit::VerifiedClaims;
-use crate::service::CommandService;
 use crate::AppState;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
@@ -12,10 +11,8 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use domain::ids::{ApprovalId, DelegationId, DepartmentId, EmployeeId};
 use domain::Actor;
-use infra::auth::{Account, Accounts, SignInError};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
-use std::sync::Arc;
 use uuid::Uuid;
 
 /// The authenticated, active employee making the request, signed in through
@@ -48,35 +45,6 @@ impl FromRequestParts<AppState> for Caller {
         })
     }
 }
-
-/// Employees as the command side knows them: folded from their own streams. Delegations are
-/// not followed here — a 대결 names its delegation, and the document checks it.
-#[derive(Debug)]
-pub struct LogAccounts(pub Arc<CommandService>);
-
-impl Accounts for LogAccounts {
-    /// The employee's name.
-    type Detail = String;
-
-    async fn accounts(&self, ids: &[EmployeeId]) -> Result<Vec<Account<String>>, SignInError> {
-        let mut found = Vec::with_capacity(ids.len());
-        for id in ids {
-            match self.0.actor(*id).await {
-                Ok(Some((actor, employee))) => found.push(Account {
-                    actor,
-                    active: employee.active,
-                    detail: employee.name,
-                }),
-                Ok(None) => {}
-                Err(e) => return Err(SignInError::Unavailable(e.to_string())),
-            }
-        }
-        Ok(found)
-    }
-}
-
-/// The token of an `Authorization: Bearer <token>` header value.
-pub(crate) use infra::auth::bearer_token as bearer;
 
 /// What every command request may carry in headers.
 #[derive(Debug, Clone)]

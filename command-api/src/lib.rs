@@ -15,6 +15,7 @@
 //! [`internal_router`] the peers' `/internal/log`, which belongs on a listener of its own that
 //! only the cluster reaches. [`Application`] serves any of them.
 
+pub mod accounts;
 pub mod directory;
 pub mod edge;
 pub mod error;
@@ -98,7 +99,7 @@ pub struct AppState {
     pub directory: Arc<Directory>,
     pub auth: Arc<AuthState>,
     /// The one sign-in path, over employees' own streams.
-    pub signin: Arc<Authenticator<extract::LogAccounts>>,
+    pub signin: Arc<Authenticator<accounts::LogAccounts>>,
     pub settings: Arc<Settings>,
     pub openapi: Arc<serde_json::Value>,
     /// Per-caller buckets; none when rate limiting is off.
@@ -135,7 +136,7 @@ pub fn build(log: Arc<dyn EventLog>, auth: AuthState, settings: Settings) -> (Ap
         directory,
         signin: Arc::new(Authenticator::new(
             auth.verifier.clone(),
-            extract::LogAccounts(service.clone()),
+            accounts::LogAccounts(service.clone()),
         )),
         auth: Arc::new(auth),
         limiter: ratelimit::Limiter::new(settings.rate_limit),
@@ -148,7 +149,13 @@ pub fn build(log: Arc<dyn EventLog>, auth: AuthState, settings: Settings) -> (Ap
         .route("/docs", axum::routing::get(routes::meta::docs))
         .route("/docs.js", axum::routing::get(routes::meta::docs_script))
         .fallback(|| async { error::ApiError::not_found("no such route") })
-        .layer(axum::middleware::from_fn_with_state(state.clone(), ratelimit::limit))
+        .layer(axum::middleware::from_fn_with_state(
+            ratelimit::Gate {
+                limiter: state.limiter.clone(),
+                signin: state.signin.clone(),
+            },
+            ratelimit::limit,
+        ))
         .with_state(state.clone());
     (state.clone(), layered(router, &state.settings))
 }

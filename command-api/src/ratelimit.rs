@@ -4,15 +4,15 @@
 //! requests without a valid token (dev login, the API document). Over the limit: 429 with
 //! `Retry-After` and a problem document coded `rate_limited`.
 
+use crate::accounts::LogAccounts;
 use crate::error::ApiError;
-use crate::AppState;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
-use infra::auth::Claims;
+use infra::auth::{Authenticator, Claims};
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -95,18 +95,25 @@ impl Limiter {
     }
 }
 
+/// What the middleware needs: the buckets, and the sign-in that tells whose request it is.
+#[derive(Clone)]
+pub(crate) struct Gate {
+    pub limiter: Option<Arc<Limiter>>,
+    pub signin: Arc<Authenticator<LogAccounts>>,
+}
+
 /// The middleware: count the request against its caller, refuse it when over the limit.
-pub(crate) async fn limit(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let Some(limiter) = &state.limiter else {
+pub(crate) async fn limit(State(gate): State<Gate>, mut request: Request, next: Next) -> Response {
+    let Some(limiter) = &gate.limiter else {
         return next.run(request).await;
     };
     let token = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(crate::extract::bearer);
+        .and_then(infra::auth::bearer_token);
     let claims = match token {
-        Some(token) => state.signin.verify(token).await.ok(),
+        Some(token) => gate.signin.verify(token).await.ok(),
         None => None,
     };
     let key = match &claims {

@@ -21,8 +21,9 @@
 //! Metered: open connections and subscriptions by field (gauges), messages pushed, and each
 //! pushed change's latency from its arrival on the bus to its write to the socket.
 
-use crate::schema::{PushClock, Query, Sources, Subscriber, Subscription};
+use crate::schema::{PushClock, Query, Sources, Subscription};
 use crate::sessions::Sessions;
+use crate::sessions::Subscriber;
 use async_graphql::{EmptyMutation, Schema};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;

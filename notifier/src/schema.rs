@@ -8,7 +8,7 @@
 
 use crate::hub::{Hub, Route, Routed};
 use crate::push_trace::PushCause;
-use crate::sessions::Principal;
+use crate::sessions::{Principal, Subscriber};
 use async_graphql::{Context, Object, SimpleObject, Subscription, ID};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -61,10 +61,6 @@ impl PushClock {
 fn count_resync() {
     metrics::counter!("erp_notifier_resyncs_total").increment(1);
 }
-
-/// The connection's employee, as last read from the org read model: the one sign-in path's
-/// principal. What they see is [`Subscriber::sees`], the query API's rule.
-pub type Subscriber = infra::auth::Principal;
 
 fn coded(code: &'static str, message: impl Into<String>) -> async_graphql::Error {
     use async_graphql::ErrorExtensions;

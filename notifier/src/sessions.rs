@@ -10,7 +10,6 @@
 //!
 //! Connections per employee are bounded here too (per instance).
 
-use crate::schema::Subscriber;
 use domain::ids::EmployeeId;
 use infra::auth::{Authenticator, SignInError};
 use infra::readmodel::sql::SqlReadModel;
@@ -18,6 +17,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 use tokio::sync::watch;
+
+/// The connection's employee, as last read from the org read model: the one sign-in path's
+/// principal. What they see is [`Subscriber::sees`], the query API's rule.
+pub type Subscriber = infra::auth::Principal;
 
 /// The employee a connection runs as, kept current: `None` once they may no longer connect.
 #[derive(Debug, Clone)]

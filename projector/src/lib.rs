@@ -27,7 +27,7 @@
 //! twice and no position goes back. The embedded log has one process and nothing to share:
 //! there a projector reads every partition, as a single instance does.
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use infra::bus::{Change, ChangeBus, LocalBus};
 use infra::eventlog::{Checkpoint, Delivered, EventLog, EventLogError, Positions, Subscription};
 use infra::readmodel::sql::SqlReadModel;
@@ -426,11 +426,13 @@ impl Projector {
 }
 
 mod replay;
+mod report;
 mod status;
 
 pub use replay::{Diff, ReplayProgress, ReplayReport, TableDiff};
-use status::SkipLog;
-pub use status::{record_lag, Lag, Skipped, Work};
+use report::SkipLog;
+pub use report::{Lag, Skipped, Work};
+pub use status::record_lag;
 
 /// One `projection.apply` span per commit of a batch that carries a trace, continuing it, by
 /// the commit's log position (the changes it causes name the same position).

@@ -1,7 +1,7 @@
 //! Proxy delegations (대결): naming a proxy for a time window, and revoking it. The principal
 //! or HR decides; the delegation is its own stream, which a 대결 then names.
 
-use super::ORGANISATION as E;
+use super::tags::ORGANISATION as E;
 use crate::error::ApiError;
 use crate::extract::{Body, Caller, CommandHeaders, Id};
 use crate::openapi::{Api, Doc};

@@ -2,7 +2,7 @@
 //! department's own stream. What a decision needs from the rest of the tree (the new parent's
 //! ancestry, whether anyone still belongs) comes from the directory.
 
-use super::ORGANISATION as E;
+use super::tags::ORGANISATION as E;
 use crate::error::ApiError;
 use crate::extract::{Body, Caller, CommandHeaders, Id};
 use crate::openapi::{Api, Doc};

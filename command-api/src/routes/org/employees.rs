@@ -1,7 +1,7 @@
 //! Employees: registration and every change HR makes to one (profile, department, position,
 //! manager, roles, deactivation), each on the employee's own stream.
 
-use super::ORGANISATION as E;
+use super::tags::ORGANISATION as E;
 use crate::error::ApiError;
 use crate::extract::{Body, Caller, CommandHeaders, Id};
 use crate::openapi::{Api, Doc};

@@ -2,7 +2,7 @@
 //! leave ledger stream. Requests themselves are approval documents (the ledger holds and
 //! debits their days, see `crate::submission` and `crate::reactor`).
 
-use super::LEAVE as L;
+use super::tags::LEAVE as L;
 use crate::error::ApiError;
 use crate::extract::{Body, Caller, CommandHeaders, Id};
 use crate::openapi::{Api, Doc};

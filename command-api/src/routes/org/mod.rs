@@ -8,6 +8,7 @@ mod departments;
 mod employees;
 mod leave;
 mod policy;
+mod tags;
 
 use crate::openapi::Api;
 
@@ -16,10 +17,6 @@ pub use departments::{CreateDepartmentRequest, HeadRequest, ParentRequest, Renam
 pub use employees::{DepartmentRef, ManagerRequest, PositionDto, ProfileRequest, RegisterRequest, RolesRequest};
 pub use leave::{AdjustRequest, GrantRequest, LeaveBalance};
 pub use policy::{AuthorityRowView, AuthorityTableRequest, AuthorityTableView};
-
-/// Tags the organisation's routes are listed under.
-const ORGANISATION: &str = "organisation";
-const LEAVE: &str = "leave";
 
 pub fn routes(api: Api) -> Api {
     let api = employees::routes(api);

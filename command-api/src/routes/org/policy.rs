@@ -1,7 +1,7 @@
 //! The company's 전결 규정 (delegation-of-authority table): read by everyone signed in,
 //! replaced whole by HR with a reason, on the one `policy/authority` stream.
 
-use super::ORGANISATION as E;
+use super::tags::ORGANISATION as E;
 use crate::error::ApiError;
 use crate::extract::{Body, Caller, CommandHeaders};
 use crate::openapi::{Api, Doc};
