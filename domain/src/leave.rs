@@ -36,13 +36,15 @@ use serde::{Deserialize, Serialize};
 
 mod accrual;
 mod ledger;
+mod notice;
 mod promotion;
 
 pub use accrual::{
     accrual, accrual_schedule, completed_months, service_anniversary, Accrual, Entitlement, MAX_ANNUAL_DAYS,
 };
 pub use ledger::{Hold, LeaveLedger};
-pub use promotion::{promotion_notices_due, DueNotice, NoticeKind, SentNotice};
+pub use notice::{NoticeKind, SentNotice};
+pub use promotion::{promotion_notices_due, DueNotice};
 
 /// Days granted per year unless HR says otherwise.
 pub const DEFAULT_ANNUAL_DAYS: Decimal = Decimal::from_parts(15, 0, 0, false, 0);

@@ -16,8 +16,8 @@
 //!   counted apart and overlap the other two: the Act adds the night premium on top of either.
 //! - **The 52-hour week** (주 52시간, 제53조): [`weekly_hours`] over the seven days of a week.
 
-use super::day::Shift;
 use super::schedule::WorkSchedule;
+use super::shift::Shift;
 use crate::leave::LeaveUnit;
 use chrono::{DateTime, Datelike, Days, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -1,6 +1,7 @@
 //! The attendance day aggregate: one employee's check-ins, check-outs and corrections on one
 //! work day.
 
+use super::shift::Shift;
 use super::{ApprovedLeave, DayAssessment, WorkSchedule};
 use crate::actor::{Actor, Role};
 use crate::aggregate::{Aggregate, EventType};
@@ -14,23 +15,6 @@ pub const MAX_SHIFTS: usize = 10;
 /// Longest shift a check-out may close; a longer one was a forgotten check-out, for a
 /// correction to fix.
 pub const MAX_SHIFT_HOURS: i64 = 24;
-
-/// One stretch of work: from a check-in to its check-out (open until then).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Shift {
-    pub start: DateTime<Utc>,
-    pub end: Option<DateTime<Utc>>,
-}
-
-impl Shift {
-    pub fn closed(start: DateTime<Utc>, end: DateTime<Utc>) -> Self {
-        Self { start, end: Some(end) }
-    }
-
-    pub fn is_open(&self) -> bool {
-        self.end.is_none()
-    }
-}
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum AttendanceCommand {

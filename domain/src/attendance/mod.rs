@@ -28,12 +28,14 @@
 mod assess;
 mod day;
 mod schedule;
+mod shift;
 
 pub use assess::{
     assess_day, week_start, weekly_hours, ApprovedLeave, DayAssessment, WeeklyHours, WeeklyState, WorkedMinutes,
     WEEKLY_LIMIT_MINUTES, WEEKLY_WARNING_MINUTES,
 };
 pub use day::{
-    AttendanceCommand, AttendanceDay, AttendanceError, AttendanceEvent, Correction, Shift, MAX_SHIFTS, MAX_SHIFT_HOURS,
+    AttendanceCommand, AttendanceDay, AttendanceError, AttendanceEvent, Correction, MAX_SHIFTS, MAX_SHIFT_HOURS,
 };
 pub use schedule::{CoreHours, DepartmentSchedules, ScheduleError, WorkSchedule, KST};
+pub use shift::Shift;

@@ -2,8 +2,7 @@
 //! keeping `balance >= held` whatever the order of commands.
 
 use super::{
-    in_quarter_days, promotion, AccrualBasis, LeaveCommand, LeaveError, LeaveEvent, Lot, NoticeKind, SentNotice,
-    MAX_KEY_LEN,
+    in_quarter_days, AccrualBasis, LeaveCommand, LeaveError, LeaveEvent, Lot, NoticeKind, SentNotice, MAX_KEY_LEN,
 };
 use crate::actor::Role;
 use crate::aggregate::Aggregate;
@@ -185,7 +184,7 @@ impl LeaveLedger {
         if self.notice_sent(period_end, notice).is_some() {
             return Ok(Vec::new());
         }
-        let Some(unused) = promotion::unused_in_period(self, period_end, notice) else {
+        let Some(unused) = unused_in_period(self, period_end, notice) else {
             return Err(LeaveError::UnknownPeriod { period_end });
         };
         if let Some(first) = notice.follows() {
@@ -461,4 +460,32 @@ impl Aggregate for LeaveLedger {
             }
         }
     }
+}
+
+/// The statutory lots of the period ending on `period_end` that `notice` speaks of, with their
+/// free days; `None` when no statutory lot ends that day.
+fn period_lots(ledger: &LeaveLedger, period_end: NaiveDate, notice: NoticeKind) -> Option<Vec<(&Lot, Decimal)>> {
+    let free = ledger.free_by_lot();
+    let in_period: Vec<(&Lot, Decimal)> = ledger
+        .lots
+        .iter()
+        .zip(free)
+        .filter(|(lot, _)| lot.basis.is_statutory() && lot.expires_on == period_end)
+        .collect();
+    if in_period.is_empty() {
+        return None;
+    }
+    let request_at = ledger.notice_sent(period_end, NoticeKind::Request).map(|n| n.at);
+    Some(
+        in_period
+            .into_iter()
+            .filter(|(lot, _)| !lot.expired)
+            .filter(|(lot, _)| !notice.is_late() || request_at.is_some_and(|at| lot.accrued_at > at))
+            .collect(),
+    )
+}
+
+/// Unused days a notice for that period would tell (`None`: no statutory lot ends then).
+pub(super) fn unused_in_period(ledger: &LeaveLedger, period_end: NaiveDate, notice: NoticeKind) -> Option<Decimal> {
+    period_lots(ledger, period_end, notice).map(|lots| lots.iter().map(|(_, free)| *free).sum())
 }

@@ -16,51 +16,12 @@
 //! Whether the employee chose days in time is not in the ledger: the runtime sends the
 //! designation only to those who did not, and records each notice it sent.
 
-use super::{LeaveLedger, Lot};
-use chrono::{DateTime, Days, Months, NaiveDate, Utc};
+use super::notice::NoticeKind;
+use super::LeaveLedger;
+use chrono::{Days, Months, NaiveDate};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
-
-/// The notices of 제61조.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NoticeKind {
-    /// 사용 시기 지정 촉구: the unused days, and a request to choose when to use them.
-    Request,
-    /// 사용 시기 지정 통보: the employer designates when.
-    Designation,
-    /// First-year leave that arose after the request: its own request.
-    LateRequest,
-    /// First-year leave that arose after the request: its own designation.
-    LateDesignation,
-}
-
-impl NoticeKind {
-    /// The notice that must have gone out before this one.
-    pub fn follows(self) -> Option<NoticeKind> {
-        match self {
-            Self::Request => None,
-            Self::Designation | Self::LateRequest => Some(Self::Request),
-            Self::LateDesignation => Some(Self::LateRequest),
-        }
-    }
-
-    fn is_late(self) -> bool {
-        matches!(self, Self::LateRequest | Self::LateDesignation)
-    }
-}
-
-/// A notice the ledger recorded as sent.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SentNotice {
-    pub period_end: NaiveDate,
-    pub notice: NoticeKind,
-    pub unused: Decimal,
-    /// Company-local date it was sent.
-    pub on: NaiveDate,
-    pub at: DateTime<Utc>,
-}
 
 /// A notice due: send it between `due_from` and `due_by` (inclusive) to count under 제61조.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,34 +48,6 @@ fn plus_days(date: NaiveDate, days: u64) -> NaiveDate {
 
 fn minus_days(date: NaiveDate, days: u64) -> NaiveDate {
     date.checked_sub_days(Days::new(days)).unwrap_or(NaiveDate::MIN)
-}
-
-/// The statutory lots of the period ending on `period_end` that `notice` speaks of, with their
-/// free days; `None` when no statutory lot ends that day.
-fn period_lots(ledger: &LeaveLedger, period_end: NaiveDate, notice: NoticeKind) -> Option<Vec<(&Lot, Decimal)>> {
-    let free = ledger.free_by_lot();
-    let in_period: Vec<(&Lot, Decimal)> = ledger
-        .lots
-        .iter()
-        .zip(free)
-        .filter(|(lot, _)| lot.basis.is_statutory() && lot.expires_on == period_end)
-        .collect();
-    if in_period.is_empty() {
-        return None;
-    }
-    let request_at = ledger.notice_sent(period_end, NoticeKind::Request).map(|n| n.at);
-    Some(
-        in_period
-            .into_iter()
-            .filter(|(lot, _)| !lot.expired)
-            .filter(|(lot, _)| !notice.is_late() || request_at.is_some_and(|at| lot.accrued_at > at))
-            .collect(),
-    )
-}
-
-/// Unused days a notice for that period would tell (`None`: no statutory lot ends then).
-pub(super) fn unused_in_period(ledger: &LeaveLedger, period_end: NaiveDate, notice: NoticeKind) -> Option<Decimal> {
-    period_lots(ledger, period_end, notice).map(|lots| lots.iter().map(|(_, free)| *free).sum())
 }
 
 /// The 사용 촉진 notices due on `on` (company-local) and not yet sent, for every use period with
@@ -157,7 +90,7 @@ pub fn promotion_notices_due(ledger: &LeaveLedger, on: NaiveDate) -> Vec<DueNoti
             if sent(notice).is_some() || on < from || on > by {
                 continue;
             }
-            let unused = unused_in_period(ledger, period_end, notice).unwrap_or_default();
+            let unused = super::ledger::unused_in_period(ledger, period_end, notice).unwrap_or_default();
             if unused > Decimal::ZERO {
                 due.push(DueNotice {
                     period_end,
