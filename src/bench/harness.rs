@@ -53,7 +53,7 @@ pub(crate) async fn start_server(
             enabled: false,
             ..Default::default()
         },
-        admission: bench_admission(kafka_log),
+        admission: bench_admission(kafka_log)?,
         ..Settings::default()
     };
     println!(
@@ -73,24 +73,15 @@ pub(crate) async fn start_server(
 }
 
 /// The admission limits a role on this log would have (`erp up`'s CPU-bound ones on the
-/// embedded log), or those the `ERP_ADMISSION_*` variables set, so one build can compare sizes.
-fn bench_admission(kafka_log: bool) -> infra::admission::AdmissionLimits {
-    let mut limits = if kafka_log {
+/// embedded log) under the roles' own settings (`ERP_ADMISSION_*` set them), so one build can
+/// compare sizes.
+fn bench_admission(kafka_log: bool) -> anyhow::Result<infra::admission::AdmissionLimits> {
+    let base = if kafka_log {
         infra::admission::AdmissionLimits::default()
     } else {
         infra::admission::AdmissionLimits::cpu_bound()
     };
-    let read = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
-    if let Some(n) = read("ERP_ADMISSION_MAX_IN_FLIGHT") {
-        limits.max_in_flight = n as usize;
-    }
-    if let Some(n) = read("ERP_ADMISSION_MAX_QUEUE") {
-        limits.max_queue = n as usize;
-    }
-    if let Some(ms) = read("ERP_ADMISSION_MAX_WAIT_MS") {
-        limits.max_wait = Duration::from_millis(ms);
-    }
-    limits
+    Ok(crate::settings::Settings::load(None)?.admission.limits(base))
 }
 
 /// A dev-login bearer token for `who`.

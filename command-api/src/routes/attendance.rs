@@ -121,6 +121,23 @@ async fn answer(
     Ok(response)
 }
 
+/// Records the caller's check-in or check-out on `day` and answers with the day it left.
+async fn punch(
+    state: &AppState,
+    caller: &Caller,
+    headers: &CommandHeaders,
+    day: NaiveDate,
+    command: AttendanceCommand,
+    purpose: &str,
+) -> Result<Response, ApiError> {
+    let employee = caller.actor.id;
+    let outcome = state
+        .service
+        .execute::<AttendanceDay>(&stream(employee, day), None, &meta(caller, headers, purpose), &command)
+        .await?;
+    answer(state, employee, day, outcome).await
+}
+
 async fn check_in(
     State(state): State<AppState>,
     caller: Caller,
@@ -143,16 +160,7 @@ async fn check_in(
         by: caller.actor.clone(),
         at,
     };
-    let outcome = state
-        .service
-        .execute::<AttendanceDay>(
-            &stream(employee, day),
-            None,
-            &meta(&caller, &headers, "attendance-check-in"),
-            &command,
-        )
-        .await?;
-    answer(&state, employee, day, outcome).await
+    punch(&state, &caller, &headers, day, command, "attendance-check-in").await
 }
 
 async fn check_out(
@@ -179,14 +187,5 @@ async fn check_out(
         by: caller.actor.clone(),
         at,
     };
-    let outcome = state
-        .service
-        .execute::<AttendanceDay>(
-            &stream(employee, day),
-            None,
-            &meta(&caller, &headers, "attendance-check-out"),
-            &command,
-        )
-        .await?;
-    answer(&state, employee, day, outcome).await
+    punch(&state, &caller, &headers, day, command, "attendance-check-out").await
 }
