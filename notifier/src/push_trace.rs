@@ -6,23 +6,25 @@ use infra::readmodel::change::Change;
 /// What a push continues: the trace and correlation ids of the change it sends.
 pub(crate) struct PushCause {
     correlation_id: String,
-    parent: Option<infra::trace::TraceContext>,
+    parent: infra::trace::TraceContext,
 }
 
 impl PushCause {
-    pub(crate) fn of(change: &Change) -> Self {
-        Self {
-            correlation_id: change.correlation_id().to_owned(),
-            parent: change.traceparent().and_then(infra::trace::TraceContext::parse),
+    /// `None` when spans are not exported or the change carries no trace: nothing to record.
+    pub(crate) fn of(change: &Change) -> Option<Self> {
+        if !infra::telemetry::traces::exporting() {
+            return None;
         }
+        Some(Self {
+            correlation_id: change.correlation_id().to_owned(),
+            parent: change.traceparent().and_then(infra::trace::TraceContext::parse)?,
+        })
     }
 
     /// Records the push as a `notifier.push` span continuing the change's trace (a child of
-    /// the projector's apply span when spans are exported).
+    /// the projector's apply span).
     pub(crate) fn traced(self) {
-        let Some(parent) = self.parent else {
-            return;
-        };
+        let parent = self.parent;
         let span = tracing::info_span!(
             "notifier.push",
             trace_id = %parent.trace_id_hex(),

@@ -245,7 +245,9 @@ fn from_routes<T: Send + 'static>(
                     Ok(Routed::Change(change, arrived)) => {
                         let cause = PushCause::of(&change);
                         if let Some(item) = pick(*change).await {
-                            cause.traced();
+                            if let Some(cause) = cause {
+                                cause.traced();
+                            }
                             if let Some(clock) = &clock {
                                 clock.set(arrived);
                             }

@@ -189,9 +189,10 @@ impl Projector {
     ) -> Result<usize, ProjectorError> {
         let started = Instant::now();
         // Opened before and closed after the batch: each commit's span lasts as long as the
-        // batch it was applied in. Live batches only: a replay or rebuild would attach a span
-        // to every old trace (and crowd the exporter's queue).
-        let spans = if notify {
+        // batch it was applied in. Live batches only, and only when spans are exported: a
+        // replay or rebuild would attach a span to every old trace (and crowd the exporter's
+        // queue), and without an exporter nobody reads them.
+        let spans = if notify && infra::telemetry::traces::exporting() {
             commit_spans(projection, batch)
         } else {
             Default::default()

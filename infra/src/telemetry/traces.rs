@@ -27,12 +27,22 @@ use opentelemetry_http::{Bytes, HttpClient, HttpError, Request, Response};
 use opentelemetry_otlp::{Protocol, RetryPolicy, WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 use opentelemetry_sdk::Resource;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tracing_opentelemetry::{OpenTelemetryLayer, OpenTelemetrySpanExt};
 
 /// How long one export may take before its batch is dropped (the collector is down or slow);
 /// no retry, and spans beyond the SDK's queue (2,048) are dropped, never held without bound.
 const EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Set once an exporter is installed in this process.
+static EXPORTING: AtomicBool = AtomicBool::new(false);
+
+/// Whether spans leave this process: the spans that exist only to be exported (one per
+/// applied commit, one per push) are not made otherwise.
+pub fn exporting() -> bool {
+    EXPORTING.load(Ordering::Relaxed)
+}
 
 /// The installed exporter: flushes what is queued when the process ends.
 #[derive(Debug)]
@@ -81,6 +91,7 @@ where
         .with_resource(Resource::builder().with_service_name(service.to_owned()).build())
         .build();
     let tracer = provider.tracer("erp");
+    EXPORTING.store(true, Ordering::Relaxed);
     Ok((
         tracing_opentelemetry::layer().with_tracer(tracer),
         Exporter { provider },
