@@ -3,12 +3,20 @@
 //! email uniqueness, department membership, the org chart for line suggestions — and the dev
 //! login lists its employees. It is eventually consistent; the rules it feeds tolerate that
 //! (a stale lookup can at worst admit a duplicate email during a race, see ARCHITECTURE.md).
+//!
+//! Two things keep "eventually" from being seen as a wrong answer. An instance is not ready
+//! (`/readyz`) until its directory holds everything the log had when it started, so a
+//! balancer does not send it callers whose employees it has never heard of. And a decision
+//! that finds someone missing ([`Directory::chart_knowing`]) first catches the directory up
+//! with the log's end, bounded, before it refuses: the employee HR registered a moment ago
+//! on another instance may draft here at once.
 
 use domain::ids::{DepartmentId, EmployeeId};
 use domain::org::{Department, DepartmentEvent, Employee, EmployeeEvent, OrgChart, OrgDepartment, OrgMember};
 use domain::Aggregate;
 use infra::eventlog::{streams, Checkpoint, EventLog, Position};
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -20,11 +28,28 @@ struct Maps {
 }
 
 /// Employees and departments, folded from the log.
-#[derive(Debug)]
 pub struct Directory {
     maps: RwLock<Maps>,
     progress: watch::Sender<BTreeMap<String, Checkpoint>>,
+    log: Arc<dyn EventLog>,
+    /// Set once the directory has held what the log had when it started following it.
+    settled: AtomicBool,
 }
+
+impl std::fmt::Debug for Directory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Directory")
+            .field("maps", &self.maps)
+            .field("settled", &self.settled)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The stream types the directory folds.
+const FOLDED: [&str; 2] = [streams::EMPLOYEE, streams::DEPARTMENT];
+
+/// How long a decision that misses someone waits for the directory to catch up.
+const CATCH_UP: Duration = Duration::from_secs(3);
 
 impl Directory {
     /// Starts following the employee and department streams.
@@ -32,11 +57,61 @@ impl Directory {
         let directory = Arc::new(Self {
             maps: RwLock::new(Maps::default()),
             progress: watch::channel(BTreeMap::new()).0,
+            log: log.clone(),
+            settled: AtomicBool::new(false),
         });
-        for stream_type in [streams::EMPLOYEE, streams::DEPARTMENT] {
+        for stream_type in FOLDED {
             tokio::spawn(directory.clone().run(log.clone(), stream_type));
         }
+        tokio::spawn(directory.clone().settle());
         directory
+    }
+
+    /// Catches up once with the log's end as of start-up, then marks the directory settled.
+    async fn settle(self: Arc<Self>) {
+        while !self.catch_up(Duration::from_secs(30)).await {
+            tracing::warn!("the org directory has not caught up with the log yet");
+        }
+        self.settled.store(true, Ordering::Release);
+    }
+
+    /// Whether the directory has caught up with the log as it was at start-up: until then
+    /// the instance is not ready for callers.
+    pub fn is_settled(&self) -> bool {
+        self.settled.load(Ordering::Acquire)
+    }
+
+    /// Waits (bounded by `timeout`) until the directory holds every employee and department
+    /// commit the log holds now; false if the log did not answer or the time ran out.
+    pub async fn catch_up(&self, timeout: Duration) -> bool {
+        let caught_up = async {
+            let mut ends = Vec::with_capacity(FOLDED.len());
+            for stream_type in FOLDED {
+                ends.push((stream_type, self.log.end_offsets(stream_type).await.ok()?));
+            }
+            let covered = |p: &BTreeMap<String, Checkpoint>| {
+                ends.iter().all(|(stream_type, end)| {
+                    let at = p.get(*stream_type);
+                    end.iter().all(|(partition, end)| {
+                        *end == 0 || at.and_then(|c| c.get(partition)).is_some_and(|n| n >= end)
+                    })
+                })
+            };
+            self.progress.subscribe().wait_for(covered).await.ok().map(|_| ())
+        };
+        matches!(tokio::time::timeout(timeout, caught_up).await, Ok(Some(())))
+    }
+
+    /// The org chart, caught up with the log first (bounded) when any of `wanted` is missing
+    /// from it: a decision about someone the directory has not heard of yet waits for them
+    /// rather than refusing them.
+    pub async fn chart_knowing(&self, wanted: &[EmployeeId]) -> OrgChart {
+        let chart = self.org_chart();
+        if wanted.iter().all(|id| chart.employees.contains_key(id)) {
+            return chart;
+        }
+        self.catch_up(CATCH_UP).await;
+        self.org_chart()
     }
 
     async fn run(self: Arc<Self>, log: Arc<dyn EventLog>, stream_type: &'static str) {

@@ -17,6 +17,7 @@ use axum::http::StatusCode;
 use domain::approval::{ApprovalDocument, ApprovalLine, Content, LineRoster};
 use domain::authority::Requirement;
 use domain::form::{FormKind, FormTemplate};
+use domain::ids::EmployeeId;
 use domain::leave::{LeaveCommand, LeaveLedger};
 use domain::line_rule::{Drafting, LineRules, RuleRef};
 use infra::eventlog::{streams, StreamRef};
@@ -52,7 +53,11 @@ pub async fn prepare(
     line: &ApprovalLine,
     cause: &Meta,
 ) -> Result<Prepared, ApiError> {
-    let chart = state.directory.org_chart();
+    let named: Vec<EmployeeId> = std::iter::once(doc.drafter)
+        .chain(line.deciders())
+        .chain(line.cc.iter().copied())
+        .collect();
+    let chart = state.directory.chart_knowing(&named).await;
     let table = state.service.authority_table().await?;
     let policy = &state.settings.policy;
     let (amount, leave_days) = (form.amount(&content.body), form.leave_days(&content.body));

@@ -1704,6 +1704,139 @@ async fn readiness_names_the_partitions_and_streams_the_log_reports_stuck_and_me
     assert_eq!(gauge(&text, "erp_eventlog_restore_failures_total"), 9);
 }
 
+// ---- an instance whose org directory is behind the log ----
+
+/// Another instance's view of the same log, whose employee feed delivers nothing until
+/// released: an instance that started a moment ago and has not read the org streams yet.
+struct LaggingDirectoryLog {
+    inner: Arc<EmbeddedLog>,
+    release: tokio::sync::watch::Receiver<bool>,
+}
+
+/// The employee feed, held until released.
+struct HeldFeed {
+    inner: Box<dyn Subscription>,
+    release: tokio::sync::watch::Receiver<bool>,
+}
+
+#[async_trait::async_trait]
+impl Subscription for HeldFeed {
+    async fn next_batch(
+        &mut self,
+        max: usize,
+        wait: Duration,
+    ) -> Result<Vec<infra::eventlog::Delivered>, EventLogError> {
+        if !*self.release.borrow() {
+            let _ = tokio::time::timeout(wait, self.release.wait_for(|released| *released)).await;
+            return Ok(Vec::new());
+        }
+        self.inner.next_batch(max, wait).await
+    }
+    fn checkpoint(&self) -> &Checkpoint {
+        self.inner.checkpoint()
+    }
+}
+
+#[async_trait::async_trait]
+impl EventLog for LaggingDirectoryLog {
+    async fn append(&self, commit: NewCommit) -> Result<Appended, EventLogError> {
+        self.inner.append(commit).await
+    }
+    async fn find_command(&self, stream: &StreamRef, command_id: Uuid) -> Result<Option<Appended>, EventLogError> {
+        self.inner.find_command(stream, command_id).await
+    }
+    async fn read_stream(&self, stream: &StreamRef) -> Result<Vec<RecordedEvent>, EventLogError> {
+        self.inner.read_stream(stream).await
+    }
+    async fn subscribe(&self, stream_type: &str, from: Checkpoint) -> Result<Box<dyn Subscription>, EventLogError> {
+        let inner = self.inner.subscribe(stream_type, from).await?;
+        if stream_type != streams::EMPLOYEE {
+            return Ok(inner);
+        }
+        Ok(Box::new(HeldFeed {
+            inner,
+            release: self.release.clone(),
+        }))
+    }
+    async fn end_offsets(&self, stream_type: &str) -> Result<Checkpoint, EventLogError> {
+        self.inner.end_offsets(stream_type).await
+    }
+    fn partitions(&self) -> u32 {
+        self.inner.partitions()
+    }
+}
+
+/// Instance A on a seeded embedded log, and instance B on the same log whose employee feed is
+/// held until the returned sender says `true`.
+async fn an_instance_behind() -> (App, App, tokio::sync::watch::Sender<bool>) {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Arc::new(EmbeddedLog::open(dir.path(), EmbeddedOptions::default(), Upcasters::default()).unwrap());
+    let a = App::spawn(log.clone(), Some(dir), demo_settings()).await;
+    let (release, held) = tokio::sync::watch::channel(false);
+    let lagging = Arc::new(LaggingDirectoryLog {
+        inner: log,
+        release: held,
+    });
+    let (_, router) = command_api::build(lagging, demo_auth(), demo_settings());
+    let b = App {
+        base: serve(router).await,
+        http: reqwest::Client::new(),
+        _dir: None,
+    };
+    (a, b, release)
+}
+
+/// An instance that has not read the org streams since it started would refuse every drafter
+/// as unknown: it is not ready until its directory has caught up, so a balancer keeps callers
+/// away from it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_is_not_ready_until_its_org_directory_has_caught_up_with_the_log() {
+    let (_a, b, release) = an_instance_behind().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    problem(
+        &b.call("GET", "/readyz", None, None, &[]).await,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "directory_behind",
+    );
+    release.send(true).unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let ready = b.call("GET", "/readyz", None, None, &[]).await;
+        if ready.status == StatusCode::OK {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never ready: {}", ready.body);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The employee registered a moment ago on another instance drafts here at once: a submission
+/// whose drafter the directory has not heard of catches the directory up with the log before
+/// it decides, instead of answering 422 `unknown_drafter`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drafter_the_directory_has_not_heard_of_yet_is_waited_for_not_refused() {
+    let (a, b, release) = an_instance_behind().await;
+    let kang = a.login(DEV_KANG).await;
+    let draft = b
+        .post(
+            "/api/approvals",
+            &kang,
+            json!({ "form": "general", "title": "방금 입사", "body": { "content": "본문" }, "line": line(&[PLATFORM_LEAD]) }),
+            None,
+        )
+        .await;
+    assert_eq!(draft.status, StatusCode::CREATED, "{}", draft.body);
+    let id = draft.body["id"].as_str().unwrap().to_owned();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        release.send(true).unwrap();
+    });
+    let submit = b
+        .post(&format!("/api/approvals/{id}/submit"), &kang, json!({}), Some(1))
+        .await;
+    assert_eq!(submit.status, StatusCode::OK, "{}", submit.body);
+}
+
 /// Whether `text` has a sample of `name` whose labels include all of `labels` (other tests of
 /// this process may have added series of their own).
 fn has_series(text: &str, name: &str, labels: &[&str]) -> Option<f64> {

@@ -3,7 +3,8 @@
 //! Readiness is more than a broker that answers: an instance that owns a partition it cannot
 //! restore, or holds a stream head the log disagrees with, fails every command of those
 //! streams, so `/readyz` answers 503 naming them ([`infra::eventlog::health`]), and
-//! `/metrics` ([`crate::metrics_router`]) counts them for alerting.
+//! `/metrics` ([`crate::metrics_router`]) counts them for alerting. Nor is an instance ready
+//! before its org directory has caught up with the log ([`crate::directory`]).
 
 use super::forms::FormView;
 use crate::error::ApiError;
@@ -99,6 +100,14 @@ async fn readyz(State(state): State<AppState>) -> Response {
             StatusCode::SERVICE_UNAVAILABLE,
             "not_ready",
             "the event log does not answer",
+        )
+        .into_response();
+    }
+    if !state.directory.is_settled() {
+        return ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "directory_behind",
+            "the org directory has not caught up with the log since start-up",
         )
         .into_response();
     }

@@ -422,7 +422,7 @@ async fn suggest(
     Body(req): Body<SuggestRequest>,
 ) -> Result<Json<SuggestionView>, ApiError> {
     let form = state.service.form(&req.form, None)?;
-    let chart = state.directory.org_chart();
+    let chart = state.directory.chart_knowing(&[caller.actor.id]).await;
     let table = state.service.authority_table().await?;
     let rules = LineRules {
         chart: &chart,
