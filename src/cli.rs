@@ -168,7 +168,7 @@ pub enum Role {
     Replay {
         #[command(subcommand)]
         action: Option<ReplayAction>,
-        /// org.employees, org.departments, org.delegations, org.leave, org.attendance, approval.views, or all.
+        /// org.employees, org.departments, org.delegations, org.leave, org.attendance, org.quests, approval.views, or all.
         #[arg(long, global = true)]
         projection: Option<String>,
         /// The embedded deployment's data directory (stop `erp up` first); without it, the

@@ -207,9 +207,10 @@ async fn readiness_metrics_and_verify_pass_a_healthy_owner_and_name_a_stuck_stre
     let stuck = instance(&prefix).await;
     stuck.announced().await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    // A new instance is first unready while its org directory catches up; wait for the fault.
     let body = loop {
         let (status, body) = stuck.get("/readyz").await;
-        if status == reqwest::StatusCode::SERVICE_UNAVAILABLE {
+        if status == reqwest::StatusCode::SERVICE_UNAVAILABLE && body.contains("log_faults") {
             break body;
         }
         assert!(tokio::time::Instant::now() < deadline, "still ready: {body}");

@@ -198,6 +198,7 @@ impl From<DomainError> for ApiError {
             DomainError::Number(e) => e.into(),
             DomainError::Rule(e) => e.into(),
             DomainError::Attendance(e) => e.into(),
+            DomainError::Quest(e) => e.into(),
         }
     }
 }
@@ -251,6 +252,7 @@ macro_rules! refusals {
 
 refusals!(
     domain::attendance::AttendanceError,
+    domain::quest::QuestError,
     EmployeeError,
     DepartmentError,
     DelegationError,

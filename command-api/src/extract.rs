@@ -187,6 +187,10 @@ impl PathId for DelegationId {
     const WHAT: &'static str = "delegation id";
 }
 
+impl PathId for domain::ids::QuestId {
+    const WHAT: &'static str = "quest id";
+}
+
 impl<T: PathId + Send, S: Send + Sync> FromRequestParts<S> for Id<T> {
     type Rejection = ApiError;
 

@@ -115,7 +115,9 @@ impl std::fmt::Debug for AppState {
 /// Every public route, registered with its documentation.
 fn api() -> openapi::Api {
     let api = routes::approvals::routes(openapi::Api::new());
-    routes::meta::routes(routes::attendance::routes(routes::org::routes(api)))
+    routes::meta::routes(routes::quests::routes(routes::attendance::routes(routes::org::routes(
+        api,
+    ))))
 }
 
 /// The OpenAPI document `/openapi.json` serves, without a server: the web app's REST types

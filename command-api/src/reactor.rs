@@ -6,6 +6,10 @@
 //! re-reading the log after a restart changes nothing — and so a follow-up that failed for a
 //! passing reason (the log unavailable, another writer first) is simply tried again later,
 //! with backoff, from a bounded queue: a broker outage delays numbering, it never skips it.
+//!
+//! A second loop follows the quest log: a quest verified with a leave reward accrues it in
+//! the employee's ledger under a key of quest and employee, so a replay credits once. It
+//! retries a passing failure in place (rewards are rare; nothing behind it waits long).
 
 use crate::error::ApiError;
 use crate::service::{derived_id, CommandService, Meta};
@@ -13,7 +17,8 @@ use chrono::FixedOffset;
 use domain::approval::{Approval, ApprovalCommand, ApprovalEvent};
 use domain::leave::LeaveLedger;
 use domain::numbering::{NumberCommand, NumberSequence};
-use domain::process::{on_approval_event, FollowUp};
+use domain::process::{on_approval_event, on_quest_event, FollowUp};
+use domain::quest::{Quest, QuestEvent};
 use domain::Actor;
 use infra::eventlog::chain::{Admission, StreamHeads};
 use infra::eventlog::{streams, Checkpoint, StreamRef};
@@ -22,8 +27,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
-/// Starts the reactor task.
+/// Starts the reactor tasks: approvals, and quest rewards.
 pub fn start(service: Arc<CommandService>, offset: FixedOffset) {
+    let quests = service.clone();
     tokio::spawn(async move {
         loop {
             if let Err(e) = run(&service, offset).await {
@@ -32,6 +38,68 @@ pub fn start(service: Arc<CommandService>, offset: FixedOffset) {
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     });
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = run_quests(&quests, offset).await {
+                tracing::warn!(error = %e.detail, "quest reactor stopped; restarting");
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    });
+}
+
+async fn run_quests(service: &CommandService, offset: FixedOffset) -> Result<(), ApiError> {
+    let mut subscription = service.log().subscribe(streams::QUEST, Checkpoint::new()).await?;
+    let mut heads: HashMap<u32, StreamHeads> = HashMap::new();
+    loop {
+        for delivered in subscription.next_batch(200, Duration::from_millis(500)).await? {
+            if heads.entry(delivered.partition).or_default().admit(&delivered.commit) != Admission::Accepted {
+                continue;
+            }
+            let stream = StreamRef::new(streams::QUEST, delivered.commit.stream_id.clone());
+            for event in &delivered.commit.events {
+                let Ok(event @ QuestEvent::Verified { .. }) =
+                    serde_json::from_value::<QuestEvent>(event.payload.clone())
+                else {
+                    continue;
+                };
+                let mut wait = RETRY_FIRST;
+                loop {
+                    match reward(service, &stream, &event, delivered.commit.commit_id, offset).await {
+                        Ok(()) => break,
+                        Err(e) if passing(&e) => {
+                            tracing::info!(stream = %stream, error = %e.detail, retry_in = ?wait, "quest reward failed; will retry");
+                            tokio::time::sleep(wait).await;
+                            wait = (wait * 2).min(RETRY_MAX);
+                        }
+                        Err(e) => {
+                            tracing::warn!(stream = %stream, error = %e.detail, "quest reward failed");
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Credits a verified quest's leave reward, once per quest and employee.
+async fn reward(
+    service: &CommandService,
+    stream: &StreamRef,
+    event: &QuestEvent,
+    cause: Uuid,
+    offset: FixedOffset,
+) -> Result<(), ApiError> {
+    let quest = service.load::<Quest>(stream).await?.state;
+    for step in on_quest_event(&quest, event, offset) {
+        if let FollowUp::Leave(command @ domain::leave::LeaveCommand::Accrue { employee, key, .. }) = &step {
+            let ledger = StreamRef::new(streams::LEAVE, employee.to_string());
+            let meta = Meta::system(derived_id(&format!("quest-reward/{key}")), Some(cause));
+            service.execute::<LeaveLedger>(&ledger, None, &meta, command).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Follow-ups that failed for a passing reason, waiting for their next try. Bounded: when it

@@ -101,6 +101,8 @@ pub enum DomainError {
     Rule(#[from] domain::line_rule::RuleError),
     #[error(transparent)]
     Attendance(#[from] domain::attendance::AttendanceError),
+    #[error(transparent)]
+    Quest(#[from] domain::quest::QuestError),
 }
 
 /// Per-request metadata carried into the log.

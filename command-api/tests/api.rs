@@ -744,8 +744,15 @@ async fn bad_requests_get_problem_documents_with_stable_codes(app: App) {
     );
     let approved = app.post(&approve, &lead, json!({}), Some(v)).await;
     assert_eq!(approved.status, StatusCode::OK);
+    // The reactor records the document's number right after its final approval: act on the
+    // version that follows it, so the refusal is about the closed document, not a race.
+    let numbered = eventually(&app, &format!("/api/approvals/{id}"), &kang, |d| {
+        d["number_text"].is_string()
+    })
+    .await;
+    let closed_at = numbered["version"].as_u64().unwrap();
     problem(
-        &app.post(&approve, &lead, json!({}), Some(v + 1)).await,
+        &app.post(&approve, &lead, json!({}), Some(closed_at)).await,
         StatusCode::CONFLICT,
         "document_closed",
     );
@@ -817,6 +824,85 @@ async fn two_conflicting_decisions_race_and_exactly_one_wins(app: App) {
             v + 1
         );
     }
+}
+
+/// A team quest from posting to reward: the lead's report takes it on and submits it, the
+/// lead verifies it, and the reward (one leave day) reaches the employee's ledger once. Who
+/// may do what is the domain's: outside the team is refused, the poster alone judges.
+async fn a_verified_quest_credits_its_leave_reward_once(app: App) {
+    let lead = app.login(PLATFORM_LEAD).await;
+    let kang = app.login(DEV_KANG).await;
+    let oh = app.login(SALES_OH).await;
+    let deadline = (chrono::Utc::now() + chrono::Duration::days(7)).to_rfc3339();
+    let quest = json!({ "title": "온보딩 문서 정리", "description": "신입용 문서를 최신으로",
+        "reward": { "kind": "leave_hours", "hours": 8 }, "capacity": 2, "deadline": deadline,
+        "audience": { "kind": "team" } });
+    problem(
+        &app.post("/api/quests", &kang, quest.clone(), None).await,
+        StatusCode::FORBIDDEN,
+        "not_manager",
+    );
+    let posted = app.post("/api/quests", &lead, quest, None).await;
+    assert_eq!(posted.status, StatusCode::CREATED, "{}", posted.body);
+    let id = posted.body["id"].as_str().unwrap().to_owned();
+    let act = |action: &str| format!("/api/quests/{id}/{action}");
+    problem(
+        &app.post(&act("accept"), &oh, json!({}), None).await,
+        StatusCode::FORBIDDEN,
+        "outside_audience",
+    );
+    let before = available(&app.get(&format!("/api/leave/{}", DEV_KANG.0), &kang).await.body);
+    let accepted = app.post(&act("accept"), &kang, json!({}), None).await;
+    assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.body);
+    problem(
+        &app.post(&act("accept"), &kang, json!({}), None).await,
+        StatusCode::CONFLICT,
+        "quest_already_accepted",
+    );
+    problem(
+        &app.post(&act("verify"), &lead, json!({ "employee": DEV_KANG.0 }), None)
+            .await,
+        StatusCode::CONFLICT,
+        "quest_not_submitted",
+    );
+    assert_eq!(
+        app.post(&act("submit"), &kang, json!({}), None).await.status,
+        StatusCode::OK
+    );
+    problem(
+        &app.post(&act("verify"), &kang, json!({ "employee": DEV_KANG.0 }), None)
+            .await,
+        StatusCode::FORBIDDEN,
+        "not_poster",
+    );
+    let returned = app
+        .post(
+            &act("return"),
+            &lead,
+            json!({ "employee": DEV_KANG.0, "reason": "링크 보완" }),
+            None,
+        )
+        .await;
+    assert_eq!(returned.status, StatusCode::OK, "{}", returned.body);
+    assert_eq!(
+        app.post(&act("submit"), &kang, json!({}), None).await.status,
+        StatusCode::OK
+    );
+    let verified = app
+        .post(&act("verify"), &lead, json!({ "employee": DEV_KANG.0 }), None)
+        .await;
+    assert_eq!(verified.status, StatusCode::OK, "{}", verified.body);
+    let credited = eventually(&app, &format!("/api/leave/{}", DEV_KANG.0), &kang, |b| {
+        available(b) > before
+    })
+    .await;
+    assert_eq!(available(&credited), before + 1.0, "{credited}");
+    problem(
+        &app.post(&act("accept"), &kang, json!({ "at": "2020-01-01T00:00:00Z" }), None)
+            .await,
+        StatusCode::BAD_REQUEST,
+        "malformed_request",
+    );
 }
 
 fn leave_request(days: &str) -> Value {
@@ -1184,6 +1270,7 @@ macro_rules! api_suite {
                 };
             }
             case!(health_readiness_and_the_api_document_are_served);
+            case!(a_verified_quest_credits_its_leave_reward_once);
             case!(a_submitted_document_is_approved_by_the_next_approver_and_numbered);
             case!(every_document_action_has_a_working_path);
             case!(hr_manages_the_organisation_and_leave);

@@ -329,6 +329,7 @@ fn decode_domain(stream_type: &str, payload: &serde_json::Value) -> Result<(), s
         streams::NUMBERING => as_::<domain::numbering::NumberEvent>(payload),
         streams::POLICY => as_::<domain::authority::AuthorityEvent>(payload),
         streams::ATTENDANCE => as_::<domain::attendance::AttendanceEvent>(payload),
+        streams::QUEST => as_::<domain::quest::QuestEvent>(payload),
         _ => as_::<IgnoredAny>(payload),
     }
 }

@@ -37,6 +37,8 @@ pub const DELEGATIONS: usize = 5;
 pub const FORMS: usize = 10;
 /// Attendance rows of a team's day (`teamAttendance`).
 pub const TEAM_DAYS: usize = 50;
+/// Quests in one list (`openQuests`, `myQuests`, `postedQuests`, `questLeaderboard`).
+pub const QUESTS: usize = 20;
 
 /// Registers the alias bound: a document whose operation aliases more than `0` fields is
 /// refused after parsing, before validation or execution.

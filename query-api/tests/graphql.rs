@@ -1354,6 +1354,136 @@ async fn attendance_is_seen_by_the_employee_their_head_and_hr(w: World) {
     assert_eq!(codes(&bad), ["BAD_USER_INPUT"]);
 }
 
+/// Quests by who may see them: the audience sees an open quest (B's reports a team quest,
+/// 개발팀 a department one, everyone a company one), never their own; only the poster (and
+/// HR) see who took it on; the leaderboard sums verified rewards for the department's members.
+async fn quests_are_seen_by_their_audience_and_judged_by_their_poster(w: World) {
+    use domain::ids::QuestId;
+    use domain::quest::{Audience, QuestEvent, QuestKind, Reward};
+    let now = Utc::now();
+    let (team, company, dev) = (
+        QuestId(Uuid::from_u128(0xb01)),
+        QuestId(Uuid::from_u128(0xb02)),
+        QuestId(Uuid::from_u128(0xb03)),
+    );
+    let posted = |id: QuestId, by: EmployeeId, audience: Audience, reward: Reward, days: i64| QuestEvent::Posted {
+        id,
+        title: format!("퀘스트 {days}"),
+        description: "설명".into(),
+        reward,
+        capacity: 5,
+        deadline: now + chrono::Duration::days(days),
+        audience,
+        kind: QuestKind::Task,
+        by,
+        at: now,
+    };
+    append(
+        &*w.log,
+        streams::QUEST,
+        team.0,
+        &[
+            posted(team, B, Audience::Team, Reward::LeaveHours { hours: 8 }, 10),
+            QuestEvent::Accepted { employee: A, at: now },
+            QuestEvent::Accepted { employee: E, at: now },
+            QuestEvent::Submitted { employee: A, at: now },
+            QuestEvent::Verified {
+                employee: A,
+                reward: Reward::LeaveHours { hours: 8 },
+                by: B,
+                at: now,
+            },
+        ],
+    )
+    .await;
+    append(
+        &*w.log,
+        streams::QUEST,
+        company.0,
+        &[posted(
+            company,
+            HR,
+            Audience::Company,
+            Reward::Points { points: 100 },
+            20,
+        )],
+    )
+    .await;
+    append(
+        &*w.log,
+        streams::QUEST,
+        dev.0,
+        &[posted(
+            dev,
+            B,
+            Audience::Department { department: DEV },
+            Reward::Points { points: 5 },
+            30,
+        )],
+    )
+    .await;
+    project(&*w.log, &w.org, &*w.views).await;
+
+    let open = "{ openQuests { id myStatus participants { employeeId } } }";
+    let ids = |data: &Value, list: &str| -> Vec<String> {
+        data[list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|q| q["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let of_a = w.data(A, open, json!({})).await;
+    assert_eq!(ids(&of_a, "openQuests"), [team, company, dev].map(|q| q.to_string()));
+    assert_eq!(of_a["openQuests"][0]["myStatus"], "verified");
+    assert_eq!(
+        of_a["openQuests"][0]["participants"],
+        json!([]),
+        "a participant does not see the others"
+    );
+    // 최재무 reports to B but is not in 개발팀; B sees only what others posted.
+    assert_eq!(
+        ids(&w.data(CC_, open, json!({})).await, "openQuests"),
+        [team, company].map(|q| q.to_string())
+    );
+    assert_eq!(
+        ids(&w.data(B, open, json!({})).await, "openQuests"),
+        [company.to_string()]
+    );
+
+    let posted = w
+        .data(
+            B,
+            "{ postedQuests { id taken participants { employeeId employeeName status } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(ids(&posted, "postedQuests"), [dev, team].map(|q| q.to_string()));
+    assert_eq!(
+        posted["postedQuests"][1],
+        json!({ "id": team.to_string(), "taken": 2, "participants": [
+            { "employeeId": A.to_string(), "employeeName": "김기안", "status": "verified" },
+            { "employeeId": E.to_string(), "employeeName": "윤외부", "status": "accepted" },
+        ] })
+    );
+    let mine = w
+        .data(E, "{ myQuests { id myStatus rewardKind rewardAmount } }", json!({}))
+        .await;
+    assert_eq!(
+        mine["myQuests"],
+        json!([{ "id": team.to_string(), "myStatus": "accepted", "rewardKind": "leave_hours", "rewardAmount": 8 }])
+    );
+
+    let board = "query($dept: ID) { questLeaderboard(departmentId: $dept) { employeeId rewardKind total quests } }";
+    assert_eq!(
+        w.data(A, board, json!({})).await["questLeaderboard"],
+        json!([{ "employeeId": A.to_string(), "rewardKind": "leave_hours", "total": 8, "quests": 1 }])
+    );
+    let dept = json!({ "dept": DEV.0.to_string() });
+    assert_eq!(codes(&w.query(CC_, board, dept.clone()).await), ["FORBIDDEN"]);
+    assert_eq!(w.data(HR, board, dept).await["questLeaderboard"][0]["total"], 8);
+}
+
 macro_rules! suite {
     ($name:ident, $open:expr) => {
         mod $name {
@@ -1413,6 +1543,10 @@ macro_rules! suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn attendance_is_seen_by_the_employee_their_head_and_hr() {
                 super::attendance_is_seen_by_the_employee_their_head_and_hr($open.await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn quests_are_seen_by_their_audience_and_judged_by_their_poster() {
+                super::quests_are_seen_by_their_audience_and_judged_by_their_poster($open.await).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn a_failing_store_answers_internal_without_its_own_words() {

@@ -103,16 +103,16 @@ async fn readyz(State(state): State<AppState>) -> Response {
         )
         .into_response();
     }
-    if !state.directory.is_settled() {
-        return ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "directory_behind",
-            "the org directory has not caught up with the log since start-up",
-        )
-        .into_response();
-    }
     let health = state.service.log().health();
     if health.is_healthy() {
+        if !state.directory.is_settled() {
+            return ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "directory_behind",
+                "the org directory has not caught up with the log since start-up",
+            )
+            .into_response();
+        }
         return Json(Readiness {
             status: "ready",
             partitions_owned: health.partitions_owned,

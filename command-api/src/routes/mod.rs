@@ -8,6 +8,7 @@ pub mod attendance;
 pub mod forms;
 pub mod meta;
 pub mod org;
+pub mod quests;
 
 use crate::error::ApiError;
 use crate::extract::{Caller, CommandHeaders};

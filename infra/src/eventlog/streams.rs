@@ -19,7 +19,10 @@ pub const POLICY: &str = "policy";
 /// 근태: one employee's work day (`{employee}/{YYYY-MM-DD}`)
 pub const ATTENDANCE: &str = "attendance";
 
+/// 퀘스트: one quest, its participants and their verifications
+pub const QUEST: &str = "quest";
+
 /// Every stream type, in creation order.
-pub const ALL: [&str; 8] = [
-    APPROVAL, EMPLOYEE, DEPARTMENT, DELEGATION, LEAVE, NUMBERING, POLICY, ATTENDANCE,
+pub const ALL: [&str; 9] = [
+    APPROVAL, EMPLOYEE, DEPARTMENT, DELEGATION, LEAVE, NUMBERING, POLICY, ATTENDANCE, QUEST,
 ];

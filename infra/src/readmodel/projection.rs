@@ -12,17 +12,20 @@ pub enum Projection {
     Leave,
     /// 근태: one row per employee per work day.
     Attendance,
+    /// 퀘스트: one row per quest and one per participant.
+    Quests,
     /// Approval documents with their timeline, inbox entries and notification feeds.
     Approvals,
 }
 
 impl Projection {
-    pub const ALL: [Projection; 6] = [
+    pub const ALL: [Projection; 7] = [
         Self::Employees,
         Self::Departments,
         Self::Delegations,
         Self::Leave,
         Self::Attendance,
+        Self::Quests,
         Self::Approvals,
     ];
 
@@ -33,6 +36,7 @@ impl Projection {
             Self::Delegations => "org.delegations",
             Self::Leave => "org.leave",
             Self::Attendance => "org.attendance",
+            Self::Quests => "org.quests",
             Self::Approvals => "approval.views",
         }
     }
@@ -46,6 +50,7 @@ impl Projection {
             Self::Delegations => &["delegations"],
             Self::Leave => &["leave_balances", "leave_entries"],
             Self::Attendance => &["attendance_days"],
+            Self::Quests => &["quests", "quest_participants"],
             Self::Approvals => &["approvals", "approval_timeline", "inbox", "notifications"],
         }
     }
@@ -62,6 +67,7 @@ impl Projection {
             Self::Delegations => streams::DELEGATION,
             Self::Leave => streams::LEAVE,
             Self::Attendance => streams::ATTENDANCE,
+            Self::Quests => streams::QUEST,
             Self::Approvals => streams::APPROVAL,
         }
     }

@@ -153,6 +153,46 @@ pub struct AttendanceDayRow {
 }
 table_row!(AttendanceDayRow, "attendance_days", ["employee", "day"]);
 
+/// One quest as posted, with how many have taken it on. Times are RFC 3339 UTC; `audience` is
+/// `team`, `department` (with `department`) or `company`; `reward_kind` is `leave_hours` or
+/// `points`; `kind` is `task` or `attendance` (with `goal`, e.g. `on_time_every_work_day 2026-12`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuestRow {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub poster: String,
+    pub audience: String,
+    pub department: Option<String>,
+    pub reward_kind: String,
+    pub reward_amount: i64,
+    pub capacity: i64,
+    /// Participants not returned for good: everyone who took it on (a returned one may
+    /// resubmit, so they still hold a place).
+    pub taken: i64,
+    pub deadline: String,
+    pub kind: String,
+    pub goal: Option<String>,
+    #[serde(with = "flag")]
+    pub cancelled: bool,
+    pub version: i64,
+}
+table_row!(QuestRow, "quests", ["id"]);
+
+/// Where one participant of a quest stands: `accepted`, `submitted`, `returned` or `verified`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuestParticipantRow {
+    pub quest: String,
+    pub employee: String,
+    pub status: String,
+    pub accepted_at: String,
+    pub returned_reason: Option<String>,
+    /// The reward earned, once verified (in the quest's reward kind); 0 before.
+    pub earned: i64,
+    pub version: i64,
+}
+table_row!(QuestParticipantRow, "quest_participants", ["quest", "employee"]);
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApprovalRow {
     pub id: String,

@@ -63,6 +63,7 @@ mod attendance;
 mod documents;
 mod lookup;
 mod org;
+mod quests;
 
 // The query root: documents and the viewer's own lists, then the organisation, leave, forms
 // and operations — two halves of one `Query` type (fields keep their order in the SDL).
@@ -71,4 +72,5 @@ pub struct Query(
     documents::DocumentQueries,
     org::OrgQueries,
     attendance::AttendanceQueries,
+    quests::QuestQueries,
 );

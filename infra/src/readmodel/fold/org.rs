@@ -1,5 +1,6 @@
 //! The employee read model's fold: one current row per employee, department, delegation,
-//! leave balance and attendance day, and one ledger row per leave event.
+//! leave balance, attendance day, quest and quest participant, and one ledger row per leave
+//! event.
 //!
 //! An attendance day is judged by the standard schedule ([`WorkSchedule::standard`], 09:00–18:00
 //! KST with an hour's break) with no holiday calendar or leave: what the row holds is what the
@@ -8,12 +9,14 @@
 use super::{corrupt, evolve, name_of, restore};
 use crate::eventlog::codec::CommitRecord;
 use crate::readmodel::rows::{
-    AttendanceDayRow, DelegationRow, DepartmentRow, EmployeeRow, LeaveBalanceRow, LeaveEntryRow,
+    AttendanceDayRow, DelegationRow, DepartmentRow, EmployeeRow, LeaveBalanceRow, LeaveEntryRow, QuestParticipantRow,
+    QuestRow,
 };
 use crate::readmodel::{Projection, StoreError};
 use domain::attendance::{AttendanceDay, WorkSchedule, KST};
 use domain::leave::{LeaveEvent, LeaveLedger};
 use domain::org::{Delegation, Department, Employee};
+use domain::quest::{AttendanceGoal, Audience, Quest, QuestKind, Reward};
 use domain::Aggregate;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -26,6 +29,8 @@ pub enum OrgRow {
     Delegation(DelegationRow),
     LeaveBalance(LeaveBalanceRow),
     AttendanceDay(AttendanceDayRow),
+    /// A quest and every participant's row (a commit may touch any of them).
+    Quest(QuestRow, Vec<QuestParticipantRow>),
 }
 
 /// What one commit of an org stream folds to.
@@ -57,6 +62,7 @@ pub fn fold_org(projection: Projection, state: Option<&str>, commit: &CommitReco
             Ok(fold)
         }
         Projection::Attendance => fold_one(state, &payloads, |d| OrgRow::AttendanceDay(attendance_row(d, version))),
+        Projection::Quests => fold_one(state, &payloads, |q| quest_rows(q, version)),
         Projection::Approvals => Err(StoreError::Corrupt("approval commits fold with fold_approval".into())),
     }
 }
@@ -151,6 +157,71 @@ pub fn attendance_row(d: &AttendanceDay, version: i64) -> AttendanceDayRow {
         early_leave_minutes: i64::from(assessment.early_leave_minutes),
         state: state.to_owned(),
         version,
+    }
+}
+
+fn quest_rows(q: &Quest, version: i64) -> OrgRow {
+    let Some(quest) = q.posted() else {
+        return OrgRow::Quest(QuestRow::default(), Vec::new());
+    };
+    let id = quest.id.to_string();
+    let (audience, department) = match quest.audience {
+        Audience::Team => ("team", None),
+        Audience::Department { department } => ("department", Some(department.to_string())),
+        Audience::Company => ("company", None),
+    };
+    let (reward_kind, reward_amount) = reward_parts(quest.reward);
+    let (kind, goal) = match quest.kind {
+        QuestKind::Task => ("task", None),
+        QuestKind::Attendance {
+            goal: AttendanceGoal::OnTimeEveryWorkDay { year, month },
+        } => (
+            "attendance",
+            Some(format!("on_time_every_work_day {year:04}-{month:02}")),
+        ),
+    };
+    let participants = quest
+        .participants
+        .iter()
+        .map(|(employee, p)| QuestParticipantRow {
+            quest: id.clone(),
+            employee: employee.to_string(),
+            status: name_of(p.status),
+            accepted_at: p.accepted_at.to_rfc3339(),
+            returned_reason: p.returned_reason.clone(),
+            earned: if p.status == domain::quest::ParticipationStatus::Verified {
+                reward_amount
+            } else {
+                0
+            },
+            version,
+        })
+        .collect();
+    let row = QuestRow {
+        id,
+        title: quest.title.clone(),
+        description: quest.description.clone(),
+        poster: quest.poster.to_string(),
+        audience: audience.to_owned(),
+        department,
+        reward_kind: reward_kind.to_owned(),
+        reward_amount,
+        capacity: i64::from(quest.capacity),
+        taken: quest.participants.len() as i64,
+        deadline: quest.deadline.to_rfc3339(),
+        kind: kind.to_owned(),
+        goal,
+        cancelled: quest.cancelled,
+        version,
+    };
+    OrgRow::Quest(row, participants)
+}
+
+/// A reward as (kind, amount): leave in hours, or points.
+fn reward_parts(reward: Reward) -> (&'static str, i64) {
+    match reward {
+        Reward::LeaveHours { hours } => ("leave_hours", i64::from(hours)),
+        Reward::Points { points } => ("points", i64::from(points)),
     }
 }
 

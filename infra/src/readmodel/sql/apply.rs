@@ -131,13 +131,20 @@ impl SqlReadModel {
                 for row in &fold.ledger {
                     appended.push(bound(row)?);
                 }
-                current.keep(match &fold.current {
+                let row = match &fold.current {
                     OrgRow::Employee(row) => bound(row)?,
                     OrgRow::Department(row) => bound(row)?,
                     OrgRow::Delegation(row) => bound(row)?,
                     OrgRow::LeaveBalance(row) => bound(row)?,
                     OrgRow::AttendanceDay(row) => bound(row)?,
-                });
+                    OrgRow::Quest(row, participants) => {
+                        for participant in participants {
+                            current.keep(bound(participant)?);
+                        }
+                        bound(row)?
+                    }
+                };
+                current.keep(row);
                 fold.state
             };
             let head = Head {

@@ -207,6 +207,91 @@ impl SqlReadModel {
         .await
     }
 
+    /// Quests not cancelled whose deadline is after `now` (RFC 3339 UTC), soonest deadline
+    /// first; who may take each on is the reader's to judge (the audience needs the org).
+    pub async fn open_quests(&self, now: &str) -> Result<Vec<QuestRow>, StoreError> {
+        self.rows(
+            "SELECT {columns} FROM quests WHERE cancelled = 0 AND deadline > ? ORDER BY deadline, id",
+            &[now],
+        )
+        .await
+    }
+
+    /// Quests `poster` posted, newest deadline first.
+    pub async fn quests_posted_by(&self, poster: &str) -> Result<Vec<QuestRow>, StoreError> {
+        self.rows(
+            "SELECT {columns} FROM quests WHERE poster = ? ORDER BY deadline DESC, id",
+            &[poster],
+        )
+        .await
+    }
+
+    /// One quest.
+    pub async fn quest(&self, id: &str) -> Result<Option<QuestRow>, StoreError> {
+        Ok(self
+            .rows("SELECT {columns} FROM quests WHERE id = ?", &[id])
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    /// Quests by id (those that exist), in no particular order.
+    pub async fn quests_by_id(&self, ids: &[String]) -> Result<Vec<QuestRow>, StoreError> {
+        let mut found = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let binds: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            found.extend(
+                self.rows::<QuestRow>(&format!("SELECT {{columns}} FROM quests WHERE id IN ({marks})"), &binds)
+                    .await?,
+            );
+        }
+        Ok(found)
+    }
+
+    /// The participants of one quest, by employee id.
+    pub async fn quest_participants(&self, quest: &str) -> Result<Vec<QuestParticipantRow>, StoreError> {
+        self.rows(
+            "SELECT {columns} FROM quest_participants WHERE quest = ? ORDER BY employee",
+            &[quest],
+        )
+        .await
+    }
+
+    /// Every quest `employee` has taken on.
+    pub async fn quest_participations(&self, employee: &str) -> Result<Vec<QuestParticipantRow>, StoreError> {
+        self.rows(
+            "SELECT {columns} FROM quest_participants WHERE employee = ? ORDER BY accepted_at DESC",
+            &[employee],
+        )
+        .await
+    }
+
+    /// Verified rewards of the active members of `department`, summed per employee and reward
+    /// kind: `(employee, reward_kind, total, quests)`, largest first.
+    pub async fn quest_leaderboard(&self, department: &str) -> Result<Vec<(String, String, i64, i64)>, StoreError> {
+        // Summed here, not in SQL: MySQL's SUM is a DECIMAL, SQLite's an integer.
+        let rows = sqlx::query(
+            "SELECT p.employee, q.reward_kind, p.earned FROM quest_participants p \
+             JOIN quests q ON q.id = p.quest JOIN employees e ON e.id = p.employee \
+             WHERE p.status = 'verified' AND e.department = ? AND e.active = 1",
+        )
+        .bind(department.to_owned())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut sums: std::collections::BTreeMap<(String, String), (i64, i64)> = Default::default();
+        for r in &rows {
+            let key = (text_at(r, 0)?.unwrap_or_default(), text_at(r, 1)?.unwrap_or_default());
+            let sum = sums.entry(key).or_default();
+            sum.0 += r.try_get::<i64, _>(2)?;
+            sum.1 += 1;
+        }
+        let mut board: Vec<(String, String, i64, i64)> =
+            sums.into_iter().map(|((e, k), (total, n))| (e, k, total, n)).collect();
+        board.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+        Ok(board)
+    }
+
     /// Candidate documents newest first (by `updated_at`, then id), after `after`.
     pub async fn search_approvals(
         &self,

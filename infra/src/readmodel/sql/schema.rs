@@ -127,6 +127,40 @@ pub const TABLES: &[Table] = &[
         "employee, day",
     ),
     (
+        "quests",
+        &[
+            ("id", Kind::Key),
+            ("title", Kind::Key),
+            ("description", Kind::Text),
+            ("poster", Kind::Key),
+            ("audience", Kind::Key),
+            ("department", Kind::Key),
+            ("reward_kind", Kind::Key),
+            ("reward_amount", Kind::Int),
+            ("capacity", Kind::Int),
+            ("taken", Kind::Int),
+            ("deadline", Kind::Key),
+            ("kind", Kind::Key),
+            ("goal", Kind::Key),
+            ("cancelled", Kind::Int),
+            ("version", Kind::Int),
+        ],
+        "id",
+    ),
+    (
+        "quest_participants",
+        &[
+            ("quest", Kind::Key),
+            ("employee", Kind::Key),
+            ("status", Kind::Key),
+            ("accepted_at", Kind::Key),
+            ("returned_reason", Kind::Text),
+            ("earned", Kind::Int),
+            ("version", Kind::Int),
+        ],
+        "quest, employee",
+    ),
+    (
         "approvals",
         &[
             ("id", Kind::Key),
@@ -189,12 +223,14 @@ pub const TABLES: &[Table] = &[
 ];
 
 /// Secondary indexes: name, table, columns.
-const INDEXES: [(&str, &str, &str); 3] = [
+const INDEXES: [(&str, &str, &str); 4] = [
     // Inbox rows are replaced per document on every commit.
     ("inbox_by_doc", "inbox", "doc"),
     ("feed_by_recipient", "notifications", "recipient, at"),
     // A team's day is read across employees.
     ("attendance_by_day", "attendance_days", "day"),
+    // "My quests" reads across quests.
+    ("quest_participants_by_employee", "quest_participants", "employee"),
 ];
 
 /// The table called `name`.
@@ -444,6 +480,8 @@ mod tests {
         check::<LeaveBalanceRow>();
         check::<LeaveEntryRow>();
         check::<AttendanceDayRow>();
+        check::<QuestRow>();
+        check::<QuestParticipantRow>();
         check::<ApprovalRow>();
         check::<TimelineRow>();
         check::<InboxRow>();
