@@ -8,9 +8,10 @@ mod support;
 
 use chrono::{Duration as Minutes, TimeZone, Utc};
 use domain::attendance::{AttendanceDay, AttendanceEvent};
-use domain::ids::{ApprovalId, DelegationId, DepartmentId, EmployeeId};
+use domain::ids::{ApprovalId, DelegationId, DepartmentId, EmployeeId, QuestId};
 use domain::leave::LeaveEvent;
 use domain::org::{DelegationEvent, DepartmentEvent, EmployeeEvent, Position, Window};
+use domain::quest::{Audience, QuestEvent, QuestKind, Reward};
 use domain::{EventType, Role};
 use infra::eventlog::codec::CommitRecord;
 use infra::eventlog::embedded::{EmbeddedLog, EmbeddedOptions};
@@ -212,6 +213,68 @@ async fn org_history(log: &dyn EventLog, n: u128) {
         }],
     )
     .await;
+    // 퀘스트: 직원2 posts a company quest; 직원1 is verified, 직원3 returned, over two commits.
+    let quest = QuestId(Uuid::from_u128(9001));
+    let third = EmployeeId(Uuid::from_u128(3));
+    let reward = Reward::LeaveHours { hours: 4 };
+    append(
+        log,
+        streams::QUEST,
+        quest.0,
+        0,
+        &[
+            QuestEvent::Posted {
+                id: quest,
+                title: "문서 정리".into(),
+                description: "설명".into(),
+                reward,
+                capacity: 3,
+                deadline: at(900),
+                audience: Audience::Company,
+                kind: QuestKind::Task,
+                by: second,
+                at: at(10),
+            },
+            QuestEvent::Accepted {
+                employee: first,
+                at: at(11),
+            },
+            QuestEvent::Accepted {
+                employee: third,
+                at: at(12),
+            },
+        ],
+    )
+    .await;
+    append(
+        log,
+        streams::QUEST,
+        quest.0,
+        3,
+        &[
+            QuestEvent::Submitted {
+                employee: first,
+                at: at(13),
+            },
+            QuestEvent::Submitted {
+                employee: third,
+                at: at(13),
+            },
+            QuestEvent::Verified {
+                employee: first,
+                reward,
+                by: second,
+                at: at(14),
+            },
+            QuestEvent::Returned {
+                employee: third,
+                reason: "보완".into(),
+                by: second,
+                at: at(14),
+            },
+        ],
+    )
+    .await;
 }
 
 struct Fixture {
@@ -286,6 +349,36 @@ async fn attendance_days_are_judged_by_the_standard_schedule(store: SqlReadModel
         ("working", 0, None)
     );
     assert!(projector.store().attendance_on("2026-03-04").await.unwrap().is_empty());
+}
+
+async fn a_quest_folds_to_its_row_and_one_row_per_participant(store: SqlReadModel) {
+    let f = fixture(3).await;
+    let projector = rebuild(&f.log, store).await;
+    let id = Uuid::from_u128(9001).to_string();
+    let quest = projector.store().quest(&id).await.unwrap().unwrap();
+    assert_eq!(
+        (quest.poster.as_str(), quest.audience.as_str(), quest.reward_kind.as_str(), quest.reward_amount),
+        (Uuid::from_u128(2).to_string().as_str(), "company", "leave_hours", 4)
+    );
+    assert_eq!((quest.capacity, quest.taken, quest.cancelled), (3, 2, false));
+    let standing: Vec<(String, String, Option<String>, i64)> = projector
+        .store()
+        .quest_participants(&id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| (p.employee, p.status, p.returned_reason, p.earned))
+        .collect();
+    assert_eq!(
+        standing,
+        [
+            (Uuid::from_u128(1).to_string(), "verified".into(), None, 4),
+            (Uuid::from_u128(3).to_string(), "returned".into(), Some("보완".into()), 0),
+        ]
+    );
+    let mine = projector.store().quest_participations(&Uuid::from_u128(1).to_string()).await.unwrap();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(projector.store().quests_posted_by(&Uuid::from_u128(2).to_string()).await.unwrap().len(), 1);
 }
 
 async fn a_redelivered_batch_changes_nothing(store: SqlReadModel) {
@@ -599,6 +692,10 @@ macro_rules! store_suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn attendance_days_are_judged_by_the_standard_schedule() {
                 super::attendance_days_are_judged_by_the_standard_schedule($open.await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn a_quest_folds_to_its_row_and_one_row_per_participant() {
+                super::a_quest_folds_to_its_row_and_one_row_per_participant($open.await).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn one_bad_event_never_stalls_a_projection() {

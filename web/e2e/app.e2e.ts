@@ -243,6 +243,56 @@ describe("전자결재 in a browser", () => {
     await context.close();
   });
 
+  it("a lead posts a quest; his report takes it on and submits it; the lead verifies it and the report's leave rises", async () => {
+    const title = `E2E 퀘스트 ${Date.now()}`;
+    const lead = await loggedIn(LEAD);
+    await lead.page.getByTestId("nav-quests").click();
+    await lead.page.getByTestId("quest-title").fill(title);
+    await lead.page.getByTestId("quest-amount").fill("8");
+    await lead.page.getByTestId("quest-post-submit").click();
+    await expect.poll(() => lead.page.getByTestId("posted-quests").textContent(), { timeout: 10_000 }).toContain(title);
+
+    const kang = await loggedIn(KANG);
+    await kang.page.getByTestId("nav-quests").click();
+    const available = async () => Number(await kang.page.getByTestId("quest-leave-available").getAttribute("data-available"));
+    await kang.page.getByTestId("quest-leave-available").waitFor();
+    const before = await available();
+    const open = kang.page.getByTestId("open-quests").locator(`[data-title="${title}"]`);
+    await open.getByTestId("quest-accept").click();
+    const mine = kang.page.getByTestId("my-quests").locator(`[data-title="${title}"]`);
+    await expect.poll(() => mine.getAttribute("data-status"), { timeout: 10_000 }).toBe("accepted");
+    await mine.getByTestId("quest-submit").click();
+    await expect.poll(() => mine.getAttribute("data-status"), { timeout: 10_000 }).toBe("submitted");
+
+    const posted = lead.page.getByTestId("posted-quests").locator(`[data-title="${title}"]`);
+    await expect
+      .poll(
+        async () => {
+          await lead.page.reload();
+          return posted.getByTestId("quest-participant").getAttribute("data-status");
+        },
+        { timeout: 10_000 },
+      )
+      .toBe("submitted");
+    await posted.getByTestId("quest-verify").click();
+    await expect.poll(() => posted.getByTestId("quest-participant").getAttribute("data-status"), { timeout: 10_000 }).toBe("verified");
+
+    // The reward (8 hours: one day) reaches the ledger through the reactor, then the read model.
+    await expect
+      .poll(
+        async () => {
+          await kang.page.reload();
+          return available();
+        },
+        { timeout: 15_000 },
+      )
+      .toBe(before + 1);
+    await expect.poll(() => kang.page.getByTestId("quest-leaderboard").textContent()).toContain("강개발");
+    await kang.page.screenshot({ path: join(SHOTS, "quests.png") });
+    await lead.context.close();
+    await kang.context.close();
+  });
+
   it("switches to English", async () => {
     const { page, context } = await loggedIn(KANG);
     await page.getByRole("button", { name: "English" }).click();

@@ -10,6 +10,7 @@ import { DocumentView } from "./pages/Document";
 import { Compose } from "./pages/Compose";
 import { Admin } from "./pages/Admin";
 import { Attendance } from "./pages/Attendance";
+import { Quests } from "./pages/Quests";
 
 function useHash(): string {
   const [hash, setHash] = useState(location.hash || "#/inbox/PENDING");
@@ -82,6 +83,7 @@ export function App() {
   else if (route === "compose") page = <Compose session={session} />;
   else if (route === "admin") page = <Admin session={session} />;
   else if (route === "attendance") page = <Attendance session={session} />;
+  else if (route === "quests") page = <Quests session={session} />;
   else page = <Inbox box={boxOf(arg) ?? "PENDING"} session={session} />;
   return (
     <LangContext.Provider value={lang}>
@@ -93,6 +95,7 @@ export function App() {
             <a href="#/compose" data-testid="nav-compose">{t.compose}</a>
             <a href="#/admin">{t.admin}</a>
             <a href="#/attendance" data-testid="nav-attendance">{t.attendance}</a>
+            <a href="#/quests" data-testid="nav-quests">{t.quests}</a>
           </nav>
           <span className="who" data-testid="who">{session.name}</span>
           <button onClick={switchLang}>{t.language}</button>

@@ -487,6 +487,6 @@ mod tests {
         check::<InboxRow>();
         check::<NotificationRow>();
         let tables: Vec<&str> = TABLES.iter().map(|(t, _, _)| *t).collect();
-        assert_eq!(tables.len(), 12, "a table without a row type: {tables:?}");
+        assert_eq!(tables.len(), 14, "a table without a row type: {tables:?}");
     }
 }

@@ -1,9 +1,10 @@
 //! The demo company `erp up` seeds on first start, through the same command service as every
 //! request, so its history is ordinary events: six departments, twelve employees with
-//! managers and heads, this year's leave, and documents in every state.
+//! managers and heads, this year's leave, documents in every state, a few days of attendance
+//! and quests (`hr`).
 
 use crate::error::ApiError;
-use crate::service::{CommandService, Meta};
+use crate::service::Meta;
 use crate::AppState;
 use chrono::{Datelike, Utc};
 use domain::approval::{Approval, ApprovalCommand as C, ApprovalLine, Content, RejectTarget};
@@ -13,89 +14,16 @@ use domain::ids::{ApprovalId, DepartmentId, EmployeeId};
 use domain::leave::{LeaveCommand, LeaveLedger, DEFAULT_ANNUAL_DAYS};
 use domain::line_rule::{Drafting, LineRules};
 use domain::org::{Department, DepartmentCommand, Employee, EmployeeCommand, Position};
-use domain::{Actor, Aggregate, Role};
+use domain::{Actor, Role};
 use infra::eventlog::{streams, StreamRef};
 use rust_decimal::Decimal;
-use serde::de::DeserializeOwned;
-use std::time::Duration;
 use uuid::Uuid;
 
-/// Fixed ids so the demo is the same on every machine: `…7000-8000-0000000001NN`.
-pub const fn demo_id(n: u128) -> Uuid {
-    Uuid::from_u128(0x0000_0000_0000_7000_8000_0000_0000_0100 + n)
-}
+mod base;
+mod hr;
 
-pub const CEO: EmployeeId = EmployeeId(demo_id(1));
-pub const HR: EmployeeId = EmployeeId(demo_id(2));
-pub const FIN_HEAD: EmployeeId = EmployeeId(demo_id(3));
-pub const DEV_HEAD: EmployeeId = EmployeeId(demo_id(4));
-pub const PLATFORM_LEAD: EmployeeId = EmployeeId(demo_id(5));
-pub const DEV_KANG: EmployeeId = EmployeeId(demo_id(6));
-pub const DEV_YOON: EmployeeId = EmployeeId(demo_id(7));
-pub const SALES_HEAD: EmployeeId = EmployeeId(demo_id(8));
-pub const SALES_OH: EmployeeId = EmployeeId(demo_id(9));
-pub const AUDITOR: EmployeeId = EmployeeId(demo_id(10));
-pub const FIN_LIM: EmployeeId = EmployeeId(demo_id(11));
-pub const DEV_CHO: EmployeeId = EmployeeId(demo_id(12));
-
-pub const HQ: DepartmentId = DepartmentId(demo_id(51));
-pub const MGMT: DepartmentId = DepartmentId(demo_id(52));
-pub const FINANCE: DepartmentId = DepartmentId(demo_id(53));
-pub const DEV: DepartmentId = DepartmentId(demo_id(54));
-pub const PLATFORM: DepartmentId = DepartmentId(demo_id(55));
-pub const SALES: DepartmentId = DepartmentId(demo_id(56));
-
-/// The line policy the demo company uses: finance agrees on larger purchases and receives
-/// expense and purchase documents.
-pub fn demo_policy() -> domain::line_rule::LinePolicy {
-    domain::line_rule::LinePolicy {
-        agreement_department: Some(FINANCE),
-        finance_department: Some(FINANCE),
-        ..Default::default()
-    }
-}
-
-struct Seeder<'a> {
-    service: &'a CommandService,
-    state: &'a AppState,
-    n: u32,
-}
-
-impl Seeder<'_> {
-    async fn run<A>(
-        &mut self,
-        stream_type: &str,
-        id: impl std::fmt::Display,
-        command: A::Command,
-    ) -> Result<u64, ApiError>
-    where
-        A: Aggregate,
-        A::Event: DeserializeOwned + serde::Serialize + domain::EventType,
-        crate::service::DomainError: From<A::Error>,
-    {
-        self.n += 1;
-        let meta = Meta::system(
-            Uuid::from_u128(0x5eed_0000_0000_7000_8000_0000_0000_0000 + self.n as u128),
-            None,
-        );
-        let stream = StreamRef::new(stream_type, id.to_string());
-        let outcome = self.service.execute::<A>(&stream, None, &meta, &command).await?;
-        if let Some(position) = outcome
-            .position
-            .as_deref()
-            .and_then(infra::eventlog::Position::parse_token)
-        {
-            if matches!(stream_type, streams::EMPLOYEE | streams::DEPARTMENT) {
-                self.state.directory.wait_for(&position, Duration::from_secs(10)).await;
-            }
-        }
-        Ok(outcome.version)
-    }
-}
-
-fn hr() -> Actor {
-    Actor::employee(HR).with_role(Role::HrAdmin)
-}
+pub use base::*;
+use base::{hr, Seeder};
 
 /// Seeds the demo company unless the log already has employees.
 pub async fn seed_if_empty(state: &AppState) -> Result<bool, ApiError> {
@@ -263,69 +191,10 @@ pub async fn seed_if_empty(state: &AppState) -> Result<bool, ApiError> {
     )
     .await?;
     documents(&mut s).await?;
-    attendance(&mut s, now).await?;
+    hr::attendance(&mut s, now).await?;
+    hr::quests(&mut s, now).await?;
     tracing::info!("seeded the demo company");
     Ok(true)
-}
-
-/// 근태: the last three weekdays before today for 강개발 (on time, one late morning, one
-/// evening of overtime) and 오영업. Every shift is closed, so nobody starts today with a shift
-/// open.
-async fn attendance(s: &mut Seeder<'_>, now: chrono::DateTime<Utc>) -> Result<(), ApiError> {
-    use domain::attendance::{AttendanceCommand, AttendanceDay, KST};
-    let today = now.with_timezone(&KST).date_naive();
-    let weekdays: Vec<chrono::NaiveDate> = today
-        .iter_days()
-        .rev()
-        .skip(1)
-        .filter(|d| d.weekday().num_days_from_monday() < 5)
-        .take(3)
-        .collect();
-    // (in hour, in minute, out hour, out minute), KST, oldest day last.
-    type Shift = (u32, u32, u32, u32);
-    let plans: [(EmployeeId, [Shift; 3]); 2] = [
-        (DEV_KANG, [(8, 52, 18, 5), (9, 17, 18, 30), (8, 40, 21, 10)]),
-        (SALES_OH, [(8, 58, 18, 0), (8, 55, 17, 40), (9, 0, 18, 2)]),
-    ];
-    for (employee, shifts) in plans {
-        for (day, (in_h, in_m, out_h, out_m)) in weekdays.iter().zip(shifts) {
-            let stamp = |h: u32, m: u32| {
-                day.and_hms_opt(h, m, 0)
-                    .and_then(|t| t.and_local_timezone(KST).single())
-                    .map(|t| t.with_timezone(&Utc))
-            };
-            let (Some(start), Some(end)) = (stamp(in_h, in_m), stamp(out_h, out_m)) else {
-                continue;
-            };
-            let by = Actor::employee(employee);
-            let id = AttendanceDay::stream_id(employee, *day);
-            s.run::<AttendanceDay>(
-                streams::ATTENDANCE,
-                &id,
-                AttendanceCommand::CheckIn {
-                    employee,
-                    day: *day,
-                    offset: KST,
-                    open_elsewhere: None,
-                    by: by.clone(),
-                    at: start,
-                },
-            )
-            .await?;
-            s.run::<AttendanceDay>(
-                streams::ATTENDANCE,
-                &id,
-                AttendanceCommand::CheckOut {
-                    employee,
-                    day: *day,
-                    by,
-                    at: end,
-                },
-            )
-            .await?;
-        }
-    }
-    Ok(())
 }
 
 fn text(s: &str) -> FieldValue {
