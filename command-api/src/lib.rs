@@ -16,6 +16,7 @@
 //! only the cluster reaches. [`Application`] serves any of them.
 
 pub mod accounts;
+pub mod accrual;
 pub mod directory;
 pub mod edge;
 pub mod error;
@@ -126,7 +127,8 @@ pub fn openapi_document() -> serde_json::Value {
     serde_json::to_value(api().finish().1).unwrap_or_default()
 }
 
-/// Wires the command side over a log: directory, reactor, routes. Returns the state and the
+/// Wires the command side over a log: directory, reactor, the leave accrual schedule, routes.
+/// Returns the state and the
 /// finished public router (mount it, or serve it with [`Application`]).
 pub fn build(log: Arc<dyn EventLog>, auth: AuthState, settings: Settings) -> (AppState, Router) {
     let service = Arc::new(CommandService::new(log.clone()));
@@ -146,6 +148,7 @@ pub fn build(log: Arc<dyn EventLog>, auth: AuthState, settings: Settings) -> (Ap
         openapi: Arc::new(document),
     };
     reactor::start(service, state.settings.company_offset);
+    accrual::start(state.clone());
     let router = routes
         .route("/openapi.json", axum::routing::get(routes::meta::openapi))
         .route("/docs", axum::routing::get(routes::meta::docs))

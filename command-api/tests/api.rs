@@ -905,6 +905,69 @@ async fn a_verified_quest_credits_its_leave_reward_once(app: App) {
     );
 }
 
+/// Leave by the Act, booked by the accrual run: an employee hired 13 months ago has had eleven
+/// monthly days (expired with the first year) and the first anniversary's fifteen. A run books
+/// them and expires what ended; running the day again adds nothing; HR alone runs it, and never
+/// for a day to come.
+async fn the_accrual_run_books_leave_by_the_act_once(app: App) {
+    use chrono::{Days, Months};
+    let hr = app.login(HR).await;
+    let today = chrono::Utc::now().with_timezone(&domain::attendance::KST).date_naive();
+    let hired = (today - Days::new(3)).checked_sub_months(Months::new(13)).unwrap();
+    let registered = app
+        .post(
+            "/api/employees",
+            &hr,
+            json!({ "name": "연차검증", "email": format!("accrual-{}@demo.erp", Uuid::now_v7().simple()),
+                "department": PLATFORM.0, "position": { "title": "사원", "rank": 1 }, "hire_date": hired }),
+            None,
+        )
+        .await;
+    assert_eq!(registered.status, StatusCode::CREATED, "{}", registered.body);
+    let id = registered.body["id"].as_str().unwrap().to_owned();
+    let kang = app.login(DEV_KANG).await;
+    problem(
+        &app.post("/api/leave/accrual-runs", &kang, json!({}), None).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
+    problem(
+        &app.post(
+            "/api/leave/accrual-runs",
+            &hr,
+            json!({ "on": today + Days::new(1) }),
+            None,
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "future_date",
+    );
+    // The directory learns of the employee from the log: run until it has (bounded).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let balance = loop {
+        let run = app.post("/api/leave/accrual-runs", &hr, json!({}), None).await;
+        assert_eq!(run.status, StatusCode::OK, "{}", run.body);
+        assert_eq!(run.body["failed"], 0, "{}", run.body);
+        let balance = app.get(&format!("/api/leave/{id}"), &hr).await.body;
+        if balance["available"] == "15" {
+            break balance;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never accrued: {balance}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(balance["balance"], "15", "{balance}");
+    let again = app
+        .post("/api/leave/accrual-runs", &hr, json!({ "on": today }), None)
+        .await;
+    assert_eq!(
+        (&again.body["accrued"], &again.body["expired"]),
+        (&json!(0), &json!(0)),
+        "{}",
+        again.body
+    );
+    assert_eq!(app.get(&format!("/api/leave/{id}"), &hr).await.body, balance);
+}
+
 fn leave_request(days: &str) -> Value {
     json!({ "form": "leave", "title": "연차", "body": {
         "leave_type": "annual", "period": { "start": "2026-07-01", "end": "2026-07-10" }, "days": days },
@@ -1271,6 +1334,7 @@ macro_rules! api_suite {
             }
             case!(health_readiness_and_the_api_document_are_served);
             case!(a_verified_quest_credits_its_leave_reward_once);
+            case!(the_accrual_run_books_leave_by_the_act_once);
             case!(a_submitted_document_is_approved_by_the_next_approver_and_numbered);
             case!(every_document_action_has_a_working_path);
             case!(hr_manages_the_organisation_and_leave);

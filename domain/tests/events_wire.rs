@@ -211,8 +211,13 @@ fn organisation_events_round_trip_with_stable_names() {
             at: t(0),
         },
         EmployeeEvent::Deactivated { by: HR, at: t(0) },
+        EmployeeEvent::HireDateSet {
+            hire_date: chrono::NaiveDate::from_ymd_opt(2025, 3, 31).unwrap(),
+            by: HR,
+            at: t(0),
+        },
     ];
-    round_trip(&employees, 7, |e| match e {
+    round_trip(&employees, 8, |e| match e {
         EmployeeEvent::Registered { .. } => 0,
         EmployeeEvent::ProfileUpdated { .. } => 1,
         EmployeeEvent::DepartmentChanged { .. } => 2,
@@ -220,6 +225,7 @@ fn organisation_events_round_trip_with_stable_names() {
         EmployeeEvent::ManagerChanged { .. } => 4,
         EmployeeEvent::RolesAssigned { .. } => 5,
         EmployeeEvent::Deactivated { .. } => 6,
+        EmployeeEvent::HireDateSet { .. } => 7,
     });
     let departments = vec![
         DepartmentEvent::Created {

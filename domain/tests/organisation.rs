@@ -35,6 +35,7 @@ fn register(email: &str, owner: Option<domain::ids::EmployeeId>, by: Actor) -> E
         manager: Some(CAROL),
         roles: [Role::Employee].into(),
         email_owner: owner,
+        hire_date: None,
         by,
         at: t(0),
     }
@@ -61,6 +62,43 @@ fn hr_registers_an_employee_with_a_normalised_email() {
         .then([registered()]);
     assert!(state.active);
     assert_eq!(state.email, "bob@corp.example");
+}
+
+#[test]
+fn a_registration_with_a_hire_date_records_it_and_hr_may_correct_it_later() {
+    let hired = chrono::NaiveDate::from_ymd_opt(2026, 1, 31).unwrap();
+    let mut command = register("bob@corp.example", None, hr());
+    if let EmployeeCommand::Register { hire_date, .. } = &mut command {
+        *hire_date = Some(hired);
+    }
+    let hire_date_set = |hire_date| EmployeeEvent::HireDateSet {
+        hire_date,
+        by: HR,
+        at: t(0),
+    };
+    let state = given::<Employee>([])
+        .when(command)
+        .then([registered(), hire_date_set(hired)]);
+    assert_eq!(state.hire_date, Some(hired));
+
+    let corrected = chrono::NaiveDate::from_ymd_opt(2026, 2, 2).unwrap();
+    let set = |hire_date, by| EmployeeCommand::SetHireDate {
+        hire_date,
+        by,
+        at: t(0),
+    };
+    given::<Employee>([registered(), hire_date_set(hired)])
+        .when(set(corrected, hr()))
+        .then([hire_date_set(corrected)]);
+    given::<Employee>([registered(), hire_date_set(hired)])
+        .when(set(hired, hr()))
+        .then([]);
+    given::<Employee>([registered()])
+        .when(set(hired, actor(CAROL)))
+        .then_err(EmployeeError::NotHrAdmin);
+    given::<Employee>([])
+        .when(set(hired, hr()))
+        .then_err(EmployeeError::NotFound);
 }
 
 #[test]

@@ -357,7 +357,12 @@ async fn a_quest_folds_to_its_row_and_one_row_per_participant(store: SqlReadMode
     let id = Uuid::from_u128(9001).to_string();
     let quest = projector.store().quest(&id).await.unwrap().unwrap();
     assert_eq!(
-        (quest.poster.as_str(), quest.audience.as_str(), quest.reward_kind.as_str(), quest.reward_amount),
+        (
+            quest.poster.as_str(),
+            quest.audience.as_str(),
+            quest.reward_kind.as_str(),
+            quest.reward_amount
+        ),
         (Uuid::from_u128(2).to_string().as_str(), "company", "leave_hours", 4)
     );
     assert_eq!((quest.capacity, quest.taken, quest.cancelled), (3, 2, false));
@@ -373,12 +378,29 @@ async fn a_quest_folds_to_its_row_and_one_row_per_participant(store: SqlReadMode
         standing,
         [
             (Uuid::from_u128(1).to_string(), "verified".into(), None, 4),
-            (Uuid::from_u128(3).to_string(), "returned".into(), Some("보완".into()), 0),
+            (
+                Uuid::from_u128(3).to_string(),
+                "returned".into(),
+                Some("보완".into()),
+                0
+            ),
         ]
     );
-    let mine = projector.store().quest_participations(&Uuid::from_u128(1).to_string()).await.unwrap();
+    let mine = projector
+        .store()
+        .quest_participations(&Uuid::from_u128(1).to_string())
+        .await
+        .unwrap();
     assert_eq!(mine.len(), 1);
-    assert_eq!(projector.store().quests_posted_by(&Uuid::from_u128(2).to_string()).await.unwrap().len(), 1);
+    assert_eq!(
+        projector
+            .store()
+            .quests_posted_by(&Uuid::from_u128(2).to_string())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 async fn a_redelivered_batch_changes_nothing(store: SqlReadModel) {

@@ -1484,6 +1484,51 @@ async fn quests_are_seen_by_their_audience_and_judged_by_their_poster(w: World) 
     assert_eq!(w.data(HR, board, dept).await["questLeaderboard"][0]["total"], 8);
 }
 
+/// The statutory entitlement follows the hire date on the employee's stream: two months in,
+/// two monthly days, nine more to come and the first anniversary's fifteen. The employee and
+/// HR see it; a colleague does not.
+async fn leave_entitlement_follows_the_hire_date_by_the_act(w: World) {
+    use chrono::{Datelike, Months};
+    let today = Utc::now().with_timezone(&domain::attendance::KST).date_naive();
+    // The 1st, two months back: two whole months served whatever day of the month today is.
+    let hired = today.with_day(1).unwrap().checked_sub_months(Months::new(2)).unwrap();
+    let query = "query($who: ID) { leaveEntitlement(employeeId: $who) { hireDate yearsOfService monthsOfService days upcoming { on days kind } } }";
+    let before = w.data(A, query, json!({})).await;
+    assert_eq!(before["leaveEntitlement"]["hireDate"], Value::Null);
+    assert_eq!(before["leaveEntitlement"]["days"], "0");
+    append(
+        &*w.log,
+        streams::EMPLOYEE,
+        A.0,
+        &[EmployeeEvent::HireDateSet {
+            hire_date: hired,
+            by: HR,
+            at: Utc::now(),
+        }],
+    )
+    .await;
+    let mine = w.data(A, query, json!({})).await["leaveEntitlement"].clone();
+    assert_eq!(
+        (
+            &mine["hireDate"],
+            &mine["yearsOfService"],
+            &mine["monthsOfService"],
+            &mine["days"]
+        ),
+        (&json!(hired.to_string()), &json!(0), &json!(2), &json!("2"))
+    );
+    let upcoming = mine["upcoming"].as_array().unwrap();
+    assert_eq!(upcoming.len(), 10, "{mine}");
+    assert_eq!(upcoming[0]["kind"], "monthly");
+    assert_eq!(
+        upcoming[9],
+        json!({ "on": hired.checked_add_months(Months::new(12)).unwrap().to_string(), "days": "15", "kind": "annual" })
+    );
+    let of_a = json!({ "who": A.0.to_string() });
+    assert_eq!(w.data(HR, query, of_a.clone()).await["leaveEntitlement"]["days"], "2");
+    assert_eq!(codes(&w.query(E, query, of_a).await), ["FORBIDDEN"]);
+}
+
 macro_rules! suite {
     ($name:ident, $open:expr) => {
         mod $name {
@@ -1547,6 +1592,10 @@ macro_rules! suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn quests_are_seen_by_their_audience_and_judged_by_their_poster() {
                 super::quests_are_seen_by_their_audience_and_judged_by_their_poster($open.await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn leave_entitlement_follows_the_hire_date_by_the_act() {
+                super::leave_entitlement_follows_the_hire_date_by_the_act($open.await).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn a_failing_store_answers_internal_without_its_own_words() {

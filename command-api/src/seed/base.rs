@@ -87,4 +87,3 @@ impl Seeder<'_> {
 pub(super) fn hr() -> Actor {
     Actor::employee(HR).with_role(Role::HrAdmin)
 }
-

@@ -139,6 +139,11 @@ pub async fn seed_if_empty(state: &AppState) -> Result<bool, ApiError> {
         (FIN_LIM, "임재무", "lim", FINANCE, "사원", 2, Some(FIN_HEAD), &[]),
         (DEV_CHO, "조신입", "cho", PLATFORM, "인턴", 1, Some(PLATFORM_LEAD), &[]),
     ];
+    // 조신입 joined four months and a few days ago: his leave is the Act's monthly accrual
+    // (one day per month of service), booked by the accrual run below, not a yearly grant.
+    let cho_hired = (now.date_naive() - chrono::Days::new(10))
+        .checked_sub_months(chrono::Months::new(4))
+        .unwrap_or(now.date_naive());
     for (id, name, mail, department, title, rank, manager, roles) in people {
         let mut role_set: domain::Roles = roles.iter().copied().collect();
         role_set.insert(Role::Employee);
@@ -154,10 +159,14 @@ pub async fn seed_if_empty(state: &AppState) -> Result<bool, ApiError> {
             manager,
             roles: role_set,
             email_owner: None,
+            hire_date: (id == DEV_CHO).then_some(cho_hired),
             by: hr(),
             at: now,
         };
         s.run::<Employee>(streams::EMPLOYEE, id.0, command).await?;
+        if id == DEV_CHO {
+            continue;
+        }
         let grant = LeaveCommand::Grant {
             employee: id,
             year: now.year(),
@@ -193,6 +202,8 @@ pub async fn seed_if_empty(state: &AppState) -> Result<bool, ApiError> {
     documents(&mut s).await?;
     hr::attendance(&mut s, now).await?;
     hr::quests(&mut s, now).await?;
+    let today = now.with_timezone(&state.settings.company_offset).date_naive();
+    crate::accrual::run(state, today, now).await;
     tracing::info!("seeded the demo company");
     Ok(true)
 }

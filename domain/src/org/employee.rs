@@ -1,9 +1,10 @@
-//! The employee aggregate (사원): registration, profile changes, transfers, roles, deactivation.
+//! The employee aggregate (사원): registration, profile changes, transfers, roles, the hire
+//! date statutory leave accrues from (입사일), deactivation.
 
 use crate::actor::{Actor, Role, Roles};
 use crate::aggregate::{Aggregate, EventType};
 use crate::ids::{DepartmentId, EmployeeId};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Position / grade (직급), with a rank used by line rules (higher = more senior).
@@ -26,6 +27,14 @@ pub enum EmployeeCommand {
         roles: Roles,
         /// Current owner of this email per the directory, looked up by the caller.
         email_owner: Option<EmployeeId>,
+        /// 입사일: recorded with the registration when known.
+        hire_date: Option<NaiveDate>,
+        by: Actor,
+        at: DateTime<Utc>,
+    },
+    /// Records (or corrects) the hire date statutory leave accrues from.
+    SetHireDate {
+        hire_date: NaiveDate,
         by: Actor,
         at: DateTime<Utc>,
     },
@@ -78,6 +87,12 @@ pub enum EmployeeEvent {
         by: EmployeeId,
         at: DateTime<Utc>,
     },
+    #[serde(rename = "employee.hire_date_set")]
+    HireDateSet {
+        hire_date: NaiveDate,
+        by: EmployeeId,
+        at: DateTime<Utc>,
+    },
     #[serde(rename = "employee.profile_updated")]
     ProfileUpdated {
         name: String,
@@ -117,6 +132,7 @@ impl EventType for EmployeeEvent {
     fn event_type(&self) -> &'static str {
         match self {
             Self::Registered { .. } => "employee.registered",
+            Self::HireDateSet { .. } => "employee.hire_date_set",
             Self::ProfileUpdated { .. } => "employee.profile_updated",
             Self::DepartmentChanged { .. } => "employee.department_changed",
             Self::PositionChanged { .. } => "employee.position_changed",
@@ -192,6 +208,9 @@ pub struct Employee {
     pub manager: Option<EmployeeId>,
     pub roles: Roles,
     pub active: bool,
+    /// 입사일, once recorded: statutory leave accrues from it.
+    #[serde(default)]
+    pub hire_date: Option<NaiveDate>,
 }
 
 /// Longest email: what a unique index on a utf8mb4 VARCHAR can hold in MySQL.
@@ -274,6 +293,7 @@ impl Aggregate for Employee {
                 manager,
                 roles,
                 email_owner,
+                hire_date,
                 by,
                 at,
             } => {
@@ -290,7 +310,7 @@ impl Aggregate for Employee {
                 if !roles.contains(&Role::Employee) {
                     return Err(EmployeeError::MissingEmployeeRole);
                 }
-                E::Registered {
+                let registered = E::Registered {
                     id: *id,
                     name: valid_name(name)?,
                     email: normalize_email(email)?,
@@ -298,6 +318,24 @@ impl Aggregate for Employee {
                     position: valid_position(position)?,
                     manager: *manager,
                     roles: roles.clone(),
+                    by: by.id,
+                    at: *at,
+                };
+                let hired = hire_date.map(|hire_date| E::HireDateSet {
+                    hire_date,
+                    by: by.id,
+                    at: *at,
+                });
+                return Ok(std::iter::once(registered).chain(hired).collect());
+            }
+            C::SetHireDate { hire_date, by, at } => {
+                Self::ensure_hr(by)?;
+                self.ensure_active()?;
+                if self.hire_date == Some(*hire_date) {
+                    return Ok(Vec::new());
+                }
+                E::HireDateSet {
+                    hire_date: *hire_date,
                     by: by.id,
                     at: *at,
                 }
@@ -394,8 +432,10 @@ impl Aggregate for Employee {
                     manager: *manager,
                     roles: roles.clone(),
                     active: true,
+                    hire_date: None,
                 };
             }
+            E::HireDateSet { hire_date, .. } => self.hire_date = Some(*hire_date),
             E::ProfileUpdated { name, email, .. } => {
                 self.name = name.clone();
                 self.email = email.clone();

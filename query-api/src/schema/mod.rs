@@ -61,6 +61,7 @@ pub fn sdl() -> String {
 
 mod attendance;
 mod documents;
+mod leave;
 mod lookup;
 mod org;
 mod quests;
@@ -73,4 +74,5 @@ pub struct Query(
     org::OrgQueries,
     attendance::AttendanceQueries,
     quests::QuestQueries,
+    leave::LeaveQueries,
 );

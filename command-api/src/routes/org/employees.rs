@@ -9,7 +9,7 @@ use crate::routes::{meta, reply};
 use crate::AppState;
 use axum::extract::State;
 use axum::response::Response;
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use domain::ids::{DepartmentId, EmployeeId};
 use domain::org::employee::normalize_email;
 use domain::org::{Employee, EmployeeCommand, Position};
@@ -51,6 +51,11 @@ pub(super) fn routes(api: Api) -> Api {
         assign_roles,
         Doc::new(E, "Assign roles (HR)").body::<RolesRequest>(),
     )
+    .put(
+        "/api/employees/{id}/hire-date",
+        set_hire_date,
+        Doc::new(E, "Record or correct the hire date (입사일) leave accrues from (HR)").body::<HireDateRequest>(),
+    )
     .post(
         "/api/employees/{id}/deactivate",
         deactivate,
@@ -87,6 +92,15 @@ pub struct RegisterRequest {
     #[serde(default)]
     #[schema(value_type = Vec<String>)]
     pub roles: Vec<Role>,
+    /// 입사일 (`YYYY-MM-DD`): statutory leave accrues from it.
+    pub hire_date: Option<NaiveDate>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HireDateRequest {
+    /// `YYYY-MM-DD`.
+    pub hire_date: NaiveDate,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -156,6 +170,7 @@ async fn register(
     let command = EmployeeCommand::Register {
         id,
         email_owner: email_owner(&state, &req.email),
+        hire_date: req.hire_date,
         name: req.name,
         email: req.email,
         department: DepartmentId(req.department),
@@ -260,4 +275,19 @@ async fn deactivate(
         at: Utc::now(),
     };
     execute(&state, &caller, &headers, id, "deactivate", command).await
+}
+
+async fn set_hire_date(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: CommandHeaders,
+    Id(id): Id<EmployeeId>,
+    Body(req): Body<HireDateRequest>,
+) -> Result<Response, ApiError> {
+    let command = EmployeeCommand::SetHireDate {
+        hire_date: req.hire_date,
+        by: caller.actor.clone(),
+        at: Utc::now(),
+    };
+    execute(&state, &caller, &headers, id, "hire-date", command).await
 }

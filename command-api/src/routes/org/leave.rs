@@ -11,7 +11,7 @@ use crate::AppState;
 use axum::extract::State;
 use axum::response::Response;
 use axum::Json;
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use domain::ids::EmployeeId;
 use domain::leave::{LeaveCommand, LeaveLedger, DEFAULT_ANNUAL_DAYS};
 use domain::Role;
@@ -32,6 +32,13 @@ pub(super) fn routes(api: Api) -> Api {
         Doc::new(L, "Yearly grant (HR; 15 days by default)")
             .body::<GrantRequest>()
             .created(),
+    )
+    .post(
+        "/api/leave/accrual-runs",
+        accrual_run,
+        Doc::new(L, "Run the statutory leave accrual for a day (HR): book what has arisen, expire what ended, record 사용 촉진 notices due; running a day again adds nothing")
+            .body::<AccrualRunRequest>()
+            .returns::<crate::accrual::AccrualRun>(),
     )
     .post(
         "/api/leave/{employee}/adjustments",
@@ -57,6 +64,14 @@ pub struct AdjustRequest {
     #[schema(value_type = String)]
     pub days: Decimal,
     pub reason: String,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccrualRunRequest {
+    /// The company-local day to run (`YYYY-MM-DD`), today when absent; never a day to come.
+    #[schema(value_type = Option<String>)]
+    pub on: Option<NaiveDate>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -163,4 +178,25 @@ async fn adjust_leave(
         at: Utc::now(),
     };
     execute(&state, &caller, &headers, employee, "adjust", command).await
+}
+
+async fn accrual_run(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(req): Body<AccrualRunRequest>,
+) -> Result<Json<crate::accrual::AccrualRun>, ApiError> {
+    if !caller.actor.has(Role::HrAdmin) {
+        return Err(ApiError::forbidden("only HR runs the leave accrual"));
+    }
+    let now = Utc::now();
+    let today = now.with_timezone(&state.settings.company_offset).date_naive();
+    let on = req.on.unwrap_or(today);
+    if on > today {
+        return Err(ApiError::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "future_date",
+            format!("leave accrues as days pass: {on} is after today ({today})"),
+        ));
+    }
+    Ok(Json(crate::accrual::run(&state, on, now).await))
 }
