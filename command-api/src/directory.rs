@@ -34,6 +34,9 @@ pub struct Directory {
     log: Arc<dyn EventLog>,
     /// Set once the directory has held what the log had when it started following it.
     settled: AtomicBool,
+    /// When a decision that missed someone last caught the directory up: one catch-up at a
+    /// time, and at most one per [`MISS_INTERVAL`], however many requests name strangers.
+    missed: tokio::sync::Mutex<Option<tokio::time::Instant>>,
 }
 
 impl std::fmt::Debug for Directory {
@@ -51,6 +54,10 @@ const FOLDED: [&str; 2] = [streams::EMPLOYEE, streams::DEPARTMENT];
 /// How long a decision that misses someone waits for the directory to catch up.
 const CATCH_UP: Duration = Duration::from_secs(3);
 
+/// A catch-up for a miss this recent serves the next miss too: asking the log for its end
+/// costs a broker round trip per partition, and a request may name any made-up id.
+const MISS_INTERVAL: Duration = Duration::from_secs(1);
+
 impl Directory {
     /// Starts following the employee and department streams.
     pub fn follow(log: Arc<dyn EventLog>) -> Arc<Self> {
@@ -59,6 +66,7 @@ impl Directory {
             progress: watch::channel(BTreeMap::new()).0,
             log: log.clone(),
             settled: AtomicBool::new(false),
+            missed: tokio::sync::Mutex::new(None),
         });
         for stream_type in FOLDED {
             tokio::spawn(directory.clone().run(log.clone(), stream_type));
@@ -71,6 +79,7 @@ impl Directory {
     async fn settle(self: Arc<Self>) {
         while !self.catch_up(Duration::from_secs(30)).await {
             tracing::warn!("the org directory has not caught up with the log yet");
+            tokio::time::sleep(Duration::from_secs(1)).await;
         }
         self.settled.store(true, Ordering::Release);
     }
@@ -104,13 +113,22 @@ impl Directory {
 
     /// The org chart, caught up with the log first (bounded) when any of `wanted` is missing
     /// from it: a decision about someone the directory has not heard of yet waits for them
-    /// rather than refusing them.
+    /// rather than refusing them. Misses share catch-ups: one runs at a time, and one that
+    /// finished within [`MISS_INTERVAL`] serves the next (an id registered on another
+    /// instance in that last second may still be refused, and found on a retry).
     pub async fn chart_knowing(&self, wanted: &[EmployeeId]) -> OrgChart {
         let chart = self.org_chart();
         if wanted.iter().all(|id| chart.employees.contains_key(id)) {
             return chart;
         }
+        let Ok(mut last) = tokio::time::timeout(CATCH_UP, self.missed.lock()).await else {
+            return self.org_chart();
+        };
+        if last.is_some_and(|at| at.elapsed() < MISS_INTERVAL) {
+            return self.org_chart();
+        }
         self.catch_up(CATCH_UP).await;
+        *last = Some(tokio::time::Instant::now());
         self.org_chart()
     }
 

@@ -65,7 +65,17 @@ async fn run_quests(service: &CommandService, offset: FixedOffset) -> Result<(),
                 };
                 let mut wait = RETRY_FIRST;
                 loop {
-                    match reward(service, &stream, &event, delivered.commit.commit_id, offset).await {
+                    let commit = &delivered.commit;
+                    match reward(
+                        service,
+                        &stream,
+                        &event,
+                        commit.commit_id,
+                        commit.last_version(),
+                        offset,
+                    )
+                    .await
+                    {
                         Ok(()) => break,
                         Err(e) if passing(&e) => {
                             tracing::info!(stream = %stream, error = %e.detail, retry_in = ?wait, "quest reward failed; will retry");
@@ -83,16 +93,33 @@ async fn run_quests(service: &CommandService, offset: FixedOffset) -> Result<(),
     }
 }
 
-/// Credits a verified quest's leave reward, once per quest and employee.
+/// A read of `stream` at `read` that does not reach the commit an event came in (`version`)
+/// yet — a replica, a cache behind the subscription. Deciding on it would see too little and
+/// do nothing, for good; it is a passing failure, tried again shortly.
+fn behind(stream: &StreamRef, read: u64, version: u64) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        "stream_behind",
+        format!("{stream} read at v{read}, the event is at v{version}"),
+    )
+}
+
+/// Credits a verified quest's leave reward, once per quest and employee. `version` is the
+/// commit that carried the event: a read behind it (which would see no quest and credit
+/// nothing, for good) is a passing failure, tried again.
 async fn reward(
     service: &CommandService,
     stream: &StreamRef,
     event: &QuestEvent,
     cause: Uuid,
+    version: u64,
     offset: FixedOffset,
 ) -> Result<(), ApiError> {
-    let quest = service.load::<Quest>(stream).await?.state;
-    for step in on_quest_event(&quest, event, offset) {
+    let loaded = service.load::<Quest>(stream).await?;
+    if loaded.version < version {
+        return Err(behind(stream, loaded.version, version));
+    }
+    for step in on_quest_event(&loaded.state, event, offset) {
         if let FollowUp::Leave(command @ domain::leave::LeaveCommand::Accrue { employee, key, .. }) = &step {
             let ledger = StreamRef::new(streams::LEAVE, employee.to_string());
             let meta = Meta::system(derived_id(&format!("quest-reward/{key}")), Some(cause));
@@ -215,11 +242,7 @@ async fn follow_up(
         // A read that does not reach the commit the event came in yet (a replica, a cache
         // behind the subscription): deciding on it would see no approval and do nothing, for
         // good. Try again shortly instead.
-        return Err(ApiError::new(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            "stream_behind",
-            format!("{stream} read at v{}, the event is at v{version}", loaded.version),
-        ));
+        return Err(behind(stream, loaded.version, version));
     }
     let Some(doc) = loaded.state.0 else {
         return Ok(());

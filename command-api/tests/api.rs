@@ -1862,6 +1862,8 @@ async fn readiness_names_the_partitions_and_streams_the_log_reports_stuck_and_me
 struct LaggingDirectoryLog {
     inner: Arc<EmbeddedLog>,
     release: tokio::sync::watch::Receiver<bool>,
+    /// How often anyone asked for the log's end.
+    end_offsets_asked: std::sync::atomic::AtomicUsize,
 }
 
 /// The employee feed, held until released.
@@ -1910,6 +1912,7 @@ impl EventLog for LaggingDirectoryLog {
         }))
     }
     async fn end_offsets(&self, stream_type: &str) -> Result<Checkpoint, EventLogError> {
+        self.end_offsets_asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.inner.end_offsets(stream_type).await
     }
     fn partitions(&self) -> u32 {
@@ -1920,6 +1923,12 @@ impl EventLog for LaggingDirectoryLog {
 /// Instance A on a seeded embedded log, and instance B on the same log whose employee feed is
 /// held until the returned sender says `true`.
 async fn an_instance_behind() -> (App, App, tokio::sync::watch::Sender<bool>) {
+    let (a, b, release, _) = an_instance_behind_counting().await;
+    (a, b, release)
+}
+
+/// As [`an_instance_behind`], with B's log that counts the requests for its end.
+async fn an_instance_behind_counting() -> (App, App, tokio::sync::watch::Sender<bool>, Arc<LaggingDirectoryLog>) {
     let dir = tempfile::tempdir().unwrap();
     let log = Arc::new(EmbeddedLog::open(dir.path(), EmbeddedOptions::default(), Upcasters::default()).unwrap());
     let a = App::spawn(log.clone(), Some(dir), demo_settings()).await;
@@ -1927,14 +1936,51 @@ async fn an_instance_behind() -> (App, App, tokio::sync::watch::Sender<bool>) {
     let lagging = Arc::new(LaggingDirectoryLog {
         inner: log,
         release: held,
+        end_offsets_asked: Default::default(),
     });
-    let (_, router) = command_api::build(lagging, demo_auth(), demo_settings());
+    let (_, router) = command_api::build(lagging.clone(), demo_auth(), demo_settings());
     let b = App {
         base: serve(router).await,
         http: reqwest::Client::new(),
         _dir: None,
     };
-    (a, b, release)
+    (a, b, release, lagging)
+}
+
+/// A line naming made-up people makes the directory look for them in the log, which costs a
+/// broker round trip per partition: requests doing it at once share one look, so a caller
+/// cannot multiply the log's load by naming strangers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submissions_naming_strangers_share_one_look_at_the_log() {
+    let (a, b, release, log) = an_instance_behind_counting().await;
+    release.send(true).unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while b.call("GET", "/readyz", None, None, &[]).await.status != StatusCode::OK {
+        assert!(tokio::time::Instant::now() < deadline, "never ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let kang = a.login(DEV_KANG).await;
+    let mut paths = Vec::new();
+    for _ in 0..6 {
+        let stranger = EmployeeId(Uuid::now_v7());
+        let draft = b
+            .post(
+                "/api/approvals",
+                &kang,
+                json!({ "form": "general", "title": "낯선 결재자", "body": { "content": "x" }, "line": line(&[stranger]) }),
+                None,
+            )
+            .await;
+        assert_eq!(draft.status, StatusCode::CREATED, "{}", draft.body);
+        paths.push(format!("/api/approvals/{}/submit", draft.body["id"].as_str().unwrap()));
+    }
+    let before = log.end_offsets_asked.load(std::sync::atomic::Ordering::SeqCst);
+    let submits = paths.iter().map(|p| b.post(p, &kang, json!({}), Some(1)));
+    for refused in futures::future::join_all(submits).await {
+        problem(&refused, StatusCode::UNPROCESSABLE_ENTITY, "invalid_line");
+    }
+    let asked = log.end_offsets_asked.load(std::sync::atomic::Ordering::SeqCst) - before;
+    assert!(asked <= 2, "six submissions asked for the log's end {asked} times");
 }
 
 /// An instance that has not read the org streams since it started would refuse every drafter

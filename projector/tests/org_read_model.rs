@@ -388,14 +388,14 @@ async fn a_quest_folds_to_its_row_and_one_row_per_participant(store: SqlReadMode
     );
     let mine = projector
         .store()
-        .quest_participations(&Uuid::from_u128(1).to_string())
+        .quest_participations(&Uuid::from_u128(1).to_string(), 20)
         .await
         .unwrap();
     assert_eq!(mine.len(), 1);
     assert_eq!(
         projector
             .store()
-            .quests_posted_by(&Uuid::from_u128(2).to_string())
+            .quests_posted_by(&Uuid::from_u128(2).to_string(), 20)
             .await
             .unwrap()
             .len(),

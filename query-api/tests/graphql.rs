@@ -1473,6 +1473,34 @@ async fn quests_are_seen_by_their_audience_and_judged_by_their_poster(w: World) 
         mine["myQuests"],
         json!([{ "id": team.to_string(), "myStatus": "accepted", "rewardKind": "leave_hours", "rewardAmount": 8 }])
     );
+    // A returned participant reads why; nobody else's standing reaches them.
+    append(
+        &*w.log,
+        streams::QUEST,
+        team.0,
+        &[
+            QuestEvent::Submitted { employee: E, at: now },
+            QuestEvent::Returned {
+                employee: E,
+                reason: "테스트 보완".into(),
+                by: B,
+                at: now,
+            },
+        ],
+    )
+    .await;
+    project(&*w.log, &w.org, &*w.views).await;
+    let returned = w
+        .data(
+            E,
+            "{ myQuests { myStatus myReturnedReason participants { employeeId } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        returned["myQuests"],
+        json!([{ "myStatus": "returned", "myReturnedReason": "테스트 보완", "participants": [] }])
+    );
 
     let board = "query($dept: ID) { questLeaderboard(departmentId: $dept) { employeeId rewardKind total quests } }";
     assert_eq!(

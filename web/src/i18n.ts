@@ -125,6 +125,9 @@ const ko = {
   leaderboard: "부서 순위",
   questsDone: "건 완료",
   noQuests: "퀘스트가 없습니다",
+  questCancelled: "취소됨",
+  questFull: "마감(정원)",
+  cancelQuest: "퀘스트 취소",
 } as const;
 
 export type Key = keyof typeof ko;
@@ -250,6 +253,9 @@ const en: Record<Key, string> = {
   leaderboard: "Department board",
   questsDone: "done",
   noQuests: "No quests",
+  questCancelled: "Cancelled",
+  questFull: "Full",
+  cancelQuest: "Cancel quest",
 };
 
 export const dictionaries: Record<Lang, Record<Key, string>> = { ko, en };

@@ -6,7 +6,9 @@
 //! What the domain asks the caller to carry is looked up here: the accepting employee's
 //! manager (a team quest is for the poster's direct reports) from the org directory, and for
 //! an attendance quest the employee's days of the goal's month, each judged by the standard
-//! schedule, from their attendance streams.
+//! schedule, from their attendance streams. No holiday calendar or approved leave is passed
+//! yet (the command side keeps neither by day): a month with a public holiday or a day of
+//! leave does not meet an attendance goal until they are.
 
 use crate::error::ApiError;
 use crate::extract::{Body, Caller, CommandHeaders, Id};

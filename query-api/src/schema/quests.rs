@@ -10,10 +10,10 @@
 
 use super::*;
 use crate::context::Viewer;
-use infra::readmodel::rows::{QuestParticipantRow, QuestRow};
+use infra::readmodel::rows::QuestRow;
 
-/// Quests listed at most, per list.
-const MAX_QUESTS: usize = 200;
+/// Quests listed at most, per list (what [`cost::QUESTS`] weighs).
+const MAX_QUESTS: usize = cost::QUESTS;
 
 /// One participant of a quest.
 #[derive(SimpleObject)]
@@ -55,6 +55,8 @@ pub struct QuestOut {
     pub cancelled: bool,
     /// The viewer's own standing, if they took it on.
     pub my_status: Option<String>,
+    /// Why the poster last returned the viewer's submission.
+    pub my_returned_reason: Option<String>,
     /// Everyone who took it on: for the poster, HR admins and auditors; empty for others.
     pub participants: Vec<QuestParticipantOut>,
 }
@@ -75,68 +77,69 @@ fn int(v: i64) -> i32 {
     i32::try_from(v).unwrap_or(i32::MAX)
 }
 
-/// Whether the viewer is in the quest's audience.
-fn in_audience(quest: &QuestRow, viewer: &Viewer) -> bool {
-    match quest.audience.as_str() {
-        "team" => viewer.detail.manager.as_deref() == Some(quest.poster.as_str()),
-        "department" => quest.department.is_some() && quest.department == viewer.detail.department,
-        "company" => true,
-        _ => false,
-    }
-}
-
 /// Whether the viewer sees who took the quest on.
 fn judges(quest: &QuestRow, viewer: &Viewer) -> bool {
     quest.poster == viewer.actor.id.to_string() || context::reads_all(viewer)
 }
 
 /// Shapes quest rows for the viewer: names, their own standing, participants where allowed.
+/// Three reads whatever the number of quests: the viewer's standing, the participants of the
+/// quests they judge, the names.
 async fn shaped(ctx: &Context<'_>, viewer: &Viewer, quests: Vec<QuestRow>) -> async_graphql::Result<Vec<QuestOut>> {
     let org = &stores(ctx).org;
+    let quests: Vec<QuestRow> = quests.into_iter().take(MAX_QUESTS).collect();
+    let ids: Vec<String> = quests.iter().map(|q| q.id.clone()).collect();
     let me = viewer.actor.id.to_string();
-    let mine: Vec<QuestParticipantRow> = org.quest_participations(&me).await.map_err(error::store)?;
-    let mut out = Vec::with_capacity(quests.len());
-    for quest in quests.into_iter().take(MAX_QUESTS) {
-        let participants = if judges(&quest, viewer) {
-            org.quest_participants(&quest.id).await.map_err(error::store)?
-        } else {
-            Vec::new()
-        };
-        let ids: Vec<String> = std::iter::once(quest.poster.clone())
-            .chain(participants.iter().map(|p| p.employee.clone()))
-            .collect();
-        let names = context::employees(ctx, &ids).await?;
-        let name = |id: &str| names.iter().find(|e| e.id == id).map(|e| e.name.clone());
-        out.push(QuestOut {
-            my_status: mine.iter().find(|p| p.quest == quest.id).map(|p| p.status.clone()),
-            participants: participants
-                .into_iter()
-                .map(|p| QuestParticipantOut {
-                    employee_name: name(&p.employee),
-                    employee_id: p.employee,
-                    status: p.status,
-                    accepted_at: p.accepted_at,
-                    returned_reason: p.returned_reason,
-                })
-                .collect(),
-            poster_name: name(&quest.poster),
-            id: quest.id,
-            title: quest.title,
-            description: quest.description,
-            poster_id: quest.poster,
-            audience: quest.audience,
-            department_id: quest.department,
-            reward_kind: quest.reward_kind,
-            reward_amount: int(quest.reward_amount),
-            capacity: int(quest.capacity),
-            taken: int(quest.taken),
-            deadline: quest.deadline,
-            kind: quest.kind,
-            goal: quest.goal,
-            cancelled: quest.cancelled,
-        });
-    }
-    Ok(out)
+    let mine = org.quest_standing(&me, &ids).await.map_err(error::store)?;
+    let judged: Vec<String> = quests
+        .iter()
+        .filter(|q| judges(q, viewer))
+        .map(|q| q.id.clone())
+        .collect();
+    let participants = org.quest_participants_of(&judged).await.map_err(error::store)?;
+    let people: Vec<String> = quests
+        .iter()
+        .map(|q| q.poster.clone())
+        .chain(participants.iter().map(|p| p.employee.clone()))
+        .collect();
+    let names = context::employees(ctx, &people).await?;
+    let name = |id: &str| names.iter().find(|e| e.id == id).map(|e| e.name.clone());
+    Ok(quests
+        .into_iter()
+        .map(|quest| {
+            let own = mine.iter().find(|p| p.quest == quest.id);
+            QuestOut {
+                my_status: own.map(|p| p.status.clone()),
+                my_returned_reason: own.and_then(|p| p.returned_reason.clone()),
+                participants: participants
+                    .iter()
+                    .filter(|p| p.quest == quest.id)
+                    .map(|p| QuestParticipantOut {
+                        employee_name: name(&p.employee),
+                        employee_id: p.employee.clone(),
+                        status: p.status.clone(),
+                        accepted_at: p.accepted_at.clone(),
+                        returned_reason: p.returned_reason.clone(),
+                    })
+                    .collect(),
+                poster_name: name(&quest.poster),
+                id: quest.id,
+                title: quest.title,
+                description: quest.description,
+                poster_id: quest.poster,
+                audience: quest.audience,
+                department_id: quest.department,
+                reward_kind: quest.reward_kind,
+                reward_amount: int(quest.reward_amount),
+                capacity: int(quest.capacity),
+                taken: int(quest.taken),
+                deadline: quest.deadline,
+                kind: quest.kind,
+                goal: quest.goal,
+                cancelled: quest.cancelled,
+            }
+        })
+        .collect())
 }
 
 #[derive(Default)]
@@ -149,16 +152,17 @@ impl QuestQueries {
     #[graphql(complexity = "cost::QUESTS * child_complexity")]
     async fn open_quests(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<QuestOut>> {
         let viewer = viewer(ctx)?;
-        let me = viewer.actor.id.to_string();
-        let rows = stores(ctx)
+        let open = stores(ctx)
             .org
-            .open_quests(&Utc::now().to_rfc3339())
+            .open_quests(
+                &infra::readmodel::fold::org::quest_time(Utc::now()),
+                &viewer.actor.id.to_string(),
+                viewer.detail.department.as_deref(),
+                viewer.detail.manager.as_deref(),
+                MAX_QUESTS,
+            )
             .await
             .map_err(error::store)?;
-        let open = rows
-            .into_iter()
-            .filter(|q| q.poster != me && in_audience(q, viewer))
-            .collect();
         shaped(ctx, viewer, open).await
     }
 
@@ -168,7 +172,7 @@ impl QuestQueries {
         let viewer = viewer(ctx)?;
         let org = &stores(ctx).org;
         let taken = org
-            .quest_participations(&viewer.actor.id.to_string())
+            .quest_participations(&viewer.actor.id.to_string(), MAX_QUESTS)
             .await
             .map_err(error::store)?;
         let ids: Vec<String> = taken.iter().map(|p| p.quest.clone()).collect();
@@ -184,7 +188,7 @@ impl QuestQueries {
         let viewer = viewer(ctx)?;
         let rows = stores(ctx)
             .org
-            .quests_posted_by(&viewer.actor.id.to_string())
+            .quests_posted_by(&viewer.actor.id.to_string(), MAX_QUESTS)
             .await
             .map_err(error::store)?;
         shaped(ctx, viewer, rows).await

@@ -11,9 +11,9 @@ import type { QuestsQuery } from "../gql/graphql";
 const QUESTS = graphql(`
   query Quests {
     me { id roles }
-    openQuests { id title description posterName audience rewardKind rewardAmount capacity taken deadline kind goal cancelled myStatus }
-    myQuests { id title description posterName audience rewardKind rewardAmount capacity taken deadline kind goal cancelled myStatus }
-    postedQuests { id title description posterName audience rewardKind rewardAmount capacity taken deadline kind goal cancelled myStatus participants { employeeId employeeName status returnedReason } }
+    openQuests { id title description posterName audience rewardKind rewardAmount capacity taken deadline kind goal cancelled myStatus myReturnedReason }
+    myQuests { id title description posterName audience rewardKind rewardAmount capacity taken deadline kind goal cancelled myStatus myReturnedReason }
+    postedQuests { id title description posterName audience rewardKind rewardAmount capacity taken deadline kind goal cancelled myStatus myReturnedReason participants { employeeId employeeName status returnedReason } }
     leaveBalance { available }
     questLeaderboard { employeeId employeeName rewardKind total quests }
   }
@@ -38,7 +38,7 @@ function useReward() {
 /** The deadline as a local date and time, minutes precision. */
 const when = (rfc3339: string) => new Date(rfc3339).toLocaleString(undefined, { dateStyle: "short", timeStyle: "short" });
 
-function PostForm({ session, onPosted }: { session: Session; onPosted: () => void }) {
+function PostForm({ session, onPosted, manager }: { session: Session; onPosted: () => void; manager: boolean }) {
   const t = useT();
   const [title, setTitle] = useState("");
   const [description, setDescription] = useState("");
@@ -46,7 +46,7 @@ function PostForm({ session, onPosted }: { session: Session; onPosted: () => voi
   const [amount, setAmount] = useState(8);
   const [capacity, setCapacity] = useState(3);
   const [days, setDays] = useState(7);
-  const [audience, setAudience] = useState<"team" | "company">("team");
+  const [audience, setAudience] = useState<"team" | "company">(manager ? "team" : "company");
   const [message, setMessage] = useState<string | null>(null);
   const post = async () => {
     setMessage(null);
@@ -111,7 +111,7 @@ function PostForm({ session, onPosted }: { session: Session; onPosted: () => voi
       <label>
         {t("audience")}{" "}
         <select value={audience} onChange={(e) => setAudience(e.target.value === "company" ? "company" : "team")}>
-          <option value="team">{t("audienceTeam")}</option>
+          {manager && <option value="team">{t("audienceTeam")}</option>}
           <option value="company">{t("audienceCompany")}</option>
         </select>
       </label>
@@ -131,8 +131,15 @@ function QuestCard({ quest, children }: { quest: Quest; children?: React.ReactNo
         {quest.posterName} · {t("deadline")} {when(quest.deadline)} · {quest.taken}/{quest.capacity}
         {quest.kind === "attendance" && ` · ${t("attendanceGoal")}`}
         {quest.myStatus && ` · ${t(statusKey[quest.myStatus] ?? "questAccepted")}`}
+        {quest.cancelled && ` · ${t("questCancelled")}`}
+        {!quest.cancelled && quest.taken >= quest.capacity && ` · ${t("questFull")}`}
       </div>
       {quest.description && <p>{quest.description}</p>}
+      {quest.myStatus === "returned" && quest.myReturnedReason && (
+        <p className="hint" data-testid="quest-returned-reason">
+          {t("reason")}: {quest.myReturnedReason}
+        </p>
+      )}
       {children}
     </li>
   );
@@ -155,6 +162,7 @@ export function Quests({ session }: { session: Session }) {
     }
   };
   const data = result.data;
+  if (result.error && !data) return <p role="alert">{`${t("failed")}: ${result.error.message}`}</p>;
   const roles = data?.me.roles ?? [];
   const posts = roles.includes("manager") || roles.includes("hr_admin");
   const takenIds = new Set((data?.myQuests ?? []).map((q) => q.id));
@@ -175,9 +183,11 @@ export function Quests({ session }: { session: Session }) {
         {none(open)}
         {open.map((q) => (
           <QuestCard key={q.id} quest={q}>
-            <button onClick={() => act(() => command(session, "/api/quests/{id}/accept", { id: q.id }, {}))} data-testid="quest-accept">
-              {t("acceptQuest")}
-            </button>
+            {q.taken < q.capacity && (
+              <button onClick={() => act(() => command(session, "/api/quests/{id}/accept", { id: q.id }, {}))} data-testid="quest-accept">
+                {t("acceptQuest")}
+              </button>
+            )}
           </QuestCard>
         ))}
       </ul>
@@ -201,6 +211,16 @@ export function Quests({ session }: { session: Session }) {
             {none(data?.postedQuests ?? [])}
             {(data?.postedQuests ?? []).map((q) => (
               <QuestCard key={q.id} quest={q}>
+                {!q.cancelled && (
+                  <button
+                    onClick={() => {
+                      const reason = prompt(t("reason"));
+                      if (reason) void act(() => command(session, "/api/quests/{id}/cancel", { id: q.id }, { reason }));
+                    }}
+                  >
+                    {t("cancelQuest")}
+                  </button>
+                )}
                 <table>
                   <tbody>
                     {q.participants.map((p) => (
@@ -208,7 +228,7 @@ export function Quests({ session }: { session: Session }) {
                         <td>{p.employeeName}</td>
                         <td>{t(statusKey[p.status] ?? "questAccepted")}</td>
                         <td>
-                          {p.status === "submitted" && (
+                          {p.status === "submitted" && !q.cancelled && (
                             <>
                               <button
                                 onClick={() =>
@@ -237,7 +257,7 @@ export function Quests({ session }: { session: Session }) {
               </QuestCard>
             ))}
           </ul>
-          <PostForm session={session} onPosted={refresh} />
+          <PostForm session={session} onPosted={refresh} manager={roles.includes("manager")} />
         </>
       )}
       <h2>{t("leaderboard")}</h2>

@@ -29,8 +29,9 @@ pub enum OrgRow {
     Delegation(DelegationRow),
     LeaveBalance(LeaveBalanceRow),
     AttendanceDay(AttendanceDayRow),
-    /// A quest and every participant's row (a commit may touch any of them).
-    Quest(QuestRow, Vec<QuestParticipantRow>),
+    /// A quest and every participant's row (a commit may touch any of them); no row for a
+    /// stream without its `quest.posted`.
+    Quest(Option<QuestRow>, Vec<QuestParticipantRow>),
 }
 
 /// What one commit of an org stream folds to.
@@ -162,7 +163,7 @@ pub fn attendance_row(d: &AttendanceDay, version: i64) -> AttendanceDayRow {
 
 fn quest_rows(q: &Quest, version: i64) -> OrgRow {
     let Some(quest) = q.posted() else {
-        return OrgRow::Quest(QuestRow::default(), Vec::new());
+        return OrgRow::Quest(None, Vec::new());
     };
     let id = quest.id.to_string();
     let (audience, department) = match quest.audience {
@@ -187,7 +188,7 @@ fn quest_rows(q: &Quest, version: i64) -> OrgRow {
             quest: id.clone(),
             employee: employee.to_string(),
             status: name_of(p.status),
-            accepted_at: p.accepted_at.to_rfc3339(),
+            accepted_at: quest_time(p.accepted_at),
             returned_reason: p.returned_reason.clone(),
             earned: if p.status == domain::quest::ParticipationStatus::Verified {
                 reward_amount
@@ -208,13 +209,19 @@ fn quest_rows(q: &Quest, version: i64) -> OrgRow {
         reward_amount,
         capacity: i64::from(quest.capacity),
         taken: quest.participants.len() as i64,
-        deadline: quest.deadline.to_rfc3339(),
+        deadline: quest_time(quest.deadline),
         kind: kind.to_owned(),
         goal,
         cancelled: quest.cancelled,
         version,
     };
-    OrgRow::Quest(row, participants)
+    OrgRow::Quest(Some(row), participants)
+}
+
+/// A time as the quest rows hold it: UTC with milliseconds, so text order is time order and
+/// every browser parses it.
+pub fn quest_time(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// A reward as (kind, amount): leave in hours, or points.

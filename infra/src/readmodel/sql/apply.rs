@@ -132,19 +132,21 @@ impl SqlReadModel {
                     appended.push(bound(row)?);
                 }
                 let row = match &fold.current {
-                    OrgRow::Employee(row) => bound(row)?,
-                    OrgRow::Department(row) => bound(row)?,
-                    OrgRow::Delegation(row) => bound(row)?,
-                    OrgRow::LeaveBalance(row) => bound(row)?,
-                    OrgRow::AttendanceDay(row) => bound(row)?,
+                    OrgRow::Employee(row) => Some(bound(row)?),
+                    OrgRow::Department(row) => Some(bound(row)?),
+                    OrgRow::Delegation(row) => Some(bound(row)?),
+                    OrgRow::LeaveBalance(row) => Some(bound(row)?),
+                    OrgRow::AttendanceDay(row) => Some(bound(row)?),
                     OrgRow::Quest(row, participants) => {
                         for participant in participants {
                             current.keep(bound(participant)?);
                         }
-                        bound(row)?
+                        row.as_ref().map(bound).transpose()?
                     }
                 };
-                current.keep(row);
+                if let Some(row) = row {
+                    current.keep(row);
+                }
                 fold.state
             };
             let head = Head {

@@ -24,6 +24,19 @@ impl SqlReadModel {
         query.fetch_all(&self.pool).await?.iter().map(read).collect()
     }
 
+    /// As [`Self::rows`] for each of `ids`, asked in chunks: `{in}` in `sql` stands for a
+    /// chunk's placeholders, bound after `leading`.
+    async fn rows_in<R: TableRow>(&self, sql: &str, leading: &[&str], ids: &[String]) -> Result<Vec<R>, StoreError> {
+        let mut found = Vec::new();
+        for chunk in ids.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let mut binds = leading.to_vec();
+            binds.extend(chunk.iter().map(String::as_str));
+            found.extend(self.rows::<R>(&sql.replace("{in}", &marks), &binds).await?);
+        }
+        Ok(found)
+    }
+
     /// The documents in one box of a principal (`emp:<id>` or `dept:<id>`), newest first.
     pub async fn inbox_items(
         &self,
@@ -207,23 +220,35 @@ impl SqlReadModel {
         .await
     }
 
-    /// Quests not cancelled whose deadline is after `now` (RFC 3339 UTC), soonest deadline
-    /// first; who may take each on is the reader's to judge (the audience needs the org).
-    pub async fn open_quests(&self, now: &str) -> Result<Vec<QuestRow>, StoreError> {
-        self.rows(
-            "SELECT {columns} FROM quests WHERE cancelled = 0 AND deadline > ? ORDER BY deadline, id",
-            &[now],
-        )
-        .await
+    /// The first `limit` quests open to `viewer` at `now` (RFC 3339 UTC), soonest deadline
+    /// first: not cancelled, not past their deadline, not the viewer's own, and for the
+    /// viewer's audience — the company, the viewer's department, or the team of the viewer's
+    /// manager.
+    pub async fn open_quests(
+        &self,
+        now: &str,
+        viewer: &str,
+        department: Option<&str>,
+        manager: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<QuestRow>, StoreError> {
+        let sql = format!(
+            "SELECT {{columns}} FROM quests WHERE cancelled = 0 AND deadline > ? AND poster <> ? \
+             AND (audience = 'company' OR (audience = 'department' AND department = ?) \
+             OR (audience = 'team' AND poster = ?)) ORDER BY deadline, id LIMIT {}",
+            limit.min(1000)
+        );
+        let (department, manager) = (department.unwrap_or(""), manager.unwrap_or(""));
+        self.rows(&sql, &[now, viewer, department, manager]).await
     }
 
-    /// Quests `poster` posted, newest deadline first.
-    pub async fn quests_posted_by(&self, poster: &str) -> Result<Vec<QuestRow>, StoreError> {
-        self.rows(
-            "SELECT {columns} FROM quests WHERE poster = ? ORDER BY deadline DESC, id",
-            &[poster],
-        )
-        .await
+    /// The `limit` quests `poster` posted with the latest deadlines, latest first.
+    pub async fn quests_posted_by(&self, poster: &str, limit: usize) -> Result<Vec<QuestRow>, StoreError> {
+        let sql = format!(
+            "SELECT {{columns}} FROM quests WHERE poster = ? ORDER BY deadline DESC, id LIMIT {}",
+            limit.min(1000)
+        );
+        self.rows(&sql, &[poster]).await
     }
 
     /// One quest.
@@ -237,34 +262,43 @@ impl SqlReadModel {
 
     /// Quests by id (those that exist), in no particular order.
     pub async fn quests_by_id(&self, ids: &[String]) -> Result<Vec<QuestRow>, StoreError> {
-        let mut found = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(500) {
-            let marks = vec!["?"; chunk.len()].join(", ");
-            let binds: Vec<&str> = chunk.iter().map(String::as_str).collect();
-            found.extend(
-                self.rows::<QuestRow>(&format!("SELECT {{columns}} FROM quests WHERE id IN ({marks})"), &binds)
-                    .await?,
-            );
-        }
-        Ok(found)
+        self.rows_in("SELECT {columns} FROM quests WHERE id IN ({in})", &[], ids)
+            .await
     }
 
     /// The participants of one quest, by employee id.
     pub async fn quest_participants(&self, quest: &str) -> Result<Vec<QuestParticipantRow>, StoreError> {
-        self.rows(
-            "SELECT {columns} FROM quest_participants WHERE quest = ? ORDER BY employee",
-            &[quest],
-        )
-        .await
+        self.quest_participants_of(&[quest.to_owned()]).await
     }
 
-    /// Every quest `employee` has taken on.
-    pub async fn quest_participations(&self, employee: &str) -> Result<Vec<QuestParticipantRow>, StoreError> {
-        self.rows(
-            "SELECT {columns} FROM quest_participants WHERE employee = ? ORDER BY accepted_at DESC",
-            &[employee],
-        )
-        .await
+    /// The participants of each of `quests` (at most a quest's capacity each), by quest and
+    /// employee id.
+    pub async fn quest_participants_of(&self, quests: &[String]) -> Result<Vec<QuestParticipantRow>, StoreError> {
+        let sql = "SELECT {columns} FROM quest_participants WHERE quest IN ({in}) ORDER BY quest, employee";
+        self.rows_in(sql, &[], quests).await
+    }
+
+    /// The `limit` quests `employee` took on most recently, latest first.
+    pub async fn quest_participations(
+        &self,
+        employee: &str,
+        limit: usize,
+    ) -> Result<Vec<QuestParticipantRow>, StoreError> {
+        let sql = format!(
+            "SELECT {{columns}} FROM quest_participants WHERE employee = ? ORDER BY accepted_at DESC, quest LIMIT {}",
+            limit.min(1000)
+        );
+        self.rows(&sql, &[employee]).await
+    }
+
+    /// `employee`'s standing in each of `quests` they took on.
+    pub async fn quest_standing(
+        &self,
+        employee: &str,
+        quests: &[String],
+    ) -> Result<Vec<QuestParticipantRow>, StoreError> {
+        let sql = "SELECT {columns} FROM quest_participants WHERE employee = ? AND quest IN ({in})";
+        self.rows_in(sql, &[employee], quests).await
     }
 
     /// Verified rewards of the active members of `department`, summed per employee and reward
