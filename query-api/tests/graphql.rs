@@ -1557,6 +1557,92 @@ async fn leave_entitlement_follows_the_hire_date_by_the_act(w: World) {
     assert_eq!(codes(&w.query(E, query, of_a).await), ["FORBIDDEN"]);
 }
 
+/// A month summed per employee: every active member of 개발팀 for its head and HR (zeros for
+/// one without a day), the viewer's own row for anyone; another department's report is refused.
+async fn a_month_is_summed_per_employee_for_the_head_and_hr(w: World) {
+    use chrono::TimeZone;
+    use domain::attendance::{AttendanceDay, AttendanceEvent};
+    let kst = |d: u32, h: i64, m: i64| {
+        Utc.with_ymd_and_hms(2026, 3, d, 0, 0, 0).unwrap() + chrono::Duration::minutes(h * 60 + m - 9 * 60)
+    };
+    // 김기안: on time on the 3rd (an hour's overtime), 20 minutes late on the 4th.
+    for (d, (in_h, in_m), (out_h, out_m)) in [(3, (9, 0), (19, 0)), (4, (9, 20), (18, 0))] {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 3, d).unwrap();
+        append(
+            &*w.log,
+            streams::ATTENDANCE,
+            AttendanceDay::stream_id(A, day),
+            &[
+                AttendanceEvent::CheckedIn {
+                    employee: A,
+                    day,
+                    at: kst(d, in_h, in_m),
+                },
+                AttendanceEvent::CheckedOut {
+                    employee: A,
+                    day,
+                    at: kst(d, out_h, out_m),
+                },
+            ],
+        )
+        .await;
+    }
+    append(
+        &*w.log,
+        streams::DEPARTMENT,
+        DEV.0,
+        &[DepartmentEvent::HeadAppointed {
+            head: Some(B),
+            by: HR,
+            at: Utc::now(),
+        }],
+    )
+    .await;
+    project(&*w.log, &w.org, &*w.views).await;
+    let report = "query($dept: ID) { attendanceReport(month: \"2026-03\", departmentId: $dept) { employeeId workDays daysPresent absentDays lateDays lateMinutes regularMinutes overtimeMinutes } }";
+    let dev = json!({ "dept": DEV.0.to_string() });
+    let rows = w.data(B, report, dev.clone()).await["attendanceReport"].clone();
+    let mut members: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["employeeId"].as_str().unwrap())
+        .collect();
+    members.sort_unstable();
+    let mut expected = [A, B, E].map(|e| e.to_string());
+    expected.sort_unstable();
+    assert_eq!(members, expected);
+    let of_a = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["employeeId"] == A.to_string())
+        .unwrap();
+    assert_eq!(
+        of_a,
+        &json!({ "employeeId": A.to_string(), "workDays": 22, "daysPresent": 2, "absentDays": 20, "lateDays": 1,
+            "lateMinutes": 20, "regularMinutes": 940, "overtimeMinutes": 60 })
+    );
+    let of_e = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["employeeId"] == E.to_string())
+        .unwrap();
+    assert_eq!((&of_e["daysPresent"], &of_e["absentDays"]), (&json!(0), &json!(22)));
+    assert_eq!(w.data(HR, report, dev.clone()).await["attendanceReport"], rows);
+    assert_eq!(codes(&w.query(A, report, dev).await), ["FORBIDDEN"]);
+    let own = w.data(A, report, json!({})).await["attendanceReport"].clone();
+    assert_eq!(own, json!([of_a]));
+    assert_eq!(
+        codes(
+            &w.query(A, "{ attendanceReport(month: \"2026-13\") { employeeId } }", json!({}))
+                .await
+        ),
+        ["BAD_USER_INPUT"]
+    );
+}
+
 macro_rules! suite {
     ($name:ident, $open:expr) => {
         mod $name {
@@ -1624,6 +1710,10 @@ macro_rules! suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn leave_entitlement_follows_the_hire_date_by_the_act() {
                 super::leave_entitlement_follows_the_hire_date_by_the_act($open.await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn a_month_is_summed_per_employee_for_the_head_and_hr() {
+                super::a_month_is_summed_per_employee_for_the_head_and_hr($open.await).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn a_failing_store_answers_internal_without_its_own_words() {

@@ -3,13 +3,28 @@
 
 use super::harness::{login, one_rate, start_server, Row};
 use anyhow::Context;
-use command_api::seed::{DEV_KANG, PLATFORM_LEAD};
+use command_api::seed::{DEV_KANG, HR, PLATFORM, PLATFORM_LEAD};
 use serde_json::json;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+/// What `erp bench commands` sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mix {
+    /// Half 기안 (a new draft), half 의견 (a comment on a submitted document).
+    Approvals,
+    /// 출근 and 퇴근 in turn, by a couple of thousand employees.
+    CheckIn,
+}
+
+/// Employees who check in and out in the check-in mix: each one's requests alternate in and
+/// out, and are `PUNCHERS / rate` seconds apart, far above any held p99.
+const PUNCHERS: usize = 2_000;
 
 pub(crate) async fn commands(
     url: Option<String>,
     kafka: Option<String>,
+    mix: Mix,
     rates: &[u32],
     seconds: u64,
 ) -> anyhow::Result<()> {
@@ -17,7 +32,7 @@ pub(crate) async fn commands(
         Some(url) => (url, None, "external server"),
         None => start_server(kafka).await?,
     };
-    command_rates(std::slice::from_ref(&url), &url, label, rates, seconds).await?;
+    command_rates(std::slice::from_ref(&url), &url, label, mix, rates, seconds).await?;
     hello_floor(rates, seconds).await?;
     if let Some(dir) = &dir {
         let (p50, p99) = raw_fsync(dir.path(), 500)?;
@@ -36,6 +51,7 @@ pub(crate) async fn commands(
 pub(crate) async fn spread_commands(
     brokers: &str,
     instances: &[usize],
+    mix: Mix,
     rates: &[u32],
     seconds: u64,
 ) -> anyhow::Result<()> {
@@ -53,7 +69,7 @@ pub(crate) async fn spread_commands(
         })
         .await?;
         let label = format!("{n} erp command-api process(es) on kafka {brokers}, round robin");
-        let rows = command_rates(&cluster.steady_urls(), &cluster.idp_url(), &label, rates, seconds).await;
+        let rows = command_rates(&cluster.steady_urls(), &cluster.idp_url(), &label, mix, rates, seconds).await;
         cluster.stop_all().await;
         summary.push((n, rows?));
     }
@@ -159,16 +175,46 @@ async fn raw_produce(brokers: &str, count: usize) -> anyhow::Result<(Duration, D
     Ok((at(0.5), at(0.99)))
 }
 
+/// [`PUNCHERS`] employees registered by HR at `url` and signed in at `login_url`: their tokens.
+async fn punchers(http: &reqwest::Client, url: &str, login_url: &str) -> anyhow::Result<Vec<String>> {
+    let hr = login(http, login_url, HR.0).await?;
+    let run = uuid::Uuid::now_v7().simple().to_string();
+    let mut tokens = Vec::with_capacity(PUNCHERS);
+    for i in 0..PUNCHERS {
+        let body = json!({ "name": format!("출근{i}"), "email": format!("punch{i}-{run}@bench.erp"),
+            "department": PLATFORM.0, "position": { "title": "사원", "rank": 1 } });
+        let reply: serde_json::Value = http
+            .post(format!("{url}/api/employees"))
+            .bearer_auth(&hr)
+            .json(&body)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let id: uuid::Uuid = reply["id"].as_str().context("no employee id")?.parse()?;
+        tokens.push(login(http, login_url, id).await?);
+    }
+    Ok(tokens)
+}
+
 /// Open-loop rates on the command API at `urls` (round robin), logging in at `login_url`.
 async fn command_rates(
     urls: &[String],
     login_url: &str,
     label: &str,
+    mix: Mix,
     rates: &[u32],
     seconds: u64,
 ) -> anyhow::Result<Vec<Row>> {
     let url = &urls[0];
     let http = reqwest::Client::builder().pool_max_idle_per_host(512).build()?;
+    let tokens = match mix {
+        Mix::CheckIn => punchers(&http, url, login_url).await?,
+        Mix::Approvals => Vec::new(),
+    };
+    // How many requests each puncher has been sent, across rates: even → check in, odd → out.
+    let punched: Vec<AtomicUsize> = tokens.iter().map(|_| AtomicUsize::new(0)).collect();
     let drafter = login(&http, login_url, DEV_KANG.0).await?;
     let lead = login(&http, login_url, PLATFORM_LEAD.0).await?;
     // Documents to comment on: an author may comment on one document 30 times an hour, so
@@ -204,20 +250,37 @@ async fn command_rates(
         }
     };
     println!("\ncommand API open-loop benchmark — {label}, {}", urls.join(" "));
-    println!(
-        "mix: 50% 기안 (POST /api/approvals), 50% 의견 (POST /api/approvals/{{id}}/comments); {seconds} s per rate\n"
-    );
+    match mix {
+        Mix::Approvals => println!(
+            "mix: 50% 기안 (POST /api/approvals), 50% 의견 (POST /api/approvals/{{id}}/comments); {seconds} s per rate\n"
+        ),
+        Mix::CheckIn => println!(
+            "mix: 출근/퇴근 (POST /api/attendance/check-in, check-out) by {PUNCHERS} employees in turn, one append each; {seconds} s per rate\n"
+        ),
+    }
     println!(
         "{:>7} {:>7} {:>7} {:>7} {:>10} {:>10} {:>10} {:>10} {:>12}",
         "rate/s", "sent", "ok", "shed", "p50 ms", "p99 ms", "p99.9 ms", "held/s", "shed p99 ms"
     );
     let mut rows = Vec::new();
     for &rate in rates {
-        let comments = (rate as usize * seconds as usize).div_ceil(2);
-        let targets = submitted(comments.div_ceil(25).max(1)).await?;
+        let comments = match mix {
+            Mix::Approvals => (rate as usize * seconds as usize).div_ceil(2),
+            Mix::CheckIn => 0,
+        };
+        let targets = submitted(comments.div_ceil(25).min(comments)).await?;
         let row = one_rate(rate, seconds, |i| {
             let url = &urls[i % urls.len()];
-            if i % 2 == 0 {
+            if mix == Mix::CheckIn {
+                let who = i % tokens.len();
+                let action = match punched[who].fetch_add(1, Ordering::Relaxed) % 2 {
+                    0 => "check-in",
+                    _ => "check-out",
+                };
+                http.post(format!("{url}/api/attendance/{action}"))
+                    .bearer_auth(&tokens[who])
+                    .json(&json!({}))
+            } else if i % 2 == 0 {
                 let body = json!({ "form": "general", "title": "부하 시험", "body": { "content": "open-loop" } });
                 http.post(format!("{url}/api/approvals"))
                     .bearer_auth(&drafter)

@@ -15,9 +15,11 @@
 
 use clap::Subcommand;
 
+pub use commands::Mix;
+
 #[derive(Debug, Subcommand)]
 pub enum Bench {
-    /// Open-loop load: drafts and comments, one append each.
+    /// Open-loop load: drafts and comments (or check-ins and check-outs), one append each.
     Commands {
         /// Drive a running server (with dev login) instead of starting one.
         #[arg(long)]
@@ -31,6 +33,9 @@ pub enum Bench {
         /// the same broker.
         #[arg(long, value_delimiter = ',', requires = "kafka")]
         instances: Vec<usize>,
+        /// What to send.
+        #[arg(long, value_enum, default_value_t = Mix::Approvals)]
+        mix: Mix,
         /// Rates to try, requests per second.
         #[arg(long, value_delimiter = ',', default_value = "100,250,500,1000,1500,2000")]
         rates: Vec<u32>,
@@ -70,6 +75,15 @@ pub enum Bench {
         #[arg(long, default_value_t = 16)]
         concurrency: usize,
     },
+    /// The monthly attendance report of one department of `employees` members (a month of
+    /// work days each), from the employee read model: p50/p99 beside a primary-key read.
+    Report {
+        #[arg(long, default_value_t = 1_000)]
+        employees: usize,
+        /// Also measure on this MySQL/MariaDB database (`mysql://user:pass@host:port/db`).
+        #[arg(long)]
+        mysql: Option<String>,
+    },
     /// Fill an embedded log with approval traffic and time `erp verify`'s checks over it.
     Verify {
         #[arg(long, default_value_t = 1_000_000)]
@@ -103,6 +117,7 @@ pub(crate) mod harness;
 pub(crate) mod live;
 mod queries;
 mod rebuild;
+mod report;
 
 pub async fn run(bench: Bench) -> anyhow::Result<()> {
     match bench {
@@ -110,17 +125,19 @@ pub async fn run(bench: Bench) -> anyhow::Result<()> {
             url,
             kafka,
             instances,
+            mix,
             rates,
             seconds,
         } => match (kafka, instances.is_empty()) {
             (Some(brokers), false) if url.is_none() => {
-                commands::spread_commands(&brokers, &instances, &rates, seconds).await
+                commands::spread_commands(&brokers, &instances, mix, &rates, seconds).await
             }
-            (kafka, _) => commands::commands(url, kafka, &rates, seconds).await,
+            (kafka, _) => commands::commands(url, kafka, mix, &rates, seconds).await,
         },
         Bench::Queries { url, rates, seconds } => queries::queries(url, &rates, seconds).await,
         Bench::Live { connections, samples } => live::run(connections, samples).await,
         Bench::Verify { events } => rebuild::verify(events).await,
+        Bench::Report { employees, mysql } => report::run(employees, mysql).await,
         Bench::Fuzz {
             requests,
             seed,

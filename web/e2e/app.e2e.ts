@@ -14,6 +14,7 @@ const DEV_HEAD = "00000000-0000-7000-8000-000000000104"; // 최개발, head of �
 const YOON = "00000000-0000-7000-8000-000000000107"; // 윤개발, 플랫폼팀: 정팀장's proxy
 const OH = "00000000-0000-7000-8000-000000000109";
 const HR = "00000000-0000-7000-8000-000000000102"; // 이인사, HR admin // 오영업, sales: no business with their documents
+const LIM = "00000000-0000-7000-8000-00000000010b"; // 임재무, 재무팀 사원
 const SHOTS = resolve("e2e-artifacts");
 
 let server: ChildProcess;
@@ -300,5 +301,55 @@ describe("전자결재 in a browser", () => {
     await page.setViewportSize({ width: 390, height: 800 });
     await page.screenshot({ path: join(SHOTS, "inbox-phone-en.png") });
     await context.close();
+  });
+
+  it("HR transfers and promotes an employee, and a deactivated leaver can no longer log in", async () => {
+    const hr = await loggedIn(HR);
+    await hr.page.goto(`${base}/#/admin`);
+    // 임재무 moves from 재무팀 to 영업팀, then becomes 대리 (rank 3).
+    await hr.page.getByTestId("people-pick").selectOption(LIM);
+    await expect.poll(() => hr.page.getByTestId("people-department").textContent()).toBe("재무팀");
+    await hr.page.getByTestId("people-transfer-department").selectOption({ label: "영업팀" });
+    await hr.page.getByTestId("people-transfer").click();
+    await expect.poll(() => hr.page.getByTestId("people-department").textContent(), { timeout: 10_000 }).toBe("영업팀");
+    await hr.page.getByTestId("people-position-title").fill("대리");
+    await hr.page.getByTestId("people-position-rank").fill("3");
+    await hr.page.getByTestId("people-position-save").click();
+    await expect.poll(() => hr.page.getByTestId("people-title").textContent(), { timeout: 10_000 }).toContain("대리");
+    expect(await hr.page.getByTestId("people-message").textContent()).toBe("처리되었습니다");
+    // The org chart (active employees by department) shows the move and the new title.
+    await expect.poll(() => hr.page.getByTestId("org-SALES").textContent(), { timeout: 10_000 }).toContain("임재무 (대리)");
+    expect(await hr.page.getByTestId("org-FIN").textContent()).not.toContain("임재무");
+    await hr.page.screenshot({ path: join(SHOTS, "hr-people.png") });
+
+    // A leaver is registered (with a hire date), shows on the dev-login list, is deactivated, and is gone from it.
+    const name = `퇴사예정${Date.now() % 100_000}`;
+    await hr.page.getByTestId("hr-name").fill(name);
+    await hr.page.getByTestId("hr-email").fill(`leaver.${Date.now()}@demo.erp`);
+    await hr.page.getByTestId("hr-department").selectOption({ label: "영업팀" });
+    await hr.page.getByTestId("hr-title").fill("사원");
+    await hr.page.getByTestId("hr-hire-date").fill("2024-03-04");
+    await hr.page.getByTestId("hr-register").click();
+    await expect.poll(() => hr.page.getByTestId("hr-message").textContent()).toBe("처리되었습니다");
+    const option = hr.page.getByTestId("people-pick").locator("option", { hasText: name });
+    await expect.poll(() => option.count(), { timeout: 10_000 }).toBe(1);
+    const leaver = (await option.getAttribute("value")) ?? "";
+    const loginList = await browser.newContext();
+    const login = await loginList.newPage();
+    const listed = async () => {
+      await login.goto(`${base}/`);
+      await login.getByTestId(`login-${HR}`).waitFor();
+      return login.getByTestId(`login-${leaver}`).count();
+    };
+    await expect.poll(listed, { timeout: 10_000 }).toBe(1);
+    await hr.page.getByTestId("people-pick").selectOption(leaver);
+    await expect.poll(() => hr.page.getByTestId("people-hire-date-current").textContent(), { timeout: 10_000 }).toBe("2024-03-04");
+    await hr.page.getByTestId("people-deactivate").click();
+    await hr.page.getByTestId("people-deactivate-confirm").click();
+    await expect.poll(() => hr.page.getByTestId("people-summary").getAttribute("data-active"), { timeout: 10_000 }).toBe("false");
+    expect(await hr.page.getByTestId("people-status").textContent()).toBe("비활성");
+    await expect.poll(listed, { timeout: 10_000 }).toBe(0);
+    await loginList.close();
+    await hr.context.close();
   });
 });

@@ -53,23 +53,39 @@ export class CommandError extends Error {
 
 export type CommandReply = { id?: string; version?: number; position?: string; reply?: unknown };
 
-/** Paths the command API takes a POST on, with the JSON body each one takes. */
-type PostPath = {
-  [P in keyof paths]: paths[P] extends { post: { requestBody: { content: { "application/json": unknown } } } } ? P : never;
-}[keyof paths];
-type BodyOf<P extends PostPath> = paths[P] extends { post: { requestBody: { content: { "application/json": infer B } } } }
+/** The methods commands go by: POST for actions, PUT to set one thing, PATCH to amend. */
+export type Method = "post" | "put" | "patch";
+
+/** Paths the command API takes `method` on. */
+type PathOf<M extends Method> = { [P in keyof paths]: paths[P] extends { [K in M]: unknown } ? P : never }[keyof paths];
+/** The JSON body `method` on `path` takes; `{}` for an action that names nothing (no body in the document). */
+type BodyOf<M extends Method, P extends keyof paths> = paths[P] extends {
+  [K in M]: { requestBody: { content: { "application/json": infer B } } };
+}
   ? B
-  : never;
+  : Record<string, never>;
 /** The `{name}` segments of a path, to be filled in. */
 type ParamsOf<P extends string> = P extends `${string}{${infer Name}}${infer Rest}` ? { [K in Name]: string } & ParamsOf<Rest> : unknown;
 
 /** POSTs a command to `path` (a path of the OpenAPI document, `{name}` segments filled from
  * `params`); a refusal becomes a CommandError with the server's code (409: `conflict`). */
-export async function command<P extends PostPath>(
+export async function command<P extends PathOf<"post">>(
   session: Session,
   path: P,
   params: ParamsOf<P>,
-  body: BodyOf<P>,
+  body: BodyOf<"post", P>,
+  version?: number,
+): Promise<CommandReply> {
+  return send(session, "post", path, params, body, version);
+}
+
+/** Sends a command by `method` (PUT and PATCH set or amend part of a stream), as `command` does. */
+export async function send<M extends Method, P extends PathOf<M>>(
+  session: Session,
+  method: M,
+  path: P,
+  params: ParamsOf<P>,
+  body: BodyOf<M, P>,
   version?: number,
 ): Promise<CommandReply> {
   const url = path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(text(prop(params, name)) ?? ""));
@@ -79,7 +95,7 @@ export async function command<P extends PostPath>(
     "idempotency-key": crypto.randomUUID(),
   };
   if (version !== undefined) headers["if-match"] = `"${version}"`;
-  const response = await fetch(url, { method: "POST", headers, body: JSON.stringify(body ?? {}) });
+  const response = await fetch(url, { method: method.toUpperCase(), headers, body: JSON.stringify(body ?? {}) });
   const reply: unknown = await response.json().catch(() => ({}));
   if (!response.ok) {
     throw new CommandError(

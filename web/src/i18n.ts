@@ -125,9 +125,24 @@ const ko = {
   leaderboard: "부서 순위",
   questsDone: "건 완료",
   noQuests: "퀘스트가 없습니다",
+  monthlyReport: "월간 근태",
+  workDays: "근무일",
+  daysPresent: "출근일",
+  absentDays: "결근일",
+  lateDays: "지각 일수",
+  earlyLeaveDays: "조퇴 일수",
+  downloadCsv: "CSV 내려받기",
   questCancelled: "취소됨",
   questFull: "마감(정원)",
   cancelQuest: "퀘스트 취소",
+  // 직원·부서 관리 (HR)
+  manageEmployees: "직원 관리", pickEmployee: "직원 선택", active: "재직", inactive: "비활성", rank: "직급",
+  roles: "권한", roleManager: "관리자", roleHrAdmin: "인사 관리자", roleAuditor: "감사",
+  profile: "인적 사항", transfer: "부서 이동", changePosition: "직위·직급 변경", none: "없음", hireDate: "입사일",
+  deactivate: "비활성화 (퇴사 처리)", confirmDeactivate: "되돌릴 수 없습니다. 비활성화할까요?", cancel: "취소",
+  manageDepartments: "부서 관리", newDepartment: "부서 신설", code: "부서 코드", parentDepartment: "상위 부서",
+  topLevel: "(최상위)", head: "부서장", rename: "이름 변경", closed: "폐지됨", closeDepartment: "부서 폐지",
+  confirmClose: "구성원이 없는 부서만 폐지할 수 있습니다. 폐지할까요?", revoke: "철회",
 } as const;
 
 export type Key = keyof typeof ko;
@@ -253,9 +268,23 @@ const en: Record<Key, string> = {
   leaderboard: "Department board",
   questsDone: "done",
   noQuests: "No quests",
+  monthlyReport: "Monthly attendance",
+  workDays: "Work days",
+  daysPresent: "Present",
+  absentDays: "Absent",
+  lateDays: "Late days",
+  earlyLeaveDays: "Early-leave days",
+  downloadCsv: "Download CSV",
   questCancelled: "Cancelled",
   questFull: "Full",
   cancelQuest: "Cancel quest",
+  manageEmployees: "Manage employees", pickEmployee: "Pick an employee", active: "Active", inactive: "Inactive", rank: "Rank",
+  roles: "Roles", roleManager: "Manager", roleHrAdmin: "HR admin", roleAuditor: "Auditor",
+  profile: "Profile", transfer: "Transfer", changePosition: "Position and rank", none: "None", hireDate: "Hire date",
+  deactivate: "Deactivate (leaver)", confirmDeactivate: "This cannot be undone. Deactivate?", cancel: "Cancel",
+  manageDepartments: "Departments", newDepartment: "New department", code: "Code", parentDepartment: "Parent",
+  topLevel: "(top level)", head: "Head", rename: "Rename", closed: "Closed", closeDepartment: "Close department",
+  confirmClose: "Only a department nobody belongs to can be closed. Close it?", revoke: "Revoke",
 };
 
 export const dictionaries: Record<Lang, Record<Key, string>> = { ko, en };

@@ -71,6 +71,29 @@ pub struct LeaveEntry {
     pub at: String,
 }
 
+/// One employee's attendance over a period, summed from their days (a monthly report row).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AttendanceTotals {
+    pub employee: String,
+    /// Days with a check-in.
+    pub days_present: i64,
+    pub late_days: i64,
+    pub late_minutes: i64,
+    pub early_leave_days: i64,
+    pub early_leave_minutes: i64,
+    pub regular_minutes: i64,
+    pub overtime_minutes: i64,
+    pub night_minutes: i64,
+}
+
+/// Whose attendance a report sums.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportScope<'a> {
+    /// The active members of a department (not of its sub-departments).
+    Department(&'a str),
+    Employee(&'a str),
+}
+
 /// Narrows an employee list; every part is optional.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EmployeeFilter {

@@ -1,5 +1,6 @@
 //! 근태 — attendance reads over the `attendance_days` read model: the viewer's own days, a
-//! team's day, and a week's hours against the 52-hour limit.
+//! team's day, a week's hours against the 52-hour limit, and a month summed per employee
+//! (the monthly report, for the viewer or a department).
 //!
 //! Who sees whose days: everyone their own; a department head the employees of the
 //! departments they head (and of the departments under them); HR admins and auditors
@@ -37,6 +38,26 @@ pub struct AttendanceDayOut {
     pub night_minutes: i32,
     pub late_minutes: i32,
     pub early_leave_minutes: i32,
+}
+
+/// One employee's month, summed from their days by the standard schedule.
+#[derive(SimpleObject)]
+pub struct AttendanceMonthOut {
+    pub employee_id: String,
+    pub employee_name: Option<String>,
+    /// Scheduled work days (Monday to Friday) of the month up to today.
+    pub work_days: i32,
+    /// Days with a check-in.
+    pub days_present: i32,
+    /// Scheduled days so far without a check-in (no holiday calendar or leave is known yet).
+    pub absent_days: i32,
+    pub late_days: i32,
+    pub late_minutes: i32,
+    pub early_leave_days: i32,
+    pub early_leave_minutes: i32,
+    pub regular_minutes: i32,
+    pub overtime_minutes: i32,
+    pub night_minutes: i32,
 }
 
 /// Where a week stands against the 52-hour limit (근로기준법 제53조).
@@ -120,6 +141,19 @@ async fn may_see(ctx: &Context<'_>, viewer: &Viewer, employee: &str) -> async_gr
     ))
 }
 
+/// The first and last day of `month` (`YYYY-MM`).
+fn month_span(month: &str) -> async_graphql::Result<(NaiveDate, NaiveDate)> {
+    let first = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
+        .ok()
+        .filter(|_| month.len() == 7)
+        .ok_or_else(|| bad_input("`month` is not a month (YYYY-MM)"))?;
+    let last = first
+        .checked_add_months(chrono::Months::new(1))
+        .and_then(|d| d.pred_opt())
+        .ok_or_else(|| bad_input("`month` is out of range"))?;
+    Ok((first, last))
+}
+
 #[derive(Default)]
 pub struct AttendanceQueries;
 
@@ -201,6 +235,73 @@ impl AttendanceQueries {
                     (None, None) => true,
                 };
                 in_scope.then(|| day_out(row, employee.map(|e| e.name.clone())))
+            })
+            .collect())
+    }
+
+    /// The month (`YYYY-MM`) summed per employee: the viewer's own row, or with
+    /// `departmentId` every active member of that department, for its head (or the head of a
+    /// department above it) and HR. Days are judged by the standard schedule.
+    #[graphql(complexity = "cost::TEAM_DAYS * child_complexity")]
+    async fn attendance_report(
+        &self,
+        ctx: &Context<'_>,
+        month: String,
+        department_id: Option<ID>,
+    ) -> async_graphql::Result<Vec<AttendanceMonthOut>> {
+        use infra::readmodel::queries::ReportScope;
+        let viewer = viewer(ctx)?;
+        let (first, last) = month_span(&month)?;
+        let me = viewer.actor.id.to_string();
+        let department = match &department_id {
+            Some(id) => Some(
+                ids::parse(id, Some(Kind::Department))
+                    .map(|(_, raw)| raw)
+                    .ok_or_else(|| bad_input("departmentId is not a department id"))?,
+            ),
+            None => None,
+        };
+        if let Some(d) = &department {
+            if !context::reads_all(viewer) && !headed_departments(ctx, viewer).await?.contains(d) {
+                return Err(coded(
+                    error::FORBIDDEN,
+                    "only the department's head and HR see its monthly report",
+                ));
+            }
+        }
+        let scope = department
+            .as_deref()
+            .map_or(ReportScope::Employee(&me), ReportScope::Department);
+        let totals = stores(ctx)
+            .org
+            .attendance_totals(scope, &first.to_string(), &last.to_string())
+            .await
+            .map_err(error::store)?;
+        let today = Utc::now().with_timezone(&domain::attendance::KST).date_naive();
+        let schedule = domain::attendance::WorkSchedule::standard();
+        let work_days = first
+            .iter_days()
+            .take_while(|d| *d <= last && *d <= today)
+            .filter(|d| schedule.works_on(*d))
+            .count() as i64;
+        let ids: Vec<String> = totals.iter().map(|t| t.employee.clone()).collect();
+        let names = context::employees(ctx, &ids).await?;
+        let int = |v: i64| i32::try_from(v).unwrap_or(i32::MAX);
+        Ok(totals
+            .into_iter()
+            .map(|t| AttendanceMonthOut {
+                employee_name: names.iter().find(|e| e.id == t.employee).map(|e| e.name.clone()),
+                work_days: int(work_days),
+                absent_days: int((work_days - t.days_present).max(0)),
+                days_present: int(t.days_present),
+                late_days: int(t.late_days),
+                late_minutes: int(t.late_minutes),
+                early_leave_days: int(t.early_leave_days),
+                early_leave_minutes: int(t.early_leave_minutes),
+                regular_minutes: int(t.regular_minutes),
+                overtime_minutes: int(t.overtime_minutes),
+                night_minutes: int(t.night_minutes),
+                employee_id: t.employee,
             })
             .collect())
     }

@@ -1,10 +1,13 @@
 // 조직·휴가: the org chart, my leave (anyone's for HR admins and auditors), and my proxy
-// (대결자): name a colleague who may decide in my seat for a window.
+// (대결자): name a colleague who may decide in my seat for a window, and revoke it. HR admins
+// also register employees and manage people and departments (admin/Manage).
 import { useState } from "react";
 import { useQuery } from "urql";
 import { command, CommandError, type Session } from "../api";
 import { useT } from "../i18n";
 import { graphql } from "../gql";
+import { Manage } from "./admin/Manage";
+import { Proxy } from "./admin/Proxy";
 import type { AdminQuery } from "../gql/graphql";
 
 // The org chart is drawn from two flat lists: a nested tree query multiplies its cost per
@@ -14,7 +17,7 @@ const ADMIN = graphql(`
     me { employeeId roles }
     leaveBalance(employeeId: $who) { employeeId balance used entries { kind days at reason } }
     employees(first: 100, filter: { active: true }) { edges { node { employeeId name positionTitle department { departmentId } } } }
-    departments { departmentId name closed parent { departmentId } }
+    departments { departmentId name code closed parent { departmentId } }
     myDelegations { delegationId principal { name } validUntil }
   }
 `);
@@ -27,7 +30,8 @@ function Department({ d, all, people }: { d: Dept; all: Dept[]; people: Person[]
   const children = all.filter((c) => c.parent?.departmentId === d.departmentId);
   return (
     <li>
-      <strong>{d.name}</strong>: {members.map((m) => `${m.name}${m.positionTitle ? ` (${m.positionTitle})` : ""}`).join(", ")}
+      <strong>{d.name}</strong>:{" "}
+      <span data-testid={`org-${d.code}`}>{members.map((m) => `${m.name}${m.positionTitle ? ` (${m.positionTitle})` : ""}`).join(", ")}</span>
       {children.length > 0 && (
         <ul>
           {children.map((c) => (
@@ -54,7 +58,7 @@ function HrPanel({
   onDone: () => void;
 }) {
   const t = useT();
-  const [form, setForm] = useState({ name: "", email: "", department: "", title: "", rank: "1", manager: "" });
+  const [form, setForm] = useState({ name: "", email: "", department: "", title: "", rank: "1", manager: "", hireDate: "" });
   const [days, setDays] = useState("");
   const [reason, setReason] = useState("");
   const [message, setMessage] = useState<string | null>(null);
@@ -91,6 +95,10 @@ function HrPanel({
           </option>
         ))}
       </select>
+      <label>
+        {t("hireDate")}{" "}
+        <input type="date" value={form.hireDate} onChange={set("hireDate")} data-testid="hr-hire-date" />
+      </label>
       <button
         data-testid="hr-register"
         disabled={!form.name || !form.email || !form.department || !form.title}
@@ -103,6 +111,7 @@ function HrPanel({
               position: { title: form.title, rank: Number(form.rank) },
               manager: form.manager || null,
               roles: [],
+              hire_date: form.hireDate || null,
             }),
           )
         }
@@ -119,7 +128,11 @@ function HrPanel({
           </button>
         </>
       )}
-      {message && <p className="message" data-testid="hr-message">{message}</p>}
+      {message && (
+        <p className="message" role="status" data-testid="hr-message">
+          {message}
+        </p>
+      )}
     </section>
   );
 }
@@ -128,28 +141,15 @@ export function Admin({ session }: { session: Session }) {
   const t = useT();
   const [who, setWho] = useState<string | null>(null);
   const [{ data, error }, refetch] = useQuery({ query: ADMIN, variables: { who } });
-  const [proxy, setProxy] = useState("");
-  const [until, setUntil] = useState("");
-  const [message, setMessage] = useState<string | null>(null);
+  // Bumped by a registration or leave adjustment, so HR's directory (admin/Manage) reads it too.
+  const [generation, setGeneration] = useState(0);
   if (error) return <p className="error">{error.message}</p>;
   const people: Person[] = (data?.employees.edges ?? []).map((e) => e.node);
   const departments: Dept[] = data?.departments ?? [];
-  const readsAll = (data?.me.roles ?? []).some((r) => r === "hr_admin" || r === "auditor");
-  const nameProxy = async () => {
-    setMessage(null);
-    try {
-      await command(session, "/api/delegations", {}, {
-        proxy,
-        from: new Date().toISOString(),
-        until: new Date(`${until}T23:59:59`).toISOString(),
-        reason: t("proxyApprove"),
-      });
-      setMessage(t("done"));
-      refetch({ requestPolicy: "network-only" });
-    } catch (e) {
-      setMessage(e instanceof CommandError ? `${t("failed")}: ${e.message}` : String(e));
-    }
-  };
+  const roles = data?.me.roles ?? [];
+  const readsAll = roles.some((r) => r === "hr_admin" || r === "auditor");
+  const hr = roles.includes("hr_admin");
+  const refresh = () => refetch({ requestPolicy: "network-only" });
   return (
     <div className="admin">
       <h1>{t("leave")}</h1>
@@ -168,41 +168,20 @@ export function Admin({ session }: { session: Session }) {
           {data.leaveBalance.balance} ({t("used")} {data.leaveBalance.used})
         </p>
       )}
-      <h1>{t("myProxy")}</h1>
-      <label>
-        {t("proxy")}{" "}
-        <select value={proxy} onChange={(e) => setProxy(e.target.value)} data-testid="proxy-select">
-          <option value="" />
-          {people
-            .filter((p) => p.employeeId !== session.employeeId)
-            .map((p) => (
-              <option key={p.employeeId} value={p.employeeId}>
-                {p.name}
-              </option>
-            ))}
-        </select>
-      </label>{" "}
-      <label>
-        {t("until")} <input type="date" value={until} onChange={(e) => setUntil(e.target.value)} data-testid="proxy-until" />
-      </label>{" "}
-      <button disabled={!proxy || !until} onClick={nameProxy} data-testid="proxy-save">
-        {t("save")}
-      </button>
-      {message && <p className="message">{message}</p>}
-      {data && data.myDelegations.length > 0 && (
-        <p>
-          {t("actingFor")}: {data.myDelegations.map((d) => `${d.principal?.name} (~${d.validUntil.slice(0, 10)})`).join(", ")}
-        </p>
-      )}
-      {(data?.me.roles ?? []).includes("hr_admin") && (
+      <Proxy session={session} people={people} seats={data?.myDelegations ?? []} hr={hr} onDone={refresh} />
+      {hr && (
         <HrPanel
           session={session}
           people={people}
           departments={departments.filter((d) => !d.closed)}
           who={who}
-          onDone={() => refetch({ requestPolicy: "network-only" })}
+          onDone={() => {
+            refresh();
+            setGeneration((g) => g + 1);
+          }}
         />
       )}
+      {hr && <Manage session={session} generation={generation} onDone={refresh} />}
       <h1>{t("employees")}</h1>
       <ul>
         {departments

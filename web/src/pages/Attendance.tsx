@@ -7,6 +7,7 @@ import { command, CommandError, prop, type Session } from "../api";
 import { useT, type Key } from "../i18n";
 import { graphql } from "../gql";
 import type { WeeklyHoursState } from "../gql/graphql";
+import { MonthReport } from "./attendance/Report";
 
 const ATTENDANCE = graphql(`
   query Attendance($from: String!, $to: String!, $today: String!) {
@@ -151,6 +152,7 @@ export function Attendance({ session }: { session: Session }) {
         </tbody>
       </table>
       <Team today={today} />
+      <MonthReport session={session} month={today.slice(0, 7)} />
     </section>
   );
 }

@@ -326,6 +326,58 @@ impl SqlReadModel {
         Ok(board)
     }
 
+    /// Attendance summed per employee from `from` to `to` (`YYYY-MM-DD`, both included), one
+    /// row per employee in `scope` (zeros for one without a day), by employee id. One query
+    /// over the `(employee, day)` key, summed in SQL: a department's month is one round trip.
+    pub async fn attendance_totals(
+        &self,
+        scope: ReportScope<'_>,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<AttendanceTotals>, StoreError> {
+        // CAST … AS SIGNED: MySQL sums to DECIMAL, which the Any driver does not read as an
+        // integer; SQLite keeps an integral value an integer under the name's numeric affinity.
+        let sum = |expr: &str| format!("CAST(COALESCE(SUM({expr}), 0) AS SIGNED)");
+        let (filter, who) = match scope {
+            ReportScope::Department(d) => ("e.department = ? AND e.active = 1", d),
+            ReportScope::Employee(e) => ("e.id = ?", e),
+        };
+        let sql = format!(
+            "SELECT e.id, COUNT(a.day), {}, {}, {}, {}, {}, {}, {} FROM employees e \
+             LEFT JOIN attendance_days a ON a.employee = e.id AND a.day >= ? AND a.day <= ? \
+             WHERE {filter} GROUP BY e.id ORDER BY e.id",
+            sum("CASE WHEN a.late_minutes > 0 THEN 1 ELSE 0 END"),
+            sum("a.late_minutes"),
+            sum("CASE WHEN a.early_leave_minutes > 0 THEN 1 ELSE 0 END"),
+            sum("a.early_leave_minutes"),
+            sum("a.regular_minutes"),
+            sum("a.overtime_minutes"),
+            sum("a.night_minutes"),
+        );
+        let rows = sqlx::query(&sql)
+            .bind(from.to_owned())
+            .bind(to.to_owned())
+            .bind(who.to_owned())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let int = |i: usize| r.try_get::<i64, _>(i);
+                Ok(AttendanceTotals {
+                    employee: text_at(r, 0)?.unwrap_or_default(),
+                    days_present: int(1)?,
+                    late_days: int(2)?,
+                    late_minutes: int(3)?,
+                    early_leave_days: int(4)?,
+                    early_leave_minutes: int(5)?,
+                    regular_minutes: int(6)?,
+                    overtime_minutes: int(7)?,
+                    night_minutes: int(8)?,
+                })
+            })
+            .collect()
+    }
+
     /// Candidate documents newest first (by `updated_at`, then id), after `after`.
     pub async fn search_approvals(
         &self,
