@@ -197,14 +197,7 @@ impl AttendanceQueries {
     ) -> async_graphql::Result<Vec<AttendanceDayOut>> {
         let viewer = viewer(ctx)?;
         let day = self::date(&date, "date")?;
-        let department = match &department_id {
-            Some(id) => Some(
-                ids::parse(id, Some(Kind::Department))
-                    .map(|(_, raw)| raw)
-                    .ok_or_else(|| bad_input("departmentId is not a department id"))?,
-            ),
-            None => None,
-        };
+        let department = lookup::department_id(department_id.as_ref())?;
         let allowed: Option<HashSet<String>> = if context::reads_all(viewer) {
             None
         } else {
@@ -253,14 +246,7 @@ impl AttendanceQueries {
         let viewer = viewer(ctx)?;
         let (first, last) = month_span(&month)?;
         let me = viewer.actor.id.to_string();
-        let department = match &department_id {
-            Some(id) => Some(
-                ids::parse(id, Some(Kind::Department))
-                    .map(|(_, raw)| raw)
-                    .ok_or_else(|| bad_input("departmentId is not a department id"))?,
-            ),
-            None => None,
-        };
+        let department = lookup::department_id(department_id.as_ref())?;
         if let Some(d) = &department {
             if !context::reads_all(viewer) && !headed_departments(ctx, viewer).await?.contains(d) {
                 return Err(coded(

@@ -1,5 +1,5 @@
 //! What both halves of the query root look up the same way: a document the viewer may see,
-//! and the raw id of an employee's global id.
+//! and the raw ids of employee and department arguments.
 
 use crate::context::{stores, Viewer};
 use crate::error::{self, bad_input};
@@ -31,4 +31,14 @@ pub fn employee_id(id: &ID) -> async_graphql::Result<String> {
     ids::parse(id, Some(Kind::Employee))
         .map(|(_, raw)| raw)
         .ok_or_else(|| bad_input(format!("{} is not an employee id", id.as_str())))
+}
+
+/// The raw id of an optional `departmentId` argument (a global id or a UUID).
+pub fn department_id(id: Option<&ID>) -> async_graphql::Result<Option<String>> {
+    id.map(|id| {
+        ids::parse(id, Some(Kind::Department))
+            .map(|(_, raw)| raw)
+            .ok_or_else(|| bad_input("departmentId is not a department id"))
+    })
+    .transpose()
 }

@@ -1,7 +1,7 @@
 //! The organisation half of the query root: employees, departments, the org chart, leave,
 //! forms, line suggestions, the authority table and projection status.
 
-use super::lookup::employee_id;
+use super::lookup::{self, employee_id};
 use super::*;
 use crate::paging::page_size;
 
@@ -31,14 +31,7 @@ impl OrgQueries {
         viewer(ctx)?;
         let first = page_size(first)?;
         let filter = filter.unwrap_or_default();
-        let department = match &filter.department_id {
-            Some(id) => Some(
-                ids::parse(id, Some(Kind::Department))
-                    .map(|(_, raw)| raw)
-                    .ok_or_else(|| bad_input("departmentId is not a department id"))?,
-            ),
-            None => None,
-        };
+        let department = lookup::department_id(filter.department_id.as_ref())?;
         let position = match &after {
             Some(c) => {
                 let parts = ids::uncursor(c, 2).ok_or_else(|| bad_input("`after` is not a cursor of this list"))?;

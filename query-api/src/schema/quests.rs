@@ -204,10 +204,8 @@ impl QuestQueries {
         department_id: Option<ID>,
     ) -> async_graphql::Result<Vec<QuestLeaderboardEntry>> {
         let viewer = viewer(ctx)?;
-        let department = match &department_id {
-            Some(id) => ids::parse(id, Some(Kind::Department))
-                .map(|(_, raw)| raw)
-                .ok_or_else(|| bad_input("departmentId is not a department id"))?,
+        let department = match super::lookup::department_id(department_id.as_ref())? {
+            Some(named) => named,
             None => match viewer.detail.department.clone() {
                 Some(own) => own,
                 None => return Ok(Vec::new()),

@@ -3,7 +3,7 @@
 import { useState } from "react";
 import { command, send, type Session } from "../../api";
 import { useT } from "../../i18n";
-import { ConfirmButton, Status, useRun } from "./run";
+import { ConfirmButton, Status, useRun, SaveField } from "./run";
 import type { HrDepartment, HrEmployee } from "./Manage";
 
 type Props = { session: Session; people: HrEmployee[]; departments: HrDepartment[]; onDone: () => void };
@@ -83,19 +83,10 @@ function DepartmentForms({ session, d, open, people, busy, run }: FormProps) {
   const [head, setHead] = useState(d.head?.employeeId ?? "");
   return (
     <div className="dept-forms">
-      <fieldset>
-        <legend>{t("rename")}</legend>
+      <SaveField legend={t("rename")} disabled={busy || !name.trim() || name === d.name} testId="dept-rename-save" onSave={() => run(() => send(session, "patch", "/api/departments/{id}", id, { name }, d.version))}>
         <input aria-label={t("name")} value={name} onChange={(ev) => setName(ev.target.value)} data-testid="dept-rename" />
-        <button
-          disabled={busy || !name.trim() || name === d.name}
-          onClick={() => run(() => send(session, "patch", "/api/departments/{id}", id, { name }, d.version))}
-          data-testid="dept-rename-save"
-        >
-          {t("save")}
-        </button>
-      </fieldset>
-      <fieldset>
-        <legend>{t("parentDepartment")}</legend>
+      </SaveField>
+      <SaveField legend={t("parentDepartment")} disabled={busy || parent === (d.parent?.departmentId ?? "")} testId="dept-move" onSave={() => run(() => send(session, "put", "/api/departments/{id}/parent", id, { parent: parent || null }, d.version))}>
         <select aria-label={t("parentDepartment")} value={parent} onChange={(ev) => setParent(ev.target.value)} data-testid="dept-parent">
           <option value="">{t("topLevel")}</option>
           {open
@@ -106,16 +97,8 @@ function DepartmentForms({ session, d, open, people, busy, run }: FormProps) {
               </option>
             ))}
         </select>
-        <button
-          disabled={busy || parent === (d.parent?.departmentId ?? "")}
-          onClick={() => run(() => send(session, "put", "/api/departments/{id}/parent", id, { parent: parent || null }, d.version))}
-          data-testid="dept-move"
-        >
-          {t("save")}
-        </button>
-      </fieldset>
-      <fieldset>
-        <legend>{t("head")}</legend>
+      </SaveField>
+      <SaveField legend={t("head")} disabled={busy || head === (d.head?.employeeId ?? "")} testId="dept-head-save" onSave={() => run(() => send(session, "put", "/api/departments/{id}/head", id, { head: head || null }, d.version))}>
         <select aria-label={t("head")} value={head} onChange={(ev) => setHead(ev.target.value)} data-testid="dept-head">
           <option value="">{t("none")}</option>
           {people
@@ -126,14 +109,7 @@ function DepartmentForms({ session, d, open, people, busy, run }: FormProps) {
               </option>
             ))}
         </select>
-        <button
-          disabled={busy || head === (d.head?.employeeId ?? "")}
-          onClick={() => run(() => send(session, "put", "/api/departments/{id}/head", id, { head: head || null }, d.version))}
-          data-testid="dept-head-save"
-        >
-          {t("save")}
-        </button>
-      </fieldset>
+      </SaveField>
       <fieldset>
         <legend>{t("closeDepartment")}</legend>
         <ConfirmButton

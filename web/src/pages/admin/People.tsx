@@ -6,7 +6,7 @@ import { useQuery } from "urql";
 import { send, command, type Session } from "../../api";
 import { useT, type Key } from "../../i18n";
 import { graphql } from "../../gql";
-import { ConfirmButton, Status, useRun } from "./run";
+import { ConfirmButton, Status, useRun, SaveField } from "./run";
 import type { HrDepartment, HrEmployee } from "./Manage";
 
 /** The roles HR grants; `employee` is everyone's and always sent. */
@@ -99,20 +99,11 @@ function EmployeeForms({ session, e, people, departments, busy, run }: FormProps
   const toggle = (role: string) => setRoles(roles.includes(role) ? roles.filter((r) => r !== role) : [...roles, role]);
   return (
     <div className="people-forms">
-      <fieldset>
-        <legend>{t("profile")}</legend>
+      <SaveField legend={t("profile")} disabled={busy || !name.trim() || !email.trim()} testId="people-profile-save" onSave={() => run(() => send(session, "patch", "/api/employees/{id}", id, { name, email }, e.version))}>
         <input aria-label={t("name")} value={name} onChange={(ev) => setName(ev.target.value)} data-testid="people-name" />
         <input aria-label={t("email")} value={email} onChange={(ev) => setEmail(ev.target.value)} data-testid="people-email" />
-        <button
-          disabled={busy || !name.trim() || !email.trim()}
-          onClick={() => run(() => send(session, "patch", "/api/employees/{id}", id, { name, email }, e.version))}
-          data-testid="people-profile-save"
-        >
-          {t("save")}
-        </button>
-      </fieldset>
-      <fieldset>
-        <legend>{t("transfer")}</legend>
+      </SaveField>
+      <SaveField legend={t("transfer")} disabled={busy || !department || department === e.department?.departmentId} testId="people-transfer" onSave={() => run(() => send(session, "put", "/api/employees/{id}/department", id, { department }, e.version))}>
         <select aria-label={t("department")} value={department} onChange={(ev) => setDepartment(ev.target.value)} data-testid="people-transfer-department">
           {departments
             .filter((d) => !d.closed || d.departmentId === department)
@@ -122,16 +113,8 @@ function EmployeeForms({ session, e, people, departments, busy, run }: FormProps
               </option>
             ))}
         </select>
-        <button
-          disabled={busy || !department || department === e.department?.departmentId}
-          onClick={() => run(() => send(session, "put", "/api/employees/{id}/department", id, { department }, e.version))}
-          data-testid="people-transfer"
-        >
-          {t("save")}
-        </button>
-      </fieldset>
-      <fieldset>
-        <legend>{t("changePosition")}</legend>
+      </SaveField>
+      <SaveField legend={t("changePosition")} disabled={busy || !title.trim() || !rankOk} testId="people-position-save" onSave={() => run(() => send(session, "put", "/api/employees/{id}/position", id, { title, rank: rankValue }, e.version))}>
         <input aria-label={t("positionTitle")} value={title} onChange={(ev) => setTitle(ev.target.value)} data-testid="people-position-title" />
         <input
           type="number"
@@ -142,16 +125,8 @@ function EmployeeForms({ session, e, people, departments, busy, run }: FormProps
           onChange={(ev) => setRank(ev.target.value)}
           data-testid="people-position-rank"
         />
-        <button
-          disabled={busy || !title.trim() || !rankOk}
-          onClick={() => run(() => send(session, "put", "/api/employees/{id}/position", id, { title, rank: rankValue }, e.version))}
-          data-testid="people-position-save"
-        >
-          {t("save")}
-        </button>
-      </fieldset>
-      <fieldset>
-        <legend>{t("manager")}</legend>
+      </SaveField>
+      <SaveField legend={t("manager")} disabled={busy || manager === (e.manager?.employeeId ?? "")} testId="people-manager-save" onSave={() => run(() => send(session, "put", "/api/employees/{id}/manager", id, { manager: manager || null }, e.version))}>
         <select aria-label={t("manager")} value={manager} onChange={(ev) => setManager(ev.target.value)} data-testid="people-manager">
           <option value="">{t("none")}</option>
           {people
@@ -162,30 +137,15 @@ function EmployeeForms({ session, e, people, departments, busy, run }: FormProps
               </option>
             ))}
         </select>
-        <button
-          disabled={busy || manager === (e.manager?.employeeId ?? "")}
-          onClick={() => run(() => send(session, "put", "/api/employees/{id}/manager", id, { manager: manager || null }, e.version))}
-          data-testid="people-manager-save"
-        >
-          {t("save")}
-        </button>
-      </fieldset>
-      <fieldset>
-        <legend>{t("roles")}</legend>
+      </SaveField>
+      <SaveField legend={t("roles")} disabled={busy} testId="people-roles-save" onSave={() => run(() => send(session, "put", "/api/employees/{id}/roles", id, { roles: ["employee", ...roles] }, e.version))}>
         {GRANTABLE.map((g) => (
           <label key={g.role}>
             <input type="checkbox" checked={roles.includes(g.role)} onChange={() => toggle(g.role)} data-testid={`people-role-${g.role}`} />
             {t(g.label)}
           </label>
         ))}
-        <button
-          disabled={busy}
-          onClick={() => run(() => send(session, "put", "/api/employees/{id}/roles", id, { roles: ["employee", ...roles] }, e.version))}
-          data-testid="people-roles-save"
-        >
-          {t("save")}
-        </button>
-      </fieldset>
+      </SaveField>
       <HireDateForm session={session} e={e} busy={busy} run={run} />
       <fieldset>
         <legend>{t("deactivate")}</legend>

@@ -75,3 +75,29 @@ export function ConfirmButton({
     </span>
   );
 }
+
+/** One change of a form: its controls under a legend, and a save button that runs it. */
+export function SaveField({
+  legend,
+  disabled,
+  testId,
+  onSave,
+  children,
+}: {
+  legend: string;
+  disabled: boolean;
+  testId: string;
+  onSave: () => void;
+  children: React.ReactNode;
+}) {
+  const t = useT();
+  return (
+    <fieldset>
+      <legend>{legend}</legend>
+      {children}
+      <button disabled={disabled} onClick={onSave} data-testid={testId}>
+        {t("save")}
+      </button>
+    </fieldset>
+  );
+}
