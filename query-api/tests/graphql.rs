@@ -1643,6 +1643,82 @@ async fn a_month_is_summed_per_employee_for_the_head_and_hr(w: World) {
     );
 }
 
+/// A department's leave for a month: its members' approved and pending requests with their
+/// periods, for the members, the head and HR; another department's members are refused, and
+/// leave outside the month or of other departments is not listed.
+async fn the_leave_calendar_shows_a_departments_leave_to_its_members(w: World) {
+    use domain::form::leave_form;
+    let leave = |id: u128, by: EmployeeId, start: (u32, u32), end: (u32, u32), days: i64| {
+        let date = |(m, d): (u32, u32)| chrono::NaiveDate::from_ymd_opt(2026, m, d).unwrap();
+        let body = [
+            ("leave_type".to_owned(), FieldValue::Select("annual".into())),
+            (
+                "period".to_owned(),
+                FieldValue::DateRange {
+                    start: date(start),
+                    end: date(end),
+                },
+            ),
+            ("days".to_owned(), FieldValue::Number(rust_decimal::Decimal::from(days))),
+        ];
+        (
+            ApprovalId(Uuid::from_u128(id)),
+            C::Draft {
+                id: ApprovalId(Uuid::from_u128(id)),
+                form: leave_form(),
+                content: Content {
+                    title: "연차".into(),
+                    body: body.into(),
+                    attachments: vec![],
+                },
+                line: ApprovalLine::sequential([B]),
+                by: actor(by),
+                at: Utc::now(),
+            },
+            C::Submit {
+                form: leave_form(),
+                rule: None,
+                authority: domain::testkit::no_requirement(),
+                roster: roster(),
+                leave_balance: Some(rust_decimal::Decimal::from(15)),
+                by: actor(by),
+                at: Utc::now(),
+            },
+        )
+    };
+    let approve = || C::Approve {
+        comment: None,
+        proxy: None,
+        by: actor(B),
+        at: Utc::now(),
+    };
+    // 김기안 approved in March, 윤외부 pending across the month's end, 김기안 again in May
+    // (outside), 한운영 of 운영팀 approved in March (another department).
+    for (id, by, start, end, days, approved) in [
+        (0xc01, A, (3, 10), (3, 11), 2, true),
+        (0xc02, E, (3, 30), (4, 2), 4, false),
+        (0xc03, A, (5, 4), (5, 4), 1, true),
+        (0xc04, H, (3, 12), (3, 12), 1, true),
+    ] {
+        let (doc, draft, submit) = leave(id, by, start, end, days);
+        run(&*w.log, doc, draft).await;
+        run(&*w.log, doc, submit).await;
+        if approved {
+            run(&*w.log, doc, approve()).await;
+        }
+    }
+    project(&*w.log, &w.org, &*w.views).await;
+    let calendar = "query($dept: ID) { leaveCalendar(month: \"2026-03\", departmentId: $dept) { employeeId start end days state } }";
+    let expected = json!([
+        { "employeeId": A.to_string(), "start": "2026-03-10", "end": "2026-03-11", "days": "2", "state": "APPROVED" },
+        { "employeeId": E.to_string(), "start": "2026-03-30", "end": "2026-04-02", "days": "4", "state": "PENDING" },
+    ]);
+    assert_eq!(w.data(E, calendar, json!({})).await["leaveCalendar"], expected);
+    let dev = json!({ "dept": DEV.0.to_string() });
+    assert_eq!(w.data(HR, calendar, dev.clone()).await["leaveCalendar"], expected);
+    assert_eq!(codes(&w.query(CC_, calendar, dev).await), ["FORBIDDEN"]);
+}
+
 macro_rules! suite {
     ($name:ident, $open:expr) => {
         mod $name {
@@ -1714,6 +1790,10 @@ macro_rules! suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn a_month_is_summed_per_employee_for_the_head_and_hr() {
                 super::a_month_is_summed_per_employee_for_the_head_and_hr($open.await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn the_leave_calendar_shows_a_departments_leave_to_its_members() {
+                super::the_leave_calendar_shows_a_departments_leave_to_its_members($open.await).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn a_failing_store_answers_internal_without_its_own_words() {

@@ -235,6 +235,9 @@ describe("전자결재 in a browser", () => {
       )
       .toContain(today);
     await expect.poll(() => page.getByTestId("weekly-hours").getAttribute("data-state")).toBe("WITHIN");
+    // The month so far, summed: today's check-in counts as a day present.
+    await expect.poll(() => page.getByTestId("attendance-report").textContent()).toContain("윤개발");
+    await page.getByText("팀 휴가 달력").waitFor();
     await page.screenshot({ path: join(SHOTS, "attendance.png") });
 
     const lead = await loggedIn(LEAD);

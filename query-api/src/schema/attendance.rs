@@ -104,7 +104,7 @@ fn date(value: &str, name: &str) -> async_graphql::Result<NaiveDate> {
 }
 
 /// The departments `viewer` heads, with every department under them.
-async fn headed_departments(ctx: &Context<'_>, viewer: &Viewer) -> async_graphql::Result<HashSet<String>> {
+pub(super) async fn headed_departments(ctx: &Context<'_>, viewer: &Viewer) -> async_graphql::Result<HashSet<String>> {
     let me = viewer.actor.id.to_string();
     let all = stores(ctx).org.departments().await.map_err(error::store)?;
     let mut headed: HashSet<String> = all
@@ -139,19 +139,6 @@ async fn may_see(ctx: &Context<'_>, viewer: &Viewer, employee: &str) -> async_gr
         error::FORBIDDEN,
         "only the employee, their department head and HR see attendance",
     ))
-}
-
-/// The first and last day of `month` (`YYYY-MM`).
-fn month_span(month: &str) -> async_graphql::Result<(NaiveDate, NaiveDate)> {
-    let first = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
-        .ok()
-        .filter(|_| month.len() == 7)
-        .ok_or_else(|| bad_input("`month` is not a month (YYYY-MM)"))?;
-    let last = first
-        .checked_add_months(chrono::Months::new(1))
-        .and_then(|d| d.pred_opt())
-        .ok_or_else(|| bad_input("`month` is out of range"))?;
-    Ok((first, last))
 }
 
 #[derive(Default)]
@@ -244,7 +231,7 @@ impl AttendanceQueries {
     ) -> async_graphql::Result<Vec<AttendanceMonthOut>> {
         use infra::readmodel::queries::ReportScope;
         let viewer = viewer(ctx)?;
-        let (first, last) = month_span(&month)?;
+        let (first, last) = super::lookup::month_span(&month)?;
         let me = viewer.actor.id.to_string();
         let department = lookup::department_id(department_id.as_ref())?;
         if let Some(d) = &department {

@@ -42,3 +42,16 @@ pub fn department_id(id: Option<&ID>) -> async_graphql::Result<Option<String>> {
     })
     .transpose()
 }
+
+/// The first and last day of `month` (`YYYY-MM`).
+pub fn month_span(month: &str) -> async_graphql::Result<(chrono::NaiveDate, chrono::NaiveDate)> {
+    let first = chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
+        .ok()
+        .filter(|_| month.len() == 7)
+        .ok_or_else(|| bad_input("`month` is not a month (YYYY-MM)"))?;
+    let last = first
+        .checked_add_months(chrono::Months::new(1))
+        .and_then(|d| d.pred_opt())
+        .ok_or_else(|| bad_input("`month` is out of range"))?;
+    Ok((first, last))
+}

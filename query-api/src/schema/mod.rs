@@ -60,6 +60,7 @@ pub fn sdl() -> String {
 }
 
 mod attendance;
+mod calendar;
 mod documents;
 mod leave;
 mod lookup;
@@ -75,4 +76,5 @@ pub struct Query(
     attendance::AttendanceQueries,
     quests::QuestQueries,
     leave::LeaveQueries,
+    calendar::CalendarQueries,
 );

@@ -8,6 +8,7 @@ import { useT, type Key } from "../i18n";
 import { graphql } from "../gql";
 import type { WeeklyHoursState } from "../gql/graphql";
 import { MonthReport } from "./attendance/Report";
+import { LeaveCalendar } from "./attendance/Calendar";
 
 const ATTENDANCE = graphql(`
   query Attendance($from: String!, $to: String!, $today: String!) {
@@ -152,6 +153,7 @@ export function Attendance({ session }: { session: Session }) {
         </tbody>
       </table>
       <Team today={today} />
+      <LeaveCalendar month={today.slice(0, 7)} />
       <MonthReport session={session} month={today.slice(0, 7)} />
     </section>
   );
