@@ -2702,3 +2702,97 @@ async fn a_follow_up_issued_again_under_another_id_changes_nothing() {
         "the ledger moved"
     );
 }
+
+/// An attendance quest is verified by the month's days: 강개발, on time every weekday of March
+/// 2026, earns the reward; 윤개발, with no days, is refused `attendance_goal_not_met`; and a
+/// participant cannot verify themselves, whatever their days.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attendance_quest_is_verified_by_the_months_days() {
+    use chrono::{Datelike, TimeZone};
+    use domain::attendance::{AttendanceDay, AttendanceEvent};
+    let (app, state) = embedded_with_state(demo_settings()).await;
+    let march: Vec<chrono::NaiveDate> = chrono::NaiveDate::from_ymd_opt(2026, 3, 1)
+        .unwrap()
+        .iter_days()
+        .take_while(|d| d.month() == 3)
+        .filter(|d| d.weekday().num_days_from_monday() < 5)
+        .collect();
+    for day in &march {
+        let kst = |h: u32| {
+            chrono::Utc.from_utc_datetime(&day.and_hms_opt(0, 0, 0).unwrap())
+                + chrono::Duration::hours(i64::from(h) - 9)
+        };
+        let events = [
+            AttendanceEvent::CheckedIn {
+                employee: DEV_KANG,
+                day: *day,
+                at: kst(9),
+            },
+            AttendanceEvent::CheckedOut {
+                employee: DEV_KANG,
+                day: *day,
+                at: kst(18),
+            },
+        ];
+        state
+            .service
+            .log()
+            .append(NewCommit {
+                stream: StreamRef::new(streams::ATTENDANCE, AttendanceDay::stream_id(DEV_KANG, *day)),
+                expected: infra::eventlog::ExpectedVersion::Exact(0),
+                command_id: Uuid::now_v7(),
+                correlation_id: Uuid::now_v7(),
+                causation_id: None,
+                actor: None,
+                traceparent: None,
+                events: events
+                    .iter()
+                    .map(|e| infra::eventlog::NewEvent::from_domain(e).unwrap())
+                    .collect(),
+            })
+            .await
+            .unwrap();
+    }
+    let lead = app.login(PLATFORM_LEAD).await;
+    let deadline = (chrono::Utc::now() + chrono::Duration::days(7)).to_rfc3339();
+    let posted = app
+        .post(
+            "/api/quests",
+            &lead,
+            json!({ "title": "3월 정시 출근", "reward": { "kind": "leave_hours", "hours": 4 }, "capacity": 5,
+                "deadline": deadline, "audience": { "kind": "team" }, "goal": { "year": 2026, "month": 3 } }),
+            None,
+        )
+        .await;
+    assert_eq!(posted.status, StatusCode::CREATED, "{}", posted.body);
+    let id = posted.body["id"].as_str().unwrap().to_owned();
+    let act = |action: &str| format!("/api/quests/{id}/{action}");
+    for who in [DEV_KANG, DEV_YOON] {
+        let token = app.login(who).await;
+        assert_eq!(
+            app.post(&act("accept"), &token, json!({}), None).await.status,
+            StatusCode::OK
+        );
+        assert_eq!(
+            app.post(&act("submit"), &token, json!({}), None).await.status,
+            StatusCode::OK
+        );
+    }
+    let kang = app.login(DEV_KANG).await;
+    problem(
+        &app.post(&act("verify"), &kang, json!({ "employee": DEV_KANG.0 }), None)
+            .await,
+        StatusCode::FORBIDDEN,
+        "not_poster",
+    );
+    problem(
+        &app.post(&act("verify"), &lead, json!({ "employee": DEV_YOON.0 }), None)
+            .await,
+        StatusCode::CONFLICT,
+        "attendance_goal_not_met",
+    );
+    let verified = app
+        .post(&act("verify"), &lead, json!({ "employee": DEV_KANG.0 }), None)
+        .await;
+    assert_eq!(verified.status, StatusCode::OK, "{}", verified.body);
+}

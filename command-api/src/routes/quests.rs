@@ -248,10 +248,16 @@ async fn submit(
 }
 
 /// The employee's days of an attendance quest's month, judged by the standard schedule;
-/// nothing for a task.
-async fn goal_attendance(state: &AppState, id: QuestId, employee: EmployeeId) -> Result<Vec<DayAssessment>, ApiError> {
+/// nothing for a task, or for a caller who is not the poster (the domain refuses them, and
+/// a month of stream reads should not come before that).
+async fn goal_attendance(
+    state: &AppState,
+    id: QuestId,
+    employee: EmployeeId,
+    caller: EmployeeId,
+) -> Result<Vec<DayAssessment>, ApiError> {
     let quest = state.service.load::<Quest>(&stream(id)).await?.state;
-    let Some(QuestKind::Attendance { goal }) = quest.posted().map(|q| q.kind) else {
+    let Some(QuestKind::Attendance { goal }) = quest.posted().filter(|q| q.poster == caller).map(|q| q.kind) else {
         return Ok(Vec::new());
     };
     let offset = state.settings.company_offset;
@@ -275,7 +281,7 @@ async fn verify(
     let employee = EmployeeId(req.employee);
     let command = QuestCommand::Verify {
         employee,
-        attendance: goal_attendance(&state, id, employee).await?,
+        attendance: goal_attendance(&state, id, employee, caller.actor.id).await?,
         by: caller.actor.clone(),
         at: Utc::now(),
     };
