@@ -101,15 +101,22 @@ async fn bring_up_to_date(
             Ok::<bool, ApiError>(!outcome.events.is_empty() && !outcome.duplicate)
         }
     };
-    let state = service.load::<LeaveLedger>(&ledger).await?.state;
+    // The ledger is read once, and again only after a step booked something: an hourly run
+    // over an up-to-date company reads each ledger once and writes nothing.
+    let mut state = service.load::<LeaveLedger>(&ledger).await?.state;
+    let mut booked = 0;
     for due in accrual_schedule(hire_date, hire_date, on) {
         if state.lots.iter().any(|l| l.key == due.key) {
             continue;
         }
         let purpose = format!("accrual/{employee}/{}", due.key);
-        report.accrued += usize::from(book(purpose, due.command(employee, at)).await?);
+        booked += usize::from(book(purpose, due.command(employee, at)).await?);
     }
-    let state = service.load::<LeaveLedger>(&ledger).await?.state;
+    report.accrued += booked;
+    if booked > 0 {
+        state = service.load::<LeaveLedger>(&ledger).await?.state;
+    }
+    booked = 0;
     for lot in state.lots.iter().filter(|l| !l.expired && l.expires_on < on) {
         let command = LeaveCommand::Expire {
             employee,
@@ -117,9 +124,12 @@ async fn bring_up_to_date(
             on,
             at,
         };
-        report.expired += usize::from(book(format!("expiry/{employee}/{}", lot.key), command).await?);
+        booked += usize::from(book(format!("expiry/{employee}/{}", lot.key), command).await?);
     }
-    let state = service.load::<LeaveLedger>(&ledger).await?.state;
+    report.expired += booked;
+    if booked > 0 {
+        state = service.load::<LeaveLedger>(&ledger).await?.state;
+    }
     for due in promotion_notices_due(&state, on) {
         let command = LeaveCommand::RecordNotice {
             employee,

@@ -2734,24 +2734,9 @@ async fn an_attendance_quest_is_verified_by_the_months_days() {
                 at: kst(18),
             },
         ];
-        state
-            .service
-            .log()
-            .append(NewCommit {
-                stream: StreamRef::new(streams::ATTENDANCE, AttendanceDay::stream_id(DEV_KANG, *day)),
-                expected: infra::eventlog::ExpectedVersion::Exact(0),
-                command_id: Uuid::now_v7(),
-                correlation_id: Uuid::now_v7(),
-                causation_id: None,
-                actor: None,
-                traceparent: None,
-                events: events
-                    .iter()
-                    .map(|e| infra::eventlog::NewEvent::from_domain(e).unwrap())
-                    .collect(),
-            })
-            .await
-            .unwrap();
+        let stream = StreamRef::new(streams::ATTENDANCE, AttendanceDay::stream_id(DEV_KANG, *day));
+        let commit = NewCommit::of(stream, infra::eventlog::ExpectedVersion::Exact(0), &events).unwrap();
+        state.service.log().append(commit).await.unwrap();
     }
     let lead = app.login(PLATFORM_LEAD).await;
     let deadline = (chrono::Utc::now() + chrono::Duration::days(7)).to_rfc3339();

@@ -11,7 +11,7 @@ use domain::form::{general_form, FieldValue};
 use domain::ids::{ApprovalId, CommentId, EmployeeId};
 use domain::{Actor, Aggregate};
 use infra::eventlog::embedded::{EmbeddedLog, EmbeddedOptions};
-use infra::eventlog::{streams, EventLog, ExpectedVersion, NewCommit, NewEvent, StreamRef, Upcasters};
+use infra::eventlog::{streams, EventLog, ExpectedVersion, NewCommit, StreamRef, Upcasters};
 use infra::readmodel::mongo::MongoViews;
 use infra::readmodel::sql::SqlReadModel;
 use infra::readmodel::Projection;
@@ -99,16 +99,7 @@ async fn fill(log: Arc<dyn EventLog>, events: u64) -> anyhow::Result<()> {
                         ApprovalId(Uuid::from_u128(0xB000_0000 + n as u128)).to_string(),
                     );
                     for (version, events) in document_commits(n).into_iter().enumerate() {
-                        let commit = NewCommit {
-                            stream: stream.clone(),
-                            expected: ExpectedVersion::Exact(version as u64),
-                            command_id: Uuid::now_v7(),
-                            correlation_id: Uuid::now_v7(),
-                            causation_id: None,
-                            actor: None,
-                            traceparent: None,
-                            events: events.iter().map(NewEvent::from_domain).collect::<Result<_, _>>()?,
-                        };
+                        let commit = NewCommit::of(stream.clone(), ExpectedVersion::Exact(version as u64), &events)?;
                         log.append(commit).await?;
                     }
                     n += tasks;

@@ -11,7 +11,7 @@ use domain::ids::{DepartmentId, EmployeeId};
 use domain::org::{DepartmentEvent, EmployeeEvent, Position};
 use domain::Role;
 use infra::eventlog::embedded::{EmbeddedLog, EmbeddedOptions};
-use infra::eventlog::{streams, EventLog, ExpectedVersion, NewCommit, NewEvent, StreamRef, Upcasters};
+use infra::eventlog::{streams, EventLog, ExpectedVersion, NewCommit, StreamRef, Upcasters};
 use infra::readmodel::queries::ReportScope;
 use infra::readmodel::sql::SqlReadModel;
 use infra::readmodel::Projection;
@@ -33,17 +33,8 @@ async fn append<E: serde::Serialize + domain::EventType>(
     stream: StreamRef,
     events: &[E],
 ) -> anyhow::Result<()> {
-    log.append(NewCommit {
-        stream,
-        expected: ExpectedVersion::Exact(0),
-        command_id: Uuid::now_v7(),
-        correlation_id: Uuid::now_v7(),
-        causation_id: None,
-        actor: None,
-        traceparent: None,
-        events: events.iter().map(NewEvent::from_domain).collect::<Result<_, _>>()?,
-    })
-    .await?;
+    log.append(NewCommit::of(stream, ExpectedVersion::Exact(0), events)?)
+        .await?;
     Ok(())
 }
 

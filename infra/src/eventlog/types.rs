@@ -83,6 +83,27 @@ pub struct NewCommit {
     pub events: Vec<NewEvent>,
 }
 
+impl NewCommit {
+    /// `events` of domain type `E` for `stream` at `expected`, as a command of its own (fresh
+    /// command and correlation ids, no actor or trace): what seeds, fixtures and benches write.
+    pub fn of<E: Serialize + domain::EventType>(
+        stream: StreamRef,
+        expected: ExpectedVersion,
+        events: &[E],
+    ) -> Result<Self, EventLogError> {
+        Ok(Self {
+            stream,
+            expected,
+            command_id: Uuid::now_v7(),
+            correlation_id: Uuid::now_v7(),
+            causation_id: None,
+            actor: None,
+            traceparent: None,
+            events: events.iter().map(NewEvent::from_domain).collect::<Result<_, _>>()?,
+        })
+    }
+}
+
 /// Where a commit is: stream type, partition, offset. Comparable within a partition, so a
 /// query can wait until a projection has passed it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
