@@ -7,7 +7,9 @@
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
-use command_api::seed::{demo_policy, seed_if_empty, AUDITOR, DEV_KANG, DEV_YOON, HR, PLATFORM_LEAD, SALES_OH};
+use command_api::seed::{
+    demo_policy, seed_if_empty, AUDITOR, DEV_HEAD, DEV_KANG, DEV_YOON, HR, PLATFORM_LEAD, SALES_HEAD, SALES_OH,
+};
 use command_api::{AuthState, Settings};
 use futures::{SinkExt, StreamExt};
 use infra::auth::LocalSigner;
@@ -84,8 +86,9 @@ async fn system(config: notifier::NotifierConfig) -> System {
         let sources = notifier::Sources {
             bus: Arc::new(RedisBus::connect(&redis_url(), &channel).await.unwrap()),
             views: projector.views().clone(),
+            org: projector.store().clone(),
         };
-        let router = notifier::router(sources, projector.store().clone(), verifier.clone(), config.clone());
+        let router = notifier::router(sources, verifier.clone(), config.clone());
         notifiers.push(format!("ws://127.0.0.1:{}/graphql/ws", serve(router).await));
     }
     System {
@@ -892,4 +895,115 @@ async fn a_deactivated_employee_is_disconnected_within_seconds() {
         c.receive(Duration::from_secs(5)).await,
         Received::Closed(4403, "Forbidden".into())
     );
+}
+
+const HR_CHANGES: &str = "subscription { hrChanged { resync topic stream events employeeIds } }";
+
+/// The visibility matrix of live HR changes: an employee's check-in reaches the employee, the
+/// heads of their department and of the departments above it, HR and the auditor, and
+/// nobody else — not a colleague, not another department's head. Subscribers sit on both
+/// notifier instances.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_in_reaches_the_employee_their_heads_and_hr_and_nobody_else() {
+    let s = system(notifier::NotifierConfig::default()).await;
+    let matrix = [
+        (DEV_KANG, true),
+        (PLATFORM_LEAD, true),
+        (DEV_HEAD, true),
+        (HR, true),
+        (AUDITOR, true),
+        (DEV_YOON, false),
+        (SALES_HEAD, false),
+        (SALES_OH, false),
+    ];
+    let mut clients = Vec::new();
+    for (i, (who, hears)) in matrix.into_iter().enumerate() {
+        let token = s.login(who).await;
+        let mut client = Client::init(&s.notifiers[i % 2], &token).await;
+        client.subscribe("hr", HR_CHANGES, json!({})).await;
+        clients.push((who, hears, token, client));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let kang = &clients[0].2;
+    s.command(kang, "/api/attendance/check-in", None, json!({})).await;
+    for (who, hears, _, client) in clients.iter_mut().filter(|c| c.1) {
+        let change = client.next("hr", "hrChanged").await;
+        assert_eq!(change["topic"], "ATTENDANCE", "{who}: {change}");
+        assert_eq!(change["events"], json!(["attendance.checked_in"]), "{who}: {change}");
+        assert_eq!(
+            change["employeeIds"],
+            json!([DEV_KANG.0]),
+            "{who} hears={hears}: {change}"
+        );
+    }
+    // The others check in themselves: the first change each hears is their own, so no change
+    // of 강개발's reached them before it.
+    for (who, _, token, client) in clients.iter_mut().filter(|c| !c.1) {
+        s.command(token, "/api/attendance/check-in", None, json!({})).await;
+        let change = client.next("hr", "hrChanged").await;
+        assert_eq!(
+            change["employeeIds"],
+            json!([who.0]),
+            "{who} heard another's record: {change}"
+        );
+    }
+}
+
+const HR_NOTICES: &str = "subscription($after: String) { myNotifications(after: $after) { resync replayed cursor id documentId subjectId kind title } }";
+
+/// Quest notices are feed entries like an approval's: live to the poster when someone takes
+/// the quest on and submits it, to the participant when it is verified, and replayed from the
+/// persisted feed on resume.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quest_notices_arrive_in_the_feed_live_and_on_resume() {
+    let s = system(notifier::NotifierConfig::default()).await;
+    let (kang, lead) = (s.login(DEV_KANG).await, s.login(PLATFORM_LEAD).await);
+    let mut poster = Client::init(&s.notifiers[0], &lead).await;
+    poster.subscribe("feed", HR_NOTICES, json!({})).await;
+    let mut participant = Client::init(&s.notifiers[1], &kang).await;
+    participant.subscribe("feed", HR_NOTICES, json!({})).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let deadline = (chrono::Utc::now() + chrono::Duration::days(7)).to_rfc3339();
+    let quest = json!({ "title": "회의록 정리", "description": "주간 회의록",
+        "reward": { "kind": "leave_hours", "hours": 4 }, "capacity": 2, "deadline": deadline,
+        "audience": { "kind": "team" } });
+    let id = s.command(&lead, "/api/quests", None, quest).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    s.command(&kang, &format!("/api/quests/{id}/accept"), None, json!({}))
+        .await;
+    let accepted = poster.next("feed", "myNotifications").await;
+    assert_eq!(accepted["kind"], "QUEST_ACCEPTED", "{accepted}");
+    assert_eq!(accepted["subjectId"].as_str(), Some(id.as_str()));
+    assert_eq!(accepted["documentId"], Value::Null);
+    assert_eq!(accepted["title"], "회의록 정리");
+
+    // The poster's connection drops; the submission arrives meanwhile.
+    drop(poster);
+    s.command(&kang, &format!("/api/quests/{id}/submit"), None, json!({}))
+        .await;
+    s.settle().await;
+    let mut resumed = Client::init(&s.notifiers[1], &lead).await;
+    resumed
+        .subscribe("feed", HR_NOTICES, json!({ "after": accepted["cursor"] }))
+        .await;
+    let missed = resumed.next("feed", "myNotifications").await;
+    assert_eq!(
+        (missed["kind"].as_str(), missed["replayed"].as_bool()),
+        (Some("QUEST_SUBMITTED"), Some(true)),
+        "{missed}"
+    );
+
+    s.command(
+        &lead,
+        &format!("/api/quests/{id}/verify"),
+        None,
+        json!({ "employee": DEV_KANG.0 }),
+    )
+    .await;
+    let verified = participant.next("feed", "myNotifications").await;
+    assert_eq!(verified["kind"], "QUEST_VERIFIED", "{verified}");
+    assert_eq!(verified["subjectId"].as_str(), Some(id.as_str()));
 }

@@ -56,4 +56,10 @@ impl Actor {
     pub fn has(&self, role: Role) -> bool {
         self.roles.contains(&role)
     }
+
+    /// Whether they read every employee's HR records (attendance, leave, quests): HR admins
+    /// and auditors.
+    pub fn reads_every_hr_record(&self) -> bool {
+        self.has(Role::HrAdmin) || self.has(Role::Auditor)
+    }
 }

@@ -44,7 +44,8 @@
 //! | 근무 일정 / 코어타임 | work schedule / core hours | [`attendance::WorkSchedule`], [`attendance::DepartmentSchedules`] |
 //! | 지각 / 조퇴 / 결근 | late / early leave / absence | [`attendance::assess_day`] |
 //! | 연장·야간 근로 | overtime / night work | [`attendance::WorkedMinutes`] |
-//! | 주 52시간 | the 52-hour week | [`attendance::weekly_hours`] |
+//! | 주 52시간 | the 52-hour week, reported at the check-out that nears or passes it | [`attendance::weekly_hours`] → `attendance.weekly_hours_reported` |
+//! | 알림 (인사) | HR notices: quests, 사용 촉진, the 52-hour week | [`notice::HrNotice`] |
 //! | 퀘스트 | quest: posted by a manager, taken on, submitted, verified or returned | [`quest::Quest`] → `quest.*` |
 //! | 사원 / 부서 / 부서장 / 직급 | employee / department / head / position | [`org`] |
 //! | 대기 / 진행 / 완료 / 반려 | pending / in progress / approved / rejected | [`approval::Status`] |
@@ -61,6 +62,7 @@
 //! - [`leave`]: the leave ledger, accrual by law, lots and their expiry, 사용 촉진.
 //! - [`attendance`]: check-in/out per employee per work day, schedules, day and week figures.
 //! - [`quest`]: quests with leave or point rewards and attendance goals.
+//! - [`notice`]: who HR events tell what (the notification feed of the HR side).
 //! - [`process`]: pure process managers (final approval → number, leave debit; quest
 //!   verification → leave credit).
 //! - [`testkit`]: the given/when/then harness other crates' tests use too.
@@ -74,6 +76,7 @@ pub mod form;
 pub mod ids;
 pub mod leave;
 pub mod line_rule;
+pub mod notice;
 pub mod numbering;
 pub mod org;
 pub mod process;

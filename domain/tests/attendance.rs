@@ -48,6 +48,7 @@ fn check_out(when: DateTime<Utc>) -> C {
     C::CheckOut {
         employee: ALICE,
         day: tuesday(),
+        week: None,
         by: actor(ALICE),
         at: when,
     }
@@ -557,4 +558,96 @@ proptest! {
         prop_assert!(day.worked.regular <= 480);
         prop_assert!(day.worked.total() + schedule.break_minutes >= length);
     }
+}
+
+// The 52-hour week reported at check-out.
+
+/// A week's other days: four of 11 worked hours (8 regular, 3 overtime), 44 hours in all.
+fn long_week(manager: Option<domain::ids::EmployeeId>) -> domain::attendance::WeekContext {
+    domain::attendance::WeekContext {
+        other_days: vec![
+            WorkedMinutes {
+                regular: 8 * 60,
+                overtime: 3 * 60,
+                night: 0,
+            };
+            4
+        ],
+        schedule: WorkSchedule::standard(),
+        offset: KST,
+        manager,
+    }
+}
+
+fn check_out_in(week: domain::attendance::WeekContext, when: DateTime<Utc>) -> C {
+    C::CheckOut {
+        employee: ALICE,
+        day: tuesday(),
+        week: Some(week),
+        by: actor(ALICE),
+        at: when,
+    }
+}
+
+#[test]
+fn a_check_out_that_takes_the_week_to_48_hours_reports_it_to_the_employee_and_their_manager() {
+    // 44 hours before; 09:00–14:00 less the hour's break adds 4: 48 hours, the warning.
+    given::<AttendanceDay>([checked_in(at(9, 0))])
+        .when(check_out_in(long_week(Some(BOB)), at(14, 0)))
+        .then([
+            checked_out(at(14, 0)),
+            E::WeeklyHoursReported {
+                employee: ALICE,
+                week: week_start(tuesday()),
+                minutes: 48 * 60,
+                state: WeeklyState::Warning,
+                manager: Some(BOB),
+                at: at(14, 0),
+            },
+        ]);
+    let reported = E::WeeklyHoursReported {
+        employee: ALICE,
+        week: week_start(tuesday()),
+        minutes: 48 * 60,
+        state: WeeklyState::Warning,
+        manager: Some(BOB),
+        at: at(14, 0),
+    };
+    assert_eq!(
+        domain::notice::attendance_notices(&reported),
+        vec![
+            (ALICE, domain::notice::HrNotice::WeeklyHoursWarning),
+            (BOB, domain::notice::HrNotice::WeeklyHoursWarning)
+        ]
+    );
+}
+
+#[test]
+fn a_check_out_that_leaves_the_week_in_its_state_reports_nothing() {
+    // 44 + 3 (09:00–12:00) = 47 hours: still within.
+    given::<AttendanceDay>([checked_in(at(9, 0))])
+        .when(check_out_in(long_week(Some(BOB)), at(12, 0)))
+        .then([checked_out(at(12, 0))]);
+    // Already warned by the morning's shift: a second shift past 48 but not 52 tells no one again.
+    given::<AttendanceDay>([checked_in(at(9, 0)), checked_out(at(14, 0)), checked_in(at(15, 0))])
+        .when(check_out_in(long_week(None), at(16, 0)))
+        .then([checked_out(at(16, 0))]);
+}
+
+#[test]
+fn passing_52_hours_is_reported_again_as_exceeded() {
+    given::<AttendanceDay>([checked_in(at(9, 0)), checked_out(at(14, 0)), checked_in(at(15, 0))])
+        .when(check_out_in(long_week(None), at(21, 0)))
+        .then([
+            checked_out(at(21, 0)),
+            E::WeeklyHoursReported {
+                employee: ALICE,
+                week: week_start(tuesday()),
+                // 44 hours, and 11 this day as the standard schedule counts it.
+                minutes: 55 * 60,
+                state: WeeklyState::Exceeded,
+                manager: None,
+                at: at(21, 0),
+            },
+        ]);
 }

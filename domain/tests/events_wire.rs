@@ -446,12 +446,24 @@ fn attendance_events_round_trip_with_stable_names() {
             by: HR,
             at: t(600),
         },
+        A::WeeklyHoursReported {
+            employee: ALICE,
+            week: date(2026, 3, 2),
+            minutes: 48 * 60,
+            state: domain::attendance::WeeklyState::Warning,
+            manager: Some(BOB),
+            at: t(540),
+        },
     ];
-    round_trip(&samples, 3, |e| match e {
+    round_trip(&samples, 4, |e| match e {
         A::CheckedIn { .. } => 0,
         A::CheckedOut { .. } => 1,
         A::DayCorrected { .. } => 2,
+        A::WeeklyHoursReported { .. } => 3,
     });
+    let reported = serde_json::to_value(&samples[3]).unwrap();
+    assert_eq!(reported["type"], "attendance.weekly_hours_reported");
+    assert_eq!(reported["state"], "warning");
     let json = serde_json::to_value(&samples[2]).unwrap();
     assert_eq!(json["day"], "2026-03-03");
     assert_eq!(json["document"], serde_json::json!(DOC));

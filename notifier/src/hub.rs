@@ -1,8 +1,9 @@
 //! Per-recipient routing inside one notifier instance.
 //!
 //! One task reads the change bus and hands each change only to the subscriptions that care:
-//! by feed recipient (`feed:<employee>`), by inbox principal (`box:emp:…`, `box:dept:…`) and by
-//! document (`doc:<id>`). The work per change is proportional to its recipients, not to the
+//! by feed recipient (`feed:<employee>`), by inbox principal (`box:emp:…`, `box:dept:…`), by
+//! document (`doc:<id>`), and HR records by the employee they are about (`hr:emp:…`), by that
+//! employee's department (`hr:dept:…`, for its heads) and to HR (`hr:all`). The work per change is proportional to its recipients, not to the
 //! connections held — with 10,000 connections, a change for one drafter wakes that drafter's
 //! subscriptions only.
 //!
@@ -16,6 +17,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
+
+/// The route of every HR change (HR admins and auditors hear them all).
+pub const HR_EVERYONE: &str = "hr:all";
 
 /// Changes a route holds for a slow subscriber before it must resynchronise.
 const ROUTE_RING: usize = 256;
@@ -72,6 +76,15 @@ impl Hub {
             Change::Notification { recipient, .. } => vec![format!("feed:{recipient}")],
             Change::Document { doc, boxes, .. } => std::iter::once(format!("doc:{doc}"))
                 .chain(boxes.iter().map(|b| format!("box:{b}")))
+                .collect(),
+            // HR records: the people they are about, their departments' heads, and HR.
+            Change::Hr {
+                people, departments, ..
+            } => people
+                .iter()
+                .map(|p| format!("hr:emp:{p}"))
+                .chain(departments.iter().map(|d| format!("hr:dept:{d}")))
+                .chain(std::iter::once(HR_EVERYONE.to_owned()))
                 .collect(),
         }
     }

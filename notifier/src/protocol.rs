@@ -90,9 +90,9 @@ pub(crate) fn schema(sources: Sources, hub: crate::schema::Routes) -> NotifierSc
 }
 
 /// The notifier's routes: `GET /graphql/ws`.
-pub fn router(sources: Sources, org: SqlReadModel, verifier: Arc<Verifier>, config: NotifierConfig) -> Router {
+pub fn router(sources: Sources, verifier: Arc<Verifier>, config: NotifierConfig) -> Router {
     let hub = crate::hub::Hub::start(&sources.bus);
-    let signin = Arc::new(Authenticator::new(Verifier::clone(&verifier), org));
+    let signin = Arc::new(Authenticator::new(Verifier::clone(&verifier), sources.org.clone()));
     let notifier = Arc::new(Notifier {
         schema: schema(sources, hub),
         sessions: Sessions::start(signin.clone(), config.max_connections_per_user, config.recheck),

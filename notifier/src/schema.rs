@@ -17,8 +17,9 @@ use domain::actor::Actor;
 use domain::approval::{ApprovalDocument, Inbox};
 use futures::stream::{self, BoxStream, StreamExt};
 use infra::bus::{Change, ChangeBus};
+use infra::readmodel::sql::{merge_feeds, SqlReadModel};
 use infra::readmodel::{ApprovalViews, FeedEntry};
-use query_api::{ApprovalStatus, InboxBox, NotificationKind};
+use query_api::{ApprovalStatus, HrTopic, InboxBox, NotificationKind};
 use std::collections::HashSet;
 use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
@@ -29,6 +30,8 @@ use tokio::sync::broadcast::error::RecvError;
 pub struct Sources {
     pub bus: Arc<dyn ChangeBus>,
     pub views: Arc<dyn ApprovalViews>,
+    /// The employee read model: who is signed in, who heads what, and the HR notices.
+    pub org: SqlReadModel,
 }
 
 impl Sources {
@@ -98,7 +101,10 @@ pub struct NotificationEvent {
     /// command through the log, the projection and this push.
     pub trace_id: Option<String>,
     pub id: Option<String>,
+    /// The approval document it is about (none for an HR notice).
     pub document_id: Option<String>,
+    /// What an HR notice is about: the quest, or the employee whose leave or week it is.
+    pub subject_id: Option<String>,
     pub kind: Option<NotificationKind>,
     pub title: Option<String>,
     pub at: Option<DateTime<Utc>>,
@@ -118,6 +124,7 @@ impl NotificationEvent {
             trace_id: None,
             id: None,
             document_id: None,
+            subject_id: None,
             kind: None,
             title: None,
             at: None,
@@ -127,6 +134,8 @@ impl NotificationEvent {
     }
 
     fn of(entry: &FeedEntry, position: Option<String>, correlation_id: Option<String>, replayed: bool) -> Self {
+        let kind = NotificationKind::from_stored(&entry.kind);
+        let hr = kind.is_some_and(NotificationKind::is_hr);
         Self {
             resync: false,
             cursor: Some(feed_cursor(entry)),
@@ -134,8 +143,9 @@ impl NotificationEvent {
             correlation_id,
             trace_id: None,
             id: Some(entry.id.clone()),
-            document_id: Some(entry.doc.clone()),
-            kind: NotificationKind::from_stored(&entry.kind),
+            document_id: (!hr).then(|| entry.doc.clone()),
+            subject_id: hr.then(|| entry.doc.clone()),
+            kind,
             title: Some(entry.title.clone()),
             at: DateTime::parse_from_rfc3339(&entry.at)
                 .ok()
@@ -187,6 +197,40 @@ pub struct ApprovalUpdate {
     /// command through the log, the projection and this push.
     pub trace_id: Option<String>,
     pub events: Vec<String>,
+}
+
+/// An HR record changed: a check-in or check-out, a leave ledger entry, a quest moving.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct HrChange {
+    /// The subscriber fell behind and missed changes: re-read what it shows.
+    pub resync: bool,
+    pub topic: Option<HrTopic>,
+    /// The stream: `employee/day` (attendance), the employee (leave) or the quest id.
+    pub stream: Option<String>,
+    pub version: Option<u64>,
+    /// The commit's event types, e.g. `attendance.checked_in`.
+    pub events: Vec<String>,
+    /// Whose record it is: the employee, or a quest's poster and participants.
+    pub employee_ids: Vec<String>,
+    pub position: Option<String>,
+    pub correlation_id: Option<String>,
+    pub trace_id: Option<String>,
+}
+
+impl HrChange {
+    fn lagged() -> Self {
+        Self {
+            resync: true,
+            topic: None,
+            stream: None,
+            version: None,
+            events: Vec::new(),
+            employee_ids: Vec::new(),
+            position: None,
+            correlation_id: None,
+            trace_id: None,
+        }
+    }
 }
 
 fn status_of(doc: &ApprovalDocument) -> ApprovalStatus {
@@ -331,14 +375,13 @@ impl Subscription {
             None => None,
         };
         let mut backlog: Vec<FeedEntry> = match &after {
-            Some((at, id)) => sources
-                .views
-                .notifications(&me)
-                .await
-                .map_err(internal)?
-                .into_iter()
-                .filter(|e| (e.at.as_str(), e.id.as_str()) > (at.as_str(), id.as_str()))
-                .collect(),
+            Some((at, id)) => merge_feeds(
+                sources.views.notifications(&me).await.map_err(internal)?,
+                sources.org.hr_feed(&me).await.map_err(internal)?,
+            )
+            .into_iter()
+            .filter(|e| (e.at.as_str(), e.id.as_str()) > (at.as_str(), id.as_str()))
+            .collect(),
             None => Vec::new(),
         };
         backlog.sort_by(|a, b| (&a.at, &a.id).cmp(&(&b.at, &b.id)));
@@ -395,6 +438,82 @@ impl Subscription {
             },
         );
         Ok(replayed.chain(live).boxed())
+    }
+
+    /// HR records the viewer may see as they change: their own attendance, leave and quests;
+    /// a department head's, those of the employees of the departments they head (as they
+    /// were at subscription); an HR admin's or auditor's, everyone's. `topics` narrows it.
+    async fn hr_changed(
+        &self,
+        ctx: &Context<'_>,
+        topics: Option<Vec<HrTopic>>,
+    ) -> async_graphql::Result<BoxStream<'static, HrChange>> {
+        let (principal, subscriber) = principal(ctx)?;
+        let sources = ctx.data_unchecked::<Sources>();
+        let hub = ctx.data_unchecked::<Routes>();
+        let me = subscriber.actor.id.to_string();
+        let headed = sources.org.headed_departments(&me).await.map_err(internal)?;
+        let everyone = subscriber.actor.reads_every_hr_record();
+        let receivers = std::iter::once(format!("hr:emp:{me}"))
+            .chain(headed.iter().map(|d| format!("hr:dept:{d}")))
+            .chain(everyone.then(|| crate::hub::HR_EVERYONE.to_owned()))
+            .map(|key| hub.subscribe(&key))
+            .collect();
+        // One change may arrive on several of the viewer's routes: once is enough.
+        let last: Arc<std::sync::Mutex<Option<String>>> = Arc::default();
+        Ok(from_routes(
+            ctx,
+            receivers,
+            |_| HrChange::lagged(),
+            move |change| {
+                let item = (|| {
+                    let Change::Hr {
+                        topic,
+                        stream,
+                        version,
+                        events,
+                        people,
+                        departments,
+                        position,
+                        correlation_id,
+                        trace_id,
+                        ..
+                    } = change
+                    else {
+                        return None;
+                    };
+                    let topic = HrTopic::from_stored(&topic)?;
+                    if topics.as_ref().is_some_and(|t| !t.contains(&topic)) {
+                        return None;
+                    }
+                    // Decided again on the viewer as they are now: a lost role trims it.
+                    let now = principal.now()?;
+                    let sees = people.contains(&me)
+                        || now.actor.reads_every_hr_record()
+                        || departments.iter().any(|d| headed.contains(d));
+                    if !sees {
+                        return None;
+                    }
+                    let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
+                    if last.as_deref() == Some(position.as_str()) {
+                        return None;
+                    }
+                    *last = Some(position.clone());
+                    Some(HrChange {
+                        resync: false,
+                        topic: Some(topic),
+                        stream: Some(stream),
+                        version: Some(version),
+                        events,
+                        employee_ids: people,
+                        position: Some(position),
+                        correlation_id: Some(correlation_id),
+                        trace_id,
+                    })
+                })();
+                Box::pin(async move { item })
+            },
+        ))
     }
 
     /// A document entered or left one of the viewer's boxes (or changed in it), with every

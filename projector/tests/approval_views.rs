@@ -294,6 +294,7 @@ async fn a_replay_swaps_in_a_copy_equal_to_a_fresh_rebuild(
         {
             Change::Notification { recipient, .. } => notified.push(recipient),
             Change::Document { doc, version, .. } => assert_eq!((doc, version), (waiting.to_string(), 3)),
+            other @ Change::Hr { .. } => panic!("an approval commit announced {other:?}"),
         }
     }
     assert_eq!(notified, vec![CAROL.to_string()]);

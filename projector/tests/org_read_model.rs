@@ -197,7 +197,33 @@ async fn org_history(log: &dyn EventLog, n: u128) {
                 day,
                 at: kst(19, 0),
             },
+            // As though the week had been long: told to 직원1 and 직원2, their manager.
+            AttendanceEvent::WeeklyHoursReported {
+                employee: first,
+                week: chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+                minutes: 49 * 60,
+                state: domain::attendance::WeeklyState::Warning,
+                manager: Some(second),
+                at: kst(19, 0),
+            },
         ],
+    )
+    .await;
+    // A 사용 촉진 notice to someone with no other ledger entries.
+    let unnoticed = EmployeeId(Uuid::from_u128(77_000_000));
+    append(
+        log,
+        streams::LEAVE,
+        unnoticed.0,
+        0,
+        &[LeaveEvent::PromotionNoticeSent {
+            employee: unnoticed,
+            period_end: chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+            notice: domain::leave::NoticeKind::Request,
+            unused: Decimal::new(55, 1),
+            on: chrono::NaiveDate::from_ymd_opt(2026, 7, 1).unwrap(),
+            at: kst(10, 0),
+        }],
     )
     .await;
     let early = Utc.with_ymd_and_hms(2026, 3, 2, 23, 55, 0).unwrap();
@@ -400,6 +426,66 @@ async fn a_quest_folds_to_its_row_and_one_row_per_participant(store: SqlReadMode
             .unwrap()
             .len(),
         1
+    );
+}
+
+/// The HR notices are feed entries of whom they tell: the poster hears of acceptances and
+/// submissions, participants of the verdict, an employee and their manager of a long week,
+/// and an employee of a 사용 촉진 notice.
+async fn hr_notices_fold_into_the_feed_of_whom_they_tell(store: SqlReadModel) {
+    let f = fixture(3).await;
+    let projector = rebuild(&f.log, store).await;
+    let kinds = |who: u128| {
+        let store = projector.store().clone();
+        async move {
+            let mut kinds: Vec<String> = store
+                .hr_feed(&Uuid::from_u128(who).to_string())
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|e| e.kind)
+                .collect();
+            kinds.sort();
+            kinds
+        }
+    };
+    assert_eq!(
+        kinds(2).await,
+        [
+            "quest_accepted",
+            "quest_accepted",
+            "quest_submitted",
+            "quest_submitted",
+            "weekly_hours_warning"
+        ]
+    );
+    assert_eq!(kinds(1).await, ["quest_verified", "weekly_hours_warning"]);
+    assert_eq!(kinds(3).await, ["quest_returned"]);
+    let promotion = projector
+        .store()
+        .hr_feed(&Uuid::from_u128(77_000_000).to_string())
+        .await
+        .unwrap();
+    assert_eq!(promotion.len(), 1);
+    assert_eq!(
+        (promotion[0].kind.as_str(), promotion[0].title.as_str()),
+        ("leave_use_promotion", "5.5 · 2026-12-31")
+    );
+    // A quest notice names the quest; a week's, the employee whose week it is.
+    let first = projector
+        .store()
+        .hr_feed(&Uuid::from_u128(1).to_string())
+        .await
+        .unwrap();
+    let verified = first.iter().find(|e| e.kind == "quest_verified").unwrap();
+    assert_eq!(
+        (verified.doc.as_str(), verified.title.as_str()),
+        (Uuid::from_u128(9001).to_string().as_str(), "문서 정리")
+    );
+    let week = first.iter().find(|e| e.kind == "weekly_hours_warning").unwrap();
+    assert_eq!(
+        (week.doc.as_str(), week.title.as_str()),
+        (Uuid::from_u128(1).to_string().as_str(), "2026-03-02 · 49h00m")
     );
 }
 
@@ -718,6 +804,10 @@ macro_rules! store_suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn a_quest_folds_to_its_row_and_one_row_per_participant() {
                 super::a_quest_folds_to_its_row_and_one_row_per_participant($open.await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn hr_notices_fold_into_the_feed_of_whom_they_tell() {
+                super::hr_notices_fold_into_the_feed_of_whom_they_tell($open.await).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn one_bad_event_never_stalls_a_projection() {

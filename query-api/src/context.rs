@@ -4,7 +4,6 @@
 use crate::error::{self, coded};
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::Context;
-use domain::actor::Role;
 use domain::line_rule::LinePolicy;
 use infra::auth::SignInError;
 use infra::eventlog::EventLog;
@@ -55,7 +54,7 @@ pub type Viewer = infra::auth::Principal<EmployeeRecord>;
 
 /// HR admins and auditors read everything.
 pub fn reads_all(viewer: &Viewer) -> bool {
-    viewer.actor.has(Role::HrAdmin) || viewer.actor.has(Role::Auditor)
+    viewer.actor.reads_every_hr_record()
 }
 
 /// Why there is no viewer (kept in request data so each resolver answers with it).

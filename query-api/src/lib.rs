@@ -45,4 +45,4 @@ pub use paging::MAX_PAGE;
 pub use schema::{sdl, Limits};
 /// The enums the notifier's schema shares, so both SDLs name a status, a box and a
 /// notification's reason alike.
-pub use types::{ApprovalStatus, InboxBox, NotificationKind};
+pub use types::{ApprovalStatus, HrTopic, InboxBox, NotificationKind};

@@ -23,13 +23,14 @@ impl Notifier {
         let sources = notifier::Sources {
             bus: Arc::new(bus),
             views: Arc::new(views),
+            org,
         };
         let ready = sources.clone();
         let operations = Operations::new().check("bus", move || {
             let sources = ready.clone();
             async move { sources.ready().await }
         });
-        let router = notifier::router(sources, org, Arc::new(verifier), notifier::NotifierConfig::default())
+        let router = notifier::router(sources, Arc::new(verifier), notifier::NotifierConfig::default())
             .merge(operations.router());
         let app = wiring::listen(settings.bind_for(Role::Notifier), router, "notifier").await?;
         Ok(Self { app })

@@ -92,8 +92,8 @@ impl Up {
             notifier::Sources {
                 bus: projector.bus().clone(),
                 views: projector.views().clone(),
+                org: projector.store().clone(),
             },
-            projector.store().clone(),
             Arc::new(verifier),
             notifier::NotifierConfig::default(),
         );

@@ -26,7 +26,7 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{NaiveDate, Utc};
-use domain::attendance::{AttendanceCommand, AttendanceDay};
+use domain::attendance::{week_start, AttendanceCommand, AttendanceDay, WeekContext, WorkSchedule};
 use domain::ids::EmployeeId;
 use infra::eventlog::{streams, StreamRef};
 use infra::readmodel::fold::org::attendance_row;
@@ -84,6 +84,30 @@ fn stream(employee: EmployeeId, day: NaiveDate) -> StreamRef {
 
 async fn day_state(state: &AppState, employee: EmployeeId, day: NaiveDate) -> Result<AttendanceDay, ServiceError> {
     Ok(state.service.load::<AttendanceDay>(&stream(employee, day)).await?.state)
+}
+
+/// What a check-out on `day` needs of its week: the worked minutes of the week's days before
+/// it (read from their streams, at most six), the schedule, and the head the week is reported
+/// to when it nears the 52-hour limit.
+async fn week_so_far(state: &AppState, employee: EmployeeId, day: NaiveDate) -> Result<WeekContext, ServiceError> {
+    let offset = state.settings.company_offset;
+    let schedule = WorkSchedule::standard();
+    let mut other_days = Vec::new();
+    for earlier in week_start(day).iter_days().take_while(|d| *d < day) {
+        let folded = day_state(state, employee, earlier).await?;
+        other_days.push(folded.assess(earlier, &schedule, false, &[], offset).worked);
+    }
+    let chart = state.directory.org_chart();
+    let manager = chart
+        .employees
+        .get(&employee)
+        .and_then(|member| chart.head_above(member.department, employee));
+    Ok(WeekContext {
+        other_days,
+        schedule,
+        offset,
+        manager,
+    })
 }
 
 async fn answer(
@@ -181,9 +205,11 @@ async fn check_out(
             }
         }
     }
+    let week = week_so_far(&state, employee, day).await?;
     let command = AttendanceCommand::CheckOut {
         employee,
         day,
+        week: Some(week),
         by: caller.actor.clone(),
         at,
     };

@@ -58,6 +58,7 @@ pub(super) async fn attendance(s: &mut Seeder<'_>, now: chrono::DateTime<Utc>) -
                 AttendanceCommand::CheckOut {
                     employee,
                     day: *day,
+                    week: None,
                     by,
                     at: end,
                 },

@@ -2,7 +2,7 @@
 //! work day.
 
 use super::shift::Shift;
-use super::{ApprovedLeave, DayAssessment, WorkSchedule};
+use super::{week_start, weekly_hours, ApprovedLeave, DayAssessment, WeeklyState, WorkSchedule, WorkedMinutes};
 use crate::actor::{Actor, Role};
 use crate::aggregate::{Aggregate, EventType};
 use crate::ids::{ApprovalId, EmployeeId};
@@ -28,10 +28,12 @@ pub enum AttendanceCommand {
         by: Actor,
         at: DateTime<Utc>,
     },
-    /// 퇴근: closes the open shift of `day`.
+    /// 퇴근: closes the open shift of `day`. With `week`, a check-out that takes the week to
+    /// the 48-hour warning or past the 52-hour limit also reports it.
     CheckOut {
         employee: EmployeeId,
         day: NaiveDate,
+        week: Option<WeekContext>,
         by: Actor,
         at: DateTime<Utc>,
     },
@@ -47,6 +49,17 @@ pub enum AttendanceCommand {
         by: Actor,
         at: DateTime<Utc>,
     },
+}
+
+/// What a check-out needs to know of the rest of its week, as the caller read it: the
+/// worked minutes of the week's other days, the schedule this day is judged by, the company's
+/// offset, and whom a week nearing its limit is reported to (the employee's manager).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WeekContext {
+    pub other_days: Vec<WorkedMinutes>,
+    pub schedule: WorkSchedule,
+    pub offset: FixedOffset,
+    pub manager: Option<EmployeeId>,
 }
 
 /// Facts about one employee's work day. Check-ins and check-outs are the employee's own, so
@@ -78,6 +91,17 @@ pub enum AttendanceEvent {
         by: EmployeeId,
         at: DateTime<Utc>,
     },
+    /// The check-out at `at` took the week starting `week` to `minutes` worked, into `state`
+    /// (주 52시간); the employee and `manager` are told.
+    #[serde(rename = "attendance.weekly_hours_reported")]
+    WeeklyHoursReported {
+        employee: EmployeeId,
+        week: NaiveDate,
+        minutes: u32,
+        state: WeeklyState,
+        manager: Option<EmployeeId>,
+        at: DateTime<Utc>,
+    },
 }
 
 impl EventType for AttendanceEvent {
@@ -86,6 +110,7 @@ impl EventType for AttendanceEvent {
             Self::CheckedIn { .. } => "attendance.checked_in",
             Self::CheckedOut { .. } => "attendance.checked_out",
             Self::DayCorrected { .. } => "attendance.day_corrected",
+            Self::WeeklyHoursReported { .. } => "attendance.weekly_hours_reported",
         }
     }
 }
@@ -212,6 +237,34 @@ impl AttendanceDay {
         super::assess_day(schedule, day, holiday, &self.shifts, leave, offset)
     }
 
+    /// The report due when `checked_out` moves the week into a higher [`WeeklyState`].
+    fn week_report(
+        &self,
+        day: NaiveDate,
+        checked_out: &AttendanceEvent,
+        week: &WeekContext,
+    ) -> Option<AttendanceEvent> {
+        let AttendanceEvent::CheckedOut { employee, at, .. } = checked_out else {
+            return None;
+        };
+        let mut after = self.clone();
+        after.evolve(checked_out);
+        let hours = |d: &AttendanceDay| {
+            let today = d.assess(day, &week.schedule, false, &[], week.offset).worked;
+            let days: Vec<WorkedMinutes> = week.other_days.iter().copied().chain([today]).collect();
+            weekly_hours(&days)
+        };
+        let (before, now) = (hours(self), hours(&after));
+        (now.state > before.state).then(|| AttendanceEvent::WeeklyHoursReported {
+            employee: *employee,
+            week: week_start(day),
+            minutes: now.minutes,
+            state: now.state,
+            manager: week.manager,
+            at: *at,
+        })
+    }
+
     fn last_stamp(&self) -> Option<DateTime<Utc>> {
         self.shifts.last().map(|s| s.end.unwrap_or(s.start))
     }
@@ -277,7 +330,13 @@ impl Aggregate for AttendanceDay {
                     at: *at,
                 }
             }
-            C::CheckOut { employee, day, by, at } => {
+            C::CheckOut {
+                employee,
+                day,
+                week,
+                by,
+                at,
+            } => {
                 if by.id != *employee {
                     return Err(AttendanceError::NotSelf);
                 }
@@ -289,11 +348,15 @@ impl Aggregate for AttendanceDay {
                 if *at - open.start > chrono::Duration::hours(MAX_SHIFT_HOURS) {
                     return Err(AttendanceError::ShiftTooLong);
                 }
-                E::CheckedOut {
+                let checked_out = E::CheckedOut {
                     employee: *employee,
                     day: *day,
                     at: *at,
-                }
+                };
+                let report = week
+                    .as_ref()
+                    .and_then(|week| self.week_report(*day, &checked_out, week));
+                return Ok(std::iter::once(checked_out).chain(report).collect());
             }
             C::Correct {
                 employee,
@@ -372,6 +435,8 @@ impl Aggregate for AttendanceDay {
                     at: *at,
                 });
             }
+            // A report changes nothing of the day: it tells people.
+            AttendanceEvent::WeeklyHoursReported { .. } => {}
         }
     }
 }

@@ -35,7 +35,8 @@ pub use assess::{
     WEEKLY_LIMIT_MINUTES, WEEKLY_WARNING_MINUTES,
 };
 pub use day::{
-    AttendanceCommand, AttendanceDay, AttendanceError, AttendanceEvent, Correction, MAX_SHIFTS, MAX_SHIFT_HOURS,
+    AttendanceCommand, AttendanceDay, AttendanceError, AttendanceEvent, Correction, WeekContext, MAX_SHIFTS,
+    MAX_SHIFT_HOURS,
 };
 pub use schedule::{CoreHours, DepartmentSchedules, ScheduleError, WorkSchedule, KST};
 pub use shift::Shift;

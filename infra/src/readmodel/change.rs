@@ -1,5 +1,6 @@
 //! What the change bus carries: one [`Change`] per feed entry and per changed document of a
-//! commit the approval projection applied. The folds produce them, the ports hand them over
+//! commit the approval projection applied, and one per commit of the HR side (attendance,
+//! leave, quests) the employee read model applied. The folds produce them, the ports hand them over
 //! to be published after the store committed.
 
 use super::rows::FeedEntry;
@@ -43,36 +44,65 @@ pub enum Change {
         /// The folded document after the commit (visibility is decided on it by the domain).
         document: serde_json::Value,
     },
+    /// An HR record changed: an attendance day, a leave ledger or a quest. Who may hear of it
+    /// is the read side's rule for these records: the employees it is about, the heads of
+    /// their departments, and HR.
+    Hr {
+        /// `attendance`, `leave` or `quest`: the stream type.
+        topic: String,
+        /// The stream (`employee/day` for attendance, the employee for leave, the quest id).
+        stream: String,
+        version: u64,
+        /// Event types of the commit, in order.
+        events: Vec<String>,
+        /// The employees whose record it is: the day's or the ledger's employee; a quest's
+        /// poster and participants.
+        people: Vec<String>,
+        /// Their departments when the projection applied it.
+        departments: Vec<String>,
+        position: String,
+        correlation_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        trace_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        traceparent: Option<String>,
+    },
 }
 
 impl Change {
     /// The log position token of the commit that caused it.
     pub fn position(&self) -> &str {
         match self {
-            Change::Notification { position, .. } | Change::Document { position, .. } => position,
+            Change::Notification { position, .. } | Change::Document { position, .. } | Change::Hr { position, .. } => {
+                position
+            }
         }
     }
 
     /// The correlation id of the command that caused it.
     pub fn correlation_id(&self) -> &str {
         match self {
-            Change::Notification { correlation_id, .. } | Change::Document { correlation_id, .. } => correlation_id,
+            Change::Notification { correlation_id, .. }
+            | Change::Document { correlation_id, .. }
+            | Change::Hr { correlation_id, .. } => correlation_id,
         }
     }
 
     /// Where its trace continues from, if the command carried one.
     pub fn traceparent(&self) -> Option<&str> {
         match self {
-            Change::Notification { traceparent, .. } | Change::Document { traceparent, .. } => traceparent.as_deref(),
+            Change::Notification { traceparent, .. }
+            | Change::Document { traceparent, .. }
+            | Change::Hr { traceparent, .. } => traceparent.as_deref(),
         }
     }
 
     /// Makes the trace continue from `span` (the span that applied it).
     pub fn continue_from(&mut self, span: String) {
         match self {
-            Change::Notification { traceparent, .. } | Change::Document { traceparent, .. } => {
-                *traceparent = Some(span)
-            }
+            Change::Notification { traceparent, .. }
+            | Change::Document { traceparent, .. }
+            | Change::Hr { traceparent, .. } => *traceparent = Some(span),
         }
     }
 }

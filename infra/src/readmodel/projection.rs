@@ -48,9 +48,9 @@ impl Projection {
             Self::Employees => &["employees"],
             Self::Departments => &["departments"],
             Self::Delegations => &["delegations"],
-            Self::Leave => &["leave_balances", "leave_entries"],
-            Self::Attendance => &["attendance_days"],
-            Self::Quests => &["quests", "quest_participants"],
+            Self::Leave => &["leave_balances", "leave_entries", "leave_notices"],
+            Self::Attendance => &["attendance_days", "attendance_notices"],
+            Self::Quests => &["quests", "quest_participants", "quest_notices"],
             Self::Approvals => &["approvals", "approval_timeline", "inbox", "notifications"],
         }
     }

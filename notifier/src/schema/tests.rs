@@ -17,7 +17,8 @@ async fn world() -> World {
     let hub = Hub::start(&bus);
     let sources = Sources {
         bus,
-        views: Arc::new(views),
+        views: Arc::new(views.clone()),
+        org: views,
     };
     World {
         schema: crate::protocol::schema(sources, hub.clone()),

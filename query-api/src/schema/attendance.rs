@@ -105,24 +105,11 @@ fn date(value: &str, name: &str) -> async_graphql::Result<NaiveDate> {
 
 /// The departments `viewer` heads, with every department under them.
 pub(super) async fn headed_departments(ctx: &Context<'_>, viewer: &Viewer) -> async_graphql::Result<HashSet<String>> {
-    let me = viewer.actor.id.to_string();
-    let all = stores(ctx).org.departments().await.map_err(error::store)?;
-    let mut headed: HashSet<String> = all
-        .iter()
-        .filter(|d| !d.closed && d.head.as_deref() == Some(me.as_str()))
-        .map(|d| d.id.clone())
-        .collect();
-    loop {
-        let before = headed.len();
-        for d in &all {
-            if d.parent.as_ref().is_some_and(|p| headed.contains(p)) {
-                headed.insert(d.id.clone());
-            }
-        }
-        if headed.len() == before {
-            return Ok(headed);
-        }
-    }
+    stores(ctx)
+        .org
+        .headed_departments(&viewer.actor.id.to_string())
+        .await
+        .map_err(error::store)
 }
 
 /// Refuses unless the viewer may see `employee`'s attendance.

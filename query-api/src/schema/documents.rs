@@ -4,6 +4,7 @@
 use super::lookup::{employee_id, visible_document};
 use super::*;
 use crate::paging::{page_size, SCAN_BUDGET};
+use infra::readmodel::sql::merge_feeds;
 
 /// Narrows `approvals`.
 #[derive(InputObject, Default)]
@@ -279,19 +280,26 @@ impl DocumentQueries {
     async fn notifications(&self, ctx: &Context<'_>, first: Option<i32>) -> async_graphql::Result<Vec<Notification>> {
         let viewer = viewer(ctx)?;
         let first = page_size(first)?;
-        let feed = stores(ctx)
-            .views
-            .notifications(&viewer.actor.id.to_string())
-            .await
-            .map_err(error::store)?;
+        let me = viewer.actor.id.to_string();
+        let feed = merge_feeds(
+            stores(ctx).views.notifications(&me).await.map_err(error::store)?,
+            stores(ctx).org.hr_feed(&me).await.map_err(error::store)?,
+        );
         feed.into_iter()
             .take(first)
             .map(|n| -> async_graphql::Result<Notification> {
+                let kind = NotificationKind::from_stored(&n.kind)
+                    .ok_or_else(|| error::internal("stored notification kind does not decode", &n.kind))?;
+                let (document_id, subject_id) = if kind.is_hr() {
+                    (None, Some(n.doc))
+                } else {
+                    (Some(n.doc), None)
+                };
                 Ok(Notification {
                     id: n.id,
-                    document_id: n.doc,
-                    kind: NotificationKind::from_stored(&n.kind)
-                        .ok_or_else(|| error::internal("stored notification kind does not decode", &n.kind))?,
+                    document_id,
+                    subject_id,
+                    kind,
                     title: n.title,
                     at: instant(&n.at)?,
                     read: n.read,

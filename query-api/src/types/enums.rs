@@ -126,6 +126,58 @@ pub enum NotificationKind {
     Withdrawn,
     /// 의견: a new comment on a document you are involved in.
     Commented,
+    /// 연차 사용 촉진: unused leave will expire; choose when to use it (subject: you).
+    LeaveUsePromotion,
+    /// Someone took on your quest (subject: the quest).
+    QuestAccepted,
+    /// A participant submitted your quest as done: verify or return it.
+    QuestSubmitted,
+    /// Your quest work was verified; the reward follows.
+    QuestVerified,
+    /// Your quest work was returned, with a reason.
+    QuestReturned,
+    /// A quest you took on was cancelled.
+    QuestCancelled,
+    /// 주 52시간: a week reached 48 hours or passed 52 (subject: the employee; to them and
+    /// their department head).
+    WeeklyHoursWarning,
+}
+
+impl From<HrNotice> for NotificationKind {
+    fn from(n: HrNotice) -> Self {
+        match n {
+            HrNotice::LeaveUsePromotion => Self::LeaveUsePromotion,
+            HrNotice::QuestAccepted => Self::QuestAccepted,
+            HrNotice::QuestSubmitted => Self::QuestSubmitted,
+            HrNotice::QuestVerified => Self::QuestVerified,
+            HrNotice::QuestReturned => Self::QuestReturned,
+            HrNotice::QuestCancelled => Self::QuestCancelled,
+            HrNotice::WeeklyHoursWarning => Self::WeeklyHoursWarning,
+        }
+    }
+}
+
+/// What an HR change is about (`hrChanged`).
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum HrTopic {
+    /// 근태: a check-in, check-out, correction or weekly report.
+    Attendance,
+    /// 연차: the leave ledger.
+    Leave,
+    /// 퀘스트
+    Quest,
+}
+
+impl HrTopic {
+    /// From the stream type a change names.
+    pub fn from_stored(name: &str) -> Option<Self> {
+        match name {
+            "attendance" => Some(Self::Attendance),
+            "leave" => Some(Self::Leave),
+            "quest" => Some(Self::Quest),
+            _ => None,
+        }
+    }
 }
 
 impl From<Notice> for NotificationKind {
@@ -146,9 +198,25 @@ impl From<Notice> for NotificationKind {
 impl NotificationKind {
     /// From the stored (snake_case) name the feed keeps.
     pub fn from_stored(name: &str) -> Option<Self> {
-        serde_json::from_value::<Notice>(serde_json::Value::String(name.to_owned()))
+        let name = serde_json::Value::String(name.to_owned());
+        serde_json::from_value::<Notice>(name.clone())
             .ok()
             .map(Self::from)
+            .or_else(|| serde_json::from_value::<HrNotice>(name).ok().map(Self::from))
+    }
+
+    /// Whether it is an HR notice (about a quest, leave or a week, not a document).
+    pub fn is_hr(self) -> bool {
+        matches!(
+            self,
+            Self::LeaveUsePromotion
+                | Self::QuestAccepted
+                | Self::QuestSubmitted
+                | Self::QuestVerified
+                | Self::QuestReturned
+                | Self::QuestCancelled
+                | Self::WeeklyHoursWarning
+        )
     }
 }
 

@@ -31,11 +31,14 @@ pub struct BoxCount {
     pub count: i64,
 }
 
-/// One notification of the viewer's feed.
+/// One notification of the viewer's feed: about an approval document, or an HR notice.
 #[derive(SimpleObject)]
 pub struct Notification {
     pub id: String,
-    pub document_id: String,
+    /// The approval document it is about (none for an HR notice).
+    pub document_id: Option<String>,
+    /// What an HR notice is about: the quest, or the employee whose leave or week it is.
+    pub subject_id: Option<String>,
     pub kind: NotificationKind,
     pub title: String,
     pub at: DateTime<Utc>,

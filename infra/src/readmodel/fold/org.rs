@@ -1,22 +1,26 @@
 //! The employee read model's fold: one current row per employee, department, delegation,
-//! leave balance, attendance day, quest and quest participant, and one ledger row per leave
-//! event.
+//! leave balance, attendance day, quest and quest participant, one ledger row per leave
+//! event, and the HR notices the commit sends ([`domain::notice`]) with what live subscribers
+//! are told of it ([`org_changes`]).
 //!
 //! An attendance day is judged by the standard schedule ([`WorkSchedule::standard`], 09:00–18:00
 //! KST with an hour's break) with no holiday calendar or leave: what the row holds is what the
 //! punches come to; a schedule per department would change only this fold.
 
-use super::{corrupt, evolve, name_of, restore};
+use super::{corrupt, evolve, name_of, restore, Change};
 use crate::eventlog::codec::CommitRecord;
+use crate::eventlog::Delivered;
 use crate::readmodel::rows::{
-    AttendanceDayRow, DelegationRow, DepartmentRow, EmployeeRow, LeaveBalanceRow, LeaveEntryRow, QuestParticipantRow,
-    QuestRow,
+    AttendanceDayRow, DelegationRow, DepartmentRow, EmployeeRow, FeedEntry, LeaveBalanceRow, LeaveEntryRow,
+    NotificationRow, QuestParticipantRow, QuestRow,
 };
 use crate::readmodel::{Projection, StoreError};
-use domain::attendance::{AttendanceDay, WorkSchedule, KST};
+use domain::attendance::{AttendanceDay, AttendanceEvent, WorkSchedule, KST};
+use domain::ids::EmployeeId;
 use domain::leave::{LeaveEvent, LeaveLedger};
+use domain::notice::{attendance_notices, leave_notices, quest_notices, HrNotice};
 use domain::org::{Delegation, Department, Employee};
-use domain::quest::{AttendanceGoal, Audience, Quest, QuestKind, Reward};
+use domain::quest::{AttendanceGoal, Audience, Quest, QuestEvent, QuestKind, Reward};
 use domain::Aggregate;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -43,6 +47,97 @@ pub struct OrgFold {
     pub current: OrgRow,
     /// Rows written once (the leave ledger).
     pub ledger: Vec<LeaveEntryRow>,
+    /// The HR notices the commit sends ([`domain::notice`]), written once (deterministic ids)
+    /// into the projection's own notice table ([`notice_table`]).
+    pub notices: Vec<NotificationRow>,
+    /// The employees whose record the commit changed (whom live subscribers hear it as
+    /// about): the attendance day's or the ledger's employee; a quest's poster and
+    /// participants. Empty for the org chart's own projections.
+    pub people: Vec<String>,
+}
+
+/// The table a projection's HR notices go to, if it sends any.
+pub fn notice_table(projection: Projection) -> Option<&'static str> {
+    match projection {
+        Projection::Leave => Some("leave_notices"),
+        Projection::Attendance => Some("attendance_notices"),
+        Projection::Quests => Some("quest_notices"),
+        _ => None,
+    }
+}
+
+/// The topic an HR projection's live changes carry.
+fn topic(projection: Projection) -> Option<&'static str> {
+    match projection {
+        Projection::Leave => Some("leave"),
+        Projection::Attendance => Some("attendance"),
+        Projection::Quests => Some("quest"),
+        _ => None,
+    }
+}
+
+/// What live subscribers are told of one applied HR commit: a feed entry per notice, and one
+/// [`Change::Hr`] whose `departments` the store fills in (it knows the employees' departments
+/// as of now). Nothing for the org chart's own projections.
+pub fn org_changes(projection: Projection, delivered: &Delivered, fold: &OrgFold) -> Vec<Change> {
+    let Some(topic) = topic(projection) else {
+        return Vec::new();
+    };
+    let commit = &delivered.commit;
+    let position = crate::eventlog::Position {
+        stream_type: commit.stream_type.clone(),
+        partition: delivered.partition,
+        offset: delivered.offset,
+    }
+    .token();
+    let correlation_id = commit.correlation_id.to_string();
+    let trace_id = crate::trace::trace_id_of(commit.traceparent.as_deref());
+    fold.notices
+        .iter()
+        .map(|row| Change::Notification {
+            recipient: row.recipient.clone(),
+            entry: FeedEntry::from(row.clone()),
+            position: position.clone(),
+            correlation_id: correlation_id.clone(),
+            trace_id: trace_id.clone(),
+            traceparent: commit.traceparent.clone(),
+        })
+        .chain(std::iter::once(Change::Hr {
+            topic: topic.to_owned(),
+            stream: commit.stream_id.clone(),
+            version: commit.last_version(),
+            events: commit.events.iter().map(|e| e.event_type.clone()).collect(),
+            people: fold.people.clone(),
+            departments: Vec::new(),
+            position: position.clone(),
+            correlation_id: correlation_id.clone(),
+            trace_id: trace_id.clone(),
+            traceparent: commit.traceparent.clone(),
+        }))
+        .collect()
+}
+
+/// A notice row: ids are deterministic, so a redelivered commit rewrites its notices, never
+/// adds to them.
+fn notice_row(
+    stream: &str,
+    version: u64,
+    who: EmployeeId,
+    notice: HrNotice,
+    subject: String,
+    title: String,
+    at: chrono::DateTime<chrono::Utc>,
+) -> NotificationRow {
+    let kind = name_of(notice);
+    NotificationRow {
+        id: format!("{stream}:{version}:{who}:{kind}"),
+        recipient: who.to_string(),
+        doc: subject,
+        kind,
+        title,
+        at: at.to_rfc3339(),
+        is_read: false,
+    }
 }
 
 /// Folds one commit of `projection`'s stream type onto the stored `state`. Not for
@@ -59,11 +154,90 @@ pub fn fold_org(projection: Projection, state: Option<&str>, commit: &CommitReco
             for event in &commit.events {
                 fold.ledger
                     .push(leave_entry(&commit.stream_id, event.version, &event.payload)?);
+                let decoded: LeaveEvent = serde_json::from_value(event.payload.clone()).map_err(corrupt)?;
+                if let LeaveEvent::PromotionNoticeSent {
+                    unused, period_end, at, ..
+                } = &decoded
+                {
+                    for (who, notice) in leave_notices(&decoded) {
+                        let title = format!("{} · {period_end}", unused.normalize());
+                        let row = notice_row(
+                            &commit.stream_id,
+                            event.version,
+                            who,
+                            notice,
+                            who.to_string(),
+                            title,
+                            *at,
+                        );
+                        fold.notices.push(row);
+                    }
+                }
+            }
+            fold.people = vec![commit.stream_id.clone()];
+            Ok(fold)
+        }
+        Projection::Attendance => {
+            let mut fold = fold_one(state, &payloads, |d| OrgRow::AttendanceDay(attendance_row(d, version)))?;
+            for event in &commit.events {
+                let decoded: AttendanceEvent = serde_json::from_value(event.payload.clone()).map_err(corrupt)?;
+                if let AttendanceEvent::WeeklyHoursReported {
+                    employee,
+                    week,
+                    minutes,
+                    at,
+                    ..
+                } = &decoded
+                {
+                    for (who, notice) in attendance_notices(&decoded) {
+                        let title = format!("{week} · {}h{:02}m", minutes / 60, minutes % 60);
+                        let row = notice_row(
+                            &commit.stream_id,
+                            event.version,
+                            who,
+                            notice,
+                            employee.to_string(),
+                            title,
+                            *at,
+                        );
+                        fold.notices.push(row);
+                    }
+                }
+            }
+            if let OrgRow::AttendanceDay(row) = &fold.current {
+                fold.people = vec![row.employee.clone()];
             }
             Ok(fold)
         }
-        Projection::Attendance => fold_one(state, &payloads, |d| OrgRow::AttendanceDay(attendance_row(d, version))),
-        Projection::Quests => fold_one(state, &payloads, |q| quest_rows(q, version)),
+        Projection::Quests => {
+            let mut fold = fold_one(state, &payloads, |q| quest_rows(q, version))?;
+            // Each event's notices are decided on the quest as it stood after that event.
+            let mut quest: Quest = restore(state)?;
+            for event in &commit.events {
+                let decoded: QuestEvent = serde_json::from_value(event.payload.clone()).map_err(corrupt)?;
+                quest.evolve(&decoded);
+                let Some(after) = quest.posted() else { continue };
+                for (who, notice) in quest_notices(&decoded, after) {
+                    let row = notice_row(
+                        &commit.stream_id,
+                        event.version,
+                        who,
+                        notice,
+                        after.id.to_string(),
+                        after.title.clone(),
+                        quest_event_at(&decoded),
+                    );
+                    fold.notices.push(row);
+                }
+            }
+            if let Some(after) = quest.posted() {
+                fold.people = std::iter::once(after.poster)
+                    .chain(after.participants.keys().copied())
+                    .map(|e| e.to_string())
+                    .collect();
+            }
+            Ok(fold)
+        }
         Projection::Approvals => Err(StoreError::Corrupt("approval commits fold with fold_approval".into())),
     }
 }
@@ -83,7 +257,22 @@ where
         state: serde_json::to_string(&aggregate).map_err(corrupt)?,
         current: row(&aggregate),
         ledger: Vec::new(),
+        notices: Vec::new(),
+        people: Vec::new(),
     })
+}
+
+/// When a quest event happened.
+fn quest_event_at(event: &QuestEvent) -> chrono::DateTime<chrono::Utc> {
+    use QuestEvent as E;
+    match event {
+        E::Posted { at, .. }
+        | E::Accepted { at, .. }
+        | E::Submitted { at, .. }
+        | E::Verified { at, .. }
+        | E::Returned { at, .. }
+        | E::Cancelled { at, .. } => *at,
+    }
 }
 
 fn employee_row(e: &Employee, version: i64) -> EmployeeRow {

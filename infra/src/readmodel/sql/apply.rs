@@ -1,11 +1,12 @@
 //! Applying a batch of commits to the SQL read model: one transaction holding the rows, each
 //! stream's guard (version, hash, folded state) and the projection's checkpoint.
 
-use super::schema::{bound, insert_row, insert_rows, replace_rows, text_at, Bound};
+use super::schema::{bound, bound_in, insert_row, insert_rows, replace_rows, text_at, Bound};
 use super::SqlReadModel;
 use crate::eventlog::chain::Head;
 use crate::eventlog::{Checkpoint, Delivered};
-use crate::readmodel::fold::{fold_approval, fold_org, OrgRow};
+use crate::readmodel::fold::org::{notice_table, org_changes};
+use crate::readmodel::fold::{fold_approval, fold_org, Change, OrgRow};
 use crate::readmodel::rows::{CheckpointRow, InboxRow, StreamGuardRow};
 use crate::readmodel::{moved_partitions, Applied, Projection, StoreError};
 use sqlx::Row;
@@ -131,6 +132,14 @@ impl SqlReadModel {
                 for row in &fold.ledger {
                     appended.push(bound(row)?);
                 }
+                if let Some(table) = notice_table(projection) {
+                    for row in &fold.notices {
+                        appended.push(bound_in(table, row)?);
+                    }
+                }
+                if notify {
+                    outcome.published.extend(org_changes(projection, delivered, &fold));
+                }
                 let row = match &fold.current {
                     OrgRow::Employee(row) => Some(bound(row)?),
                     OrgRow::Department(row) => Some(bound(row)?),
@@ -194,6 +203,7 @@ impl SqlReadModel {
             })
             .collect::<Result<Vec<_>, _>>()?;
         replace_rows(&mut tx, &positions).await?;
+        departments_of_people(&mut tx, &mut outcome.published).await?;
         tx.commit().await?;
         Ok(outcome)
     }
@@ -328,4 +338,44 @@ impl Latest {
             }
         }
     }
+}
+
+/// Fills in each HR change's `departments`: those of its people as the employee rows say now
+/// (one query for the batch), so a notifier routes it to their heads without a read of its own.
+async fn departments_of_people(tx: &mut Tx<'_>, changes: &mut [Change]) -> Result<(), StoreError> {
+    let mut people: Vec<String> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::Hr { people, .. } => Some(people.iter().cloned()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    people.sort();
+    people.dedup();
+    let mut departments: HashMap<String, String> = HashMap::new();
+    for chunk in people.chunks(500) {
+        let marks = vec!["?"; chunk.len()].join(", ");
+        let sql = format!("SELECT id, department FROM employees WHERE id IN ({marks}) AND department IS NOT NULL");
+        let mut query = sqlx::query(&sql);
+        for id in chunk {
+            query = query.bind(id.clone());
+        }
+        for row in query.fetch_all(&mut **tx).await? {
+            departments.insert(row.try_get::<String, _>(0)?, row.try_get::<String, _>(1)?);
+        }
+    }
+    for change in changes {
+        if let Change::Hr {
+            people,
+            departments: of_people,
+            ..
+        } = change
+        {
+            *of_people = people.iter().filter_map(|p| departments.get(p).cloned()).collect();
+            of_people.sort();
+            of_people.dedup();
+        }
+    }
+    Ok(())
 }

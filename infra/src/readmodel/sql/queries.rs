@@ -74,6 +74,21 @@ impl SqlReadModel {
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
+    /// A recipient's HR notices (quests, leave, the 52-hour week), newest first: the other
+    /// half of their notification feed ([`merge_feeds`]).
+    pub async fn hr_feed(&self, recipient: &str) -> Result<Vec<FeedEntry>, StoreError> {
+        let rows: Vec<NotificationRow> = self
+            .rows(
+                "SELECT {columns} FROM leave_notices WHERE recipient = ? \
+                 UNION ALL SELECT {columns} FROM attendance_notices WHERE recipient = ? \
+                 UNION ALL SELECT {columns} FROM quest_notices WHERE recipient = ? \
+                 ORDER BY at DESC, id DESC",
+                &[recipient, recipient, recipient],
+            )
+            .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
     /// A document's view: its version and the folded document as JSON.
     pub async fn approval_view(&self, id: &str) -> Result<Option<(u64, serde_json::Value)>, StoreError> {
         let rows: Vec<ApprovalRow> = self.rows("SELECT {columns} FROM approvals WHERE id = ?", &[id]).await?;
@@ -148,6 +163,28 @@ impl SqlReadModel {
         let binds: Vec<&str> = binds.iter().map(String::as_str).collect();
         let rows: Vec<EmployeeRow> = self.rows(&sql, &binds).await?;
         Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    /// The open departments `employee` heads, with every department under them: whose
+    /// attendance, leave and quests a head sees (the query API and the notifier alike).
+    pub async fn headed_departments(&self, employee: &str) -> Result<std::collections::HashSet<String>, StoreError> {
+        let all = self.departments().await?;
+        let mut headed: std::collections::HashSet<String> = all
+            .iter()
+            .filter(|d| !d.closed && d.head.as_deref() == Some(employee))
+            .map(|d| d.id.clone())
+            .collect();
+        loop {
+            let before = headed.len();
+            for d in &all {
+                if d.parent.as_ref().is_some_and(|p| headed.contains(p)) {
+                    headed.insert(d.id.clone());
+                }
+            }
+            if headed.len() == before {
+                return Ok(headed);
+            }
+        }
     }
 
     /// Every department (open and closed), by name.
@@ -432,4 +469,13 @@ impl SqlReadModel {
 fn contains_pattern(text: &str) -> String {
     let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     format!("%{}%", escaped.to_lowercase())
+}
+
+/// One notification feed from the approval feed and the HR notices, newest first (the order
+/// each comes in).
+pub fn merge_feeds(approvals: Vec<FeedEntry>, hr: Vec<FeedEntry>) -> Vec<FeedEntry> {
+    let mut all = approvals;
+    all.extend(hr);
+    all.sort_by(|a, b| (&b.at, &b.id).cmp(&(&a.at, &a.id)));
+    all
 }

@@ -207,26 +207,36 @@ pub const TABLES: &[Table] = &[
         ],
         "principal, box, doc",
     ),
-    (
-        "notifications",
-        &[
-            ("id", Kind::Key),
-            ("recipient", Kind::Key),
-            ("doc", Kind::Key),
-            ("kind", Kind::Key),
-            ("title", Kind::Key),
-            ("at", Kind::Key),
-            ("is_read", Kind::Int),
-        ],
-        "id",
-    ),
+    ("notifications", FEED, "id"),
+    // The HR side's notices, one table per projection that sends them (a replay swaps a
+    // projection's own tables), each shaped as the approval feed.
+    ("leave_notices", FEED, "id"),
+    ("attendance_notices", FEED, "id"),
+    ("quest_notices", FEED, "id"),
 ];
 
+/// The columns of a notification feed ([`NotificationRow`](crate::readmodel::rows::NotificationRow)).
+const FEED: &[(&str, Kind)] = &[
+    ("id", Kind::Key),
+    ("recipient", Kind::Key),
+    ("doc", Kind::Key),
+    ("kind", Kind::Key),
+    ("title", Kind::Key),
+    ("at", Kind::Key),
+    ("is_read", Kind::Int),
+];
+
+/// The tables holding notification feeds: the approval feed and the HR notices.
+pub const FEEDS: [&str; 4] = ["notifications", "leave_notices", "attendance_notices", "quest_notices"];
+
 /// Secondary indexes: name, table, columns.
-const INDEXES: [(&str, &str, &str); 4] = [
+const INDEXES: [(&str, &str, &str); 7] = [
     // Inbox rows are replaced per document on every commit.
     ("inbox_by_doc", "inbox", "doc"),
     ("feed_by_recipient", "notifications", "recipient, at"),
+    ("leave_notices_by_recipient", "leave_notices", "recipient, at"),
+    ("attendance_notices_by_recipient", "attendance_notices", "recipient, at"),
+    ("quest_notices_by_recipient", "quest_notices", "recipient, at"),
     // A team's day is read across employees.
     ("attendance_by_day", "attendance_days", "day"),
     // "My quests" reads across quests.
@@ -311,7 +321,12 @@ impl Bound {
 /// Binds a typed row by its field names to its table's columns. A field the table lacks, or
 /// a column the row lacks, is refused: row types and schema cannot drift apart unnoticed.
 pub(super) fn bound<R: TableRow>(row: &R) -> Result<Bound, StoreError> {
-    let (table, columns, _) = table(R::TABLE)?;
+    bound_in(R::TABLE, row)
+}
+
+/// As [`bound`], into `table` (a row type several tables share, such as a feed's).
+pub(super) fn bound_in<R: serde::Serialize>(table: &str, row: &R) -> Result<Bound, StoreError> {
+    let (table, columns, key) = self::table(table)?;
     let serde_json::Value::Object(fields) =
         serde_json::to_value(row).map_err(|e| StoreError::Corrupt(e.to_string()))?
     else {
@@ -340,7 +355,7 @@ pub(super) fn bound<R: TableRow>(row: &R) -> Result<Bound, StoreError> {
         .collect::<Result<_, _>>()?;
     Ok(Bound {
         table,
-        key_columns: R::KEY.len(),
+        key_columns: key.split(',').count(),
         values,
     })
 }
@@ -486,7 +501,12 @@ mod tests {
         check::<TimelineRow>();
         check::<InboxRow>();
         check::<NotificationRow>();
+        // The HR notice tables hold feed rows too.
+        for feed in FEEDS {
+            let row = bound_in(feed, &NotificationRow::default()).unwrap_or_else(|e| panic!("{feed}: {e}"));
+            assert_eq!((row.table, row.key_columns), (feed, 1));
+        }
         let tables: Vec<&str> = TABLES.iter().map(|(t, _, _)| *t).collect();
-        assert_eq!(tables.len(), 14, "a table without a row type: {tables:?}");
+        assert_eq!(tables.len(), 17, "a table without a row type: {tables:?}");
     }
 }
