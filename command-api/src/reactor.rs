@@ -1,7 +1,8 @@
 //! Runs the domain's process managers (`domain::process`) on the approval log: final approval
 //! assigns a gap-free document number and records it on the document; final approval of a
 //! leave request debits the drafter's leave ledger (consuming its hold); 반려, 회수 or discard
-//! of a leave request releases its hold. Every follow-up has a command id derived
+//! of a leave request releases its hold; final approval of a 근태 정정 document amends the
+//! drafter's work day. Every follow-up has a command id derived
 //! from the document and its purpose, and every follow-up command is idempotent, so
 //! re-reading the log after a restart changes nothing — and so a follow-up that failed for a
 //! passing reason (the log unavailable, another writer first) is simply tried again later,
@@ -15,6 +16,7 @@ use crate::error::ApiError;
 use crate::service::{derived_id, CommandService, Meta};
 use chrono::FixedOffset;
 use domain::approval::{Approval, ApprovalCommand, ApprovalEvent};
+use domain::attendance::{AttendanceCommand, AttendanceDay};
 use domain::leave::LeaveLedger;
 use domain::numbering::{NumberCommand, NumberSequence};
 use domain::process::{on_approval_event, on_quest_event, FollowUp};
@@ -302,6 +304,14 @@ async fn follow_up(
                 let ledger = StreamRef::new(streams::LEAVE, employee.to_string());
                 let meta = Meta::system(derived_id(&purpose), Some(cause));
                 service.execute::<LeaveLedger>(&ledger, None, &meta, &command).await?;
+            }
+            FollowUp::Attendance(command) => {
+                let AttendanceCommand::Correct { employee, day, .. } = &command else {
+                    continue;
+                };
+                let stream = StreamRef::new(streams::ATTENDANCE, AttendanceDay::stream_id(*employee, *day));
+                let meta = Meta::system(derived_id(&format!("attendance-correct/{}", doc.id)), Some(cause));
+                service.execute::<AttendanceDay>(&stream, None, &meta, &command).await?;
             }
         }
     }

@@ -2684,6 +2684,7 @@ async fn a_follow_up_issued_again_under_another_id_changes_nothing() {
                             .unwrap();
                         assert!(outcome.events.is_empty(), "{command:?} applied twice: {outcome:?}");
                     }
+                    FollowUp::Attendance(command) => panic!("a leave request corrected attendance: {command:?}"),
                 }
             }
         }
@@ -2780,4 +2781,57 @@ async fn an_attendance_quest_is_verified_by_the_months_days() {
         .post(&act("verify"), &lead, json!({ "employee": DEV_KANG.0 }), None)
         .await;
     assert_eq!(verified.status, StatusCode::OK, "{}", verified.body);
+}
+
+/// 근태 정정 end to end: 강개발 asks for a day to read 09:00–18:00; a body whose times are not
+/// times of day is refused at drafting; once his lead finally approves the document, the
+/// process manager amends the day citing it, and the day's stamps stay in the log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finally_approved_attendance_correction_amends_the_drafters_day() {
+    use domain::attendance::{AttendanceDay, Shift};
+    let (app, state) = embedded_with_state(demo_settings()).await;
+    let kang = app.login(DEV_KANG).await;
+    let lead = app.login(PLATFORM_LEAD).await;
+    let draft = |check_in: &str| {
+        json!({ "form": "attendance_correction", "title": "근태 정정", "body": {
+            "work_day": "2026-11-30", "check_in": check_in, "check_out": "18:00", "reason": "출입 게이트 고장" },
+            "line": line(&[PLATFORM_LEAD]) })
+    };
+    let refused = app.post("/api/approvals", &kang, draft("9시"), None).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert!(refused.body.to_string().contains("check_in"), "{}", refused.body);
+
+    let drafted = app.post("/api/approvals", &kang, draft("09:00"), None).await;
+    assert_eq!(drafted.status, StatusCode::CREATED, "{}", drafted.body);
+    let id = drafted.body["id"].as_str().unwrap().to_owned();
+    let submitted = app
+        .post(&format!("/api/approvals/{id}/submit"), &kang, json!({}), Some(1))
+        .await;
+    assert_eq!(submitted.status, StatusCode::OK, "{}", submitted.body);
+    let approved = app
+        .post(&format!("/api/approvals/{id}/approve"), &lead, json!({}), Some(2))
+        .await;
+    assert_eq!(approved.status, StatusCode::OK, "{}", approved.body);
+
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+    let stream = StreamRef::new(streams::ATTENDANCE, AttendanceDay::stream_id(DEV_KANG, day));
+    let nine_to_six = Shift::closed(
+        "2026-11-30T00:00:00Z".parse().unwrap(),
+        "2026-11-30T09:00:00Z".parse().unwrap(),
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let folded = state.service.load::<AttendanceDay>(&stream).await.unwrap().state;
+        if let Some(correction) = folded.corrections.first() {
+            assert_eq!(folded.shifts, vec![nine_to_six]);
+            assert_eq!(correction.document.to_string(), id);
+            assert_eq!(correction.by, PLATFORM_LEAD, "applied as its final approver decided");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the correction never reached the day"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

@@ -98,6 +98,7 @@ impl Default for AuthorityTable {
                 row(FormKind::Leave, Some(3), 5),
                 row(FormKind::Leave, None, 7),
                 row(FormKind::General, None, 5),
+                row(FormKind::AttendanceCorrection, None, 5),
             ],
         }
     }
@@ -106,6 +107,11 @@ impl Default for AuthorityTable {
 impl AuthorityTable {
     /// The row for `form` and `measure`: the smallest bound that covers it.
     pub fn row_for(&self, form: FormKind, measure: Decimal) -> Option<&AuthorityRow> {
+        // A table recorded before 근태 정정 existed has no row for it: such a document is
+        // decided as a general one.
+        if form == FormKind::AttendanceCorrection && !self.rows.iter().any(|r| r.form == form) {
+            return self.row_for(FormKind::General, measure);
+        }
         self.rows
             .iter()
             .filter(|r| r.form == form && r.up_to.is_none_or(|limit| measure <= limit))

@@ -7,11 +7,14 @@
 //! - Final approval of a leave document → debit the drafter's leave ledger (which consumes
 //!   the hold its 상신 placed).
 //! - 반려 to the drafter, 회수 or discard of a leave document → release its hold.
+//! - Final approval of a 근태 정정 document → replace the drafter's work day's shifts with
+//!   the one it asked for (the stamped check-ins stay in the log).
 //! - A quest verified with a leave reward → accrue the reward in the employee's ledger, keyed
 //!   by quest and employee so that a replayed event credits once ([`on_quest_event`]).
 
 use crate::actor::Actor;
 use crate::approval::{ApprovalCommand, ApprovalDocument, ApprovalEvent, Status};
+use crate::attendance::AttendanceCommand;
 use crate::form::{FormKind, FormTemplate};
 use crate::leave::AccrualBasis;
 use crate::leave::LeaveCommand;
@@ -24,6 +27,8 @@ use chrono::{Datelike, FixedOffset, Months};
 pub enum FollowUp {
     Number(NumberCommand),
     Leave(LeaveCommand),
+    /// A 근태 정정 document's correction, applied to the drafter's day.
+    Attendance(AttendanceCommand),
 }
 
 /// Reactions to `event`, given the document state after it and the document's form.
@@ -69,6 +74,23 @@ pub fn on_approval_event(
         by: event.actor(),
         at,
     })];
+    if let Some((day, shift)) = form.correction(&after.content.body, company_offset) {
+        let reason = match after.content.body.get("reason") {
+            Some(crate::form::FieldValue::Text(reason)) => reason.clone(),
+            _ => after.content.title.clone(),
+        };
+        follow_ups.push(FollowUp::Attendance(AttendanceCommand::Correct {
+            employee: after.drafter,
+            day,
+            shifts: vec![shift],
+            document: after.id,
+            document_approved: true,
+            on_final_approval: true,
+            reason,
+            by: Actor::employee(event.actor()),
+            at,
+        }));
+    }
     if let (FormKind::Leave, Some(days)) = (form.kind, after.leave_days) {
         follow_ups.push(FollowUp::Leave(LeaveCommand::Debit {
             employee: after.drafter,

@@ -197,6 +197,7 @@ fn correct(shifts: Vec<Shift>, approved: bool, reason: &str, by: domain::Actor) 
         shifts,
         document: CORRECTION_DOC,
         document_approved: approved,
+        on_final_approval: false,
         reason: reason.into(),
         by,
         at: at(30, 0),

@@ -45,11 +45,11 @@ fn expense_body(price: i64) -> domain::form::Body {
 }
 
 #[test]
-fn the_four_builtin_forms_exist_with_distinct_prefixes() {
+fn the_five_builtin_forms_exist_with_distinct_prefixes() {
     let forms = builtin_forms();
     let prefixes: std::collections::BTreeSet<_> = forms.iter().map(|f| f.prefix.clone()).collect();
-    assert_eq!(forms.len(), 4);
-    assert_eq!(prefixes.len(), 4);
+    assert_eq!(forms.len(), 5);
+    assert_eq!(prefixes.len(), 5);
 }
 
 #[test]

@@ -481,3 +481,79 @@ fn rejecting_withdrawing_or_discarding_a_leave_request_releases_its_hold() {
         release(ALICE, t(2))
     );
 }
+
+// 근태 정정: a correction document amends the drafter's day on final approval.
+
+fn correction_content(work_day: &str, check_in: &str, check_out: &str) -> Content {
+    let text = |s: &str| FieldValue::Text(s.into());
+    Content {
+        title: "근태 정정".into(),
+        body: [
+            ("work_day".to_owned(), FieldValue::Date(work_day.parse().unwrap())),
+            ("check_in".to_owned(), text(check_in)),
+            ("check_out".to_owned(), text(check_out)),
+            ("reason".to_owned(), text("출입 게이트 고장")),
+        ]
+        .into(),
+        attachments: Vec::new(),
+    }
+}
+
+#[test]
+fn final_approval_of_an_attendance_correction_amends_the_drafters_day_by_its_approver() {
+    use domain::attendance::{AttendanceCommand, AttendanceDay, AttendanceEvent, Shift};
+    let form = domain::form::attendance_correction_form();
+    let (state, last) = finally_approved(&form, correction_content("2026-03-03", "09:00", "18:00"));
+    let follow_ups = on_approval_event(state.document().unwrap(), &last, &form, kst());
+    let nine_to_six = Shift::closed(
+        "2026-03-03T00:00:00Z".parse().unwrap(),
+        "2026-03-03T09:00:00Z".parse().unwrap(),
+    );
+    let correct = AttendanceCommand::Correct {
+        employee: ALICE,
+        day: "2026-03-03".parse().unwrap(),
+        shifts: vec![nine_to_six],
+        document: DOC,
+        document_approved: true,
+        on_final_approval: true,
+        reason: "출입 게이트 고장".into(),
+        by: domain::Actor::employee(BOB),
+        at: t(2),
+    };
+    assert!(matches!(&follow_ups[0], FollowUp::Number(NumberCommand::Assign { key, .. }) if key.prefix == "ATT"));
+    assert_eq!(follow_ups[1..], [FollowUp::Attendance(correct.clone())]);
+    // The approver is no HR admin: the approval line is the authority for this command.
+    given::<AttendanceDay>([])
+        .when(correct)
+        .then([AttendanceEvent::DayCorrected {
+            employee: ALICE,
+            day: "2026-03-03".parse().unwrap(),
+            shifts: vec![nine_to_six],
+            document: DOC,
+            reason: "출입 게이트 고장".into(),
+            by: BOB,
+            at: t(2),
+        }]);
+}
+
+#[test]
+fn a_correction_body_needs_times_of_day_with_the_check_out_after_the_check_in() {
+    let form = domain::form::attendance_correction_form();
+    assert_eq!(
+        form.validate(&correction_content("2026-03-03", "09:00", "18:00").body),
+        Ok(())
+    );
+    let errors = |check_in: &str, check_out: &str| {
+        form.validate(&correction_content("2026-03-03", check_in, check_out).body)
+            .unwrap_err()
+            .errors
+            .into_iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        errors("9시", "18:00"),
+        ["check_in: expected a time of day (HH:MM) value"]
+    );
+    assert_eq!(errors("18:00", "09:00"), ["check_out: must come after check_in"]);
+}

@@ -218,6 +218,8 @@ pub enum FormKindOut {
     Leave,
     /// 구매요청
     Purchase,
+    /// 근태 정정: its final approval amends the drafter's work day.
+    AttendanceCorrection,
 }
 
 impl From<FormKind> for FormKindOut {
@@ -227,6 +229,7 @@ impl From<FormKind> for FormKindOut {
             FormKind::Expense => Self::Expense,
             FormKind::Leave => Self::Leave,
             FormKind::Purchase => Self::Purchase,
+            FormKind::AttendanceCorrection => Self::AttendanceCorrection,
         }
     }
 }

@@ -18,6 +18,8 @@ pub enum FormKindView {
     Leave,
     /// 구매요청
     Purchase,
+    /// 근태 정정: its final approval amends the drafter's work day.
+    AttendanceCorrection,
 }
 
 impl From<FormKind> for FormKindView {
@@ -27,6 +29,7 @@ impl From<FormKind> for FormKindView {
             FormKind::Expense => Self::Expense,
             FormKind::Leave => Self::Leave,
             FormKind::Purchase => Self::Purchase,
+            FormKind::AttendanceCorrection => Self::AttendanceCorrection,
         }
     }
 }

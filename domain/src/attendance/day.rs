@@ -38,13 +38,17 @@ pub enum AttendanceCommand {
         at: DateTime<Utc>,
     },
     /// 근태 정정: replaces the day's shifts as the approved document `document` says. The
-    /// caller looks the document up and says whether it is finally approved.
+    /// caller looks the document up and says whether it is finally approved. An HR admin
+    /// may apply any approved correction; with `on_final_approval` the process manager
+    /// applies a 근태 정정 document as its final approval happens, `by` its final approver —
+    /// the approval line is the authority then.
     Correct {
         employee: EmployeeId,
         day: NaiveDate,
         shifts: Vec<Shift>,
         document: ApprovalId,
         document_approved: bool,
+        on_final_approval: bool,
         reason: String,
         by: Actor,
         at: DateTime<Utc>,
@@ -364,11 +368,12 @@ impl Aggregate for AttendanceDay {
                 shifts,
                 document,
                 document_approved,
+                on_final_approval,
                 reason,
                 by,
                 at,
             } => {
-                if !by.has(Role::HrAdmin) {
+                if !by.has(Role::HrAdmin) && !on_final_approval {
                     return Err(AttendanceError::NotHrAdmin);
                 }
                 self.owner(*employee, *day)?;

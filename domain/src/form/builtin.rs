@@ -1,4 +1,4 @@
-//! The four built-in forms every company starts with. Version 1 of each; companies add
+//! The five built-in forms every company starts with. Version 1 of each; companies add
 //! versions rather than edit these.
 
 use super::{FieldDef, FieldKind, FormId, FormKind, FormTemplate};
@@ -107,7 +107,45 @@ pub fn purchase_form() -> FormTemplate {
     }
 }
 
+/// 근태 정정: the work day, and the check-in and check-out it should have had (`HH:MM`,
+/// company-local); the final approval replaces the day's shifts with that one.
+pub fn attendance_correction_form() -> FormTemplate {
+    FormTemplate {
+        fields: vec![
+            field("work_day", "근무일", "Work day", FieldKind::Date, true),
+            field(
+                "check_in",
+                "출근 시각 (HH:MM)",
+                "Check-in (HH:MM)",
+                text(5, false),
+                true,
+            ),
+            field(
+                "check_out",
+                "퇴근 시각 (HH:MM)",
+                "Check-out (HH:MM)",
+                text(5, false),
+                true,
+            ),
+            field("reason", "정정 사유", "Reason", text(1_000, true), true),
+        ],
+        ..template(
+            "attendance_correction",
+            FormKind::AttendanceCorrection,
+            "ATT",
+            "근태정정신청서",
+            "Attendance correction",
+        )
+    }
+}
+
 /// Every built-in form, latest versions.
 pub fn builtin_forms() -> Vec<FormTemplate> {
-    vec![general_form(), expense_form(), leave_form(), purchase_form()]
+    vec![
+        general_form(),
+        expense_form(),
+        leave_form(),
+        purchase_form(),
+        attendance_correction_form(),
+    ]
 }

@@ -5,7 +5,7 @@
 mod builtin;
 mod validate;
 
-pub use builtin::{builtin_forms, expense_form, general_form, leave_form, purchase_form};
+pub use builtin::{attendance_correction_form, builtin_forms, expense_form, general_form, leave_form, purchase_form};
 pub use validate::{FieldError, FormError, MAX_LINE_ITEMS, MAX_MONEY, MAX_QUANTITY};
 
 use chrono::NaiveDate;
@@ -44,6 +44,8 @@ pub enum FormKind {
     Leave,
     /// 구매요청
     Purchase,
+    /// 근태 정정: the final approval amends the drafter's work day.
+    AttendanceCorrection,
 }
 
 /// A versioned form template.

@@ -1,7 +1,9 @@
 //! Body validation against a form version, and the derived figures (amount, leave days) that
 //! rules and the leave ledger read.
 
-use super::{Body, FieldKind, FieldValue, FormTemplate};
+use super::{Body, FieldKind, FieldValue, FormKind, FormTemplate};
+use crate::attendance::Shift;
+use chrono::{FixedOffset, NaiveDate, NaiveTime};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +25,8 @@ pub enum FieldError {
     NotAnOption { field: String },
     #[error("{field}: end date before start date")]
     EndBeforeStart { field: String },
+    #[error("{field}: must come after {after}")]
+    NotAfter { field: String, after: String },
     #[error("{field}: line items need a description, positive quantity and non-negative price")]
     BadLineItem { field: String },
 }
@@ -62,11 +66,34 @@ impl FormTemplate {
                 }
             }
         }
+        if self.kind == FormKind::AttendanceCorrection {
+            errors.extend(correction_errors(body));
+        }
         if errors.is_empty() {
             Ok(())
         } else {
             Err(FormError { errors })
         }
+    }
+
+    /// What a 근태 정정 body asks for: the work day and its one corrected shift, in UTC by
+    /// the company's `offset`. `None` for other forms or a body that does not say it.
+    pub fn correction(&self, body: &Body, offset: FixedOffset) -> Option<(NaiveDate, Shift)> {
+        if self.kind != FormKind::AttendanceCorrection {
+            return None;
+        }
+        let Some(FieldValue::Date(day)) = body.get("work_day") else {
+            return None;
+        };
+        let (start, end) = (time_of(body, "check_in")?, time_of(body, "check_out")?);
+        let utc = |time: NaiveTime| {
+            day.and_time(time)
+                .and_local_timezone(offset)
+                .single()
+                .map(|t| t.with_timezone(&chrono::Utc))
+        };
+        (end > start).then_some(())?;
+        Some((*day, Shift::closed(utc(start)?, utc(end)?)))
     }
 
     /// The document amount, if this form has one: a money value or the sum of line items.
@@ -87,6 +114,37 @@ impl FormTemplate {
             _ => None,
         }
     }
+}
+
+/// A `HH:MM` text field as a time of day.
+fn time_of(body: &Body, key: &str) -> Option<NaiveTime> {
+    match body.get(key)? {
+        FieldValue::Text(s) => NaiveTime::parse_from_str(s.trim(), "%H:%M").ok(),
+        _ => None,
+    }
+}
+
+/// A 근태 정정 body's times: each present one is `HH:MM`, and the check-out follows the
+/// check-in (a shift past midnight is not corrected by this form).
+fn correction_errors(body: &Body) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    for key in ["check_in", "check_out"] {
+        if matches!(body.get(key), Some(FieldValue::Text(s)) if !s.trim().is_empty()) && time_of(body, key).is_none() {
+            errors.push(FieldError::WrongType {
+                field: key.to_owned(),
+                expected: "time of day (HH:MM)".to_owned(),
+            });
+        }
+    }
+    if let (Some(start), Some(end)) = (time_of(body, "check_in"), time_of(body, "check_out")) {
+        if end <= start {
+            errors.push(FieldError::NotAfter {
+                field: "check_out".to_owned(),
+                after: "check_in".to_owned(),
+            });
+        }
+    }
+    errors
 }
 
 fn check(key: &str, kind: &FieldKind, value: &FieldValue, required: bool) -> Result<(), FieldError> {
