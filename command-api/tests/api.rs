@@ -2728,6 +2728,7 @@ async fn an_attendance_quest_is_verified_by_the_months_days() {
                 employee: DEV_KANG,
                 day: *day,
                 at: kst(9),
+                schedule: None,
             },
             AttendanceEvent::CheckedOut {
                 employee: DEV_KANG,
@@ -2834,4 +2835,75 @@ async fn a_finally_approved_attendance_correction_amends_the_drafters_day() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// 근무 일정 per department: HR gives the development department a flexible 10:00–19:00 day
+/// (its platform team inherits it); anyone else is refused, and so is a body that is not a
+/// schedule. 강개발's next check-in records the schedule his day is judged by.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_departments_schedule_is_set_by_hr_and_recorded_by_its_members_check_ins() {
+    use domain::attendance::{AttendanceDay, CoreHours, WorkSchedule};
+    let (app, state) = embedded_with_state(demo_settings()).await;
+    let hr = app.login(HR).await;
+    let kang = app.login(DEV_KANG).await;
+    let path = format!("/api/departments/{}/schedule", DEV.0);
+    let schedule = json!({ "schedule": { "start": "10:00", "end": "19:00", "break_minutes": 60,
+        "core_start": "11:00", "core_end": "16:00", "work_days": ["mon", "tue", "wed", "thu", "fri"] } });
+    problem(
+        &app.call("PUT", &path, Some(&kang), Some(schedule.clone()), &[]).await,
+        StatusCode::FORBIDDEN,
+        "not_hr_admin",
+    );
+    let not_a_time =
+        json!({ "schedule": { "start": "10시", "end": "19:00", "break_minutes": 60, "work_days": ["mon"] } });
+    problem(
+        &app.call("PUT", &path, Some(&hr), Some(not_a_time), &[]).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_schedule",
+    );
+    let backwards =
+        json!({ "schedule": { "start": "19:00", "end": "10:00", "break_minutes": 60, "work_days": ["mon"] } });
+    problem(
+        &app.call("PUT", &path, Some(&hr), Some(backwards), &[]).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "schedule_end_before_start",
+    );
+    let set = app.call("PUT", &path, Some(&hr), Some(schedule), &[]).await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.body);
+
+    let expected = WorkSchedule::new(
+        "10:00".parse().unwrap(),
+        "19:00".parse().unwrap(),
+        60,
+        Some(CoreHours {
+            start: "11:00".parse().unwrap(),
+            end: "16:00".parse().unwrap(),
+        }),
+        WorkSchedule::standard().work_days,
+    )
+    .unwrap();
+    // The directory follows the log: the check-in after it has caught up records the schedule.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !state
+        .directory
+        .departments()
+        .iter()
+        .any(|d| d.id == Some(DEV) && d.schedule.is_some())
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the directory never heard of the schedule"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let checked_in = app.post("/api/attendance/check-in", &kang, json!({}), None).await;
+    assert_eq!(checked_in.status, StatusCode::OK, "{}", checked_in.body);
+    let day: chrono::NaiveDate = checked_in.body["attendance"]["day"].as_str().unwrap().parse().unwrap();
+    let stream = StreamRef::new(streams::ATTENDANCE, AttendanceDay::stream_id(DEV_KANG, day));
+    let folded = state.service.load::<AttendanceDay>(&stream).await.unwrap().state;
+    assert_eq!(
+        folded.schedule,
+        Some(expected),
+        "the platform team inherits the department's day"
+    );
 }

@@ -39,6 +39,7 @@ fn check_in(when: DateTime<Utc>) -> C {
         day: tuesday(),
         offset: KST,
         open_elsewhere: None,
+        schedule: None,
         by: actor(ALICE),
         at: when,
     }
@@ -59,6 +60,7 @@ fn checked_in(when: DateTime<Utc>) -> E {
         employee: ALICE,
         day: tuesday(),
         at: when,
+        schedule: None,
     }
 }
 
@@ -100,6 +102,7 @@ fn a_check_in_is_refused_while_the_previous_days_shift_is_still_open() {
             day: tuesday(),
             offset: KST,
             open_elsewhere: Some(yesterday),
+            schedule: None,
             by: actor(ALICE),
             at: at(8, 55),
         })
@@ -135,6 +138,7 @@ fn employees_check_in_and_out_only_for_themselves() {
             day: tuesday(),
             offset: KST,
             open_elsewhere: None,
+            schedule: None,
             by: actor(BOB).with_role(Role::Manager),
             at: at(9, 0),
         })
@@ -155,6 +159,7 @@ fn a_check_in_belongs_to_its_day_in_the_company_time_zone() {
             day: tuesday(),
             offset: utc,
             open_elsewhere: None,
+            schedule: None,
             by: actor(ALICE),
             at: morning_in_seoul,
         })
@@ -651,4 +656,76 @@ fn passing_52_hours_is_reported_again_as_exceeded() {
                 at: at(21, 0),
             },
         ]);
+}
+
+// Schedules per department.
+
+fn ten_to_seven() -> WorkSchedule {
+    WorkSchedule::new(time(10, 0), time(19, 0), 60, None, WorkSchedule::standard().work_days).unwrap()
+}
+
+fn check_in_under(schedule: Option<WorkSchedule>, when: DateTime<Utc>) -> C {
+    C::CheckIn {
+        employee: ALICE,
+        day: tuesday(),
+        offset: KST,
+        open_elsewhere: None,
+        schedule,
+        by: actor(ALICE),
+        at: when,
+    }
+}
+
+#[test]
+fn the_first_check_in_records_the_departments_schedule_and_the_day_is_judged_by_it() {
+    let state = given::<AttendanceDay>([])
+        .when(check_in_under(Some(ten_to_seven()), at(9, 50)))
+        .then([E::CheckedIn {
+            employee: ALICE,
+            day: tuesday(),
+            at: at(9, 50),
+            schedule: Some(ten_to_seven()),
+        }]);
+    assert_eq!(state.schedule(), ten_to_seven());
+    let day = state.assess(tuesday(), &state.schedule(), false, &[], KST);
+    assert!(!day.is_late(), "09:50 is early for a 10:00 start: {day:?}");
+    // The standard day would have judged the same arrival late.
+    assert!(state
+        .assess(tuesday(), &WorkSchedule::standard(), false, &[], KST)
+        .is_late());
+}
+
+#[test]
+fn a_later_check_in_does_not_change_the_days_schedule_and_the_standard_day_is_not_recorded() {
+    let first = E::CheckedIn {
+        employee: ALICE,
+        day: tuesday(),
+        at: at(9, 50),
+        schedule: Some(ten_to_seven()),
+    };
+    given::<AttendanceDay>([first.clone(), checked_out(at(12, 0))])
+        .when(check_in_under(Some(WorkSchedule::standard()), at(13, 0)))
+        .then([checked_in(at(13, 0))]);
+    given::<AttendanceDay>([])
+        .when(check_in_under(Some(WorkSchedule::standard()), at(8, 55)))
+        .then([checked_in(at(8, 55))]);
+}
+
+#[test]
+fn a_department_works_its_own_schedule_else_its_nearest_ancestors() {
+    use domain::org::Department;
+    let department = |id, parent, schedule| Department {
+        id: Some(id),
+        parent,
+        schedule,
+        ..Department::default()
+    };
+    let child = domain::ids::DepartmentId(Uuid::from_u128(299));
+    let schedules = DepartmentSchedules::of(&[
+        department(DEPT, None, Some(ten_to_seven())),
+        department(child, Some(DEPT), None),
+        department(FINANCE, None, None),
+    ]);
+    assert_eq!(schedules.for_department(Some(child)), &ten_to_seven());
+    assert_eq!(schedules.for_department(Some(FINANCE)), &WorkSchedule::standard());
 }

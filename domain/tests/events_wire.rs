@@ -252,14 +252,29 @@ fn organisation_events_round_trip_with_stable_names() {
             at: t(0),
         },
         DepartmentEvent::Closed { by: HR, at: t(0) },
+        DepartmentEvent::ScheduleSet {
+            schedule: Some(domain::attendance::WorkSchedule::flexible_standard()),
+            by: HR,
+            at: t(0),
+        },
     ];
-    round_trip(&departments, 5, |e| match e {
+    round_trip(&departments, 6, |e| match e {
         DepartmentEvent::Created { .. } => 0,
         DepartmentEvent::Renamed { .. } => 1,
         DepartmentEvent::Moved { .. } => 2,
         DepartmentEvent::HeadAppointed { .. } => 3,
         DepartmentEvent::Closed { .. } => 4,
+        DepartmentEvent::ScheduleSet { .. } => 5,
     });
+    // A check-in from before schedules were recorded decodes with none.
+    let old: domain::attendance::AttendanceEvent = serde_json::from_value(serde_json::json!({
+        "type": "attendance.checked_in", "employee": ALICE, "day": "2026-03-03", "at": t(0)
+    }))
+    .unwrap();
+    assert!(matches!(
+        old,
+        domain::attendance::AttendanceEvent::CheckedIn { schedule: None, .. }
+    ));
     let delegations = vec![
         DelegationEvent::Granted {
             id: DELEGATION,
@@ -431,6 +446,7 @@ fn attendance_events_round_trip_with_stable_names() {
             employee: ALICE,
             day,
             at: t(0),
+            schedule: None,
         },
         A::CheckedOut {
             employee: ALICE,

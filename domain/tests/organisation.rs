@@ -415,3 +415,40 @@ fn the_org_chart_walks_up_to_the_executive() {
     );
     assert_eq!(chart.executive_of(DEPT), Some(DAVE));
 }
+
+#[test]
+fn hr_sets_a_departments_work_schedule_once_and_may_return_it_to_the_standard_day() {
+    use domain::attendance::{ScheduleError, WorkSchedule};
+    use domain::org::{DepartmentError, DepartmentEvent};
+    let flexible = WorkSchedule::flexible_standard();
+    let set = |schedule: Option<WorkSchedule>, by: Actor| DepartmentCommand::SetSchedule { schedule, by, at: t(1) };
+    let state = given::<Department>([dept_created(DEPT, None)])
+        .when(set(Some(flexible.clone()), hr()))
+        .then([DepartmentEvent::ScheduleSet {
+            schedule: Some(flexible.clone()),
+            by: HR,
+            at: t(1),
+        }]);
+    assert_eq!(state.schedule, Some(flexible.clone()));
+    let scheduled = [
+        dept_created(DEPT, None),
+        DepartmentEvent::ScheduleSet {
+            schedule: Some(flexible.clone()),
+            by: HR,
+            at: t(1),
+        },
+    ];
+    given::<Department>(scheduled.clone())
+        .when(set(Some(flexible.clone()), hr()))
+        .then([]);
+    let state = given::<Department>(scheduled).when(set(None, hr())).state_after();
+    assert_eq!(state.schedule, None);
+    given::<Department>([dept_created(DEPT, None)])
+        .when(set(Some(flexible.clone()), actor(BOB).with_role(Role::Manager)))
+        .then_err(DepartmentError::NotHrAdmin);
+    let mut backwards = WorkSchedule::standard();
+    backwards.end = backwards.start;
+    given::<Department>([dept_created(DEPT, None)])
+        .when(set(Some(backwards), hr()))
+        .then_err(DepartmentError::Schedule(ScheduleError::EndBeforeStart));
+}

@@ -191,6 +191,7 @@ async fn org_history(log: &dyn EventLog, n: u128) {
                 employee: first,
                 day,
                 at: kst(9, 10),
+                schedule: None,
             },
             AttendanceEvent::CheckedOut {
                 employee: first,
@@ -236,6 +237,7 @@ async fn org_history(log: &dyn EventLog, n: u128) {
             employee: second,
             day,
             at: early,
+            schedule: None,
         }],
     )
     .await;
@@ -921,5 +923,76 @@ async fn kill_9_mid_batch_then_restart_equals_a_fresh_rebuild() {
     assert_eq!(
         survivor.store().checksum().await.unwrap(),
         fresh.store().checksum().await.unwrap()
+    );
+}
+
+/// A store an older version created, whose departments table has no schedule column, gains
+/// the column when opened; its rows stay, and a department's schedule projects into it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_older_store_gains_the_columns_added_since_and_keeps_its_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("read.db").display());
+    sqlx::any::install_default_drivers();
+    let old = sqlx::AnyPool::connect(&url).await.unwrap();
+    sqlx::query(
+        "CREATE TABLE departments (id VARCHAR(191), name VARCHAR(191), code VARCHAR(191), parent VARCHAR(191), \
+         head VARCHAR(191), closed BIGINT, version BIGINT, PRIMARY KEY (id))",
+    )
+    .execute(&old)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO departments VALUES ('d-old', '옛 부서', 'OLD', NULL, NULL, 0, 1)")
+        .execute(&old)
+        .await
+        .unwrap();
+    old.close().await;
+
+    let store = SqlReadModel::connect(&url).await.unwrap();
+    let kept = store.departments().await.unwrap();
+    assert_eq!(
+        kept.iter()
+            .map(|d| (d.id.as_str(), d.schedule.is_none()))
+            .collect::<Vec<_>>(),
+        [("d-old", true)]
+    );
+    let log: Arc<dyn EventLog> =
+        Arc::new(EmbeddedLog::open(dir.path().join("log"), EmbeddedOptions::default(), Upcasters::default()).unwrap());
+    let dept = DepartmentId(Uuid::from_u128(950));
+    let hr = EmployeeId(Uuid::from_u128(1));
+    let at = Utc.with_ymd_and_hms(2026, 3, 3, 9, 0, 0).unwrap();
+    append(
+        &*log,
+        streams::DEPARTMENT,
+        dept.0,
+        0,
+        &[
+            DepartmentEvent::Created {
+                id: dept,
+                name: "유연근무팀".into(),
+                code: "FLEX".into(),
+                parent: None,
+                by: hr,
+                at,
+            },
+            DepartmentEvent::ScheduleSet {
+                schedule: Some(domain::attendance::WorkSchedule::flexible_standard()),
+                by: hr,
+                at,
+            },
+        ],
+    )
+    .await;
+    let projector = rebuild(&log, store).await;
+    let flexible = projector
+        .store()
+        .departments()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|d| d.id == dept.to_string())
+        .unwrap();
+    assert_eq!(
+        flexible.schedule,
+        Some(domain::attendance::WorkSchedule::flexible_standard())
     );
 }

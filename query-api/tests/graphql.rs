@@ -585,7 +585,25 @@ async fn every_query_answers_from_the_read_model(w: World) {
             json!({}),
         )
         .await;
-    assert_eq!(forms["forms"].as_array().unwrap().len(), 4);
+    let departments = w
+        .data(
+            A,
+            "{ departments { hasOwnSchedule schedule { start end breakMinutes coreStart workDays } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        departments["departments"][0],
+        json!({ "hasOwnSchedule": false, "schedule": { "start": "09:00", "end": "18:00", "breakMinutes": 60,
+                "coreStart": null, "workDays": ["mon", "tue", "wed", "thu", "fri"] } }),
+        "a department without a schedule works the standard day"
+    );
+    assert_eq!(forms["forms"].as_array().unwrap().len(), 5);
+    assert!(forms["forms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["kind"] == "ATTENDANCE_CORRECTION" && f["prefix"] == "ATT"));
     let expense = forms["forms"]
         .as_array()
         .unwrap()
@@ -1247,6 +1265,7 @@ async fn attendance_is_seen_by_the_employee_their_head_and_hr(w: World) {
                     employee: who,
                     day,
                     at: from,
+                    schedule: None,
                 },
                 AttendanceEvent::CheckedOut {
                     employee: who,
@@ -1424,6 +1443,35 @@ async fn quests_are_seen_by_their_audience_and_judged_by_their_poster(w: World) 
     .await;
     project(&*w.log, &w.org, &*w.views).await;
 
+    // The quest's notices are in the feeds beside approval notifications: the poster heard
+    // of both acceptances and the submission, the verified participant of the verdict.
+    let feed = "{ notifications { kind documentId subjectId title } }";
+    let kinds = |data: &Value| -> Vec<String> {
+        let mut kinds: Vec<String> = data["notifications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["subjectId"] == team.to_string())
+            .map(|n| n["kind"].as_str().unwrap().to_owned())
+            .collect();
+        kinds.sort();
+        kinds
+    };
+    let of_b = w.data(B, feed, json!({})).await;
+    assert_eq!(kinds(&of_b), ["QUEST_ACCEPTED", "QUEST_ACCEPTED", "QUEST_SUBMITTED"]);
+    let verified = w.data(A, feed, json!({})).await;
+    assert_eq!(kinds(&verified), ["QUEST_VERIFIED"]);
+    let entry = verified["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["kind"] == "QUEST_VERIFIED")
+        .unwrap();
+    assert_eq!(
+        (&entry["documentId"], &entry["title"]),
+        (&Value::Null, &json!("퀘스트 10"))
+    );
+
     let open = "{ openQuests { id myStatus participants { employeeId } } }";
     let ids = |data: &Value, list: &str| -> Vec<String> {
         data[list]
@@ -1577,6 +1625,7 @@ async fn a_month_is_summed_per_employee_for_the_head_and_hr(w: World) {
                     employee: A,
                     day,
                     at: kst(d, in_h, in_m),
+                    schedule: None,
                 },
                 AttendanceEvent::CheckedOut {
                     employee: A,

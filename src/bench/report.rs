@@ -97,6 +97,7 @@ async fn fill(log: Arc<dyn EventLog>, employees: usize) -> anyhow::Result<usize>
                                 employee: id,
                                 day: *day,
                                 at: stamp(start),
+                                schedule: None,
                             },
                             AttendanceEvent::CheckedOut {
                                 employee: id,

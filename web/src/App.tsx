@@ -4,6 +4,7 @@ import { Provider, useSubscription } from "urql";
 import { graphqlClient, loadSession, saveSession, type Session } from "./api";
 import { LangContext, dictionaries, noticeLabels, type Lang } from "./i18n";
 import { graphql } from "./gql";
+import { noticeHref } from "./format";
 import { Login } from "./pages/Login";
 import { Inbox, boxOf } from "./pages/Inbox";
 import { DocumentView } from "./pages/Document";
@@ -26,7 +27,7 @@ type Toast = { id: string; text: string; href: string };
 
 const LIVE = graphql(`
   subscription Live {
-    myNotifications { resync id documentId kind title forEmployeeId }
+    myNotifications { resync id documentId subjectId kind title forEmployeeId }
   }
 `);
 
@@ -37,7 +38,7 @@ function Toasts({ lang }: { lang: Lang }) {
     const n = result.data?.myNotifications;
     if (!n || n.resync || !n.id || !n.kind) return;
     const proxy = n.forEmployeeId ? ` (${dictionaries[lang].proxyApprove})` : "";
-    const toast = { id: n.id, text: `${n.title ?? ""} — ${noticeLabels[lang][n.kind]}${proxy}`, href: `#/doc/${n.documentId}` };
+    const toast = { id: n.id, text: `${n.title ?? ""} — ${noticeLabels[lang][n.kind]}${proxy}`, href: noticeHref({ kind: n.kind, documentId: n.documentId }) };
     setToasts((all) => [toast, ...all.filter((t) => t.id !== toast.id)].slice(0, 4));
     const timer = setTimeout(() => setToasts((all) => all.filter((t) => t.id !== toast.id)), 8000);
     return () => clearTimeout(timer);

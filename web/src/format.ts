@@ -4,7 +4,7 @@
 // query API serves it (`viewerActions`, `proxyActions`), computed by the domain.
 import type { Schema } from "./api";
 import { graphql } from "./gql";
-import type { FieldType, FieldValuePartsFragment, LinePartsFragment } from "./gql/graphql";
+import type { FieldType, FieldValuePartsFragment, LinePartsFragment, NotificationKind } from "./gql/graphql";
 
 /** The approval line as the command API takes it. */
 export type Line = Schema<"LineDto">;
@@ -155,4 +155,30 @@ export function fieldValue(type: FieldType, raw: string): CommandValue {
       });
   }
   return raw;
+}
+
+/** Where a notification links to: its document, or for an HR notice (no document) the page
+ * that shows its subject — the quests, the leave balance (조직·휴가) or the attendance. */
+export function noticeHref(notice: { kind: NotificationKind; documentId?: string | null }): string {
+  switch (notice.kind) {
+    case "QUEST_ACCEPTED":
+    case "QUEST_SUBMITTED":
+    case "QUEST_VERIFIED":
+    case "QUEST_RETURNED":
+    case "QUEST_CANCELLED":
+      return "#/quests";
+    case "LEAVE_USE_PROMOTION":
+      return "#/admin";
+    case "WEEKLY_HOURS_WARNING":
+      return "#/attendance";
+    case "APPROVAL_REQUESTED":
+    case "APPROVED":
+    case "CC_ADDED":
+    case "COMMENTED":
+    case "HELD":
+    case "REJECTED":
+    case "RETURNED":
+    case "WITHDRAWN":
+      return notice.documentId ? `#/doc/${notice.documentId}` : "#/inbox/PENDING";
+  }
 }

@@ -374,6 +374,13 @@ export const noticeLabels: Record<Lang, Record<NotificationKind, string>> = {
     RETURNED: "이전 단계로 반려",
     HELD: "보류",
     COMMENTED: "의견",
+    LEAVE_USE_PROMOTION: "연차 사용 촉진",
+    QUEST_ACCEPTED: "퀘스트 수락",
+    QUEST_SUBMITTED: "퀘스트 완료 제출",
+    QUEST_VERIFIED: "퀘스트 승인",
+    QUEST_RETURNED: "퀘스트 반려",
+    QUEST_CANCELLED: "퀘스트 취소",
+    WEEKLY_HOURS_WARNING: "주 52시간 경고",
   },
   en: {
     APPROVAL_REQUESTED: "approval requested",
@@ -384,6 +391,13 @@ export const noticeLabels: Record<Lang, Record<NotificationKind, string>> = {
     RETURNED: "returned to your step",
     HELD: "on hold",
     COMMENTED: "commented",
+    LEAVE_USE_PROMOTION: "use your leave",
+    QUEST_ACCEPTED: "quest accepted",
+    QUEST_SUBMITTED: "quest submitted",
+    QUEST_VERIFIED: "quest verified",
+    QUEST_RETURNED: "quest returned",
+    QUEST_CANCELLED: "quest cancelled",
+    WEEKLY_HOURS_WARNING: "52-hour week warning",
   },
 };
 

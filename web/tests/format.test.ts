@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { addApprover, addCc, bodyForCommand, fieldValue, instants, lineForCommand, removeStep, valueText, type Line } from "../src/format";
+import { addApprover, addCc, bodyForCommand, fieldValue, instants, lineForCommand, noticeHref, removeStep, valueText, type Line } from "../src/format";
 import { boxLabels, dictionaries, noticeLabels, statusLabels } from "../src/i18n";
 
 describe("resubmit", () => {
@@ -90,5 +90,14 @@ describe("line editing", () => {
   });
   it("removes a step", () => {
     expect(removeStep(addApprover(base, "head"), 0).steps).toEqual([{ kind: "approval", approver: "head" }]);
+  });
+});
+
+describe("notification links", () => {
+  it("goes to the document, or for an HR notice to the page showing its subject", () => {
+    expect(noticeHref({ kind: "APPROVAL_REQUESTED", documentId: "doc-1" })).toBe("#/doc/doc-1");
+    expect(noticeHref({ kind: "QUEST_SUBMITTED", documentId: null })).toBe("#/quests");
+    expect(noticeHref({ kind: "LEAVE_USE_PROMOTION", documentId: null })).toBe("#/admin");
+    expect(noticeHref({ kind: "WEEKLY_HOURS_WARNING", documentId: null })).toBe("#/attendance");
   });
 });

@@ -26,7 +26,9 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{NaiveDate, Utc};
-use domain::attendance::{week_start, AttendanceCommand, AttendanceDay, WeekContext, WorkSchedule};
+use domain::attendance::{
+    week_start, AttendanceCommand, AttendanceDay, DepartmentSchedules, WeekContext, WorkSchedule,
+};
 use domain::ids::EmployeeId;
 use infra::eventlog::{streams, StreamRef};
 use infra::readmodel::fold::org::attendance_row;
@@ -86,17 +88,31 @@ async fn day_state(state: &AppState, employee: EmployeeId, day: NaiveDate) -> Re
     Ok(state.service.load::<AttendanceDay>(&stream(employee, day)).await?.state)
 }
 
+/// The work schedule `employee` works now: their department's, else the nearest ancestor's
+/// that has one, else the standard day.
+pub(crate) fn schedule_of(state: &AppState, employee: EmployeeId) -> WorkSchedule {
+    let department = state
+        .directory
+        .org_chart()
+        .employees
+        .get(&employee)
+        .map(|m| m.department);
+    DepartmentSchedules::of(&state.directory.departments())
+        .for_department(department)
+        .clone()
+}
+
 /// What a check-out on `day` needs of its week: the worked minutes of the week's days before
 /// it (read from their streams, at most six), the schedule, and the head the week is reported
 /// to when it nears the 52-hour limit.
 async fn week_so_far(state: &AppState, employee: EmployeeId, day: NaiveDate) -> Result<WeekContext, ServiceError> {
     let offset = state.settings.company_offset;
-    let schedule = WorkSchedule::standard();
     let mut other_days = Vec::new();
     for earlier in week_start(day).iter_days().take_while(|d| *d < day) {
         let folded = day_state(state, employee, earlier).await?;
-        other_days.push(folded.assess(earlier, &schedule, false, &[], offset).worked);
+        other_days.push(folded.assess(earlier, &folded.schedule(), false, &[], offset).worked);
     }
+    let schedule = day_state(state, employee, day).await?.schedule();
     let chart = state.directory.org_chart();
     let manager = chart
         .employees
@@ -181,6 +197,7 @@ async fn check_in(
         day,
         offset,
         open_elsewhere,
+        schedule: Some(schedule_of(&state, employee)),
         by: caller.actor.clone(),
         at,
     };

@@ -18,7 +18,7 @@ use crate::AppState;
 use axum::extract::State;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
-use domain::attendance::{AttendanceDay, DayAssessment, WorkSchedule};
+use domain::attendance::{AttendanceDay, DayAssessment};
 use domain::ids::{DepartmentId, EmployeeId, QuestId};
 use domain::quest::{goal_days, AttendanceGoal, Audience, Quest, QuestCommand, QuestKind, Reward};
 use infra::eventlog::{streams, StreamRef};
@@ -261,11 +261,14 @@ async fn goal_attendance(
         return Ok(Vec::new());
     };
     let offset = state.settings.company_offset;
-    let schedule = WorkSchedule::standard();
+    // A day never checked into recorded no schedule: the department's as it is now decides
+    // whether it was a work day.
+    let current = crate::routes::attendance::schedule_of(state, employee);
     let mut days = Vec::new();
     for day in goal_days(&goal) {
         let record = StreamRef::new(streams::ATTENDANCE, AttendanceDay::stream_id(employee, day));
         let attended = state.service.load::<AttendanceDay>(&record).await?.state;
+        let schedule = attended.schedule.clone().unwrap_or_else(|| current.clone());
         days.push(attended.assess(day, &schedule, false, &[], offset));
     }
     Ok(days)

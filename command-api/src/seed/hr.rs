@@ -47,6 +47,7 @@ pub(super) async fn attendance(s: &mut Seeder<'_>, now: chrono::DateTime<Utc>) -
                     day: *day,
                     offset: KST,
                     open_elsewhere: None,
+                    schedule: None,
                     by: by.clone(),
                     at: start,
                 },

@@ -19,12 +19,15 @@ pub const MAX_SHIFT_HOURS: i64 = 24;
 #[derive(Debug, Clone, PartialEq)]
 pub enum AttendanceCommand {
     /// 출근. `day` is the company-local date of `at`; `open_elsewhere` is the day of a shift
-    /// still open in another day's stream (the day before), as the caller found it.
+    /// still open in another day's stream (the day before), as the caller found it;
+    /// `schedule` is the employee's department's work schedule, which the day records (the
+    /// day's first check-in fixes it, so a later change of schedule never re-judges it).
     CheckIn {
         employee: EmployeeId,
         day: NaiveDate,
         offset: FixedOffset,
         open_elsewhere: Option<NaiveDate>,
+        schedule: Option<WorkSchedule>,
         by: Actor,
         at: DateTime<Utc>,
     },
@@ -76,6 +79,9 @@ pub enum AttendanceEvent {
         employee: EmployeeId,
         day: NaiveDate,
         at: DateTime<Utc>,
+        /// The department's schedule, when it has its own (absent: the standard day).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        schedule: Option<WorkSchedule>,
     },
     #[serde(rename = "attendance.checked_out")]
     CheckedOut {
@@ -205,6 +211,10 @@ pub struct AttendanceDay {
     /// Shifts in force: the last correction's, then any stamped after it.
     pub shifts: Vec<Shift>,
     pub corrections: Vec<Correction>,
+    /// The schedule the day is judged by, as its first check-in recorded it (`None`: the
+    /// standard day).
+    #[serde(default)]
+    pub schedule: Option<WorkSchedule>,
 }
 
 impl AttendanceDay {
@@ -226,6 +236,11 @@ impl AttendanceDay {
             return Err(AttendanceError::WrongDay);
         }
         Ok(())
+    }
+
+    /// The schedule the day is judged by: the one it recorded, else the standard day.
+    pub fn schedule(&self) -> WorkSchedule {
+        self.schedule.clone().unwrap_or_else(WorkSchedule::standard)
     }
 
     /// What the day comes to under `schedule` (see [`super::assess_day`]); `day` is this
@@ -306,6 +321,7 @@ impl Aggregate for AttendanceDay {
                 day,
                 offset,
                 open_elsewhere,
+                schedule,
                 by,
                 at,
             } => {
@@ -332,6 +348,12 @@ impl Aggregate for AttendanceDay {
                     employee: *employee,
                     day: *day,
                     at: *at,
+                    // Recorded once: the first check-in's schedule is the day's.
+                    schedule: if self.shifts.is_empty() && self.schedule.is_none() {
+                        schedule.clone().filter(|s| *s != WorkSchedule::standard())
+                    } else {
+                        None
+                    },
                 }
             }
             C::CheckOut {
@@ -404,9 +426,17 @@ impl Aggregate for AttendanceDay {
 
     fn evolve(&mut self, event: &AttendanceEvent) {
         match event {
-            AttendanceEvent::CheckedIn { employee, day, at } => {
+            AttendanceEvent::CheckedIn {
+                employee,
+                day,
+                at,
+                schedule,
+            } => {
                 self.employee = Some(*employee);
                 self.day = Some(*day);
+                if schedule.is_some() {
+                    self.schedule = schedule.clone();
+                }
                 let shift = Shift { start: *at, end: None };
                 self.punched.push(shift);
                 self.shifts.push(shift);

@@ -2,6 +2,7 @@
 //! time for flexible hours (시차 출퇴근).
 
 use crate::ids::DepartmentId;
+use crate::org::Department;
 use chrono::{Datelike, FixedOffset, NaiveDate, NaiveTime, Weekday};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -162,6 +163,46 @@ pub struct DepartmentSchedules {
 }
 
 impl DepartmentSchedules {
+    /// The schedules `departments` set: each department works its own, else its nearest
+    /// ancestor's, else the standard day.
+    pub fn of(departments: &[Department]) -> Self {
+        Self::resolve(
+            departments
+                .iter()
+                .filter_map(|d| Some((d.id?, d.parent, d.schedule.clone()))),
+        )
+    }
+
+    /// As [`Self::of`], from each department's id, parent and own schedule.
+    pub fn resolve(
+        departments: impl IntoIterator<Item = (DepartmentId, Option<DepartmentId>, Option<WorkSchedule>)>,
+    ) -> Self {
+        let by_id: BTreeMap<DepartmentId, (Option<DepartmentId>, Option<WorkSchedule>)> = departments
+            .into_iter()
+            .map(|(id, parent, schedule)| (id, (parent, schedule)))
+            .collect();
+        let resolved = by_id
+            .keys()
+            .filter_map(|id| {
+                // Up the tree, at most as many steps as there are departments (a tree has no
+                // cycle, but the bound costs nothing).
+                let mut at = Some(*id);
+                for _ in 0..=by_id.len() {
+                    let (parent, schedule) = by_id.get(&at?)?;
+                    if let Some(schedule) = schedule {
+                        return Some((*id, schedule.clone()));
+                    }
+                    at = *parent;
+                }
+                None
+            })
+            .collect();
+        Self {
+            default: WorkSchedule::standard(),
+            departments: resolved,
+        }
+    }
+
     /// The schedule an employee of `department` works.
     pub fn for_department(&self, department: Option<DepartmentId>) -> &WorkSchedule {
         department

@@ -1,8 +1,11 @@
 //! The department aggregate (부서): a node of the org tree with a parent and a head (부서장).
 //! Cycle checks need the proposed parent's ancestry, which the caller looks up and passes in.
+//! A department may have its own work schedule (근무 일정), which its sub-departments inherit
+//! unless they have their own ([`DepartmentSchedules::of`](crate::attendance::DepartmentSchedules::of)).
 
 use crate::actor::{Actor, Role};
 use crate::aggregate::{Aggregate, EventType};
+use crate::attendance::{ScheduleError, WorkSchedule};
 use crate::ids::{DepartmentId, EmployeeId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -36,6 +39,14 @@ pub enum DepartmentCommand {
     },
     Close {
         has_members: bool,
+        by: Actor,
+        at: DateTime<Utc>,
+    },
+    /// 근무 일정: the schedule the department's days are judged by from now on (its
+    /// sub-departments' too, unless they have their own); `None` returns it to the
+    /// company's standard.
+    SetSchedule {
+        schedule: Option<WorkSchedule>,
         by: Actor,
         at: DateTime<Utc>,
     },
@@ -73,6 +84,12 @@ pub enum DepartmentEvent {
     },
     #[serde(rename = "department.closed")]
     Closed { by: EmployeeId, at: DateTime<Utc> },
+    #[serde(rename = "department.schedule_set")]
+    ScheduleSet {
+        schedule: Option<WorkSchedule>,
+        by: EmployeeId,
+        at: DateTime<Utc>,
+    },
 }
 
 impl EventType for DepartmentEvent {
@@ -83,6 +100,7 @@ impl EventType for DepartmentEvent {
             Self::Moved { .. } => "department.moved",
             Self::HeadAppointed { .. } => "department.head_appointed",
             Self::Closed { .. } => "department.closed",
+            Self::ScheduleSet { .. } => "department.schedule_set",
         }
     }
 }
@@ -110,6 +128,9 @@ pub enum DepartmentError {
     /// 422
     #[error("a department with members cannot be closed")]
     HasMembers,
+    /// 422
+    #[error(transparent)]
+    Schedule(#[from] ScheduleError),
 }
 
 impl crate::Refusal for DepartmentError {
@@ -124,6 +145,7 @@ impl crate::Refusal for DepartmentError {
             E::InvalidName => (Invalid, "invalid_name"),
             E::Cycle => (Invalid, "department_cycle"),
             E::HasMembers => (Invalid, "department_has_members"),
+            E::Schedule(e) => crate::Refusal::refusal(e),
         }
     }
 }
@@ -136,6 +158,9 @@ pub struct Department {
     pub parent: Option<DepartmentId>,
     pub head: Option<EmployeeId>,
     pub closed: bool,
+    /// Its own work schedule, if it has one.
+    #[serde(default)]
+    pub schedule: Option<WorkSchedule>,
 }
 
 impl Department {
@@ -237,6 +262,21 @@ impl Aggregate for Department {
                 }
                 E::Closed { by: by.id, at: *at }
             }
+            C::SetSchedule { schedule, by, at } => {
+                self.open(by)?;
+                if let Some(s) = schedule {
+                    WorkSchedule::new(s.start, s.end, s.break_minutes, s.core, s.work_days.clone())
+                        .map_err(DepartmentError::Schedule)?;
+                }
+                if *schedule == self.schedule {
+                    return Ok(Vec::new());
+                }
+                E::ScheduleSet {
+                    schedule: schedule.clone(),
+                    by: by.id,
+                    at: *at,
+                }
+            }
         };
         Ok(vec![event])
     }
@@ -254,12 +294,14 @@ impl Aggregate for Department {
                     parent: *parent,
                     head: None,
                     closed: false,
+                    schedule: None,
                 }
             }
             E::Renamed { name, .. } => self.name = name.clone(),
             E::Moved { parent, .. } => self.parent = *parent,
             E::HeadAppointed { head, .. } => self.head = *head,
             E::Closed { .. } => self.closed = true,
+            E::ScheduleSet { schedule, .. } => self.schedule = schedule.clone(),
         }
     }
 }

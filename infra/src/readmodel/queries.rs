@@ -46,6 +46,8 @@ pub struct DepartmentRecord {
     pub head: Option<String>,
     pub closed: bool,
     pub version: u64,
+    /// Its own work schedule, if it has one (sub-departments inherit it).
+    pub schedule: Option<domain::attendance::WorkSchedule>,
 }
 
 /// A proxy delegation (대결) as the read model holds it.
@@ -154,6 +156,8 @@ impl From<DepartmentRow> for DepartmentRecord {
             head: row.head,
             closed: row.closed,
             version: row.version as u64,
+            // A schedule that does not decode (none is written that way) reads as none.
+            schedule: row.schedule.and_then(|json| serde_json::from_str(&json).ok()),
         }
     }
 }

@@ -90,6 +90,8 @@ pub struct DepartmentRow {
     #[serde(with = "flag")]
     pub closed: bool,
     pub version: i64,
+    /// Its own work schedule ([`domain::attendance::WorkSchedule`]) as JSON.
+    pub schedule: Option<String>,
 }
 table_row!(DepartmentRow, "departments", ["id"]);
 

@@ -238,18 +238,29 @@ impl AttendanceQueries {
             .await
             .map_err(error::store)?;
         let today = Utc::now().with_timezone(&domain::attendance::KST).date_naive();
-        let schedule = domain::attendance::WorkSchedule::standard();
-        let work_days = first
-            .iter_days()
-            .take_while(|d| *d <= last && *d <= today)
-            .filter(|d| schedule.works_on(*d))
-            .count() as i64;
         let ids: Vec<String> = totals.iter().map(|t| t.employee.clone()).collect();
         let names = context::employees(ctx, &ids).await?;
+        // Scheduled days so far by each employee's department's schedule as it is now.
+        let schedules = crate::types::schedules(&stores(ctx).org.departments().await.map_err(error::store)?);
+        let work_days_of = |employee: &str| {
+            let department = names
+                .iter()
+                .find(|e| e.id == employee)
+                .and_then(|e| e.department.as_deref())
+                .and_then(|d| d.parse().ok())
+                .map(domain::ids::DepartmentId);
+            let schedule = schedules.for_department(department);
+            first
+                .iter_days()
+                .take_while(|d| *d <= last && *d <= today)
+                .filter(|d| schedule.works_on(*d))
+                .count() as i64
+        };
         let int = |v: i64| i32::try_from(v).unwrap_or(i32::MAX);
         Ok(totals
             .into_iter()
-            .map(|t| AttendanceMonthOut {
+            .map(|t| (work_days_of(&t.employee), t))
+            .map(|(work_days, t)| AttendanceMonthOut {
                 employee_name: names.iter().find(|e| e.id == t.employee).map(|e| e.name.clone()),
                 work_days: int(work_days),
                 absent_days: int((work_days - t.days_present).max(0)),

@@ -8,6 +8,7 @@ use crate::ids::{global, Kind};
 use async_graphql::{ComplexObject, Context, Enum, Interface, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 use domain::approval::{Action, ApprovalDocument, Inbox, Notice, Quorum, Status, Step, Verdict};
+use domain::attendance::{DepartmentSchedules, WorkSchedule};
 use domain::notice::HrNotice;
 use infra::readmodel::queries::{DepartmentRecord, EmployeeRecord, LeaveEntry};
 

@@ -62,6 +62,44 @@ impl EmployeeNode {
     }
 }
 
+/// The schedules departments work, resolved down the tree.
+pub fn schedules(all: &[DepartmentRecord]) -> DepartmentSchedules {
+    let id = |s: &str| s.parse().ok().map(domain::ids::DepartmentId);
+    DepartmentSchedules::resolve(
+        all.iter()
+            .filter_map(|d| Some((id(&d.id)?, d.parent.as_deref().and_then(id), d.schedule.clone()))),
+    )
+}
+
+/// A work schedule: company-local `HH:MM` times.
+#[derive(SimpleObject)]
+#[graphql(name = "WorkSchedule")]
+pub struct WorkScheduleOut {
+    pub start: String,
+    pub end: String,
+    /// Unpaid break (휴게시간), minutes.
+    pub break_minutes: i32,
+    /// Core hours (코어타임) of a flexible schedule.
+    pub core_start: Option<String>,
+    pub core_end: Option<String>,
+    /// `mon` … `sun`.
+    pub work_days: Vec<String>,
+}
+
+impl From<&WorkSchedule> for WorkScheduleOut {
+    fn from(s: &WorkSchedule) -> Self {
+        let hm = |t: chrono::NaiveTime| t.format("%H:%M").to_string();
+        Self {
+            start: hm(s.start),
+            end: hm(s.end),
+            break_minutes: i32::try_from(s.break_minutes).unwrap_or(i32::MAX),
+            core_start: s.core.map(|c| hm(c.start)),
+            core_end: s.core.map(|c| hm(c.end)),
+            work_days: s.work_days.iter().map(|d| d.to_string().to_lowercase()).collect(),
+        }
+    }
+}
+
 /// A department of the org chart.
 #[derive(Clone)]
 pub struct DepartmentNode(pub DepartmentRecord);
@@ -85,6 +123,17 @@ impl DepartmentNode {
     }
     async fn version(&self) -> u64 {
         self.0.version
+    }
+    /// The work schedule (근무 일정) its members' days are judged by: its own, else the
+    /// nearest ancestor's, else the standard day.
+    async fn schedule(&self, ctx: &Context<'_>) -> async_graphql::Result<WorkScheduleOut> {
+        let all = stores(ctx).org.departments().await.map_err(error::store)?;
+        let department = self.0.id.parse().ok().map(domain::ids::DepartmentId);
+        Ok(WorkScheduleOut::from(schedules(&all).for_department(department)))
+    }
+    /// Whether it sets its own schedule rather than inheriting one.
+    async fn has_own_schedule(&self) -> bool {
+        self.0.schedule.is_some()
     }
     async fn parent(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<DepartmentNode>> {
         match &self.0.parent {

@@ -1,11 +1,12 @@
 // 근태: check in and out (stamped by the server's clock, never the browser's), today's state,
 // this month's days, the week's hours against the 52-hour limit, and — for department heads
 // and HR — the team's day.
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { useQuery } from "urql";
 import { command, CommandError, prop, type Session } from "../api";
 import { useT, type Key } from "../i18n";
 import { graphql } from "../gql";
+import { useHrChanges } from "../live";
 import type { WeeklyHoursState } from "../gql/graphql";
 import { MonthReport } from "./attendance/Report";
 import { LeaveCalendar } from "./attendance/Calendar";
@@ -43,9 +44,13 @@ const weeklyKey: Record<WeeklyHoursState, Key> = { WITHIN: "within", WARNING: "w
 
 const hours = (minutes: number) => `${Math.floor(minutes / 60)}:${String(minutes % 60).padStart(2, "0")}`;
 
-function Team({ today }: { today: string }) {
+/** `generation` changes when an attendance record the viewer may see changed (live). */
+function Team({ today, generation }: { today: string; generation: number }) {
   const t = useT();
-  const [result] = useQuery({ query: TEAM, variables: { today } });
+  const [result, reexecute] = useQuery({ query: TEAM, variables: { today } });
+  useEffect(() => {
+    if (generation) reexecute({ requestPolicy: "network-only" });
+  }, [generation, reexecute]);
   const rows = result.data?.teamAttendance;
   if (!rows) return null;
   return (
@@ -74,6 +79,11 @@ export function Attendance({ session }: { session: Session }) {
   const today = kstDate(now);
   const from = `${today.slice(0, 8)}01`;
   const [result, reexecute] = useQuery({ query: ATTENDANCE, variables: { from, to: today, today } });
+  // Live: a check-in or check-out (mine, or for a head a report's) re-reads the days.
+  const generation = useHrChanges(["ATTENDANCE"]);
+  useEffect(() => {
+    if (generation) reexecute({ requestPolicy: "network-only" });
+  }, [generation, reexecute]);
   const [message, setMessage] = useState<string | null>(null);
   const [punched, setPunched] = useState<{ state?: string; firstIn?: string; lastOut?: string } | null>(null);
   const days = result.data?.myAttendance ?? [];
@@ -152,9 +162,9 @@ export function Attendance({ session }: { session: Session }) {
           ))}
         </tbody>
       </table>
-      <Team today={today} />
+      <Team today={today} generation={generation} />
       <LeaveCalendar month={today.slice(0, 7)} />
-      <MonthReport session={session} month={today.slice(0, 7)} />
+      <MonthReport session={session} month={today.slice(0, 7)} generation={generation} />
     </section>
   );
 }

@@ -1,11 +1,12 @@
 // 퀘스트: open quests the viewer may take on, the ones they took on (submit when done), the
 // ones they posted (verify or return each submission), a form to post one (managers and HR),
 // the viewer's available leave (a verified leave reward raises it) and the department's board.
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { useQuery } from "urql";
 import { command, CommandError, type Schema, type Session } from "../api";
 import { useT, type Key } from "../i18n";
 import { graphql } from "../gql";
+import { useHrChanges } from "../live";
 import type { QuestsQuery } from "../gql/graphql";
 
 const QUESTS = graphql(`
@@ -151,6 +152,11 @@ export function Quests({ session }: { session: Session }) {
   const [result, reexecute] = useQuery({ query: QUESTS, requestPolicy: "cache-and-network" });
   const [message, setMessage] = useState<string | null>(null);
   const refresh = () => reexecute({ requestPolicy: "network-only" });
+  // Live: a quest the viewer may see moved (taken, submitted, verified, returned, cancelled).
+  const generation = useHrChanges(["QUEST"]);
+  useEffect(() => {
+    if (generation) reexecute({ requestPolicy: "network-only" });
+  }, [generation, reexecute]);
   const act = async (run: () => Promise<unknown>) => {
     setMessage(null);
     try {

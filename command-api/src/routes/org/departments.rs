@@ -1,5 +1,5 @@
-//! Departments: creation, renaming, moves in the tree, heads and closing, each on the
-//! department's own stream. What a decision needs from the rest of the tree (the new parent's
+//! Departments: creation, renaming, moves in the tree, heads, work schedules and closing, each
+//! on the department's own stream. What a decision needs from the rest of the tree (the new parent's
 //! ancestry, whether anyone still belongs) comes from the directory.
 
 use super::tags::ORGANISATION as E;
@@ -10,7 +10,8 @@ use crate::routes::{meta, reply};
 use crate::AppState;
 use axum::extract::State;
 use axum::response::Response;
-use chrono::Utc;
+use chrono::{NaiveTime, Utc, Weekday};
+use domain::attendance::{CoreHours, WorkSchedule};
 use domain::ids::{DepartmentId, EmployeeId};
 use domain::org::{Department, DepartmentCommand};
 use infra::eventlog::{streams, StreamRef};
@@ -45,6 +46,96 @@ pub(super) fn routes(api: Api) -> Api {
         close_department,
         Doc::new(E, "Close an empty department (HR)"),
     )
+    .put(
+        "/api/departments/{id}/schedule",
+        set_schedule,
+        Doc::new(
+            E,
+            "Set the department's work schedule (근무 일정), which its sub-departments inherit unless they have their own; `null` returns it to the standard day (HR)",
+        )
+        .body::<ScheduleRequest>(),
+    )
+}
+
+/// A department's work schedule; `schedule: null` returns it to the standard day (09:00–18:00
+/// with an hour's break, Monday to Friday).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleRequest {
+    pub schedule: Option<ScheduleBody>,
+}
+
+/// Times are company-local `HH:MM`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleBody {
+    #[schema(example = "10:00")]
+    pub start: String,
+    #[schema(example = "19:00")]
+    pub end: String,
+    /// Unpaid break within the day (휴게시간), in minutes.
+    pub break_minutes: u32,
+    /// Core hours (코어타임) of a flexible schedule: everyone is in from `core_start` to
+    /// `core_end`; both or neither.
+    pub core_start: Option<String>,
+    pub core_end: Option<String>,
+    /// The days worked: `mon` … `sun`.
+    #[schema(example = json!(["mon", "tue", "wed", "thu", "fri"]))]
+    pub work_days: Vec<String>,
+}
+
+impl ScheduleBody {
+    /// The schedule it describes, or a 422 naming the field that is not one.
+    fn schedule(self) -> Result<WorkSchedule, ApiError> {
+        let invalid = |field: &str, what: &str| {
+            ApiError::new(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_schedule",
+                format!("`{field}` is not {what}"),
+            )
+        };
+        let time = |field: &str, value: &str| {
+            NaiveTime::parse_from_str(value.trim(), "%H:%M").map_err(|_| invalid(field, "a time of day (HH:MM)"))
+        };
+        let core = match (&self.core_start, &self.core_end) {
+            (Some(start), Some(end)) => Some(CoreHours {
+                start: time("core_start", start)?,
+                end: time("core_end", end)?,
+            }),
+            (None, None) => None,
+            _ => return Err(invalid("core_start", "given without `core_end` (both or neither)")),
+        };
+        let mut work_days = Vec::new();
+        for day in &self.work_days {
+            let day: Weekday = day.parse().map_err(|_| invalid("work_days", "a list of mon … sun"))?;
+            if !work_days.contains(&day) {
+                work_days.push(day);
+            }
+        }
+        WorkSchedule::new(
+            time("start", &self.start)?,
+            time("end", &self.end)?,
+            self.break_minutes,
+            core,
+            work_days,
+        )
+        .map_err(|e| ApiError::refused(&e))
+    }
+}
+
+async fn set_schedule(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: CommandHeaders,
+    Id(id): Id<DepartmentId>,
+    Body(req): Body<ScheduleRequest>,
+) -> Result<Response, ApiError> {
+    let command = DepartmentCommand::SetSchedule {
+        schedule: req.schedule.map(ScheduleBody::schedule).transpose()?,
+        by: caller.actor.clone(),
+        at: Utc::now(),
+    };
+    execute(&state, &caller, &headers, id, "set-schedule", command, false).await
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -15,7 +15,7 @@ use crate::readmodel::rows::{
     NotificationRow, QuestParticipantRow, QuestRow,
 };
 use crate::readmodel::{Projection, StoreError};
-use domain::attendance::{AttendanceDay, AttendanceEvent, WorkSchedule, KST};
+use domain::attendance::{AttendanceDay, AttendanceEvent, KST};
 use domain::ids::EmployeeId;
 use domain::leave::{LeaveEvent, LeaveLedger};
 use domain::notice::{attendance_notices, leave_notices, quest_notices, HrNotice};
@@ -300,6 +300,7 @@ fn department_row(d: &Department, version: i64) -> DepartmentRow {
         head: d.head.map(|h| h.to_string()),
         closed: d.closed,
         version,
+        schedule: d.schedule.as_ref().and_then(|s| serde_json::to_string(s).ok()),
     }
 }
 
@@ -324,10 +325,11 @@ fn leave_row(l: &LeaveLedger, version: i64) -> LeaveBalanceRow {
     }
 }
 
-/// The day as the standard schedule judges it.
+/// The day as its recorded schedule (its department's when it was first checked into, else
+/// the standard day) judges it.
 pub fn attendance_row(d: &AttendanceDay, version: i64) -> AttendanceDayRow {
     let day = d.day.unwrap_or_default();
-    let assessment = d.assess(day, &WorkSchedule::standard(), false, &[], KST);
+    let assessment = d.assess(day, &d.schedule(), false, &[], KST);
     let state = if d.open_shift().is_some() {
         "working"
     } else if d.shifts.is_empty() {

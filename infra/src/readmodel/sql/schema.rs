@@ -70,6 +70,8 @@ pub const TABLES: &[Table] = &[
             ("head", Kind::Key),
             ("closed", Kind::Int),
             ("version", Kind::Int),
+            // The department's own work schedule, as JSON (added after the table).
+            ("schedule", Kind::Text),
         ],
         "id",
     ),
@@ -258,23 +260,36 @@ pub(super) fn column_list(name: &str) -> Result<String, StoreError> {
 
 /// Creates the tables and indexes that are missing.
 pub(super) async fn migrate(pool: &AnyPool) -> Result<(), StoreError> {
+    let ty = |kind: &Kind| match kind {
+        Kind::Key => "VARCHAR(191)",
+        Kind::Text => "TEXT",
+        Kind::Int => "BIGINT",
+    };
     for (table, columns, key) in TABLES {
         let cols: Vec<String> = columns
             .iter()
-            .map(|(name, kind)| {
-                let ty = match kind {
-                    Kind::Key => "VARCHAR(191)",
-                    Kind::Text => "TEXT",
-                    Kind::Int => "BIGINT",
-                };
-                format!("{name} {ty}")
-            })
+            .map(|(name, kind)| format!("{name} {}", ty(kind)))
             .collect();
         let sql = format!(
             "CREATE TABLE IF NOT EXISTS {table} ({}, PRIMARY KEY ({key}))",
             cols.join(", ")
         );
         sqlx::query(&sql).execute(pool).await?;
+        // A table an older version created lacks the columns added since: add them (empty
+        // for the rows already there). One probe per table when nothing is missing.
+        let names: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();
+        let probe = format!("SELECT {} FROM {table} LIMIT 0", names.join(", "));
+        if sqlx::query(&probe).execute(pool).await.is_ok() {
+            continue;
+        }
+        for (name, kind) in *columns {
+            let sql = format!("ALTER TABLE {table} ADD COLUMN {name} {}", ty(kind));
+            if let Err(e) = sqlx::query(&sql).execute(pool).await {
+                if !e.to_string().to_lowercase().contains("duplicate column") {
+                    return Err(e.into());
+                }
+            }
+        }
     }
     // Secondary indexes; MySQL has no CREATE INDEX IF NOT EXISTS, so an existing one is
     // recognised by the error and left alone.

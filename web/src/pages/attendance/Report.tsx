@@ -1,6 +1,6 @@
 // 월간 근태 리포트: the month summed per employee — the viewer's own row, and for the head of
 // their department (or HR) every member of it — with a CSV download of what is shown.
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { useQuery } from "urql";
 import { useT } from "../../i18n";
 import { graphql } from "../../gql";
@@ -52,7 +52,8 @@ function download(name: string, csv: string) {
   URL.revokeObjectURL(url);
 }
 
-export function MonthReport({ session, month }: { session: Session; month: string }) {
+/** `generation` changes when an attendance record the viewer may see changed (live). */
+export function MonthReport({ session, month, generation }: { session: Session; month: string; generation: number }) {
   const t = useT();
   const [scope] = useQuery({ query: ME });
   const me = scope.data?.me;
@@ -60,7 +61,10 @@ export function MonthReport({ session, month }: { session: Session; month: strin
   const leads = department && (department.head?.employeeId === session.employeeId || me.roles.includes("hr_admin"));
   const [whole, setWhole] = useState(false);
   const wanted = whole && leads ? department.departmentId : null;
-  const [result] = useQuery({ query: REPORT, variables: { month, department: wanted } });
+  const [result, reexecute] = useQuery({ query: REPORT, variables: { month, department: wanted } });
+  useEffect(() => {
+    if (generation) reexecute({ requestPolicy: "network-only" });
+  }, [generation, reexecute]);
   const rows = result.data?.attendanceReport ?? [];
   const header = [
     t("name"),
