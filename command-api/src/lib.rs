@@ -147,7 +147,7 @@ pub fn build(log: Arc<dyn EventLog>, auth: AuthState, settings: Settings) -> (Ap
         settings: Arc::new(settings),
         openapi: Arc::new(document),
     };
-    reactor::start(service, state.settings.company_offset);
+    reactor::start(state.clone());
     accrual::start(state.clone());
     let router = routes
         .route("/openapi.json", axum::routing::get(routes::meta::openapi))

@@ -10,28 +10,32 @@
 //!
 //! A second loop follows the quest log: a quest verified with a leave reward accrues it in
 //! the employee's ledger under a key of quest and employee, so a replay credits once. It
-//! retries a passing failure in place (rewards are rare; nothing behind it waits long).
+//! retries a passing failure in place (rewards are rare; nothing behind it waits long). The
+//! same loop completes attendance quests whose month is over from the participants' days
+//! ([`AttendanceQuests`]).
 
 use crate::error::ApiError;
 use crate::service::{derived_id, CommandService, Meta};
+use crate::AppState;
 use chrono::FixedOffset;
 use domain::approval::{Approval, ApprovalCommand, ApprovalEvent};
 use domain::attendance::{AttendanceCommand, AttendanceDay};
 use domain::leave::LeaveLedger;
 use domain::numbering::{NumberCommand, NumberSequence};
 use domain::process::{on_approval_event, on_quest_event, FollowUp};
-use domain::quest::{Quest, QuestEvent};
+use domain::quest::{AttendanceGoal, Quest, QuestCommand, QuestEvent, QuestKind};
 use domain::Actor;
 use infra::eventlog::chain::{Admission, StreamHeads};
 use infra::eventlog::{streams, Checkpoint, StreamRef};
 use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
-/// Starts the reactor tasks: approvals, and quest rewards.
-pub fn start(service: Arc<CommandService>, offset: FixedOffset) {
-    let quests = service.clone();
+/// Starts the reactor tasks: approvals, and quests (rewards and attendance quests that
+/// complete themselves).
+pub fn start(state: AppState) {
+    let (service, offset) = (state.service.clone(), state.settings.company_offset);
+    let quests = state;
     tokio::spawn(async move {
         loop {
             if let Err(e) = run(&service, offset).await {
@@ -42,7 +46,7 @@ pub fn start(service: Arc<CommandService>, offset: FixedOffset) {
     });
     tokio::spawn(async move {
         loop {
-            if let Err(e) = run_quests(&quests, offset).await {
+            if let Err(e) = run_quests(&quests).await {
                 tracing::warn!(error = %e.detail, "quest reactor stopped; restarting");
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
@@ -50,21 +54,26 @@ pub fn start(service: Arc<CommandService>, offset: FixedOffset) {
     });
 }
 
-async fn run_quests(service: &CommandService, offset: FixedOffset) -> Result<(), ApiError> {
+async fn run_quests(state: &AppState) -> Result<(), ApiError> {
+    let (service, offset) = (&*state.service, state.settings.company_offset);
     let mut subscription = service.log().subscribe(streams::QUEST, Checkpoint::new()).await?;
     let mut heads: HashMap<u32, StreamHeads> = HashMap::new();
+    let mut attendance = AttendanceQuests::default();
     loop {
+        attendance.sweep_if_due(state).await;
         for delivered in subscription.next_batch(200, Duration::from_millis(500)).await? {
             if heads.entry(delivered.partition).or_default().admit(&delivered.commit) != Admission::Accepted {
                 continue;
             }
             let stream = StreamRef::new(streams::QUEST, delivered.commit.stream_id.clone());
             for event in &delivered.commit.events {
-                let Ok(event @ QuestEvent::Verified { .. }) =
-                    serde_json::from_value::<QuestEvent>(event.payload.clone())
-                else {
+                let Ok(event) = serde_json::from_value::<QuestEvent>(event.payload.clone()) else {
                     continue;
                 };
+                attendance.follow(state, &stream, &event).await;
+                if !matches!(event, QuestEvent::Verified { .. }) {
+                    continue;
+                }
                 let mut wait = RETRY_FIRST;
                 loop {
                     let commit = &delivered.commit;
@@ -316,4 +325,122 @@ async fn follow_up(
         }
     }
     Ok(())
+}
+
+/// How often every attendance quest whose month is over is looked at again (a participant
+/// whose days were corrected after the month may meet the goal late).
+const ATTENDANCE_SWEEP: Duration = Duration::from_secs(3600);
+
+/// Most attendance quests followed at once (the oldest are dropped beyond it; a restart
+/// reads them again from the log).
+const MAX_ATTENDANCE_QUESTS: usize = 10_000;
+
+/// Attendance quests that complete themselves: each is followed from its posting until it is
+/// cancelled. When a participant takes one on (or submits it) after its month is over, and
+/// hourly for every such quest, the participant's days are read and the domain decides
+/// ([`QuestCommand::CompleteByAttendance`]); a goal not met changes nothing.
+#[derive(Default)]
+struct AttendanceQuests {
+    goals: std::collections::BTreeMap<domain::ids::QuestId, AttendanceGoal>,
+    swept: Option<tokio::time::Instant>,
+}
+
+impl AttendanceQuests {
+    async fn follow(&mut self, state: &AppState, stream: &StreamRef, event: &QuestEvent) {
+        match event {
+            QuestEvent::Posted {
+                id,
+                kind: QuestKind::Attendance { goal },
+                ..
+            } => {
+                if self.goals.len() >= MAX_ATTENDANCE_QUESTS {
+                    self.goals.pop_first();
+                }
+                self.goals.insert(*id, *goal);
+            }
+            QuestEvent::Cancelled { .. } => {
+                if let Ok(id) = stream.stream_id.parse() {
+                    self.goals.remove(&domain::ids::QuestId(id));
+                }
+            }
+            QuestEvent::Accepted { employee, .. } | QuestEvent::Submitted { employee, .. } => {
+                let Ok(id) = stream.stream_id.parse().map(domain::ids::QuestId) else {
+                    return;
+                };
+                if let Some(goal) = self.goals.get(&id).copied() {
+                    complete_if_met(state, id, *employee, &goal).await;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Every followed quest's participants, at most once per [`ATTENDANCE_SWEEP`].
+    async fn sweep_if_due(&mut self, state: &AppState) {
+        let now = tokio::time::Instant::now();
+        if self.swept.is_some_and(|at| now < at + ATTENDANCE_SWEEP) {
+            return;
+        }
+        self.swept = Some(now);
+        for (id, goal) in self.goals.clone() {
+            let stream = StreamRef::new(streams::QUEST, id.to_string());
+            let Ok(loaded) = state.service.load::<Quest>(&stream).await else {
+                continue;
+            };
+            let Some(quest) = loaded.state.posted() else { continue };
+            let waiting: Vec<_> = quest
+                .participants
+                .iter()
+                .filter(|(_, p)| p.status != domain::quest::ParticipationStatus::Verified)
+                .map(|(e, _)| *e)
+                .collect();
+            for employee in waiting {
+                complete_if_met(state, id, employee, &goal).await;
+            }
+        }
+    }
+}
+
+/// Completes `employee`'s participation in attendance quest `id` when its month is over and
+/// the days meet `goal`; anything else (a month still running, a goal not met, the log
+/// unavailable) leaves it for the next look.
+async fn complete_if_met(
+    state: &AppState,
+    id: domain::ids::QuestId,
+    employee: domain::ids::EmployeeId,
+    goal: &AttendanceGoal,
+) {
+    let today = chrono::Utc::now()
+        .with_timezone(&state.settings.company_offset)
+        .date_naive();
+    if goal.month().is_none_or(|(_, last)| last >= today) {
+        return;
+    }
+    let attendance = match crate::routes::quests::month_attendance(state, employee, goal).await {
+        Ok(days) => days,
+        Err(e) => {
+            tracing::info!(quest = %id, error = %ApiError::from(e).detail, "attendance quest: days unread; next sweep");
+            return;
+        }
+    };
+    let command = QuestCommand::CompleteByAttendance {
+        employee,
+        attendance,
+        at: chrono::Utc::now(),
+    };
+    let stream = StreamRef::new(streams::QUEST, id.to_string());
+    let meta = Meta::system(derived_id(&format!("quest-complete/{id}/{employee}")), None);
+    match state
+        .service
+        .execute::<Quest>(&stream, None, &meta, &command)
+        .await
+        .map_err(ApiError::from)
+    {
+        Ok(outcome) if !outcome.events.is_empty() => {
+            tracing::info!(quest = %id, %employee, "attendance quest completed itself")
+        }
+        Ok(_) => {}
+        Err(e) if e.code == "attendance_goal_not_met" => {}
+        Err(e) => tracing::info!(quest = %id, error = %e.detail, "attendance quest: not completed; next sweep"),
+    }
 }

@@ -2704,11 +2704,12 @@ async fn a_follow_up_issued_again_under_another_id_changes_nothing() {
     );
 }
 
-/// An attendance quest is verified by the month's days: 강개발, on time every weekday of March
-/// 2026, earns the reward; 윤개발, with no days, is refused `attendance_goal_not_met`; and a
+/// An attendance quest completes itself from the month's days: 강개발, on time every weekday
+/// of March 2026, is verified by his days once he takes it on; 윤개발, with no days, is not,
+/// and the lead's own verification of him is refused `attendance_goal_not_met`; a
 /// participant cannot verify themselves, whatever their days.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_attendance_quest_is_verified_by_the_months_days() {
+async fn an_attendance_quest_completes_itself_from_the_months_days() {
     use chrono::{Datelike, TimeZone};
     use domain::attendance::{AttendanceDay, AttendanceEvent};
     let (app, state) = embedded_with_state(demo_settings()).await;
@@ -2760,10 +2761,6 @@ async fn an_attendance_quest_is_verified_by_the_months_days() {
             app.post(&act("accept"), &token, json!({}), None).await.status,
             StatusCode::OK
         );
-        assert_eq!(
-            app.post(&act("submit"), &token, json!({}), None).await.status,
-            StatusCode::OK
-        );
     }
     let kang = app.login(DEV_KANG).await;
     problem(
@@ -2772,16 +2769,46 @@ async fn an_attendance_quest_is_verified_by_the_months_days() {
         StatusCode::FORBIDDEN,
         "not_poster",
     );
+    let yoon = app.login(DEV_YOON).await;
+    assert_eq!(
+        app.post(&act("submit"), &yoon, json!({}), None).await.status,
+        StatusCode::OK
+    );
     problem(
         &app.post(&act("verify"), &lead, json!({ "employee": DEV_YOON.0 }), None)
             .await,
         StatusCode::CONFLICT,
         "attendance_goal_not_met",
     );
-    let verified = app
-        .post(&act("verify"), &lead, json!({ "employee": DEV_KANG.0 }), None)
-        .await;
-    assert_eq!(verified.status, StatusCode::OK, "{}", verified.body);
+    // March is over: 강개발's days complete the quest for him, without a submission or the
+    // lead's hand; 윤개발's do not.
+    let stream = StreamRef::new(streams::QUEST, id.clone());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let quest = loop {
+        let quest = state.service.load::<domain::quest::Quest>(&stream).await.unwrap().state;
+        let posted = quest.posted().unwrap();
+        if posted.participants[&DEV_KANG].status == domain::quest::ParticipationStatus::Verified {
+            break posted.clone();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the attendance quest never completed itself"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        quest.participants[&DEV_YOON].status,
+        domain::quest::ParticipationStatus::Submitted
+    );
+    let events = state.service.log().read_stream(&stream).await.unwrap();
+    let verified: Vec<&serde_json::Value> = events
+        .iter()
+        .map(|e| &e.payload)
+        .filter(|p| p["type"] == "quest.verified")
+        .collect();
+    assert_eq!(verified.len(), 1);
+    assert_eq!(verified[0]["by_attendance"], true);
+    assert_eq!(verified[0]["by"], json!(PLATFORM_LEAD.0), "on the poster's behalf");
 }
 
 /// 근태 정정 end to end: 강개발 asks for a day to read 09:00–18:00; a body whose times are not

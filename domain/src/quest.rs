@@ -89,7 +89,8 @@ pub enum AttendanceGoal {
 }
 
 impl AttendanceGoal {
-    fn month(&self) -> Option<(NaiveDate, NaiveDate)> {
+    /// The first and last day of the goal's month (`None` for a month that does not exist).
+    pub fn month(&self) -> Option<(NaiveDate, NaiveDate)> {
         let Self::OnTimeEveryWorkDay { year, month } = *self;
         let first = NaiveDate::from_ymd_opt(year, month, 1)?;
         let next = first.checked_add_months(chrono::Months::new(1))?;
@@ -175,6 +176,14 @@ pub enum QuestCommand {
         by: Actor,
         at: DateTime<Utc>,
     },
+    /// An attendance quest completes itself: the process manager, once the goal's month is
+    /// over, carries a participant's day assessments, and the days decide — no poster acts.
+    /// Verified already: nothing happens.
+    CompleteByAttendance {
+        employee: EmployeeId,
+        attendance: Vec<DayAssessment>,
+        at: DateTime<Utc>,
+    },
 }
 
 /// Facts about one quest. Accepting and submitting are the participant's own acts, so those
@@ -199,12 +208,16 @@ pub enum QuestEvent {
     Accepted { employee: EmployeeId, at: DateTime<Utc> },
     #[serde(rename = "quest.submitted")]
     Submitted { employee: EmployeeId, at: DateTime<Utc> },
+    /// `by` is the poster; with `by_attendance` the attendance days verified it on the
+    /// poster's behalf ([`QuestCommand::CompleteByAttendance`]).
     #[serde(rename = "quest.verified")]
     Verified {
         employee: EmployeeId,
         reward: Reward,
         by: EmployeeId,
         at: DateTime<Utc>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        by_attendance: bool,
     },
     #[serde(rename = "quest.returned")]
     Returned {
@@ -291,6 +304,9 @@ pub enum QuestError {
     /// 409: the attendance days do not meet the quest's goal.
     #[error("the attendance goal is not met")]
     GoalNotMet,
+    /// 422: only an attendance quest completes itself.
+    #[error("only an attendance quest completes itself")]
+    NotAttendanceQuest,
 }
 
 impl crate::Refusal for QuestError {
@@ -316,6 +332,7 @@ impl crate::Refusal for QuestError {
             E::NotPoster => (Forbidden, "not_poster"),
             E::ReasonRequired => (Invalid, "reason_required"),
             E::GoalNotMet => (Conflict, "attendance_goal_not_met"),
+            E::NotAttendanceQuest => (Invalid, "not_attendance_quest"),
         }
     }
 }

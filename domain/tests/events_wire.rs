@@ -518,6 +518,7 @@ fn quest_events_round_trip_with_stable_names() {
             reward: Reward::Points { points: 50 },
             by: BOB,
             at: t(3),
+            by_attendance: false,
         },
         Q::Returned {
             employee: ALICE,

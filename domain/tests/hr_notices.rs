@@ -83,6 +83,7 @@ fn the_participant_hears_the_posters_judgement() {
         reward: Reward::LeaveHours { hours: 4 },
         by: BOB,
         at: at(3),
+        by_attendance: false,
     };
     assert_eq!(told(history.clone(), verified), vec![(ALICE, HrNotice::QuestVerified)]);
     let returned = E::Returned {
@@ -115,6 +116,7 @@ fn a_cancellation_reaches_every_participant_not_yet_verified() {
             reward: Reward::LeaveHours { hours: 4 },
             by: BOB,
             at: at(3),
+            by_attendance: false,
         },
         E::Accepted {
             employee: DAVE,

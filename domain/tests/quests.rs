@@ -110,6 +110,7 @@ fn verified(who: EmployeeId) -> E {
         reward: FOUR_HOURS,
         by: BOB,
         at: t(100),
+        by_attendance: false,
     }
 }
 
@@ -469,6 +470,7 @@ fn the_reward_is_usable_for_a_year_from_the_company_local_day_it_was_earned() {
         reward: FOUR_HOURS,
         by: BOB,
         at: new_year,
+        by_attendance: false,
     };
     let after = Quest::fold(history.iter().chain([&event]));
     let expires = |offset| match &on_quest_event(&after, &event, offset)[..] {
@@ -490,6 +492,7 @@ fn points_and_other_quest_events_credit_no_leave() {
         reward: Reward::Points { points: 100 },
         by: BOB,
         at: t(100),
+        by_attendance: false,
     };
     let history = [points, accepted(ALICE, 1), submitted(ALICE, 50), verified_points];
     let after = Quest::fold(&history);
@@ -591,6 +594,7 @@ fn an_attendance_quest_is_verified_only_when_the_days_meet_its_goal() {
             reward: Reward::LeaveHours { hours: 8 },
             by: BOB,
             at: t(100),
+            by_attendance: false,
         }]);
 }
 
@@ -610,4 +614,49 @@ fn an_attendance_goal_names_a_real_month() {
         *kind = QuestKind::Attendance { goal: MARCH };
     }
     given::<Quest>([]).when(bad).events();
+}
+
+#[test]
+fn an_attendance_quest_completes_itself_when_the_days_meet_its_goal_and_only_once() {
+    let history = [attendance_quest(), accepted(ALICE, 1)];
+    let complete = |attendance| C::CompleteByAttendance {
+        employee: ALICE,
+        attendance,
+        at: t(100),
+    };
+    let verified = E::Verified {
+        employee: ALICE,
+        reward: Reward::LeaveHours { hours: 8 },
+        by: BOB,
+        at: t(100),
+        by_attendance: true,
+    };
+    // Taken on, never submitted: the days alone decide, on the poster's behalf.
+    given::<Quest>(history.clone())
+        .when(complete(march(|_| None)))
+        .then([verified.clone()]);
+    let missing_a_day = march(|day| (day == on(10)).then(|| (vec![], vec![])));
+    given::<Quest>(history.clone())
+        .when(complete(missing_a_day))
+        .then_err(QuestError::GoalNotMet);
+    let mut done = history.to_vec();
+    done.push(verified);
+    given::<Quest>(done).when(complete(march(|_| None))).then([]);
+    given::<Quest>([attendance_quest()])
+        .when(complete(march(|_| None)))
+        .then_err(QuestError::NotParticipant);
+}
+
+#[test]
+fn a_task_quest_never_completes_itself() {
+    given::<Quest>([
+        posted_with(Audience::Team, FOUR_HOURS, 2, QuestKind::Task),
+        accepted(ALICE, 1),
+    ])
+    .when(C::CompleteByAttendance {
+        employee: ALICE,
+        attendance: march(|_| None),
+        at: t(100),
+    })
+    .then_err(QuestError::NotAttendanceQuest);
 }

@@ -293,6 +293,7 @@ async fn org_history(log: &dyn EventLog, n: u128) {
                 reward,
                 by: second,
                 at: at(14),
+                by_attendance: false,
             },
             QuestEvent::Returned {
                 employee: third,

@@ -1411,6 +1411,7 @@ async fn quests_are_seen_by_their_audience_and_judged_by_their_poster(w: World) 
                 reward: Reward::LeaveHours { hours: 8 },
                 by: B,
                 at: now,
+                by_attendance: false,
             },
         ],
     )

@@ -147,6 +147,11 @@ const ko = {
   manageDepartments: "부서 관리", newDepartment: "부서 신설", code: "부서 코드", parentDepartment: "상위 부서",
   topLevel: "(최상위)", head: "부서장", rename: "이름 변경", closed: "폐지됨", closeDepartment: "부서 폐지",
   confirmClose: "구성원이 없는 부서만 폐지할 수 있습니다. 폐지할까요?", revoke: "철회",
+  // 근무 일정 (부서별)
+  workSchedule: "근무 일정", scheduleOwn: "부서 자체 일정", scheduleInherited: "상위 부서 일정", scheduleStandard: "표준 근무",
+  startTime: "시작 시각", endTime: "종료 시각", breakMinutes: "휴게(분)", coreStart: "코어 시작", coreEnd: "코어 종료",
+  breakLabel: "휴게", coreLabel: "코어", minutesUnit: "분",
+  resetStandard: "표준 근무로 되돌리기", followParent: "상위 부서 일정 따르기",
 } as const;
 
 export type Key = keyof typeof ko;
@@ -293,6 +298,10 @@ const en: Record<Key, string> = {
   manageDepartments: "Departments", newDepartment: "New department", code: "Code", parentDepartment: "Parent",
   topLevel: "(top level)", head: "Head", rename: "Rename", closed: "Closed", closeDepartment: "Close department",
   confirmClose: "Only a department nobody belongs to can be closed. Close it?", revoke: "Revoke",
+  workSchedule: "Work schedule", scheduleOwn: "its own", scheduleInherited: "inherited", scheduleStandard: "standard day",
+  startTime: "Start", endTime: "End", breakMinutes: "Break (min)", coreStart: "Core start", coreEnd: "Core end",
+  breakLabel: "break", coreLabel: "core", minutesUnit: " min",
+  resetStandard: "Reset to standard", followParent: "Follow the parent's schedule",
 };
 
 export const dictionaries: Record<Lang, Record<Key, string>> = { ko, en };
@@ -340,6 +349,12 @@ export const statusLabels: Record<Lang, Record<ApprovalStatus, string>> = {
     WITHDRAWN: "Withdrawn",
     DISCARDED: "Discarded",
   },
+};
+
+/** Days of the week as the schedules name them (`mon` … `sun`). */
+export const weekdayLabels: Record<Lang, Record<string, string>> = {
+  ko: { mon: "월", tue: "화", wed: "수", thu: "목", fri: "금", sat: "토", sun: "일" },
+  en: { mon: "Mon", tue: "Tue", wed: "Wed", thu: "Thu", fri: "Fri", sat: "Sat", sun: "Sun" },
 };
 
 /** Where a step of the line stands. */

@@ -13,9 +13,10 @@ afterEach(() => {
 });
 
 const session = { token: "t0k", employeeId: "hr", name: "이인사" };
+const schedule = { start: "09:00", end: "18:00", breakMinutes: 60, coreStart: null, coreEnd: null, workDays: ["mon", "tue", "wed", "thu", "fri"] };
 const departments: HrDepartment[] = [
-  { departmentId: "fin", name: "재무팀", code: "FIN", closed: false, version: 2, parent: null, head: null },
-  { departmentId: "sales", name: "영업팀", code: "SALES", closed: false, version: 2, parent: null, head: null },
+  { departmentId: "fin", name: "재무팀", code: "FIN", closed: false, version: 2, parent: null, head: null, hasOwnSchedule: false, schedule },
+  { departmentId: "sales", name: "영업팀", code: "SALES", closed: false, version: 2, parent: null, head: null, hasOwnSchedule: false, schedule },
 ];
 const lim: HrEmployee = {
   employeeId: "e1",

@@ -247,7 +247,7 @@ async fn submit(
     run(&state, &caller, &headers, id, "quest-submit", command, false).await
 }
 
-/// The employee's days of an attendance quest's month, judged by the standard schedule;
+/// The employee's days of an attendance quest's month ([`month_attendance`]);
 /// nothing for a task, or for a caller who is not the poster (the domain refuses them, and
 /// a month of stream reads should not come before that).
 async fn goal_attendance(
@@ -260,12 +260,22 @@ async fn goal_attendance(
     let Some(QuestKind::Attendance { goal }) = quest.posted().filter(|q| q.poster == caller).map(|q| q.kind) else {
         return Ok(Vec::new());
     };
+    Ok(month_attendance(state, employee, &goal).await?)
+}
+
+/// The employee's days of an attendance goal's month, each judged by the schedule it
+/// recorded.
+pub(crate) async fn month_attendance(
+    state: &AppState,
+    employee: EmployeeId,
+    goal: &domain::quest::AttendanceGoal,
+) -> Result<Vec<DayAssessment>, crate::service::ServiceError> {
     let offset = state.settings.company_offset;
     // A day never checked into recorded no schedule: the department's as it is now decides
     // whether it was a work day.
     let current = crate::routes::attendance::schedule_of(state, employee);
     let mut days = Vec::new();
-    for day in goal_days(&goal) {
+    for day in goal_days(goal) {
         let record = StreamRef::new(streams::ATTENDANCE, AttendanceDay::stream_id(employee, day));
         let attended = state.service.load::<AttendanceDay>(&record).await?.state;
         let schedule = attended.schedule.clone().unwrap_or_else(|| current.clone());

@@ -149,6 +149,31 @@ impl Aggregate for Quest {
                     reward: quest.reward,
                     by: by.id,
                     at: *at,
+                    by_attendance: false,
+                }
+            }
+            C::CompleteByAttendance {
+                employee,
+                attendance,
+                at,
+            } => {
+                let quest = self.open()?;
+                let QuestKind::Attendance { goal } = quest.kind else {
+                    return Err(QuestError::NotAttendanceQuest);
+                };
+                let participation = quest.participants.get(employee).ok_or(QuestError::NotParticipant)?;
+                if participation.status == ParticipationStatus::Verified {
+                    return Ok(Vec::new());
+                }
+                if !goal.met(attendance) {
+                    return Err(QuestError::GoalNotMet);
+                }
+                E::Verified {
+                    employee: *employee,
+                    reward: quest.reward,
+                    by: quest.poster,
+                    at: *at,
+                    by_attendance: true,
                 }
             }
             C::Return {

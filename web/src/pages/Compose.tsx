@@ -8,10 +8,13 @@ import { LineFragment, addApprover, addCc, fieldValue, lineForCommand, removeSte
 
 const FORMS = graphql(`
   query ComposeForms {
-    forms { id version kind nameKo nameEn fields { key labelKo labelEn type required options } amountField leaveDaysField }
+    forms { id version kind nameKo nameEn fields { key labelKo labelEn type required options maxLength multiline } amountField leaveDaysField }
     employees(first: 100, filter: { active: true }) { edges { node { employeeId name positionTitle } } }
   }
 `);
+
+/** Example times for the 근태정정 form's `HH:MM` text fields. */
+const TIME_HINTS: Record<string, string> = { check_in: "09:00", check_out: "18:00" };
 
 const SUGGEST = graphql(`
   query Suggest($form: String!, $amount: String, $days: String) {
@@ -93,7 +96,7 @@ export function Compose({ session }: { session: Session }) {
                 <option key={o}>{o}</option>
               ))}
             </select>
-          ) : f.type === "TEXT" || f.type === "LINE_ITEMS" ? (
+          ) : (f.type === "TEXT" && f.multiline !== false) || f.type === "LINE_ITEMS" ? (
             <textarea
               data-testid={`field-${f.key}`}
               value={values[f.key] ?? ""}
@@ -103,6 +106,8 @@ export function Compose({ session }: { session: Session }) {
             <input
               data-testid={`field-${f.key}`}
               type={f.type === "DATE" ? "date" : "text"}
+              maxLength={f.maxLength ?? undefined}
+              placeholder={form?.kind === "ATTENDANCE_CORRECTION" ? TIME_HINTS[f.key] : undefined}
               value={values[f.key] ?? ""}
               onChange={(e) => setValues({ ...values, [f.key]: e.target.value })}
             />

@@ -1,15 +1,17 @@
-// 부서 관리: open a department, rename it, move it in the tree, appoint its head, close it
-// once nobody belongs to it. Each change goes at the version shown (If-Match).
-import { useState } from "react";
+// 부서 관리: open a department, rename it, move it in the tree, appoint its head, set its work
+// schedule, close it once nobody belongs to it. Each change goes at the version shown (If-Match).
+import { useContext, useState } from "react";
 import { command, send, type Session } from "../../api";
-import { useT } from "../../i18n";
+import { LangContext, useT } from "../../i18n";
 import { ConfirmButton, Status, useRun, SaveField } from "./run";
+import { ScheduleFields, scheduleSource, scheduleText } from "./Schedule";
 import type { HrDepartment, HrEmployee } from "./Manage";
 
 type Props = { session: Session; people: HrEmployee[]; departments: HrDepartment[]; onDone: () => void };
 
 export function Departments({ session, people, departments, onDone }: Props) {
   const t = useT();
+  const lang = useContext(LangContext);
   const [pick, setPick] = useState("");
   const { message, busy, run } = useRun(onDone);
   const d = departments.find((x) => x.departmentId === pick);
@@ -32,8 +34,17 @@ export function Departments({ session, people, departments, onDone }: Props) {
           {d.closed && ` · ${t("closed")}`}
         </p>
       )}
+      {d && (
+        <p data-testid="dept-schedule">
+          {t("workSchedule")}: {scheduleText(d.schedule, lang)} ({scheduleSource(d, departments, lang)})
+        </p>
+      )}
       {d && !d.closed && (
         <DepartmentForms key={d.departmentId} session={session} d={d} open={open} people={people} busy={busy} run={run} />
+      )}
+      {d && !d.closed && (
+        // Keyed by version too: after a change (a reset most of all) the form shows what now holds.
+        <ScheduleFields key={`${d.departmentId}:${d.version}`} session={session} d={d} departments={departments} busy={busy} run={run} />
       )}
       <Status message={message} testId="dept-message" />
     </section>

@@ -26,7 +26,10 @@ const HR_PEOPLE = graphql(`
 
 const HR_DEPARTMENTS = graphql(`
   query HrDepartments {
-    departments { departmentId name code closed version parent { departmentId name } head { employeeId name } }
+    departments {
+      departmentId name code closed version parent { departmentId name } head { employeeId name }
+      hasOwnSchedule schedule { start end breakMinutes coreStart coreEnd workDays }
+    }
   }
 `);
 
