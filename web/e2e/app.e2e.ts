@@ -247,6 +247,23 @@ describe("전자결재 in a browser", () => {
     await context.close();
   });
 
+  it("a head's attendance page shows a report's check-in as it happens, and the report's own page too", async () => {
+    const lead = await loggedIn(LEAD);
+    await lead.page.goto(`${base}/#/attendance`);
+    const team = lead.page.getByTestId("team-attendance");
+    await team.waitFor();
+    expect(await team.textContent()).not.toContain("강개발");
+    const kang = await loggedIn(KANG);
+    await kang.page.getByTestId("nav-attendance").click();
+    await kang.page.getByTestId("check-in").click();
+    // No reload: the notifier's hrChanged tells the head's page to read the team again.
+    await expect.poll(() => team.textContent(), { timeout: 10_000 }).toContain("강개발");
+    await kang.page.getByTestId("check-out").click();
+    await expect.poll(() => kang.page.getByTestId("attendance-state").getAttribute("data-state")).toBe("done");
+    await lead.context.close();
+    await kang.context.close();
+  });
+
   it("a lead posts a quest; his report takes it on and submits it; the lead verifies it and the report's leave rises", async () => {
     const title = `E2E 퀘스트 ${Date.now()}`;
     const lead = await loggedIn(LEAD);
@@ -268,18 +285,15 @@ describe("전자결재 in a browser", () => {
     await mine.getByTestId("quest-submit").click();
     await expect.poll(() => mine.getAttribute("data-status"), { timeout: 10_000 }).toBe("submitted");
 
+    // The lead's page follows live (no reload): the submission shows, and he is told of it.
     const posted = lead.page.getByTestId("posted-quests").locator(`[data-title="${title}"]`);
     await expect
-      .poll(
-        async () => {
-          await lead.page.reload();
-          return posted.getByTestId("quest-participant").getAttribute("data-status");
-        },
-        { timeout: 10_000 },
-      )
+      .poll(() => posted.getByTestId("quest-participant").getAttribute("data-status"), { timeout: 10_000 })
       .toBe("submitted");
+    await expect.poll(() => lead.page.getByTestId("toasts").textContent(), { timeout: 10_000 }).toContain("퀘스트 완료 제출");
     await posted.getByTestId("quest-verify").click();
     await expect.poll(() => posted.getByTestId("quest-participant").getAttribute("data-status"), { timeout: 10_000 }).toBe("verified");
+    await expect.poll(() => kang.page.getByTestId("toasts").textContent(), { timeout: 10_000 }).toContain("퀘스트 승인");
 
     // The reward (8 hours: one day) reaches the ledger through the reactor, then the read model.
     await expect
