@@ -1,11 +1,13 @@
 //! # notifier — live updates
 //!
 //! GraphQL subscriptions over WebSocket (`graphql-transport-ws`, [`protocol`]):
-//! `myNotifications(after)`, `inboxChanged`, `approvalUpdated(id)`. The approval projection
-//! publishes each change after it commits (`infra::bus`: in process for `erp up`, Redis
-//! pub/sub across instances), and every notifier instance delivers to its own connections
-//! what each connection's employee may see — recipients for the feed, inbox principals for
-//! box changes, the domain's `visible_to` for documents.
+//! `myNotifications(after)`, `inboxChanged`, `approvalUpdated(id)`, `hrChanged(topics)`. The
+//! approval projection and the HR side's projections (attendance, leave, quests) publish each
+//! change after it commits (`infra::bus`: in process for `erp up`, Redis pub/sub across
+//! instances), and every notifier instance delivers to its own connections what each
+//! connection's employee may see — recipients for the feed, inbox principals for box changes,
+//! the domain's `visible_to` for documents, and for HR records the employee's own, a head's
+//! departments' and, for HR admins and auditors, everyone's.
 //!
 //! Routing: one task per instance reads the bus and hands each change only to the
 //! subscriptions of its recipients, inbox principals or document (`hub.rs`); a route exists

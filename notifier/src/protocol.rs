@@ -410,7 +410,7 @@ impl Drop for Held {
 /// `other` (a request that does not parse, or names no known field).
 fn field_of(query: &str) -> &'static str {
     use async_graphql::parser::types::{DocumentOperations, Selection};
-    const FIELDS: [&str; 3] = ["myNotifications", "inboxChanged", "approvalUpdated"];
+    const FIELDS: [&str; 4] = ["myNotifications", "inboxChanged", "approvalUpdated", "hrChanged"];
     let Ok(document) = async_graphql::parser::parse_query(query) else {
         return "other";
     };
