@@ -1,5 +1,6 @@
-//! The HR side of the demo company: a few days of attendance, and quests in each state a
-//! screen shows (one waiting for its poster to verify, one open to everyone).
+//! The HR side of the demo company: 영업팀's flexible schedule, a few days of attendance, and
+//! quests in each state a screen shows (one waiting for its poster to verify, one open to
+//! everyone).
 
 use super::base::*;
 use crate::error::ApiError;
@@ -7,6 +8,25 @@ use chrono::{Datelike, Utc};
 use domain::ids::EmployeeId;
 use domain::{Actor, Role};
 use infra::eventlog::streams;
+
+/// 근무 일정: 영업팀 works flexible hours around a 10:00–16:00 core; everyone else the
+/// standard day.
+pub(super) async fn schedules(s: &mut Seeder<'_>, now: chrono::DateTime<Utc>) -> Result<(), ApiError> {
+    use domain::attendance::WorkSchedule;
+    use domain::org::{Department, DepartmentCommand};
+    let hr = Actor::employee(HR).with_role(Role::HrAdmin);
+    s.run::<Department>(
+        streams::DEPARTMENT,
+        SALES,
+        DepartmentCommand::SetSchedule {
+            schedule: Some(WorkSchedule::flexible_standard()),
+            by: hr,
+            at: now,
+        },
+    )
+    .await?;
+    Ok(())
+}
 
 /// 근태: the last three weekdays before today for 강개발 (on time, one late morning, one
 /// evening of overtime) and 오영업. Every shift is closed, so nobody starts today with a shift

@@ -200,6 +200,7 @@ pub async fn seed_if_empty(state: &AppState) -> Result<bool, ApiError> {
     )
     .await?;
     documents(&mut s).await?;
+    hr::schedules(&mut s, now).await?;
     hr::attendance(&mut s, now).await?;
     hr::quests(&mut s, now).await?;
     let today = now.with_timezone(&state.settings.company_offset).date_naive();
