@@ -1007,3 +1007,126 @@ async fn quest_notices_arrive_in_the_feed_live_and_on_resume() {
     assert_eq!(verified["kind"], "QUEST_VERIFIED", "{verified}");
     assert_eq!(verified["subjectId"].as_str(), Some(id.as_str()));
 }
+
+/// Leave and quest changes follow the query API's rules, which are not attendance's: a
+/// department head hears neither of a report's; a participant hears only their own part of a
+/// quest, its poster all of it; HR everything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leave_and_quest_changes_reach_their_people_and_hr_but_not_heads() {
+    let s = system(notifier::NotifierConfig::default()).await;
+    let mut clients = Vec::new();
+    for (i, who) in [DEV_KANG, DEV_YOON, PLATFORM_LEAD, DEV_HEAD, HR]
+        .into_iter()
+        .enumerate()
+    {
+        let token = s.login(who).await;
+        let mut client = Client::init(&s.notifiers[i % 2], &token).await;
+        client.subscribe("hr", HR_CHANGES, json!({})).await;
+        clients.push((who, token, client));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let token = |who| clients.iter().find(|c| c.0 == who).unwrap().1.clone();
+    let (kang, lead, hr) = (token(DEV_KANG), token(PLATFORM_LEAD), token(HR));
+
+    // HR adjusts 강개발's leave: he and HR hear it; his heads do not.
+    s.command(
+        &hr,
+        &format!("/api/leave/{}/adjustments", DEV_KANG.0),
+        None,
+        json!({ "days": "1", "reason": "보상" }),
+    )
+    .await;
+    // 정팀장 posts a team quest and 강개발 takes it on.
+    let deadline = (chrono::Utc::now() + chrono::Duration::days(7)).to_rfc3339();
+    let quest = json!({ "title": "문서 정리", "description": "", "reward": { "kind": "points", "points": 5 },
+        "capacity": 3, "deadline": deadline, "audience": { "kind": "team" } });
+    let id = s.command(&lead, "/api/quests", None, quest).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    s.command(&kang, &format!("/api/quests/{id}/accept"), None, json!({}))
+        .await;
+
+    let yoon_token = token(DEV_YOON);
+    let head_token = token(DEV_HEAD);
+    async fn heard(
+        clients: &mut [(domain::ids::EmployeeId, String, Client)],
+        who: domain::ids::EmployeeId,
+    ) -> (String, Value) {
+        let client = &mut clients.iter_mut().find(|c| c.0 == who).unwrap().2;
+        let change = client.next("hr", "hrChanged").await;
+        (
+            change["topic"].as_str().unwrap().to_owned(),
+            change["employeeIds"].clone(),
+        )
+    }
+    assert_eq!(
+        heard(&mut clients, DEV_KANG).await,
+        ("LEAVE".into(), json!([DEV_KANG.0]))
+    );
+    assert_eq!(
+        heard(&mut clients, DEV_KANG).await,
+        ("QUEST".into(), json!([DEV_KANG.0]))
+    );
+    assert_eq!(heard(&mut clients, HR).await, ("LEAVE".into(), json!([DEV_KANG.0])));
+    assert_eq!(
+        heard(&mut clients, HR).await,
+        ("QUEST".into(), json!([])),
+        "the posting names no participant"
+    );
+    assert_eq!(heard(&mut clients, HR).await, ("QUEST".into(), json!([DEV_KANG.0])));
+    assert_eq!(
+        heard(&mut clients, PLATFORM_LEAD).await,
+        ("QUEST".into(), json!([])),
+        "the poster hears his posting"
+    );
+    assert_eq!(
+        heard(&mut clients, PLATFORM_LEAD).await,
+        ("QUEST".into(), json!([DEV_KANG.0]))
+    );
+    // 최개발 (a head above) and then 윤개발 (a colleague) check in: the first change each hears
+    // is their own, so neither heard 강개발's leave or the quest.
+    for who in [DEV_HEAD, DEV_YOON] {
+        let token = if who == DEV_YOON { &yoon_token } else { &head_token };
+        s.command(token, "/api/attendance/check-in", None, json!({})).await;
+        assert_eq!(
+            heard(&mut clients, who).await,
+            ("ATTENDANCE".into(), json!([who.0])),
+            "{who}"
+        );
+    }
+}
+
+/// A head replaced while subscribed stops hearing the department's attendance within seconds:
+/// headship is read again, not kept from the subscription.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replaced_head_stops_hearing_the_departments_attendance() {
+    let s = system(notifier::NotifierConfig::default()).await;
+    let (kang, lead, hr) = (s.login(DEV_KANG).await, s.login(PLATFORM_LEAD).await, s.login(HR).await);
+    let mut head = Client::init(&s.notifiers[0], &lead).await;
+    head.subscribe("hr", HR_CHANGES, json!({})).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    s.command(&kang, "/api/attendance/check-in", None, json!({})).await;
+    assert_eq!(head.next("hr", "hrChanged").await["employeeIds"], json!([DEV_KANG.0]));
+
+    // HR makes 윤개발 the platform team's head; past the headship's few seconds, 강개발's
+    // check-out no longer reaches 정팀장, whose own check-in still does.
+    let platform = command_api::seed::PLATFORM.0;
+    s.send(
+        reqwest::Method::PUT,
+        &hr,
+        &format!("/api/departments/{platform}/head"),
+        None,
+        json!({ "head": DEV_YOON.0 }),
+    )
+    .await;
+    s.settle().await;
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    s.command(&kang, "/api/attendance/check-out", None, json!({})).await;
+    s.command(&lead, "/api/attendance/check-in", None, json!({})).await;
+    assert_eq!(
+        head.next("hr", "hrChanged").await["employeeIds"],
+        json!([PLATFORM_LEAD.0]),
+        "the former head heard 강개발's check-out"
+    );
+}

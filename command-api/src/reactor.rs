@@ -34,11 +34,10 @@ use uuid::Uuid;
 /// Starts the reactor tasks: approvals, and quests (rewards and attendance quests that
 /// complete themselves).
 pub fn start(state: AppState) {
-    let (service, offset) = (state.service.clone(), state.settings.company_offset);
-    let quests = state;
+    let quests = state.clone();
     tokio::spawn(async move {
         loop {
-            if let Err(e) = run(&service, offset).await {
+            if let Err(e) = run(&state).await {
                 tracing::warn!(error = %e.detail, "reactor stopped; restarting");
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
@@ -167,12 +166,13 @@ fn passing(e: &ApiError) -> bool {
         || e.status == axum::http::StatusCode::TOO_MANY_REQUESTS
 }
 
-async fn run(service: &CommandService, offset: FixedOffset) -> Result<(), ApiError> {
+async fn run(state: &AppState) -> Result<(), ApiError> {
+    let service = &*state.service;
     let mut subscription = service.log().subscribe(streams::APPROVAL, Checkpoint::new()).await?;
     let mut heads: HashMap<u32, StreamHeads> = HashMap::new();
     let mut pending: VecDeque<Pending> = VecDeque::new();
     loop {
-        retry_due(service, offset, &mut pending).await;
+        retry_due(state, &mut pending).await;
         if pending.len() >= MAX_PENDING {
             tokio::time::sleep(Duration::from_millis(100)).await;
             continue;
@@ -197,7 +197,7 @@ async fn run(service: &CommandService, offset: FixedOffset) -> Result<(), ApiErr
                     let stream = StreamRef::new(streams::APPROVAL, delivered.commit.stream_id.clone());
                     let cause = delivered.commit.commit_id;
                     let version = delivered.commit.last_version();
-                    if let Err(e) = follow_up(service, &stream, &event, cause, version, offset).await {
+                    if let Err(e) = follow_up(state, &stream, &event, cause, version).await {
                         if passing(&e) {
                             tracing::info!(stream = %stream, error = %e.detail, "follow-up failed; will retry");
                             pending.push_back(Pending {
@@ -219,7 +219,7 @@ async fn run(service: &CommandService, offset: FixedOffset) -> Result<(), ApiErr
 }
 
 /// Tries again every pending follow-up whose time has come, in the order they failed.
-async fn retry_due(service: &CommandService, offset: FixedOffset, pending: &mut VecDeque<Pending>) {
+async fn retry_due(state: &AppState, pending: &mut VecDeque<Pending>) {
     let now = tokio::time::Instant::now();
     for _ in 0..pending.len() {
         let Some(mut p) = pending.pop_front() else { break };
@@ -227,7 +227,7 @@ async fn retry_due(service: &CommandService, offset: FixedOffset, pending: &mut 
             pending.push_back(p);
             continue;
         }
-        match follow_up(service, &p.stream, &p.event, p.cause, p.version, offset).await {
+        match follow_up(state, &p.stream, &p.event, p.cause, p.version).await {
             Ok(()) => tracing::info!(stream = %p.stream, "follow-up done on retry"),
             Err(e) if passing(&e) => {
                 p.wait = (p.wait * 2).min(RETRY_MAX);
@@ -241,13 +241,13 @@ async fn retry_due(service: &CommandService, offset: FixedOffset, pending: &mut 
 }
 
 async fn follow_up(
-    service: &CommandService,
+    state: &AppState,
     stream: &StreamRef,
     event: &ApprovalEvent,
     cause: Uuid,
     version: u64,
-    offset: FixedOffset,
 ) -> Result<(), ApiError> {
+    let (service, offset) = (&*state.service, state.settings.company_offset);
     let loaded = service.load::<Approval>(stream).await?;
     if loaded.version < version {
         // A read that does not reach the commit the event came in yet (a replica, a cache
@@ -314,11 +314,20 @@ async fn follow_up(
                 let meta = Meta::system(derived_id(&purpose), Some(cause));
                 service.execute::<LeaveLedger>(&ledger, None, &meta, &command).await?;
             }
-            FollowUp::Attendance(command) => {
-                let AttendanceCommand::Correct { employee, day, .. } = &command else {
+            FollowUp::Attendance(mut command) => {
+                let AttendanceCommand::Correct {
+                    employee,
+                    day,
+                    schedule,
+                    ..
+                } = &mut command
+                else {
                     continue;
                 };
-                let stream = StreamRef::new(streams::ATTENDANCE, AttendanceDay::stream_id(*employee, *day));
+                // A day never checked into records the drafter's department's schedule.
+                *schedule = Some(crate::routes::attendance::schedule_of(state, *employee));
+                let (employee, day) = (*employee, *day);
+                let stream = StreamRef::new(streams::ATTENDANCE, AttendanceDay::stream_id(employee, day));
                 let meta = Meta::system(derived_id(&format!("attendance-correct/{}", doc.id)), Some(cause));
                 service.execute::<AttendanceDay>(&stream, None, &meta, &command).await?;
             }
@@ -331,14 +340,23 @@ async fn follow_up(
 /// whose days were corrected after the month may meet the goal late).
 const ATTENDANCE_SWEEP: Duration = Duration::from_secs(3600);
 
-/// Most attendance quests followed at once (the oldest are dropped beyond it; a restart
-/// reads them again from the log).
+/// How long after its month an attendance quest is still looked at: time enough for the
+/// month's corrections to be approved. After it the quest is no longer followed.
+const ATTENDANCE_GRACE_DAYS: u64 = 40;
+
+/// Most attendance quests followed at once; beyond it the one with the smallest id is let
+/// go (a restart reads them all again from the log).
 const MAX_ATTENDANCE_QUESTS: usize = 10_000;
 
+/// Most participants whose month of days one sweep reads (each a month of stream reads);
+/// the rest wait for the next sweep.
+const MAX_SWEPT_PARTICIPANTS: usize = 500;
+
 /// Attendance quests that complete themselves: each is followed from its posting until it is
-/// cancelled. When a participant takes one on (or submits it) after its month is over, and
-/// hourly for every such quest, the participant's days are read and the domain decides
-/// ([`QuestCommand::CompleteByAttendance`]); a goal not met changes nothing.
+/// cancelled or its grace after the month has passed. When a participant takes one on (or
+/// submits it) after its month is over, and hourly for every such quest, the participant's
+/// days are read and the domain decides ([`QuestCommand::CompleteByAttendance`]); a goal not
+/// met changes nothing.
 #[derive(Default)]
 struct AttendanceQuests {
     goals: std::collections::BTreeMap<domain::ids::QuestId, AttendanceGoal>,
@@ -347,100 +365,118 @@ struct AttendanceQuests {
 
 impl AttendanceQuests {
     async fn follow(&mut self, state: &AppState, stream: &StreamRef, event: &QuestEvent) {
+        let Ok(id) = stream.stream_id.parse().map(domain::ids::QuestId) else {
+            return;
+        };
         match event {
             QuestEvent::Posted {
-                id,
                 kind: QuestKind::Attendance { goal },
                 ..
             } => {
                 if self.goals.len() >= MAX_ATTENDANCE_QUESTS {
                     self.goals.pop_first();
                 }
-                self.goals.insert(*id, *goal);
+                self.goals.insert(id, *goal);
             }
             QuestEvent::Cancelled { .. } => {
-                if let Ok(id) = stream.stream_id.parse() {
-                    self.goals.remove(&domain::ids::QuestId(id));
-                }
+                self.goals.remove(&id);
             }
             QuestEvent::Accepted { employee, .. } | QuestEvent::Submitted { employee, .. } => {
-                let Ok(id) = stream.stream_id.parse().map(domain::ids::QuestId) else {
-                    return;
-                };
                 if let Some(goal) = self.goals.get(&id).copied() {
-                    complete_if_met(state, id, *employee, &goal).await;
+                    if month_over(state, &goal) {
+                        complete_waiting(state, id, &goal, Some(*employee)).await;
+                    }
                 }
             }
             _ => {}
         }
     }
 
-    /// Every followed quest's participants, at most once per [`ATTENDANCE_SWEEP`].
+    /// Every followed quest whose month is over, at most once per [`ATTENDANCE_SWEEP`] and
+    /// [`MAX_SWEPT_PARTICIPANTS`] participants; quests past their grace are let go.
     async fn sweep_if_due(&mut self, state: &AppState) {
         let now = tokio::time::Instant::now();
         if self.swept.is_some_and(|at| now < at + ATTENDANCE_SWEEP) {
             return;
         }
         self.swept = Some(now);
+        let today = chrono::Utc::now()
+            .with_timezone(&state.settings.company_offset)
+            .date_naive();
+        self.goals.retain(|_, goal| {
+            goal.month()
+                .and_then(|(_, last)| last.checked_add_days(chrono::Days::new(ATTENDANCE_GRACE_DAYS)))
+                .is_some_and(|until| until >= today)
+        });
+        let mut budget = MAX_SWEPT_PARTICIPANTS;
         for (id, goal) in self.goals.clone() {
-            let stream = StreamRef::new(streams::QUEST, id.to_string());
-            let Ok(loaded) = state.service.load::<Quest>(&stream).await else {
-                continue;
-            };
-            let Some(quest) = loaded.state.posted() else { continue };
-            let waiting: Vec<_> = quest
-                .participants
-                .iter()
-                .filter(|(_, p)| p.status != domain::quest::ParticipationStatus::Verified)
-                .map(|(e, _)| *e)
-                .collect();
-            for employee in waiting {
-                complete_if_met(state, id, employee, &goal).await;
+            if budget == 0 {
+                break;
+            }
+            if month_over(state, &goal) {
+                budget = budget.saturating_sub(complete_waiting(state, id, &goal, None).await);
             }
         }
     }
 }
 
-/// Completes `employee`'s participation in attendance quest `id` when its month is over and
-/// the days meet `goal`; anything else (a month still running, a goal not met, the log
-/// unavailable) leaves it for the next look.
-async fn complete_if_met(
-    state: &AppState,
-    id: domain::ids::QuestId,
-    employee: domain::ids::EmployeeId,
-    goal: &AttendanceGoal,
-) {
+/// Whether `goal`'s month is over, company-local.
+fn month_over(state: &AppState, goal: &AttendanceGoal) -> bool {
     let today = chrono::Utc::now()
         .with_timezone(&state.settings.company_offset)
         .date_naive();
-    if goal.month().is_none_or(|(_, last)| last >= today) {
-        return;
-    }
-    let attendance = match crate::routes::quests::month_attendance(state, employee, goal).await {
-        Ok(days) => days,
-        Err(e) => {
-            tracing::info!(quest = %id, error = %ApiError::from(e).detail, "attendance quest: days unread; next sweep");
-            return;
-        }
-    };
-    let command = QuestCommand::CompleteByAttendance {
-        employee,
-        attendance,
-        at: chrono::Utc::now(),
-    };
+    goal.month().is_some_and(|(_, last)| last < today)
+}
+
+/// Completes the participations of attendance quest `id` not yet verified (only `only`'s,
+/// when given) whose days meet `goal`; returns how many participants' days it read. A goal not
+/// met, or the log unavailable, leaves a participation for the next look.
+async fn complete_waiting(
+    state: &AppState,
+    id: domain::ids::QuestId,
+    goal: &AttendanceGoal,
+    only: Option<domain::ids::EmployeeId>,
+) -> usize {
     let stream = StreamRef::new(streams::QUEST, id.to_string());
-    let meta = Meta::system(derived_id(&format!("quest-complete/{id}/{employee}")), None);
-    match state
-        .service
-        .execute::<Quest>(&stream, None, &meta, &command)
-        .await
-        .map_err(ApiError::from)
-    {
-        Ok(outcome) if !outcome.events.is_empty() => {
-            tracing::info!(quest = %id, %employee, "attendance quest completed itself")
+    let Ok(loaded) = state.service.load::<Quest>(&stream).await else {
+        return 0;
+    };
+    let Some(quest) = loaded.state.posted().filter(|q| !q.cancelled) else {
+        return 0;
+    };
+    let waiting: Vec<domain::ids::EmployeeId> = quest
+        .participants
+        .iter()
+        .filter(|(e, p)| p.status != domain::quest::ParticipationStatus::Verified && only.is_none_or(|o| o == **e))
+        .map(|(e, _)| *e)
+        .collect();
+    for employee in &waiting {
+        let attendance = match crate::routes::quests::month_attendance(state, *employee, goal).await {
+            Ok(days) => days,
+            Err(e) => {
+                tracing::info!(quest = %id, error = %ApiError::from(e).detail, "attendance quest: days unread; next sweep");
+                continue;
+            }
+        };
+        let command = QuestCommand::CompleteByAttendance {
+            employee: *employee,
+            attendance,
+            at: chrono::Utc::now(),
+        };
+        let meta = Meta::system(derived_id(&format!("quest-complete/{id}/{employee}")), None);
+        match state
+            .service
+            .execute::<Quest>(&stream, None, &meta, &command)
+            .await
+            .map_err(ApiError::from)
+        {
+            Ok(outcome) if !outcome.events.is_empty() => {
+                tracing::info!(quest = %id, %employee, "attendance quest completed itself")
+            }
+            Ok(_) => {}
+            Err(e) if e.code == "attendance_goal_not_met" => {}
+            Err(e) => tracing::info!(quest = %id, error = %e.detail, "attendance quest: not completed; next sweep"),
         }
-        Ok(_) => {}
-        Err(e) if e.code == "attendance_goal_not_met" => {}
-        Err(e) => tracing::info!(quest = %id, error = %e.detail, "attendance quest: not completed; next sweep"),
     }
+    waiting.len()
 }

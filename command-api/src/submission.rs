@@ -53,6 +53,18 @@ pub async fn prepare(
     line: &ApprovalLine,
     cause: &Meta,
 ) -> Result<Prepared, ApiError> {
+    // A 근태 정정 corrects a day that has been: a day to come would be worked over the
+    // correction (its check-ins refused as earlier than the corrected check-out).
+    let offset = state.settings.company_offset;
+    if let Some((day, _)) = form.correction(&content.body, offset) {
+        if day > chrono::Utc::now().with_timezone(&offset).date_naive() {
+            return Err(ApiError::new(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "future_work_day",
+                format!("{day} is still to come: a correction is for a day that has been"),
+            ));
+        }
+    }
     let named: Vec<EmployeeId> = std::iter::once(doc.drafter)
         .chain(line.deciders())
         .chain(line.cc.iter().copied())

@@ -2828,6 +2828,21 @@ async fn a_finally_approved_attendance_correction_amends_the_drafters_day() {
     let refused = app.post("/api/approvals", &kang, draft("9시"), None).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
     assert!(refused.body.to_string().contains("check_in"), "{}", refused.body);
+    // A day still to come is not corrected: refused at 상신.
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(2))
+        .date_naive()
+        .to_string();
+    let mut future = draft("09:00");
+    future["body"]["work_day"] = json!(tomorrow);
+    let drafted = app.post("/api/approvals", &kang, future, None).await;
+    assert_eq!(drafted.status, StatusCode::CREATED, "{}", drafted.body);
+    let id = drafted.body["id"].as_str().unwrap();
+    problem(
+        &app.post(&format!("/api/approvals/{id}/submit"), &kang, json!({}), Some(1))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "future_work_day",
+    );
 
     let drafted = app.post("/api/approvals", &kang, draft("09:00"), None).await;
     assert_eq!(drafted.status, StatusCode::CREATED, "{}", drafted.body);
@@ -2854,6 +2869,11 @@ async fn a_finally_approved_attendance_correction_amends_the_drafters_day() {
             assert_eq!(folded.shifts, vec![nine_to_six]);
             assert_eq!(correction.document.to_string(), id);
             assert_eq!(correction.by, PLATFORM_LEAD, "applied as its final approver decided");
+            assert_eq!(
+                folded.schedule,
+                Some(domain::attendance::WorkSchedule::standard()),
+                "a day never checked into records its department's schedule"
+            );
             break;
         }
         assert!(

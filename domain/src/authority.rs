@@ -129,12 +129,18 @@ impl AuthorityTable {
         if rows.is_empty() || rows.len() > MAX_ROWS {
             return Err(AuthorityError::InvalidTable("a table holds 1..=200 rows".into()));
         }
+        // 근태 정정 may go without rows (it is then decided as a general document); rows it
+        // has must cover every measure like any form's.
+        let correction = rows.iter().any(|r| r.form == FormKind::AttendanceCorrection);
         for form in [
             FormKind::General,
             FormKind::Expense,
             FormKind::Leave,
             FormKind::Purchase,
-        ] {
+        ]
+        .into_iter()
+        .chain(correction.then_some(FormKind::AttendanceCorrection))
+        {
             let mine: Vec<_> = rows.iter().filter(|r| r.form == form).collect();
             if !mine.iter().any(|r| r.up_to.is_none()) {
                 return Err(AuthorityError::InvalidTable(format!(

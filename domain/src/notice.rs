@@ -25,8 +25,8 @@ pub enum HrNotice {
     QuestReturned,
     /// To each participant not yet verified: the poster cancelled the quest.
     QuestCancelled,
-    /// To the employee and their manager: the week reached the 48-hour warning or passed the
-    /// 52-hour limit (주 52시간).
+    /// To the employee and their department head: the week reached the 48-hour warning or
+    /// passed the 52-hour limit (주 52시간).
     WeeklyHoursWarning,
 }
 

@@ -86,6 +86,8 @@ pub fn on_approval_event(
             document: after.id,
             document_approved: true,
             on_final_approval: true,
+            // The runtime gives the drafter's department's schedule.
+            schedule: None,
             reason,
             by: Actor::employee(event.actor()),
             at,

@@ -203,6 +203,7 @@ fn correct(shifts: Vec<Shift>, approved: bool, reason: &str, by: domain::Actor) 
         document: CORRECTION_DOC,
         document_approved: approved,
         on_final_approval: false,
+        schedule: None,
         reason: reason.into(),
         by,
         at: at(30, 0),
@@ -227,6 +228,7 @@ fn a_correction_amends_the_day_citing_its_approval_document_and_the_stamps_stay(
             reason: "출입 게이트 고장".into(),
             by: HR,
             at: at(30, 0),
+            schedule: None,
         }]);
     assert_eq!(state.shifts, nine_to_six);
     assert_eq!(
@@ -299,6 +301,7 @@ fn a_check_in_after_a_correction_adds_to_the_corrected_day() {
         reason: "사유".into(),
         by: HR,
         at: at(12, 30),
+        schedule: None,
     };
     let state = given::<AttendanceDay>([checked_in(at(9, 30)), corrected])
         .when(check_in(at(13, 0)))
@@ -696,7 +699,7 @@ fn the_first_check_in_records_the_departments_schedule_and_the_day_is_judged_by_
 }
 
 #[test]
-fn a_later_check_in_does_not_change_the_days_schedule_and_the_standard_day_is_not_recorded() {
+fn a_later_check_in_does_not_change_the_days_schedule_and_the_standard_day_is_recorded_too() {
     let first = E::CheckedIn {
         employee: ALICE,
         day: tuesday(),
@@ -706,9 +709,29 @@ fn a_later_check_in_does_not_change_the_days_schedule_and_the_standard_day_is_no
     given::<AttendanceDay>([first.clone(), checked_out(at(12, 0))])
         .when(check_in_under(Some(WorkSchedule::standard()), at(13, 0)))
         .then([checked_in(at(13, 0))]);
+    // The standard day is recorded like any other: a department given a schedule later does
+    // not re-judge the days worked before it.
     given::<AttendanceDay>([])
         .when(check_in_under(Some(WorkSchedule::standard()), at(8, 55)))
-        .then([checked_in(at(8, 55))]);
+        .then([E::CheckedIn {
+            employee: ALICE,
+            day: tuesday(),
+            at: at(8, 55),
+            schedule: Some(WorkSchedule::standard()),
+        }]);
+}
+
+#[test]
+fn a_correction_of_a_day_never_checked_into_records_the_departments_schedule() {
+    let shifts = vec![Shift::closed(at(10, 0), at(19, 0))];
+    let mut command = correct(shifts.clone(), true, "출입 게이트 고장", hr());
+    if let C::Correct { schedule, .. } = &mut command {
+        *schedule = Some(ten_to_seven());
+    }
+    let state = given::<AttendanceDay>([]).when(command).state_after();
+    assert_eq!(state.schedule, Some(ten_to_seven()));
+    let day = state.assess(tuesday(), &state.schedule(), false, &[], KST);
+    assert!(day.on_time(), "10:00 is on time for a 10:00 start: {day:?}");
 }
 
 #[test]
@@ -721,7 +744,7 @@ fn a_department_works_its_own_schedule_else_its_nearest_ancestors() {
         ..Department::default()
     };
     let child = domain::ids::DepartmentId(Uuid::from_u128(299));
-    let schedules = DepartmentSchedules::of(&[
+    let schedules = domain::org::schedules_of(&[
         department(DEPT, None, Some(ten_to_seven())),
         department(child, Some(DEPT), None),
         department(FINANCE, None, None),

@@ -212,3 +212,31 @@ fn an_inactive_manager_is_passed_over_for_the_head_above() {
     chart.employees.get_mut(&BOB).unwrap().active = false;
     assert_eq!(reporting_chain(&chart, ALICE), vec![CAROL, DAVE]);
 }
+
+#[test]
+fn attendance_corrections_may_go_without_rows_but_rows_they_have_cover_every_measure() {
+    use domain::authority::AuthorityRow;
+    assert_eq!(
+        AuthorityTable::check(&rows()),
+        Ok(()),
+        "no 근태 정정 rows: decided as general"
+    );
+    let mut bounded_only = rows();
+    bounded_only.push(AuthorityRow {
+        form: FormKind::AttendanceCorrection,
+        up_to: Some(rust_decimal::Decimal::from(1)),
+        final_rank: 5,
+    });
+    assert!(matches!(
+        AuthorityTable::check(&bounded_only),
+        Err(AuthorityError::InvalidTable(_))
+    ));
+    let table = AuthorityTable {
+        version: 1,
+        rows: rows(),
+    };
+    assert_eq!(
+        table.row_for(FormKind::AttendanceCorrection, rust_decimal::Decimal::ZERO),
+        table.row_for(FormKind::General, rust_decimal::Decimal::ZERO)
+    );
+}

@@ -461,6 +461,7 @@ fn attendance_events_round_trip_with_stable_names() {
             reason: "출입 게이트 고장".into(),
             by: HR,
             at: t(600),
+            schedule: None,
         },
         A::WeeklyHoursReported {
             employee: ALICE,

@@ -516,6 +516,7 @@ fn final_approval_of_an_attendance_correction_amends_the_drafters_day_by_its_app
         document: DOC,
         document_approved: true,
         on_final_approval: true,
+        schedule: None,
         reason: "출입 게이트 고장".into(),
         by: domain::Actor::employee(BOB),
         at: t(2),
@@ -533,6 +534,7 @@ fn final_approval_of_an_attendance_correction_amends_the_drafters_day_by_its_app
             reason: "출입 게이트 고장".into(),
             by: BOB,
             at: t(2),
+            schedule: None,
         }]);
 }
 

@@ -79,9 +79,13 @@ impl Hub {
                 .collect(),
             // HR records: the people they are about, their departments' heads, and HR.
             Change::Hr {
-                people, departments, ..
+                people,
+                owner,
+                departments,
+                ..
             } => people
                 .iter()
+                .chain(owner)
                 .map(|p| format!("hr:emp:{p}"))
                 .chain(departments.iter().map(|d| format!("hr:dept:{d}")))
                 .chain(std::iter::once(HR_EVERYONE.to_owned()))

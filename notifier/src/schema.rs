@@ -9,20 +9,22 @@
 use crate::hub::{Hub, Route, Routed};
 use crate::push_trace::PushCause;
 use crate::sessions::{Principal, Subscriber};
-use async_graphql::{Context, Object, SimpleObject, Subscription, ID};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use chrono::{DateTime, Utc};
+use async_graphql::{Context, Object, Subscription, ID};
 use domain::actor::Actor;
 use domain::approval::{ApprovalDocument, Inbox};
 use futures::stream::{self, BoxStream, StreamExt};
 use infra::bus::{Change, ChangeBus};
 use infra::readmodel::sql::{merge_feeds, SqlReadModel};
 use infra::readmodel::{ApprovalViews, FeedEntry};
-use query_api::{ApprovalStatus, HrTopic, InboxBox, NotificationKind};
+use query_api::HrTopic;
 use std::collections::HashSet;
 use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
+
+mod types;
+
+pub use types::{feed_cursor, ApprovalUpdate, BoxCount, HrChange, InboxChange, NotificationEvent};
+use types::{parse_cursor, status_of};
 
 /// What subscriptions read from.
 #[derive(Clone)]
@@ -76,167 +78,6 @@ fn internal(cause: impl std::fmt::Display) -> async_graphql::Error {
     coded("INTERNAL", "internal error; try again later")
 }
 
-/// `(at, id)` of a feed entry as an opaque resume cursor.
-pub fn feed_cursor(entry: &FeedEntry) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}\u{1f}{}", entry.at, entry.id))
-}
-
-fn parse_cursor(cursor: &str) -> Option<(String, String)> {
-    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
-    let (at, id) = text.split_once('\u{1f}')?;
-    Some((at.to_owned(), id.to_owned()))
-}
-
-/// One notification, live or replayed on resume. `resync` means the connection fell behind:
-/// entries were missed; re-read the feed (query API) or resubscribe with the last cursor.
-#[derive(SimpleObject, Clone, Debug)]
-pub struct NotificationEvent {
-    pub resync: bool,
-    /// Resume point: pass it as `after` to continue after this entry.
-    pub cursor: Option<String>,
-    /// Log position of the commit (empty for entries replayed from the feed).
-    pub position: Option<String>,
-    pub correlation_id: Option<String>,
-    /// The trace id (W3C trace context) of the command that caused it, for following one
-    /// command through the log, the projection and this push.
-    pub trace_id: Option<String>,
-    pub id: Option<String>,
-    /// The approval document it is about (none for an HR notice).
-    pub document_id: Option<String>,
-    /// What an HR notice is about: the quest, or the employee whose leave or week it is.
-    pub subject_id: Option<String>,
-    pub kind: Option<NotificationKind>,
-    pub title: Option<String>,
-    pub at: Option<DateTime<Utc>>,
-    /// Delivered from the persisted feed on resume, not live.
-    pub replayed: bool,
-    /// Set when delivered to a proxy (대결자): whose request this is.
-    pub for_employee_id: Option<String>,
-}
-
-impl NotificationEvent {
-    fn lagged() -> Self {
-        Self {
-            resync: true,
-            cursor: None,
-            position: None,
-            correlation_id: None,
-            trace_id: None,
-            id: None,
-            document_id: None,
-            subject_id: None,
-            kind: None,
-            title: None,
-            at: None,
-            replayed: false,
-            for_employee_id: None,
-        }
-    }
-
-    fn of(entry: &FeedEntry, position: Option<String>, correlation_id: Option<String>, replayed: bool) -> Self {
-        let kind = NotificationKind::from_stored(&entry.kind);
-        let hr = kind.is_some_and(NotificationKind::is_hr);
-        Self {
-            resync: false,
-            cursor: Some(feed_cursor(entry)),
-            position,
-            correlation_id,
-            trace_id: None,
-            id: Some(entry.id.clone()),
-            document_id: (!hr).then(|| entry.doc.clone()),
-            subject_id: hr.then(|| entry.doc.clone()),
-            kind,
-            title: Some(entry.title.clone()),
-            at: DateTime::parse_from_rfc3339(&entry.at)
-                .ok()
-                .map(|t| t.with_timezone(&Utc)),
-            replayed,
-            for_employee_id: None,
-        }
-    }
-}
-
-/// A box count. Its box and the statuses here are the query API's own enums
-/// (`query_api::InboxBox`, `query_api::ApprovalStatus`), so both schemas name them alike and
-/// merge for clients.
-#[derive(SimpleObject, Clone, Debug)]
-#[graphql(name = "InboxCount")]
-pub struct BoxCount {
-    pub inbox: InboxBox,
-    pub count: i64,
-}
-
-/// A document moved in or out of one of the viewer's boxes.
-#[derive(SimpleObject, Clone, Debug)]
-pub struct InboxChange {
-    pub resync: bool,
-    pub document_id: Option<String>,
-    pub title: Option<String>,
-    pub status: Option<ApprovalStatus>,
-    pub position: Option<String>,
-    pub correlation_id: Option<String>,
-    /// The trace id (W3C trace context) of the command that caused it, for following one
-    /// command through the log, the projection and this push.
-    pub trace_id: Option<String>,
-    /// The commit's event types, e.g. `approval.approved`.
-    pub events: Vec<String>,
-    /// Every box of the viewer with its count after the change.
-    pub counts: Vec<BoxCount>,
-}
-
-/// A change of one document.
-#[derive(SimpleObject, Clone, Debug)]
-pub struct ApprovalUpdate {
-    pub resync: bool,
-    pub document_id: String,
-    pub version: Option<u64>,
-    pub status: Option<ApprovalStatus>,
-    pub position: Option<String>,
-    pub correlation_id: Option<String>,
-    /// The trace id (W3C trace context) of the command that caused it, for following one
-    /// command through the log, the projection and this push.
-    pub trace_id: Option<String>,
-    pub events: Vec<String>,
-}
-
-/// An HR record changed: a check-in or check-out, a leave ledger entry, a quest moving.
-#[derive(SimpleObject, Clone, Debug)]
-pub struct HrChange {
-    /// The subscriber fell behind and missed changes: re-read what it shows.
-    pub resync: bool,
-    pub topic: Option<HrTopic>,
-    /// The stream: `employee/day` (attendance), the employee (leave) or the quest id.
-    pub stream: Option<String>,
-    pub version: Option<u64>,
-    /// The commit's event types, e.g. `attendance.checked_in`.
-    pub events: Vec<String>,
-    /// Whose record it is: the employee, or a quest's poster and participants.
-    pub employee_ids: Vec<String>,
-    pub position: Option<String>,
-    pub correlation_id: Option<String>,
-    pub trace_id: Option<String>,
-}
-
-impl HrChange {
-    fn lagged() -> Self {
-        Self {
-            resync: true,
-            topic: None,
-            stream: None,
-            version: None,
-            events: Vec::new(),
-            employee_ids: Vec::new(),
-            position: None,
-            correlation_id: None,
-            trace_id: None,
-        }
-    }
-}
-
-fn status_of(doc: &ApprovalDocument) -> ApprovalStatus {
-    doc.status.into()
-}
-
 /// The connection's live principal and who it is now.
 fn principal(ctx: &Context<'_>) -> async_graphql::Result<(Principal, Subscriber)> {
     let principal = ctx
@@ -246,6 +87,62 @@ fn principal(ctx: &Context<'_>) -> async_graphql::Result<(Principal, Subscriber)
         .now()
         .ok_or_else(|| coded("UNAUTHENTICATED", "no longer an active employee"))?;
     Ok((principal.clone(), now))
+}
+
+/// The departments a subscriber heads (with those under them), read again when older than
+/// [`HEADSHIP_TTL`]: a head replaced stops hearing the department's attendance within it.
+struct Headship {
+    departments: HashSet<String>,
+    read_at: std::time::Instant,
+}
+
+/// How long a subscriber's headship is trusted before it is read again.
+const HEADSHIP_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl Headship {
+    async fn read(org: &SqlReadModel, me: &str) -> Result<Self, infra::readmodel::StoreError> {
+        Ok(Self {
+            departments: org.headed_departments(me).await?,
+            read_at: std::time::Instant::now(),
+        })
+    }
+
+    fn departments(&self) -> &HashSet<String> {
+        &self.departments
+    }
+
+    /// Reads the headship again if it is stale; on a failed read, it counts as none.
+    async fn refresh(&mut self, org: &SqlReadModel, me: &str) {
+        if self.read_at.elapsed() < HEADSHIP_TTL {
+            return;
+        }
+        *self = Self::read(org, me).await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "headship re-read failed; hearing no department for now");
+            Self {
+                departments: HashSet::new(),
+                read_at: std::time::Instant::now(),
+            }
+        });
+    }
+}
+
+/// The positions of the last few changes a subscription delivered (routes interleave, so a
+/// change on two routes need not arrive back to back).
+#[derive(Default)]
+struct Recent(std::collections::VecDeque<String>);
+
+impl Recent {
+    /// Whether `position` is new; remembers it.
+    fn first(&mut self, position: &str) -> bool {
+        if self.0.iter().any(|p| p == position) {
+            return false;
+        }
+        if self.0.len() == 64 {
+            self.0.pop_front();
+        }
+        self.0.push_back(position.to_owned());
+        true
+    }
 }
 
 /// The inbox principals (`emp:…`, `dept:…`) whose boxes are the actor's.
@@ -440,9 +337,11 @@ impl Subscription {
         Ok(replayed.chain(live).boxed())
     }
 
-    /// HR records the viewer may see as they change: their own attendance, leave and quests;
-    /// a department head's, those of the employees of the departments they head (as they
-    /// were at subscription); an HR admin's or auditor's, everyone's. `topics` narrows it.
+    /// HR records the viewer may see as they change, by the query API's rules: their own
+    /// attendance, leave and quest participation (naming only them); a quest's poster, all
+    /// of its changes; a department head, the attendance of the departments they head (read
+    /// again every few seconds, routed as at subscription); an HR admin or auditor,
+    /// everyone's. `topics` narrows it.
     async fn hr_changed(
         &self,
         ctx: &Context<'_>,
@@ -452,27 +351,31 @@ impl Subscription {
         let sources = ctx.data_unchecked::<Sources>();
         let hub = ctx.data_unchecked::<Routes>();
         let me = subscriber.actor.id.to_string();
-        let headed = sources.org.headed_departments(&me).await.map_err(internal)?;
+        let headed = Headship::read(&sources.org, &me).await.map_err(internal)?;
         let everyone = subscriber.actor.reads_every_hr_record();
         let receivers = std::iter::once(format!("hr:emp:{me}"))
-            .chain(headed.iter().map(|d| format!("hr:dept:{d}")))
+            .chain(headed.departments().iter().map(|d| format!("hr:dept:{d}")))
             .chain(everyone.then(|| crate::hub::HR_EVERYONE.to_owned()))
             .map(|key| hub.subscribe(&key))
             .collect();
-        // One change may arrive on several of the viewer's routes: once is enough.
-        let last: Arc<std::sync::Mutex<Option<String>>> = Arc::default();
+        let headed = Arc::new(tokio::sync::Mutex::new(headed));
+        let (org, seen) = (sources.org.clone(), Arc::new(std::sync::Mutex::new(Recent::default())));
         Ok(from_routes(
             ctx,
             receivers,
             |_| HrChange::lagged(),
             move |change| {
-                let item = (|| {
+                let (principal, me, org, headed, seen) =
+                    (principal.clone(), me.clone(), org.clone(), headed.clone(), seen.clone());
+                let topics = topics.clone();
+                Box::pin(async move {
                     let Change::Hr {
                         topic,
                         stream,
                         version,
                         events,
                         people,
+                        owner,
                         departments,
                         position,
                         correlation_id,
@@ -486,32 +389,38 @@ impl Subscription {
                     if topics.as_ref().is_some_and(|t| !t.contains(&topic)) {
                         return None;
                     }
-                    // Decided again on the viewer as they are now: a lost role trims it.
+                    // One change may arrive on several of the viewer's routes: once is enough.
+                    if !seen.lock().unwrap_or_else(|p| p.into_inner()).first(&position) {
+                        return None;
+                    }
+                    // Decided on the viewer as they are now: a lost role, a head replaced.
                     let now = principal.now()?;
-                    let sees = people.contains(&me)
-                        || now.actor.reads_every_hr_record()
-                        || departments.iter().any(|d| headed.contains(d));
-                    if !sees {
+                    let sees_all = now.actor.reads_every_hr_record()
+                        || owner.as_deref() == Some(me.as_str())
+                        || (topic == HrTopic::Attendance && {
+                            let mut headed = headed.lock().await;
+                            headed.refresh(&org, &me).await;
+                            departments.iter().any(|d| headed.departments().contains(d))
+                        });
+                    let employee_ids = if sees_all {
+                        people
+                    } else if people.contains(&me) {
+                        vec![me]
+                    } else {
                         return None;
-                    }
-                    let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
-                    if last.as_deref() == Some(position.as_str()) {
-                        return None;
-                    }
-                    *last = Some(position.clone());
+                    };
                     Some(HrChange {
                         resync: false,
                         topic: Some(topic),
                         stream: Some(stream),
                         version: Some(version),
                         events,
-                        employee_ids: people,
+                        employee_ids,
                         position: Some(position),
                         correlation_id: Some(correlation_id),
                         trace_id,
                     })
-                })();
-                Box::pin(async move { item })
+                })
             },
         ))
     }

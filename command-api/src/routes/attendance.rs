@@ -11,7 +11,7 @@
 //! the command (`open_elsewhere`). A check-out closes the shift open today or, for a shift
 //! that ran past midnight, the one open yesterday.
 //!
-//! Each answers with the command's outcome and the day as the standard schedule judges it
+//! Each answers with the command's outcome and the day as its recorded schedule judges it
 //! (the row the read model will hold), so a client shows the new state without waiting for
 //! the projection.
 
@@ -26,10 +26,9 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{NaiveDate, Utc};
-use domain::attendance::{
-    week_start, AttendanceCommand, AttendanceDay, DepartmentSchedules, WeekContext, WorkSchedule,
-};
+use domain::attendance::{week_start, AttendanceCommand, AttendanceDay, WeekContext, WorkSchedule};
 use domain::ids::EmployeeId;
+use domain::org::schedules_of;
 use infra::eventlog::{streams, StreamRef};
 use infra::readmodel::fold::org::attendance_row;
 use serde::{Deserialize, Serialize};
@@ -54,7 +53,7 @@ pub fn routes(api: Api) -> Api {
 #[serde(deny_unknown_fields)]
 pub struct PunchRequest {}
 
-/// The caller's day after a check-in or check-out, as the standard schedule judges it.
+/// The caller's day after a check-in or check-out, as its recorded schedule judges it.
 #[derive(Debug, Serialize)]
 pub struct AttendanceDayView {
     pub employee: String,
@@ -97,7 +96,7 @@ pub(crate) fn schedule_of(state: &AppState, employee: EmployeeId) -> WorkSchedul
         .employees
         .get(&employee)
         .map(|m| m.department);
-    DepartmentSchedules::of(&state.directory.departments())
+    schedules_of(&state.directory.departments())
         .for_department(department)
         .clone()
 }
@@ -215,18 +214,25 @@ async fn check_out(
     let employee = caller.actor.id;
     // The shift open today, or one that ran past midnight from yesterday.
     let mut day = today;
-    if day_state(&state, employee, today).await?.open_shift().is_none() {
+    let mut open = day_state(&state, employee, today).await?.open_shift().is_some();
+    if !open {
         if let Some(before) = today.pred_opt() {
             if day_state(&state, employee, before).await?.open_shift().is_some() {
-                day = before;
+                (day, open) = (before, true);
             }
         }
     }
-    let week = week_so_far(&state, employee, day).await?;
+    // The week is read only for a check-out that can close a shift: a refused one (409) costs
+    // no more than the two reads above.
+    let week = if open {
+        Some(week_so_far(&state, employee, day).await?)
+    } else {
+        None
+    };
     let command = AttendanceCommand::CheckOut {
         employee,
         day,
-        week: Some(week),
+        week,
         by: caller.actor.clone(),
         at,
     };

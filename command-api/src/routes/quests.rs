@@ -5,8 +5,8 @@
 //!
 //! What the domain asks the caller to carry is looked up here: the accepting employee's
 //! manager (a team quest is for the poster's direct reports) from the org directory, and for
-//! an attendance quest the employee's days of the goal's month, each judged by the standard
-//! schedule, from their attendance streams. No holiday calendar or approved leave is passed
+//! an attendance quest the employee's days of the goal's month, each judged by the schedule it
+//! recorded, from their attendance streams. No holiday calendar or approved leave is passed
 //! yet (the command side keeps neither by day): a month with a public holiday or a day of
 //! leave does not meet an attendance goal until they are.
 
@@ -271,14 +271,19 @@ pub(crate) async fn month_attendance(
     goal: &domain::quest::AttendanceGoal,
 ) -> Result<Vec<DayAssessment>, crate::service::ServiceError> {
     let offset = state.settings.company_offset;
-    // A day never checked into recorded no schedule: the department's as it is now decides
-    // whether it was a work day.
+    // A day never checked into (nor corrected) recorded no schedule: the department's as it
+    // is now decides whether it was a work day. A day with events is judged as it recorded
+    // (one from before schedules were recorded: the standard day), as the projection does.
     let current = crate::routes::attendance::schedule_of(state, employee);
     let mut days = Vec::new();
     for day in goal_days(goal) {
         let record = StreamRef::new(streams::ATTENDANCE, AttendanceDay::stream_id(employee, day));
         let attended = state.service.load::<AttendanceDay>(&record).await?.state;
-        let schedule = attended.schedule.clone().unwrap_or_else(|| current.clone());
+        let schedule = if attended.employee.is_some() {
+            attended.schedule()
+        } else {
+            current.clone()
+        };
         days.push(attended.assess(day, &schedule, false, &[], offset));
     }
     Ok(days)

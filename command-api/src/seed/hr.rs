@@ -32,7 +32,7 @@ pub(super) async fn schedules(s: &mut Seeder<'_>, now: chrono::DateTime<Utc>) ->
 /// evening of overtime) and 오영업. Every shift is closed, so nobody starts today with a shift
 /// open.
 pub(super) async fn attendance(s: &mut Seeder<'_>, now: chrono::DateTime<Utc>) -> Result<(), ApiError> {
-    use domain::attendance::{AttendanceCommand, AttendanceDay, KST};
+    use domain::attendance::{AttendanceCommand, AttendanceDay, WorkSchedule, KST};
     let today = now.with_timezone(&KST).date_naive();
     let weekdays: Vec<chrono::NaiveDate> = today
         .iter_days()
@@ -67,7 +67,12 @@ pub(super) async fn attendance(s: &mut Seeder<'_>, now: chrono::DateTime<Utc>) -
                     day: *day,
                     offset: KST,
                     open_elsewhere: None,
-                    schedule: None,
+                    // 영업팀's flexible day (set by `schedules` above), everyone else's standard.
+                    schedule: Some(if employee == SALES_OH {
+                        WorkSchedule::flexible_standard()
+                    } else {
+                        WorkSchedule::standard()
+                    }),
                     by: by.clone(),
                     at: start,
                 },

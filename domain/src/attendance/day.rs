@@ -44,7 +44,8 @@ pub enum AttendanceCommand {
     /// caller looks the document up and says whether it is finally approved. An HR admin
     /// may apply any approved correction; with `on_final_approval` the process manager
     /// applies a 근태 정정 document as its final approval happens, `by` its final approver —
-    /// the approval line is the authority then.
+    /// the approval line is the authority then. `schedule` is the employee's department's,
+    /// which a day that has none yet records (a day never checked into).
     Correct {
         employee: EmployeeId,
         day: NaiveDate,
@@ -52,6 +53,7 @@ pub enum AttendanceCommand {
         document: ApprovalId,
         document_approved: bool,
         on_final_approval: bool,
+        schedule: Option<WorkSchedule>,
         reason: String,
         by: Actor,
         at: DateTime<Utc>,
@@ -60,7 +62,8 @@ pub enum AttendanceCommand {
 
 /// What a check-out needs to know of the rest of its week, as the caller read it: the
 /// worked minutes of the week's other days, the schedule this day is judged by, the company's
-/// offset, and whom a week nearing its limit is reported to (the employee's manager).
+/// offset, and whom a week nearing its limit is reported to (the head of the employee's
+/// department, or of the nearest one above that has one: who sees their attendance).
 #[derive(Debug, Clone, PartialEq)]
 pub struct WeekContext {
     pub other_days: Vec<WorkedMinutes>,
@@ -100,6 +103,9 @@ pub enum AttendanceEvent {
         reason: String,
         by: EmployeeId,
         at: DateTime<Utc>,
+        /// The department's schedule, for a day that had none recorded.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        schedule: Option<WorkSchedule>,
     },
     /// The check-out at `at` took the week starting `week` to `minutes` worked, into `state`
     /// (주 52시간); the employee and `manager` are told.
@@ -348,9 +354,9 @@ impl Aggregate for AttendanceDay {
                     employee: *employee,
                     day: *day,
                     at: *at,
-                    // Recorded once: the first check-in's schedule is the day's.
-                    schedule: if self.shifts.is_empty() && self.schedule.is_none() {
-                        schedule.clone().filter(|s| *s != WorkSchedule::standard())
+                    // Recorded once: the first schedule the day hears of is the day's.
+                    schedule: if self.schedule.is_none() {
+                        schedule.clone()
                     } else {
                         None
                     },
@@ -391,6 +397,7 @@ impl Aggregate for AttendanceDay {
                 document,
                 document_approved,
                 on_final_approval,
+                schedule,
                 reason,
                 by,
                 at,
@@ -418,6 +425,11 @@ impl Aggregate for AttendanceDay {
                     reason: reason.to_owned(),
                     by: by.id,
                     at: *at,
+                    schedule: if self.schedule.is_none() {
+                        schedule.clone()
+                    } else {
+                        None
+                    },
                 }
             }
         };
@@ -458,10 +470,14 @@ impl Aggregate for AttendanceDay {
                 reason,
                 by,
                 at,
+                schedule,
             } => {
                 self.employee = Some(*employee);
                 self.day = Some(*day);
                 self.shifts = shifts.clone();
+                if schedule.is_some() {
+                    self.schedule = schedule.clone();
+                }
                 self.corrections.push(Correction {
                     document: *document,
                     reason: reason.clone(),

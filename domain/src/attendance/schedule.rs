@@ -2,7 +2,6 @@
 //! time for flexible hours (시차 출퇴근).
 
 use crate::ids::DepartmentId;
-use crate::org::Department;
 use chrono::{Datelike, FixedOffset, NaiveDate, NaiveTime, Weekday};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -163,17 +162,8 @@ pub struct DepartmentSchedules {
 }
 
 impl DepartmentSchedules {
-    /// The schedules `departments` set: each department works its own, else its nearest
-    /// ancestor's, else the standard day.
-    pub fn of(departments: &[Department]) -> Self {
-        Self::resolve(
-            departments
-                .iter()
-                .filter_map(|d| Some((d.id?, d.parent, d.schedule.clone()))),
-        )
-    }
-
-    /// As [`Self::of`], from each department's id, parent and own schedule.
+    /// The schedules departments set, from each one's id, parent and own schedule: each
+    /// department works its own, else its nearest ancestor's, else the standard day.
     pub fn resolve(
         departments: impl IntoIterator<Item = (DepartmentId, Option<DepartmentId>, Option<WorkSchedule>)>,
     ) -> Self {

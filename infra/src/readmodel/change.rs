@@ -45,8 +45,9 @@ pub enum Change {
         document: serde_json::Value,
     },
     /// An HR record changed: an attendance day, a leave ledger or a quest. Who may hear of it
-    /// is the read side's rule for these records: the employees it is about, the heads of
-    /// their departments, and HR.
+    /// is the read side's rule for each record: HR admins and auditors always; the employees
+    /// it is about, each of their own part; a quest's poster (`owner`) of all of it; and for
+    /// attendance only, the heads of the employees' departments.
     Hr {
         /// `attendance`, `leave` or `quest`: the stream type.
         topic: String,
@@ -55,10 +56,14 @@ pub enum Change {
         version: u64,
         /// Event types of the commit, in order.
         events: Vec<String>,
-        /// The employees whose record it is: the day's or the ledger's employee; a quest's
-        /// poster and participants.
+        /// The employees whose record it is: the day's or the ledger's employee; the quest
+        /// participants the commit's events name.
         people: Vec<String>,
-        /// Their departments when the projection applied it.
+        /// Who sees all of it besides HR: a quest's poster.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        owner: Option<String>,
+        /// For attendance, the employees' departments when the projection applied it (their
+        /// heads see it); empty for leave and quests, which heads do not see.
         departments: Vec<String>,
         position: String,
         correlation_id: String,

@@ -135,7 +135,7 @@ pub struct LeaveEntryRow {
 table_row!(LeaveEntryRow, "leave_entries", ["employee", "version"]);
 
 /// An approval document's list row and its folded document.
-/// One employee's work day as the standard schedule judges it (근태). Times are RFC 3339
+/// One employee's work day as its recorded schedule judges it (근태). Times are RFC 3339
 /// UTC; `state` is `working` (a shift is open), `done`, or `absent` (no shift; a day in the
 /// table has had a check-in, so only a correction leaves it without one).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -18,7 +18,8 @@ use std::collections::HashSet;
 /// The longest range `myAttendance` reads at once.
 const MAX_RANGE_DAYS: i64 = 62;
 
-/// One employee's work day as the standard schedule (09:00–18:00 KST, an hour's break)
+/// One employee's work day as the schedule it recorded (its department's; else 09:00–18:00
+/// KST, an hour's break)
 /// judges it.
 #[derive(SimpleObject)]
 pub struct AttendanceDayOut {
@@ -40,7 +41,7 @@ pub struct AttendanceDayOut {
     pub early_leave_minutes: i32,
 }
 
-/// One employee's month, summed from their days by the standard schedule.
+/// One employee's month, summed from their days, each judged by the schedule it recorded.
 #[derive(SimpleObject)]
 pub struct AttendanceMonthOut {
     pub employee_id: String,
@@ -208,7 +209,8 @@ impl AttendanceQueries {
 
     /// The month (`YYYY-MM`) summed per employee: the viewer's own row, or with
     /// `departmentId` every active member of that department, for its head (or the head of a
-    /// department above it) and HR. Days are judged by the standard schedule.
+    /// department above it) and HR. Days are judged by the schedules they recorded; the
+    /// scheduled days, by the employee's department's schedule now.
     #[graphql(complexity = "cost::TEAM_DAYS * child_complexity")]
     async fn attendance_report(
         &self,

@@ -15,7 +15,9 @@ use infra::readmodel::queries::{DepartmentRecord, EmployeeRecord, LeaveEntry};
 mod enums;
 mod lists;
 mod nodes;
+mod schedule;
 
 pub use enums::*;
 pub use lists::*;
 pub use nodes::*;
+pub use schedule::*;

@@ -3,9 +3,10 @@
 //! event, and the HR notices the commit sends ([`domain::notice`]) with what live subscribers
 //! are told of it ([`org_changes`]).
 //!
-//! An attendance day is judged by the standard schedule ([`WorkSchedule::standard`], 09:00–18:00
-//! KST with an hour's break) with no holiday calendar or leave: what the row holds is what the
-//! punches come to; a schedule per department would change only this fold.
+//! An attendance day is judged by the schedule it recorded (its department's at its first
+//! check-in or correction; a day from before schedules were recorded, the standard 09:00–18:00
+//! KST with an hour's break), with no holiday calendar or leave: what the row holds is what
+//! the punches come to.
 
 use super::{corrupt, evolve, name_of, restore, Change};
 use crate::eventlog::codec::CommitRecord;
@@ -51,9 +52,12 @@ pub struct OrgFold {
     /// into the projection's own notice table ([`notice_table`]).
     pub notices: Vec<NotificationRow>,
     /// The employees whose record the commit changed (whom live subscribers hear it as
-    /// about): the attendance day's or the ledger's employee; a quest's poster and
-    /// participants. Empty for the org chart's own projections.
+    /// about): the attendance day's or the ledger's employee; the quest participants its
+    /// events name (every one not yet verified for a cancellation). Empty for the org
+    /// chart's own projections.
     pub people: Vec<String>,
+    /// Who sees the whole commit besides HR: a quest's poster.
+    pub owner: Option<String>,
 }
 
 /// The table a projection's HR notices go to, if it sends any.
@@ -108,6 +112,7 @@ pub fn org_changes(projection: Projection, delivered: &Delivered, fold: &OrgFold
             version: commit.last_version(),
             events: commit.events.iter().map(|e| e.event_type.clone()).collect(),
             people: fold.people.clone(),
+            owner: fold.owner.clone(),
             departments: Vec::new(),
             position: position.clone(),
             correlation_id: correlation_id.clone(),
@@ -231,10 +236,23 @@ pub fn fold_org(projection: Projection, state: Option<&str>, commit: &CommitReco
                 }
             }
             if let Some(after) = quest.posted() {
-                fold.people = std::iter::once(after.poster)
-                    .chain(after.participants.keys().copied())
-                    .map(|e| e.to_string())
-                    .collect();
+                fold.owner = Some(after.poster.to_string());
+                let mut people: Vec<String> = Vec::new();
+                for event in &commit.events {
+                    let decoded: QuestEvent = serde_json::from_value(event.payload.clone()).map_err(corrupt)?;
+                    let named: Vec<EmployeeId> = match decoded {
+                        QuestEvent::Posted { .. } => Vec::new(),
+                        QuestEvent::Accepted { employee, .. }
+                        | QuestEvent::Submitted { employee, .. }
+                        | QuestEvent::Verified { employee, .. }
+                        | QuestEvent::Returned { employee, .. } => vec![employee],
+                        QuestEvent::Cancelled { .. } => after.participants.keys().copied().collect(),
+                    };
+                    people.extend(named.iter().map(ToString::to_string));
+                }
+                people.sort();
+                people.dedup();
+                fold.people = people;
             }
             Ok(fold)
         }
@@ -259,6 +277,7 @@ where
         ledger: Vec::new(),
         notices: Vec::new(),
         people: Vec::new(),
+        owner: None,
     })
 }
 

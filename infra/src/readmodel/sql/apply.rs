@@ -340,13 +340,14 @@ impl Latest {
     }
 }
 
-/// Fills in each HR change's `departments`: those of its people as the employee rows say now
-/// (one query for the batch), so a notifier routes it to their heads without a read of its own.
+/// Fills in each attendance change's `departments`: those of its people as the employee rows
+/// say now (one query for the batch), so a notifier routes it to their heads without a read
+/// of its own. Leave and quest changes are not for heads: they stay without.
 async fn departments_of_people(tx: &mut Tx<'_>, changes: &mut [Change]) -> Result<(), StoreError> {
     let mut people: Vec<String> = changes
         .iter()
         .filter_map(|c| match c {
-            Change::Hr { people, .. } => Some(people.iter().cloned()),
+            Change::Hr { topic, people, .. } if topic == "attendance" => Some(people.iter().cloned()),
             _ => None,
         })
         .flatten()
@@ -367,11 +368,15 @@ async fn departments_of_people(tx: &mut Tx<'_>, changes: &mut [Change]) -> Resul
     }
     for change in changes {
         if let Change::Hr {
+            topic,
             people,
             departments: of_people,
             ..
         } = change
         {
+            if topic != "attendance" {
+                continue;
+            }
             *of_people = people.iter().filter_map(|p| departments.get(p).cloned()).collect();
             of_people.sort();
             of_people.dedup();
