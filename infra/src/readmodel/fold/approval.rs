@@ -1,7 +1,7 @@
 //! The approval views' fold: a document's list row and folded document, its timeline, the
 //! inbox boxes it sits in, the notifications each event sends, and the changes pushed live.
 
-use super::{corrupt, name_of, restore, Change};
+use super::{corrupt, name_of, restore, Cause, Change};
 use crate::eventlog::Delivered;
 use crate::readmodel::rows::{ApprovalRow, FeedEntry, InboxRow, NotificationRow, TimelineRow};
 use crate::readmodel::StoreError;
@@ -29,14 +29,11 @@ pub struct ApprovalFold {
 /// Folds one approval commit onto the stored `state`.
 pub fn fold_approval(state: Option<&str>, delivered: &Delivered) -> Result<ApprovalFold, StoreError> {
     let commit = &delivered.commit;
-    let position = crate::eventlog::Position {
-        stream_type: commit.stream_type.clone(),
-        partition: delivered.partition,
-        offset: delivered.offset,
-    }
-    .token();
-    let correlation_id = commit.correlation_id.to_string();
-    let trace_id = crate::trace::trace_id_of(commit.traceparent.as_deref());
+    let Cause {
+        position,
+        correlation_id,
+        trace_id,
+    } = Cause::of(delivered);
     let mut approval: Approval = restore(state)?;
     let boxes_before: Vec<String> = approval
         .document()

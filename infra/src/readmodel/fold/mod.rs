@@ -18,6 +18,30 @@ use domain::Aggregate;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+/// What every change published for a commit says of its cause: the commit's log position
+/// token (`type:partition:offset`), correlation id and trace id.
+struct Cause {
+    position: String,
+    correlation_id: String,
+    trace_id: Option<String>,
+}
+
+impl Cause {
+    fn of(delivered: &crate::eventlog::Delivered) -> Self {
+        let commit = &delivered.commit;
+        Self {
+            position: crate::eventlog::Position {
+                stream_type: commit.stream_type.clone(),
+                partition: delivered.partition,
+                offset: delivered.offset,
+            }
+            .token(),
+            correlation_id: commit.correlation_id.to_string(),
+            trace_id: crate::trace::trace_id_of(commit.traceparent.as_deref()),
+        }
+    }
+}
+
 fn corrupt(e: impl ToString) -> StoreError {
     StoreError::Corrupt(e.to_string())
 }

@@ -8,7 +8,7 @@
 //! KST with an hour's break), with no holiday calendar or leave: what the row holds is what
 //! the punches come to.
 
-use super::{corrupt, evolve, name_of, restore, Change};
+use super::{corrupt, evolve, name_of, restore, Cause, Change};
 use crate::eventlog::codec::CommitRecord;
 use crate::eventlog::Delivered;
 use crate::readmodel::rows::{
@@ -88,14 +88,11 @@ pub fn org_changes(projection: Projection, delivered: &Delivered, fold: &OrgFold
         return Vec::new();
     };
     let commit = &delivered.commit;
-    let position = crate::eventlog::Position {
-        stream_type: commit.stream_type.clone(),
-        partition: delivered.partition,
-        offset: delivered.offset,
-    }
-    .token();
-    let correlation_id = commit.correlation_id.to_string();
-    let trace_id = crate::trace::trace_id_of(commit.traceparent.as_deref());
+    let Cause {
+        position,
+        correlation_id,
+        trace_id,
+    } = Cause::of(delivered);
     fold.notices
         .iter()
         .map(|row| Change::Notification {
