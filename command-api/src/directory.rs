@@ -11,6 +11,7 @@
 //! with the log's end, bounded, before it refuses: the employee HR registered a moment ago
 //! on another instance may draft here at once.
 
+use domain::attendance::WorkSchedule;
 use domain::ids::{DepartmentId, EmployeeId};
 use domain::org::{Department, DepartmentEvent, Employee, EmployeeEvent, OrgChart, OrgDepartment, OrgMember};
 use domain::Aggregate;
@@ -201,6 +202,45 @@ impl Directory {
                 .values()
                 .any(|e| e.active && e.department == Some(department))
         })
+    }
+
+    /// The work schedule `employee` works now: their department's, else the nearest
+    /// ancestor's that has one, else the standard day. Read in place, without copying the org
+    /// (a check-in asks it).
+    pub fn schedule_of(&self, employee: EmployeeId) -> WorkSchedule {
+        let Ok(maps) = self.maps.read() else {
+            return WorkSchedule::standard();
+        };
+        let mut at = maps.employees.get(&employee).and_then(|e| e.department);
+        for _ in 0..=maps.departments.len() {
+            let Some(department) = at.and_then(|d| maps.departments.get(&d)) else {
+                break;
+            };
+            if let Some(schedule) = &department.schedule {
+                return schedule.clone();
+            }
+            at = department.parent;
+        }
+        WorkSchedule::standard()
+    }
+
+    /// The nearest active head of `employee`'s department or of one above it, other than
+    /// the employee ([`OrgChart::head_above`]), read in place (a check-out asks it).
+    pub fn head_above(&self, employee: EmployeeId) -> Option<EmployeeId> {
+        let maps = self.maps.read().ok()?;
+        let active = |id: &EmployeeId| maps.employees.get(id).is_some_and(|e| e.active);
+        let mut at = maps.employees.get(&employee).and_then(|e| e.department);
+        for _ in 0..=maps.departments.len() {
+            let department = maps.departments.get(&at?)?;
+            if let Some(head) = department
+                .head
+                .filter(|h| !department.closed && *h != employee && active(h))
+            {
+                return Some(head);
+            }
+            at = department.parent;
+        }
+        None
     }
 
     /// The department and its ancestors, nearest first.

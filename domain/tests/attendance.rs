@@ -736,18 +736,11 @@ fn a_correction_of_a_day_never_checked_into_records_the_departments_schedule() {
 
 #[test]
 fn a_department_works_its_own_schedule_else_its_nearest_ancestors() {
-    use domain::org::Department;
-    let department = |id, parent, schedule| Department {
-        id: Some(id),
-        parent,
-        schedule,
-        ..Department::default()
-    };
     let child = domain::ids::DepartmentId(Uuid::from_u128(299));
-    let schedules = domain::org::schedules_of(&[
-        department(DEPT, None, Some(ten_to_seven())),
-        department(child, Some(DEPT), None),
-        department(FINANCE, None, None),
+    let schedules = DepartmentSchedules::resolve([
+        (DEPT, None, Some(ten_to_seven())),
+        (child, Some(DEPT), None),
+        (FINANCE, None, None),
     ]);
     assert_eq!(schedules.for_department(Some(child)), &ten_to_seven());
     assert_eq!(schedules.for_department(Some(FINANCE)), &WorkSchedule::standard());

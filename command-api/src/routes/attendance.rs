@@ -28,7 +28,6 @@ use axum::Json;
 use chrono::{NaiveDate, Utc};
 use domain::attendance::{week_start, AttendanceCommand, AttendanceDay, WeekContext, WorkSchedule};
 use domain::ids::EmployeeId;
-use domain::org::schedules_of;
 use infra::eventlog::{streams, StreamRef};
 use infra::readmodel::fold::org::attendance_row;
 use serde::{Deserialize, Serialize};
@@ -90,15 +89,7 @@ async fn day_state(state: &AppState, employee: EmployeeId, day: NaiveDate) -> Re
 /// The work schedule `employee` works now: their department's, else the nearest ancestor's
 /// that has one, else the standard day.
 pub(crate) fn schedule_of(state: &AppState, employee: EmployeeId) -> WorkSchedule {
-    let department = state
-        .directory
-        .org_chart()
-        .employees
-        .get(&employee)
-        .map(|m| m.department);
-    schedules_of(&state.directory.departments())
-        .for_department(department)
-        .clone()
+    state.directory.schedule_of(employee)
 }
 
 /// What a check-out on `day` needs of its week: the worked minutes of the week's days before
@@ -112,11 +103,7 @@ async fn week_so_far(state: &AppState, employee: EmployeeId, day: NaiveDate) -> 
         other_days.push(folded.assess(earlier, &folded.schedule(), false, &[], offset).worked);
     }
     let schedule = day_state(state, employee, day).await?.schedule();
-    let chart = state.directory.org_chart();
-    let manager = chart
-        .employees
-        .get(&employee)
-        .and_then(|member| chart.head_above(member.department, employee));
+    let manager = state.directory.head_above(employee);
     Ok(WeekContext {
         other_days,
         schedule,

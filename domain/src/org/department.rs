@@ -5,7 +5,7 @@
 
 use crate::actor::{Actor, Role};
 use crate::aggregate::{Aggregate, EventType};
-use crate::attendance::{DepartmentSchedules, ScheduleError, WorkSchedule};
+use crate::attendance::{ScheduleError, WorkSchedule};
 use crate::ids::{DepartmentId, EmployeeId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -174,16 +174,6 @@ impl Department {
         }
         Ok(id)
     }
-}
-
-/// The schedules `departments` set: each works its own, else its nearest ancestor's, else
-/// the standard day ([`DepartmentSchedules::resolve`]).
-pub fn schedules_of(departments: &[Department]) -> DepartmentSchedules {
-    DepartmentSchedules::resolve(
-        departments
-            .iter()
-            .filter_map(|d| Some((d.id?, d.parent, d.schedule.clone()))),
-    )
 }
 
 fn valid_name(name: &str) -> Result<String, DepartmentError> {

@@ -9,5 +9,5 @@ pub mod employee;
 
 pub use chart::{OrgChart, OrgDepartment, OrgMember};
 pub use delegation::{Delegation, DelegationCommand, DelegationError, DelegationEvent, Window};
-pub use department::{schedules_of, Department, DepartmentCommand, DepartmentError, DepartmentEvent};
+pub use department::{Department, DepartmentCommand, DepartmentError, DepartmentEvent};
 pub use employee::{Employee, EmployeeCommand, EmployeeError, EmployeeEvent, Position};
