@@ -12,8 +12,9 @@
 //! rule R refuses honest commands of that stream (409) or acknowledges commits every reader
 //! fences, and the stream is reported as an `owner_head` problem.
 
-use crate::eventlog::chain::{verify_commit, Admission, ChainProblem, Head, StreamHeads};
-use crate::eventlog::codec::CommitRecord;
+use crate::eventlog::chain::{verify_links, Admission, ChainProblem, Head, Link, Span, StreamHeads};
+use crate::eventlog::codec::{CommitRecord, GENESIS_HASH};
+use crate::eventlog::stored::StoredCommit;
 use crate::eventlog::embedded::RawRecord;
 use crate::eventlog::kafka::owners::OwnerHeads;
 use crate::eventlog::{partition_for, streams, Position, Upcasters};
@@ -57,6 +58,8 @@ pub struct Verifier {
     only: Option<String>,
     /// Also decode every payload as its domain event.
     check_schema: bool,
+    /// Reused for the canonical bytes of each event hashed.
+    scratch: Vec<u8>,
     pub report: Report,
 }
 
@@ -70,66 +73,147 @@ impl Verifier {
     }
 
     pub fn visit(&mut self, stream_type: &str, partition: u32, raw: RawRecord) {
-        let position = Position {
-            stream_type: stream_type.to_owned(),
+        let at = At {
+            stream_type,
             partition,
             offset: raw.offset,
         };
-        let record = match raw.record {
-            Ok(record) => record,
+        match raw.record {
+            Ok(record) => self.visit_record(&at, &record),
             Err(why) => {
                 self.report.records += 1;
-                self.problem("unreadable", &position, None, None, why);
-                return;
+                self.problem("unreadable", &at, None, None, why);
             }
+        }
+    }
+
+    /// As [`Self::visit`], for a record's stored bytes: judged as stored ([`StoredCommit`]),
+    /// without decoding it into a [`CommitRecord`] unless something is wrong with it.
+    pub fn visit_stored(&mut self, stream_type: &str, partition: u32, offset: u64, bytes: &[u8]) {
+        let at = At {
+            stream_type,
+            partition,
+            offset,
         };
-        if self.only.as_ref().is_some_and(|o| *o != record.stream_id) {
-            return;
+        let stored = StoredCommit::parse(bytes).filter(|_| self.upcasters.is_empty());
+        let Some(stored) = stored else {
+            return match CommitRecord::decode(bytes) {
+                Ok(record) => self.visit_record(&at, &record),
+                Err(e) => {
+                    self.report.records += 1;
+                    self.problem("unreadable", &at, None, None, e.to_string());
+                }
+            };
+        };
+        let (stream_type, stream_id) = (stored.stream_type(), stored.stream_id());
+        let links: Vec<Link<'_>> = stored
+            .events
+            .iter()
+            .map(|e| Link {
+                version: e.version,
+                prev_hash: &e.prev_hash,
+                hash: &e.hash,
+            })
+            .collect();
+        let seen = Seen {
+            stream_type: &stream_type,
+            stream_id: &stream_id,
+            first_version: stored.first_version,
+            has_command_id: stored.has_command_id(),
+            links: &links,
+        };
+        // The stored bytes say "intact" fast; anything else is asked of the canonical hash.
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let mut decoded: Option<Option<CommitRecord>> = None;
+        let accepted = self.judge(&at, &seen, |i| {
+            stored.intact(&stored.events[i], &mut scratch)
+                || decoded
+                    .get_or_insert_with(|| CommitRecord::decode(bytes).ok())
+                    .as_ref()
+                    .is_some_and(|r| r.hash_of(&r.events[i]) == r.events[i].hash)
+        });
+        self.scratch = scratch;
+        if accepted && self.check_schema {
+            for event in &stored.events {
+                let mut payload = serde_json::Deserializer::from_str(event.payload());
+                let decoded = decode_domain(&stream_type, &mut payload).and_then(|()| payload.end());
+                self.check_payload(&at, &stream_id, event.version, event.schema_version, &event.event_type(), decoded);
+            }
+        }
+    }
+
+    fn visit_record(&mut self, at: &At<'_>, record: &CommitRecord) {
+        let links = record.links();
+        let seen = Seen {
+            stream_type: &record.stream_type,
+            stream_id: &record.stream_id,
+            first_version: record.first_version,
+            has_command_id: !record.command_id.is_nil(),
+            links: &links,
+        };
+        let accepted = self.judge(at, &seen, |i| record.hash_of(&record.events[i]) == record.events[i].hash);
+        if accepted && self.check_schema {
+            self.check_payloads(record, at);
+        }
+    }
+
+    /// Judges one commit: envelope, rule R continuity, links and hashes (`intact(i)`: the
+    /// `i`th event's stored hash matches its content). True when it was accepted, so its
+    /// payloads are history.
+    fn judge(&mut self, at: &At<'_>, seen: &Seen<'_>, intact: impl FnMut(usize) -> bool) -> bool {
+        if self.only.as_deref().is_some_and(|o| o != seen.stream_id) {
+            return false;
         }
         self.report.records += 1;
-        self.report.events += record.events.len() as u64;
-        let stream_id = Some(record.stream_id.clone());
-        if record.stream_type != stream_type || record.events.is_empty() || record.command_id.is_nil() {
-            let why = if record.stream_type != stream_type {
+        self.report.events += seen.links.len() as u64;
+        let stream_id = || Some(seen.stream_id.to_owned());
+        if seen.stream_type != at.stream_type || seen.links.is_empty() || !seen.has_command_id {
+            let why = if seen.stream_type != at.stream_type {
                 format!(
-                    "record of stream type {:?} stored under {stream_type:?}",
-                    record.stream_type
+                    "record of stream type {:?} stored under {:?}",
+                    seen.stream_type, at.stream_type
                 )
-            } else if record.events.is_empty() {
+            } else if seen.links.is_empty() {
                 "a commit without events".to_owned()
             } else {
                 "a commit without a command id".to_owned()
             };
-            self.problem("envelope", &position, stream_id, Some(record.first_version), why);
-            return;
+            self.problem("envelope", at, stream_id(), Some(seen.first_version), why);
+            return false;
         }
-        let before = self.heads.head(&record.stream_id);
-        if record.first_version != before.version + 1 {
-            if record.first_version > before.version + 1 {
+        let span = Span::of(seen.first_version, seen.links);
+        let head_version = self.heads.version(seen.stream_id);
+        if seen.first_version != head_version + 1 {
+            if seen.first_version > head_version + 1 {
                 self.problem(
                     "version_gap",
-                    &position,
-                    stream_id,
-                    Some(record.first_version),
+                    at,
+                    stream_id(),
+                    Some(seen.first_version),
                     format!(
-                        "version {} follows version {}: a record is missing or out of order",
-                        record.first_version, before.version
+                        "version {} follows version {head_version}: a record is missing or out of order",
+                        seen.first_version
                     ),
                 );
             } else {
-                self.fence(&record);
+                self.fence(seen.stream_id, span);
             }
-            return;
+            return false;
         }
-        let problems = verify_commit(&record, &before);
-        let accepted = self.heads.admit(&record) == Admission::Accepted;
+        let problems = match self.heads.get(seen.stream_id) {
+            Some(before) => verify_links(seen.links, before, intact),
+            None => verify_links(seen.links, &Head::default(), intact),
+        };
+        let accepted = self.heads.admit_span(seen.stream_id, span) == Admission::Accepted;
         let on_a_fenced_commit = || {
-            self.fenced_tips
-                .contains(&(record.stream_id.clone(), record.first_prev_hash().to_owned()))
+            span.is_some_and(|s| {
+                self.fenced_tips
+                    .contains(&(seen.stream_id.to_owned(), s.first_prev_hash.to_owned()))
+            })
         };
         if !accepted && on_a_fenced_commit() {
-            self.fence(&record);
-            return;
+            self.fence(seen.stream_id, span);
+            return false;
         }
         for problem in problems {
             let (kind, version, detail) = match problem {
@@ -153,11 +237,9 @@ impl Verifier {
                     format!("event version {found} inside a commit where {expected} was due"),
                 ),
             };
-            self.problem(kind, &position, stream_id.clone(), Some(version), detail);
+            self.problem(kind, at, stream_id(), Some(version), detail);
         }
-        if accepted && self.check_schema {
-            self.check_payloads(&record, &position);
-        }
+        accepted
     }
 
     /// A stream's head by rule R over the records visited so far.
@@ -165,69 +247,91 @@ impl Verifier {
         self.heads.head(stream_id)
     }
 
-    fn fence(&mut self, record: &CommitRecord) {
+    fn fence(&mut self, stream_id: &str, span: Option<Span<'_>>) {
         self.report.fenced += 1;
-        self.fenced_tips
-            .insert((record.stream_id.clone(), record.last_hash().to_owned()));
+        let tip = span.map_or(GENESIS_HASH, |s| s.last_hash);
+        self.fenced_tips.insert((stream_id.to_owned(), tip.to_owned()));
     }
 
-    fn check_payloads(&mut self, record: &CommitRecord, position: &Position) {
-        let events = match record.to_recorded(position, &self.upcasters) {
+    fn check_payloads(&mut self, record: &CommitRecord, at: &At<'_>) {
+        let position = at.position();
+        let events = match record.to_recorded(&position, &self.upcasters) {
             Ok(events) => events,
             Err(e) => {
                 let version = Some(record.first_version);
-                self.problem(
-                    "schema",
-                    position,
-                    Some(record.stream_id.clone()),
-                    version,
-                    e.to_string(),
-                );
+                self.problem("schema", at, Some(record.stream_id.clone()), version, e.to_string());
                 return;
             }
         };
         for event in events {
-            if event.schema_version == 0 {
-                let why = "schema version 0".to_owned();
-                self.problem(
-                    "schema",
-                    position,
-                    Some(record.stream_id.clone()),
-                    Some(event.version),
-                    why,
-                );
-                continue;
-            }
-            if let Err(e) = decode_domain(&record.stream_type, &event.payload) {
-                let why = format!("{} does not decode as its domain event: {e}", event.event_type);
-                self.problem(
-                    "schema",
-                    position,
-                    Some(record.stream_id.clone()),
-                    Some(event.version),
-                    why,
-                );
-            }
+            let decoded = decode_domain(&record.stream_type, &event.payload);
+            self.check_payload(
+                at,
+                &record.stream_id,
+                event.version,
+                event.schema_version,
+                &event.event_type,
+                decoded,
+            );
         }
     }
 
-    fn problem(
+    /// Reports a payload at schema version 0, or one that did not decode as its domain event.
+    fn check_payload(
         &mut self,
-        kind: &'static str,
-        position: &Position,
-        stream_id: Option<String>,
-        version: Option<u64>,
-        detail: String,
+        at: &At<'_>,
+        stream_id: &str,
+        version: u64,
+        schema_version: u16,
+        event_type: &str,
+        decoded: Result<(), serde_json::Error>,
     ) {
+        let why = if schema_version == 0 {
+            "schema version 0".to_owned()
+        } else if let Err(e) = decoded {
+            format!("{event_type} does not decode as its domain event: {e}")
+        } else {
+            return;
+        };
+        self.problem("schema", at, Some(stream_id.to_owned()), Some(version), why);
+    }
+
+    fn problem(&mut self, kind: &'static str, at: &At<'_>, stream_id: Option<String>, version: Option<u64>, detail: String) {
         self.report.problems.push(Problem {
             kind,
-            stream_type: position.stream_type.clone(),
+            stream_type: at.stream_type.to_owned(),
             stream_id,
             version,
-            position: position.token(),
+            position: at.position().token(),
             detail,
         });
     }
+}
+
+/// Where a record is: stream type, partition, offset.
+struct At<'a> {
+    stream_type: &'a str,
+    partition: u32,
+    offset: u64,
+}
+
+impl At<'_> {
+    fn position(&self) -> Position {
+        Position {
+            stream_type: self.stream_type.to_owned(),
+            partition: self.partition,
+            offset: self.offset,
+        }
+    }
+}
+
+/// What the verifier reads of a commit, decoded or borrowed from its stored bytes.
+struct Seen<'a> {
+    stream_type: &'a str,
+    stream_id: &'a str,
+    first_version: u64,
+    has_command_id: bool,
+    links: &'a [Link<'a>],
 }
 
 /// Compares the heads the owners of a stream type's partitions hold with the heads the log
@@ -314,23 +418,30 @@ impl OwnerHeadsCheck {
     }
 }
 
-/// Decodes a payload as the domain event of its stream type (unknown types pass).
-fn decode_domain(stream_type: &str, payload: &serde_json::Value) -> Result<(), serde_json::Error> {
+/// Decodes a payload as the domain event of its stream type (unknown types pass), from a
+/// `Value` or straight from its stored JSON.
+fn decode_domain<'de, D: serde::Deserializer<'de, Error = serde_json::Error>>(
+    stream_type: &str,
+    payload: D,
+) -> Result<(), serde_json::Error> {
     use serde::de::IgnoredAny;
-    fn as_<T: serde::de::DeserializeOwned>(v: &serde_json::Value) -> Result<(), serde_json::Error> {
-        T::deserialize(v).map(|_| ())
+    use serde::Deserialize;
+    fn as_<'de, T: Deserialize<'de>, D: serde::Deserializer<'de, Error = serde_json::Error>>(
+        payload: D,
+    ) -> Result<(), serde_json::Error> {
+        T::deserialize(payload).map(|_| ())
     }
     match stream_type {
-        streams::APPROVAL => as_::<domain::approval::ApprovalEvent>(payload),
-        streams::EMPLOYEE => as_::<domain::org::EmployeeEvent>(payload),
-        streams::DEPARTMENT => as_::<domain::org::DepartmentEvent>(payload),
-        streams::DELEGATION => as_::<domain::org::DelegationEvent>(payload),
-        streams::LEAVE => as_::<domain::leave::LeaveEvent>(payload),
-        streams::NUMBERING => as_::<domain::numbering::NumberEvent>(payload),
-        streams::POLICY => as_::<domain::authority::AuthorityEvent>(payload),
-        streams::ATTENDANCE => as_::<domain::attendance::AttendanceEvent>(payload),
-        streams::QUEST => as_::<domain::quest::QuestEvent>(payload),
-        _ => as_::<IgnoredAny>(payload),
+        streams::APPROVAL => as_::<domain::approval::ApprovalEvent, _>(payload),
+        streams::EMPLOYEE => as_::<domain::org::EmployeeEvent, _>(payload),
+        streams::DEPARTMENT => as_::<domain::org::DepartmentEvent, _>(payload),
+        streams::DELEGATION => as_::<domain::org::DelegationEvent, _>(payload),
+        streams::LEAVE => as_::<domain::leave::LeaveEvent, _>(payload),
+        streams::NUMBERING => as_::<domain::numbering::NumberEvent, _>(payload),
+        streams::POLICY => as_::<domain::authority::AuthorityEvent, _>(payload),
+        streams::ATTENDANCE => as_::<domain::attendance::AttendanceEvent, _>(payload),
+        streams::QUEST => as_::<domain::quest::QuestEvent, _>(payload),
+        _ => as_::<IgnoredAny, _>(payload),
     }
 }
 
@@ -344,8 +455,16 @@ fn stream_id_of(bytes: &[u8]) -> Option<&[u8]> {
     Some(&bytes[start..start + len])
 }
 
-/// Frames dealt to one worker: (offset, bytes or why unreadable).
-type Chunk = Vec<(u64, Result<Vec<u8>, String>)>;
+/// Frames dealt to one worker: their bytes back to back, and each frame's offset with its
+/// range in `bytes` (or why it is unreadable). One buffer per chunk, not one per frame.
+#[derive(Default)]
+struct Chunk {
+    bytes: Vec<u8>,
+    frames: Vec<(u64, Result<std::ops::Range<usize>, String>)>,
+}
+
+/// Frames per chunk.
+const CHUNK_FRAMES: usize = 1024;
 
 /// Verifies one stream type of an embedded log on `threads` threads: frames are read in
 /// order and dealt to workers by stream id, so each stream is still judged in order by one
@@ -363,32 +482,45 @@ pub fn verify_embedded(
     std::thread::scope(|scope| {
         let mut senders = Vec::new();
         let mut workers = Vec::new();
+        // Judged chunks come back to be filled again: fresh megabyte buffers cost a page
+        // fault per page.
+        let (recycle, recycled) = std::sync::mpsc::channel::<Chunk>();
         for _ in 0..threads {
             let (tx, rx) = sync_channel::<Chunk>(8);
             senders.push(tx);
             let only = only.clone();
+            let recycle = recycle.clone();
             workers.push(scope.spawn(move || {
                 let mut verifier = Verifier::new(only, check_schema);
-                for chunk in rx {
-                    for (offset, frame) in chunk {
-                        let record = frame.and_then(|b| CommitRecord::decode(&b).map_err(|e| e.to_string()));
-                        verifier.visit(stream_type, 0, RawRecord { offset, record });
+                for mut chunk in rx {
+                    for (offset, frame) in chunk.frames.drain(..) {
+                        match frame {
+                            Ok(range) => verifier.visit_stored(stream_type, 0, offset, &chunk.bytes[range]),
+                            Err(why) => verifier.visit(stream_type, 0, RawRecord { offset, record: Err(why) }),
+                        }
                     }
+                    chunk.bytes.clear();
+                    let _ = recycle.send(chunk);
                 }
                 verifier.report
             }));
         }
-        let mut chunks: Vec<Chunk> = vec![Vec::with_capacity(256); threads];
+        let mut chunks: Vec<Chunk> = (0..threads).map(|_| Chunk::default()).collect();
         let mut records = 0u64;
         let scanned = crate::eventlog::embedded::scan_frames(log_dir, stream_type, |offset, frame| {
             let worker = match &frame {
                 Ok(bytes) => stream_id_of(bytes).map_or(0, |id| crc32fast::hash(id) as usize % threads),
                 Err(_) => 0,
             };
-            chunks[worker].push((offset, frame.map(<[u8]>::to_vec)));
-            if chunks[worker].len() == 256 {
-                let full = std::mem::replace(&mut chunks[worker], Vec::with_capacity(256));
-                let _ = senders[worker].send(full);
+            let chunk = &mut chunks[worker];
+            let frame = frame.map(|bytes| {
+                chunk.bytes.extend_from_slice(bytes);
+                chunk.bytes.len() - bytes.len()..chunk.bytes.len()
+            });
+            chunk.frames.push((offset, frame));
+            if chunk.frames.len() == CHUNK_FRAMES {
+                let empty = recycled.try_recv().unwrap_or_default();
+                let _ = senders[worker].send(std::mem::replace(chunk, empty));
             }
             records += 1;
             if records.is_multiple_of(65_536) {

@@ -98,6 +98,13 @@ async fn verify_copy(records: Vec<CommitRecord>) -> Vec<Problem> {
         verifier.visit(streams::APPROVAL, 0, raw)
     })
     .unwrap();
+    // `erp verify` judges the stored bytes without decoding them first: it must find the same.
+    let stored = infra::audit::verify_embedded(dir.path(), streams::APPROVAL, None, true, 1, &mut |_| {}).unwrap();
+    assert_eq!(stored.problems, verifier.report.problems, "judged from the stored bytes");
+    assert_eq!(
+        (stored.records, stored.events, stored.fenced),
+        (verifier.report.records, verifier.report.events, verifier.report.fenced)
+    );
     verifier.report.problems
 }
 
@@ -151,6 +158,29 @@ async fn a_tampered_record_is_a_hash_mismatch_at_its_version() {
     assert_eq!(
         problems[0].stream_id.as_deref(),
         Some(Uuid::from_u128(100).to_string().as_str())
+    );
+}
+
+/// Records written before payloads were stored with sorted keys: their stored bytes are not
+/// the canonical form, so the hash is checked the canonical way, and they still verify.
+#[tokio::test]
+async fn records_whose_payload_keys_were_stored_unsorted_verify_and_tampering_with_them_is_found() {
+    let (_dir, mut all) = original().await;
+    for record in &mut all {
+        for event in &mut record.events {
+            let fields: Vec<_> = event.payload.as_object().unwrap().clone().into_iter().rev().collect();
+            event.payload = serde_json::Value::Object(fields.into_iter().collect());
+        }
+    }
+    let drafted = &all[4].events[0].payload;
+    let mut sorted = drafted.clone();
+    sorted.sort_all_objects();
+    assert_ne!(drafted.to_string(), sorted.to_string(), "stored unsorted");
+    assert_eq!(verify_copy(all.clone()).await, vec![]);
+    all[2].events[0].payload["text"] = "위조된 의견".into();
+    assert_eq!(
+        kinds(&verify_copy(all).await),
+        vec![("hash_mismatch", Some(3), "approval:0:2".to_owned())]
     );
 }
 

@@ -10,6 +10,7 @@
 //! hash is recomputed here), so every reader of every version decides alike.
 
 use super::codec::{CommitRecord, GENESIS_HASH};
+
 use std::collections::HashMap;
 
 /// A stream's head: its last accepted version and hash.
@@ -23,7 +24,44 @@ impl Head {
     /// Rule R's test: `commit` is the stream's next commit — it holds events, its first
     /// version is the next one and its first event links to this head's hash.
     pub fn is_followed_by(&self, commit: &CommitRecord) -> bool {
-        !commit.events.is_empty() && commit.first_version == self.version + 1 && commit.first_prev_hash() == self.hash
+        self.is_followed_at(commit.span().as_ref())
+    }
+
+    /// [`Self::is_followed_by`] for a commit's span (`None`: a commit without events).
+    pub fn is_followed_at(&self, span: Option<&Span<'_>>) -> bool {
+        span.is_some_and(|s| s.first_version == self.version + 1 && s.first_prev_hash == self.hash)
+    }
+}
+
+/// What rule R reads of a commit: where its events start and end in the stream's chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span<'a> {
+    pub first_version: u64,
+    pub first_prev_hash: &'a str,
+    pub last_version: u64,
+    pub last_hash: &'a str,
+}
+
+/// One event's place in its stream's chain, as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Link<'a> {
+    pub version: u64,
+    pub prev_hash: &'a str,
+    pub hash: &'a str,
+}
+
+impl<'a> Span<'a> {
+    /// The span of a commit whose events (`links`) start at `first_version`, as rule R reads
+    /// it: versions from the commit's `first_version` and its count of events, `None` when it
+    /// has none.
+    pub fn of(first_version: u64, links: &[Link<'a>]) -> Option<Self> {
+        let (first, last) = (links.first()?, links.last()?);
+        Some(Self {
+            first_version,
+            first_prev_hash: first.prev_hash,
+            last_version: first_version + links.len() as u64 - 1,
+            last_hash: last.hash,
+        })
     }
 }
 
@@ -57,6 +95,11 @@ impl StreamHeads {
         self.heads.get(stream_id).cloned().unwrap_or_default()
     }
 
+    /// A stream's head without copying it; `None` before its first commit.
+    pub fn get(&self, stream_id: &str) -> Option<&Head> {
+        self.heads.get(stream_id)
+    }
+
     pub fn version(&self, stream_id: &str) -> u64 {
         self.heads.get(stream_id).map_or(0, |h| h.version)
     }
@@ -82,13 +125,26 @@ impl StreamHeads {
     /// Rule R: accept a commit iff it follows the head ([`Head::is_followed_by`]); then move
     /// the head.
     pub fn admit(&mut self, commit: &CommitRecord) -> Admission {
-        let head = self.heads.entry(commit.stream_id.clone()).or_default();
-        if !head.is_followed_by(commit) {
-            return Admission::Fenced { head: head.version };
+        self.admit_span(&commit.stream_id, commit.span())
+    }
+
+    /// [`Self::admit`] for a commit's span (`None`: a commit without events).
+    pub fn admit_span(&mut self, stream_id: &str, span: Option<Span<'_>>) -> Admission {
+        if !self.heads.contains_key(stream_id) {
+            self.heads.insert(stream_id.to_owned(), Head::default());
         }
-        head.version = commit.last_version();
-        head.hash = commit.last_hash().to_owned();
-        Admission::Accepted
+        let Some(head) = self.heads.get_mut(stream_id) else {
+            return Admission::Fenced { head: 0 };
+        };
+        match span {
+            Some(span) if head.is_followed_at(Some(&span)) => {
+                head.version = span.last_version;
+                head.hash.clear();
+                head.hash.push_str(span.last_hash);
+                Admission::Accepted
+            }
+            _ => Admission::Fenced { head: head.version },
+        }
     }
 }
 
@@ -110,28 +166,36 @@ pub enum ChainProblem {
 
 /// Checks one commit against the stream head it was accepted on.
 pub fn verify_commit(commit: &CommitRecord, previous: &Head) -> Vec<ChainProblem> {
+    verify_links(&commit.links(), previous, |i| {
+        commit.hash_of(&commit.events[i]) == commit.events[i].hash
+    })
+}
+
+/// Checks a commit's links against the stream head it was accepted on; `intact(i)` says
+/// whether the `i`th event's stored hash matches its content.
+pub fn verify_links(links: &[Link<'_>], previous: &Head, mut intact: impl FnMut(usize) -> bool) -> Vec<ChainProblem> {
     let mut problems = Vec::new();
-    let mut expected_prev = previous.hash.clone();
+    let mut expected_prev = previous.hash.as_str();
     let mut expected_version = previous.version + 1;
-    for event in &commit.events {
-        if event.version != expected_version {
+    for (i, link) in links.iter().enumerate() {
+        if link.version != expected_version {
             problems.push(ChainProblem::VersionGap {
                 expected: expected_version,
-                found: event.version,
+                found: link.version,
             });
         }
-        if event.prev_hash != expected_prev {
+        if link.prev_hash != expected_prev {
             problems.push(ChainProblem::BrokenLink {
-                version: event.version,
-                expected: expected_prev.clone(),
-                found: event.prev_hash.clone(),
+                version: link.version,
+                expected: expected_prev.to_owned(),
+                found: link.prev_hash.to_owned(),
             });
         }
-        if commit.hash_of(event) != event.hash {
-            problems.push(ChainProblem::HashMismatch { version: event.version });
+        if !intact(i) {
+            problems.push(ChainProblem::HashMismatch { version: link.version });
         }
-        expected_prev = event.hash.clone();
-        expected_version = event.version + 1;
+        expected_prev = link.hash;
+        expected_version = link.version + 1;
     }
     problems
 }

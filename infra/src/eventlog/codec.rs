@@ -98,12 +98,16 @@ impl CommitRecord {
         };
         let mut prev = head_hash.to_owned();
         for (i, event) in commit.events.iter().enumerate() {
+            // Stored with its keys sorted, the payload's bytes are its canonical form, so
+            // `erp verify` hashes them as stored (see `stored`).
+            let mut payload = event.payload.clone();
+            payload.sort_all_objects();
             let mut e = EventRecord {
                 event_id: Uuid::now_v7(),
                 version: head_version + 1 + i as u64,
                 event_type: event.event_type.clone(),
                 schema_version: event.schema_version,
-                payload: event.payload.clone(),
+                payload,
                 prev_hash: prev,
                 hash: String::new(),
             };
@@ -144,6 +148,29 @@ impl CommitRecord {
             .first()
             .map(|e| e.prev_hash.as_str())
             .unwrap_or(GENESIS_HASH)
+    }
+
+    /// Each event's place in the stream's chain.
+    pub fn links(&self) -> Vec<super::chain::Link<'_>> {
+        self.events
+            .iter()
+            .map(|e| super::chain::Link {
+                version: e.version,
+                prev_hash: &e.prev_hash,
+                hash: &e.hash,
+            })
+            .collect()
+    }
+
+    /// Where the commit's events start and end in the stream's chain (`None`: no events).
+    pub fn span(&self) -> Option<super::chain::Span<'_>> {
+        let (first, last) = (self.events.first()?, self.events.last()?);
+        Some(super::chain::Span {
+            first_version: self.first_version,
+            first_prev_hash: &first.prev_hash,
+            last_version: self.last_version(),
+            last_hash: &last.hash,
+        })
     }
 
     /// The record key: unique per commit, so compaction never drops history.

@@ -58,6 +58,7 @@ pub mod codec;
 pub mod embedded;
 mod forwarding;
 pub mod health;
+pub mod stored;
 pub mod kafka;
 pub mod streams;
 mod types;

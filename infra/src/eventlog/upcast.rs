@@ -36,6 +36,11 @@ impl Upcasters {
         self
     }
 
+    /// No steps registered: every payload is read as stored.
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
     /// Applies every registered step from `version` on.
     pub fn upcast(
         &self,

@@ -39,9 +39,12 @@ pub fn scan_frames(
 ) -> Result<(), EventLogError> {
     let dir = log_dir.join(stream_type);
     let mut offset = 0u64;
+    // One buffer for every segment: a fresh one per segment costs a page fault per page.
+    let mut data = Vec::new();
     for base in segment_bases(&dir)? {
         let path = segment_path(&dir, base);
-        let data = fs::read(&path)?;
+        data.clear();
+        std::io::Read::read_to_end(&mut fs::File::open(&path)?, &mut data)?;
         let mut pos = 0usize;
         loop {
             match frame_at(&data, pos) {
