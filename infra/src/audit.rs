@@ -14,9 +14,9 @@
 
 use crate::eventlog::chain::{verify_links, Admission, ChainProblem, Head, Link, Span, StreamHeads};
 use crate::eventlog::codec::{CommitRecord, GENESIS_HASH};
-use crate::eventlog::stored::StoredCommit;
 use crate::eventlog::embedded::RawRecord;
 use crate::eventlog::kafka::owners::OwnerHeads;
+use crate::eventlog::stored::StoredCommit;
 use crate::eventlog::{partition_for, streams, Position, Upcasters};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -137,7 +137,14 @@ impl Verifier {
             for event in &stored.events {
                 let mut payload = serde_json::Deserializer::from_str(event.payload());
                 let decoded = decode_domain(&stream_type, &mut payload).and_then(|()| payload.end());
-                self.check_payload(&at, &stream_id, event.version, event.schema_version, &event.event_type(), decoded);
+                self.check_payload(
+                    &at,
+                    &stream_id,
+                    event.version,
+                    event.schema_version,
+                    &event.event_type(),
+                    decoded,
+                );
             }
         }
     }
@@ -151,7 +158,9 @@ impl Verifier {
             has_command_id: !record.command_id.is_nil(),
             links: &links,
         };
-        let accepted = self.judge(at, &seen, |i| record.hash_of(&record.events[i]) == record.events[i].hash);
+        let accepted = self.judge(at, &seen, |i| {
+            record.hash_of(&record.events[i]) == record.events[i].hash
+        });
         if accepted && self.check_schema {
             self.check_payloads(record, at);
         }
@@ -296,7 +305,14 @@ impl Verifier {
         self.problem("schema", at, Some(stream_id.to_owned()), Some(version), why);
     }
 
-    fn problem(&mut self, kind: &'static str, at: &At<'_>, stream_id: Option<String>, version: Option<u64>, detail: String) {
+    fn problem(
+        &mut self,
+        kind: &'static str,
+        at: &At<'_>,
+        stream_id: Option<String>,
+        version: Option<u64>,
+        detail: String,
+    ) {
         self.report.problems.push(Problem {
             kind,
             stream_type: at.stream_type.to_owned(),
@@ -496,7 +512,14 @@ pub fn verify_embedded(
                     for (offset, frame) in chunk.frames.drain(..) {
                         match frame {
                             Ok(range) => verifier.visit_stored(stream_type, 0, offset, &chunk.bytes[range]),
-                            Err(why) => verifier.visit(stream_type, 0, RawRecord { offset, record: Err(why) }),
+                            Err(why) => verifier.visit(
+                                stream_type,
+                                0,
+                                RawRecord {
+                                    offset,
+                                    record: Err(why),
+                                },
+                            ),
                         }
                     }
                     chunk.bytes.clear();

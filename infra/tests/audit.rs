@@ -100,7 +100,10 @@ async fn verify_copy(records: Vec<CommitRecord>) -> Vec<Problem> {
     .unwrap();
     // `erp verify` judges the stored bytes without decoding them first: it must find the same.
     let stored = infra::audit::verify_embedded(dir.path(), streams::APPROVAL, None, true, 1, &mut |_| {}).unwrap();
-    assert_eq!(stored.problems, verifier.report.problems, "judged from the stored bytes");
+    assert_eq!(
+        stored.problems, verifier.report.problems,
+        "judged from the stored bytes"
+    );
     assert_eq!(
         (stored.records, stored.events, stored.fenced),
         (verifier.report.records, verifier.report.events, verifier.report.fenced)

@@ -61,6 +61,9 @@ pub struct Projector {
     /// The consumer group base name when projections are shared with other instances.
     group: Option<String>,
     batch: usize,
+    /// Commits per batch when catching up (rebuilds, restarts): larger than live batches,
+    /// so a document's commits mostly fold in one transaction.
+    catch_up_batch: usize,
 }
 
 /// Where the store says a projection stands: the start of each partition a shared
@@ -86,6 +89,10 @@ impl std::fmt::Debug for Projector {
     }
 }
 
+/// Commits per batch when catching up. Measured with `erp bench rebuild` (docs/performance.md):
+/// past a few thousand the gain flattens while a bad commit's one-by-one fallback grows.
+const CATCH_UP_BATCH: usize = 4_000;
+
 impl Projector {
     /// The employee read model and the approval views both in `store` (the embedded default).
     pub fn new(log: Arc<dyn EventLog>, store: SqlReadModel) -> Self {
@@ -99,6 +106,7 @@ impl Projector {
             work: Arc::new(Mutex::new(HashMap::new())),
             group: None,
             batch: 500,
+            catch_up_batch: CATCH_UP_BATCH,
         }
     }
 
@@ -133,6 +141,7 @@ impl Projector {
     /// Smaller batches (tests exercise crashes between them).
     pub fn with_batch(mut self, batch: usize) -> Self {
         self.batch = batch.max(1);
+        self.catch_up_batch = self.batch;
         self
     }
 

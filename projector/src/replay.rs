@@ -119,7 +119,7 @@ impl Projector {
         };
         let mut from = self.checkpoint(projection).await?;
         let at_start: u64 = from.values().sum();
-        let mut subscription = self.log.subscribe(projection.stream_type(), from.clone()).await?;
+        let subscription = self.log.subscribe(projection.stream_type(), from.clone()).await?;
         let mut report = ReplayProgress {
             projection: projection.name(),
             commits_done: 0,
@@ -128,20 +128,14 @@ impl Projector {
             elapsed: Duration::ZERO,
         };
         let mut applied = 0;
-        while !reached(subscription.checkpoint(), &end) {
-            let mut batch = subscription.next_batch(self.batch, Duration::from_millis(500)).await?;
-            // Never past `end`: a diff compares with a copy that stopped exactly there.
-            batch.retain(|d| end.get(&d.partition).is_some_and(|e| d.offset < *e));
-            if batch.is_empty() {
-                continue;
-            }
-            match self
-                .apply(projection, &from, &batch, subscription.checkpoint(), notify)
-                .await
-            {
+        // The next batch is read (and decoded) while this one is written: one batch ahead.
+        let mut ahead = read_ahead(subscription, self.catch_up_batch, end.clone());
+        while let Some(next) = ahead.recv().await {
+            let (batch, checkpoint) = next?;
+            match self.apply(projection, &from, &batch, &checkpoint, notify).await {
                 Ok(n) => {
                     applied += n as u64;
-                    from = subscription.checkpoint().clone();
+                    from = checkpoint;
                 }
                 Err(ProjectorError::Store(StoreError::Rejected(_) | StoreError::Corrupt(_))) => {
                     from = self.apply_one_by_one(projection, &from, &batch, notify).await?;
@@ -168,6 +162,7 @@ impl Projector {
             work: Arc::new(Mutex::new(HashMap::new())),
             group: None,
             batch: self.batch,
+            catch_up_batch: self.catch_up_batch,
         }
     }
 
@@ -275,6 +270,44 @@ impl Projector {
         discarded?;
         Ok(diff)
     }
+}
+
+/// Batches of at most `max` commits up to `end` (never past it: a diff compares with a copy
+/// that stopped exactly there), each with the checkpoint after it, read by a task of their
+/// own one batch ahead of the reader. The channel ends after `end`, or after an error.
+type AheadBatch = Result<(Vec<Delivered>, Checkpoint), ProjectorError>;
+
+fn read_ahead(
+    mut subscription: Box<dyn Subscription>,
+    max: usize,
+    end: Checkpoint,
+) -> tokio::sync::mpsc::Receiver<AheadBatch> {
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    tokio::spawn(async move {
+        while !reached(subscription.checkpoint(), &end) {
+            let next = subscription
+                .next_batch(max, Duration::from_millis(500))
+                .await
+                .map_err(ProjectorError::from)
+                .map(|mut batch| {
+                    batch.retain(|d| end.get(&d.partition).is_some_and(|e| d.offset < *e));
+                    (batch, subscription.checkpoint().clone())
+                });
+            match next {
+                Ok((batch, _)) if batch.is_empty() => continue,
+                Ok(next) => {
+                    if tx.send(Ok(next)).await.is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e)).await;
+                    return;
+                }
+            }
+        }
+    });
+    rx
 }
 
 pub(super) fn reached(at: &Checkpoint, end: &Checkpoint) -> bool {

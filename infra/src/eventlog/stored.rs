@@ -244,7 +244,11 @@ mod tests {
         ];
         for at in times {
             for actor in [None, Some("kim"), Some("이 \\ 부장")] {
-                assert_eq!(intact_all(&commit(payload.clone(), actor, at)), [true, true], "{at} {actor:?}");
+                assert_eq!(
+                    intact_all(&commit(payload.clone(), actor, at)),
+                    [true, true],
+                    "{at} {actor:?}"
+                );
             }
         }
     }
@@ -297,8 +301,14 @@ mod tests {
             let mut out = Vec::new();
             write_nanos(raw, &mut out).then(|| String::from_utf8(out).unwrap())
         };
-        assert_eq!(spelled("\"2026-12-04T09:00:00Z\"").unwrap(), "\"2026-12-04T09:00:00.000000000Z\"");
-        assert_eq!(spelled("\"2026-12-04T09:00:00.12Z\"").unwrap(), "\"2026-12-04T09:00:00.120000000Z\"");
+        assert_eq!(
+            spelled("\"2026-12-04T09:00:00Z\"").unwrap(),
+            "\"2026-12-04T09:00:00.000000000Z\""
+        );
+        assert_eq!(
+            spelled("\"2026-12-04T09:00:00.12Z\"").unwrap(),
+            "\"2026-12-04T09:00:00.120000000Z\""
+        );
         assert_eq!(
             spelled("\"2026-12-04T18:00:00.5+09:00\"").unwrap(),
             "\"2026-12-04T09:00:00.500000000Z\""

@@ -7,6 +7,7 @@ use crate::readmodel::rows::{ApprovalRow, FeedEntry, InboxRow, NotificationRow, 
 use crate::readmodel::StoreError;
 use domain::approval::{notices, Approval, ApprovalDocument, ApprovalEvent};
 use domain::Aggregate;
+use serde::Deserialize;
 
 /// What one approval commit folds to.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,34 +29,70 @@ pub struct ApprovalFold {
 
 /// Folds one approval commit onto the stored `state`.
 pub fn fold_approval(state: Option<&str>, delivered: &Delivered) -> Result<ApprovalFold, StoreError> {
-    let commit = &delivered.commit;
-    let Cause {
-        position,
-        correlation_id,
-        trace_id,
-    } = Cause::of(delivered);
     let mut approval: Approval = restore(state)?;
-    let boxes_before: Vec<String> = approval
-        .document()
-        .map(|d| d.boxes().into_iter().map(|(p, _)| p.to_string()).collect())
-        .unwrap_or_default();
-    let mut timeline = Vec::new();
-    let mut notifications = Vec::new();
-    let mut published = Vec::new();
+    let ApprovalEvents {
+        timeline,
+        notifications,
+        published,
+    } = fold_approval_events(&mut approval, delivered, true)?;
+    let DocumentRows { state, current } = document_rows(&approval, delivered.commit.last_version())?;
+    let (approval, inbox) = current.map_or((None, None), |(row, inbox)| (Some(row), Some(inbox)));
+    Ok(ApprovalFold {
+        state,
+        approval,
+        timeline,
+        notifications,
+        inbox,
+        published,
+    })
+}
+
+/// What one commit's events add: rows written once, and what live subscribers are told.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ApprovalEvents {
+    pub timeline: Vec<TimelineRow>,
+    pub notifications: Vec<NotificationRow>,
+    pub published: Vec<Change>,
+}
+
+/// What a stream's folded aggregate keeps as rows: its state (the guard's) and, once a
+/// document exists, its list row and inbox rows. Built once per stream per batch, after its
+/// last commit: the rows of earlier commits would be replaced anyway.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DocumentRows {
+    pub state: String,
+    pub current: Option<(ApprovalRow, Vec<InboxRow>)>,
+}
+
+/// Folds one approval commit's events onto `approval`. With `notify` false (replays publish
+/// nothing) the changes for live subscribers are not built at all.
+pub fn fold_approval_events(
+    approval: &mut Approval,
+    delivered: &Delivered,
+    notify: bool,
+) -> Result<ApprovalEvents, StoreError> {
+    let commit = &delivered.commit;
+    let cause = notify.then(|| Cause::of(delivered));
+    let boxes_before: Vec<String> = match (&cause, approval.document()) {
+        (Some(_), Some(d)) => d.boxes().into_iter().map(|(p, _)| p.to_string()).collect(),
+        _ => Vec::new(),
+    };
+    let mut folded = ApprovalEvents::default();
     for recorded in &commit.events {
         let before = approval.document().cloned();
-        let event: ApprovalEvent = serde_json::from_value(recorded.payload.clone()).map_err(corrupt)?;
+        let event = ApprovalEvent::deserialize(&recorded.payload).map_err(corrupt)?;
         approval.evolve(&event);
         let Some(after) = approval.document() else { continue };
         let (note, on_behalf_of) = note_of(&event);
-        timeline.push(TimelineRow {
+        let at = event.at().to_rfc3339();
+        folded.timeline.push(TimelineRow {
             doc: after.id.to_string(),
             version: recorded.version as i64,
             revision: after.revision as i64,
             event_type: recorded.event_type.clone(),
             actor: event.actor().to_string(),
             on_behalf_of,
-            at: event.at().to_rfc3339(),
+            at: at.clone(),
             note,
         });
         for (who, notice) in notices(before.as_ref(), &event, after) {
@@ -67,32 +104,48 @@ pub fn fold_approval(state: Option<&str>, delivered: &Delivered) -> Result<Appro
                 doc: after.id.to_string(),
                 kind,
                 title: after.content.title.clone(),
-                at: event.at().to_rfc3339(),
+                at: at.clone(),
                 is_read: false,
             };
-            published.push(Change::Notification {
-                recipient: row.recipient.clone(),
-                position: position.clone(),
-                correlation_id: correlation_id.clone(),
-                trace_id: trace_id.clone(),
-                traceparent: commit.traceparent.clone(),
-                entry: FeedEntry::from(row.clone()),
-            });
-            notifications.push(row);
+            if let Some(cause) = &cause {
+                folded.published.push(Change::Notification {
+                    recipient: row.recipient.clone(),
+                    position: cause.position.clone(),
+                    correlation_id: cause.correlation_id.clone(),
+                    trace_id: cause.trace_id.clone(),
+                    traceparent: commit.traceparent.clone(),
+                    entry: FeedEntry::from(row.clone()),
+                });
+            }
+            folded.notifications.push(row);
         }
     }
-    let state = serde_json::to_string(&approval).map_err(corrupt)?;
-    let Some(doc) = approval.document() else {
-        return Ok(ApprovalFold {
-            state,
-            approval: None,
-            timeline,
-            notifications,
-            inbox: None,
-            published,
+    if let (Some(cause), Some(doc)) = (cause, approval.document()) {
+        let mut boxes: Vec<String> = doc.boxes().into_iter().map(|(p, _)| p.to_string()).collect();
+        boxes.extend(boxes_before);
+        boxes.sort();
+        boxes.dedup();
+        folded.published.push(Change::Document {
+            doc: doc.id.to_string(),
+            version: commit.last_version(),
+            events: commit.events.iter().map(|e| e.event_type.clone()).collect(),
+            position: cause.position,
+            correlation_id: cause.correlation_id,
+            trace_id: cause.trace_id,
+            traceparent: commit.traceparent.clone(),
+            boxes,
+            document: serde_json::to_value(doc).map_err(corrupt)?,
         });
+    }
+    Ok(folded)
+}
+
+/// The rows `approval` keeps at stream version `version` ([`DocumentRows`]).
+pub fn document_rows(approval: &Approval, version: u64) -> Result<DocumentRows, StoreError> {
+    let state = serde_json::to_string(approval).map_err(corrupt)?;
+    let Some(doc) = approval.document() else {
+        return Ok(DocumentRows { state, current: None });
     };
-    let version = commit.last_version();
     let row = approval_row(doc, version)?;
     let inbox = doc
         .boxes()
@@ -107,28 +160,9 @@ pub fn fold_approval(state: Option<&str>, delivered: &Delivered) -> Result<Appro
             updated_at: row.updated_at.clone(),
         })
         .collect();
-    let mut boxes: Vec<String> = doc.boxes().into_iter().map(|(p, _)| p.to_string()).collect();
-    boxes.extend(boxes_before);
-    boxes.sort();
-    boxes.dedup();
-    published.push(Change::Document {
-        doc: row.id.clone(),
-        version,
-        events: commit.events.iter().map(|e| e.event_type.clone()).collect(),
-        position,
-        correlation_id,
-        trace_id,
-        traceparent: commit.traceparent.clone(),
-        boxes,
-        document: serde_json::to_value(doc).map_err(corrupt)?,
-    });
-    Ok(ApprovalFold {
+    Ok(DocumentRows {
         state,
-        approval: Some(row),
-        timeline,
-        notifications,
-        inbox: Some(inbox),
-        published,
+        current: Some((row, inbox)),
     })
 }
 

@@ -10,7 +10,7 @@ pub mod approval;
 pub mod org;
 
 pub use super::change::Change;
-pub use approval::{fold_approval, ApprovalFold};
+pub use approval::{document_rows, fold_approval, fold_approval_events, ApprovalEvents, ApprovalFold, DocumentRows};
 pub use org::{fold_org, OrgFold, OrgRow};
 
 use super::StoreError;
@@ -47,7 +47,7 @@ fn corrupt(e: impl ToString) -> StoreError {
 }
 
 /// The aggregate a stream's stored state holds (the default before its first commit).
-fn restore<A: DeserializeOwned + Default>(state: Option<&str>) -> Result<A, StoreError> {
+pub(crate) fn restore<A: DeserializeOwned + Default>(state: Option<&str>) -> Result<A, StoreError> {
     state.map_or_else(|| Ok(A::default()), |json| serde_json::from_str(json).map_err(corrupt))
 }
 

@@ -6,9 +6,10 @@ use super::SqlReadModel;
 use crate::eventlog::chain::Head;
 use crate::eventlog::{Checkpoint, Delivered};
 use crate::readmodel::fold::org::{notice_table, org_changes};
-use crate::readmodel::fold::{fold_approval, fold_org, Change, OrgRow};
+use crate::readmodel::fold::{document_rows, fold_approval_events, fold_org, restore, Change, DocumentRows, OrgRow};
 use crate::readmodel::rows::{CheckpointRow, InboxRow, StreamGuardRow};
 use crate::readmodel::{moved_partitions, Applied, Projection, StoreError};
+use domain::approval::Approval;
 use sqlx::Row;
 use std::collections::HashMap;
 
@@ -100,6 +101,9 @@ impl SqlReadModel {
         let mut appended = WrittenOnce::default();
         let mut current = Latest::default();
         let mut inboxes: Vec<(String, Vec<InboxRow>)> = Vec::new();
+        // Approval aggregates folded in this batch, by stream, in first-touched order.
+        let mut documents: Vec<(String, Approval)> = Vec::new();
+        let mut document_at: HashMap<String, usize> = HashMap::new();
         for delivered in batch {
             let commit = &delivered.commit;
             let (head, state) = guards.remove(&commit.stream_id).unwrap_or_default();
@@ -108,26 +112,35 @@ impl SqlReadModel {
                 guards.insert(commit.stream_id.clone(), (head, state));
                 continue;
             }
-            let state = if projection == Projection::Approvals {
-                let fold = fold_approval(state.as_deref(), delivered)?;
+            let head = Head {
+                version: commit.last_version(),
+                hash: commit.last_hash().to_owned(),
+            };
+            if projection == Projection::Approvals {
+                // The aggregate stays folded across the batch: its state, list row and inbox
+                // rows are built once, after the stream's last commit in it.
+                let at = match document_at.get(&commit.stream_id) {
+                    Some(at) => *at,
+                    None => {
+                        documents.push((commit.stream_id.clone(), restore(state.as_deref())?));
+                        document_at.insert(commit.stream_id.clone(), documents.len() - 1);
+                        documents.len() - 1
+                    }
+                };
+                let approval = &mut documents[at].1;
+                let fold = fold_approval_events(approval, delivered, notify)?;
                 for row in &fold.timeline {
                     appended.push(bound(row)?);
                 }
                 for row in &fold.notifications {
                     appended.push(bound(row)?);
                 }
-                if let (Some(row), Some(inbox)) = (&fold.approval, fold.inbox) {
-                    current.keep(bound(row)?);
-                    match inboxes.iter_mut().find(|(doc, _)| *doc == row.id) {
-                        Some((_, rows)) => *rows = inbox,
-                        None => inboxes.push((row.id.clone(), inbox)),
-                    }
-                }
-                if notify {
-                    outcome.published.extend(fold.published);
-                }
-                fold.state
-            } else {
+                outcome.published.extend(fold.published);
+                outcome.applied += 1;
+                guards.insert(commit.stream_id.clone(), (head, None));
+                continue;
+            }
+            let state = {
                 let fold = fold_org(projection, state.as_deref(), commit)?;
                 for row in &fold.ledger {
                     appended.push(bound(row)?);
@@ -158,10 +171,6 @@ impl SqlReadModel {
                 }
                 fold.state
             };
-            let head = Head {
-                version: commit.last_version(),
-                hash: commit.last_hash().to_owned(),
-            };
             current.keep(bound(&StreamGuardRow {
                 projection: projection.name().to_owned(),
                 stream_id: commit.stream_id.clone(),
@@ -171,6 +180,23 @@ impl SqlReadModel {
             })?);
             outcome.applied += 1;
             guards.insert(commit.stream_id.clone(), (head, Some(state)));
+        }
+        for (stream_id, approval) in &documents {
+            let Some((head, _)) = guards.get(stream_id) else {
+                continue;
+            };
+            let DocumentRows { state, current: rows } = document_rows(approval, head.version)?;
+            if let Some((row, inbox)) = rows {
+                current.keep(bound(&row)?);
+                inboxes.push((row.id, inbox));
+            }
+            current.keep(bound(&StreamGuardRow {
+                projection: projection.name().to_owned(),
+                stream_id: stream_id.clone(),
+                version: head.version as i64,
+                hash: head.hash.clone(),
+                state,
+            })?);
         }
         for rows in appended.by_table.values() {
             insert_rows(&mut tx, rows).await?;
@@ -330,10 +356,10 @@ impl Latest {
     }
 
     fn keep(&mut self, row: Bound) {
-        match self.at.get(&(row.table, row.key())) {
-            Some(i) => self.rows[*i] = row,
-            None => {
-                self.at.insert((row.table, row.key()), self.rows.len());
+        match self.at.entry((row.table, row.key())) {
+            std::collections::hash_map::Entry::Occupied(at) => self.rows[*at.get()] = row,
+            std::collections::hash_map::Entry::Vacant(at) => {
+                at.insert(self.rows.len());
                 self.rows.push(row);
             }
         }

@@ -31,6 +31,18 @@ pub struct SqlReadModel {
     mysql: bool,
 }
 
+/// Every SQLite connection's settings. The read model is rebuilt from the log and each
+/// batch's checkpoint commits with its rows, so `synchronous=NORMAL` is enough: in WAL mode a
+/// power cut can lose the last batches but never leaves them half written, and the projector
+/// applies them again. A 64 MiB page cache keeps a catch-up's batches from spilling pages
+/// mid-transaction. Measured with `erp bench rebuild` (docs/performance.md).
+const SQLITE_PRAGMAS: &[&str] = &[
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA cache_size=-65536",
+    "PRAGMA temp_store=MEMORY",
+];
+
 impl SqlReadModel {
     /// Connects (`sqlite://path?mode=rwc` or `mysql://user:pass@host:port/db`) and creates
     /// the tables if missing.
@@ -40,11 +52,18 @@ impl SqlReadModel {
         let pool = AnyPoolOptions::new()
             // SQLite has one writer; more connections only contend for its lock.
             .max_connections(if sqlite { 1 } else { 8 })
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if sqlite {
+                        for pragma in SQLITE_PRAGMAS {
+                            sqlx::Executor::execute(&mut *conn, *pragma).await?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
             .connect(url)
             .await?;
-        if sqlite {
-            sqlx::query("PRAGMA journal_mode=WAL").execute(&pool).await?;
-        }
         let store = Self {
             pool,
             url: url.to_owned(),
