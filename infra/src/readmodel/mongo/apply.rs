@@ -5,9 +5,10 @@
 use super::{duplicate_key, unavailable, MongoViews, PROJECTION};
 use crate::eventlog::chain::Head;
 use crate::eventlog::{Checkpoint, Delivered};
-use crate::readmodel::fold::fold_approval;
+use crate::readmodel::fold::{document_rows, fold_approval_events, restore, DocumentRows};
 use crate::readmodel::rows::{ApprovalRow, NotificationRow, TableRow, TimelineRow};
 use crate::readmodel::{moved_partitions, Applied, StoreError};
+use domain::approval::Approval;
 use futures::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document};
 use mongodb::options::ReplaceOptions;
@@ -17,27 +18,10 @@ use std::collections::HashMap;
 struct Pending {
     start: Head,
     head: Head,
-    state: Option<String>,
+    /// The aggregate, folded across the batch; its rows are built after its last commit.
+    approval: Approval,
     commits: usize,
-    appends: HashMap<&'static str, Vec<Document>>,
-    inbox: Option<Vec<Document>>,
-    approval: Option<Document>,
     published: Vec<crate::readmodel::fold::Change>,
-}
-
-impl Pending {
-    fn new(head: Head, state: Option<String>) -> Self {
-        Self {
-            start: head.clone(),
-            head,
-            state,
-            commits: 0,
-            appends: HashMap::new(),
-            inbox: None,
-            approval: None,
-            published: Vec::new(),
-        }
-    }
 }
 
 /// A typed row as a BSON document, with a deterministic `_id` from its key columns.
@@ -129,87 +113,121 @@ impl MongoViews {
         checkpoint: &Checkpoint,
         notify: bool,
     ) -> Result<Applied, StoreError> {
-        // Fold every commit of a stream in the batch first, then write once per stream:
-        // append-only rows, the stream's inbox rows, and last the guarded approval document.
+        // Fold every commit of a stream in the batch first, then write a few requests for the
+        // whole batch: append-only rows, the inbox rows, and last each stream's guarded
+        // approval document (a stream's guard always moves after its other rows).
         let mut outcome = Applied::default();
         let mut order: Vec<String> = Vec::new();
+        for delivered in batch {
+            if !order.contains(&delivered.commit.stream_id) {
+                order.push(delivered.commit.stream_id.clone());
+            }
+        }
+        let mut guards = self.guards(&order).await?;
         let mut pending: HashMap<String, Pending> = HashMap::new();
+        let mut appends: HashMap<&'static str, Vec<Document>> = HashMap::new();
         for delivered in batch {
             let commit = &delivered.commit;
-            if !pending.contains_key(&commit.stream_id) {
-                let (head, state) = self.guard(&commit.stream_id).await?;
-                order.push(commit.stream_id.clone());
-                pending.insert(commit.stream_id.clone(), Pending::new(head, state));
-            }
-            let Some(p) = pending.get_mut(&commit.stream_id) else {
-                continue;
+            let p = match pending.entry(commit.stream_id.clone()) {
+                std::collections::hash_map::Entry::Occupied(p) => p.into_mut(),
+                std::collections::hash_map::Entry::Vacant(p) => {
+                    let (head, state) = guards.remove(&commit.stream_id).unwrap_or_default();
+                    p.insert(Pending {
+                        start: head.clone(),
+                        head,
+                        approval: restore(state.as_deref())?,
+                        commits: 0,
+                        published: Vec::new(),
+                    })
+                }
             };
             if commit.events.is_empty() || commit.first_version != p.head.version + 1 {
                 outcome.skipped += 1;
                 continue;
             }
-            let fold = fold_approval(p.state.as_deref(), delivered)?;
+            let fold = fold_approval_events(&mut p.approval, delivered, notify)?;
             p.head = Head {
                 version: commit.last_version(),
                 hash: commit.last_hash().to_owned(),
             };
             for row in &fold.timeline {
-                p.appends.entry(TimelineRow::TABLE).or_default().push(document(row)?);
+                appends.entry(TimelineRow::TABLE).or_default().push(document(row)?);
             }
             for row in &fold.notifications {
-                p.appends
-                    .entry(NotificationRow::TABLE)
-                    .or_default()
-                    .push(document(row)?);
+                appends.entry(NotificationRow::TABLE).or_default().push(document(row)?);
             }
-            if let Some(row) = &fold.approval {
-                p.approval = Some(approval_document(row)?);
-            }
-            if let Some(inbox) = &fold.inbox {
-                p.inbox = Some(inbox.iter().map(document).collect::<Result<_, _>>()?);
-            }
-            p.state = Some(fold.state);
             p.commits += 1;
             p.published.extend(fold.published);
         }
-        for stream_id in order {
-            let Some(p) = pending.remove(&stream_id) else { continue };
-            if p.commits == 0 {
+        let mut approvals = Vec::new();
+        let mut inboxes = Vec::new();
+        let mut inbox_of = Vec::new();
+        for stream_id in &order {
+            let Some(p) = pending.get(stream_id).filter(|p| p.commits > 0) else {
                 continue;
+            };
+            let DocumentRows { state, current } = document_rows(&p.approval, p.head.version)?;
+            let Some((row, inbox)) = current else { continue };
+            let mut approval = approval_document(&row)?;
+            approval.insert("_version", p.head.version as i64);
+            approval.insert("_hash", p.head.hash.clone());
+            approval.insert("_state", state);
+            approvals.push((stream_id, p.start.version, approval));
+            inbox_of.push(stream_id.clone());
+            for row in &inbox {
+                inboxes.push(document(row)?);
             }
-            for (table, documents) in p.appends {
-                self.insert_all(table, documents).await?;
-            }
-            if let Some(inbox) = p.inbox {
-                self.coll("inbox")
-                    .delete_many(doc! { "doc": &stream_id })
-                    .await
-                    .map_err(unavailable)?;
-                self.insert_all("inbox", inbox).await?;
-            }
-            if let Some(mut approval) = p.approval {
-                approval.insert("_version", p.head.version as i64);
-                approval.insert("_hash", p.head.hash.clone());
-                approval.insert("_state", p.state.clone().unwrap_or_default());
-                // The guard moves last, and only from the version this batch started from.
-                let written = self
-                    .coll("approvals")
-                    .replace_one(doc! { "_id": &stream_id, "_version": p.start.version as i64 }, approval)
-                    .with_options(ReplaceOptions::builder().upsert(true).build())
-                    .await;
-                match written {
-                    Ok(_) => {}
-                    Err(e) if duplicate_key(&e) => {
-                        outcome.skipped += p.commits;
-                        continue;
+        }
+        for (table, documents) in appends {
+            self.insert_all(table, documents).await?;
+        }
+        for streams in inbox_of.chunks(500) {
+            self.coll("inbox")
+                .delete_many(doc! { "doc": { "$in": streams } })
+                .await
+                .map_err(unavailable)?;
+        }
+        self.insert_all("inbox", inboxes).await?;
+        // The guards move last, each only from the version this batch started from: one
+        // `update` command of many statements, unordered. A statement refused as a duplicate
+        // key is a stream another writer moved first: its commits count as skipped.
+        let mut refused = std::collections::HashSet::new();
+        for chunk in approvals.chunks(500) {
+            let updates: Vec<Document> = chunk
+                .iter()
+                .map(|(stream_id, start, approval)| {
+                    doc! {
+                        "q": { "_id": *stream_id, "_version": *start as i64 },
+                        "u": approval.clone(),
+                        "upsert": true,
                     }
-                    Err(e) => return Err(unavailable(e)),
+                })
+                .collect();
+            let answer = self
+                .database()
+                .run_command(doc! { "update": "approvals", "updates": updates, "ordered": false })
+                .await
+                .map_err(unavailable)?;
+            for error in answer.get_array("writeErrors").map(Vec::as_slice).unwrap_or_default() {
+                let error = error.as_document();
+                let code = error.and_then(|e| e.get_i32("code").ok());
+                let index = error.and_then(|e| e.get_i32("index").ok());
+                match (code, index.and_then(|i| chunk.get(i as usize))) {
+                    (Some(11000), Some((stream_id, _, _))) => {
+                        refused.insert((*stream_id).clone());
+                    }
+                    _ => return Err(StoreError::Unavailable(format!("writing approvals: {error:?}"))),
                 }
             }
-            outcome.applied += p.commits;
-            if notify {
-                outcome.published.extend(p.published);
+        }
+        for stream_id in &order {
+            let Some(p) = pending.remove(stream_id) else { continue };
+            if refused.contains(stream_id) {
+                outcome.skipped += p.commits;
+                continue;
             }
+            outcome.applied += p.commits;
+            outcome.published.extend(p.published);
         }
         for (partition, next) in checkpoint {
             // Never backwards: without a transaction, an instance that lost the partition

@@ -21,9 +21,11 @@ use crate::eventlog::chain::Head;
 use crate::eventlog::{Checkpoint, Delivered};
 use async_trait::async_trait;
 use domain::approval::Inbox;
+use futures::TryStreamExt;
 use mongodb::bson::{doc, Document};
 use mongodb::options::{IndexOptions, ReplaceOptions};
 use mongodb::{Client, Collection, Database, IndexModel};
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 const PROJECTION: &str = "approval.views";
@@ -228,6 +230,14 @@ impl MongoViews {
         Ok(())
     }
 
+    /// The generation these views write to now.
+    fn database(&self) -> Database {
+        self.data
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
     fn coll(&self, name: &str) -> Collection<Document> {
         self.data
             .read()
@@ -248,22 +258,26 @@ impl MongoViews {
         }
     }
 
-    async fn guard(&self, stream_id: &str) -> Result<(Head, Option<String>), StoreError> {
-        let found = self
-            .coll("approvals")
-            .find_one(doc! { "_id": stream_id })
-            .await
-            .map_err(unavailable)?;
-        Ok(match found {
-            Some(d) => (
-                Head {
+    /// Each stream's guard — the head its document was written at and its folded state — a
+    /// few hundred per request; streams without a document are missing.
+    async fn guards(&self, stream_ids: &[String]) -> Result<HashMap<String, (Head, Option<String>)>, StoreError> {
+        let mut guards = HashMap::new();
+        for chunk in stream_ids.chunks(500) {
+            let mut found = self
+                .coll("approvals")
+                .find(doc! { "_id": { "$in": chunk } })
+                .projection(doc! { "_version": 1, "_hash": 1, "_state": 1 })
+                .await
+                .map_err(unavailable)?;
+            while let Some(d) = found.try_next().await.map_err(unavailable)? {
+                let head = Head {
                     version: d.get_i64("_version").unwrap_or(0) as u64,
                     hash: d.get_str("_hash").unwrap_or_default().to_owned(),
-                },
-                d.get_str("_state").ok().map(str::to_owned),
-            ),
-            None => (Head::default(), None),
-        })
+                };
+                guards.insert(text_of(&d, "_id"), (head, d.get_str("_state").ok().map(str::to_owned)));
+            }
+        }
+        Ok(guards)
     }
 }
 
