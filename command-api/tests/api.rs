@@ -1596,6 +1596,32 @@ async fn an_instance_at_capacity_refuses_at_once_with_503_and_retry_after_and_st
     );
 }
 
+/// `erp up` runs the command API with the CPU-bound limits (few places, a short line, a short
+/// wait): an ordinary burst — two dozen comments on one document at once, each waiting for the
+/// others' commits — must still all land.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_comments_on_one_document_lands_under_the_limits_erp_up_runs_with() {
+    let app = embedded_with(Settings {
+        admission: infra::admission::AdmissionLimits::cpu_bound(),
+        ..demo_settings()
+    })
+    .await;
+    let kang = app.login(DEV_KANG).await;
+    let (id, _) = app.submitted(&kang, line(&[PLATFORM_LEAD, DEV_HEAD])).await;
+    let path = format!("/api/approvals/{id}/comments");
+    let replies = futures::future::join_all((0..24).map(|n| {
+        let (path, kang, app) = (path.clone(), kang.clone(), &app);
+        async move {
+            app.post(&path, &kang, json!({ "text": format!("의견 {n}") }), None)
+                .await
+        }
+    }))
+    .await;
+    for reply in &replies {
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_waits_for_a_place_within_the_bound_instead_of_being_refused() {
     let app = embedded_with(Settings {
