@@ -65,6 +65,32 @@ impl<'a> Span<'a> {
     }
 }
 
+/// What rule R and the verifier read of a decoded commit.
+impl CommitRecord {
+    /// Each event's place in the stream's chain.
+    pub fn links(&self) -> Vec<Link<'_>> {
+        self.events
+            .iter()
+            .map(|e| Link {
+                version: e.version,
+                prev_hash: &e.prev_hash,
+                hash: &e.hash,
+            })
+            .collect()
+    }
+
+    /// Where the commit's events start and end in the stream's chain (`None`: no events).
+    pub fn span(&self) -> Option<Span<'_>> {
+        let (first, last) = (self.events.first()?, self.events.last()?);
+        Some(Span {
+            first_version: self.first_version,
+            first_prev_hash: &first.prev_hash,
+            last_version: self.last_version(),
+            last_hash: &last.hash,
+        })
+    }
+}
+
 impl Default for Head {
     fn default() -> Self {
         Self {

@@ -150,29 +150,6 @@ impl CommitRecord {
             .unwrap_or(GENESIS_HASH)
     }
 
-    /// Each event's place in the stream's chain.
-    pub fn links(&self) -> Vec<super::chain::Link<'_>> {
-        self.events
-            .iter()
-            .map(|e| super::chain::Link {
-                version: e.version,
-                prev_hash: &e.prev_hash,
-                hash: &e.hash,
-            })
-            .collect()
-    }
-
-    /// Where the commit's events start and end in the stream's chain (`None`: no events).
-    pub fn span(&self) -> Option<super::chain::Span<'_>> {
-        let (first, last) = (self.events.first()?, self.events.last()?);
-        Some(super::chain::Span {
-            first_version: self.first_version,
-            first_prev_hash: &first.prev_hash,
-            last_version: self.last_version(),
-            last_hash: &last.hash,
-        })
-    }
-
     /// The record key: unique per commit, so compaction never drops history.
     pub fn key(&self) -> String {
         format!("{}@{}#{}", self.stream_id, self.first_version, self.commit_id)
