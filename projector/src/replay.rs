@@ -129,8 +129,8 @@ impl Projector {
         };
         let mut applied = 0;
         // The next batch is read (and decoded) while this one is written: one batch ahead.
-        let mut ahead = read_ahead(subscription, self.catch_up_batch, end.clone());
-        while let Some(next) = ahead.recv().await {
+        let mut ahead = ReadAhead::start(subscription, self.catch_up_batch, end.clone());
+        while let Some(next) = ahead.batches.recv().await {
             let (batch, checkpoint) = next?;
             match self.apply(projection, &from, &batch, &checkpoint, notify).await {
                 Ok(n) => {
@@ -147,6 +147,8 @@ impl Projector {
             report.elapsed = started.elapsed();
             progress(&report);
         }
+        // The channel also closes when the reading task dies: that is not the end of the log.
+        ahead.finished().await?;
         Ok(applied)
     }
 
@@ -274,40 +276,54 @@ impl Projector {
 
 /// Batches of at most `max` commits up to `end` (never past it: a diff compares with a copy
 /// that stopped exactly there), each with the checkpoint after it, read by a task of their
-/// own one batch ahead of the reader. The channel ends after `end`, or after an error.
-type AheadBatch = Result<(Vec<Delivered>, Checkpoint), ProjectorError>;
+/// own one batch ahead of the reader. The channel ends after `end`, or after an error; the
+/// task is stopped when this is dropped (a caller that returns early leaves nothing behind).
+struct ReadAhead {
+    batches: tokio::sync::mpsc::Receiver<Result<(Vec<Delivered>, Checkpoint), ProjectorError>>,
+    task: tokio::task::JoinHandle<()>,
+}
 
-fn read_ahead(
-    mut subscription: Box<dyn Subscription>,
-    max: usize,
-    end: Checkpoint,
-) -> tokio::sync::mpsc::Receiver<AheadBatch> {
-    let (tx, rx) = tokio::sync::mpsc::channel(1);
-    tokio::spawn(async move {
-        while !reached(subscription.checkpoint(), &end) {
-            let next = subscription
-                .next_batch(max, Duration::from_millis(500))
-                .await
-                .map_err(ProjectorError::from)
-                .map(|mut batch| {
-                    batch.retain(|d| end.get(&d.partition).is_some_and(|e| d.offset < *e));
-                    (batch, subscription.checkpoint().clone())
-                });
-            match next {
-                Ok((batch, _)) if batch.is_empty() => continue,
-                Ok(next) => {
-                    if tx.send(Ok(next)).await.is_err() {
-                        return;
+impl ReadAhead {
+    fn start(mut subscription: Box<dyn Subscription>, max: usize, end: Checkpoint) -> Self {
+        let (tx, batches) = tokio::sync::mpsc::channel(1);
+        let task = tokio::spawn(async move {
+            while !reached(subscription.checkpoint(), &end) {
+                let next = subscription
+                    .next_batch(max, Duration::from_millis(500))
+                    .await
+                    .map_err(ProjectorError::from)
+                    .map(|mut batch| {
+                        batch.retain(|d| end.get(&d.partition).is_some_and(|e| d.offset < *e));
+                        (batch, subscription.checkpoint().clone())
+                    });
+                let failed = next.is_err();
+                match next {
+                    Ok((batch, _)) if batch.is_empty() => continue,
+                    next => {
+                        if tx.send(next).await.is_err() || failed {
+                            return;
+                        }
                     }
                 }
-                Err(e) => {
-                    let _ = tx.send(Err(e)).await;
-                    return;
-                }
             }
-        }
-    });
-    rx
+        });
+        Self { batches, task }
+    }
+
+    /// After the channel closed: an error unless the task read up to the end.
+    async fn finished(&mut self) -> Result<(), ProjectorError> {
+        (&mut self.task).await.map_err(|e| {
+            ProjectorError::Log(infra::eventlog::EventLogError::Unavailable(format!(
+                "reading ahead: {e}"
+            )))
+        })
+    }
+}
+
+impl Drop for ReadAhead {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 pub(super) fn reached(at: &Checkpoint, end: &Checkpoint) -> bool {

@@ -10,10 +10,14 @@
 //! hashed with nine).
 //!
 //! A record written before payloads were stored sorted, or bytes spelled any other way, gives
-//! a different input and fails this check; the caller then decodes the record and asks
-//! [`CommitRecord::hash_of`](super::codec::CommitRecord::hash_of), so the verdict is always the canonical one — this is only the
-//! fast way to a "yes". It cannot say "yes" wrongly: each spliced field is one whole JSON
-//! value, so the input spells the fields unambiguously, and equal inputs are equal fields.
+//! a different input and fails this check; the caller then judges the whole record the usual
+//! way (decoded, with [`CommitRecord::hash_of`](super::codec::CommitRecord::hash_of)), so this
+//! is only a fast way to a "yes". [`StoredCommit::parse`] is as strict as decoding (ids,
+//! dates, strings, numbers and depth are checked as a decode checks them), so a record that
+//! would not decode never takes the fast way. A "yes" means the stored bytes are exactly the
+//! bytes the hash was computed over; every record a writer builds is spelled canonically, so
+//! for them both ways agree. A forger who computes a hash over other spellings of the same
+//! content gains nothing he could not do with the canonical ones.
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -64,9 +68,6 @@ pub struct StoredEvent<'a> {
     pub hash: Cow<'a, str>,
 }
 
-/// The all-zero UUID as serde writes it.
-const NIL_UUID: &str = "\"00000000-0000-0000-0000-000000000000\"";
-
 impl<'a> StoredCommit<'a> {
     /// Borrows a commit from a record's bytes, or `None` when they do not read as one (the
     /// caller decodes them the usual way to say why). The string fields are checked to be
@@ -80,11 +81,12 @@ impl<'a> StoredCommit<'a> {
             && is_uuid(commit.correlation_id)
             && (commit.causation_id.get() == "null" || is_uuid(commit.causation_id))
             && (commit.actor.get() == "null" || unquote(commit.actor).is_some())
-            && write_nanos(commit.recorded_at.get(), &mut Vec::new())
-            && commit
-                .events
-                .iter()
-                .all(|e| is_uuid(e.event_id) && unquote(e.event_type).is_some());
+            && serde_json::from_str::<chrono::DateTime<chrono::Utc>>(commit.recorded_at.get()).is_ok()
+            && commit.events.iter().all(|e| {
+                is_uuid(e.event_id)
+                    && unquote(e.event_type).is_some()
+                    && serde_json::from_str::<Checked>(e.payload.get()).is_ok()
+            });
         valid.then_some(commit)
     }
 
@@ -97,7 +99,9 @@ impl<'a> StoredCommit<'a> {
     }
 
     pub fn has_command_id(&self) -> bool {
-        self.command_id.get() != NIL_UUID
+        unquote(self.command_id)
+            .and_then(|id| Uuid::try_parse(&id).ok())
+            .is_some_and(|id| !id.is_nil())
     }
 
     /// Whether `event`'s stored hash is the SHA-256 of its stored fields in canonical order
@@ -147,6 +151,53 @@ impl StoredEvent<'_> {
 
     pub fn event_type(&self) -> Cow<'_, str> {
         unquote(self.event_type).unwrap_or_default()
+    }
+}
+
+/// Any JSON value, read only to check that it decodes as a `serde_json::Value` would — numbers
+/// in range, escapes valid, nesting within the depth limit — without building it. (Skipping a
+/// value, as `RawValue` and `IgnoredAny` do, checks less.)
+struct Checked;
+
+impl<'de> Deserialize<'de> for Checked {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(CheckedVisitor)
+    }
+}
+
+struct CheckedVisitor;
+
+impl<'de> serde::de::Visitor<'de> for CheckedVisitor {
+    type Value = Checked;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_unit<E>(self) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
+        while seq.next_element::<Checked>()?.is_some() {}
+        Ok(Checked)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
+        while map.next_entry::<Checked, Checked>()?.is_some() {}
+        Ok(Checked)
     }
 }
 
@@ -293,6 +344,29 @@ mod tests {
             assert!(CommitRecord::decode(broken.as_bytes()).is_err());
             assert!(StoredCommit::parse(broken.as_bytes()).is_none(), "{broken}");
         }
+    }
+
+    /// What a decode refuses must not take the fast way, even with a hash over its bytes.
+    #[test]
+    fn what_a_decode_refuses_does_not_parse_even_where_a_raw_read_would() {
+        let record = commit(serde_json::json!({ "n": 1 }), None, Utc::now());
+        let bytes = String::from_utf8(record.encode().unwrap()).unwrap();
+        let at = serde_json::to_string(&record.recorded_at).unwrap();
+        for broken in [
+            bytes.replacen(&at, "\"2026-13-45T25:61:61Z\"", 1),
+            bytes.replacen("{\"n\":1}", "{\"n\":1e400}", 1),
+            bytes.replacen("{\"n\":1}", "{\"n\":\"\\uD800\"}", 1),
+            bytes.replacen("{\"n\":1}", &format!("{}1{}", "[".repeat(200), "]".repeat(200)), 1),
+        ] {
+            assert!(CommitRecord::decode(broken.as_bytes()).is_err(), "{broken}");
+            assert!(StoredCommit::parse(broken.as_bytes()).is_none(), "{broken}");
+        }
+        let nil = bytes.replacen(
+            &serde_json::to_string(&record.command_id).unwrap(),
+            "\"00000000000000000000000000000000\"",
+            1,
+        );
+        assert!(!StoredCommit::parse(nil.as_bytes()).unwrap().has_command_id());
     }
 
     #[test]

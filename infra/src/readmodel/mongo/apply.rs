@@ -24,6 +24,27 @@ struct Pending {
     published: Vec<crate::readmodel::fold::Change>,
 }
 
+/// Statements of one command: at most 500, and at most 8 MiB of documents (a command may hold
+/// 16 MiB; each statement carries a whole folded document).
+fn by_size<'a>(approvals: &'a [(&'a String, u64, Document)]) -> Vec<&'a [(&'a String, u64, Document)]> {
+    const MAX_STATEMENTS: usize = 500;
+    const MAX_BYTES: usize = 8 * 1024 * 1024;
+    let mut chunks = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, (_, _, approval)) in approvals.iter().enumerate() {
+        let size = mongodb::bson::to_vec(approval).map_or(0, |b| b.len());
+        if i > start && (i - start == MAX_STATEMENTS || bytes + size > MAX_BYTES) {
+            chunks.push(&approvals[start..i]);
+            (start, bytes) = (i, 0);
+        }
+        bytes += size;
+    }
+    if start < approvals.len() {
+        chunks.push(&approvals[start..]);
+    }
+    chunks
+}
+
 /// A typed row as a BSON document, with a deterministic `_id` from its key columns.
 pub(super) fn document<R: TableRow>(row: &R) -> Result<Document, StoreError> {
     let mut document = mongodb::bson::to_document(row).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -192,7 +213,7 @@ impl MongoViews {
         // `update` command of many statements, unordered. A statement refused as a duplicate
         // key is a stream another writer moved first: its commits count as skipped.
         let mut refused = std::collections::HashSet::new();
-        for chunk in approvals.chunks(500) {
+        for chunk in by_size(&approvals) {
             let updates: Vec<Document> = chunk
                 .iter()
                 .map(|(stream_id, start, approval)| {
@@ -203,11 +224,21 @@ impl MongoViews {
                     }
                 })
                 .collect();
+            // A command is not a retryable write and takes no write concern from the client:
+            // it asks for a majority itself, and a write-concern failure fails the batch.
             let answer = self
                 .database()
-                .run_command(doc! { "update": "approvals", "updates": updates, "ordered": false })
+                .run_command(doc! {
+                    "update": "approvals",
+                    "updates": updates,
+                    "ordered": false,
+                    "writeConcern": { "w": "majority" },
+                })
                 .await
                 .map_err(unavailable)?;
+            if let Ok(failure) = answer.get_document("writeConcernError") {
+                return Err(StoreError::Unavailable(format!("writing approvals: {failure:?}")));
+            }
             for error in answer.get_array("writeErrors").map(Vec::as_slice).unwrap_or_default() {
                 let error = error.as_document();
                 let code = error.and_then(|e| e.get_i32("code").ok());
@@ -250,5 +281,32 @@ impl MongoViews {
             }
         }
         Ok(outcome)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A catch-up batch moves thousands of guards, each with its whole document: the command
+    /// carrying them must stay under MongoDB's 16 MiB, or the batch fails on every retry.
+    #[test]
+    fn guard_updates_are_cut_by_count_and_by_size() {
+        let id = "doc".to_owned();
+        let small: Vec<_> = (0..1_201).map(|i| (&id, i, doc! { "n": i as i64 })).collect();
+        let sizes: Vec<usize> = by_size(&small).iter().map(|c| c.len()).collect();
+        assert_eq!(sizes, [500, 500, 201]);
+        let text = "가".repeat(1024 * 1024 / 3);
+        let large: Vec<_> = (0..20).map(|i| (&id, i, doc! { "document": text.clone() })).collect();
+        let chunks = by_size(&large);
+        assert!(chunks.len() >= 3, "{} chunks", chunks.len());
+        assert_eq!(chunks.iter().map(|c| c.len()).sum::<usize>(), 20);
+        for chunk in chunks {
+            let bytes: usize = chunk
+                .iter()
+                .map(|(_, _, d)| mongodb::bson::to_vec(d).unwrap().len())
+                .sum();
+            assert!(bytes <= 8 * 1024 * 1024, "{bytes} bytes in one command");
+        }
     }
 }

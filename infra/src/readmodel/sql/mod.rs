@@ -34,7 +34,8 @@ pub struct SqlReadModel {
 /// Every SQLite connection's settings. The read model is rebuilt from the log and each
 /// batch's checkpoint commits with its rows, so `synchronous=NORMAL` is enough: in WAL mode a
 /// power cut can lose the last batches but never leaves them half written, and the projector
-/// applies them again. A 64 MiB page cache keeps a catch-up's batches from spilling pages
+/// applies them again (their feed entries keep their ids; a live subscriber may be told of
+/// them twice). A 64 MiB page cache keeps a catch-up's batches from spilling pages
 /// mid-transaction. Measured with `erp bench rebuild` (docs/performance.md).
 const SQLITE_PRAGMAS: &[&str] = &[
     "PRAGMA journal_mode=WAL",
