@@ -308,8 +308,13 @@ mod tests {
     fn an_altered_payload_or_envelope_is_not_intact() {
         let record = commit(serde_json::json!({ "amount": 100 }), Some("kim"), Utc::now());
         let bytes = String::from_utf8(record.encode().unwrap()).unwrap();
-        for (from, to) in [("100", "900"), ("\"kim\"", "\"lee\""), ("doc.noted", "doc.xoted")] {
+        for (from, to) in [
+            ("\"amount\":100", "\"amount\":900"),
+            ("\"kim\"", "\"lee\""),
+            ("doc.noted", "doc.xoted"),
+        ] {
             let altered = bytes.replacen(from, to, 1);
+            assert_ne!(altered, bytes, "{from} is in the record");
             let stored = StoredCommit::parse(altered.as_bytes()).unwrap();
             assert!(!stored.intact(&stored.events[0], &mut Vec::new()), "{from} → {to}");
         }
