@@ -19,7 +19,7 @@ pub struct Applied {
     pub published: Vec<Change>,
 }
 
-/// The approval views port: one fold ([`super::fold::fold_approval`]), two stores — SQL (SQLite for the
+/// The approval views port: one fold ([`super::fold::fold_approval_events`]), two stores — SQL (SQLite for the
 /// embedded default) and MongoDB — checked by one contract suite.
 #[async_trait::async_trait]
 pub trait ApprovalViews: Send + Sync {

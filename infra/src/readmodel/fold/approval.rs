@@ -1,51 +1,13 @@
 //! The approval views' fold: a document's list row and folded document, its timeline, the
 //! inbox boxes it sits in, the notifications each event sends, and the changes pushed live.
 
-use super::{corrupt, name_of, restore, Cause, Change};
+use super::{corrupt, name_of, Cause, Change};
 use crate::eventlog::Delivered;
 use crate::readmodel::rows::{ApprovalRow, FeedEntry, InboxRow, NotificationRow, TimelineRow};
 use crate::readmodel::StoreError;
 use domain::approval::{notices, Approval, ApprovalDocument, ApprovalEvent};
 use domain::Aggregate;
 use serde::Deserialize;
-
-/// What one approval commit folds to.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ApprovalFold {
-    /// The folded aggregate, as JSON (the stream's guard keeps it).
-    pub state: String,
-    /// The document's row after the commit; `None` while no document exists.
-    pub approval: Option<ApprovalRow>,
-    /// One row per event, written once.
-    pub timeline: Vec<TimelineRow>,
-    /// The notifications the events sent, written once (deterministic ids).
-    pub notifications: Vec<NotificationRow>,
-    /// The document's inbox rows now: they replace all its earlier ones. `None` while no
-    /// document exists.
-    pub inbox: Option<Vec<InboxRow>>,
-    /// What live subscribers are told.
-    pub published: Vec<Change>,
-}
-
-/// Folds one approval commit onto the stored `state`.
-pub fn fold_approval(state: Option<&str>, delivered: &Delivered) -> Result<ApprovalFold, StoreError> {
-    let mut approval: Approval = restore(state)?;
-    let ApprovalEvents {
-        timeline,
-        notifications,
-        published,
-    } = fold_approval_events(&mut approval, delivered, true)?;
-    let DocumentRows { state, current } = document_rows(&approval, delivered.commit.last_version())?;
-    let (approval, inbox) = current.map_or((None, None), |(row, inbox)| (Some(row), Some(inbox)));
-    Ok(ApprovalFold {
-        state,
-        approval,
-        timeline,
-        notifications,
-        inbox,
-        published,
-    })
-}
 
 /// What one commit's events add: rows written once, and what live subscribers are told.
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -10,7 +10,7 @@ pub mod approval;
 pub mod org;
 
 pub use super::change::Change;
-pub use approval::{document_rows, fold_approval, fold_approval_events, ApprovalEvents, ApprovalFold, DocumentRows};
+pub use approval::{document_rows, fold_approval_events, ApprovalEvents, DocumentRows};
 pub use org::{fold_org, OrgFold, OrgRow};
 
 use super::StoreError;

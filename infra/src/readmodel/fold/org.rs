@@ -143,7 +143,7 @@ fn notice_row(
 }
 
 /// Folds one commit of `projection`'s stream type onto the stored `state`. Not for
-/// [`Projection::Approvals`] (see [`super::fold_approval`]).
+/// [`Projection::Approvals`] (see [`super::fold_approval_events`]).
 pub fn fold_org(projection: Projection, state: Option<&str>, commit: &CommitRecord) -> Result<OrgFold, StoreError> {
     let payloads: Vec<&serde_json::Value> = commit.events.iter().map(|e| &e.payload).collect();
     let version = commit.last_version() as i64;
@@ -253,7 +253,9 @@ pub fn fold_org(projection: Projection, state: Option<&str>, commit: &CommitReco
             }
             Ok(fold)
         }
-        Projection::Approvals => Err(StoreError::Corrupt("approval commits fold with fold_approval".into())),
+        Projection::Approvals => Err(StoreError::Corrupt(
+            "approval commits fold with fold_approval_events".into(),
+        )),
     }
 }
 

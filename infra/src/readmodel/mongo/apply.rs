@@ -139,8 +139,9 @@ impl MongoViews {
         // approval document (a stream's guard always moves after its other rows).
         let mut outcome = Applied::default();
         let mut order: Vec<String> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for delivered in batch {
-            if !order.contains(&delivered.commit.stream_id) {
+            if seen.insert(delivered.commit.stream_id.as_str()) {
                 order.push(delivered.commit.stream_id.clone());
             }
         }
@@ -182,7 +183,6 @@ impl MongoViews {
         }
         let mut approvals = Vec::new();
         let mut inboxes = Vec::new();
-        let mut inbox_of = Vec::new();
         for stream_id in &order {
             let Some(p) = pending.get(stream_id).filter(|p| p.commits > 0) else {
                 continue;
@@ -194,7 +194,6 @@ impl MongoViews {
             approval.insert("_hash", p.head.hash.clone());
             approval.insert("_state", state);
             approvals.push((stream_id, p.start.version, approval));
-            inbox_of.push(stream_id.clone());
             for row in &inbox {
                 inboxes.push(document(row)?);
             }
@@ -202,7 +201,8 @@ impl MongoViews {
         for (table, documents) in appends {
             self.insert_all(table, documents).await?;
         }
-        for streams in inbox_of.chunks(500) {
+        for chunk in approvals.chunks(500) {
+            let streams: Vec<&String> = chunk.iter().map(|(stream_id, _, _)| *stream_id).collect();
             self.coll("inbox")
                 .delete_many(doc! { "doc": { "$in": streams } })
                 .await
