@@ -1,7 +1,7 @@
 //! `erp bench commands`: the command API under open-loop load, in-process or as separate
 //! processes on a broker (see the module docs of [`super`]).
 
-use super::harness::{login, one_rate, start_server, Row};
+use super::harness::{hello_floor, login, one_rate, start_server, Row};
 use anyhow::Context;
 use command_api::seed::{DEV_KANG, HR, PLATFORM, PLATFORM_LEAD};
 use serde_json::json;
@@ -89,33 +89,6 @@ pub(crate) async fn spread_commands(
             first.map_or(0, |r| r.rate),
             first.map_or(0.0, |r| r.p50.as_secs_f64() * 1e3),
             first.map_or(0.0, |r| r.p99.as_secs_f64() * 1e3),
-        );
-    }
-    Ok(())
-}
-
-/// The HTTP floor of this box: the same open-loop generator against an axum route that only
-/// answers, in the same process — what the machine, the loopback and the client cost before
-/// any command is decided.
-async fn hello_floor(rates: &[u32], seconds: u64) -> anyhow::Result<()> {
-    let app = axum::Router::new().route("/", axum::routing::post(|| async { "{}" }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://127.0.0.1:{}/", listener.local_addr()?.port());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    let http = reqwest::Client::builder().pool_max_idle_per_host(512).build()?;
-    println!("\nfloor, same run: axum hello-world, same generator");
-    for &rate in rates {
-        let row = one_rate(rate, seconds, |_| http.post(&url).body("{}")).await;
-        println!(
-            "{:>7} {:>7} {:>7} {:>7} {:>10.2} {:>10.2} {:>10.2} {:>10.0}",
-            row.rate,
-            row.sent,
-            row.ok,
-            row.shed,
-            row.p50.as_secs_f64() * 1e3,
-            row.p99.as_secs_f64() * 1e3,
-            row.p999.as_secs_f64() * 1e3,
-            row.achieved
         );
     }
     Ok(())

@@ -184,15 +184,82 @@ pub(crate) async fn one_rate(rate: u32, seconds: u64, request: impl Fn(usize) ->
     }
 }
 
+/// The HTTP floor of this box: the same open-loop generator against an axum route that only
+/// answers, in the same process — what the machine, the loopback and the client cost before
+/// any command is decided.
+pub(crate) async fn hello_floor(rates: &[u32], seconds: u64) -> anyhow::Result<()> {
+    let app = axum::Router::new().route("/", axum::routing::post(|| async { "{}" }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://127.0.0.1:{}/", listener.local_addr()?.port());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let http = reqwest::Client::builder().pool_max_idle_per_host(512).build()?;
+    println!("\nfloor, same run: axum hello-world, same generator");
+    for &rate in rates {
+        let row = one_rate(rate, seconds, |_| http.post(&url).body("{}")).await;
+        println!(
+            "{:>7} {:>7} {:>7} {:>7} {:>10.2} {:>10.2} {:>10.2} {:>10.0}",
+            row.rate,
+            row.sent,
+            row.ok,
+            row.shed,
+            row.p50.as_secs_f64() * 1e3,
+            row.p99.as_secs_f64() * 1e3,
+            row.p999.as_secs_f64() * 1e3,
+            row.achieved
+        );
+    }
+    Ok(())
+}
+
+/// The read model's floor: `count` reads of one employee row by primary key, one after
+/// another on one read-only connection to the SQLite file at `db`, in this process — what a
+/// query costs before HTTP, GraphQL and sign-in. Returns (p50, p99, reads per second).
+pub(crate) async fn primary_key_floor(db: &std::path::Path, count: usize) -> anyhow::Result<(Duration, Duration, f64)> {
+    use sqlx::Row as _;
+    sqlx::any::install_default_drivers();
+    let url = format!("sqlite://{}?mode=ro", db.display());
+    let pool = sqlx::any::AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(&url)
+        .await?;
+    let ids: Vec<String> = sqlx::query("SELECT id FROM employees")
+        .fetch_all(&pool)
+        .await?
+        .iter()
+        .map(|r| r.try_get::<String, _>(0))
+        .collect::<Result<_, _>>()?;
+    anyhow::ensure!(!ids.is_empty(), "no employees in {}", db.display());
+    let mut took = Vec::with_capacity(count);
+    let started = Instant::now();
+    for i in 0..count {
+        let one = Instant::now();
+        sqlx::query("SELECT id, name, email, department, active FROM employees WHERE id = ?")
+            .bind(&ids[i % ids.len()])
+            .fetch_optional(&pool)
+            .await?
+            .context("a seeded employee is missing")?;
+        took.push(one.elapsed());
+    }
+    let rate = count as f64 / started.elapsed().as_secs_f64();
+    took.sort();
+    pool.close().await;
+    Ok((took[count / 2], took[(count * 99 / 100).min(count - 1)], rate))
+}
+
 /// `erp up` as a child process on a free port, killed on drop.
 pub(crate) struct ChildServer {
     child: tokio::process::Child,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl ChildServer {
     pub(crate) fn pid(&self) -> Option<u32> {
         self.child.id()
+    }
+
+    /// Its data directory (the log, `read.db`, keys).
+    pub(crate) fn dir(&self) -> &std::path::Path {
+        self.dir.path()
     }
 }
 
@@ -215,7 +282,7 @@ pub(crate) async fn start_up_child() -> anyhow::Result<(String, ChildServer)> {
         .kill_on_drop(true)
         .spawn()
         .context("starting erp up")?;
-    let server = ChildServer { child, _dir: dir };
+    let server = ChildServer { child, dir };
     let url = format!("http://127.0.0.1:{port}");
     wait_http(&format!("{url}/healthz"), Duration::from_secs(30)).await?;
     Ok((url, server))

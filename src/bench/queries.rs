@@ -1,12 +1,12 @@
 //! `erp bench queries`: the GraphQL API under open-loop load (see [`super`]).
 
-use super::harness::{login, one_rate, start_up_child};
+use super::harness::{hello_floor, login, one_rate, primary_key_floor, start_up_child};
 use command_api::seed::PLATFORM_LEAD;
 use serde_json::json;
 use std::time::Duration;
 
 pub(crate) async fn queries(url: Option<String>, rates: &[u32], seconds: u64) -> anyhow::Result<()> {
-    let (url, _server) = match url {
+    let (url, server) = match url {
         Some(url) => (url, None),
         None => {
             let (url, server) = start_up_child().await?;
@@ -84,6 +84,15 @@ pub(crate) async fn queries(url: Option<String>, rates: &[u32], seconds: u64) ->
                 break;
             }
         }
+    }
+    hello_floor(rates, seconds).await?;
+    if let Some(server) = &server {
+        let (p50, p99, rate) = primary_key_floor(&server.dir().join("read.db"), 20_000).await?;
+        println!(
+            "floor, same run: raw SELECT of one employee by primary key on the read model, one connection: p50 {:.1} µs, p99 {:.1} µs, {rate:.0} reads/s",
+            p50.as_secs_f64() * 1e6,
+            p99.as_secs_f64() * 1e6,
+        );
     }
     Ok(())
 }

@@ -26,7 +26,12 @@ use sqlx::{AnyPool, Row};
 /// The employee read model.
 #[derive(Debug, Clone)]
 pub struct SqlReadModel {
+    /// Writes: the projector's batches, replays' swaps. One connection on SQLite.
     pool: AnyPool,
+    /// What the APIs read. On SQLite a separate pool of read-only connections, which WAL lets
+    /// read beside the writer instead of queueing behind its one connection; on MySQL the
+    /// same pool as `pool`.
+    reads: AnyPool,
     url: String,
     mysql: bool,
 }
@@ -44,33 +49,31 @@ const SQLITE_PRAGMAS: &[&str] = &[
     "PRAGMA temp_store=MEMORY",
 ];
 
+/// Read connections on SQLite. Each is a blocking worker thread; a few keep both cores busy
+/// while one waits on the disk (`erp bench queries`, docs/performance.md).
+const SQLITE_READERS: u32 = 4;
+
 impl SqlReadModel {
     /// Connects (`sqlite://path?mode=rwc` or `mysql://user:pass@host:port/db`) and creates
     /// the tables if missing.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let sqlite = url.starts_with("sqlite:");
-        let pool = AnyPoolOptions::new()
-            // SQLite has one writer; more connections only contend for its lock.
-            .max_connections(if sqlite { 1 } else { 8 })
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    if sqlite {
-                        for pragma in SQLITE_PRAGMAS {
-                            sqlx::Executor::execute(&mut *conn, *pragma).await?;
-                        }
-                    }
-                    Ok(())
-                })
-            })
-            .connect(url)
-            .await?;
+        // SQLite has one writer; more connections only contend for its lock.
+        let pool = open_pool(url, if sqlite { 1 } else { 8 }, sqlite, false).await?;
+        // Migrate before the readers connect: `query_only` connections cannot create tables.
+        schema::migrate(&pool).await?;
+        let reads = if sqlite {
+            open_pool(url, SQLITE_READERS, true, true).await?
+        } else {
+            pool.clone()
+        };
         let store = Self {
             pool,
+            reads,
             url: url.to_owned(),
             mysql: !sqlite,
         };
-        schema::migrate(&store.pool).await?;
         Ok(store)
     }
 
@@ -89,7 +92,7 @@ impl SqlReadModel {
     /// Employees as (id, name, email, department, active), for checks and the directory.
     pub async fn employees(&self) -> Result<Vec<(String, String, String, Option<String>, bool)>, StoreError> {
         let rows = sqlx::query("SELECT id, name, email, department, active FROM employees ORDER BY name")
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await?;
         rows.iter()
             .map(|r| {
@@ -108,13 +111,36 @@ impl SqlReadModel {
     pub async fn leave_balance(&self, employee: &str) -> Result<Option<(String, String)>, StoreError> {
         let row = sqlx::query("SELECT balance, used FROM leave_balances WHERE employee = ?")
             .bind(employee)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reads)
             .await?;
         Ok(match row {
             Some(r) => Some((text_at(&r, 0)?.unwrap_or_default(), text_at(&r, 1)?.unwrap_or_default())),
             None => None,
         })
     }
+}
+
+/// A pool on `url` of at most `connections`; SQLite connections get [`SQLITE_PRAGMAS`], and
+/// `query_only` ones refuse writes.
+async fn open_pool(url: &str, connections: u32, sqlite: bool, query_only: bool) -> Result<AnyPool, StoreError> {
+    let pool = AnyPoolOptions::new()
+        .max_connections(connections)
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                if sqlite {
+                    for pragma in SQLITE_PRAGMAS {
+                        sqlx::Executor::execute(&mut *conn, *pragma).await?;
+                    }
+                    if query_only {
+                        sqlx::Executor::execute(&mut *conn, "PRAGMA query_only=ON").await?;
+                    }
+                }
+                Ok(())
+            })
+        })
+        .connect(url)
+        .await?;
+    Ok(pool)
 }
 
 #[async_trait::async_trait]

@@ -21,7 +21,7 @@ impl SqlReadModel {
         for b in binds {
             query = query.bind(b.to_string());
         }
-        query.fetch_all(&self.pool).await?.iter().map(read).collect()
+        query.fetch_all(&self.reads).await?.iter().map(read).collect()
     }
 
     /// As [`Self::rows`] for each of `ids`, asked in chunks: `{in}` in `sql` stands for a
@@ -56,7 +56,7 @@ impl SqlReadModel {
     pub async fn box_counts(&self, principal: &str) -> Result<Vec<(String, i64)>, StoreError> {
         let rows = sqlx::query("SELECT box, COUNT(*) FROM inbox WHERE principal = ? GROUP BY box ORDER BY box")
             .bind(principal)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await?;
         rows.iter()
             .map(|r| Ok((text_at(r, 0)?.unwrap_or_default(), r.try_get::<i64, _>(1)?)))
@@ -348,7 +348,7 @@ impl SqlReadModel {
              WHERE p.status = 'verified' AND e.department = ? AND e.active = 1",
         )
         .bind(department.to_owned())
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await?;
         let mut sums: std::collections::BTreeMap<(String, String), (i64, i64)> = Default::default();
         for r in &rows {
@@ -395,7 +395,7 @@ impl SqlReadModel {
             .bind(from.to_owned())
             .bind(to.to_owned())
             .bind(who.to_owned())
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await?;
         rows.iter()
             .map(|r| {
@@ -453,7 +453,7 @@ impl SqlReadModel {
         for b in &binds {
             q = q.bind(b);
         }
-        q.fetch_all(&self.pool)
+        q.fetch_all(&self.reads)
             .await?
             .iter()
             .map(|r| {

@@ -150,8 +150,9 @@ impl SqlReadModel {
         Ok(())
     }
 
-    /// Closes the pool (a shadow before its swap).
+    /// Closes the pools (a shadow before its swap).
     pub async fn close(&self) {
+        self.reads.close().await;
         self.pool.close().await;
     }
 }
