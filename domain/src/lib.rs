@@ -46,6 +46,7 @@
 //! | 연장·야간 근로 | overtime / night work | [`attendance::WorkedMinutes`] |
 //! | 주 52시간 | the 52-hour week, reported at the check-out that nears or passes it | [`attendance::weekly_hours`] → `attendance.weekly_hours_reported` |
 //! | 알림 (인사) | HR notices: quests, 사용 촉진, the 52-hour week | [`notice::HrNotice`] |
+//! | 알림 읽음 / 모두 읽음 | mark notifications read / mark all read, as events | [`feed::FeedReads`] → `feed.read`, `feed.all_read` |
 //! | 퀘스트 | quest: posted by a manager, taken on, submitted, verified or returned | [`quest::Quest`] → `quest.*` |
 //! | 사원 / 부서 / 부서장 / 직급 | employee / department / head / position | [`org`] |
 //! | 대기 / 진행 / 완료 / 반려 | pending / in progress / approved / rejected | [`approval::Status`] |
@@ -63,6 +64,7 @@
 //! - [`attendance`]: check-in/out per employee per work day, schedules, day and week figures.
 //! - [`quest`]: quests with leave or point rewards and attendance goals.
 //! - [`notice`]: who HR events tell what (the notification feed of the HR side).
+//! - [`feed`]: what a reader has read of their notification feed.
 //! - [`process`]: pure process managers (final approval → number, leave debit; quest
 //!   verification → leave credit).
 //! - [`testkit`]: the given/when/then harness other crates' tests use too.
@@ -72,6 +74,7 @@ pub mod aggregate;
 pub mod approval;
 pub mod attendance;
 pub mod authority;
+pub mod feed;
 pub mod form;
 pub mod ids;
 pub mod leave;
