@@ -199,6 +199,7 @@ impl From<DomainError> for ApiError {
             DomainError::Rule(e) => e.into(),
             DomainError::Attendance(e) => e.into(),
             DomainError::Quest(e) => e.into(),
+            DomainError::Feed(e) => e.into(),
         }
     }
 }
@@ -253,6 +254,7 @@ macro_rules! refusals {
 refusals!(
     domain::attendance::AttendanceError,
     domain::quest::QuestError,
+    domain::feed::FeedError,
     EmployeeError,
     DepartmentError,
     DelegationError,

@@ -116,6 +116,7 @@ impl std::fmt::Debug for AppState {
 /// Every public route, registered with its documentation.
 fn api() -> openapi::Api {
     let api = routes::approvals::routes(openapi::Api::new());
+    let api = routes::notifications::routes(api);
     routes::meta::routes(routes::quests::routes(routes::attendance::routes(routes::org::routes(
         api,
     ))))

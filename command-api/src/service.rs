@@ -103,6 +103,8 @@ pub enum DomainError {
     Attendance(#[from] domain::attendance::AttendanceError),
     #[error(transparent)]
     Quest(#[from] domain::quest::QuestError),
+    #[error(transparent)]
+    Feed(#[from] domain::feed::FeedError),
 }
 
 /// Per-request metadata carried into the log.

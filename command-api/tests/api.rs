@@ -829,6 +829,53 @@ async fn two_conflicting_decisions_race_and_exactly_one_wins(app: App) {
 /// A team quest from posting to reward: the lead's report takes it on and submits it, the
 /// lead verifies it, and the reward (one leave day) reaches the employee's ledger once. Who
 /// may do what is the domain's: outside the team is refused, the poster alone judges.
+/// 알림 읽음 over HTTP: the caller marks their own feed; marking it again records nothing;
+/// bad marks are refused whole with a problem document, and nothing of them is recorded.
+async fn notifications_are_marked_read_by_their_reader_as_commands(app: App) {
+    let kang = app.login(DEV_KANG).await;
+    let at = chrono::Utc::now() - chrono::Duration::minutes(5);
+    let one = json!({ "notifications": [{ "id": "doc-1:3:kang:approval_requested", "at": at }] });
+    let first = app.post("/api/notifications/read", &kang, one.clone(), None).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert_eq!(first.body["id"], DEV_KANG.0.to_string());
+    assert_eq!(first.body["events"], json!(["feed.read"]));
+    let again = app.post("/api/notifications/read", &kang, one, None).await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+    assert_eq!(again.body["events"], json!([]), "marking it again records nothing");
+    problem(
+        &app.post("/api/notifications/read", &kang, json!({ "notifications": [] }), None)
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "no_notifications",
+    );
+    let bad = json!({ "notifications": [{ "id": "fine", "at": at }, { "id": "a\nb", "at": at }] });
+    problem(
+        &app.post("/api/notifications/read", &kang, bad, None).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "bad_notification_id",
+    );
+    let future = chrono::Utc::now() + chrono::Duration::hours(1);
+    problem(
+        &app.post("/api/notifications/read-all", &kang, json!({ "through": future }), None)
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "through_in_future",
+    );
+    let all = app.post("/api/notifications/read-all", &kang, json!({}), None).await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.body);
+    assert_eq!(all.body["events"], json!(["feed.all_read"]));
+    assert_eq!(all.body["version"], 2, "only the two accepted commands were recorded");
+    let unknown = app
+        .post(
+            "/api/notifications/read-all",
+            &kang,
+            json!({ "reader": PLATFORM_LEAD.0 }),
+            None,
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST, "{}", unknown.body);
+}
+
 async fn a_verified_quest_credits_its_leave_reward_once(app: App) {
     let lead = app.login(PLATFORM_LEAD).await;
     let kang = app.login(DEV_KANG).await;
@@ -1334,6 +1381,7 @@ macro_rules! api_suite {
             }
             case!(health_readiness_and_the_api_document_are_served);
             case!(a_verified_quest_credits_its_leave_reward_once);
+            case!(notifications_are_marked_read_by_their_reader_as_commands);
             case!(the_accrual_run_books_leave_by_the_act_once);
             case!(a_submitted_document_is_approved_by_the_next_approver_and_numbered);
             case!(every_document_action_has_a_working_path);

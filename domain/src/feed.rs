@@ -204,7 +204,7 @@ impl Aggregate for FeedReads {
             FeedEvent::Read { reader, marks, .. } => {
                 self.reader = Some(*reader);
                 for mark in marks {
-                    if !self.read_through.is_some_and(|through| mark.at <= through) {
+                    if self.read_through.is_none_or(|through| mark.at > through) {
                         self.marks.insert(mark.id.clone(), mark.at);
                     }
                 }

@@ -453,6 +453,7 @@ fn decode_domain<'de, D: serde::Deserializer<'de, Error = serde_json::Error>>(
         streams::POLICY => as_::<domain::authority::AuthorityEvent, _>(payload),
         streams::ATTENDANCE => as_::<domain::attendance::AttendanceEvent, _>(payload),
         streams::QUEST => as_::<domain::quest::QuestEvent, _>(payload),
+        streams::FEED => as_::<domain::feed::FeedEvent, _>(payload),
         _ => as_::<IgnoredAny, _>(payload),
     }
 }

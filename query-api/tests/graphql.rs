@@ -1769,6 +1769,80 @@ async fn the_leave_calendar_shows_a_departments_leave_to_its_members(w: World) {
     assert_eq!(codes(&w.query(CC_, calendar, dev).await), ["FORBIDDEN"]);
 }
 
+/// 알림 읽음: read marks are events of the reader's feed stream. The feed shows each entry read
+/// or unread by them, the badge counts the unread, `unread: true` leaves the read out, and a
+/// store rebuilt from the log alone answers the same.
+async fn read_marks_in_the_log_make_notifications_read_and_a_rebuild_keeps_them(w: World) {
+    use domain::feed::{FeedEvent, Mark};
+    let feed = "{ notifications(first: 100) { id at read } unreadNotificationCount }";
+    let before = w.data(B, feed, json!({})).await;
+    let entries = before["notifications"].as_array().unwrap().clone();
+    assert!(entries.len() >= 2, "B needs two notifications: {before}");
+    assert!(entries.iter().all(|n| n["read"] == false), "{before}");
+    assert_eq!(before["unreadNotificationCount"], entries.len());
+    let time = |n: &Value| n["at"].as_str().unwrap().parse::<chrono::DateTime<Utc>>().unwrap();
+    // Newest first: mark the newest one read, then everything up to the oldest.
+    let (newest, oldest) = (&entries[0], &entries[entries.len() - 1]);
+    append(
+        &*w.log,
+        streams::FEED,
+        B,
+        &[
+            FeedEvent::Read {
+                reader: B,
+                marks: vec![Mark {
+                    id: newest["id"].as_str().unwrap().to_owned(),
+                    at: time(newest),
+                }],
+                at: Utc::now(),
+            },
+            FeedEvent::AllRead {
+                reader: B,
+                through: time(oldest),
+                at: Utc::now(),
+            },
+        ],
+    )
+    .await;
+    project(&*w.log, &w.org, &*w.views).await;
+    let after = w.data(B, feed, json!({})).await;
+    let read: Vec<bool> = after["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["read"].as_bool().unwrap())
+        .collect();
+    let at_oldest = entries.iter().filter(|n| time(n) <= time(oldest)).count();
+    let expected_unread = entries.len() - at_oldest - 1;
+    assert!(read[0], "the newest was marked read: {after}");
+    assert_eq!(read.iter().filter(|r| !**r).count(), expected_unread, "{after}");
+    assert_eq!(after["unreadNotificationCount"], expected_unread);
+    let unread = w
+        .data(B, "{ notifications(first: 100, unread: true) { id read } }", json!({}))
+        .await;
+    assert_eq!(unread["notifications"].as_array().unwrap().len(), expected_unread);
+    // Marks are B's alone: A's feed is as it was.
+    let a = w.data(A, "{ notifications(first: 100) { read } }", json!({})).await;
+    assert!(
+        a["notifications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n["read"] == false),
+        "{a}"
+    );
+    // A store rebuilt from the log alone holds the same marks.
+    let dir = tempfile::tempdir().unwrap();
+    let rebuilt = SqlReadModel::connect(&format!("sqlite://{}?mode=rwc", dir.path().join("r.db").display()))
+        .await
+        .unwrap();
+    project(&*w.log, &rebuilt, &*w.views).await;
+    assert_eq!(
+        rebuilt.feed_reads(&B.to_string()).await.unwrap(),
+        w.org.feed_reads(&B.to_string()).await.unwrap()
+    );
+}
+
 macro_rules! suite {
     ($name:ident, $open:expr) => {
         mod $name {
@@ -1844,6 +1918,10 @@ macro_rules! suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn the_leave_calendar_shows_a_departments_leave_to_its_members() {
                 super::the_leave_calendar_shows_a_departments_leave_to_its_members($open.await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn read_marks_in_the_log_make_notifications_read_and_a_rebuild_keeps_them() {
+                super::read_marks_in_the_log_make_notifications_read_and_a_rebuild_keeps_them($open.await).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn a_failing_store_answers_internal_without_its_own_words() {

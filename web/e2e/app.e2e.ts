@@ -115,6 +115,37 @@ describe("전자결재 in a browser", () => {
     for (const c of [drafter, lead, head]) await c.context.close();
   });
 
+  it("the bell counts unread notifications live; one is marked read, then all, and a reload keeps them read", async () => {
+    const unreadOf = async (page: Page) => {
+      const badge = page.getByTestId("unread-count");
+      return (await badge.count()) > 0 ? Number(await badge.textContent()) : 0;
+    };
+    const lead = await loggedIn(LEAD);
+    const before = await unreadOf(lead.page);
+    const drafter = await loggedIn(KANG);
+    await compose(drafter.page, "E2E 알림 읽음");
+    // Told live: the count rises on the open page without a reload.
+    await expect.poll(() => unreadOf(lead.page), { timeout: 15_000 }).toBeGreaterThan(before);
+    await lead.page.getByTestId("bell").click();
+    const entry = lead.page.getByTestId("notification").filter({ hasText: "E2E 알림 읽음" }).first();
+    await expect.poll(() => entry.getAttribute("data-read")).toBe("false");
+    await lead.page.screenshot({ path: join(SHOTS, "notifications.png") });
+    const unread = await unreadOf(lead.page);
+    await entry.getByTestId("mark-read").click();
+    await expect.poll(() => entry.getAttribute("data-read"), { timeout: 10_000 }).toBe("true");
+    await expect.poll(() => unreadOf(lead.page)).toBe(unread - 1);
+    if (unread > 1) await lead.page.getByTestId("mark-all-read").click();
+    await expect.poll(() => unreadOf(lead.page), { timeout: 10_000 }).toBe(0);
+    // Read marks are events in the log, not browser state: a reload shows them read.
+    await lead.page.reload();
+    await lead.page.getByTestId("who").waitFor();
+    expect(await unreadOf(lead.page)).toBe(0);
+    await lead.page.getByTestId("bell").click();
+    await expect.poll(() => entry.getAttribute("data-read")).toBe("true");
+    await drafter.context.close();
+    await lead.context.close();
+  });
+
   it("a rejected document shows the reason, its past states, and goes out again as a new revision", async () => {
     const drafter = await loggedIn(KANG);
     const id = await compose(drafter.page, "E2E 반려될 문서");

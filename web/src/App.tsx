@@ -12,6 +12,7 @@ import { Compose } from "./pages/Compose";
 import { Admin } from "./pages/Admin";
 import { Attendance } from "./pages/Attendance";
 import { Quests } from "./pages/Quests";
+import { Notifications } from "./Notifications";
 
 function useHash(): string {
   const [hash, setHash] = useState(location.hash || "#/inbox/PENDING");
@@ -98,6 +99,7 @@ export function App() {
             <a href="#/attendance" data-testid="nav-attendance">{t.attendance}</a>
             <a href="#/quests" data-testid="nav-quests">{t.quests}</a>
           </nav>
+          <Notifications session={session} />
           <span className="who" data-testid="who">{session.name}</span>
           <button onClick={switchLang}>{t.language}</button>
           <button

@@ -7,6 +7,7 @@ pub mod approvals;
 pub mod attendance;
 pub mod forms;
 pub mod meta;
+pub mod notifications;
 pub mod org;
 pub mod quests;
 

@@ -22,7 +22,10 @@ pub const ATTENDANCE: &str = "attendance";
 /// 퀘스트: one quest, its participants and their verifications
 pub const QUEST: &str = "quest";
 
+/// 알림 읽음: what one employee has read of their notification feed (`{employee}`)
+pub const FEED: &str = "feed";
+
 /// Every stream type, in creation order.
-pub const ALL: [&str; 9] = [
-    APPROVAL, EMPLOYEE, DEPARTMENT, DELEGATION, LEAVE, NUMBERING, POLICY, ATTENDANCE, QUEST,
+pub const ALL: [&str; 10] = [
+    APPROVAL, EMPLOYEE, DEPARTMENT, DELEGATION, LEAVE, NUMBERING, POLICY, ATTENDANCE, QUEST, FEED,
 ];

@@ -14,18 +14,21 @@ pub enum Projection {
     Attendance,
     /// 퀘스트: one row per quest and one per participant.
     Quests,
+    /// 알림 읽음: one row per reader, what they have read of their feed.
+    FeedReads,
     /// Approval documents with their timeline, inbox entries and notification feeds.
     Approvals,
 }
 
 impl Projection {
-    pub const ALL: [Projection; 7] = [
+    pub const ALL: [Projection; 8] = [
         Self::Employees,
         Self::Departments,
         Self::Delegations,
         Self::Leave,
         Self::Attendance,
         Self::Quests,
+        Self::FeedReads,
         Self::Approvals,
     ];
 
@@ -37,6 +40,7 @@ impl Projection {
             Self::Leave => "org.leave",
             Self::Attendance => "org.attendance",
             Self::Quests => "org.quests",
+            Self::FeedReads => "org.feed_reads",
             Self::Approvals => "approval.views",
         }
     }
@@ -51,6 +55,7 @@ impl Projection {
             Self::Leave => &["leave_balances", "leave_entries", "leave_notices"],
             Self::Attendance => &["attendance_days", "attendance_notices"],
             Self::Quests => &["quests", "quest_participants", "quest_notices"],
+            Self::FeedReads => &["feed_reads"],
             Self::Approvals => &["approvals", "approval_timeline", "inbox", "notifications"],
         }
     }
@@ -68,6 +73,7 @@ impl Projection {
             Self::Leave => streams::LEAVE,
             Self::Attendance => streams::ATTENDANCE,
             Self::Quests => streams::QUEST,
+            Self::FeedReads => streams::FEED,
             Self::Approvals => streams::APPROVAL,
         }
     }

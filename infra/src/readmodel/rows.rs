@@ -262,6 +262,19 @@ pub struct NotificationRow {
 }
 table_row!(NotificationRow, "notifications", ["id"]);
 
+/// What one reader has read of their feed ([`domain::feed::FeedReads`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedReadRow {
+    pub reader: String,
+    /// Everything that happened at or before this (RFC 3339) is read.
+    pub read_through: Option<String>,
+    /// The notifications after `read_through` marked read one by one: a JSON object of id →
+    /// when it happened.
+    pub marks: String,
+    pub version: i64,
+}
+table_row!(FeedReadRow, "feed_reads", ["reader"]);
+
 /// One row of an inbox box, as read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InboxItem {

@@ -4,7 +4,8 @@
 use super::lookup::{employee_id, visible_document};
 use super::*;
 use crate::paging::{page_size, SCAN_BUDGET};
-use infra::readmodel::sql::merge_feeds;
+use infra::readmodel::rows::FeedEntry;
+use infra::readmodel::sql::{merge_feeds, with_reads};
 
 /// Narrows `approvals`.
 #[derive(InputObject, Default)]
@@ -275,17 +276,20 @@ impl DocumentQueries {
         Ok(InboxResult { entries, counts })
     }
 
-    /// The viewer's notification feed, newest first.
+    /// The viewer's notification feed, newest first, each read or unread as the viewer marked
+    /// it (`POST /api/notifications/read`, `/read-all`). `unread: true` leaves out what was
+    /// read.
     #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
-    async fn notifications(&self, ctx: &Context<'_>, first: Option<i32>) -> async_graphql::Result<Vec<Notification>> {
-        let viewer = viewer(ctx)?;
+    async fn notifications(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        unread: Option<bool>,
+    ) -> async_graphql::Result<Vec<Notification>> {
         let first = page_size(first)?;
-        let me = viewer.actor.id.to_string();
-        let feed = merge_feeds(
-            stores(ctx).views.notifications(&me).await.map_err(error::store)?,
-            stores(ctx).org.hr_feed(&me).await.map_err(error::store)?,
-        );
+        let feed = my_feed(ctx).await?;
         feed.into_iter()
+            .filter(|n| !(unread == Some(true) && n.read))
             .take(first)
             .map(|n| -> async_graphql::Result<Notification> {
                 let kind = NotificationKind::from_stored(&n.kind)
@@ -306,6 +310,12 @@ impl DocumentQueries {
                 })
             })
             .collect()
+    }
+
+    /// How many of the viewer's notifications are unread (the header's badge).
+    async fn unread_notification_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
+        let unread = my_feed(ctx).await?.iter().filter(|n| !n.read).count();
+        Ok(i32::try_from(unread).unwrap_or(i32::MAX))
     }
 
     /// Delegations that let the viewer act as proxy (대결) right now.
@@ -329,4 +339,18 @@ impl DocumentQueries {
             })
             .collect()
     }
+}
+
+/// The viewer's whole feed, newest first, with their read marks applied.
+async fn my_feed(ctx: &Context<'_>) -> async_graphql::Result<Vec<FeedEntry>> {
+    let me = viewer(ctx)?.actor.id.to_string();
+    let stores = stores(ctx);
+    let feed = merge_feeds(
+        stores.views.notifications(&me).await.map_err(error::store)?,
+        stores.org.hr_feed(&me).await.map_err(error::store)?,
+    );
+    Ok(with_reads(
+        feed,
+        &stores.org.feed_reads(&me).await.map_err(error::store)?,
+    ))
 }

@@ -12,11 +12,12 @@ use super::{corrupt, evolve, name_of, restore, Cause, Change};
 use crate::eventlog::codec::CommitRecord;
 use crate::eventlog::Delivered;
 use crate::readmodel::rows::{
-    AttendanceDayRow, DelegationRow, DepartmentRow, EmployeeRow, FeedEntry, LeaveBalanceRow, LeaveEntryRow,
-    NotificationRow, QuestParticipantRow, QuestRow,
+    AttendanceDayRow, DelegationRow, DepartmentRow, EmployeeRow, FeedEntry, FeedReadRow, LeaveBalanceRow,
+    LeaveEntryRow, NotificationRow, QuestParticipantRow, QuestRow,
 };
 use crate::readmodel::{Projection, StoreError};
 use domain::attendance::{AttendanceDay, AttendanceEvent, KST};
+use domain::feed::FeedReads;
 use domain::ids::EmployeeId;
 use domain::leave::{LeaveEvent, LeaveLedger};
 use domain::notice::{attendance_notices, leave_notices, quest_notices, HrNotice};
@@ -37,6 +38,7 @@ pub enum OrgRow {
     /// A quest and every participant's row (a commit may touch any of them); no row for a
     /// stream without its `quest.posted`.
     Quest(Option<QuestRow>, Vec<QuestParticipantRow>),
+    FeedRead(FeedReadRow),
 }
 
 /// What one commit of an org stream folds to.
@@ -253,6 +255,7 @@ pub fn fold_org(projection: Projection, state: Option<&str>, commit: &CommitReco
             }
             Ok(fold)
         }
+        Projection::FeedReads => fold_one(state, &payloads, |r| OrgRow::FeedRead(feed_read_row(r, version))),
         Projection::Approvals => Err(StoreError::Corrupt(
             "approval commits fold with fold_approval_events".into(),
         )),
@@ -290,6 +293,17 @@ fn quest_event_at(event: &QuestEvent) -> chrono::DateTime<chrono::Utc> {
         | E::Verified { at, .. }
         | E::Returned { at, .. }
         | E::Cancelled { at, .. } => *at,
+    }
+}
+
+fn feed_read_row(r: &FeedReads, version: i64) -> FeedReadRow {
+    let marks: std::collections::BTreeMap<&str, String> =
+        r.marks.iter().map(|(id, at)| (id.as_str(), at.to_rfc3339())).collect();
+    FeedReadRow {
+        reader: r.reader.map(|id| id.to_string()).unwrap_or_default(),
+        read_through: r.read_through.map(|at| at.to_rfc3339()),
+        marks: serde_json::to_string(&marks).unwrap_or_else(|_| "{}".to_owned()),
+        version,
     }
 }
 

@@ -159,6 +159,7 @@ impl SqlReadModel {
                     OrgRow::Delegation(row) => Some(bound(row)?),
                     OrgRow::LeaveBalance(row) => Some(bound(row)?),
                     OrgRow::AttendanceDay(row) => Some(bound(row)?),
+                    OrgRow::FeedRead(row) => Some(bound(row)?),
                     OrgRow::Quest(row, participants) => {
                         for participant in participants {
                             current.keep(bound(participant)?);

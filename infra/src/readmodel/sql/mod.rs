@@ -13,7 +13,7 @@ pub mod schema;
 mod shadow;
 
 pub use crate::readmodel::SqlShadow;
-pub use queries::merge_feeds;
+pub use queries::{merge_feeds, with_reads};
 
 use crate::eventlog::{Checkpoint, Delivered};
 use crate::readmodel::queries::{ApprovalCandidate, ApprovalCursor, ApprovalSearch};

@@ -7,6 +7,7 @@ use super::SqlReadModel;
 use crate::readmodel::queries::*;
 use crate::readmodel::rows::*;
 use crate::readmodel::StoreError;
+use domain::feed::FeedReads;
 use sqlx::any::AnyArguments;
 use sqlx::Row;
 
@@ -87,6 +88,16 @@ impl SqlReadModel {
             )
             .await?;
         Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    /// What `reader` has read of their feed: nothing before their first mark.
+    pub async fn feed_reads(&self, reader: &str) -> Result<FeedReads, StoreError> {
+        let rows: Vec<FeedReadRow> = self
+            .rows("SELECT {columns} FROM feed_reads WHERE reader = ?", &[reader])
+            .await?;
+        rows.into_iter()
+            .next()
+            .map_or_else(|| Ok(FeedReads::default()), feed_reads_of)
     }
 
     /// A document's view: its version and the folded document as JSON.
@@ -469,6 +480,36 @@ impl SqlReadModel {
 fn contains_pattern(text: &str) -> String {
     let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     format!("%{}%", escaped.to_lowercase())
+}
+
+/// Marks each entry of `feed` read or unread as its reader's `reads` say.
+pub fn with_reads(mut feed: Vec<FeedEntry>, reads: &FeedReads) -> Vec<FeedEntry> {
+    for entry in &mut feed {
+        entry.read = match chrono::DateTime::parse_from_rfc3339(&entry.at) {
+            Ok(at) => reads.is_read(&entry.id, at.with_timezone(&chrono::Utc)),
+            Err(_) => reads.marks.contains_key(&entry.id),
+        };
+    }
+    feed
+}
+
+/// A reader's row back as their read state.
+fn feed_reads_of(row: FeedReadRow) -> Result<FeedReads, StoreError> {
+    let time = |text: &str| {
+        chrono::DateTime::parse_from_rfc3339(text)
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .map_err(|e| StoreError::Corrupt(format!("feed_reads of {}: {text:?}: {e}", row.reader)))
+    };
+    let marks: std::collections::BTreeMap<String, String> = serde_json::from_str(&row.marks)
+        .map_err(|e| StoreError::Corrupt(format!("feed_reads of {}: marks: {e}", row.reader)))?;
+    Ok(FeedReads {
+        reader: row.reader.parse().ok(),
+        read_through: row.read_through.as_deref().map(time).transpose()?,
+        marks: marks
+            .iter()
+            .map(|(id, at)| Ok((id.clone(), time(at)?)))
+            .collect::<Result<_, StoreError>>()?,
+    })
 }
 
 /// One notification feed from the approval feed and the HR notices, newest first (the order

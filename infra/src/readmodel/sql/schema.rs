@@ -209,6 +209,16 @@ pub const TABLES: &[Table] = &[
         ],
         "principal, box, doc",
     ),
+    (
+        "feed_reads",
+        &[
+            ("reader", Kind::Key),
+            ("read_through", Kind::Key),
+            ("marks", Kind::Text),
+            ("version", Kind::Int),
+        ],
+        "reader",
+    ),
     ("notifications", FEED, "id"),
     // The HR side's notices, one table per projection that sends them (a replay swaps a
     // projection's own tables), each shaped as the approval feed.
