@@ -115,6 +115,32 @@ describe("전자결재 in a browser", () => {
     for (const c of [drafter, lead, head]) await c.context.close();
   });
 
+  it("the 결재란 fills on the drafter's open page as each approver decides, and the number appears", async () => {
+    const drafter = await loggedIn(KANG);
+    const id = await compose(drafter.page, "E2E 결재란");
+    const seats = drafter.page.getByTestId("grid-결재").getByTestId("seat");
+    const states = () => seats.evaluateAll((els) => els.map((e) => e.getAttribute("data-state")));
+    await expect.poll(states).toEqual(["drafted", "current", "waiting"]);
+    expect(await drafter.page.getByTestId("grid-number").textContent()).toBe("—");
+    for (const [who, after] of [
+      [LEAD, ["drafted", "approved", "current"]],
+      [DEV_HEAD, ["drafted", "approved", "approved"]],
+    ] as const) {
+      const approver = await loggedIn(who);
+      await approver.page.goto(`${base}/#/doc/${id}`);
+      await approver.page.getByTestId("action-approve").click();
+      // Pushed to the drafter's open page: no reload.
+      await expect.poll(states, { timeout: 15_000 }).toEqual(after);
+      await approver.context.close();
+    }
+    await expect.poll(() => drafter.page.getByTestId("grid-number").textContent(), { timeout: 15_000 }).not.toBe("—");
+    await drafter.page.screenshot({ path: join(SHOTS, "approval-grid.png") });
+    await drafter.page.emulateMedia({ media: "print" });
+    await drafter.page.screenshot({ path: join(SHOTS, "print.png"), fullPage: true });
+    expect(await drafter.page.getByTestId("print").isVisible()).toBe(false);
+    await drafter.context.close();
+  });
+
   it("the bell counts unread notifications live; one is marked read, then all, and a reload keeps them read", async () => {
     const unreadOf = async (page: Page) => {
       const badge = page.getByTestId("unread-count");

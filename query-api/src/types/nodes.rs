@@ -218,7 +218,7 @@ pub enum VerdictOut {
 
 /// A decision on a step.
 #[derive(SimpleObject, Clone)]
-#[graphql(name = "Decision")]
+#[graphql(name = "Decision", complex)]
 pub struct DecisionOut {
     pub verdict: VerdictOut,
     /// Who acted: the seat holder or their proxy (대결).
@@ -227,6 +227,14 @@ pub struct DecisionOut {
     /// 전결
     pub final_authority: bool,
     pub at: DateTime<Utc>,
+}
+
+#[ComplexObject]
+impl DecisionOut {
+    /// Who acted, by name: the 결재란 writes a proxy's (대결) name in the seat's box.
+    async fn by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<EmployeeNode>> {
+        Ok(context::employee(ctx, &self.by_employee_id).await?.map(EmployeeNode))
+    }
 }
 
 /// A comment (의견).

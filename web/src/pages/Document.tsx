@@ -8,6 +8,7 @@ import { graphql, useFragment } from "../gql";
 import { LangContext, statusLabels, useT } from "../i18n";
 import { instants, shortTime } from "../format";
 import { Line } from "./document/Line";
+import { Grid } from "./document/Grid";
 import { Body } from "./document/Body";
 import { Actions } from "./document/Actions";
 import { Comments } from "./document/Comments";
@@ -22,6 +23,7 @@ const PartsFragment = graphql(`
     number
     drafter { name }
     ...DocumentLine
+    ...DocumentGrid
     ...DocumentBody
     ...DocumentActions
     ...DocumentComments
@@ -85,6 +87,10 @@ export function DocumentView({ id, session }: { id: string; session: Session }) 
         )}
         {doc.number && <> · {doc.number}</>} · v{doc.version}
       </p>
+      <Grid doc={doc} />
+      <button type="button" className="print-button" onClick={() => print()} data-testid="print">
+        {t("print")}
+      </button>
       <label className="asof">
         {t("asOf")}:{" "}
         <input
