@@ -150,6 +150,17 @@ pub const KEYS: &[Key] = &[
     ),
     key("read_model.redis_channel", "ERP_REDIS_CHANNEL", "`erp.changes`"),
     key(
+        "attachments.max_bytes",
+        "ERP_ATTACHMENTS_MAX_BYTES",
+        "`20971520` (20 MiB): the largest upload; a larger one is 413",
+    ),
+    list(
+        "attachments.scan_command",
+        "ERP_ATTACHMENTS_SCAN_COMMAND",
+        "none: a command given each upload on its standard input, exit 0 clean, 1 infected (e.g. \
+         `clamdscan,--no-summary,-`); anything else refuses the upload 503",
+    ),
+    key(
         "projector.shared",
         "ERP_PROJECTOR_SHARED",
         "`true`: `erp projector` instances share each projection's partitions through a consumer group",
@@ -198,6 +209,7 @@ pub struct Settings {
     pub kafka: Kafka,
     pub auth: Auth,
     pub read_model: ReadModel,
+    pub attachments: Attachments,
     pub projector: ProjectorSettings,
 }
 
@@ -346,6 +358,31 @@ pub struct Auth {
     pub audience: String,
 }
 
+/// 첨부파일: the largest upload and the scan hook. The content is kept in the data directory
+/// (`erp up`) or in GridFS on the read side's MongoDB (the distributed roles).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Attachments {
+    pub max_bytes: usize,
+    pub scan_command: Vec<String>,
+}
+
+impl Default for Attachments {
+    fn default() -> Self {
+        Self {
+            max_bytes: command_api::routes::attachments::DEFAULT_MAX_BYTES,
+            scan_command: Vec::new(),
+        }
+    }
+}
+
+impl Attachments {
+    /// The scan hook as the command API takes it: none when no command is set.
+    pub fn scan(&self) -> Option<Vec<String>> {
+        (!self.scan_command.is_empty()).then(|| self.scan_command.clone())
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Self {
@@ -362,6 +399,7 @@ impl Default for Settings {
             kafka: Kafka::default(),
             auth: Auth::default(),
             read_model: ReadModel::default(),
+            attachments: Attachments::default(),
             projector: ProjectorSettings::default(),
         }
     }

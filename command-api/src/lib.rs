@@ -68,6 +68,14 @@ pub struct Settings {
     /// How many requests run at once and how many may wait ([`infra::admission`]); the rest
     /// are answered 503 `overloaded` with `Retry-After` before any work is done.
     pub admission: infra::admission::AdmissionLimits,
+    /// Where attachment content is kept ([`infra::attachments`]); none: uploads and
+    /// downloads answer 503 and a draft naming an attachment is refused.
+    pub attachments: Option<Arc<dyn infra::attachments::AttachmentStore>>,
+    /// Largest attachment accepted.
+    pub attachment_max_bytes: usize,
+    /// The scan hook: a command given each upload on its standard input (exit 0 clean, 1
+    /// infected), e.g. `["clamdscan", "--no-summary", "-"]`.
+    pub attachment_scan: Option<Vec<String>>,
 }
 
 impl Default for Settings {
@@ -82,6 +90,9 @@ impl Default for Settings {
             rate_limit: ratelimit::RateLimit::default(),
             request_timeout: std::time::Duration::from_secs(30),
             admission: infra::admission::AdmissionLimits::default(),
+            attachments: None,
+            attachment_max_bytes: routes::attachments::DEFAULT_MAX_BYTES,
+            attachment_scan: None,
         }
     }
 }
@@ -117,6 +128,7 @@ impl std::fmt::Debug for AppState {
 fn api() -> openapi::Api {
     let api = routes::approvals::routes(openapi::Api::new());
     let api = routes::notifications::routes(api);
+    let api = routes::attachments::routes(api);
     routes::meta::routes(routes::quests::routes(routes::attendance::routes(routes::org::routes(
         api,
     ))))

@@ -77,6 +77,8 @@ pub struct Doc {
     created: bool,
     if_match: bool,
     public: bool,
+    /// The body is raw bytes of at most this many (a file upload), not JSON.
+    upload: Option<usize>,
 }
 
 impl Doc {
@@ -89,7 +91,14 @@ impl Doc {
             created: false,
             if_match: false,
             public: false,
+            upload: None,
         }
+    }
+
+    /// The body is a file's raw bytes, up to `limit` (above the JSON routes' body limit).
+    pub fn upload(mut self, limit: usize) -> Self {
+        self.upload = Some(limit);
+        self
     }
 
     /// The JSON body type.
@@ -186,7 +195,13 @@ impl Api {
         H: Handler<T, AppState>,
         T: 'static,
     {
-        self.router = self.router.route(path, on(method, handler));
+        let route = on(method, handler);
+        let route = match doc.upload {
+            // The innermost limit wins over the router-wide one.
+            Some(limit) => route.layer(axum::extract::DefaultBodyLimit::max(limit)),
+            None => route,
+        };
+        self.router = self.router.route(path, route);
         let (verb, http) = match method {
             m if m == MethodFilter::GET => ("get", HttpMethod::Get),
             m if m == MethodFilter::PUT => ("put", HttpMethod::Put),
@@ -217,6 +232,24 @@ impl Api {
                     None,
                     Some("the version you act on, e.g. \"3\""),
                 ));
+        }
+        if doc.upload.is_some() {
+            operation = operation.request_body(Some(
+                RequestBodyBuilder::new()
+                    .required(Some(Required::True))
+                    .content(
+                        "application/octet-stream",
+                        Content::new(Some(RefOr::T(Schema::Object(
+                            ObjectBuilder::new()
+                                .schema_type(Type::String)
+                                .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                                    utoipa::openapi::KnownFormat::Binary,
+                                )))
+                                .build(),
+                        )))),
+                    )
+                    .build(),
+            ));
         }
         if let Some(request) = &doc.request {
             operation = operation.request_body(Some(

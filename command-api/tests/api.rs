@@ -138,6 +138,44 @@ impl App {
         self.call("GET", path, Some(token), None, &[]).await
     }
 
+    /// POSTs raw bytes as `content_type`; the status, the JSON answer, the content type.
+    async fn upload(&self, token: &str, content_type: &str, bytes: &[u8]) -> Reply {
+        let response = self
+            .http
+            .post(format!("{}/api/attachments", self.base))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(bytes.to_vec())
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let text = response.text().await.unwrap();
+        Reply {
+            status,
+            body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            content_type,
+        }
+    }
+
+    /// GETs `path` as bytes: the status, the headers and the body.
+    async fn download(&self, path: &str, token: &str) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let (status, headers) = (response.status(), response.headers().clone());
+        (status, headers, response.bytes().await.unwrap().to_vec())
+    }
+
     /// Drafts and submits a general document from `drafter` to `line`; returns (id, version).
     async fn submitted(&self, drafter: &str, line: Value) -> (String, u64) {
         let draft = self
@@ -829,6 +867,114 @@ async fn two_conflicting_decisions_race_and_exactly_one_wins(app: App) {
 /// A team quest from posting to reward: the lead's report takes it on and submits it, the
 /// lead verifies it, and the reward (one leave day) reaches the employee's ledger once. Who
 /// may do what is the domain's: outside the team is refused, the poster alone judges.
+/// 첨부파일: bytes are uploaded first and named in a draft by their SHA-256; the log records
+/// the stored size, not the client's; only someone who may see the document downloads it, as
+/// a download with a safe name. Bad uploads are refused with a problem document and keep
+/// nothing.
+async fn an_attachment_is_uploaded_named_in_a_draft_and_downloaded_only_by_those_who_may_see_it(app: App) {
+    use sha2::Digest;
+    let kang = app.login(DEV_KANG).await;
+    let lead = app.login(PLATFORM_LEAD).await;
+    let oh = app.login(SALES_OH).await;
+    let bytes = "견적서: 모니터 2대, 600,000원".as_bytes();
+    let uploaded = app.upload(&kang, "application/pdf", bytes).await;
+    assert_eq!(uploaded.status, StatusCode::CREATED, "{}", uploaded.body);
+    let sha = hex::encode(sha2::Sha256::digest(bytes));
+    assert_eq!(uploaded.body["sha256"], sha);
+    assert_eq!(uploaded.body["size"], bytes.len());
+    problem(
+        &app.upload(&kang, "text/html", b"<script>alert(1)</script>").await,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "attachment_type_refused",
+    );
+    problem(
+        &app.upload(&kang, "application/pdf", &[0u8; 5000]).await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "attachment_too_large",
+    );
+    let unauthenticated = app.call("POST", "/api/attachments", None, Some(json!({})), &[]).await;
+    assert_eq!(unauthenticated.status, StatusCode::UNAUTHORIZED);
+    let draft = |attachment: Value| {
+        json!({ "form": "general", "title": "첨부 문서", "body": { "content": "견적서 첨부" },
+                "line": line(&[PLATFORM_LEAD]), "attachments": [attachment] })
+    };
+    let never_uploaded = hex::encode(sha2::Sha256::digest(b"never uploaded"));
+    problem(
+        &app.post(
+            "/api/approvals",
+            &kang,
+            draft(json!({ "name": "없는 파일.pdf", "content_type": "application/pdf", "sha256": never_uploaded })),
+            None,
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "attachment_not_uploaded",
+    );
+    problem(
+        &app.post(
+            "/api/approvals",
+            &kang,
+            draft(json!({ "name": "이름만.pdf", "size": 10, "content_type": "application/pdf" })),
+            None,
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "attachment_not_uploaded",
+    );
+    let name = "견적서 \"최종\".pdf";
+    let drafted = app
+        .post(
+            "/api/approvals",
+            &kang,
+            draft(json!({ "name": name, "size": 999_999, "content_type": "application/pdf", "sha256": sha })),
+            None,
+        )
+        .await;
+    assert_eq!(drafted.status, StatusCode::CREATED, "{}", drafted.body);
+    let id = drafted.body["id"].as_str().unwrap().to_owned();
+    let shown = app.get(&format!("/api/approvals/{id}"), &kang).await;
+    let attachment = &shown.body["content"]["attachments"][0];
+    assert_eq!(
+        attachment["size"],
+        bytes.len(),
+        "the stored size is recorded: {}",
+        shown.body
+    );
+    assert_eq!(attachment["sha256"], sha);
+    let path = format!("/api/approvals/{id}/attachments/{}", attachment["id"].as_str().unwrap());
+    // Before 상신 the draft is the drafter's alone; after it, the line's too.
+    assert_eq!(app.download(&path, &lead).await.0, StatusCode::NOT_FOUND);
+    let submitted = app
+        .post(&format!("/api/approvals/{id}/submit"), &kang, json!({}), Some(1))
+        .await;
+    assert_eq!(submitted.status, StatusCode::OK, "{}", submitted.body);
+    for who in [&kang, &lead] {
+        let (status, headers, body) = app.download(&path, who).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body, bytes);
+        assert_eq!(headers["content-type"], "application/pdf");
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        let disposition = headers["content-disposition"].to_str().unwrap();
+        assert!(disposition.starts_with("attachment; filename=\""), "{disposition}");
+        assert!(
+            disposition.contains("filename*=UTF-8''%EA%B2%AC%EC%A0%81%EC%84%9C%20%22%EC%B5%9C%EC%A2%85%22.pdf"),
+            "{disposition}"
+        );
+    }
+    // Someone who may not see the document learns nothing, not even that the file exists.
+    let (status, _, body) = app.download(&path, &oh).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(!body.windows(bytes.len()).any(|w| w == bytes));
+    let unknown = format!("/api/approvals/{id}/attachments/{}", Uuid::now_v7());
+    assert_eq!(app.download(&unknown, &kang).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.download(&format!("/api/approvals/{}/attachments/x", Uuid::now_v7()), &kang)
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+}
+
 /// 알림 읽음 over HTTP: the caller marks their own feed; marking it again records nothing;
 /// bad marks are refused whole with a problem document, and nothing of them is recorded.
 async fn notifications_are_marked_read_by_their_reader_as_commands(app: App) {
@@ -1382,6 +1528,7 @@ macro_rules! api_suite {
             case!(health_readiness_and_the_api_document_are_served);
             case!(a_verified_quest_credits_its_leave_reward_once);
             case!(notifications_are_marked_read_by_their_reader_as_commands);
+            case!(an_attachment_is_uploaded_named_in_a_draft_and_downloaded_only_by_those_who_may_see_it);
             case!(the_accrual_run_books_leave_by_the_act_once);
             case!(a_submitted_document_is_approved_by_the_next_approver_and_numbered);
             case!(every_document_action_has_a_working_path);
@@ -1400,7 +1547,20 @@ macro_rules! api_suite {
 }
 
 async fn embedded() -> App {
-    embedded_with(demo_settings()).await
+    let dir = tempfile::tempdir().unwrap().keep();
+    embedded_with(Settings {
+        attachments: Some(Arc::new(infra::attachments::DirStore::new(dir))),
+        ..attachment_settings()
+    })
+    .await
+}
+
+/// The demo settings with a small upload limit, so a test can cross it.
+fn attachment_settings() -> Settings {
+    Settings {
+        attachment_max_bytes: 4096,
+        ..demo_settings()
+    }
 }
 
 async fn embedded_with(settings: Settings) -> App {
@@ -1422,7 +1582,16 @@ async fn kafka() -> App {
     while log.owned_partitions().len() < 2 * streams::ALL.len() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    App::spawn(Arc::new(log), None, demo_settings()).await
+    let mongo =
+        std::env::var("ERP_TEST_MONGO").unwrap_or_else(|_| panic!("ERP_TEST_MONGO is not set: run scripts/test"));
+    let gridfs = infra::attachments::GridFsStore::connect(&mongo, &format!("a{}", Uuid::now_v7().simple()))
+        .await
+        .unwrap();
+    let settings = Settings {
+        attachments: Some(Arc::new(gridfs)),
+        ..attachment_settings()
+    };
+    App::spawn(Arc::new(log), None, settings).await
 }
 
 api_suite!(on_embedded_log, embedded());

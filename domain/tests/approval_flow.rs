@@ -1036,6 +1036,7 @@ fn an_overlong_attachment_name_is_refused() {
         name: "가".repeat(256),
         size: 10,
         content_type: "text/plain".into(),
+        sha256: None,
     });
     given::<Approval>([])
         .when(C::Draft {
@@ -1119,4 +1120,28 @@ fn time_travel_stops_at_the_first_event_after_the_instant_even_on_an_out_of_orde
     let (now, folded) = Approval::as_of(&history, t(9));
     assert_eq!(folded, 5);
     assert_eq!(now.document().unwrap().status, Status::Approved);
+}
+
+#[test]
+fn an_attachment_whose_content_hash_is_not_a_sha256_in_hex_is_refused() {
+    for bad in ["abc", &"G".repeat(64), &"A".repeat(64)] {
+        let mut named = content("첨부");
+        named.attachments.push(domain::approval::Attachment {
+            id: domain::ids::AttachmentId(Uuid::from_u128(1)),
+            name: "견적서.pdf".into(),
+            size: 10,
+            content_type: "application/pdf".into(),
+            sha256: Some(bad.to_owned()),
+        });
+        given::<Approval>([])
+            .when(C::Draft {
+                id: DOC,
+                form: general_form(),
+                content: named,
+                line: two_step(),
+                by: actor(ALICE),
+                at: t(0),
+            })
+            .then_err(ApprovalError::InvalidAttachments);
+    }
 }

@@ -7,6 +7,7 @@
 //! and `/readyz` each serves, are here too ([`telemetry`]). Settings and log output are the
 //! `erp` binary's (`src/settings.rs`, `src/main.rs`).
 pub mod admission;
+pub mod attachments;
 pub mod audit;
 pub mod auth;
 pub mod bus;

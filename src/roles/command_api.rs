@@ -6,6 +6,7 @@ use crate::wiring::{self, KafkaUse};
 use anyhow::Context;
 use command_api::{AppState, Application, AuthState};
 use infra::eventlog::kafka::KafkaLog;
+use secrecy::ExposeSecret;
 use std::sync::Arc;
 
 /// A built command role, listening.
@@ -39,6 +40,16 @@ impl CommandApi {
             rate_limit: settings.rate_limit.into(),
             admission: settings.admission.into(),
             request_timeout: std::time::Duration::from_secs(settings.request_timeout_secs),
+            attachments: Some(Arc::new(
+                infra::attachments::GridFsStore::connect(
+                    settings.read_model.mongo_url.expose_secret(),
+                    &settings.read_model.mongo_database,
+                )
+                .await
+                .context("connecting the attachment store (GridFS on read_model.mongo_url)")?,
+            )),
+            attachment_max_bytes: settings.attachments.max_bytes,
+            attachment_scan: settings.attachments.scan(),
             ..command_api::Settings::default()
         };
         let (state, router) = command_api::build(

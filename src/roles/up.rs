@@ -68,6 +68,11 @@ impl Up {
             admission: defaults
                 .admission
                 .limits(infra::admission::AdmissionLimits::cpu_bound()),
+            attachments: Some(Arc::new(infra::attachments::DirStore::new(
+                options.data_dir.join("attachments"),
+            ))),
+            attachment_max_bytes: defaults.attachments.max_bytes,
+            attachment_scan: defaults.attachments.scan(),
             ..command_api::Settings::default()
         };
         let (stop_projections, stop) = tokio::sync::watch::channel(false);

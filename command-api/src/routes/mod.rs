@@ -4,6 +4,7 @@
 //! with the new version and a position token.
 
 pub mod approvals;
+pub mod attachments;
 pub mod attendance;
 pub mod forms;
 pub mod meta;

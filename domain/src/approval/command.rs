@@ -14,7 +14,9 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-/// Attachment metadata (the bytes live in object storage).
+/// Attachment metadata. The bytes live in the attachment store under their SHA-256, which
+/// the log keeps here, so a stored file can be checked against the document that names it
+/// (`erp verify --attachments`). Documents from before uploads existed have none.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attachment {
     pub id: AttachmentId,
@@ -22,6 +24,9 @@ pub struct Attachment {
     pub name: String,
     pub size: u64,
     pub content_type: String,
+    /// SHA-256 of the content, 64 lowercase hex digits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 /// What the drafter writes: title, form body, attachments.

@@ -547,6 +547,9 @@ fn checked_content(content: &Content) -> Result<Content, Err> {
             || a.name.chars().count() > MAX_NAME
             || a.content_type.chars().count() > MAX_NAME
             || a.size > MAX_ATTACHMENT_BYTES
+            || a.sha256
+                .as_deref()
+                .is_some_and(|h| h.len() != 64 || !h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
     });
     if content.attachments.len() > MAX_ATTACHMENTS || bad_attachment {
         return Err(Err::InvalidAttachments);

@@ -92,8 +92,8 @@ pub enum ApprovalError {
     /// 422
     #[error("comment must be 1..=2000 characters")]
     InvalidComment,
-    /// 422: too many attachments or a bad name.
-    #[error("attachments: at most 20, each named (1..=255 characters), at most 100 MiB")]
+    /// 422: too many attachments, a bad name or a malformed content hash.
+    #[error("attachments: at most 20, each named (1..=255 characters), at most 100 MiB, with a SHA-256 in hex")]
     InvalidAttachments,
     /// 422: a leave request beyond the balance.
     #[error("requested {requested} leave days but only {available} are available")]

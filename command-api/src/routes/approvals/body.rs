@@ -107,6 +107,7 @@ pub(super) fn content(form: &FormTemplate, dto: ContentDto) -> Result<(Content, 
             name: a.name,
             size: a.size,
             content_type: a.content_type,
+            sha256: a.sha256,
         })
         .collect();
     Ok((

@@ -18,8 +18,12 @@ use uuid::Uuid;
 pub struct AttachmentDto {
     pub id: Option<Uuid>,
     pub name: String,
+    /// Ignored for content named by `sha256`: the stored size is recorded.
+    #[serde(default)]
     pub size: u64,
     pub content_type: String,
+    /// What `POST /api/attachments` answered for the file's bytes.
+    pub sha256: Option<String>,
 }
 
 /// Title, typed body and attachments of a document, plus its approval line.
