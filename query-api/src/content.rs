@@ -129,6 +129,9 @@ pub struct AttachmentOut {
     pub name: String,
     pub size: u64,
     pub content_type: String,
+    /// SHA-256 of the content as the log recorded it (none for metadata from before uploads).
+    /// The bytes: `GET /api/approvals/{documentId}/attachments/{id}` on the command API.
+    pub sha256: Option<String>,
 }
 
 impl From<&Attachment> for AttachmentOut {
@@ -138,6 +141,7 @@ impl From<&Attachment> for AttachmentOut {
             name: a.name.clone(),
             size: a.size,
             content_type: a.content_type.clone(),
+            sha256: a.sha256.clone(),
         }
     }
 }

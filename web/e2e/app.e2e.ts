@@ -141,6 +141,42 @@ describe("전자결재 in a browser", () => {
     await drafter.context.close();
   });
 
+  it("a drafter attaches a file; the approver downloads the same bytes and an outsider cannot", async () => {
+    const drafter = await loggedIn(KANG);
+    await drafter.page.getByTestId("nav-compose").click();
+    await drafter.page.getByTestId("title").fill("E2E 첨부");
+    await drafter.page.getByTestId("field-content").fill("견적서를 첨부합니다");
+    const bytes = Buffer.from("견적서: 모니터 2대 — 600,000원\n");
+    await drafter.page.getByTestId("attach").setInputFiles({ name: "견적서.txt", mimeType: "text/plain", buffer: bytes });
+    await drafter.page.getByTestId("attached").getByText("견적서.txt").waitFor();
+    await drafter.page.getByTestId("suggested-line").getByText("정팀장").waitFor();
+    await drafter.page.getByTestId("submit").click();
+    await drafter.page.getByTestId("document").waitFor();
+    await expect.poll(() => drafter.page.getByTestId("status").textContent()).toBe("진행");
+    const id = new URL(drafter.page.url()).hash.replace("#/doc/", "");
+
+    const lead = await loggedIn(LEAD);
+    await lead.page.goto(`${base}/#/doc/${id}`);
+    const [download] = await Promise.all([lead.page.waitForEvent("download"), lead.page.getByTestId("download").click()]);
+    expect(download.suggestedFilename()).toBe("견적서.txt");
+    const saved = await download.path();
+    const { readFileSync } = await import("node:fs");
+    expect(readFileSync(saved).equals(bytes)).toBe(true);
+    await lead.page.screenshot({ path: join(SHOTS, "attachments.png") });
+
+    // The command API answers an outsider 404 for the file, as for the document.
+    const outsider = await loggedIn(OH);
+    const token = await outsider.page.evaluate(() => JSON.parse(localStorage.getItem("erp.session") ?? "{}").token as string);
+    const attachment = await lead.page.evaluate(async (doc) => {
+      const session = JSON.parse(localStorage.getItem("erp.session") ?? "{}") as { token: string };
+      const reply = await fetch(`/api/approvals/${doc}`, { headers: { authorization: `Bearer ${session.token}` } });
+      return ((await reply.json()) as { content: { attachments: { id: string }[] } }).content.attachments[0].id;
+    }, id);
+    const refused = await fetch(`${base}/api/approvals/${id}/attachments/${attachment}`, { headers: { authorization: `Bearer ${token}` } });
+    expect(refused.status).toBe(404);
+    for (const c of [drafter, lead, outsider]) await c.context.close();
+  });
+
   it("the bell counts unread notifications live; one is marked read, then all, and a reload keeps them read", async () => {
     const unreadOf = async (page: Page) => {
       const badge = page.getByTestId("unread-count");

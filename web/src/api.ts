@@ -173,3 +173,41 @@ export function graphqlClient(session: Session): Client {
     },
   });
 }
+
+/** What an upload answers: name the file in a draft by `sha256`. */
+export type Uploaded = { sha256: string; size: number; content_type: string };
+
+/** Uploads a file's bytes (POST /api/attachments); a refusal becomes a CommandError. */
+export async function uploadAttachment(session: Session, file: File): Promise<Uploaded> {
+  const response = await fetch("/api/attachments", {
+    method: "POST",
+    headers: { authorization: `Bearer ${session.token}`, "content-type": file.type || "application/octet-stream" },
+    body: file,
+  });
+  const reply: unknown = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    throw new CommandError(
+      response.status,
+      text(prop(reply, "code")) ?? String(response.status),
+      text(prop(reply, "detail")) ?? text(prop(reply, "title")) ?? "error",
+    );
+  }
+  return { sha256: text(prop(reply, "sha256")) ?? "", size: whole(prop(reply, "size")) ?? 0, content_type: text(prop(reply, "content_type")) ?? "" };
+}
+
+/** Downloads an attachment of a document with the session's token, and hands it to the
+ * browser as a file named `name` (a plain link could not carry the token). */
+export async function downloadAttachment(session: Session, documentId: string, attachmentId: string, name: string): Promise<void> {
+  const response = await fetch(`/api/approvals/${encodeURIComponent(documentId)}/attachments/${encodeURIComponent(attachmentId)}`, {
+    headers: { authorization: `Bearer ${session.token}` },
+  });
+  if (!response.ok) throw new CommandError(response.status, String(response.status), response.statusText);
+  const url = URL.createObjectURL(await response.blob());
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = name;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}

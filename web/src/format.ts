@@ -182,3 +182,10 @@ export function noticeHref(notice: { kind: NotificationKind; documentId?: string
       return notice.documentId ? `#/doc/${notice.documentId}` : "#/inbox/PENDING";
   }
 }
+
+/** A file size for people: bytes, KB or MB (1024-based, one decimal). */
+export function formatSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}

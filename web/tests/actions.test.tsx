@@ -23,6 +23,7 @@ function doc(viewerActions: ApprovalAction[], proxyActions: { delegationId: stri
       proxyActions,
       body: [],
       line: makeFragmentData({ steps: [], ccIds: [], receiverIds: [] }, LineFragment),
+      attachments: [{ id: "a1", name: "견적서.pdf", contentType: "application/pdf", sha256: "ab".repeat(32) }],
     },
     ActionsFragment,
   );
@@ -60,5 +61,18 @@ describe("Actions", () => {
       "/api/approvals/d1/approve",
       expect.objectContaining({ method: "POST", body: JSON.stringify({ comment: null, delegation: "g1" }) }),
     );
+  });
+
+  it("resubmits (재상신) with the document's attachments, named by the same hashes", async () => {
+    const fetch = vi.fn(async (_url: string, _init?: RequestInit) => new Response(JSON.stringify({ id: "d1", version: 4 })));
+    vi.stubGlobal("fetch", fetch);
+    const onDone = vi.fn();
+    render(<Actions doc={doc(["RESUBMIT"])} session={session} onDone={onDone} />);
+    fireEvent.click(screen.getByTestId("action-resubmit"));
+    await waitFor(() => expect(onDone).toHaveBeenCalled());
+    const [url, init] = fetch.mock.calls[0];
+    expect(url).toBe("/api/approvals/d1/resubmit");
+    const sent = JSON.parse(String(init?.body)) as { attachments: unknown };
+    expect(sent.attachments).toEqual([{ id: "a1", name: "견적서.pdf", content_type: "application/pdf", sha256: "ab".repeat(32) }]);
   });
 });

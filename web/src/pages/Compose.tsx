@@ -1,10 +1,10 @@
 // 기안: pick a form, fill its typed fields, take (or edit) the suggested line, save or submit.
 import { useContext, useState } from "react";
 import { useQuery } from "urql";
-import { command, CommandError, type Session } from "../api";
+import { command, CommandError, uploadAttachment, type Session } from "../api";
 import { LangContext, useT } from "../i18n";
 import { graphql, useFragment } from "../gql";
-import { LineFragment, addApprover, addCc, fieldValue, lineForCommand, removeStep, stepMembers, type CommandValue, type Line } from "../format";
+import { formatSize, LineFragment, addApprover, addCc, fieldValue, lineForCommand, removeStep, stepMembers, type CommandValue, type Line } from "../format";
 
 const FORMS = graphql(`
   query ComposeForms {
@@ -33,6 +33,23 @@ export function Compose({ session }: { session: Session }) {
   const [title, setTitle] = useState("");
   const [values, setValues] = useState<Record<string, string>>({});
   const [message, setMessage] = useState<string | null>(null);
+  // 첨부파일: uploaded as they are picked; the draft names them by hash.
+  const [files, setFiles] = useState<{ name: string; content_type: string; sha256: string; size: number }[]>([]);
+  const [uploading, setUploading] = useState(false);
+  const attach = async (picked: FileList | null) => {
+    setMessage(null);
+    setUploading(true);
+    try {
+      for (const file of Array.from(picked ?? [])) {
+        const up = await uploadAttachment(session, file);
+        setFiles((all) => [...all, { name: file.name, content_type: up.content_type, sha256: up.sha256, size: up.size }]);
+      }
+    } catch (e) {
+      setMessage(e instanceof CommandError ? `${t("failed")}: ${e.message}` : String(e));
+    } finally {
+      setUploading(false);
+    }
+  };
   const form = data?.forms.find((f) => f.id === formId);
   const amount = form?.amountField ? values[form.amountField] : undefined;
   const days = form?.leaveDaysField ? values[form.leaveDaysField] : undefined;
@@ -62,7 +79,8 @@ export function Compose({ session }: { session: Session }) {
     }
     const body = Object.fromEntries(fields.flatMap((f): [string, CommandValue][] => (values[f.key] ? [[f.key, fieldValue(f.type, values[f.key])]] : [])));
     try {
-      const draft = await command(session, "/api/approvals", {}, { form: formId, title, body, line });
+      const attachments = files.map((f) => ({ name: f.name, content_type: f.content_type, sha256: f.sha256 }));
+      const draft = await command(session, "/api/approvals", {}, { form: formId, title, body, line, attachments });
       if (submit && draft.id) await command(session, "/api/approvals/{id}/submit", { id: draft.id }, {}, draft.version);
       location.hash = `#/doc/${draft.id}`;
     } catch (e) {
@@ -114,6 +132,22 @@ export function Compose({ session }: { session: Session }) {
           )}
         </label>
       ))}
+      <label>
+        {t("attachments")}{" "}
+        <input type="file" multiple onChange={(e) => void attach(e.target.files)} data-testid="attach" disabled={uploading} />
+      </label>
+      {files.length > 0 && (
+        <ul className="attachments" data-testid="attached">
+          {files.map((f, i) => (
+            <li key={f.sha256 + i}>
+              {f.name} ({formatSize(f.size)}){" "}
+              <button aria-label={`${t("remove")} ${f.name}`} onClick={() => setFiles(files.filter((_, j) => j !== i))}>
+                ✕
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
       <h2>{edited ? t("line") : t("suggested")}</h2>
       <ol className="line" data-testid="suggested-line">
         {steps.map((s, i) => (
@@ -155,7 +189,7 @@ export function Compose({ session }: { session: Session }) {
       {edited && <button onClick={() => setEdited(null)}>{t("suggested")}</button>}
       {suggestion.error && <p className="error">{suggestion.error.message}</p>}
       <button onClick={() => save(false)}>{t("saveDraft")}</button>
-      <button onClick={() => save(true)} data-testid="submit">
+      <button onClick={() => save(true)} data-testid="submit" disabled={uploading}>
         {t("submit")}
       </button>
       {message && <p className="error" data-testid="message">{message}</p>}

@@ -9,6 +9,7 @@ import { LangContext, statusLabels, useT } from "../i18n";
 import { instants, shortTime } from "../format";
 import { Line } from "./document/Line";
 import { Grid } from "./document/Grid";
+import { Attachments } from "./document/Attachments";
 import { Body } from "./document/Body";
 import { Actions } from "./document/Actions";
 import { Comments } from "./document/Comments";
@@ -24,6 +25,7 @@ const PartsFragment = graphql(`
     drafter { name }
     ...DocumentLine
     ...DocumentGrid
+    ...DocumentAttachments
     ...DocumentBody
     ...DocumentActions
     ...DocumentComments
@@ -108,6 +110,7 @@ export function DocumentView({ id, session }: { id: string; session: Session }) 
       </label>
       <Line doc={doc} />
       <Body doc={doc} />
+      <Attachments doc={doc} session={session} />
       <Actions doc={doc} session={session} onDone={reload} />
       <Comments doc={doc} />
       <Timeline doc={doc} />

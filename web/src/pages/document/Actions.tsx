@@ -17,6 +17,7 @@ export const ActionsFragment = graphql(`
     proxyActions { delegationId principal { name } actions }
     body { key value { ...FieldValueParts } }
     line { ...LineParts }
+    attachments { id name contentType sha256 }
   }
 `);
 
@@ -62,7 +63,9 @@ export function Actions(props: { doc: FragmentType<typeof ActionsFragment>; sess
         // 재상신: the same content and line as the next revision.
         const body = bodyForCommand(doc.body.map((f) => ({ key: f.key, value: useFragment(FieldValueFragment, f.value) })));
         const line = lineForCommand(useFragment(LineFragment, doc.line));
-        return command(session, "/api/approvals/{id}/resubmit", id, { title: doc.title, body, line }, doc.version);
+        // Its attachments go again too: the same stored bytes, by hash.
+        const attachments = doc.attachments.flatMap((a) => (a.sha256 ? [{ id: a.id, name: a.name, content_type: a.contentType, sha256: a.sha256 }] : []));
+        return command(session, "/api/approvals/{id}/resubmit", id, { title: doc.title, body, line, attachments }, doc.version);
       }
       case "COMMENT":
         return command(session, "/api/approvals/{id}/comments", id, { text: note });
