@@ -193,6 +193,11 @@ pub enum Role {
         /// command-api) and report every stream whose head there is not the log's.
         #[arg(long)]
         owners: bool,
+        /// Also check every attachment the log records: its file is in the attachment store
+        /// (the data directory's, or GridFS on read_model.mongo_url) and hashes to the SHA-256
+        /// the log recorded.
+        #[arg(long)]
+        attachments: bool,
         #[command(flatten)]
         log: audit::LogArgs,
     },

@@ -18,6 +18,7 @@
 //! `wiring`; the tools live in `audit`, `replay`, `repair` and `bench`.
 
 mod audit;
+mod audit_files;
 mod bench;
 mod cli;
 mod repair;
@@ -232,8 +233,13 @@ async fn run(role: Role) -> anyhow::Result<bool> {
             no_schema,
             json,
             owners,
+            attachments,
             log,
-        } => return audit::verify(&log, stream, no_schema, json, owners).await,
+        } => {
+            let log_ok = audit::verify(&log, stream, no_schema, json, owners).await?;
+            let files_ok = !attachments || audit_files::verify_attachments(&log, json).await?;
+            return Ok(log_ok && files_ok);
+        }
         Role::History {
             document,
             as_of,

@@ -271,3 +271,77 @@ async fn export_from_kafka_imports_into_an_embedded_log_and_verifies() {
     );
     log.shutdown().await;
 }
+
+/// `erp verify --attachments`: every file the log names is in the store with the bytes its
+/// SHA-256 names; a file replaced by other bytes, or lost, is a problem (exit 1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_attachments_finds_an_altered_or_missing_file() {
+    use domain::approval::{ApprovalCommand, ApprovalLine, Attachment, Content};
+    use domain::form::{general_form, FieldValue};
+    use domain::ids::{ApprovalId, AttachmentId, EmployeeId};
+    use infra::attachments::{AttachmentStore, DirStore};
+    use infra::eventlog::{ExpectedVersion, NewCommit, NewEvent};
+    use uuid::Uuid;
+    let dir = tempfile::tempdir().unwrap();
+    let store = DirStore::new(dir.path().join("attachments"));
+    let bytes = "견적서: 모니터 2대".as_bytes();
+    let sha = store.put(bytes).await.unwrap();
+    let drafter = EmployeeId(Uuid::from_u128(1));
+    let draft = ApprovalCommand::Draft {
+        id: ApprovalId(Uuid::from_u128(7)),
+        form: general_form(),
+        content: Content {
+            title: "첨부 문서".into(),
+            body: [("content".to_owned(), FieldValue::Text("본문".into()))].into(),
+            attachments: vec![Attachment {
+                id: AttachmentId(Uuid::from_u128(8)),
+                name: "견적서.pdf".into(),
+                size: bytes.len() as u64,
+                content_type: "application/pdf".into(),
+                sha256: Some(sha.clone()),
+            }],
+        },
+        line: ApprovalLine::sequential([EmployeeId(Uuid::from_u128(2))]),
+        by: domain::Actor::employee(drafter),
+        at: chrono::Utc::now(),
+    };
+    let events: Vec<ApprovalEvent> = Approval::default().decide(&draft).unwrap();
+    {
+        let log = EmbeddedLog::open(dir.path().join("log"), EmbeddedOptions::default(), Upcasters::default()).unwrap();
+        log.append(NewCommit {
+            stream: StreamRef::new(streams::APPROVAL, Uuid::from_u128(7).to_string()),
+            expected: ExpectedVersion::Exact(0),
+            command_id: Uuid::now_v7(),
+            correlation_id: Uuid::now_v7(),
+            causation_id: None,
+            actor: None,
+            traceparent: None,
+            events: events.iter().map(|e| NewEvent::from_domain(e).unwrap()).collect(),
+        })
+        .await
+        .unwrap();
+    }
+    let data_dir = dir.path().to_str().unwrap();
+    let clean = erp(&["verify", "--attachments", "--data-dir", data_dir]);
+    assert!(clean.status.success(), "{}", text(&clean));
+    assert!(
+        text(&clean).contains("1 attachment files (1 references)"),
+        "{}",
+        text(&clean)
+    );
+    let file = dir.path().join("attachments").join(&sha[..2]).join(&sha);
+    std::fs::write(&file, b"other bytes").unwrap();
+    let altered = erp(&["verify", "--attachments", "--data-dir", data_dir]);
+    assert_eq!(altered.status.code(), Some(1), "{}", text(&altered));
+    assert!(
+        text(&altered).contains(&format!("altered  {sha} named by")),
+        "{}",
+        text(&altered)
+    );
+    std::fs::remove_file(&file).unwrap();
+    let missing = erp(&["verify", "--attachments", "--data-dir", data_dir, "--json"]);
+    assert_eq!(missing.status.code(), Some(1), "{}", text(&missing));
+    assert!(text(&missing).contains("\"kind\": \"missing\""), "{}", text(&missing));
+    // Without --attachments the log alone is checked, and it is intact.
+    assert!(erp(&["verify", "--data-dir", data_dir]).status.success());
+}
