@@ -79,6 +79,8 @@ pub struct Doc {
     public: bool,
     /// The body is raw bytes of at most this many (a file upload), not JSON.
     upload: Option<usize>,
+    /// The success answer is a file's bytes, not JSON.
+    download: bool,
 }
 
 impl Doc {
@@ -92,7 +94,14 @@ impl Doc {
             if_match: false,
             public: false,
             upload: None,
+            download: false,
         }
+    }
+
+    /// The success answer is a file's raw bytes.
+    pub fn download(mut self) -> Self {
+        self.download = true;
+        self
     }
 
     /// The body is a file's raw bytes, up to `limit` (above the JSON routes' body limit).
@@ -176,6 +185,18 @@ fn parameter(
         .build()
 }
 
+/// A file's raw bytes.
+fn binary() -> RefOr<Schema> {
+    RefOr::T(Schema::Object(
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::Binary,
+            )))
+            .build(),
+    ))
+}
+
 impl Api {
     pub fn new() -> Self {
         let schemas = schemas_of::<Outcome>()
@@ -237,17 +258,7 @@ impl Api {
             operation = operation.request_body(Some(
                 RequestBodyBuilder::new()
                     .required(Some(Required::True))
-                    .content(
-                        "application/octet-stream",
-                        Content::new(Some(RefOr::T(Schema::Object(
-                            ObjectBuilder::new()
-                                .schema_type(Type::String)
-                                .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
-                                    utoipa::openapi::KnownFormat::Binary,
-                                )))
-                                .build(),
-                        )))),
-                    )
+                    .content("application/octet-stream", Content::new(Some(binary())))
                     .build(),
             ));
         }
@@ -266,7 +277,9 @@ impl Api {
             .or_else(|| (http != HttpMethod::Get).then(|| BodyDoc::of::<Outcome>(false)));
         let described = if http == HttpMethod::Get { "ok" } else { "recorded" };
         let mut ok = Response::builder().description(described);
-        if let Some(body) = &success {
+        if doc.download {
+            ok = ok.content("application/octet-stream", Content::new(Some(binary())));
+        } else if let Some(body) = &success {
             ok = ok.content("application/json", Content::new(Some(body.schema())));
         }
         operation = operation.response(if doc.created { "201" } else { "200" }, ok.build());

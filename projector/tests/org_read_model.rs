@@ -134,6 +134,23 @@ async fn org_history(log: &dyn EventLog, n: u128) {
             )
             .await;
         }
+        // 알림 읽음: every third employee read a notification, then all up to a moment.
+        if i % 3 == 0 {
+            let read = domain::feed::FeedEvent::Read {
+                reader: id,
+                marks: vec![domain::feed::Mark {
+                    id: format!("doc:{i}:1:approval_requested"),
+                    at: at(5),
+                }],
+                at: at(6),
+            };
+            let all = domain::feed::FeedEvent::AllRead {
+                reader: id,
+                through: at(4),
+                at: at(7),
+            };
+            append(log, streams::FEED, id.0, 0, &[read, all]).await;
+        }
         if i % 5 == 0 {
             let d = DelegationId(Uuid::from_u128(7000 + i));
             let granted = DelegationEvent::Granted {

@@ -316,3 +316,41 @@ impl From<&FieldDef> for FieldDefOut {
         out
     }
 }
+
+/// A search's words: split on white space, lowercased, at most 8 (more narrow nothing a user
+/// types and only cost scanning).
+pub fn search_terms(text: &str) -> Vec<String> {
+    text.split_whitespace().take(8).map(str::to_lowercase).collect()
+}
+
+/// Whether each of `terms` appears in what the document says: its title, number, body (text,
+/// choices, line-item descriptions) and attachment names. Substring matching, so a Korean
+/// word is found inside its compounds and with its particles (회의 in 회의비를) without a
+/// dictionary.
+pub fn matches_terms(doc: &domain::approval::ApprovalDocument, terms: &[String]) -> bool {
+    let mut text = doc.content.title.to_lowercase();
+    if let Some(number) = &doc.number {
+        text.push('\n');
+        text.push_str(&number.to_string().to_lowercase());
+    }
+    for value in doc.content.body.values() {
+        match value {
+            FieldValue::Text(t) | FieldValue::Select(t) => {
+                text.push('\n');
+                text.push_str(&t.to_lowercase());
+            }
+            FieldValue::LineItems(items) => {
+                for item in items {
+                    text.push('\n');
+                    text.push_str(&item.description.to_lowercase());
+                }
+            }
+            _ => {}
+        }
+    }
+    for attachment in &doc.content.attachments {
+        text.push('\n');
+        text.push_str(&attachment.name.to_lowercase());
+    }
+    terms.iter().all(|term| text.contains(term.as_str()))
+}

@@ -112,7 +112,11 @@ fn draft(id: ApprovalId, by: EmployeeId, title: &str, line: ApprovalLine) -> C {
         form: general_form(),
         content: Content {
             title: title.into(),
-            body: [("content".to_owned(), FieldValue::Text("본문".into()))].into(),
+            body: [(
+                "content".to_owned(),
+                FieldValue::Text(format!("본문: {title}의 세부 내용")),
+            )]
+            .into(),
             attachments: vec![],
         },
         line,
@@ -495,7 +499,7 @@ async fn every_query_answers_from_the_read_model(w: World) {
     assert_eq!(
         typed["approval"],
         json!({
-            "body": [{ "key": "content", "value": { "__typename": "TextValue", "text": "본문" } }],
+            "body": [{ "key": "content", "value": { "__typename": "TextValue", "text": "본문: 서버 구매 요청의 세부 내용" } }],
             "line": {
                 "steps": [
                     { "__typename": "LineApproval", "approverId": B.to_string(), "finalAuthority": false },
@@ -553,6 +557,49 @@ async fn every_query_answers_from_the_read_model(w: World) {
         )
         .await;
     assert_eq!(filtered["approvals"]["edges"].as_array().unwrap().len(), 1);
+    // Search reads bodies too, every word must appear, and a viewer finds only what they see.
+    let search = |who, text: &str| {
+        let w = &w;
+        let text = text.to_owned();
+        async move {
+            let found = w
+                .data(
+                    who,
+                    "query($f: ApprovalFilter) { approvals(first: 50, filter: $f) { edges { node { title } } } }",
+                    json!({ "f": { "text": text } }),
+                )
+                .await;
+            let mut titles: Vec<String> = found["approvals"]["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["node"]["title"].as_str().unwrap().to_owned())
+                .collect();
+            titles.sort();
+            titles
+        }
+    };
+    assert_eq!(
+        search(HR, "세부").await.len(),
+        4,
+        "a body word finds every document HR sees"
+    );
+    assert_eq!(
+        search(HR, "세부 이관").await,
+        ["운영 이관 보고"],
+        "every word must appear"
+    );
+    assert_eq!(
+        search(HR, "  보고의   세부  ").await,
+        ["운영 이관 보고"],
+        "a word with its particle"
+    );
+    assert_eq!(
+        search(E, "세부").await,
+        ["윤외부의 문서"],
+        "nobody finds what they may not see"
+    );
+    assert!(search(HR, "세부 없는말").await.is_empty());
     let by_approver = w
         .data(
             HR,

@@ -54,6 +54,12 @@ pub(crate) async fn start_server(
             ..Default::default()
         },
         admission: bench_admission(kafka_log)?,
+        // Attachments beside the embedded log, removed with it; none on a broker (uploads
+        // answer 503 there), which the command benches do not send.
+        attachments: dir.as_ref().map(|d| {
+            Arc::new(infra::attachments::DirStore::new(d.path().join("attachments")))
+                as Arc<dyn infra::attachments::AttachmentStore>
+        }),
         ..Settings::default()
     };
     println!(

@@ -77,7 +77,7 @@ pub fn routes(api: Api) -> Api {
     .get(
         "/api/approvals/{id}/attachments/{attachment}",
         download,
-        Doc::new(T, "Download an attachment of a document the caller may see"),
+        Doc::new(T, "Download an attachment of a document the caller may see").download(),
     )
 }
 

@@ -20,7 +20,9 @@ pub struct ApprovalFilter {
     pub submitted_from: Option<DateTime<Utc>>,
     /// Submitted at or before.
     pub submitted_until: Option<DateTime<Utc>>,
-    /// Part of the title, case-insensitive.
+    /// Words, each of which must appear (case-insensitive, any part of a word: Korean is
+    /// matched by its characters, not by a dictionary) in the title, the document number, the
+    /// body's text, line items and choices, or an attachment's name.
     pub text: Option<String>,
 }
 
@@ -143,7 +145,7 @@ impl DocumentQueries {
             ),
             None => None,
         };
-        let text = filter.text.as_ref().map(|t| t.to_lowercase());
+        let terms = crate::content::search_terms(filter.text.as_deref().unwrap_or_default());
         let mut position = match &after {
             Some(c) => {
                 let parts = ids::uncursor(c, 2).ok_or_else(|| bad_input("`after` is not a cursor of this list"))?;
@@ -169,9 +171,7 @@ impl DocumentQueries {
                 position = Some((updated_at.clone(), doc.id.to_string()));
                 let wanted = viewer.sees(&doc)
                     && approver.is_none_or(|a| doc.line.involves(a))
-                    && text
-                        .as_ref()
-                        .is_none_or(|t| doc.content.title.to_lowercase().contains(t));
+                    && (terms.is_empty() || crate::content::matches_terms(&doc, &terms));
                 if wanted {
                     let cursor = ids::cursor(&[&updated_at, &doc.id.to_string()]);
                     edges.push((

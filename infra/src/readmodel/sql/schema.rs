@@ -526,12 +526,13 @@ mod tests {
         check::<TimelineRow>();
         check::<InboxRow>();
         check::<NotificationRow>();
+        check::<FeedReadRow>();
         // The HR notice tables hold feed rows too.
         for feed in FEEDS {
             let row = bound_in(feed, &NotificationRow::default()).unwrap_or_else(|e| panic!("{feed}: {e}"));
             assert_eq!((row.table, row.key_columns), (feed, 1));
         }
         let tables: Vec<&str> = TABLES.iter().map(|(t, _, _)| *t).collect();
-        assert_eq!(tables.len(), 17, "a table without a row type: {tables:?}");
+        assert_eq!(tables.len(), 18, "a table without a row type: {tables:?}");
     }
 }
