@@ -177,6 +177,48 @@ describe("전자결재 in a browser", () => {
     for (const c of [drafter, lead, outsider]) await c.context.close();
   });
 
+  it("finds a document by a word of its body, saves the search, and downloads the list as CSV", async () => {
+    const drafter = await loggedIn(KANG);
+    await drafter.page.getByTestId("nav-compose").click();
+    await drafter.page.getByTestId("title").fill("E2E 검색 대상");
+    await drafter.page.getByTestId("field-content").fill("분기별 빌드서버 예산 검토");
+    await drafter.page.getByTestId("suggested-line").getByText("정팀장").waitFor();
+    await drafter.page.getByTestId("submit").click();
+    await expect.poll(() => drafter.page.getByTestId("status").textContent()).toBe("진행");
+
+    await drafter.page.getByTestId("nav-search").click();
+    await drafter.page.getByTestId("search-text").fill("빌드서버 예산");
+    await drafter.page.getByTestId("search-status").selectOption("IN_PROGRESS");
+    await drafter.page.getByTestId("search-run").click();
+    const results = drafter.page.getByTestId("search-results").locator("tbody tr");
+    await expect.poll(() => results.count()).toBe(1);
+    expect(await results.first().textContent()).toContain("E2E 검색 대상");
+    await drafter.page.getByTestId("view-name").fill("빌드서버");
+    await drafter.page.getByTestId("view-save").click();
+    await drafter.page.screenshot({ path: join(SHOTS, "search.png") });
+    const [csv] = await Promise.all([drafter.page.waitForEvent("download"), drafter.page.getByTestId("search-csv").click()]);
+    const { readFileSync } = await import("node:fs");
+    const text = readFileSync(await csv.path(), "utf8");
+    expect(text.split("\r\n")[1]).toContain('"E2E 검색 대상"');
+
+    // The saved search survives a reload and runs again when picked.
+    await drafter.page.reload();
+    await drafter.page.getByTestId("search-results").waitFor();
+    await drafter.page.getByTestId("views").selectOption("빌드서버");
+    expect(await drafter.page.getByTestId("search-text").inputValue()).toBe("빌드서버 예산");
+    await expect.poll(() => results.count()).toBe(1);
+    // Someone who may not see it does not find it.
+    const outsider = await loggedIn(OH);
+    await outsider.page.goto(`${base}/#/search`);
+    await outsider.page.getByTestId("search-text").fill("빌드서버 예산");
+    await outsider.page.getByTestId("search-run").click();
+    await outsider.page.getByTestId("search-results").waitFor();
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await outsider.page.getByTestId("search-results").locator("tbody tr").count()).toBe(0);
+    await drafter.context.close();
+    await outsider.context.close();
+  });
+
   it("the bell counts unread notifications live; one is marked read, then all, and a reload keeps them read", async () => {
     const unreadOf = async (page: Page) => {
       const badge = page.getByTestId("unread-count");

@@ -13,6 +13,7 @@ import { Admin } from "./pages/Admin";
 import { Attendance } from "./pages/Attendance";
 import { Quests } from "./pages/Quests";
 import { Notifications } from "./Notifications";
+import { Search } from "./pages/Search";
 
 function useHash(): string {
   const [hash, setHash] = useState(location.hash || "#/inbox/PENDING");
@@ -86,6 +87,7 @@ export function App() {
   else if (route === "admin") page = <Admin session={session} />;
   else if (route === "attendance") page = <Attendance session={session} />;
   else if (route === "quests") page = <Quests session={session} />;
+  else if (route === "search") page = <Search session={session} />;
   else page = <Inbox box={boxOf(arg) ?? "PENDING"} session={session} />;
   return (
     <LangContext.Provider value={lang}>
@@ -95,6 +97,7 @@ export function App() {
           <nav>
             <a href="#/inbox/PENDING">{t.inbox}</a>
             <a href="#/compose" data-testid="nav-compose">{t.compose}</a>
+            <a href="#/search" data-testid="nav-search">{t.documentSearch}</a>
             <a href="#/admin">{t.admin}</a>
             <a href="#/attendance" data-testid="nav-attendance">{t.attendance}</a>
             <a href="#/quests" data-testid="nav-quests">{t.quests}</a>

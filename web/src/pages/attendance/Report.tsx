@@ -6,6 +6,7 @@ import { useT } from "../../i18n";
 import { graphql } from "../../gql";
 import type { Session } from "../../api";
 import type { MonthReportQuery } from "../../gql/graphql";
+import { downloadCsv, toCsv } from "../../csv";
 
 const ME = graphql(`
   query ReportScope {
@@ -38,18 +39,9 @@ const COLUMNS: (keyof Row)[] = [
   "nightMinutes",
 ];
 
-/** RFC 4180 CSV of `rows`, with a header row, quoting every text field. */
+/** The report as CSV (src/csv.ts), one row per employee in the columns shown. */
 export function reportCsv(header: string[], rows: Row[]): string {
-  const cell = (v: unknown) => (typeof v === "number" ? String(v) : `"${String(v ?? "").replace(/"/g, '""')}"`);
-  return [header.map(cell), ...rows.map((r) => COLUMNS.map((c) => cell(r[c])))].map((line) => line.join(",")).join("\r\n") + "\r\n";
-}
-
-function download(name: string, csv: string) {
-  // A byte-order mark, so spreadsheet programs read the Korean names as UTF-8.
-  const url = URL.createObjectURL(new Blob(["\ufeff", csv], { type: "text/csv;charset=utf-8" }));
-  const a = Object.assign(document.createElement("a"), { href: url, download: name });
-  a.click();
-  URL.revokeObjectURL(url);
+  return toCsv(header, rows.map((r) => COLUMNS.map((c) => r[c])));
 }
 
 /** `generation` changes when an attendance record the viewer may see changed (live). */
@@ -90,7 +82,7 @@ export function MonthReport({ session, month, generation }: { session: Session; 
           {department.name}
         </label>
       )}{" "}
-      <button onClick={() => download(`attendance-${month}.csv`, reportCsv(header, rows))} disabled={rows.length === 0} data-testid="report-csv">
+      <button onClick={() => downloadCsv(`attendance-${month}.csv`, reportCsv(header, rows))} disabled={rows.length === 0} data-testid="report-csv">
         {t("downloadCsv")}
       </button>
       {result.error && <p role="alert">{`${t("failed")}: ${result.error.message}`}</p>}
