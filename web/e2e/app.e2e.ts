@@ -60,8 +60,9 @@ afterAll(async () => {
   server?.kill();
 });
 
-async function loggedIn(who: string): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+async function loggedIn(who: string, options: { bypassCSP?: boolean } = {}): Promise<{ context: BrowserContext; page: Page }> {
+  // `bypassCSP` only to inject the axe-core checker: the app's own CSP forbids inline scripts.
+  const context = await browser.newContext({ viewport: { width: 1200, height: 800 }, bypassCSP: options.bypassCSP ?? false });
   const page = await context.newPage();
   await page.goto(`${base}/`);
   await page.getByTestId(`login-${who}`).click();
@@ -246,6 +247,11 @@ describe("전자결재 in a browser", () => {
     expect(await unreadOf(lead.page)).toBe(0);
     await lead.page.getByTestId("bell").click();
     await expect.poll(() => entry.getAttribute("data-read")).toBe("true");
+    // By keyboard: Escape closes the panel and the focus is back on the bell.
+    await entry.locator("a").focus();
+    await lead.page.keyboard.press("Escape");
+    await expect.poll(() => lead.page.getByTestId("notification-panel").count()).toBe(0);
+    expect(await lead.page.evaluate(() => document.activeElement?.getAttribute("data-testid"))).toBe("bell");
     await drafter.context.close();
     await lead.context.close();
   });
@@ -444,6 +450,48 @@ describe("전자결재 in a browser", () => {
     await kang.page.screenshot({ path: join(SHOTS, "quests.png") });
     await lead.context.close();
     await kang.context.close();
+  });
+
+  it("every screen, in both languages and in dark mode, passes the axe-core accessibility checks with no serious violation", async () => {
+    const { createRequire } = await import("node:module");
+    const axePath = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
+    const lead = await loggedIn(LEAD, { bypassCSP: true });
+    const drafter = await loggedIn(KANG);
+    const id = await compose(drafter.page, "E2E 접근성");
+    await drafter.context.close();
+    const page = lead.page;
+    const screens: [string, string, () => Promise<void>][] = [
+      ["inbox", "#/inbox/PENDING", () => page.getByTestId("box-PENDING").waitFor()],
+      ["document", `#/doc/${id}`, () => page.getByTestId("approval-grid").waitFor()],
+      ["compose", "#/compose", () => page.getByTestId("suggested-line").waitFor()],
+      ["search", "#/search", () => page.getByTestId("search-results").waitFor()],
+      ["attendance", "#/attendance", () => page.getByTestId("attendance-report").waitFor()],
+      ["quests", "#/quests", () => page.locator("h1").first().waitFor()],
+      ["admin", "#/admin", () => page.locator("h1, h2").first().waitFor()],
+    ];
+    const serious: string[] = [];
+    for (const [lang, scheme] of [["ko", "light"], ["en", "light"], ["en", "dark"]] as const) {
+      if (lang === "en" && scheme === "light") await page.getByRole("button", { name: "English" }).click();
+      await page.emulateMedia({ colorScheme: scheme });
+      for (const [name, hash, ready] of screens) {
+        await page.goto(`${base}/${hash}`);
+        await ready();
+        await page.waitForTimeout(300);
+        if (name === "inbox") await page.getByTestId("bell").click();
+        await page.addScriptTag({ path: axePath });
+        const found = await page.evaluate(async () => {
+          const axe = (window as unknown as { axe: { run: (ctx: Document, o: object) => Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe;
+          const result = await axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } });
+          return result.violations.map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.slice(0, 3).map((n) => n.target.join(" ")) }));
+        });
+        for (const v of found.filter((v) => v.impact === "serious" || v.impact === "critical")) {
+          serious.push(`${lang} ${scheme} ${name}: ${v.id} (${v.impact}) at ${v.targets.join(", ")}`);
+        }
+        await page.screenshot({ path: join(SHOTS, `screen-${name}-${lang}${scheme === "dark" ? "-dark" : ""}.png`), fullPage: true });
+      }
+    }
+    await lead.context.close();
+    expect(serious).toEqual([]);
   });
 
   it("switches to English", async () => {

@@ -3,7 +3,7 @@
 // (POST /api/notifications/read, /read-all) on the reader's own stream, so they reach every
 // tab and survive a replay; after one the feed is read again at the command's position. New
 // notifications arrive over the `myNotifications` subscription and the count follows them.
-import { useContext, useEffect, useState } from "react";
+import { useContext, useEffect, useRef, useState } from "react";
 import { useQuery, useSubscription } from "urql";
 import { command, type Session } from "./api";
 import { graphql } from "./gql";
@@ -27,6 +27,12 @@ export function Notifications({ session }: { session: Session }) {
   const t = useT();
   const lang = useContext(LangContext);
   const [open, setOpen] = useState(false);
+  const bell = useRef<HTMLButtonElement>(null);
+  // Escape closes the panel and gives the focus back to the bell.
+  const close = () => {
+    setOpen(false);
+    bell.current?.focus();
+  };
   const [error, setError] = useState<string | null>(null);
   const [feed, refetch] = useQuery({ query: FEED, requestPolicy: "cache-and-network" });
   const reload = () => refetch({ requestPolicy: "network-only" });
@@ -62,17 +68,33 @@ export function Notifications({ session }: { session: Session }) {
         type="button"
         aria-expanded={open}
         aria-controls="notification-panel"
-        aria-label={`${t("notifications")} (${t("unread")} ${unread})`}
         data-testid="bell"
+        ref={bell}
         onClick={() => setOpen(!open)}
       >
         <svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true" focusable="false">
           <path fill="currentColor" d="M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22Zm7-6V11a7 7 0 0 0-5.5-6.84V3a1.5 1.5 0 0 0-3 0v1.16A7 7 0 0 0 5 11v5l-2 2v1h18v-1Z" />
         </svg>
-        {unread > 0 && <span className="badge" data-testid="unread-count">{unread}</span>}
+        <span className="sr-only">{t("notifications")}</span>
+        {unread > 0 && (
+          <>
+            <span className="badge" data-testid="unread-count">
+              {unread}
+            </span>
+            <span className="sr-only">{t("unread")}</span>
+          </>
+        )}
       </button>
       {open && (
-        <section id="notification-panel" className="panel" aria-label={t("notifications")} data-testid="notification-panel">
+        <section
+          id="notification-panel"
+          className="panel"
+          aria-label={t("notifications")}
+          data-testid="notification-panel"
+          onKeyDown={(e) => {
+            if (e.key === "Escape") close();
+          }}
+        >
           <header>
             <h2>{t("notifications")}</h2>
             <button type="button" onClick={markAll} disabled={unread === 0} data-testid="mark-all-read">
