@@ -67,6 +67,23 @@ pub enum Role {
         /// Do not seed the demo company.
         #[arg(long)]
         no_seed: bool,
+        /// Offer sign-in through this OpenID Connect issuer (authorization code with PKCE),
+        /// beside the dev login. Its discovery document is read at start.
+        #[arg(long, env = "ERP_OIDC_ISSUER")]
+        oidc_issuer: Option<String>,
+        /// Our client id at the issuer.
+        #[arg(long, env = "ERP_OIDC_CLIENT_ID", default_value = "erp-web")]
+        oidc_client_id: String,
+        /// A confidential client's secret (none for a public client: PKCE alone).
+        #[arg(long, env = "ERP_OIDC_CLIENT_SECRET", hide_env_values = true)]
+        oidc_client_secret: Option<String>,
+        /// The ID token claim that names the employee: matched to an employee's email, or id.
+        #[arg(long, env = "ERP_OIDC_CLAIM", default_value = "email")]
+        oidc_claim: String,
+        /// Where the issuer sends the browser back (default: this server's
+        /// `http://<bind>:<port>/auth/oidc/callback`).
+        #[arg(long, env = "ERP_OIDC_REDIRECT_URI")]
+        oidc_redirect_uri: Option<String>,
     },
     /// Run the command API against Kafka (settings: --config file, then ERP_* variables).
     CommandApi {

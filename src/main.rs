@@ -133,13 +133,27 @@ async fn run(role: Role) -> anyhow::Result<bool> {
             allowed_hosts,
             data_dir,
             no_seed,
+            oidc_issuer,
+            oidc_client_id,
+            oidc_client_secret,
+            oidc_claim,
+            oidc_redirect_uri,
         } => {
+            let address = SocketAddr::new(bind, port);
+            let oidc = oidc_issuer.map(|issuer| infra::auth::oidc::OidcConfig {
+                issuer,
+                client_id: oidc_client_id,
+                client_secret: oidc_client_secret,
+                redirect_uri: oidc_redirect_uri.unwrap_or_else(|| format!("http://{address}/auth/oidc/callback")),
+                claim: oidc_claim,
+            });
             let options = roles::up::UpOptions {
-                address: SocketAddr::new(bind, port),
+                address,
                 dev_login: !no_dev_login,
                 allowed_hosts,
                 data_dir,
                 seed: !no_seed,
+                oidc,
             };
             roles::up::Up::build(options).await?.run_until_stopped().await?;
         }

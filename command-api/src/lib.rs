@@ -76,6 +76,9 @@ pub struct Settings {
     /// The scan hook: a command given each upload on its standard input (exit 0 clean, 1
     /// infected), e.g. `["clamdscan", "--no-summary", "-"]`.
     pub attachment_scan: Option<Vec<String>>,
+    /// Sign-in through an OpenID Connect issuer (needs the local signer, whose tokens the
+    /// web app then uses); none: only tokens from elsewhere (and the dev login).
+    pub oidc: Option<Arc<infra::auth::oidc::Oidc>>,
 }
 
 impl Default for Settings {
@@ -93,6 +96,7 @@ impl Default for Settings {
             attachments: None,
             attachment_max_bytes: routes::attachments::DEFAULT_MAX_BYTES,
             attachment_scan: None,
+            oidc: None,
         }
     }
 }
@@ -129,6 +133,7 @@ fn api() -> openapi::Api {
     let api = routes::approvals::routes(openapi::Api::new());
     let api = routes::notifications::routes(api);
     let api = routes::attachments::routes(api);
+    let api = routes::oidc::routes(api);
     routes::meta::routes(routes::quests::routes(routes::attendance::routes(routes::org::routes(
         api,
     ))))
@@ -166,6 +171,7 @@ pub fn build(log: Arc<dyn EventLog>, auth: AuthState, settings: Settings) -> (Ap
         .route("/openapi.json", axum::routing::get(routes::meta::openapi))
         .route("/docs", axum::routing::get(routes::meta::docs))
         .route("/docs.js", axum::routing::get(routes::meta::docs_script))
+        .merge(routes::oidc::browser_routes())
         .fallback(|| async { error::ApiError::not_found("no such route") })
         .layer(axum::middleware::from_fn_with_state(
             ratelimit::Gate {

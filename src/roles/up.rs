@@ -21,6 +21,8 @@ pub struct UpOptions {
     pub allowed_hosts: Vec<String>,
     pub data_dir: PathBuf,
     pub seed: bool,
+    /// Sign-in through an OpenID Connect issuer, beside the dev login.
+    pub oidc: Option<infra::auth::oidc::OidcConfig>,
 }
 
 /// The embedded system, listening.
@@ -72,6 +74,14 @@ impl Up {
                 options.data_dir.join("attachments"),
             ))),
             attachment_max_bytes: defaults.attachments.max_bytes,
+            oidc: match options.oidc.clone() {
+                Some(config) => Some(Arc::new(
+                    infra::auth::oidc::Oidc::discover(config, "command-api")
+                        .await
+                        .context("reading the OpenID Connect issuer's discovery document (--oidc-issuer)")?,
+                )),
+                None => None,
+            },
             attachment_scan: defaults.attachments.scan(),
             ..command_api::Settings::default()
         };

@@ -7,6 +7,7 @@ import { mkdtempSync, mkdirSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir, homedir } from "node:os";
 import { join, resolve } from "node:path";
+import { startIssuer, type Issuer } from "./issuer";
 
 const KANG = "00000000-0000-7000-8000-000000000106"; // 강개발, 플랫폼팀 (drafter)
 const LEAD = "00000000-0000-7000-8000-000000000105"; // 정팀장, his lead
@@ -18,6 +19,7 @@ const LIM = "00000000-0000-7000-8000-00000000010b"; // 임재무, 재무팀 사�
 const SHOTS = resolve("e2e-artifacts");
 
 let server: ChildProcess;
+let issuer: Issuer;
 let base = "";
 let browser: Browser;
 
@@ -35,8 +37,10 @@ beforeAll(async () => {
   const bin = process.env.ERP_BIN ?? join(process.env.CARGO_TARGET_DIR ?? join(homedir(), ".cache/erp-target"), "debug/erp");
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
+  // The company's identity provider, as far as this server can tell: signs in 강개발.
+  issuer = await startIssuer({ clientId: "erp-web", email: "kang@demo.erp" });
   server = spawn(bin, ["up", "--port", String(port), "--data-dir", mkdtempSync(join(tmpdir(), "erp-e2e-"))], {
-    env: { ...process.env, ERP_WEB_DIR: resolve("dist"), ERP_LOG: "warn" },
+    env: { ...process.env, ERP_WEB_DIR: resolve("dist"), ERP_LOG: "warn", ERP_OIDC_ISSUER: issuer.url, ERP_OIDC_CLIENT_ID: "erp-web" },
     stdio: "inherit",
   });
   for (let i = 0; i < 300; i++) {
@@ -58,6 +62,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   server?.kill();
+  await issuer?.close();
 });
 
 async function loggedIn(who: string, options: { bypassCSP?: boolean } = {}): Promise<{ context: BrowserContext; page: Page }> {
@@ -492,6 +497,23 @@ describe("전자결재 in a browser", () => {
     }
     await lead.context.close();
     expect(serious).toEqual([]);
+  });
+
+  it("signs in through the company's identity provider (OpenID Connect, code with PKCE) as the employee its token names", async () => {
+    const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+    const page = await context.newPage();
+    await page.goto(`${base}/`);
+    const before = issuer.redeemed();
+    await page.getByTestId("oidc-login").click();
+    await expect.poll(() => page.getByTestId("who").textContent(), { timeout: 15_000 }).toBe("강개발");
+    expect(issuer.redeemed()).toBe(before + 1);
+    // The token left the address bar; the session is the app's own and reads the inbox.
+    expect(page.url()).not.toContain("token=");
+    await page.getByTestId("box-PENDING").waitFor();
+    // A replayed callback (its state already used) signs nobody in.
+    const replay = await fetch(`${base}/auth/oidc/callback?code=x&state=used-or-forged`, { redirect: "manual" });
+    expect(replay.status).toBe(401);
+    await context.close();
   });
 
   it("switches to English", async () => {

@@ -1,7 +1,7 @@
 // The shell: session, language, hash routes, live toasts.
 import { useEffect, useMemo, useState } from "react";
 import { Provider, useSubscription } from "urql";
-import { graphqlClient, loadSession, saveSession, type Session } from "./api";
+import { graphqlClient, loadSession, saveSession, signedInFrom, type Session } from "./api";
 import { LangContext, dictionaries, noticeLabels, type Lang } from "./i18n";
 import { graphql } from "./gql";
 import { noticeHref } from "./format";
@@ -57,7 +57,17 @@ function Toasts({ lang }: { lang: Lang }) {
 }
 
 export function App() {
-  const [session, setSession] = useState<Session | null>(loadSession);
+  const [session, setSession] = useState<Session | null>(() => {
+    // Back from the identity provider: keep the session it handed over, and take the token
+    // out of the address bar and the history.
+    const handed = signedInFrom(location.hash);
+    if (handed) {
+      saveSession(handed);
+      history.replaceState(null, "", "#/inbox/PENDING");
+      return handed;
+    }
+    return loadSession();
+  });
   const [lang, setLang] = useState<Lang>(() => (localStorage.getItem("erp.lang") === "en" ? "en" : "ko"));
   const hash = useHash();
   const client = useMemo(() => (session ? graphqlClient(session) : null), [session]);

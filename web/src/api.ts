@@ -211,3 +211,19 @@ export async function downloadAttachment(session: Session, documentId: string, a
   link.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
+
+/** The session an identity-provider sign-in handed back in the URL fragment
+ * (`#/signed-in?token=…&id=…&name=…`), if this is that fragment. */
+export function signedInFrom(hash: string): Session | null {
+  if (!hash.startsWith("#/signed-in?")) return null;
+  const params = new URLSearchParams(hash.slice("#/signed-in?".length));
+  const [token, employeeId, name] = [params.get("token"), params.get("id"), params.get("name")];
+  return token && employeeId && name !== null ? { token, employeeId, name } : null;
+}
+
+/** Whether this server offers sign-in through an identity provider. */
+export async function oidcEnabled(): Promise<boolean> {
+  const response = await fetch("/auth/oidc").catch(() => null);
+  if (!response?.ok) return false;
+  return prop(await response.json(), "enabled") === true;
+}

@@ -9,6 +9,7 @@ pub mod attendance;
 pub mod forms;
 pub mod meta;
 pub mod notifications;
+pub mod oidc;
 pub mod org;
 pub mod quests;
 

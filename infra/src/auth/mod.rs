@@ -13,6 +13,7 @@
 //!   ([`Accounts`]: the employee's own stream on the command side, the org read model on the
 //!   read side).
 
+pub mod oidc;
 pub mod signin;
 pub mod token;
 

@@ -243,6 +243,17 @@ impl Verifier {
 
     /// Verifies a compact JWS and returns its claims.
     pub async fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+        self.verify_as(token, &["exp", "nbf", "iss", "aud", "sub"]).await
+    }
+
+    /// Verifies a compact JWS against the keys, issuer and audience, requiring the `required`
+    /// registered claims, and returns its claims as `T` (an OpenID Connect ID token's shape
+    /// differs from an access token's).
+    pub async fn verify_as<T: serde::de::DeserializeOwned>(
+        &self,
+        token: &str,
+        required: &[&str],
+    ) -> Result<T, AuthError> {
         let header = jsonwebtoken::decode_header(token).map_err(|e| AuthError::Malformed(e.to_string()))?;
         let kid = header.kid.ok_or_else(|| AuthError::Malformed("no kid".into()))?;
         let key = match (self.key(&kid), &self.remote) {
@@ -262,10 +273,10 @@ impl Verifier {
         let mut validation = Validation::new(key.algorithm);
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.audience]);
-        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+        validation.set_required_spec_claims(required);
         validation.validate_nbf = true;
         validation.leeway = 30;
-        jsonwebtoken::decode::<Claims>(token, &key.decoding, &validation)
+        jsonwebtoken::decode::<T>(token, &key.decoding, &validation)
             .map(|data| data.claims)
             .map_err(|e| AuthError::Rejected(e.to_string()))
     }

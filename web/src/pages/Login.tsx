@@ -1,18 +1,27 @@
 import { useEffect, useState } from "react";
-import { devLogin, devUsers, type DevUser, type Session } from "../api";
+import { devLogin, devUsers, oidcEnabled, type DevUser, type Session } from "../api";
 import { useT } from "../i18n";
 
 export function Login({ onLogin, onLang }: { onLogin: (s: Session) => void; onLang: () => void }) {
   const t = useT();
   const [users, setUsers] = useState<DevUser[]>([]);
   const [error, setError] = useState<string | null>(null);
+  const [oidc, setOidc] = useState(false);
   useEffect(() => {
     devUsers().then(setUsers).catch((e) => setError(String(e)));
+    oidcEnabled().then(setOidc, () => setOidc(false));
   }, []);
   return (
     <div className="login">
       <h1>{t("appTitle")}</h1>
       <button onClick={onLang}>{t("language")}</button>
+      {oidc && (
+        <p>
+          <a className="button" href="/auth/oidc/login" data-testid="oidc-login">
+            {t("companySignIn")}
+          </a>
+        </p>
+      )}
       <h2>{t("loginAs")}</h2>
       {error && <p className="error">{error}</p>}
       <ul className="users">
