@@ -215,6 +215,14 @@ pub enum Role {
         /// the log recorded.
         #[arg(long)]
         attachments: bool,
+        /// Check one document by its number (as printed: GEN-2026-000001): verify its stream
+        /// and print the log's head for it.
+        #[arg(long)]
+        document: Option<String>,
+        /// With --document: the head hash the printed copy shows; exit 1 when the log's head
+        /// is another.
+        #[arg(long, requires = "document")]
+        head: Option<String>,
         #[command(flatten)]
         log: audit::LogArgs,
     },

@@ -18,6 +18,7 @@
 //! `wiring`; the tools live in `audit`, `replay`, `repair` and `bench`.
 
 mod audit;
+mod audit_document;
 mod audit_files;
 mod bench;
 mod cli;
@@ -248,8 +249,13 @@ async fn run(role: Role) -> anyhow::Result<bool> {
             json,
             owners,
             attachments,
+            document,
+            head,
             log,
         } => {
+            if let Some(number) = document {
+                return audit_document::verify_document(&log, &number, head.as_deref(), json).await;
+            }
             let log_ok = audit::verify(&log, stream, no_schema, json, owners).await?;
             let files_ok = !attachments || audit_files::verify_attachments(&log, json).await?;
             return Ok(log_ok && files_ok);

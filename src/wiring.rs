@@ -205,3 +205,27 @@ pub async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
     tracing::info!("shutting down: no new requests, finishing in-flight ones");
 }
+
+/// The headless Chromium that renders documents to PDF: `ERP_PDF_CHROMIUM` (a path; empty
+/// turns PDFs off), else the first of `chromium`, `chromium-browser`, `google-chrome` on the
+/// PATH. Its system fonts must carry Korean (Noto Sans CJK, Nanum). Sandboxing is off: it
+/// renders only pages this server wrote, which carry no script.
+pub fn pdf_renderer() -> Option<Vec<String>> {
+    let program = match std::env::var("ERP_PDF_CHROMIUM") {
+        Ok(path) if path.trim().is_empty() => return None,
+        Ok(path) => std::path::PathBuf::from(path),
+        Err(_) => {
+            let path = std::env::var_os("PATH")?;
+            ["chromium", "chromium-browser", "google-chrome"]
+                .iter()
+                .flat_map(|name| std::env::split_paths(&path).map(move |dir| dir.join(name)))
+                .find(|candidate| candidate.is_file())?
+        }
+    };
+    Some(vec![
+        program.display().to_string(),
+        "--no-sandbox".into(),
+        "--disable-gpu".into(),
+        "--no-first-run".into(),
+    ])
+}

@@ -79,6 +79,8 @@ pub struct Settings {
     /// Sign-in through an OpenID Connect issuer (needs the local signer, whose tokens the
     /// web app then uses); none: only tokens from elsewhere (and the dev login).
     pub oidc: Option<Arc<infra::auth::oidc::Oidc>>,
+    /// A headless Chromium and its flags, to render documents to PDF (`/pdf`); none: 503.
+    pub pdf_renderer: Option<Vec<String>>,
 }
 
 impl Default for Settings {
@@ -97,6 +99,7 @@ impl Default for Settings {
             attachment_max_bytes: routes::attachments::DEFAULT_MAX_BYTES,
             attachment_scan: None,
             oidc: None,
+            pdf_renderer: None,
         }
     }
 }
@@ -134,6 +137,7 @@ fn api() -> openapi::Api {
     let api = routes::notifications::routes(api);
     let api = routes::attachments::routes(api);
     let api = routes::oidc::routes(api);
+    let api = routes::print::routes(api);
     routes::meta::routes(routes::quests::routes(routes::attendance::routes(routes::org::routes(
         api,
     ))))

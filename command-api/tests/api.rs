@@ -965,6 +965,23 @@ async fn an_attachment_is_uploaded_named_in_a_draft_and_downloaded_only_by_those
     let (status, _, body) = app.download(&path, &oh).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(!body.windows(bytes.len()).any(|w| w == bytes));
+    // The printed page: for those who may see the document, escaped, with the log's head.
+    let (status, headers, page) = app.download(&format!("/api/approvals/{id}/print"), &lead).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers["content-type"].to_str().unwrap().starts_with("text/html"));
+    let page = String::from_utf8(page).unwrap();
+    assert!(page.contains(&format!("로그: approval/{id} · v2")), "{page}");
+    assert!(page.contains("<title>첨부 문서</title>"), "{page}");
+    assert_eq!(
+        app.download(&format!("/api/approvals/{id}/print"), &oh).await.0,
+        StatusCode::NOT_FOUND
+    );
+    // No renderer on this instance: PDFs are refused as unavailable, not failed.
+    problem(
+        &app.get(&format!("/api/approvals/{id}/pdf"), &kang).await,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "pdf_unavailable",
+    );
     let unknown = format!("/api/approvals/{id}/attachments/{}", Uuid::now_v7());
     assert_eq!(app.download(&unknown, &kang).await.0, StatusCode::NOT_FOUND);
     assert_eq!(

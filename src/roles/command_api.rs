@@ -49,6 +49,7 @@ impl CommandApi {
                 .context("connecting the attachment store (GridFS on read_model.mongo_url)")?,
             )),
             attachment_max_bytes: settings.attachments.max_bytes,
+            pdf_renderer: wiring::pdf_renderer(),
             attachment_scan: settings.attachments.scan(),
             ..command_api::Settings::default()
         };

@@ -74,6 +74,7 @@ impl Up {
                 options.data_dir.join("attachments"),
             ))),
             attachment_max_bytes: defaults.attachments.max_bytes,
+            pdf_renderer: wiring::pdf_renderer(),
             oidc: match options.oidc.clone() {
                 Some(config) => Some(Arc::new(
                     infra::auth::oidc::Oidc::discover(config, "command-api")

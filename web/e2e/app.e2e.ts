@@ -2,7 +2,7 @@
 // Chromium driven by playwright-core. Two browser contexts are two people.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, mkdirSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir, homedir } from "node:os";
@@ -19,6 +19,8 @@ const LIM = "00000000-0000-7000-8000-00000000010b"; // 임재무, 재무팀 사�
 const SHOTS = resolve("e2e-artifacts");
 
 let server: ChildProcess;
+let bin = "";
+let dataDir = "";
 let issuer: Issuer;
 let base = "";
 let browser: Browser;
@@ -34,12 +36,13 @@ async function freePort(): Promise<number> {
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
-  const bin = process.env.ERP_BIN ?? join(process.env.CARGO_TARGET_DIR ?? join(homedir(), ".cache/erp-target"), "debug/erp");
+  bin = process.env.ERP_BIN ?? join(process.env.CARGO_TARGET_DIR ?? join(homedir(), ".cache/erp-target"), "debug/erp");
+  dataDir = mkdtempSync(join(tmpdir(), "erp-e2e-"));
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
   // The company's identity provider, as far as this server can tell: signs in 강개발.
   issuer = await startIssuer({ clientId: "erp-web", email: "kang@demo.erp" });
-  server = spawn(bin, ["up", "--port", String(port), "--data-dir", mkdtempSync(join(tmpdir(), "erp-e2e-"))], {
+  server = spawn(bin, ["up", "--port", String(port), "--data-dir", dataDir], {
     env: { ...process.env, ERP_WEB_DIR: resolve("dist"), ERP_LOG: "warn", ERP_OIDC_ISSUER: issuer.url, ERP_OIDC_CLIENT_ID: "erp-web" },
     stdio: "inherit",
   });
@@ -121,7 +124,7 @@ describe("전자결재 in a browser", () => {
     for (const c of [drafter, lead, head]) await c.context.close();
   });
 
-  it("the 결재란 fills on the drafter's open page as each approver decides, and the number appears", async () => {
+  it("the 결재란 fills on the drafter's open page as each approver decides; the approved document prints to PDF and verifies against the log", async () => {
     const drafter = await loggedIn(KANG);
     const id = await compose(drafter.page, "E2E 결재란");
     const seats = drafter.page.getByTestId("grid-결재").getByTestId("seat");
@@ -141,6 +144,28 @@ describe("전자결재 in a browser", () => {
     }
     await expect.poll(() => drafter.page.getByTestId("grid-number").textContent(), { timeout: 15_000 }).not.toBe("—");
     await drafter.page.screenshot({ path: join(SHOTS, "approval-grid.png") });
+    // Printed to PDF on the server: its title carries the number (UTF-16BE in the PDF's info).
+    const number = (await drafter.page.getByTestId("grid-number").textContent()) ?? "";
+    const [pdf] = await Promise.all([drafter.page.waitForEvent("download"), drafter.page.getByTestId("pdf").click()]);
+    const { readFileSync } = await import("node:fs");
+    const bytes = readFileSync(await pdf.path());
+    expect(bytes.subarray(0, 5).toString()).toBe("%PDF-");
+    const title = /\/Title <FEFF([0-9A-F]+)>/.exec(bytes.toString("latin1"))?.[1] ?? "";
+    expect(Buffer.from(title, "hex").swap16().toString("utf16le")).toContain(number);
+    expect(bytes.toString("latin1")).toMatch(/NotoSansCJK|NotoSerifCJK|Nanum/);
+    // The printed page names the log's head; `erp verify --document` checks a copy against it.
+    const printed = await drafter.page.evaluate(async (doc) => {
+      const session = JSON.parse(localStorage.getItem("erp.session") ?? "{}") as { token: string };
+      return (await fetch(`/api/approvals/${doc}/print`, { headers: { authorization: `Bearer ${session.token}` } })).text();
+    }, id);
+    const head = /해시: <code>([0-9a-f]{64})<\/code>/.exec(printed)?.[1] ?? "";
+    expect(head).toHaveLength(64);
+    const verify = (printedHead: string) =>
+      spawnSync(bin, ["verify", "--data-dir", dataDir, "--document", number, "--head", printedHead], { env: { ...process.env, ERP_LOG: "warn" } });
+    const same = verify(head);
+    expect(same.status, String(same.stdout) + String(same.stderr)).toBe(0);
+    expect(String(same.stdout)).toContain("the printed copy's head is the log's");
+    expect(verify("0".repeat(64)).status).toBe(1);
     await drafter.page.emulateMedia({ media: "print" });
     await drafter.page.screenshot({ path: join(SHOTS, "print.png"), fullPage: true });
     expect(await drafter.page.getByTestId("print").isVisible()).toBe(false);

@@ -198,9 +198,16 @@ export async function uploadAttachment(session: Session, file: File): Promise<Up
 /** Downloads an attachment of a document with the session's token, and hands it to the
  * browser as a file named `name` (a plain link could not carry the token). */
 export async function downloadAttachment(session: Session, documentId: string, attachmentId: string, name: string): Promise<void> {
-  const response = await fetch(`/api/approvals/${encodeURIComponent(documentId)}/attachments/${encodeURIComponent(attachmentId)}`, {
-    headers: { authorization: `Bearer ${session.token}` },
-  });
+  return download(session, `/api/approvals/${encodeURIComponent(documentId)}/attachments/${encodeURIComponent(attachmentId)}`, name);
+}
+
+/** The document rendered to PDF on the server (결재란, body, comments, the log's head). */
+export async function downloadPdf(session: Session, documentId: string, name: string): Promise<void> {
+  return download(session, `/api/approvals/${encodeURIComponent(documentId)}/pdf`, name);
+}
+
+async function download(session: Session, path: string, name: string): Promise<void> {
+  const response = await fetch(path, { headers: { authorization: `Bearer ${session.token}` } });
   if (!response.ok) throw new CommandError(response.status, String(response.status), response.statusText);
   const url = URL.createObjectURL(await response.blob());
   const link = document.createElement("a");

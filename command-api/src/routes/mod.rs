@@ -11,6 +11,7 @@ pub mod meta;
 pub mod notifications;
 pub mod oidc;
 pub mod org;
+pub mod print;
 pub mod quests;
 
 use crate::error::ApiError;

@@ -10,6 +10,7 @@ import { instants, shortTime } from "../format";
 import { Line } from "./document/Line";
 import { Grid } from "./document/Grid";
 import { Attachments } from "./document/Attachments";
+import { downloadPdf } from "../api";
 import { Body } from "./document/Body";
 import { Actions } from "./document/Actions";
 import { Comments } from "./document/Comments";
@@ -92,6 +93,14 @@ export function DocumentView({ id, session }: { id: string; session: Session }) 
       <Grid doc={doc} />
       <button type="button" className="print-button" onClick={() => print()} data-testid="print">
         {t("print")}
+      </button>{" "}
+      <button
+        type="button"
+        className="print-button"
+        onClick={() => void downloadPdf(session, id, `${doc.number ?? id}.pdf`).catch((e: unknown) => alert(String(e)))}
+        data-testid="pdf"
+      >
+        PDF
       </button>
       <label className="asof">
         {t("asOf")}:{" "}
