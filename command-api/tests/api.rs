@@ -976,11 +976,11 @@ async fn an_attachment_is_uploaded_named_in_a_draft_and_downloaded_only_by_those
         app.download(&format!("/api/approvals/{id}/print"), &oh).await.0,
         StatusCode::NOT_FOUND
     );
-    // No renderer on this instance: PDFs are refused as unavailable, not failed.
+    // No renderer on this instance: PDFs are not offered here (the print page is).
     problem(
         &app.get(&format!("/api/approvals/{id}/pdf"), &kang).await,
-        StatusCode::SERVICE_UNAVAILABLE,
-        "pdf_unavailable",
+        StatusCode::NOT_FOUND,
+        "pdf_not_offered",
     );
     let unknown = format!("/api/approvals/{id}/attachments/{}", Uuid::now_v7());
     assert_eq!(app.download(&unknown, &kang).await.0, StatusCode::NOT_FOUND);

@@ -5,8 +5,9 @@
 //!
 //! `GET /api/approvals/{id}/print` answers the page as HTML (no scripts, styles inline);
 //! `GET /api/approvals/{id}/pdf` renders the same page to PDF on the server with a headless
-//! Chromium (`pdf_renderer`), whose system fonts carry Korean. At most two renders run at
-//! once; the rest wait up to five seconds and are then answered 503 with `Retry-After`.
+//! Chromium (`pdf_renderer`), whose system fonts carry Korean; an instance without one answers
+//! 404 `pdf_not_offered`. At most two renders run at once; the rest wait up to five seconds
+//! and are then answered 503 with `Retry-After`.
 
 use crate::error::ApiError;
 use crate::extract::Caller;
@@ -279,13 +280,13 @@ fn unavailable(why: impl std::fmt::Display) -> ApiError {
 
 async fn pdf(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
     let (doc, events) = load(&state, &caller, &id).await?;
+    // Not a passing fault: this instance has no renderer (the print page is still offered).
     let renderer = state.settings.pdf_renderer.as_ref().ok_or_else(|| {
         ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "pdf_unavailable",
-            "this instance renders no PDF (no headless Chromium configured)",
+            StatusCode::NOT_FOUND,
+            "pdf_not_offered",
+            "this instance renders no PDF (no headless Chromium configured); /print has the same page",
         )
-        .with(json!({ "retry_after_seconds": 60 }))
     })?;
     let html = page(&state, &doc, &events);
     let _place = tokio::time::timeout(RENDER_WAIT, RENDERS.acquire())
