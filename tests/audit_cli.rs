@@ -285,7 +285,7 @@ async fn verify_attachments_finds_an_altered_or_missing_file() {
     let dir = tempfile::tempdir().unwrap();
     let store = DirStore::new(dir.path().join("attachments"));
     let bytes = "견적서: 모니터 2대".as_bytes();
-    let sha = store.put(bytes).await.unwrap();
+    let sha = store.put(bytes, "00000000-0000-0000-0000-000000000001").await.unwrap();
     let drafter = EmployeeId(Uuid::from_u128(1));
     let draft = ApprovalCommand::Draft {
         id: ApprovalId(Uuid::from_u128(7)),

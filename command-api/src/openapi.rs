@@ -77,8 +77,9 @@ pub struct Doc {
     created: bool,
     if_match: bool,
     public: bool,
-    /// The body is raw bytes of at most this many (a file upload), not JSON.
-    upload: Option<usize>,
+    /// The body is a file's raw bytes, not JSON, and the handler bounds it itself (by a
+    /// setting, read as it streams in) instead of the router's JSON body limit.
+    upload: bool,
     /// The success answer is a file's bytes, not JSON.
     download: bool,
 }
@@ -93,7 +94,7 @@ impl Doc {
             created: false,
             if_match: false,
             public: false,
-            upload: None,
+            upload: false,
             download: false,
         }
     }
@@ -104,9 +105,9 @@ impl Doc {
         self
     }
 
-    /// The body is a file's raw bytes, up to `limit` (above the JSON routes' body limit).
-    pub fn upload(mut self, limit: usize) -> Self {
-        self.upload = Some(limit);
+    /// The body is a file's raw bytes, bounded by the handler.
+    pub fn upload(mut self) -> Self {
+        self.upload = true;
         self
     }
 
@@ -217,10 +218,12 @@ impl Api {
         T: 'static,
     {
         let route = on(method, handler);
-        let route = match doc.upload {
-            // The innermost limit wins over the router-wide one.
-            Some(limit) => route.layer(axum::extract::DefaultBodyLimit::max(limit)),
-            None => route,
+        // The innermost limit wins over the router-wide one: an upload's handler reads the
+        // body against its own bound as it arrives.
+        let route = if doc.upload {
+            route.layer(axum::extract::DefaultBodyLimit::disable())
+        } else {
+            route
         };
         self.router = self.router.route(path, route);
         let (verb, http) = match method {
@@ -254,7 +257,7 @@ impl Api {
                     Some("the version you act on, e.g. \"3\""),
                 ));
         }
-        if doc.upload.is_some() {
+        if doc.upload {
             operation = operation.request_body(Some(
                 RequestBodyBuilder::new()
                     .required(Some(Required::True))

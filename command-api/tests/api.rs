@@ -932,6 +932,19 @@ async fn an_attachment_is_uploaded_named_in_a_draft_and_downloaded_only_by_those
         .await;
     assert_eq!(drafted.status, StatusCode::CREATED, "{}", drafted.body);
     let id = drafted.body["id"].as_str().unwrap().to_owned();
+    // Knowing a hash is not having uploaded it: someone else cannot attach the drafter's file
+    // to a document of their own (and learns nothing of whether it is stored).
+    problem(
+        &app.post(
+            "/api/approvals",
+            &oh,
+            draft(json!({ "name": "남의 파일.pdf", "content_type": "application/pdf", "sha256": sha })),
+            None,
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "attachment_not_uploaded",
+    );
     let shown = app.get(&format!("/api/approvals/{id}"), &kang).await;
     let attachment = &shown.body["content"]["attachments"][0];
     assert_eq!(

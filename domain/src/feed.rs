@@ -19,6 +19,11 @@ use std::collections::BTreeMap;
 
 /// At most this many notifications are marked read by one command.
 pub const MAX_MARKS: usize = 200;
+/// How far a client's or another node's clock may run ahead of the deciding one: a mark or a
+/// "read through" later than the command's time by more than this is refused (marks dated in
+/// the future would never be forgotten by "mark all read").
+pub const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(5);
+
 /// A notification id is at most this long (ids are built from a stream, a version, a
 /// recipient and a kind; this leaves room).
 pub const MAX_ID_LEN: usize = 200;
@@ -92,6 +97,9 @@ pub enum FeedError {
     /// 422
     #[error("`through` is later than now")]
     ThroughInFuture,
+    /// 422
+    #[error("a notification's time is later than now")]
+    MarkInFuture,
     /// 409: a stream holds one reader's marks.
     #[error("this feed belongs to another reader")]
     OtherReader,
@@ -107,6 +115,7 @@ impl crate::Refusal for FeedError {
             E::TooManyMarks => (Invalid, "too_many_notifications"),
             E::BadId => (Invalid, "bad_notification_id"),
             E::ThroughInFuture => (Invalid, "through_in_future"),
+            E::MarkInFuture => (Invalid, "notification_in_future"),
             E::OtherReader => (Conflict, "other_reader"),
         }
     }
@@ -161,6 +170,9 @@ impl Aggregate for FeedReads {
                 if !marks.iter().all(|m| valid_id(&m.id)) {
                     return Err(FeedError::BadId);
                 }
+                if marks.iter().any(|m| m.at > *at + CLOCK_SKEW) {
+                    return Err(FeedError::MarkInFuture);
+                }
                 // Marking what is already read changes nothing and records nothing.
                 let mut new: Vec<Mark> = Vec::new();
                 for mark in marks {
@@ -184,7 +196,7 @@ impl Aggregate for FeedReads {
                 at,
             } => {
                 self.check_reader(*reader, by)?;
-                if through > at {
+                if *through > *at + CLOCK_SKEW {
                     return Err(FeedError::ThroughInFuture);
                 }
                 if self.read_through.is_some_and(|before| *through <= before) {

@@ -156,10 +156,23 @@ fn bad_marks_are_refused_whole() {
 }
 
 #[test]
-fn mark_all_read_through_a_later_time_than_now_is_refused() {
+fn mark_all_read_through_a_later_time_than_now_is_refused_beyond_the_clock_skew() {
+    // t(n) is n minutes after the epoch of the tests: five minutes ahead is a clock, ten a lie.
+    given::<FeedReads>([]).when(all_read(14, 9)).then([E::AllRead {
+        reader: ALICE,
+        through: t(14),
+        at: t(9),
+    }]);
     given::<FeedReads>([])
-        .when(all_read(10, 9))
+        .when(all_read(20, 9))
         .then_err(FeedError::ThroughInFuture);
+}
+
+#[test]
+fn a_mark_dated_in_the_future_is_refused_so_that_mark_all_read_can_forget_every_mark() {
+    given::<FeedReads>([])
+        .when(read(vec![mark("a", 1), mark("future", 600)], 2))
+        .then_err(FeedError::MarkInFuture);
 }
 
 #[test]

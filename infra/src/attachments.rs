@@ -35,9 +35,12 @@ pub fn is_sha256_hex(name: &str) -> bool {
 /// Where attachment content is kept, by SHA-256.
 #[async_trait]
 pub trait AttachmentStore: Send + Sync + std::fmt::Debug {
-    /// Keeps `bytes` under their SHA-256 and returns it; keeping the same bytes again changes
-    /// nothing.
-    async fn put(&self, bytes: &[u8]) -> Result<String, AttachmentError>;
+    /// Keeps `bytes` under their SHA-256, records that `uploader` (an employee id) uploaded
+    /// them, and returns the hash; keeping the same bytes again stores nothing new.
+    async fn put(&self, bytes: &[u8], uploader: &str) -> Result<String, AttachmentError>;
+    /// Whether `uploader` uploaded the content under `sha256`. A draft may name only content
+    /// its drafter uploaded: knowing a hash (from a document one could once see) is not enough.
+    async fn uploaded_by(&self, sha256: &str, uploader: &str) -> Result<bool, AttachmentError>;
     /// The bytes kept under `sha256`, if any.
     async fn get(&self, sha256: &str) -> Result<Option<Vec<u8>>, AttachmentError>;
     /// How many bytes are kept under `sha256`, if any, without reading them.
@@ -58,6 +61,16 @@ impl DirStore {
     fn path_of(&self, sha256: &str) -> PathBuf {
         self.root.join(&sha256[..2]).join(sha256)
     }
+
+    /// The marker that `uploader` uploaded `sha256`: `owners/ab/abcd…/<uploader>`.
+    fn owner_marker(&self, sha256: &str, uploader: &str) -> PathBuf {
+        self.root.join("owners").join(&sha256[..2]).join(sha256).join(uploader)
+    }
+}
+
+/// Whether `uploader` is safe as a file name and a key: an id of letters, digits and hyphens.
+fn plain_id(uploader: &str) -> bool {
+    !uploader.is_empty() && uploader.len() <= 64 && uploader.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
 fn io(e: std::io::Error) -> AttachmentError {
@@ -66,8 +79,16 @@ fn io(e: std::io::Error) -> AttachmentError {
 
 #[async_trait]
 impl AttachmentStore for DirStore {
-    async fn put(&self, bytes: &[u8]) -> Result<String, AttachmentError> {
+    async fn put(&self, bytes: &[u8], uploader: &str) -> Result<String, AttachmentError> {
+        if !plain_id(uploader) {
+            return Err(AttachmentError(format!("{uploader:?} is not an uploader id")));
+        }
         let sha256 = sha256_hex(bytes);
+        let marker = self.owner_marker(&sha256, uploader);
+        if let Some(dir) = marker.parent() {
+            tokio::fs::create_dir_all(dir).await.map_err(io)?;
+        }
+        tokio::fs::write(&marker, b"").await.map_err(io)?;
         let path = self.path_of(&sha256);
         if tokio::fs::try_exists(&path).await.map_err(io)? {
             return Ok(sha256);
@@ -100,6 +121,15 @@ impl AttachmentStore for DirStore {
         }
     }
 
+    async fn uploaded_by(&self, sha256: &str, uploader: &str) -> Result<bool, AttachmentError> {
+        if !is_sha256_hex(sha256) || !plain_id(uploader) {
+            return Ok(false);
+        }
+        tokio::fs::try_exists(self.owner_marker(sha256, uploader))
+            .await
+            .map_err(io)
+    }
+
     async fn size(&self, sha256: &str) -> Result<Option<u64>, AttachmentError> {
         if !is_sha256_hex(sha256) {
             return Ok(None);
@@ -116,6 +146,8 @@ impl AttachmentStore for DirStore {
 #[derive(Debug, Clone)]
 pub struct GridFsStore {
     bucket: mongodb::gridfs::GridFsBucket,
+    /// Who uploaded what: one document per (hash, uploader).
+    owners: mongodb::Collection<mongodb::bson::Document>,
 }
 
 fn mongo(e: impl std::fmt::Display) -> AttachmentError {
@@ -128,8 +160,10 @@ impl GridFsStore {
         let options = mongodb::options::GridFsBucketOptions::builder()
             .bucket_name("attachments".to_owned())
             .build();
+        let db = client.database(database);
         Ok(Self {
-            bucket: client.database(database).gridfs_bucket(options),
+            bucket: db.gridfs_bucket(options),
+            owners: db.collection("attachments.owners"),
         })
     }
 
@@ -149,9 +183,21 @@ impl GridFsStore {
 
 #[async_trait]
 impl AttachmentStore for GridFsStore {
-    async fn put(&self, bytes: &[u8]) -> Result<String, AttachmentError> {
+    async fn put(&self, bytes: &[u8], uploader: &str) -> Result<String, AttachmentError> {
         use futures::AsyncWriteExt;
+        if !plain_id(uploader) {
+            return Err(AttachmentError(format!("{uploader:?} is not an uploader id")));
+        }
         let sha256 = sha256_hex(bytes);
+        let key = format!("{sha256}:{uploader}");
+        self.owners
+            .update_one(
+                mongodb::bson::doc! { "_id": &key },
+                mongodb::bson::doc! { "$set": { "sha256": &sha256, "uploader": uploader } },
+            )
+            .upsert(true)
+            .await
+            .map_err(mongo)?;
         if self.exists(&sha256).await? {
             return Ok(sha256);
         }
@@ -181,6 +227,19 @@ impl AttachmentStore for GridFsStore {
         }
         self.stored_size(sha256).await
     }
+
+    async fn uploaded_by(&self, sha256: &str, uploader: &str) -> Result<bool, AttachmentError> {
+        if !is_sha256_hex(sha256) || !plain_id(uploader) {
+            return Ok(false);
+        }
+        let key = format!("{sha256}:{uploader}");
+        Ok(self
+            .owners
+            .find_one(mongodb::bson::doc! { "_id": key })
+            .await
+            .map_err(mongo)?
+            .is_some())
+    }
 }
 
 #[cfg(test)]
@@ -191,19 +250,27 @@ mod tests {
     /// unknown or malformed name is absent, not an error.
     async fn keeps_content_by_its_hash(store: &dyn AttachmentStore) {
         let bytes = "결재 첨부 — 견적서".as_bytes();
-        let sha = store.put(bytes).await.unwrap();
+        let sha = store.put(bytes, "alice").await.unwrap();
         assert_eq!(sha, sha256_hex(bytes));
         assert_eq!(
-            store.put(bytes).await.unwrap(),
+            store.put(bytes, "alice").await.unwrap(),
             sha,
             "the same bytes again are the same file"
         );
+        assert!(store.uploaded_by(&sha, "alice").await.unwrap());
+        assert!(
+            !store.uploaded_by(&sha, "bob").await.unwrap(),
+            "knowing the hash is not uploading it"
+        );
+        store.put(bytes, "bob").await.unwrap();
+        assert!(store.uploaded_by(&sha, "bob").await.unwrap());
+        assert!(store.put(bytes, "../x").await.is_err());
         assert_eq!(store.get(&sha).await.unwrap().as_deref(), Some(bytes));
         assert_eq!(store.size(&sha).await.unwrap(), Some(bytes.len() as u64));
         assert_eq!(store.size("nope").await.unwrap(), None);
         assert_eq!(store.get(&sha256_hex(b"never stored")).await.unwrap(), None);
         assert_eq!(store.get("../../etc/passwd").await.unwrap(), None);
-        let empty = store.put(b"").await.unwrap();
+        let empty = store.put(b"", "alice").await.unwrap();
         assert_eq!(store.get(&empty).await.unwrap(), Some(Vec::new()));
     }
 
@@ -213,6 +280,7 @@ mod tests {
         keeps_content_by_its_hash(&DirStore::new(dir.path())).await;
         let leftovers = std::fs::read_dir(dir.path())
             .unwrap()
+            .filter(|d| d.as_ref().unwrap().file_name() != "owners")
             .flat_map(|d| std::fs::read_dir(d.unwrap().path()).unwrap())
             .filter(|f| f.as_ref().unwrap().file_name().to_string_lossy().starts_with('.'))
             .count();

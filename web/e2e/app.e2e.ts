@@ -535,9 +535,17 @@ describe("전자결재 in a browser", () => {
     // The token left the address bar; the session is the app's own and reads the inbox.
     expect(page.url()).not.toContain("token=");
     await page.getByTestId("box-PENDING").waitFor();
-    // A replayed callback (its state already used) signs nobody in.
+    // A replayed or planted callback (no state cookie of this browser) signs nobody in.
     const replay = await fetch(`${base}/auth/oidc/callback?code=x&state=used-or-forged`, { redirect: "manual" });
     expect(replay.status).toBe(401);
+    // A link carrying someone else's session is not taken by a tab that did not ask for it.
+    const victim = await browser.newContext();
+    const tab = await victim.newPage();
+    const token = await page.evaluate(() => JSON.parse(localStorage.getItem("erp.session") ?? "{}").token as string);
+    await tab.goto(`${base}/#/signed-in?token=${token}&id=x&name=%EC%A0%95%ED%8C%80%EC%9E%A5&app=planted-value-0123456789`);
+    await tab.getByTestId(`login-${KANG}`).waitFor();
+    expect(await tab.getByTestId("who").count()).toBe(0);
+    await victim.close();
     await context.close();
   });
 

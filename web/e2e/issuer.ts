@@ -63,7 +63,7 @@ export async function startIssuer(options: { clientId: string; email: string }):
         }
         redeemed += 1;
         const now = Math.floor(Date.now() / 1000);
-        const idToken = sign({ iss: url, aud: options.clientId, sub: "idp-user-1", email: options.email, nonce: grant.nonce, iat: now, exp: now + 300 });
+        const idToken = sign({ iss: url, aud: options.clientId, sub: "idp-user-1", email: options.email, email_verified: true, nonce: grant.nonce, iat: now, exp: now + 300 });
         return json(200, { id_token: idToken, access_token: "unused", token_type: "Bearer" });
       });
       return;

@@ -1,7 +1,7 @@
 // The shell: session, language, hash routes, live toasts.
 import { useEffect, useMemo, useState } from "react";
 import { Provider, useSubscription } from "urql";
-import { graphqlClient, loadSession, saveSession, signedInFrom, type Session } from "./api";
+import { graphqlClient, loadSession, saveSession, signedInFrom, takeSignInValue, type Session } from "./api";
 import { LangContext, dictionaries, noticeLabels, type Lang } from "./i18n";
 import { graphql } from "./gql";
 import { noticeHref } from "./format";
@@ -60,11 +60,13 @@ export function App() {
   const [session, setSession] = useState<Session | null>(() => {
     // Back from the identity provider: keep the session it handed over, and take the token
     // out of the address bar and the history.
-    const handed = signedInFrom(location.hash);
-    if (handed) {
-      saveSession(handed);
+    if (location.hash.startsWith("#/signed-in?")) {
+      const handed = signedInFrom(location.hash, takeSignInValue());
       history.replaceState(null, "", "#/inbox/PENDING");
-      return handed;
+      if (handed) {
+        saveSession(handed);
+        return handed;
+      }
     }
     return loadSession();
   });

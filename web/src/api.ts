@@ -220,12 +220,31 @@ async function download(session: Session, path: string, name: string): Promise<v
 }
 
 /** The session an identity-provider sign-in handed back in the URL fragment
- * (`#/signed-in?token=…&id=…&name=…`), if this is that fragment. */
-export function signedInFrom(hash: string): Session | null {
-  if (!hash.startsWith("#/signed-in?")) return null;
+ * (`#/signed-in?token=…&id=…&name=…&app=…`), if this is that fragment and it carries the
+ * value this tab drew when it started the sign-in (`expected`): a link someone else made with
+ * their own session in it is not taken. */
+export function signedInFrom(hash: string, expected: string | null): Session | null {
+  if (!hash.startsWith("#/signed-in?") || !expected) return null;
   const params = new URLSearchParams(hash.slice("#/signed-in?".length));
-  const [token, employeeId, name] = [params.get("token"), params.get("id"), params.get("name")];
-  return token && employeeId && name !== null ? { token, employeeId, name } : null;
+  const [token, employeeId, name, app] = [params.get("token"), params.get("id"), params.get("name"), params.get("app")];
+  return token && employeeId && name !== null && app === expected ? { token, employeeId, name } : null;
+}
+
+const SIGN_IN_KEY = "erp.oidc.app";
+
+/** Starts a sign-in through the identity provider: draws this tab's value, keeps it, goes. */
+export function startSignIn() {
+  const bytes = crypto.getRandomValues(new Uint8Array(24));
+  const app = btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  sessionStorage.setItem(SIGN_IN_KEY, app);
+  location.assign(`/auth/oidc/login?app=${encodeURIComponent(app)}`);
+}
+
+/** The value this tab drew for its sign-in, spent on reading. */
+export function takeSignInValue(): string | null {
+  const app = sessionStorage.getItem(SIGN_IN_KEY);
+  sessionStorage.removeItem(SIGN_IN_KEY);
+  return app;
 }
 
 /** Whether this server offers sign-in through an identity provider. */

@@ -22,7 +22,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use domain::approval::{Approval, Attachment, Content};
-use domain::ids::ApprovalId;
+use domain::ids::{ApprovalId, EmployeeId};
 use infra::attachments::{sha256_hex, AttachmentStore};
 use infra::eventlog::{streams, StreamRef};
 use serde::Serialize;
@@ -56,6 +56,9 @@ pub const ALLOWED_TYPES: &[&str] = &[
     "application/octet-stream",
 ];
 
+/// At most this many attachments on a document (the domain refuses more).
+const MAX_ATTACHMENTS: usize = 20;
+
 /// Longest the scan hook may take on one file.
 const SCAN_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -70,7 +73,7 @@ pub fn routes(api: Api) -> Api {
             T,
             "Upload a file's bytes (Content-Type: its type); answers its SHA-256 to name it in a draft",
         )
-        .upload(DEFAULT_MAX_BYTES)
+        .upload()
         .returns::<Uploaded>()
         .created(),
     )
@@ -117,25 +120,19 @@ fn store_failed(e: infra::attachments::AttachmentError) -> ApiError {
 
 async fn upload(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     headers: HeaderMap,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    body: axum::body::Body,
 ) -> Result<Response, ApiError> {
     let max = state.settings.attachment_max_bytes;
-    let body = body.map_err(|e| {
+    // Read as it arrives and stopped at the bound: a larger upload is never buffered whole.
+    let body: Bytes = axum::body::to_bytes(body, max).await.map_err(|e| {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "attachment_too_large",
             format!("an attachment is at most {max} bytes ({e})"),
         )
     })?;
-    if body.len() > max {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "attachment_too_large",
-            format!("an attachment is at most {max} bytes, not {}", body.len()),
-        ));
-    }
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -153,7 +150,10 @@ async fn upload(
     if let Some(command) = &state.settings.attachment_scan {
         scan(command, &body).await?;
     }
-    let sha256 = store.put(&body).await.map_err(store_failed)?;
+    let sha256 = store
+        .put(&body, &caller.actor.id.to_string())
+        .await
+        .map_err(store_failed)?;
     let uploaded = Uploaded {
         sha256,
         size: body.len() as u64,
@@ -209,13 +209,24 @@ async fn scan(command: &[String], bytes: &[u8]) -> Result<(), ApiError> {
     }
 }
 
-/// A draft's attachments as the store knows them: each must name uploaded content by its
-/// SHA-256, and its size is the stored size, whatever the client said.
-pub async fn stored(state: &AppState, mut content: Content) -> Result<Content, ApiError> {
+/// A draft's attachments as the store knows them: each must name, by its SHA-256, content the
+/// drafter uploaded (knowing a hash from a document one could once see is not enough; a hash
+/// someone else uploaded answers as if nothing were stored), and its size is the stored size,
+/// whatever the client said.
+pub async fn stored(state: &AppState, drafter: EmployeeId, mut content: Content) -> Result<Content, ApiError> {
     if content.attachments.is_empty() {
         return Ok(content);
     }
+    // The domain's own bound, checked before any lookup.
+    if content.attachments.len() > MAX_ATTACHMENTS {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_attachments",
+            format!("at most {MAX_ATTACHMENTS} attachments"),
+        ));
+    }
     let store = store(state)?;
+    let drafter = drafter.to_string();
     for attachment in &mut content.attachments {
         let not_uploaded = || {
             ApiError::new(
@@ -228,6 +239,9 @@ pub async fn stored(state: &AppState, mut content: Content) -> Result<Content, A
             )
         };
         let sha256 = attachment.sha256.clone().ok_or_else(not_uploaded)?;
+        if !store.uploaded_by(&sha256, &drafter).await.map_err(store_failed)? {
+            return Err(not_uploaded());
+        }
         let size = store
             .size(&sha256)
             .await

@@ -227,7 +227,9 @@ pub fn page(state: &AppState, doc: &ApprovalDocument, events: &[RecordedEvent]) 
         None => format!("erp verify --stream approval/{} (no document number yet)", doc.id),
     };
     format!(
-        "<!doctype html><html lang=\"ko\"><head><meta charset=\"utf-8\"><title>{title}</title><style>{STYLE}</style></head><body>\
+        "<!doctype html><html lang=\"ko\"><head><meta charset=\"utf-8\">\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; font-src 'self'\">\
+         <title>{title}</title><style>{STYLE}</style></head><body>\
          <h1>{h1}</h1><dl class=\"head\"><dt>문서번호</dt><dd>{number}</dd><dt>상태</dt><dd>{status}</dd><dt>기안자</dt><dd>{drafter}</dd>\
          <dt>기안일</dt><dd>{drafted}</dd><dt>상신일</dt><dd>{submitted}</dd><dt>완료일</dt><dd>{completed}</dd></dl>\
          {grid}{agreements}{cc}<h2>본문</h2><dl class=\"body\">{body}</dl><h2>의견</h2><ol>{comments}</ol><h2>이력</h2><ol>{history}</ol>\
@@ -300,6 +302,8 @@ async fn pdf(State(state): State<AppState>, caller: Caller, Path(id): Path<Strin
     let run = tokio::process::Command::new(program)
         .args(args)
         .arg("--headless")
+        // A profile of its own per render, removed with the render's directory.
+        .arg(format!("--user-data-dir={}", dir.path().join("profile").display()))
         .arg("--no-pdf-header-footer")
         .arg(format!("--print-to-pdf={}", target.display()))
         .arg(format!("file://{}", source.display()))

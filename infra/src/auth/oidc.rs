@@ -43,7 +43,17 @@ pub struct OidcConfig {
 struct Pending {
     verifier: String,
     nonce: String,
+    /// The web app's own value for this sign-in, handed back with the session so the app
+    /// takes only a session it asked for.
+    app: String,
     started: Instant,
+}
+
+/// A finished sign-in: the claim that names the employee, and the app's value for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedIn {
+    pub claim: String,
+    pub app: String,
 }
 
 /// An issuer, discovered, with the sign-ins in progress.
@@ -134,8 +144,10 @@ impl Oidc {
         })
     }
 
-    /// Starts a sign-in: the URL to send the browser to.
-    pub fn start(&self) -> Result<reqwest::Url, AuthError> {
+    /// Starts a sign-in for the web app's value `app`: the URL to send the browser to, and the
+    /// `state` the caller binds to the browser (a cookie) so that a callback URL someone else
+    /// started signs nobody in.
+    pub fn start(&self, app: &str) -> Result<(reqwest::Url, String), AuthError> {
         let (state, verifier, nonce) = (random_token(), random_token(), random_token());
         let mut url = self.authorization_endpoint.clone();
         url.query_pairs_mut()
@@ -153,19 +165,21 @@ impl Oidc {
             return Err(AuthError::Unavailable("too many sign-ins in progress; retry".into()));
         }
         pending.insert(
-            state,
+            state.clone(),
             Pending {
                 verifier,
                 nonce,
+                app: app.to_owned(),
                 started: Instant::now(),
             },
         );
-        Ok(url)
+        Ok((url, state))
     }
 
     /// Finishes the sign-in `state` names with the issuer's `code`: the configured claim of
-    /// the verified ID token.
-    pub async fn finish(&self, state: &str, code: &str) -> Result<String, AuthError> {
+    /// the verified ID token. An `email` claim counts only when the issuer says it verified
+    /// it (`email_verified`): an address a user may type in themselves names nobody.
+    pub async fn finish(&self, state: &str, code: &str) -> Result<SignedIn, AuthError> {
         let pending = self
             .pending
             .lock()
@@ -206,11 +220,37 @@ impl Oidc {
         if claims.get("nonce").and_then(|n| n.as_str()) != Some(pending.nonce.as_str()) {
             return Err(AuthError::Rejected("the ID token's nonce is not this sign-in's".into()));
         }
-        claims
+        if self.config.claim == "email" {
+            // Some issuers (Cognito among them) send the flag as a string.
+            let verified = match claims.get("email_verified") {
+                Some(serde_json::Value::Bool(b)) => *b,
+                Some(serde_json::Value::String(s)) => s == "true",
+                _ => false,
+            };
+            if !verified {
+                return Err(AuthError::Rejected("the issuer has not verified this email".into()));
+            }
+        }
+        let claim = claims
             .get(&self.config.claim)
             .and_then(|v| v.as_str())
             .map(str::to_owned)
-            .ok_or_else(|| AuthError::Rejected(format!("the ID token has no {:?} claim", self.config.claim)))
+            .ok_or_else(|| AuthError::Rejected(format!("the ID token has no {:?} claim", self.config.claim)))?;
+        Ok(SignedIn {
+            claim,
+            app: pending.app,
+        })
+    }
+
+    /// The configured claim's name.
+    pub fn claim(&self) -> &str {
+        &self.config.claim
+    }
+
+    /// Whether the issuer sends the browser back over https (the state cookie is then
+    /// `Secure`).
+    pub fn secure(&self) -> bool {
+        self.config.redirect_uri.starts_with("https://")
     }
 }
 

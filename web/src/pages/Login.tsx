@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import { devLogin, devUsers, oidcEnabled, type DevUser, type Session } from "../api";
+import { devLogin, devUsers, oidcEnabled, startSignIn, type DevUser, type Session } from "../api";
 import { useT } from "../i18n";
 
 export function Login({ onLogin, onLang }: { onLogin: (s: Session) => void; onLang: () => void }) {
@@ -17,9 +17,9 @@ export function Login({ onLogin, onLang }: { onLogin: (s: Session) => void; onLa
       <button onClick={onLang}>{t("language")}</button>
       {oidc && (
         <p>
-          <a className="button" href="/auth/oidc/login" data-testid="oidc-login">
+          <button type="button" className="primary" onClick={startSignIn} data-testid="oidc-login">
             {t("companySignIn")}
-          </a>
+          </button>
         </p>
       )}
       <h2>{t("loginAs")}</h2>

@@ -239,7 +239,7 @@ async fn draft(
     let form = state.service.form(&req.form, req.form_version)?.clone();
     let id = ApprovalId(headers.new_id(req.id, caller.actor.id, "draft"));
     let (content, line) = body::content(&form, req.content)?;
-    let content = super::attachments::stored(&state, content).await?;
+    let content = super::attachments::stored(&state, caller.actor.id, content).await?;
     let command = C::Draft {
         id,
         form,
@@ -267,7 +267,7 @@ async fn show(State(state): State<AppState>, caller: Caller, Id(id): Id<Approval
 async fn save(action: Action, Body(req): Body<ContentDto>) -> Result<Response, ApiError> {
     let (form, _) = action.form().await?;
     let (content, line) = body::content(&form, req)?;
-    let content = super::attachments::stored(&action.state, content).await?;
+    let content = super::attachments::stored(&action.state, action.caller.actor.id, content).await?;
     action
         .run("save", |by, at| C::SaveDraft {
             form,
@@ -387,7 +387,7 @@ async fn resubmit(action: Action, Body(req): Body<ContentDto>) -> Result<Respons
     let (form, doc) = action.form().await?;
     doc.ensure_resubmittable(&action.caller.actor)?;
     let (content, line) = body::content(&form, req)?;
-    let content = super::attachments::stored(&action.state, content).await?;
+    let content = super::attachments::stored(&action.state, action.caller.actor.id, content).await?;
     let prepared = submission::prepare(&action.state, &form, &doc, &content, &line, &meta).await?;
     let command = C::Resubmit {
         form,
