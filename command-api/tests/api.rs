@@ -974,6 +974,36 @@ async fn an_attachment_is_uploaded_named_in_a_draft_and_downloaded_only_by_those
             "{disposition}"
         );
     }
+    // A proxy (대결) reads the file under the delegation they name, as their decisions do; not
+    // without it, and not under a delegation that is not theirs.
+    let lim = app.login(FIN_LIM).await;
+    assert_eq!(app.download(&path, &lim).await.0, StatusCode::NOT_FOUND);
+    let now = chrono::Utc::now();
+    let grant = app
+        .post(
+            "/api/delegations",
+            &lead,
+            json!({ "proxy": FIN_LIM.0, "from": now - chrono::Duration::minutes(1),
+                    "until": now + chrono::Duration::hours(1), "reason": "출장" }),
+            None,
+        )
+        .await;
+    assert_eq!(grant.status, StatusCode::CREATED, "{}", grant.body);
+    let delegation = grant.body["id"].as_str().unwrap();
+    let (status, _, body) = app.download(&format!("{path}?delegation={delegation}"), &lim).await;
+    assert_eq!((status, body.as_slice()), (StatusCode::OK, bytes));
+    assert_eq!(app.download(&path, &lim).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.download(&format!("{path}?delegation={delegation}"), &oh).await.0,
+        StatusCode::NOT_FOUND,
+        "a delegation to someone else opens nothing"
+    );
+    assert_eq!(
+        app.download(&format!("/api/approvals/{id}/print?delegation={delegation}"), &lim)
+            .await
+            .0,
+        StatusCode::OK
+    );
     // Someone who may not see the document learns nothing, not even that the file exists.
     let (status, _, body) = app.download(&path, &oh).await;
     assert_eq!(status, StatusCode::NOT_FOUND);

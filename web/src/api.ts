@@ -197,8 +197,16 @@ export async function uploadAttachment(session: Session, file: File): Promise<Up
 
 /** Downloads an attachment of a document with the session's token, and hands it to the
  * browser as a file named `name` (a plain link could not carry the token). */
-export async function downloadAttachment(session: Session, documentId: string, attachmentId: string, name: string): Promise<void> {
-  return download(session, `/api/approvals/${encodeURIComponent(documentId)}/attachments/${encodeURIComponent(attachmentId)}`, name);
+export async function downloadAttachment(
+  session: Session,
+  documentId: string,
+  attachmentId: string,
+  name: string,
+  delegation?: string,
+): Promise<void> {
+  // A proxy (대결) reads under the delegation they act under, as their decisions do.
+  const proxy = delegation ? `?delegation=${encodeURIComponent(delegation)}` : "";
+  return download(session, `/api/approvals/${encodeURIComponent(documentId)}/attachments/${encodeURIComponent(attachmentId)}${proxy}`, name);
 }
 
 /** The document rendered to PDF on the server (결재란, body, comments, the log's head). */

@@ -17,7 +17,7 @@ use crate::extract::Caller;
 use crate::openapi::{Api, Doc};
 use crate::AppState;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -289,6 +289,7 @@ async fn download(
     State(state): State<AppState>,
     caller: Caller,
     Path((id, attachment)): Path<(String, String)>,
+    Query(proxy): Query<super::approvals::ProxyQuery>,
 ) -> Result<Response, ApiError> {
     let not_found = || ApiError::not_found("no such attachment");
     let id: ApprovalId = id.parse().map(ApprovalId).map_err(|_| not_found())?;
@@ -296,11 +297,13 @@ async fn download(
         .service
         .load::<Approval>(&StreamRef::new(streams::APPROVAL, id.to_string()))
         .await?;
-    // Whoever may not see the document learns nothing of it or its files: 404 either way.
+    // Whoever may not see the document learns nothing of it or its files: 404 either way. A
+    // proxy (대결) names the delegation they read under, as their decisions do.
+    let proxy = proxy.load(&state).await;
     let doc = loaded
         .state
         .0
-        .filter(|d| d.visible_to(&caller.actor))
+        .filter(|d| super::approvals::may_read(d, &caller, proxy.as_ref()))
         .ok_or_else(not_found)?;
     let found: &Attachment = doc
         .content

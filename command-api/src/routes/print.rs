@@ -13,7 +13,7 @@ use crate::error::ApiError;
 use crate::extract::Caller;
 use crate::openapi::{Api, Doc};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use domain::approval::{Approval, ApprovalDocument, Step, Verdict};
@@ -71,15 +71,21 @@ fn local(at: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 /// The document, its events and the log's head, for someone who may see it (404 otherwise).
-async fn load(state: &AppState, caller: &Caller, id: &str) -> Result<(ApprovalDocument, Vec<RecordedEvent>), ApiError> {
+async fn load(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    proxy: &super::approvals::ProxyQuery,
+) -> Result<(ApprovalDocument, Vec<RecordedEvent>), ApiError> {
     let not_found = || ApiError::not_found("no such document");
     let id: ApprovalId = id.parse().map(ApprovalId).map_err(|_| not_found())?;
     let stream = StreamRef::new(streams::APPROVAL, id.to_string());
     let loaded = state.service.load::<Approval>(&stream).await?;
+    let proxy = proxy.load(state).await;
     let doc = loaded
         .state
         .0
-        .filter(|d| d.visible_to(&caller.actor))
+        .filter(|d| super::approvals::may_read(d, caller, proxy.as_ref()))
         .ok_or_else(not_found)?;
     let events = state
         .service
@@ -260,8 +266,27 @@ dl.body{display:grid;grid-template-columns:auto 1fr;gap:4px 12px}dd{margin:0}\
 table.grid{border-collapse:collapse;margin:10px 0 0 auto}table.grid th,table.grid td{border:1px solid #333;min-width:70px;text-align:center;font-size:12px;padding:2px 4px}\
 tr.stamp td{height:44px;color:#c62828;font-weight:700}footer{margin-top:24px;font-size:11px;color:#333;border-top:1px solid #999}code{word-break:break-all}";
 
-async fn print(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let (doc, events) = load(&state, &caller, &id).await?;
+/// The document a request may print, with its events: the caller, the path's id and a proxy's
+/// `?delegation=`, loaded (404 for anyone who may not read it).
+struct Printable(ApprovalDocument, Vec<RecordedEvent>);
+
+impl axum::extract::FromRequestParts<AppState> for Printable {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &AppState) -> Result<Self, ApiError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        let Path(id) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::not_found("no such document"))?;
+        let Query(proxy) = Query::<super::approvals::ProxyQuery>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let (doc, events) = load(state, &caller, &id, &proxy).await?;
+        Ok(Self(doc, events))
+    }
+}
+
+async fn print(State(state): State<AppState>, Printable(doc, events): Printable) -> Result<Response, ApiError> {
     let mut response = Html(page(&state, &doc, &events)).into_response();
     response.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,
@@ -280,8 +305,7 @@ fn unavailable(why: impl std::fmt::Display) -> ApiError {
     .with(json!({ "retry_after_seconds": 5 }))
 }
 
-async fn pdf(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let (doc, events) = load(&state, &caller, &id).await?;
+async fn pdf(State(state): State<AppState>, Printable(doc, events): Printable) -> Result<Response, ApiError> {
     // Not a passing fault: this instance has no renderer (the print page is still offered).
     let renderer = state.settings.pdf_renderer.as_ref().ok_or_else(|| {
         ApiError::new(

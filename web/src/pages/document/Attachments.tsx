@@ -10,6 +10,7 @@ export const AttachmentsFragment = graphql(`
   fragment DocumentAttachments on Approval {
     documentId
     attachments { id name size contentType sha256 }
+    proxyActions { delegationId }
   }
 `);
 
@@ -31,7 +32,9 @@ export function Attachments(props: { doc: FragmentType<typeof AttachmentsFragmen
               data-testid="download"
               onClick={() => {
                 setError(null);
-                downloadAttachment(props.session, doc.documentId, a.id, a.name).catch((e: unknown) => setError(String(e)));
+                downloadAttachment(props.session, doc.documentId, a.id, a.name, doc.proxyActions[0]?.delegationId).catch((e: unknown) =>
+                  setError(String(e)),
+                );
               }}
             >
               {a.name}
