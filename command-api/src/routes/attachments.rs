@@ -289,7 +289,7 @@ async fn download(
     State(state): State<AppState>,
     caller: Caller,
     Path((id, attachment)): Path<(String, String)>,
-    Query(proxy): Query<super::approvals::ProxyQuery>,
+    Query(proxy): Query<super::proxy::ProxyQuery>,
 ) -> Result<Response, ApiError> {
     let not_found = || ApiError::not_found("no such attachment");
     let id: ApprovalId = id.parse().map(ApprovalId).map_err(|_| not_found())?;
@@ -303,7 +303,7 @@ async fn download(
     let doc = loaded
         .state
         .0
-        .filter(|d| super::approvals::may_read(d, &caller, proxy.as_ref()))
+        .filter(|d| super::proxy::may_read(d, &caller, proxy.as_ref()))
         .ok_or_else(not_found)?;
     let found: &Attachment = doc
         .content

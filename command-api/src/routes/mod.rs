@@ -12,6 +12,7 @@ pub mod notifications;
 pub mod oidc;
 pub mod org;
 pub mod print;
+pub mod proxy;
 pub mod quests;
 
 use crate::error::ApiError;

@@ -75,7 +75,7 @@ async fn load(
     state: &AppState,
     caller: &Caller,
     id: &str,
-    proxy: &super::approvals::ProxyQuery,
+    proxy: &super::proxy::ProxyQuery,
 ) -> Result<(ApprovalDocument, Vec<RecordedEvent>), ApiError> {
     let not_found = || ApiError::not_found("no such document");
     let id: ApprovalId = id.parse().map(ApprovalId).map_err(|_| not_found())?;
@@ -85,7 +85,7 @@ async fn load(
     let doc = loaded
         .state
         .0
-        .filter(|d| super::approvals::may_read(d, caller, proxy.as_ref()))
+        .filter(|d| super::proxy::may_read(d, caller, proxy.as_ref()))
         .ok_or_else(not_found)?;
     let events = state
         .service
@@ -278,7 +278,7 @@ impl axum::extract::FromRequestParts<AppState> for Printable {
         let Path(id) = Path::<String>::from_request_parts(parts, state)
             .await
             .map_err(|_| ApiError::not_found("no such document"))?;
-        let Query(proxy) = Query::<super::approvals::ProxyQuery>::from_request_parts(parts, state)
+        let Query(proxy) = Query::<super::proxy::ProxyQuery>::from_request_parts(parts, state)
             .await
             .map_err(|e| ApiError::bad_request(e.to_string()))?;
         let (doc, events) = load(state, &caller, &id, &proxy).await?;
