@@ -60,6 +60,24 @@ async fn serve(router: axum::Router) -> String {
     base
 }
 
+impl Reply {
+    /// A response as the tests read it: status, JSON body (or its text), content type.
+    async fn of(response: reqwest::Response) -> Self {
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let text = response.text().await.unwrap();
+        Reply {
+            status,
+            body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            content_type,
+        }
+    }
+}
+
 impl App {
     async fn spawn(log: Arc<dyn EventLog>, dir: Option<tempfile::TempDir>, settings: Settings) -> Self {
         Self::spawn_with_state(log, dir, settings).await.0
@@ -115,18 +133,7 @@ impl App {
             request = request.json(&body);
         }
         let response = request.send().await.unwrap();
-        let status = response.status();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .map(|v| v.to_str().unwrap().to_owned())
-            .unwrap_or_default();
-        let text = response.text().await.unwrap();
-        Reply {
-            status,
-            body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
-            content_type,
-        }
+        Reply::of(response).await
     }
 
     async fn post(&self, path: &str, token: &str, body: Value, version: Option<u64>) -> Reply {
@@ -149,18 +156,7 @@ impl App {
             .send()
             .await
             .unwrap();
-        let status = response.status();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .map(|v| v.to_str().unwrap().to_owned())
-            .unwrap_or_default();
-        let text = response.text().await.unwrap();
-        Reply {
-            status,
-            body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
-            content_type,
-        }
+        Reply::of(response).await
     }
 
     /// GETs `path` as bytes: the status, the headers and the body.
