@@ -7,7 +7,7 @@
 mod support;
 
 use infra::eventlog::chain::{Admission, StreamHeads};
-use infra::eventlog::{Checkpoint, EventLog, ExpectedVersion, StreamRef};
+use infra::eventlog::{Checkpoint, EventLog, ExpectedVersion, NewCommit, StreamRef};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -41,6 +41,25 @@ async fn judged_history(log: &dyn EventLog) -> (BTreeMap<String, Vec<(u64, Uuid)
     (accepted, fenced)
 }
 
+/// Appends as a client must: an `Unavailable` answer (no word from the log within the append
+/// timeout, as a loaded machine may give) leaves the commit's fate to rule R, so the same
+/// command id is sent again until the log answers for it — at most four times.
+async fn append_answered(
+    log: &dyn EventLog,
+    commit: NewCommit,
+) -> Result<infra::eventlog::Appended, infra::eventlog::EventLogError> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match log.append(commit.clone()).await {
+            Err(infra::eventlog::EventLogError::Unavailable(why)) if tries < 4 => {
+                println!("retrying {} after: {why}", commit.command_id);
+            }
+            answer => return answer,
+        }
+    }
+}
+
 async fn wait_owning(log: &infra::eventlog::kafka::KafkaLog, count: usize) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while log.owned_partitions().len() < count {
@@ -69,7 +88,7 @@ async fn two_writers_racing_for_every_version_never_both_win() {
                 let s = s.clone();
                 races.push(tokio::spawn(async move {
                     let c = commit(&s, ExpectedVersion::Exact(round), vec![event(round)]);
-                    (s, writer.append(c).await)
+                    (s, append_answered(&*writer, c).await)
                 }));
             }
         }
