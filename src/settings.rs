@@ -47,6 +47,32 @@ pub struct Settings {
     pub read_model: ReadModel,
     pub attachments: Attachments,
     pub projector: ProjectorSettings,
+    pub notifier: NotifierSettings,
+}
+
+/// Bounds of the live-update role's connections (`notifier::NotifierConfig`).
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotifierSettings {
+    pub max_connections_per_user: usize,
+}
+
+impl Default for NotifierSettings {
+    fn default() -> Self {
+        Self {
+            max_connections_per_user: notifier::NotifierConfig::default().max_connections_per_user,
+        }
+    }
+}
+
+impl NotifierSettings {
+    /// The notifier's configuration with these bounds.
+    pub fn config(self) -> notifier::NotifierConfig {
+        notifier::NotifierConfig {
+            max_connections_per_user: self.max_connections_per_user,
+            ..notifier::NotifierConfig::default()
+        }
+    }
 }
 
 /// Per-caller rate limits of the command API (`command_api::ratelimit::RateLimit`).
@@ -237,6 +263,7 @@ impl Default for Settings {
             read_model: ReadModel::default(),
             attachments: Attachments::default(),
             projector: ProjectorSettings::default(),
+            notifier: NotifierSettings::default(),
         }
     }
 }
@@ -400,6 +427,10 @@ impl Settings {
         anyhow::ensure!(
             self.projector.group.as_deref().is_none_or(|g| !g.trim().is_empty()),
             "projector.group must not be empty"
+        );
+        anyhow::ensure!(
+            self.notifier.max_connections_per_user > 0,
+            "notifier.max_connections_per_user must be positive"
         );
         anyhow::ensure!(
             self.admission.max_in_flight != Some(0),

@@ -108,6 +108,11 @@ pub const KEYS: &[Key] = &[
         "`20`: the longest a request waits for a place before it is refused the same way",
     ),
     key(
+        "notifier.max_connections_per_user",
+        "ERP_NOTIFIER_MAX_CONNECTIONS_PER_USER",
+        "`20` live-update connections one employee may hold on one instance; beyond it 4429",
+    ),
+    key(
         "auth.jwks_url",
         "ERP_JWKS_URL",
         "none: required by command-api, query-api, notifier; https unless loopback",

@@ -93,6 +93,11 @@ fn bad_values_are_refused_with_their_key() {
     assert!(format!("{e:#}").contains("ERP_KAFKA_PARTITIONS=many"), "{e:#}");
     let e = Settings::load_from(None, |k| (k == "ERP_REQUEST_TIMEOUT_SECS").then(|| "0".to_owned())).unwrap_err();
     assert!(format!("{e:#}").contains("request_timeout_secs"), "{e:#}");
+    let e = Settings::load_from(None, |k| {
+        (k == "ERP_NOTIFIER_MAX_CONNECTIONS_PER_USER").then(|| "0".to_owned())
+    })
+    .unwrap_err();
+    assert!(format!("{e:#}").contains("notifier.max_connections_per_user"), "{e:#}");
 }
 
 #[test]

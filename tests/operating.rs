@@ -100,3 +100,23 @@ async fn config_help_points_to_the_example_and_the_settings_docs() {
     let (output, _) = erp(&["settings"], &[], Duration::from_secs(30)).await;
     assert!(docs.contains(String::from_utf8_lossy(&output.stdout).as_ref()));
 }
+
+/// A bounded slice of `erp bench live`: more connections than the six demo employees may
+/// hold under the default per-employee bound (20 each), so the bench must lift it for its
+/// server, and it reports the cost per connection and the push latency.
+#[tokio::test]
+async fn the_live_benchmark_holds_more_connections_than_the_per_employee_bound() {
+    let (output, _) = erp(
+        &["bench", "live", "--connections", "300", "--samples", "3"],
+        &[],
+        Duration::from_secs(120),
+    )
+    .await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", stderr(&output));
+    assert!(stdout.contains("300 subscribed connections opened"), "{stdout}");
+    assert!(
+        stdout.contains("KiB per connection") && stdout.contains("command → push"),
+        "{stdout}"
+    );
+}

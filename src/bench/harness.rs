@@ -276,7 +276,7 @@ impl Drop for ChildServer {
 }
 
 /// Starts `erp up` as a child on a free port and waits until it answers.
-pub(crate) async fn start_up_child() -> anyhow::Result<(String, ChildServer)> {
+pub(crate) async fn start_up_child(settings: &[(&str, &str)]) -> anyhow::Result<(String, ChildServer)> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let dir = tempfile::tempdir()?;
     let child = tokio::process::Command::new(std::env::current_exe()?)
@@ -284,6 +284,7 @@ pub(crate) async fn start_up_child() -> anyhow::Result<(String, ChildServer)> {
         .arg(dir.path())
         .env("ERP_LOG", "warn")
         .env("ERP_RATE_LIMIT_ENABLED", "false")
+        .envs(settings.iter().copied())
         .stdout(std::process::Stdio::null())
         .kill_on_drop(true)
         .spawn()

@@ -62,8 +62,27 @@ pub(crate) async fn until_pushed(ws: &mut Socket, doc: &str) -> anyhow::Result<(
     }
 }
 
+/// This process's limit on open files (`Max open files` in `/proc/self/limits`): every held
+/// connection takes one here and one in the server.
+fn open_files_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
 pub async fn run(connections: usize, samples: usize) -> anyhow::Result<()> {
-    let (url, server) = super::harness::start_up_child().await?;
+    if let Some(limit) = open_files_limit() {
+        anyhow::ensure!(
+            connections + 256 <= limit,
+            "{connections} connections need {connections} open files in this process and as many in the server, \
+             plus a few hundred of their own; the limit here is {limit} (ulimit -n): ask for at most {}",
+            limit.saturating_sub(256)
+        );
+    }
+    // Six demo employees hold every connection, so the per-employee bound is lifted.
+    let per_user = connections.to_string();
+    let (url, server) =
+        super::harness::start_up_child(&[("ERP_NOTIFIER_MAX_CONNECTIONS_PER_USER", per_user.as_str())]).await?;
     let pid = server.pid().context("child pid")?;
     let http = reqwest::Client::new();
     let users = [
@@ -102,6 +121,11 @@ pub async fn run(connections: usize, samples: usize) -> anyhow::Result<()> {
         before / 1024,
         after / 1024,
         after.saturating_sub(before) as f64 / connections as f64
+    );
+    println!(
+        "at that cost 100,000 idle connections would take {} MiB above the server's base of {} MiB",
+        after.saturating_sub(before) * 100_000 / connections.max(1) as u64 / 1024,
+        before / 1024
     );
     // The probe: KANG's own connection; the command is the lead's approval of KANG's document.
     let (kang, lead) = (&tokens[0], &tokens[tokens.len() - 1]);

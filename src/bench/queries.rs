@@ -9,7 +9,7 @@ pub(crate) async fn queries(url: Option<String>, rates: &[u32], seconds: u64) ->
     let (url, server) = match url {
         Some(url) => (url, None),
         None => {
-            let (url, server) = start_up_child().await?;
+            let (url, server) = start_up_child(&[]).await?;
             (url, Some(server))
         }
     };

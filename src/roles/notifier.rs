@@ -30,8 +30,8 @@ impl Notifier {
             let sources = ready.clone();
             async move { sources.ready().await }
         });
-        let router = notifier::router(sources, Arc::new(verifier), notifier::NotifierConfig::default())
-            .merge(operations.router());
+        let router =
+            notifier::router(sources, Arc::new(verifier), settings.notifier.config()).merge(operations.router());
         let app = wiring::listen(settings.bind_for(Role::Notifier), router, "notifier").await?;
         Ok(Self { app })
     }

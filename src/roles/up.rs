@@ -111,7 +111,7 @@ impl Up {
                 org: projector.store().clone(),
             },
             Arc::new(verifier),
-            notifier::NotifierConfig::default(),
+            defaults.notifier.config(),
         );
         let (state, router) = command_api::build(log, auth, settings);
         // One /metrics for every role of the process; /readyz is the command role's. The
