@@ -14,9 +14,11 @@
 //! | the token expires while connected | 4403 Token expired |
 //! | the employee is deactivated while connected (seen within `recheck`) | 4403 Forbidden |
 //!
-//! Each subscription runs as its own task writing into one bounded queue per connection; a
-//! socket that cannot keep up makes the tasks wait, their bus rings overflow, and they emit a
-//! `resync` item instead of buffering without bound.
+//! A connection's subscriptions are streams its own loop polls, no task or queue each: a
+//! subscription makes its next message only once the socket took the last one, so a socket
+//! that cannot keep up lets its bus rings overflow, and they emit a `resync` item instead of
+//! buffering without bound. An idle connection costs what its socket, its loop and the
+//! subscriptions' GraphQL state hold (`erp bench live` measures it per connection).
 //!
 //! Metered: open connections and subscriptions by field (gauges), messages pushed, and each
 //! pushed change's latency from its arrival on the bus to its write to the socket.
@@ -24,12 +26,14 @@
 use crate::schema::{PushClock, Query, Sources, Subscription};
 use crate::sessions::Sessions;
 use crate::sessions::Subscriber;
+use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{EmptyMutation, Schema};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
+use futures::stream::{AbortHandle, BoxStream};
 use futures::{SinkExt, StreamExt};
 use infra::auth::{Authenticator, SignInError, Verifier};
 use infra::readmodel::sql::SqlReadModel;
@@ -37,7 +41,6 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
 
 pub type NotifierSchema = Schema<Query, EmptyMutation, Subscription>;
 
@@ -48,8 +51,6 @@ pub struct NotifierConfig {
     pub init_timeout: Duration,
     /// Interval of server pings.
     pub keepalive: Duration,
-    /// Messages queued per connection before subscriptions wait for the socket.
-    pub queue: usize,
     /// Subscriptions one connection may run at once.
     pub max_subscriptions: usize,
     /// Connections one employee may hold on one instance.
@@ -64,7 +65,6 @@ impl Default for NotifierConfig {
         Self {
             init_timeout: Duration::from_secs(5),
             keepalive: Duration::from_secs(15),
-            queue: 64,
             max_subscriptions: 100,
             max_connections_per_user: 20,
             recheck: Duration::from_secs(5),
@@ -74,6 +74,7 @@ impl Default for NotifierConfig {
 
 struct Notifier {
     schema: NotifierSchema,
+    documents: Documents,
     sessions: Arc<Sessions>,
     signin: Arc<Authenticator<SqlReadModel>>,
     config: NotifierConfig,
@@ -95,6 +96,7 @@ pub fn router(sources: Sources, verifier: Arc<Verifier>, config: NotifierConfig)
     let signin = Arc::new(Authenticator::new(Verifier::clone(&verifier), sources.org.clone()));
     let notifier = Arc::new(Notifier {
         schema: schema(sources, hub),
+        documents: Documents::default(),
         sessions: Sessions::start(signin.clone(), config.max_connections_per_user, config.recheck),
         signin,
         config,
@@ -113,7 +115,7 @@ async fn upgrade(ws: WebSocketUpgrade, State(notifier): State<Arc<Notifier>>) ->
     // (the 128 KiB defaults would dominate memory per connection), and a client message
     // (a subscribe) is capped at 64 KiB.
     ws.protocols(["graphql-transport-ws"])
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(512)
         .write_buffer_size(4 * 1024)
         .max_message_size(64 * 1024)
         .on_upgrade(move |socket| serve(socket, notifier))
@@ -206,7 +208,9 @@ async fn serve(socket: WebSocket, notifier: Arc<Notifier>) {
             continue;
         };
         match parse(body.as_str()) {
-            Incoming::Init(payload) => match authenticate(&notifier, &payload).await {
+            // Boxed: the sign-in's state lives only while it runs, not in every idle
+            // connection's future.
+            Incoming::Init(payload) => match Box::pin(authenticate(&notifier, &payload)).await {
                 Ok(ok) => break ok,
                 Err(why) => {
                     tracing::info!(%why, "connection_init refused");
@@ -248,8 +252,12 @@ async fn serve(socket: WebSocket, notifier: Arc<Notifier>) {
     }
     let _connected = Held::new(metrics::gauge!("erp_notifier_connections"));
     let mut principal = seat.principal.clone();
-    let (queue, mut outgoing) = mpsc::channel::<Outgoing>(notifier.config.queue);
-    let mut running: HashMap<String, tokio::task::AbortHandle> = HashMap::new();
+    // The connection's subscriptions are polled by this loop itself, not by tasks of their
+    // own: no task, channel or queue per subscription, and a subscription produces its next
+    // message only when the socket took the last one (a slow reader lags on its hub route and
+    // gets a resync, as before).
+    let mut subscriptions = futures::stream::SelectAll::<BoxStream<'static, Outgoing>>::new();
+    let mut running: HashMap<String, AbortHandle> = HashMap::new();
     let left = (expires - chrono::Utc::now()).to_std().unwrap_or(Duration::ZERO);
     let expiry = tokio::time::sleep(left);
     tokio::pin!(expiry);
@@ -274,12 +282,14 @@ async fn serve(socket: WebSocket, notifier: Arc<Notifier>) {
                         if running.len() >= notifier.config.max_subscriptions {
                             break Some((4429, "Too many subscriptions".into()));
                         }
-                        let request = match serde_json::from_value::<async_graphql::Request>(payload) {
+                        let mut request = match serde_json::from_value::<async_graphql::Request>(payload) {
                             Ok(r) => r.data(seat.principal.clone()),
                             Err(e) => break Some((4400, format!("Invalid message received: {e}"))),
                         };
-                        let task = tokio::spawn(run_subscription(notifier.schema.clone(), id.clone(), request, queue.clone()));
-                        running.insert(id, task.abort_handle());
+                        let field = notifier.documents.prepare(&mut request);
+                        let (responses, stop) = futures::stream::abortable(subscription(&notifier.schema, id.clone(), request, field));
+                        subscriptions.push(responses.boxed());
+                        running.insert(id, stop);
                     }
                     Incoming::Complete(id) => {
                         if let Some(task) = running.remove(&id) {
@@ -295,7 +305,7 @@ async fn serve(socket: WebSocket, notifier: Arc<Notifier>) {
                     Incoming::Invalid(why) => break Some((4400, why)),
                 }
             }
-            Some(Outgoing { message, since }) = outgoing.recv() => {
+            Some(Outgoing { message, since }) = subscriptions.next() => {
                 if message["type"] == "complete" || message["type"] == "error" {
                     if let Some(id) = message["id"].as_str() {
                         running.remove(id);
@@ -326,9 +336,6 @@ async fn serve(socket: WebSocket, notifier: Arc<Notifier>) {
             }
         }
     };
-    for (_, task) in running {
-        task.abort();
-    }
     if let Some((code, why)) = reason {
         send_within(&mut sink, close(code, &why), limit).await;
     }
@@ -344,37 +351,38 @@ where
     matches!(tokio::time::timeout(limit, sink.send(message)).await, Ok(Ok(())))
 }
 
-/// Executes one subscription and queues its messages: `next` per item, `complete` at the
-/// end, or one `error` when it cannot start (unknown field, not visible, bad argument).
-async fn run_subscription(
-    schema: NotifierSchema,
+/// One subscription's messages: `next` per item, `complete` at the end, or one `error` when
+/// it cannot start (unknown field, not visible, bad argument).
+fn subscription(
+    schema: &NotifierSchema,
     id: String,
     request: async_graphql::Request,
-    queue: mpsc::Sender<Outgoing>,
-) {
-    let _running = Held::new(metrics::gauge!("erp_notifier_subscriptions", "field" => field_of(&request.query)));
+    field: &'static str,
+) -> BoxStream<'static, Outgoing> {
+    let running = Held::new(metrics::gauge!("erp_notifier_subscriptions", "field" => field));
     let clock = PushClock::default();
-    let mut responses = schema.execute_stream(request.data(clock.clone()));
-    let mut first = true;
-    while let Some(response) = responses.next().await {
+    let responses = schema.execute_stream(request.data(clock.clone()));
+    let started = Some((responses, true, clock, id, running));
+    futures::stream::unfold(started, |state| async move {
+        let (mut responses, first, clock, id, running) = state?;
+        let Some(response) = responses.next().await else {
+            return Some((Outgoing::now(json!({ "id": id, "type": "complete" })), None));
+        };
         if first && response.data == async_graphql::Value::Null && !response.errors.is_empty() {
             let errors = serde_json::to_value(&response.errors).unwrap_or_default();
-            let _ = queue
-                .send(Outgoing::now(json!({ "id": id, "type": "error", "payload": errors })))
-                .await;
-            return;
+            return Some((
+                Outgoing::now(json!({ "id": id, "type": "error", "payload": errors })),
+                None,
+            ));
         }
-        first = false;
         let payload = serde_json::to_value(&response).unwrap_or_default();
         let next = Outgoing {
             message: json!({ "id": id, "type": "next", "payload": payload }),
             since: clock.take(),
         };
-        if queue.send(next).await.is_err() {
-            return;
-        }
-    }
-    let _ = queue.send(Outgoing::now(json!({ "id": id, "type": "complete" }))).await;
+        Some((next, Some((responses, false, clock, id, running))))
+    })
+    .boxed()
 }
 
 /// A message for the socket, and when the change it carries arrived on the bus.
@@ -406,14 +414,43 @@ impl Drop for Held {
     }
 }
 
-/// The subscription field a request asks for, as a metric label: one of the schema's, else
-/// `other` (a request that does not parse, or names no known field).
-fn field_of(query: &str) -> &'static str {
+/// Parsed subscription documents by their text, at most [`Documents::MAX`]. Clients send the
+/// same few queries, so a subscription takes a clone of a parse (its names shared) instead of
+/// a parse of its own, which it would keep for as long as it runs. The schema's limits still
+/// judge every document as it executes.
+#[derive(Default)]
+struct Documents(std::sync::Mutex<HashMap<String, (ExecutableDocument, &'static str)>>);
+
+impl Documents {
+    /// More distinct queries than any client sends; past it the cache starts over.
+    const MAX: usize = 64;
+
+    /// Gives `request` its parsed document, when it parses, and names its field.
+    fn prepare(&self, request: &mut async_graphql::Request) -> &'static str {
+        let cache = || self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((document, field)) = cache().get(&request.query) {
+            request.set_parsed_query(document.clone());
+            return field;
+        }
+        let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+            return "other";
+        };
+        let field = field_of(&document);
+        let mut cache = cache();
+        if cache.len() >= Self::MAX {
+            cache.clear();
+        }
+        cache.insert(request.query.clone(), (document.clone(), field));
+        request.set_parsed_query(document);
+        field
+    }
+}
+
+/// The subscription field a document asks for, as a metric label: one of the schema's, else
+/// `other` (a document that names no known field).
+fn field_of(document: &ExecutableDocument) -> &'static str {
     use async_graphql::parser::types::{DocumentOperations, Selection};
     const FIELDS: [&str; 4] = ["myNotifications", "inboxChanged", "approvalUpdated", "hrChanged"];
-    let Ok(document) = async_graphql::parser::parse_query(query) else {
-        return "other";
-    };
     let first = match &document.operations {
         DocumentOperations::Single(operation) => Some(operation),
         DocumentOperations::Multiple(operations) => operations.values().next(),

@@ -11,18 +11,20 @@ use crate::push_trace::PushCause;
 use crate::sessions::{Principal, Subscriber};
 use async_graphql::{Context, Object, Subscription, ID};
 use domain::actor::Actor;
-use domain::approval::{ApprovalDocument, Inbox};
+use domain::approval::ApprovalDocument;
 use futures::stream::{self, BoxStream, StreamExt};
 use infra::bus::{Change, ChangeBus};
-use infra::readmodel::sql::{merge_feeds, SqlReadModel};
-use infra::readmodel::{ApprovalViews, FeedEntry};
+use infra::readmodel::sql::SqlReadModel;
+use infra::readmodel::ApprovalViews;
 use query_api::HrTopic;
 use std::collections::HashSet;
 use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
 
+mod reads;
 mod types;
 
+use reads::{counts, document, missed_since};
 pub use types::{feed_cursor, ApprovalUpdate, BoxCount, HrChange, InboxChange, NotificationEvent};
 use types::{parse_cursor, status_of};
 
@@ -152,17 +154,6 @@ fn inbox_principals(actor: &Actor) -> Vec<String> {
         .collect()
 }
 
-/// A document from the views with its version.
-async fn document(
-    views: &Arc<dyn ApprovalViews>,
-    id: &str,
-) -> Result<Option<(u64, ApprovalDocument)>, infra::readmodel::StoreError> {
-    Ok(views
-        .approval(id)
-        .await?
-        .and_then(|(version, json)| Some((version, serde_json::from_value(json).ok()?))))
-}
-
 /// Turns routes of the hub into a stream of `T`: `pick` maps a change to zero or one item,
 /// and a lag (here or in the hub) becomes one `resync` item instead of a silent gap.
 fn from_routes<T: Send + 'static>(
@@ -173,7 +164,7 @@ fn from_routes<T: Send + 'static>(
 ) -> BoxStream<'static, T> {
     let clock = ctx.data_opt::<PushClock>().cloned();
     let (resync, pick) = (Arc::new(resync), Arc::new(pick));
-    let streams = receivers.into_iter().map(move |receiver| {
+    let mut streams = receivers.into_iter().map(move |receiver| {
         let state = (receiver, resync.clone(), pick.clone(), clock.clone());
         stream::unfold(state, |(mut receiver, resync, pick, clock)| async move {
             loop {
@@ -206,31 +197,11 @@ fn from_routes<T: Send + 'static>(
         })
         .boxed()
     });
-    stream::select_all(streams).boxed()
-}
-
-async fn counts(views: &Arc<dyn ApprovalViews>, actor: &Actor) -> Vec<BoxCount> {
-    let mut all = views
-        .inbox_counts(&format!("emp:{}", actor.id))
-        .await
-        .unwrap_or_default();
-    if let Some(d) = actor.department {
-        all.extend(
-            views
-                .inbox_counts(&format!("dept:{d}"))
-                .await
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|(b, _)| b == Inbox::Received.as_str()),
-        );
+    // Most subscriptions hear one route: they skip the merge and what it allocates.
+    match (streams.next(), streams.len()) {
+        (Some(only), 0) => only,
+        (first, _) => stream::select_all(first.into_iter().chain(streams)).boxed(),
     }
-    Inbox::ALL
-        .into_iter()
-        .map(|b| BoxCount {
-            inbox: b.into(),
-            count: all.iter().filter(|(n, _)| n == b.as_str()).map(|(_, c)| *c).sum(),
-        })
-        .collect()
 }
 
 #[derive(Debug)]
@@ -271,17 +242,11 @@ impl Subscription {
             Some(c) => Some(parse_cursor(&c).ok_or_else(|| coded("BAD_USER_INPUT", "`after` is not a cursor"))?),
             None => None,
         };
-        let mut backlog: Vec<FeedEntry> = match &after {
-            Some((at, id)) => merge_feeds(
-                sources.views.notifications(&me).await.map_err(internal)?,
-                sources.org.hr_feed(&me).await.map_err(internal)?,
-            )
-            .into_iter()
-            .filter(|e| (e.at.as_str(), e.id.as_str()) > (at.as_str(), id.as_str()))
-            .collect(),
+        // Store reads are awaited boxed (see `reads`).
+        let backlog = match &after {
+            Some(after) => Box::pin(missed_since(&sources, &me, after)).await?,
             None => Vec::new(),
         };
-        backlog.sort_by(|a, b| (&a.at, &a.id).cmp(&(&b.at, &b.id)));
         let seen: HashSet<String> = backlog.iter().map(|e| e.id.clone()).collect();
         let replayed = stream::iter(
             backlog
@@ -351,7 +316,7 @@ impl Subscription {
         let sources = ctx.data_unchecked::<Sources>();
         let hub = ctx.data_unchecked::<Routes>();
         let me = subscriber.actor.id.to_string();
-        let headed = Headship::read(&sources.org, &me).await.map_err(internal)?;
+        let headed = Box::pin(Headship::read(&sources.org, &me)).await.map_err(internal)?;
         let everyone = subscriber.actor.reads_every_hr_record();
         let receivers = std::iter::once(format!("hr:emp:{me}"))
             .chain(headed.departments().iter().map(|d| format!("hr:dept:{d}")))
@@ -510,7 +475,7 @@ impl Subscription {
         let (principal, subscriber) = principal(ctx)?;
         let views = ctx.data_unchecked::<Sources>().views.clone();
         let id = id.to_string();
-        let checked = match document(&views, &id).await.map_err(internal)? {
+        let checked = match Box::pin(document(&views, &id)).await.map_err(internal)? {
             Some((version, doc)) if subscriber.sees(&doc) => version,
             // Not told apart from a missing document, and no route for it.
             _ => return Err(coded("NOT_FOUND", format!("no document {id}"))),
