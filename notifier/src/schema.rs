@@ -25,7 +25,7 @@ mod reads;
 mod types;
 
 use reads::{counts, document, missed_since};
-pub use types::{feed_cursor, ApprovalUpdate, BoxCount, HrChange, InboxChange, NotificationEvent};
+pub use types::{feed_cursor, ApprovalUpdate, HrChange, InboxChange, NotificationEvent};
 use types::{parse_cursor, status_of};
 
 /// What subscriptions read from.
@@ -244,7 +244,9 @@ impl Subscription {
         };
         // Store reads are awaited boxed (see `reads`).
         let backlog = match &after {
-            Some(after) => Box::pin(missed_since(&sources, &me, after)).await?,
+            Some(after) => Box::pin(missed_since(&sources.views, &sources.org, &me, after))
+                .await
+                .map_err(internal)?,
             None => Vec::new(),
         };
         let seen: HashSet<String> = backlog.iter().map(|e| e.id.clone()).collect();

@@ -2,11 +2,11 @@
 //! resolver's future lives inside its subscription's stream for as long as the subscription
 //! runs, so a read inlined there would cost every idle subscription its size.
 
-use super::{internal, BoxCount, Sources};
+use super::types::BoxCount;
 use domain::actor::Actor;
 use domain::approval::{ApprovalDocument, Inbox};
-use infra::readmodel::sql::merge_feeds;
-use infra::readmodel::{ApprovalViews, FeedEntry};
+use infra::readmodel::sql::{merge_feeds, SqlReadModel};
+use infra::readmodel::{ApprovalViews, FeedEntry, StoreError};
 use std::sync::Arc;
 
 /// A document from the views with its version.
@@ -23,17 +23,15 @@ pub(super) async fn document(
 /// A feed's entries after `after` (an `at`, `id` cursor), oldest first: what a resubscribing
 /// client missed.
 pub(super) async fn missed_since(
-    sources: &Sources,
+    views: &Arc<dyn ApprovalViews>,
+    org: &SqlReadModel,
     me: &str,
     (at, id): &(String, String),
-) -> async_graphql::Result<Vec<FeedEntry>> {
-    let mut missed: Vec<FeedEntry> = merge_feeds(
-        sources.views.notifications(me).await.map_err(internal)?,
-        sources.org.hr_feed(me).await.map_err(internal)?,
-    )
-    .into_iter()
-    .filter(|e| (e.at.as_str(), e.id.as_str()) > (at.as_str(), id.as_str()))
-    .collect();
+) -> Result<Vec<FeedEntry>, StoreError> {
+    let mut missed: Vec<FeedEntry> = merge_feeds(views.notifications(me).await?, org.hr_feed(me).await?)
+        .into_iter()
+        .filter(|e| (e.at.as_str(), e.id.as_str()) > (at.as_str(), id.as_str()))
+        .collect();
     missed.sort_by(|a, b| (&a.at, &a.id).cmp(&(&b.at, &b.id)));
     Ok(missed)
 }
