@@ -1220,11 +1220,30 @@ async fn a_failing_store_answers_internal_without_its_own_words(w: World) {
     let response = w.query(A, "{ departments { name } }", json!({})).await;
     assert_eq!(codes(&response), vec!["INTERNAL"], "{response}");
     assert_eq!(leaks(&response), Vec::<&str>::new(), "{response}");
-    // The viewer's own lookup failing is the server's fault, not the caller's token.
+    // The viewer's own lookup failing is the server's fault, not the caller's token. (E has
+    // not signed in yet: A's sign-in above may be kept for a moment.)
     w.break_table("employees").await;
-    let response = w.query(A, "{ me { name } }", json!({})).await;
+    let response = w.query(E, "{ me { name } }", json!({})).await;
     assert_eq!(codes(&response), vec!["INTERNAL"], "{response}");
     assert_eq!(leaks(&response), Vec::<&str>::new(), "{response}");
+}
+
+/// Sign-in keeps an employee read a moment ago, but not past a projected change to them.
+async fn a_deactivation_ends_the_viewers_kept_sign_in_with_the_batch_that_records_it(w: World) {
+    for _ in 0..2 {
+        let data = w.data(E, "{ me { name } }", json!({})).await;
+        assert_eq!(data["me"]["name"], "윤외부");
+    }
+    append(
+        &*w.log,
+        streams::EMPLOYEE,
+        E.0,
+        &[EmployeeEvent::Deactivated { by: HR, at: Utc::now() }],
+    )
+    .await;
+    project(&*w.log, &w.org, &*w.views).await;
+    let response = w.query(E, "{ me { name } }", json!({})).await;
+    assert_eq!(codes(&response), vec!["UNAUTHENTICATED"], "{response}");
 }
 
 async fn a_document_shows_the_authority_rule_it_was_submitted_under(w: World) {
@@ -1969,6 +1988,10 @@ macro_rules! suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn read_marks_in_the_log_make_notifications_read_and_a_rebuild_keeps_them() {
                 super::read_marks_in_the_log_make_notifications_read_and_a_rebuild_keeps_them($open.await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn a_deactivation_ends_the_viewers_kept_sign_in_with_the_batch_that_records_it() {
+                super::a_deactivation_ends_the_viewers_kept_sign_in_with_the_batch_that_records_it($open.await).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn a_failing_store_answers_internal_without_its_own_words() {

@@ -11,11 +11,12 @@
 //!   through it and differ only in how they put a refusal on their wire (problem+json,
 //!   GraphQL error codes, WebSocket close codes) and where they read employees from
 //!   ([`Accounts`]: the employee's own stream on the command side, the org read model on the
-//!   read side).
+//!   read side). An employee signed in on the read side is kept for a moment ([`viewers`]).
 
 pub mod oidc;
 pub mod signin;
 pub mod token;
+mod viewers;
 
 pub use signin::{Account, Accounts, Authenticator, Principal, SignInError};
 pub use token::*;

@@ -9,6 +9,7 @@
 //! its own wire.
 
 use super::token::{bearer_token, Claims, Verifier};
+use super::viewers::ViewerCache;
 use crate::readmodel::queries::{DelegationRecord, EmployeeRecord};
 use crate::readmodel::sql::SqlReadModel;
 use chrono::{DateTime, Utc};
@@ -74,6 +75,13 @@ pub trait Accounts: Send + Sync {
         let _ = (proxy, now);
         async { Ok(Vec::new()) }
     }
+
+    /// A number that changes whenever what this source answers may have changed, when the
+    /// source can tell: signed-in employees are then kept for a moment
+    /// ([`super::viewers`]). `None`, the default: every sign-in reads the source.
+    fn generation(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// A signed-in, active employee.
@@ -116,14 +124,19 @@ pub fn bearer(header: Option<&str>) -> Result<&str, SignInError> {
 
 /// Verifies tokens and signs employees in (see the module docs).
 #[derive(Debug)]
-pub struct Authenticator<A> {
+pub struct Authenticator<A: Accounts> {
     verifier: Verifier,
     accounts: A,
+    viewers: ViewerCache<A::Detail>,
 }
 
 impl<A: Accounts> Authenticator<A> {
     pub fn new(verifier: Verifier, accounts: A) -> Self {
-        Self { verifier, accounts }
+        Self {
+            verifier,
+            accounts,
+            viewers: ViewerCache::default(),
+        }
     }
 
     pub fn accounts(&self) -> &A {
@@ -155,6 +168,11 @@ impl<A: Accounts> Authenticator<A> {
             .sub
             .parse()
             .map_err(|_| SignInError::unauthenticated("token subject is not an employee id"))?;
+        // Read before the lookup: a write that lands meanwhile leaves the entry stale-marked.
+        let generation = self.accounts.generation();
+        if let Some(kept) = generation.and_then(|g| self.viewers.get(id, g)) {
+            return Ok(kept);
+        }
         let account = self
             .accounts
             .accounts(&[id])
@@ -165,7 +183,11 @@ impl<A: Accounts> Authenticator<A> {
         if !account.active {
             return Err(SignInError::Inactive);
         }
-        self.complete(account, Utc::now()).await
+        let principal = self.complete(account, Utc::now()).await?;
+        if let Some(generation) = generation {
+            self.viewers.put(&principal, generation);
+        }
+        Ok(principal)
     }
 
     /// The employees among `ids` who may still act, as principals: what a long-lived session
@@ -206,6 +228,10 @@ const LOOKUP_CHUNK: usize = 500;
 /// open to them.
 impl Accounts for SqlReadModel {
     type Detail = EmployeeRecord;
+
+    fn generation(&self) -> Option<u64> {
+        Some(self.writes_committed())
+    }
 
     async fn accounts(&self, ids: &[EmployeeId]) -> Result<Vec<Account<EmployeeRecord>>, SignInError> {
         let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
@@ -251,6 +277,8 @@ mod tests {
         delegations: Vec<Delegation>,
         down: bool,
         looked_up: Mutex<usize>,
+        /// Set: the source tells when it changed, and sign-ins are kept meanwhile.
+        generation: Option<std::sync::atomic::AtomicU64>,
     }
 
     impl Accounts for Fixed {
@@ -271,6 +299,18 @@ mod tests {
 
         async fn delegations(&self, _: EmployeeId, _: DateTime<Utc>) -> Result<Vec<Delegation>, SignInError> {
             Ok(self.delegations.clone())
+        }
+
+        fn generation(&self) -> Option<u64> {
+            self.generation
+                .as_ref()
+                .map(|g| g.load(std::sync::atomic::Ordering::Acquire))
+        }
+    }
+
+    impl Fixed {
+        fn lookups(&self) -> usize {
+            *self.looked_up.lock().unwrap_or_else(|p| p.into_inner())
         }
     }
 
@@ -361,7 +401,7 @@ mod tests {
             auth.sign_in(&token(&other, &someone)).await,
             Err(SignInError::Unauthenticated(_))
         ));
-        assert_eq!(*auth.accounts().looked_up.lock().unwrap_or_else(|p| p.into_inner()), 0);
+        assert_eq!(auth.accounts().lookups(), 0);
     }
 
     #[tokio::test]
@@ -373,5 +413,45 @@ mod tests {
         let ids: Vec<EmployeeId> = (1..=3).map(|n| EmployeeId(uuid::Uuid::from_u128(n))).collect();
         let found = auth.principals(&ids).await.expect("looked up");
         assert_eq!(found.keys().collect::<Vec<_>>(), vec![&ids[0]]);
+    }
+
+    #[tokio::test]
+    async fn a_signed_in_employee_is_read_again_only_after_the_source_changed_or_a_moment_passed() {
+        let (signer, auth) = authenticator(Fixed {
+            accounts: vec![employee(1, true)],
+            generation: Some(0.into()),
+            ..Fixed::default()
+        });
+        let me = token(&signer, &EmployeeId(uuid::Uuid::from_u128(1)).to_string());
+        for _ in 0..3 {
+            auth.sign_in(&me).await.expect("signed in");
+        }
+        assert_eq!(auth.accounts().lookups(), 1, "one read for a burst");
+        if let Some(g) = &auth.accounts().generation {
+            g.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        }
+        auth.sign_in(&me).await.expect("signed in");
+        assert_eq!(
+            auth.accounts().lookups(),
+            2,
+            "a write to the source ends the kept sign-in"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        auth.sign_in(&me).await.expect("signed in");
+        assert_eq!(auth.accounts().lookups(), 3, "and so does the time to live");
+
+        let (signer, uncached) = authenticator(Fixed {
+            accounts: vec![employee(1, true)],
+            ..Fixed::default()
+        });
+        let me = token(&signer, &EmployeeId(uuid::Uuid::from_u128(1)).to_string());
+        for _ in 0..2 {
+            uncached.sign_in(&me).await.expect("signed in");
+        }
+        assert_eq!(
+            uncached.accounts().lookups(),
+            2,
+            "a source that cannot tell is read every time"
+        );
     }
 }

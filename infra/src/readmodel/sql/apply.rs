@@ -231,7 +231,9 @@ impl SqlReadModel {
             .collect::<Result<Vec<_>, _>>()?;
         replace_rows(&mut tx, &positions).await?;
         departments_of_people(&mut tx, &mut outcome.published).await?;
-        tx.commit().await?;
+        let committed = tx.commit().await;
+        self.wrote();
+        committed?;
         Ok(outcome)
     }
 

@@ -22,6 +22,8 @@ use crate::readmodel::{Applied, ApprovalViews, Dump, Projection, Shadow, StoreEr
 use schema::text_at;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Row};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// The employee read model.
 #[derive(Debug, Clone)]
@@ -34,6 +36,9 @@ pub struct SqlReadModel {
     reads: AnyPool,
     url: String,
     mysql: bool,
+    /// Write transactions this store (and its clones) committed: sign-in keeps an employee
+    /// read at one count until the next (`auth::viewers`).
+    writes: Arc<AtomicU64>,
 }
 
 /// Every SQLite connection's settings. The read model is rebuilt from the log and each
@@ -73,8 +78,20 @@ impl SqlReadModel {
             reads,
             url: url.to_owned(),
             mysql: !sqlite,
+            writes: Arc::default(),
         };
         Ok(store)
+    }
+
+    /// How many write transactions this store and its clones have committed (or tried: a
+    /// failed one counts too).
+    pub fn writes_committed(&self) -> u64 {
+        self.writes.load(Ordering::Acquire)
+    }
+
+    /// Counts a write transaction, after it ended.
+    fn wrote(&self) {
+        self.writes.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Where a projection stopped (partition → next offset).

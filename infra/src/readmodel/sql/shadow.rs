@@ -127,6 +127,7 @@ impl SqlReadModel {
             }
         };
         let copied = copy_projection(&mut conn, projection, &from).await;
+        self.wrote();
         if let ShadowPlace::SqliteFile(_) = shadow.place {
             sqlx::query("DETACH DATABASE replay_shadow").execute(&mut *conn).await?;
         }
