@@ -127,7 +127,7 @@ pub fn bearer(header: Option<&str>) -> Result<&str, SignInError> {
 pub struct Authenticator<A: Accounts> {
     verifier: Verifier,
     accounts: A,
-    viewers: ViewerCache<A::Detail>,
+    viewers: ViewerCache<Principal<A::Detail>>,
 }
 
 impl<A: Accounts> Authenticator<A> {
@@ -185,7 +185,7 @@ impl<A: Accounts> Authenticator<A> {
         }
         let principal = self.complete(account, Utc::now()).await?;
         if let Some(generation) = generation {
-            self.viewers.put(&principal, generation);
+            self.viewers.put(id, &principal, generation);
         }
         Ok(principal)
     }

@@ -12,21 +12,20 @@
 //!
 //! [`Accounts::generation`]: super::Accounts::generation
 
-use super::Principal;
 use domain::ids::EmployeeId;
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-/// A principal, when it was read and at which generation.
-type Kept<D> = (Principal<D>, Instant, u64);
+/// What was read for an employee (their principal), when and at which generation.
+type Kept<T> = (T, Instant, u64);
 
-/// Principals by employee, each with when and at which generation it was read.
-pub(super) struct ViewerCache<D> {
-    entries: Mutex<HashMap<EmployeeId, Kept<D>>>,
+/// What sign-in read per employee, each with when and at which generation it was read.
+pub(super) struct ViewerCache<T> {
+    entries: Mutex<HashMap<EmployeeId, Kept<T>>>,
 }
 
-impl<D> Default for ViewerCache<D> {
+impl<T> Default for ViewerCache<T> {
     fn default() -> Self {
         Self {
             entries: Mutex::new(HashMap::new()),
@@ -34,32 +33,32 @@ impl<D> Default for ViewerCache<D> {
     }
 }
 
-impl<D> std::fmt::Debug for ViewerCache<D> {
+impl<T> std::fmt::Debug for ViewerCache<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let kept = self.entries.lock().map_or(0, |entries| entries.len());
         f.debug_struct("ViewerCache").field("kept", &kept).finish()
     }
 }
 
-impl<D: Clone> ViewerCache<D> {
+impl<T: Clone> ViewerCache<T> {
     /// The longest an entry answers.
     pub(super) const TTL: Duration = Duration::from_secs(1);
     /// Entries kept at most; past it the cache starts over (it refills within a TTL).
     const MAX: usize = 10_000;
 
-    /// The principal read for `id` at `generation` less than a TTL ago.
-    pub(super) fn get(&self, id: EmployeeId, generation: u64) -> Option<Principal<D>> {
+    /// What was read for `id` at `generation` less than a TTL ago.
+    pub(super) fn get(&self, id: EmployeeId, generation: u64) -> Option<T> {
         let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        let (principal, read_at, read_gen) = entries.get(&id)?;
-        (*read_gen == generation && read_at.elapsed() < Self::TTL).then(|| principal.clone())
+        let (kept, read_at, read_gen) = entries.get(&id)?;
+        (*read_gen == generation && read_at.elapsed() < Self::TTL).then(|| kept.clone())
     }
 
-    /// Keeps `principal`, read at `generation`.
-    pub(super) fn put(&self, principal: &Principal<D>, generation: u64) {
+    /// Keeps what was read for `id` at `generation`.
+    pub(super) fn put(&self, id: EmployeeId, kept: &T, generation: u64) {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         if entries.len() >= Self::MAX {
             entries.clear();
         }
-        entries.insert(principal.actor.id, (principal.clone(), Instant::now(), generation));
+        entries.insert(id, (kept.clone(), Instant::now(), generation));
     }
 }
