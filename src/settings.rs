@@ -106,24 +106,14 @@ impl From<RateLimits> for RateLimit {
 }
 
 /// Admission control of the API roles ([`infra::admission`]).
-#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Admission {
-    /// Unset: as the log makes requests (I/O-bound on Kafka, CPU-bound on the embedded log).
+    /// Each unset: as the log makes requests (I/O-bound on Kafka, CPU-bound on the embedded
+    /// log), [`AdmissionLimits::default`] or [`AdmissionLimits::cpu_bound`].
     pub max_in_flight: Option<usize>,
-    pub max_queue: usize,
-    pub max_wait_ms: u64,
-}
-
-impl Default for Admission {
-    fn default() -> Self {
-        let d = AdmissionLimits::default();
-        Self {
-            max_in_flight: None,
-            max_queue: d.max_queue,
-            max_wait_ms: d.max_wait.as_millis() as u64,
-        }
-    }
+    pub max_queue: Option<usize>,
+    pub max_wait_ms: Option<u64>,
 }
 
 impl From<Admission> for AdmissionLimits {
@@ -137,8 +127,8 @@ impl Admission {
     pub fn limits(self, base: AdmissionLimits) -> AdmissionLimits {
         AdmissionLimits {
             max_in_flight: self.max_in_flight.unwrap_or(base.max_in_flight),
-            max_queue: self.max_queue,
-            max_wait: std::time::Duration::from_millis(self.max_wait_ms),
+            max_queue: self.max_queue.unwrap_or(base.max_queue),
+            max_wait: self.max_wait_ms.map_or(base.max_wait, std::time::Duration::from_millis),
         }
     }
 }

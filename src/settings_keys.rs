@@ -100,7 +100,7 @@ pub const KEYS: &[Key] = &[
     key(
         "admission.max_queue",
         "ERP_ADMISSION_MAX_QUEUE",
-        "`256` requests waiting for a place; beyond it 503 `overloaded` with `Retry-After` at once",
+        "`256` requests waiting for a place (`erp up`: as many as its places); beyond it 503 `overloaded` with `Retry-After` at once",
     ),
     key(
         "admission.max_wait_ms",

@@ -128,3 +128,21 @@ fn every_role_has_its_own_default_port() {
     let bound = Settings::load_from(None, |k| (k == "ERP_BIND").then(|| "127.0.0.1:9999".to_owned())).unwrap();
     assert!(Role::ALL.iter().all(|&r| bound.bind_for(r).port() == 9999));
 }
+
+#[test]
+fn unset_admission_settings_keep_the_limits_of_how_the_role_spends_its_time() {
+    use infra::admission::AdmissionLimits;
+    let cpu_bound = AdmissionLimits::cpu_bound();
+    let unset = Settings::load_from(None, |_| None).unwrap().admission;
+    let limits = unset.limits(cpu_bound);
+    assert_eq!(
+        (limits.max_in_flight, limits.max_queue, limits.max_wait),
+        (cpu_bound.max_in_flight, cpu_bound.max_queue, cpu_bound.max_wait),
+        "erp up's CPU-bound line, not the I/O-bound default"
+    );
+    let set = Settings::load_from(None, |k| (k == "ERP_ADMISSION_MAX_QUEUE").then(|| "5".to_owned()))
+        .unwrap()
+        .admission
+        .limits(cpu_bound);
+    assert_eq!((set.max_in_flight, set.max_queue), (cpu_bound.max_in_flight, 5));
+}
