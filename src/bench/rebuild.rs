@@ -1,5 +1,7 @@
 //! `erp bench rebuild`: fills an embedded log with a realistic mix of approval traffic and
-//! rebuilds the read models from it, printing events/s per store.
+//! rebuilds the read models from it, printing events/s per store beside each SQL store's
+//! floor: as many plain 1 KiB rows as the rebuild had events, written in transactions of the
+//! catch-up's batch size through multi-row inserts, with the read model's own SQLite settings.
 //!
 //! Mix per document (5 commits, 5 events): 기안, 상신, 승인 (팀장), 의견, 승인 (본부장) — the
 //! approval views fold each one into the document, its timeline, inbox rows and feed entries.
@@ -120,6 +122,65 @@ async fn fill(log: Arc<dyn EventLog>, events: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Rows per transaction of the floor (a catch-up batch's commits) and per INSERT statement.
+const FLOOR_BATCH: u64 = 4_000;
+const FLOOR_ROWS_PER_STATEMENT: u64 = 100;
+
+/// The store's raw write rate, rows/s: `rows` rows of 1 KiB into a scratch table on `url`,
+/// one transaction per [`FLOOR_BATCH`] rows; the table is dropped afterwards.
+async fn insert_floor(url: &str, rows: u64) -> anyhow::Result<f64> {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::any::AnyPoolOptions::new().max_connections(1).connect(url).await?;
+    if url.starts_with("sqlite:") {
+        for pragma in [
+            "PRAGMA journal_mode=WAL",
+            "PRAGMA synchronous=NORMAL",
+            "PRAGMA cache_size=-65536",
+        ] {
+            sqlx::query(pragma).execute(&pool).await?;
+        }
+    }
+    let table = format!("bench_floor_{}", Uuid::now_v7().simple());
+    sqlx::query(&format!(
+        "CREATE TABLE {table} (id VARCHAR(40) PRIMARY KEY, body TEXT NOT NULL)"
+    ))
+    .execute(&pool)
+    .await?;
+    let statement = format!(
+        "INSERT INTO {table} (id, body) VALUES {}",
+        vec!["(?, ?)"; FLOOR_ROWS_PER_STATEMENT as usize].join(", ")
+    );
+    let body = "x".repeat(1024);
+    let started = Instant::now();
+    let mut written = 0;
+    while written < rows {
+        let mut tx = pool.begin().await?;
+        for _ in 0..FLOOR_BATCH / FLOOR_ROWS_PER_STATEMENT {
+            let mut insert = sqlx::query(&statement);
+            for _ in 0..FLOOR_ROWS_PER_STATEMENT {
+                insert = insert.bind(Uuid::now_v7().to_string()).bind(body.as_str());
+            }
+            insert.execute(&mut *tx).await?;
+            written += FLOOR_ROWS_PER_STATEMENT;
+        }
+        tx.commit().await?;
+    }
+    let rate = written as f64 / started.elapsed().as_secs_f64();
+    sqlx::query(&format!("DROP TABLE {table}")).execute(&pool).await?;
+    pool.close().await;
+    Ok(rate)
+}
+
+/// Prints the floor of a rebuild of `events` events into the SQL store at `url`.
+async fn print_floor(url: &str, events: u64) -> anyhow::Result<()> {
+    let rate = insert_floor(url, events).await?;
+    println!(
+        "{:<34} floor, same run: {events} rows of 1 KiB, {FLOOR_BATCH} per transaction: {rate:>9.0} rows/s",
+        ""
+    );
+    Ok(())
+}
+
 async fn rebuild(
     label: &str,
     log: Arc<dyn EventLog>,
@@ -183,6 +244,11 @@ pub async fn run(
         events,
     )
     .await?;
+    print_floor(
+        &format!("sqlite://{}?mode=rwc", dir.path().join("floor.db").display()),
+        events,
+    )
+    .await?;
     if let Some(url) = mysql {
         let n = mysql_events.min(events);
         let store = SqlReadModel::connect(&url).await?;
@@ -193,6 +259,7 @@ pub async fn run(
             n,
         )
         .await?;
+        print_floor(&url, n).await?;
     }
     if let Some(url) = mongo {
         let n = mongo_events.min(events);
