@@ -143,12 +143,11 @@ pub fn bounded(router: Router, limit: std::time::Duration) -> Router {
                 Ok(response) => response,
                 Err(_) => {
                     tracing::warn!(?limit, "a request ran past its bound");
-                    ApiError::new(
-                        StatusCode::SERVICE_UNAVAILABLE,
+                    ApiError::unavailable(
                         "request_timeout",
                         "the request did not finish in time; retry with the same Idempotency-Key",
+                        1,
                     )
-                    .with(serde_json::json!({ "retry_after_seconds": 1 }))
                     .into_response()
                 }
             }

@@ -72,6 +72,12 @@ impl ApiError {
         .with(json!({ "current_version": current_version }))
     }
 
+    /// 503: a dependency cannot answer now; `Retry-After` says when to try again.
+    pub fn unavailable(code: &'static str, detail: impl Into<String>, retry_after_seconds: u64) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, code, detail)
+            .with(json!({ "retry_after_seconds": retry_after_seconds }))
+    }
+
     pub fn internal(context: &str, error: impl std::fmt::Display) -> Self {
         tracing::error!(%error, context, "internal error");
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
@@ -157,12 +163,7 @@ impl From<EventLogError> for ApiError {
             EventLogError::Unavailable(detail) => {
                 tracing::warn!(%detail, "event log unavailable");
                 // Retrying with the same Idempotency-Key is safe: it gets the first answer.
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "log_unavailable",
-                    "the event log is unavailable; retry",
-                )
-                .with(json!({ "retry_after_seconds": 1 }))
+                ApiError::unavailable("log_unavailable", "the event log is unavailable; retry", 1)
             }
             other => ApiError::internal("event log", other),
         }
@@ -213,12 +214,7 @@ impl From<SignInError> for ApiError {
             SignInError::Inactive => ApiError::forbidden(e.to_string()),
             SignInError::Unavailable(cause) => {
                 tracing::warn!(%cause, "sign-in lookup failed");
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "log_unavailable",
-                    "the event log is unavailable; retry",
-                )
-                .with(json!({ "retry_after_seconds": 1 }))
+                ApiError::unavailable("log_unavailable", "the event log is unavailable; retry", 1)
             }
         }
     }

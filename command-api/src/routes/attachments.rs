@@ -98,24 +98,20 @@ fn media_type(value: &str) -> String {
 }
 
 fn store(state: &AppState) -> Result<&Arc<dyn AttachmentStore>, ApiError> {
-    state.settings.attachments.as_ref().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "attachments_unavailable",
-            "this instance keeps no attachments",
-        )
-        .with(json!({ "retry_after_seconds": 1 }))
-    })
+    state
+        .settings
+        .attachments
+        .as_ref()
+        .ok_or_else(|| ApiError::unavailable("attachments_unavailable", "this instance keeps no attachments", 1))
 }
 
 fn store_failed(e: infra::attachments::AttachmentError) -> ApiError {
     tracing::error!(error = %e, "attachment store failed");
-    ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
+    ApiError::unavailable(
         "attachments_unavailable",
         "the attachment store is unavailable; retry",
+        1,
     )
-    .with(json!({ "retry_after_seconds": 1 }))
 }
 
 async fn upload(
@@ -169,12 +165,7 @@ async fn scan(command: &[String], bytes: &[u8]) -> Result<(), ApiError> {
     use tokio::io::AsyncWriteExt;
     let unavailable = |why: String| {
         tracing::error!(%why, "attachment scan failed");
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "scan_unavailable",
-            "the attachment could not be scanned; retry",
-        )
-        .with(json!({ "retry_after_seconds": 5 }))
+        ApiError::unavailable("scan_unavailable", "the attachment could not be scanned; retry", 5)
     };
     let (program, args) = command
         .split_first()

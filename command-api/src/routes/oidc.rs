@@ -61,12 +61,11 @@ fn refused(e: AuthError) -> ApiError {
     match e {
         AuthError::Unavailable(why) => {
             tracing::warn!(%why, "identity provider unavailable");
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::unavailable(
                 "identity_provider_unavailable",
                 "the identity provider is unavailable; retry",
+                5,
             )
-            .with(serde_json::json!({ "retry_after_seconds": 5 }))
         }
         other => ApiError::new(StatusCode::UNAUTHORIZED, "sign_in_refused", other.to_string()),
     }

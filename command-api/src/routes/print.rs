@@ -19,7 +19,6 @@ use axum::response::{Html, IntoResponse, Response};
 use domain::approval::{Approval, ApprovalDocument, Step, Verdict};
 use domain::ids::{ApprovalId, EmployeeId};
 use infra::eventlog::{streams, RecordedEvent, StreamRef};
-use serde_json::json;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -297,12 +296,7 @@ async fn print(State(state): State<AppState>, Printable(doc, events): Printable)
 
 fn unavailable(why: impl std::fmt::Display) -> ApiError {
     tracing::error!(%why, "PDF rendering failed");
-    ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "pdf_unavailable",
-        "the PDF could not be rendered now; retry",
-    )
-    .with(json!({ "retry_after_seconds": 5 }))
+    ApiError::unavailable("pdf_unavailable", "the PDF could not be rendered now; retry", 5)
 }
 
 async fn pdf(State(state): State<AppState>, Printable(doc, events): Printable) -> Result<Response, ApiError> {
