@@ -4,6 +4,14 @@ import type { ApprovalStatus, InboxBox, NotificationKind, StepState } from "./gq
 
 export type Lang = "ko" | "en";
 
+/** A form's name in the reader's language. */
+export const formName = (form: { nameKo: string; nameEn: string }, lang: Lang): string =>
+  lang === "ko" ? form.nameKo : form.nameEn;
+
+/** A form field's label in the reader's language. */
+export const fieldLabel = (field: { labelKo: string; labelEn: string }, lang: Lang): string =>
+  lang === "ko" ? field.labelKo : field.labelEn;
+
 const ko = {
   appTitle: "전자결재",
   login: "로그인",

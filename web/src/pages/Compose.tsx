@@ -2,7 +2,7 @@
 import { useContext, useState } from "react";
 import { useQuery } from "urql";
 import { command, CommandError, uploadAttachment, type Session } from "../api";
-import { LangContext, useT } from "../i18n";
+import { fieldLabel, formName, LangContext, useT } from "../i18n";
 import { graphql, useFragment } from "../gql";
 import { formatSize, LineFragment, addApprover, addCc, fieldValue, lineForCommand, removeStep, stepMembers, type CommandValue, type Line } from "../format";
 
@@ -72,7 +72,7 @@ export function Compose({ session }: { session: Session }) {
   const [pick, setPick] = useState("");
   const save = async (submit: boolean) => {
     setMessage(null);
-    const missing = fields.filter((f) => f.required && !values[f.key]?.trim()).map((f) => (lang === "ko" ? f.labelKo : f.labelEn));
+    const missing = fields.filter((f) => f.required && !values[f.key]?.trim()).map((f) => fieldLabel(f, lang));
     if (!title.trim() || missing.length) {
       setMessage(`${t("failed")}: ${[!title.trim() ? t("title") : null, ...missing].filter(Boolean).join(", ")}`);
       return;
@@ -95,7 +95,7 @@ export function Compose({ session }: { session: Session }) {
         <select value={formId} onChange={(e) => setFormId(e.target.value)} data-testid="form">
           {(data?.forms ?? []).map((f) => (
             <option key={f.id} value={f.id}>
-              {lang === "ko" ? f.nameKo : f.nameEn}
+              {formName(f, lang)}
             </option>
           ))}
         </select>
@@ -105,7 +105,7 @@ export function Compose({ session }: { session: Session }) {
       </label>
       {fields.map((f) => (
         <label key={f.key}>
-          {lang === "ko" ? f.labelKo : f.labelEn}
+          {fieldLabel(f, lang)}
           {f.required ? " *" : ""}{" "}
           {f.type === "SELECT" ? (
             <select value={values[f.key] ?? ""} onChange={(e) => setValues({ ...values, [f.key]: e.target.value })}>

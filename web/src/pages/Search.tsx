@@ -7,7 +7,7 @@ import { useQuery } from "urql";
 import type { Session } from "../api";
 import { graphql } from "../gql";
 import type { ApprovalStatus } from "../gql/graphql";
-import { LangContext, statusLabels, useT } from "../i18n";
+import { formName, LangContext, statusLabels, useT } from "../i18n";
 import { shortTime } from "../format";
 import { downloadCsv, toCsv } from "../csv";
 import { loadViews, saveViews, withView, type Filter, type View } from "../views";
@@ -54,9 +54,9 @@ export function Search({ session }: { session: Session }) {
   const forms = choices.data?.forms ?? [];
   const people = (choices.data?.employees.edges ?? []).map((e) => e.node);
   const rows = (result.data?.approvals.edges ?? []).map((e) => e.node);
-  const formName = (id: string) => {
+  const formNamed = (id: string) => {
     const f = forms.find((x) => x.id === id);
-    return f ? (lang === "ko" ? f.nameKo : f.nameEn) : id;
+    return f ? formName(f, lang) : id;
   };
   const set = (key: keyof Filter) => (e: { target: { value: string } }) => setDraft({ ...draft, [key]: e.target.value });
   const keep = (next: View[]) => {
@@ -64,7 +64,7 @@ export function Search({ session }: { session: Session }) {
     saveViews(localStorage, session.employeeId, next);
   };
   const header = [t("documentNumber"), t("title"), t("form"), t("status"), t("drafter"), t("submittedOn")];
-  const csvRows = rows.map((r) => [r.number ?? "", r.title, formName(r.formId), statusLabels[lang][r.status], r.drafter?.name ?? "", r.submittedAt ? shortTime(r.submittedAt) : ""]);
+  const csvRows = rows.map((r) => [r.number ?? "", r.title, formNamed(r.formId), statusLabels[lang][r.status], r.drafter?.name ?? "", r.submittedAt ? shortTime(r.submittedAt) : ""]);
   return (
     <div className="search">
       <h1>{t("documentSearch")}</h1>
@@ -84,7 +84,7 @@ export function Search({ session }: { session: Session }) {
             <option value="">{t("any")}</option>
             {forms.map((f) => (
               <option key={f.id} value={f.id}>
-                {lang === "ko" ? f.nameKo : f.nameEn}
+                {formName(f, lang)}
               </option>
             ))}
           </select>
@@ -178,7 +178,7 @@ export function Search({ session }: { session: Session }) {
               <td>
                 <a href={`#/doc/${r.documentId}`}>{r.title}</a>
               </td>
-              <td>{formName(r.formId)}</td>
+              <td>{formNamed(r.formId)}</td>
               <td>{statusLabels[lang][r.status]}</td>
               <td>{r.drafter?.name}</td>
               <td>{r.submittedAt ? shortTime(r.submittedAt) : ""}</td>

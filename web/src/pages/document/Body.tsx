@@ -2,7 +2,7 @@
 import { useContext } from "react";
 import { useQuery } from "urql";
 import { graphql, useFragment, type FragmentType } from "../../gql";
-import { LangContext } from "../../i18n";
+import { fieldLabel, LangContext } from "../../i18n";
 import { FieldValueFragment, valueText } from "../../format";
 
 export const BodyFragment = graphql(`
@@ -25,7 +25,7 @@ export function Body(props: { doc: FragmentType<typeof BodyFragment> }) {
   const fields = forms.data?.forms.find((f) => f.id === doc.formId)?.fields ?? [];
   const label = (key: string) => {
     const f = fields.find((d) => d.key === key);
-    return f ? (lang === "ko" ? f.labelKo : f.labelEn) : key;
+    return f ? fieldLabel(f, lang) : key;
   };
   return (
     <section className="body">
