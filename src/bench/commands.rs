@@ -28,12 +28,21 @@ pub(crate) async fn commands(
     rates: &[u32],
     seconds: u64,
 ) -> anyhow::Result<()> {
+    let brokers = kafka.clone();
     let (url, dir, label) = match url {
         Some(url) => (url, None, "external server"),
         None => start_server(kafka).await?,
     };
     command_rates(std::slice::from_ref(&url), &url, label, mix, rates, seconds).await?;
     hello_floor(rates, seconds).await?;
+    if let Some(brokers) = &brokers {
+        let (p50, p99) = raw_produce(brokers, 2_000).await?;
+        println!(
+            "floor, same run: raw produce on the same broker, one at a time, acks=all, idempotent: p50 {:.2} ms, p99 {:.2} ms",
+            p50.as_secs_f64() * 1e3,
+            p99.as_secs_f64() * 1e3
+        );
+    }
     if let Some(dir) = &dir {
         let (p50, p99) = raw_fsync(dir.path(), 500)?;
         println!(

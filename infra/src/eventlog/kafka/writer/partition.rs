@@ -74,8 +74,25 @@ impl PartitionState {
         }
     }
 
-    /// Applies rule R to the record at `offset` and settles whoever waits for it.
+    /// Applies rule R to the record at `offset` and settles whoever waits for it, then every
+    /// own commit acked at the offsets that follow without a gap: the broker placed them
+    /// there, so nothing the tail could deliver sits between, and their answers need not wait
+    /// for the tail's next fetch (delivery reports are settled on tasks of their own, so the
+    /// commit at `n + 1` is often settled before the one at `n`).
     pub(super) fn apply(&mut self, offset: u64, record: CommitRecord) {
+        let reply = self.waiting.remove(&offset).map(|(_, reply)| reply);
+        self.judge(offset, record, reply);
+        while !self.restoring {
+            let Some((record, reply)) = self.waiting.remove(&self.next) else {
+                break;
+            };
+            self.judge(self.next, record, Some(reply));
+        }
+    }
+
+    /// Rule R at `offset`: the answer goes to `reply` (this writer's caller waiting for that
+    /// offset), else, for an own commit whose produce has not been settled yet, to `early`.
+    fn judge(&mut self, offset: u64, record: CommitRecord, reply: Option<oneshot::Sender<Answer>>) {
         if offset < self.next {
             return;
         }
@@ -110,7 +127,7 @@ impl PartitionState {
             for retry in retries {
                 let _ = retry.send(answer.clone().map(|a| Appended { duplicate: true, ..a }));
             }
-            match self.waiting.remove(&offset) {
+            match reply {
                 Some(reply) => {
                     let _ = reply.send(answer);
                 }
@@ -156,7 +173,7 @@ impl PartitionState {
     }
 
     /// Settles this writer's own record once the broker answered its produce: answers `reply`
-    /// now when the record is judged or failed, otherwise when the tail reaches its offset.
+    /// now when the record is judged or failed, otherwise once every offset before its own is.
     pub(super) fn settle(
         &mut self,
         record: CommitRecord,
@@ -191,7 +208,7 @@ impl PartitionState {
                 .remove(&command_id)
                 .unwrap_or_else(|| Err(EventLogError::Corrupt("own record was not judged at its offset".into())))
         } else {
-            self.waiting.insert(offset, reply);
+            self.waiting.insert(offset, (record, reply));
             return;
         };
         let _ = reply.send(answer);
@@ -204,7 +221,7 @@ impl PartitionState {
                 "partition moved to another writer; retry".into(),
             ))
         };
-        for (_, reply) in self.waiting.drain() {
+        for (_, (_, reply)) in self.waiting.drain() {
             let _ = reply.send(gone());
         }
         for (_, retries) in self.inflight_commands.drain() {

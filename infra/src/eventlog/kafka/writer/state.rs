@@ -142,8 +142,9 @@ pub(super) struct PartitionState {
     pub(super) inflight_commands: HashMap<Uuid, Vec<oneshot::Sender<Answer>>>,
     /// Own commits judged by the tail before their produce ack arrived.
     pub(super) early: HashMap<Uuid, Answer>,
-    /// Own commits acked at an offset beyond `next`, waiting for the tail.
-    pub(super) waiting: HashMap<u64, oneshot::Sender<Answer>>,
+    /// Own commits acked at an offset beyond `next`, with their records: judged as soon as
+    /// every offset before theirs is (by the tail, or by an own commit settling), never later.
+    pub(super) waiting: HashMap<u64, (CommitRecord, oneshot::Sender<Answer>)>,
     pub(super) cache: HashMap<String, Vec<(u64, Arc<CommitRecord>)>>,
     /// Offset of each known stream's first commit (see [`StreamSnapshot::first_offset`]).
     pub(super) first_offsets: HashMap<String, u64>,

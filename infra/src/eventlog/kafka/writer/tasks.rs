@@ -181,22 +181,25 @@ pub(super) async fn snapshot(consumer: &Arc<GroupConsumer>, shared: &Arc<Shared>
             (s.stream_type.clone(), s.partition, s.next, dirty)
         };
         let topic = shared.config.state_topic(&stream_type);
-        let mut ok = true;
-        for (stream_id, snapshot) in &dirty {
-            let Ok(payload) = serde_json::to_vec(snapshot) else {
-                continue;
-            };
-            let sent = producer
-                .send(
-                    FutureRecord::to(&topic)
-                        .partition(partition as i32)
-                        .key(stream_id)
-                        .payload(&payload),
-                    Duration::from_secs(10),
-                )
-                .await;
-            ok &= sent.is_ok();
-        }
+        // All of a partition's snapshots in flight at once, so the producer batches them: one
+        // round trip per batch, not per stream (a busy partition dirties thousands of streams
+        // between ticks, and the tail is not read while this runs).
+        let sends = dirty.iter().filter_map(|(stream_id, snapshot)| {
+            let payload = serde_json::to_vec(snapshot).ok()?;
+            let topic = &topic;
+            Some(async move {
+                producer
+                    .send(
+                        FutureRecord::to(topic)
+                            .partition(partition as i32)
+                            .key(stream_id)
+                            .payload(&payload),
+                        Duration::from_secs(10),
+                    )
+                    .await
+            })
+        });
+        let ok = futures::future::join_all(sends).await.iter().all(Result::is_ok);
         if ok {
             let _ = commit.add_partition_offset(
                 &shared.config.events_topic(&stream_type),

@@ -520,3 +520,32 @@ async fn an_append_abandoned_by_its_caller_still_settles_its_in_flight_state() {
     }
     writers.stop().await;
 }
+
+/// Delivery reports are settled on tasks of their own, so the broker's answer for offset 11
+/// may be handled before the one for offset 10. Once 10 is judged, 11 is this writer's own
+/// record with nothing between: it is answered then, not after the tail's next fetch.
+#[test]
+fn an_own_commit_settled_before_the_one_before_it_is_answered_when_that_one_is() {
+    let mut state = PartitionState::new("doc".into(), 0);
+    state.restoring = false;
+    state.ready = true;
+    state.next = 10;
+    let first = next_commit("doc-a", &Head::default());
+    let second = next_commit("doc-b", &Head::default());
+    for record in [&first, &second] {
+        state.inflight_commands.insert(record.command_id, Vec::new());
+    }
+    let (second_reply, mut second_answer) = tokio::sync::oneshot::channel();
+    state.settle(second, Ok(11), second_reply);
+    assert!(second_answer.try_recv().is_err(), "offset 10 is not judged yet");
+    let (first_reply, mut first_answer) = tokio::sync::oneshot::channel();
+    state.settle(first, Ok(10), first_reply);
+    let first = first_answer.try_recv().expect("answered").expect("accepted");
+    let second = second_answer
+        .try_recv()
+        .expect("answered without the tail")
+        .expect("accepted");
+    assert_eq!((first.position.offset, second.position.offset), (10, 11));
+    assert_eq!(state.next, 12);
+    assert!(state.waiting.is_empty());
+}
