@@ -60,7 +60,25 @@ pub async fn admit(
         return next.run(request).await;
     }
     match admission.admit().await {
-        Ok(_place) => next.run(request).await,
+        Ok(place) => match request.extensions().get::<Workers>().cloned() {
+            // The admitted work runs on the workers; this thread goes back to accepting,
+            // admitting and refusing. The place travels with the work, so it is held until the
+            // work ends, and the work is cancelled if the client goes away meanwhile.
+            Some(Workers(workers)) => {
+                let work = AbortOnDrop(workers.spawn(async move {
+                    let _place = place;
+                    next.run(request).await
+                }));
+                match work.await {
+                    Ok(response) => response,
+                    Err(failed) if failed.is_panic() => panicked(failed.into_panic()),
+                    Err(_) => {
+                        ApiError::unavailable("shutting_down", "the server is stopping; retry", 1).into_response()
+                    }
+                }
+            }
+            None => next.run(request).await,
+        },
         Err(shed) => {
             tracing::debug!(%shed, "request shed");
             let mut response = ApiError::new(
@@ -75,6 +93,31 @@ pub async fn admit(
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             response
         }
+    }
+}
+
+/// The runtime admitted requests run on, when the listener's connections are served by a
+/// front thread of their own ([`crate::Application::run_until_stopped`]): [`admit`] hands
+/// each admitted request over, so that accepting, admitting and refusing never queue behind
+/// admitted work for a core.
+#[derive(Debug, Clone)]
+pub struct Workers(pub tokio::runtime::Handle);
+
+/// A spawned request that is aborted when whoever awaits it stops (the client went away),
+/// as the request would have been had it run in place.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> std::future::Future for AbortOnDrop<T> {
+    type Output = Result<T, tokio::task::JoinError>;
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
