@@ -57,28 +57,10 @@ pub async fn admit(
     next: Next,
 ) -> Response {
     if NEVER_SHED.contains(&request.uri().path()) {
-        return next.run(request).await;
+        return run_on_workers(request, next, ()).await;
     }
     match admission.admit().await {
-        Ok(place) => match request.extensions().get::<Workers>().cloned() {
-            // The admitted work runs on the workers; this thread goes back to accepting,
-            // admitting and refusing. The place travels with the work, so it is held until the
-            // work ends, and the work is cancelled if the client goes away meanwhile.
-            Some(Workers(workers)) => {
-                let work = AbortOnDrop(workers.spawn(async move {
-                    let _place = place;
-                    next.run(request).await
-                }));
-                match work.await {
-                    Ok(response) => response,
-                    Err(failed) if failed.is_panic() => panicked(failed.into_panic()),
-                    Err(_) => {
-                        ApiError::unavailable("shutting_down", "the server is stopping; retry", 1).into_response()
-                    }
-                }
-            }
-            None => next.run(request).await,
-        },
+        Ok(place) => run_on_workers(request, next, place).await,
         Err(shed) => {
             tracing::debug!(%shed, "request shed");
             let mut response = ApiError::new(
@@ -96,10 +78,40 @@ pub async fn admit(
     }
 }
 
-/// The runtime admitted requests run on, when the listener's connections are served by a
-/// front thread of their own ([`crate::Application::run_until_stopped`]): [`admit`] hands
-/// each admitted request over, so that accepting, admitting and refusing never queue behind
-/// admitted work for a core.
+/// Runs `router`'s requests on the workers when its listener has a front thread
+/// ([`crate::Application::with_front_thread`]): for routes outside [`admit`] (live updates,
+/// the web app, operations), whose work — a WebSocket's whole life included — must not land
+/// on the front thread.
+pub fn on_workers(router: Router) -> Router {
+    router.layer(axum::middleware::from_fn(|request: Request, next: Next| {
+        run_on_workers(request, next, ())
+    }))
+}
+
+/// Runs the rest of a request on the [`Workers`] it carries (then takes them off it, so an
+/// inner layer does not hand it over again), holding `place` until the work ends; in place
+/// when it carries none. The work is cancelled if the client goes away meanwhile, as it is
+/// when it runs in place.
+async fn run_on_workers<P: Send + 'static>(mut request: Request, next: Next, place: P) -> Response {
+    let Some(Workers(workers)) = request.extensions_mut().remove::<Workers>() else {
+        let _place = place;
+        return next.run(request).await;
+    };
+    let work = AbortOnDrop(workers.spawn(async move {
+        let _place = place;
+        next.run(request).await
+    }));
+    match work.await {
+        Ok(response) => response,
+        Err(failed) if failed.is_panic() => panicked(failed.into_panic()),
+        Err(_) => ApiError::unavailable("shutting_down", "the server is stopping; retry", 1).into_response(),
+    }
+}
+
+/// The runtime requests run on when the listener's connections are served by a front thread
+/// of their own ([`crate::Application::with_front_thread`]): [`admit`] hands each admitted
+/// request over, so that accepting, admitting and refusing never queue behind admitted work
+/// for a core.
 #[derive(Debug, Clone)]
 pub struct Workers(pub tokio::runtime::Handle);
 

@@ -292,6 +292,7 @@ fn layered(router: Router, settings: &Settings) -> Router {
 pub struct Application {
     listener: tokio::net::TcpListener,
     router: Router,
+    front: bool,
 }
 
 impl Application {
@@ -300,12 +301,28 @@ impl Application {
         Ok(Self {
             listener: tokio::net::TcpListener::bind(addr).await?,
             router,
+            front: false,
         })
+    }
+
+    /// Serves connections on a front thread of their own: reading requests, admission
+    /// ([`edge::admit`]), refusals and writing answers; admitted requests run on the runtime
+    /// that runs the server. Under overload the workers are busy with admitted work, and a
+    /// refusal served by them waited its turn behind it (tens of milliseconds on two cores);
+    /// the front thread, idle most of the time, is given a core at once. Every route must
+    /// then be behind [`edge::admit`] or [`edge::on_workers`], or its work runs on the front.
+    pub fn with_front_thread(mut self) -> Self {
+        self.front = true;
+        self
     }
 
     /// Serves `router` on a listener already bound.
     pub fn from_listener(listener: tokio::net::TcpListener, router: Router) -> Self {
-        Self { listener, router }
+        Self {
+            listener,
+            router,
+            front: false,
+        }
     }
 
     pub fn port(&self) -> u16 {
@@ -314,14 +331,15 @@ impl Application {
 
     /// Serves until `shutdown` resolves, then stops accepting and finishes in-flight requests.
     /// Handlers see the peer address (`ConnectInfo<SocketAddr>`), which keys rate limits.
-    ///
-    /// Connections are served by a front thread of their own (a single-threaded runtime):
-    /// reading requests, admission ([`edge::admit`]), refusals and writing answers. Admitted
-    /// requests run on the runtime that called this. Under overload the workers are busy
-    /// with admitted work; a refusal served by the same workers waited its turn behind it
-    /// (tens of milliseconds on two cores), while the front thread, idle most of the time, is
-    /// given a core at once and refuses in about a millisecond.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        if !self.front {
+            return axum::serve(
+                self.listener,
+                self.router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown)
+            .await;
+        }
         let router = self
             .router
             .layer(axum::Extension(edge::Workers(tokio::runtime::Handle::current())));

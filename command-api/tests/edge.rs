@@ -57,7 +57,8 @@ async fn a_refusal_does_not_wait_for_the_admitted_work_that_holds_every_worker()
         ));
     let app = command_api::Application::bind("127.0.0.1:0".parse().unwrap(), router)
         .await
-        .unwrap();
+        .unwrap()
+        .with_front_thread();
     let port = app.port();
     tokio::spawn(app.run_until_stopped(std::future::pending()));
 
@@ -73,4 +74,38 @@ async fn a_refusal_does_not_wait_for_the_admitted_work_that_holds_every_worker()
     assert!(!busy_done_then, "the refusal came while the admitted request still ran");
     let (answered, _) = tokio::task::spawn_blocking(move || busy.join()).await.unwrap().unwrap();
     assert!(answered.contains("200"), "the admitted request is answered: {answered}");
+}
+
+/// Behind a front thread, the work of every route runs on the workers: admitted routes by
+/// [`edge::admit`], the others (live updates, the web app, operations) by
+/// [`edge::on_workers`] — a WebSocket's whole life would otherwise be spent on the front
+/// thread, beside every other connection's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_front_thread_every_route_runs_on_the_workers() {
+    let thread = || async { std::thread::current().name().unwrap_or_default().to_owned() };
+    let admitted = Router::new()
+        .route("/command", get(thread))
+        .layer(axum::middleware::from_fn_with_state(
+            Admission::new(AdmissionLimits::default()),
+            edge::admit,
+        ));
+    let router = admitted
+        .merge(edge::on_workers(Router::new().route("/live", get(thread))))
+        .merge(edge::on_workers(Router::new().fallback(thread)));
+    let app = command_api::Application::bind("127.0.0.1:0".parse().unwrap(), router)
+        .await
+        .unwrap()
+        .with_front_thread();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    for path in ["/command", "/live", "/some/page"] {
+        let ran_on = reqwest::get(format!("{base}{path}"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_ne!(ran_on, "http-front", "{path} ran on the front thread");
+        assert!(ran_on.starts_with("tokio-r"), "{path} ran on {ran_on:?}");
+    }
 }

@@ -72,7 +72,9 @@ pub(crate) async fn start_server(
     seed_if_empty(&state)
         .await
         .map_err(|e| anyhow::anyhow!("seeding: {}", e.detail))?;
-    let app = command_api::Application::bind("127.0.0.1:0".parse()?, router).await?;
+    let app = command_api::Application::bind("127.0.0.1:0".parse()?, router)
+        .await?
+        .with_front_thread();
     let url = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     Ok((url, dir, label))

@@ -58,10 +58,11 @@ impl CommandApi {
             AuthState { verifier, signer: None },
             command_settings,
         );
-        let router = router.merge(command_api::metrics_router(&state));
+        let router = router.merge(command_api::edge::on_workers(command_api::metrics_router(&state)));
         let app = Application::bind(bind, router)
             .await
-            .with_context(|| format!("binding the command API to {bind} (bind, ERP_BIND)"))?;
+            .with_context(|| format!("binding the command API to {bind} (bind, ERP_BIND)"))?
+            .with_front_thread();
         tracing::info!(port = app.port(), "command API listening");
         let internal =
             match command_api::internal_router(&state) {

@@ -117,12 +117,15 @@ impl Up {
         // One /metrics for every role of the process; /readyz is the command role's. The
         // embedded log owns every partition by itself, so its ownership gauges say nothing.
         let operations = wiring::projector_operations(Operations::new(), &projector);
+        // Served by a front thread (see `Application::with_front_thread`): routes outside
+        // admission hand their work to the workers too.
+        let on_workers = command_api::edge::on_workers;
         let router = router
-            .merge(wiring::projection_routes(projector))
-            .merge(operations.router())
+            .merge(on_workers(wiring::projection_routes(projector)))
+            .merge(on_workers(operations.router()))
             .merge(queries)
-            .merge(live)
-            .fallback_service(web::app());
+            .merge(on_workers(live))
+            .fallback_service(on_workers(axum::Router::new().fallback_service(web::app())));
         // Bind first: with --port 0 the Host names to accept are known only now.
         let listener = tokio::net::TcpListener::bind(address)
             .await
@@ -132,7 +135,7 @@ impl Up {
             command_api::edge::HostAllowlist::loopback(port, &options.allowed_hosts).layer(router),
         );
         Ok(Self {
-            app: Application::from_listener(listener, router),
+            app: Application::from_listener(listener, router).with_front_thread(),
             state,
             options,
             port,
