@@ -35,8 +35,11 @@ impl QueryApi {
             query_api::router(stores, Arc::new(verifier), query_api::QueryConfig::default()),
             settings.admission.into(),
         )
-        .merge(operations.router());
-        let app = wiring::listen(settings.bind_for(Role::QueryApi), router, "query API").await?;
+        .merge(command_api::edge::on_workers(operations.router()));
+        // Refusals from a front thread, as the command API's (`Application::with_front_thread`).
+        let app = wiring::listen(settings.bind_for(Role::QueryApi), router, "query API")
+            .await?
+            .with_front_thread();
         Ok(Self { app })
     }
 
