@@ -1,7 +1,7 @@
 //! `erp bench commands`: the command API under open-loop load, in-process or as separate
 //! processes on a broker (see the module docs of [`super`]).
 
-use super::harness::{hello_floor, login, one_rate, start_server, Row};
+use super::harness::{hello_floor, login, on_generator_runtime, one_rate, start_server, Row};
 use anyhow::Context;
 use command_api::seed::{DEV_KANG, HR, PLATFORM, PLATFORM_LEAD};
 use serde_json::json;
@@ -33,7 +33,20 @@ pub(crate) async fn commands(
         Some(url) => (url, None, "external server"),
         None => start_server(kafka).await?,
     };
-    command_rates(std::slice::from_ref(&url), &url, label, mix, rates, seconds).await?;
+    let owned_rates = rates.to_vec();
+    let target = url.clone();
+    on_generator_runtime(async move {
+        command_rates(
+            std::slice::from_ref(&target),
+            &target,
+            label,
+            mix,
+            &owned_rates,
+            seconds,
+        )
+        .await
+    })
+    .await?;
     hello_floor(rates, seconds).await?;
     if let Some(brokers) = &brokers {
         let (p50, p99) = raw_produce(brokers, 2_000).await?;
