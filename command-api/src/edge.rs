@@ -1,8 +1,11 @@
 //! The HTTP edge every listener of every role shares ([`harden`]): security headers on every
 //! answer (API, SPA, GraphiQL alike) and a panic in a handler answered as a problem+json 500
-//! instead of a dropped connection; [`bounded`] time and [`admit`]ted load per request. Plus, for `erp up`, the [`HostAllowlist`]: a browser page
-//! on another site can point its own DNS name at 127.0.0.1 (DNS rebinding) and would then be
-//! same-origin with the demo — the Host header is what gives it away.
+//! instead of a dropped connection; [`bounded`] time and [`admit`]ted load per request; behind
+//! a front thread ([`crate::Application::with_front_thread`]), the hand-over of every
+//! request's work to the workers ([`admit`], [`on_workers`]). Plus, for `erp up`, the
+//! [`HostAllowlist`]: a browser page on another site can point its own DNS name at 127.0.0.1
+//! (DNS rebinding) and would then be same-origin with the demo — the Host header is what
+//! gives it away.
 
 use crate::error::ApiError;
 use axum::extract::Request;

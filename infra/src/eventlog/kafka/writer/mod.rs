@@ -16,7 +16,9 @@
 //! 2. **writes**: checks the expected version against its heads (plus its own in-flight
 //!    commits), produces, and answers once rule R has been applied at the commit's offset — at
 //!    once when the offset is the next one it expected (no foreign record can sit between),
-//!    otherwise when the tail consumer has delivered everything before it. The wait is bounded
+//!    otherwise once every offset before it is judged — by the tail, or by this writer's own
+//!    earlier commits settling (delivery reports race, so the report for n + 1 often comes
+//!    first). The wait is bounded
 //!    by `append_timeout`: an append never hangs, it answers 503 and the commit's fate is left
 //!    to R (a retry with the same command id gets the first answer). The broker's answer is
 //!    handled on a task of its own, so the in-flight state is settled even when the caller has
