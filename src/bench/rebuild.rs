@@ -1,7 +1,8 @@
 //! `erp bench rebuild`: fills an embedded log with a realistic mix of approval traffic and
-//! rebuilds the read models from it, printing events/s per store beside each SQL store's
-//! floor: as many plain 1 KiB rows as the rebuild had events, written in transactions of the
-//! catch-up's batch size through multi-row inserts, with the read model's own SQLite settings.
+//! rebuilds the read models from it, printing events/s per store beside each store's floor:
+//! as many plain 1 KiB rows (documents, on MongoDB) as the rebuild had events, written in the
+//! catch-up's batch size — SQL through multi-row inserts in one transaction per batch, with
+//! the read model's own SQLite settings; MongoDB through one unordered `insert_many` per batch.
 //!
 //! Mix per document (5 commits, 5 events): 기안, 상신, 승인 (팀장), 의견, 승인 (본부장) — the
 //! approval views fold each one into the document, its timeline, inbox rows and feed entries.
@@ -181,6 +182,29 @@ async fn print_floor(url: &str, events: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The MongoDB server's raw write rate, documents/s: `documents` documents of 1 KiB into a
+/// scratch database on `url`, one unordered `insert_many` per [`FLOOR_BATCH`] (as a catch-up
+/// batch writes each append-only collection); the database is dropped afterwards.
+async fn mongo_floor(url: &str, documents: u64) -> anyhow::Result<f64> {
+    use mongodb::bson::{doc, Document};
+    let client = mongodb::Client::with_uri_str(url).await?;
+    let db = client.database(&format!("bench_floor_{}", Uuid::now_v7().simple()));
+    let floor = db.collection::<Document>("floor");
+    let body = "x".repeat(1024);
+    let started = Instant::now();
+    let mut written = 0;
+    while written < documents {
+        let batch: Vec<Document> = (0..FLOOR_BATCH.min(documents - written))
+            .map(|_| doc! { "_id": Uuid::now_v7().to_string(), "body": body.as_str() })
+            .collect();
+        written += batch.len() as u64;
+        floor.insert_many(batch).ordered(false).await?;
+    }
+    let rate = written as f64 / started.elapsed().as_secs_f64();
+    db.drop().await?;
+    Ok(rate)
+}
+
 async fn rebuild(
     label: &str,
     log: Arc<dyn EventLog>,
@@ -271,6 +295,11 @@ pub async fn run(
         let views = MongoViews::connect(&url, &format!("bench{}", Uuid::now_v7().simple())).await?;
         let projector = projector::Projector::new(log_for(n), scratch).with_views(Arc::new(views));
         rebuild(&format!("MongoDB wire ({n} events)"), log_for(n), projector, n).await?;
+        let rate = mongo_floor(&url, n).await?;
+        println!(
+            "{:<34} floor, same run: {n} documents of 1 KiB, {FLOOR_BATCH} per insert_many: {rate:>9.0} documents/s",
+            ""
+        );
     }
     Ok(())
 }
