@@ -126,6 +126,24 @@ pub(crate) struct Row {
     pub(crate) achieved: f64,
 }
 
+impl Row {
+    /// The columns every open-loop table shares: rate, sent, ok, shed, p50, p99, p99.9 (ms)
+    /// and held per second.
+    pub(crate) fn columns(&self) -> String {
+        format!(
+            "{:>7} {:>7} {:>7} {:>7} {:>10.2} {:>10.2} {:>10.2} {:>10.0}",
+            self.rate,
+            self.sent,
+            self.ok,
+            self.shed,
+            self.p50.as_secs_f64() * 1e3,
+            self.p99.as_secs_f64() * 1e3,
+            self.p999.as_secs_f64() * 1e3,
+            self.achieved
+        )
+    }
+}
+
 /// How one request ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Outcome {
@@ -206,17 +224,7 @@ pub(crate) async fn hello_floor(rates: &[u32], seconds: u64) -> anyhow::Result<(
         println!("\nfloor, same run: axum hello-world, same generator");
         for rate in rates {
             let row = one_rate(rate, seconds, |_| http.post(&url).body("{}")).await;
-            println!(
-                "{:>7} {:>7} {:>7} {:>7} {:>10.2} {:>10.2} {:>10.2} {:>10.0}",
-                row.rate,
-                row.sent,
-                row.ok,
-                row.shed,
-                row.p50.as_secs_f64() * 1e3,
-                row.p99.as_secs_f64() * 1e3,
-                row.p999.as_secs_f64() * 1e3,
-                row.achieved
-            );
+            println!("{}", row.columns());
         }
         Ok(())
     })

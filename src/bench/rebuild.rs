@@ -133,11 +133,7 @@ async fn insert_floor(url: &str, rows: u64) -> anyhow::Result<f64> {
     sqlx::any::install_default_drivers();
     let pool = sqlx::any::AnyPoolOptions::new().max_connections(1).connect(url).await?;
     if url.starts_with("sqlite:") {
-        for pragma in [
-            "PRAGMA journal_mode=WAL",
-            "PRAGMA synchronous=NORMAL",
-            "PRAGMA cache_size=-65536",
-        ] {
+        for pragma in infra::readmodel::sql::SQLITE_PRAGMAS {
             sqlx::query(pragma).execute(&pool).await?;
         }
     }

@@ -47,7 +47,7 @@ pub struct SqlReadModel {
 /// applies them again (their feed entries keep their ids; a live subscriber may be told of
 /// them twice). A 64 MiB page cache keeps a catch-up's batches from spilling pages
 /// mid-transaction. Measured with `erp bench rebuild` (docs/performance.md).
-const SQLITE_PRAGMAS: &[&str] = &[
+pub const SQLITE_PRAGMAS: &[&str] = &[
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
     "PRAGMA cache_size=-65536",
