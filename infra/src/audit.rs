@@ -187,7 +187,8 @@ impl Verifier {
             return false;
         }
         let span = Span::of(seen.first_version, seen.links);
-        let head_version = self.heads.version(seen.stream_id);
+        let before = self.heads.get(seen.stream_id);
+        let head_version = before.map_or(0, |h| h.version);
         if seen.first_version != head_version + 1 {
             if seen.first_version > head_version + 1 {
                 self.problem(
@@ -205,7 +206,7 @@ impl Verifier {
             }
             return false;
         }
-        let problems = match self.heads.get(seen.stream_id) {
+        let problems = match before {
             Some(before) => verify_links(seen.links, before, intact),
             None => verify_links(seen.links, &Head::default(), intact),
         };

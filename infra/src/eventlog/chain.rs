@@ -110,10 +110,11 @@ pub enum Admission {
     Fenced { head: u64 },
 }
 
-/// Heads of every stream seen in one partition.
+/// Heads of every stream seen in one partition. Looked up once or twice per record by every
+/// reader, so hashed with foldhash (seeded per process) rather than SipHash.
 #[derive(Debug, Clone, Default)]
 pub struct StreamHeads {
-    heads: HashMap<String, Head>,
+    heads: HashMap<String, Head, foldhash::fast::RandomState>,
 }
 
 impl StreamHeads {
@@ -156,11 +157,9 @@ impl StreamHeads {
 
     /// [`Self::admit`] for a commit's span (`None`: a commit without events).
     pub fn admit_span(&mut self, stream_id: &str, span: Option<Span<'_>>) -> Admission {
-        if !self.heads.contains_key(stream_id) {
-            self.heads.insert(stream_id.to_owned(), Head::default());
-        }
-        let Some(head) = self.heads.get_mut(stream_id) else {
-            return Admission::Fenced { head: 0 };
+        let head = match self.heads.get_mut(stream_id) {
+            Some(head) => head,
+            None => self.heads.entry(stream_id.to_owned()).or_default(),
         };
         match span {
             Some(span) if head.is_followed_at(Some(&span)) => {

@@ -2,7 +2,7 @@
 //! on without building a [`CommitRecord`](super::codec::CommitRecord) (no `Value` trees, no owned strings).
 //!
 //! The hash is checked over the stored bytes themselves. Every field the hash covers is kept
-//! as the raw JSON the writer wrote ([`RawValue`]), and those bytes are already the canonical
+//! as the JSON text the writer wrote, and those bytes are already the canonical
 //! spelling [`CommitRecord::hash_of`](super::codec::CommitRecord::hash_of) writes: serde_json escapes strings and prints numbers
 //! one way, and [`CommitRecord::build`](super::codec::CommitRecord::build) stores payloads with their object keys sorted. So the
 //! canonical input is the stored fields spliced between the sorted keys ([`Self::intact`]),
@@ -12,82 +12,90 @@
 //! A record written before payloads were stored sorted, or bytes spelled any other way, gives
 //! a different input and fails this check; the caller then judges the whole record the usual
 //! way (decoded, with [`CommitRecord::hash_of`](super::codec::CommitRecord::hash_of)), so this
-//! is only a fast way to a "yes". [`StoredCommit::parse`] is as strict as decoding (ids,
-//! dates, strings, numbers and depth are checked as a decode checks them), so a record that
-//! would not decode never takes the fast way. A "yes" means the stored bytes are exactly the
+//! is only a fast way to a "yes". [`StoredCommit::parse`] reads the record in one strict
+//! pass ([`scan`]) that accepts only what a decode accepts (ids, dates, strings, numbers and
+//! depth are checked as a decode checks them, and whatever the pass is unsure of goes the
+//! usual way), so a record that would not decode never takes the fast way. A "yes" means the stored bytes are exactly the
 //! bytes the hash was computed over; every record a writer builds is spelled canonically, so
 //! for them both ways agree. A forger who computes a hash over other spellings of the same
 //! content gains nothing he could not do with the canonical ones.
 
-use serde::Deserialize;
-use serde_json::value::RawValue;
+mod scan;
+
+use scan::Scan;
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use uuid::Uuid;
 
-/// A commit record borrowed from its stored bytes. The same fields [`CommitRecord`](super::codec::CommitRecord) decodes,
-/// with the hashed ones raw.
-#[derive(Debug, Deserialize)]
+/// A commit record borrowed from its stored bytes: the same fields
+/// [`CommitRecord`](super::codec::CommitRecord) decodes, the hashed ones as their stored
+/// JSON text.
+#[derive(Debug)]
 pub struct StoredCommit<'a> {
     pub commit_id: Uuid,
-    #[serde(borrow)]
-    stream_type: &'a RawValue,
-    #[serde(borrow)]
-    stream_id: &'a RawValue,
+    stream_type: &'a str,
+    stream_id: &'a str,
     pub first_version: u64,
-    #[serde(borrow)]
-    command_id: &'a RawValue,
-    #[serde(borrow)]
-    correlation_id: &'a RawValue,
-    #[serde(borrow)]
-    causation_id: &'a RawValue,
-    #[serde(borrow)]
-    actor: &'a RawValue,
-    #[serde(borrow)]
-    recorded_at: &'a RawValue,
-    #[serde(default, borrow)]
+    command_id: &'a str,
+    correlation_id: &'a str,
+    causation_id: &'a str,
+    actor: &'a str,
+    recorded_at: &'a str,
     pub traceparent: Option<Cow<'a, str>>,
-    #[serde(borrow)]
     pub events: Vec<StoredEvent<'a>>,
 }
 
 /// One event of a [`StoredCommit`].
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub struct StoredEvent<'a> {
-    #[serde(borrow)]
-    event_id: &'a RawValue,
+    event_id: &'a str,
     pub version: u64,
-    #[serde(borrow)]
-    event_type: &'a RawValue,
+    event_type: &'a str,
     pub schema_version: u16,
-    #[serde(borrow)]
-    payload: &'a RawValue,
-    #[serde(borrow)]
+    payload: &'a str,
     pub prev_hash: Cow<'a, str>,
-    #[serde(borrow)]
     pub hash: Cow<'a, str>,
 }
 
 impl<'a> StoredCommit<'a> {
-    /// Borrows a commit from a record's bytes, or `None` when they do not read as one (the
-    /// caller decodes them the usual way to say why). The string fields are checked to be
-    /// strings and the ids UUIDs, as decoding a [`CommitRecord`](super::codec::CommitRecord) checks them.
+    /// Borrows a commit from a record's bytes in one strict pass ([`scan`]), or `None` when
+    /// they do not read as one or read in a way the pass is unsure of (the caller decodes them
+    /// the usual way). Ids are checked to be UUIDs and `recorded_at` a date, as decoding a
+    /// [`CommitRecord`](super::codec::CommitRecord) checks them.
     pub fn parse(bytes: &'a [u8]) -> Option<Self> {
-        let commit: Self = serde_json::from_slice(bytes).ok()?;
-        let is_uuid = |raw: &RawValue| unquote(raw).is_some_and(|id| Uuid::try_parse(&id).is_ok());
-        let valid = unquote(commit.stream_type).is_some()
-            && unquote(commit.stream_id).is_some()
-            && is_uuid(commit.command_id)
-            && is_uuid(commit.correlation_id)
-            && (commit.causation_id.get() == "null" || is_uuid(commit.causation_id))
-            && (commit.actor.get() == "null" || unquote(commit.actor).is_some())
-            && serde_json::from_str::<chrono::DateTime<chrono::Utc>>(commit.recorded_at.get()).is_ok()
-            && commit.events.iter().all(|e| {
-                is_uuid(e.event_id)
-                    && unquote(e.event_type).is_some()
-                    && serde_json::from_str::<Checked>(e.payload.get()).is_ok()
-            });
-        valid.then_some(commit)
+        let mut scan = Scan::new(std::str::from_utf8(bytes).ok()?);
+        let mut fields = Fields::default();
+        scan.object(|scan, key| fields.read(scan, key))?;
+        scan.end()?;
+        let Fields {
+            commit_id: Some(commit_id),
+            stream_type: Some(stream_type),
+            stream_id: Some(stream_id),
+            first_version: Some(first_version),
+            command_id: Some(command_id),
+            correlation_id: Some(correlation_id),
+            causation_id: Some(causation_id),
+            actor: Some(actor),
+            recorded_at: Some(recorded_at),
+            traceparent,
+            events: Some(events),
+        } = fields
+        else {
+            return None;
+        };
+        is_date(recorded_at).then_some(Self {
+            commit_id,
+            stream_type,
+            stream_id,
+            first_version,
+            command_id,
+            correlation_id,
+            causation_id,
+            actor,
+            recorded_at,
+            traceparent: traceparent.flatten(),
+            events,
+        })
     }
 
     pub fn stream_type(&self) -> Cow<'a, str> {
@@ -117,23 +125,23 @@ impl<'a> StoredCommit<'a> {
             key(scratch, name);
             scratch.extend_from_slice(value.as_bytes());
         };
-        field(scratch, "actor", self.actor.get());
-        field(scratch, "causation_id", self.causation_id.get());
-        field(scratch, "command_id", self.command_id.get());
-        field(scratch, "correlation_id", self.correlation_id.get());
-        field(scratch, "event_id", event.event_id.get());
-        field(scratch, "event_type", event.event_type.get());
-        field(scratch, "payload", event.payload.get());
+        field(scratch, "actor", self.actor);
+        field(scratch, "causation_id", self.causation_id);
+        field(scratch, "command_id", self.command_id);
+        field(scratch, "correlation_id", self.correlation_id);
+        field(scratch, "event_id", event.event_id);
+        field(scratch, "event_type", event.event_type);
+        field(scratch, "payload", event.payload);
         key(scratch, "prev_hash");
         write_json(scratch, &*event.prev_hash);
         key(scratch, "recorded_at");
-        if !write_nanos(self.recorded_at.get(), scratch) {
+        if !write_nanos(self.recorded_at, scratch) {
             return false;
         }
         key(scratch, "schema_version");
         write_json(scratch, &event.schema_version);
-        field(scratch, "stream_id", self.stream_id.get());
-        field(scratch, "stream_type", self.stream_type.get());
+        field(scratch, "stream_id", self.stream_id);
+        field(scratch, "stream_type", self.stream_type);
         key(scratch, "version");
         write_json(scratch, &event.version);
         scratch.push(b'}');
@@ -146,7 +154,7 @@ impl<'a> StoredCommit<'a> {
 impl StoredEvent<'_> {
     /// The payload's JSON as stored.
     pub fn payload(&self) -> &str {
-        self.payload.get()
+        self.payload
     }
 
     pub fn event_type(&self) -> Cow<'_, str> {
@@ -154,56 +162,8 @@ impl StoredEvent<'_> {
     }
 }
 
-/// Any JSON value, read only to check that it decodes as a `serde_json::Value` would — numbers
-/// in range, escapes valid, nesting within the depth limit — without building it. (Skipping a
-/// value, as `RawValue` and `IgnoredAny` do, checks less.)
-struct Checked;
-
-impl<'de> Deserialize<'de> for Checked {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(CheckedVisitor)
-    }
-}
-
-struct CheckedVisitor;
-
-impl<'de> serde::de::Visitor<'de> for CheckedVisitor {
-    type Value = Checked;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_unit<E>(self) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
-        while seq.next_element::<Checked>()?.is_some() {}
-        Ok(Checked)
-    }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
-        while map.next_entry::<Checked, Checked>()?.is_some() {}
-        Ok(Checked)
-    }
-}
-
 /// A JSON string's text, borrowed when it has no escapes; `None` when `raw` is not a string.
-fn unquote(raw: &RawValue) -> Option<Cow<'_, str>> {
-    let text = raw.get();
+fn unquote(text: &str) -> Option<Cow<'_, str>> {
     let inner = text.strip_prefix('"')?.strip_suffix('"')?;
     if inner.contains('\\') {
         serde_json::from_str::<String>(text).ok().map(Cow::Owned)
@@ -218,30 +178,159 @@ fn write_json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
     let _ = serde_json::to_writer(&mut *out, value);
 }
 
-/// Writes a stored `recorded_at` (`"YYYY-MM-DDTHH:MM:SS[.f…]Z"`, fraction digits as needed)
-/// with nine fraction digits, as the hash covers it, into `out`. Anything else is read as a
-/// date and spelled again; false when it is none.
-fn write_nanos(raw: &str, out: &mut Vec<u8>) -> bool {
+/// A stored `recorded_at` in the writer's shape, `"YYYY-MM-DDTHH:MM:SS[.f…]Z"` with a date
+/// and time that exist: its seconds and its fraction digits (at most nine). `None` for any
+/// other spelling, which is then read as a date by chrono.
+fn writer_spelled(raw: &str) -> Option<(&str, &str)> {
+    let text = raw.strip_prefix('"')?.strip_suffix("Z\"")?;
+    let (seconds, fraction) = text.split_at_checked(19)?;
+    let digits = match fraction {
+        "" => "",
+        _ => fraction.strip_prefix('.')?,
+    };
     let plain = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    let text = raw.strip_prefix('"').and_then(|t| t.strip_suffix("Z\""));
-    if let Some((seconds, fraction)) = text.filter(|t| t.len() >= 19).and_then(|t| t.split_at_checked(19)) {
-        let digits = fraction.strip_prefix('.').unwrap_or(fraction);
-        let shaped = seconds.as_bytes()[4] == b'-' && seconds.as_bytes()[10] == b'T' && plain(&seconds[..4]);
-        if shaped && (fraction.is_empty() || fraction.starts_with('.')) && digits.len() <= 9 && plain(digits) {
-            out.push(b'"');
-            out.extend_from_slice(seconds.as_bytes());
-            out.push(b'.');
-            out.extend_from_slice(digits.as_bytes());
-            out.extend(std::iter::repeat_n(b'0', 9 - digits.len()));
-            out.extend_from_slice(b"Z\"");
-            return true;
-        }
+    let number = |range: std::ops::Range<usize>| seconds.get(range).filter(|s| plain(s))?.parse::<u32>().ok();
+    let b = seconds.as_bytes();
+    let separators = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')];
+    if digits.len() > 9 || !plain(digits) || separators.iter().any(|(at, sep)| b[*at] != *sep) {
+        return None;
+    }
+    let year = i32::try_from(number(0..4)?).ok().filter(|y| *y >= 1000)?;
+    chrono::NaiveDate::from_ymd_opt(year, number(5..7)?, number(8..10)?)?;
+    chrono::NaiveTime::from_hms_opt(number(11..13)?, number(14..16)?, number(17..19)?)?;
+    Some((seconds, digits))
+}
+
+/// Whether a stored `recorded_at` decodes as a date.
+fn is_date(raw: &str) -> bool {
+    writer_spelled(raw).is_some() || serde_json::from_str::<chrono::DateTime<chrono::Utc>>(raw).is_ok()
+}
+
+/// Writes a stored `recorded_at` with nine fraction digits, as the hash covers it, into
+/// `out`: the writer's spelling padded, anything else read as a date and spelled again;
+/// false when it is none.
+fn write_nanos(raw: &str, out: &mut Vec<u8>) -> bool {
+    if let Some((seconds, digits)) = writer_spelled(raw) {
+        out.push(b'"');
+        out.extend_from_slice(seconds.as_bytes());
+        out.push(b'.');
+        out.extend_from_slice(digits.as_bytes());
+        out.extend(std::iter::repeat_n(b'0', 9 - digits.len()));
+        out.extend_from_slice(b"Z\"");
+        return true;
     }
     let Ok(at) = serde_json::from_str::<chrono::DateTime<chrono::Utc>>(raw) else {
         return false;
     };
     write_json(out, &at.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true));
     true
+}
+
+/// What one pass has read of a commit so far. A field met twice ends the pass, as serde
+/// refuses a duplicate field.
+#[derive(Default)]
+struct Fields<'a> {
+    commit_id: Option<Uuid>,
+    stream_type: Option<&'a str>,
+    stream_id: Option<&'a str>,
+    first_version: Option<u64>,
+    command_id: Option<&'a str>,
+    correlation_id: Option<&'a str>,
+    causation_id: Option<&'a str>,
+    actor: Option<&'a str>,
+    recorded_at: Option<&'a str>,
+    traceparent: Option<Option<Cow<'a, str>>>,
+    events: Option<Vec<StoredEvent<'a>>>,
+}
+
+impl<'a> Fields<'a> {
+    /// Reads the member `key`; members a newer writer added are checked and skipped.
+    fn read(&mut self, scan: &mut Scan<'a>, key: &str) -> Option<()> {
+        match key {
+            "commit_id" => once(
+                &mut self.commit_id,
+                text(scan).and_then(unquote).and_then(|id| Uuid::try_parse(&id).ok()),
+            ),
+            "stream_type" => once(&mut self.stream_type, text(scan)),
+            "stream_id" => once(&mut self.stream_id, text(scan)),
+            "first_version" => once(&mut self.first_version, scan.u64()),
+            "command_id" => once(&mut self.command_id, uuid_text(scan)),
+            "correlation_id" => once(&mut self.correlation_id, uuid_text(scan)),
+            "causation_id" => once(&mut self.causation_id, or_null(scan, uuid_text)),
+            "actor" => once(&mut self.actor, or_null(scan, text)),
+            "recorded_at" => once(&mut self.recorded_at, text(scan)),
+            "traceparent" => {
+                let traceparent = if scan.null() {
+                    Some(None)
+                } else {
+                    text(scan).and_then(unquote).map(Some)
+                };
+                once(&mut self.traceparent, traceparent)
+            }
+            "events" => {
+                let mut events = Vec::with_capacity(1);
+                let read = scan.array(|scan| {
+                    events.push(event(scan)?);
+                    Some(())
+                });
+                once(&mut self.events, read.map(|()| events))
+            }
+            _ => scan.value().map(drop),
+        }
+    }
+}
+
+/// One event object, every field present once.
+fn event<'a>(scan: &mut Scan<'a>) -> Option<StoredEvent<'a>> {
+    let (mut event_id, mut version, mut event_type, mut schema_version) = (None, None, None, None);
+    let (mut payload, mut prev_hash, mut hash) = (None, None, None);
+    scan.object(|scan, key| match key {
+        "event_id" => once(&mut event_id, uuid_text(scan)),
+        "version" => once(&mut version, scan.u64()),
+        "event_type" => once(&mut event_type, text(scan)),
+        "schema_version" => once(&mut schema_version, scan.u64().and_then(|v| u16::try_from(v).ok())),
+        "payload" => once(&mut payload, scan.value()),
+        "prev_hash" => once(&mut prev_hash, text(scan).and_then(unquote)),
+        "hash" => once(&mut hash, text(scan).and_then(unquote)),
+        _ => scan.value().map(drop),
+    })?;
+    Some(StoredEvent {
+        event_id: event_id?,
+        version: version?,
+        event_type: event_type?,
+        schema_version: schema_version?,
+        payload: payload?,
+        prev_hash: prev_hash?,
+        hash: hash?,
+    })
+}
+
+/// Fills `slot` with `value` unless it is already filled or there is no value.
+fn once<T>(slot: &mut Option<T>, value: Option<T>) -> Option<()> {
+    if slot.is_some() {
+        return None;
+    }
+    *slot = Some(value?);
+    Some(())
+}
+
+/// A string's stored text, quotes included.
+fn text<'a>(scan: &mut Scan<'a>) -> Option<&'a str> {
+    scan.string().map(|(raw, _)| raw)
+}
+
+/// A string that reads as a UUID, as stored.
+fn uuid_text<'a>(scan: &mut Scan<'a>) -> Option<&'a str> {
+    text(scan).filter(|raw| unquote(raw).is_some_and(|id| Uuid::try_parse(&id).is_ok()))
+}
+
+/// `null` as stored, or what `read` reads.
+fn or_null<'a>(scan: &mut Scan<'a>, read: fn(&mut Scan<'a>) -> Option<&'a str>) -> Option<&'a str> {
+    if scan.null() {
+        Some("null")
+    } else {
+        read(scan)
+    }
 }
 
 #[cfg(test)]
@@ -372,6 +461,18 @@ mod tests {
             1,
         );
         assert!(!StoredCommit::parse(nil.as_bytes()).unwrap().has_command_id());
+    }
+
+    #[test]
+    fn a_field_a_newer_writer_added_is_read_past_and_a_field_given_twice_is_refused() {
+        let record = commit(serde_json::json!({ "n": 1 }), None, Utc::now());
+        let bytes = String::from_utf8(record.encode().unwrap()).unwrap();
+        let added = bytes.replacen("{\"commit_id\"", "{\"tenant\":{\"id\":[1,\"x\"]},\"commit_id\"", 1);
+        let stored = StoredCommit::parse(added.as_bytes()).expect("an added field is read past");
+        assert!(stored.events.iter().all(|e| stored.intact(e, &mut Vec::new())));
+        let twice = bytes.replacen("{\"commit_id\"", "{\"first_version\":1,\"commit_id\"", 1);
+        assert!(CommitRecord::decode(twice.as_bytes()).is_err());
+        assert!(StoredCommit::parse(twice.as_bytes()).is_none());
     }
 
     #[test]
