@@ -20,6 +20,7 @@ use crate::eventlog::stored::StoredCommit;
 use crate::eventlog::{partition_for, streams, Position, Upcasters};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::Arc;
 
 /// One thing wrong with the log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -463,17 +464,20 @@ fn decode_domain<'de, D: serde::Deserializer<'de, Error = serde_json::Error>>(
 /// `"stream_id":"…"` near the start).
 fn stream_id_of(bytes: &[u8]) -> Option<&[u8]> {
     const KEY: &[u8] = b"\"stream_id\":\"";
+    // Built once: building a finder costs more than a search over a record's first bytes.
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(KEY));
     let window = &bytes[..bytes.len().min(512)];
-    let start = window.windows(KEY.len()).position(|w| w == KEY)? + KEY.len();
+    let start = FINDER.find(window)? + KEY.len();
     let len = bytes[start..].iter().position(|b| *b == b'"')?;
     Some(&bytes[start..start + len])
 }
 
-/// Frames dealt to one worker: their bytes back to back, and each frame's offset with its
-/// range in `bytes` (or why it is unreadable). One buffer per chunk, not one per frame.
+/// Frames dealt to one worker: the segment they lie in, shared, and each frame's offset with
+/// its range in it (or why it is unreadable). Frames are not copied.
 #[derive(Default)]
 struct Chunk {
-    bytes: Vec<u8>,
+    segment: Option<Arc<Vec<u8>>>,
     frames: Vec<(u64, Result<std::ops::Range<usize>, String>)>,
 }
 
@@ -507,9 +511,10 @@ pub fn verify_embedded(
             workers.push(scope.spawn(move || {
                 let mut verifier = Verifier::new(only, check_schema);
                 for mut chunk in rx {
+                    let segment = chunk.segment.take().unwrap_or_default();
                     for (offset, frame) in chunk.frames.drain(..) {
                         match frame {
-                            Ok(range) => verifier.visit_stored(stream_type, 0, offset, &chunk.bytes[range]),
+                            Ok(range) => verifier.visit_stored(stream_type, 0, offset, &segment[range]),
                             Err(why) => verifier.visit(
                                 stream_type,
                                 0,
@@ -520,7 +525,7 @@ pub fn verify_embedded(
                             ),
                         }
                     }
-                    chunk.bytes.clear();
+                    drop(segment);
                     let _ = recycle.send(chunk);
                 }
                 verifier.report
@@ -528,16 +533,21 @@ pub fn verify_embedded(
         }
         let mut chunks: Vec<Chunk> = (0..threads).map(|_| Chunk::default()).collect();
         let mut records = 0u64;
-        let scanned = crate::eventlog::embedded::scan_frames(log_dir, stream_type, |offset, frame| {
+        let scanned = crate::eventlog::embedded::scan_shared(log_dir, stream_type, |segment, offset, frame| {
             let worker = match &frame {
-                Ok(bytes) => stream_id_of(bytes).map_or(0, |id| crc32fast::hash(id) as usize % threads),
+                Ok(range) => {
+                    stream_id_of(&segment[range.clone()]).map_or(0, |id| crc32fast::hash(id) as usize % threads)
+                }
                 Err(_) => 0,
             };
             let chunk = &mut chunks[worker];
-            let frame = frame.map(|bytes| {
-                chunk.bytes.extend_from_slice(bytes);
-                chunk.bytes.len() - bytes.len()..chunk.bytes.len()
-            });
+            if !chunk.segment.as_ref().is_some_and(|s| Arc::ptr_eq(s, segment)) {
+                if !chunk.frames.is_empty() {
+                    let empty = recycled.try_recv().unwrap_or_default();
+                    let _ = senders[worker].send(std::mem::replace(chunk, empty));
+                }
+                chunk.segment = Some(segment.clone());
+            }
             chunk.frames.push((offset, frame));
             if chunk.frames.len() == CHUNK_FRAMES {
                 let empty = recycled.try_recv().unwrap_or_default();

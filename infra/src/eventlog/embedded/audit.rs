@@ -9,6 +9,7 @@ use super::segments::{
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// One record as stored, before any interpretation: its offset in the topic and either the
@@ -37,25 +38,48 @@ pub fn scan_frames(
     stream_type: &str,
     mut visit: impl FnMut(u64, Result<&[u8], String>),
 ) -> Result<(), EventLogError> {
+    scan_shared(log_dir, stream_type, |segment, offset, frame| {
+        visit(offset, frame.map(|range| &segment[range]));
+    })
+}
+
+/// As [`scan_frames`], handing over each frame as a range of its whole segment's bytes,
+/// shared: a caller that spreads frames over threads sends the segment along, not copies of
+/// its frames. A segment's buffer is filled again once every holder has let it go (a fresh
+/// one costs a page fault per page).
+pub fn scan_shared(
+    log_dir: &Path,
+    stream_type: &str,
+    mut visit: impl FnMut(&Arc<Vec<u8>>, u64, Result<std::ops::Range<usize>, String>),
+) -> Result<(), EventLogError> {
     let dir = log_dir.join(stream_type);
     let mut offset = 0u64;
-    // One buffer for every segment: a fresh one per segment costs a page fault per page.
-    let mut data = Vec::new();
+    // The buffers of the last two segments: the one before may still be held by a reader.
+    let mut buffers: [Arc<Vec<u8>>; 2] = Default::default();
     for base in segment_bases(&dir)? {
         let path = segment_path(&dir, base);
-        data.clear();
-        std::io::Read::read_to_end(&mut fs::File::open(&path)?, &mut data)?;
+        buffers.swap(0, 1);
+        if Arc::get_mut(&mut buffers[0]).is_none() {
+            buffers[0] = Arc::default();
+        }
+        if let Some(data) = Arc::get_mut(&mut buffers[0]) {
+            data.clear();
+            std::io::Read::read_to_end(&mut fs::File::open(&path)?, data)?;
+        }
+        let data = &buffers[0];
         let mut pos = 0usize;
         loop {
-            match frame_at(&data, pos) {
+            match frame_at(data, pos) {
                 Frame::End => break,
                 Frame::Whole { body, end } => {
-                    visit(offset, Ok(body));
+                    let start = pos + FRAME_HEADER;
+                    visit(data, offset, Ok(start..start + body.len()));
                     offset += 1;
                     pos = end;
                 }
                 Frame::Damaged(why) => {
                     visit(
+                        data,
                         offset,
                         Err(format!("damaged frame ({why}) at byte {pos} of {}", path.display())),
                     );
