@@ -756,6 +756,41 @@ async fn the_projector_records_its_series_by_projection() {
 
 /// The employee commits of the history, spread over two partitions as a two-partition log
 /// would hold them (a stream stays in one partition), numbered per partition.
+/// The writer leaves copying the WAL into the database file to a connection of its own: a
+/// reader that ignores the WAL (`immutable`) finds a rebuild's rows in the file itself soon
+/// after, although the batches are far below SQLite's own checkpoint threshold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_writes_are_checkpointed_into_the_database_file_in_the_background() {
+    let fixture = fixture(31).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("read.db");
+    let store = SqlReadModel::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+        .await
+        .unwrap();
+    let _projector = rebuild(&fixture.log, store.clone()).await;
+    let employees = store.employees().await.unwrap().len() as i64;
+    assert!(employees > 0);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let in_the_file = loop {
+        let file = sqlx::AnyPool::connect(&format!("sqlite://{}?immutable=1", path.display()))
+            .await
+            .unwrap();
+        let found: Result<i64, _> = sqlx::query_scalar("SELECT COUNT(*) FROM employees")
+            .fetch_one(&file)
+            .await;
+        file.close().await;
+        if found.as_ref().ok() == Some(&employees) || std::time::Instant::now() > deadline {
+            break found.ok();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        in_the_file,
+        Some(employees),
+        "the database file holds every employee row"
+    );
+}
+
 fn over_two_partitions(batch: Vec<Delivered>) -> (Vec<Delivered>, Vec<Delivered>) {
     let (mut zero, mut one) = (Vec::new(), Vec::new());
     for mut d in batch {

@@ -108,7 +108,9 @@ pub fn document_rows(approval: &Approval, version: u64) -> Result<DocumentRows, 
     let Some(doc) = approval.document() else {
         return Ok(DocumentRows { state, current: None });
     };
-    let row = approval_row(doc, version)?;
+    // The aggregate is its document (a newtype over it), so its state is the document's
+    // JSON: serialized once for both.
+    let row = approval_row(doc, version, state.clone())?;
     let inbox = doc
         .boxes()
         .into_iter()
@@ -150,7 +152,7 @@ fn note_of(event: &ApprovalEvent) -> (Option<String>, Option<String>) {
     }
 }
 
-fn approval_row(doc: &ApprovalDocument, version: u64) -> Result<ApprovalRow, StoreError> {
+fn approval_row(doc: &ApprovalDocument, version: u64, document: String) -> Result<ApprovalRow, StoreError> {
     let current: Vec<String> = doc.current_approvers().iter().map(ToString::to_string).collect();
     Ok(ApprovalRow {
         id: doc.id.to_string(),
@@ -165,7 +167,7 @@ fn approval_row(doc: &ApprovalDocument, version: u64) -> Result<ApprovalRow, Sto
         submitted_at: doc.submitted_at.map(|t| t.to_rfc3339()),
         completed_at: doc.completed_at.map(|t| t.to_rfc3339()),
         updated_at: doc.updated_at.to_rfc3339(),
-        document: serde_json::to_string(doc).map_err(corrupt)?,
+        document,
         version: version as i64,
     })
 }

@@ -1,7 +1,7 @@
 //! Applying a batch of commits to the SQL read model: one transaction holding the rows, each
 //! stream's guard (version, hash, folded state) and the projection's checkpoint.
 
-use super::schema::{bound, bound_in, insert_row, insert_rows, replace_rows, text_at, Bound};
+use super::schema::{bound, bound_in, insert_row, insert_rows, replace_rows, text_at, Bound, Value};
 use super::SqlReadModel;
 use crate::eventlog::chain::Head;
 use crate::eventlog::{Checkpoint, Delivered};
@@ -199,10 +199,10 @@ impl SqlReadModel {
                 state,
             })?);
         }
-        for rows in appended.by_table.values() {
+        for rows in appended.by_table.into_values() {
             insert_rows(&mut tx, rows).await?;
         }
-        for rows in current.into_tables().values() {
+        for rows in current.into_tables().into_values() {
             replace_rows(&mut tx, rows).await?;
         }
         for chunk in inboxes.chunks(500) {
@@ -218,7 +218,7 @@ impl SqlReadModel {
             .iter()
             .flat_map(|(_, rows)| rows.iter().map(bound))
             .collect::<Result<Vec<_>, _>>()?;
-        insert_rows(&mut tx, &inbox_rows).await?;
+        insert_rows(&mut tx, inbox_rows).await?;
         let positions = written
             .iter()
             .map(|(partition, next)| {
@@ -229,7 +229,7 @@ impl SqlReadModel {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        replace_rows(&mut tx, &positions).await?;
+        replace_rows(&mut tx, positions).await?;
         departments_of_people(&mut tx, &mut outcome.published).await?;
         let committed = tx.commit().await;
         self.wrote();
@@ -289,7 +289,7 @@ impl SqlReadModel {
                 partition_no: i64::from(*p),
                 next_offset: 0,
             };
-            insert_row(tx, &bound(&row)?).await.map_err(|e| match e {
+            insert_row(tx, bound(&row)?).await.map_err(|e| match e {
                 StoreError::Rejected(e) => StoreError::Transient(e),
                 other => other,
             })?;
@@ -345,7 +345,7 @@ impl WrittenOnce {
 #[derive(Default)]
 struct Latest {
     rows: Vec<Bound>,
-    at: HashMap<(&'static str, String), usize>,
+    at: HashMap<(&'static str, Vec<Value>), usize>,
 }
 
 impl Latest {
@@ -359,7 +359,7 @@ impl Latest {
     }
 
     fn keep(&mut self, row: Bound) {
-        match self.at.entry((row.table, row.key())) {
+        match self.at.entry((row.table, row.key().to_vec())) {
             std::collections::hash_map::Entry::Occupied(at) => self.rows[*at.get()] = row,
             std::collections::hash_map::Entry::Vacant(at) => {
                 at.insert(self.rows.len());

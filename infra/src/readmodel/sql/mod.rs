@@ -39,6 +39,8 @@ pub struct SqlReadModel {
     /// Write transactions this store (and its clones) committed: sign-in keeps an employee
     /// read at one count until the next (`auth::viewers`).
     writes: Arc<AtomicU64>,
+    /// SQLite: tells the background checkpointer a write committed ([`checkpoint_in_background`]).
+    checkpoints: Option<Arc<tokio::sync::watch::Sender<u64>>>,
 }
 
 /// Every SQLite connection's settings. The read model is rebuilt from the log and each
@@ -52,6 +54,9 @@ pub const SQLITE_PRAGMAS: &[&str] = &[
     "PRAGMA synchronous=NORMAL",
     "PRAGMA cache_size=-65536",
     "PRAGMA temp_store=MEMORY",
+    // Checkpoints run on a connection of their own after each write
+    // ([`checkpoint_in_background`]); the writer checkpoints itself only past 64 MiB of WAL.
+    "PRAGMA wal_autocheckpoint=16384",
 ];
 
 /// Read connections on SQLite. Each is a blocking worker thread; a few keep both cores busy
@@ -68,10 +73,14 @@ impl SqlReadModel {
         let pool = open_pool(url, if sqlite { 1 } else { 8 }, sqlite, false).await?;
         // Migrate before the readers connect: `query_only` connections cannot create tables.
         schema::migrate(&pool).await?;
-        let reads = if sqlite {
-            open_pool(url, SQLITE_READERS, true, true).await?
+        let (reads, checkpoints) = if sqlite {
+            let checkpointer = open_pool(url, 1, true, false).await?;
+            (
+                open_pool(url, SQLITE_READERS, true, true).await?,
+                Some(Arc::new(checkpoint_in_background(checkpointer))),
+            )
         } else {
-            pool.clone()
+            (pool.clone(), None)
         };
         let store = Self {
             pool,
@@ -79,6 +88,7 @@ impl SqlReadModel {
             url: url.to_owned(),
             mysql: !sqlite,
             writes: Arc::default(),
+            checkpoints,
         };
         Ok(store)
     }
@@ -91,7 +101,10 @@ impl SqlReadModel {
 
     /// Counts a write transaction, after it ended.
     fn wrote(&self) {
-        self.writes.fetch_add(1, Ordering::AcqRel);
+        let count = self.writes.fetch_add(1, Ordering::AcqRel) + 1;
+        if let Some(checkpoints) = &self.checkpoints {
+            checkpoints.send_replace(count);
+        }
     }
 
     /// Where a projection stopped (partition → next offset).
@@ -135,6 +148,25 @@ impl SqlReadModel {
             None => None,
         })
     }
+}
+
+/// Copies committed WAL pages into the database file on `pool`'s connection after each write
+/// the returned sender announces, so the writer does not: SQLite's own auto-checkpoint runs
+/// inside the commit that crosses its threshold, on the writer's thread, and a catch-up spent
+/// a tenth of its time there (`erp bench rebuild`, docs/performance.md). A passive checkpoint
+/// waits for no one and copies what no reader still needs; writes that come while one runs
+/// are folded into the next. The task ends when the store and all its clones are gone.
+fn checkpoint_in_background(pool: AnyPool) -> tokio::sync::watch::Sender<u64> {
+    let (announce, mut written) = tokio::sync::watch::channel(0u64);
+    tokio::spawn(async move {
+        while written.changed().await.is_ok() {
+            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+                tracing::debug!(error = %e, "background checkpoint failed; the next write tries again");
+            }
+        }
+        pool.close().await;
+    });
+    announce
 }
 
 /// A pool on `url` of at most `connections`; SQLite connections get [`SQLITE_PRAGMAS`], and

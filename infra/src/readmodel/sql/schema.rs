@@ -316,7 +316,7 @@ pub(super) async fn migrate(pool: &AnyPool) -> Result<(), StoreError> {
 }
 
 /// A value bound into a statement.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(super) enum Value {
     Text(Option<String>),
     Int(i64),
@@ -332,14 +332,9 @@ pub(super) struct Bound {
 }
 
 impl Bound {
-    /// The row's key, as one comparable text.
-    pub fn key(&self) -> String {
-        self.values
-            .iter()
-            .take(self.key_columns)
-            .map(|v| format!("{v:?}"))
-            .collect::<Vec<_>>()
-            .join("|")
+    /// The row's key: its leading key columns' values.
+    pub fn key(&self) -> &[Value] {
+        &self.values[..self.key_columns.min(self.values.len())]
     }
 }
 
@@ -352,7 +347,7 @@ pub(super) fn bound<R: TableRow>(row: &R) -> Result<Bound, StoreError> {
 /// As [`bound`], into `table` (a row type several tables share, such as a feed's).
 pub(super) fn bound_in<R: serde::Serialize>(table: &str, row: &R) -> Result<Bound, StoreError> {
     let (table, columns, key) = self::table(table)?;
-    let serde_json::Value::Object(fields) =
+    let serde_json::Value::Object(mut fields) =
         serde_json::to_value(row).map_err(|e| StoreError::Corrupt(e.to_string()))?
     else {
         return Err(StoreError::Corrupt(format!("a {table} row is not a record")));
@@ -366,11 +361,11 @@ pub(super) fn bound_in<R: serde::Serialize>(table: &str, row: &R) -> Result<Boun
     }
     let values = columns
         .iter()
-        .map(|(name, _)| match fields.get(*name) {
+        .map(|(name, _)| match fields.remove(*name) {
             None => Err(StoreError::Corrupt(format!("a {table} row has no {name}"))),
             Some(serde_json::Value::Null) => Ok(Value::Text(None)),
-            Some(serde_json::Value::String(s)) => Ok(Value::Text(Some(s.clone()))),
-            Some(serde_json::Value::Bool(b)) => Ok(Value::Int(i64::from(*b))),
+            Some(serde_json::Value::String(s)) => Ok(Value::Text(Some(s))),
+            Some(serde_json::Value::Bool(b)) => Ok(Value::Int(i64::from(b))),
             Some(serde_json::Value::Number(n)) => n
                 .as_i64()
                 .map(Value::Int)
@@ -431,7 +426,10 @@ const MAX_BINDS: usize = 900;
 
 /// Replaces rows of one table: deletes their keys, then inserts them (a portable upsert),
 /// a few statements for any number of rows.
-pub(super) async fn replace_rows(tx: &mut sqlx::Transaction<'_, sqlx::Any>, rows: &[Bound]) -> Result<(), StoreError> {
+pub(super) async fn replace_rows(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    rows: Vec<Bound>,
+) -> Result<(), StoreError> {
     let Some(first) = rows.first() else { return Ok(()) };
     let (table, columns, _) = table(first.table)?;
     let key_columns = first.key_columns;
@@ -448,8 +446,8 @@ pub(super) async fn replace_rows(tx: &mut sqlx::Transaction<'_, sqlx::Any>, rows
         );
         let mut q = sqlx::query(&delete);
         for row in chunk {
-            for v in row.values.iter().take(key_columns) {
-                q = bind(q, v);
+            for v in row.key() {
+                q = bind(q, v.clone());
             }
         }
         q.execute(&mut **tx).await?;
@@ -457,21 +455,25 @@ pub(super) async fn replace_rows(tx: &mut sqlx::Transaction<'_, sqlx::Any>, rows
     insert_rows(tx, rows).await
 }
 
-/// Inserts rows of one table, many per statement.
-pub(super) async fn insert_rows(tx: &mut sqlx::Transaction<'_, sqlx::Any>, rows: &[Bound]) -> Result<(), StoreError> {
+/// Inserts rows of one table, many per statement. The rows' values move into the
+/// statements: a rebuild writes every byte of the read model through here.
+pub(super) async fn insert_rows(tx: &mut sqlx::Transaction<'_, sqlx::Any>, rows: Vec<Bound>) -> Result<(), StoreError> {
     let Some(first) = rows.first() else { return Ok(()) };
     let width = first.values.len();
     let marks = format!("({})", vec!["?"; width].join(", "));
     let names = column_list(first.table)?;
-    for chunk in rows.chunks((MAX_BINDS / width.max(1)).max(1)) {
+    let table = first.table;
+    let per_statement = (MAX_BINDS / width.max(1)).max(1);
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<Bound> = rows.by_ref().take(per_statement).collect();
         let insert = format!(
-            "INSERT INTO {} ({names}) VALUES {}",
-            first.table,
+            "INSERT INTO {table} ({names}) VALUES {}",
             vec![marks.as_str(); chunk.len()].join(", ")
         );
         let mut q = sqlx::query(&insert);
         for row in chunk {
-            for v in &row.values {
+            for v in row.values {
                 q = bind(q, v);
             }
         }
@@ -481,17 +483,17 @@ pub(super) async fn insert_rows(tx: &mut sqlx::Transaction<'_, sqlx::Any>, rows:
 }
 
 /// Inserts one row.
-pub(super) async fn insert_row(tx: &mut sqlx::Transaction<'_, sqlx::Any>, row: &Bound) -> Result<(), StoreError> {
-    insert_rows(tx, std::slice::from_ref(row)).await
+pub(super) async fn insert_row(tx: &mut sqlx::Transaction<'_, sqlx::Any>, row: Bound) -> Result<(), StoreError> {
+    insert_rows(tx, vec![row]).await
 }
 
 fn bind<'q>(
     q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    v: &Value,
+    v: Value,
 ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
     match v {
-        Value::Text(t) => q.bind(t.clone()),
-        Value::Int(i) => q.bind(*i),
+        Value::Text(t) => q.bind(t),
+        Value::Int(i) => q.bind(i),
     }
 }
 
