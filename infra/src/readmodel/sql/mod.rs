@@ -8,6 +8,7 @@
 //! - [`queries`]: what the query API, notifier and command API read.
 
 mod apply;
+mod columns;
 mod queries;
 pub mod schema;
 mod shadow;

@@ -347,32 +347,7 @@ pub(super) fn bound<R: TableRow>(row: &R) -> Result<Bound, StoreError> {
 /// As [`bound`], into `table` (a row type several tables share, such as a feed's).
 pub(super) fn bound_in<R: serde::Serialize>(table: &str, row: &R) -> Result<Bound, StoreError> {
     let (table, columns, key) = self::table(table)?;
-    let serde_json::Value::Object(mut fields) =
-        serde_json::to_value(row).map_err(|e| StoreError::Corrupt(e.to_string()))?
-    else {
-        return Err(StoreError::Corrupt(format!("a {table} row is not a record")));
-    };
-    if fields.len() != columns.len() {
-        return Err(StoreError::Corrupt(format!(
-            "a {table} row has {} fields for {} columns",
-            fields.len(),
-            columns.len()
-        )));
-    }
-    let values = columns
-        .iter()
-        .map(|(name, _)| match fields.remove(*name) {
-            None => Err(StoreError::Corrupt(format!("a {table} row has no {name}"))),
-            Some(serde_json::Value::Null) => Ok(Value::Text(None)),
-            Some(serde_json::Value::String(s)) => Ok(Value::Text(Some(s))),
-            Some(serde_json::Value::Bool(b)) => Ok(Value::Int(i64::from(b))),
-            Some(serde_json::Value::Number(n)) => n
-                .as_i64()
-                .map(Value::Int)
-                .ok_or_else(|| StoreError::Corrupt(format!("{table}.{name} = {n} is not an integer"))),
-            Some(other) => Ok(Value::Text(Some(other.to_string()))),
-        })
-        .collect::<Result<_, _>>()?;
+    let values = super::columns::values_of(table, columns, row).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     Ok(Bound {
         table,
         key_columns: key.split(',').count(),
