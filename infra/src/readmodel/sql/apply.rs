@@ -94,13 +94,17 @@ impl SqlReadModel {
         };
         let mut outcome = Applied::default();
         let mut guards = guards(&mut tx, projection, batch).await?;
+        // A stream without a guard has no rows yet (its guard is written with them, in one
+        // transaction): its rows are inserted without deleting first.
+        let stored: std::collections::HashSet<String> = guards.keys().cloned().collect();
         // Everything is folded first and written at the end, a few statements per table:
         // append-only rows (timeline, feed, ledger) as they came — the guard passed inside
         // this transaction, so they cannot exist yet — and rows with one current value per
         // key once per batch, whatever number of commits touched them.
         let mut appended = WrittenOnce::default();
         let mut current = Latest::default();
-        let mut inboxes: Vec<(String, Vec<InboxRow>)> = Vec::new();
+        // Each document's inbox rows, with whether it is new (nothing of it to delete).
+        let mut inboxes: Vec<(String, bool, Vec<InboxRow>)> = Vec::new();
         // Approval aggregates folded in this batch, by stream, in first-touched order.
         let mut documents: Vec<(String, Approval)> = Vec::new();
         let mut document_at: HashMap<String, usize> = HashMap::new();
@@ -187,17 +191,29 @@ impl SqlReadModel {
                 continue;
             };
             let DocumentRows { state, current: rows } = document_rows(approval, head.version)?;
-            if let Some((row, inbox)) = rows {
-                current.keep(bound(&row)?);
-                inboxes.push((row.id, inbox));
-            }
-            current.keep(bound(&StreamGuardRow {
+            let guard = bound(&StreamGuardRow {
                 projection: projection.name().to_owned(),
                 stream_id: stream_id.clone(),
                 version: head.version as i64,
                 hash: head.hash.clone(),
                 state,
-            })?);
+            })?;
+            let new = !stored.contains(stream_id);
+            if let Some((row, inbox)) = rows {
+                let doc = row.id.clone();
+                let row = bound(&row)?;
+                if new {
+                    appended.push(row);
+                } else {
+                    current.keep(row);
+                }
+                inboxes.push((doc, new, inbox));
+            }
+            if new {
+                appended.push(guard);
+            } else {
+                current.keep(guard);
+            }
         }
         for rows in appended.by_table.into_values() {
             insert_rows(&mut tx, rows).await?;
@@ -205,18 +221,23 @@ impl SqlReadModel {
         for rows in current.into_tables().into_values() {
             replace_rows(&mut tx, rows).await?;
         }
-        for chunk in inboxes.chunks(500) {
+        let replaced: Vec<&str> = inboxes
+            .iter()
+            .filter(|(_, new, _)| !new)
+            .map(|(doc, _, _)| doc.as_str())
+            .collect();
+        for chunk in replaced.chunks(500) {
             let marks = vec!["?"; chunk.len()].join(", ");
             let sql = format!("DELETE FROM inbox WHERE doc IN ({marks})");
             let mut delete = sqlx::query(&sql);
-            for (doc, _) in chunk {
-                delete = delete.bind(doc.clone());
+            for doc in chunk {
+                delete = delete.bind(*doc);
             }
             delete.execute(&mut *tx).await?;
         }
         let inbox_rows = inboxes
             .iter()
-            .flat_map(|(_, rows)| rows.iter().map(bound))
+            .flat_map(|(_, _, rows)| rows.iter().map(bound))
             .collect::<Result<Vec<_>, _>>()?;
         insert_rows(&mut tx, inbox_rows).await?;
         let positions = written
