@@ -7,9 +7,15 @@
 //! integers, anything nested (lists, maps, structs) to its JSON text. A float, or an integer
 //! past `i64`, is refused: no column holds one.
 
-use super::schema::{Kind, Value};
 use serde::ser::{self, Impossible, Serialize};
 use std::fmt;
+
+/// A value bound into a statement.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Value {
+    Text(Option<String>),
+    Int(i64),
+}
 
 /// Why a row did not fit its table.
 #[derive(Debug)]
@@ -34,9 +40,9 @@ const NESTED: &str = "\u{0}nested";
 
 /// The values of `row` in `columns`' order. Every column must be filled by exactly one field
 /// of the same name, and every field must have a column.
-pub fn values_of<R: Serialize + ?Sized>(
+pub fn values_of<K, R: Serialize + ?Sized>(
     table: &str,
-    columns: &[(&'static str, Kind)],
+    columns: &[(&'static str, K)],
     row: &R,
 ) -> Result<Vec<Value>, Misfit> {
     let mut record = Record {
@@ -53,19 +59,19 @@ pub fn values_of<R: Serialize + ?Sized>(
         .collect()
 }
 
-struct Record<'a> {
+struct Record<'a, K> {
     table: &'a str,
-    columns: &'a [(&'static str, Kind)],
+    columns: &'a [(&'static str, K)],
     values: Vec<Option<Value>>,
 }
 
-impl Record<'_> {
+impl<K> Record<'_, K> {
     fn refused(&self) -> Misfit {
         Misfit(format!("a {} row is not a record", self.table))
     }
 }
 
-impl ser::SerializeStruct for &mut Record<'_> {
+impl<K> ser::SerializeStruct for &mut Record<'_, K> {
     type Ok = ();
     type Error = Misfit;
 
@@ -101,7 +107,7 @@ macro_rules! not_a_record {
     };
 }
 
-impl ser::Serializer for &mut Record<'_> {
+impl<K> ser::Serializer for &mut Record<'_, K> {
     type Ok = ();
     type Error = Misfit;
     type SerializeSeq = Impossible<(), Misfit>;
@@ -315,6 +321,7 @@ impl ser::Serializer for Scalar {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::readmodel::sql::schema::Kind;
     use serde::Serialize;
 
     const COLUMNS: &[(&str, Kind)] = &[

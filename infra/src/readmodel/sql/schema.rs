@@ -315,12 +315,7 @@ pub(super) async fn migrate(pool: &AnyPool) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// A value bound into a statement.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(super) enum Value {
-    Text(Option<String>),
-    Int(i64),
-}
+pub(super) use super::columns::Value;
 
 /// A typed row ready to write: its table, how many leading columns are its key, and its
 /// values in the table's column order.
