@@ -791,6 +791,23 @@ async fn sqlite_writes_are_checkpointed_into_the_database_file_in_the_background
     );
 }
 
+/// Closing a store closes every connection to its file, the checkpointer's too: SQLite
+/// removes the WAL when the last one goes, so a replay can delete a closed shadow's files
+/// without a connection left to recreate them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_a_sqlite_store_closes_every_connection_to_its_file() {
+    let fixture = fixture(3).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("read.db");
+    let store = SqlReadModel::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+        .await
+        .unwrap();
+    let _projector = rebuild(&fixture.log, store.clone()).await;
+    store.close().await;
+    let wal = dir.path().join("read.db-wal");
+    assert!(!wal.exists(), "the last connection to close removes {}", wal.display());
+}
+
 fn over_two_partitions(batch: Vec<Delivered>) -> (Vec<Delivered>, Vec<Delivered>) {
     let (mut zero, mut one) = (Vec::new(), Vec::new());
     for mut d in batch {

@@ -184,9 +184,10 @@ fn write_json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
 fn writer_spelled(raw: &str) -> Option<(&str, &str)> {
     let text = raw.strip_prefix('"')?.strip_suffix("Z\"")?;
     let (seconds, fraction) = text.split_at_checked(19)?;
+    // A dot needs digits after it: chrono refuses `…:00.Z`.
     let digits = match fraction {
         "" => "",
-        _ => fraction.strip_prefix('.')?,
+        _ => fraction.strip_prefix('.').filter(|d| !d.is_empty())?,
     };
     let plain = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
     let number = |range: std::ops::Range<usize>| seconds.get(range).filter(|s| plain(s))?.parse::<u32>().ok();
@@ -448,6 +449,7 @@ mod tests {
         let at = serde_json::to_string(&record.recorded_at).unwrap();
         for broken in [
             bytes.replacen(&at, "\"2026-13-45T25:61:61Z\"", 1),
+            bytes.replacen(&at, "\"2026-01-01T00:00:00.Z\"", 1),
             bytes.replacen("{\"n\":1}", "{\"n\":1e400}", 1),
             bytes.replacen("{\"n\":1}", "{\"n\":\"\\uD800\"}", 1),
             bytes.replacen("{\"n\":1}", &format!("{}1{}", "[".repeat(200), "]".repeat(200)), 1),

@@ -40,8 +40,8 @@ pub struct SqlReadModel {
     /// Write transactions this store (and its clones) committed: sign-in keeps an employee
     /// read at one count until the next (`auth::viewers`).
     writes: Arc<AtomicU64>,
-    /// SQLite: tells the background checkpointer a write committed ([`checkpoint_in_background`]).
-    checkpoints: Option<Arc<tokio::sync::watch::Sender<u64>>>,
+    /// SQLite: the background checkpointer ([`checkpoint_in_background`]).
+    checkpoints: Option<Arc<Checkpoints>>,
 }
 
 /// Every SQLite connection's settings. The read model is rebuilt from the log and each
@@ -104,7 +104,7 @@ impl SqlReadModel {
     fn wrote(&self) {
         let count = self.writes.fetch_add(1, Ordering::AcqRel) + 1;
         if let Some(checkpoints) = &self.checkpoints {
-            checkpoints.send_replace(count);
+            checkpoints.announce.send_replace(count);
         }
     }
 
@@ -156,9 +156,14 @@ impl SqlReadModel {
 /// inside the commit that crosses its threshold, on the writer's thread, and a catch-up spent
 /// a tenth of its time there (`erp bench rebuild`, docs/performance.md). A passive checkpoint
 /// waits for no one and copies what no reader still needs; writes that come while one runs
-/// are folded into the next. The task ends when the store and all its clones are gone.
-fn checkpoint_in_background(pool: AnyPool) -> tokio::sync::watch::Sender<u64> {
+/// are folded into the next. The task ends when the store and all its clones are gone; its
+/// connection closes with the store's ([`SqlReadModel::close`]), before a shadow's file goes.
+fn checkpoint_in_background(pool: AnyPool) -> Checkpoints {
     let (announce, mut written) = tokio::sync::watch::channel(0u64);
+    let checkpoints = Checkpoints {
+        announce,
+        pool: pool.clone(),
+    };
     tokio::spawn(async move {
         while written.changed().await.is_ok() {
             if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
@@ -167,7 +172,15 @@ fn checkpoint_in_background(pool: AnyPool) -> tokio::sync::watch::Sender<u64> {
         }
         pool.close().await;
     });
-    announce
+    checkpoints
+}
+
+/// The background checkpointer of a SQLite store: told of each write, on a connection of its
+/// own.
+#[derive(Debug)]
+struct Checkpoints {
+    announce: tokio::sync::watch::Sender<u64>,
+    pool: AnyPool,
 }
 
 /// A pool on `url` of at most `connections`; SQLite connections get [`SQLITE_PRAGMAS`], and

@@ -155,6 +155,9 @@ impl SqlReadModel {
     pub async fn close(&self) {
         self.reads.close().await;
         self.pool.close().await;
+        if let Some(checkpoints) = &self.checkpoints {
+            checkpoints.pool.close().await;
+        }
     }
 }
 
