@@ -4,6 +4,7 @@
 //!
 //! - [`schema`]: the tables, defined once, and how typed rows bind to them by column name;
 //! - [`apply`](mod@apply): one transaction per batch — rows, stream guards, checkpoint;
+//! - [`columns`]: a typed row serialized straight into its table's column values;
 //! - [`shadow`]: a replay's copy, its atomic swap, and the checksum and dump that compare;
 //! - [`queries`]: what the query API, notifier and command API read.
 
@@ -152,7 +153,7 @@ impl SqlReadModel {
 }
 
 /// Copies committed WAL pages into the database file on `pool`'s connection after each write
-/// the returned sender announces, so the writer does not: SQLite's own auto-checkpoint runs
+/// the store announces, so the writer does not: SQLite's own auto-checkpoint runs
 /// inside the commit that crosses its threshold, on the writer's thread, and a catch-up spent
 /// a tenth of its time there (`erp bench rebuild`, docs/performance.md). A passive checkpoint
 /// waits for no one and copies what no reader still needs; writes that come while one runs
