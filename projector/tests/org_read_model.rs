@@ -754,20 +754,25 @@ async fn the_projector_records_its_series_by_projection() {
     );
 }
 
-/// The employee commits of the history, spread over two partitions as a two-partition log
-/// would hold them (a stream stays in one partition), numbered per partition.
+/// A SQLite store at `dir/read.db`, rebuilt from a history of `n` employees (the fixture
+/// keeps its log alive).
+async fn rebuilt_sqlite_in(dir: &std::path::Path, n: u128) -> (SqlReadModel, std::path::PathBuf, Fixture) {
+    let fixture = fixture(n).await;
+    let path = dir.join("read.db");
+    let store = SqlReadModel::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+        .await
+        .unwrap();
+    rebuild(&fixture.log, store.clone()).await;
+    (store, path, fixture)
+}
+
 /// The writer leaves copying the WAL into the database file to a connection of its own: a
 /// reader that ignores the WAL (`immutable`) finds a rebuild's rows in the file itself soon
 /// after, although the batches are far below SQLite's own checkpoint threshold.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_writes_are_checkpointed_into_the_database_file_in_the_background() {
-    let fixture = fixture(31).await;
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("read.db");
-    let store = SqlReadModel::connect(&format!("sqlite://{}?mode=rwc", path.display()))
-        .await
-        .unwrap();
-    let _projector = rebuild(&fixture.log, store.clone()).await;
+    let (store, path, _fixture) = rebuilt_sqlite_in(dir.path(), 31).await;
     let employees = store.employees().await.unwrap().len() as i64;
     assert!(employees > 0);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -796,18 +801,15 @@ async fn sqlite_writes_are_checkpointed_into_the_database_file_in_the_background
 /// without a connection left to recreate them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn closing_a_sqlite_store_closes_every_connection_to_its_file() {
-    let fixture = fixture(3).await;
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("read.db");
-    let store = SqlReadModel::connect(&format!("sqlite://{}?mode=rwc", path.display()))
-        .await
-        .unwrap();
-    let _projector = rebuild(&fixture.log, store.clone()).await;
+    let (store, _, _fixture) = rebuilt_sqlite_in(dir.path(), 3).await;
     store.close().await;
     let wal = dir.path().join("read.db-wal");
     assert!(!wal.exists(), "the last connection to close removes {}", wal.display());
 }
 
+/// The employee commits of the history, spread over two partitions as a two-partition log
+/// would hold them (a stream stays in one partition), numbered per partition.
 fn over_two_partitions(batch: Vec<Delivered>) -> (Vec<Delivered>, Vec<Delivered>) {
     let (mut zero, mut one) = (Vec::new(), Vec::new());
     for mut d in batch {

@@ -190,6 +190,15 @@ impl<K> ser::Serializer for &mut Record<'_, K> {
     }
 }
 
+/// Integers become integer values, refused past `i64`.
+macro_rules! integers {
+    ($($method:ident($ty:ty)),*) => {
+        $(fn $method(self, v: $ty) -> Result<Value, Misfit> {
+            int(v)
+        })*
+    };
+}
+
 /// One field's value as a column value; anything nested answers [`NESTED`].
 struct Scalar;
 
@@ -217,30 +226,18 @@ impl ser::Serializer for Scalar {
     fn serialize_bool(self, v: bool) -> Result<Value, Misfit> {
         Ok(Value::Int(i64::from(v)))
     }
-    fn serialize_i8(self, v: i8) -> Result<Value, Misfit> {
-        int(v)
-    }
-    fn serialize_i16(self, v: i16) -> Result<Value, Misfit> {
-        int(v)
-    }
-    fn serialize_i32(self, v: i32) -> Result<Value, Misfit> {
-        int(v)
-    }
-    fn serialize_i64(self, v: i64) -> Result<Value, Misfit> {
-        int(v)
-    }
-    fn serialize_u8(self, v: u8) -> Result<Value, Misfit> {
-        int(v)
-    }
-    fn serialize_u16(self, v: u16) -> Result<Value, Misfit> {
-        int(v)
-    }
-    fn serialize_u32(self, v: u32) -> Result<Value, Misfit> {
-        int(v)
-    }
-    fn serialize_u64(self, v: u64) -> Result<Value, Misfit> {
-        int(v)
-    }
+    integers!(
+        serialize_i8(i8),
+        serialize_i16(i16),
+        serialize_i32(i32),
+        serialize_i64(i64)
+    );
+    integers!(
+        serialize_u8(u8),
+        serialize_u16(u16),
+        serialize_u32(u32),
+        serialize_u64(u64)
+    );
     fn serialize_f32(self, v: f32) -> Result<Value, Misfit> {
         Err(Misfit(format!("{v} is not an integer a column holds")))
     }
