@@ -4,7 +4,7 @@
 //! connection while every other connection stays subscribed.
 
 use anyhow::Context;
-use futures::{SinkExt, StreamExt};
+use futures::{SinkExt, StreamExt, TryStreamExt};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -70,7 +70,7 @@ fn open_files_limit() -> Option<usize> {
     line.split_whitespace().nth(3)?.parse().ok()
 }
 
-pub async fn run(connections: usize, samples: usize) -> anyhow::Result<()> {
+pub async fn run(connections: usize, samples: usize, employees: usize) -> anyhow::Result<()> {
     if let Some(limit) = open_files_limit() {
         anyhow::ensure!(
             connections + 256 <= limit,
@@ -79,24 +79,34 @@ pub async fn run(connections: usize, samples: usize) -> anyhow::Result<()> {
             limit.saturating_sub(256)
         );
     }
-    // Six demo employees hold every connection, so the per-employee bound is lifted.
+    // Five demo employees may hold every connection, so the per-employee bound is lifted.
     let per_user = connections.to_string();
     let (url, server) =
         super::harness::start_up_child(&[("ERP_NOTIFIER_MAX_CONNECTIONS_PER_USER", per_user.as_str())]).await?;
     let pid = server.pid().context("child pid")?;
     let http = reqwest::Client::new();
-    let users = [
-        command_api::seed::DEV_KANG,
-        command_api::seed::DEV_YOON,
-        command_api::seed::DEV_CHO,
-        command_api::seed::SALES_OH,
-        command_api::seed::FIN_LIM,
-        command_api::seed::PLATFORM_LEAD,
-    ];
-    let mut tokens = Vec::new();
-    for who in users {
-        tokens.push(super::harness::login(&http, &url, who.0).await?);
-    }
+    let kang = super::harness::login(&http, &url, command_api::seed::DEV_KANG.0).await?;
+    let lead = super::harness::login(&http, &url, command_api::seed::PLATFORM_LEAD.0).await?;
+    // Who holds the connections: the drafter and four colleagues, or hired employees.
+    let tokens = if employees == 0 {
+        let mut tokens = vec![kang.clone()];
+        for who in [
+            command_api::seed::DEV_YOON,
+            command_api::seed::DEV_CHO,
+            command_api::seed::SALES_OH,
+            command_api::seed::FIN_LIM,
+        ] {
+            tokens.push(super::harness::login(&http, &url, who.0).await?);
+        }
+        tokens
+    } else {
+        hired(&http, &url, employees).await?
+    };
+    let drafters_share = if employees == 0 {
+        connections.div_ceil(tokens.len())
+    } else {
+        0
+    };
     let ws_url = format!("{}/graphql/ws", url.replace("http://", "ws://"));
     tokio::time::sleep(Duration::from_secs(1)).await;
     let before = rss_kib(pid)?;
@@ -104,7 +114,7 @@ pub async fn run(connections: usize, samples: usize) -> anyhow::Result<()> {
     let mut held = Vec::with_capacity(connections);
     let mut opening = futures::stream::iter(0..connections)
         .map(|i| {
-            let (ws_url, token) = (ws_url.clone(), tokens[i % (tokens.len() - 1)].clone());
+            let (ws_url, token) = (ws_url.clone(), tokens[i % tokens.len()].clone());
             async move { subscribed(&ws_url, &token).await }
         })
         .buffer_unordered(256);
@@ -128,7 +138,7 @@ pub async fn run(connections: usize, samples: usize) -> anyhow::Result<()> {
         before / 1024
     );
     // The probe: KANG's own connection; the command is the lead's approval of KANG's document.
-    let (kang, lead) = (&tokens[0], &tokens[tokens.len() - 1]);
+    let (kang, lead) = (&kang, &lead);
     let mut probe = subscribed(&ws_url, kang).await?;
     let mut latencies = Vec::with_capacity(samples);
     for i in 0..samples {
@@ -164,11 +174,65 @@ pub async fn run(connections: usize, samples: usize) -> anyhow::Result<()> {
     latencies.sort();
     let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
     println!(
-        "command → push ({samples} approvals, each fanned out to ~{} of the drafter's connections): p50 {:.1} ms, p99 {:.1} ms",
-        connections / (tokens.len() - 1) + 1,
+        "command → push ({samples} approvals, each pushed to {} of the drafter's connections): p50 {:.1} ms, p99 {:.1} ms",
+        drafters_share + 1,
         at(0.5).as_secs_f64() * 1e3,
         at(0.99).as_secs_f64() * 1e3
     );
     drop(held);
     Ok(())
+}
+
+/// Hires `count` employees into the development department and signs each in: their tokens.
+async fn hired(http: &reqwest::Client, url: &str, count: usize) -> anyhow::Result<Vec<String>> {
+    let hr = super::harness::login(http, url, command_api::seed::HR.0).await?;
+    let started = Instant::now();
+    let ids: Vec<uuid::Uuid> = (0..count).map(|_| uuid::Uuid::now_v7()).collect();
+    futures::stream::iter(ids.iter().enumerate())
+        .map(|(i, id)| hire(http, url, &hr, i, *id))
+        .buffer_unordered(8)
+        .try_collect::<()>()
+        .await?;
+    let tokens: Vec<String> = futures::stream::iter(ids)
+        .map(|id| signed_in(http, url, id))
+        .buffered(32)
+        .try_collect()
+        .await?;
+    println!(
+        "{count} employees hired and signed in in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(tokens)
+}
+
+/// Registers bench employee `i` as `id`, again after a moment while the server sheds load.
+async fn hire(http: &reqwest::Client, url: &str, hr: &str, i: usize, id: uuid::Uuid) -> anyhow::Result<()> {
+    let body = json!({ "id": id, "name": format!("직원{i}"), "email": format!("bench{i}@example.com"),
+                       "department": command_api::seed::DEV.0, "position": { "title": "사원", "rank": 1 } });
+    loop {
+        let reply = http
+            .post(format!("{url}/api/employees"))
+            .bearer_auth(hr)
+            .json(&body)
+            .send()
+            .await?;
+        if reply.status() != reqwest::StatusCode::SERVICE_UNAVAILABLE {
+            reply.error_for_status().context("hiring a bench employee")?;
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// `who`'s token, once the employee read model knows them (the projection fills it just
+/// after the hire).
+async fn signed_in(http: &reqwest::Client, url: &str, who: uuid::Uuid) -> anyhow::Result<String> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match super::harness::login(http, url, who).await {
+            Ok(token) => return Ok(token),
+            Err(e) if Instant::now() > deadline => return Err(e.context("signing in a hired employee")),
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
 }

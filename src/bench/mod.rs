@@ -62,6 +62,11 @@ pub enum Bench {
         /// Approvals timed on the probe connection.
         #[arg(long, default_value_t = 200)]
         samples: usize,
+        /// Hire this many employees and spread the connections over them (with as many as
+        /// connections, each connection is an employee of its own, as in an office); 0 spreads
+        /// them over five demo employees, so one approval reaches a fifth of them.
+        #[arg(long, default_value_t = 0)]
+        employees: usize,
     },
     /// Random and mutated requests to every route of an in-process command API; prints the
     /// status histogram and fails (exit 2) on any panic, 5xx or dropped connection.
@@ -135,7 +140,11 @@ pub async fn run(bench: Bench) -> anyhow::Result<()> {
             (kafka, _) => commands::commands(url, kafka, mix, &rates, seconds).await,
         },
         Bench::Queries { url, rates, seconds } => queries::queries(url, &rates, seconds).await,
-        Bench::Live { connections, samples } => live::run(connections, samples).await,
+        Bench::Live {
+            connections,
+            samples,
+            employees,
+        } => live::run(connections, samples, employees).await,
         Bench::Verify { events } => rebuild::verify(events).await,
         Bench::Report { employees, mysql } => report::run(employees, mysql).await,
         Bench::Fuzz {
