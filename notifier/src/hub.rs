@@ -21,15 +21,34 @@ use tokio::sync::broadcast::error::RecvError;
 /// The route of every HR change (HR admins and auditors hear them all).
 pub const HR_EVERYONE: &str = "hr:all";
 
-/// Changes a route holds for a slow subscriber before it must resynchronise.
-const ROUTE_RING: usize = 256;
+/// Changes a route holds for a subscriber that has not taken them yet, before that subscriber
+/// must resynchronise. A tokio broadcast ring is allocated whole when its route opens, so a
+/// person's routes (their feed, their own box and HR records, one document: a few changes at
+/// a time, one route or more for every connection) hold few; the shared ones (a department's
+/// box and HR records, everything for HR) carry the changes of many people.
+fn ring(key: &str) -> usize {
+    const PERSONAL: usize = 16;
+    const SHARED: usize = 256;
+    if key.starts_with("box:dept:") || key.starts_with("hr:dept:") || key == HR_EVERYONE {
+        SHARED
+    } else {
+        PERSONAL
+    }
+}
 
-/// What a route carries: a change, or notice that the hub itself fell behind the bus and
-/// changes were lost for every route.
+/// A change as it arrived on this instance's bus, and when (push latency counts from then).
+#[derive(Debug)]
+pub struct Arrived {
+    pub change: Change,
+    pub at: Instant,
+}
+
+/// What a route carries: a change (one allocation shared by every route and subscriber it
+/// reaches), or notice that the hub itself fell behind the bus and changes were lost for
+/// every route.
 #[derive(Debug, Clone)]
 pub enum Routed {
-    /// A change, and when it arrived on this instance's bus (push latency counts from there).
-    Change(Box<Change>, Instant),
+    Change(Arc<Arrived>),
     Missed(u64),
 }
 
@@ -95,7 +114,10 @@ impl Hub {
 
     fn route(&self, change: Change) {
         let keys = Self::keys(&change);
-        let routed = Routed::Change(Box::new(change), Instant::now());
+        let routed = Routed::Change(Arc::new(Arrived {
+            change,
+            at: Instant::now(),
+        }));
         let Ok(mut routes) = self.routes.lock() else { return };
         for key in keys {
             let gone = match routes.get(&key) {
@@ -122,7 +144,7 @@ impl Hub {
         let mut routes = self.routes.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let receiver = routes
             .entry(key.to_owned())
-            .or_insert_with(|| broadcast::channel(ROUTE_RING).0)
+            .or_insert_with(|| broadcast::channel(ring(key)).0)
             .subscribe();
         Route {
             receiver: Some(receiver),
@@ -190,6 +212,59 @@ mod tests {
         assert_eq!(hub.len(), 1, "doc:a is gone with its last subscriber");
         drop(other);
         assert_eq!(hub.len(), 0);
+    }
+
+    fn document(n: u64) -> Change {
+        Change::Document {
+            doc: "d".into(),
+            version: n,
+            events: vec!["approval.approved".into()],
+            position: format!("approval:0:{n}"),
+            correlation_id: "c".into(),
+            trace_id: None,
+            traceparent: None,
+            boxes: vec!["dept:sales".into(), "emp:kim".into()],
+            document: serde_json::json!({ "title": "x".repeat(1000) }),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_change_reaches_every_route_and_subscriber_as_one_shared_allocation() {
+        let hub = Arc::new(Hub::default());
+        let (mut department, mut again, mut own) = (
+            hub.subscribe("box:dept:sales"),
+            hub.subscribe("box:dept:sales"),
+            hub.subscribe("box:emp:kim"),
+        );
+        hub.route(document(1));
+        let mut received = Vec::new();
+        for route in [&mut department, &mut again, &mut own] {
+            match route.recv().await {
+                Ok(Routed::Change(arrived)) => received.push(arrived),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(received.windows(2).all(|two| Arc::ptr_eq(&two[0], &two[1])));
+    }
+
+    /// A ring is allocated whole when its route opens, so a person's route holds few changes
+    /// (its subscriber resynchronises past them) and a department's holds many.
+    #[tokio::test]
+    async fn a_persons_route_holds_few_changes_and_a_shared_route_many() {
+        let hub = Arc::new(Hub::default());
+        let (mut department, mut own) = (hub.subscribe("box:dept:sales"), hub.subscribe("box:emp:kim"));
+        for n in 0..100 {
+            hub.route(document(n));
+        }
+        assert!(matches!(own.recv().await, Err(RecvError::Lagged(84))));
+        for n in 0..100 {
+            match department.recv().await {
+                Ok(Routed::Change(arrived)) => {
+                    assert!(matches!(arrived.change, Change::Document { version, .. } if version == n))
+                }
+                other => panic!("change {n}: {other:?}"),
+            }
+        }
     }
 
     /// A bus that may lose changes (Redis restarted under it) says so; every route then

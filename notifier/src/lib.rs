@@ -33,6 +33,7 @@ pub mod protocol;
 mod push_trace;
 mod schema;
 mod sessions;
+mod subscriptions;
 
 pub use protocol::{router, sdl, NotifierConfig};
 pub use schema::{feed_cursor, Sources};

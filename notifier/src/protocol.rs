@@ -17,16 +17,17 @@
 //! A connection's subscriptions are streams its own loop polls, no task or queue each: a
 //! subscription makes its next message only once the socket took the last one, so a socket
 //! that cannot keep up lets its bus rings overflow, and they emit a `resync` item instead of
-//! buffering without bound. An idle connection costs what its socket, its loop and the
-//! subscriptions' GraphQL state hold (`erp bench live` measures it per connection).
+//! buffering without bound. A subscription keeps no GraphQL execution between its pushes
+//! (`subscriptions.rs`): an idle connection costs its socket, its loop, and its
+//! subscriptions' item streams and routes (`erp bench live` measures it per connection).
 //!
 //! Metered: open connections and subscriptions by field (gauges), messages pushed, and each
 //! pushed change's latency from its arrival on the bus to its write to the socket.
 
-use crate::schema::{PushClock, Query, Sources, Subscription};
+use crate::schema::{Query, Sources, Subscription};
 use crate::sessions::Sessions;
 use crate::sessions::Subscriber;
-use async_graphql::parser::types::ExecutableDocument;
+use crate::subscriptions::{Held, Outgoing, Subscriptions};
 use async_graphql::{EmptyMutation, Schema};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
@@ -41,8 +42,6 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
-
-pub type NotifierSchema = Schema<Query, EmptyMutation, Subscription>;
 
 /// Protocol timings and bounds.
 #[derive(Debug, Clone)]
@@ -73,21 +72,10 @@ impl Default for NotifierConfig {
 }
 
 struct Notifier {
-    schema: NotifierSchema,
-    documents: Documents,
+    subscriptions: Subscriptions,
     sessions: Arc<Sessions>,
     signin: Arc<Authenticator<SqlReadModel>>,
     config: NotifierConfig,
-}
-
-/// The subscription schema over `sources`, routing through `hub`.
-pub(crate) fn schema(sources: Sources, hub: crate::schema::Routes) -> NotifierSchema {
-    Schema::build(Query, EmptyMutation, Subscription)
-        .data(sources)
-        .data(hub)
-        .limit_depth(8)
-        .limit_complexity(200)
-        .finish()
 }
 
 /// The notifier's routes: `GET /graphql/ws`.
@@ -95,8 +83,7 @@ pub fn router(sources: Sources, verifier: Arc<Verifier>, config: NotifierConfig)
     let hub = crate::hub::Hub::start(&sources.bus);
     let signin = Arc::new(Authenticator::new(Verifier::clone(&verifier), sources.org.clone()));
     let notifier = Arc::new(Notifier {
-        schema: schema(sources, hub),
-        documents: Documents::default(),
+        subscriptions: Subscriptions::new(sources, hub),
         sessions: Sessions::start(signin.clone(), config.max_connections_per_user, config.recheck),
         signin,
         config,
@@ -282,12 +269,11 @@ async fn serve(socket: WebSocket, notifier: Arc<Notifier>) {
                         if running.len() >= notifier.config.max_subscriptions {
                             break Some((4429, "Too many subscriptions".into()));
                         }
-                        let mut request = match serde_json::from_value::<async_graphql::Request>(payload) {
+                        let request = match serde_json::from_value::<async_graphql::Request>(payload) {
                             Ok(r) => r.data(seat.principal.clone()),
                             Err(e) => break Some((4400, format!("Invalid message received: {e}"))),
                         };
-                        let field = notifier.documents.prepare(&mut request);
-                        let (responses, stop) = futures::stream::abortable(subscription(&notifier.schema, id.clone(), request, field));
+                        let (responses, stop) = futures::stream::abortable(notifier.subscriptions.start(id.clone(), request));
                         subscriptions.push(responses.boxed());
                         running.insert(id, stop);
                     }
@@ -349,125 +335,4 @@ where
     S: futures::Sink<Message> + Unpin,
 {
     matches!(tokio::time::timeout(limit, sink.send(message)).await, Ok(Ok(())))
-}
-
-/// One subscription's messages: `next` per item, `complete` at the end, or one `error` when
-/// it cannot start (unknown field, not visible, bad argument).
-fn subscription(
-    schema: &NotifierSchema,
-    id: String,
-    request: async_graphql::Request,
-    field: &'static str,
-) -> BoxStream<'static, Outgoing> {
-    let running = Held::new(metrics::gauge!("erp_notifier_subscriptions", "field" => field));
-    let clock = PushClock::default();
-    let responses = schema.execute_stream(request.data(clock.clone()));
-    let started = Some((responses, true, clock, id, running));
-    futures::stream::unfold(started, |state| async move {
-        let (mut responses, first, clock, id, running) = state?;
-        let Some(response) = responses.next().await else {
-            return Some((Outgoing::now(json!({ "id": id, "type": "complete" })), None));
-        };
-        if first && response.data == async_graphql::Value::Null && !response.errors.is_empty() {
-            let errors = serde_json::to_value(&response.errors).unwrap_or_default();
-            return Some((
-                Outgoing::now(json!({ "id": id, "type": "error", "payload": errors })),
-                None,
-            ));
-        }
-        let payload = serde_json::to_value(&response).unwrap_or_default();
-        let next = Outgoing {
-            message: json!({ "id": id, "type": "next", "payload": payload }),
-            since: clock.take(),
-        };
-        Some((next, Some((responses, false, clock, id, running))))
-    })
-    .boxed()
-}
-
-/// A message for the socket, and when the change it carries arrived on the bus.
-struct Outgoing {
-    message: Value,
-    since: Option<std::time::Instant>,
-}
-
-impl Outgoing {
-    /// A protocol message that carries no change.
-    fn now(message: Value) -> Self {
-        Self { message, since: None }
-    }
-}
-
-/// One unit of a gauge for as long as it is held (a connection, a subscription).
-struct Held(metrics::Gauge);
-
-impl Held {
-    fn new(gauge: metrics::Gauge) -> Self {
-        gauge.increment(1.0);
-        Self(gauge)
-    }
-}
-
-impl Drop for Held {
-    fn drop(&mut self) {
-        self.0.decrement(1.0);
-    }
-}
-
-/// Parsed subscription documents by their text, at most [`Documents::MAX`]. Clients send the
-/// same few queries, so a subscription takes a clone of a parse (its names shared) instead of
-/// a parse of its own, which it would keep for as long as it runs. The schema's limits still
-/// judge every document as it executes.
-#[derive(Default)]
-struct Documents(std::sync::Mutex<HashMap<String, (ExecutableDocument, &'static str)>>);
-
-impl Documents {
-    /// More distinct queries than any client sends; past it the cache starts over.
-    const MAX: usize = 64;
-
-    /// Gives `request` its parsed document, when it parses, and names its field.
-    fn prepare(&self, request: &mut async_graphql::Request) -> &'static str {
-        let cache = || self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((document, field)) = cache().get(&request.query) {
-            request.set_parsed_query(document.clone());
-            return field;
-        }
-        let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
-            return "other";
-        };
-        let field = field_of(&document);
-        let mut cache = cache();
-        if cache.len() >= Self::MAX {
-            cache.clear();
-        }
-        cache.insert(request.query.clone(), (document.clone(), field));
-        request.set_parsed_query(document);
-        field
-    }
-}
-
-/// The subscription field a document asks for, as a metric label: one of the schema's, else
-/// `other` (a document that names no known field).
-fn field_of(document: &ExecutableDocument) -> &'static str {
-    use async_graphql::parser::types::{DocumentOperations, Selection};
-    const FIELDS: [&str; 4] = ["myNotifications", "inboxChanged", "approvalUpdated", "hrChanged"];
-    let first = match &document.operations {
-        DocumentOperations::Single(operation) => Some(operation),
-        DocumentOperations::Multiple(operations) => operations.values().next(),
-    };
-    let field = first.and_then(|operation| {
-        operation
-            .node
-            .selection_set
-            .node
-            .items
-            .iter()
-            .find_map(|item| match &item.node {
-                Selection::Field(field) => Some(field.node.name.node.to_string()),
-                _ => None,
-            })
-    });
-    field
-        .and_then(|name| FIELDS.into_iter().find(|known| *known == name))
-        .unwrap_or("other")
 }

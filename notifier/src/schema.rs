@@ -6,7 +6,7 @@
 //! connection's [`Principal`] has them *now*: a revoked delegation or a lost role trims what
 //! flows, and a document no longer visible ends its subscription.
 
-use crate::hub::{Hub, Route, Routed};
+use crate::hub::{Arrived, Hub, Route, Routed};
 use crate::push_trace::PushCause;
 use crate::sessions::{Principal, Subscriber};
 use async_graphql::{Context, Object, Subscription, ID};
@@ -17,13 +17,16 @@ use infra::bus::{Change, ChangeBus};
 use infra::readmodel::sql::SqlReadModel;
 use infra::readmodel::ApprovalViews;
 use query_api::HrTopic;
+use serde::Deserialize;
 use std::collections::HashSet;
 use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
 
+pub(crate) mod delivery;
 mod reads;
 mod types;
 
+use delivery::{captured, delivered};
 use reads::{counts, document, missed_since};
 pub use types::{feed_cursor, ApprovalUpdate, HrChange, InboxChange, NotificationEvent};
 use types::{parse_cursor, status_of};
@@ -154,13 +157,14 @@ fn inbox_principals(actor: &Actor) -> Vec<String> {
         .collect()
 }
 
-/// Turns routes of the hub into a stream of `T`: `pick` maps a change to zero or one item,
+/// Turns routes of the hub into a stream of `T`: `pick` maps a change (shared with every
+/// other subscriber it reaches: borrowed, not copied) to zero or one item,
 /// and a lag (here or in the hub) becomes one `resync` item instead of a silent gap.
 fn from_routes<T: Send + 'static>(
     ctx: &Context<'_>,
     receivers: Vec<Route>,
     resync: impl Fn(u64) -> T + Send + Sync + 'static,
-    pick: impl Fn(Change) -> futures::future::BoxFuture<'static, Option<T>> + Send + Sync + 'static,
+    pick: impl Fn(Arc<Arrived>) -> futures::future::BoxFuture<'static, Option<T>> + Send + Sync + 'static,
 ) -> BoxStream<'static, T> {
     let clock = ctx.data_opt::<PushClock>().cloned();
     let (resync, pick) = (Arc::new(resync), Arc::new(pick));
@@ -174,14 +178,14 @@ fn from_routes<T: Send + 'static>(
                     metrics::counter!("erp_notifier_overflow_total").increment(1);
                 }
                 match received {
-                    Ok(Routed::Change(change, arrived)) => {
-                        let cause = PushCause::of(&change);
-                        if let Some(item) = pick(*change).await {
+                    Ok(Routed::Change(arrived)) => {
+                        let (cause, at) = (PushCause::of(&arrived.change), arrived.at);
+                        if let Some(item) = pick(arrived).await {
                             if let Some(cause) = cause {
                                 cause.traced();
                             }
                             if let Some(clock) = &clock {
-                                clock.set(arrived);
+                                clock.set(at);
                             }
                             return Some((item, (receiver, resync, pick, clock)));
                         }
@@ -228,6 +232,9 @@ impl Subscription {
         ctx: &Context<'_>,
         after: Option<String>,
     ) -> async_graphql::Result<BoxStream<'static, NotificationEvent>> {
+        if let Some(item) = delivered(ctx) {
+            return Ok(item);
+        }
         let (principal, subscriber) = principal(ctx)?;
         let me = subscriber.actor.id.to_string();
         let sources = ctx.data_unchecked::<Sources>().clone();
@@ -260,8 +267,8 @@ impl Subscription {
             ctx,
             receivers,
             |_| NotificationEvent::lagged(),
-            move |change| {
-                let item = match change {
+            move |arrived| {
+                let item = match &arrived.change {
                     Change::Notification {
                         recipient,
                         entry,
@@ -269,14 +276,15 @@ impl Subscription {
                         correlation_id,
                         trace_id,
                         ..
-                    } if recipient == me
+                    } if *recipient == me
                         && !seen.contains(&entry.id)
                         && after.as_ref().is_none_or(|(at, id)| {
                             (entry.at.as_str(), entry.id.as_str()) > (at.as_str(), id.as_str())
                         }) =>
                     {
-                        let mut event = NotificationEvent::of(&entry, Some(position), Some(correlation_id), false);
-                        event.trace_id = trace_id;
+                        let mut event =
+                            NotificationEvent::of(entry, Some(position.clone()), Some(correlation_id.clone()), false);
+                        event.trace_id = trace_id.clone();
                         Some(event)
                     }
                     Change::Notification {
@@ -289,11 +297,12 @@ impl Subscription {
                     } if entry.kind == "approval_requested"
                         && principal
                             .now()
-                            .is_some_and(|now| now.acting_for().iter().any(|p| p.to_string() == recipient)) =>
+                            .is_some_and(|now| now.acting_for().iter().any(|p| p.to_string() == *recipient)) =>
                     {
-                        let mut event = NotificationEvent::of(&entry, Some(position), Some(correlation_id), false);
-                        event.for_employee_id = Some(recipient);
-                        event.trace_id = trace_id;
+                        let mut event =
+                            NotificationEvent::of(entry, Some(position.clone()), Some(correlation_id.clone()), false);
+                        event.for_employee_id = Some(recipient.clone());
+                        event.trace_id = trace_id.clone();
                         Some(event)
                     }
                     _ => None,
@@ -301,7 +310,7 @@ impl Subscription {
                 Box::pin(async move { item })
             },
         );
-        Ok(replayed.chain(live).boxed())
+        Ok(captured(ctx, replayed.chain(live).boxed()))
     }
 
     /// HR records the viewer may see as they change, by the query API's rules: their own
@@ -314,6 +323,9 @@ impl Subscription {
         ctx: &Context<'_>,
         topics: Option<Vec<HrTopic>>,
     ) -> async_graphql::Result<BoxStream<'static, HrChange>> {
+        if let Some(item) = delivered(ctx) {
+            return Ok(item);
+        }
         let (principal, subscriber) = principal(ctx)?;
         let sources = ctx.data_unchecked::<Sources>();
         let hub = ctx.data_unchecked::<Routes>();
@@ -327,11 +339,11 @@ impl Subscription {
             .collect();
         let headed = Arc::new(tokio::sync::Mutex::new(headed));
         let (org, seen) = (sources.org.clone(), Arc::new(std::sync::Mutex::new(Recent::default())));
-        Ok(from_routes(
+        let items = from_routes(
             ctx,
             receivers,
             |_| HrChange::lagged(),
-            move |change| {
+            move |arrived| {
                 let (principal, me, org, headed, seen) =
                     (principal.clone(), me.clone(), org.clone(), headed.clone(), seen.clone());
                 let topics = topics.clone();
@@ -348,16 +360,16 @@ impl Subscription {
                         correlation_id,
                         trace_id,
                         ..
-                    } = change
+                    } = &arrived.change
                     else {
                         return None;
                     };
-                    let topic = HrTopic::from_stored(&topic)?;
+                    let topic = HrTopic::from_stored(topic)?;
                     if topics.as_ref().is_some_and(|t| !t.contains(&topic)) {
                         return None;
                     }
                     // One change may arrive on several of the viewer's routes: once is enough.
-                    if !seen.lock().unwrap_or_else(|p| p.into_inner()).first(&position) {
+                    if !seen.lock().unwrap_or_else(|p| p.into_inner()).first(position) {
                         return None;
                     }
                     // Decided on the viewer as they are now: a lost role, a head replaced.
@@ -370,7 +382,7 @@ impl Subscription {
                             departments.iter().any(|d| headed.departments().contains(d))
                         });
                     let employee_ids = if sees_all {
-                        people
+                        people.clone()
                     } else if people.contains(&me) {
                         vec![me]
                     } else {
@@ -379,22 +391,26 @@ impl Subscription {
                     Some(HrChange {
                         resync: false,
                         topic: Some(topic),
-                        stream: Some(stream),
-                        version: Some(version),
-                        events,
+                        stream: Some(stream.clone()),
+                        version: Some(*version),
+                        events: events.clone(),
                         employee_ids,
-                        position: Some(position),
-                        correlation_id: Some(correlation_id),
-                        trace_id,
+                        position: Some(position.clone()),
+                        correlation_id: Some(correlation_id.clone()),
+                        trace_id: trace_id.clone(),
                     })
                 })
             },
-        ))
+        );
+        Ok(captured(ctx, items))
     }
 
     /// A document entered or left one of the viewer's boxes (or changed in it), with every
     /// box count after the change.
     async fn inbox_changed(&self, ctx: &Context<'_>) -> async_graphql::Result<BoxStream<'static, InboxChange>> {
+        if let Some(item) = delivered(ctx) {
+            return Ok(item);
+        }
         let (principal, subscriber) = principal(ctx)?;
         let views = ctx.data_unchecked::<Sources>().views.clone();
         let hub = ctx.data_unchecked::<Routes>();
@@ -405,7 +421,7 @@ impl Subscription {
         // A change in both my own and my department's boxes arrives on both routes: once is
         // enough.
         let last: Arc<std::sync::Mutex<Option<(String, u64)>>> = Arc::default();
-        Ok(from_routes(
+        let items = from_routes(
             ctx,
             receivers,
             |_| InboxChange {
@@ -419,7 +435,7 @@ impl Subscription {
                 events: Vec::new(),
                 counts: Vec::new(),
             },
-            move |change| {
+            move |arrived| {
                 let (views, last) = (views.clone(), last.clone());
                 // The boxes of the viewer as they are now (a transfer moves the department).
                 let actor = principal.now().map(|now| now.actor);
@@ -435,7 +451,7 @@ impl Subscription {
                         trace_id,
                         events,
                         ..
-                    } = change
+                    } = &arrived.change
                     else {
                         return None;
                     };
@@ -445,26 +461,27 @@ impl Subscription {
                     }
                     {
                         let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
-                        if last.as_ref() == Some(&(id.clone(), version)) {
+                        if last.as_ref() == Some(&(id.clone(), *version)) {
                             return None;
                         }
-                        *last = Some((id, version));
+                        *last = Some((id.clone(), *version));
                     }
-                    let doc: ApprovalDocument = serde_json::from_value(document).ok()?;
+                    let doc = ApprovalDocument::deserialize(document).ok()?;
                     Some(InboxChange {
                         resync: false,
                         document_id: Some(doc.id.to_string()),
                         title: Some(doc.content.title.clone()),
                         status: Some(status_of(&doc)),
-                        position: Some(position),
-                        correlation_id: Some(correlation_id),
-                        trace_id,
-                        events,
+                        position: Some(position.clone()),
+                        correlation_id: Some(correlation_id.clone()),
+                        trace_id: trace_id.clone(),
+                        events: events.clone(),
                         counts: counts(&views, &actor).await,
                     })
                 })
             },
-        ))
+        );
+        Ok(captured(ctx, items))
     }
 
     /// Each change of one document the viewer may see; it ends when the viewer may no longer
@@ -474,6 +491,9 @@ impl Subscription {
         ctx: &Context<'_>,
         #[graphql(desc = "The document id (UUID).")] id: ID,
     ) -> async_graphql::Result<BoxStream<'static, ApprovalUpdate>> {
+        if let Some(item) = delivered(ctx) {
+            return Ok(item);
+        }
         let (principal, subscriber) = principal(ctx)?;
         let views = ctx.data_unchecked::<Sources>().views.clone();
         let id = id.to_string();
@@ -511,8 +531,8 @@ impl Subscription {
             ctx,
             vec![route],
             move |_| resync(),
-            move |change| {
-                let item = match change {
+            move |arrived| {
+                let item = match &arrived.change {
                     Change::Document {
                         doc,
                         version,
@@ -522,28 +542,29 @@ impl Subscription {
                         trace_id,
                         document,
                         ..
-                    } if doc == wanted => serde_json::from_value::<ApprovalDocument>(document)
+                    } if *doc == wanted => ApprovalDocument::deserialize(document)
                         .ok()
                         .filter(|d| viewer.now().is_some_and(|now| now.sees(d)))
                         .map(|d| ApprovalUpdate {
                             resync: false,
-                            document_id: doc,
-                            version: Some(version),
+                            document_id: doc.clone(),
+                            version: Some(*version),
                             status: Some(status_of(&d)),
-                            position: Some(position),
-                            correlation_id: Some(correlation_id),
-                            trace_id,
-                            events,
+                            position: Some(position.clone()),
+                            correlation_id: Some(correlation_id.clone()),
+                            trace_id: trace_id.clone(),
+                            events: events.clone(),
                         }),
                     _ => None,
                 };
                 Box::pin(async move { item })
             },
         );
-        Ok(stream::iter(first)
+        let items = stream::iter(first)
             .chain(updates)
             .take_until(out_of_sight(principal, views, id))
-            .boxed())
+            .boxed();
+        Ok(captured(ctx, items))
     }
 }
 

@@ -3,7 +3,9 @@ use infra::bus::LocalBus;
 use infra::readmodel::sql::SqlReadModel;
 
 struct World {
-    schema: crate::protocol::NotifierSchema,
+    schema: crate::subscriptions::NotifierSchema,
+    subscriptions: crate::subscriptions::Subscriptions,
+    bus: Arc<dyn ChangeBus>,
     hub: Routes,
     url: String,
     _dir: tempfile::TempDir,
@@ -16,26 +18,31 @@ async fn world() -> World {
     let bus: Arc<dyn ChangeBus> = Arc::new(LocalBus::default());
     let hub = Hub::start(&bus);
     let sources = Sources {
-        bus,
+        bus: bus.clone(),
         views: Arc::new(views.clone()),
         org: views,
     };
     World {
-        schema: crate::protocol::schema(sources, hub.clone()),
+        schema: crate::subscriptions::schema(sources.clone(), hub.clone()),
+        subscriptions: crate::subscriptions::Subscriptions::new(sources, hub.clone()),
+        bus,
         hub,
         url,
         _dir: dir,
     }
 }
 
-/// The first response of `approvalUpdated` on a document nobody drafted, as an outsider.
-async fn updated(world: &World) -> async_graphql::Response {
-    let someone = Subscriber {
-        actor: Actor::employee(domain::ids::EmployeeId(uuid::Uuid::from_u128(1))),
+fn employee(n: u128) -> Subscriber {
+    Subscriber {
+        actor: Actor::employee(domain::ids::EmployeeId(uuid::Uuid::from_u128(n))),
         delegations: Vec::new(),
         detail: (),
-    };
-    let (_keep, principal) = Principal::fixed(someone);
+    }
+}
+
+/// The first response of `approvalUpdated` on a document nobody drafted, as an outsider.
+async fn updated(world: &World) -> async_graphql::Response {
+    let (_keep, principal) = Principal::fixed(employee(1));
     let request = async_graphql::Request::new(
         "subscription { approvalUpdated(id: \"00000000-0000-0000-0000-000000000a01\") { version } }",
     )
@@ -73,4 +80,95 @@ async fn a_failing_store_answers_internal_without_its_own_words() {
         !message.contains("approvals") && !message.contains("table"),
         "{message}"
     );
+}
+
+/// A notification for employee `n`, as the projection publishes it.
+fn notification(n: u128) -> Change {
+    Change::Notification {
+        recipient: uuid::Uuid::from_u128(n).to_string(),
+        entry: infra::readmodel::FeedEntry {
+            id: "n-1".into(),
+            doc: "00000000-0000-0000-0000-000000000a01".into(),
+            kind: "approval_requested".into(),
+            title: "출장비 정산".into(),
+            at: "2026-12-05T01:00:00Z".into(),
+            read: false,
+        },
+        position: "approval:0:7".into(),
+        correlation_id: "c-1".into(),
+        trace_id: None,
+        traceparent: None,
+    }
+}
+
+/// Polls `stream` long enough for its subscription to start (and its routes to open).
+async fn started<T>(stream: &mut (impl futures::Stream<Item = T> + Unpin)) {
+    let quiet = tokio::time::timeout(std::time::Duration::from_millis(300), stream.next()).await;
+    assert!(quiet.is_err(), "nothing is published yet");
+}
+
+#[tokio::test]
+async fn an_item_resolved_on_its_own_reads_as_the_long_execution_resolved_it() {
+    let world = world().await;
+    let (_keep, principal) = Principal::fixed(employee(7));
+    // Aliases, a fragment, a variable-driven @skip and __typename: what a selection can do.
+    let query = "subscription Feed($quiet: Boolean!) { feed: myNotifications { ...Entry kind \
+                 __typename title @skip(if: $quiet) } } \
+                 fragment Entry on NotificationEvent { id at documentId where: position }";
+    let request = || {
+        async_graphql::Request::new(query)
+            .variables(async_graphql::Variables::from_json(
+                serde_json::json!({ "quiet": true }),
+            ))
+            .operation_name("Feed")
+            .data(principal.clone())
+    };
+    let mut long = world.schema.execute_stream(request());
+    let mut captured = world.subscriptions.start("s1".into(), request());
+    started(&mut long).await;
+    started(&mut captured).await;
+    world.bus.publish(&[notification(7)]).await.expect("publish");
+    let wait = std::time::Duration::from_secs(5);
+    let long = tokio::time::timeout(wait, long.next())
+        .await
+        .expect("long push")
+        .expect("an item");
+    let captured = tokio::time::timeout(wait, captured.next())
+        .await
+        .expect("push")
+        .expect("an item");
+    assert_eq!(captured.message["type"], "next");
+    assert_eq!(captured.message["id"], "s1");
+    assert!(captured.since.is_some(), "a live push carries when its change arrived");
+    let payload = &captured.message["payload"];
+    assert_eq!(*payload, serde_json::to_value(&long).expect("json"));
+    assert_eq!(
+        payload["data"]["feed"],
+        serde_json::json!({ "id": "n-1", "at": "2026-12-05T01:00:00+00:00", "documentId":
+            "00000000-0000-0000-0000-000000000a01", "where": "approval:0:7", "kind": "APPROVAL_REQUESTED",
+            "__typename": "NotificationEvent" })
+    );
+}
+
+#[tokio::test]
+async fn a_subscription_of_two_fields_is_refused_and_opens_no_route() {
+    let world = world().await;
+    let (_keep, principal) = Principal::fixed(employee(7));
+    let request = async_graphql::Request::new("subscription { a: myNotifications { id } b: inboxChanged { resync } }")
+        .data(principal);
+    let mut messages = world.subscriptions.start("two".into(), request);
+    let wait = std::time::Duration::from_secs(5);
+    let refused = tokio::time::timeout(wait, messages.next())
+        .await
+        .expect("an answer")
+        .expect("a message");
+    assert_eq!(refused.message["type"], "error", "{}", refused.message);
+    assert!(refused.message["payload"][0]["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("exactly one top-level field")));
+    assert!(tokio::time::timeout(wait, messages.next())
+        .await
+        .expect("ended")
+        .is_none());
+    assert_eq!(world.hub.len(), 0);
 }
