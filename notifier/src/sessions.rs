@@ -154,8 +154,19 @@ impl Sessions {
                 return;
             }
         };
-        for (user, session) in self.users().iter() {
-            set(&session.principal, found.get(user).cloned());
+        self.apply(&ids, &found);
+    }
+
+    /// Tells the connections of the employees in `looked_up` what the lookup `found` of them.
+    /// An employee who connected while the lookup ran was not asked about: their absence from
+    /// `found` must not read as a deactivation, so they keep the principal they signed in
+    /// with until the next recheck.
+    fn apply(&self, looked_up: &[EmployeeId], found: &HashMap<EmployeeId, Subscriber>) {
+        let users = self.users();
+        for id in looked_up {
+            if let Some(session) = users.get(id) {
+                set(&session.principal, found.get(id).cloned());
+            }
         }
     }
 }
@@ -169,4 +180,45 @@ fn set(principal: &watch::Sender<Option<Subscriber>>, now: Option<Subscriber>) {
         }
         changed
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::actor::Actor;
+    use infra::auth::LocalSigner;
+
+    async fn sessions() -> (Arc<Sessions>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("read.db").display());
+        let org = SqlReadModel::connect(&url).await.expect("sqlite");
+        let verifier = LocalSigner::from_seed(&[7; 32], "erp", "erp-api").verifier();
+        let signin = Arc::new(Authenticator::new(verifier, org));
+        (Sessions::start(signin, 20, Duration::from_secs(3600)), dir)
+    }
+
+    fn employee(n: u128) -> Subscriber {
+        Subscriber {
+            actor: Actor::employee(EmployeeId(uuid::Uuid::from_u128(n))),
+            delegations: Vec::new(),
+            detail: (),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_employee_who_connects_while_a_recheck_reads_keeps_their_connection() {
+        let (sessions, _dir) = sessions().await;
+        let earlier = sessions.join(employee(1)).expect("a seat");
+        // The recheck's lookup started with employee 1 only; employee 2 connects meanwhile.
+        let looked_up = [earlier.principal.now().expect("signed in").actor.id];
+        let later = sessions.join(employee(2)).expect("a seat");
+        let found = HashMap::from([(looked_up[0], employee(1))]);
+        sessions.apply(&looked_up, &found);
+        assert!(later.principal.now().is_some(), "not asked about, so not deactivated");
+        assert!(earlier.principal.now().is_some());
+        // Looked up and not found: deactivated.
+        sessions.apply(&looked_up, &HashMap::new());
+        assert!(earlier.principal.now().is_none());
+        assert!(later.principal.now().is_some());
+    }
 }
