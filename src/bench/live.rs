@@ -56,6 +56,7 @@ pub(crate) async fn until_pushed(ws: &mut Socket, doc: &str) -> anyhow::Result<(
                     return Ok(());
                 }
             }
+            Ok(Some(Ok(Message::Close(frame)))) => anyhow::bail!("the server closed the connection: {frame:?}"),
             Ok(Some(Ok(_))) => {}
             Ok(other) => anyhow::bail!("connection ended: {other:?}"),
         }
