@@ -169,56 +169,81 @@ async fn authenticate(
     Ok((subscriber, expires))
 }
 
+type Sink = futures::stream::SplitSink<WebSocket, Message>;
+type Source = futures::stream::SplitStream<WebSocket>;
+
 async fn serve(socket: WebSocket, notifier: Arc<Notifier>) {
     let (mut sink, mut stream) = socket.split();
-    // Until connection_ack: only init (and pings) are accepted.
+    // Boxed: the handshake's state (its timer, the sign-in) lives only while it runs, not in
+    // every idle connection's future.
+    let Some((subscriber, expires)) = Box::pin(handshake(&mut sink, &mut stream, &notifier)).await else {
+        return;
+    };
+    connected(sink, stream, notifier, subscriber, expires).await;
+}
+
+/// Until `connection_ack`: only init (and pings) are accepted. The subscriber and when their
+/// token expires, or `None` when the connection ended (closed with the protocol's code).
+async fn handshake(
+    sink: &mut Sink,
+    stream: &mut Source,
+    notifier: &Notifier,
+) -> Option<(Subscriber, chrono::DateTime<chrono::Utc>)> {
     let deadline = tokio::time::Instant::now() + notifier.config.init_timeout;
-    let (subscriber, expires) = loop {
+    loop {
         let next = tokio::time::timeout_at(deadline, stream.next()).await;
         let message = match next {
             Err(_) => {
                 send_within(
-                    &mut sink,
+                    sink,
                     close(4408, "Connection initialisation timeout"),
                     notifier.config.keepalive,
                 )
                 .await;
-                return;
+                return None;
             }
-            Ok(None) | Ok(Some(Err(_))) => return,
+            Ok(None) | Ok(Some(Err(_))) => return None,
             Ok(Some(Ok(message))) => message,
         };
         let Message::Text(body) = message else {
             if matches!(message, Message::Close(_)) {
-                return;
+                return None;
             }
             continue;
         };
         match parse(body.as_str()) {
-            // Boxed: the sign-in's state lives only while it runs, not in every idle
-            // connection's future.
-            Incoming::Init(payload) => match Box::pin(authenticate(&notifier, &payload)).await {
-                Ok(ok) => break ok,
+            Incoming::Init(payload) => match authenticate(notifier, &payload).await {
+                Ok(ok) => return Some(ok),
                 Err(why) => {
                     tracing::info!(%why, "connection_init refused");
-                    send_within(&mut sink, close(4403, "Forbidden"), notifier.config.keepalive).await;
-                    return;
+                    send_within(sink, close(4403, "Forbidden"), notifier.config.keepalive).await;
+                    return None;
                 }
             },
             Incoming::Ping => {
-                send_within(&mut sink, text(json!({ "type": "pong" })), notifier.config.keepalive).await;
+                send_within(sink, text(json!({ "type": "pong" })), notifier.config.keepalive).await;
             }
             Incoming::Pong => {}
             Incoming::Subscribe(..) | Incoming::Complete(_) => {
-                send_within(&mut sink, close(4401, "Unauthorized"), notifier.config.keepalive).await;
-                return;
+                send_within(sink, close(4401, "Unauthorized"), notifier.config.keepalive).await;
+                return None;
             }
             Incoming::Invalid(why) => {
-                send_within(&mut sink, close(4400, &why), notifier.config.keepalive).await;
-                return;
+                send_within(sink, close(4400, &why), notifier.config.keepalive).await;
+                return None;
             }
         }
-    };
+    }
+}
+
+/// The connection after its handshake: its subscriptions, pings, and the checks that end it.
+async fn connected(
+    mut sink: Sink,
+    mut stream: Source,
+    notifier: Arc<Notifier>,
+    subscriber: Subscriber,
+    expires: chrono::DateTime<chrono::Utc>,
+) {
     let Some(seat) = notifier.sessions.join(subscriber) else {
         send_within(
             &mut sink,
@@ -330,9 +355,9 @@ async fn serve(socket: WebSocket, notifier: Arc<Notifier>) {
 /// Sends one message within `limit`. A client that stops reading would otherwise hold the
 /// connection's loop in a send, where it no longer sees token expiry, a lost principal or the
 /// keepalive; past the limit the connection ends instead.
-async fn send_within<S>(sink: &mut S, message: Message, limit: Duration) -> bool
-where
-    S: futures::Sink<Message> + Unpin,
-{
-    matches!(tokio::time::timeout(limit, sink.send(message)).await, Ok(Ok(())))
+///
+/// Boxed: its timer lives only while a message is being sent, not in every idle
+/// connection's future.
+fn send_within(sink: &mut Sink, message: Message, limit: Duration) -> futures::future::BoxFuture<'_, bool> {
+    Box::pin(async move { matches!(tokio::time::timeout(limit, sink.send(message)).await, Ok(Ok(()))) })
 }
