@@ -64,16 +64,18 @@ pub trait Accounts: Send + Sync {
         ids: &[EmployeeId],
     ) -> impl Future<Output = Result<Vec<Account<Self::Detail>>, SignInError>> + Send;
 
-    /// The delegations open at `now` that name `proxy` their proxy (대결자). A source that
-    /// does not follow delegations answers none: the command side, where a 대결 names its
+    /// The delegations open at `now` that name each of `proxies` their proxy (대결자), by
+    /// proxy (one with none may be left out): asked for many at once, so that re-reading every
+    /// connected employee costs a query per chunk of them, not one each. A source that does
+    /// not follow delegations answers none: the command side, where a 대결 names its
     /// delegation and the document checks it.
     fn delegations(
         &self,
-        proxy: EmployeeId,
+        proxies: &[EmployeeId],
         now: DateTime<Utc>,
-    ) -> impl Future<Output = Result<Vec<Delegation>, SignInError>> + Send {
-        let _ = (proxy, now);
-        async { Ok(Vec::new()) }
+    ) -> impl Future<Output = Result<HashMap<EmployeeId, Vec<Delegation>>, SignInError>> + Send {
+        let _ = (proxies, now);
+        async { Ok(HashMap::new()) }
     }
 
     /// A number that changes whenever what this source answers may have changed, when the
@@ -196,15 +198,22 @@ impl<A: Accounts> Authenticator<A> {
         &self,
         ids: &[EmployeeId],
     ) -> Result<HashMap<EmployeeId, Principal<A::Detail>>, SignInError> {
-        let now = Utc::now();
-        let mut found = HashMap::new();
-        for account in self.accounts.accounts(ids).await? {
-            if account.active {
-                let principal = self.complete(account, now).await?;
-                found.insert(principal.actor.id, principal);
-            }
-        }
-        Ok(found)
+        let active: Vec<Account<A::Detail>> = self
+            .accounts
+            .accounts(ids)
+            .await?
+            .into_iter()
+            .filter(|account| account.active)
+            .collect();
+        let proxies: Vec<EmployeeId> = active.iter().map(|account| account.actor.id).collect();
+        let mut delegations = self.accounts.delegations(&proxies, Utc::now()).await?;
+        Ok(active
+            .into_iter()
+            .map(|account| {
+                let id = account.actor.id;
+                (id, principal(account, delegations.remove(&id).unwrap_or_default()))
+            })
+            .collect())
     }
 
     async fn complete(
@@ -212,12 +221,17 @@ impl<A: Accounts> Authenticator<A> {
         account: Account<A::Detail>,
         now: DateTime<Utc>,
     ) -> Result<Principal<A::Detail>, SignInError> {
-        let delegations = self.accounts.delegations(account.actor.id, now).await?;
-        Ok(Principal {
-            actor: account.actor,
-            delegations,
-            detail: account.detail,
-        })
+        let id = account.actor.id;
+        let mut delegations = self.accounts.delegations(&[id], now).await?;
+        Ok(principal(account, delegations.remove(&id).unwrap_or_default()))
+    }
+}
+
+fn principal<D>(account: Account<D>, delegations: Vec<Delegation>) -> Principal<D> {
+    Principal {
+        actor: account.actor,
+        delegations,
+        detail: account.detail,
     }
 }
 
@@ -249,14 +263,22 @@ impl Accounts for SqlReadModel {
         Ok(found)
     }
 
-    async fn delegations(&self, proxy: EmployeeId, now: DateTime<Utc>) -> Result<Vec<Delegation>, SignInError> {
-        Ok(self
-            .open_delegations_to(&proxy.to_string(), now)
-            .await
-            .map_err(unavailable)?
-            .iter()
-            .filter_map(DelegationRecord::to_domain)
-            .collect())
+    async fn delegations(
+        &self,
+        proxies: &[EmployeeId],
+        now: DateTime<Utc>,
+    ) -> Result<HashMap<EmployeeId, Vec<Delegation>>, SignInError> {
+        let proxies: Vec<String> = proxies.iter().map(ToString::to_string).collect();
+        let mut found: HashMap<EmployeeId, Vec<Delegation>> = HashMap::new();
+        for chunk in proxies.chunks(LOOKUP_CHUNK) {
+            let records = self.open_delegations_to(chunk, now).await.map_err(unavailable)?;
+            for delegation in records.iter().filter_map(DelegationRecord::to_domain) {
+                if let Some(proxy) = delegation.proxy {
+                    found.entry(proxy).or_default().push(delegation);
+                }
+            }
+        }
+        Ok(found)
     }
 }
 
@@ -277,6 +299,7 @@ mod tests {
         delegations: Vec<Delegation>,
         down: bool,
         looked_up: Mutex<usize>,
+        delegations_looked_up: Mutex<usize>,
         /// Set: the source tells when it changed, and sign-ins are kept meanwhile.
         generation: Option<std::sync::atomic::AtomicU64>,
     }
@@ -297,8 +320,13 @@ mod tests {
                 .collect())
         }
 
-        async fn delegations(&self, _: EmployeeId, _: DateTime<Utc>) -> Result<Vec<Delegation>, SignInError> {
-            Ok(self.delegations.clone())
+        async fn delegations(
+            &self,
+            proxies: &[EmployeeId],
+            _: DateTime<Utc>,
+        ) -> Result<HashMap<EmployeeId, Vec<Delegation>>, SignInError> {
+            *self.delegations_looked_up.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+            Ok(proxies.iter().map(|p| (*p, self.delegations.clone())).collect())
         }
 
         fn generation(&self) -> Option<u64> {
@@ -413,6 +441,29 @@ mod tests {
         let ids: Vec<EmployeeId> = (1..=3).map(|n| EmployeeId(uuid::Uuid::from_u128(n))).collect();
         let found = auth.principals(&ids).await.expect("looked up");
         assert_eq!(found.keys().collect::<Vec<_>>(), vec![&ids[0]]);
+    }
+
+    /// A notifier re-reads every connected employee every few seconds: their delegations are
+    /// one lookup for all of them, not one each.
+    #[tokio::test]
+    async fn a_recheck_reads_everyones_delegations_at_once() {
+        let delegation = Delegation {
+            id: None,
+            principal: Some(EmployeeId(uuid::Uuid::from_u128(9))),
+            proxy: None,
+            window: None,
+            revoked: false,
+        };
+        let (_, auth) = authenticator(Fixed {
+            accounts: (1..=50).map(|n| employee(n, true)).collect(),
+            delegations: vec![delegation.clone()],
+            ..Fixed::default()
+        });
+        let ids: Vec<EmployeeId> = (1..=50).map(|n| EmployeeId(uuid::Uuid::from_u128(n))).collect();
+        let found = auth.principals(&ids).await.expect("looked up");
+        assert_eq!(found.len(), 50);
+        assert!(found.values().all(|p| p.delegations == vec![delegation.clone()]));
+        assert_eq!(*auth.accounts().delegations_looked_up.lock().expect("count"), 1);
     }
 
     #[tokio::test]

@@ -324,7 +324,7 @@ impl DocumentQueries {
         let viewer = viewer(ctx)?;
         let found = stores(ctx)
             .org
-            .open_delegations_to(&viewer.actor.id.to_string(), Utc::now())
+            .open_delegations_to(&[viewer.actor.id.to_string()], Utc::now())
             .await
             .map_err(error::store)?;
         found

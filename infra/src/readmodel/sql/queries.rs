@@ -206,27 +206,34 @@ impl SqlReadModel {
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
-    /// Delegations naming `proxy`, not revoked (whether their window is open is the caller's
-    /// question: it knows the time).
-    pub async fn delegations_to(&self, proxy: &str) -> Result<Vec<DelegationRecord>, StoreError> {
+    /// Delegations naming any of `proxies`, not revoked (whether their window is open is the
+    /// caller's question: it knows the time).
+    pub async fn delegations_to(&self, proxies: &[String]) -> Result<Vec<DelegationRecord>, StoreError> {
+        if proxies.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks = vec!["?"; proxies.len()].join(", ");
+        let binds: Vec<&str> = proxies.iter().map(String::as_str).collect();
         let rows: Vec<DelegationRow> = self
             .rows(
-                "SELECT {columns} FROM delegations WHERE proxy = ? AND revoked = 0 ORDER BY valid_from",
-                &[proxy],
+                &format!(
+                    "SELECT {{columns}} FROM delegations WHERE proxy IN ({marks}) AND revoked = 0 ORDER BY valid_from"
+                ),
+                &binds,
             )
             .await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
-    /// Delegations naming `proxy` whose window holds `now`.
+    /// Delegations naming any of `proxies` whose window holds `now`.
     pub async fn open_delegations_to(
         &self,
-        proxy: &str,
+        proxies: &[String],
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Vec<DelegationRecord>, StoreError> {
         let parse = |t: &str| chrono::DateTime::parse_from_rfc3339(t).map(|t| t.with_timezone(&chrono::Utc));
         Ok(self
-            .delegations_to(proxy)
+            .delegations_to(proxies)
             .await?
             .into_iter()
             .filter(|d| matches!((parse(&d.valid_from), parse(&d.valid_until)), (Ok(f), Ok(u)) if f <= now && now < u))
