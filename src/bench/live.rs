@@ -24,6 +24,24 @@ fn rss_kib(pid: u32) -> anyhow::Result<u64> {
         .context("no VmRSS")
 }
 
+/// CPU time a process has used (user and system), in clock ticks (`/proc/<pid>/stat`).
+fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the command name (which may hold spaces) close with ')'.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .context("no ')' in stat")?
+        .1
+        .split_whitespace()
+        .collect();
+    let at = |i: usize| -> anyhow::Result<u64> { Ok(fields.get(i).context("short stat")?.parse()?) };
+    // utime and stime are fields 14 and 15 of stat; here, after the state (field 3), 11 and 12.
+    Ok(at(11)? + at(12)?)
+}
+
+/// Clock ticks per second as `/proc` counts them (the kernel's USER_HZ, 100 on Linux).
+const USER_HZ: f64 = 100.0;
+
 /// Connects, authenticates and subscribes to the feed.
 pub(crate) async fn subscribed(url: &str, token: &str) -> anyhow::Result<Socket> {
     let mut request = url.into_client_request()?;
@@ -137,6 +155,14 @@ pub async fn run(connections: usize, samples: usize, employees: usize) -> anyhow
         "at that cost 100,000 idle connections would take {} MiB above the server's base of {} MiB",
         after.saturating_sub(before) * 100_000 / connections.max(1) as u64 / 1024,
         before / 1024
+    );
+    // Idle, the server still re-reads every connected employee every few seconds.
+    let (cpu_before, idle) = (cpu_ticks(pid)?, Instant::now());
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let busy = (cpu_ticks(pid)? - cpu_before) as f64 / USER_HZ / idle.elapsed().as_secs_f64();
+    println!(
+        "idle for 10 s with every connection open: the server used {:.1} % of a core",
+        busy * 100.0
     );
     // The probe: KANG's own connection; the command is the lead's approval of KANG's document.
     let (kang, lead) = (&kang, &lead);
