@@ -3,8 +3,8 @@
 //! The token is checked once, at `connection_init`; what the employee may see changes under
 //! an open connection — a delegation is revoked, a role taken away, the employee deactivated.
 //! So every connection of one employee shares one live [`Principal`], and a task re-reads the
-//! org read model for everyone connected every `recheck` (one query for all of them, one per
-//! employee for their delegations): such a change reaches open connections within that
+//! org read model for everyone connected every `recheck` (a query per 500 of them for their
+//! records, and as many for their delegations): such a change reaches open connections within that
 //! interval, not at token expiry. A deactivated employee's principal becomes `None` and their
 //! connections are closed; subscriptions follow the principal as it is now (`schema.rs`).
 //!
@@ -51,12 +51,17 @@ pub struct Sessions {
     signin: Arc<Authenticator<SqlReadModel>>,
     per_user: usize,
     users: Mutex<HashMap<EmployeeId, Session>>,
+    /// Joins so far: each join marks its session with the count, so a recheck can tell a
+    /// session that (re)joined while it read.
+    joins: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Debug)]
 struct Session {
     connections: usize,
     principal: watch::Sender<Option<Subscriber>>,
+    /// The mark of its latest join.
+    joined: u64,
 }
 
 /// One connection's place; dropping it frees the place.
@@ -87,6 +92,7 @@ impl Sessions {
             signin,
             per_user: per_user.max(1),
             users: Mutex::default(),
+            joins: Default::default(),
         });
         let weak: Weak<Self> = Arc::downgrade(&sessions);
         tokio::spawn(async move {
@@ -125,11 +131,13 @@ impl Sessions {
         let session = users.entry(user).or_insert_with(|| Session {
             connections: 0,
             principal: watch::channel(None).0,
+            joined: 0,
         });
         if session.connections >= self.per_user {
             return None;
         }
         session.connections += 1;
+        session.joined = self.joins.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         // Just authenticated: the freshest view of them there is.
         set(&session.principal, Some(subscriber));
         let principal = Principal(session.principal.subscribe());
@@ -142,10 +150,11 @@ impl Sessions {
 
     /// Re-reads every connected employee and tells their connections what changed.
     async fn recheck(&self) {
-        let ids: Vec<EmployeeId> = self.users().keys().copied().collect();
-        if ids.is_empty() {
+        let asked: Vec<(EmployeeId, u64)> = self.users().iter().map(|(id, s)| (*id, s.joined)).collect();
+        if asked.is_empty() {
             return;
         }
+        let ids: Vec<EmployeeId> = asked.iter().map(|(id, _)| *id).collect();
         let found = match self.lookup(&ids).await {
             Ok(found) => found,
             Err(e) => {
@@ -154,20 +163,27 @@ impl Sessions {
                 return;
             }
         };
-        self.apply(&ids, &found);
+        self.apply(&asked, &found);
     }
 
-    /// Tells the connections of the employees in `looked_up` what the lookup `found` of them.
-    /// An employee who connected while the lookup ran was not asked about: their absence from
-    /// `found` must not read as a deactivation, so they keep the principal they signed in
-    /// with until the next recheck.
-    fn apply(&self, looked_up: &[EmployeeId], found: &HashMap<EmployeeId, Subscriber>) {
+    /// Tells the connections of the employees `asked` about (with their sessions' join marks
+    /// then) what the lookup `found` of them. An employee who connected while the lookup ran,
+    /// first or again, signed in after it began: what it found, or its not finding them, is
+    /// older than their sign-in and must not read as a deactivation, so they keep the
+    /// principal they signed in with until the next recheck.
+    fn apply(&self, asked: &[(EmployeeId, u64)], found: &HashMap<EmployeeId, Subscriber>) {
         let users = self.users();
-        for id in looked_up {
-            if let Some(session) = users.get(id) {
+        for (id, joined) in asked {
+            if let Some(session) = users.get(id).filter(|s| s.joined == *joined) {
                 set(&session.principal, found.get(id).cloned());
             }
         }
+    }
+
+    /// The connected employees with their sessions' join marks, as a recheck asks about them.
+    #[cfg(test)]
+    fn asked(&self) -> Vec<(EmployeeId, u64)> {
+        self.users().iter().map(|(id, s)| (*id, s.joined)).collect()
     }
 }
 
@@ -209,16 +225,35 @@ mod tests {
     async fn an_employee_who_connects_while_a_recheck_reads_keeps_their_connection() {
         let (sessions, _dir) = sessions().await;
         let earlier = sessions.join(employee(1)).expect("a seat");
-        // The recheck's lookup started with employee 1 only; employee 2 connects meanwhile.
-        let looked_up = [earlier.principal.now().expect("signed in").actor.id];
+        // The recheck's lookup starts with employee 1 only; employee 2 connects meanwhile.
+        let asked = sessions.asked();
         let later = sessions.join(employee(2)).expect("a seat");
-        let found = HashMap::from([(looked_up[0], employee(1))]);
-        sessions.apply(&looked_up, &found);
+        sessions.apply(&asked, &HashMap::from([(employee(1).actor.id, employee(1))]));
         assert!(later.principal.now().is_some(), "not asked about, so not deactivated");
         assert!(earlier.principal.now().is_some());
-        // Looked up and not found: deactivated.
-        sessions.apply(&looked_up, &HashMap::new());
+        // Asked about and not found: deactivated.
+        sessions.apply(&asked, &HashMap::new());
         assert!(earlier.principal.now().is_none());
         assert!(later.principal.now().is_some());
+    }
+
+    #[tokio::test]
+    async fn an_employee_who_connects_again_while_a_recheck_reads_keeps_their_connection() {
+        let (sessions, _dir) = sessions().await;
+        let first = sessions.join(employee(1)).expect("a seat");
+        // Asked about while inactive (not found); they are reactivated and connect again
+        // before the answer comes.
+        let asked = sessions.asked();
+        let second = sessions.join(employee(1)).expect("a seat");
+        sessions.apply(&asked, &HashMap::new());
+        assert!(
+            second.principal.now().is_some(),
+            "their sign-in is newer than the lookup"
+        );
+        assert!(first.principal.now().is_some());
+        // The next recheck asks about them as they are now.
+        let asked = sessions.asked();
+        sessions.apply(&asked, &HashMap::new());
+        assert!(second.principal.now().is_none());
     }
 }
