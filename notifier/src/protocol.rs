@@ -99,12 +99,13 @@ pub fn sdl() -> String {
 
 async fn upgrade(ws: WebSocketUpgrade, State(notifier): State<Arc<Notifier>>) -> Response {
     // Subscription traffic is small messages: modest buffers keep an idle connection cheap
-    // (the 128 KiB defaults would dominate memory per connection), and a client message
-    // (a subscribe) is capped at 64 KiB.
+    // (the 128 KiB defaults would dominate memory per connection), and a client message (a
+    // subscribe: the web app's are under 1 KiB) is capped at 16 KiB, since a subscription's
+    // document and variables are copied again for each item it pushes.
     ws.protocols(["graphql-transport-ws"])
         .read_buffer_size(512)
         .write_buffer_size(4 * 1024)
-        .max_message_size(64 * 1024)
+        .max_message_size(16 * 1024)
         .on_upgrade(move |socket| serve(socket, notifier))
 }
 

@@ -57,8 +57,8 @@ impl Subscriptions {
         let prepared = self.documents.prepare(&mut request);
         let field = prepared.as_ref().map_or("other", |p| p.field);
         let template = prepared.map(|prepared| Template {
+            variables: declared(&prepared.document, &request.variables),
             prepared,
-            variables: request.variables.clone(),
             operation_name: request.operation_name.clone(),
         });
         let running = Held::new(metrics::gauge!("erp_notifier_subscriptions", "field" => field));
@@ -89,8 +89,11 @@ impl Subscriptions {
                             let (items, template, clock, id) =
                                 (items.clone(), template.clone(), clock.clone(), id.clone());
                             async move {
+                                // Taken whether or not the item resolves, so that no later item
+                                // carries this one's arrival.
+                                let since = clock.take();
                                 let response = template.run(&items, item).await?;
-                                Some(next(&id, &response, clock.take()))
+                                Some(next(&id, &response, since))
                             }
                         })
                         .filter_map(futures::future::ready)
@@ -123,7 +126,8 @@ fn error(id: &str, errors: &[ServerError]) -> BoxStream<'static, Outgoing> {
     stream::once(async { message }).boxed()
 }
 
-/// What an item's execution needs of the subscriber's request.
+/// What an item's execution needs of the subscriber's request: it runs again for every item,
+/// so it keeps nothing the document does not use.
 struct Template {
     prepared: Arc<Prepared>,
     variables: Variables,
@@ -133,7 +137,8 @@ struct Template {
 impl Template {
     /// The subscriber's selection resolved on `item`.
     async fn run(&self, schema: &NotifierSchema, item: Item) -> Option<Response> {
-        let mut request = Request::new(self.prepared.query.clone()).variables(self.variables.clone());
+        // The text is not read again once the parse is set.
+        let mut request = Request::new(String::new()).variables(self.variables.clone());
         if let Some(name) = &self.operation_name {
             request = request.operation_name(name.clone());
         }
@@ -173,7 +178,6 @@ impl Drop for Held {
 
 /// A subscription document as parsed once for everyone who sends its text.
 struct Prepared {
-    query: String,
     document: ExecutableDocument,
     field: &'static str,
 }
@@ -197,7 +201,6 @@ impl Documents {
             None => {
                 let document = async_graphql::parser::parse_query(&request.query).ok()?;
                 let prepared = Arc::new(Prepared {
-                    query: request.query.clone(),
                     field: field_of(&document),
                     document,
                 });
@@ -212,6 +215,23 @@ impl Documents {
         request.set_parsed_query(prepared.document.clone());
         Some(prepared)
     }
+}
+
+/// The variables among `given` that `document`'s operations declare (others are never read).
+fn declared(document: &ExecutableDocument, given: &Variables) -> Variables {
+    use async_graphql::parser::types::DocumentOperations;
+    let operations: Vec<_> = match &document.operations {
+        DocumentOperations::Single(operation) => vec![operation],
+        DocumentOperations::Multiple(operations) => operations.values().collect(),
+    };
+    let mut kept = Variables::default();
+    for definition in operations.iter().flat_map(|o| &o.node.variable_definitions) {
+        let name = &definition.node.name.node;
+        if let Some(value) = given.get(name) {
+            kept.insert(name.clone(), value.clone());
+        }
+    }
+    kept
 }
 
 /// The subscription field a document asks for, as a metric label: one of the schema's, else

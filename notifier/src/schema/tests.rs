@@ -172,3 +172,21 @@ async fn a_subscription_of_two_fields_is_refused_and_opens_no_route() {
         .is_none());
     assert_eq!(world.hub.len(), 0);
 }
+
+#[tokio::test]
+async fn a_refused_subscription_answers_one_error_then_nothing_and_opens_no_route() {
+    let world = world().await;
+    let (_keep, principal) = Principal::fixed(employee(1));
+    let request = async_graphql::Request::new(
+        "subscription { approvalUpdated(id: \"00000000-0000-0000-0000-000000000a01\") { version } }",
+    )
+    .data(principal);
+    let mut messages = world.subscriptions.start("doc".into(), request);
+    let wait = std::time::Duration::from_secs(5);
+    let refused = tokio::time::timeout(wait, messages.next()).await.expect("an answer").expect("a message");
+    assert_eq!(refused.message["type"], "error", "{}", refused.message);
+    assert_eq!(refused.message["id"], "doc");
+    assert_eq!(refused.message["payload"][0]["extensions"]["code"], "NOT_FOUND");
+    assert!(tokio::time::timeout(wait, messages.next()).await.expect("ended").is_none(), "no complete after an error");
+    assert_eq!(world.hub.len(), 0);
+}
