@@ -863,10 +863,96 @@ async fn instances_on_disjoint_partitions_write_side_by_side(store: SqlReadModel
     assert_eq!(store.checksum().await.unwrap(), fresh.checksum().await.unwrap());
 }
 
+/// A notifier re-reads its connected employees' delegations for all of them at once, in
+/// queries of 500: each employee gets exactly the open delegations naming them their proxy,
+/// on either side of a chunk's edge.
+async fn everyones_open_delegations_read_at_once_are_each_their_own(store: SqlReadModel) {
+    let dir = tempfile::tempdir().unwrap();
+    let log: Arc<dyn EventLog> =
+        Arc::new(EmbeddedLog::open(dir.path().join("log"), EmbeddedOptions::default(), Upcasters::default()).unwrap());
+    let now = Utc::now();
+    let e = |n: u128| EmployeeId(Uuid::from_u128(n));
+    for n in 1..=520 {
+        let registered = EmployeeEvent::Registered {
+            id: e(n),
+            name: format!("직원{n}"),
+            email: format!("e{n}@demo.erp"),
+            department: DepartmentId(Uuid::from_u128(900)),
+            position: Position {
+                title: "사원".into(),
+                rank: 1,
+            },
+            manager: None,
+            roles: [Role::Employee].into(),
+            by: e(1),
+            at: now,
+        };
+        append(&*log, streams::EMPLOYEE, e(n).0, 0, &[registered]).await;
+    }
+    // (delegation, principal, proxy, open now): 3 acts for 4; 510 for 511 and 512 (512's is
+    // over), and 2 for 513.
+    let grants = [
+        (1, 4, 3, true),
+        (2, 511, 510, true),
+        (3, 512, 510, false),
+        (4, 513, 2, true),
+    ];
+    for (d, principal, proxy, open) in grants {
+        let id = DelegationId(Uuid::from_u128(7000 + d));
+        let window = if open {
+            Window {
+                from: now - Minutes::hours(1),
+                until: now + Minutes::hours(1),
+            }
+        } else {
+            Window {
+                from: now - Minutes::hours(2),
+                until: now - Minutes::hours(1),
+            }
+        };
+        let granted = DelegationEvent::Granted {
+            id,
+            principal: e(principal),
+            proxy: e(proxy),
+            window,
+            reason: "출장".into(),
+            by: e(principal),
+            at: now - Minutes::hours(3),
+        };
+        append(&*log, streams::DELEGATION, id.0, 0, &[granted]).await;
+    }
+    let projector = rebuild(&log, store).await;
+    let signin = infra::auth::Authenticator::new(
+        infra::auth::LocalSigner::from_seed(&[7; 32], "erp", "erp-api").verifier(),
+        projector.store().clone(),
+    );
+    let ids: Vec<EmployeeId> = (1..=520).map(e).collect();
+    let found = signin.principals(&ids).await.unwrap();
+    assert_eq!(found.len(), 520);
+    let acting_for = |n: u128| {
+        let mut principals: Vec<EmployeeId> = found[&e(n)].delegations.iter().filter_map(|d| d.principal).collect();
+        principals.sort();
+        principals
+    };
+    assert_eq!(acting_for(3), vec![e(4)]);
+    assert_eq!(acting_for(510), vec![e(511)]);
+    assert_eq!(acting_for(2), vec![e(513)]);
+    let others: usize = ids
+        .iter()
+        .filter(|id| ![e(2), e(3), e(510)].contains(id))
+        .map(|id| found[id].delegations.len())
+        .sum();
+    assert_eq!(others, 0);
+}
+
 macro_rules! store_suite {
     ($store:ident, $open:expr) => {
         mod $store {
             use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn everyones_open_delegations_read_at_once_are_each_their_own() {
+                super::everyones_open_delegations_read_at_once_are_each_their_own($open.await).await;
+            }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn projecting_a_history_fills_every_table() {
                 super::projecting_a_history_fills_every_table($open.await).await;
