@@ -183,10 +183,19 @@ async fn a_refused_subscription_answers_one_error_then_nothing_and_opens_no_rout
     .data(principal);
     let mut messages = world.subscriptions.start("doc".into(), request);
     let wait = std::time::Duration::from_secs(5);
-    let refused = tokio::time::timeout(wait, messages.next()).await.expect("an answer").expect("a message");
+    let refused = tokio::time::timeout(wait, messages.next())
+        .await
+        .expect("an answer")
+        .expect("a message");
     assert_eq!(refused.message["type"], "error", "{}", refused.message);
     assert_eq!(refused.message["id"], "doc");
     assert_eq!(refused.message["payload"][0]["extensions"]["code"], "NOT_FOUND");
-    assert!(tokio::time::timeout(wait, messages.next()).await.expect("ended").is_none(), "no complete after an error");
+    assert!(
+        tokio::time::timeout(wait, messages.next())
+            .await
+            .expect("ended")
+            .is_none(),
+        "no complete after an error"
+    );
     assert_eq!(world.hub.len(), 0);
 }
