@@ -45,6 +45,17 @@ impl Principal {
     }
 }
 
+/// Employee `n` (a UUID of that number), with no roles beyond employee and no delegations
+/// (tests).
+#[cfg(test)]
+pub fn plain_employee(n: u128) -> Subscriber {
+    Subscriber {
+        actor: domain::actor::Actor::employee(EmployeeId(uuid::Uuid::from_u128(n))),
+        delegations: Vec::new(),
+        detail: (),
+    }
+}
+
 /// The connected employees of one instance.
 #[derive(Debug)]
 pub struct Sessions {
@@ -201,7 +212,6 @@ fn set(principal: &watch::Sender<Option<Subscriber>>, now: Option<Subscriber>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use domain::actor::Actor;
     use infra::auth::LocalSigner;
 
     async fn sessions() -> (Arc<Sessions>, tempfile::TempDir) {
@@ -213,22 +223,17 @@ mod tests {
         (Sessions::start(signin, 20, Duration::from_secs(3600)), dir)
     }
 
-    fn employee(n: u128) -> Subscriber {
-        Subscriber {
-            actor: Actor::employee(EmployeeId(uuid::Uuid::from_u128(n))),
-            delegations: Vec::new(),
-            detail: (),
-        }
-    }
-
     #[tokio::test]
     async fn an_employee_who_connects_while_a_recheck_reads_keeps_their_connection() {
         let (sessions, _dir) = sessions().await;
-        let earlier = sessions.join(employee(1)).expect("a seat");
+        let earlier = sessions.join(plain_employee(1)).expect("a seat");
         // The recheck's lookup starts with employee 1 only; employee 2 connects meanwhile.
         let asked = sessions.asked();
-        let later = sessions.join(employee(2)).expect("a seat");
-        sessions.apply(&asked, &HashMap::from([(employee(1).actor.id, employee(1))]));
+        let later = sessions.join(plain_employee(2)).expect("a seat");
+        sessions.apply(
+            &asked,
+            &HashMap::from([(plain_employee(1).actor.id, plain_employee(1))]),
+        );
         assert!(later.principal.now().is_some(), "not asked about, so not deactivated");
         assert!(earlier.principal.now().is_some());
         // Asked about and not found: deactivated.
@@ -240,11 +245,11 @@ mod tests {
     #[tokio::test]
     async fn an_employee_who_connects_again_while_a_recheck_reads_keeps_their_connection() {
         let (sessions, _dir) = sessions().await;
-        let first = sessions.join(employee(1)).expect("a seat");
+        let first = sessions.join(plain_employee(1)).expect("a seat");
         // Asked about while inactive (not found); they are reactivated and connect again
         // before the answer comes.
         let asked = sessions.asked();
-        let second = sessions.join(employee(1)).expect("a seat");
+        let second = sessions.join(plain_employee(1)).expect("a seat");
         sessions.apply(&asked, &HashMap::new());
         assert!(
             second.principal.now().is_some(),

@@ -32,17 +32,9 @@ async fn world() -> World {
     }
 }
 
-fn employee(n: u128) -> Subscriber {
-    Subscriber {
-        actor: Actor::employee(domain::ids::EmployeeId(uuid::Uuid::from_u128(n))),
-        delegations: Vec::new(),
-        detail: (),
-    }
-}
-
 /// The first response of `approvalUpdated` on a document nobody drafted, as an outsider.
 async fn updated(world: &World) -> async_graphql::Response {
-    let (_keep, principal) = Principal::fixed(employee(1));
+    let (_keep, principal) = Principal::fixed(crate::sessions::plain_employee(1));
     let request = async_graphql::Request::new(
         "subscription { approvalUpdated(id: \"00000000-0000-0000-0000-000000000a01\") { version } }",
     )
@@ -110,7 +102,7 @@ async fn started<T>(stream: &mut (impl futures::Stream<Item = T> + Unpin)) {
 #[tokio::test]
 async fn an_item_resolved_on_its_own_reads_as_the_long_execution_resolved_it() {
     let world = world().await;
-    let (_keep, principal) = Principal::fixed(employee(7));
+    let (_keep, principal) = Principal::fixed(crate::sessions::plain_employee(7));
     // Aliases, a fragment, a variable-driven @skip and __typename: what a selection can do.
     let query = "subscription Feed($quiet: Boolean!) { feed: myNotifications { ...Entry kind \
                  __typename title @skip(if: $quiet) } } \
@@ -153,7 +145,7 @@ async fn an_item_resolved_on_its_own_reads_as_the_long_execution_resolved_it() {
 #[tokio::test]
 async fn a_subscription_of_two_fields_is_refused_and_opens_no_route() {
     let world = world().await;
-    let (_keep, principal) = Principal::fixed(employee(7));
+    let (_keep, principal) = Principal::fixed(crate::sessions::plain_employee(7));
     let request = async_graphql::Request::new("subscription { a: myNotifications { id } b: inboxChanged { resync } }")
         .data(principal);
     let mut messages = world.subscriptions.start("two".into(), request);
@@ -176,7 +168,7 @@ async fn a_subscription_of_two_fields_is_refused_and_opens_no_route() {
 #[tokio::test]
 async fn a_refused_subscription_answers_one_error_then_nothing_and_opens_no_route() {
     let world = world().await;
-    let (_keep, principal) = Principal::fixed(employee(1));
+    let (_keep, principal) = Principal::fixed(crate::sessions::plain_employee(1));
     let request = async_graphql::Request::new(
         "subscription { approvalUpdated(id: \"00000000-0000-0000-0000-000000000a01\") { version } }",
     )
