@@ -161,7 +161,7 @@ impl Sessions {
 
     /// Re-reads every connected employee and tells their connections what changed.
     async fn recheck(&self) {
-        let asked: Vec<(EmployeeId, u64)> = self.users().iter().map(|(id, s)| (*id, s.joined)).collect();
+        let asked = self.asked();
         if asked.is_empty() {
             return;
         }
@@ -192,7 +192,6 @@ impl Sessions {
     }
 
     /// The connected employees with their sessions' join marks, as a recheck asks about them.
-    #[cfg(test)]
     fn asked(&self) -> Vec<(EmployeeId, u64)> {
         self.users().iter().map(|(id, s)| (*id, s.joined)).collect()
     }

@@ -142,46 +142,19 @@ async fn an_item_resolved_on_its_own_reads_as_the_long_execution_resolved_it() {
     );
 }
 
-#[tokio::test]
-async fn a_subscription_of_two_fields_is_refused_and_opens_no_route() {
-    let world = world().await;
-    let (_keep, principal) = Principal::fixed(crate::sessions::plain_employee(7));
-    let request = async_graphql::Request::new("subscription { a: myNotifications { id } b: inboxChanged { resync } }")
-        .data(principal);
-    let mut messages = world.subscriptions.start("two".into(), request);
+/// The one message `start` answers a refused subscription with (an `error`, after which the
+/// subscription ends), checking that no route stays open.
+async fn refusal(world: &World, id: &str, query: &str, who: u128) -> serde_json::Value {
+    let (_keep, principal) = Principal::fixed(crate::sessions::plain_employee(who));
+    let request = async_graphql::Request::new(query).data(principal);
+    let mut messages = world.subscriptions.start(id.into(), request);
     let wait = std::time::Duration::from_secs(5);
     let refused = tokio::time::timeout(wait, messages.next())
         .await
         .expect("an answer")
         .expect("a message");
     assert_eq!(refused.message["type"], "error", "{}", refused.message);
-    assert!(refused.message["payload"][0]["message"]
-        .as_str()
-        .is_some_and(|m| m.contains("exactly one top-level field")));
-    assert!(tokio::time::timeout(wait, messages.next())
-        .await
-        .expect("ended")
-        .is_none());
-    assert_eq!(world.hub.len(), 0);
-}
-
-#[tokio::test]
-async fn a_refused_subscription_answers_one_error_then_nothing_and_opens_no_route() {
-    let world = world().await;
-    let (_keep, principal) = Principal::fixed(crate::sessions::plain_employee(1));
-    let request = async_graphql::Request::new(
-        "subscription { approvalUpdated(id: \"00000000-0000-0000-0000-000000000a01\") { version } }",
-    )
-    .data(principal);
-    let mut messages = world.subscriptions.start("doc".into(), request);
-    let wait = std::time::Duration::from_secs(5);
-    let refused = tokio::time::timeout(wait, messages.next())
-        .await
-        .expect("an answer")
-        .expect("a message");
-    assert_eq!(refused.message["type"], "error", "{}", refused.message);
-    assert_eq!(refused.message["id"], "doc");
-    assert_eq!(refused.message["payload"][0]["extensions"]["code"], "NOT_FOUND");
+    assert_eq!(refused.message["id"], id);
     assert!(
         tokio::time::timeout(wait, messages.next())
             .await
@@ -190,4 +163,23 @@ async fn a_refused_subscription_answers_one_error_then_nothing_and_opens_no_rout
         "no complete after an error"
     );
     assert_eq!(world.hub.len(), 0);
+    refused.message
+}
+
+#[tokio::test]
+async fn a_subscription_of_two_fields_is_refused_and_opens_no_route() {
+    let world = world().await;
+    let two = "subscription { a: myNotifications { id } b: inboxChanged { resync } }";
+    let refused = refusal(&world, "two", two, 7).await;
+    assert!(refused["payload"][0]["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("exactly one top-level field")));
+}
+
+#[tokio::test]
+async fn a_refused_subscription_answers_one_error_then_nothing_and_opens_no_route() {
+    let world = world().await;
+    let hidden = "subscription { approvalUpdated(id: \"00000000-0000-0000-0000-000000000a01\") { version } }";
+    let refused = refusal(&world, "doc", hidden, 1).await;
+    assert_eq!(refused["payload"][0]["extensions"]["code"], "NOT_FOUND");
 }

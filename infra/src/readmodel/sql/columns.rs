@@ -98,6 +98,60 @@ impl<K> ser::SerializeStruct for &mut Record<'_, K> {
     }
 }
 
+/// Refuses the compound shapes other than a struct (sequences, tuples, maps, variants) with
+/// the serializer's own [`Refusal::refusal`].
+macro_rules! compounds_refused {
+    () => {
+        fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Misfit> {
+            self.refusal()
+        }
+        fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Misfit> {
+            self.refusal()
+        }
+        fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeTupleStruct, Misfit> {
+            self.refusal()
+        }
+        fn serialize_tuple_variant(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeTupleVariant, Misfit> {
+            self.refusal()
+        }
+        fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Misfit> {
+            self.refusal()
+        }
+        fn serialize_struct_variant(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeStructVariant, Misfit> {
+            self.refusal()
+        }
+    };
+}
+
+/// How a serializer refuses a shape it does not take.
+trait Refusal {
+    fn refusal<T>(&self) -> Result<T, Misfit>;
+}
+
+impl<K> Refusal for &mut Record<'_, K> {
+    fn refusal<T>(&self) -> Result<T, Misfit> {
+        Err(self.refused())
+    }
+}
+
+impl Refusal for Scalar {
+    fn refusal<T>(&self) -> Result<T, Misfit> {
+        nested()
+    }
+}
+
 /// Refuses anything but a struct at the top.
 macro_rules! not_a_record {
     ($($method:ident($($arg:ty),*)),* $(,)?) => {
@@ -158,36 +212,7 @@ impl<K> ser::Serializer for &mut Record<'_, K> {
     ) -> Result<(), Misfit> {
         Err(self.refused())
     }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Misfit> {
-        Err(self.refused())
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Misfit> {
-        Err(self.refused())
-    }
-    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeTupleStruct, Misfit> {
-        Err(self.refused())
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, Misfit> {
-        Err(self.refused())
-    }
-    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Misfit> {
-        Err(self.refused())
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, Misfit> {
-        Err(self.refused())
-    }
+    compounds_refused!();
 }
 
 /// Integers become integer values, refused past `i64`.
@@ -280,39 +305,10 @@ impl ser::Serializer for Scalar {
     ) -> Result<Value, Misfit> {
         nested()
     }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Misfit> {
-        nested()
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Misfit> {
-        nested()
-    }
-    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeTupleStruct, Misfit> {
-        nested()
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, Misfit> {
-        nested()
-    }
-    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Misfit> {
-        nested()
-    }
     fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, Misfit> {
         nested()
     }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, Misfit> {
-        nested()
-    }
+    compounds_refused!();
 }
 
 #[cfg(test)]
