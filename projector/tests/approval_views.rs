@@ -14,6 +14,7 @@ use infra::bus::Change;
 use infra::eventlog::embedded::{EmbeddedLog, EmbeddedOptions};
 use infra::eventlog::{streams, Checkpoint, EventLog, ExpectedVersion, NewCommit, NewEvent, StreamRef, Upcasters};
 use infra::readmodel::mongo::MongoViews;
+use infra::readmodel::sql::SqlReadModel;
 use infra::readmodel::ApprovalViews;
 use infra::readmodel::Projection;
 use projector::Projector;
@@ -38,18 +39,41 @@ async fn run(log: &dyn EventLog, id: ApprovalId, command: C) {
         .collect();
     let state = Approval::fold(&events);
     let new = state.decide(&command).unwrap();
+    let new = new.iter().map(|e| NewEvent::from_domain(e).unwrap()).collect();
+    append(log, &id.to_string(), events.len() as u64, new).await;
+}
+
+/// Appends `events` to approval stream `id` at version `after`, as they are.
+async fn append(log: &dyn EventLog, id: &str, after: u64, events: Vec<NewEvent>) {
     log.append(NewCommit {
-        stream,
-        expected: ExpectedVersion::Exact(events.len() as u64),
+        stream: StreamRef::new(streams::APPROVAL, id),
+        expected: ExpectedVersion::Exact(after),
         command_id: Uuid::now_v7(),
         correlation_id: Uuid::now_v7(),
         causation_id: None,
         actor: None,
         traceparent: None,
-        events: new.iter().map(|e| NewEvent::from_domain(e).unwrap()).collect(),
+        events,
     })
     .await
     .unwrap();
+}
+
+/// `n` documents ALICE drafts for BOB, in order.
+async fn drafts(log: &dyn EventLog, n: u128) -> Vec<ApprovalId> {
+    let ids: Vec<ApprovalId> = (0..n).map(|n| ApprovalId(Uuid::from_u128(1_000 + n))).collect();
+    for id in &ids {
+        let command = C::Draft {
+            id: *id,
+            form: general_form(),
+            content: content("초안"),
+            line: ApprovalLine::sequential([BOB]),
+            by: Actor::employee(ALICE),
+            at: Utc::now(),
+        };
+        run(log, *id, command).await;
+    }
+    ids
 }
 
 fn content(title: &str) -> Content {
@@ -387,6 +411,103 @@ async fn followers_on_disjoint_partitions_write_side_by_side(
     assert_eq!(store.checksum().await.unwrap(), fresh.checksum().await.unwrap());
 }
 
+/// A batch that fails near its end writes nothing of itself, although its first rows went to
+/// the store while the rest was still being folded: they are rolled back with it, and its
+/// place stays where it was. A catch-up then steps over the commit that does not fold and
+/// applies every other.
+async fn a_batch_that_fails_near_its_end_writes_nothing_of_itself(store: Box<dyn ApprovalViews>) {
+    let dir = tempfile::tempdir().unwrap();
+    let log: Arc<dyn EventLog> =
+        Arc::new(EmbeddedLog::open(dir.path(), EmbeddedOptions::default(), Upcasters::default()).unwrap());
+    // Enough drafts that their timeline rows fill several statements before the bad commit.
+    let drafts = drafts(&*log, 300).await;
+    let bad = ApprovalId(Uuid::from_u128(999));
+    let undecodable = NewEvent {
+        event_type: "approval.drafted".into(),
+        schema_version: 1,
+        payload: serde_json::json!({ "type": "approval.drafted", "id": 5 }),
+    };
+    append(&*log, &bad.to_string(), 0, vec![undecodable]).await;
+    let empty = store.checksum().await.unwrap();
+    let mut sub = log.subscribe(streams::APPROVAL, Checkpoint::new()).await.unwrap();
+    let batch = sub.next_batch(1_000, Duration::from_secs(1)).await.unwrap();
+    assert_eq!(batch.len(), drafts.len() + 1);
+
+    let failed = store.apply(&batch, sub.checkpoint(), true).await;
+    assert!(
+        matches!(failed, Err(infra::readmodel::StoreError::Corrupt(_))),
+        "{failed:?}"
+    );
+    assert_eq!(store.checksum().await.unwrap(), empty, "nothing of the batch is stored");
+    assert_eq!(store.checkpoint().await.unwrap(), Checkpoint::new());
+    assert!(store.timeline(&drafts[0].to_string()).await.unwrap().is_empty());
+
+    let views: Arc<dyn ApprovalViews> = Arc::from(store);
+    let projector = Projector::new(log.clone(), support::sqlite_store().await).with_views(views.clone());
+    projector.catch_up(Projection::Approvals).await.unwrap();
+    for id in [drafts[0], drafts[299]] {
+        assert_eq!(views.timeline(&id.to_string()).await.unwrap().len(), 1, "{id}");
+    }
+    assert!(views.approval(&bad.to_string()).await.unwrap().is_none());
+    assert_eq!(views.checkpoint().await.unwrap(), *sub.checkpoint());
+}
+
+/// An insert the store refuses while the batch is still being folded (two streams drafting
+/// the same document id collide on its rows) fails the batch with the store's refusal, not
+/// a retryable conflict, and writes nothing of it; a catch-up then steps over the refused
+/// commit and applies every other.
+async fn an_insert_refused_while_folding_fails_the_batch_with_the_refusal(store: SqlReadModel) {
+    let dir = tempfile::tempdir().unwrap();
+    let log: Arc<dyn EventLog> =
+        Arc::new(EmbeddedLog::open(dir.path(), EmbeddedOptions::default(), Upcasters::default()).unwrap());
+    let twin = ApprovalId(Uuid::from_u128(500));
+    let drafted = Approval::default()
+        .decide(&C::Draft {
+            id: twin,
+            form: general_form(),
+            content: content("쌍둥이"),
+            line: ApprovalLine::sequential([BOB]),
+            by: Actor::employee(ALICE),
+            at: Utc::now(),
+        })
+        .unwrap();
+    for stream in [Uuid::from_u128(501), Uuid::from_u128(502)] {
+        let events = drafted.iter().map(|e| NewEvent::from_domain(e).unwrap()).collect();
+        append(&*log, &stream.to_string(), 0, events).await;
+    }
+    // Folded after the collision: enough to fill statements the refused one is ahead of.
+    let drafts = drafts(&*log, 300).await;
+    let empty = ApprovalViews::checksum(&store).await.unwrap();
+    let mut sub = log.subscribe(streams::APPROVAL, Checkpoint::new()).await.unwrap();
+    let batch = sub.next_batch(1_000, Duration::from_secs(1)).await.unwrap();
+
+    let refused = ApprovalViews::apply(&store, &batch, sub.checkpoint(), true).await;
+    assert!(
+        matches!(refused, Err(infra::readmodel::StoreError::Rejected(_))),
+        "{refused:?}"
+    );
+    assert_eq!(ApprovalViews::checksum(&store).await.unwrap(), empty);
+
+    let views: Arc<dyn ApprovalViews> = Arc::new(store);
+    let projector = Projector::new(log.clone(), support::sqlite_store().await).with_views(views.clone());
+    projector.catch_up(Projection::Approvals).await.unwrap();
+    assert!(views.approval(&twin.to_string()).await.unwrap().is_some());
+    for id in [drafts[0], drafts[299]] {
+        assert_eq!(views.timeline(&id.to_string()).await.unwrap().len(), 1, "{id}");
+    }
+    assert_eq!(views.checkpoint().await.unwrap(), *sub.checkpoint());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_sqlite_an_insert_refused_while_folding_fails_the_batch_with_the_refusal() {
+    an_insert_refused_while_folding_fails_the_batch_with_the_refusal(support::sqlite_store().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_mariadb_an_insert_refused_while_folding_fails_the_batch_with_the_refusal() {
+    an_insert_refused_while_folding_fails_the_batch_with_the_refusal(support::mariadb_store().await).await;
+}
+
 macro_rules! views_suite {
     ($store:ident, $open:expr) => {
         mod $store {
@@ -406,6 +527,10 @@ macro_rules! views_suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn a_replay_swaps_in_a_copy_equal_to_a_fresh_rebuild() {
                 super::a_replay_swaps_in_a_copy_equal_to_a_fresh_rebuild($open.await, $open.await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn a_batch_that_fails_near_its_end_writes_nothing_of_itself() {
+                super::a_batch_that_fails_near_its_end_writes_nothing_of_itself($open.await).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn a_live_projection_follows_a_copy_swapped_in_under_it() {

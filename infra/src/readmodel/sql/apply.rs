@@ -1,7 +1,9 @@
 //! Applying a batch of commits to the SQL read model: one transaction holding the rows, each
 //! stream's guard (version, hash, folded state) and the projection's checkpoint.
 
-use super::schema::{bound, bound_in, insert_row, insert_rows, replace_rows, text_at, Bound, Value};
+use super::schema::{
+    bound, bound_in, insert_row, insert_rows, replace_rows, rows_per_statement, text_at, Bound, Value,
+};
 use super::SqlReadModel;
 use crate::eventlog::chain::Head;
 use crate::eventlog::{Checkpoint, Delivered};
@@ -92,140 +94,25 @@ impl SqlReadModel {
             }
             None => checkpoint.clone(),
         };
-        let mut outcome = Applied::default();
-        let mut guards = guards(&mut tx, projection, batch).await?;
-        // A stream without a guard has no rows yet (its guard is written with them, in one
-        // transaction): its rows are inserted without deleting first.
-        let stored: std::collections::HashSet<String> = guards.keys().cloned().collect();
-        // Everything is folded first and written at the end, a few statements per table:
-        // append-only rows (timeline, feed, ledger) as they came — the guard passed inside
-        // this transaction, so they cannot exist yet — and rows with one current value per
-        // key once per batch, whatever number of commits touched them.
-        let mut appended = WrittenOnce::default();
-        let mut current = Latest::default();
-        // Each document's inbox rows, with whether it is new (nothing of it to delete).
-        let mut inboxes: Vec<(String, bool, Vec<InboxRow>)> = Vec::new();
-        // Approval aggregates folded in this batch, by stream, in first-touched order.
-        let mut documents: Vec<(String, Approval)> = Vec::new();
-        let mut document_at: HashMap<String, usize> = HashMap::new();
-        for delivered in batch {
-            let commit = &delivered.commit;
-            let (head, state) = guards.remove(&commit.stream_id).unwrap_or_default();
-            if commit.events.is_empty() || commit.first_version != head.version + 1 {
-                outcome.skipped += 1;
-                guards.insert(commit.stream_id.clone(), (head, state));
-                continue;
-            }
-            let head = Head {
-                version: commit.last_version(),
-                hash: commit.last_hash().to_owned(),
-            };
-            if projection == Projection::Approvals {
-                // The aggregate stays folded across the batch: its state, list row and inbox
-                // rows are built once, after the stream's last commit in it.
-                let at = match document_at.get(&commit.stream_id) {
-                    Some(at) => *at,
-                    None => {
-                        documents.push((commit.stream_id.clone(), restore(state.as_deref())?));
-                        document_at.insert(commit.stream_id.clone(), documents.len() - 1);
-                        documents.len() - 1
-                    }
-                };
-                let approval = &mut documents[at].1;
-                let fold = fold_approval_events(approval, delivered, notify)?;
-                for row in &fold.timeline {
-                    appended.push(bound(row)?);
-                }
-                for row in &fold.notifications {
-                    appended.push(bound(row)?);
-                }
-                outcome.published.extend(fold.published);
-                outcome.applied += 1;
-                guards.insert(commit.stream_id.clone(), (head, None));
-                continue;
-            }
-            let state = {
-                let fold = fold_org(projection, state.as_deref(), commit)?;
-                for row in &fold.ledger {
-                    appended.push(bound(row)?);
-                }
-                if let Some(table) = notice_table(projection) {
-                    for row in &fold.notices {
-                        appended.push(bound_in(table, row)?);
-                    }
-                }
-                if notify {
-                    outcome.published.extend(org_changes(projection, delivered, &fold));
-                }
-                let row = match &fold.current {
-                    OrgRow::Employee(row) => Some(bound(row)?),
-                    OrgRow::Department(row) => Some(bound(row)?),
-                    OrgRow::Delegation(row) => Some(bound(row)?),
-                    OrgRow::LeaveBalance(row) => Some(bound(row)?),
-                    OrgRow::AttendanceDay(row) => Some(bound(row)?),
-                    OrgRow::FeedRead(row) => Some(bound(row)?),
-                    OrgRow::Quest(row, participants) => {
-                        for participant in participants {
-                            current.keep(bound(participant)?);
-                        }
-                        row.as_ref().map(bound).transpose()?
-                    }
-                };
-                if let Some(row) = row {
-                    current.keep(row);
-                }
-                fold.state
-            };
-            current.keep(bound(&StreamGuardRow {
-                projection: projection.name().to_owned(),
-                stream_id: commit.stream_id.clone(),
-                version: head.version as i64,
-                hash: head.hash.clone(),
-                state: state.clone(),
-            })?);
-            outcome.applied += 1;
-            guards.insert(commit.stream_id.clone(), (head, Some(state)));
-        }
-        for (stream_id, approval) in &documents {
-            let Some((head, _)) = guards.get(stream_id) else {
-                continue;
-            };
-            let DocumentRows { state, current: rows } = document_rows(approval, head.version)?;
-            let guard = bound(&StreamGuardRow {
-                projection: projection.name().to_owned(),
-                stream_id: stream_id.clone(),
-                version: head.version as i64,
-                hash: head.hash.clone(),
-                state,
-            })?;
-            let new = !stored.contains(stream_id);
-            if let Some((row, inbox)) = rows {
-                let doc = row.id.clone();
-                let row = bound(&row)?;
-                if new {
-                    appended.push(row);
-                } else {
-                    current.keep(row);
-                }
-                inboxes.push((doc, new, inbox));
-            }
-            if new {
-                appended.push(guard);
-            } else {
-                current.keep(guard);
-            }
-        }
-        for rows in appended.by_table.into_values() {
-            insert_rows(&mut tx, rows).await?;
-        }
+        let guards = guards(&mut tx, projection, batch).await?;
+        // Rows written once go to the store a statement at a time while the rest of the batch
+        // is still being folded: the store's connection inserts them as this task folds on.
+        let (statements, queued) = tokio::sync::mpsc::channel(STATEMENTS_AHEAD);
+        let (folded, inserted) = tokio::join!(
+            fold_batch(projection, batch, guards, notify, Appender::new(statements)),
+            insert_queued(&mut tx, queued),
+        );
+        // A fold stops when the inserts fail; their error is the one that says why.
+        inserted?;
+        let Folded {
+            mut outcome,
+            current,
+            replaced_inboxes,
+        } = folded?;
         for rows in current.into_tables().into_values() {
             replace_rows(&mut tx, rows).await?;
         }
-        let replaced: Vec<&str> = inboxes
-            .iter()
-            .filter(|(_, new, _)| !new)
-            .map(|(doc, _, _)| doc.as_str())
-            .collect();
+        let replaced: Vec<&str> = replaced_inboxes.iter().map(|(doc, _)| doc.as_str()).collect();
         for chunk in replaced.chunks(500) {
             let marks = vec!["?"; chunk.len()].join(", ");
             let sql = format!("DELETE FROM inbox WHERE doc IN ({marks})");
@@ -235,9 +122,9 @@ impl SqlReadModel {
             }
             delete.execute(&mut *tx).await?;
         }
-        let inbox_rows = inboxes
+        let inbox_rows = replaced_inboxes
             .iter()
-            .flat_map(|(_, _, rows)| rows.iter().map(bound))
+            .flat_map(|(_, rows)| rows.iter().map(bound))
             .collect::<Result<Vec<_>, _>>()?;
         insert_rows(&mut tx, inbox_rows).await?;
         let positions = written
@@ -319,6 +206,154 @@ impl SqlReadModel {
     }
 }
 
+/// What folding a batch leaves to write after its rows written once: rows with one current
+/// value per key, and the inbox rows of documents that had some before.
+struct Folded {
+    outcome: Applied,
+    current: Latest,
+    replaced_inboxes: Vec<(String, Vec<InboxRow>)>,
+}
+
+/// Folds a batch into its rows: those written once (timeline, feed, ledger, and a new
+/// stream's rows) go to `appended` as they come; the rest is returned. Each stream takes a
+/// commit only at its next version past its guard.
+async fn fold_batch(
+    projection: Projection,
+    batch: &[Delivered],
+    mut guards: HashMap<String, (Head, Option<String>)>,
+    notify: bool,
+    mut appended: Appender,
+) -> Result<Folded, StoreError> {
+    let mut outcome = Applied::default();
+    // A stream without a guard has no rows yet (its guard is written with them, in one
+    // transaction): its rows are inserted without deleting first.
+    let stored: std::collections::HashSet<String> = guards.keys().cloned().collect();
+    // Rows with one current value per key are written once per batch, whatever number of
+    // commits touched them; append-only rows (timeline, feed, ledger) as they came — the
+    // guard passed inside this transaction, so they cannot exist yet.
+    let mut current = Latest::default();
+    let mut replaced_inboxes: Vec<(String, Vec<InboxRow>)> = Vec::new();
+    // Approval aggregates folded in this batch, by stream, in first-touched order.
+    let mut documents: Vec<(String, Approval)> = Vec::new();
+    let mut document_at: HashMap<String, usize> = HashMap::new();
+    for delivered in batch {
+        let commit = &delivered.commit;
+        let (head, state) = guards.remove(&commit.stream_id).unwrap_or_default();
+        if commit.events.is_empty() || commit.first_version != head.version + 1 {
+            outcome.skipped += 1;
+            guards.insert(commit.stream_id.clone(), (head, state));
+            continue;
+        }
+        let head = Head {
+            version: commit.last_version(),
+            hash: commit.last_hash().to_owned(),
+        };
+        if projection == Projection::Approvals {
+            // The aggregate stays folded across the batch: its state, list row and inbox
+            // rows are built once, after the stream's last commit in it.
+            let at = match document_at.get(&commit.stream_id) {
+                Some(at) => *at,
+                None => {
+                    documents.push((commit.stream_id.clone(), restore(state.as_deref())?));
+                    document_at.insert(commit.stream_id.clone(), documents.len() - 1);
+                    documents.len() - 1
+                }
+            };
+            let approval = &mut documents[at].1;
+            let fold = fold_approval_events(approval, delivered, notify)?;
+            for row in &fold.timeline {
+                appended.push(bound(row)?).await?;
+            }
+            for row in &fold.notifications {
+                appended.push(bound(row)?).await?;
+            }
+            outcome.published.extend(fold.published);
+            outcome.applied += 1;
+            guards.insert(commit.stream_id.clone(), (head, None));
+            continue;
+        }
+        let state = {
+            let fold = fold_org(projection, state.as_deref(), commit)?;
+            for row in &fold.ledger {
+                appended.push(bound(row)?).await?;
+            }
+            if let Some(table) = notice_table(projection) {
+                for row in &fold.notices {
+                    appended.push(bound_in(table, row)?).await?;
+                }
+            }
+            if notify {
+                outcome.published.extend(org_changes(projection, delivered, &fold));
+            }
+            let row = match &fold.current {
+                OrgRow::Employee(row) => Some(bound(row)?),
+                OrgRow::Department(row) => Some(bound(row)?),
+                OrgRow::Delegation(row) => Some(bound(row)?),
+                OrgRow::LeaveBalance(row) => Some(bound(row)?),
+                OrgRow::AttendanceDay(row) => Some(bound(row)?),
+                OrgRow::FeedRead(row) => Some(bound(row)?),
+                OrgRow::Quest(row, participants) => {
+                    for participant in participants {
+                        current.keep(bound(participant)?);
+                    }
+                    row.as_ref().map(bound).transpose()?
+                }
+            };
+            if let Some(row) = row {
+                current.keep(row);
+            }
+            fold.state
+        };
+        current.keep(bound(&StreamGuardRow {
+            projection: projection.name().to_owned(),
+            stream_id: commit.stream_id.clone(),
+            version: head.version as i64,
+            hash: head.hash.clone(),
+            state: state.clone(),
+        })?);
+        outcome.applied += 1;
+        guards.insert(commit.stream_id.clone(), (head, Some(state)));
+    }
+    for (stream_id, approval) in &documents {
+        let Some((head, _)) = guards.get(stream_id) else {
+            continue;
+        };
+        let DocumentRows { state, current: rows } = document_rows(approval, head.version)?;
+        let guard = bound(&StreamGuardRow {
+            projection: projection.name().to_owned(),
+            stream_id: stream_id.clone(),
+            version: head.version as i64,
+            hash: head.hash.clone(),
+            state,
+        })?;
+        let new = !stored.contains(stream_id);
+        match rows {
+            Some((row, inbox)) if new => {
+                appended.push(bound(&row)?).await?;
+                for row in &inbox {
+                    appended.push(bound(row)?).await?;
+                }
+            }
+            Some((row, inbox)) => {
+                current.keep(bound(&row)?);
+                replaced_inboxes.push((row.id, inbox));
+            }
+            None => {}
+        }
+        if new {
+            appended.push(guard).await?;
+        } else {
+            current.keep(guard);
+        }
+    }
+    appended.finish().await?;
+    Ok(Folded {
+        outcome,
+        current,
+        replaced_inboxes,
+    })
+}
+
 /// The stored guards — head applied and folded state — of every stream in the batch, read
 /// with one statement per few hundred streams. Streams without one are new.
 async fn guards(
@@ -350,16 +385,60 @@ async fn guards(
     Ok(guards)
 }
 
-/// Rows written once, by table, in the order they came.
-#[derive(Default)]
-struct WrittenOnce {
+/// Statements of rows written once a fold may have queued ahead of the store.
+const STATEMENTS_AHEAD: usize = 4;
+
+/// Rows written once, by table, in the order they came: each table's rows go to the store
+/// as soon as they fill a statement.
+struct Appender {
     by_table: std::collections::BTreeMap<&'static str, Vec<Bound>>,
+    statements: tokio::sync::mpsc::Sender<Vec<Bound>>,
 }
 
-impl WrittenOnce {
-    fn push(&mut self, row: Bound) {
-        self.by_table.entry(row.table).or_default().push(row);
+impl Appender {
+    fn new(statements: tokio::sync::mpsc::Sender<Vec<Bound>>) -> Self {
+        Self {
+            by_table: Default::default(),
+            statements,
+        }
     }
+
+    async fn push(&mut self, row: Bound) -> Result<(), StoreError> {
+        let per_statement = rows_per_statement(row.values.len());
+        let rows = self.by_table.entry(row.table).or_default();
+        rows.push(row);
+        if rows.len() >= per_statement {
+            let full = std::mem::take(rows);
+            self.send(full).await?;
+            // Lets the inserts take the statement while this task folds on.
+            tokio::task::yield_now().await;
+        }
+        Ok(())
+    }
+
+    /// Queues what is left of every table.
+    async fn finish(mut self) -> Result<(), StoreError> {
+        for rows in std::mem::take(&mut self.by_table).into_values() {
+            self.send(rows).await?;
+        }
+        Ok(())
+    }
+
+    async fn send(&self, rows: Vec<Bound>) -> Result<(), StoreError> {
+        // Closed only when the inserts failed; the caller reports their error.
+        self.statements
+            .send(rows)
+            .await
+            .map_err(|_| StoreError::Transient("the batch's inserts stopped".into()))
+    }
+}
+
+/// Inserts the statements a fold queues, in the order they come, until it is done.
+async fn insert_queued(tx: &mut Tx<'_>, mut queued: tokio::sync::mpsc::Receiver<Vec<Bound>>) -> Result<(), StoreError> {
+    while let Some(rows) = queued.recv().await {
+        insert_rows(tx, rows).await?;
+    }
+    Ok(())
 }
 
 /// The last value of each keyed row a batch wrote, in first-written order.

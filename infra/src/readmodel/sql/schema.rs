@@ -414,42 +414,44 @@ pub(super) async fn replace_rows(
             "DELETE FROM {table} WHERE {}",
             vec![per_row.as_str(); chunk.len()].join(" OR ")
         );
-        let mut q = sqlx::query(&delete);
+        let mut arguments = Arguments::with_capacity(chunk.len() * key_columns);
         for row in chunk {
             for v in row.key() {
-                q = bind(q, v.clone());
+                arguments.push(v);
             }
         }
-        q.execute(&mut **tx).await?;
+        sqlx::query_with(&delete, arguments.0).execute(&mut **tx).await?;
     }
     insert_rows(tx, rows).await
 }
 
-/// Inserts rows of one table, many per statement. The rows' values move into the
-/// statements: a rebuild writes every byte of the read model through here.
+/// Inserts rows of one table, many per statement. The statements borrow the rows' values:
+/// a rebuild writes every byte of the read model through here.
 pub(super) async fn insert_rows(tx: &mut sqlx::Transaction<'_, sqlx::Any>, rows: Vec<Bound>) -> Result<(), StoreError> {
     let Some(first) = rows.first() else { return Ok(()) };
     let width = first.values.len();
     let marks = format!("({})", vec!["?"; width].join(", "));
     let names = column_list(first.table)?;
     let table = first.table;
-    let per_statement = (MAX_BINDS / width.max(1)).max(1);
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<Bound> = rows.by_ref().take(per_statement).collect();
+    for chunk in rows.chunks(rows_per_statement(width)) {
         let insert = format!(
             "INSERT INTO {table} ({names}) VALUES {}",
             vec![marks.as_str(); chunk.len()].join(", ")
         );
-        let mut q = sqlx::query(&insert);
+        let mut arguments = Arguments::with_capacity(chunk.len() * width);
         for row in chunk {
-            for v in row.values {
-                q = bind(q, v);
+            for v in &row.values {
+                arguments.push(v);
             }
         }
-        q.execute(&mut **tx).await?;
+        sqlx::query_with(&insert, arguments.0).execute(&mut **tx).await?;
     }
     Ok(())
+}
+
+/// Rows of `width` values one INSERT takes.
+pub(super) fn rows_per_statement(width: usize) -> usize {
+    (MAX_BINDS / width.max(1)).max(1)
 }
 
 /// Inserts one row.
@@ -457,13 +459,24 @@ pub(super) async fn insert_row(tx: &mut sqlx::Transaction<'_, sqlx::Any>, row: B
     insert_rows(tx, vec![row]).await
 }
 
-fn bind<'q>(
-    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    v: Value,
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-    match v {
-        Value::Text(t) => q.bind(t),
-        Value::Int(i) => q.bind(i),
+/// A statement's arguments, sized once and borrowing each text from its row. `Query::bind`
+/// of a `String` would copy it (sqlx's `Any` encodes by reference) and grow the list one
+/// value at a time; a rebuild binds every byte of the read model.
+struct Arguments<'q>(sqlx::any::AnyArguments<'q>);
+
+impl<'q> Arguments<'q> {
+    fn with_capacity(values: usize) -> Self {
+        let mut arguments = sqlx::any::AnyArguments::default();
+        sqlx::Arguments::reserve(&mut arguments, values, 0);
+        Self(arguments)
+    }
+
+    fn push(&mut self, value: &'q Value) {
+        // Adding to `Any` arguments cannot fail: it only records the value.
+        let _ = match value {
+            Value::Text(text) => sqlx::Arguments::add(&mut self.0, text.as_deref()),
+            Value::Int(i) => sqlx::Arguments::add(&mut self.0, *i),
+        };
     }
 }
 
