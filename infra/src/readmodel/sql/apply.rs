@@ -1,5 +1,11 @@
 //! Applying a batch of commits to the SQL read model: one transaction holding the rows, each
 //! stream's guard (version, hash, folded state) and the projection's checkpoint.
+//!
+//! The fold and the store work side by side: rows written once go out a statement at a time
+//! while the rest of the batch is still being folded (on SQLite the connection's own thread
+//! inserts them; on MariaDB the server does), and what has one current value per key is
+//! written once the fold is done. Nothing is visible before the commit, so a batch that fails
+//! half way leaves nothing behind.
 
 use super::schema::{
     bound, bound_in, insert_row, insert_rows, replace_rows, rows_per_statement, text_at, Bound, Value,
