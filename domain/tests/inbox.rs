@@ -121,3 +121,30 @@ fn each_event_notifies_whoever_must_act_or_know() {
     assert_eq!(notice_at(2), vec![(CAROL, Notice::ApprovalRequested)]);
     assert_eq!(notice_at(3), vec![(ALICE, Notice::Approved)]);
 }
+
+/// What a notice needs of the document before an event is who was a current approver then:
+/// the fold passes just that. A withdrawal tells the approver it was waiting for; a rejection
+/// back one step tells the approver it now waits for again.
+#[test]
+fn notices_read_who_was_current_before_the_event() {
+    let history = [
+        drafted(line(&[BOB, CAROL])),
+        submitted(),
+        approved(0, BOB, 2),
+        rejected(1, CAROL, RejectTarget::PreviousStep, 3),
+        E::Withdrawn { by: ALICE, at: t(4) },
+    ];
+    let notice_at = |i: usize| {
+        let before = Approval::fold(&history[..i]);
+        let after = Approval::fold(&history[..=i]);
+        let was_current = before.document().map(|d| d.current_approvers()).unwrap_or_default();
+        let notices = domain::approval::notices_after(&was_current, &history[i], after.document().unwrap());
+        assert_eq!(
+            notices,
+            domain::approval::notices(before.document(), &history[i], after.document().unwrap())
+        );
+        notices
+    };
+    assert_eq!(notice_at(3), vec![(BOB, Notice::Returned)]);
+    assert_eq!(notice_at(4), vec![(BOB, Notice::Withdrawn)]);
+}

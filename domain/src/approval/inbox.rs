@@ -188,14 +188,24 @@ pub fn notices(
     event: &ApprovalEvent,
     after: &ApprovalDocument,
 ) -> Vec<(EmployeeId, Notice)> {
+    let was_current = before.map(ApprovalDocument::current_approvers).unwrap_or_default();
+    notices_after(&was_current, event, after)
+}
+
+/// As [`notices`], given only who was a current approver before the event: all it reads of
+/// the document before, so a fold need not copy the whole document for every event.
+pub fn notices_after(
+    was_current: &[EmployeeId],
+    event: &ApprovalEvent,
+    after: &ApprovalDocument,
+) -> Vec<(EmployeeId, Notice)> {
     use ApprovalEvent as E;
     let actor = event.actor();
     let newly_current = || {
-        let was: Vec<EmployeeId> = before.map(|b| b.current_approvers()).unwrap_or_default();
         after
             .current_approvers()
             .into_iter()
-            .filter(move |who| !was.contains(who))
+            .filter(|who| !was_current.contains(who))
     };
     let mut out: Vec<(EmployeeId, Notice)> = match event {
         E::Submitted { .. } | E::Resubmitted { .. } => newly_current()
@@ -212,12 +222,7 @@ pub fn notices(
         E::Rejected { .. } if after.status == Status::Rejected => vec![(after.drafter, Notice::Rejected)],
         E::Rejected { .. } => newly_current().map(|who| (who, Notice::Returned)).collect(),
         E::Held { .. } => vec![(after.drafter, Notice::Held)],
-        E::Withdrawn { .. } => before
-            .map(|b| b.current_approvers())
-            .unwrap_or_default()
-            .into_iter()
-            .map(|who| (who, Notice::Withdrawn))
-            .collect(),
+        E::Withdrawn { .. } => was_current.iter().map(|who| (*who, Notice::Withdrawn)).collect(),
         E::Commented { .. } => std::iter::once(after.drafter)
             .chain(after.line.deciders())
             .map(|who| (who, Notice::Commented))

@@ -5,7 +5,7 @@ use super::{corrupt, name_of, Cause, Change};
 use crate::eventlog::Delivered;
 use crate::readmodel::rows::{ApprovalRow, FeedEntry, InboxRow, NotificationRow, TimelineRow};
 use crate::readmodel::StoreError;
-use domain::approval::{notices, Approval, ApprovalDocument, ApprovalEvent};
+use domain::approval::{notices_after, Approval, ApprovalDocument, ApprovalEvent};
 use domain::Aggregate;
 use serde::Deserialize;
 
@@ -41,7 +41,8 @@ pub fn fold_approval_events(
     };
     let mut folded = ApprovalEvents::default();
     for recorded in &commit.events {
-        let before = approval.document().cloned();
+        // All the notices read of the document before the event: not a copy of it per event.
+        let was_current = approval.document().map(|d| d.current_approvers()).unwrap_or_default();
         let event = ApprovalEvent::deserialize(&recorded.payload).map_err(corrupt)?;
         approval.evolve(&event);
         let Some(after) = approval.document() else { continue };
@@ -57,7 +58,7 @@ pub fn fold_approval_events(
             at: at.clone(),
             note,
         });
-        for (who, notice) in notices(before.as_ref(), &event, after) {
+        for (who, notice) in notices_after(&was_current, &event, after) {
             let kind = name_of(notice);
             // Deterministic ids: a redelivered event rewrites its notifications, never adds.
             let row = NotificationRow {
