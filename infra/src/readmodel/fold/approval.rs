@@ -1,13 +1,12 @@
 //! The approval views' fold: a document's list row and folded document, its timeline, the
 //! inbox boxes it sits in, the notifications each event sends, and the changes pushed live.
 
-use super::{corrupt, name_of, Cause, Change};
+use super::{corrupt, decode, name_of, Cause, Change};
 use crate::eventlog::Delivered;
 use crate::readmodel::rows::{ApprovalRow, FeedEntry, InboxRow, NotificationRow, TimelineRow};
 use crate::readmodel::StoreError;
 use domain::approval::{notices_after, Approval, ApprovalDocument, ApprovalEvent};
 use domain::Aggregate;
-use serde::Deserialize;
 
 /// What one commit's events add: rows written once, and what live subscribers are told.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -43,7 +42,7 @@ pub fn fold_approval_events(
     for recorded in &commit.events {
         // All the notices read of the document before the event: not a copy of it per event.
         let was_current = approval.document().map(|d| d.current_approvers()).unwrap_or_default();
-        let event = ApprovalEvent::deserialize(&recorded.payload).map_err(corrupt)?;
+        let event: ApprovalEvent = decode(&recorded.payload)?;
         approval.evolve(&event);
         let Some(after) = approval.document() else { continue };
         let (note, on_behalf_of) = note_of(&event);

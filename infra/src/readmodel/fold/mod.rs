@@ -51,6 +51,11 @@ pub(crate) fn restore<A: DeserializeOwned + Default>(state: Option<&str>) -> Res
     state.map_or_else(|| Ok(A::default()), |json| serde_json::from_str(json).map_err(corrupt))
 }
 
+/// A stored payload as its domain event, read in place (not from a copy of its tree).
+pub(crate) fn decode<E: DeserializeOwned>(payload: &serde_json::Value) -> Result<E, StoreError> {
+    E::deserialize(payload).map_err(corrupt)
+}
+
 /// Evolves an aggregate by a commit's events (as stored payloads).
 fn evolve<A>(aggregate: &mut A, payloads: &[&serde_json::Value]) -> Result<(), StoreError>
 where
@@ -58,7 +63,7 @@ where
     A::Event: DeserializeOwned,
 {
     for payload in payloads {
-        let event: A::Event = serde_json::from_value((*payload).clone()).map_err(corrupt)?;
+        let event: A::Event = decode(payload)?;
         aggregate.evolve(&event);
     }
     Ok(())

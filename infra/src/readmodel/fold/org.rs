@@ -8,7 +8,7 @@
 //! KST with an hour's break), with no holiday calendar or leave: what the row holds is what
 //! the punches come to.
 
-use super::{corrupt, evolve, name_of, restore, Cause, Change};
+use super::{corrupt, decode, evolve, name_of, restore, Cause, Change};
 use crate::eventlog::codec::CommitRecord;
 use crate::eventlog::Delivered;
 use crate::readmodel::rows::{
@@ -158,7 +158,7 @@ pub fn fold_org(projection: Projection, state: Option<&str>, commit: &CommitReco
             for event in &commit.events {
                 fold.ledger
                     .push(leave_entry(&commit.stream_id, event.version, &event.payload)?);
-                let decoded: LeaveEvent = serde_json::from_value(event.payload.clone()).map_err(corrupt)?;
+                let decoded: LeaveEvent = decode(&event.payload)?;
                 if let LeaveEvent::PromotionNoticeSent {
                     unused, period_end, at, ..
                 } = &decoded
@@ -184,7 +184,7 @@ pub fn fold_org(projection: Projection, state: Option<&str>, commit: &CommitReco
         Projection::Attendance => {
             let mut fold = fold_one(state, &payloads, |d| OrgRow::AttendanceDay(attendance_row(d, version)))?;
             for event in &commit.events {
-                let decoded: AttendanceEvent = serde_json::from_value(event.payload.clone()).map_err(corrupt)?;
+                let decoded: AttendanceEvent = decode(&event.payload)?;
                 if let AttendanceEvent::WeeklyHoursReported {
                     employee,
                     week,
@@ -218,7 +218,7 @@ pub fn fold_org(projection: Projection, state: Option<&str>, commit: &CommitReco
             // Each event's notices are decided on the quest as it stood after that event.
             let mut quest: Quest = restore(state)?;
             for event in &commit.events {
-                let decoded: QuestEvent = serde_json::from_value(event.payload.clone()).map_err(corrupt)?;
+                let decoded: QuestEvent = decode(&event.payload)?;
                 quest.evolve(&decoded);
                 let Some(after) = quest.posted() else { continue };
                 for (who, notice) in quest_notices(&decoded, after) {
@@ -238,7 +238,7 @@ pub fn fold_org(projection: Projection, state: Option<&str>, commit: &CommitReco
                 fold.owner = Some(after.poster.to_string());
                 let mut people: Vec<String> = Vec::new();
                 for event in &commit.events {
-                    let decoded: QuestEvent = serde_json::from_value(event.payload.clone()).map_err(corrupt)?;
+                    let decoded: QuestEvent = decode(&event.payload)?;
                     let named: Vec<EmployeeId> = match decoded {
                         QuestEvent::Posted { .. } => Vec::new(),
                         QuestEvent::Accepted { employee, .. }
@@ -456,7 +456,7 @@ fn reward_parts(reward: Reward) -> (&'static str, i64) {
 }
 
 fn leave_entry(employee: &str, version: u64, payload: &serde_json::Value) -> Result<LeaveEntryRow, StoreError> {
-    let event: LeaveEvent = serde_json::from_value(payload.clone()).map_err(corrupt)?;
+    let event: LeaveEvent = decode(payload)?;
     let (kind, days, document, reason, at) = match &event {
         LeaveEvent::Granted { days, year, at, .. } => ("granted", *days, None, Some(format!("{year}")), at),
         LeaveEvent::Debited { days, document, at, .. } => ("debited", -*days, Some(document.to_string()), None, at),
