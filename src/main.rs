@@ -22,7 +22,8 @@
 /// `malloc`/`free` and the consolidation each larger request sets off; with jemalloc the
 /// rebuild runs about a fifth faster, the command path sheds less at twice its held rate,
 /// and an idle WebSocket connection costs no more (docs/performance.md, "One allocator for
-/// every role"). mimalloc was as fast but cost the live target a quarter more per connection.
+/// every role"). mimalloc gained a tenth on the rebuild but cost idle connections a quarter
+/// more memory.
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

@@ -411,6 +411,41 @@ async fn followers_on_disjoint_partitions_write_side_by_side(
     assert_eq!(store.checksum().await.unwrap(), fresh.checksum().await.unwrap());
 }
 
+/// A withdrawal tells the approver the document was waiting for, and no one else: the fold
+/// asks who was current before the event, not after it.
+async fn a_withdrawal_tells_the_approver_it_was_waiting_for(store: Box<dyn ApprovalViews>) {
+    let dir = tempfile::tempdir().unwrap();
+    let log: Arc<dyn EventLog> =
+        Arc::new(EmbeddedLog::open(dir.path(), EmbeddedOptions::default(), Upcasters::default()).unwrap());
+    let id = drafts(&*log, 1).await[0];
+    let submit = C::Submit {
+        form: general_form(),
+        rule: None,
+        authority: domain::testkit::no_requirement(),
+        roster: domain::testkit::roster_of(&ApprovalLine::sequential([BOB])),
+        leave_balance: None,
+        by: Actor::employee(ALICE),
+        at: Utc::now(),
+    };
+    run(&*log, id, submit).await;
+    let withdraw = C::Withdraw {
+        by: Actor::employee(ALICE),
+        at: Utc::now(),
+    };
+    run(&*log, id, withdraw).await;
+    project(&*log, &*store, true).await;
+    let mut bob: Vec<String> = store
+        .notifications(&BOB.to_string())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| n.kind)
+        .collect();
+    bob.sort();
+    assert_eq!(bob, ["approval_requested", "withdrawn"]);
+    assert!(store.notifications(&ALICE.to_string()).await.unwrap().is_empty());
+}
+
 /// A batch that fails near its end writes nothing of itself, although its first rows went to
 /// the store while the rest was still being folded: they are rolled back with it, and its
 /// place stays where it was. A catch-up then steps over the commit that does not fold and
@@ -527,6 +562,10 @@ macro_rules! views_suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn a_replay_swaps_in_a_copy_equal_to_a_fresh_rebuild() {
                 super::a_replay_swaps_in_a_copy_equal_to_a_fresh_rebuild($open.await, $open.await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn a_withdrawal_tells_the_approver_it_was_waiting_for() {
+                super::a_withdrawal_tells_the_approver_it_was_waiting_for($open.await).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn a_batch_that_fails_near_its_end_writes_nothing_of_itself() {

@@ -424,7 +424,8 @@ impl Appender {
 
     /// Queues what is left of every table.
     async fn finish(mut self) -> Result<(), StoreError> {
-        for rows in std::mem::take(&mut self.by_table).into_values() {
+        let left = std::mem::take(&mut self.by_table).into_values();
+        for rows in left.filter(|rows| !rows.is_empty()) {
             self.send(rows).await?;
         }
         Ok(())

@@ -417,7 +417,7 @@ pub(super) async fn replace_rows(
         let mut arguments = Arguments::with_capacity(chunk.len() * key_columns);
         for row in chunk {
             for v in row.key() {
-                arguments.push(v);
+                arguments.push(v)?;
             }
         }
         sqlx::query_with(&delete, arguments.0).execute(&mut **tx).await?;
@@ -441,7 +441,7 @@ pub(super) async fn insert_rows(tx: &mut sqlx::Transaction<'_, sqlx::Any>, rows:
         let mut arguments = Arguments::with_capacity(chunk.len() * width);
         for row in chunk {
             for v in &row.values {
-                arguments.push(v);
+                arguments.push(v)?;
             }
         }
         sqlx::query_with(&insert, arguments.0).execute(&mut **tx).await?;
@@ -471,12 +471,12 @@ impl<'q> Arguments<'q> {
         Self(arguments)
     }
 
-    fn push(&mut self, value: &'q Value) {
-        // Adding to `Any` arguments cannot fail: it only records the value.
-        let _ = match value {
+    fn push(&mut self, value: &'q Value) -> Result<(), StoreError> {
+        match value {
             Value::Text(text) => sqlx::Arguments::add(&mut self.0, text.as_deref()),
             Value::Int(i) => sqlx::Arguments::add(&mut self.0, *i),
-        };
+        }
+        .map_err(|e| StoreError::Corrupt(format!("a value does not bind: {e}")))
     }
 }
 
