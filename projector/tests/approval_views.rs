@@ -27,6 +27,13 @@ const ALICE: EmployeeId = EmployeeId(Uuid::from_u128(1));
 const BOB: EmployeeId = EmployeeId(Uuid::from_u128(2));
 const CAROL: EmployeeId = EmployeeId(Uuid::from_u128(3));
 
+/// An empty embedded log in a temporary directory (kept as long as the returned guard).
+fn fresh_log() -> (tempfile::TempDir, Arc<dyn EventLog>) {
+    let dir = tempfile::tempdir().unwrap();
+    let log = EmbeddedLog::open(dir.path(), EmbeddedOptions::default(), Upcasters::default()).unwrap();
+    (dir, Arc::new(log))
+}
+
 /// Decides `command` against the stream's folded state and appends the events.
 async fn run(log: &dyn EventLog, id: ApprovalId, command: C) {
     let stream = StreamRef::new(streams::APPROVAL, id.to_string());
@@ -143,8 +150,7 @@ async fn project(log: &dyn EventLog, store: &dyn ApprovalViews, notify: bool) {
 }
 
 async fn views_follow_the_documents(store: Box<dyn ApprovalViews>) {
-    let dir = tempfile::tempdir().unwrap();
-    let log = Arc::new(EmbeddedLog::open(dir.path(), EmbeddedOptions::default(), Upcasters::default()).unwrap());
+    let (_dir, log) = fresh_log();
     let (done, waiting) = history(&*log).await;
     project(&*log, &*store, true).await;
     let emp = |e: EmployeeId| format!("emp:{e}");
@@ -194,8 +200,7 @@ async fn views_follow_the_documents(store: Box<dyn ApprovalViews>) {
 }
 
 async fn a_replay_rebuilds_the_feed_but_announces_nothing(store: Box<dyn ApprovalViews>) {
-    let dir = tempfile::tempdir().unwrap();
-    let log = Arc::new(EmbeddedLog::open(dir.path(), EmbeddedOptions::default(), Upcasters::default()).unwrap());
+    let (_dir, log) = fresh_log();
     history(&*log).await;
     let mut sub = log.subscribe(streams::APPROVAL, Checkpoint::new()).await.unwrap();
     let batch = sub.next_batch(1000, Duration::from_secs(1)).await.unwrap();
@@ -256,9 +261,7 @@ struct Live {
 }
 
 async fn live(store: Box<dyn ApprovalViews>, batch: usize) -> Live {
-    let dir = tempfile::tempdir().unwrap();
-    let log: Arc<dyn EventLog> =
-        Arc::new(EmbeddedLog::open(dir.path(), EmbeddedOptions::default(), Upcasters::default()).unwrap());
+    let (dir, log) = fresh_log();
     let (_, waiting) = history(&*log).await;
     let views: Arc<dyn ApprovalViews> = Arc::from(store);
     let projector = Projector::new(log.clone(), support::sqlite_store().await)
@@ -369,8 +372,7 @@ async fn followers_on_disjoint_partitions_write_side_by_side(
     store: Box<dyn ApprovalViews>,
     fresh: Box<dyn ApprovalViews>,
 ) {
-    let dir = tempfile::tempdir().unwrap();
-    let log = Arc::new(EmbeddedLog::open(dir.path(), EmbeddedOptions::default(), Upcasters::default()).unwrap());
+    let (_dir, log) = fresh_log();
     let (done, _) = history(&*log).await;
     let mut sub = log.subscribe(streams::APPROVAL, Checkpoint::new()).await.unwrap();
     let all = sub.next_batch(1000, Duration::from_secs(1)).await.unwrap();
@@ -414,9 +416,7 @@ async fn followers_on_disjoint_partitions_write_side_by_side(
 /// A withdrawal tells the approver the document was waiting for, and no one else: the fold
 /// asks who was current before the event, not after it.
 async fn a_withdrawal_tells_the_approver_it_was_waiting_for(store: Box<dyn ApprovalViews>) {
-    let dir = tempfile::tempdir().unwrap();
-    let log: Arc<dyn EventLog> =
-        Arc::new(EmbeddedLog::open(dir.path(), EmbeddedOptions::default(), Upcasters::default()).unwrap());
+    let (_dir, log) = fresh_log();
     let id = drafts(&*log, 1).await[0];
     let submit = C::Submit {
         form: general_form(),
@@ -451,9 +451,7 @@ async fn a_withdrawal_tells_the_approver_it_was_waiting_for(store: Box<dyn Appro
 /// place stays where it was. A catch-up then steps over the commit that does not fold and
 /// applies every other.
 async fn a_batch_that_fails_near_its_end_writes_nothing_of_itself(store: Box<dyn ApprovalViews>) {
-    let dir = tempfile::tempdir().unwrap();
-    let log: Arc<dyn EventLog> =
-        Arc::new(EmbeddedLog::open(dir.path(), EmbeddedOptions::default(), Upcasters::default()).unwrap());
+    let (_dir, log) = fresh_log();
     // Enough drafts that their timeline rows fill several statements before the bad commit.
     let drafts = drafts(&*log, 300).await;
     let bad = ApprovalId(Uuid::from_u128(999));
@@ -492,9 +490,7 @@ async fn a_batch_that_fails_near_its_end_writes_nothing_of_itself(store: Box<dyn
 /// a retryable conflict, and writes nothing of it; a catch-up then steps over the refused
 /// commit and applies every other.
 async fn an_insert_refused_while_folding_fails_the_batch_with_the_refusal(store: SqlReadModel) {
-    let dir = tempfile::tempdir().unwrap();
-    let log: Arc<dyn EventLog> =
-        Arc::new(EmbeddedLog::open(dir.path(), EmbeddedOptions::default(), Upcasters::default()).unwrap());
+    let (_dir, log) = fresh_log();
     let twin = ApprovalId(Uuid::from_u128(500));
     let drafted = Approval::default()
         .decide(&C::Draft {
