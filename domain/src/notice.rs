@@ -1,5 +1,5 @@
 //! Notices of the HR side: who is told what when a quest moves, a 사용 촉진 notice goes out
-//! or a week nears the 52-hour limit. Like the approval side's [`crate::approval::notices`],
+//! or a week nears the 52-hour limit. Like the approval side's [`crate::approval::notices_after`],
 //! each is decided from one event and the stream's state around it, so the notification feed
 //! is a fold of the log and a replay rebuilds it exactly.
 

@@ -104,6 +104,15 @@ fn a_proxy_sees_the_documents_that_seat_their_principal_once_submitted() {
     );
 }
 
+/// Whom event `i` of `history` notifies, as the views' fold asks: given who was a current
+/// approver before it and the document after it.
+fn notices_at(history: &[E], i: usize) -> Vec<(domain::ids::EmployeeId, Notice)> {
+    let before = Approval::fold(&history[..i]);
+    let after = Approval::fold(&history[..=i]);
+    let was_current = before.document().map(|d| d.current_approvers()).unwrap_or_default();
+    domain::approval::notices_after(&was_current, &history[i], after.document().unwrap())
+}
+
 #[test]
 fn each_event_notifies_whoever_must_act_or_know() {
     let history = [
@@ -112,11 +121,7 @@ fn each_event_notifies_whoever_must_act_or_know() {
         approved(0, BOB, 2),
         approved(1, CAROL, 3),
     ];
-    let notice_at = |i: usize| {
-        let before = Approval::fold(&history[..i]);
-        let after = Approval::fold(&history[..=i]);
-        domain::approval::notices(before.document(), &history[i], after.document().unwrap())
-    };
+    let notice_at = |i: usize| notices_at(&history, i);
     assert_eq!(notice_at(1), vec![(BOB, Notice::ApprovalRequested)]);
     assert_eq!(notice_at(2), vec![(CAROL, Notice::ApprovalRequested)]);
     assert_eq!(notice_at(3), vec![(ALICE, Notice::Approved)]);
@@ -134,12 +139,7 @@ fn notices_read_who_was_current_before_the_event() {
         rejected(1, CAROL, RejectTarget::PreviousStep, 3),
         E::Withdrawn { by: ALICE, at: t(4) },
     ];
-    let notice_at = |i: usize| {
-        let before = Approval::fold(&history[..i]);
-        let after = Approval::fold(&history[..=i]);
-        let was_current = before.document().map(|d| d.current_approvers()).unwrap_or_default();
-        domain::approval::notices_after(&was_current, &history[i], after.document().unwrap())
-    };
+    let notice_at = |i: usize| notices_at(&history, i);
     assert_eq!(notice_at(3), vec![(BOB, Notice::Returned)]);
     assert_eq!(notice_at(4), vec![(BOB, Notice::Withdrawn)]);
 }

@@ -182,18 +182,9 @@ pub enum Notice {
     Commented,
 }
 
-/// Who an event notifies, given the document before and after it.
-pub fn notices(
-    before: Option<&ApprovalDocument>,
-    event: &ApprovalEvent,
-    after: &ApprovalDocument,
-) -> Vec<(EmployeeId, Notice)> {
-    let was_current = before.map(ApprovalDocument::current_approvers).unwrap_or_default();
-    notices_after(&was_current, event, after)
-}
-
-/// As [`notices`], given only who was a current approver before the event: all it reads of
-/// the document before, so a fold need not copy the whole document for every event.
+/// Who an event notifies, given who was a current approver before it and the document after
+/// it: all a notice reads of the document before, so a fold need not copy the whole document
+/// for every event.
 pub fn notices_after(
     was_current: &[EmployeeId],
     event: &ApprovalEvent,

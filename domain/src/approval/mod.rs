@@ -21,6 +21,6 @@ pub use actions::Action;
 pub use command::{ApprovalCommand, Attachment, Content, RejectTarget};
 pub use error::ApprovalError;
 pub use event::ApprovalEvent;
-pub use inbox::{notices, notices_after, Inbox, Notice, Principal};
+pub use inbox::{notices_after, Inbox, Notice, Principal};
 pub use line::{ApprovalLine, LineError, LineRoster, Quorum, Step};
 pub use state::{Approval, ApprovalDocument, Comment, Decision, Status, StepProgress, Verdict};
