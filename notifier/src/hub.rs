@@ -11,22 +11,22 @@
 //! [`Hub::subscribe`] and removed when the last [`Route`] is dropped, so routes that nobody
 //! hears (a refused subscription, a closed connection) do not pile up.
 
+use crate::ring;
 use infra::bus::{Change, ChangeBus};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
 /// The route of every HR change (HR admins and auditors hear them all).
 pub const HR_EVERYONE: &str = "hr:all";
 
 /// Changes a route holds for a subscriber that has not taken them yet, before that subscriber
-/// must resynchronise. A tokio broadcast ring is allocated whole when its route opens, so a
-/// person's routes (their feed, their own box and HR records, one document: a few changes at
-/// a time, one route or more for every connection) hold few; the shared ones (a department's
-/// box and HR records, everything for HR) carry the changes of many people.
-fn ring(key: &str) -> usize {
+/// must resynchronise. A person's routes (their feed, their own box and HR records, one
+/// document) carry a few changes at a time; the shared ones (a department's box and HR
+/// records, everything for HR) carry the changes of many people. Either holds memory only
+/// while changes wait ([`crate::ring`]).
+fn capacity(key: &str) -> usize {
     const PERSONAL: usize = 16;
     const SHARED: usize = 256;
     if key.starts_with("box:dept:") || key.starts_with("hr:dept:") || key == HR_EVERYONE {
@@ -55,7 +55,7 @@ pub enum Routed {
 /// The routes of one notifier instance.
 #[derive(Debug, Default)]
 pub struct Hub {
-    routes: Mutex<HashMap<String, broadcast::Sender<Routed>>>,
+    routes: Mutex<HashMap<String, ring::Sender<Routed>>>,
 }
 
 impl Hub {
@@ -144,7 +144,7 @@ impl Hub {
         let mut routes = self.routes.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let receiver = routes
             .entry(key.to_owned())
-            .or_insert_with(|| broadcast::channel(ring(key)).0)
+            .or_insert_with(|| ring::channel(capacity(key)))
             .subscribe();
         Route {
             receiver: Some(receiver),
@@ -171,7 +171,7 @@ impl Hub {
 /// One subscriber's end of a route; dropping the last one removes the route.
 #[derive(Debug)]
 pub struct Route {
-    receiver: Option<broadcast::Receiver<Routed>>,
+    receiver: Option<ring::Receiver<Routed>>,
     key: String,
     hub: Arc<Hub>,
 }
@@ -247,8 +247,8 @@ mod tests {
         assert!(received.windows(2).all(|two| Arc::ptr_eq(&two[0], &two[1])));
     }
 
-    /// A ring is allocated whole when its route opens, so a person's route holds few changes
-    /// (its subscriber resynchronises past them) and a department's holds many.
+    /// A person's route holds few changes for a subscriber that has not taken them (it
+    /// resynchronises past them) and a department's holds many.
     #[tokio::test]
     async fn a_persons_route_holds_few_changes_and_a_shared_route_many() {
         let hub = Arc::new(Hub::default());
@@ -280,7 +280,7 @@ mod tests {
             async fn publish(&self, changes: &[Change]) -> Result<(), infra::bus::BusError> {
                 self.local.publish(changes).await
             }
-            fn subscribe(&self) -> broadcast::Receiver<Change> {
+            fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Change> {
                 self.local.subscribe()
             }
             fn interruptions(&self) -> tokio::sync::watch::Receiver<u64> {

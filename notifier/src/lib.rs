@@ -11,7 +11,8 @@
 //!
 //! Routing: one task per instance reads the bus and hands each change only to the
 //! subscriptions of its recipients, inbox principals or document (`hub.rs`); a route exists
-//! while someone listens, and a document's only once the listener may see it.
+//! while someone listens, and a document's only once the listener may see it. A route's
+//! queue holds memory only while changes wait on it (`ring.rs`).
 //!
 //! Still allowed? The token is checked at `connection_init`; after that, connected employees
 //! are re-read every few seconds (`sessions.rs`), so a revoked delegation, a lost role or a
@@ -31,6 +32,7 @@
 mod hub;
 pub mod protocol;
 mod push_trace;
+mod ring;
 mod schema;
 mod sessions;
 mod subscriptions;

@@ -16,32 +16,114 @@ use infra::readmodel::sql::SqlReadModel;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
-use tokio::sync::watch;
 
 /// The connection's employee, as last read from the org read model: the one sign-in path's
 /// principal. What they see is [`Subscriber::sees`], the query API's rule.
 pub type Subscriber = infra::auth::Principal;
 
 /// The employee a connection runs as, kept current: `None` once they may no longer connect.
+///
+/// Every connection of one employee shares one; a `tokio::sync::watch` did this before at
+/// about 0.4 KiB an employee (its state carries nine `Notify`s), for a value that changes
+/// only when someone is deactivated or a delegation or role moves.
 #[derive(Debug, Clone)]
-pub struct Principal(watch::Receiver<Option<Subscriber>>);
+pub struct Principal {
+    shared: Arc<Shared>,
+    /// The version this handle last saw.
+    seen: u64,
+}
+
+/// The principal of one employee's connections and the wake-up for its changes.
+#[derive(Debug, Default)]
+struct Shared {
+    current: Mutex<Current>,
+    changed: tokio::sync::Notify,
+}
+
+#[derive(Debug, Default)]
+struct Current {
+    subscriber: Option<Subscriber>,
+    /// Counts changes; each [`Principal`] remembers the one it last saw.
+    version: u64,
+    /// The session is gone: no change will come.
+    ended: bool,
+}
+
+impl Shared {
+    fn current(&self) -> MutexGuard<'_, Current> {
+        self.current.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
 
 impl Principal {
     /// The principal as last checked.
     pub fn now(&self) -> Option<Subscriber> {
-        self.0.borrow().clone()
+        self.shared.current().subscriber.clone()
     }
 
     /// Waits until the principal changes; false when it never will again.
     pub async fn changed(&mut self) -> bool {
-        self.0.changed().await.is_ok()
+        loop {
+            // Registered before the check, so a change between the two still wakes it.
+            let notified = self.shared.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let current = self.shared.current();
+                if current.version != self.seen {
+                    self.seen = current.version;
+                    return true;
+                }
+                if current.ended {
+                    return false;
+                }
+            }
+            notified.await;
+        }
     }
 
-    /// A principal that never changes (tests).
+    /// A principal that changes only through the returned publisher (tests).
     #[cfg(test)]
-    pub fn fixed(subscriber: Subscriber) -> (watch::Sender<Option<Subscriber>>, Self) {
-        let (sender, receiver) = watch::channel(Some(subscriber));
-        (sender, Self(receiver))
+    pub fn fixed(subscriber: Subscriber) -> (Publisher, Self) {
+        let publisher = Publisher::default();
+        publisher.set(Some(subscriber));
+        let principal = publisher.subscribe();
+        (publisher, principal)
+    }
+}
+
+/// A session's side of its employee's [`Principal`]: it publishes what a recheck found, and
+/// dropping it tells every waiting connection that no change will come.
+#[derive(Debug, Default)]
+pub struct Publisher(Arc<Shared>);
+
+impl Publisher {
+    /// A handle that has seen the principal as it is now.
+    fn subscribe(&self) -> Principal {
+        Principal {
+            shared: self.0.clone(),
+            seen: self.0.current().version,
+        }
+    }
+
+    /// Publishes `now` to the employee's connections if it differs from what they have.
+    fn set(&self, now: Option<Subscriber>) {
+        {
+            let mut current = self.0.current();
+            if current.subscriber == now {
+                return;
+            }
+            current.subscriber = now;
+            current.version += 1;
+        }
+        self.0.changed.notify_waiters();
+    }
+}
+
+impl Drop for Publisher {
+    fn drop(&mut self) {
+        self.0.current().ended = true;
+        self.0.changed.notify_waiters();
     }
 }
 
@@ -70,7 +152,7 @@ pub struct Sessions {
 #[derive(Debug)]
 struct Session {
     connections: usize,
-    principal: watch::Sender<Option<Subscriber>>,
+    principal: Publisher,
     /// The mark of its latest join.
     joined: u64,
 }
@@ -141,7 +223,7 @@ impl Sessions {
         let mut users = self.users();
         let session = users.entry(user).or_insert_with(|| Session {
             connections: 0,
-            principal: watch::channel(None).0,
+            principal: Publisher::default(),
             joined: 0,
         });
         if session.connections >= self.per_user {
@@ -150,8 +232,8 @@ impl Sessions {
         session.connections += 1;
         session.joined = self.joins.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         // Just authenticated: the freshest view of them there is.
-        set(&session.principal, Some(subscriber));
-        let principal = Principal(session.principal.subscribe());
+        session.principal.set(Some(subscriber));
+        let principal = session.principal.subscribe();
         Some(Seat {
             sessions: self.clone(),
             user,
@@ -186,7 +268,7 @@ impl Sessions {
         let users = self.users();
         for (id, joined) in asked {
             if let Some(session) = users.get(id).filter(|s| s.joined == *joined) {
-                set(&session.principal, found.get(id).cloned());
+                session.principal.set(found.get(id).cloned());
             }
         }
     }
@@ -195,17 +277,6 @@ impl Sessions {
     fn asked(&self) -> Vec<(EmployeeId, u64)> {
         self.users().iter().map(|(id, s)| (*id, s.joined)).collect()
     }
-}
-
-/// Publishes `now` to a principal's connections if it differs from what they have.
-fn set(principal: &watch::Sender<Option<Subscriber>>, now: Option<Subscriber>) {
-    principal.send_if_modified(|current| {
-        let changed = *current != now;
-        if changed {
-            *current = now;
-        }
-        changed
-    });
 }
 
 #[cfg(test)]
@@ -259,5 +330,38 @@ mod tests {
         let asked = sessions.asked();
         sessions.apply(&asked, &HashMap::new());
         assert!(second.principal.now().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_change_wakes_every_connection_of_the_employee_and_an_ended_session_says_so() {
+        use std::time::Duration;
+        let soon = Duration::from_millis(100);
+        let (publisher, mut first) = Principal::fixed(plain_employee(1));
+        let mut second = first.clone();
+        // Nothing changed yet: nobody wakes, and publishing the same principal again is no change.
+        publisher.set(Some(plain_employee(1)));
+        assert!(tokio::time::timeout(soon, first.changed()).await.is_err());
+        // A change made while nobody waits is still seen by each handle, once.
+        publisher.set(None);
+        let waiting = tokio::spawn(async move { (second.changed().await, second.now()) });
+        assert!(first.changed().await);
+        assert_eq!(first.now(), None);
+        assert_eq!(waiting.await.expect("joined"), (true, None));
+        assert!(tokio::time::timeout(soon, first.changed()).await.is_err());
+        // A change while waiting wakes the waiter.
+        let mut third = first.clone();
+        let waiter = tokio::spawn(async move { third.changed().await });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        publisher.set(Some(plain_employee(1)));
+        assert!(waiter.await.expect("joined"));
+        // The session ends: every waiting handle hears that no change will come.
+        assert!(first.changed().await);
+        let waiter = tokio::spawn(async move { first.changed().await });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        drop(publisher);
+        assert!(!tokio::time::timeout(Duration::from_secs(5), waiter)
+            .await
+            .expect("woken")
+            .expect("joined"));
     }
 }

@@ -88,13 +88,15 @@ impl Subscriptions {
                         .then(move |item| {
                             let (items, template, clock, id) =
                                 (items.clone(), template.clone(), clock.clone(), id.clone());
-                            async move {
+                            // Boxed: an item's execution lives only while it runs, not inline
+                            // in every idle subscription's stream.
+                            Box::pin(async move {
                                 // Taken whether or not the item resolves, so that no later item
                                 // carries this one's arrival.
                                 let since = clock.take();
                                 let response = template.run(&items, item).await?;
                                 Some(next(&id, &response, since))
-                            }
+                            })
                         })
                         .filter_map(futures::future::ready)
                         .boxed()
