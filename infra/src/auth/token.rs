@@ -12,6 +12,7 @@
 //! short-lived tokens for the dev login. The embedded default verifies its tokens with the same
 //! [`Verifier`], from the signer's JWKS.
 
+use super::verified::VerifiedTokens;
 use base64::Engine;
 use ed25519_dalek::pkcs8::EncodePrivateKey;
 use jsonwebtoken::jwk::{
@@ -56,9 +57,20 @@ pub enum AuthError {
     Config(String),
 }
 
-struct Key {
+pub(super) struct Key {
     decoding: DecodingKey,
     algorithm: Algorithm,
+}
+
+#[cfg(test)]
+impl Key {
+    /// A key that verifies nothing of this system's (tests of what is kept per key).
+    pub(super) fn unused() -> Arc<Self> {
+        Arc::new(Self {
+            decoding: DecodingKey::from_secret(b"unused"),
+            algorithm: Algorithm::HS256,
+        })
+    }
 }
 
 type KeyMap = HashMap<String, Arc<Key>>;
@@ -71,7 +83,12 @@ pub struct Verifier {
     audience: String,
     keys: Arc<RwLock<KeyMap>>,
     remote: Option<Arc<RemoteJwks>>,
+    /// Access tokens that verified, kept until they expire ([`super::verified`]).
+    verified: Arc<VerifiedTokens>,
 }
+
+/// Seconds of clock skew allowed on `exp` and `nbf`.
+const LEEWAY: u64 = 30;
 
 impl std::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -196,6 +213,7 @@ impl Verifier {
             audience: audience.into(),
             keys: Arc::new(RwLock::new(keys_of(set))),
             remote: None,
+            verified: Arc::default(),
         }
     }
 
@@ -241,9 +259,16 @@ impl Verifier {
         self.keys.read().ok()?.get(kid).cloned()
     }
 
-    /// Verifies a compact JWS and returns its claims.
+    /// Verifies a compact JWS and returns its claims. A token that verified before is
+    /// answered from [`super::verified`] while its key is still held and it has not expired.
     pub async fn verify(&self, token: &str) -> Result<Claims, AuthError> {
-        self.verify_as(token, &["exp", "nbf", "iss", "aud", "sub"]).await
+        let now = jsonwebtoken::get_current_timestamp() as i64;
+        if let Some(claims) = self.verified.get(token, now, LEEWAY as i64, |kid| self.key(kid)) {
+            return Ok(claims);
+        }
+        let (claims, kid, key) = self.verify_keyed(token, &["exp", "nbf", "iss", "aud", "sub"]).await?;
+        self.verified.put(token, &claims, kid, key);
+        Ok(claims)
     }
 
     /// Verifies a compact JWS against the keys, issuer and audience, requiring the `required`
@@ -254,6 +279,15 @@ impl Verifier {
         token: &str,
         required: &[&str],
     ) -> Result<T, AuthError> {
+        self.verify_keyed(token, required).await.map(|(claims, _, _)| claims)
+    }
+
+    /// As [`Self::verify_as`], with the `kid` and the key that verified it.
+    async fn verify_keyed<T: serde::de::DeserializeOwned>(
+        &self,
+        token: &str,
+        required: &[&str],
+    ) -> Result<(T, String, Arc<Key>), AuthError> {
         let header = jsonwebtoken::decode_header(token).map_err(|e| AuthError::Malformed(e.to_string()))?;
         let kid = header.kid.ok_or_else(|| AuthError::Malformed("no kid".into()))?;
         let key = match (self.key(&kid), &self.remote) {
@@ -275,10 +309,11 @@ impl Verifier {
         validation.set_audience(&[&self.audience]);
         validation.set_required_spec_claims(required);
         validation.validate_nbf = true;
-        validation.leeway = 30;
-        jsonwebtoken::decode::<T>(token, &key.decoding, &validation)
+        validation.leeway = LEEWAY;
+        let claims = jsonwebtoken::decode::<T>(token, &key.decoding, &validation)
             .map(|data| data.claims)
-            .map_err(|e| AuthError::Rejected(e.to_string()))
+            .map_err(|e| AuthError::Rejected(e.to_string()))?;
+        Ok((claims, kid, key))
     }
 }
 
