@@ -49,6 +49,7 @@ impl Default for QueryConfig {
 
 struct Api {
     schema: ErpSchema,
+    parsed: crate::parsed::ParsedQueries,
     stores: Stores,
     signin: Authenticator<SqlReadModel>,
     config: QueryConfig,
@@ -58,6 +59,7 @@ struct Api {
 pub fn router(stores: Stores, verifier: Arc<Verifier>, config: QueryConfig) -> Router {
     let api = Arc::new(Api {
         schema: build(stores.clone(), config.limits),
+        parsed: Default::default(),
         signin: Authenticator::new(Verifier::clone(&verifier), stores.org.clone()),
         stores,
         config: config.clone(),
@@ -182,7 +184,9 @@ async fn graphql(
     }
     let single = requests.len() == 1;
     let mut responses = Vec::with_capacity(requests.len());
-    for request in requests {
+    for mut request in requests {
+        api.parsed.prepare(&mut request);
+        let operation = crate::operations::label(&mut request);
         let request = request
             .data(DataLoader::new(EmployeeLoader(api.stores.org.clone()), tokio::spawn))
             .data(DataLoader::new(DepartmentLoader(api.stores.org.clone()), tokio::spawn));
@@ -190,7 +194,6 @@ async fn graphql(
             Ok(v) => request.data(v.clone()),
             Err(no) => request.data(no.clone()),
         };
-        let operation = crate::operations::label(&request);
         let started = std::time::Instant::now();
         let mut response = api.schema.execute(request).await;
         let outcome = if response.errors.is_empty() { "ok" } else { "error" };

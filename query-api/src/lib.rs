@@ -36,6 +36,7 @@ mod ids;
 mod lag;
 mod operations;
 mod paging;
+mod parsed;
 mod schema;
 mod types;
 

@@ -17,24 +17,23 @@ const MAX_LEN: usize = 64;
 static SEEN: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
 
 /// The label for `request`: its `operationName`, else the name of the document's only
-/// operation.
-pub fn label(request: &async_graphql::Request) -> String {
-    let named = request
-        .operation_name
-        .clone()
-        .or_else(|| only_operation_name(&request.query));
+/// operation (read from the request's parsed document, parsing it if it has none).
+pub fn label(request: &mut async_graphql::Request) -> String {
+    let named = match request.operation_name.clone() {
+        Some(name) => Some(name),
+        None => request.parsed_query().ok().and_then(only_operation_name),
+    };
     match named {
         None => "anonymous".to_owned(),
         Some(name) => bounded(name),
     }
 }
 
-fn only_operation_name(query: &str) -> Option<String> {
-    let document = async_graphql::parser::parse_query(query).ok()?;
-    match document.operations {
+fn only_operation_name(document: &async_graphql::parser::types::ExecutableDocument) -> Option<String> {
+    match &document.operations {
         async_graphql::parser::types::DocumentOperations::Single(_) => None,
         async_graphql::parser::types::DocumentOperations::Multiple(operations) if operations.len() == 1 => {
-            operations.into_keys().next().map(|name| name.to_string())
+            operations.keys().next().map(|name| name.to_string())
         }
         async_graphql::parser::types::DocumentOperations::Multiple(_) => None,
     }
@@ -66,18 +65,19 @@ mod tests {
 
     #[test]
     fn the_label_is_the_operation_name_bounded() {
-        let named = async_graphql::Request::new("query Inbox { me { name } }");
-        assert_eq!(label(&named), "Inbox");
-        let chosen = async_graphql::Request::new("query A { me { name } } query B { me { name } }").operation_name("B");
-        assert_eq!(label(&chosen), "B");
-        assert_eq!(label(&async_graphql::Request::new("{ me { name } }")), "anonymous");
+        let mut named = async_graphql::Request::new("query Inbox { me { name } }");
+        assert_eq!(label(&mut named), "Inbox");
+        let mut chosen =
+            async_graphql::Request::new("query A { me { name } } query B { me { name } }").operation_name("B");
+        assert_eq!(label(&mut chosen), "B");
+        assert_eq!(label(&mut async_graphql::Request::new("{ me { name } }")), "anonymous");
         assert_eq!(
-            label(&async_graphql::Request::new(
+            label(&mut async_graphql::Request::new(
                 "query A { me { name } } query B { me { name } }"
             )),
             "anonymous"
         );
-        let odd = async_graphql::Request::new("{ me { name } }").operation_name("drop table; --");
-        assert_eq!(label(&odd), "other");
+        let mut odd = async_graphql::Request::new("{ me { name } }").operation_name("drop table; --");
+        assert_eq!(label(&mut odd), "other");
     }
 }
