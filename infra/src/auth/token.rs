@@ -57,20 +57,9 @@ pub enum AuthError {
     Config(String),
 }
 
-pub(super) struct Key {
+struct Key {
     decoding: DecodingKey,
     algorithm: Algorithm,
-}
-
-#[cfg(test)]
-impl Key {
-    /// A key that verifies nothing of this system's (tests of what is kept per key).
-    pub(super) fn unused() -> Arc<Self> {
-        Arc::new(Self {
-            decoding: DecodingKey::from_secret(b"unused"),
-            algorithm: Algorithm::HS256,
-        })
-    }
 }
 
 type KeyMap = HashMap<String, Arc<Key>>;
@@ -84,7 +73,7 @@ pub struct Verifier {
     keys: Arc<RwLock<KeyMap>>,
     remote: Option<Arc<RemoteJwks>>,
     /// Access tokens that verified, kept until they expire ([`super::verified`]).
-    verified: Arc<VerifiedTokens>,
+    verified: Arc<VerifiedTokens<Claims, Key>>,
 }
 
 /// Seconds of clock skew allowed on `exp` and `nbf`.
@@ -267,7 +256,7 @@ impl Verifier {
             return Ok(claims);
         }
         let (claims, kid, key) = self.verify_keyed(token, &["exp", "nbf", "iss", "aud", "sub"]).await?;
-        self.verified.put(token, &claims, kid, key);
+        self.verified.put(token, &claims, claims.exp, kid, key);
         Ok(claims)
     }
 
