@@ -118,7 +118,7 @@ impl<T: Clone> Sender<T> {
         self.0.state().receivers
     }
 
-    /// Bytes of queue this route holds now (tests).
+    /// Changes this route has room for now, taken or not (tests): 0 when it holds no queue.
     #[cfg(test)]
     fn buffered(&self) -> usize {
         self.0.state().waiting.capacity()
