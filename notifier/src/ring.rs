@@ -136,32 +136,40 @@ impl<T: Clone> Receiver<T> {
     /// The next change, how many were missed when this receiver fell behind, or that the
     /// route is closed and drained.
     pub async fn recv(&mut self) -> Result<T, RecvError> {
-        loop {
-            // Registered before the look, so a send between the two still wakes it.
-            let sent = self.ring.sent.notified();
-            tokio::pin!(sent);
-            sent.as_mut().enable();
-            {
-                let mut state = self.ring.state();
-                if self.next < state.first {
-                    let missed = state.first - self.next;
-                    self.next = state.first;
-                    return Err(RecvError::Lagged(missed));
-                }
-                let at = (self.next - state.first) as usize;
-                if let Some((value, left)) = state.waiting.get_mut(at) {
-                    let value = value.clone();
-                    *left -= 1;
-                    self.next += 1;
-                    state.trim();
-                    return Ok(value);
-                }
-                if state.closed {
-                    return Err(RecvError::Closed);
-                }
+        let (ring, next) = (&self.ring, &mut self.next);
+        until(&ring.sent, || {
+            let mut state = ring.state();
+            if *next < state.first {
+                let missed = state.first - *next;
+                *next = state.first;
+                return Some(Err(RecvError::Lagged(missed)));
             }
-            sent.await;
+            let at = (*next - state.first) as usize;
+            if let Some((value, left)) = state.waiting.get_mut(at) {
+                let value = value.clone();
+                *left -= 1;
+                *next += 1;
+                state.trim();
+                return Some(Ok(value));
+            }
+            state.closed.then_some(Err(RecvError::Closed))
+        })
+        .await
+    }
+}
+
+/// Waits until `ready` has an answer, asking it again each time `notify` wakes its waiters.
+/// The waiter registers before it asks, so a change made between the asking and the waiting
+/// still wakes it. (A route's receiver and a session's principal wait this way.)
+pub(crate) async fn until<T>(notify: &Notify, mut ready: impl FnMut() -> Option<T>) -> T {
+    loop {
+        let notified = notify.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if let Some(answer) = ready() {
+            return answer;
         }
+        notified.await;
     }
 }
 

@@ -63,23 +63,16 @@ impl Principal {
 
     /// Waits until the principal changes; false when it never will again.
     pub async fn changed(&mut self) -> bool {
-        loop {
-            // Registered before the check, so a change between the two still wakes it.
-            let notified = self.shared.changed.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            {
-                let current = self.shared.current();
-                if current.version != self.seen {
-                    self.seen = current.version;
-                    return true;
-                }
-                if current.ended {
-                    return false;
-                }
+        let (shared, seen) = (&self.shared, &mut self.seen);
+        crate::ring::until(&shared.changed, || {
+            let current = shared.current();
+            if current.version != *seen {
+                *seen = current.version;
+                return Some(true);
             }
-            notified.await;
-        }
+            current.ended.then_some(false)
+        })
+        .await
     }
 
     /// A principal that changes only through the returned publisher (tests).
