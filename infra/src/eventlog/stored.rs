@@ -54,6 +54,9 @@ pub struct StoredEvent<'a> {
     pub schema_version: u16,
     payload: &'a str,
     pub prev_hash: Cow<'a, str>,
+    /// `prev_hash` as stored when it has no escapes: then it is spelled as serde_json writes
+    /// it, and hashed as it is.
+    prev_hash_raw: Option<&'a str>,
     pub hash: Cow<'a, str>,
 }
 
@@ -107,9 +110,12 @@ impl<'a> StoredCommit<'a> {
     }
 
     pub fn has_command_id(&self) -> bool {
-        unquote(self.command_id)
-            .and_then(|id| Uuid::try_parse(&id).ok())
-            .is_some_and(|id| !id.is_nil())
+        let id = unquote(self.command_id).unwrap_or_default();
+        match id.len() {
+            // Checked to be a UUID by the parse: nil is all zeros.
+            36 => id.bytes().any(|b| !matches!(b, b'0' | b'-')),
+            _ => Uuid::try_parse(&id).is_ok_and(|id| !id.is_nil()),
+        }
     }
 
     /// Whether `event`'s stored hash is the SHA-256 of its stored fields in canonical order
@@ -133,7 +139,10 @@ impl<'a> StoredCommit<'a> {
         field(scratch, "event_type", event.event_type);
         field(scratch, "payload", event.payload);
         key(scratch, "prev_hash");
-        write_json(scratch, &*event.prev_hash);
+        match event.prev_hash_raw {
+            Some(raw) => scratch.extend_from_slice(raw.as_bytes()),
+            None => write_json(scratch, &*event.prev_hash),
+        }
         key(scratch, "recorded_at");
         if !write_nanos(self.recorded_at, scratch) {
             return false;
@@ -250,7 +259,7 @@ impl<'a> Fields<'a> {
         match key {
             "commit_id" => once(
                 &mut self.commit_id,
-                text(scan).and_then(unquote).and_then(|id| Uuid::try_parse(&id).ok()),
+                scanned_text(scan).and_then(|id| Uuid::try_parse(&id).ok()),
             ),
             "stream_type" => once(&mut self.stream_type, text(scan)),
             "stream_id" => once(&mut self.stream_id, text(scan)),
@@ -264,7 +273,7 @@ impl<'a> Fields<'a> {
                 let traceparent = if scan.null() {
                     Some(None)
                 } else {
-                    text(scan).and_then(unquote).map(Some)
+                    scanned_text(scan).map(Some)
                 };
                 once(&mut self.traceparent, traceparent)
             }
@@ -291,17 +300,23 @@ fn event<'a>(scan: &mut Scan<'a>) -> Option<StoredEvent<'a>> {
         "event_type" => once(&mut event_type, text(scan)),
         "schema_version" => once(&mut schema_version, scan.u64().and_then(|v| u16::try_from(v).ok())),
         "payload" => once(&mut payload, scan.value()),
-        "prev_hash" => once(&mut prev_hash, text(scan).and_then(unquote)),
-        "hash" => once(&mut hash, text(scan).and_then(unquote)),
+        "prev_hash" => once(&mut prev_hash, scan.string()),
+        "hash" => once(&mut hash, scanned_text(scan)),
         _ => scan.value().map(drop),
     })?;
+    let (prev_hash_raw, escaped) = prev_hash?;
     Some(StoredEvent {
         event_id: event_id?,
         version: version?,
         event_type: event_type?,
         schema_version: schema_version?,
         payload: payload?,
-        prev_hash: prev_hash?,
+        prev_hash: if escaped {
+            unquote(prev_hash_raw)?
+        } else {
+            Cow::Borrowed(&prev_hash_raw[1..prev_hash_raw.len() - 1])
+        },
+        prev_hash_raw: (!escaped).then_some(prev_hash_raw),
         hash: hash?,
     })
 }
@@ -320,9 +335,36 @@ fn text<'a>(scan: &mut Scan<'a>) -> Option<&'a str> {
     scan.string().map(|(raw, _)| raw)
 }
 
+/// A string's text without its quotes, as [`unquote`] gives it, knowing from the scan
+/// whether it holds escapes (no second search for a backslash).
+fn scanned_text<'a>(scan: &mut Scan<'a>) -> Option<Cow<'a, str>> {
+    match scan.string()? {
+        (raw, false) => Some(Cow::Borrowed(&raw[1..raw.len() - 1])),
+        (raw, true) => unquote(raw),
+    }
+}
+
 /// A string that reads as a UUID, as stored.
 fn uuid_text<'a>(scan: &mut Scan<'a>) -> Option<&'a str> {
-    text(scan).filter(|raw| unquote(raw).is_some_and(|id| Uuid::try_parse(&id).is_ok()))
+    match scan.string()? {
+        (raw, false) => is_uuid(&raw[1..raw.len() - 1]).then_some(raw),
+        (raw, true) => unquote(raw)
+            .is_some_and(|id| Uuid::try_parse(&id).is_ok())
+            .then_some(raw),
+    }
+}
+
+/// Whether `text` parses as a [`Uuid`]: the hyphenated form every writer stores is checked
+/// byte by byte, any other form by the parser.
+fn is_uuid(text: &str) -> bool {
+    let b = text.as_bytes();
+    if b.len() != 36 {
+        return Uuid::try_parse(text).is_ok();
+    }
+    // Without early exits, so the runs are checked many bytes at a time.
+    let hex = |run: &[u8]| run.iter().fold(true, |ok, c| ok & c.is_ascii_hexdigit());
+    let hyphens = (b[8] == b'-') & (b[13] == b'-') & (b[18] == b'-') & (b[23] == b'-');
+    hyphens & hex(&b[..8]) & hex(&b[9..13]) & hex(&b[14..18]) & hex(&b[19..23]) & hex(&b[24..])
 }
 
 /// `null` as stored, or what `read` reads.
@@ -365,6 +407,31 @@ mod tests {
             ],
         };
         CommitRecord::build(&commit, 0, GENESIS_HASH, at)
+    }
+
+    #[test]
+    fn a_uuid_is_told_apart_exactly_as_the_uuid_parser_tells_it() {
+        let id = "0190f3a2-7c1e-7d3a-9b2c-0123456789ab";
+        let mut cases = vec![
+            id.replace('-', ""),
+            format!("{{{id}}}"),
+            format!("urn:uuid:{id}"),
+            id.to_uppercase(),
+        ];
+        for at in 0..36 {
+            for c in ['-', '0', 'f', 'F', 'g', ' ', '+'] {
+                let mut case = id.to_owned();
+                case.replace_range(at..at + 1, &c.to_string());
+                cases.push(case);
+            }
+        }
+        for case in &cases {
+            assert_eq!(is_uuid(case), Uuid::try_parse(case).is_ok(), "{case}");
+        }
+        assert!(
+            cases.iter().filter(|c| is_uuid(c)).count() > 36,
+            "valid spellings are among the cases"
+        );
     }
 
     fn intact_all(record: &CommitRecord) -> Vec<bool> {

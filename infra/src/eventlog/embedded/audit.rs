@@ -43,52 +43,129 @@ pub fn scan_frames(
     })
 }
 
-/// As [`scan_frames`], handing over each frame as a range of its whole segment's bytes,
-/// shared: a caller that spreads frames over threads sends the segment along, not copies of
-/// its frames. A segment's buffer is filled again once every holder has let it go (a fresh
-/// one costs a page fault per page).
+/// As [`scan_frames`], handing over each frame as a range of a shared buffer holding it: a
+/// caller that spreads frames over threads sends the buffer along, not copies of its frames.
+///
+/// A segment is read [`PIECE`] bytes at a time, a frame cut by a piece's end carried over to
+/// the next, and a piece's buffer is filled again once every holder has let it go: fresh
+/// memory costs a page fault per page, so a whole segment read into fresh buffers costs
+/// more than its hashing's share.
 pub fn scan_shared(
     log_dir: &Path,
     stream_type: &str,
+    visit: impl FnMut(&Arc<Vec<u8>>, u64, Result<std::ops::Range<usize>, String>),
+) -> Result<(), EventLogError> {
+    scan_in_pieces(log_dir, stream_type, PIECE, visit)
+}
+
+/// [`scan_shared`] reading `piece` bytes at a time.
+fn scan_in_pieces(
+    log_dir: &Path,
+    stream_type: &str,
+    piece_bytes: usize,
     mut visit: impl FnMut(&Arc<Vec<u8>>, u64, Result<std::ops::Range<usize>, String>),
 ) -> Result<(), EventLogError> {
     let dir = log_dir.join(stream_type);
     let mut offset = 0u64;
-    // The buffers of the last two segments: the one before may still be held by a reader.
-    let mut buffers: [Arc<Vec<u8>>; 2] = Default::default();
+    let mut pieces = Pieces::default();
     for base in segment_bases(&dir)? {
         let path = segment_path(&dir, base);
-        buffers.swap(0, 1);
-        if Arc::get_mut(&mut buffers[0]).is_none() {
-            buffers[0] = Arc::default();
-        }
-        if let Some(data) = Arc::get_mut(&mut buffers[0]) {
-            data.clear();
-            std::io::Read::read_to_end(&mut fs::File::open(&path)?, data)?;
-        }
-        let data = &buffers[0];
-        let mut pos = 0usize;
+        let mut file = fs::File::open(&path)?;
+        // Where in the segment the current piece starts, and the cut frame it starts with.
+        let (mut start_in_segment, mut carried) = (0usize, 0..0);
+        let mut previous: Option<Arc<Vec<u8>>> = None;
         loop {
-            match frame_at(data, pos) {
-                Frame::End => break,
-                Frame::Whole { body, end } => {
-                    let start = pos + FRAME_HEADER;
-                    visit(data, offset, Ok(start..start + body.len()));
-                    offset += 1;
-                    pos = end;
-                }
-                Frame::Damaged(why) => {
-                    visit(
-                        data,
-                        offset,
-                        Err(format!("damaged frame ({why}) at byte {pos} of {}", path.display())),
-                    );
-                    return Ok(());
+            let mut data = pieces.take(piece_bytes);
+            if let Some(previous) = previous.take() {
+                data.extend_from_slice(&previous[carried.clone()]);
+            }
+            // A piece stays within its capacity unless one frame is larger than half of it.
+            let want = if data.len() < piece_bytes / 2 {
+                piece_bytes - data.len()
+            } else {
+                piece_bytes
+            };
+            let read = std::io::Read::read_to_end(&mut std::io::Read::take(&mut file, want as u64), &mut data)?;
+            let last = read < want;
+            let piece = Arc::new(data);
+            let data = &piece[..];
+            let mut pos = 0usize;
+            loop {
+                match frame_at(data, pos) {
+                    Frame::End => break,
+                    Frame::Whole { body, end } => {
+                        let start = pos + FRAME_HEADER;
+                        let range = start..start + body.len();
+                        offset += 1;
+                        pos = end;
+                        visit(&piece, offset - 1, Ok(range));
+                    }
+                    Frame::Damaged(_) if !last && cut_by_the_end(data, pos) => break,
+                    Frame::Damaged(why) => {
+                        let at = start_in_segment + pos;
+                        visit(
+                            &piece,
+                            offset,
+                            Err(format!("damaged frame ({why}) at byte {at} of {}", path.display())),
+                        );
+                        return Ok(());
+                    }
                 }
             }
+            if last {
+                break;
+            }
+            carried = pos..piece.len();
+            start_in_segment += pos;
+            previous = Some(pieces.give_back(piece));
         }
     }
     Ok(())
+}
+
+/// Bytes of a segment read at a time by [`scan_shared`].
+const PIECE: usize = 4 << 20;
+
+/// The buffers [`scan_shared`] reads pieces into, kept to be filled again.
+#[derive(Default)]
+struct Pieces {
+    kept: Vec<Arc<Vec<u8>>>,
+}
+
+impl Pieces {
+    /// Pieces kept at most: more are in use only while a caller holds that many.
+    const KEPT: usize = 32;
+
+    /// An empty buffer: a kept one no one holds any more, else a fresh one.
+    fn take(&mut self, capacity: usize) -> Vec<u8> {
+        let free = self.kept.iter_mut().position(|piece| Arc::get_mut(piece).is_some());
+        let mut data = free
+            .and_then(|at| Arc::try_unwrap(self.kept.swap_remove(at)).ok())
+            .unwrap_or_else(|| Vec::with_capacity(capacity));
+        data.clear();
+        data
+    }
+
+    /// Keeps `piece` for a later [`Self::take`] (and hands it back, for the frame it cuts).
+    fn give_back(&mut self, piece: Arc<Vec<u8>>) -> Arc<Vec<u8>> {
+        if self.kept.len() < Self::KEPT {
+            self.kept.push(piece.clone());
+        }
+        piece
+    }
+}
+
+/// Whether the frame at `pos` is only cut short by the end of `data`: its header, or the
+/// body its header announces, runs past the end. The next piece holds the rest.
+fn cut_by_the_end(data: &[u8], pos: usize) -> bool {
+    let rest = &data[pos..];
+    match rest.first_chunk::<4>() {
+        None => true,
+        Some(len) => {
+            let len = u32::from_le_bytes(*len);
+            len <= super::segments::MAX_RECORD_BYTES && FRAME_HEADER + len as usize > rest.len()
+        }
+    }
 }
 
 /// Stream types (topic directories) of an embedded log directory.
@@ -309,5 +386,94 @@ pub(super) fn keep_aside(path: &Path, bytes: &[u8]) -> Result<(), EventLogError>
             "keeping the cut bytes in {}: {e}",
             path.display()
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A segment of framed bodies as the writer lays them out, some larger than the pieces
+    /// the tests read in; `damage` flips a bit in that frame's body.
+    fn segment(dir: &Path, base: u64, bodies: &[Vec<u8>], damage: Option<usize>) -> Vec<usize> {
+        let (mut bytes, mut starts) = (Vec::new(), Vec::new());
+        for (i, body) in bodies.iter().enumerate() {
+            starts.push(bytes.len());
+            bytes.extend_from_slice(&(body.len() as u32).to_le_bytes());
+            bytes.extend_from_slice(&crc32fast::hash(body).to_le_bytes());
+            let at = bytes.len();
+            bytes.extend_from_slice(body);
+            if damage == Some(i) {
+                bytes[at] ^= 1;
+            }
+        }
+        fs::create_dir_all(dir).unwrap();
+        fs::write(segment_path(dir, base), bytes).unwrap();
+        starts
+    }
+
+    fn bodies(count: usize, seed: usize) -> Vec<Vec<u8>> {
+        (0..count)
+            .map(|i| vec![b'a' + (i % 26) as u8; 1 + (i * 37 + seed) % 300])
+            .collect()
+    }
+
+    /// Every frame's offset and bytes (or why it is damaged), read `piece` bytes at a time.
+    fn read(log: &Path, piece: usize) -> Vec<(u64, Result<Vec<u8>, String>)> {
+        let mut seen = Vec::new();
+        scan_in_pieces(log, "doc", piece, |data, offset, frame| {
+            seen.push((offset, frame.map(|range| data[range].to_vec())))
+        })
+        .unwrap();
+        seen
+    }
+
+    #[test]
+    fn frames_cut_by_a_pieces_end_are_read_whole_whatever_the_piece_size() {
+        let log = tempfile::tempdir().unwrap();
+        let (first, second) = (bodies(40, 0), bodies(25, 11));
+        segment(&log.path().join("doc"), 0, &first, None);
+        segment(&log.path().join("doc"), 40, &second, None);
+        let expected: Vec<_> = first
+            .iter()
+            .chain(&second)
+            .enumerate()
+            .map(|(offset, body)| (offset as u64, Ok(body.clone())))
+            .collect();
+        for piece in [9, 64, 301, 1000, PIECE] {
+            assert_eq!(read(log.path(), piece), expected, "pieces of {piece} bytes");
+        }
+    }
+
+    #[test]
+    fn a_damaged_frame_is_placed_at_its_byte_in_the_segment_whatever_the_piece_size() {
+        let log = tempfile::tempdir().unwrap();
+        let starts = segment(&log.path().join("doc"), 0, &bodies(30, 5), Some(17));
+        let at = format!("damaged frame (checksum mismatch) at byte {} of", starts[17]);
+        for piece in [9, 64, 301, PIECE] {
+            let seen = read(log.path(), piece);
+            assert_eq!(seen.len(), 18, "pieces of {piece} bytes");
+            let (offset, why) = seen.last().unwrap();
+            assert_eq!(*offset, 17);
+            assert!(why.as_ref().unwrap_err().contains(&at), "{why:?}");
+        }
+    }
+
+    #[test]
+    fn a_torn_last_frame_is_reported_as_such_whatever_the_piece_size() {
+        let log = tempfile::tempdir().unwrap();
+        let starts = segment(&log.path().join("doc"), 0, &bodies(12, 3), None);
+        let path = segment_path(&log.path().join("doc"), 0);
+        let bytes = fs::read(&path).unwrap();
+        fs::write(&path, &bytes[..bytes.len() - 5]).unwrap();
+        let at = format!(
+            "damaged frame (frame runs past the end of the segment) at byte {} of",
+            starts[11]
+        );
+        for piece in [9, 64, 301, PIECE] {
+            let seen = read(log.path(), piece);
+            assert_eq!(seen.len(), 12, "pieces of {piece} bytes");
+            assert!(seen[11].1.as_ref().unwrap_err().contains(&at), "{:?}", seen[11].1);
+        }
     }
 }
