@@ -40,7 +40,7 @@ pub struct StoredCommit<'a> {
     correlation_id: &'a str,
     causation_id: &'a str,
     actor: &'a str,
-    recorded_at: &'a str,
+    recorded_at: RecordedAt<'a>,
     pub traceparent: Option<Cow<'a, str>>,
     pub events: Vec<StoredEvent<'a>>,
 }
@@ -86,7 +86,8 @@ impl<'a> StoredCommit<'a> {
         else {
             return None;
         };
-        is_date(recorded_at).then_some(Self {
+        let recorded_at = RecordedAt::read(recorded_at)?;
+        Some(Self {
             commit_id,
             stream_type,
             stream_id,
@@ -144,9 +145,7 @@ impl<'a> StoredCommit<'a> {
             None => write_json(scratch, &*event.prev_hash),
         }
         key(scratch, "recorded_at");
-        if !write_nanos(self.recorded_at, scratch) {
-            return false;
-        }
+        self.recorded_at.write_nanos(scratch);
         key(scratch, "schema_version");
         write_json(scratch, &event.schema_version);
         field(scratch, "stream_id", self.stream_id);
@@ -211,29 +210,42 @@ fn writer_spelled(raw: &str) -> Option<(&str, &str)> {
     Some((seconds, digits))
 }
 
-/// Whether a stored `recorded_at` decodes as a date.
-fn is_date(raw: &str) -> bool {
-    writer_spelled(raw).is_some() || serde_json::from_str::<chrono::DateTime<chrono::Utc>>(raw).is_ok()
+/// A stored `recorded_at` that decodes as a date, read once per record.
+#[derive(Debug)]
+enum RecordedAt<'a> {
+    /// In the writer's shape: its seconds and fraction digits ([`writer_spelled`]).
+    Spelled { seconds: &'a str, digits: &'a str },
+    /// Any other spelling, read as a date by chrono: as the hash spells it.
+    Read(String),
 }
 
-/// Writes a stored `recorded_at` with nine fraction digits, as the hash covers it, into
-/// `out`: the writer's spelling padded, anything else read as a date and spelled again;
-/// false when it is none.
-fn write_nanos(raw: &str, out: &mut Vec<u8>) -> bool {
-    if let Some((seconds, digits)) = writer_spelled(raw) {
-        out.push(b'"');
-        out.extend_from_slice(seconds.as_bytes());
-        out.push(b'.');
-        out.extend_from_slice(digits.as_bytes());
-        out.extend(std::iter::repeat_n(b'0', 9 - digits.len()));
-        out.extend_from_slice(b"Z\"");
-        return true;
+impl<'a> RecordedAt<'a> {
+    /// `None` when `raw` is not a date.
+    fn read(raw: &'a str) -> Option<Self> {
+        if let Some((seconds, digits)) = writer_spelled(raw) {
+            return Some(Self::Spelled { seconds, digits });
+        }
+        let at = serde_json::from_str::<chrono::DateTime<chrono::Utc>>(raw).ok()?;
+        let mut spelled = Vec::new();
+        write_json(&mut spelled, &at.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true));
+        String::from_utf8(spelled).ok().map(Self::Read)
     }
-    let Ok(at) = serde_json::from_str::<chrono::DateTime<chrono::Utc>>(raw) else {
-        return false;
-    };
-    write_json(out, &at.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true));
-    true
+
+    /// Writes it with nine fraction digits, as the hash covers it: the writer's spelling
+    /// padded, anything else as chrono spells it again.
+    fn write_nanos(&self, out: &mut Vec<u8>) {
+        match self {
+            Self::Spelled { seconds, digits } => {
+                out.push(b'"');
+                out.extend_from_slice(seconds.as_bytes());
+                out.push(b'.');
+                out.extend_from_slice(digits.as_bytes());
+                out.extend(std::iter::repeat_n(b'0', 9 - digits.len()));
+                out.extend_from_slice(b"Z\"");
+            }
+            Self::Read(spelled) => out.extend_from_slice(spelled.as_bytes()),
+        }
+    }
 }
 
 /// What one pass has read of a commit so far. A field met twice ends the pass, as serde
@@ -548,7 +560,8 @@ mod tests {
     fn recorded_at_is_spelled_with_nine_fraction_digits() {
         let spelled = |raw: &str| {
             let mut out = Vec::new();
-            write_nanos(raw, &mut out).then(|| String::from_utf8(out).unwrap())
+            RecordedAt::read(raw).map(|at| at.write_nanos(&mut out))?;
+            Some(String::from_utf8(out).unwrap())
         };
         assert_eq!(
             spelled("\"2026-12-04T09:00:00Z\"").unwrap(),
