@@ -536,12 +536,15 @@ mod tests {
             assert!(CommitRecord::decode(broken.as_bytes()).is_err(), "{broken}");
             assert!(StoredCommit::parse(broken.as_bytes()).is_none(), "{broken}");
         }
-        let nil = bytes.replacen(
-            &serde_json::to_string(&record.command_id).unwrap(),
-            "\"00000000000000000000000000000000\"",
-            1,
-        );
-        assert!(!StoredCommit::parse(nil.as_bytes()).unwrap().has_command_id());
+        let command_id = serde_json::to_string(&record.command_id).unwrap();
+        assert!(StoredCommit::parse(bytes.as_bytes()).unwrap().has_command_id());
+        for nil in [
+            "00000000000000000000000000000000",
+            "00000000-0000-0000-0000-000000000000",
+        ] {
+            let nil = bytes.replacen(&command_id, &format!("\"{nil}\""), 1);
+            assert!(!StoredCommit::parse(nil.as_bytes()).unwrap().has_command_id(), "{nil}");
+        }
     }
 
     #[test]

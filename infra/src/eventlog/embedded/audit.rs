@@ -58,13 +58,14 @@ pub fn scan_shared(
     scan_in_pieces(log_dir, stream_type, PIECE, visit)
 }
 
-/// [`scan_shared`] reading `piece` bytes at a time.
+/// [`scan_shared`] reading `piece_bytes` at a time (at least one).
 fn scan_in_pieces(
     log_dir: &Path,
     stream_type: &str,
     piece_bytes: usize,
     mut visit: impl FnMut(&Arc<Vec<u8>>, u64, Result<std::ops::Range<usize>, String>),
 ) -> Result<(), EventLogError> {
+    let piece_bytes = piece_bytes.max(1);
     let dir = log_dir.join(stream_type);
     let mut offset = 0u64;
     let mut pieces = Pieces::default();
@@ -117,7 +118,7 @@ fn scan_in_pieces(
             }
             carried = pos..piece.len();
             start_in_segment += pos;
-            previous = Some(pieces.give_back(piece));
+            previous = Some(pieces.give_back(piece, piece_bytes));
         }
     }
     Ok(())
@@ -146,9 +147,10 @@ impl Pieces {
         data
     }
 
-    /// Keeps `piece` for a later [`Self::take`] (and hands it back, for the frame it cuts).
-    fn give_back(&mut self, piece: Arc<Vec<u8>>) -> Arc<Vec<u8>> {
-        if self.kept.len() < Self::KEPT {
+    /// Keeps `piece` for a later [`Self::take`] (and hands it back, for the frame it cuts),
+    /// unless a frame larger than a piece grew it: that one goes once it has been read.
+    fn give_back(&mut self, piece: Arc<Vec<u8>>, piece_bytes: usize) -> Arc<Vec<u8>> {
+        if self.kept.len() < Self::KEPT && piece.capacity() <= 2 * piece_bytes {
             self.kept.push(piece.clone());
         }
         piece
@@ -156,13 +158,14 @@ impl Pieces {
 }
 
 /// Whether the frame at `pos` is only cut short by the end of `data`: its header, or the
-/// body its header announces, runs past the end. The next piece holds the rest.
+/// body its header announces, runs past the end. The next piece holds the rest (and a whole
+/// header, judged there as a whole segment's read would judge it).
 fn cut_by_the_end(data: &[u8], pos: usize) -> bool {
     let rest = &data[pos..];
-    match rest.first_chunk::<4>() {
+    match rest.first_chunk::<FRAME_HEADER>() {
         None => true,
-        Some(len) => {
-            let len = u32::from_le_bytes(*len);
+        Some(header) => {
+            let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
             len <= super::segments::MAX_RECORD_BYTES && FRAME_HEADER + len as usize > rest.len()
         }
     }
@@ -442,6 +445,42 @@ mod tests {
             .collect();
         for piece in [9, 64, 301, 1000, PIECE] {
             assert_eq!(read(log.path(), piece), expected, "pieces of {piece} bytes");
+        }
+    }
+
+    #[test]
+    fn a_segment_ending_exactly_where_a_piece_ends_is_read_once() {
+        let log = tempfile::tempdir().unwrap();
+        let frames = bodies(6, 2);
+        segment(&log.path().join("doc"), 0, &frames, None);
+        let size = fs::metadata(segment_path(&log.path().join("doc"), 0)).unwrap().len() as usize;
+        let expected: Vec<_> = (0u64..).zip(frames.iter().map(|b| Ok(b.clone()))).collect();
+        for piece in [size, size / 2, size / 3] {
+            assert_eq!(read(log.path(), piece), expected, "pieces of {piece} of {size} bytes");
+        }
+    }
+
+    #[test]
+    fn a_header_announcing_too_long_a_frame_says_so_even_when_a_piece_cuts_it() {
+        let log = tempfile::tempdir().unwrap();
+        let starts = segment(&log.path().join("doc"), 0, &bodies(8, 1), None);
+        let path = segment_path(&log.path().join("doc"), 0);
+        let mut bytes = fs::read(&path).unwrap();
+        bytes[starts[5]..starts[5] + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        fs::write(&path, &bytes).unwrap();
+        let at = format!(
+            "damaged frame (length beyond the largest record) at byte {} of",
+            starts[5]
+        );
+        // Every piece size that ends a piece somewhere inside that header.
+        for piece in (1..40).chain([PIECE]) {
+            let seen = read(log.path(), piece);
+            assert_eq!(seen.len(), 6, "pieces of {piece} bytes");
+            assert!(
+                seen[5].1.as_ref().unwrap_err().contains(&at),
+                "pieces of {piece}: {:?}",
+                seen[5].1
+            );
         }
     }
 
