@@ -54,9 +54,6 @@ pub struct StoredEvent<'a> {
     pub schema_version: u16,
     payload: &'a str,
     pub prev_hash: Cow<'a, str>,
-    /// `prev_hash` as stored when it has no escapes: then it is spelled as serde_json writes
-    /// it, and hashed as it is.
-    prev_hash_raw: Option<&'a str>,
     pub hash: Cow<'a, str>,
 }
 
@@ -140,9 +137,14 @@ impl<'a> StoredCommit<'a> {
         field(scratch, "event_type", event.event_type);
         field(scratch, "payload", event.payload);
         key(scratch, "prev_hash");
-        match event.prev_hash_raw {
-            Some(raw) => scratch.extend_from_slice(raw.as_bytes()),
-            None => write_json(scratch, &*event.prev_hash),
+        match &event.prev_hash {
+            // Borrowed: stored without escapes, so spelled as serde_json writes it.
+            Cow::Borrowed(text) => {
+                scratch.push(b'"');
+                scratch.extend_from_slice(text.as_bytes());
+                scratch.push(b'"');
+            }
+            Cow::Owned(text) => write_json(scratch, text),
         }
         key(scratch, "recorded_at");
         self.recorded_at.write_nanos(scratch);
@@ -312,23 +314,17 @@ fn event<'a>(scan: &mut Scan<'a>) -> Option<StoredEvent<'a>> {
         "event_type" => once(&mut event_type, text(scan)),
         "schema_version" => once(&mut schema_version, scan.u64().and_then(|v| u16::try_from(v).ok())),
         "payload" => once(&mut payload, scan.value()),
-        "prev_hash" => once(&mut prev_hash, scan.string()),
+        "prev_hash" => once(&mut prev_hash, scanned_text(scan)),
         "hash" => once(&mut hash, scanned_text(scan)),
         _ => scan.value().map(drop),
     })?;
-    let (prev_hash_raw, escaped) = prev_hash?;
     Some(StoredEvent {
         event_id: event_id?,
         version: version?,
         event_type: event_type?,
         schema_version: schema_version?,
         payload: payload?,
-        prev_hash: if escaped {
-            unquote(prev_hash_raw)?
-        } else {
-            Cow::Borrowed(&prev_hash_raw[1..prev_hash_raw.len() - 1])
-        },
-        prev_hash_raw: (!escaped).then_some(prev_hash_raw),
+        prev_hash: prev_hash?,
         hash: hash?,
     })
 }
@@ -347,22 +343,25 @@ fn text<'a>(scan: &mut Scan<'a>) -> Option<&'a str> {
     scan.string().map(|(raw, _)| raw)
 }
 
-/// A string's text without its quotes, as [`unquote`] gives it, knowing from the scan
-/// whether it holds escapes (no second search for a backslash).
+/// A string's text without its quotes, as [`unquote`] gives it (borrowed exactly when it
+/// has no escapes).
 fn scanned_text<'a>(scan: &mut Scan<'a>) -> Option<Cow<'a, str>> {
-    match scan.string()? {
-        (raw, false) => Some(Cow::Borrowed(&raw[1..raw.len() - 1])),
-        (raw, true) => unquote(raw),
-    }
+    let (raw, escaped) = scan.string()?;
+    unquoted(raw, escaped)
 }
 
 /// A string that reads as a UUID, as stored.
 fn uuid_text<'a>(scan: &mut Scan<'a>) -> Option<&'a str> {
-    match scan.string()? {
-        (raw, false) => is_uuid(&raw[1..raw.len() - 1]).then_some(raw),
-        (raw, true) => unquote(raw)
-            .is_some_and(|id| Uuid::try_parse(&id).is_ok())
-            .then_some(raw),
+    let (raw, escaped) = scan.string()?;
+    is_uuid(&unquoted(raw, escaped)?).then_some(raw)
+}
+
+/// [`unquote`], knowing from the scan whether `raw` holds escapes (no second search for a
+/// backslash).
+fn unquoted(raw: &str, escaped: bool) -> Option<Cow<'_, str>> {
+    match escaped {
+        false => Some(Cow::Borrowed(&raw[1..raw.len() - 1])),
+        true => unquote(raw),
     }
 }
 
