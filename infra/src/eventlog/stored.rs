@@ -63,7 +63,7 @@ impl<'a> StoredCommit<'a> {
     /// the usual way). Ids are checked to be UUIDs and `recorded_at` a date, as decoding a
     /// [`CommitRecord`](super::codec::CommitRecord) checks them.
     pub fn parse(bytes: &'a [u8]) -> Option<Self> {
-        let mut scan = Scan::new(std::str::from_utf8(bytes).ok()?);
+        let mut scan = Scan::new(simdutf8::basic::from_utf8(bytes).ok()?);
         let mut fields = Fields::default();
         scan.object(|scan, key| fields.read(scan, key))?;
         scan.end()?;
@@ -276,7 +276,8 @@ impl<'a> Fields<'a> {
                 scanned_text(scan).and_then(|id| Uuid::try_parse(&id).ok()),
             ),
             "stream_type" => once(&mut self.stream_type, text(scan)),
-            "stream_id" => once(&mut self.stream_id, text(scan)),
+            // A UUID in every stream this project writes; any other text is scanned.
+            "stream_id" => once(&mut self.stream_id, scan.fixed(38, quoted_uuid).or_else(|| text(scan))),
             "first_version" => once(&mut self.first_version, scan.u64()),
             "command_id" => once(&mut self.command_id, uuid_text(scan)),
             "correlation_id" => once(&mut self.correlation_id, uuid_text(scan)),
@@ -314,8 +315,8 @@ fn event<'a>(scan: &mut Scan<'a>) -> Option<StoredEvent<'a>> {
         "event_type" => once(&mut event_type, text(scan)),
         "schema_version" => once(&mut schema_version, scan.u64().and_then(|v| u16::try_from(v).ok())),
         "payload" => once(&mut payload, scan.value()),
-        "prev_hash" => once(&mut prev_hash, scanned_text(scan)),
-        "hash" => once(&mut hash, scanned_text(scan)),
+        "prev_hash" => once(&mut prev_hash, hash_text(scan)),
+        "hash" => once(&mut hash, hash_text(scan)),
         _ => scan.value().map(drop),
     })?;
     Some(StoredEvent {
@@ -350,10 +351,45 @@ fn scanned_text<'a>(scan: &mut Scan<'a>) -> Option<Cow<'a, str>> {
     unquoted(raw, escaped)
 }
 
-/// A string that reads as a UUID, as stored.
+/// A string that reads as a UUID, as stored. The quoted hyphenated form every writer stores
+/// is taken in one check; any other spelling is scanned as a string and parsed.
 fn uuid_text<'a>(scan: &mut Scan<'a>) -> Option<&'a str> {
+    if let Some(raw) = scan.fixed(38, quoted_uuid) {
+        return Some(raw);
+    }
     let (raw, escaped) = scan.string()?;
     is_uuid(&unquoted(raw, escaped)?).then_some(raw)
+}
+
+/// A string's text, as [`scanned_text`] gives it; a quoted run of 64 hex digits (a SHA-256
+/// as every writer stores it) is taken in one check.
+fn hash_text<'a>(scan: &mut Scan<'a>) -> Option<Cow<'a, str>> {
+    match scan.fixed(66, |b| quoted(b) && all_hex(&b[1..65])) {
+        Some(raw) => Some(Cow::Borrowed(&raw[1..65])),
+        None => scanned_text(scan),
+    }
+}
+
+/// Whether `token` is a quoted UUID in its hyphenated form.
+fn quoted_uuid(token: &[u8]) -> bool {
+    quoted(token) && hyphenated_uuid(&token[1..token.len() - 1])
+}
+
+/// Whether `token` starts and ends with a quote.
+fn quoted(token: &[u8]) -> bool {
+    token.len() >= 2 && token[0] == b'"' && token[token.len() - 1] == b'"'
+}
+
+/// Whether every byte is a hex digit; without early exits, so many bytes are checked at a time.
+fn all_hex(run: &[u8]) -> bool {
+    run.iter().fold(true, |ok, c| ok & c.is_ascii_hexdigit())
+}
+
+/// Whether `b` is a UUID in its hyphenated form, `8-4-4-4-12` hex digits.
+fn hyphenated_uuid(b: &[u8]) -> bool {
+    b.len() == 36
+        && (b[8] == b'-') & (b[13] == b'-') & (b[18] == b'-') & (b[23] == b'-')
+        && all_hex(&b[..8]) & all_hex(&b[9..13]) & all_hex(&b[14..18]) & all_hex(&b[19..23]) & all_hex(&b[24..])
 }
 
 /// [`unquote`], knowing from the scan whether `raw` holds escapes (no second search for a
@@ -368,14 +404,10 @@ fn unquoted(raw: &str, escaped: bool) -> Option<Cow<'_, str>> {
 /// Whether `text` parses as a [`Uuid`]: the hyphenated form every writer stores is checked
 /// byte by byte, any other form by the parser.
 fn is_uuid(text: &str) -> bool {
-    let b = text.as_bytes();
-    if b.len() != 36 {
-        return Uuid::try_parse(text).is_ok();
+    match text.len() {
+        36 => hyphenated_uuid(text.as_bytes()),
+        _ => Uuid::try_parse(text).is_ok(),
     }
-    // Without early exits, so the runs are checked many bytes at a time.
-    let hex = |run: &[u8]| run.iter().fold(true, |ok, c| ok & c.is_ascii_hexdigit());
-    let hyphens = (b[8] == b'-') & (b[13] == b'-') & (b[18] == b'-') & (b[23] == b'-');
-    hyphens & hex(&b[..8]) & hex(&b[9..13]) & hex(&b[14..18]) & hex(&b[19..23]) & hex(&b[24..])
 }
 
 /// `null` as stored, or what `read` reads.
@@ -443,6 +475,67 @@ mod tests {
             cases.iter().filter(|c| is_uuid(c)).count() > 36,
             "valid spellings are among the cases"
         );
+    }
+
+    /// Stored ids and hashes as JSON tokens: the writer's spelling, and others around it
+    /// (escaped, cut, grown, with a quote, a backslash or a control character inside).
+    fn tokens_around(plain: &str) -> Vec<String> {
+        let mut tokens = vec![
+            format!("\"{plain}\""),
+            format!("  \"{plain}\""),
+            format!("\"{}\"", plain.to_uppercase()),
+            format!("\"\\u0030{}\"", &plain[1..]),
+            format!("\"{}\"", &plain[1..]),
+            format!("\"{plain}0\""),
+            format!("\"{plain}"),
+            format!("{plain}\""),
+            "null".to_owned(),
+        ];
+        for at in 0..plain.len() {
+            for c in ["-", "0", "g", " ", "\"", "\\", "\u{1}", "é"] {
+                let mut token = plain.to_owned();
+                token.replace_range(at..at + 1, c);
+                tokens.push(format!("\"{token}\""));
+            }
+        }
+        tokens
+    }
+
+    /// What `read` made of `token`, and where the scan stood after it.
+    fn read_with<T>(token: &str, read: impl FnOnce(&mut Scan<'_>) -> Option<T>) -> Option<(T, Option<u8>)> {
+        let text = format!("{token},");
+        let mut scan = Scan::new(&text);
+        let read = read(&mut scan)?;
+        Some((read, scan.peek()))
+    }
+
+    #[test]
+    fn a_stored_id_or_hash_taken_in_one_check_reads_as_the_general_scan_reads_it() {
+        let general_uuid = |scan: &mut Scan<'_>| {
+            let (raw, escaped) = scan.string()?;
+            is_uuid(&unquoted(raw, escaped)?).then_some(raw.to_owned())
+        };
+        for token in tokens_around("0190f3a2-7c1e-7d3a-9b2c-0123456789ab") {
+            let fast = read_with(&token, |scan| uuid_text(scan).map(str::to_owned));
+            assert_eq!(fast, read_with(&token, general_uuid), "{token:?} as a UUID");
+            let stream_id = |scan: &mut Scan<'_>| scan.fixed(38, quoted_uuid).or_else(|| text(scan)).map(str::to_owned);
+            assert_eq!(
+                read_with(&token, stream_id),
+                read_with(&token, |scan| text(scan).map(str::to_owned)),
+                "{token:?} as a stream id"
+            );
+        }
+        let hash = "163e70bb69e8dc575d65ac0c468d0c0ac8563d617e6f3889a63d16941d0eb926";
+        for token in tokens_around(hash) {
+            assert_eq!(
+                read_with(&token, |scan| hash_text(scan).map(Cow::into_owned)),
+                read_with(&token, |scan| scanned_text(scan).map(Cow::into_owned)),
+                "{token:?} as a hash"
+            );
+        }
+        let stored = format!("\"{hash}\",");
+        let taken = hash_text(&mut Scan::new(&stored));
+        assert!(matches!(taken, Some(Cow::Borrowed(h)) if h == hash), "kept borrowed");
     }
 
     fn intact_all(record: &CommitRecord) -> Vec<bool> {

@@ -94,6 +94,18 @@ impl<'a> Scan<'a> {
         Some((&self.text[start..self.pos], escaped))
     }
 
+    /// The next `len` bytes after whitespace, consumed when `fits` accepts them (nothing is
+    /// consumed otherwise). For tokens of a known shape, such as a quoted id, checked in one
+    /// go instead of byte by byte; `fits` must accept only JSON the general methods accept.
+    pub fn fixed(&mut self, len: usize, fits: impl FnOnce(&[u8]) -> bool) -> Option<&'a str> {
+        self.skip_ws();
+        let token = self.text.get(self.pos..self.pos + len)?;
+        fits(token.as_bytes()).then(|| {
+            self.pos += len;
+            token
+        })
+    }
+
     /// `null`, consumed; false (nothing consumed) when the next token is something else.
     pub fn null(&mut self) -> bool {
         let null = self.peek() == Some(b'n') && self.text[self.pos..].starts_with("null");
