@@ -539,6 +539,73 @@ async fn on_mariadb_an_insert_refused_while_folding_fails_the_batch_with_the_ref
     an_insert_refused_while_folding_fails_the_batch_with_the_refusal(support::mariadb_store().await).await;
 }
 
+/// A rebuild in batches of three comes out exactly as a catch-up that announces (the live
+/// projector's way), across documents whose commits span batches, a commit the store refuses
+/// (two streams drafting one document: the batch fails and is applied again commit by
+/// commit, stepping over the refused one) and a later commit on the refused stream, which is
+/// then fenced (its first was never applied). No store stops on the refusal.
+async fn a_rebuild_steps_over_a_refused_commit_and_comes_out_as_a_live_catch_up(
+    store: Box<dyn ApprovalViews>,
+    fresh: Box<dyn ApprovalViews>,
+) {
+    let (_dir, log) = fresh_log();
+    history(&*log).await;
+    let twin = ApprovalId(Uuid::from_u128(500));
+    let line = ApprovalLine::sequential([BOB]);
+    let drafted = Approval::default()
+        .decide(&C::Draft {
+            id: twin,
+            form: general_form(),
+            content: content("쌍둥이"),
+            line: line.clone(),
+            by: Actor::employee(ALICE),
+            at: Utc::now(),
+        })
+        .unwrap();
+    let (first, second) = (ApprovalId(Uuid::from_u128(501)), ApprovalId(Uuid::from_u128(502)));
+    for stream in [first, second] {
+        let events = drafted.iter().map(|e| NewEvent::from_domain(e).unwrap()).collect();
+        append(&*log, &stream.to_string(), 0, events).await;
+    }
+    let drafted_after = drafts(&*log, 2).await;
+    let submit = C::Submit {
+        form: general_form(),
+        rule: None,
+        authority: domain::testkit::no_requirement(),
+        roster: domain::testkit::roster_of(&line),
+        leave_balance: None,
+        by: Actor::employee(ALICE),
+        at: Utc::now(),
+    };
+    run(&*log, second, submit.clone()).await;
+    run(&*log, drafted_after[0], submit).await;
+
+    let views: Arc<dyn ApprovalViews> = Arc::from(store);
+    let rebuild = Projector::new(log.clone(), support::sqlite_store().await)
+        .with_views(views.clone())
+        .with_batch(3);
+    let mut batches = 0;
+    rebuild
+        .replay(Projection::Approvals, &mut |_| batches += 1)
+        .await
+        .unwrap();
+    assert!(batches >= 4, "rebuilt in {batches} batches");
+    let in_order: Arc<dyn ApprovalViews> = Arc::from(fresh);
+    Projector::new(log.clone(), support::sqlite_store().await)
+        .with_views(in_order.clone())
+        .with_batch(3)
+        .catch_up_with(Projection::Approvals, true)
+        .await
+        .unwrap();
+    assert_eq!(views.checksum().await.unwrap(), in_order.checksum().await.unwrap());
+    assert_eq!(views.checkpoint().await.unwrap(), in_order.checkpoint().await.unwrap());
+    let submitted = views.approval(&drafted_after[0].to_string()).await.unwrap();
+    assert!(
+        submitted.is_some_and(|(version, _)| version > 1),
+        "a document submitted in a later batch"
+    );
+}
+
 macro_rules! views_suite {
     ($store:ident, $open:expr) => {
         mod $store {
@@ -558,6 +625,11 @@ macro_rules! views_suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn a_replay_swaps_in_a_copy_equal_to_a_fresh_rebuild() {
                 super::a_replay_swaps_in_a_copy_equal_to_a_fresh_rebuild($open.await, $open.await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn a_rebuild_steps_over_a_refused_commit_and_comes_out_as_a_live_catch_up() {
+                super::a_rebuild_steps_over_a_refused_commit_and_comes_out_as_a_live_catch_up($open.await, $open.await)
+                    .await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn a_withdrawal_tells_the_approver_it_was_waiting_for() {

@@ -247,6 +247,10 @@ impl MongoViews {
                     (Some(11000), Some((stream_id, _, _))) => {
                         refused.insert((*stream_id).clone());
                     }
+                    // The batch is applied again commit by commit, stepping over the one refused.
+                    (Some(code), _) if super::refused_for_its_data(code) => {
+                        return Err(StoreError::Rejected(format!("writing approvals: {error:?}")))
+                    }
                     _ => return Err(StoreError::Unavailable(format!("writing approvals: {error:?}"))),
                 }
             }

@@ -43,6 +43,15 @@ fn unavailable(e: mongodb::error::Error) -> StoreError {
     }
 }
 
+/// Whether a statement's write error is the data's fault, so it fails again however often it is
+/// retried: a document whose `_id` its stream does not match (66, two streams drafting one
+/// document), too large a document (10334, 17419), a value or path the server refuses (2, 28,
+/// 52), a failed validation (121). Anything else (a primary stepping down, an interrupted
+/// operation) may pass on a retry, and must not step over a good commit.
+fn refused_for_its_data(code: i32) -> bool {
+    matches!(code, 2 | 28 | 52 | 66 | 121 | 10334 | 17419)
+}
+
 /// A duplicate-key refusal, detected by the server's error code (11000), never by message text.
 fn duplicate_key(e: &mongodb::error::Error) -> bool {
     match e.kind.as_ref() {
