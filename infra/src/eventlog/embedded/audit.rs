@@ -394,6 +394,7 @@ pub(super) fn keep_aside(path: &Path, bytes: &[u8]) -> Result<(), EventLogError>
 
 #[cfg(test)]
 mod tests {
+    use super::super::segments::push_frame;
     use super::*;
 
     /// A segment of framed bodies as the writer lays them out, some larger than the pieces
@@ -402,12 +403,9 @@ mod tests {
         let (mut bytes, mut starts) = (Vec::new(), Vec::new());
         for (i, body) in bodies.iter().enumerate() {
             starts.push(bytes.len());
-            bytes.extend_from_slice(&(body.len() as u32).to_le_bytes());
-            bytes.extend_from_slice(&crc32fast::hash(body).to_le_bytes());
-            let at = bytes.len();
-            bytes.extend_from_slice(body);
+            push_frame(&mut bytes, body);
             if damage == Some(i) {
-                bytes[at] ^= 1;
+                bytes[starts[i] + FRAME_HEADER] ^= 1;
             }
         }
         fs::create_dir_all(dir).unwrap();

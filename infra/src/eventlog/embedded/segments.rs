@@ -13,6 +13,14 @@ pub(super) const FRAME_HEADER: usize = 8;
 /// A single commit record may not exceed this (guards recovery against garbage lengths).
 pub(super) const MAX_RECORD_BYTES: u32 = 16 * 1024 * 1024;
 
+/// Appends one record's frame — its length and CRC-32 (the header), then its bytes — as the
+/// writer lays frames out in a segment.
+pub(super) fn push_frame(bytes: &mut Vec<u8>, record: &[u8]) {
+    bytes.extend_from_slice(&(record.len() as u32).to_le_bytes());
+    bytes.extend_from_slice(&crc32fast::hash(record).to_le_bytes());
+    bytes.extend_from_slice(record);
+}
+
 pub(super) fn segment_path(dir: &Path, base: u64) -> PathBuf {
     dir.join(format!("{base:020}.log"))
 }

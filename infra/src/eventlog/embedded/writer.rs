@@ -6,7 +6,8 @@ use super::super::codec::CommitRecord;
 use super::super::{Appended, EventLogError, NewCommit, Position};
 use super::index::{Index, Loc};
 use super::segments::{
-    create_dir_durably, encode_bounded, recover_segment, segment_bases, segment_path, sync_dir, FRAME_HEADER,
+    create_dir_durably, encode_bounded, push_frame, recover_segment, segment_bases, segment_path, sync_dir,
+    FRAME_HEADER,
 };
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -325,9 +326,7 @@ impl Writer {
             pos: self.size + bytes.len() as u64,
             len: encoded.len() as u32,
         };
-        bytes.extend_from_slice(&(encoded.len() as u32).to_le_bytes());
-        bytes.extend_from_slice(&crc32fast::hash(encoded).to_le_bytes());
-        bytes.extend_from_slice(encoded);
+        push_frame(bytes, encoded);
         loc
     }
 
