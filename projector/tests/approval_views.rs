@@ -591,14 +591,27 @@ async fn a_rebuild_steps_over_a_refused_commit_and_comes_out_as_a_live_catch_up(
         .unwrap();
     assert!(batches >= 4, "rebuilt in {batches} batches");
     let in_order: Arc<dyn ApprovalViews> = Arc::from(fresh);
-    Projector::new(log.clone(), support::sqlite_store().await)
+    let announcing = Projector::new(log.clone(), support::sqlite_store().await)
         .with_views(in_order.clone())
-        .with_batch(3)
-        .catch_up_with(Projection::Approvals, true)
-        .await
+        .with_batch(3);
+    announcing.catch_up_with(Projection::Approvals, true).await.unwrap();
+    let lag = announcing.lag().await.unwrap();
+    let approvals = lag
+        .iter()
+        .find(|l| l.projection == Projection::Approvals.name())
         .unwrap();
+    let stepped_over = approvals.last_skipped.as_ref().map(|s| s.stream_id.clone());
+    assert!(
+        approvals.skipped >= 1 && [first, second].iter().any(|s| Some(s.to_string()) == stepped_over),
+        "a twin's commit was refused and stepped over: {approvals:?}"
+    );
     assert_eq!(views.checksum().await.unwrap(), in_order.checksum().await.unwrap());
     assert_eq!(views.checkpoint().await.unwrap(), in_order.checkpoint().await.unwrap());
+    // A refused commit leaves nothing behind: the twin's timeline is there exactly when its
+    // view is (SQL keeps the first twin; MongoDB, which keys views by stream, neither).
+    let twin_view = views.approval(&twin.to_string()).await.unwrap();
+    let twin_timeline = views.timeline(&twin.to_string()).await.unwrap();
+    assert_eq!(twin_view.is_some(), !twin_timeline.is_empty(), "{twin_timeline:?}");
     let submitted = views.approval(&drafted_after[0].to_string()).await.unwrap();
     assert!(
         submitted.is_some_and(|(version, _)| version > 1),

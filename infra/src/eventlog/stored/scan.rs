@@ -23,7 +23,9 @@ pub const MAX_DIGITS: usize = 300;
 pub const MAX_DEPTH: usize = 100;
 
 /// A cursor over JSON text. Every method consumes one token (and the whitespace before it)
-/// or returns `None`, after which the scan is abandoned.
+/// or returns `None`, after which the scan is abandoned — except [`Self::fixed`] and
+/// [`Self::null`], which consume nothing but whitespace when the token is not theirs, so
+/// another method can read it.
 pub struct Scan<'a> {
     text: &'a str,
     pos: usize,
@@ -94,8 +96,8 @@ impl<'a> Scan<'a> {
         Some((&self.text[start..self.pos], escaped))
     }
 
-    /// The next `len` bytes after whitespace, consumed when `fits` accepts them (nothing is
-    /// consumed otherwise). For tokens of a known shape, such as a quoted id, checked in one
+    /// The next `len` bytes after whitespace, consumed when `fits` accepts them (only the
+    /// whitespace is consumed otherwise). For tokens of a known shape, such as a quoted id, checked in one
     /// go instead of byte by byte; `fits` must accept only JSON the general methods accept.
     pub fn fixed(&mut self, len: usize, fits: impl FnOnce(&[u8]) -> bool) -> Option<&'a str> {
         self.skip_ws();
@@ -106,7 +108,7 @@ impl<'a> Scan<'a> {
         })
     }
 
-    /// `null`, consumed; false (nothing consumed) when the next token is something else.
+    /// `null`, consumed; false (only whitespace consumed) when the next token is something else.
     pub fn null(&mut self) -> bool {
         let null = self.peek() == Some(b'n') && self.text[self.pos..].starts_with("null");
         if null {

@@ -189,6 +189,15 @@ impl MongoViews {
             };
             let DocumentRows { state, current } = document_rows(&p.approval, p.head.version)?;
             let Some((row, inbox)) = current else { continue };
+            if row.id != *stream_id {
+                // The view is kept under its stream's id. A stream holding another document
+                // (only a hand-made log can) is refused before anything of the batch is
+                // written, so stepping over its commit leaves no row of it behind.
+                return Err(StoreError::Rejected(format!(
+                    "stream {stream_id} holds document {}; its view is kept under the stream's id",
+                    row.id
+                )));
+            }
             let mut approval = approval_document(&row)?;
             approval.insert("_version", p.head.version as i64);
             approval.insert("_hash", p.head.hash.clone());

@@ -43,13 +43,19 @@ fn unavailable(e: mongodb::error::Error) -> StoreError {
     }
 }
 
-/// Whether a statement's write error is the data's fault, so it fails again however often it is
-/// retried: a document whose `_id` its stream does not match (66, two streams drafting one
-/// document), too large a document (10334, 17419), a value or path the server refuses (2, 28,
-/// 52), a failed validation (121). Anything else (a primary stepping down, an interrupted
-/// operation) may pass on a retry, and must not step over a good commit.
+/// Whether a guard update's write error is the data's fault, so it fails again however often
+/// it is retried: a document too large to store (10334, 17419, 17420, 7655103), a value or
+/// path the server refuses (2, 28, 52), a document whose `_id` would change (66), a failed
+/// validation (121: only if an operator set a validator). Anything else (a primary stepping
+/// down, an interrupted operation) may pass on a retry and must not step over a good commit.
+///
+/// Without a transaction, such a refusal comes after the batch's other rows were written and
+/// other streams' guards moved: the commit stepped over leaves its timeline, feed and inbox
+/// rows, and the streams the commit-by-commit pass then finds moved are not announced again.
+/// The one refusal that can be seen before writing (a stream holding another document) is
+/// checked then instead.
 fn refused_for_its_data(code: i32) -> bool {
-    matches!(code, 2 | 28 | 52 | 66 | 121 | 10334 | 17419)
+    matches!(code, 2 | 28 | 52 | 66 | 121 | 10334 | 17419 | 17420 | 7655103)
 }
 
 /// A duplicate-key refusal, detected by the server's error code (11000), never by message text.
