@@ -34,6 +34,19 @@ fn fresh_log() -> (tempfile::TempDir, Arc<dyn EventLog>) {
     (dir, Arc::new(log))
 }
 
+/// ALICE submits her draft along `line` (general form, no rule, everyone on the line active).
+fn alice_submits(line: &ApprovalLine) -> C {
+    C::Submit {
+        form: general_form(),
+        rule: None,
+        authority: domain::testkit::no_requirement(),
+        roster: domain::testkit::roster_of(line),
+        leave_balance: None,
+        by: Actor::employee(ALICE),
+        at: Utc::now(),
+    }
+}
+
 /// Decides `command` against the stream's folded state and appends the events.
 async fn run(log: &dyn EventLog, id: ApprovalId, command: C) {
     let stream = StreamRef::new(streams::APPROVAL, id.to_string());
@@ -112,20 +125,7 @@ async fn history(log: &dyn EventLog) -> (ApprovalId, ApprovalId) {
             },
         )
         .await;
-        run(
-            log,
-            id,
-            C::Submit {
-                form: general_form(),
-                rule: None,
-                authority: domain::testkit::no_requirement(),
-                roster: domain::testkit::roster_of(&line),
-                leave_balance: None,
-                by: Actor::employee(ALICE),
-                at: Utc::now(),
-            },
-        )
-        .await;
+        run(log, id, alice_submits(&line)).await;
     }
     for who in [BOB, CAROL] {
         run(
@@ -418,16 +418,7 @@ async fn followers_on_disjoint_partitions_write_side_by_side(
 async fn a_withdrawal_tells_the_approver_it_was_waiting_for(store: Box<dyn ApprovalViews>) {
     let (_dir, log) = fresh_log();
     let id = drafts(&*log, 1).await[0];
-    let submit = C::Submit {
-        form: general_form(),
-        rule: None,
-        authority: domain::testkit::no_requirement(),
-        roster: domain::testkit::roster_of(&ApprovalLine::sequential([BOB])),
-        leave_balance: None,
-        by: Actor::employee(ALICE),
-        at: Utc::now(),
-    };
-    run(&*log, id, submit).await;
+    run(&*log, id, alice_submits(&ApprovalLine::sequential([BOB]))).await;
     let withdraw = C::Withdraw {
         by: Actor::employee(ALICE),
         at: Utc::now(),
@@ -568,17 +559,8 @@ async fn a_rebuild_steps_over_a_refused_commit_and_comes_out_as_a_live_catch_up(
         append(&*log, &stream.to_string(), 0, events).await;
     }
     let drafted_after = drafts(&*log, 2).await;
-    let submit = C::Submit {
-        form: general_form(),
-        rule: None,
-        authority: domain::testkit::no_requirement(),
-        roster: domain::testkit::roster_of(&line),
-        leave_balance: None,
-        by: Actor::employee(ALICE),
-        at: Utc::now(),
-    };
-    run(&*log, second, submit.clone()).await;
-    run(&*log, drafted_after[0], submit).await;
+    run(&*log, second, alice_submits(&line)).await;
+    run(&*log, drafted_after[0], alice_submits(&line)).await;
 
     let views: Arc<dyn ApprovalViews> = Arc::from(store);
     let rebuild = Projector::new(log.clone(), support::sqlite_store().await)

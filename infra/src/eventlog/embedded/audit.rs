@@ -101,7 +101,8 @@ fn scan_in_pieces(
                         pos = end;
                         visit(&piece, offset - 1, Ok(range));
                     }
-                    Frame::Damaged(_) if !last && cut_by_the_end(data, pos) => break,
+                    // The next piece holds the rest (a header is judged there, whole).
+                    frame if !last && frame.is_cut_short() => break,
                     Frame::Damaged(why) => {
                         let at = start_in_segment + pos;
                         visit(
@@ -154,20 +155,6 @@ impl Pieces {
             self.kept.push(piece.clone());
         }
         piece
-    }
-}
-
-/// Whether the frame at `pos` is only cut short by the end of `data`: its header, or the
-/// body its header announces, runs past the end. The next piece holds the rest (and a whole
-/// header, judged there as a whole segment's read would judge it).
-fn cut_by_the_end(data: &[u8], pos: usize) -> bool {
-    let rest = &data[pos..];
-    match rest.first_chunk::<FRAME_HEADER>() {
-        None => true,
-        Some(header) => {
-            let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
-            len <= super::segments::MAX_RECORD_BYTES && FRAME_HEADER + len as usize > rest.len()
-        }
     }
 }
 

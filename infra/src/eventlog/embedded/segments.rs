@@ -128,12 +128,24 @@ pub(super) enum Frame<'a> {
     Damaged(&'static str),
 }
 
+/// Why a frame that the end of the bytes read cuts short is damaged.
+const TORN_HEADER: &str = "torn frame header";
+const RUNS_PAST_END: &str = "frame runs past the end of the segment";
+
+impl Frame<'_> {
+    /// Damaged only because the bytes end inside it (its header, or the body its header
+    /// announces): a reader that stopped early holds the rest further on.
+    pub(super) fn is_cut_short(&self) -> bool {
+        matches!(self, Self::Damaged(why) if *why == TORN_HEADER || *why == RUNS_PAST_END)
+    }
+}
+
 pub(super) fn frame_at(data: &[u8], pos: usize) -> Frame<'_> {
     let Some(rest) = data.get(pos..).filter(|rest| !rest.is_empty()) else {
         return Frame::End;
     };
     let Some((header, rest)) = rest.split_first_chunk::<FRAME_HEADER>() else {
-        return Frame::Damaged("torn frame header");
+        return Frame::Damaged(TORN_HEADER);
     };
     let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
     let crc = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
@@ -146,7 +158,7 @@ pub(super) fn frame_at(data: &[u8], pos: usize) -> Frame<'_> {
         return Frame::Damaged("length beyond the largest record");
     }
     let Some(body) = rest.get(..len as usize) else {
-        return Frame::Damaged("frame runs past the end of the segment");
+        return Frame::Damaged(RUNS_PAST_END);
     };
     if crc32fast::hash(body) != crc {
         return Frame::Damaged("checksum mismatch");
