@@ -89,7 +89,7 @@ pub(crate) async fn queries(url: Option<String>, rates: &[u32], seconds: u64) ->
     if let Some(server) = &server {
         let (p50, p99, rate) = primary_key_floor(&server.dir().join("read.db"), 20_000).await?;
         println!(
-            "floor, same run: raw SELECT of one employee by primary key on the read model, one connection: p50 {:.1} µs, p99 {:.1} µs, {rate:.0} reads/s",
+            "floor, same run: raw SELECT of one employee by primary key on the read model, one connection on the calling thread: p50 {:.1} µs, p99 {:.1} µs, {rate:.0} reads/s",
             p50.as_secs_f64() * 1e6,
             p99.as_secs_f64() * 1e6,
         );

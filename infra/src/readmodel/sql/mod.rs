@@ -11,6 +11,7 @@
 mod apply;
 mod columns;
 mod queries;
+mod reads;
 pub mod schema;
 mod shadow;
 
@@ -21,7 +22,7 @@ use crate::eventlog::{Checkpoint, Delivered};
 use crate::readmodel::queries::{ApprovalCandidate, ApprovalCursor, ApprovalSearch};
 use crate::readmodel::rows::{FeedEntry, InboxItem, TimelineEntry};
 use crate::readmodel::{Applied, ApprovalViews, Dump, Projection, Shadow, StoreError};
-use schema::text_at;
+use reads::{Reads, SqliteReads};
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Row};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,10 +33,10 @@ use std::sync::Arc;
 pub struct SqlReadModel {
     /// Writes: the projector's batches, replays' swaps. One connection on SQLite.
     pool: AnyPool,
-    /// What the APIs read. On SQLite a separate pool of read-only connections, which WAL lets
-    /// read beside the writer instead of queueing behind its one connection; on MySQL the
-    /// same pool as `pool`.
-    reads: AnyPool,
+    /// What the APIs read. On SQLite read-only connections of its own, used on the reading
+    /// thread, which WAL lets read beside the writer instead of queueing behind its one
+    /// connection ([`reads`]); on MySQL the same pool as `pool`.
+    reads: Reads,
     url: String,
     mysql: bool,
     /// Write transactions this store (and its clones) committed: sign-in keeps an employee
@@ -61,10 +62,6 @@ pub const SQLITE_PRAGMAS: &[&str] = &[
     "PRAGMA wal_autocheckpoint=16384",
 ];
 
-/// Read connections on SQLite. Each is a blocking worker thread; a few keep both cores busy
-/// while one waits on the disk (`erp bench queries`, docs/performance.md).
-const SQLITE_READERS: u32 = 4;
-
 impl SqlReadModel {
     /// Connects (`sqlite://path?mode=rwc` or `mysql://user:pass@host:port/db`) and creates
     /// the tables if missing.
@@ -72,17 +69,17 @@ impl SqlReadModel {
         sqlx::any::install_default_drivers();
         let sqlite = url.starts_with("sqlite:");
         // SQLite has one writer; more connections only contend for its lock.
-        let pool = open_pool(url, if sqlite { 1 } else { 8 }, sqlite, false).await?;
+        let pool = open_pool(url, if sqlite { 1 } else { 8 }, sqlite).await?;
         // Migrate before the readers connect: `query_only` connections cannot create tables.
         schema::migrate(&pool).await?;
         let (reads, checkpoints) = if sqlite {
-            let checkpointer = open_pool(url, 1, true, false).await?;
+            let checkpointer = open_pool(url, 1, true).await?;
             (
-                open_pool(url, SQLITE_READERS, true, true).await?,
+                Reads::Sqlite(Arc::new(SqliteReads::open(sqlite_path(url))?)),
                 Some(Arc::new(checkpoint_in_background(checkpointer))),
             )
         } else {
-            (pool.clone(), None)
+            (Reads::Pool(pool.clone()), None)
         };
         let store = Self {
             pool,
@@ -123,33 +120,44 @@ impl SqlReadModel {
 
     /// Employees as (id, name, email, department, active), for checks and the directory.
     pub async fn employees(&self) -> Result<Vec<(String, String, String, Option<String>, bool)>, StoreError> {
-        let rows = sqlx::query("SELECT id, name, email, department, active FROM employees ORDER BY name")
-            .fetch_all(&self.reads)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    text_at(r, 0)?.unwrap_or_default(),
-                    text_at(r, 1)?.unwrap_or_default(),
-                    text_at(r, 2)?.unwrap_or_default(),
-                    text_at(r, 3)?,
-                    r.try_get::<i64, _>(4)? != 0,
-                ))
-            })
-            .collect()
+        self.reads
+            .select(
+                "SELECT id, name, email, department, active FROM employees ORDER BY name",
+                &[],
+                |r| {
+                    Ok((
+                        r.text(0)?.unwrap_or_default(),
+                        r.text(1)?.unwrap_or_default(),
+                        r.text(2)?.unwrap_or_default(),
+                        r.text(3)?,
+                        r.int(4)?.unwrap_or_default() != 0,
+                    ))
+                },
+            )
+            .await
     }
 
     /// An employee's leave balance and days used, as decimal strings.
     pub async fn leave_balance(&self, employee: &str) -> Result<Option<(String, String)>, StoreError> {
-        let row = sqlx::query("SELECT balance, used FROM leave_balances WHERE employee = ?")
-            .bind(employee)
-            .fetch_optional(&self.reads)
+        let rows = self
+            .reads
+            .select(
+                "SELECT balance, used FROM leave_balances WHERE employee = ?",
+                &[employee],
+                |r| Ok((r.text(0)?.unwrap_or_default(), r.text(1)?.unwrap_or_default())),
+            )
             .await?;
-        Ok(match row {
-            Some(r) => Some((text_at(&r, 0)?.unwrap_or_default(), text_at(&r, 1)?.unwrap_or_default())),
-            None => None,
-        })
+        Ok(rows.into_iter().next())
     }
+}
+
+/// The file a `sqlite:` URL names (`sqlite://path?params` or `sqlite:path`).
+fn sqlite_path(url: &str) -> &str {
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    path.split_once('?').map_or(path, |(p, _)| p)
 }
 
 /// Copies committed WAL pages into the database file on `pool`'s connection after each write
@@ -184,9 +192,8 @@ struct Checkpoints {
     pool: AnyPool,
 }
 
-/// A pool on `url` of at most `connections`; SQLite connections get [`SQLITE_PRAGMAS`], and
-/// `query_only` ones refuse writes.
-async fn open_pool(url: &str, connections: u32, sqlite: bool, query_only: bool) -> Result<AnyPool, StoreError> {
+/// A pool on `url` of at most `connections`; SQLite connections get [`SQLITE_PRAGMAS`].
+async fn open_pool(url: &str, connections: u32, sqlite: bool) -> Result<AnyPool, StoreError> {
     let pool = AnyPoolOptions::new()
         .max_connections(connections)
         .after_connect(move |conn, _| {
@@ -194,9 +201,6 @@ async fn open_pool(url: &str, connections: u32, sqlite: bool, query_only: bool) 
                 if sqlite {
                     for pragma in SQLITE_PRAGMAS {
                         sqlx::Executor::execute(&mut *conn, *pragma).await?;
-                    }
-                    if query_only {
-                        sqlx::Executor::execute(&mut *conn, "PRAGMA query_only=ON").await?;
                     }
                 }
                 Ok(())

@@ -2,27 +2,19 @@
 //! port), and the employee read model's records for the query API, notifier and command API.
 //! Rows are read as their typed row ([`read`]) by column name, then shaped for the reader.
 
-use super::schema::{column_list, read, text_at};
+use super::schema::{column_list, read};
 use super::SqlReadModel;
 use crate::readmodel::queries::*;
 use crate::readmodel::rows::*;
 use crate::readmodel::StoreError;
 use domain::feed::FeedReads;
-use sqlx::any::AnyArguments;
-use sqlx::Row;
-
-type Query<'q> = sqlx::query::Query<'q, sqlx::Any, AnyArguments<'q>>;
 
 impl SqlReadModel {
     /// Every row `query` selects, as typed rows (`{columns}` in `sql` stands for the table's
     /// column list).
     async fn rows<R: TableRow>(&self, sql: &str, binds: &[&str]) -> Result<Vec<R>, StoreError> {
         let sql = sql.replace("{columns}", &column_list(R::TABLE)?);
-        let mut query: Query<'_> = sqlx::query(&sql);
-        for b in binds {
-            query = query.bind(b.to_string());
-        }
-        query.fetch_all(&self.reads).await?.iter().map(read).collect()
+        self.reads.select(&sql, binds, read).await
     }
 
     /// As [`Self::rows`] for each of `ids`, asked in chunks: `{in}` in `sql` stands for a
@@ -55,13 +47,13 @@ impl SqlReadModel {
 
     /// Documents per box for a principal.
     pub async fn box_counts(&self, principal: &str) -> Result<Vec<(String, i64)>, StoreError> {
-        let rows = sqlx::query("SELECT box, COUNT(*) FROM inbox WHERE principal = ? GROUP BY box ORDER BY box")
-            .bind(principal)
-            .fetch_all(&self.reads)
-            .await?;
-        rows.iter()
-            .map(|r| Ok((text_at(r, 0)?.unwrap_or_default(), r.try_get::<i64, _>(1)?)))
-            .collect()
+        self.reads
+            .select(
+                "SELECT box, COUNT(*) FROM inbox WHERE principal = ? GROUP BY box ORDER BY box",
+                &[principal],
+                |r| Ok((r.text(0)?.unwrap_or_default(), r.int(1)?.unwrap_or_default())),
+            )
+            .await
     }
 
     /// A recipient's notification feed, newest first.
@@ -360,19 +352,23 @@ impl SqlReadModel {
     /// kind: `(employee, reward_kind, total, quests)`, largest first.
     pub async fn quest_leaderboard(&self, department: &str) -> Result<Vec<(String, String, i64, i64)>, StoreError> {
         // Summed here, not in SQL: MySQL's SUM is a DECIMAL, SQLite's an integer.
-        let rows = sqlx::query(
-            "SELECT p.employee, q.reward_kind, p.earned FROM quest_participants p \
-             JOIN quests q ON q.id = p.quest JOIN employees e ON e.id = p.employee \
-             WHERE p.status = 'verified' AND e.department = ? AND e.active = 1",
-        )
-        .bind(department.to_owned())
-        .fetch_all(&self.reads)
-        .await?;
+        let rows = self
+            .reads
+            .select(
+                "SELECT p.employee, q.reward_kind, p.earned FROM quest_participants p \
+                 JOIN quests q ON q.id = p.quest JOIN employees e ON e.id = p.employee \
+                 WHERE p.status = 'verified' AND e.department = ? AND e.active = 1",
+                &[department],
+                |r| {
+                    let key = (r.text(0)?.unwrap_or_default(), r.text(1)?.unwrap_or_default());
+                    Ok((key, r.int(2)?.unwrap_or_default()))
+                },
+            )
+            .await?;
         let mut sums: std::collections::BTreeMap<(String, String), (i64, i64)> = Default::default();
-        for r in &rows {
-            let key = (text_at(r, 0)?.unwrap_or_default(), text_at(r, 1)?.unwrap_or_default());
+        for (key, earned) in rows {
             let sum = sums.entry(key).or_default();
-            sum.0 += r.try_get::<i64, _>(2)?;
+            sum.0 += earned;
             sum.1 += 1;
         }
         let mut board: Vec<(String, String, i64, i64)> =
@@ -409,17 +405,11 @@ impl SqlReadModel {
             sum("a.overtime_minutes"),
             sum("a.night_minutes"),
         );
-        let rows = sqlx::query(&sql)
-            .bind(from.to_owned())
-            .bind(to.to_owned())
-            .bind(who.to_owned())
-            .fetch_all(&self.reads)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                let int = |i: usize| r.try_get::<i64, _>(i);
+        self.reads
+            .select(&sql, &[from, to, who], |r| {
+                let int = |i: usize| Ok::<_, StoreError>(r.int(i)?.unwrap_or_default());
                 Ok(AttendanceTotals {
-                    employee: text_at(r, 0)?.unwrap_or_default(),
+                    employee: r.text(0)?.unwrap_or_default(),
                     days_present: int(1)?,
                     late_days: int(2)?,
                     late_minutes: int(3)?,
@@ -430,7 +420,7 @@ impl SqlReadModel {
                     night_minutes: int(8)?,
                 })
             })
-            .collect()
+            .await
     }
 
     /// Candidate documents newest first (by `updated_at`, then id), after `after`.
@@ -467,19 +457,18 @@ impl SqlReadModel {
             sql.push_str(&clauses.join(" AND "));
         }
         sql.push_str(&format!(" ORDER BY updated_at DESC, id DESC LIMIT {}", limit.min(1000)));
-        let mut q = sqlx::query(&sql);
-        for b in &binds {
-            q = q.bind(b);
-        }
-        q.fetch_all(&self.reads)
-            .await?
-            .iter()
-            .map(|r| {
-                let json = text_at(r, 2)?.unwrap_or_default();
+        let binds: Vec<&str> = binds.iter().map(String::as_str).collect();
+        self.reads
+            .select(&sql, &binds, |r| {
+                let json = r.text(2)?.unwrap_or_default();
                 let doc = serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                Ok((r.try_get::<i64, _>(0)? as u64, text_at(r, 1)?.unwrap_or_default(), doc))
+                Ok((
+                    r.int(0)?.unwrap_or_default() as u64,
+                    r.text(1)?.unwrap_or_default(),
+                    doc,
+                ))
             })
-            .collect()
+            .await
     }
 }
 

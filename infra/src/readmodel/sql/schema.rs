@@ -6,6 +6,7 @@
 //! delete-then-insert instead of dialect upserts, TEXT for decimals and times, BIGINT for
 //! integers.
 
+use super::reads::Cells;
 use crate::readmodel::rows::TableRow;
 use crate::readmodel::StoreError;
 use sqlx::any::AnyRow;
@@ -350,16 +351,15 @@ pub(super) fn bound_in<R: serde::Serialize>(table: &str, row: &R) -> Result<Boun
     })
 }
 
-/// Reads a typed row by its table's column names (select them with [`column_list`]).
-pub(super) fn read<R: TableRow>(row: &AnyRow) -> Result<R, StoreError> {
+/// Reads a typed row selected as its table's column list ([`column_list`]): its columns in
+/// the table's order.
+pub(super) fn read<R: TableRow>(row: &dyn Cells) -> Result<R, StoreError> {
     let (_, columns, _) = table(R::TABLE)?;
     let mut fields = serde_json::Map::new();
-    for (name, kind) in columns.iter() {
+    for (i, (name, kind)) in columns.iter().enumerate() {
         let value = match kind {
-            Kind::Int => row
-                .try_get::<Option<i64>, _>(*name)?
-                .map_or(serde_json::Value::Null, Into::into),
-            Kind::Key | Kind::Text => text_at(row, *name)?.map_or(serde_json::Value::Null, Into::into),
+            Kind::Int => row.int(i)?.map_or(serde_json::Value::Null, Into::into),
+            Kind::Key | Kind::Text => row.text(i)?.map_or(serde_json::Value::Null, Into::into),
         };
         fields.insert((*name).to_owned(), value);
     }

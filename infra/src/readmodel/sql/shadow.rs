@@ -87,13 +87,7 @@ impl SqlReadModel {
                 place: ShadowPlace::MysqlDatabase(database),
             }
         } else {
-            let path = self
-                .url
-                .strip_prefix("sqlite://")
-                .or_else(|| self.url.strip_prefix("sqlite:"))
-                .unwrap_or(&self.url);
-            let path = path.split_once('?').map_or(path, |(p, _)| p);
-            let file = format!("{path}.{suffix}");
+            let file = format!("{}.{suffix}", super::sqlite_path(&self.url));
             for leftover in [file.clone(), format!("{file}-wal"), format!("{file}-shm")] {
                 match std::fs::remove_file(&leftover) {
                     Ok(()) => {}

@@ -1,0 +1,233 @@
+//! How the APIs' reads reach the SQL store: a statement and its text binds in, each row
+//! handed to the caller as [`Cells`] (columns by position), on either engine.
+//!
+//! On MySQL and MariaDB a read is a statement on the sqlx pool the writes use. On SQLite it
+//! runs on the calling thread, on one of a few read-only connections of its own: sqlx's
+//! SQLite driver runs every connection on a worker thread, and handing a statement to it and
+//! each row back woke a thread each time — on `erp bench queries` a third of the server's
+//! CPU went to the kernel switching between the runtime and those threads
+//! (docs/performance.md). A read here is a keyed point or range read of a few rows that WAL
+//! lets run beside the writer without waiting for it: tens of microseconds on the runtime
+//! worker that asks, about what the hand-offs cost. What bounds it when it cannot go on is
+//! [`BUSY_WAIT`].
+
+use super::SQLITE_PRAGMAS;
+use crate::readmodel::StoreError;
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, Row};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// One selected row's columns, by position.
+pub(super) trait Cells {
+    /// An integer column (`None` for NULL).
+    fn int(&self, i: usize) -> Result<Option<i64>, StoreError>;
+    /// A text column (`None` for NULL).
+    fn text(&self, i: usize) -> Result<Option<String>, StoreError>;
+}
+
+impl Cells for AnyRow {
+    fn int(&self, i: usize) -> Result<Option<i64>, StoreError> {
+        Ok(self.try_get::<Option<i64>, _>(i)?)
+    }
+
+    fn text(&self, i: usize) -> Result<Option<String>, StoreError> {
+        super::schema::text_at(self, i)
+    }
+}
+
+impl Cells for rusqlite::Row<'_> {
+    fn int(&self, i: usize) -> Result<Option<i64>, StoreError> {
+        use rusqlite::types::ValueRef;
+        match self.get_ref(i).map_err(refused)? {
+            ValueRef::Null => Ok(None),
+            ValueRef::Integer(n) => Ok(Some(n)),
+            other => Err(StoreError::Corrupt(format!(
+                "column {i}: an integer expected, found {:?}",
+                other.data_type()
+            ))),
+        }
+    }
+
+    fn text(&self, i: usize) -> Result<Option<String>, StoreError> {
+        use rusqlite::types::ValueRef;
+        match self.get_ref(i).map_err(refused)? {
+            ValueRef::Null => Ok(None),
+            ValueRef::Text(bytes) | ValueRef::Blob(bytes) => std::str::from_utf8(bytes)
+                .map(|text| Some(text.to_owned()))
+                .map_err(|e| StoreError::Corrupt(format!("column {i}: {e}"))),
+            ValueRef::Integer(n) => Ok(Some(n.to_string())),
+            ValueRef::Real(x) => Ok(Some(x.to_string())),
+        }
+    }
+}
+
+/// Where the APIs read.
+#[derive(Debug, Clone)]
+pub(super) enum Reads {
+    /// MySQL / MariaDB: the store's own pool.
+    Pool(AnyPool),
+    /// SQLite: connections used on the calling thread.
+    Sqlite(Arc<SqliteReads>),
+}
+
+impl Reads {
+    /// Every row `sql` selects with `binds`, each mapped by `each`.
+    pub(super) async fn select<T>(
+        &self,
+        sql: &str,
+        binds: &[&str],
+        each: impl Fn(&dyn Cells) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        match self {
+            Reads::Pool(pool) => {
+                let mut query = sqlx::query(sql);
+                for b in binds {
+                    query = query.bind(b.to_string());
+                }
+                query.fetch_all(pool).await?.iter().map(|r| each(r)).collect()
+            }
+            Reads::Sqlite(sqlite) => sqlite.select(sql, binds, each),
+        }
+    }
+
+    /// Closes every connection (a shadow before its file goes); a SQLite read after this
+    /// fails as unavailable.
+    pub(super) async fn close(&self) {
+        match self {
+            Reads::Pool(pool) => pool.close().await,
+            Reads::Sqlite(sqlite) => sqlite.close(),
+        }
+    }
+}
+
+/// How long a SQLite read waits for a lock before it answers busy. WAL readers wait only while
+/// another connection recovers or restarts the WAL, rare and short; this bounds how long a
+/// read can hold the runtime worker it runs on.
+const BUSY_WAIT: Duration = Duration::from_millis(250);
+
+/// Idle connections kept: as many as reads can run at once here (one per runtime worker, and
+/// a few blocking threads); one more read than that opens a connection and closes it after.
+const IDLE_KEPT: usize = 8;
+
+/// Statements each connection keeps prepared: every read statement of the store, with room
+/// for the `IN (…)` lists' several lengths.
+const PREPARED_KEPT: usize = 128;
+
+/// Read-only SQLite connections, taken by one read at a time on the thread that asks.
+#[derive(Debug)]
+pub(super) struct SqliteReads {
+    path: String,
+    idle: Mutex<Vec<rusqlite::Connection>>,
+    closed: AtomicBool,
+}
+
+impl SqliteReads {
+    /// Opens the first connection now, so a store that cannot be read fails at connect.
+    pub(super) fn open(path: &str) -> Result<Self, StoreError> {
+        let reads = Self {
+            path: path.to_owned(),
+            idle: Mutex::default(),
+            closed: AtomicBool::new(false),
+        };
+        let first = reads.connect()?;
+        reads.put_back(first);
+        Ok(reads)
+    }
+
+    fn connect(&self) -> Result<rusqlite::Connection, StoreError> {
+        use rusqlite::OpenFlags;
+        let conn = rusqlite::Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| StoreError::Unavailable(format!("opening {}: {e}", self.path)))?;
+        conn.busy_timeout(BUSY_WAIT).map_err(refused)?;
+        for pragma in SQLITE_PRAGMAS {
+            conn.query_row(pragma, [], |_| Ok(()))
+                .or_else(|e| match e {
+                    rusqlite::Error::QueryReturnedNoRows => Ok(()),
+                    e => Err(e),
+                })
+                .map_err(refused)?;
+        }
+        // Read-write at open (a read-only open cannot map a WAL database's index file that is
+        // not there yet); no write gets through this.
+        conn.execute_batch("PRAGMA query_only=ON").map_err(refused)?;
+        conn.set_prepared_statement_cache_capacity(PREPARED_KEPT);
+        Ok(conn)
+    }
+
+    fn put_back(&self, conn: rusqlite::Connection) {
+        if self.closed.load(Ordering::Acquire) {
+            return;
+        }
+        let mut idle = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if idle.len() < IDLE_KEPT {
+            idle.push(conn);
+        }
+    }
+
+    fn select<T>(
+        &self,
+        sql: &str,
+        binds: &[&str],
+        each: impl Fn(&dyn Cells) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(StoreError::Unavailable(format!("{} is closed", self.path)));
+        }
+        let taken = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).pop();
+        let conn = match taken {
+            Some(conn) => conn,
+            None => self.connect()?,
+        };
+        let selected = select_on(&conn, sql, binds, each);
+        self.put_back(conn);
+        selected
+    }
+
+    fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clear();
+    }
+}
+
+fn select_on<T>(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    binds: &[&str],
+    each: impl Fn(&dyn Cells) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let mut statement = conn.prepare_cached(sql).map_err(refused)?;
+    let mut rows = statement.query(rusqlite::params_from_iter(binds)).map_err(refused)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(refused)? {
+        out.push(each(row)?);
+    }
+    Ok(out)
+}
+
+/// A SQLite error as the store's: busy or locked can simply run again; a value of the wrong
+/// kind is the data's fault; anything else leaves the store unreadable for now.
+fn refused(e: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode;
+    match &e {
+        rusqlite::Error::SqliteFailure(failure, _)
+            if matches!(failure.code, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) =>
+        {
+            StoreError::Transient(e.to_string())
+        }
+        rusqlite::Error::FromSqlConversionFailure(..)
+        | rusqlite::Error::InvalidColumnType(..)
+        | rusqlite::Error::Utf8Error(_) => StoreError::Corrupt(e.to_string()),
+        _ => StoreError::Unavailable(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests;
