@@ -193,15 +193,19 @@ impl EventLog for EmbeddedLog {
 
     async fn read_stream(&self, stream: &StreamRef) -> Result<Vec<RecordedEvent>, EventLogError> {
         let topic = self.topic(&stream.stream_type)?;
+        let offsets = topic
+            .read_index()?
+            .streams
+            .get(&stream.stream_id)
+            .cloned()
+            .unwrap_or_default();
+        // A stream not yet written (every draft's first command) is answered here: only reading
+        // its records from the segment files is work for a blocking thread.
+        if offsets.is_empty() {
+            return Ok(Vec::new());
+        }
         let upcasters = self.upcasters.clone();
-        let stream = stream.clone();
         tokio::task::spawn_blocking(move || {
-            let offsets = topic
-                .read_index()?
-                .streams
-                .get(&stream.stream_id)
-                .cloned()
-                .unwrap_or_default();
             let mut events = Vec::new();
             for offset in offsets {
                 let record = topic.read(offset)?;
