@@ -21,6 +21,7 @@ pub mod directory;
 pub mod edge;
 pub mod error;
 pub mod extract;
+pub mod folded;
 pub mod openapi;
 pub mod outcomes;
 pub mod ratelimit;

@@ -6,6 +6,7 @@
 //! missing, the log's failure — and knows nothing of HTTP: the routes, the reactor and the
 //! seed each decide what a failure means to them (`crate::error` maps it to problem+json).
 
+use crate::folded::Folded;
 use domain::authority::{self, AuthorityPolicy, AuthorityTable};
 use domain::form::{builtin_forms, FormId, FormTemplate};
 use domain::ids::{DelegationId, EmployeeId};
@@ -14,6 +15,7 @@ use domain::org::{Delegation, Employee};
 use domain::{Actor, Aggregate, EventType};
 use infra::eventlog::{streams, EventLog, EventLogError, ExpectedVersion, NewCommit, NewEvent, StreamRef};
 use serde::de::DeserializeOwned;
+use serde::Deserialize as _;
 use serde::Serialize;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -160,6 +162,8 @@ pub struct Loaded<A> {
 pub struct CommandService {
     log: Arc<dyn EventLog>,
     forms: Vec<FormTemplate>,
+    /// Streams this process folded or wrote, by version ([`crate::folded`]).
+    folded: Folded,
 }
 
 impl std::fmt::Debug for CommandService {
@@ -173,6 +177,7 @@ impl CommandService {
         Self {
             log,
             forms: builtin_forms(),
+            folded: Folded::default(),
         }
     }
 
@@ -194,12 +199,28 @@ impl CommandService {
             .ok_or_else(|| ServiceError::UnknownForm(id.to_owned()))
     }
 
-    /// Folds a stream into its aggregate.
+    /// Folds a stream into its aggregate: the state kept for the stream's version when the
+    /// log can tell that version without a read ([`crate::folded`]), else read and folded.
     pub async fn load<A>(&self, stream: &StreamRef) -> Result<Loaded<A>, ServiceError>
     where
-        A: Aggregate,
+        A: Aggregate + Send + Sync + 'static,
         A::Event: DeserializeOwned,
     {
+        Ok(self.load_keeping(stream).await?.0)
+    }
+
+    /// [`Self::load`], and whether the log tells versions (so a state is worth keeping).
+    async fn load_keeping<A>(&self, stream: &StreamRef) -> Result<(Loaded<A>, bool), ServiceError>
+    where
+        A: Aggregate + Send + Sync + 'static,
+        A::Event: DeserializeOwned,
+    {
+        let known = self.log.stream_version(stream).await?;
+        if let Some(version) = known.filter(|v| *v > 0) {
+            if let Some(state) = self.folded.get::<A>(stream, version) {
+                return Ok((Loaded { state, version }, true));
+            }
+        }
         let events = self.log.read_stream(stream).await?;
         let mut state = A::default();
         let version = events.last().map_or(0, |e| e.version);
@@ -208,7 +229,10 @@ impl CommandService {
                 .map_err(|e| ServiceError::Corrupt(format!("{stream} v{}: {e}", recorded.version)))?;
             state.evolve(&event);
         }
-        Ok(Loaded { state, version })
+        if known.is_some() && version > 0 {
+            self.folded.keep(stream, version, state.clone());
+        }
+        Ok((Loaded { state, version }, known.is_some()))
     }
 
     /// Decides `command` against the stream and appends the result.
@@ -223,7 +247,7 @@ impl CommandService {
         command: &A::Command,
     ) -> Result<Outcome, ServiceError>
     where
-        A: Aggregate,
+        A: Aggregate + Send + Sync + 'static,
         A::Event: DeserializeOwned + Serialize + EventType,
         DomainError: From<A::Error>,
     {
@@ -258,7 +282,7 @@ impl CommandService {
         guard: &(dyn Fn(&A) -> Result<(), ServiceError> + Sync),
     ) -> Result<Outcome, ServiceError>
     where
-        A: Aggregate,
+        A: Aggregate + Send + Sync + 'static,
         A::Event: DeserializeOwned + Serialize + EventType,
         DomainError: From<A::Error>,
     {
@@ -295,11 +319,11 @@ impl CommandService {
         guard: &(dyn Fn(&A) -> Result<(), ServiceError> + Sync),
     ) -> Result<Outcome, ServiceError>
     where
-        A: Aggregate,
+        A: Aggregate + Send + Sync + 'static,
         A::Event: DeserializeOwned + Serialize + EventType,
         DomainError: From<A::Error>,
     {
-        let loaded = self.load::<A>(stream).await?;
+        let (loaded, keeping) = self.load_keeping::<A>(stream).await?;
         guard(&loaded.state)?;
         if let Some(expected) = expected {
             if expected != loaded.version {
@@ -330,7 +354,20 @@ impl CommandService {
             traceparent: meta.traceparent.clone(),
             events: events.iter().map(NewEvent::from_domain).collect::<Result<_, _>>()?,
         };
+        // The state after this commit, folded from the payloads as a reader decodes them.
+        let after = keeping.then(|| {
+            let mut state = loaded.state.clone();
+            for event in &commit.events {
+                state.evolve(&A::Event::deserialize(&event.payload).ok()?);
+            }
+            Some(state)
+        });
         let appended = self.log.append(commit).await?;
+        if let Some(Some(state)) = after {
+            if !appended.duplicate {
+                self.folded.keep(stream, appended.last_version, state);
+            }
+        }
         Ok(Outcome {
             id: stream.stream_id.clone(),
             version: appended.last_version,

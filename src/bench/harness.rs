@@ -267,7 +267,9 @@ pub(crate) async fn primary_key_floor(db: &std::path::Path, count: usize) -> any
         for i in 0..count {
             let one = Instant::now();
             let row: (String, String, String, Option<String>, i64) = read
-                .query_row([&ids[i % ids.len()]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+                .query_row([&ids[i % ids.len()]], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })
                 .context("a seeded employee is missing")?;
             std::hint::black_box(row);
             took.push(one.elapsed());

@@ -60,7 +60,7 @@ impl Seeder<'_> {
         command: A::Command,
     ) -> Result<u64, ApiError>
     where
-        A: Aggregate,
+        A: Aggregate + Send + Sync + 'static,
         A::Event: DeserializeOwned + serde::Serialize + domain::EventType,
         crate::service::DomainError: From<A::Error>,
     {

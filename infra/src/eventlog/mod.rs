@@ -87,6 +87,13 @@ pub trait EventLog: Send + Sync + 'static {
     /// Every accepted event of one stream, in version order, upcast to current schemas.
     async fn read_stream(&self, stream: &StreamRef) -> Result<Vec<RecordedEvent>, EventLogError>;
 
+    /// The stream's version (its last accepted event's; 0 before its first), when this log
+    /// knows it without reading the stream — the embedded log's index does. `None` when only
+    /// a read would tell: a caller keeping folded state then reads, as it would without one.
+    async fn stream_version(&self, _stream: &StreamRef) -> Result<Option<u64>, EventLogError> {
+        Ok(None)
+    }
+
     /// Commits of one stream type from `from` (partition → next offset; missing partitions
     /// start at the beginning). The subscription yields every record in offset order,
     /// including fenced ones, tagged so readers can apply rule R (see [`chain`]).

@@ -217,6 +217,12 @@ impl EventLog for EmbeddedLog {
         .map_err(|e| EventLogError::Unavailable(e.to_string()))?
     }
 
+    async fn stream_version(&self, stream: &StreamRef) -> Result<Option<u64>, EventLogError> {
+        let topic = self.topic(&stream.stream_type)?;
+        let version = topic.read_index()?.heads.version(&stream.stream_id);
+        Ok(Some(version))
+    }
+
     async fn subscribe(&self, stream_type: &str, from: Checkpoint) -> Result<Box<dyn Subscription>, EventLogError> {
         let topic = self.topic(stream_type)?;
         let next = from.get(&0).copied().unwrap_or(0);
