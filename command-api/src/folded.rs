@@ -5,19 +5,24 @@
 //! ([`EventLog::stream_version`](infra::eventlog::EventLog::stream_version)): a commit anyone
 //! else wrote moves the version, and the next load reads the stream as it always did. A state
 //! is kept after a load that read the stream, and after an append, folded with the appended
-//! events decoded from the payloads as written — what a reader of the log decodes — so an
-//! entry is always the fold of the stream's events up to its version. A log that cannot tell
-//! a stream's version without reading it (Kafka) keeps nothing here.
+//! events decoded from the payloads as written — what a reader of the log decodes, since
+//! upcasters only lift schema versions older than the ones the domain writes — so an entry is
+//! always the fold of the stream's events up to its version. A log that cannot tell a
+//! stream's version without reading it (Kafka) keeps nothing here.
 //!
-//! At most [`KEPT`] streams are kept; a new one past that lets an arbitrary one go.
+//! At most [`KEPT`] streams are kept; a new one past that lets an arbitrary one go. A state is
+//! cloned for each command that takes it, outside the lock: for a stream whose state grows
+//! with its history (a numbering sequence's assignments, a ledger) that is still far less
+//! than reading and folding the history again.
 
 use infra::eventlog::StreamRef;
 use std::any::Any;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Streams kept at most: a working set of documents, employees and ledgers being acted on.
-/// An approval's state is a few KiB, so this stays within tens of MiB.
+/// Most states are a few KiB (an approval with its line and comments), so this is tens of
+/// MiB; one that grows with its history (a year's numbering sequence) counts once.
 pub const KEPT: usize = 4096;
 
 /// The kept states, one per stream.
@@ -28,7 +33,7 @@ pub struct Folded {
 
 struct Entry {
     version: u64,
-    state: Box<dyn Any + Send + Sync>,
+    state: Arc<dyn Any + Send + Sync>,
 }
 
 impl std::fmt::Debug for Folded {
@@ -40,9 +45,11 @@ impl std::fmt::Debug for Folded {
 impl Folded {
     /// The state kept for `stream` at exactly `version`, if any.
     pub fn get<A: Clone + 'static>(&self, stream: &StreamRef, version: u64) -> Option<A> {
-        let entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let entry = entries.get(stream).filter(|e| e.version == version)?;
-        entry.state.downcast_ref::<A>().cloned()
+        let state = {
+            let entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            entries.get(stream).filter(|e| e.version == version)?.state.clone()
+        };
+        state.downcast_ref::<A>().cloned()
     }
 
     /// Keeps `state` as `stream`'s fold up to `version`, unless a later one is kept already.
@@ -61,7 +68,7 @@ impl Folded {
             stream.clone(),
             Entry {
                 version,
-                state: Box::new(state),
+                state: Arc::new(state),
             },
         );
     }

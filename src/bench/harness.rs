@@ -249,9 +249,10 @@ pub(crate) async fn on_generator_runtime<T: Send + 'static>(
 }
 
 /// The read model's floor: `count` reads of one employee row by primary key, one after
-/// another on one read-only connection to the SQLite file at `db`, on the calling thread as
-/// the store's own reads run — what a query costs before HTTP, GraphQL and sign-in. Returns
-/// (p50, p99, reads per second).
+/// another on one read-only connection to the SQLite file at `db` and one prepared
+/// statement, all on one (blocking) thread with no hand-off per read, as the store's keyed
+/// reads run — what a query costs before HTTP, GraphQL and sign-in. Returns (p50, p99, reads
+/// per second).
 pub(crate) async fn primary_key_floor(db: &std::path::Path, count: usize) -> anyhow::Result<(Duration, Duration, f64)> {
     let db = db.to_owned();
     tokio::task::spawn_blocking(move || {

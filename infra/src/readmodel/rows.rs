@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// A row of one read-model table.
-pub trait TableRow: Serialize + DeserializeOwned {
+pub trait TableRow: Serialize + DeserializeOwned + Send + 'static {
     /// The table (SQL) or collection (MongoDB) it lives in.
     const TABLE: &'static str;
     /// The key columns, in order: the SQL primary key, and the parts of MongoDB's `_id`.

@@ -3,6 +3,8 @@
 //! so both run the same statements.
 //!
 //! - [`schema`]: the tables, defined once, and how typed rows bind to them by column name;
+//! - [`reads`]: where the APIs' reads run — the sqlx pool on MySQL, a few `rusqlite`
+//!   connections on SQLite;
 //! - [`apply`](mod@apply): one transaction per batch — rows, stream guards, checkpoint;
 //! - [`columns`]: a typed row serialized straight into its table's column values;
 //! - [`shadow`]: a replay's copy, its atomic swap, and the checksum and dump that compare;
@@ -22,7 +24,7 @@ use crate::eventlog::{Checkpoint, Delivered};
 use crate::readmodel::queries::{ApprovalCandidate, ApprovalCursor, ApprovalSearch};
 use crate::readmodel::rows::{FeedEntry, InboxItem, TimelineEntry};
 use crate::readmodel::{Applied, ApprovalViews, Dump, Projection, Shadow, StoreError};
-use reads::{Reads, SqliteReads};
+use reads::{Reach, Reads, SqliteReads};
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Row};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -122,6 +124,7 @@ impl SqlReadModel {
     pub async fn employees(&self) -> Result<Vec<(String, String, String, Option<String>, bool)>, StoreError> {
         self.reads
             .select(
+                Reach::Scan,
                 "SELECT id, name, email, department, active FROM employees ORDER BY name",
                 &[],
                 |r| {
@@ -142,6 +145,7 @@ impl SqlReadModel {
         let rows = self
             .reads
             .select(
+                Reach::Keyed,
                 "SELECT balance, used FROM leave_balances WHERE employee = ?",
                 &[employee],
                 |r| Ok((r.text(0)?.unwrap_or_default(), r.text(1)?.unwrap_or_default())),

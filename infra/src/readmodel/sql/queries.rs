@@ -1,7 +1,9 @@
 //! The SQL store's reads: inbox boxes, feeds, documents and timelines (the approval views
 //! port), and the employee read model's records for the query API, notifier and command API.
-//! Rows are read as their typed row ([`read`]) by column name, then shaped for the reader.
+//! Rows are read as their typed row ([`read`]), columns in the table's order, then shaped for
+//! the reader. Each read says its [`Reach`]: one key's rows through an index, or a scan.
 
+use super::reads::Reach;
 use super::schema::{column_list, read};
 use super::SqlReadModel;
 use crate::readmodel::queries::*;
@@ -13,8 +15,18 @@ impl SqlReadModel {
     /// Every row `query` selects, as typed rows (`{columns}` in `sql` stands for the table's
     /// column list).
     async fn rows<R: TableRow>(&self, sql: &str, binds: &[&str]) -> Result<Vec<R>, StoreError> {
+        self.rows_reaching(Reach::Keyed, sql, binds).await
+    }
+
+    /// As [`Self::rows`], for a read that scans or sorts a table (run off the runtime's
+    /// workers on SQLite).
+    async fn scanned_rows<R: TableRow>(&self, sql: &str, binds: &[&str]) -> Result<Vec<R>, StoreError> {
+        self.rows_reaching(Reach::Scan, sql, binds).await
+    }
+
+    async fn rows_reaching<R: TableRow>(&self, reach: Reach, sql: &str, binds: &[&str]) -> Result<Vec<R>, StoreError> {
         let sql = sql.replace("{columns}", &column_list(R::TABLE)?);
-        self.reads.select(&sql, binds, read).await
+        self.reads.select(reach, &sql, binds, read).await
     }
 
     /// As [`Self::rows`] for each of `ids`, asked in chunks: `{in}` in `sql` stands for a
@@ -49,6 +61,7 @@ impl SqlReadModel {
     pub async fn box_counts(&self, principal: &str) -> Result<Vec<(String, i64)>, StoreError> {
         self.reads
             .select(
+                Reach::Keyed,
                 "SELECT box, COUNT(*) FROM inbox WHERE principal = ? GROUP BY box ORDER BY box",
                 &[principal],
                 |r| Ok((r.text(0)?.unwrap_or_default(), r.int(1)?.unwrap_or_default())),
@@ -113,18 +126,11 @@ impl SqlReadModel {
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
-    /// Employees by id, in any order; unknown ids are left out (one query for a DataLoader).
+    /// Employees by id, in any order; unknown ids are left out (one query for a DataLoader's
+    /// batch, in chunks).
     pub async fn employees_by_ids(&self, ids: &[String]) -> Result<Vec<EmployeeRecord>, StoreError> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let marks = vec!["?"; ids.len()].join(", ");
-        let binds: Vec<&str> = ids.iter().map(String::as_str).collect();
         let rows: Vec<EmployeeRow> = self
-            .rows(
-                &format!("SELECT {{columns}} FROM employees WHERE id IN ({marks})"),
-                &binds,
-            )
+            .rows_in("SELECT {columns} FROM employees WHERE id IN ({in})", &[], ids)
             .await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
@@ -164,7 +170,7 @@ impl SqlReadModel {
             sql.push_str(&format!(" LIMIT {limit}"));
         }
         let binds: Vec<&str> = binds.iter().map(String::as_str).collect();
-        let rows: Vec<EmployeeRow> = self.rows(&sql, &binds).await?;
+        let rows: Vec<EmployeeRow> = self.scanned_rows(&sql, &binds).await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
@@ -193,27 +199,22 @@ impl SqlReadModel {
     /// Every department (open and closed), by name.
     pub async fn departments(&self) -> Result<Vec<DepartmentRecord>, StoreError> {
         let rows: Vec<DepartmentRow> = self
-            .rows("SELECT {columns} FROM departments ORDER BY name, id", &[])
+            .scanned_rows("SELECT {columns} FROM departments ORDER BY name, id", &[])
             .await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
     /// Delegations naming any of `proxies`, not revoked (whether their window is open is the
-    /// caller's question: it knows the time).
+    /// caller's question: it knows the time), by the start of their window.
     pub async fn delegations_to(&self, proxies: &[String]) -> Result<Vec<DelegationRecord>, StoreError> {
-        if proxies.is_empty() {
-            return Ok(Vec::new());
-        }
-        let marks = vec!["?"; proxies.len()].join(", ");
-        let binds: Vec<&str> = proxies.iter().map(String::as_str).collect();
-        let rows: Vec<DelegationRow> = self
-            .rows(
-                &format!(
-                    "SELECT {{columns}} FROM delegations WHERE proxy IN ({marks}) AND revoked = 0 ORDER BY valid_from"
-                ),
-                &binds,
+        let mut rows: Vec<DelegationRow> = self
+            .rows_in(
+                "SELECT {columns} FROM delegations WHERE proxy IN ({in}) AND revoked = 0",
+                &[],
+                proxies,
             )
             .await?;
+        rows.sort_by(|a, b| a.valid_from.cmp(&b.valid_from));
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
@@ -260,7 +261,7 @@ impl SqlReadModel {
 
     /// Everyone's attendance on `day` (`YYYY-MM-DD`).
     pub async fn attendance_on(&self, day: &str) -> Result<Vec<AttendanceDayRow>, StoreError> {
-        self.rows(
+        self.scanned_rows(
             "SELECT {columns} FROM attendance_days WHERE day = ? ORDER BY employee",
             &[day],
         )
@@ -286,7 +287,7 @@ impl SqlReadModel {
             limit.min(1000)
         );
         let (department, manager) = (department.unwrap_or(""), manager.unwrap_or(""));
-        self.rows(&sql, &[now, viewer, department, manager]).await
+        self.scanned_rows(&sql, &[now, viewer, department, manager]).await
     }
 
     /// The `limit` quests `poster` posted with the latest deadlines, latest first.
@@ -355,6 +356,7 @@ impl SqlReadModel {
         let rows = self
             .reads
             .select(
+                Reach::Scan,
                 "SELECT p.employee, q.reward_kind, p.earned FROM quest_participants p \
                  JOIN quests q ON q.id = p.quest JOIN employees e ON e.id = p.employee \
                  WHERE p.status = 'verified' AND e.department = ? AND e.active = 1",
@@ -406,7 +408,7 @@ impl SqlReadModel {
             sum("a.night_minutes"),
         );
         self.reads
-            .select(&sql, &[from, to, who], |r| {
+            .select(Reach::Scan, &sql, &[from, to, who], |r| {
                 let int = |i: usize| Ok::<_, StoreError>(r.int(i)?.unwrap_or_default());
                 Ok(AttendanceTotals {
                     employee: r.text(0)?.unwrap_or_default(),
@@ -459,7 +461,7 @@ impl SqlReadModel {
         sql.push_str(&format!(" ORDER BY updated_at DESC, id DESC LIMIT {}", limit.min(1000)));
         let binds: Vec<&str> = binds.iter().map(String::as_str).collect();
         self.reads
-            .select(&sql, &binds, |r| {
+            .select(Reach::Scan, &sql, &binds, |r| {
                 let json = r.text(2)?.unwrap_or_default();
                 let doc = serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 Ok((

@@ -2,20 +2,20 @@
 //! handed to the caller as [`Cells`] (columns by position), on either engine.
 //!
 //! On MySQL and MariaDB a read is a statement on the sqlx pool the writes use. On SQLite it
-//! runs on the calling thread, on one of a few read-only connections of its own: sqlx's
-//! SQLite driver runs every connection on a worker thread, and handing a statement to it and
-//! each row back woke a thread each time — on `erp bench queries` a third of the server's
-//! CPU went to the kernel switching between the runtime and those threads
-//! (docs/performance.md). A read here is a keyed point or range read of a few rows that WAL
-//! lets run beside the writer without waiting for it: tens of microseconds on the runtime
-//! worker that asks, about what the hand-offs cost. What bounds it when it cannot go on is
-//! [`BUSY_WAIT`].
+//! runs on one of a few read-only connections of its own, without sqlx: sqlx's SQLite driver
+//! runs every connection on a worker thread, and handing a statement to it and each row back
+//! woke a thread each time — on `erp bench queries` a third of the server's CPU went to the
+//! kernel switching between the runtime and those threads (docs/performance.md). A
+//! [`Reach::Keyed`] read (one key's rows through its index: a document, its timeline, an
+//! employee's feed or box) runs on the runtime worker that asks — tens of microseconds, about
+//! what the hand-offs cost — and then spends the task's cooperative budget, as an I/O would.
+//! A [`Reach::Scan`] (the directory, reports, searches) runs on a blocking thread, so a long
+//! one never holds a runtime worker. WAL lets both read beside the writer without waiting;
+//! what bounds a wait when they must is [`BUSY_WAIT`].
 
-use super::SQLITE_PRAGMAS;
 use crate::readmodel::StoreError;
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -63,6 +63,15 @@ impl Cells for rusqlite::Row<'_> {
     }
 }
 
+/// How much of a table a read may touch, which decides where it runs on SQLite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Reach {
+    /// One key's rows through its index: on the asking thread.
+    Keyed,
+    /// Rows found by scanning or sorting a table: on a blocking thread.
+    Scan,
+}
+
 /// Where the APIs read.
 #[derive(Debug, Clone)]
 pub(super) enum Reads {
@@ -73,27 +82,43 @@ pub(super) enum Reads {
 }
 
 impl Reads {
-    /// Every row `sql` selects with `binds`, each mapped by `each`.
-    pub(super) async fn select<T>(
+    /// Every row `sql` selects with `binds`, each mapped by `each`; `reach` says where it
+    /// runs on SQLite.
+    pub(super) async fn select<T: Send + 'static>(
         &self,
+        reach: Reach,
         sql: &str,
         binds: &[&str],
-        each: impl Fn(&dyn Cells) -> Result<T, StoreError>,
+        each: fn(&dyn Cells) -> Result<T, StoreError>,
     ) -> Result<Vec<T>, StoreError> {
-        match self {
-            Reads::Pool(pool) => {
+        match (self, reach) {
+            (Reads::Pool(pool), _) => {
                 let mut query = sqlx::query(sql);
                 for b in binds {
                     query = query.bind(b.to_string());
                 }
                 query.fetch_all(pool).await?.iter().map(|r| each(r)).collect()
             }
-            Reads::Sqlite(sqlite) => sqlite.select(sql, binds, each),
+            (Reads::Sqlite(sqlite), Reach::Keyed) => {
+                let selected = sqlite.select(sql, binds, each);
+                tokio::task::consume_budget().await;
+                selected
+            }
+            (Reads::Sqlite(sqlite), Reach::Scan) => {
+                let (sqlite, sql) = (sqlite.clone(), sql.to_owned());
+                let binds: Vec<String> = binds.iter().map(|b| b.to_string()).collect();
+                tokio::task::spawn_blocking(move || {
+                    let binds: Vec<&str> = binds.iter().map(String::as_str).collect();
+                    sqlite.select(&sql, &binds, each)
+                })
+                .await
+                .map_err(|e| StoreError::Unavailable(format!("a read's thread failed: {e}")))?
+            }
         }
     }
 
-    /// Closes every connection (a shadow before its file goes); a SQLite read after this
-    /// fails as unavailable.
+    /// Closes the connections (a shadow before its file goes): on SQLite the idle ones now and
+    /// a read's own when it ends; a SQLite read after this fails as unavailable.
     pub(super) async fn close(&self) {
         match self {
             Reads::Pool(pool) => pool.close().await,
@@ -107,9 +132,13 @@ impl Reads {
 /// read can hold the runtime worker it runs on.
 const BUSY_WAIT: Duration = Duration::from_millis(250);
 
-/// Idle connections kept: as many as reads can run at once here (one per runtime worker, and
-/// a few blocking threads); one more read than that opens a connection and closes it after.
+/// Idle connections kept at least; more on a host with more cores ([`SqliteReads::open`]).
+/// One more read at once than are kept opens a connection and closes it after.
 const IDLE_KEPT: usize = 8;
+
+/// Each read connection's page cache. A reader's cache is dropped whenever the writer has
+/// committed since its last read, so a large one buys little; the OS keeps the file's pages.
+const READER_PRAGMAS: &[&str] = &["PRAGMA cache_size=-8192", "PRAGMA temp_store=MEMORY"];
 
 /// Statements each connection keeps prepared: every read statement of the store, with room
 /// for the `IN (…)` lists' several lengths.
@@ -119,17 +148,28 @@ const PREPARED_KEPT: usize = 128;
 #[derive(Debug)]
 pub(super) struct SqliteReads {
     path: String,
-    idle: Mutex<Vec<rusqlite::Connection>>,
-    closed: AtomicBool,
+    /// Idle connections, and whether the store is closed (checked under the same lock, so no
+    /// connection is put back after [`Self::close`]).
+    idle: Mutex<Idle>,
+    /// Idle connections kept at most: two per core (reads on runtime workers and on blocking
+    /// threads), at least [`IDLE_KEPT`].
+    kept: usize,
+}
+
+#[derive(Debug, Default)]
+struct Idle {
+    connections: Vec<rusqlite::Connection>,
+    closed: bool,
 }
 
 impl SqliteReads {
     /// Opens the first connection now, so a store that cannot be read fails at connect.
     pub(super) fn open(path: &str) -> Result<Self, StoreError> {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
         let reads = Self {
             path: path.to_owned(),
             idle: Mutex::default(),
-            closed: AtomicBool::new(false),
+            kept: (2 * cores).max(IDLE_KEPT),
         };
         let first = reads.connect()?;
         reads.put_back(first);
@@ -144,13 +184,8 @@ impl SqliteReads {
         )
         .map_err(|e| StoreError::Unavailable(format!("opening {}: {e}", self.path)))?;
         conn.busy_timeout(BUSY_WAIT).map_err(refused)?;
-        for pragma in SQLITE_PRAGMAS {
-            conn.query_row(pragma, [], |_| Ok(()))
-                .or_else(|e| match e {
-                    rusqlite::Error::QueryReturnedNoRows => Ok(()),
-                    e => Err(e),
-                })
-                .map_err(refused)?;
+        for pragma in READER_PRAGMAS {
+            conn.execute_batch(pragma).map_err(refused)?;
         }
         // Read-write at open (a read-only open cannot map a WAL database's index file that is
         // not there yet); no write gets through this.
@@ -159,13 +194,14 @@ impl SqliteReads {
         Ok(conn)
     }
 
+    fn idle(&self) -> std::sync::MutexGuard<'_, Idle> {
+        self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     fn put_back(&self, conn: rusqlite::Connection) {
-        if self.closed.load(Ordering::Acquire) {
-            return;
-        }
-        let mut idle = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if idle.len() < IDLE_KEPT {
-            idle.push(conn);
+        let mut idle = self.idle();
+        if !idle.closed && idle.connections.len() < self.kept {
+            idle.connections.push(conn);
         }
     }
 
@@ -175,10 +211,13 @@ impl SqliteReads {
         binds: &[&str],
         each: impl Fn(&dyn Cells) -> Result<T, StoreError>,
     ) -> Result<Vec<T>, StoreError> {
-        if self.closed.load(Ordering::Acquire) {
-            return Err(StoreError::Unavailable(format!("{} is closed", self.path)));
-        }
-        let taken = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).pop();
+        let taken = {
+            let mut idle = self.idle();
+            if idle.closed {
+                return Err(StoreError::Unavailable(format!("{} is closed", self.path)));
+            }
+            idle.connections.pop()
+        };
         let conn = match taken {
             Some(conn) => conn,
             None => self.connect()?,
@@ -188,12 +227,11 @@ impl SqliteReads {
         selected
     }
 
+    /// Closes the idle connections; a read in flight closes its own when it ends.
     fn close(&self) {
-        self.closed.store(true, Ordering::Release);
-        self.idle
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clear();
+        let mut idle = self.idle();
+        idle.closed = true;
+        idle.connections.clear();
     }
 }
 

@@ -1,6 +1,7 @@
 //! The SQL schema, defined once: [`TABLES`] (columns and kinds) drives `CREATE TABLE`, the
 //! row checksum replay comparisons use, and how a typed row ([`TableRow`]) is bound to a
-//! statement — by column name, never by position — and read back.
+//! statement — by column name, never by position — and read back from a `SELECT` of its
+//! [`column_list`], in the table's column order.
 //!
 //! Statements stick to what MySQL 8, MariaDB and SQLite share: `?` placeholders,
 //! delete-then-insert instead of dialect upserts, TEXT for decimals and times, BIGINT for
