@@ -109,15 +109,60 @@ pub fn moved_partitions(from: &Checkpoint, batch: &[Delivered], to: &Checkpoint)
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        match &e {
-            // InnoDB deadlock / serialization failure; SQLite busy.
-            sqlx::Error::Database(db) if db.code().is_some_and(|c| c == "40001" || c == "5" || c == "517") => {
-                StoreError::Transient(e.to_string())
-            }
-            sqlx::Error::Database(_) => StoreError::Rejected(e.to_string()),
-            _ => StoreError::Unavailable(e.to_string()),
+        let fault = match &e {
+            sqlx::Error::Database(db) => fault_of(db.as_ref()),
+            _ => Fault::Store,
+        };
+        match fault {
+            Fault::Conflict => StoreError::Transient(e.to_string()),
+            Fault::Data => StoreError::Rejected(e.to_string()),
+            Fault::Store => StoreError::Unavailable(e.to_string()),
         }
     }
+}
+
+/// Whose fault an error the database returned is.
+enum Fault {
+    /// Another transaction was in the way: the same write can simply run again.
+    Conflict,
+    /// The data itself: the same write fails the same way every time, and a projector steps
+    /// over the commit. Only errors known to be about the values count.
+    Data,
+    /// The store (a full disk, an I/O error, a read-only server, a lost file): the write is
+    /// tried again once the store is back, never stepped over.
+    Store,
+}
+
+fn fault_of(db: &dyn sqlx::error::DatabaseError) -> Fault {
+    use sqlx::error::ErrorKind;
+    if !matches!(db.kind(), ErrorKind::Other) {
+        // Unique, foreign-key, not-null and check violations.
+        return Fault::Data;
+    }
+    if let Some(sqlite) = db.try_downcast_ref::<sqlx::sqlite::SqliteError>() {
+        // SQLite's extended code; its low byte is the primary code.
+        let code = sqlx::error::DatabaseError::code(sqlite)
+            .and_then(|c| c.parse::<i32>().ok())
+            .unwrap_or(0);
+        return match code & 0xff {
+            5 | 6 => Fault::Conflict,         // BUSY, LOCKED
+            18 | 19 | 20 | 25 => Fault::Data, // TOOBIG, CONSTRAINT, MISMATCH, RANGE
+            _ => Fault::Store,
+        };
+    }
+    if let Some(mysql) = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+        let state = mysql.code().unwrap_or_default();
+        return match mysql.number() {
+            1205 | 1213 => Fault::Conflict, // lock wait timeout, deadlock
+            _ if state == "40001" => Fault::Conflict,
+            // SQLSTATE 22 (a value out of range, too long, mistyped) and 23 (a constraint);
+            // an incorrect string (1366) and a row too large (1118) carry other states.
+            1366 | 1118 => Fault::Data,
+            _ if state.starts_with("22") || state.starts_with("23") => Fault::Data,
+            _ => Fault::Store,
+        };
+    }
+    Fault::Store
 }
 
 /// Where a replay builds a projection's copy before `SqlReadModel::swap_in`: a sibling
