@@ -3,8 +3,8 @@
 //! Rows are read as their typed row ([`read`]), columns in the table's order, then shaped for
 //! the reader. Each read says its [`Reach`]: one key's rows through an index, or a scan.
 
-use super::reads::Reach;
-use super::schema::{column_list, read};
+use super::reads::{read, Reach};
+use super::schema::column_list;
 use super::SqlReadModel;
 use crate::readmodel::queries::*;
 use crate::readmodel::rows::*;

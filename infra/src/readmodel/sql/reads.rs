@@ -13,6 +13,8 @@
 //! one never holds a runtime worker. WAL lets both read beside the writer without waiting;
 //! what bounds a wait when they must is [`BUSY_WAIT`].
 
+use super::schema::{table, Kind};
+use crate::readmodel::rows::TableRow;
 use crate::readmodel::StoreError;
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
@@ -61,6 +63,21 @@ impl Cells for rusqlite::Row<'_> {
             ValueRef::Real(x) => Ok(Some(x.to_string())),
         }
     }
+}
+
+/// Reads a typed row selected as its table's column list ([`column_list`]): its columns in
+/// the table's order.
+pub(super) fn read<R: TableRow>(row: &dyn Cells) -> Result<R, StoreError> {
+    let (_, columns, _) = table(R::TABLE)?;
+    let mut fields = serde_json::Map::new();
+    for (i, (name, kind)) in columns.iter().enumerate() {
+        let value = match kind {
+            Kind::Int => row.int(i)?.map_or(serde_json::Value::Null, Into::into),
+            Kind::Key | Kind::Text => row.text(i)?.map_or(serde_json::Value::Null, Into::into),
+        };
+        fields.insert((*name).to_owned(), value);
+    }
+    serde_json::from_value(serde_json::Value::Object(fields)).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 /// How much of a table a read may touch, which decides where it runs on SQLite.

@@ -1,13 +1,12 @@
 //! The SQL schema, defined once: [`TABLES`] (columns and kinds) drives `CREATE TABLE`, the
 //! row checksum replay comparisons use, and how a typed row ([`TableRow`]) is bound to a
 //! statement — by column name, never by position — and read back from a `SELECT` of its
-//! [`column_list`], in the table's column order.
+//! [`column_list`], in the table's column order ([`super::reads::read`]).
 //!
 //! Statements stick to what MySQL 8, MariaDB and SQLite share: `?` placeholders,
 //! delete-then-insert instead of dialect upserts, TEXT for decimals and times, BIGINT for
 //! integers.
 
-use super::reads::Cells;
 use crate::readmodel::rows::TableRow;
 use crate::readmodel::StoreError;
 use sqlx::any::AnyRow;
@@ -350,21 +349,6 @@ pub(super) fn bound_in<R: serde::Serialize>(table: &str, row: &R) -> Result<Boun
         key_columns: key.split(',').count(),
         values,
     })
-}
-
-/// Reads a typed row selected as its table's column list ([`column_list`]): its columns in
-/// the table's order.
-pub(super) fn read<R: TableRow>(row: &dyn Cells) -> Result<R, StoreError> {
-    let (_, columns, _) = table(R::TABLE)?;
-    let mut fields = serde_json::Map::new();
-    for (i, (name, kind)) in columns.iter().enumerate() {
-        let value = match kind {
-            Kind::Int => row.int(i)?.map_or(serde_json::Value::Null, Into::into),
-            Kind::Key | Kind::Text => row.text(i)?.map_or(serde_json::Value::Null, Into::into),
-        };
-        fields.insert((*name).to_owned(), value);
-    }
-    serde_json::from_value(serde_json::Value::Object(fields)).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 /// A text column. MySQL's TEXT arrives through the `Any` driver as bytes, SQLite's as text.
