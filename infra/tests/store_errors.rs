@@ -20,7 +20,8 @@ async fn sqlite(dir: &tempfile::TempDir) -> AnyPool {
     pool
 }
 
-async fn mariadb() -> AnyPool {
+/// A pool on a new database of the test server, and the database's name.
+async fn mariadb() -> (AnyPool, String) {
     let base =
         std::env::var("ERP_TEST_MYSQL").unwrap_or_else(|_| panic!("ERP_TEST_MYSQL is not set: run scripts/test"));
     sqlx::any::install_default_drivers();
@@ -38,7 +39,7 @@ async fn mariadb() -> AnyPool {
     pool.execute("CREATE TABLE t (id VARCHAR(8) PRIMARY KEY, body TEXT)")
         .await
         .expect("the table is made");
-    pool
+    (pool, db)
 }
 
 async fn insert(pool: &AnyPool, id: &str, body: &str) -> Result<(), StoreError> {
@@ -74,7 +75,7 @@ async fn on_sqlite_a_full_disk_is_the_stores_fault_and_a_duplicate_key_the_datas
 
 #[tokio::test]
 async fn on_mariadb_a_read_only_server_is_the_stores_fault_and_an_over_long_key_the_datas() {
-    let pool = mariadb().await;
+    let (pool, db) = mariadb().await;
 
     let too_long = insert(&pool, "longer-than-eight", "x").await;
     let mut conn = pool.acquire().await.expect("a connection");
@@ -86,7 +87,11 @@ async fn on_mariadb_a_read_only_server_is_the_stores_fault_and_an_over_long_key_
         .await
         .map_err(StoreError::from);
     conn.execute("ROLLBACK").await.expect("rolled back");
+    drop(conn);
 
     assert!(matches!(too_long, Err(StoreError::Rejected(_))), "{too_long:?}");
     assert!(matches!(read_only, Err(StoreError::Unavailable(_))), "{read_only:?}");
+    pool.execute(format!("DROP DATABASE {db}").as_str())
+        .await
+        .expect("the database is dropped");
 }

@@ -235,9 +235,6 @@ fn principal<D>(account: Account<D>, delegations: Vec<Delegation>) -> Principal<
     }
 }
 
-/// Employees read from more than this many ids at once are looked up in several queries.
-const LOOKUP_CHUNK: usize = 500;
-
 /// The org read model as the read side's source: the employee's row, and the delegations
 /// open to them.
 impl Accounts for SqlReadModel {
@@ -248,19 +245,19 @@ impl Accounts for SqlReadModel {
     }
 
     async fn accounts(&self, ids: &[EmployeeId]) -> Result<Vec<Account<EmployeeRecord>>, SignInError> {
+        // The store asks in chunks of a few hundred ids.
         let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
-        let mut found = Vec::new();
-        for chunk in ids.chunks(LOOKUP_CHUNK) {
-            let records = self.employees_by_ids(chunk).await.map_err(unavailable)?;
-            found.extend(records.into_iter().filter_map(|record| {
+        let records = self.employees_by_ids(&ids).await.map_err(unavailable)?;
+        Ok(records
+            .into_iter()
+            .filter_map(|record| {
                 Some(Account {
                     actor: record.actor()?,
                     active: record.active,
                     detail: record,
                 })
-            }));
-        }
-        Ok(found)
+            })
+            .collect())
     }
 
     async fn delegations(
@@ -270,12 +267,10 @@ impl Accounts for SqlReadModel {
     ) -> Result<HashMap<EmployeeId, Vec<Delegation>>, SignInError> {
         let proxies: Vec<String> = proxies.iter().map(ToString::to_string).collect();
         let mut found: HashMap<EmployeeId, Vec<Delegation>> = HashMap::new();
-        for chunk in proxies.chunks(LOOKUP_CHUNK) {
-            let records = self.open_delegations_to(chunk, now).await.map_err(unavailable)?;
-            for delegation in records.iter().filter_map(DelegationRecord::to_domain) {
-                if let Some(proxy) = delegation.proxy {
-                    found.entry(proxy).or_default().push(delegation);
-                }
+        let records = self.open_delegations_to(&proxies, now).await.map_err(unavailable)?;
+        for delegation in records.iter().filter_map(DelegationRecord::to_domain) {
+            if let Some(proxy) = delegation.proxy {
+                found.entry(proxy).or_default().push(delegation);
             }
         }
         Ok(found)

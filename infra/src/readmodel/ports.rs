@@ -145,8 +145,8 @@ fn fault_of(db: &dyn sqlx::error::DatabaseError) -> Fault {
             .and_then(|c| c.parse::<i32>().ok())
             .unwrap_or(0);
         return match code & 0xff {
-            5 | 6 => Fault::Conflict,         // BUSY, LOCKED
-            18 | 19 | 20 | 25 => Fault::Data, // TOOBIG, CONSTRAINT, MISMATCH, RANGE
+            5 | 6 => Fault::Conflict, // BUSY, LOCKED
+            18 | 19 => Fault::Data,   // TOOBIG, CONSTRAINT
             _ => Fault::Store,
         };
     }
@@ -154,6 +154,7 @@ fn fault_of(db: &dyn sqlx::error::DatabaseError) -> Fault {
         let state = mysql.code().unwrap_or_default();
         return match mysql.number() {
             1205 | 1213 => Fault::Conflict, // lock wait timeout, deadlock
+            1020 => Fault::Conflict,        // MariaDB: the row changed since the snapshot
             _ if state == "40001" => Fault::Conflict,
             // SQLSTATE 22 (a value out of range, too long, mistyped) and 23 (a constraint);
             // an incorrect string (1366) and a row too large (1118) carry other states.

@@ -35,9 +35,9 @@ use std::sync::Arc;
 pub struct SqlReadModel {
     /// Writes: the projector's batches, replays' swaps. One connection on SQLite.
     pool: AnyPool,
-    /// What the APIs read. On SQLite read-only connections of its own, used on the reading
-    /// thread, which WAL lets read beside the writer instead of queueing behind its one
-    /// connection ([`reads`]); on MySQL the same pool as `pool`.
+    /// What the APIs read. On SQLite read-only connections of its own — keyed reads on the
+    /// asking thread, scans on a blocking one — which WAL lets read beside the writer instead
+    /// of queueing behind its one connection ([`reads`]); on MySQL the same pool as `pool`.
     reads: Reads,
     url: String,
     mysql: bool,
@@ -48,7 +48,8 @@ pub struct SqlReadModel {
     checkpoints: Option<Arc<Checkpoints>>,
 }
 
-/// Every SQLite connection's settings. The read model is rebuilt from the log and each
+/// The settings of the SQLite connections that write (the projector's and the background
+/// checkpointer's; the readers keep their own, `reads::READER_PRAGMAS`). The read model is rebuilt from the log and each
 /// batch's checkpoint commits with its rows, so `synchronous=NORMAL` is enough: in WAL mode a
 /// power cut can lose the last batches but never leaves them half written, and the projector
 /// applies them again (their feed entries keep their ids; a live subscriber may be told of

@@ -322,8 +322,10 @@ impl SqlReadModel {
     /// The participants of each of `quests` (at most a quest's capacity each), by quest and
     /// employee id.
     pub async fn quest_participants_of(&self, quests: &[String]) -> Result<Vec<QuestParticipantRow>, StoreError> {
-        let sql = "SELECT {columns} FROM quest_participants WHERE quest IN ({in}) ORDER BY quest, employee";
-        self.rows_in(sql, &[], quests).await
+        let sql = "SELECT {columns} FROM quest_participants WHERE quest IN ({in})";
+        let mut rows: Vec<QuestParticipantRow> = self.rows_in(sql, &[], quests).await?;
+        rows.sort_by(|a, b| (&a.quest, &a.employee).cmp(&(&b.quest, &b.employee)));
+        Ok(rows)
     }
 
     /// The `limit` quests `employee` took on most recently, latest first.

@@ -267,8 +267,8 @@ fn select_on<T>(
     Ok(out)
 }
 
-/// A SQLite error as the store's: busy or locked can simply run again; a value of the wrong
-/// kind is the data's fault; anything else leaves the store unreadable for now.
+/// A SQLite error as the store's: busy or locked can simply run again; anything else leaves
+/// the store unreadable for now (a value of the wrong kind is told by [`Cells`] itself).
 fn refused(e: rusqlite::Error) -> StoreError {
     use rusqlite::ErrorCode;
     match &e {
@@ -277,9 +277,6 @@ fn refused(e: rusqlite::Error) -> StoreError {
         {
             StoreError::Transient(e.to_string())
         }
-        rusqlite::Error::FromSqlConversionFailure(..)
-        | rusqlite::Error::InvalidColumnType(..)
-        | rusqlite::Error::Utf8Error(_) => StoreError::Corrupt(e.to_string()),
         _ => StoreError::Unavailable(e.to_string()),
     }
 }

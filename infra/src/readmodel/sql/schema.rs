@@ -1,7 +1,7 @@
 //! The SQL schema, defined once: [`TABLES`] (columns and kinds) drives `CREATE TABLE`, the
 //! row checksum replay comparisons use, and how a typed row ([`TableRow`]) is bound to a
 //! statement — by column name, never by position — and read back from a `SELECT` of its
-//! [`column_list`], in the table's column order ([`super::reads::read`]).
+//! [`column_list`], in the table's column order (`reads::read`).
 //!
 //! Statements stick to what MySQL 8, MariaDB and SQLite share: `?` placeholders,
 //! delete-then-insert instead of dialect upserts, TEXT for decimals and times, BIGINT for
@@ -243,7 +243,7 @@ const FEED: &[(&str, Kind)] = &[
 pub const FEEDS: [&str; 4] = ["notifications", "leave_notices", "attendance_notices", "quest_notices"];
 
 /// Secondary indexes: name, table, columns.
-const INDEXES: [(&str, &str, &str); 7] = [
+const INDEXES: [(&str, &str, &str); 9] = [
     // Inbox rows are replaced per document on every commit.
     ("inbox_by_doc", "inbox", "doc"),
     ("feed_by_recipient", "notifications", "recipient, at"),
@@ -254,6 +254,9 @@ const INDEXES: [(&str, &str, &str); 7] = [
     ("attendance_by_day", "attendance_days", "day"),
     // "My quests" reads across quests.
     ("quest_participants_by_employee", "quest_participants", "employee"),
+    // Sign-in reads the delegations open to a proxy; a poster's quests, theirs by deadline.
+    ("delegations_by_proxy", "delegations", "proxy"),
+    ("quests_by_poster", "quests", "poster, deadline"),
 ];
 
 /// The table called `name`.
@@ -352,10 +355,7 @@ pub(super) fn bound_in<R: serde::Serialize>(table: &str, row: &R) -> Result<Boun
 }
 
 /// A text column. MySQL's TEXT arrives through the `Any` driver as bytes, SQLite's as text.
-pub(crate) fn text_at<I>(row: &AnyRow, i: I) -> Result<Option<String>, StoreError>
-where
-    I: sqlx::ColumnIndex<AnyRow> + Copy,
-{
+pub(super) fn text_at(row: &AnyRow, i: usize) -> Result<Option<String>, StoreError> {
     match row.try_get::<Option<String>, _>(i) {
         Ok(text) => Ok(text),
         Err(_) => match row.try_get::<Option<Vec<u8>>, _>(i)? {
