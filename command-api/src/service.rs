@@ -354,9 +354,10 @@ impl CommandService {
             traceparent: meta.traceparent.clone(),
             events: events.iter().map(NewEvent::from_domain).collect::<Result<_, _>>()?,
         };
-        // The state after this commit, folded from the payloads as a reader decodes them.
+        // The state after this commit, folded from the payloads as a reader decodes them (the
+        // loaded state is not needed past the decision, so it is folded on, not copied).
         let after = keeping.then(|| {
-            let mut state = loaded.state.clone();
+            let mut state = loaded.state;
             for event in &commit.events {
                 state.evolve(&A::Event::deserialize(&event.payload).ok()?);
             }
