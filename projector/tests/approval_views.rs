@@ -530,6 +530,45 @@ async fn on_mariadb_an_insert_refused_while_folding_fails_the_batch_with_the_ref
     an_insert_refused_while_folding_fails_the_batch_with_the_refusal(support::mariadb_store().await).await;
 }
 
+/// A document's JSON is kept once, in its `approvals` row: its stream guard keeps no copy,
+/// and the next commit on it, in a later batch, is folded on from that row — the view
+/// comes out as a store fed the whole log in one batch has it.
+async fn a_document_is_stored_once_and_folded_on_from_its_row(store: SqlReadModel, fresh: SqlReadModel) {
+    let (_dir, log) = fresh_log();
+    let (_, waiting) = history(&*log).await;
+    project(&*log, &store, true).await;
+    let dump = ApprovalViews::dump(&store).await.unwrap();
+    let guard = &dump["erp_streams"][&format!("approval.views|{waiting}")];
+    assert!(guard.ends_with("\u{1f}∅"), "the guard keeps no copy: {guard}");
+    assert!(dump["approvals"][&waiting.to_string()].contains("대기 문서"));
+
+    bob_approves(&*log, waiting).await;
+    project(&*log, &store, true).await;
+    let (version, _) = ApprovalViews::approval(&store, &waiting.to_string()).await.unwrap().unwrap();
+    assert_eq!(version, 3, "drafted, submitted, approved by BOB");
+    let (bob, carol) = (format!("emp:{BOB}"), format!("emp:{CAROL}"));
+    assert!(ApprovalViews::inbox(&store, &bob, Inbox::Pending).await.unwrap().is_empty());
+    let carols = ApprovalViews::inbox(&store, &carol, Inbox::Pending).await.unwrap();
+    assert_eq!(carols[0].doc, waiting.to_string());
+    project(&*log, &fresh, true).await;
+    assert_eq!(
+        ApprovalViews::checksum(&store).await.unwrap(),
+        ApprovalViews::checksum(&fresh).await.unwrap()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_sqlite_a_document_is_stored_once_and_folded_on_from_its_row() {
+    a_document_is_stored_once_and_folded_on_from_its_row(support::sqlite_store().await, support::sqlite_store().await)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_mariadb_a_document_is_stored_once_and_folded_on_from_its_row() {
+    a_document_is_stored_once_and_folded_on_from_its_row(support::mariadb_store().await, support::mariadb_store().await)
+        .await;
+}
+
 /// A rebuild in batches of three comes out exactly as a catch-up that announces (the live
 /// projector's way), across documents whose commits span batches, a commit the store refuses
 /// (two streams drafting one document: the batch fails and is applied again commit by

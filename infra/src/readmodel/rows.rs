@@ -57,8 +57,9 @@ pub struct StreamGuardRow {
     pub stream_id: String,
     pub version: i64,
     pub hash: String,
-    /// The folded aggregate, as JSON.
-    pub state: String,
+    /// The folded aggregate, as JSON; `None` when the projection's own row holds the same
+    /// JSON (an approval's `approvals.document`), so a document is stored once, not twice.
+    pub state: Option<String>,
 }
 table_row!(StreamGuardRow, "erp_streams", ["projection", "stream_id"]);
 

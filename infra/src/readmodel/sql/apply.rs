@@ -315,7 +315,7 @@ async fn fold_batch(
             stream_id: commit.stream_id.clone(),
             version: head.version as i64,
             hash: head.hash.clone(),
-            state: state.clone(),
+            state: Some(state.clone()),
         })?);
         outcome.applied += 1;
         guards.insert(commit.stream_id.clone(), (head, Some(state)));
@@ -330,7 +330,9 @@ async fn fold_batch(
             stream_id: stream_id.clone(),
             version: head.version as i64,
             hash: head.hash.clone(),
-            state,
+            // A document's row holds the aggregate's JSON (`document_rows`): the guard
+            // keeps it only when there is no row (`guards` reads it back from either).
+            state: rows.is_none().then_some(state),
         })?;
         let new = !stored.contains(stream_id);
         match rows {
@@ -361,7 +363,8 @@ async fn fold_batch(
 }
 
 /// The stored guards — head applied and folded state — of every stream in the batch, read
-/// with one statement per few hundred streams. Streams without one are new.
+/// with one statement per few hundred streams. Streams without one are new. An approval's
+/// state is its document row's JSON when the guard keeps none (see `fold_batch`).
 async fn guards(
     tx: &mut Tx<'_>,
     projection: Projection,
@@ -373,9 +376,16 @@ async fn guards(
     let mut guards = HashMap::new();
     for chunk in ids.chunks(500) {
         let marks = vec!["?"; chunk.len()].join(", ");
-        let sql = format!(
-            "SELECT stream_id, version, hash, state FROM erp_streams WHERE projection = ? AND stream_id IN ({marks})"
-        );
+        let sql = match projection {
+            Projection::Approvals => format!(
+                "SELECT s.stream_id, s.version, s.hash, COALESCE(s.state, a.document) FROM erp_streams s \
+                 LEFT JOIN approvals a ON a.id = s.stream_id \
+                 WHERE s.projection = ? AND s.stream_id IN ({marks})"
+            ),
+            _ => format!(
+                "SELECT stream_id, version, hash, state FROM erp_streams WHERE projection = ? AND stream_id IN ({marks})"
+            ),
+        };
         let mut query = sqlx::query(&sql).bind(projection.name());
         for id in chunk {
             query = query.bind(id.to_string());
