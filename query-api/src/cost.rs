@@ -3,13 +3,10 @@
 //! fan-out from below, times its selection. Aliases are bounded apart from that: aliasing a
 //! cheap field a thousand times makes the server resolve it a thousand times.
 
-use crate::error;
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{ExecutableDocument, FragmentDefinition, Selection, SelectionSet};
 use async_graphql::parser::Positioned;
-use async_graphql::{Name, ServerError, ServerResult, Variables};
+use async_graphql::Name;
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 
 /// Open top-level departments of a company (`orgChart`).
 pub const ORG_ROOTS: usize = 10;
@@ -40,43 +37,9 @@ pub const TEAM_DAYS: usize = 50;
 /// Quests in one list (`openQuests`, `myQuests`, `postedQuests`, `questLeaderboard`).
 pub const QUESTS: usize = 20;
 
-/// Registers the alias bound: a document whose operation aliases more than `0` fields is
-/// refused after parsing, before validation or execution.
-#[derive(Debug, Clone, Copy)]
-pub struct AliasLimit(pub usize);
-
-impl ExtensionFactory for AliasLimit {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(*self)
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for AliasLimit {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        let found = most_aliases(&document);
-        if found > self.0 {
-            let mut refusal = ServerError::new(format!("{found} aliases; at most {} are allowed", self.0), None);
-            refusal
-                .extensions
-                .get_or_insert_with(Default::default)
-                .set("code", error::QUERY_TOO_MANY_ALIASES);
-            return Err(refusal);
-        }
-        Ok(document)
-    }
-}
-
 /// The aliases of the document's largest operation, each fragment counted as often as it is
 /// spread (so spreading one fragment in many places cannot hide its aliases).
-fn most_aliases(document: &ExecutableDocument) -> usize {
+pub(crate) fn most_aliases(document: &ExecutableDocument) -> usize {
     let mut count = Aliases {
         fragments: &document.fragments,
         counted: HashMap::new(),

@@ -188,21 +188,27 @@ async fn graphql(
     let single = requests.len() == 1;
     let mut responses = Vec::with_capacity(requests.len());
     for mut request in requests {
-        api.parsed.prepare(&mut request);
-        let operation = crate::operations::label(&mut request);
-        // No batch delay of our own: a batch loads once its zero-length sleep fires (the next
-        // tick of the runtime's 1 ms timer at most), with the keys asked by then; a key asked
-        // later starts another. Each is a keyed read of microseconds (docs/performance.md,
-        // "No batch delay").
-        let request = request
-            .data(DataLoader::new(EmployeeLoader(api.stores.org.clone()), tokio::spawn).delay(NO_DELAY))
-            .data(DataLoader::new(DepartmentLoader(api.stores.org.clone()), tokio::spawn).delay(NO_DELAY));
-        let request = match &viewer {
-            Ok(v) => request.data(v.clone()),
-            Err(no) => request.data(no.clone()),
-        };
         let started = std::time::Instant::now();
-        let mut response = api.schema.execute(request).await;
+        let prepared = api.parsed.prepare(&mut request, api.config.limits.aliases);
+        let operation = crate::operations::label(&mut request);
+        let mut response = match prepared {
+            // Past the alias bound: refused before execution, nothing resolved.
+            Err(refusal) => async_graphql::Response::from_errors(vec![refusal]),
+            Ok(()) => {
+                // No batch delay of our own: a batch loads once its zero-length sleep fires
+                // (the next tick of the runtime's 1 ms timer at most), with the keys asked by
+                // then; a key asked later starts another. Each is a keyed read of
+                // microseconds (docs/performance.md, "No batch delay").
+                let request = request
+                    .data(DataLoader::new(EmployeeLoader(api.stores.org.clone()), tokio::spawn).delay(NO_DELAY))
+                    .data(DataLoader::new(DepartmentLoader(api.stores.org.clone()), tokio::spawn).delay(NO_DELAY));
+                let request = match &viewer {
+                    Ok(v) => request.data(v.clone()),
+                    Err(no) => request.data(no.clone()),
+                };
+                api.schema.execute(request).await
+            }
+        };
         let outcome = if response.errors.is_empty() { "ok" } else { "error" };
         metrics::histogram!("erp_graphql_request_duration_seconds", "operation" => operation, "outcome" => outcome)
             .record(infra::telemetry::metrics::seconds(started));

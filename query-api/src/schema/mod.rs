@@ -2,7 +2,7 @@
 //! `visible_to` before it is returned — in lists, counts, node lookups and time travel alike.
 
 use crate::context::{self, stores, viewer, Stores};
-use crate::cost::{self, AliasLimit};
+use crate::cost;
 use crate::error::{self, bad_input, coded};
 use crate::ids::{self, Kind};
 use crate::types::*;
@@ -45,7 +45,6 @@ impl Default for Limits {
 pub fn build(stores: Stores, limits: Limits) -> ErpSchema {
     Schema::build(Query::default(), EmptyMutation, EmptySubscription)
         .data(stores)
-        .extension(AliasLimit(limits.aliases))
         .limit_depth(limits.depth)
         .limit_complexity(limits.complexity)
         .limit_recursive_depth(32)
