@@ -179,6 +179,10 @@ async fn views_follow_the_documents(store: Box<dyn ApprovalViews>) {
     assert_eq!(timeline[2].note.as_deref(), Some("확인"));
     let (version, doc) = store.approval(&done.to_string()).await.unwrap().unwrap();
     assert_eq!((version, doc["status"].as_str()), (4, Some("approved")));
+    // The typed read a query resolves is the same document, however the store decodes it.
+    let (typed_version, typed) = store.approval_document(&done.to_string()).await.unwrap().unwrap();
+    assert_eq!(typed_version, 4);
+    assert_eq!(serde_json::to_value(&typed).unwrap(), doc);
     let alice_feed = store.notifications(&ALICE.to_string()).await.unwrap();
     assert_eq!(
         alice_feed.iter().map(|n| n.kind.as_str()).collect::<Vec<_>>(),
@@ -544,10 +548,16 @@ async fn a_document_is_stored_once_and_folded_on_from_its_row(store: SqlReadMode
 
     bob_approves(&*log, waiting).await;
     project(&*log, &store, true).await;
-    let (version, _) = ApprovalViews::approval(&store, &waiting.to_string()).await.unwrap().unwrap();
+    let (version, _) = ApprovalViews::approval(&store, &waiting.to_string())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(version, 3, "drafted, submitted, approved by BOB");
     let (bob, carol) = (format!("emp:{BOB}"), format!("emp:{CAROL}"));
-    assert!(ApprovalViews::inbox(&store, &bob, Inbox::Pending).await.unwrap().is_empty());
+    assert!(ApprovalViews::inbox(&store, &bob, Inbox::Pending)
+        .await
+        .unwrap()
+        .is_empty());
     let carols = ApprovalViews::inbox(&store, &carol, Inbox::Pending).await.unwrap();
     assert_eq!(carols[0].doc, waiting.to_string());
     project(&*log, &fresh, true).await;
@@ -565,8 +575,11 @@ async fn on_sqlite_a_document_is_stored_once_and_folded_on_from_its_row() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_mariadb_a_document_is_stored_once_and_folded_on_from_its_row() {
-    a_document_is_stored_once_and_folded_on_from_its_row(support::mariadb_store().await, support::mariadb_store().await)
-        .await;
+    a_document_is_stored_once_and_folded_on_from_its_row(
+        support::mariadb_store().await,
+        support::mariadb_store().await,
+    )
+    .await;
 }
 
 /// A rebuild in batches of three comes out exactly as a catch-up that announces (the live

@@ -4,7 +4,7 @@ use super::change::Change;
 use super::queries::{ApprovalCandidate, ApprovalCursor, ApprovalSearch};
 use super::rows::{FeedEntry, InboxItem, TimelineEntry};
 use crate::eventlog::{Checkpoint, Delivered};
-use domain::approval::Inbox;
+use domain::approval::{ApprovalDocument, Inbox};
 
 /// What one `apply` did.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -44,6 +44,16 @@ pub trait ApprovalViews: Send + Sync {
     async fn inbox_counts(&self, principal: &str) -> Result<Vec<(String, i64)>, StoreError>;
     async fn notifications(&self, recipient: &str) -> Result<Vec<FeedEntry>, StoreError>;
     async fn approval(&self, id: &str) -> Result<Option<(u64, serde_json::Value)>, StoreError>;
+    /// The document as the domain's type: what a query resolves. The default decodes
+    /// [`Self::approval`]'s JSON tree; a store holding the document as text decodes the text
+    /// straight into it, without the tree in between.
+    async fn approval_document(&self, id: &str) -> Result<Option<(u64, ApprovalDocument)>, StoreError> {
+        let Some((version, json)) = self.approval(id).await? else {
+            return Ok(None);
+        };
+        let document = serde_json::from_value(json).map_err(|e| StoreError::Corrupt(format!("document {id}: {e}")))?;
+        Ok(Some((version, document)))
+    }
     async fn timeline(&self, id: &str) -> Result<Vec<TimelineEntry>, StoreError>;
     /// Candidate documents newest first, narrowed by `search`, after a keyset cursor.
     async fn search(

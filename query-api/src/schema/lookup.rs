@@ -6,7 +6,6 @@ use crate::error::{self, bad_input};
 use crate::ids::{self, Kind};
 use crate::types::ApprovalNode;
 use async_graphql::{Context, ID};
-use domain::approval::ApprovalDocument;
 
 /// A document from the views, if it exists and the viewer may see it.
 pub async fn visible_document(
@@ -14,11 +13,9 @@ pub async fn visible_document(
     viewer: &Viewer,
     id: &str,
 ) -> async_graphql::Result<Option<ApprovalNode>> {
-    let Some((version, json)) = stores(ctx).views.approval(id).await.map_err(error::store)? else {
+    let Some((version, doc)) = stores(ctx).views.approval_document(id).await.map_err(error::store)? else {
         return Ok(None);
     };
-    let doc: ApprovalDocument =
-        serde_json::from_value(json).map_err(|e| error::internal("stored document does not decode", e))?;
     Ok(viewer.sees(&doc).then_some(ApprovalNode {
         doc,
         version,

@@ -252,6 +252,13 @@ impl ApprovalViews for SqlReadModel {
         self.approval_view(id).await
     }
 
+    async fn approval_document(
+        &self,
+        id: &str,
+    ) -> Result<Option<(u64, domain::approval::ApprovalDocument)>, StoreError> {
+        self.approval_view(id).await
+    }
+
     async fn timeline(&self, id: &str) -> Result<Vec<TimelineEntry>, StoreError> {
         self.timeline_of(id).await
     }
