@@ -9,6 +9,7 @@
 
 use super::schema::{
     bound, bound_in, insert_row, insert_rows, replace_rows, rows_per_statement, text_at, Bound, Value,
+    GUARDS_WITH_STATE,
 };
 use super::SqlReadModel;
 use crate::eventlog::chain::Head;
@@ -331,7 +332,7 @@ async fn fold_batch(
             version: head.version as i64,
             hash: head.hash.clone(),
             // A document's row holds the aggregate's JSON (`document_rows`): the guard
-            // keeps it only when there is no row (`guards` reads it back from either).
+            // keeps it only when there is no row (read back by `GUARDS_WITH_STATE`).
             state: rows.is_none().then_some(state),
         })?;
         let new = !stored.contains(stream_id);
@@ -364,7 +365,7 @@ async fn fold_batch(
 
 /// The stored guards — head applied and folded state — of every stream in the batch, read
 /// with one statement per few hundred streams. Streams without one are new. An approval's
-/// state is its document row's JSON when the guard keeps none (see `fold_batch`).
+/// state is its document row's JSON when the guard keeps none ([`GUARDS_WITH_STATE`]).
 async fn guards(
     tx: &mut Tx<'_>,
     projection: Projection,
@@ -376,26 +377,17 @@ async fn guards(
     let mut guards = HashMap::new();
     for chunk in ids.chunks(500) {
         let marks = vec!["?"; chunk.len()].join(", ");
-        let sql = match projection {
-            Projection::Approvals => format!(
-                "SELECT s.stream_id, s.version, s.hash, COALESCE(s.state, a.document) FROM erp_streams s \
-                 LEFT JOIN approvals a ON a.id = s.stream_id \
-                 WHERE s.projection = ? AND s.stream_id IN ({marks})"
-            ),
-            _ => format!(
-                "SELECT stream_id, version, hash, state FROM erp_streams WHERE projection = ? AND stream_id IN ({marks})"
-            ),
-        };
+        let sql = format!("{GUARDS_WITH_STATE} WHERE s.projection = ? AND s.stream_id IN ({marks})");
         let mut query = sqlx::query(&sql).bind(projection.name());
         for id in chunk {
             query = query.bind(id.to_string());
         }
         for r in query.fetch_all(&mut **tx).await? {
             let head = Head {
-                version: r.try_get::<i64, _>(1)? as u64,
-                hash: text_at(&r, 2)?.unwrap_or_default(),
+                version: r.try_get::<i64, _>(2)? as u64,
+                hash: text_at(&r, 3)?.unwrap_or_default(),
             };
-            guards.insert(text_at(&r, 0)?.unwrap_or_default(), (head, text_at(&r, 3)?));
+            guards.insert(text_at(&r, 1)?.unwrap_or_default(), (head, text_at(&r, 4)?));
         }
     }
     Ok(guards)

@@ -95,6 +95,12 @@ impl SqlReadModel {
         Ok(store)
     }
 
+    /// The URL this store was connected with, for a tool or test that opens a connection of
+    /// its own to the same database (it may hold a password: not for logs).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
     /// How many write transactions this store and its clones have committed (or tried: a
     /// failed one counts too).
     pub fn writes_committed(&self) -> u64 {

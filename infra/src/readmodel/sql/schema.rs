@@ -272,6 +272,16 @@ pub(super) fn column_list(name: &str) -> Result<String, StoreError> {
     Ok(table(name)?.1.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "))
 }
 
+/// The stream guards with the state each stands for: an approval's guard keeps no copy of
+/// its document (the `approvals` row holds it, see `apply::fold_batch`), so its state is
+/// the row's; a guard written before that keeps its own copy, which is the same JSON. Every
+/// reader of guards — the next batch's fold, a dump, a checksum — selects through this, so a
+/// store written before and one written now compare equal. Columns as in `erp_streams`;
+/// callers add their `WHERE` / `ORDER BY` on `s.`.
+pub(super) const GUARDS_WITH_STATE: &str = "SELECT s.projection, s.stream_id, s.version, s.hash, \
+     COALESCE(s.state, a.document) FROM erp_streams s \
+     LEFT JOIN approvals a ON s.projection = 'approval.views' AND a.id = s.stream_id";
+
 /// Creates the tables and indexes that are missing.
 pub(super) async fn migrate(pool: &AnyPool) -> Result<(), StoreError> {
     let ty = |kind: &Kind| match kind {

@@ -2,7 +2,7 @@
 //! swap that makes it live in one transaction, and the checksum and dump that compare two
 //! read models row by row.
 
-use super::schema::{cell, TABLES};
+use super::schema::{cell, GUARDS_WITH_STATE, TABLES};
 use super::SqlReadModel;
 use crate::readmodel::ports::ShadowPlace;
 use crate::readmodel::{Dump, Projection, SqlShadow, StoreError};
@@ -15,7 +15,10 @@ impl SqlReadModel {
         let mut hasher = Sha256::new();
         for (table, columns, key) in TABLES.iter().filter(|(t, _, _)| *t != "erp_checkpoints") {
             let names: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();
-            let sql = format!("SELECT {} FROM {table} ORDER BY {key}", names.join(", "));
+            let sql = match *table {
+                "erp_streams" => format!("{GUARDS_WITH_STATE} ORDER BY s.projection, s.stream_id"),
+                _ => format!("SELECT {} FROM {table} ORDER BY {key}", names.join(", ")),
+            };
             for row in sqlx::query(&sql).fetch_all(&self.pool).await? {
                 hasher.update(table.as_bytes());
                 for (i, (_, kind)) in columns.iter().enumerate() {
@@ -35,14 +38,14 @@ impl SqlReadModel {
             let (_, columns, key) = super::schema::table(table)?;
             let names: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();
             let key_count = key.split(',').count();
-            let only = if table == "erp_streams" {
-                " WHERE projection = ?"
+            let guards = table == "erp_streams";
+            let sql = if guards {
+                format!("{GUARDS_WITH_STATE} WHERE s.projection = ?")
             } else {
-                ""
+                format!("SELECT {} FROM {table}", names.join(", "))
             };
-            let sql = format!("SELECT {} FROM {table}{only}", names.join(", "));
             let mut query = sqlx::query(&sql);
-            if !only.is_empty() {
+            if guards {
                 query = query.bind(projection.name());
             }
             let rows = dump.entry(table.to_owned()).or_default();
