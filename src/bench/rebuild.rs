@@ -300,10 +300,24 @@ pub async fn run(
     Ok(())
 }
 
+/// Passes of each `erp bench verify` figure; the median is printed, with the range.
+const RUNS: usize = 5;
+
+/// `rates` as "median N unit/s (min–max, K runs)".
+fn per_second(rates: &mut [f64], unit: &str) -> String {
+    rates.sort_by(f64::total_cmp);
+    let median = rates.get(rates.len() / 2).copied().unwrap_or_default();
+    let (min, max) = (
+        rates.first().copied().unwrap_or_default(),
+        rates.last().copied().unwrap_or_default(),
+    );
+    format!("median {median:.0} {unit}/s ({min:.0}–{max:.0}, {} runs)", rates.len())
+}
+
 /// `erp bench verify`: fills an embedded log with `events` events of the same mix and times
 /// `erp verify`'s checks over it on every core — the chain alone, then with every payload
 /// decoded as its domain event — beside the floor: reading the same segments and SHA-256 over
-/// every stored byte, on one core.
+/// every stored byte, on one core. Each figure is the median of [`RUNS`] passes.
 pub async fn verify(events: u64) -> anyhow::Result<()> {
     let dir = tempfile::tempdir_in(".").context("temp dir")?;
     let log: Arc<dyn EventLog> = Arc::new(EmbeddedLog::open(
@@ -315,41 +329,52 @@ pub async fn verify(events: u64) -> anyhow::Result<()> {
     drop(log);
     let log_dir = dir.path().join("log");
     let threads = std::thread::available_parallelism().map_or(2, usize::from);
-    let started = Instant::now();
+    // A pass takes a few tenths of a second, so one pass spreads with whatever else the box
+    // does in it: each figure is the median of RUNS passes, printed with their range.
+    let mut floor = Vec::new();
     let (mut frames, mut bytes) = (0u64, 0u64);
-    let mut hasher = sha2::Sha256::default();
-    infra::eventlog::embedded::scan_frames(&log_dir, streams::APPROVAL, |_, frame| {
-        if let Ok(body) = frame {
-            sha2::Digest::update(&mut hasher, body);
-            frames += 1;
-            bytes += body.len() as u64;
-        }
-    })?;
-    std::hint::black_box(sha2::Digest::finalize(hasher));
-    let floor = started.elapsed().as_secs_f64();
+    for _ in 0..RUNS {
+        let started = Instant::now();
+        (frames, bytes) = (0, 0);
+        let mut hasher = sha2::Sha256::default();
+        infra::eventlog::embedded::scan_frames(&log_dir, streams::APPROVAL, |_, frame| {
+            if let Ok(body) = frame {
+                sha2::Digest::update(&mut hasher, body);
+                frames += 1;
+                bytes += body.len() as u64;
+            }
+        })?;
+        std::hint::black_box(sha2::Digest::finalize(hasher));
+        floor.push(frames as f64 / started.elapsed().as_secs_f64());
+    }
     println!(
-        "floor: read + SHA-256 of every stored byte on one core: {frames} records ({:.1} MiB) in {floor:.2} s — {:.0} records/s",
+        "floor: read + SHA-256 of every stored byte on one core: {frames} records ({:.1} MiB) — {}",
         bytes as f64 / (1024.0 * 1024.0),
-        frames as f64 / floor
+        per_second(&mut floor, "records")
     );
     for (label, schema) in [
         ("hash chain, versions, envelope", false),
         ("… and every payload as its domain event", true),
     ] {
-        let started = Instant::now();
-        let report = tokio::task::block_in_place(|| {
-            infra::audit::verify_embedded(&log_dir, streams::APPROVAL, None, schema, threads, &mut |_| {})
-        })?;
-        let took = started.elapsed().as_secs_f64();
-        anyhow::ensure!(
-            report.problems.is_empty(),
-            "problems in a fresh log: {:?}",
-            report.problems
-        );
+        let mut rates = Vec::new();
+        let mut events = 0;
+        for _ in 0..RUNS {
+            let started = Instant::now();
+            let report = tokio::task::block_in_place(|| {
+                infra::audit::verify_embedded(&log_dir, streams::APPROVAL, None, schema, threads, &mut |_| {})
+            })?;
+            let took = started.elapsed().as_secs_f64();
+            anyhow::ensure!(
+                report.problems.is_empty(),
+                "problems in a fresh log: {:?}",
+                report.problems
+            );
+            events = report.events;
+            rates.push(report.events as f64 / took);
+        }
         println!(
-            "verify ({label}, {threads} threads): {} events in {took:.2} s — {:.0} events/s",
-            report.events,
-            report.events as f64 / took
+            "verify ({label}, {threads} threads): {events} events — {}",
+            per_second(&mut rates, "events")
         );
     }
     Ok(())
