@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 /// A parsed document and the aliases of its largest operation.
 struct Parsed {
-    document: Arc<ExecutableDocument>,
+    document: ExecutableDocument,
     aliases: usize,
 }
 
@@ -45,7 +45,7 @@ impl ParsedQueries {
                 };
                 let parsed = Arc::new(Parsed {
                     aliases: cost::most_aliases(&document),
-                    document: Arc::new(document),
+                    document,
                 });
                 let mut cache = cache();
                 if cache.len() >= Self::MAX {
