@@ -606,6 +606,97 @@ async fn on_mariadb_a_document_is_stored_once_and_folded_on_from_its_row() {
     .await;
 }
 
+/// A document whose JSON outgrows 64 KiB — forty comments of 2,000 characters, well inside
+/// the domain's bounds — is kept whole and read back, as a small one is.
+async fn a_document_larger_than_64_kib_is_kept_whole(store: SqlReadModel) {
+    let (_dir, log) = fresh_log();
+    let (_, waiting) = history(&*log).await;
+    let text = "결".repeat(2_000);
+    for n in 0..40u32 {
+        let comment = C::Comment {
+            id: domain::ids::CommentId(Uuid::from_u128(7_000 + u128::from(n))),
+            text: text.clone(),
+            by: Actor::employee(ALICE),
+            at: Utc::now() + chrono::Duration::hours(i64::from(n)),
+        };
+        run(&*log, waiting, comment).await;
+    }
+    project(&*log, &store, true).await;
+    let (version, doc) = ApprovalViews::approval(&store, &waiting.to_string())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(version, 42, "drafted, submitted, forty comments");
+    assert!(doc.to_string().len() > 240_000, "{} bytes", doc.to_string().len());
+    assert_eq!(doc["comments"].as_array().map(Vec::len), Some(40), "every comment kept");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_sqlite_a_document_larger_than_64_kib_is_kept_whole() {
+    a_document_larger_than_64_kib_is_kept_whole(support::sqlite_store().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_mariadb_a_document_larger_than_64_kib_is_kept_whole() {
+    a_document_larger_than_64_kib_is_kept_whole(support::mariadb_store().await).await;
+}
+
+/// A database an older version created, with 64 KiB TEXT columns, is widened when a store
+/// connects to it, and then keeps a large document whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_mariadb_a_database_with_64_kib_text_columns_is_widened_at_connect() {
+    let store = support::mariadb_store().await;
+    sqlx::any::install_default_drivers();
+    let own = sqlx::AnyPool::connect(store.url()).await.unwrap();
+    sqlx::query("ALTER TABLE approvals MODIFY COLUMN document TEXT")
+        .execute(&own)
+        .await
+        .unwrap();
+    let again = SqlReadModel::connect(store.url()).await.unwrap();
+    let kind: String = sqlx::query_scalar(
+        "SELECT CAST(DATA_TYPE AS CHAR) FROM information_schema.COLUMNS \
+         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'approvals' AND COLUMN_NAME = 'document'",
+    )
+    .fetch_one(&own)
+    .await
+    .unwrap();
+    assert_eq!(kind, "longtext");
+    own.close().await;
+    a_document_larger_than_64_kib_is_kept_whole(again).await;
+}
+
+/// Sixty-four drafted documents of about 270 KiB each (45 long comments) are 17 MiB of
+/// document rows in one batch, more than MariaDB takes in one statement (16 MiB by default,
+/// refused with the connection dropped, so the batch failed on every retry): they are written
+/// in statements of a bounded size, every one whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_mariadb_a_batch_larger_than_one_statement_may_carry_is_written_whole() {
+    let store = support::mariadb_store().await;
+    let (_dir, log) = fresh_log();
+    let ids = drafts(&*log, 64).await;
+    let text = "결".repeat(2_000);
+    for (d, id) in ids.iter().enumerate() {
+        let comments: Vec<NewEvent> = (0..45u128)
+            .map(|n| {
+                NewEvent::from_domain(&domain::approval::ApprovalEvent::Commented {
+                    comment_id: domain::ids::CommentId(Uuid::from_u128(100_000 * (d as u128 + 1) + n)),
+                    text: text.clone(),
+                    by: ALICE,
+                    at: Utc::now(),
+                })
+                .unwrap()
+            })
+            .collect();
+        append(&*log, &id.to_string(), 1, comments).await;
+    }
+    project(&*log, &store, false).await;
+    for id in [ids[0], ids[63]] {
+        let (version, doc) = ApprovalViews::approval(&store, &id.to_string()).await.unwrap().unwrap();
+        assert_eq!(version, 46);
+        assert_eq!(doc["comments"].as_array().map(Vec::len), Some(45), "{id}");
+    }
+}
+
 /// A rebuild in batches of three comes out exactly as a catch-up that announces (the live
 /// projector's way), across documents whose commits span batches, a commit the store refuses
 /// (two streams drafting one document: the batch fails and is applied again commit by

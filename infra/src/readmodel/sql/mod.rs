@@ -74,7 +74,7 @@ impl SqlReadModel {
         // SQLite has one writer; more connections only contend for its lock.
         let pool = open_pool(url, if sqlite { 1 } else { 8 }, sqlite).await?;
         // Migrate before the readers connect: `query_only` connections cannot create tables.
-        schema::migrate(&pool).await?;
+        schema::migrate(&pool, sqlite).await?;
         let (reads, checkpoints) = if sqlite {
             let checkpointer = open_pool(url, 1, true).await?;
             (
