@@ -37,3 +37,23 @@ pub mod sql;
 pub use ports::{moved_partitions, Applied, ApprovalViews, Dump, MongoShadow, Shadow, SqlShadow, StoreError};
 pub use projection::{projections_of, Projection};
 pub use rows::{FeedEntry, InboxItem, TimelineEntry};
+
+/// `items` cut into runs of at most `count` items and `bytes` by `size` (a single item larger
+/// than `bytes` goes alone), in order: what one statement or command may carry, for every
+/// store that writes many rows or documents at once.
+pub(crate) fn cut_by_size<T>(items: &[T], count: usize, bytes: usize, size: impl Fn(&T) -> usize) -> Vec<&[T]> {
+    let mut cut = Vec::new();
+    let (mut start, mut taken) = (0, 0);
+    for (i, item) in items.iter().enumerate() {
+        let item_bytes = size(item);
+        if i > start && (i - start == count || taken + item_bytes > bytes) {
+            cut.push(&items[start..i]);
+            (start, taken) = (i, 0);
+        }
+        taken += item_bytes;
+    }
+    if start < items.len() {
+        cut.push(&items[start..]);
+    }
+    cut
+}

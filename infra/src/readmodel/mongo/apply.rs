@@ -29,20 +29,9 @@ struct Pending {
 fn by_size<'a>(approvals: &'a [(&'a String, u64, Document)]) -> Vec<&'a [(&'a String, u64, Document)]> {
     const MAX_STATEMENTS: usize = 500;
     const MAX_BYTES: usize = 8 * 1024 * 1024;
-    let mut chunks = Vec::new();
-    let (mut start, mut bytes) = (0, 0);
-    for (i, (_, _, approval)) in approvals.iter().enumerate() {
-        let size = mongodb::bson::to_vec(approval).map_or(0, |b| b.len());
-        if i > start && (i - start == MAX_STATEMENTS || bytes + size > MAX_BYTES) {
-            chunks.push(&approvals[start..i]);
-            (start, bytes) = (i, 0);
-        }
-        bytes += size;
-    }
-    if start < approvals.len() {
-        chunks.push(&approvals[start..]);
-    }
-    chunks
+    crate::readmodel::cut_by_size(approvals, MAX_STATEMENTS, MAX_BYTES, |(_, _, approval)| {
+        mongodb::bson::to_vec(approval).map_or(0, |b| b.len())
+    })
 }
 
 /// A typed row as a BSON document, with a deterministic `_id` from its key columns.

@@ -486,7 +486,7 @@ const STATEMENT_BYTES: usize = 4 << 20;
 
 /// `rows` cut into INSERTs of at most `per_statement` rows and [`STATEMENT_BYTES`] of values.
 fn statements(rows: &[Bound], per_statement: usize) -> Vec<&[Bound]> {
-    let size = |row: &Bound| -> usize {
+    crate::readmodel::cut_by_size(rows, per_statement, STATEMENT_BYTES, |row| {
         row.values
             .iter()
             .map(|v| match v {
@@ -494,22 +494,7 @@ fn statements(rows: &[Bound], per_statement: usize) -> Vec<&[Bound]> {
                 Value::Int(_) => 8,
             })
             .sum()
-    };
-    let mut cut = Vec::new();
-    let (mut start, mut bytes) = (0, 0);
-    for (i, row) in rows.iter().enumerate() {
-        let row_bytes = size(row);
-        let full = i - start == per_statement || (i > start && bytes + row_bytes > STATEMENT_BYTES);
-        if full {
-            cut.push(&rows[start..i]);
-            (start, bytes) = (i, 0);
-        }
-        bytes += row_bytes;
-    }
-    if start < rows.len() {
-        cut.push(&rows[start..]);
-    }
-    cut
+    })
 }
 
 /// Inserts one row.
