@@ -150,6 +150,17 @@ async fn caught_up(log: &dyn EventLog, store: &SqlReadModel) -> bool {
     end.iter().all(|(p, e)| at.get(p).copied().unwrap_or(0) >= *e)
 }
 
+/// Waits (at most 10 s) until the instances' tally reaches `written`. An instance counts a
+/// batch once its transaction has committed, so the store's checkpoint (what [`caught_up`]
+/// reads) can be ahead of the tally for a moment; the assertions that follow judge the
+/// counts, more or fewer than written alike.
+async fn counted(written: u64, tally: impl Fn() -> u64) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while tally() < written && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 fn all() -> Vec<u32> {
     (0..PARTITIONS).collect()
 }
@@ -168,6 +179,7 @@ async fn two_projectors_share_the_partitions_through_a_join_and_a_leave() {
         caught_up(&*writer, &store).await
     })
     .await;
+    counted(written, || a.work().applied).await;
     assert_eq!(a.work().partitions, all());
     assert_eq!(store.employees().await.unwrap().len(), 60);
     let a_alone = a.work();
@@ -202,6 +214,7 @@ async fn two_projectors_share_the_partitions_through_a_join_and_a_leave() {
         caught_up(&*writer, &store).await
     })
     .await;
+    counted(written, || a.work().applied + b.work().applied).await;
     let (wa, wb) = (a.work(), b.work());
     println!("after the join: A {wa:?}, B {wb:?}");
     assert!(wa.applied > a_alone.applied, "A progressed after the split: {wa:?}");
@@ -244,6 +257,7 @@ async fn two_projectors_share_the_partitions_through_a_join_and_a_leave() {
         caught_up(&*writer, &store).await
     })
     .await;
+    counted(written, || a_final.applied + b.work().applied).await;
     let wb = b.work();
     println!("after the leave: A {a_final:?}, B {wb:?}");
     assert_eq!(
