@@ -138,7 +138,7 @@ impl Reads {
     /// a read's own when it ends; a SQLite read after this fails as unavailable.
     pub(super) async fn close(&self) {
         match self {
-            Reads::Pool(pool) => pool.close().await,
+            Reads::Pool(pool) => super::close_pool(pool).await,
             Reads::Sqlite(sqlite) => sqlite.close(),
         }
     }
