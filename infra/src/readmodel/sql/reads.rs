@@ -13,7 +13,7 @@
 //! one never holds a runtime worker. WAL lets both read beside the writer without waiting;
 //! what bounds a wait when they must is [`BUSY_WAIT`].
 
-use super::schema::{table, Kind};
+use super::schema::table;
 use crate::readmodel::rows::TableRow;
 use crate::readmodel::StoreError;
 use sqlx::any::AnyRow;
@@ -66,18 +66,11 @@ impl Cells for rusqlite::Row<'_> {
 }
 
 /// Reads a typed row selected as its table's column list ([`column_list`]): its columns in
-/// the table's order.
+/// the table's order, each handed to the row's deserializer by name ([`row`]).
+///
+/// [`column_list`]: super::schema::column_list
 pub(super) fn read<R: TableRow>(row: &dyn Cells) -> Result<R, StoreError> {
-    let (_, columns, _) = table(R::TABLE)?;
-    let mut fields = serde_json::Map::new();
-    for (i, (name, kind)) in columns.iter().enumerate() {
-        let value = match kind {
-            Kind::Int => row.int(i)?.map_or(serde_json::Value::Null, Into::into),
-            Kind::Key | Kind::Text => row.text(i)?.map_or(serde_json::Value::Null, Into::into),
-        };
-        fields.insert((*name).to_owned(), value);
-    }
-    serde_json::from_value(serde_json::Value::Object(fields)).map_err(|e| StoreError::Corrupt(e.to_string()))
+    row::deserialize(row, table(R::TABLE)?)
 }
 
 /// How much of a table a read may touch, which decides where it runs on SQLite.
@@ -281,5 +274,6 @@ fn refused(e: rusqlite::Error) -> StoreError {
     }
 }
 
+mod row;
 #[cfg(test)]
 mod tests;
