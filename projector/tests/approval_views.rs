@@ -242,6 +242,31 @@ async fn bob_approves(log: &dyn EventLog, id: ApprovalId) {
     run(log, id, approve).await;
 }
 
+/// The typed document a query reads follows each commit, read again and again in between:
+/// a store that keeps what it decoded hands out the new document as soon as the text changes.
+async fn the_typed_document_follows_each_new_version(store: Box<dyn ApprovalViews>) {
+    let (_dir, log) = fresh_log();
+    let (_, waiting) = history(&*log).await;
+    project(&*log, &*store, false).await;
+    let id = waiting.to_string();
+    let (version, before) = store.approval_document(&id).await.unwrap().unwrap();
+    let (_, again) = store.approval_document(&id).await.unwrap().unwrap();
+    assert_eq!(again, before);
+    assert!(before.steps[0].decisions.is_empty());
+
+    bob_approves(&*log, waiting).await;
+    project(&*log, &*store, false).await;
+    let (later, after) = store.approval_document(&id).await.unwrap().unwrap();
+    assert_eq!(later, version + 1);
+    assert_eq!(
+        after.steps[0].decision_of(BOB).map(|d| d.by),
+        Some(BOB),
+        "BOB's approval is in it"
+    );
+    let (_, json) = store.approval(&id).await.unwrap().unwrap();
+    assert_eq!(serde_json::to_value(&*after).unwrap(), json);
+}
+
 /// Polls until the document's view reaches `version`.
 async fn until_version(views: &dyn ApprovalViews, id: ApprovalId, version: u64) {
     for _ in 0..200 {
@@ -775,6 +800,10 @@ macro_rules! views_suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn views_follow_the_documents() {
                 super::views_follow_the_documents($open.await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn the_typed_document_follows_each_new_version() {
+                super::the_typed_document_follows_each_new_version($open.await).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn followers_on_disjoint_partitions_write_side_by_side() {

@@ -25,6 +25,7 @@
 //! is applied twice.
 
 pub mod change;
+pub mod decoded;
 pub mod fold;
 pub mod lag;
 pub mod mongo;

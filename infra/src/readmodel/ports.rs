@@ -5,6 +5,7 @@ use super::queries::{ApprovalCandidate, ApprovalCursor, ApprovalSearch};
 use super::rows::{FeedEntry, InboxItem, TimelineEntry};
 use crate::eventlog::{Checkpoint, Delivered};
 use domain::approval::{ApprovalDocument, Inbox};
+use std::sync::Arc;
 
 /// What one `apply` did.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -46,13 +47,14 @@ pub trait ApprovalViews: Send + Sync {
     async fn approval(&self, id: &str) -> Result<Option<(u64, serde_json::Value)>, StoreError>;
     /// The document as the domain's type: what a query resolves. The default decodes
     /// [`Self::approval`]'s JSON tree; a store holding the document as text decodes the text
-    /// straight into it, without the tree in between.
-    async fn approval_document(&self, id: &str) -> Result<Option<(u64, ApprovalDocument)>, StoreError> {
+    /// straight into it, without the tree in between, and keeps what it decoded while the
+    /// text stays the same ([`crate::readmodel::decoded`]).
+    async fn approval_document(&self, id: &str) -> Result<Option<(u64, Arc<ApprovalDocument>)>, StoreError> {
         let Some((version, json)) = self.approval(id).await? else {
             return Ok(None);
         };
         let document = serde_json::from_value(json).map_err(|e| StoreError::Corrupt(format!("document {id}: {e}")))?;
-        Ok(Some((version, document)))
+        Ok(Some((version, Arc::new(document))))
     }
     async fn timeline(&self, id: &str) -> Result<Vec<TimelineEntry>, StoreError>;
     /// Candidate documents newest first, narrowed by `search`, after a keyset cursor.

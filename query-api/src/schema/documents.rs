@@ -109,7 +109,7 @@ impl DocumentQueries {
             return Ok(None);
         }
         Ok(then.0.map(|doc| ApprovalNode {
-            doc,
+            doc: doc.into(),
             version: folded
                 .checked_sub(1)
                 .and_then(|i| events.get(i))
@@ -177,7 +177,7 @@ impl DocumentQueries {
                     edges.push((
                         cursor,
                         ApprovalNode {
-                            doc,
+                            doc: doc.into(),
                             version,
                             as_of: None,
                         },

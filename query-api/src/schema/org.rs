@@ -210,7 +210,7 @@ impl OrgQueries {
             updated_at: Utc::now(),
         };
         let steps = ApprovalNode {
-            doc: preview,
+            doc: preview.into(),
             version: 0,
             as_of: None,
         };

@@ -140,7 +140,7 @@ impl DepartmentNode {
 /// A document as the viewer may see it: now, or as it stood at `asOf`.
 #[derive(Clone)]
 pub struct ApprovalNode {
-    pub doc: ApprovalDocument,
+    pub doc: std::sync::Arc<ApprovalDocument>,
     /// Stream version this state reflects.
     pub version: u64,
     pub as_of: Option<DateTime<Utc>>,

@@ -23,6 +23,7 @@ pub use crate::readmodel::SqlShadow;
 pub use queries::{merge_feeds, with_reads};
 
 use crate::eventlog::{Checkpoint, Delivered};
+use crate::readmodel::decoded::Decoded;
 use crate::readmodel::queries::{ApprovalCandidate, ApprovalCursor, ApprovalSearch};
 use crate::readmodel::rows::{FeedEntry, InboxItem, TimelineEntry};
 use crate::readmodel::{Applied, ApprovalViews, Dump, Projection, Shadow, StoreError};
@@ -48,6 +49,8 @@ pub struct SqlReadModel {
     writes: Arc<AtomicU64>,
     /// SQLite: the background checkpointer ([`checkpoint_in_background`]).
     checkpoints: Option<Arc<Checkpoints>>,
+    /// Documents decoded from their stored text, kept while the text stays the same.
+    documents: Arc<Decoded<domain::approval::ApprovalDocument>>,
 }
 
 /// The settings of the SQLite connections that write (the projector's and the background
@@ -93,6 +96,7 @@ impl SqlReadModel {
             mysql: !sqlite,
             writes: Arc::default(),
             checkpoints,
+            documents: Arc::default(),
         };
         Ok(store)
     }
@@ -284,8 +288,8 @@ impl ApprovalViews for SqlReadModel {
     async fn approval_document(
         &self,
         id: &str,
-    ) -> Result<Option<(u64, domain::approval::ApprovalDocument)>, StoreError> {
-        self.approval_view(id).await
+    ) -> Result<Option<(u64, Arc<domain::approval::ApprovalDocument>)>, StoreError> {
+        self.approval_decoded(id).await
     }
 
     async fn timeline(&self, id: &str) -> Result<Vec<TimelineEntry>, StoreError> {

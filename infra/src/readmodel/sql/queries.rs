@@ -119,6 +119,23 @@ impl SqlReadModel {
         Ok(Some((row.version as u64, doc)))
     }
 
+    /// A document's version and the domain's document, decoded from its stored text unless
+    /// the same text was decoded before ([`crate::readmodel::decoded`]).
+    pub async fn approval_decoded(
+        &self,
+        id: &str,
+    ) -> Result<Option<(u64, std::sync::Arc<domain::approval::ApprovalDocument>)>, StoreError> {
+        let rows: Vec<ApprovalRow> = self.rows("SELECT {columns} FROM approvals WHERE id = ?", &[id]).await?;
+        let Some(row) = rows.into_iter().next() else {
+            return Ok(None);
+        };
+        let doc = self
+            .documents
+            .decode(id, row.document)
+            .map_err(|e| StoreError::Corrupt(format!("document {id}: {e}")))?;
+        Ok(Some((row.version as u64, doc)))
+    }
+
     /// A document's timeline, in version order.
     pub async fn timeline_of(&self, id: &str) -> Result<Vec<TimelineEntry>, StoreError> {
         let rows: Vec<TimelineRow> = self
