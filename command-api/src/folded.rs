@@ -10,7 +10,12 @@
 //! always the fold of the stream's events up to its version. A log that cannot tell a
 //! stream's version without reading it (Kafka) keeps nothing here.
 //!
-//! At most [`KEPT`] streams are kept; a new one past that lets an arbitrary one go. A state is
+//! At most [`KEPT`] streams are kept. Past that a new one takes the place of one not used
+//! since the clock's hand last passed it (second chance, an approximation of least recently
+//! used): the streams commands keep coming back to — the callers' own employee streams, a
+//! busy document — stay while a stream of new drafts, each kept once, passes through.
+//! (Letting an arbitrary one go let the same few go again and again: a map gives up its
+//! entries in bucket order, and a stream read back lands in its old bucket.) A state is
 //! cloned for each command that takes it, outside the lock: for a stream whose state grows
 //! with its history (a numbering sequence's assignments, a ledger) that is still far less
 //! than reading and folding the history again.
@@ -18,7 +23,7 @@
 use infra::eventlog::StreamRef;
 use std::any::Any;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// Streams kept at most: a working set of documents, employees and ledgers being acted on.
 /// Most states are a few KiB (an approval with its line and comments), so this is tens of
@@ -28,12 +33,41 @@ pub const KEPT: usize = 4096;
 /// The kept states, one per stream.
 #[derive(Default)]
 pub struct Folded {
-    entries: Mutex<HashMap<StreamRef, Entry>>,
+    kept: Mutex<Kept>,
+}
+
+#[derive(Default)]
+struct Kept {
+    entries: HashMap<StreamRef, Entry>,
+    /// Every kept stream once, in the order the clock's hand visits them.
+    ring: Vec<StreamRef>,
+    hand: usize,
 }
 
 struct Entry {
     version: u64,
     state: Arc<dyn Any + Send + Sync>,
+    /// Used since the hand last passed: spared once, and cleared.
+    used: bool,
+}
+
+impl Kept {
+    /// Makes room for one more: the first stream at or after the hand not used since the hand
+    /// last passed it goes (at most one turn: a turn clears every mark), and its place in the
+    /// ring is returned for the new one.
+    fn let_one_go(&mut self) -> usize {
+        loop {
+            let at = self.hand % self.ring.len();
+            self.hand = at + 1;
+            match self.entries.get_mut(&self.ring[at]) {
+                Some(entry) if entry.used => entry.used = false,
+                _ => {
+                    self.entries.remove(&self.ring[at]);
+                    return at;
+                }
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for Folded {
@@ -46,44 +80,54 @@ impl Folded {
     /// The state kept for `stream` at exactly `version`, if any.
     pub fn get<A: Clone + 'static>(&self, stream: &StreamRef, version: u64) -> Option<A> {
         let state = {
-            let entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            entries.get(stream).filter(|e| e.version == version)?.state.clone()
+            let mut kept = self.lock();
+            let entry = kept.entries.get_mut(stream).filter(|e| e.version == version)?;
+            entry.used = true;
+            entry.state.clone()
         };
         state.downcast_ref::<A>().cloned()
     }
 
     /// Keeps `state` as `stream`'s fold up to `version`, unless a later one is kept already.
     pub fn keep<A: Send + Sync + 'static>(&self, stream: &StreamRef, version: u64, state: A) {
-        let mut entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(kept) = entries.get(stream) {
-            if kept.version >= version {
-                return;
+        let mut kept = self.lock();
+        let state: Arc<dyn Any + Send + Sync> = Arc::new(state);
+        if let Some(entry) = kept.entries.get_mut(stream) {
+            if entry.version < version {
+                *entry = Entry {
+                    version,
+                    state,
+                    used: true,
+                };
             }
-        } else if entries.len() >= KEPT {
-            if let Some(any) = entries.keys().next().cloned() {
-                entries.remove(&any);
-            }
+            return;
         }
-        entries.insert(
-            stream.clone(),
-            Entry {
-                version,
-                state: Arc::new(state),
-            },
-        );
+        if kept.entries.len() >= KEPT {
+            let at = kept.let_one_go();
+            kept.ring[at] = stream.clone();
+        } else {
+            kept.ring.push(stream.clone());
+        }
+        let entry = Entry {
+            version,
+            state,
+            used: false,
+        };
+        kept.entries.insert(stream.clone(), entry);
     }
 
     /// Streams kept.
     pub fn len(&self) -> usize {
-        self.entries
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .len()
+        self.lock().entries.len()
     }
 
     /// Whether nothing is kept.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Kept> {
+        self.kept.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -128,5 +172,26 @@ mod tests {
 
         assert_eq!(folded.len(), KEPT);
         assert_eq!(folded.get::<usize>(&stream(KEPT + 9), 1), Some(KEPT + 9));
+    }
+
+    #[test]
+    fn streams_used_on_every_command_stay_while_new_drafts_pass_through() {
+        let folded = Folded::default();
+        let callers: Vec<StreamRef> = (0..50)
+            .map(|i| StreamRef::new("employee", format!("emp-{i}")))
+            .collect();
+        for (i, caller) in callers.iter().enumerate() {
+            folded.keep(caller, 1, i);
+        }
+        // Ten times the bound of new documents, each written by a caller who signs in first.
+        for i in 0..10 * KEPT {
+            let caller = &callers[i % callers.len()];
+            assert!(
+                folded.get::<usize>(caller, 1).is_some(),
+                "{caller} let go after {i} new drafts"
+            );
+            folded.keep(&stream(i), 1, i);
+        }
+        assert_eq!(folded.len(), KEPT);
     }
 }
