@@ -12,12 +12,11 @@
 
 mod apply;
 mod columns;
+mod pools;
 mod queries;
 mod reads;
 pub mod schema;
 mod shadow;
-#[cfg(test)]
-mod tests;
 
 pub use crate::readmodel::SqlShadow;
 pub use queries::{merge_feeds, with_reads};
@@ -196,7 +195,7 @@ fn checkpoint_in_background(pool: AnyPool) -> Checkpoints {
                 tracing::debug!(error = %e, "background checkpoint failed; the next write tries again");
             }
         }
-        close_pool(&pool).await;
+        pools::close_pool(&pool).await;
     });
     checkpoints
 }
@@ -207,27 +206,6 @@ fn checkpoint_in_background(pool: AnyPool) -> Checkpoints {
 struct Checkpoints {
     announce: tokio::sync::watch::Sender<u64>,
     pool: AnyPool,
-}
-
-/// How long [`close_pool`] goes on closing connections that come back after sqlx's close.
-const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// Closes `pool` and every connection it had. sqlx's `Pool::close` can return with one still
-/// open (sqlx issue #3217): a dropped connection goes back to its pool on a task of its own,
-/// which looks whether the pool is closed, then pings the connection and puts it in the idle
-/// queue — after `close` emptied that queue for the last time, if the close came in between.
-/// The connection then stays open as long as the pool value lives. On SQLite it keeps the
-/// WAL and shared-memory files open, so a shadow's files deleted after its close come back
-/// and the last connection is not the one that removes the WAL. Closing again closes what
-/// came back since; [`CLOSE_WAIT`] bounds it, as a connection still held by a caller closes
-/// when it is returned to the closed pool.
-pub(super) async fn close_pool(pool: &AnyPool) {
-    let deadline = tokio::time::Instant::now() + CLOSE_WAIT;
-    let _ = tokio::time::timeout_at(deadline, pool.close()).await;
-    while pool.size() > 0 && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-        let _ = tokio::time::timeout_at(deadline, pool.close()).await;
-    }
 }
 
 /// A pool on `url` of at most `connections`; SQLite connections get [`SQLITE_PRAGMAS`].

@@ -21,13 +21,7 @@ use sqlx::{AnyPool, Row};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// One selected row's columns, by position.
-pub(super) trait Cells {
-    /// An integer column (`None` for NULL).
-    fn int(&self, i: usize) -> Result<Option<i64>, StoreError>;
-    /// A text column (`None` for NULL).
-    fn text(&self, i: usize) -> Result<Option<String>, StoreError>;
-}
+pub(super) use row::Cells;
 
 impl Cells for AnyRow {
     fn int(&self, i: usize) -> Result<Option<i64>, StoreError> {
@@ -131,7 +125,7 @@ impl Reads {
     /// a read's own when it ends; a SQLite read after this fails as unavailable.
     pub(super) async fn close(&self) {
         match self {
-            Reads::Pool(pool) => super::close_pool(pool).await,
+            Reads::Pool(pool) => super::pools::close_pool(pool).await,
             Reads::Sqlite(sqlite) => sqlite.close(),
         }
     }

@@ -151,9 +151,9 @@ impl SqlReadModel {
     /// Closes the pools (a shadow before its swap).
     pub async fn close(&self) {
         self.reads.close().await;
-        super::close_pool(&self.pool).await;
+        super::pools::close_pool(&self.pool).await;
         if let Some(checkpoints) = &self.checkpoints {
-            super::close_pool(&checkpoints.pool).await;
+            super::pools::close_pool(&checkpoints.pool).await;
         }
     }
 }

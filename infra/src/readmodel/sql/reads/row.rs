@@ -7,12 +7,19 @@
 //! (an ordered map, a hashed key and a JSON value per column) was a third of every SQLite
 //! read's time.
 
-use super::Cells;
 use crate::readmodel::sql::schema::{Kind, Table};
 use crate::readmodel::StoreError;
 use serde::de::value::{BorrowedStrDeserializer, Error as DeError};
 use serde::de::{DeserializeSeed, Deserializer, Error as _, IntoDeserializer, MapAccess, Visitor};
 use serde::forward_to_deserialize_any;
+
+/// One selected row's columns, by position.
+pub(crate) trait Cells {
+    /// An integer column (`None` for NULL).
+    fn int(&self, i: usize) -> Result<Option<i64>, StoreError>;
+    /// A text column (`None` for NULL).
+    fn text(&self, i: usize) -> Result<Option<String>, StoreError>;
+}
 
 /// Deserializes `R` from `row`, whose cells are `table`'s columns in order. A cell the store
 /// cannot read fails with the store's own error; a cell the row type does not accept is
