@@ -722,6 +722,70 @@ async fn on_mariadb_a_batch_larger_than_one_statement_may_carry_is_written_whole
     }
 }
 
+/// A document whose row outgrows what the MySQL server takes in one packet
+/// (`max_allowed_packet`, 16 MiB on the test server) is the data's fault: the server refuses
+/// it (1153) the same way every time, so the projector steps over the commit that made it too
+/// large and goes on with the rest, instead of retrying it for ever. The commits are each
+/// within the log's bound; the document grows past the packet over several of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_mariadb_a_document_past_the_servers_packet_is_stepped_over_and_the_projection_goes_on() {
+    let store = support::mariadb_store().await;
+    let (_dir, log) = fresh_log();
+    let ids = drafts(&*log, 2).await;
+    let (large, other) = (ids[0], ids[1]);
+    let text = "결".repeat(2_000);
+    let mut version = 1;
+    for round in 0..6u128 {
+        // About 3 MiB of comments per commit: six make the document larger than 16 MiB.
+        let comments: Vec<NewEvent> = (0..500u128)
+            .map(|n| {
+                NewEvent::from_domain(&domain::approval::ApprovalEvent::Commented {
+                    comment_id: domain::ids::CommentId(Uuid::from_u128(1_000 * round + n)),
+                    text: text.clone(),
+                    by: ALICE,
+                    at: Utc::now(),
+                })
+                .unwrap()
+            })
+            .collect();
+        append(&*log, &large.to_string(), version, comments).await;
+        version += 500;
+    }
+    bob_approves_after_submit(&*log, other).await;
+
+    let projector = Projector::new(log.clone(), support::mariadb_store().await)
+        .with_views(Arc::new(store.clone()))
+        .with_batch(4);
+    tokio::time::timeout(Duration::from_secs(120), projector.catch_up(Projection::Approvals))
+        .await
+        .expect("the projection is not held up by one document")
+        .unwrap();
+    let (kept, doc) = ApprovalViews::approval(&store, &large.to_string())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        kept < version,
+        "the commit past the packet was stepped over (at {kept})"
+    );
+    assert_eq!(doc["comments"].as_array().map(Vec::len), Some(kept as usize - 1));
+    let (_, other_doc) = ApprovalViews::approval(&store, &other.to_string())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        other_doc["status"].as_str(),
+        Some("approved"),
+        "the next document is projected"
+    );
+}
+
+/// ALICE submits `id` to BOB, who approves it.
+async fn bob_approves_after_submit(log: &dyn EventLog, id: ApprovalId) {
+    run(log, id, alice_submits(&ApprovalLine::sequential([BOB]))).await;
+    bob_approves(log, id).await;
+}
+
 /// A rebuild in batches of three comes out exactly as a catch-up that announces (the live
 /// projector's way), across documents whose commits span batches, a commit the store refuses
 /// (two streams drafting one document: the batch fails and is applied again commit by

@@ -458,6 +458,9 @@ pub(super) async fn insert_rows(tx: &mut sqlx::Transaction<'_, sqlx::Any>, rows:
     let names = column_list(first.table)?;
     let table = first.table;
     for chunk in statements(&rows, rows_per_statement(width)) {
+        if let [row] = chunk {
+            refuse_past_the_packet(tx, table, value_bytes(row)).await?;
+        }
         let insert = format!(
             "INSERT INTO {table} ({names}) VALUES {}",
             vec![marks.as_str(); chunk.len()].join(", ")
@@ -486,15 +489,50 @@ const STATEMENT_BYTES: usize = 4 << 20;
 
 /// `rows` cut into INSERTs of at most `per_statement` rows and [`STATEMENT_BYTES`] of values.
 fn statements(rows: &[Bound], per_statement: usize) -> Vec<&[Bound]> {
-    crate::readmodel::cut_by_size(rows, per_statement, STATEMENT_BYTES, |row| {
-        row.values
-            .iter()
-            .map(|v| match v {
-                Value::Text(text) => text.as_deref().map_or(0, str::len),
-                Value::Int(_) => 8,
-            })
-            .sum()
-    })
+    crate::readmodel::cut_by_size(rows, per_statement, STATEMENT_BYTES, value_bytes)
+}
+
+/// The bytes of a row's values.
+fn value_bytes(row: &Bound) -> usize {
+    row.values
+        .iter()
+        .map(|v| match v {
+            Value::Text(text) => text.as_deref().map_or(0, str::len),
+            Value::Int(_) => 8,
+        })
+        .sum()
+}
+
+/// Room left in a packet for the statement's text and the protocol's framing.
+const PACKET_ROOM: usize = 64 << 10;
+
+/// Refuses, as the data's fault, a row alone too large for the MySQL server's one packet
+/// (`max_allowed_packet`), before it is sent: the server would refuse it the same way every
+/// time and drop the connection mid-write (the client then sees a reset, not the server's
+/// 1153), and the projector would try the same batch for ever instead of stepping over the
+/// commit. Asked only for a row past [`STATEMENT_BYTES`]; SQLite refuses its own (`TOOBIG`).
+/// A server must take at least [`STATEMENT_BYTES`] and [`PACKET_ROOM`] in a packet (MariaDB's
+/// default is 16 MiB, MySQL 8's 64 MiB): below that an ordinary statement fails, and that is
+/// the store's setting to fix, so it is retried, not stepped over.
+async fn refuse_past_the_packet(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    table: &str,
+    bytes: usize,
+) -> Result<(), StoreError> {
+    if bytes <= STATEMENT_BYTES || tx.backend_name() != "MySQL" {
+        return Ok(());
+    }
+    let packet: i64 = sqlx::query_scalar("SELECT CAST(@@max_allowed_packet AS SIGNED)")
+        .fetch_one(&mut **tx)
+        .await?;
+    let packet = usize::try_from(packet).unwrap_or(usize::MAX);
+    if bytes + PACKET_ROOM > packet {
+        return Err(StoreError::Rejected(format!(
+            "a {table} row of {bytes} bytes is more than the server takes in one statement \
+             (max_allowed_packet {packet})"
+        )));
+    }
+    Ok(())
 }
 
 /// Inserts one row.
