@@ -53,16 +53,18 @@ impl<T: serde::de::DeserializeOwned> Decoded<T> {
             }
         }
         let value = Arc::new(serde_json::from_str::<T>(&text)?);
+        if text.len() > KEPT_BYTES {
+            // Larger than everything kept together: decoded each time, and the rest stays.
+            return Ok(value);
+        }
         let mut kept = self.lock();
         if kept.by_id.len() >= KEPT || kept.bytes + text.len() > KEPT_BYTES {
             kept.by_id.clear();
             kept.bytes = 0;
         }
-        if text.len() <= KEPT_BYTES {
-            kept.bytes += text.len();
-            if let Some((before, _)) = kept.by_id.insert(id.to_owned(), (text, value.clone())) {
-                kept.bytes -= before.len();
-            }
+        kept.bytes += text.len();
+        if let Some((before, _)) = kept.by_id.insert(id.to_owned(), (text, value.clone())) {
+            kept.bytes -= before.len();
         }
         Ok(value)
     }
@@ -128,5 +130,13 @@ mod tests {
         let (count, bytes) = decoded.held();
         assert!(bytes <= KEPT_BYTES, "{bytes} bytes kept");
         assert_eq!(count, 1, "the second large text started it over");
+
+        // A text larger than the whole bound is decoded but not kept, and what is kept stays.
+        let huge = text(&"가".repeat(KEPT_BYTES / 3 + 1));
+        assert_eq!(
+            decoded.decode("huge", huge).unwrap().title.len(),
+            3 * (KEPT_BYTES / 3 + 1)
+        );
+        assert_eq!(decoded.held(), (count, bytes));
     }
 }

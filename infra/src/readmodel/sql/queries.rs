@@ -105,12 +105,9 @@ impl SqlReadModel {
             .map_or_else(|| Ok(FeedReads::default()), feed_reads_of)
     }
 
-    /// A document's view and version, its stored JSON decoded as `D` (a JSON tree, or the
-    /// domain's document straight from the text).
-    pub async fn approval_view<D: serde::de::DeserializeOwned>(
-        &self,
-        id: &str,
-    ) -> Result<Option<(u64, D)>, StoreError> {
+    /// A document's view and version, its stored JSON as a JSON tree (the views port's
+    /// `approval`; queries take the typed document, [`Self::approval_decoded`]).
+    pub async fn approval_view(&self, id: &str) -> Result<Option<(u64, serde_json::Value)>, StoreError> {
         let rows: Vec<ApprovalRow> = self.rows("SELECT {columns} FROM approvals WHERE id = ?", &[id]).await?;
         let Some(row) = rows.into_iter().next() else {
             return Ok(None);
