@@ -90,17 +90,31 @@ impl Folded {
 
     /// Keeps `state` as `stream`'s fold up to `version`, unless a later one is kept already.
     pub fn keep<A: Send + Sync + 'static>(&self, stream: &StreamRef, version: u64, state: A) {
+        // A state replaced or refused is dropped after the lock (a large one takes a while).
+        let _dropped = self.keep_locked(stream, version, Arc::new(state));
+    }
+
+    /// [`Self::keep`] under the lock; returns the state that is no longer kept, if any.
+    fn keep_locked(
+        &self,
+        stream: &StreamRef,
+        version: u64,
+        state: Arc<dyn Any + Send + Sync>,
+    ) -> Option<Arc<dyn Any + Send + Sync>> {
         let mut kept = self.lock();
-        let state: Arc<dyn Any + Send + Sync> = Arc::new(state);
         if let Some(entry) = kept.entries.get_mut(stream) {
-            if entry.version < version {
-                *entry = Entry {
+            if entry.version >= version {
+                return Some(state);
+            }
+            let before = std::mem::replace(
+                entry,
+                Entry {
                     version,
                     state,
                     used: true,
-                };
-            }
-            return;
+                },
+            );
+            return Some(before.state);
         }
         if kept.entries.len() >= KEPT {
             let at = kept.let_one_go();
@@ -114,6 +128,7 @@ impl Folded {
             used: false,
         };
         kept.entries.insert(stream.clone(), entry);
+        None
     }
 
     /// Streams kept.

@@ -58,7 +58,10 @@ impl<T: serde::de::DeserializeOwned> Decoded<T> {
             return Ok(value);
         }
         let mut kept = self.lock();
-        if kept.by_id.len() >= KEPT || kept.bytes + text.len() > KEPT_BYTES {
+        // Replacing a document's entry adds no entry and only its text's growth.
+        let before = kept.by_id.get(id).map(|(text, _)| text.len());
+        let count = kept.by_id.len() + usize::from(before.is_none());
+        if count > KEPT || kept.bytes - before.unwrap_or(0) + text.len() > KEPT_BYTES {
             kept.by_id.clear();
             kept.bytes = 0;
         }
@@ -108,6 +111,16 @@ mod tests {
             decoded.held(),
             (2, text("출장 신청 (수정)").len() + text("출장 신청").len())
         );
+    }
+
+    #[test]
+    fn a_changed_document_replaces_its_entry_without_starting_over_at_the_bound() {
+        let decoded = Decoded::<Doc>::default();
+        for n in 0..KEPT {
+            decoded.decode(&format!("d{n}"), text("t")).unwrap();
+        }
+        decoded.decode("d0", text("수정")).unwrap();
+        assert_eq!(decoded.held().0, KEPT, "every other document is still kept");
     }
 
     #[test]

@@ -12,14 +12,21 @@ const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 /// The connection then stays open as long as the pool value lives. On SQLite it keeps the
 /// WAL and shared-memory files open, so a shadow's files deleted after its close come back
 /// and the last connection is not the one that removes the WAL. Closing again closes what
-/// came back since; [`CLOSE_WAIT`] bounds it, as a connection still held by a caller closes
-/// when it is returned to the closed pool.
+/// came back since. [`CLOSE_WAIT`] bounds the wait for a connection a caller still holds
+/// (it closes when it is returned to the closed pool); past it the close gives up, says so,
+/// and that connection may outlive the close.
 pub(super) async fn close_pool(pool: &AnyPool) {
     let deadline = tokio::time::Instant::now() + CLOSE_WAIT;
     let _ = tokio::time::timeout_at(deadline, pool.close()).await;
     while pool.size() > 0 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(std::time::Duration::from_millis(1)).await;
         let _ = tokio::time::timeout_at(deadline, pool.close()).await;
+    }
+    if pool.size() > 0 {
+        tracing::warn!(
+            open = pool.size(),
+            "a closed pool still has connections in use after {CLOSE_WAIT:?}; they close when returned"
+        );
     }
 }
 

@@ -526,6 +526,14 @@ async fn refuse_past_the_packet(
         .fetch_one(&mut **tx)
         .await?;
     let packet = usize::try_from(packet).unwrap_or(usize::MAX);
+    if packet < STATEMENT_BYTES + PACKET_ROOM {
+        // Ordinary statements do not fit either: the server's setting, not this row.
+        return Err(StoreError::Unavailable(format!(
+            "the server takes {packet} bytes in one packet (max_allowed_packet); the read model \
+             needs at least {}",
+            STATEMENT_BYTES + PACKET_ROOM
+        )));
+    }
     if bytes + PACKET_ROOM > packet {
         return Err(StoreError::Rejected(format!(
             "a {table} row of {bytes} bytes is more than the server takes in one statement \

@@ -119,6 +119,11 @@ impl<'de> Deserializer<'de> for Cell {
         }
     }
 
+    /// A newtype around the cell's value (as serde_json's values hand it over).
+    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, DeError> {
+        visitor.visit_newtype_struct(self)
+    }
+
     /// A unit variant named by the text (as a JSON string would be).
     fn deserialize_enum<V: Visitor<'de>>(
         self,
@@ -134,7 +139,7 @@ impl<'de> Deserializer<'de> for Cell {
 
     forward_to_deserialize_any! {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
-        unit unit_struct newtype_struct seq tuple tuple_struct map struct identifier ignored_any
+        unit unit_struct seq tuple tuple_struct map struct identifier ignored_any
     }
 }
 
@@ -173,9 +178,12 @@ mod tests {
     }
 
     #[derive(Debug, PartialEq, Deserialize)]
+    struct Name(String);
+
+    #[derive(Debug, PartialEq, Deserialize)]
     struct Row {
         id: Option<String>,
-        name: String,
+        name: Name,
         #[serde(with = "crate::readmodel::rows::flag")]
         active: bool,
         rank: u8,
@@ -213,7 +221,7 @@ mod tests {
             read,
             Row {
                 id: None,
-                name: "김민지".into(),
+                name: Name("김민지".into()),
                 active: true,
                 rank: 3,
                 standing: Standing::Closed,
