@@ -2574,6 +2574,53 @@ async fn both_instances_serve_every_caller_after_a_rebalance() {
     log_b.shutdown().await;
 }
 
+/// A record on the approval topic that no reader can decode (a tool's stray write, anyone
+/// with broker access) is stepped over by the numbering process manager. Its subscription
+/// used to fail on it and start again from the beginning, every time, so no document was
+/// numbered again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_unreadable_record_on_the_approval_log_does_not_stop_numbering() {
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    let brokers =
+        std::env::var("ERP_TEST_KAFKA").unwrap_or_else(|_| panic!("ERP_TEST_KAFKA is not set: run scripts/test"));
+    let prefix = format!("t{}", Uuid::now_v7().simple());
+    let (app, state, log) = kafka_instance(&brokers, &prefix).await;
+    seed_if_empty(&state).await.map_err(|e| e.detail).unwrap();
+    let producer: FutureProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &brokers)
+        .create()
+        .unwrap();
+    for partition in 0..4 {
+        producer
+            .send(
+                FutureRecord::to(&format!("{prefix}.{}.events", streams::APPROVAL))
+                    .partition(partition)
+                    .key("stray")
+                    .payload("{\"not\": \"a commit\"}"),
+                Duration::from_secs(10),
+            )
+            .await
+            .unwrap();
+    }
+    let kang = app.login(DEV_KANG).await;
+    let lead = app.login(PLATFORM_LEAD).await;
+    let (id, version) = app.submitted(&kang, line(&[PLATFORM_LEAD])).await;
+    let approve = app
+        .post(&format!("/api/approvals/{id}/approve"), &lead, json!({}), Some(version))
+        .await;
+    assert_eq!(approve.status, StatusCode::OK, "{}", approve.body);
+    let doc = eventually_within(
+        &app,
+        &format!("/api/approvals/{id}"),
+        &kang,
+        Duration::from_secs(20),
+        |d| d["number_text"].is_string(),
+    )
+    .await;
+    assert!(doc["number_text"].as_str().unwrap().starts_with("GEN-"), "{doc}");
+    log.shutdown().await;
+}
+
 /// An announcement can outlive its owner's hold on the partition (a withdrawal not yet heard,
 /// or a record anyone with broker access wrote). A write sent on it is refused by the instance
 /// it names; the sender answered that refusal with 503 at once, although the current owner's

@@ -31,6 +31,31 @@ pub enum FollowUp {
     Attendance(AttendanceCommand),
 }
 
+/// The wire types of the approval events [`on_approval_event`] may answer with a follow-up:
+/// a reader of the log decodes only these (every other event is answered with none).
+/// [`follows_up`] says the same of a decoded event; a test holds the two together.
+pub const APPROVAL_EVENTS_FOLLOWED_UP: [&str; 6] = [
+    "approval.approved",
+    "approval.proxy_approved",
+    "approval.approved_as_final",
+    "approval.rejected",
+    "approval.withdrawn",
+    "approval.draft_discarded",
+];
+
+/// Whether [`on_approval_event`] may answer `event` with a follow-up.
+pub fn follows_up(event: &ApprovalEvent) -> bool {
+    matches!(
+        event,
+        ApprovalEvent::Approved { .. }
+            | ApprovalEvent::ProxyApproved { .. }
+            | ApprovalEvent::ApprovedAsFinal { .. }
+            | ApprovalEvent::Rejected { .. }
+            | ApprovalEvent::Withdrawn { .. }
+            | ApprovalEvent::DraftDiscarded { .. }
+    )
+}
+
 /// Reactions to `event`, given the document state after it and the document's form.
 /// `company_offset` is the company's time zone (KST is +09:00): the numbering year is the
 /// local year of final approval.

@@ -57,9 +57,9 @@ fn approval_index(e: &E) -> usize {
     }
 }
 
-#[test]
-fn approval_events_round_trip_with_stable_names() {
-    let samples = vec![
+/// One of each approval event.
+fn approval_samples() -> Vec<E> {
+    vec![
         drafted(line(&[BOB])),
         E::DraftSaved {
             content: content("x"),
@@ -148,8 +148,31 @@ fn approval_events_round_trip_with_stable_names() {
             by: BOB,
             at: t(6),
         },
-    ];
-    round_trip(&samples, 16, approval_index);
+    ]
+}
+
+#[test]
+fn approval_events_round_trip_with_stable_names() {
+    round_trip(&approval_samples(), 16, approval_index);
+}
+
+#[test]
+fn the_approval_events_followed_up_are_listed_by_their_wire_types() {
+    use domain::process::{follows_up, APPROVAL_EVENTS_FOLLOWED_UP};
+    let samples = approval_samples();
+    for event in &samples {
+        assert_eq!(
+            follows_up(event),
+            APPROVAL_EVENTS_FOLLOWED_UP.contains(&event.event_type()),
+            "{event:?}"
+        );
+    }
+    let followed = samples.iter().filter(|e| follows_up(e)).count();
+    assert_eq!(
+        followed,
+        APPROVAL_EVENTS_FOLLOWED_UP.len(),
+        "each listed type names an event"
+    );
 }
 
 #[test]

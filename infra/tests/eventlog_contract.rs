@@ -30,6 +30,49 @@ async fn read_all(log: &dyn EventLog, stream_type: &str, count: usize) -> Vec<Co
     out
 }
 
+/// A subscription gives each record as its stored bytes too, at the same place, and the
+/// bytes decode to the commit it delivers decoded; a glance at them reads the same chain.
+pub async fn a_subscription_gives_records_as_stored_bytes_that_decode_to_its_commits(log: Arc<dyn EventLog>) {
+    let (a, b) = (stream("doc-a"), stream("doc-b"));
+    log.append(commit(&a, ExpectedVersion::NoStream, vec![event(1), event(2)]))
+        .await
+        .unwrap();
+    log.append(commit(&b, ExpectedVersion::NoStream, vec![event(3)]))
+        .await
+        .unwrap();
+    log.append(commit(&a, ExpectedVersion::Exact(2), vec![event(4)]))
+        .await
+        .unwrap();
+    let mut decoded = log.subscribe(a.stream_type.as_str(), Checkpoint::new()).await.unwrap();
+    let mut stored = log.subscribe(a.stream_type.as_str(), Checkpoint::new()).await.unwrap();
+    let (mut commits, mut records) = (Vec::new(), Vec::new());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while (commits.len() < 3 || records.len() < 3) && tokio::time::Instant::now() < deadline {
+        commits.extend(decoded.next_batch(100, Duration::from_millis(200)).await.unwrap());
+        records.extend(stored.next_records(100, Duration::from_millis(200)).await.unwrap());
+    }
+    assert_eq!(records.len(), 3);
+    let place = |p: u32, o: u64| (p, o);
+    commits.sort_by_key(|d| place(d.partition, d.offset));
+    records.sort_by_key(|r| place(r.partition, r.offset));
+    let mut heads = StreamHeads::default();
+    for (d, r) in commits.iter().zip(&records) {
+        assert_eq!((d.partition, d.offset), (r.partition, r.offset));
+        assert_eq!(CommitRecord::decode(&r.bytes).unwrap(), d.commit);
+        let glance = infra::eventlog::glance::Glance::read(&r.bytes).unwrap();
+        assert_eq!(glance.span(), d.commit.span());
+        assert_eq!(
+            heads.admit_span(&glance.stream_id(), glance.span()),
+            Admission::Accepted
+        );
+    }
+    assert_eq!(
+        stored.checkpoint(),
+        decoded.checkpoint(),
+        "both moved past every record"
+    );
+}
+
 pub async fn appended_events_read_back_in_order_with_their_envelope(log: Arc<dyn EventLog>) {
     let s = stream("doc-1");
     let first = log
@@ -354,6 +397,7 @@ macro_rules! contract_suite {
             }
 
             case!(appended_events_read_back_in_order_with_their_envelope);
+            case!(a_subscription_gives_records_as_stored_bytes_that_decode_to_its_commits);
             case!(a_stale_expected_version_conflicts_with_the_current_version);
             case!(a_retried_command_returns_the_first_result_and_appends_nothing);
             case!(concurrent_retries_of_one_command_append_it_once);

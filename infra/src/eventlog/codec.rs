@@ -50,6 +50,15 @@ pub struct Delivered {
     pub commit: CommitRecord,
 }
 
+/// A record delivered as it is stored, not decoded
+/// ([`Subscription::next_records`](super::Subscription::next_records)).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveredRecord {
+    pub partition: u32,
+    pub offset: u64,
+    pub bytes: Vec<u8>,
+}
+
 /// One log record: a commit of 1..n events of one stream. Fields a newer writer added are
 /// ignored on decode (see the module docs).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

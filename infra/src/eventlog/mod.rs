@@ -57,6 +57,7 @@ pub mod chain;
 pub mod codec;
 pub mod embedded;
 mod forwarding;
+pub mod glance;
 pub mod health;
 pub mod kafka;
 pub mod stored;
@@ -64,7 +65,7 @@ pub mod streams;
 mod types;
 mod upcast;
 
-pub use codec::Delivered;
+pub use codec::{Delivered, DeliveredRecord};
 pub use forwarding::{Forwarded, ForwardedAnswer, OwnerHeads};
 pub use types::*;
 pub use upcast::{Upcaster, Upcasters};
@@ -156,6 +157,28 @@ pub trait Subscription: Send {
     /// Waits for at most `max` next commits (at least one), or returns an empty batch after
     /// `wait` if nothing arrived.
     async fn next_batch(&mut self, max: usize, wait: std::time::Duration) -> Result<Vec<Delivered>, EventLogError>;
+
+    /// [`Self::next_batch`] with each record as its stored bytes, not decoded: for a reader
+    /// that acts on few of the records it is given and decodes only those (a
+    /// [`glance::Glance`]), where decoding every record whole would cost more than the acting.
+    /// The default decodes and encodes again; an adapter that holds the bytes gives them.
+    async fn next_records(
+        &mut self,
+        max: usize,
+        wait: std::time::Duration,
+    ) -> Result<Vec<DeliveredRecord>, EventLogError> {
+        self.next_batch(max, wait)
+            .await?
+            .into_iter()
+            .map(|d| {
+                Ok(DeliveredRecord {
+                    partition: d.partition,
+                    offset: d.offset,
+                    bytes: d.commit.encode()?,
+                })
+            })
+            .collect()
+    }
 
     /// The position after the last delivered commit of each partition. A shared subscription
     /// holds the partitions it reads now, and nothing else.

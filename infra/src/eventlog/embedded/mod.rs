@@ -28,8 +28,8 @@
 
 use super::codec::CommitRecord;
 use super::{
-    Appended, Checkpoint, Delivered, EventLog, EventLogError, NewCommit, RecordedEvent, StreamRef, Subscription,
-    Upcasters,
+    Appended, Checkpoint, Delivered, DeliveredRecord, EventLog, EventLogError, NewCommit, RecordedEvent, StreamRef,
+    Subscription, Upcasters,
 };
 use async_trait::async_trait;
 use std::collections::HashMap;
@@ -253,9 +253,15 @@ struct EmbeddedSubscription {
     checkpoint: Checkpoint,
 }
 
-#[async_trait]
-impl Subscription for EmbeddedSubscription {
-    async fn next_batch(&mut self, max: usize, wait: Duration) -> Result<Vec<Delivered>, EventLogError> {
+impl EmbeddedSubscription {
+    /// Waits (at most `wait`) for records past the position, then reads up to `max` of them
+    /// off the runtime, each with `read`, and moves the position past them.
+    async fn next_read<T: Send + 'static>(
+        &mut self,
+        max: usize,
+        wait: Duration,
+        read: fn(&Topic, u64) -> Result<T, EventLogError>,
+    ) -> Result<Vec<(u64, T)>, EventLogError> {
         let mut end = *self.end.borrow_and_update();
         if self.next >= end {
             match tokio::time::timeout(wait, self.end.changed()).await {
@@ -266,22 +272,43 @@ impl Subscription for EmbeddedSubscription {
         }
         let (from, to) = (self.next, end.min(self.next + max.max(1) as u64));
         let topic = self.topic.clone();
-        let delivered = tokio::task::spawn_blocking(move || {
+        let read = tokio::task::spawn_blocking(move || {
             (from..to)
-                .map(|offset| {
-                    Ok(Delivered {
-                        partition: 0,
-                        offset,
-                        commit: topic.read(offset)?,
-                    })
-                })
+                .map(|offset| Ok((offset, read(&topic, offset)?)))
                 .collect::<Result<Vec<_>, EventLogError>>()
         })
         .await
         .map_err(|e| EventLogError::Unavailable(e.to_string()))??;
         self.next = to;
         self.checkpoint.insert(0, to);
-        Ok(delivered)
+        Ok(read)
+    }
+}
+
+#[async_trait]
+impl Subscription for EmbeddedSubscription {
+    async fn next_batch(&mut self, max: usize, wait: Duration) -> Result<Vec<Delivered>, EventLogError> {
+        let read = self.next_read(max, wait, Topic::read).await?;
+        Ok(read
+            .into_iter()
+            .map(|(offset, commit)| Delivered {
+                partition: 0,
+                offset,
+                commit,
+            })
+            .collect())
+    }
+
+    async fn next_records(&mut self, max: usize, wait: Duration) -> Result<Vec<DeliveredRecord>, EventLogError> {
+        let read = self.next_read(max, wait, Topic::read_bytes).await?;
+        Ok(read
+            .into_iter()
+            .map(|(offset, bytes)| DeliveredRecord {
+                partition: 0,
+                offset,
+                bytes,
+            })
+            .collect())
     }
 
     fn checkpoint(&self) -> &Checkpoint {

@@ -121,6 +121,11 @@ impl Topic {
     }
 
     pub(super) fn read(&self, offset: u64) -> Result<CommitRecord, EventLogError> {
+        CommitRecord::decode(&self.read_bytes(offset)?)
+    }
+
+    /// The record at `offset` as stored (the frame's body, without its header).
+    pub(super) fn read_bytes(&self, offset: u64) -> Result<Vec<u8>, EventLogError> {
         let loc = *self
             .read_index()?
             .records
@@ -135,7 +140,7 @@ impl Topic {
             .ok_or_else(|| EventLogError::Corrupt(format!("{}: missing segment", self.name)))?;
         let mut buf = vec![0u8; loc.len as usize];
         file.read_exact_at(&mut buf, loc.pos + FRAME_HEADER as u64)?;
-        CommitRecord::decode(&buf)
+        Ok(buf)
     }
 }
 

@@ -28,7 +28,7 @@
 
 use super::super::{Checkpoint, Delivered, EventLogError, Positions, Subscription};
 use super::config::KafkaConfig;
-use super::subscription::gather;
+use super::subscription::{decoded, gather};
 use super::support::{count_rebalance, unavailable};
 use async_trait::async_trait;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, RebalanceProtocol, StreamConsumer};
@@ -327,7 +327,7 @@ impl Subscription for SharedSubscription {
             return Ok(Vec::new());
         };
         // Only partitions held (a record of one taken away may still be queued).
-        let mut batch = gather(&self.consumer, first, max, &mut self.checkpoint, true).await?;
+        let mut batch = gather(&self.consumer, first, max, &mut self.checkpoint, true, decoded).await?;
         // Taken away while gathering: not this member's to apply any more.
         let revoked = self.changes()?.revoked.clone();
         if !revoked.is_empty() {

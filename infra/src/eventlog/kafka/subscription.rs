@@ -2,35 +2,32 @@
 
 use super::support::unavailable;
 use crate::eventlog::codec::CommitRecord;
-use crate::eventlog::{Checkpoint, Delivered, EventLogError, Subscription};
+use crate::eventlog::{Checkpoint, Delivered, DeliveredRecord, EventLogError, Subscription};
 use async_trait::async_trait;
 use rdkafka::consumer::StreamConsumer;
 use rdkafka::Message;
 use std::time::Duration;
 
-/// A batch of up to `max` records: `first`, then each record that arrives within 1 ms of the
-/// one before; `checkpoint` moves past each. With `only_held`, records of partitions not in
-/// `checkpoint` (taken away, still queued) are left out.
-pub(super) async fn gather<C: rdkafka::consumer::ConsumerContext + 'static>(
+/// A batch of up to `max` records, each made with `make` from its partition, offset and
+/// stored bytes: `first`, then each record that arrives within 1 ms of the one before;
+/// `checkpoint` moves past each. With `only_held`, records of partitions not in `checkpoint`
+/// (taken away, still queued) are left out.
+pub(super) async fn gather<C: rdkafka::consumer::ConsumerContext + 'static, T>(
     consumer: &StreamConsumer<C>,
     first: rdkafka::message::OwnedMessage,
     max: usize,
     checkpoint: &mut Checkpoint,
     only_held: bool,
-) -> Result<Vec<Delivered>, EventLogError> {
+    make: fn(u32, u64, &[u8]) -> Result<T, EventLogError>,
+) -> Result<Vec<T>, EventLogError> {
     let mut batch = Vec::new();
     let mut next = Some(first);
     while let Some(message) = next.take() {
         let partition = message.partition() as u32;
         let offset = message.offset() as u64;
         if !only_held || checkpoint.contains_key(&partition) {
-            let commit = CommitRecord::decode(message.payload().unwrap_or_default())?;
+            batch.push(make(partition, offset, message.payload().unwrap_or_default())?);
             checkpoint.insert(partition, offset + 1);
-            batch.push(Delivered {
-                partition,
-                offset,
-                commit,
-            });
         }
         if batch.len() >= max {
             break;
@@ -42,19 +39,53 @@ pub(super) async fn gather<C: rdkafka::consumer::ConsumerContext + 'static>(
     Ok(batch)
 }
 
+/// A record decoded ([`Subscription::next_batch`]).
+pub(super) fn decoded(partition: u32, offset: u64, bytes: &[u8]) -> Result<Delivered, EventLogError> {
+    Ok(Delivered {
+        partition,
+        offset,
+        commit: CommitRecord::decode(bytes)?,
+    })
+}
+
+/// A record as stored ([`Subscription::next_records`]).
+fn stored(partition: u32, offset: u64, bytes: &[u8]) -> Result<DeliveredRecord, EventLogError> {
+    Ok(DeliveredRecord {
+        partition,
+        offset,
+        bytes: bytes.to_vec(),
+    })
+}
+
 pub(super) struct KafkaSubscription {
     pub(super) consumer: StreamConsumer,
     pub(super) checkpoint: Checkpoint,
 }
 
-#[async_trait]
-impl Subscription for KafkaSubscription {
-    async fn next_batch(&mut self, max: usize, wait: Duration) -> Result<Vec<Delivered>, EventLogError> {
+impl KafkaSubscription {
+    /// The next batch, each record made with `make` ([`gather`]); empty after `wait`.
+    async fn next_made<T>(
+        &mut self,
+        max: usize,
+        wait: Duration,
+        make: fn(u32, u64, &[u8]) -> Result<T, EventLogError>,
+    ) -> Result<Vec<T>, EventLogError> {
         let first = match tokio::time::timeout(wait, self.consumer.recv()).await {
             Err(_) => return Ok(Vec::new()),
             Ok(message) => message.map_err(unavailable)?.detach(),
         };
-        gather(&self.consumer, first, max, &mut self.checkpoint, false).await
+        gather(&self.consumer, first, max, &mut self.checkpoint, false, make).await
+    }
+}
+
+#[async_trait]
+impl Subscription for KafkaSubscription {
+    async fn next_batch(&mut self, max: usize, wait: Duration) -> Result<Vec<Delivered>, EventLogError> {
+        self.next_made(max, wait, decoded).await
+    }
+
+    async fn next_records(&mut self, max: usize, wait: Duration) -> Result<Vec<DeliveredRecord>, EventLogError> {
+        self.next_made(max, wait, stored).await
     }
 
     fn checkpoint(&self) -> &Checkpoint {
