@@ -792,3 +792,82 @@ async fn a_restore_that_fails_is_retried_until_the_partition_is_ready() {
     }
     first.shutdown().await;
 }
+
+/// Starts a shared subscription at the beginning of every partition.
+struct FromTheStart;
+
+#[async_trait::async_trait]
+impl infra::eventlog::Positions for FromTheStart {
+    async fn positions(&self) -> Result<Checkpoint, infra::eventlog::EventLogError> {
+        Ok(Checkpoint::new())
+    }
+}
+
+/// Every commit a subscription delivers until `count` arrived (bounded), each batch
+/// answered without an error.
+async fn delivered(sub: &mut dyn infra::eventlog::Subscription, count: usize) -> Vec<(u32, u64, u64)> {
+    let mut seen = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while seen.len() < count && tokio::time::Instant::now() < deadline {
+        let batch = sub
+            .next_batch(100, Duration::from_millis(200))
+            .await
+            .expect("a batch is delivered, the unreadable record stepped over");
+        seen.extend(batch.iter().map(|d| (d.partition, d.offset, d.commit.first_version)));
+    }
+    seen
+}
+
+/// A record on an events topic that does not decode as a commit (anyone with broker access
+/// can write one) is stepped over by plain and shared subscriptions alike, and the commits
+/// before and after it in its partition are delivered. A subscription used to fail the whole
+/// batch on it: the commits gathered before it were already consumed, so a plain
+/// subscription lost them, and a projection's shared one, repositioned at its stored
+/// positions, met the same record again for ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_that_does_not_decode_is_stepped_over_and_the_commits_around_it_are_delivered() {
+    let prefix = fresh_prefix();
+    let log = kafka_with(&prefix, None).await;
+    let s = stream("doc-stray");
+    let first = log
+        .append(commit(&s, ExpectedVersion::NoStream, vec![event(1)]))
+        .await
+        .unwrap();
+    let partition = infra::eventlog::partition_for(&s.stream_id, log.partitions());
+    write_state_record(
+        &format!("{prefix}.doc.events"),
+        partition as i32,
+        "stray",
+        b"{\"not\": \"a commit\"}",
+    )
+    .await;
+    let second = log
+        .append(commit(&s, ExpectedVersion::Exact(1), vec![event(2)]))
+        .await
+        .unwrap();
+    assert_eq!(
+        second.position.offset,
+        first.position.offset + 2,
+        "the stray record lies between them"
+    );
+
+    let mut plain = log.subscribe("doc", Checkpoint::new()).await.unwrap();
+    let seen = delivered(&mut *plain, 2).await;
+    assert_eq!(
+        seen,
+        vec![
+            (partition, first.position.offset, 1),
+            (partition, second.position.offset, 2)
+        ]
+    );
+    assert_eq!(plain.checkpoint().get(&partition), Some(&(second.position.offset + 1)));
+
+    let mut shared = log
+        .subscribe_shared("doc", &format!("{prefix}-readers"), Arc::new(FromTheStart))
+        .await
+        .unwrap();
+    let seen = delivered(&mut *shared, 2).await;
+    assert_eq!(seen.iter().map(|d| d.2).collect::<Vec<_>>(), vec![1, 2]);
+    shared.close().await;
+    log.shutdown().await;
+}

@@ -99,6 +99,10 @@ fn describe() {
         "Records the Kafka producer could not enqueue or the broker did not acknowledge."
     );
     describe_counter!(
+        "erp_eventlog_unreadable_total",
+        "Records on a Kafka events topic that do not decode as a commit, stepped over by subscriptions, by topic."
+    );
+    describe_counter!(
         "erp_eventlog_forwarded_total",
         "Log requests forwarded to the instance that owns the partition, by request and result."
     );

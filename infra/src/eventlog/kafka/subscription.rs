@@ -12,6 +12,13 @@ use std::time::Duration;
 /// stored bytes: `first`, then each record that arrives within 1 ms of the one before;
 /// `checkpoint` moves past each. With `only_held`, records of partitions not in `checkpoint`
 /// (taken away, still queued) are left out.
+///
+/// A record `make` cannot read (bytes that do not decode as a commit: anyone with broker
+/// access can write them) is stepped over, logged and counted
+/// (`erp_eventlog_unreadable_total`); `erp verify` names it. No reader can accept it, so
+/// every reader's heads stay where they were. Failing the batch instead lost the records
+/// gathered before it (the consumer had moved past them), and a shared subscription,
+/// repositioned at its stored positions, met the same record again for ever.
 pub(super) async fn gather<C: rdkafka::consumer::ConsumerContext + 'static, T>(
     consumer: &StreamConsumer<C>,
     first: rdkafka::message::OwnedMessage,
@@ -26,7 +33,14 @@ pub(super) async fn gather<C: rdkafka::consumer::ConsumerContext + 'static, T>(
         let partition = message.partition() as u32;
         let offset = message.offset() as u64;
         if !only_held || checkpoint.contains_key(&partition) {
-            batch.push(make(partition, offset, message.payload().unwrap_or_default())?);
+            match make(partition, offset, message.payload().unwrap_or_default()) {
+                Ok(made) => batch.push(made),
+                Err(e) => {
+                    tracing::warn!(topic = message.topic(), partition, offset, error = %e, "unreadable record stepped over");
+                    metrics::counter!("erp_eventlog_unreadable_total", "topic" => message.topic().to_owned())
+                        .increment(1);
+                }
+            }
             checkpoint.insert(partition, offset + 1);
         }
         if batch.len() >= max {
