@@ -120,3 +120,38 @@ async fn the_live_benchmark_holds_more_connections_than_the_per_employee_bound()
         "{stdout}"
     );
 }
+
+/// A log written to a pipe or a file (a collector, `erp up 2> log`) is plain text: no
+/// terminal colour codes around the time, level and target.
+#[tokio::test]
+async fn a_log_read_through_a_pipe_carries_no_terminal_colour_codes() {
+    use tokio::io::AsyncBufReadExt;
+    let data = tempfile::tempdir().unwrap();
+    let mut child = tokio::process::Command::new(ERP)
+        .args(["up", "--port", &closed_port().to_string()])
+        .env("ERP_LOG", "info")
+        .env("ERP_DATA_DIR", data.path())
+        .current_dir(data.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let found = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            let seeded = line.contains("seeded the demo company");
+            seen.push(line);
+            if seeded {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    child.kill().await.unwrap();
+    assert_eq!(found, Ok(true), "{seen:#?}");
+    assert!(seen.iter().all(|l| !l.contains('\u{1b}')), "{seen:#?}");
+    assert!(seen.iter().any(|l| l.contains(" INFO ")), "{seen:#?}");
+}
