@@ -677,6 +677,42 @@ async fn nobody_receives_another_users_document() {
     );
 }
 
+/// A page reads a document, then opens its subscription. A change landing between the two
+/// reached neither — the read was before it, the subscription's own check after it — and the
+/// page stayed at the version it read. Told the version on screen, the subscription opens with
+/// a resync when the document is at another by then, and quietly when it is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscription_told_the_version_on_screen_resyncs_when_the_document_moved_on_before_it_opened() {
+    const SINCE: &str =
+        "subscription($id: ID!, $since: Int) { approvalUpdated(id: $id, since: $since) { documentId version resync } }";
+    let s = system(notifier::NotifierConfig::default()).await;
+    let (kang, lead) = (s.login(DEV_KANG).await, s.login(PLATFORM_LEAD).await);
+    let id = s.submitted(&kang, "열어 둔 결재란").await;
+    // The page read version 2; a comment lands before its subscription opens.
+    s.command(
+        &lead,
+        &format!("/api/approvals/{id}/comments"),
+        None,
+        json!({ "text": "확인했습니다" }),
+    )
+    .await;
+    s.settle().await;
+    let mut behind = Client::init(&s.notifiers[0], &kang).await;
+    behind.subscribe("doc", SINCE, json!({ "id": id, "since": 2 })).await;
+    let first = behind.next("doc", "approvalUpdated").await;
+    assert_eq!(
+        (first["resync"].as_bool(), first["documentId"].as_str()),
+        (Some(true), Some(id.as_str()))
+    );
+    let mut current = Client::init(&s.notifiers[1], &kang).await;
+    current.subscribe("doc", SINCE, json!({ "id": id, "since": 3 })).await;
+    assert_eq!(
+        current.receive(Duration::from_secs(1)).await,
+        Received::Nothing,
+        "nothing moved"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_proxy_hears_the_requests_that_reach_their_principal() {
     let s = system(notifier::NotifierConfig::default()).await;

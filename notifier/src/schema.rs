@@ -490,6 +490,10 @@ impl Subscription {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The document id (UUID).")] id: ID,
+        #[graphql(
+            desc = "The version the client shows, read before subscribing: if the document is at another by the time the subscription opens, its first item is a resync (a change between the read and the subscription reaches neither)."
+        )]
+        since: Option<u64>,
     ) -> async_graphql::Result<BoxStream<'static, ApprovalUpdate>> {
         if let Some(item) = delivered(ctx) {
             return Ok(item);
@@ -503,11 +507,13 @@ impl Subscription {
             _ => return Err(coded("NOT_FOUND", format!("no document {id}"))),
         };
         let route = ctx.data_unchecked::<Routes>().subscribe(&format!("doc:{id}"));
-        // A change between the check and the route would be lost: say so.
+        // A change between the check and the route would be lost, and so would one between
+        // the client's read and the check: say so.
         let moved = document(&views, &id)
             .await
             .map_err(internal)?
-            .is_none_or(|(version, _)| version != checked);
+            .is_none_or(|(version, _)| version != checked)
+            || since.is_some_and(|shown| shown != checked);
         let resync = {
             let id = id.clone();
             move || ApprovalUpdate {

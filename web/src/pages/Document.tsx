@@ -1,7 +1,7 @@
 // One document: its header, an "as of" slider over its past states, and its parts — line,
 // body, the actions the viewer may take now, comments, timeline — each in its own component
 // (src/pages/document/) with the fragment it reads. It refreshes on `approvalUpdated`.
-import { useContext, useState } from "react";
+import { useContext, useEffect, useState } from "react";
 import { useQuery, useSubscription } from "urql";
 import type { Session } from "../api";
 import { graphql, useFragment } from "../gql";
@@ -38,6 +38,7 @@ const DOC = graphql(`
   query Doc($id: ID!) {
     approval(id: $id) {
       ...DocumentParts
+      version
       timeline { at }
     }
   }
@@ -50,8 +51,8 @@ const AS_OF = graphql(`
 `);
 
 const UPDATED = graphql(`
-  subscription Updated($id: ID!) {
-    approvalUpdated(id: $id) { version status resync }
+  subscription Updated($id: ID!, $since: Int) {
+    approvalUpdated(id: $id, since: $since) { version status resync }
   }
 `);
 
@@ -62,7 +63,16 @@ export function DocumentView({ id, session }: { id: string; session: Session }) 
   const [now, refetch] = useQuery({ query: DOC, variables: { id }, requestPolicy: "cache-and-network" });
   const [past] = useQuery({ query: AS_OF, variables: { id, at: at ?? "" }, pause: !at });
   const reload = () => refetch({ requestPolicy: "network-only" });
-  useSubscription({ query: UPDATED, variables: { id } }, (_, update) => {
+  // The subscription opens once the page has read the document, told the version read: a
+  // change landing between the read and the subscription then arrives as a resync instead
+  // of reaching neither (the page would stay at the version it read).
+  const loaded = now.data?.approval?.version;
+  const [opened, setOpened] = useState<{ id: string; version: number } | null>(null);
+  useEffect(() => {
+    if (loaded !== undefined && opened?.id !== id) setOpened({ id, version: loaded });
+  }, [id, loaded, opened]);
+  const since = opened?.id === id ? opened.version : undefined;
+  useSubscription({ query: UPDATED, variables: { id, since }, pause: since === undefined }, (_, update) => {
     reload();
     return update;
   });
