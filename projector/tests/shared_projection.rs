@@ -340,3 +340,59 @@ async fn partitions_given_to_an_instance_start_at_the_stored_checkpoint() {
     assert_eq!((wa.applied + wb.applied, wa.unchanged + wb.unchanged), (new, 0));
     assert_eq!(store.employees().await.unwrap().len(), 70);
 }
+
+/// A record on the topic that does not decode as a commit is stepped over without the
+/// projection losing its place. When a batch held nothing but such a record, the subscription
+/// moved its position past it while the store kept the one before; the next commit's batch
+/// then started past the stored position, was refused as if another instance had moved the
+/// projection, and the projection subscribed again from the store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_that_is_not_a_commit_is_stepped_over_without_starting_over() {
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    let prefix = support::fresh_prefix();
+    let writer = kafka(&prefix, true).await;
+    let store = support::mariadb_store().await;
+    register(&*writer, 1..=3).await;
+    let projector = Projector::new(kafka(&prefix, false).await, store.clone()).with_batch(25);
+    let (stop, stopped) = watch::channel(false);
+    let task = {
+        let projector = projector.clone();
+        tokio::spawn(async move { projector.run(P, stopped).await.unwrap() })
+    };
+    until(
+        "the first commits to be projected",
+        Duration::from_secs(30),
+        async || caught_up(&*writer, &store).await,
+    )
+    .await;
+    let partition = infra::eventlog::partition_for(&employee(4).to_string(), PARTITIONS);
+    let producer: FutureProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .create()
+        .unwrap();
+    producer
+        .send(
+            FutureRecord::to(&format!("{prefix}.{}.events", streams::EMPLOYEE))
+                .partition(partition as i32)
+                .key("stray")
+                .payload("not a commit"),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    // Read on its own, in a batch of nothing else.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    register(&*writer, 4..=4).await;
+    until(
+        "the commit after it to be projected",
+        Duration::from_secs(30),
+        async || store.employees().await.unwrap().len() == 4,
+    )
+    .await;
+    stop.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(15), task)
+        .await
+        .expect("the projector stops")
+        .unwrap();
+    assert_eq!(projector.work(P).subscriptions, 1, "{:?}", projector.work(P));
+}
