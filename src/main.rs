@@ -56,11 +56,14 @@ fn init_telemetry(cli: &Cli, role: &str) -> anyhow::Result<Option<infra::telemet
     // ERP_LOG sets what is logged, not what is traced: spans go to the collector at INFO
     // whatever the log level (and the exporter's own HTTP client, below INFO, never does).
     let filter = tracing_subscriber::EnvFilter::try_from_env("ERP_LOG").unwrap_or_else(|_| "info,rdkafka=warn".into());
-    // Colour only on a terminal: a log piped to a file or a collector gets plain text (and the
-    // escape codes cost a tenth of each request's span formatting).
+    // Colour only on a terminal, and not when NO_COLOR is set: a log piped to a file or a
+    // collector gets plain text (and the escape codes cost a tenth of each request's span
+    // formatting).
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+        .with_ansi(colour);
     let fmt = if cli.log_json {
         fmt.json().with_filter(filter).boxed()
     } else {
