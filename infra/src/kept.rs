@@ -1,31 +1,31 @@
-//! Signed-in employees kept for a moment, so that a burst of requests from one employee reads
-//! their record and delegations once instead of once per request (two statements of the
-//! six or so an `approval(id)` query makes).
+//! Reads kept for a moment, so that a burst of requests reads a record once instead of once
+//! per request: the signed-in employee (their record and delegations, two statements of the
+//! six or so an `approval(id)` query made) and the employees a page names.
 //!
-//! An entry answers only while the source's [`Accounts::generation`] is the one it was read
-//! at and for at most [`ViewerCache::TTL`]. The org read model counts the write transactions
-//! it commits (projection batches, replay swaps), so in one process — `erp up`, or a query
-//! API instance that projects too — a deactivation, a lost role or a revoked delegation ends
-//! the cached entry with the batch that records it. Writes by another process (the
-//! distributed roles' projectors) and delegations that open or close with the clock reach
-//! sign-in within the TTL. Sources that cannot tell (`None`) are never cached.
-//!
-//! [`Accounts::generation`]: super::Accounts::generation
+//! An entry answers only while its source's generation is the one it was read at and for at
+//! most [`KeptReads::TTL`]. The org read model counts the write transactions it commits
+//! (projection batches, replay swaps; `SqlReadModel::writes_committed`), so in one process —
+//! `erp up`, or a query API instance that projects too — a deactivation, a lost role, a
+//! revoked delegation or a renamed employee ends the kept entry with the batch that records
+//! it. Writes by another process (the distributed roles' projectors) and delegations that
+//! open or close with the clock show within the TTL. A source that cannot tell its generation
+//! is never kept from. The generation is read before the source: a write that lands during
+//! the read leaves the entry marked with the generation before it.
 
-use domain::ids::EmployeeId;
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-/// What was read for an employee (their principal), when and at which generation.
+/// What was read, when and at which generation.
 type Kept<T> = (T, Instant, u64);
 
-/// What sign-in read per employee, each with when and at which generation it was read.
-pub(super) struct ViewerCache<T> {
-    entries: Mutex<HashMap<EmployeeId, Kept<T>>>,
+/// What was read per key, each with when and at which generation it was read.
+pub struct KeptReads<K, T> {
+    entries: Mutex<HashMap<K, Kept<T>>>,
 }
 
-impl<T> Default for ViewerCache<T> {
+impl<K, T> Default for KeptReads<K, T> {
     fn default() -> Self {
         Self {
             entries: Mutex::new(HashMap::new()),
@@ -33,32 +33,58 @@ impl<T> Default for ViewerCache<T> {
     }
 }
 
-impl<T> std::fmt::Debug for ViewerCache<T> {
+impl<K, T> std::fmt::Debug for KeptReads<K, T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let kept = self.entries.lock().map_or(0, |entries| entries.len());
-        f.debug_struct("ViewerCache").field("kept", &kept).finish()
+        f.debug_struct("KeptReads").field("kept", &kept).finish()
     }
 }
 
-impl<T: Clone> ViewerCache<T> {
+impl<K: Hash + Eq, T: Clone> KeptReads<K, T> {
     /// The longest an entry answers.
-    pub(super) const TTL: Duration = Duration::from_secs(1);
+    pub const TTL: Duration = Duration::from_secs(1);
     /// Entries kept at most; past it the cache starts over (it refills within a TTL).
     const MAX: usize = 10_000;
 
-    /// What was read for `id` at `generation` less than a TTL ago.
-    pub(super) fn get(&self, id: EmployeeId, generation: u64) -> Option<T> {
+    /// What was read for `key` at `generation` less than a TTL ago.
+    pub fn get(&self, key: &K, generation: u64) -> Option<T> {
         let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        let (kept, read_at, read_gen) = entries.get(&id)?;
+        let (kept, read_at, read_gen) = entries.get(key)?;
         (*read_gen == generation && read_at.elapsed() < Self::TTL).then(|| kept.clone())
     }
 
-    /// Keeps what was read for `id` at `generation`.
-    pub(super) fn put(&self, id: EmployeeId, kept: &T, generation: u64) {
+    /// Keeps what was read for `key` at `generation`.
+    pub fn put(&self, key: K, kept: &T, generation: u64) {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         if entries.len() >= Self::MAX {
             entries.clear();
         }
-        entries.insert(id, (kept.clone(), Instant::now(), generation));
+        entries.insert(key, (kept.clone(), Instant::now(), generation));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entry_answers_at_the_generation_it_was_read_at_and_no_other() {
+        let kept = KeptReads::<String, u32>::default();
+        kept.put("a".into(), &1, 7);
+        assert_eq!(kept.get(&"a".to_owned(), 7), Some(1));
+        assert_eq!(kept.get(&"a".to_owned(), 8), None, "a write since");
+        assert_eq!(kept.get(&"b".to_owned(), 7), None);
+    }
+
+    #[test]
+    fn past_its_bound_it_starts_over() {
+        let kept = KeptReads::<usize, usize>::default();
+        for n in 0..KeptReads::<usize, usize>::MAX {
+            kept.put(n, &n, 1);
+        }
+        assert_eq!(kept.get(&0, 1), Some(0));
+        kept.put(usize::MAX, &0, 1);
+        assert_eq!(kept.get(&0, 1), None, "started over");
+        assert_eq!(kept.get(&usize::MAX, 1), Some(0));
     }
 }

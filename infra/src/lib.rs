@@ -12,6 +12,7 @@ pub mod audit;
 pub mod auth;
 pub mod bus;
 pub mod eventlog;
+pub mod kept;
 pub mod readmodel;
 pub mod telemetry;
 pub mod trace;

@@ -7,6 +7,7 @@ use async_graphql::Context;
 use domain::line_rule::LinePolicy;
 use infra::auth::SignInError;
 use infra::eventlog::EventLog;
+use infra::kept::KeptReads;
 use infra::readmodel::queries::{DepartmentRecord, EmployeeRecord};
 use infra::readmodel::sql::SqlReadModel;
 use infra::readmodel::ApprovalViews;
@@ -97,20 +98,50 @@ pub fn viewer<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Viewer> {
     }
 }
 
-/// Employees by id, batched per request.
-pub struct EmployeeLoader(pub SqlReadModel);
+/// Employees by id, batched per request, and kept for a moment across requests
+/// ([`infra::kept`]): the drafters and approvers a page names are the same few on every
+/// request of a burst. A request that asked for read-your-writes (`x-erp-position`) reads the
+/// store: another process's write it waited for may not have moved the kept generation.
+pub struct EmployeeLoader {
+    pub store: SqlReadModel,
+    pub kept: Option<Arc<KeptEmployees>>,
+}
+
+/// Employee records kept across requests, by id.
+pub type KeptEmployees = KeptReads<String, EmployeeRecord>;
 
 impl Loader<String> for EmployeeLoader {
     type Value = EmployeeRecord;
     type Error = Arc<String>;
 
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, EmployeeRecord>, Self::Error> {
-        let found = self
-            .0
-            .employees_by_ids(keys)
+        // Read before the store: a write that lands meanwhile leaves what is read stale-marked.
+        let generation = self.store.writes_committed();
+        let mut found = HashMap::with_capacity(keys.len());
+        let mut missing = Vec::new();
+        for key in keys {
+            match self.kept.as_ref().and_then(|kept| kept.get(key, generation)) {
+                Some(record) => {
+                    found.insert(key.clone(), record);
+                }
+                None => missing.push(key.clone()),
+            }
+        }
+        if missing.is_empty() {
+            return Ok(found);
+        }
+        let read = self
+            .store
+            .employees_by_ids(&missing)
             .await
             .map_err(|e| Arc::new(e.to_string()))?;
-        Ok(found.into_iter().map(|e| (e.id.clone(), e)).collect())
+        for record in read {
+            if let Some(kept) = &self.kept {
+                kept.put(record.id.clone(), &record, generation);
+            }
+            found.insert(record.id.clone(), record);
+        }
+        Ok(found)
     }
 }
 

@@ -4,7 +4,7 @@
 //! authenticated request wait (bounded) until the projections have applied that command's
 //! commit. Each operation is timed by its name (`erp_graphql_request_duration_seconds`).
 
-use crate::context::{DepartmentLoader, EmployeeLoader, NoViewer, Stores, Viewer};
+use crate::context::{DepartmentLoader, EmployeeLoader, KeptEmployees, NoViewer, Stores, Viewer};
 use crate::error::{self, ensure_codes};
 use crate::schema::{build, ErpSchema, Limits};
 use async_graphql::dataloader::DataLoader;
@@ -55,6 +55,7 @@ struct Api {
     parsed: crate::parsed::ParsedQueries,
     stores: Stores,
     signin: Authenticator<SqlReadModel>,
+    employees: Arc<KeptEmployees>,
     config: QueryConfig,
 }
 
@@ -64,6 +65,7 @@ pub fn router(stores: Stores, verifier: Arc<Verifier>, config: QueryConfig) -> R
         schema: build(stores.clone(), config.limits),
         parsed: Default::default(),
         signin: Authenticator::new(Verifier::clone(&verifier), stores.org.clone()),
+        employees: Arc::default(),
         stores,
         config: config.clone(),
     });
@@ -199,8 +201,12 @@ async fn graphql(
                 // (the next tick of the runtime's 1 ms timer at most), with the keys asked by
                 // then; a key asked later starts another. Each is a keyed read of
                 // microseconds (docs/performance.md, "No batch delay").
+                let employees = EmployeeLoader {
+                    store: api.stores.org.clone(),
+                    kept: positions.is_empty().then(|| api.employees.clone()),
+                };
                 let request = request
-                    .data(DataLoader::new(EmployeeLoader(api.stores.org.clone()), tokio::spawn).delay(NO_DELAY))
+                    .data(DataLoader::new(employees, tokio::spawn).delay(NO_DELAY))
                     .data(DataLoader::new(DepartmentLoader(api.stores.org.clone()), tokio::spawn).delay(NO_DELAY));
                 let request = match &viewer {
                     Ok(v) => request.data(v.clone()),

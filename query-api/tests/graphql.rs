@@ -1249,6 +1249,70 @@ async fn a_deactivation_ends_the_viewers_kept_sign_in_with_the_batch_that_record
     assert_eq!(codes(&response), vec!["UNAUTHENTICATED"], "{response}");
 }
 
+/// The employees a page names are kept for a moment across requests. A rename projected in
+/// this process shows on the next request (the store's write count moved); one written by
+/// another process — a second connection writing the row here — shows at once to a request
+/// that asked for read-your-writes, and to the others once the moment is over.
+async fn named_employees_are_kept_for_a_moment_and_a_position_reads_past_them(w: World) {
+    const MANAGER: &str = "{ me { manager { name } } }";
+    let manager = |data: Value| data["me"]["manager"]["name"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(manager(w.data(A, MANAGER, json!({})).await), "박팀장");
+    append(
+        &*w.log,
+        streams::EMPLOYEE,
+        B.0,
+        &[EmployeeEvent::ProfileUpdated {
+            name: "박부장".into(),
+            email: "park@erp.example".into(),
+            by: HR,
+            at: Utc::now(),
+        }],
+    )
+    .await;
+    project(&*w.log, &w.org, &*w.views).await;
+    assert_eq!(
+        manager(w.data(A, MANAGER, json!({})).await),
+        "박부장",
+        "projected here: read anew"
+    );
+
+    sqlx::any::install_default_drivers();
+    let side = sqlx::AnyPool::connect(&w.org_url).await.unwrap();
+    sqlx::query(&format!("UPDATE employees SET name = '박상무' WHERE id = '{B}'"))
+        .execute(&side)
+        .await
+        .unwrap();
+    side.close().await;
+    assert_eq!(
+        manager(w.data(A, MANAGER, json!({})).await),
+        "박부장",
+        "kept for the moment"
+    );
+    let stream = StreamRef::new(streams::EMPLOYEE, B.to_string());
+    let token = w
+        .log
+        .read_stream(&stream)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap()
+        .position
+        .token();
+    let body = serde_json::to_vec(&json!({ "query": MANAGER })).unwrap();
+    let (_, fresh) = w.post(Some(&w.token(A)), &[("x-erp-position", &token)], body).await;
+    assert_eq!(
+        manager(fresh["data"].clone()),
+        "박상무",
+        "read-your-writes reads the store: {fresh}"
+    );
+    tokio::time::sleep(infra::kept::KeptReads::<String, ()>::TTL + Duration::from_millis(100)).await;
+    assert_eq!(
+        manager(w.data(A, MANAGER, json!({})).await),
+        "박상무",
+        "and the others after the moment"
+    );
+}
+
 async fn a_document_shows_the_authority_rule_it_was_submitted_under(w: World) {
     let data = w
         .data(
@@ -1995,6 +2059,10 @@ macro_rules! suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn a_deactivation_ends_the_viewers_kept_sign_in_with_the_batch_that_records_it() {
                 super::a_deactivation_ends_the_viewers_kept_sign_in_with_the_batch_that_records_it($open.await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn named_employees_are_kept_for_a_moment_and_a_position_reads_past_them() {
+                super::named_employees_are_kept_for_a_moment_and_a_position_reads_past_them($open.await).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn a_failing_store_answers_internal_without_its_own_words() {

@@ -11,14 +11,13 @@
 //!   through it and differ only in how they put a refusal on their wire (problem+json,
 //!   GraphQL error codes, WebSocket close codes) and where they read employees from
 //!   ([`Accounts`]: the employee's own stream on the command side, the org read model on the
-//!   read side). An employee signed in on the read side is kept for a moment ([`viewers`]), and
+//!   read side). An employee signed in on the read side is kept for a moment ([`crate::kept`]), and
 //!   a token that verified is not checked again until it expires ([`verified`]).
 
 pub mod oidc;
 pub mod signin;
 pub mod token;
 mod verified;
-mod viewers;
 
 pub use signin::{Account, Accounts, Authenticator, Principal, SignInError};
 pub use token::*;

@@ -9,7 +9,7 @@
 //! its own wire.
 
 use super::token::{bearer_token, Claims, Verifier};
-use super::viewers::ViewerCache;
+use crate::kept::KeptReads;
 use crate::readmodel::queries::{DelegationRecord, EmployeeRecord};
 use crate::readmodel::sql::SqlReadModel;
 use chrono::{DateTime, Utc};
@@ -80,7 +80,7 @@ pub trait Accounts: Send + Sync {
 
     /// A number that changes whenever what this source answers may have changed, when the
     /// source can tell: signed-in employees are then kept for a moment
-    /// ([`super::viewers`]). `None`, the default: every sign-in reads the source.
+    /// ([`crate::kept`]). `None`, the default: every sign-in reads the source.
     fn generation(&self) -> Option<u64> {
         None
     }
@@ -129,7 +129,7 @@ pub fn bearer(header: Option<&str>) -> Result<&str, SignInError> {
 pub struct Authenticator<A: Accounts> {
     verifier: Verifier,
     accounts: A,
-    viewers: ViewerCache<Principal<A::Detail>>,
+    viewers: KeptReads<EmployeeId, Principal<A::Detail>>,
 }
 
 impl<A: Accounts> Authenticator<A> {
@@ -137,7 +137,7 @@ impl<A: Accounts> Authenticator<A> {
         Self {
             verifier,
             accounts,
-            viewers: ViewerCache::default(),
+            viewers: KeptReads::default(),
         }
     }
 
@@ -172,7 +172,7 @@ impl<A: Accounts> Authenticator<A> {
             .map_err(|_| SignInError::unauthenticated("token subject is not an employee id"))?;
         // Read before the lookup: a write that lands meanwhile leaves the entry stale-marked.
         let generation = self.accounts.generation();
-        if let Some(kept) = generation.and_then(|g| self.viewers.get(id, g)) {
+        if let Some(kept) = generation.and_then(|g| self.viewers.get(&id, g)) {
             return Ok(kept);
         }
         let account = self
