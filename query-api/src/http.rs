@@ -221,13 +221,21 @@ async fn graphql(
         ensure_codes(&mut response);
         responses.push(response);
     }
+    // Written straight to bytes: no JSON tree of the response first.
     let json = if single {
-        serde_json::to_value(&responses[0])
+        serde_json::to_vec(&responses[0])
     } else {
-        serde_json::to_value(&responses)
+        serde_json::to_vec(&responses)
     };
     match json {
-        Ok(json) => axum::Json(json).into_response(),
+        Ok(json) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/json"),
+            )],
+            json,
+        )
+            .into_response(),
         Err(e) => {
             tracing::error!(error = %e, "response does not serialise");
             refused(
