@@ -63,10 +63,11 @@ export function DocumentView({ id, session }: { id: string; session: Session }) 
   const [now, refetch] = useQuery({ query: DOC, variables: { id }, requestPolicy: "cache-and-network" });
   const [past] = useQuery({ query: AS_OF, variables: { id, at: at ?? "" }, pause: !at });
   const reload = () => refetch({ requestPolicy: "network-only" });
-  // The subscription opens once the page has read the document, told the version read: a
-  // change landing between the read and the subscription then arrives as a resync instead
-  // of reaching neither (the page would stay at the version it read).
-  const loaded = now.data?.approval?.version;
+  // The subscription opens once the page has read the document from the server (not the
+  // client's cache, which may be older), told the version read: a change landing between the
+  // read and the subscription then arrives as a resync instead of reaching neither (the page
+  // would stay at the version it read).
+  const loaded = now.stale ? undefined : now.data?.approval?.version;
   const [opened, setOpened] = useState<{ id: string; version: number } | null>(null);
   useEffect(() => {
     if (loaded !== undefined && opened?.id !== id) setOpened({ id, version: loaded });
