@@ -351,7 +351,10 @@ impl World {
             .unwrap();
         let status = response.status().as_u16();
         let content_type = response.headers().get("content-type").cloned();
-        assert_eq!(content_type.as_ref().and_then(|v| v.to_str().ok()), Some("application/json"));
+        assert_eq!(
+            content_type.as_ref().and_then(|v| v.to_str().ok()),
+            Some("application/json")
+        );
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         (status, serde_json::from_slice(&bytes).unwrap())
     }
