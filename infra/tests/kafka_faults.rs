@@ -861,6 +861,25 @@ async fn a_record_that_does_not_decode_is_stepped_over_and_the_commits_around_it
         ]
     );
     assert_eq!(plain.checkpoint().get(&partition), Some(&(second.position.offset + 1)));
+    // A stray record last in its partition: the position moves past it, so whoever waits for
+    // the log's end (readiness, a replay's catch-up, lag) gets there.
+    write_state_record(
+        &format!("{prefix}.doc.events"),
+        partition as i32,
+        "stray",
+        b"not a commit",
+    )
+    .await;
+    let end = log.end_offsets("doc").await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while plain.checkpoint().get(&partition) != end.get(&partition) && tokio::time::Instant::now() < deadline {
+        assert!(plain
+            .next_batch(100, Duration::from_millis(200))
+            .await
+            .unwrap()
+            .is_empty());
+    }
+    assert_eq!(plain.checkpoint().get(&partition), end.get(&partition));
 
     let mut shared = log
         .subscribe_shared("doc", &format!("{prefix}-readers"), Arc::new(FromTheStart))

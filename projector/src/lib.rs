@@ -256,6 +256,9 @@ impl Projector {
         'subscribe: loop {
             let mut subscription = self.subscribe(projection).await?;
             let mut from = subscription.checkpoint().clone();
+            // Set when the subscription was repositioned at the stored positions: its next
+            // batch is empty and its checkpoint is then the store's.
+            let mut repositioned = false;
             loop {
                 if *stop.borrow() {
                     subscription.close().await;
@@ -274,17 +277,34 @@ impl Projector {
                     Err(e) => {
                         self.recover(projection, &mut *subscription, e.into(), &mut stop)
                             .await?;
+                        repositioned = true;
                         continue;
                     }
                 };
-                if batch.is_empty() {
-                    // Positions change without a batch only when a shared subscription was
-                    // given partitions or repositioned them.
-                    from = subscription.checkpoint().clone();
-                    continue;
-                }
-                self.tally(projection, |w| w.delivered += batch.len() as u64);
                 let to = subscription.checkpoint().clone();
+                if batch.is_empty() {
+                    // Positions change without a batch when a shared subscription was given
+                    // partitions or repositioned them (the store's positions: taken as they
+                    // are), or when it stepped over records that are not commits on a
+                    // partition it held: then the position past them is stored, as for a
+                    // batch with nothing to apply, so the next batch starts where the store
+                    // stands and lag and catch-up see the end.
+                    // A plain subscription reads every partition (one it has not delivered
+                    // from yet stands at 0); a shared one steps only on partitions it held.
+                    let plain = self.group(projection).is_none();
+                    let stepped = !repositioned
+                        && to.iter().any(|(p, at)| match from.get(p) {
+                            Some(held) => held < at,
+                            None => plain && *at > 0,
+                        });
+                    repositioned = false;
+                    if !stepped {
+                        from = to;
+                        continue;
+                    }
+                }
+                repositioned = false;
+                self.tally(projection, |w| w.delivered += batch.len() as u64);
                 let outcome = match self.apply(projection, &from, &batch, &to, true).await {
                     Err(ProjectorError::Store(StoreError::Rejected(_) | StoreError::Corrupt(_))) => {
                         self.apply_one_by_one(projection, &from, &batch, true).await.map(|_| 0)
@@ -296,6 +316,7 @@ impl Projector {
                     Err(ProjectorError::Store(StoreError::Moved(why))) => {
                         if subscription.reposition().await? {
                             tracing::info!(projection = projection.name(), %why, "store moved; repositioning in place");
+                            repositioned = true;
                             continue;
                         }
                         tracing::info!(projection = projection.name(), %why, "following a swapped-in copy");
@@ -303,6 +324,7 @@ impl Projector {
                     }
                     Err(e) => {
                         self.recover(projection, &mut *subscription, e, &mut stop).await?;
+                        repositioned = true;
                         continue;
                     }
                 }

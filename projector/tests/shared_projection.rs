@@ -343,9 +343,10 @@ async fn partitions_given_to_an_instance_start_at_the_stored_checkpoint() {
 
 /// A record on the topic that does not decode as a commit is stepped over without the
 /// projection losing its place. When a batch held nothing but such a record, the subscription
-/// moved its position past it while the store kept the one before; the next commit's batch
-/// then started past the stored position, was refused as if another instance had moved the
-/// projection, and the projection subscribed again from the store.
+/// moved its position past it while the store kept the one before: the projection never
+/// showed as caught up, and the next commit's batch started past the stored position, was
+/// refused as if another instance had moved the projection, and the projection subscribed
+/// again from the store.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_record_that_is_not_a_commit_is_stepped_over_without_starting_over() {
     use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -380,8 +381,14 @@ async fn a_record_that_is_not_a_commit_is_stepped_over_without_starting_over() {
         )
         .await
         .unwrap();
-    // Read on its own, in a batch of nothing else.
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    // Read on its own, in a batch of nothing else: the position past it is stored, so the
+    // projection is caught up with the log's end.
+    until(
+        "the position past the stray to be stored",
+        Duration::from_secs(30),
+        async || caught_up(&*writer, &store).await,
+    )
+    .await;
     register(&*writer, 4..=4).await;
     until(
         "the commit after it to be projected",

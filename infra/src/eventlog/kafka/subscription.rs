@@ -16,12 +16,12 @@ use std::time::Duration;
 /// A record `make` cannot read (bytes that do not decode as a commit: anyone with broker
 /// access can write them) is stepped over, logged and counted
 /// (`erp_eventlog_unreadable_total`); `erp verify` names it. No reader can accept it, so
-/// every reader's heads stay where they were. The checkpoint stays after the last commit
-/// delivered (the next one delivered moves it past the record): a reader that stores its
-/// positions with its batches — a projection — would otherwise find a batch that starts
-/// past where its last one ended. Failing the batch instead lost the records gathered before
-/// it (the consumer had moved past them), and a shared subscription, repositioned at its
-/// stored positions, met the same record again for ever.
+/// every reader's heads stay where they were. The checkpoint moves past it, so a reader that
+/// waits for the log's end offsets (readiness, a replay's catch-up, lag) reaches them; a
+/// batch may then be empty while a partition's position moved (a projection stores it:
+/// `Projector::run`). Failing the batch instead lost the records gathered before it (the
+/// consumer had moved past them), and a shared subscription, repositioned at its stored
+/// positions, met the same record again for ever.
 pub(super) async fn gather<C: rdkafka::consumer::ConsumerContext + 'static, T>(
     consumer: &StreamConsumer<C>,
     first: rdkafka::message::OwnedMessage,
@@ -37,16 +37,14 @@ pub(super) async fn gather<C: rdkafka::consumer::ConsumerContext + 'static, T>(
         let offset = message.offset() as u64;
         if !only_held || checkpoint.contains_key(&partition) {
             match make(partition, offset, message.payload().unwrap_or_default()) {
-                Ok(made) => {
-                    batch.push(made);
-                    checkpoint.insert(partition, offset + 1);
-                }
+                Ok(made) => batch.push(made),
                 Err(e) => {
                     tracing::warn!(topic = message.topic(), partition, offset, error = %e, "unreadable record stepped over");
                     metrics::counter!("erp_eventlog_unreadable_total", "topic" => message.topic().to_owned())
                         .increment(1);
                 }
             }
+            checkpoint.insert(partition, offset + 1);
         }
         if batch.len() >= max {
             break;
