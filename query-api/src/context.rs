@@ -172,6 +172,12 @@ pub async fn employee(ctx: &Context<'_>, id: &str) -> async_graphql::Result<Opti
         .map_err(|e| error::internal("read model failed", e))
 }
 
+/// Employees read from the store, never from those kept across requests: for deciding who may
+/// see what, which must not trail a transfer or a new head by the moment a record is kept.
+pub async fn employees_now(ctx: &Context<'_>, ids: &[String]) -> async_graphql::Result<Vec<EmployeeRecord>> {
+    stores(ctx).org.employees_by_ids(ids).await.map_err(error::store)
+}
+
 pub async fn employees(ctx: &Context<'_>, ids: &[String]) -> async_graphql::Result<Vec<EmployeeRecord>> {
     let found = ctx
         .data_unchecked::<Employees>()

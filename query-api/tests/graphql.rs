@@ -1509,6 +1509,24 @@ async fn attendance_is_seen_by_the_employee_their_head_and_hr(w: World) {
         )
         .await;
     assert_eq!(codes(&bad), ["BAD_USER_INPUT"]);
+
+    // A moved to 재무팀 by a writer in another process (a second connection here): B no
+    // longer heads A's department, at once — who may see attendance is never decided on an
+    // employee kept from an earlier request.
+    sqlx::any::install_default_drivers();
+    let side = sqlx::AnyPool::connect(&w.org_url).await.unwrap();
+    sqlx::query(&format!("UPDATE employees SET department = '{FIN}' WHERE id = '{A}'"))
+        .execute(&side)
+        .await
+        .unwrap();
+    side.close().await;
+    let response = w.query(B, week, json!({ "who": A.to_string() })).await;
+    assert_eq!(codes(&response), ["FORBIDDEN"], "{response}");
+    assert_eq!(
+        seen(&w.data(B, team, json!({})).await),
+        vec![H.to_string()],
+        "A left 개발팀"
+    );
 }
 
 /// Quests by who may see them: the audience sees an open quest (B's reports a team quest,

@@ -118,7 +118,11 @@ async fn may_see(ctx: &Context<'_>, viewer: &Viewer, employee: &str) -> async_gr
     if employee == viewer.actor.id.to_string() || context::reads_all(viewer) {
         return Ok(());
     }
-    let department = context::employee(ctx, employee).await?.and_then(|e| e.department);
+    let department = context::employees_now(ctx, &[employee.to_owned()])
+        .await?
+        .into_iter()
+        .next()
+        .and_then(|e| e.department);
     let headed = headed_departments(ctx, viewer).await?;
     if department.is_some_and(|d| headed.contains(&d)) {
         return Ok(());
@@ -191,7 +195,8 @@ impl AttendanceQueries {
             .await
             .map_err(error::store)?;
         let ids: Vec<String> = rows.iter().map(|r| r.employee.clone()).collect();
-        let employees = context::employees(ctx, &ids).await?;
+        // Their departments decide who is in scope: read now, not kept.
+        let employees = context::employees_now(ctx, &ids).await?;
         Ok(rows
             .into_iter()
             .filter_map(|row| {
