@@ -2602,22 +2602,7 @@ async fn an_unreadable_record_on_the_approval_log_does_not_stop_numbering() {
             .await
             .unwrap();
     }
-    let kang = app.login(DEV_KANG).await;
-    let lead = app.login(PLATFORM_LEAD).await;
-    let (id, version) = app.submitted(&kang, line(&[PLATFORM_LEAD])).await;
-    let approve = app
-        .post(&format!("/api/approvals/{id}/approve"), &lead, json!({}), Some(version))
-        .await;
-    assert_eq!(approve.status, StatusCode::OK, "{}", approve.body);
-    let doc = eventually_within(
-        &app,
-        &format!("/api/approvals/{id}"),
-        &kang,
-        Duration::from_secs(20),
-        |d| d["number_text"].is_string(),
-    )
-    .await;
-    assert!(doc["number_text"].as_str().unwrap().starts_with("GEN-"), "{doc}");
+    approved_and_numbered_within(&app, Duration::from_secs(20)).await;
     log.shutdown().await;
 }
 
@@ -2812,22 +2797,7 @@ async fn a_document_approved_during_an_outage_is_numbered_once_the_log_answers()
     let dir = tempfile::tempdir().unwrap();
     let log = Arc::new(Faulty::new(&dir, 3));
     let app = App::spawn(log, Some(dir), demo_settings()).await;
-    let kang = app.login(DEV_KANG).await;
-    let lead = app.login(PLATFORM_LEAD).await;
-    let (id, version) = app.submitted(&kang, line(&[PLATFORM_LEAD])).await;
-    let approve = app
-        .post(&format!("/api/approvals/{id}/approve"), &lead, json!({}), Some(version))
-        .await;
-    assert_eq!(approve.status, StatusCode::OK, "{}", approve.body);
-    let doc = eventually_within(
-        &app,
-        &format!("/api/approvals/{id}"),
-        &kang,
-        Duration::from_secs(20),
-        |d| d["number_text"].is_string(),
-    )
-    .await;
-    assert!(doc["number_text"].as_str().unwrap().starts_with("GEN-"), "{doc}");
+    approved_and_numbered_within(&app, Duration::from_secs(20)).await;
 }
 
 /// On a distributed log a commit can take a moment to show in reads after subscribers were
@@ -2863,6 +2833,23 @@ async fn an_approval_slow_to_show_in_reads_is_still_numbered() {
     )
     .await;
     assert_eq!(doc["status"], "approved");
+}
+
+/// 강개발 submits a document to the platform lead, who approves it; the reactor numbers it
+/// within `within` (a `GEN-` number on the document).
+async fn approved_and_numbered_within(app: &App, within: Duration) {
+    let kang = app.login(DEV_KANG).await;
+    let lead = app.login(PLATFORM_LEAD).await;
+    let (id, version) = app.submitted(&kang, line(&[PLATFORM_LEAD])).await;
+    let approve = app
+        .post(&format!("/api/approvals/{id}/approve"), &lead, json!({}), Some(version))
+        .await;
+    assert_eq!(approve.status, StatusCode::OK, "{}", approve.body);
+    let doc = eventually_within(app, &format!("/api/approvals/{id}"), &kang, within, |d| {
+        d["number_text"].is_string()
+    })
+    .await;
+    assert!(doc["number_text"].as_str().unwrap().starts_with("GEN-"), "{doc}");
 }
 
 async fn eventually_within(

@@ -319,15 +319,30 @@ impl World {
         }
     }
 
-    /// Drops a table of the org store behind its back, as a failing database would.
-    async fn break_table(&self, table: &str) {
+    /// Runs `sql` on the org store over a connection of its own, behind the API's back: a
+    /// failing database, or a writer in another process.
+    async fn behind_its_back(&self, sql: &str) {
         sqlx::any::install_default_drivers();
         let side = sqlx::AnyPool::connect(&self.org_url).await.unwrap();
-        sqlx::query(&format!("DROP TABLE {table}"))
-            .execute(&side)
-            .await
-            .unwrap();
+        sqlx::query(sql).execute(&side).await.unwrap();
         side.close().await;
+    }
+
+    /// Drops a table of the org store behind its back, as a failing database would.
+    async fn break_table(&self, table: &str) {
+        self.behind_its_back(&format!("DROP TABLE {table}")).await;
+    }
+
+    /// The position token of `stream`'s newest commit.
+    async fn newest_position(&self, stream: &StreamRef) -> String {
+        self.log
+            .read_stream(stream)
+            .await
+            .unwrap()
+            .pop()
+            .unwrap()
+            .position
+            .token()
     }
 
     fn token(&self, who: EmployeeId) -> String {
@@ -928,8 +943,7 @@ async fn a_position_token_waits_for_the_projection(w: World) {
         },
     )
     .await;
-    let newest = w.log.read_stream(&stream).await.unwrap().pop().unwrap();
-    let token = newest.position.token();
+    let token = w.newest_position(&stream).await;
     let body = serde_json::to_vec(&json!({ "query": "query($id: ID!) { approval(id: $id) { status } }", "variables": { "id": OF_E.to_string() } })).unwrap();
     let (_, stale) = w
         .post(Some(&w.token(E)), &[("x-erp-position", &token)], body.clone())
@@ -1194,15 +1208,7 @@ async fn an_unauthenticated_request_is_not_made_to_wait_for_a_position(w: World)
     )
     .await;
     let stream = StreamRef::new(streams::APPROVAL, OF_E.to_string());
-    let token = w
-        .log
-        .read_stream(&stream)
-        .await
-        .unwrap()
-        .pop()
-        .unwrap()
-        .position
-        .token();
+    let token = w.newest_position(&stream).await;
     let body = br#"{"query":"{ me { name } }"}"#.to_vec();
     for credentials in [None, Some("forged.token.value")] {
         let started = std::time::Instant::now();
@@ -1281,28 +1287,15 @@ async fn named_employees_are_kept_for_a_moment_and_a_position_reads_past_them(w:
         "projected here: read anew"
     );
 
-    sqlx::any::install_default_drivers();
-    let side = sqlx::AnyPool::connect(&w.org_url).await.unwrap();
-    sqlx::query(&format!("UPDATE employees SET name = '박상무' WHERE id = '{B}'"))
-        .execute(&side)
-        .await
-        .unwrap();
-    side.close().await;
+    w.behind_its_back(&format!("UPDATE employees SET name = '박상무' WHERE id = '{B}'"))
+        .await;
     assert_eq!(
         manager(w.data(A, MANAGER, json!({})).await),
         "박부장",
         "kept for the moment"
     );
     let stream = StreamRef::new(streams::EMPLOYEE, B.to_string());
-    let token = w
-        .log
-        .read_stream(&stream)
-        .await
-        .unwrap()
-        .pop()
-        .unwrap()
-        .position
-        .token();
+    let token = w.newest_position(&stream).await;
     let body = serde_json::to_vec(&json!({ "query": MANAGER })).unwrap();
     let (_, fresh) = w.post(Some(&w.token(A)), &[("x-erp-position", &token)], body).await;
     assert_eq!(
@@ -1513,13 +1506,8 @@ async fn attendance_is_seen_by_the_employee_their_head_and_hr(w: World) {
     // A moved to 재무팀 by a writer in another process (a second connection here): B no
     // longer heads A's department, at once — who may see attendance is never decided on an
     // employee kept from an earlier request.
-    sqlx::any::install_default_drivers();
-    let side = sqlx::AnyPool::connect(&w.org_url).await.unwrap();
-    sqlx::query(&format!("UPDATE employees SET department = '{FIN}' WHERE id = '{A}'"))
-        .execute(&side)
-        .await
-        .unwrap();
-    side.close().await;
+    w.behind_its_back(&format!("UPDATE employees SET department = '{FIN}' WHERE id = '{A}'"))
+        .await;
     let response = w.query(B, week, json!({ "who": A.to_string() })).await;
     assert_eq!(codes(&response), ["FORBIDDEN"], "{response}");
     assert_eq!(
