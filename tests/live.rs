@@ -713,6 +713,59 @@ async fn a_subscription_told_the_version_on_screen_resyncs_when_the_document_mov
     );
 }
 
+/// A page that read its boxes or HR records before subscribing (or subscribes again after a
+/// lost connection) asks for a resync at open: it reads again once the routes are in place,
+/// so nothing that changed in between is lost. Without the argument nothing comes at open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boxes_and_hr_records_asked_to_resync_at_open_start_with_one_and_then_hear_changes() {
+    let s = system(notifier::NotifierConfig::default()).await;
+    let kang = s.login(DEV_KANG).await;
+    // One connection per subscription: `next` passes over another subscription's messages.
+    let mut boxes = Client::init(&s.notifiers[0], &kang).await;
+    boxes
+        .subscribe(
+            "inbox",
+            "subscription { inboxChanged(resyncAtOpen: true) { resync documentId } }",
+            json!({}),
+        )
+        .await;
+    let mut records = Client::init(&s.notifiers[1], &kang).await;
+    records
+        .subscribe(
+            "hr",
+            "subscription { hrChanged(resyncAtOpen: true) { resync topic employeeIds } }",
+            json!({}),
+        )
+        .await;
+    let first = boxes.next("inbox", "inboxChanged").await;
+    assert_eq!(first["resync"], json!(true), "{first}");
+    let first = records.next("hr", "hrChanged").await;
+    assert_eq!(first["resync"], json!(true), "{first}");
+    let mut plain = Client::init(&s.notifiers[1], &kang).await;
+    plain
+        .subscribe("inbox", "subscription { inboxChanged { resync } }", json!({}))
+        .await;
+    plain.subscribe("hr", HR_CHANGES, json!({})).await;
+    assert_eq!(
+        plain.receive(Duration::from_secs(1)).await,
+        Received::Nothing,
+        "nothing changed"
+    );
+    // The resync came once the routes were in place: the next changes arrive as changes.
+    let id = s.submitted(&kang, "다시 읽은 결재함").await;
+    let change = boxes.next("inbox", "inboxChanged").await;
+    assert_eq!(
+        (change["resync"].as_bool(), change["documentId"].as_str()),
+        (Some(false), Some(id.as_str()))
+    );
+    s.command(&kang, "/api/attendance/check-in", None, json!({})).await;
+    let change = records.next("hr", "hrChanged").await;
+    assert_eq!(
+        (change["resync"].as_bool(), &change["employeeIds"]),
+        (Some(false), &json!([DEV_KANG.0]))
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_proxy_hears_the_requests_that_reach_their_principal() {
     let s = system(notifier::NotifierConfig::default()).await;

@@ -5,6 +5,11 @@
 //! (`ApprovalDocument::visible_to`, feed recipients, inbox principals), for the viewer as the
 //! connection's [`Principal`] has them *now*: a revoked delegation or a lost role trims what
 //! flows, and a document no longer visible ends its subscription.
+//!
+//! What a client read *before* it subscribed is another gap, on its side: a change between its
+//! read and the subscription's routes reaches neither. `approvalUpdated(since)` compares the
+//! version the client shows; `inboxChanged(resyncAtOpen)` and `hrChanged(resyncAtOpen)`, which
+//! have no one version to compare, open with a resync once routed, and the client reads again.
 
 use crate::hub::{Arrived, Hub, Route, Routed};
 use crate::push_trace::PushCause;
@@ -23,6 +28,7 @@ use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
 
 pub(crate) mod delivery;
+mod hr;
 mod reads;
 mod types;
 
@@ -92,62 +98,6 @@ fn principal(ctx: &Context<'_>) -> async_graphql::Result<(Principal, Subscriber)
         .now()
         .ok_or_else(|| coded("UNAUTHENTICATED", "no longer an active employee"))?;
     Ok((principal.clone(), now))
-}
-
-/// The departments a subscriber heads (with those under them), read again when older than
-/// [`HEADSHIP_TTL`]: a head replaced stops hearing the department's attendance within it.
-struct Headship {
-    departments: HashSet<String>,
-    read_at: std::time::Instant,
-}
-
-/// How long a subscriber's headship is trusted before it is read again.
-const HEADSHIP_TTL: std::time::Duration = std::time::Duration::from_secs(5);
-
-impl Headship {
-    async fn read(org: &SqlReadModel, me: &str) -> Result<Self, infra::readmodel::StoreError> {
-        Ok(Self {
-            departments: org.headed_departments(me).await?,
-            read_at: std::time::Instant::now(),
-        })
-    }
-
-    fn departments(&self) -> &HashSet<String> {
-        &self.departments
-    }
-
-    /// Reads the headship again if it is stale; on a failed read, it counts as none.
-    async fn refresh(&mut self, org: &SqlReadModel, me: &str) {
-        if self.read_at.elapsed() < HEADSHIP_TTL {
-            return;
-        }
-        *self = Self::read(org, me).await.unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "headship re-read failed; hearing no department for now");
-            Self {
-                departments: HashSet::new(),
-                read_at: std::time::Instant::now(),
-            }
-        });
-    }
-}
-
-/// The positions of the last few changes a subscription delivered (routes interleave, so a
-/// change on two routes need not arrive back to back).
-#[derive(Default)]
-struct Recent(std::collections::VecDeque<String>);
-
-impl Recent {
-    /// Whether `position` is new; remembers it.
-    fn first(&mut self, position: &str) -> bool {
-        if self.0.iter().any(|p| p == position) {
-            return false;
-        }
-        if self.0.len() == 64 {
-            self.0.pop_front();
-        }
-        self.0.push_back(position.to_owned());
-        true
-    }
 }
 
 /// The inbox principals (`emp:…`, `dept:…`) whose boxes are the actor's.
@@ -322,92 +272,26 @@ impl Subscription {
         &self,
         ctx: &Context<'_>,
         topics: Option<Vec<HrTopic>>,
+        #[graphql(
+            default,
+            desc = "Start with a resync once the subscription is routed: a client that read before subscribing (or subscribes again after a lost connection) reads again then, so a change between its read and the subscription is not lost."
+        )]
+        resync_at_open: bool,
     ) -> async_graphql::Result<BoxStream<'static, HrChange>> {
-        if let Some(item) = delivered(ctx) {
-            return Ok(item);
-        }
-        let (principal, subscriber) = principal(ctx)?;
-        let sources = ctx.data_unchecked::<Sources>();
-        let hub = ctx.data_unchecked::<Routes>();
-        let me = subscriber.actor.id.to_string();
-        let headed = Box::pin(Headship::read(&sources.org, &me)).await.map_err(internal)?;
-        let everyone = subscriber.actor.reads_every_hr_record();
-        let receivers = std::iter::once(format!("hr:emp:{me}"))
-            .chain(headed.departments().iter().map(|d| format!("hr:dept:{d}")))
-            .chain(everyone.then(|| crate::hub::HR_EVERYONE.to_owned()))
-            .map(|key| hub.subscribe(&key))
-            .collect();
-        let headed = Arc::new(tokio::sync::Mutex::new(headed));
-        let (org, seen) = (sources.org.clone(), Arc::new(std::sync::Mutex::new(Recent::default())));
-        let items = from_routes(
-            ctx,
-            receivers,
-            |_| HrChange::lagged(),
-            move |arrived| {
-                let (principal, me, org, headed, seen) =
-                    (principal.clone(), me.clone(), org.clone(), headed.clone(), seen.clone());
-                let topics = topics.clone();
-                Box::pin(async move {
-                    let Change::Hr {
-                        topic,
-                        stream,
-                        version,
-                        events,
-                        people,
-                        owner,
-                        departments,
-                        position,
-                        correlation_id,
-                        trace_id,
-                        ..
-                    } = &arrived.change
-                    else {
-                        return None;
-                    };
-                    let topic = HrTopic::from_stored(topic)?;
-                    if topics.as_ref().is_some_and(|t| !t.contains(&topic)) {
-                        return None;
-                    }
-                    // One change may arrive on several of the viewer's routes: once is enough.
-                    if !seen.lock().unwrap_or_else(|p| p.into_inner()).first(position) {
-                        return None;
-                    }
-                    // Decided on the viewer as they are now: a lost role, a head replaced.
-                    let now = principal.now()?;
-                    let sees_all = now.actor.reads_every_hr_record()
-                        || owner.as_deref() == Some(me.as_str())
-                        || (topic == HrTopic::Attendance && {
-                            let mut headed = headed.lock().await;
-                            headed.refresh(&org, &me).await;
-                            departments.iter().any(|d| headed.departments().contains(d))
-                        });
-                    let employee_ids = if sees_all {
-                        people.clone()
-                    } else if people.contains(&me) {
-                        vec![me]
-                    } else {
-                        return None;
-                    };
-                    Some(HrChange {
-                        resync: false,
-                        topic: Some(topic),
-                        stream: Some(stream.clone()),
-                        version: Some(*version),
-                        events: events.clone(),
-                        employee_ids,
-                        position: Some(position.clone()),
-                        correlation_id: Some(correlation_id.clone()),
-                        trace_id: trace_id.clone(),
-                    })
-                })
-            },
-        );
-        Ok(captured(ctx, items))
+        hr::changed(ctx, topics, resync_at_open).await
     }
 
     /// A document entered or left one of the viewer's boxes (or changed in it), with every
     /// box count after the change.
-    async fn inbox_changed(&self, ctx: &Context<'_>) -> async_graphql::Result<BoxStream<'static, InboxChange>> {
+    async fn inbox_changed(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            default,
+            desc = "Start with a resync once the subscription is routed: a client that read before subscribing (or subscribes again after a lost connection) reads again then, so a change between its read and the subscription is not lost."
+        )]
+        resync_at_open: bool,
+    ) -> async_graphql::Result<BoxStream<'static, InboxChange>> {
         if let Some(item) = delivered(ctx) {
             return Ok(item);
         }
@@ -424,17 +308,7 @@ impl Subscription {
         let items = from_routes(
             ctx,
             receivers,
-            |_| InboxChange {
-                resync: true,
-                document_id: None,
-                title: None,
-                status: None,
-                position: None,
-                correlation_id: None,
-                trace_id: None,
-                events: Vec::new(),
-                counts: Vec::new(),
-            },
+            |_| InboxChange::lagged(),
             move |arrived| {
                 let (views, last) = (views.clone(), last.clone());
                 // The boxes of the viewer as they are now (a transfer moves the department).
@@ -481,7 +355,8 @@ impl Subscription {
                 })
             },
         );
-        Ok(captured(ctx, items))
+        let first = resync_at_open.then(InboxChange::lagged);
+        Ok(captured(ctx, stream::iter(first).chain(items).boxed()))
     }
 
     /// Each change of one document the viewer may see; it ends when the viewer may no longer

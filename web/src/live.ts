@@ -1,7 +1,9 @@
 // HR records changing live (the notifier's `hrChanged`): pages that show attendance or quests
 // re-read them when one the viewer may see changes, or when the subscription fell behind.
 // Changes are coalesced: a wave of check-ins at nine o'clock re-reads a page once every
-// couple of seconds, not once per check-in.
+// couple of seconds, not once per check-in. The subscription opens with a resync, once it is
+// routed (and again after a lost connection): what changed between the page's first read and
+// then is read at once.
 import { useEffect, useRef, useState } from "react";
 import { useSubscription } from "urql";
 import { graphql } from "./gql";
@@ -9,7 +11,7 @@ import type { HrTopic } from "./gql/graphql";
 
 const HR_CHANGED = graphql(`
   subscription HrChanged($topics: [HrTopic!]) {
-    hrChanged(topics: $topics) { resync topic }
+    hrChanged(topics: $topics, resyncAtOpen: true) { resync topic }
   }
 `);
 

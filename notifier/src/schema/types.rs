@@ -121,6 +121,23 @@ pub struct InboxChange {
     pub counts: Vec<BoxCount>,
 }
 
+impl InboxChange {
+    /// Read the boxes again: changes may have been missed.
+    pub(super) fn lagged() -> Self {
+        Self {
+            resync: true,
+            document_id: None,
+            title: None,
+            status: None,
+            position: None,
+            correlation_id: None,
+            trace_id: None,
+            events: Vec::new(),
+            counts: Vec::new(),
+        }
+    }
+}
+
 /// A change of one document.
 #[derive(SimpleObject, Clone, Debug)]
 pub struct ApprovalUpdate {

@@ -33,9 +33,11 @@ const VERSION = graphql(`
   }
 `);
 
+// Asks for a resync at open: the boxes were read before the subscription was routed (and are
+// again after a lost connection), so they are read once more when it is.
 const CHANGED = graphql(`
   subscription InboxChanged {
-    inboxChanged { documentId resync }
+    inboxChanged(resyncAtOpen: true) { documentId resync }
   }
 `);
 
