@@ -359,6 +359,56 @@ pub async fn a_commit_that_does_not_link_to_the_head_is_fenced_like_a_stale_writ
     );
 }
 
+/// A stream's version is told without reading the stream (where the log can: the embedded
+/// log's index, the Kafka partition's owner once it has restored the partition) and follows
+/// every accepted commit — an append here or one another writer put on the log — so a state
+/// folded at a version is used only while the stream is still there.
+pub async fn a_stream_version_is_told_without_a_read_and_follows_every_accepted_commit(
+    log: Arc<dyn EventLog>,
+    forge: Forge,
+) {
+    let s = stream("doc-version");
+    assert_eq!(told(&*log, &s, |v| v.is_some()).await, Some(0), "never written");
+    log.append(commit(&s, ExpectedVersion::NoStream, vec![event(1), event(2)]))
+        .await
+        .unwrap();
+    assert_eq!(log.stream_version(&s).await.unwrap(), Some(2));
+    log.append(commit(&s, ExpectedVersion::NoStream, vec![event(3)]))
+        .await
+        .expect_err("a stale expected version");
+    assert_eq!(
+        log.stream_version(&s).await.unwrap(),
+        Some(2),
+        "a conflict moves nothing"
+    );
+    let head = log.read_stream(&s).await.unwrap().last().unwrap().hash.clone();
+    let elsewhere = CommitRecord::build(
+        &commit(&s, ExpectedVersion::Any, vec![event(3)]),
+        2,
+        &head,
+        chrono::Utc::now(),
+    );
+    forge(elsewhere).await;
+    assert_eq!(
+        told(&*log, &s, |v| v == Some(3)).await,
+        Some(3),
+        "another writer's commit moves the version"
+    );
+    assert_eq!(log.read_stream(&s).await.unwrap().len(), 3);
+}
+
+/// The stream's version once `wanted` holds of it, or the last one told after ten seconds.
+async fn told(log: &dyn EventLog, s: &StreamRef, wanted: impl Fn(Option<u64>) -> bool) -> Option<u64> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let version = log.stream_version(s).await.unwrap();
+        if wanted(version) || std::time::Instant::now() > deadline {
+            return version;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 pub async fn old_schema_versions_are_upcast_on_read(log: Arc<dyn EventLog>) {
     let s = StreamRef::new("legacy", "old-1");
     let old = NewEvent {
@@ -406,6 +456,10 @@ macro_rules! contract_suite {
             case!(a_subscription_resumes_from_its_checkpoint_and_sees_new_commits);
             case!(tampering_with_or_removing_a_record_breaks_the_chain);
             case!(old_schema_versions_are_upcast_on_read);
+            case!(
+                a_stream_version_is_told_without_a_read_and_follows_every_accepted_commit,
+                forge
+            );
             case!(
                 a_commit_that_does_not_link_to_the_head_is_fenced_like_a_stale_writers,
                 forge

@@ -61,6 +61,17 @@ impl EventLog for KafkaLog {
         self.read_here(stream, partition).await
     }
 
+    /// Told by the partition's owner when that is this instance (commands run on the owner:
+    /// the others forward them), so a command folds a kept state instead of reading the
+    /// stream; `None` elsewhere, where only a read would tell.
+    async fn stream_version(&self, stream: &StreamRef) -> Result<Option<u64>, EventLogError> {
+        let partition = partition_for(&stream.stream_id, self.config.partitions);
+        if self.remote_owner(&stream.stream_type, partition).is_some() {
+            return Ok(None);
+        }
+        Ok(self.writers.accepted_version(stream, partition))
+    }
+
     async fn subscribe(&self, stream_type: &str, from: Checkpoint) -> Result<Box<dyn Subscription>, EventLogError> {
         let topic = self.config.events_topic(stream_type);
         let consumer: StreamConsumer = self

@@ -26,6 +26,18 @@ impl Writers {
             .then(|| state.cache.get(&stream.stream_id).cloned().unwrap_or_default())
     }
 
+    /// A stream's accepted version as this owner holds it, without reading the stream: its
+    /// head, once the partition is owned here and restored (the heads then cover every stream
+    /// of the partition, so one never written is at 0). As fresh as the history this owner
+    /// serves from memory: a commit another writer put on the partition moves it once the
+    /// tail has applied it, and an append decided on an older version is refused as a
+    /// conflict either way. `None` for a partition not owned here, or not yet restored.
+    pub(in super::super) fn accepted_version(&self, stream: &StreamRef, partition: u32) -> Option<u64> {
+        let state = self.shared.state(&(stream.stream_type.clone(), partition))?;
+        let s = state.lock().ok()?;
+        (s.ready && !s.revoked).then(|| s.heads.version(&stream.stream_id))
+    }
+
     /// Whether this owner holds a stream's whole history, and so every command id it ever
     /// accepted. An unowned or restoring partition holds nothing yet.
     pub(in super::super) fn holds_history(&self, stream: &StreamRef, partition: u32) -> bool {
