@@ -1,7 +1,9 @@
 //! `erp bench commands`: the command API under open-loop load, in-process or as separate
 //! processes on a broker (see the module docs of [`super`]).
 
-use super::harness::{hello_floor, login, on_generator_runtime, one_rate, start_server, Row};
+use super::harness::{
+    hello_floor, login, on_generator_runtime, one_rate, open_loop, start_server, Outcome, Row, BENCH_PARTITIONS,
+};
 use anyhow::Context;
 use command_api::seed::{DEV_KANG, HR, PLATFORM, PLATFORM_LEAD};
 use serde_json::json;
@@ -49,6 +51,7 @@ pub(crate) async fn commands(
     .await?;
     hello_floor(rates, seconds).await?;
     if let Some(brokers) = &brokers {
+        raw_produce_rates(brokers, rates, seconds).await?;
         let (p50, p99) = raw_produce(brokers, 2_000).await?;
         println!(
             "floor, same run: raw produce on the same broker, one at a time, acks=all, idempotent: p50 {:.2} ms, p99 {:.2} ms",
@@ -95,6 +98,7 @@ pub(crate) async fn spread_commands(
         cluster.stop_all().await;
         summary.push((n, rows?));
     }
+    raw_produce_rates(brokers, rates, seconds).await?;
     println!("\nsummary (same broker, same run)");
     println!(
         "  raw produce, one at a time, acks=all, idempotent: p50 {:.2} ms, p99 {:.2} ms",
@@ -137,25 +141,32 @@ fn raw_fsync(dir: &std::path::Path, count: usize) -> anyhow::Result<(Duration, D
     Ok((at(0.5), at(0.99)))
 }
 
-/// The broker's floor: `count` records produced one at a time (idempotent, acks=all), each
-/// timed from send to acknowledgement; returns (p50, p99).
-async fn raw_produce(brokers: &str, count: usize) -> anyhow::Result<(Duration, Duration)> {
-    use rdkafka::producer::{FutureProducer, FutureRecord};
-    let producer: FutureProducer = rdkafka::ClientConfig::new()
+/// The producer of the broker floors: as the Kafka log's (idempotent, `acks=all`, no linger).
+fn raw_producer(brokers: &str) -> anyhow::Result<rdkafka::producer::FutureProducer> {
+    Ok(rdkafka::ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set("enable.idempotence", "true")
         .set("acks", "all")
         .set("linger.ms", "0")
-        .create()?;
+        .create()?)
+}
+
+/// What a floor record carries: about a small commit.
+const RAW_RECORD: [u8; 500] = [b'x'; 500];
+
+/// The broker's floor: `count` records produced one at a time (idempotent, acks=all), each
+/// timed from send to acknowledgement; returns (p50, p99).
+async fn raw_produce(brokers: &str, count: usize) -> anyhow::Result<(Duration, Duration)> {
+    use rdkafka::producer::FutureRecord;
+    let producer = raw_producer(brokers)?;
     let topic = format!("bench{}.raw", uuid::Uuid::now_v7().simple());
-    let body = vec![b'x'; 500];
     let mut took = Vec::with_capacity(count);
     for i in 0..count {
         let key = i.to_string();
         let began = Instant::now();
         producer
             .send(
-                FutureRecord::to(&topic).partition(0).key(&key).payload(&body),
+                FutureRecord::to(&topic).partition(0).key(&key).payload(&RAW_RECORD[..]),
                 Duration::from_secs(10),
             )
             .await
@@ -168,6 +179,66 @@ async fn raw_produce(brokers: &str, count: usize) -> anyhow::Result<(Duration, D
     took.sort();
     let at = |q: f64| took[((took.len() as f64 * q) as usize).min(took.len() - 1)];
     Ok((at(0.5), at(0.99)))
+}
+
+/// The broker's floor at the rates the commands were offered: the same records produced
+/// open loop by the same generator, each awaited to its acknowledgement, over as many
+/// partitions as the bench's approval topic has. What the broker holds here bounds what a
+/// command path that produces one commit per command can hold on this box (the path also
+/// has the broker deliver each commit back to its tail, which this floor leaves out).
+async fn raw_produce_rates(brokers: &str, rates: &[u32], seconds: u64) -> anyhow::Result<()> {
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    use rdkafka::producer::FutureRecord;
+    let producer = std::sync::Arc::new(raw_producer(brokers)?);
+    let topic = format!("bench{}.rawrates", uuid::Uuid::now_v7().simple());
+    let admin: AdminClient<rdkafka::client::DefaultClientContext> = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()?;
+    for created in admin
+        .create_topics(
+            &[NewTopic::new(
+                &topic,
+                BENCH_PARTITIONS as i32,
+                TopicReplication::Fixed(1),
+            )],
+            &AdminOptions::new(),
+        )
+        .await?
+    {
+        created.map_err(|(t, e)| anyhow::anyhow!("creating {t}: {e}"))?;
+    }
+    let rates = rates.to_vec();
+    on_generator_runtime(async move {
+        // The first sends fetch the topic's metadata; time the steady state.
+        for i in 0..100 {
+            let key = i.to_string();
+            let record = FutureRecord::to(&topic).key(&key).payload(&RAW_RECORD[..]);
+            producer
+                .send(record, Duration::from_secs(10))
+                .await
+                .map_err(|(e, _)| anyhow::anyhow!("raw produce: {e}"))?;
+        }
+        println!(
+            "\nfloor, same run: raw produce on the same broker at the same rates, open loop, {BENCH_PARTITIONS} partitions, acks=all, idempotent"
+        );
+        for rate in rates {
+            let row = open_loop(rate, seconds, |i| {
+                let (producer, topic) = (producer.clone(), topic.clone());
+                async move {
+                    let key = i.to_string();
+                    let record = FutureRecord::to(&topic).key(&key).payload(&RAW_RECORD[..]);
+                    match producer.send(record, Duration::from_secs(10)).await {
+                        Ok(_) => Outcome::Ok,
+                        Err(_) => Outcome::Failed,
+                    }
+                }
+            })
+            .await;
+            println!("{}", row.columns());
+        }
+        Ok(())
+    })
+    .await
 }
 
 /// [`PUNCHERS`] employees registered by HR at `url` and signed in at `login_url`: their tokens.

@@ -13,6 +13,9 @@ use serde_json::json;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// Partitions of each topic the benches' in-process Kafka log makes.
+pub(crate) const BENCH_PARTITIONS: u32 = 6;
+
 /// A command API in this process on a fresh embedded log (or on `kafka`), the demo company
 /// seeded, rate limits off: its URL, the log's directory and what it runs on.
 pub(crate) async fn start_server(
@@ -26,11 +29,11 @@ pub(crate) async fn start_server(
                 format!("bench{}", uuid::Uuid::now_v7().simple()),
                 &streams::ALL,
             );
-            config.partitions = 6;
+            config.partitions = BENCH_PARTITIONS;
             let log = KafkaLog::connect(config, Upcasters::default())
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-            while log.owned_partitions().len() < 6 * streams::ALL.len() {
+            while log.owned_partitions().len() < BENCH_PARTITIONS as usize * streams::ALL.len() {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
             (Arc::new(log), None, "kafka (in-process server)")
@@ -146,7 +149,7 @@ impl Row {
 
 /// How one request ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Outcome {
+pub(crate) enum Outcome {
     Ok,
     Shed,
     Failed,
@@ -154,18 +157,10 @@ enum Outcome {
 
 /// Runs `rate` requests per second for `seconds`, open loop; `request(i)` builds the i-th.
 pub(crate) async fn one_rate(rate: u32, seconds: u64, request: impl Fn(usize) -> reqwest::RequestBuilder) -> Row {
-    let total = (rate as u64 * seconds) as usize;
-    let latencies = Arc::new(Mutex::new(Vec::with_capacity(total)));
-    let start = Instant::now();
-    let interval = Duration::from_secs_f64(1.0 / rate as f64);
-    let mut tasks = Vec::with_capacity(total);
-    for i in 0..total {
-        let scheduled = start + interval * i as u32;
-        tokio::time::sleep_until(scheduled.into()).await;
-        let latencies = latencies.clone();
+    open_loop(rate, seconds, |i| {
         let request = request(i);
-        tasks.push(tokio::spawn(async move {
-            let outcome = match request.send().await {
+        async move {
+            match request.send().await {
                 // A GraphQL answer with `errors` is a failure even under HTTP 200.
                 Ok(r) if r.status().is_success() => match r.bytes().await {
                     Ok(body) if !body.windows(9).any(|w| w == b"\"errors\":") => Outcome::Ok,
@@ -175,7 +170,32 @@ pub(crate) async fn one_rate(rate: u32, seconds: u64, request: impl Fn(usize) ->
                     Outcome::Shed
                 }
                 _ => Outcome::Failed,
-            };
+            }
+        }
+    })
+    .await
+}
+
+/// Runs `rate` operations per second for `seconds`, open loop: `start(i)` begins the i-th at
+/// its scheduled time whether or not earlier ones have ended, and its latency counts from
+/// that time. HTTP requests ([`one_rate`]) and a floor's raw operations share it, so their
+/// rows compare.
+pub(crate) async fn open_loop<F>(rate: u32, seconds: u64, start: impl Fn(usize) -> F) -> Row
+where
+    F: std::future::Future<Output = Outcome> + Send + 'static,
+{
+    let total = (rate as u64 * seconds) as usize;
+    let latencies = Arc::new(Mutex::new(Vec::with_capacity(total)));
+    let began = Instant::now();
+    let interval = Duration::from_secs_f64(1.0 / rate as f64);
+    let mut tasks = Vec::with_capacity(total);
+    for i in 0..total {
+        let scheduled = began + interval * i as u32;
+        tokio::time::sleep_until(scheduled.into()).await;
+        let latencies = latencies.clone();
+        let operation = start(i);
+        tasks.push(tokio::spawn(async move {
+            let outcome = operation.await;
             if let Ok(mut l) = latencies.lock() {
                 l.push((scheduled.elapsed(), outcome));
             }
@@ -184,7 +204,7 @@ pub(crate) async fn one_rate(rate: u32, seconds: u64, request: impl Fn(usize) ->
     for task in tasks {
         let _ = task.await;
     }
-    let wall = start.elapsed();
+    let wall = began.elapsed();
     let all = latencies.lock().map(|l| l.clone()).unwrap_or_default();
     let sorted = |want: Outcome| {
         let mut d: Vec<Duration> = all.iter().filter(|(_, o)| *o == want).map(|(d, _)| *d).collect();
