@@ -196,16 +196,17 @@ impl PartitionState {
             }
         };
         let answer = if let Some(answer) = self.early.remove(&record.command_id) {
-            answer
+            own_answer(answer, record.commit_id)
         } else if self.revoked {
             Err(EventLogError::Unavailable(
                 "partition moved to another writer; retry".into(),
             ))
         } else if offset == self.next && !self.restoring {
-            let command_id = record.command_id;
+            let (command_id, commit_id) = (record.command_id, record.commit_id);
             self.apply(offset, record);
             self.early
                 .remove(&command_id)
+                .map(|answer| own_answer(answer, commit_id))
                 .unwrap_or_else(|| Err(EventLogError::Corrupt("own record was not judged at its offset".into())))
         } else {
             self.waiting.insert(offset, (record, reply));
@@ -230,4 +231,16 @@ impl PartitionState {
             }
         }
     }
+}
+
+/// The answer for this writer's own record (`commit_id`) from the answer judged under its
+/// command id. A retry produced while the first record's produce reported a failure (though
+/// the record landed) shares its command id: when the first was accepted, the retry's record
+/// appended nothing, and its caller must not take the accepted commit for its own — the
+/// events it would keep folded were made for the retry, not read from the log.
+fn own_answer(answer: Answer, commit_id: uuid::Uuid) -> Answer {
+    answer.map(|appended| Appended {
+        duplicate: appended.duplicate || appended.commit_id != commit_id,
+        ..appended
+    })
 }

@@ -549,3 +549,26 @@ fn an_own_commit_settled_before_the_one_before_it_is_answered_when_that_one_is()
     assert_eq!(state.next, 12);
     assert!(state.waiting.is_empty());
 }
+
+/// A retry produced while the first record's produce had reported a failure, though that
+/// record landed: the tail accepts the first under the command id, and the retry's own record
+/// is answered as a duplicate of it, not as the commit it appended.
+#[test]
+fn a_retry_answered_by_the_first_record_of_its_command_is_a_duplicate() {
+    let mut state = PartitionState::new("doc".into(), 0);
+    state.restoring = false;
+    state.ready = true;
+    state.next = 10;
+    let first = next_commit("doc-a", &Head::default());
+    let mut retry = first.clone();
+    retry.commit_id = uuid::Uuid::now_v7();
+    state.inflight_commands.insert(retry.command_id, Vec::new());
+    state.deliver(10, first.clone());
+    let (reply, mut answer) = tokio::sync::oneshot::channel();
+    state.settle(retry, Ok(11), reply);
+    let answer = answer.try_recv().expect("answered").expect("the command is in the log");
+    assert_eq!(
+        (answer.commit_id, answer.position.offset, answer.duplicate),
+        (first.commit_id, 10, true)
+    );
+}
