@@ -8,8 +8,9 @@
 //! events decoded from the payloads as written — what a reader of the log decodes, since
 //! upcasters only lift schema versions older than the ones the domain writes — so an entry is
 //! always the fold of the stream's events up to its version. A log that cannot tell a
-//! stream's version without reading it (a Kafka instance that does not own the stream's
-//! partition; the owner tells it from its heads) keeps nothing here.
+//! stream's version without reading it keeps nothing here (Kafka, while the partition's owner
+//! cannot say: restoring, moving, unreachable; otherwise the owner tells it from its heads,
+//! to itself or to another instance asking over `/internal/log`).
 //!
 //! At most [`KEPT`] streams are kept. Past that a new one takes the place of one not used
 //! since the clock's hand last passed it (second chance, an approximation of least recently

@@ -1686,12 +1686,36 @@ async fn two_instances_serve_every_stream_and_survive_one_stopping() {
     let (a, b) = (&apps[0].0, &apps[1].0);
     let kang = a.login(DEV_KANG).await;
     let lead = b.login(PLATFORM_LEAD).await;
+    let mut documents = Vec::new();
     for _ in 0..8 {
         let (id, v) = a.submitted(&kang, line(&[PLATFORM_LEAD])).await;
         let approved = b
             .post(&format!("/api/approvals/{id}/approve"), &lead, json!({}), Some(v))
             .await;
         assert_eq!(approved.status, StatusCode::OK, "{}", approved.body);
+        documents.push(StreamRef::new(streams::APPROVAL, id.to_string()));
+    }
+    // Either instance tells every stream's version without its history — from its own heads,
+    // or asked of the owner — so a command on either folds a state it kept. (The numbering
+    // process manager may still be adding its commit: asked again until the two agree with
+    // the history.)
+    for stream in &documents {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let history = logs[0].read_stream(stream).await.unwrap().last().map(|e| e.version);
+            let mut told = Vec::new();
+            for log in &logs {
+                told.push(log.stream_version(stream).await.unwrap());
+            }
+            if told == [history, history] {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{stream}: told {told:?}, history at {history:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     logs[0].shutdown().await; // instance A leaves the group; B takes its partitions

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 /// The embedded log, counting the streams read; `tells_versions: false` makes it a log that
-/// cannot tell a stream's version without reading it, as a Kafka instance that does not own
-/// the stream's partition cannot.
+/// cannot tell a stream's version without reading it, as Kafka cannot while the partition's
+/// owner is restoring or unreachable.
 struct CountingLog {
     inner: EmbeddedLog,
     reads: AtomicUsize,

@@ -44,6 +44,11 @@ pub enum Forwarded {
     ReadStream {
         stream: StreamRef,
     },
+    /// The stream's version as the owner holds it, without its history: the asker folds a
+    /// state it kept at that version instead of having the history sent.
+    StreamVersion {
+        stream: StreamRef,
+    },
     /// The owner's heads of one partition.
     Heads {
         stream_type: String,
@@ -58,6 +63,7 @@ impl Forwarded {
             Forwarded::Append { .. } => "append",
             Forwarded::FindCommand { .. } => "find_command",
             Forwarded::ReadStream { .. } => "read_stream",
+            Forwarded::StreamVersion { .. } => "stream_version",
             Forwarded::Heads { .. } => "heads",
         }
     }
@@ -75,6 +81,10 @@ pub enum ForwardedAnswer {
     },
     Stream {
         result: Result<Vec<RecordedEvent>, EventLogError>,
+    },
+    /// `None`: the owner does not know it without a read (not restored yet, or moved away).
+    Version {
+        result: Result<Option<u64>, EventLogError>,
     },
     Heads {
         result: Result<OwnerHeads, EventLogError>,

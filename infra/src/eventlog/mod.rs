@@ -138,6 +138,9 @@ pub trait EventLog: Send + Sync + 'static {
             Forwarded::ReadStream { stream } => ForwardedAnswer::Stream {
                 result: self.read_stream(&stream).await,
             },
+            Forwarded::StreamVersion { stream } => ForwardedAnswer::Version {
+                result: self.stream_version(&stream).await,
+            },
             Forwarded::Heads { .. } => ForwardedAnswer::Heads {
                 result: Err(EventLogError::Unavailable("this log has no partition owners".into())),
             },

@@ -61,13 +61,18 @@ impl EventLog for KafkaLog {
         self.read_here(stream, partition).await
     }
 
-    /// Told by the partition's owner when that is this instance (commands run on the owner:
-    /// the others forward them), so a command folds a kept state instead of reading the
-    /// stream; `None` elsewhere, where only a read would tell.
+    /// Told by the partition's owner from its heads — this instance, or the owner asked over
+    /// `/internal/log` (a small answer, where a read would send the whole history) — so a
+    /// command folds a state kept at that version instead of reading the stream. `None` when
+    /// the owner cannot say (not restored, moved, unreachable): the command reads as before.
     async fn stream_version(&self, stream: &StreamRef) -> Result<Option<u64>, EventLogError> {
         let partition = partition_for(&stream.stream_id, self.config.partitions);
-        if self.remote_owner(&stream.stream_type, partition).is_some() {
-            return Ok(None);
+        if let Some(owner) = self.remote_owner(&stream.stream_type, partition) {
+            let asked = owners::Forwarded::StreamVersion { stream: stream.clone() };
+            return Ok(match self.forward(&owner, asked).await {
+                Ok(owners::ForwardedAnswer::Version { result: Ok(version) }) => version,
+                _ => None,
+            });
         }
         Ok(self.writers.accepted_version(stream, partition))
     }
@@ -160,6 +165,12 @@ impl EventLog for KafkaLog {
                 let partition = partition_for(&stream.stream_id, self.config.partitions);
                 ForwardedAnswer::Stream {
                     result: self.read_here(&stream, partition).await,
+                }
+            }
+            Forwarded::StreamVersion { stream } => {
+                let partition = partition_for(&stream.stream_id, self.config.partitions);
+                ForwardedAnswer::Version {
+                    result: Ok(self.writers.accepted_version(&stream, partition)),
                 }
             }
             Forwarded::Heads { stream_type, partition } => ForwardedAnswer::Heads {
