@@ -3,7 +3,8 @@
 //! [`HEADSHIP_TTL`]; one change heard on several of the viewer's routes is delivered once.
 
 use super::delivery::{captured, delivered};
-use super::{from_routes, internal, principal, HrChange, Routes, Sources};
+use super::routing::{from_routes, internal, principal, Routes, Sources};
+use super::types::HrChange;
 use async_graphql::Context;
 use futures::stream::{self, BoxStream, StreamExt};
 use infra::bus::Change;

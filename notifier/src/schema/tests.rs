@@ -1,5 +1,6 @@
 use super::*;
-use infra::bus::LocalBus;
+use crate::hub::Hub;
+use infra::bus::{ChangeBus, LocalBus};
 use infra::readmodel::sql::SqlReadModel;
 
 struct World {
