@@ -216,10 +216,24 @@ impl CommandService {
         A::Event: DeserializeOwned,
     {
         let known = self.log.stream_version(stream).await?;
-        if let Some(version) = known.filter(|v| *v > 0) {
-            if let Some(state) = self.folded.get::<A>(stream, version) {
-                return Ok((Loaded { state, version }, true));
+        match known {
+            // Never written: nothing to read or fold (an append expecting version 0 is fenced
+            // should another writer get there first).
+            Some(0) => {
+                return Ok((
+                    Loaded {
+                        state: A::default(),
+                        version: 0,
+                    },
+                    true,
+                ))
             }
+            Some(version) => {
+                if let Some(state) = self.folded.get::<A>(stream, version) {
+                    return Ok((Loaded { state, version }, true));
+                }
+            }
+            None => {}
         }
         let events = self.log.read_stream(stream).await?;
         let mut state = A::default();

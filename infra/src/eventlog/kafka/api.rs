@@ -16,6 +16,10 @@ use rdkafka::{Offset, TopicPartitionList};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// How long a non-owner waits for the owner's answer to "which version is this stream at?"
+/// before it reads the stream instead.
+const VERSION_QUESTION_WAIT: Duration = Duration::from_secs(1);
+
 #[async_trait]
 impl EventLog for KafkaLog {
     async fn append(&self, commit: NewCommit) -> Result<Appended, EventLogError> {
@@ -69,10 +73,14 @@ impl EventLog for KafkaLog {
         let partition = partition_for(&stream.stream_id, self.config.partitions);
         if let Some(owner) = self.remote_owner(&stream.stream_type, partition) {
             let asked = owners::Forwarded::StreamVersion { stream: stream.clone() };
-            return Ok(match self.forward(&owner, asked).await {
-                Ok(owners::ForwardedAnswer::Version { result: Ok(version) }) => version,
-                _ => None,
-            });
+            // Briefly: an owner that does not answer this small question at once is asked for
+            // the stream next, which waits the forwarding bound itself.
+            return Ok(
+                match tokio::time::timeout(VERSION_QUESTION_WAIT, self.forward(&owner, asked)).await {
+                    Ok(Ok(owners::ForwardedAnswer::Version { result: Ok(version) })) => version,
+                    _ => None,
+                },
+            );
         }
         Ok(self.writers.accepted_version(stream, partition))
     }
