@@ -241,6 +241,28 @@ async fn raw_produce_rates(brokers: &str, rates: &[u32], seconds: u64) -> anyhow
     .await
 }
 
+/// Sends a setup request until it is not refused for now (503 or 429 with `Retry-After`, as
+/// while a freshly started cluster's instances still divide the partitions between them),
+/// waiting as told (at most a second at a time, 30 s in all) — what a patient client does.
+/// The measured requests are never retried: a refusal there is a figure.
+async fn until_admitted(request: impl Fn() -> reqwest::RequestBuilder) -> anyhow::Result<reqwest::Response> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let answer = request().send().await?;
+        let refused = matches!(answer.status().as_u16(), 429 | 503);
+        if !refused || Instant::now() > deadline {
+            return Ok(answer);
+        }
+        let told = answer
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(1);
+        tokio::time::sleep(Duration::from_secs(told.min(1))).await;
+    }
+}
+
 /// [`PUNCHERS`] employees registered by HR at `url` and signed in at `login_url`: their tokens.
 async fn punchers(http: &reqwest::Client, url: &str, login_url: &str) -> anyhow::Result<Vec<String>> {
     let hr = login(http, login_url, HR.0).await?;
@@ -291,25 +313,26 @@ async fn command_rates(
             let mut targets = Vec::with_capacity(count);
             for i in 0..count {
                 let body = json!({ "form": "general", "title": format!("부하 {i}"), "body": { "content": "x" }, "line": { "steps": [{ "kind": "approval", "approver": PLATFORM_LEAD.0 }] } });
-                let reply: serde_json::Value = http
-                    .post(format!("{url}/api/approvals"))
-                    .bearer_auth(drafter)
-                    .json(&body)
-                    .send()
-                    .await?
-                    .json()
-                    .await?;
+                let reply: serde_json::Value = until_admitted(|| {
+                    http.post(format!("{url}/api/approvals"))
+                        .bearer_auth(drafter)
+                        .json(&body)
+                })
+                .await?
+                .json()
+                .await?;
                 let id = reply["id"]
                     .as_str()
                     .with_context(|| format!("no draft id in {reply}"))?
                     .to_owned();
-                http.post(format!("{url}/api/approvals/{id}/submit"))
-                    .bearer_auth(drafter)
-                    .header("if-match", "\"1\"")
-                    .json(&json!({}))
-                    .send()
-                    .await?
-                    .error_for_status()?;
+                until_admitted(|| {
+                    http.post(format!("{url}/api/approvals/{id}/submit"))
+                        .bearer_auth(drafter)
+                        .header("if-match", "\"1\"")
+                        .json(&json!({}))
+                })
+                .await?
+                .error_for_status()?;
                 targets.push(id);
             }
             anyhow::Ok(targets)
