@@ -521,15 +521,21 @@ async fn an_append_abandoned_by_its_caller_still_settles_its_in_flight_state() {
     writers.stop().await;
 }
 
+/// A restored partition of "doc" whose next offset to judge is `next`.
+fn ready_at(next: u64) -> PartitionState {
+    let mut state = PartitionState::new("doc".into(), 0);
+    state.restoring = false;
+    state.ready = true;
+    state.next = next;
+    state
+}
+
 /// Delivery reports are settled on tasks of their own, so the broker's answer for offset 11
 /// may be handled before the one for offset 10. Once 10 is judged, 11 is this writer's own
 /// record with nothing between: it is answered then, not after the tail's next fetch.
 #[test]
 fn an_own_commit_settled_before_the_one_before_it_is_answered_when_that_one_is() {
-    let mut state = PartitionState::new("doc".into(), 0);
-    state.restoring = false;
-    state.ready = true;
-    state.next = 10;
+    let mut state = ready_at(10);
     let first = next_commit("doc-a", &Head::default());
     let second = next_commit("doc-b", &Head::default());
     for record in [&first, &second] {
@@ -555,10 +561,7 @@ fn an_own_commit_settled_before_the_one_before_it_is_answered_when_that_one_is()
 /// is answered as a duplicate of it, not as the commit it appended.
 #[test]
 fn a_retry_answered_by_the_first_record_of_its_command_is_a_duplicate() {
-    let mut state = PartitionState::new("doc".into(), 0);
-    state.restoring = false;
-    state.ready = true;
-    state.next = 10;
+    let mut state = ready_at(10);
     let first = next_commit("doc-a", &Head::default());
     let mut retry = first.clone();
     retry.commit_id = uuid::Uuid::now_v7();
