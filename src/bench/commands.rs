@@ -2,7 +2,8 @@
 //! processes on a broker (see the module docs of [`super`]).
 
 use super::harness::{
-    hello_floor, login, on_generator_runtime, one_rate, open_loop, start_server, Outcome, Row, BENCH_PARTITIONS,
+    hello_floor, login, on_generator_runtime, one_rate, open_loop, start_server, told_to_wait, Outcome, Row,
+    BENCH_PARTITIONS,
 };
 use anyhow::Context;
 use command_api::seed::{DEV_KANG, HR, PLATFORM, PLATFORM_LEAD};
@@ -253,13 +254,8 @@ async fn until_admitted(request: impl Fn() -> reqwest::RequestBuilder) -> anyhow
         if !refused || Instant::now() > deadline {
             return Ok(answer);
         }
-        let told = answer
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(1);
-        tokio::time::sleep(Duration::from_secs(told.min(1))).await;
+        let second = Duration::from_secs(1);
+        tokio::time::sleep(told_to_wait(&answer, second, second)).await;
     }
 }
 

@@ -147,6 +147,16 @@ impl Row {
     }
 }
 
+/// How long a refusal asks the client to wait (`Retry-After` in seconds), at most `cap`;
+/// `otherwise` when it does not say.
+pub(crate) fn told_to_wait(response: &reqwest::Response, otherwise: Duration, cap: Duration) -> Duration {
+    response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+        .map_or(otherwise, |s| Duration::from_secs(s).min(cap))
+}
+
 /// How one request ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Outcome {

@@ -306,11 +306,11 @@ impl Client {
                         sent.acked = response.json::<Value>().await.ok().and_then(|v| acked(&v));
                         break;
                     }
-                    let retry_after = response
-                        .headers()
-                        .get("retry-after")
-                        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
-                        .map_or(Duration::from_millis(200), |s| Duration::from_secs(s.min(2)));
+                    let retry_after = crate::bench::harness::told_to_wait(
+                        &response,
+                        Duration::from_millis(200),
+                        Duration::from_secs(2),
+                    );
                     sent.detail = response.text().await.unwrap_or_default().chars().take(300).collect();
                     if !matches!(
                         status,
