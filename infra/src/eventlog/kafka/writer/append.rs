@@ -1,7 +1,6 @@
 //! Appends and the reads an owner serves from its partitions' state.
 
 use super::state::{Answer, Decided, FoundCommand, Key, PartitionState};
-use crate::eventlog::chain::Head;
 use crate::eventlog::codec::CommitRecord;
 use crate::eventlog::kafka::records::{delivered, enqueue};
 use crate::eventlog::kafka::writer::Writers;
@@ -213,18 +212,7 @@ impl Writers {
         }
         let record = CommitRecord::build(commit, head.version, &head.hash, chrono::Utc::now());
         let delivery = enqueue(&self.producer, topic, partition, &record, headers)?;
-        let count = s.inflight_heads.get(&commit.stream.stream_id).map_or(0, |(_, c)| *c);
-        s.inflight_heads.insert(
-            commit.stream.stream_id.clone(),
-            (
-                Head {
-                    version: record.last_version(),
-                    hash: record.last_hash().to_owned(),
-                },
-                count + 1,
-            ),
-        );
-        s.inflight_commands.insert(commit.command_id, Vec::new());
+        s.begin(&record);
         Ok(Decided::Record(record, delivery))
     }
 }

@@ -65,6 +65,18 @@ impl PartitionState {
             }
     }
 
+    /// Marks an own record as produced and not yet judged: the stream's tentative head moves
+    /// past it, and retries of its command id wait for its answer.
+    pub(super) fn begin(&mut self, record: &CommitRecord) {
+        let count = self.inflight_heads.get(&record.stream_id).map_or(0, |(_, c)| *c);
+        let head = Head {
+            version: record.last_version(),
+            hash: record.last_hash().to_owned(),
+        };
+        self.inflight_heads.insert(record.stream_id.clone(), (head, count + 1));
+        self.inflight_commands.insert(record.command_id, Vec::new());
+    }
+
     pub(super) fn release_inflight(&mut self, record: &CommitRecord) {
         if let Some((_, count)) = self.inflight_heads.get_mut(&record.stream_id) {
             *count -= 1;

@@ -539,7 +539,7 @@ fn an_own_commit_settled_before_the_one_before_it_is_answered_when_that_one_is()
     let first = next_commit("doc-a", &Head::default());
     let second = next_commit("doc-b", &Head::default());
     for record in [&first, &second] {
-        state.inflight_commands.insert(record.command_id, Vec::new());
+        state.begin(record);
     }
     let (second_reply, mut second_answer) = tokio::sync::oneshot::channel();
     state.settle(second, Ok(11), second_reply);
@@ -565,7 +565,7 @@ fn a_retry_answered_by_the_first_record_of_its_command_is_a_duplicate() {
     let first = next_commit("doc-a", &Head::default());
     let mut retry = first.clone();
     retry.commit_id = uuid::Uuid::now_v7();
-    state.inflight_commands.insert(retry.command_id, Vec::new());
+    state.begin(&retry);
     state.deliver(10, first.clone());
     let (reply, mut answer) = tokio::sync::oneshot::channel();
     state.settle(retry, Ok(11), reply);
