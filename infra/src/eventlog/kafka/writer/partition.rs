@@ -33,6 +33,7 @@ impl PartitionState {
             dirty: HashSet::new(),
             inflight_heads: HashMap::new(),
             inflight_commands: HashMap::new(),
+            inflight_commits: HashSet::new(),
             early: HashMap::new(),
             waiting: HashMap::new(),
             cache: HashMap::new(),
@@ -75,6 +76,7 @@ impl PartitionState {
         };
         self.inflight_heads.insert(record.stream_id.clone(), (head, count + 1));
         self.inflight_commands.insert(record.command_id, Vec::new());
+        self.inflight_commits.insert(record.commit_id);
     }
 
     pub(super) fn release_inflight(&mut self, record: &CommitRecord) {
@@ -103,7 +105,10 @@ impl PartitionState {
     }
 
     /// Rule R at `offset`: the answer goes to `reply` (this writer's caller waiting for that
-    /// offset), else, for an own commit whose produce has not been settled yet, to `early`.
+    /// offset), else, for an own commit whose produce has not been settled yet, to `early`
+    /// under its commit id. A record fenced after its command was accepted (a retry whose first
+    /// record landed though its produce reported a failure) is answered with that acceptance,
+    /// a duplicate: the command is in the log, once.
     fn judge(&mut self, offset: u64, record: CommitRecord, reply: Option<oneshot::Sender<Answer>>) {
         if offset < self.next {
             return;
@@ -129,24 +134,32 @@ impl PartitionState {
                     .push((offset, Arc::new(record.clone())));
                 Ok(appended)
             }
-            Admission::Fenced { head } => Err(EventLogError::Conflict {
-                expected: ExpectedVersion::Exact(record.first_version.saturating_sub(1)),
-                actual: head,
-            }),
+            Admission::Fenced { head } => match self.commands.get(&record.command_id) {
+                Some(first) if first.stream.stream_id == record.stream_id => Ok(Appended {
+                    duplicate: true,
+                    ..first.clone()
+                }),
+                _ => Err(EventLogError::Conflict {
+                    expected: ExpectedVersion::Exact(record.first_version.saturating_sub(1)),
+                    actual: head,
+                }),
+            },
         };
-        if let Some(retries) = self.inflight_commands.remove(&record.command_id) {
+        let own = self.inflight_commits.remove(&record.commit_id);
+        if own {
             self.release_inflight(&record);
-            for retry in retries {
+            for retry in self.inflight_commands.remove(&record.command_id).unwrap_or_default() {
                 let _ = retry.send(answer.clone().map(|a| Appended { duplicate: true, ..a }));
             }
-            match reply {
-                Some(reply) => {
-                    let _ = reply.send(answer);
-                }
-                None => {
-                    self.early.insert(record.command_id, answer);
-                }
+        }
+        match reply {
+            Some(reply) => {
+                let _ = reply.send(answer);
             }
+            None if own => {
+                self.early.insert(record.commit_id, answer);
+            }
+            None => {}
         }
         if !self.ready && !self.restoring && self.next >= self.target {
             self.ready = true;
@@ -196,29 +209,35 @@ impl PartitionState {
             Ok(offset) => offset,
             Err(e) => {
                 // Possibly landed anyway: R will judge it when the tail reads it, and a
-                // retry of this command id will then get the first answer.
-                self.release_inflight(&record);
-                if let Some(retries) = self.inflight_commands.remove(&record.command_id) {
-                    for retry in retries {
-                        let _ = retry.send(Err(e.clone()));
+                // retry of this command id will then get the first answer. A judgement the
+                // tail already made stands over the report.
+                let answer = match self.early.remove(&record.commit_id) {
+                    Some(judged) => judged,
+                    None => {
+                        if self.inflight_commits.remove(&record.commit_id) {
+                            self.release_inflight(&record);
+                        }
+                        for retry in self.inflight_commands.remove(&record.command_id).unwrap_or_default() {
+                            let _ = retry.send(Err(e.clone()));
+                        }
+                        Err(e)
                     }
-                }
-                let _ = reply.send(Err(e));
+                };
+                let _ = reply.send(answer);
                 return;
             }
         };
-        let answer = if let Some(answer) = self.early.remove(&record.command_id) {
-            own_answer(answer, record.commit_id)
+        let answer = if let Some(answer) = self.early.remove(&record.commit_id) {
+            answer
         } else if self.revoked {
             Err(EventLogError::Unavailable(
                 "partition moved to another writer; retry".into(),
             ))
         } else if offset == self.next && !self.restoring {
-            let (command_id, commit_id) = (record.command_id, record.commit_id);
+            let commit_id = record.commit_id;
             self.apply(offset, record);
             self.early
-                .remove(&command_id)
-                .map(|answer| own_answer(answer, commit_id))
+                .remove(&commit_id)
                 .unwrap_or_else(|| Err(EventLogError::Corrupt("own record was not judged at its offset".into())))
         } else {
             self.waiting.insert(offset, (record, reply));
@@ -243,16 +262,4 @@ impl PartitionState {
             }
         }
     }
-}
-
-/// The answer for this writer's own record (`commit_id`) from the answer judged under its
-/// command id. A retry produced while the first record's produce reported a failure (though
-/// the record landed) shares its command id: when the first was accepted, the retry's record
-/// appended nothing, and its caller must not take the accepted commit for its own — the
-/// events it would keep folded were made for the retry, not read from the log.
-fn own_answer(answer: Answer, commit_id: uuid::Uuid) -> Answer {
-    answer.map(|appended| Appended {
-        duplicate: appended.duplicate || appended.commit_id != commit_id,
-        ..appended
-    })
 }

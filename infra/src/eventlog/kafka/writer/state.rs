@@ -140,7 +140,10 @@ pub(super) struct PartitionState {
     pub(super) inflight_heads: HashMap<String, (Head, usize)>,
     /// Own commands in flight → retries waiting for the first answer.
     pub(super) inflight_commands: HashMap<Uuid, Vec<oneshot::Sender<Answer>>>,
-    /// Own commits judged by the tail before their produce ack arrived.
+    /// Own records produced and not yet judged, by commit id: a command's retry is a record
+    /// of its own, and each record's caller gets that record's answer.
+    pub(super) inflight_commits: HashSet<Uuid>,
+    /// Own records judged by the tail before their produce ack arrived, by commit id.
     pub(super) early: HashMap<Uuid, Answer>,
     /// Own commits acked at an offset beyond `next`, with their records: judged as soon as
     /// every offset before theirs is (by the tail, or by an own commit settling), never later.

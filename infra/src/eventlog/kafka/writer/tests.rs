@@ -575,3 +575,85 @@ fn a_retry_answered_by_the_first_record_of_its_command_is_a_duplicate() {
         (first.commit_id, 10, true)
     );
 }
+
+/// The first record of a command fenced (another writer's commit took its version), its retry
+/// accepted: the retry's caller gets its own commit, not the first record's conflict.
+#[test]
+fn a_retry_accepted_after_its_first_record_was_fenced_is_answered_with_its_own_commit() {
+    let mut state = ready_at(10);
+    let other = next_commit("doc-a", &Head::default());
+    let first = next_commit("doc-a", &Head::default());
+    state.begin(&first);
+    let (reply, _failed) = tokio::sync::oneshot::channel();
+    state.settle(
+        first.clone(),
+        Err(EventLogError::Unavailable("timed out".into())),
+        reply,
+    );
+    let after_other = Head {
+        version: 1,
+        hash: other.last_hash().to_owned(),
+    };
+    let mut retry = next_commit("doc-a", &after_other);
+    retry.command_id = first.command_id;
+    state.begin(&retry);
+    state.deliver(10, other);
+    state.deliver(11, first);
+    let (reply, mut answer) = tokio::sync::oneshot::channel();
+    state.settle(retry.clone(), Ok(12), reply);
+    let answer = answer.try_recv().expect("answered").expect("the retry was accepted");
+    assert_eq!(
+        (answer.commit_id, answer.position.offset, answer.duplicate),
+        (retry.commit_id, 12, false)
+    );
+    assert!(state.early.is_empty());
+}
+
+/// A retry acked past the next offset waits for the records before it; when the first record
+/// of its command is accepted there, the retry's own record is fenced and its caller is told
+/// the command's acceptance, a duplicate — not left without an answer.
+#[test]
+fn a_retry_acked_past_the_next_offset_is_answered_when_the_first_record_is_judged() {
+    let mut state = ready_at(10);
+    let first = next_commit("doc-a", &Head::default());
+    state.begin(&first);
+    let (reply, _failed) = tokio::sync::oneshot::channel();
+    state.settle(
+        first.clone(),
+        Err(EventLogError::Unavailable("timed out".into())),
+        reply,
+    );
+    let mut retry = next_commit("doc-a", &Head::default());
+    retry.command_id = first.command_id;
+    state.begin(&retry);
+    let (reply, mut answer) = tokio::sync::oneshot::channel();
+    state.settle(retry, Ok(11), reply);
+    assert!(answer.try_recv().is_err(), "offset 10 is not judged yet");
+    state.deliver(10, first.clone());
+    let answer = answer.try_recv().expect("answered").expect("the command is in the log");
+    assert_eq!(
+        (answer.commit_id, answer.position.offset, answer.duplicate),
+        (first.commit_id, 10, true)
+    );
+    assert_eq!(state.next, 12);
+    assert!(state.early.is_empty() && state.waiting.is_empty() && state.inflight_heads.is_empty());
+}
+
+/// The tail may judge an own record before the broker's report for it arrives, and the report
+/// may then be a failure (a timeout after the record landed): the judgement stands.
+#[test]
+fn a_record_judged_before_its_produce_reported_a_failure_is_answered_with_the_judgement() {
+    let mut state = ready_at(10);
+    let record = next_commit("doc-a", &Head::default());
+    state.begin(&record);
+    state.deliver(10, record.clone());
+    let (reply, mut answer) = tokio::sync::oneshot::channel();
+    state.settle(
+        record.clone(),
+        Err(EventLogError::Unavailable("timed out".into())),
+        reply,
+    );
+    let answer = answer.try_recv().expect("answered").expect("the record is in the log");
+    assert_eq!((answer.commit_id, answer.duplicate), (record.commit_id, false));
+    assert!(state.early.is_empty());
+}
