@@ -818,6 +818,52 @@ async fn delivered(sub: &mut dyn infra::eventlog::Subscription, count: usize) ->
     seen
 }
 
+/// A record that does not decode, keyed like a stream's commits (`<stream id>@…`): a read of
+/// the stream from the log steps over it like any reader. It used to fail the read, and with
+/// it every command on that stream at an owner that had to read the stream first (one
+/// restored from snapshots).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_keyed_like_a_stream_that_does_not_decode_leaves_the_stream_readable_and_writable() {
+    let prefix = fresh_prefix();
+    let first = kafka_with(&prefix, None).await;
+    let s = stream("doc-keyed-stray");
+    first
+        .append(commit(&s, ExpectedVersion::NoStream, vec![event(1)]))
+        .await
+        .unwrap();
+    let partition = infra::eventlog::partition_for(&s.stream_id, first.partitions());
+    write_state_record(
+        &format!("{prefix}.doc.events"),
+        partition as i32,
+        &format!("{}@{}", s.stream_id, Uuid::now_v7()),
+        b"not a commit",
+    )
+    .await;
+    first
+        .append(commit(&s, ExpectedVersion::Exact(1), vec![event(2)]))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1_500)).await; // a snapshot interval or two
+    first.shutdown().await;
+
+    let second = kafka_with(&prefix, None).await;
+    wait_owning(&second, 6).await;
+    let versions: Vec<u64> = second
+        .read_stream(&s)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.version)
+        .collect();
+    assert_eq!(versions, vec![1, 2]);
+    let next = second
+        .append(commit(&s, ExpectedVersion::Exact(2), vec![event(3)]))
+        .await
+        .unwrap();
+    assert_eq!(next.first_version, 3);
+    second.shutdown().await;
+}
+
 /// A record on an events topic that does not decode as a commit (anyone with broker access
 /// can write one) is stepped over by plain and shared subscriptions alike, and the commits
 /// before and after it in its partition are delivered. A subscription used to fail the whole

@@ -389,7 +389,16 @@ impl KafkaLog {
                         if !key.starts_with(prefix.as_bytes()) {
                             return Ok(());
                         }
-                        let record = CommitRecord::decode(payload)?;
+                        // Anyone with broker access can write a record under any key: one that
+                        // does not decode is no commit of this stream, stepped over as every
+                        // subscription steps over it.
+                        let record = match CommitRecord::decode(payload) {
+                            Ok(record) => record,
+                            Err(e) => {
+                                tracing::warn!(stream_id = wanted.stream_id, offset, error = %e, "undecodable record keyed like the stream stepped over");
+                                return Ok(());
+                            }
+                        };
                         if record.stream_id == wanted.stream_id
                             && heads.admit(&record) == super::super::chain::Admission::Accepted
                         {
