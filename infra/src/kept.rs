@@ -47,7 +47,11 @@ impl<K: Hash + Eq, T: Clone> KeptReads<K, T> {
     const MAX: usize = 10_000;
 
     /// What was read for `key` at `generation` less than a TTL ago.
-    pub fn get(&self, key: &K, generation: u64) -> Option<T> {
+    pub fn get<Q>(&self, key: &Q, generation: u64) -> Option<T>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         let (kept, read_at, read_gen) = entries.get(key)?;
         (*read_gen == generation && read_at.elapsed() < Self::TTL).then(|| kept.clone())
