@@ -423,7 +423,9 @@ impl Cluster {
     }
 
     /// Waits until every steady instance answers a signed-in request (`/api/me` loads the
-    /// caller's stream, so it needs that stream's owner).
+    /// caller's stream, so it needs that stream's owner) and the steady instances together own
+    /// every partition, each restored: the first instance to join owns them all for a moment,
+    /// and a load begun then meets the handover's 503s and counts them as refusals.
     pub(crate) async fn await_steady(&self, within: Duration) -> anyhow::Result<()> {
         let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
         let token = login(&http, &self.idp_url(), DEV_KANG.0).await?;
@@ -441,7 +443,20 @@ impl Cluster {
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
         }
-        Ok(())
+        loop {
+            let mut owned = Vec::new();
+            for public in self.steady_urls() {
+                owned.push(ownership(&http, &public).await);
+            }
+            if divided(&owned) {
+                return Ok(());
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "the steady instances did not divide the partitions within {within:?}: {owned:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
     }
 
     pub(crate) async fn stop_all(&mut self) {
@@ -454,6 +469,48 @@ impl Cluster {
             broker.terminate().await;
         }
     }
+}
+
+/// What one instance's `/metrics` says it owns: partitions owned and restored, partitions
+/// there are, partitions assigned and not ready. `None` while it does not answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Ownership {
+    owned: u64,
+    total: u64,
+    not_ready: u64,
+}
+
+async fn ownership(http: &reqwest::Client, public: &str) -> Option<Ownership> {
+    let text = http
+        .get(format!("{public}/metrics"))
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    let gauge = |name: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.trim().parse::<f64>().ok())
+            .map(|v| v as u64)
+    };
+    Some(Ownership {
+        owned: gauge("erp_eventlog_partitions_owned")?,
+        total: gauge("erp_eventlog_partitions_total")?,
+        not_ready: gauge("erp_eventlog_partitions_not_ready")?,
+    })
+}
+
+/// Whether the instances, all answering, own every partition between them, each its share
+/// (there are more partitions than instances), none waiting on a restore.
+fn divided(instances: &[Option<Ownership>]) -> bool {
+    let Some(all) = instances.iter().copied().collect::<Option<Vec<_>>>() else {
+        return false;
+    };
+    let total = all.first().map_or(0, |o| o.total);
+    total > 0
+        && all.iter().all(|o| o.total == total && o.owned > 0 && o.not_ready == 0)
+        && all.iter().map(|o| o.owned).sum::<u64>() == total
 }
 
 fn bind(port: u16) -> String {
@@ -470,4 +527,30 @@ async fn wait_tcp(port: u16, within: Duration) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{divided, Ownership};
+
+    fn owns(owned: u64, not_ready: u64) -> Option<Ownership> {
+        Some(Ownership {
+            owned,
+            total: 42,
+            not_ready,
+        })
+    }
+
+    #[test]
+    fn the_partitions_are_divided_once_the_instances_own_all_of_them_restored() {
+        assert!(divided(&[owns(21, 0), owns(21, 0)]));
+        assert!(!divided(&[owns(42, 0), owns(0, 0)]), "the first to join holds them all");
+        assert!(
+            !divided(&[owns(20, 0), owns(21, 0)]),
+            "one partition is still restoring"
+        );
+        assert!(!divided(&[owns(21, 1), owns(21, 0)]), "a partition is stuck restoring");
+        assert!(!divided(&[owns(42, 0), None]), "an instance does not answer");
+        assert!(!divided(&[]));
+    }
 }
