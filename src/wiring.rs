@@ -119,7 +119,7 @@ pub async fn embedded(data_dir: &Path) -> anyhow::Result<(Arc<dyn EventLog>, pro
         EmbeddedLog::open(data_dir.join("log"), EmbeddedOptions::default(), Upcasters::default())
             .with_context(|| format!("opening the embedded log in {}", data_dir.display()))?,
     );
-    let read_model = SqlReadModel::connect(&format!("sqlite://{}?mode=rwc", data_dir.join("read.db").display()))
+    let read_model = SqlReadModel::connect(&infra::readmodel::sql::sqlite_url(&data_dir.join("read.db")))
         .await
         .context("opening the read model")?;
     Ok((log.clone(), projector::Projector::new(log, read_model)))
@@ -228,4 +228,24 @@ pub fn pdf_renderer() -> Option<Vec<String>> {
         "--disable-gpu".into(),
         "--no-first-run".into(),
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    /// A data directory is a path, not a URL: `%20`, `?` and `#` in its name are characters of
+    /// the name. The read model's URL used to carry them raw, so SQLite's URL parser opened
+    /// another path (`%20` read as a space) or cut the name at `?`/`#`, and `erp up` failed to
+    /// open its read model in such a directory.
+    #[tokio::test]
+    async fn an_embedded_data_directory_named_with_url_characters_opens_its_read_model_there() {
+        let base = tempfile::tempdir().unwrap();
+        let dir = base.path().join("erp%20data #1?x=y");
+        let (_log, _projector) = super::embedded(&dir).await.expect("the read model opens");
+        assert!(dir.join("read.db").exists());
+        assert_eq!(
+            std::fs::read_dir(base.path()).unwrap().count(),
+            1,
+            "nothing opened beside it"
+        );
+    }
 }

@@ -82,7 +82,7 @@ impl SqlReadModel {
         let (reads, checkpoints) = if sqlite {
             let checkpointer = open_pool(url, 1, true).await?;
             (
-                Reads::Sqlite(Arc::new(SqliteReads::open(sqlite_path(url))?)),
+                Reads::Sqlite(Arc::new(SqliteReads::open(&sqlite_path(url))?)),
                 Some(Arc::new(checkpoint_in_background(checkpointer))),
             )
         } else {
@@ -168,12 +168,27 @@ impl SqlReadModel {
 }
 
 /// The file a `sqlite:` URL names (`sqlite://path?params` or `sqlite:path`).
-fn sqlite_path(url: &str) -> &str {
+fn sqlite_path(url: &str) -> String {
     let path = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
         .unwrap_or(url);
-    path.split_once('?').map_or(path, |(p, _)| p)
+    let path = path.split_once('?').map_or(path, |(p, _)| p);
+    percent_encoding::percent_decode_str(path)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// The URL of a SQLite database file at `path`, created if missing. A path is not a URL: the
+/// characters a URL reads otherwise (`%` an escape, `?` the query, `#` the fragment) are
+/// escaped, so the file opened is the one named, whatever the directory is called.
+pub fn sqlite_url(path: &std::path::Path) -> String {
+    const SPECIAL: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS.add(b'%').add(b'?').add(b'#');
+    let path = path.to_string_lossy();
+    format!(
+        "sqlite://{}?mode=rwc",
+        percent_encoding::utf8_percent_encode(&path, SPECIAL)
+    )
 }
 
 /// Copies committed WAL pages into the database file on `pool`'s connection after each write
@@ -307,6 +322,18 @@ impl ApprovalViews for SqlReadModel {
         match shadow {
             Shadow::Sql(shadow) => self.discard_shadow(shadow).await,
             _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The readers, the checkpointer and a replay's shadow find the file from the store's URL:
+    /// the path they take from it is the one the URL was made for.
+    #[test]
+    fn a_sqlite_url_gives_back_the_path_it_was_made_for() {
+        for path in ["/srv/erp/read.db", "/tmp/erp%20data #1?x=y/read.db", "/데이터/결재 100%/read.db"] {
+            assert_eq!(super::sqlite_path(&super::sqlite_url(std::path::Path::new(path))), path);
         }
     }
 }

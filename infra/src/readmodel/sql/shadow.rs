@@ -99,7 +99,7 @@ impl SqlReadModel {
                 }
             }
             SqlShadow {
-                url: format!("sqlite://{file}?mode=rwc"),
+                url: super::sqlite_url(std::path::Path::new(&file)),
                 place: ShadowPlace::SqliteFile(file),
             }
         };
