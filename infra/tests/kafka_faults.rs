@@ -818,6 +818,40 @@ async fn delivered(sub: &mut dyn infra::eventlog::Subscription, count: usize) ->
     seen
 }
 
+/// A record that does not decode, last in its partition when the partition's next owner
+/// restores it: the owner's position moves past it as past any record, and the partition
+/// becomes ready. The tail used to step over it without telling the partition, which then
+/// waited for a record that would never come: every append to it answered 503 until another
+/// writer wrote there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partition_whose_last_record_does_not_decode_is_restored_and_written_to() {
+    let prefix = fresh_prefix();
+    let first = kafka_with(&prefix, None).await;
+    let s = stream("doc-stray-last");
+    first
+        .append(commit(&s, ExpectedVersion::NoStream, vec![event(1)]))
+        .await
+        .unwrap();
+    let partition = infra::eventlog::partition_for(&s.stream_id, first.partitions());
+    first.shutdown().await;
+    write_state_record(
+        &format!("{prefix}.doc.events"),
+        partition as i32,
+        "stray",
+        b"not a commit",
+    )
+    .await;
+
+    let second = kafka_with(&prefix, None).await;
+    wait_owning(&second, 6).await;
+    let next = second
+        .append(commit(&s, ExpectedVersion::Exact(1), vec![event(2)]))
+        .await
+        .unwrap();
+    assert_eq!(next.first_version, 2);
+    second.shutdown().await;
+}
+
 /// A record that does not decode, keyed like a stream's commits (`<stream id>@…`): a read of
 /// the stream from the log steps over it like any reader. It used to fail the read, and with
 /// it every command on that stream at an owner that had to read the stream first (one

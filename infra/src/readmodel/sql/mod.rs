@@ -332,7 +332,11 @@ mod tests {
     /// the path they take from it is the one the URL was made for.
     #[test]
     fn a_sqlite_url_gives_back_the_path_it_was_made_for() {
-        for path in ["/srv/erp/read.db", "/tmp/erp%20data #1?x=y/read.db", "/데이터/결재 100%/read.db"] {
+        for path in [
+            "/srv/erp/read.db",
+            "/tmp/erp%20data #1?x=y/read.db",
+            "/데이터/결재 100%/read.db",
+        ] {
             assert_eq!(super::sqlite_path(&super::sqlite_url(std::path::Path::new(path))), path);
         }
     }

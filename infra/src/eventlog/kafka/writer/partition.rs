@@ -93,14 +93,17 @@ impl PartitionState {
     /// there, so nothing the tail could deliver sits between, and their answers need not wait
     /// for the tail's next fetch (delivery reports are settled on tasks of their own, so the
     /// commit at `n + 1` is often settled before the one at `n`).
-    pub(super) fn apply(&mut self, offset: u64, record: CommitRecord) {
+    ///
+    /// `None` is a record that did not decode: no reader accepts it, so it moves no head, but
+    /// the partition's position moves past it as past any record.
+    pub(super) fn apply(&mut self, offset: u64, record: Option<CommitRecord>) {
         let reply = self.waiting.remove(&offset).map(|(_, reply)| reply);
         self.judge(offset, record, reply);
         while !self.restoring {
             let Some((record, reply)) = self.waiting.remove(&self.next) else {
                 break;
             };
-            self.judge(self.next, record, Some(reply));
+            self.judge(self.next, Some(record), Some(reply));
         }
     }
 
@@ -109,12 +112,22 @@ impl PartitionState {
     /// under its commit id. A record fenced after its command was accepted (a retry whose first
     /// record landed though its produce reported a failure) is answered with that acceptance,
     /// a duplicate: the command is in the log, once.
-    fn judge(&mut self, offset: u64, record: CommitRecord, reply: Option<oneshot::Sender<Answer>>) {
+    fn judge(&mut self, offset: u64, record: Option<CommitRecord>, reply: Option<oneshot::Sender<Answer>>) {
         if offset < self.next {
             return;
         }
         self.next = offset + 1;
         self.replayed += 1;
+        if let Some(record) = record {
+            self.rule_r(offset, record, reply);
+        }
+        if !self.ready && !self.restoring && self.next >= self.target {
+            self.ready = true;
+        }
+    }
+
+    /// Rule R for the decoded record at `offset`, answered as [`Self::judge`] says.
+    fn rule_r(&mut self, offset: u64, record: CommitRecord, reply: Option<oneshot::Sender<Answer>>) {
         let answer = match self.heads.admit(&record) {
             Admission::Accepted => {
                 if record.first_version == 1 {
@@ -161,14 +174,23 @@ impl PartitionState {
             }
             None => {}
         }
-        if !self.ready && !self.restoring && self.next >= self.target {
-            self.ready = true;
-        }
     }
 
     /// Takes a record the tail delivered: held while restoring (up to [`MAX_BUFFERED`]),
     /// otherwise judged by rule R at once.
     pub(super) fn deliver(&mut self, offset: u64, record: CommitRecord) -> Delivery {
+        self.take(offset, Some(record))
+    }
+
+    /// Takes a record the tail could not decode, in its place among the others: held while
+    /// restoring, dropped while refilling past `next` (it is read again), otherwise stepped
+    /// over — the position moves past it, and a partition whose last record it is becomes
+    /// ready as with any last record.
+    pub(super) fn step_over(&mut self, offset: u64) -> Delivery {
+        self.take(offset, None)
+    }
+
+    fn take(&mut self, offset: u64, record: Option<CommitRecord>) -> Delivery {
         if self.restoring {
             if self.overflow_from.is_some() {
                 return Delivery::Held;
@@ -235,7 +257,7 @@ impl PartitionState {
             ))
         } else if offset == self.next && !self.restoring {
             let commit_id = record.commit_id;
-            self.apply(offset, record);
+            self.apply(offset, Some(record));
             self.early
                 .remove(&commit_id)
                 .unwrap_or_else(|| Err(EventLogError::Corrupt("own record was not judged at its offset".into())))

@@ -116,8 +116,9 @@ pub(super) struct PartitionState {
     /// earlier assignment (revoked and given back while it ran) must not overwrite it.
     pub(super) generation: u64,
     pub(super) restoring: bool,
-    /// Records the tail delivered while restoring, at most [`MAX_BUFFERED`].
-    pub(super) buffered: Vec<(u64, CommitRecord)>,
+    /// Records the tail delivered while restoring, at most [`MAX_BUFFERED`] (`None`: one that
+    /// did not decode, stepped over in its place).
+    pub(super) buffered: Vec<(u64, Option<CommitRecord>)>,
     /// The first record dropped because `buffered` was full (the partition is then paused).
     pub(super) overflow_from: Option<u64>,
     /// After an overflow, until the tail delivers `next` again: records beyond it were

@@ -47,16 +47,16 @@ pub(super) async fn drive(
                     let Some(state) = shared.state(&key) else { continue };
                     let offset = message.offset() as u64;
                     let record = match CommitRecord::decode(message.payload().unwrap_or_default()) {
-                        Ok(record) => record,
+                        Ok(record) => Some(record),
                         Err(e) => {
-                            tracing::error!(topic = message.topic(), offset, error = %e, "undecodable record skipped by R");
-                            if let Ok(mut s) = state.lock() { s.next = s.next.max(offset + 1); }
-                            continue;
+                            tracing::error!(topic = message.topic(), offset, error = %e, "undecodable record stepped over by R");
+                            None
                         }
                     };
-                    let delivery = match state.lock() {
-                        Ok(mut s) => s.deliver(offset, record),
-                        Err(_) => Delivery::Held,
+                    let delivery = match (state.lock(), record) {
+                        (Ok(mut s), Some(record)) => s.deliver(offset, record),
+                        (Ok(mut s), None) => s.step_over(offset),
+                        (Err(_), _) => Delivery::Held,
                     };
                     match delivery {
                         Delivery::BecameReady => report(&shared, &state),

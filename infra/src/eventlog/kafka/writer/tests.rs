@@ -414,9 +414,9 @@ fn a_stream_moved_after_the_checked_offset_is_not_stuck() {
     let log = heads_by_r(std::slice::from_ref(&first));
     let mut state = assignment(1);
     state.restoring = false;
-    state.apply(0, first.clone());
+    state.apply(0, Some(first.clone()));
     let second = next_commit("doc-1", &state.heads.head("doc-1"));
-    state.apply(1, second);
+    state.apply(1, Some(second));
     assert_eq!(state.heads.version("doc-1"), 2);
     assert!(stuck_streams(&state, &log, 1).is_empty());
 }
@@ -656,4 +656,35 @@ fn a_record_judged_before_its_produce_reported_a_failure_is_answered_with_the_ju
     let answer = answer.try_recv().expect("answered").expect("the record is in the log");
     assert_eq!((answer.commit_id, answer.duplicate), (record.commit_id, false));
     assert!(state.early.is_empty());
+}
+
+/// Refilling after an overflow, the tail may still hand over records fetched past `next`
+/// before it was sent back: one that does not decode is dropped with them, not stepped over
+/// past the records before it, which rule R has yet to judge.
+#[test]
+fn an_undecodable_record_fetched_past_a_refill_is_read_again_in_its_place() {
+    let mut state = ready_at(10);
+    state.refilling = true;
+    assert_eq!(state.step_over(12), Delivery::Held);
+    assert_eq!(state.next, 10);
+    let record = next_commit("doc-a", &Head::default());
+    assert_eq!(state.deliver(10, record.clone()), Delivery::Applied);
+    assert_eq!(state.step_over(11), Delivery::Applied);
+    assert_eq!((state.next, state.heads.version("doc-a")), (12, 1));
+}
+
+/// A record that does not decode, held while restoring, moves the position in its place when
+/// the restore ends: last in the partition, it makes the partition ready.
+#[test]
+fn an_undecodable_record_last_in_a_restored_partition_makes_it_ready() {
+    let shared = shared_with(assignment(1));
+    {
+        let state = shared.state(&key()).unwrap();
+        let mut s = state.lock().unwrap();
+        assert_eq!(s.deliver(5, next_commit("doc-a", &Head::default())), Delivery::Held);
+        assert_eq!(s.step_over(6), Delivery::Held);
+    }
+    finish_restore(&shared, &key(), 1, restored(0, 5, 7)).expect("current assignment");
+    assert_eq!(read(&shared, |s| s.next), 7);
+    assert_eq!(read(&shared, |s| u64::from(s.ready)), 1);
 }
