@@ -119,7 +119,7 @@ pub async fn embedded(data_dir: &Path) -> anyhow::Result<(Arc<dyn EventLog>, pro
         EmbeddedLog::open(data_dir.join("log"), EmbeddedOptions::default(), Upcasters::default())
             .with_context(|| format!("opening the embedded log in {}", data_dir.display()))?,
     );
-    let read_model = SqlReadModel::connect(&infra::readmodel::sql::sqlite_url(&data_dir.join("read.db")))
+    let read_model = SqlReadModel::connect(&infra::readmodel::sql::sqlite_url(&data_dir.join("read.db"))?)
         .await
         .context("opening the read model")?;
     Ok((log.clone(), projector::Projector::new(log, read_model)))
@@ -247,5 +247,17 @@ mod tests {
             1,
             "nothing opened beside it"
         );
+    }
+
+    /// A relative data directory: its first component is not a URL's host, and `..` in it is
+    /// the directory's, not the URL's to fold away.
+    #[tokio::test]
+    async fn a_relative_data_directory_opens_its_read_model_there() {
+        let base = tempfile::Builder::new().prefix("erp data ").tempdir_in(".").unwrap();
+        let name = base.path().file_name().unwrap().to_str().unwrap();
+        std::fs::create_dir(base.path().join("my data")).unwrap();
+        let dir = std::path::PathBuf::from(format!("{name}/my data/../결재 data"));
+        let (_log, _projector) = super::embedded(&dir).await.expect("the read model opens");
+        assert!(base.path().join("결재 data").join("read.db").exists());
     }
 }

@@ -256,7 +256,7 @@ pub async fn run(
             .unwrap_or_else(|| logs[0].1.clone())
     };
     println!("\nrebuild of the approval views (document, timeline, inbox, feed), replay mode:");
-    let sqlite = SqlReadModel::connect(&infra::readmodel::sql::sqlite_url(&dir.path().join("read.db"))).await?;
+    let sqlite = SqlReadModel::connect(&infra::readmodel::sql::sqlite_url(&dir.path().join("read.db"))?).await?;
     rebuild(
         "SQLite (embedded default)",
         log_for(events),
@@ -264,7 +264,11 @@ pub async fn run(
         events,
     )
     .await?;
-    print_floor(&infra::readmodel::sql::sqlite_url(&dir.path().join("floor.db")), events).await?;
+    print_floor(
+        &infra::readmodel::sql::sqlite_url(&dir.path().join("floor.db"))?,
+        events,
+    )
+    .await?;
     if let Some(url) = mysql {
         let n = mysql_events.min(events);
         let store = SqlReadModel::connect(&url).await?;
@@ -279,7 +283,8 @@ pub async fn run(
     }
     if let Some(url) = mongo {
         let n = mongo_events.min(events);
-        let scratch = SqlReadModel::connect(&infra::readmodel::sql::sqlite_url(&dir.path().join("scratch.db"))).await?;
+        let scratch =
+            SqlReadModel::connect(&infra::readmodel::sql::sqlite_url(&dir.path().join("scratch.db"))?).await?;
         let views = MongoViews::connect(&url, &format!("bench{}", Uuid::now_v7().simple())).await?;
         let projector = projector::Projector::new(log_for(n), scratch).with_views(Arc::new(views));
         rebuild(&format!("MongoDB wire ({n} events)"), log_for(n), projector, n).await?;

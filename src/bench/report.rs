@@ -198,7 +198,7 @@ pub async fn run(employees: usize, mysql: Option<String>) -> anyhow::Result<()> 
         employees * days,
         started.elapsed().as_secs_f64()
     );
-    let sqlite = SqlReadModel::connect(&infra::readmodel::sql::sqlite_url(&dir.path().join("read.db"))).await?;
+    let sqlite = SqlReadModel::connect(&infra::readmodel::sql::sqlite_url(&dir.path().join("read.db"))?).await?;
     measure("SQLite (embedded)", log.clone(), sqlite, employees).await?;
     if let Some(url) = mysql {
         let store = SqlReadModel::connect(&url).await?;

@@ -181,14 +181,26 @@ fn sqlite_path(url: &str) -> String {
 
 /// The URL of a SQLite database file at `path`, created if missing. A path is not a URL: the
 /// characters a URL reads otherwise (`%` an escape, `?` the query, `#` the fragment) are
-/// escaped, so the file opened is the one named, whatever the directory is called.
-pub fn sqlite_url(path: &std::path::Path) -> String {
+/// escaped, and the path is made absolute with its directory resolved (a relative path's
+/// first component would be read as the URL's host, and `..` folded away by the URL rather
+/// than by the file system), so every connection opens the file named, whatever the
+/// directory is called.
+pub fn sqlite_url(path: &std::path::Path) -> std::io::Result<String> {
     const SPECIAL: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS.add(b'%').add(b'?').add(b'#');
-    let path = path.to_string_lossy();
-    format!(
+    let path = match (path.parent(), path.file_name()) {
+        (Some(dir), Some(name)) if dir.exists() => dir.canonicalize()?.join(name),
+        _ => std::path::absolute(path)?,
+    };
+    let path = path.to_str().ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{} is not valid UTF-8", path.display()),
+        )
+    })?;
+    Ok(format!(
         "sqlite://{}?mode=rwc",
-        percent_encoding::utf8_percent_encode(&path, SPECIAL)
-    )
+        percent_encoding::utf8_percent_encode(path, SPECIAL)
+    ))
 }
 
 /// Copies committed WAL pages into the database file on `pool`'s connection after each write
@@ -337,7 +349,8 @@ mod tests {
             "/tmp/erp%20data #1?x=y/read.db",
             "/데이터/결재 100%/read.db",
         ] {
-            assert_eq!(super::sqlite_path(&super::sqlite_url(std::path::Path::new(path))), path);
+            let url = super::sqlite_url(std::path::Path::new(path)).unwrap();
+            assert_eq!(super::sqlite_path(&url), path);
         }
     }
 }

@@ -99,7 +99,8 @@ impl SqlReadModel {
                 }
             }
             SqlShadow {
-                url: super::sqlite_url(std::path::Path::new(&file)),
+                url: super::sqlite_url(std::path::Path::new(&file))
+                    .map_err(|e| StoreError::Unavailable(format!("the shadow's path {file}: {e}")))?,
                 place: ShadowPlace::SqliteFile(file),
             }
         };
