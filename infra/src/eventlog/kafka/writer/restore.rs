@@ -146,16 +146,17 @@ pub(super) fn finish_restore(shared: &Shared, key: &Key, generation: u64, restor
         }
         s.dirty.extend(snapshots.stale_last);
         s.next = start;
-        s.target = target;
+        // Past the records dropped from a full buffer, whatever end the restore read: the
+        // replay below must not make the partition ready before the refill has read them.
+        let refill_from = s.overflow_from.take();
+        s.target = refill_from.map_or(target, |offset| target.max(offset + 1));
         s.restoring = false;
         let buffered = std::mem::take(&mut s.buffered);
         for (offset, record) in buffered {
             s.apply(offset, record);
         }
-        let refill_from = s.overflow_from.take();
-        if let Some(offset) = refill_from {
+        if refill_from.is_some() {
             s.refilling = true;
-            s.target = s.target.max(offset + 1);
         }
         if s.next >= s.target {
             s.ready = true;

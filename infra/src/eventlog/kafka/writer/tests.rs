@@ -688,3 +688,28 @@ fn an_undecodable_record_last_in_a_restored_partition_makes_it_ready() {
     assert_eq!(read(&shared, |s| s.next), 7);
     assert_eq!(read(&shared, |s| u64::from(s.ready)), 1);
 }
+
+/// Records keep arriving while a restore runs, so the buffer can overflow past the end the
+/// restore read: the partition is not ready (nor announced) until the refill has read the
+/// records it dropped, whatever that end was.
+#[test]
+fn a_restore_that_overflowed_past_its_target_is_not_ready_until_the_refill_ends() {
+    let shared = shared_with(assignment(1));
+    let record = CommitRecord::build(&new_commit(), 0, "", chrono::Utc::now());
+    let state = shared.state(&key()).unwrap();
+    {
+        let mut s = state.lock().unwrap();
+        for offset in 0..=MAX_BUFFERED as u64 {
+            s.deliver(offset, record.clone());
+        }
+    }
+    let finished = finish_restore(&shared, &key(), 1, restored(0, 0, 100)).unwrap();
+    assert_eq!(
+        finished,
+        Finished {
+            ready: false,
+            refill_from: Some(MAX_BUFFERED as u64)
+        }
+    );
+    assert!(!state.lock().unwrap().ready);
+}
