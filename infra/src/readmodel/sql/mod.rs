@@ -187,10 +187,19 @@ fn sqlite_path(url: &str) -> String {
 /// directory is called.
 pub fn sqlite_url(path: &std::path::Path) -> std::io::Result<String> {
     const SPECIAL: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS.add(b'%').add(b'?').add(b'#');
-    let path = match (path.parent(), path.file_name()) {
-        (Some(dir), Some(name)) if dir.exists() => dir.canonicalize()?.join(name),
-        _ => std::path::absolute(path)?,
-    };
+    let name = path.file_name().ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{} names no file", path.display()),
+        )
+    })?;
+    // The directory must exist (SQLite creates the file, not its directory): resolving it
+    // leaves no `..` for the URL to fold differently.
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let path = dir.canonicalize()?.join(name);
     let path = path.to_str().ok_or_else(|| {
         std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
@@ -344,13 +353,19 @@ mod tests {
     /// the path they take from it is the one the URL was made for.
     #[test]
     fn a_sqlite_url_gives_back_the_path_it_was_made_for() {
-        for path in [
-            "/srv/erp/read.db",
-            "/tmp/erp%20data #1?x=y/read.db",
-            "/데이터/결재 100%/read.db",
-        ] {
-            let url = super::sqlite_url(std::path::Path::new(path)).unwrap();
-            assert_eq!(super::sqlite_path(&url), path);
+        let base = tempfile::tempdir().unwrap();
+        let base = base.path().canonicalize().unwrap();
+        for dir in ["erp", "erp%20data #1?x=y", "결재 100%", "a:b [c] ^|\\"] {
+            std::fs::create_dir(base.join(dir)).unwrap();
+            let path = base.join(dir).join("read.db");
+            let url = super::sqlite_url(&path).unwrap();
+            assert_eq!(std::path::Path::new(&super::sqlite_path(&url)), path);
+            let opened =
+                sqlx::sqlite::SqliteConnectOptions::try_from(&url.parse::<sqlx::any::AnyConnectOptions>().unwrap())
+                    .unwrap();
+            assert_eq!(opened.get_filename(), path, "the file sqlx opens");
         }
+        let missing = base.join("missing").join("..").join("read.db");
+        assert!(super::sqlite_url(&missing).is_err(), "a directory that is not there");
     }
 }
