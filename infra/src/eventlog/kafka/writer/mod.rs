@@ -22,9 +22,12 @@
 //!    by `append_timeout`: an append never hangs, it answers 503 and the commit's fate is left
 //!    to R (a retry with the same command id gets the first answer). The broker's answer is
 //!    handled on a task of its own, so the in-flight state is settled even when the caller has
-//!    stopped waiting;
+//!    stopped waiting. Each record is answered with its own judgement, kept by commit id: a
+//!    retry is a record of its own, and one fenced after its command was accepted is told that
+//!    acceptance, a duplicate;
 //! 3. **tails** its partitions continuously, so records of a stale writer are seen and judged
-//!    by the same rule;
+//!    by the same rule; a record that does not decode is taken in its place like any other
+//!    (held while restoring), moving the position and accepting nothing;
 //! 4. **announces** each partition it has restored on the owners topic, again every
 //!    `announce_interval` while it owns it (an announcement is a lease, see [`super::owners`]),
 //!    and withdraws it when the partition is revoked or the writer stops;
