@@ -576,6 +576,17 @@ fn a_retry_answered_by_the_first_record_of_its_command_is_a_duplicate() {
     );
 }
 
+/// An own record produced, whose produce then reported a failure (it may have landed anyway).
+fn produce_failed(state: &mut PartitionState, record: &CommitRecord) {
+    state.begin(record);
+    let (reply, _failed) = tokio::sync::oneshot::channel();
+    state.settle(
+        record.clone(),
+        Err(EventLogError::Unavailable("timed out".into())),
+        reply,
+    );
+}
+
 /// The first record of a command fenced (another writer's commit took its version), its retry
 /// accepted: the retry's caller gets its own commit, not the first record's conflict.
 #[test]
@@ -583,13 +594,7 @@ fn a_retry_accepted_after_its_first_record_was_fenced_is_answered_with_its_own_c
     let mut state = ready_at(10);
     let other = next_commit("doc-a", &Head::default());
     let first = next_commit("doc-a", &Head::default());
-    state.begin(&first);
-    let (reply, _failed) = tokio::sync::oneshot::channel();
-    state.settle(
-        first.clone(),
-        Err(EventLogError::Unavailable("timed out".into())),
-        reply,
-    );
+    produce_failed(&mut state, &first);
     let after_other = Head {
         version: 1,
         hash: other.last_hash().to_owned(),
@@ -616,13 +621,7 @@ fn a_retry_accepted_after_its_first_record_was_fenced_is_answered_with_its_own_c
 fn a_retry_acked_past_the_next_offset_is_answered_when_the_first_record_is_judged() {
     let mut state = ready_at(10);
     let first = next_commit("doc-a", &Head::default());
-    state.begin(&first);
-    let (reply, _failed) = tokio::sync::oneshot::channel();
-    state.settle(
-        first.clone(),
-        Err(EventLogError::Unavailable("timed out".into())),
-        reply,
-    );
+    produce_failed(&mut state, &first);
     let mut retry = next_commit("doc-a", &Head::default());
     retry.command_id = first.command_id;
     state.begin(&retry);
