@@ -236,13 +236,9 @@ impl PartitionState {
                 let answer = match self.early.remove(&record.commit_id) {
                     Some(judged) => judged,
                     None => {
-                        if self.inflight_commits.remove(&record.commit_id) {
-                            self.release_inflight(&record);
-                        }
-                        for retry in self.inflight_commands.remove(&record.command_id).unwrap_or_default() {
-                            let _ = retry.send(Err(e.clone()));
-                        }
-                        Err(e)
+                        let answer = Err(e);
+                        self.give_up(&record, &answer);
+                        answer
                     }
                 };
                 let _ = reply.send(answer);
@@ -261,11 +257,31 @@ impl PartitionState {
             self.early
                 .remove(&commit_id)
                 .unwrap_or_else(|| Err(EventLogError::Corrupt("own record was not judged at its offset".into())))
+        } else if offset < self.next && !self.restoring {
+            // The tail passed this offset without a judgement for this record: it could not
+            // read it back. None will come, so the caller is told now and the record stops
+            // counting toward its stream's tentative head.
+            let answer = Err(EventLogError::Corrupt(format!(
+                "own record at offset {offset} was read back as no commit"
+            )));
+            self.give_up(&record, &answer);
+            answer
         } else {
             self.waiting.insert(offset, (record, reply));
             return;
         };
         let _ = reply.send(answer);
+    }
+
+    /// Gives up on an own record no judgement will come for here: it stops counting toward its
+    /// stream's tentative head, and the retries of its command waiting on it are told `answer`.
+    fn give_up(&mut self, record: &CommitRecord, answer: &Answer) {
+        if self.inflight_commits.remove(&record.commit_id) {
+            self.release_inflight(record);
+        }
+        for retry in self.inflight_commands.remove(&record.command_id).unwrap_or_default() {
+            let _ = retry.send(answer.clone());
+        }
     }
 
     pub(super) fn revoke(&mut self) {

@@ -712,3 +712,21 @@ fn a_restore_that_overflowed_past_its_target_is_not_ready_until_the_refill_ends(
     );
     assert!(!state.lock().unwrap().ready);
 }
+
+/// The tail passed this writer's own record before its acknowledgement came and could not
+/// read it back (the writer's own encoding would have to be broken): no judgement will come
+/// for that offset, so the caller is told at once and the record's in-flight marks are
+/// released — the stream's next append is decided on its accepted head, not refused behind a
+/// record that never counted.
+#[test]
+fn an_own_record_the_tail_could_not_read_back_is_answered_and_released() {
+    let mut state = ready_at(10);
+    let record = next_commit("doc-a", &Head::default());
+    state.begin(&record);
+    assert_eq!(state.step_over(10), Delivery::Applied);
+    let (reply, mut answer) = tokio::sync::oneshot::channel();
+    state.settle(record.clone(), Ok(10), reply);
+    assert!(matches!(answer.try_recv(), Ok(Err(EventLogError::Corrupt(_)))));
+    assert!(state.waiting.is_empty() && state.inflight_heads.is_empty() && state.inflight_commits.is_empty());
+    assert_eq!(state.tentative_head("doc-a").version, 0);
+}
