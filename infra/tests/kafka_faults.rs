@@ -308,8 +308,7 @@ async fn failover_after_kill_9_loses_no_acknowledged_commit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_writer_restores_heads_and_command_ids_from_the_state_topic() {
     let prefix = fresh_prefix();
-    let first = kafka_with(&prefix, None).await;
-    wait_owning(&first, 6).await;
+    let first = sole_owner(&prefix).await;
     let s = stream("restart-1");
     let mut commits = Vec::new();
     for v in 0..10 {
@@ -319,8 +318,7 @@ async fn a_restarted_writer_restores_heads_and_command_ids_from_the_state_topic(
     tokio::time::sleep(Duration::from_millis(1_500)).await; // a snapshot interval or two
     first.shutdown().await;
 
-    let second = kafka_with(&prefix, None).await;
-    wait_owning(&second, 6).await;
+    let second = sole_owner(&prefix).await;
     let reports = second.restore_reports();
     assert!(
         reports.iter().any(|r| r.streams_from_snapshot > 0),
@@ -370,8 +368,7 @@ async fn a_restarted_writer_restores_heads_and_command_ids_from_the_state_topic(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retry_of_a_command_acknowledged_long_before_a_handover_gets_its_first_answer() {
     let prefix = fresh_prefix();
-    let first = kafka_with(&prefix, None).await;
-    wait_owning(&first, 6).await;
+    let first = sole_owner(&prefix).await;
     let s = stream("old-retry-1");
     let mut commits = Vec::new();
     for v in 0..40 {
@@ -381,8 +378,7 @@ async fn a_retry_of_a_command_acknowledged_long_before_a_handover_gets_its_first
     tokio::time::sleep(Duration::from_millis(1_500)).await; // a snapshot interval or two
     first.shutdown().await;
 
-    let second = kafka_with(&prefix, None).await;
-    wait_owning(&second, 6).await;
+    let second = sole_owner(&prefix).await;
     let (oldest, first_answer) = &commits[0];
     let found = second.find_command(&s, oldest.command_id).await.unwrap();
     assert_eq!(
@@ -398,8 +394,7 @@ async fn a_retry_of_a_command_acknowledged_long_before_a_handover_gets_its_first
     assert_eq!((retry.commit_id, retry.first_version), (first_answer.commit_id, 1));
     // And straight after a handover, before anything read the stream.
     second.shutdown().await;
-    let third = kafka_with(&prefix, None).await;
-    wait_owning(&third, 6).await;
+    let third = sole_owner(&prefix).await;
     let (second_oldest, its_answer) = &commits[1];
     let retry = third.append(second_oldest.clone()).await.unwrap();
     assert!(retry.duplicate);
@@ -557,6 +552,19 @@ async fn write_state_record(state_topic: &str, partition: i32, key: &str, payloa
         .unwrap();
 }
 
+/// Writes a record under `key` on partition `partition` of the doc events topic, as anyone
+/// with broker access can: the fault tests' record that is not a commit.
+async fn write_stray(prefix: &str, partition: u32, key: &str, payload: &[u8]) {
+    write_state_record(&format!("{prefix}.doc.events"), partition as i32, key, payload).await;
+}
+
+/// A writer on `prefix` that owns every partition (the only one running).
+async fn sole_owner(prefix: &str) -> infra::eventlog::kafka::KafkaLog {
+    let log = kafka_with(prefix, None).await;
+    wait_owning(&log, 6).await;
+    log
+}
+
 /// The records of one key in one partition of a topic, in offset order, as stored.
 fn payloads_of_key(topic: &str, partition: i32, key: &str) -> Vec<Vec<u8>> {
     use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -610,8 +618,7 @@ async fn forwarded_read(log: &infra::eventlog::kafka::KafkaLog, s: &StreamRef) -
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_owner_restored_from_snapshots_serves_forwarded_reads_of_streams_it_never_replayed() {
     let prefix = fresh_prefix();
-    let first = kafka_with(&prefix, None).await;
-    wait_owning(&first, 6).await;
+    let first = sole_owner(&prefix).await;
     let s = stream("employee-7");
     for v in 0..5 {
         first
@@ -622,8 +629,7 @@ async fn an_owner_restored_from_snapshots_serves_forwarded_reads_of_streams_it_n
     tokio::time::sleep(Duration::from_millis(1_500)).await; // snapshotted and committed
     first.shutdown().await;
 
-    let second = kafka_with(&prefix, None).await;
-    wait_owning(&second, 6).await;
+    let second = sole_owner(&prefix).await;
     assert_eq!(forwarded_read(&second, &s).await, (1..=5).collect::<Vec<_>>());
     second
         .append(commit(&s, ExpectedVersion::Exact(5), vec![event(5)]))
@@ -652,8 +658,7 @@ async fn a_late_snapshot_from_a_paused_old_owner_does_not_wind_a_stream_back() {
     let state_topic = format!("{prefix}.doc.state");
     let partition = infra::eventlog::partition_for(&s.stream_id, 3) as i32;
 
-    let first = kafka_with(&prefix, None).await;
-    wait_owning(&first, 6).await;
+    let first = sole_owner(&prefix).await;
     for v in 0..5 {
         first
             .append(commit(&s, ExpectedVersion::Exact(v), vec![event(v)]))
@@ -678,8 +683,7 @@ async fn a_late_snapshot_from_a_paused_old_owner_does_not_wind_a_stream_back() {
     // The paused owner wakes up and writes what it held: the head at version 5.
     write_state_record(&state_topic, partition, "paused-1", &stale).await;
 
-    let second = kafka_with(&prefix, None).await;
-    wait_owning(&second, 6).await;
+    let second = sole_owner(&prefix).await;
     let next = second
         .append(commit(&s, ExpectedVersion::Exact(10), vec![event(10)]))
         .await
@@ -705,8 +709,7 @@ async fn a_restore_that_finds_a_stale_snapshot_written_last_writes_the_newest_he
         last["version"].as_u64().unwrap()
     };
 
-    let first = kafka_with(&prefix, None).await;
-    wait_owning(&first, 6).await;
+    let first = sole_owner(&prefix).await;
     for v in 0..3 {
         first
             .append(commit(&s, ExpectedVersion::Exact(v), vec![event(v)]))
@@ -730,8 +733,7 @@ async fn a_restore_that_finds_a_stale_snapshot_written_last_writes_the_newest_he
     write_state_record(&state_topic, partition, "paused-2", &stale).await;
     assert_eq!(last_version(state_topic.clone()).await, 3);
 
-    let second = kafka_with(&prefix, None).await;
-    wait_owning(&second, 6).await;
+    let second = sole_owner(&prefix).await;
     tokio::time::sleep(Duration::from_millis(1_500)).await; // a snapshot interval or two
     assert_eq!(
         last_version(state_topic.clone()).await,
@@ -834,16 +836,9 @@ async fn a_partition_whose_last_record_does_not_decode_is_restored_and_written_t
         .unwrap();
     let partition = infra::eventlog::partition_for(&s.stream_id, first.partitions());
     first.shutdown().await;
-    write_state_record(
-        &format!("{prefix}.doc.events"),
-        partition as i32,
-        "stray",
-        b"not a commit",
-    )
-    .await;
+    write_stray(&prefix, partition, "stray", b"not a commit").await;
 
-    let second = kafka_with(&prefix, None).await;
-    wait_owning(&second, 6).await;
+    let second = sole_owner(&prefix).await;
     let next = second
         .append(commit(&s, ExpectedVersion::Exact(1), vec![event(2)]))
         .await
@@ -866,9 +861,9 @@ async fn a_record_keyed_like_a_stream_that_does_not_decode_leaves_the_stream_rea
         .await
         .unwrap();
     let partition = infra::eventlog::partition_for(&s.stream_id, first.partitions());
-    write_state_record(
-        &format!("{prefix}.doc.events"),
-        partition as i32,
+    write_stray(
+        &prefix,
+        partition,
         &format!("{}@{}", s.stream_id, Uuid::now_v7()),
         b"not a commit",
     )
@@ -880,8 +875,7 @@ async fn a_record_keyed_like_a_stream_that_does_not_decode_leaves_the_stream_rea
     tokio::time::sleep(Duration::from_millis(1_500)).await; // a snapshot interval or two
     first.shutdown().await;
 
-    let second = kafka_with(&prefix, None).await;
-    wait_owning(&second, 6).await;
+    let second = sole_owner(&prefix).await;
     let versions: Vec<u64> = second
         .read_stream(&s)
         .await
@@ -914,13 +908,7 @@ async fn a_record_that_does_not_decode_is_stepped_over_and_the_commits_around_it
         .await
         .unwrap();
     let partition = infra::eventlog::partition_for(&s.stream_id, log.partitions());
-    write_state_record(
-        &format!("{prefix}.doc.events"),
-        partition as i32,
-        "stray",
-        b"{\"not\": \"a commit\"}",
-    )
-    .await;
+    write_stray(&prefix, partition, "stray", b"{\"not\": \"a commit\"}").await;
     let second = log
         .append(commit(&s, ExpectedVersion::Exact(1), vec![event(2)]))
         .await
@@ -943,13 +931,7 @@ async fn a_record_that_does_not_decode_is_stepped_over_and_the_commits_around_it
     assert_eq!(plain.checkpoint().get(&partition), Some(&(second.position.offset + 1)));
     // A stray record last in its partition: the position moves past it, so whoever waits for
     // the log's end (readiness, a replay's catch-up, lag) gets there.
-    write_state_record(
-        &format!("{prefix}.doc.events"),
-        partition as i32,
-        "stray",
-        b"not a commit",
-    )
-    .await;
+    write_stray(&prefix, partition, "stray", b"not a commit").await;
     let end = log.end_offsets("doc").await.unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while plain.checkpoint().get(&partition) != end.get(&partition) && tokio::time::Instant::now() < deadline {
