@@ -952,3 +952,64 @@ async fn a_record_that_does_not_decode_is_stepped_over_and_the_commits_around_it
     shared.close().await;
     log.shutdown().await;
 }
+
+/// A writer fenced out of its group — the broker gave its static membership id to another
+/// member, as it does when a broker restart outlives the writer's session — joins the group
+/// again with a new consumer and owns its partitions again. Its consumer used to stay fenced
+/// for ever: the instance owned nothing for the rest of its life and served only by
+/// forwarding.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_fenced_out_of_its_group_joins_again_and_owns_its_partitions() {
+    let prefix = fresh_prefix();
+    let config = kafka_config(&prefix);
+    let (group, instance_id) = (config.writer_group.clone(), config.instance_id.clone());
+    let topics: Vec<String> = TYPES.iter().map(|t| config.events_topic(t)).collect();
+    let log = infra::eventlog::kafka::KafkaLog::connect(config, upcasters())
+        .await
+        .unwrap();
+    wait_owning(&log, 6).await;
+
+    // An impostor with the writer's membership id takes its place in the group, and stays
+    // until the writer takes the place back (the broker then fences the impostor).
+    let impostor = tokio::task::spawn_blocking(move || {
+        use rdkafka::consumer::{BaseConsumer, Consumer};
+        let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+            .set("bootstrap.servers", kafka_brokers())
+            .set("group.id", &group)
+            .set("group.instance.id", &instance_id)
+            .set("partition.assignment.strategy", "cooperative-sticky")
+            .set("session.timeout.ms", "6000")
+            .set("heartbeat.interval.ms", "500")
+            .create()
+            .unwrap();
+        let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
+        consumer.subscribe(&topics).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while std::time::Instant::now() < deadline {
+            let _ = consumer.poll(Duration::from_millis(100));
+            if consumer.client().fatal_error().is_some() {
+                return true;
+            }
+        }
+        false
+    });
+    // Fenced, the writer stops claiming the partitions the impostor was given.
+    let mut let_go = false;
+    while !impostor.is_finished() {
+        let_go |= log.owned_partitions().is_empty();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(let_go, "the fenced writer went on claiming its partitions");
+    assert!(
+        impostor.await.unwrap(),
+        "the fenced writer never joined its group again (the impostor kept its place)"
+    );
+    wait_owning(&log, 6).await;
+    let s = stream("doc-after-fence");
+    let appended = log
+        .append(commit(&s, ExpectedVersion::NoStream, vec![event(1)]))
+        .await
+        .unwrap();
+    assert_eq!(appended.first_version, 1);
+    log.shutdown().await;
+}

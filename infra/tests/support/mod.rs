@@ -45,10 +45,17 @@ pub fn embedded_at(dir: &std::path::Path) -> Arc<EmbeddedLog> {
     Arc::new(EmbeddedLog::open(dir, EmbeddedOptions::default(), upcasters()).expect("open embedded log"))
 }
 
-pub async fn kafka_with(prefix: &str, group: Option<&str>) -> KafkaLog {
+/// The tests' log configuration on `prefix`: three partitions per type, snapshots twice a
+/// second.
+pub fn kafka_config(prefix: &str) -> KafkaConfig {
     let mut config = KafkaConfig::local(kafka_brokers(), prefix, TYPES);
     config.partitions = 3;
     config.snapshot_interval = Duration::from_millis(500);
+    config
+}
+
+pub async fn kafka_with(prefix: &str, group: Option<&str>) -> KafkaLog {
+    let mut config = kafka_config(prefix);
     if let Some(group) = group {
         config.writer_group = group.to_owned();
     }

@@ -195,7 +195,7 @@ impl Cluster {
             cluster.query = Some(query);
             wait_http(&format!("{}/healthz", url(ports.query())), Duration::from_secs(60)).await?;
         }
-        cluster.await_steady(Duration::from_secs(90), true).await?;
+        cluster.await_steady(Duration::from_secs(90)).await?;
         Ok(cluster)
     }
 
@@ -423,12 +423,12 @@ impl Cluster {
     }
 
     /// Waits until every steady instance answers a signed-in request (`/api/me` loads the
-    /// caller's stream, so it needs that stream's owner) and the steady instances together own
-    /// every partition, each restored. With `each_owns` (a fresh cluster) every instance must
-    /// own its share too: the first instance to join owns them all for a moment, and a load
-    /// begun then meets the handover's 503s and counts them as refusals. After faults, an
-    /// instance may serve by forwarding alone, so only the whole is asked for.
-    pub(crate) async fn await_steady(&self, within: Duration, each_owns: bool) -> anyhow::Result<()> {
+    /// caller's stream, so it needs that stream's owner) and the steady instances have divided
+    /// the partitions: together they own every one, each restored, and each owns its share. On
+    /// a fresh cluster the first instance to join owns them all for a moment, and a load begun
+    /// then meets the handover's 503s and counts them as refusals; after the faults, an
+    /// instance that owns nothing was fenced out of the writer group and never came back.
+    pub(crate) async fn await_steady(&self, within: Duration) -> anyhow::Result<()> {
         let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
         let token = login(&http, &self.idp_url(), DEV_KANG.0).await?;
         let deadline = Instant::now() + within;
@@ -450,7 +450,7 @@ impl Cluster {
             for public in self.steady_urls() {
                 owned.push(ownership(&http, &public).await);
             }
-            if divided(&owned, each_owns) {
+            if divided(&owned) {
                 return Ok(());
             }
             anyhow::ensure!(
@@ -503,17 +503,15 @@ async fn ownership(http: &reqwest::Client, public: &str) -> Option<Ownership> {
     })
 }
 
-/// Whether the instances, all answering, own every partition between them (with `each_owns`,
-/// each its share: there are more partitions than instances), none waiting on a restore.
-fn divided(instances: &[Option<Ownership>], each_owns: bool) -> bool {
+/// Whether the instances, all answering, own every partition between them, each its share
+/// (there are more partitions than instances), none waiting on a restore.
+fn divided(instances: &[Option<Ownership>]) -> bool {
     let Some(all) = instances.iter().copied().collect::<Option<Vec<_>>>() else {
         return false;
     };
     let total = all.first().map_or(0, |o| o.total);
     total > 0
-        && all
-            .iter()
-            .all(|o| o.total == total && (o.owned > 0 || !each_owns) && o.not_ready == 0)
+        && all.iter().all(|o| o.total == total && o.owned > 0 && o.not_ready == 0)
         && all.iter().map(|o| o.owned).sum::<u64>() == total
 }
 
@@ -547,24 +545,17 @@ mod tests {
 
     #[test]
     fn the_partitions_are_divided_once_the_instances_own_all_of_them_restored() {
-        assert!(divided(&[owns(21, 0), owns(21, 0)], true));
+        assert!(divided(&[owns(21, 0), owns(21, 0)]));
         assert!(
-            !divided(&[owns(42, 0), owns(0, 0)], true),
-            "the first to join holds them all"
+            !divided(&[owns(42, 0), owns(0, 0)]),
+            "the first to join holds them all, or the other was fenced out"
         );
         assert!(
-            divided(&[owns(42, 0), owns(0, 0)], false),
-            "after faults the whole will do"
-        );
-        assert!(
-            !divided(&[owns(20, 0), owns(21, 0)], false),
+            !divided(&[owns(20, 0), owns(21, 0)]),
             "one partition is still restoring"
         );
-        assert!(
-            !divided(&[owns(21, 1), owns(21, 0)], false),
-            "a partition is stuck restoring"
-        );
-        assert!(!divided(&[owns(42, 0), None], false), "an instance does not answer");
-        assert!(!divided(&[], false));
+        assert!(!divided(&[owns(21, 1), owns(21, 0)]), "a partition is stuck restoring");
+        assert!(!divided(&[owns(42, 0), None]), "an instance does not answer");
+        assert!(!divided(&[]));
     }
 }

@@ -70,7 +70,7 @@ async fn campaign(args: &ChaosArgs, cluster: &mut cluster::Cluster) -> anyhow::R
     }
     println!("== settling: waiting for every started document's commands to end");
     driver.finish().await;
-    cluster.await_steady(Duration::from_secs(90), false).await?;
+    cluster.await_steady(Duration::from_secs(90)).await?;
     let report = checks::run(args, cluster, &driver).await?;
     report.print(&args.faults);
     Ok(report.passed())

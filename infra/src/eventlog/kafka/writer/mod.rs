@@ -54,15 +54,15 @@
 //! 503: their records, if they landed, are judged by R like any other, and a retry with the same
 //! command id on the new owner returns the first result. The group rebalances cooperatively
 //! (`cooperative-sticky`): a join or leave moves only the partitions that change hands, so the
-//! others are neither revoked nor restored again.
+//! others are neither revoked nor restored again. A writer the group fences out (membership is
+//! static, and the broker gave its id to a newer member) gives up every partition the same way
+//! and joins again with a new consumer ([`rebalance`]).
 
 use super::config::KafkaConfig;
-use super::support::unavailable;
 use crate::eventlog::EventLogError;
 use health::check_heads_periodically;
-use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::producer::FutureProducer;
-use state::{GroupConsumer, OwnerContext, Shared};
+use state::Shared;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tasks::{announce, drive};
@@ -71,18 +71,8 @@ use tokio::sync::watch;
 impl Writers {
     pub(super) fn start(config: Arc<KafkaConfig>, producer: FutureProducer) -> Result<Arc<Self>, EventLogError> {
         let (shared, notes) = Shared::new(config.clone());
-        let consumer: StreamConsumer<OwnerContext> = config
-            .consumer_config(&config.writer_group)
-            .set("group.instance.id", &config.instance_id)
-            // Incremental rebalances: a join or leave moves only the partitions that change
-            // hands; the rest stay assigned, restored and serving.
-            .set("partition.assignment.strategy", "cooperative-sticky")
-            .create_with_context(OwnerContext { shared: shared.clone() })
-            .map_err(unavailable)?;
-        let topics: Vec<String> = config.stream_types.iter().map(|t| config.events_topic(t)).collect();
-        let topic_refs: Vec<&str> = topics.iter().map(String::as_str).collect();
+        let consumer = rebalance::join(&shared)?;
         if config.write {
-            consumer.subscribe(&topic_refs).map_err(unavailable)?;
             // What the group divides, so that the sum of what the instances own can be
             // compared with it (ErpNoPartitionOwner).
             metrics::gauge!("erp_eventlog_partitions_total")
@@ -104,12 +94,7 @@ impl Writers {
         if config.write && !config.head_check_interval.is_zero() {
             tokio::spawn(check_heads_periodically(Arc::downgrade(&writers), stopped.clone()));
         }
-        let task = tokio::spawn(drive(
-            Arc::new(GroupConsumer(Some(consumer))),
-            shared,
-            producer,
-            stopped,
-        ));
+        let task = tokio::spawn(drive(Arc::new(consumer), shared, producer, stopped));
         if let Ok(mut slot) = writers.task.lock() {
             *slot = Some(task);
         }

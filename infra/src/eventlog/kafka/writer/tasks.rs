@@ -2,6 +2,7 @@
 //! announcer of owned partitions, and the snapshotter that covers each committed offset.
 
 use super::health::report;
+use super::rebalance::rejoin;
 use super::restore::restore;
 use super::state::{Delivery, GroupConsumer, Key, Note, Shared, StreamSnapshot};
 use crate::eventlog::codec::CommitRecord;
@@ -16,10 +17,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
-/// The writer's event loop: tails owned partitions, restores new ones, snapshots, and leaves
-/// the group on stop.
+/// The writer's event loop: tails owned partitions, restores new ones, snapshots, joins the
+/// group again when it was fenced out, and leaves the group on stop.
 pub(super) async fn drive(
-    consumer: Arc<GroupConsumer>,
+    mut consumer: Arc<GroupConsumer>,
     shared: Arc<Shared>,
     producer: FutureProducer,
     mut stopped: watch::Receiver<bool>,
@@ -70,10 +71,16 @@ pub(super) async fn drive(
                         Delivery::Held | Delivery::Applied => {}
                     }
                 }
-                Err(e) => {
-                    tracing::warn!(error = %e, "writer consumer error");
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
+                Err(e) => match consumer.client().fatal_error() {
+                    Some((_, why)) => match rejoin(&shared, &why, &mut stopped).await {
+                        Some(rejoined) => consumer = Arc::new(rejoined),
+                        None => break,
+                    },
+                    None => {
+                        tracing::warn!(error = %e, "writer consumer error");
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                },
             }
         }
     }
@@ -81,13 +88,7 @@ pub(super) async fn drive(
     consumer.unsubscribe();
     // Let the revoke callback run and the leave reach the broker.
     let _ = tokio::time::timeout(Duration::from_millis(500), consumer.recv()).await;
-    if let Ok(mut states) = shared.states.lock() {
-        for (_, state) in states.drain() {
-            if let Ok(mut s) = state.lock() {
-                s.revoke();
-            }
-        }
-    }
+    shared.revoke_all();
 }
 
 /// Announces the partitions this instance owns on the owners topic, and keeps announcing
