@@ -13,10 +13,10 @@
 use super::state::{GroupConsumer, Key, Note, OwnerContext, PartitionState, RestoreRound, Shared};
 use crate::eventlog::kafka::support::{count_rebalance, unavailable};
 use crate::eventlog::EventLogError;
+use rdkafka::consumer::Consumer;
 use rdkafka::consumer::{BaseConsumer, ConsumerContext, Rebalance};
-use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::ClientContext;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -30,30 +30,38 @@ const REJOIN_PAUSE: Duration = Duration::from_secs(1);
 /// restores' offset lookups).
 pub(super) fn join(shared: &Arc<Shared>) -> Result<GroupConsumer, EventLogError> {
     let config = &shared.config;
-    let consumer: StreamConsumer<OwnerContext> = config
+    let consumer = config
         .consumer_config(&config.writer_group)
         .set("group.instance.id", &config.instance_id)
         // Incremental rebalances: a join or leave moves only the partitions that change
         // hands; the rest stay assigned, restored and serving.
         .set("partition.assignment.strategy", "cooperative-sticky")
-        .create_with_context(OwnerContext { shared: shared.clone() })
+        .create_with_context(OwnerContext {
+            shared: shared.clone(),
+            retired: AtomicBool::new(false),
+        })
         .map_err(unavailable)?;
+    // Wrapped before anything can fail, so that even then it is closed aside.
+    let consumer = GroupConsumer(Some(consumer));
     if config.write {
         let topics: Vec<String> = config.stream_types.iter().map(|t| config.events_topic(t)).collect();
         let topic_refs: Vec<&str> = topics.iter().map(String::as_str).collect();
         consumer.subscribe(&topic_refs).map_err(unavailable)?;
     }
-    Ok(GroupConsumer(Some(consumer)))
+    Ok(consumer)
 }
 
-/// After the group fenced this instance's consumer (a fatal error: it will never deliver
-/// again), gives up every partition and joins with a new consumer, pausing [`REJOIN_PAUSE`]
-/// before each try. `None` when the writer is stopped meanwhile.
+/// After the group fenced `fenced` out (a fatal error: it will never deliver again), gives up
+/// every partition and joins with a new consumer, pausing [`REJOIN_PAUSE`] before each try.
+/// The fenced consumer is retired first, so its close, wherever it runs, cannot revoke the
+/// new consumer's partitions. `None` when the writer is stopped meanwhile.
 pub(super) async fn rejoin(
     shared: &Arc<Shared>,
+    fenced: &GroupConsumer,
     why: &str,
     stopped: &mut watch::Receiver<bool>,
 ) -> Option<GroupConsumer> {
+    fenced.context().retired.store(true, Ordering::Release);
     tracing::error!(
         instance = %shared.config.instance_id,
         error = why,
@@ -63,14 +71,16 @@ pub(super) async fn rejoin(
     if let Ok(mut assigned) = shared.assigned.lock() {
         assigned.clear();
     }
-    count_rebalance(&shared.config.writer_group, "rejoined");
     loop {
         tokio::select! {
             _ = stopped.changed() => return None,
             _ = tokio::time::sleep(REJOIN_PAUSE) => {}
         }
         match join(shared) {
-            Ok(consumer) => return Some(consumer),
+            Ok(consumer) => {
+                count_rebalance(&shared.config.writer_group, "rejoined");
+                return Some(consumer);
+            }
             Err(e) => tracing::warn!(error = %e, "could not join the writer group again"),
         }
     }
@@ -114,6 +124,9 @@ impl ClientContext for OwnerContext {}
 
 impl ConsumerContext for OwnerContext {
     fn pre_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if self.retired.load(Ordering::Acquire) {
+            return;
+        }
         if let Rebalance::Revoke(tpl) = rebalance {
             let keys = tpl
                 .elements()
@@ -128,6 +141,9 @@ impl ConsumerContext for OwnerContext {
     }
 
     fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if self.retired.load(Ordering::Acquire) {
+            return;
+        }
         if let Rebalance::Assign(tpl) = rebalance {
             // A partition paused by an earlier assignment's full restore buffer starts afresh.
             if let Err(e) = consumer.resume(tpl) {

@@ -81,9 +81,13 @@ where
             Ok(restored) => return finish_restore(shared, key, generation, restored),
             Err(e) => {
                 shared.restore_failures.fetch_add(1, Ordering::Relaxed);
+                // The assignment's own count (the health report's): a newer assignment of the
+                // partition did not fail.
                 if let Some(state) = shared.state(key) {
                     if let Ok(mut s) = state.lock() {
-                        s.restore_failures += 1;
+                        if s.generation == generation {
+                            s.restore_failures += 1;
+                        }
                     }
                 }
                 tracing::error!(stream_type = %key.0, partition = key.1, error = %e, retry_in_ms = backoff.as_millis() as u64, "restore failed");

@@ -253,6 +253,10 @@ impl Shared {
 /// `Assign` only those added, so every other partition keeps its state, restored and serving.
 pub(super) struct OwnerContext {
     pub(super) shared: Arc<Shared>,
+    /// Set when the group fenced this consumer out and a new one took its place: whatever
+    /// its close still calls back about belongs to the old membership, and the partitions'
+    /// states (by then the new consumer's) are not its to touch.
+    pub(super) retired: std::sync::atomic::AtomicBool,
 }
 
 /// The writer-group consumer, closed on a thread of its own when the last handle goes.
@@ -260,7 +264,8 @@ pub(super) struct OwnerContext {
 /// librdkafka's close runs a final rebalance whose `assign` can wait forever on a group that
 /// is still joining (seen when a log is dropped right after `connect`); a close on the
 /// dropping thread would then hang a tokio runtime's shutdown. Closing aside keeps every drop
-/// prompt, and process exit ends a close that never returns.
+/// prompt, and process exit ends a close that never returns. (A consumer the group fenced out
+/// closes at once: librdkafka refuses its close with the fatal error and calls nothing back.)
 pub(super) struct GroupConsumer(pub(super) Option<StreamConsumer<OwnerContext>>);
 
 impl std::ops::Deref for GroupConsumer {

@@ -72,7 +72,7 @@ pub(super) async fn drive(
                     }
                 }
                 Err(e) => match consumer.client().fatal_error() {
-                    Some((_, why)) => match rejoin(&shared, &why, &mut stopped).await {
+                    Some((_, why)) => match rejoin(&shared, &consumer, &why, &mut stopped).await {
                         Some(rejoined) => consumer = Arc::new(rejoined),
                         None => break,
                     },

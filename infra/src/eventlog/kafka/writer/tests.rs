@@ -469,6 +469,34 @@ async fn failed_restores_are_counted_for_the_partition_and_in_total() {
     assert_eq!(read(&shared, |s| s.restore_failures), 3);
 }
 
+/// A restore that fails after its partition was revoked and given back (or after the writer
+/// joined its group again) is the old assignment's failure: the new one's count, which the
+/// health report shows for a partition not ready, stays its own.
+#[tokio::test]
+async fn a_restore_failing_for_an_old_assignment_is_not_counted_against_the_new_one() {
+    let shared = shared_with(assignment(1));
+    let load = {
+        let shared = shared.clone();
+        move || {
+            replace_state(&shared, assignment(2));
+            Err(EventLogError::Unavailable("broker restarting".into()))
+        }
+    };
+    let ended = tokio::time::timeout(
+        Duration::from_secs(5),
+        restore_with(&shared, &key(), 1, Duration::from_millis(1), load),
+    )
+    .await;
+    assert_eq!(ended, Ok(None), "the old assignment's restore gives up");
+    assert_eq!(
+        shared.restore_failures.load(Ordering::Relaxed),
+        1,
+        "a failed restore all the same"
+    );
+    assert_eq!(read(&shared, |s| s.generation), 2);
+    assert_eq!(read(&shared, |s| s.restore_failures), 0);
+}
+
 #[tokio::test]
 async fn an_append_and_its_retry_end_unavailable_within_the_append_timeout_when_no_answer_comes() {
     let writers = writers_without_a_broker(Duration::from_secs(120));
@@ -729,4 +757,29 @@ fn an_own_record_the_tail_could_not_read_back_is_answered_and_released() {
     assert!(matches!(answer.try_recv(), Ok(Err(EventLogError::Corrupt(_)))));
     assert!(state.waiting.is_empty() && state.inflight_heads.is_empty() && state.inflight_commits.is_empty());
     assert_eq!(state.tentative_head("doc-a").version, 0);
+}
+
+/// The callbacks of a consumer the group fenced out, once a new one took its place, touch
+/// nothing: the partitions' states are by then the new consumer's. A live one's revoke drops
+/// the state and withdraws the announcement.
+#[test]
+fn a_retired_consumers_revoke_leaves_the_new_consumers_partitions_alone() {
+    use rdkafka::consumer::{ConsumerContext, Rebalance};
+    let shared = shared_with(assignment(2));
+    let context = |retired: bool| OwnerContext {
+        shared: shared.clone(),
+        retired: std::sync::atomic::AtomicBool::new(retired),
+    };
+    // The callbacks are given the consumer they run on; they read only their own context.
+    let consumer: BaseConsumer<OwnerContext> = ClientConfig::new()
+        .set("bootstrap.servers", "127.0.0.1:9")
+        .set("group.id", "t.writers")
+        .create_with_context(context(false))
+        .unwrap();
+    let mut revoked = rdkafka::TopicPartitionList::new();
+    revoked.add_partition("t.doc.events", 0);
+    context(true).pre_rebalance(&consumer, &Rebalance::Revoke(&revoked));
+    assert_eq!(read(&shared, |s| s.generation), 2, "kept");
+    context(false).pre_rebalance(&consumer, &Rebalance::Revoke(&revoked));
+    assert!(shared.state(&key()).is_none(), "revoked");
 }
