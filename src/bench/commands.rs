@@ -2,8 +2,8 @@
 //! processes on a broker (see the module docs of [`super`]).
 
 use super::harness::{
-    hello_floor, login, on_generator_runtime, one_rate, open_loop, start_server, told_to_wait, Outcome, Row,
-    BENCH_PARTITIONS,
+    hello_floor, load_client, login, on_generator_runtime, one_rate, open_loop, start_server, told_to_wait, Outcome,
+    Row, BENCH_PARTITIONS,
 };
 use anyhow::Context;
 use command_api::seed::{DEV_KANG, HR, PLATFORM, PLATFORM_LEAD};
@@ -292,7 +292,7 @@ async fn command_rates(
     seconds: u64,
 ) -> anyhow::Result<Vec<Row>> {
     let url = &urls[0];
-    let http = reqwest::Client::builder().pool_max_idle_per_host(512).build()?;
+    let http = load_client()?;
     let tokens = match mix {
         Mix::CheckIn => punchers(&http, url, login_url).await?,
         Mix::Approvals => Vec::new(),

@@ -157,6 +157,16 @@ pub(crate) fn told_to_wait(response: &reqwest::Response, otherwise: Duration, ca
         .map_or(otherwise, |s| Duration::from_secs(s).min(cap))
 }
 
+/// The load generator's HTTP client: it keeps every connection it opens for the next request
+/// (reqwest's default; no cap on idle connections). With a cap, every connection over it is
+/// closed as its answer arrives; once answers slow down under overload, the generator opens
+/// new ones for the next requests and closes them again, and on this box the kernel's search
+/// for a free port among twenty thousand TIME_WAIT sockets took most of the generator's time
+/// — a collapse of the client's own, which the bench then reported as the server's.
+pub(crate) fn load_client() -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder().build()
+}
+
 /// How one request ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Outcome {
@@ -165,11 +175,24 @@ pub(crate) enum Outcome {
     Failed,
 }
 
-/// Runs `rate` requests per second for `seconds`, open loop; `request(i)` builds the i-th.
+/// How many requests the generator has in flight at most, each on a connection of its own, as
+/// an ingress or load balancer keeps a bounded pool of connections to the instances it fronts.
+/// A request scheduled while all are busy waits for one, and the wait counts in its latency
+/// (open loop). Without a bound, a moment's stall under overload had the generator open
+/// thousands of connections at once, and setting them up took the cores the server needed.
+pub(crate) const CONNECTIONS: usize = 1024;
+
+/// Runs `rate` requests per second for `seconds`, open loop, at most [`CONNECTIONS`] at once;
+/// `request(i)` builds the i-th.
 pub(crate) async fn one_rate(rate: u32, seconds: u64, request: impl Fn(usize) -> reqwest::RequestBuilder) -> Row {
+    let connections = Arc::new(tokio::sync::Semaphore::new(CONNECTIONS));
     open_loop(rate, seconds, |i| {
         let request = request(i);
+        let connection = connections.clone().acquire_owned();
         async move {
+            let Ok(_connection) = connection.await else {
+                return Outcome::Failed;
+            };
             match request.send().await {
                 // A GraphQL answer with `errors` is a failure even under HTTP 200.
                 Ok(r) if r.status().is_success() => match r.bytes().await {
@@ -250,7 +273,7 @@ pub(crate) async fn hello_floor(rates: &[u32], seconds: u64) -> anyhow::Result<(
     tokio::spawn(async move { axum::serve(listener, app).await });
     let rates = rates.to_vec();
     on_generator_runtime(async move {
-        let http = reqwest::Client::builder().pool_max_idle_per_host(512).build()?;
+        let http = load_client()?;
         println!("\nfloor, same run: axum hello-world, same generator");
         for rate in rates {
             let row = one_rate(rate, seconds, |_| http.post(&url).body("{}")).await;

@@ -1,6 +1,6 @@
 //! `erp bench queries`: the GraphQL API under open-loop load (see [`super`]).
 
-use super::harness::{hello_floor, login, one_rate, primary_key_floor, start_up_child};
+use super::harness::{hello_floor, load_client, login, one_rate, primary_key_floor, start_up_child};
 use command_api::seed::PLATFORM_LEAD;
 use serde_json::json;
 use std::time::Duration;
@@ -13,7 +13,7 @@ pub(crate) async fn queries(url: Option<String>, rates: &[u32], seconds: u64) ->
             (url, Some(server))
         }
     };
-    let http = reqwest::Client::builder().pool_max_idle_per_host(512).build()?;
+    let http = load_client()?;
     let lead = login(&http, &url, PLATFORM_LEAD.0).await?;
     let graphql = |query: &str| {
         http.post(format!("{url}/graphql"))
