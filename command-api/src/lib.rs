@@ -297,10 +297,10 @@ pub struct Application {
 }
 
 impl Application {
-    /// Binds `addr` (port 0 picks a free port) to serve `router`.
+    /// Binds `addr` (port 0 picks a free port) to serve `router` ([`edge::listen`]).
     pub async fn bind(addr: SocketAddr, router: Router) -> std::io::Result<Self> {
         Ok(Self {
-            listener: tokio::net::TcpListener::bind(addr).await?,
+            listener: edge::listen(addr)?,
             router,
             front: false,
         })

@@ -379,6 +379,7 @@ async fn command_rates(
         })
         .await;
         println!("{} {:>12.2}", row.columns(), row.shed_p99.as_secs_f64() * 1e3);
+        row.queue_note().into_iter().for_each(|note| println!("{note}"));
         let saturated = row.p99 > Duration::from_millis(500);
         rows.push(row);
         if saturated {

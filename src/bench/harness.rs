@@ -10,6 +10,7 @@ use infra::eventlog::embedded::{EmbeddedLog, EmbeddedOptions};
 use infra::eventlog::kafka::{KafkaConfig, KafkaLog};
 use infra::eventlog::{streams, EventLog, Upcasters};
 use serde_json::json;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -127,6 +128,11 @@ pub(crate) struct Row {
     pub(crate) shed_p99: Duration,
     /// Successful answers per second.
     pub(crate) achieved: f64,
+    /// Requests that waited a millisecond or more in the generator for a connection
+    /// ([`CONNECTIONS`]), and the p99 of those waits: time inside the latencies above that
+    /// the server did not spend.
+    pub(crate) queued: usize,
+    pub(crate) queued_p99: Duration,
 }
 
 impl Row {
@@ -145,6 +151,17 @@ impl Row {
             self.achieved
         )
     }
+
+    /// A line to print under the row when requests waited in the generator for a connection.
+    pub(crate) fn queue_note(&self) -> Option<String> {
+        (self.queued > 0).then(|| {
+            format!(
+                "        ({} requests waited in the generator for one of its {CONNECTIONS} connections, p99 {:.2} ms)",
+                self.queued,
+                self.queued_p99.as_secs_f64() * 1e3
+            )
+        })
+    }
 }
 
 /// How long a refusal asks the client to wait (`Retry-After` in seconds), at most `cap`;
@@ -157,14 +174,15 @@ pub(crate) fn told_to_wait(response: &reqwest::Response, otherwise: Duration, ca
         .map_or(otherwise, |s| Duration::from_secs(s).min(cap))
 }
 
-/// The load generator's HTTP client: it keeps every connection it opens for the next request
-/// (reqwest's default; no cap on idle connections). With a cap, every connection over it is
-/// closed as its answer arrives; once answers slow down under overload, the generator opens
-/// new ones for the next requests and closes them again, and on this box the kernel's search
+/// The load generator's HTTP client: it keeps every connection it opens for the next request,
+/// up to [`CONNECTIONS`] per server — as many as it ever has busy at once ([`one_rate`]), so
+/// none is closed for being one too many. With a lower cap (512), every connection over it was
+/// closed as its answer arrived; once answers slowed down under overload, the generator opened
+/// new ones for the next requests and closed them again, and on this box the kernel's search
 /// for a free port among twenty thousand TIME_WAIT sockets took most of the generator's time
 /// — a collapse of the client's own, which the bench then reported as the server's.
 pub(crate) fn load_client() -> reqwest::Result<reqwest::Client> {
-    reqwest::Client::builder().build()
+    reqwest::Client::builder().pool_max_idle_per_host(CONNECTIONS).build()
 }
 
 /// How one request ended.
@@ -175,38 +193,73 @@ pub(crate) enum Outcome {
     Failed,
 }
 
-/// How many requests the generator has in flight at most, each on a connection of its own, as
-/// an ingress or load balancer keeps a bounded pool of connections to the instances it fronts.
-/// A request scheduled while all are busy waits for one, and the wait counts in its latency
-/// (open loop). Without a bound, a moment's stall under overload had the generator open
-/// thousands of connections at once, and setting them up took the cores the server needed.
+/// How many requests the generator has in flight at most to each server, as an ingress or
+/// load balancer keeps a bounded pool of connections to each instance it fronts. A request
+/// scheduled while all are busy waits, and the wait counts in its latency (open loop); a row
+/// says how many waited ([`Row::queue_note`]). Without a bound, a moment's stall under
+/// overload had the generator open thousands of connections at once, and setting them up took
+/// the cores the server needed.
 pub(crate) const CONNECTIONS: usize = 1024;
 
-/// Runs `rate` requests per second for `seconds`, open loop, at most [`CONNECTIONS`] at once;
-/// `request(i)` builds the i-th.
+/// Runs `rate` requests per second for `seconds`, open loop, at most [`CONNECTIONS`] at once
+/// to each server; `request(i)` builds the i-th.
 pub(crate) async fn one_rate(rate: u32, seconds: u64, request: impl Fn(usize) -> reqwest::RequestBuilder) -> Row {
-    let connections = Arc::new(tokio::sync::Semaphore::new(CONNECTIONS));
-    open_loop(rate, seconds, |i| {
-        let request = request(i);
-        let connection = connections.clone().acquire_owned();
+    let slots: Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>> = Mutex::new(HashMap::new());
+    let waits = Arc::new(Mutex::new(Vec::new()));
+    let mut row = open_loop(rate, seconds, |i| {
+        let asked = Instant::now();
+        let (client, request) = request(i).build_split();
+        let server = request
+            .as_ref()
+            .map(|r| r.url().authority().to_owned())
+            .unwrap_or_default();
+        let slot = slots
+            .lock()
+            .map(|mut s| {
+                s.entry(server)
+                    .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(CONNECTIONS)))
+                    .clone()
+            })
+            .ok();
+        let waits = waits.clone();
         async move {
-            let Ok(_connection) = connection.await else {
+            let (Some(slot), Ok(request)) = (slot, request) else {
                 return Outcome::Failed;
             };
-            match request.send().await {
-                // A GraphQL answer with `errors` is a failure even under HTTP 200.
-                Ok(r) if r.status().is_success() => match r.bytes().await {
-                    Ok(body) if !body.windows(9).any(|w| w == b"\"errors\":") => Outcome::Ok,
-                    _ => Outcome::Failed,
-                },
-                Ok(r) if matches!(r.status().as_u16(), 429 | 503) && r.headers().contains_key("retry-after") => {
-                    Outcome::Shed
+            let Ok(_connection) = slot.acquire_owned().await else {
+                return Outcome::Failed;
+            };
+            let waited = asked.elapsed();
+            if waited >= Duration::from_millis(1) {
+                if let Ok(mut w) = waits.lock() {
+                    w.push(waited);
                 }
-                _ => Outcome::Failed,
+            }
+            // Every answer is read to its end while the connection is held, so the connection
+            // goes back to the pool rather than being closed with a body unread.
+            match client.execute(request).await {
+                Ok(r) => {
+                    let (status, told) = (r.status(), r.headers().contains_key("retry-after"));
+                    match r.bytes().await {
+                        // A GraphQL answer with `errors` is a failure even under HTTP 200.
+                        Ok(body) if status.is_success() && !body.windows(9).any(|w| w == b"\"errors\":") => Outcome::Ok,
+                        Ok(_) if matches!(status.as_u16(), 429 | 503) && told => Outcome::Shed,
+                        _ => Outcome::Failed,
+                    }
+                }
+                Err(_) => Outcome::Failed,
             }
         }
     })
-    .await
+    .await;
+    let mut waits = waits.lock().map(|w| w.clone()).unwrap_or_default();
+    waits.sort();
+    row.queued = waits.len();
+    row.queued_p99 = waits
+        .get(((waits.len() as f64 * 0.99) as usize).min(waits.len().saturating_sub(1)))
+        .copied()
+        .unwrap_or_default();
+    row
 }
 
 /// Runs `rate` operations per second for `seconds`, open loop: `start(i)` begins the i-th at
@@ -260,6 +313,8 @@ where
         p999: at(&ok, 0.999),
         shed_p99: at(&shed, 0.99),
         achieved: ok.len() as f64 / wall.as_secs_f64(),
+        queued: 0,
+        queued_p99: Duration::ZERO,
     }
 }
 
@@ -268,7 +323,7 @@ where
 /// any command is decided.
 pub(crate) async fn hello_floor(rates: &[u32], seconds: u64) -> anyhow::Result<()> {
     let app = axum::Router::new().route("/", axum::routing::post(|| async { "{}" }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let listener = command_api::edge::listen("127.0.0.1:0".parse()?)?;
     let url = format!("http://127.0.0.1:{}/", listener.local_addr()?.port());
     tokio::spawn(async move { axum::serve(listener, app).await });
     let rates = rates.to_vec();
@@ -278,6 +333,7 @@ pub(crate) async fn hello_floor(rates: &[u32], seconds: u64) -> anyhow::Result<(
         for rate in rates {
             let row = one_rate(rate, seconds, |_| http.post(&url).body("{}")).await;
             println!("{}", row.columns());
+            row.queue_note().into_iter().for_each(|note| println!("{note}"));
         }
         Ok(())
     })

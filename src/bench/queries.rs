@@ -80,6 +80,7 @@ pub(crate) async fn queries(url: Option<String>, rates: &[u32], seconds: u64) ->
                 row.achieved,
                 row.shed_p99.as_secs_f64() * 1e3
             );
+            row.queue_note().into_iter().for_each(|note| println!("{note}"));
             if row.p99 > Duration::from_millis(500) {
                 break;
             }

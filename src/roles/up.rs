@@ -127,8 +127,7 @@ impl Up {
             .merge(on_workers(live))
             .fallback_service(on_workers(axum::Router::new().fallback_service(web::app())));
         // Bind first: with --port 0 the Host names to accept are known only now.
-        let listener = tokio::net::TcpListener::bind(address)
-            .await
+        let listener = command_api::edge::listen(address)
             .with_context(|| format!("binding {address} (is another erp running? try --port)"))?;
         let port = listener.local_addr()?.port();
         let router = command_api::edge::harden(
