@@ -128,9 +128,10 @@ pub(crate) struct Row {
     pub(crate) shed_p99: Duration,
     /// Successful answers per second.
     pub(crate) achieved: f64,
-    /// Requests that waited a millisecond or more in the generator for a connection
-    /// ([`CONNECTIONS`]), and the p99 of those waits: time inside the latencies above that
-    /// the server did not spend.
+    /// Requests that waited a millisecond or more in the generator between their scheduled
+    /// time and their send — for a connection ([`CONNECTIONS`]) or for the generator's own
+    /// threads — and the p99 of those waits: time inside the latencies above that the server
+    /// did not spend.
     pub(crate) queued: usize,
     pub(crate) queued_p99: Duration,
 }
@@ -152,11 +153,11 @@ impl Row {
         )
     }
 
-    /// A line to print under the row when requests waited in the generator for a connection.
+    /// A line to print under the row when requests waited in the generator before their send.
     pub(crate) fn queue_note(&self) -> Option<String> {
         (self.queued > 0).then(|| {
             format!(
-                "        ({} requests waited in the generator for one of its {CONNECTIONS} connections, p99 {:.2} ms)",
+                "        ({} requests waited 1 ms or more in the generator before their send ({CONNECTIONS} connections), p99 {:.2} ms)",
                 self.queued,
                 self.queued_p99.as_secs_f64() * 1e3
             )
