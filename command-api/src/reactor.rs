@@ -187,7 +187,7 @@ async fn run(state: &AppState) -> Result<(), ApiError> {
                 Err(e) => {
                     // No reader can read it, so none accepts it: stepping over it keeps every
                     // head where a decode would, and numbering goes on behind it.
-                    tracing::warn!(partition = record.partition, offset = record.offset, error = %e, "unreadable approval record stepped over");
+                    subscription.unreadable(record.partition, record.offset, &e);
                     continue;
                 }
             };

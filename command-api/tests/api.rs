@@ -2599,9 +2599,10 @@ async fn both_instances_serve_every_caller_after_a_rebalance() {
 }
 
 /// A record on the approval topic that no reader can decode (a tool's stray write, anyone
-/// with broker access) is stepped over by the numbering process manager. Its subscription
-/// used to fail on it and start again from the beginning, every time, so no document was
-/// numbered again.
+/// with broker access) is stepped over by the numbering process manager, and counted for the
+/// alert on strays. Its subscription used to fail on it and start again from the beginning,
+/// every time, so no document was numbered again; then it stepped over without counting, so
+/// the command role alone never raised the alert.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_unreadable_record_on_the_approval_log_does_not_stop_numbering() {
     use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -2627,6 +2628,29 @@ async fn an_unreadable_record_on_the_approval_log_does_not_stop_numbering() {
             .unwrap();
     }
     approved_and_numbered_within(&app, Duration::from_secs(20)).await;
+    // Each stray counted for the alert, by the reader that stepped over it.
+    let operations = App {
+        base: serve(command_api::metrics_router(&state)).await,
+        http: reqwest::Client::new(),
+        _dir: None,
+    };
+    let series = format!(
+        "erp_eventlog_unreadable_total{{topic=\"{prefix}.{}.events\"}}",
+        streams::APPROVAL
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let text = metrics(&operations).await;
+        let counted = text.lines().find_map(|l| l.strip_prefix(&format!("{series} ")));
+        if counted == Some("4") {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the strays were not counted: {counted:?} in\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     log.shutdown().await;
 }
 

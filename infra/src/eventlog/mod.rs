@@ -187,6 +187,14 @@ pub trait Subscription: Send {
     /// holds the partitions it reads now, and nothing else.
     fn checkpoint(&self) -> &Checkpoint;
 
+    /// A record given as stored bytes ([`Self::next_records`]) that the reader could not read,
+    /// and steps over: reported as the subscription reports one it steps over itself (logged;
+    /// on Kafka counted in `erp_eventlog_unreadable_total` under its topic), so the alert on
+    /// stray records fires from every reader of them.
+    fn unreadable(&self, partition: u32, offset: u64, error: &EventLogError) {
+        tracing::warn!(partition, offset, error = %error, "unreadable record stepped over");
+    }
+
     /// The reader has durably applied everything up to `at`. A shared subscription commits it
     /// to its group, so broker tools show the group's lag; correctness never depends on it.
     fn applied(&mut self, at: &Checkpoint) {

@@ -103,6 +103,7 @@ impl EventLog for KafkaLog {
         consumer.assign(&tpl).map_err(unavailable)?;
         Ok(Box::new(KafkaSubscription {
             consumer,
+            topic,
             checkpoint: from,
         }))
     }

@@ -343,6 +343,10 @@ impl Subscription for SharedSubscription {
         &self.checkpoint
     }
 
+    fn unreadable(&self, partition: u32, offset: u64, error: &EventLogError) {
+        super::subscription::stepped_over(&self.membership.topic, partition, offset, error);
+    }
+
     fn applied(&mut self, at: &Checkpoint) {
         self.uncommitted = Some(at.clone());
         if self.committed_at.elapsed() >= COMMIT_INTERVAL {

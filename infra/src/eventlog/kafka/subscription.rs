@@ -38,11 +38,7 @@ pub(super) async fn gather<C: rdkafka::consumer::ConsumerContext + 'static, T>(
         if !only_held || checkpoint.contains_key(&partition) {
             match make(partition, offset, message.payload().unwrap_or_default()) {
                 Ok(made) => batch.push(made),
-                Err(e) => {
-                    tracing::warn!(topic = message.topic(), partition, offset, error = %e, "unreadable record stepped over");
-                    metrics::counter!("erp_eventlog_unreadable_total", "topic" => message.topic().to_owned())
-                        .increment(1);
-                }
+                Err(e) => stepped_over(message.topic(), partition, offset, &e),
             }
             checkpoint.insert(partition, offset + 1);
         }
@@ -54,6 +50,12 @@ pub(super) async fn gather<C: rdkafka::consumer::ConsumerContext + 'static, T>(
         }
     }
     Ok(batch)
+}
+
+/// Logs and counts a record of `topic` a reader could not read and stepped over.
+pub(super) fn stepped_over(topic: &str, partition: u32, offset: u64, error: &EventLogError) {
+    tracing::warn!(topic, partition, offset, error = %error, "unreadable record stepped over");
+    metrics::counter!("erp_eventlog_unreadable_total", "topic" => topic.to_owned()).increment(1);
 }
 
 /// A record decoded ([`Subscription::next_batch`]).
@@ -76,6 +78,7 @@ fn stored(partition: u32, offset: u64, bytes: &[u8]) -> Result<DeliveredRecord, 
 
 pub(super) struct KafkaSubscription {
     pub(super) consumer: StreamConsumer,
+    pub(super) topic: String,
     pub(super) checkpoint: Checkpoint,
 }
 
@@ -107,5 +110,9 @@ impl Subscription for KafkaSubscription {
 
     fn checkpoint(&self) -> &Checkpoint {
         &self.checkpoint
+    }
+
+    fn unreadable(&self, partition: u32, offset: u64, error: &EventLogError) {
+        stepped_over(&self.topic, partition, offset, error);
     }
 }
