@@ -223,7 +223,7 @@ async fn raw_produce_rates(brokers: &str, rates: &[u32], seconds: u64) -> anyhow
             "\nfloor, same run: raw produce on the same broker at the same rates, open loop, {BENCH_PARTITIONS} partitions, acks=all, idempotent"
         );
         for rate in rates {
-            let row = open_loop(rate, seconds, |i| {
+            let row = open_loop(rate, seconds, |i, _| {
                 let (producer, topic) = (producer.clone(), topic.clone());
                 async move {
                     let key = i.to_string();

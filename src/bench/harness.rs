@@ -207,8 +207,7 @@ pub(crate) const CONNECTIONS: usize = 1024;
 pub(crate) async fn one_rate(rate: u32, seconds: u64, request: impl Fn(usize) -> reqwest::RequestBuilder) -> Row {
     let slots: Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>> = Mutex::new(HashMap::new());
     let waits = Arc::new(Mutex::new(Vec::new()));
-    let mut row = open_loop(rate, seconds, |i| {
-        let asked = Instant::now();
+    let mut row = open_loop(rate, seconds, |i, scheduled| {
         let (client, request) = request(i).build_split();
         let server = request
             .as_ref()
@@ -230,7 +229,7 @@ pub(crate) async fn one_rate(rate: u32, seconds: u64, request: impl Fn(usize) ->
             let Ok(_connection) = slot.acquire_owned().await else {
                 return Outcome::Failed;
             };
-            let waited = asked.elapsed();
+            let waited = scheduled.elapsed();
             if waited >= Duration::from_millis(1) {
                 if let Ok(mut w) = waits.lock() {
                     w.push(waited);
@@ -263,11 +262,11 @@ pub(crate) async fn one_rate(rate: u32, seconds: u64, request: impl Fn(usize) ->
     row
 }
 
-/// Runs `rate` operations per second for `seconds`, open loop: `start(i)` begins the i-th at
+/// Runs `rate` operations per second for `seconds`, open loop: `start(i, scheduled)` begins the i-th at
 /// its scheduled time whether or not earlier ones have ended, and its latency counts from
 /// that time. HTTP requests ([`one_rate`]) and a floor's raw operations share it, so their
 /// rows compare.
-pub(crate) async fn open_loop<F>(rate: u32, seconds: u64, start: impl Fn(usize) -> F) -> Row
+pub(crate) async fn open_loop<F>(rate: u32, seconds: u64, start: impl Fn(usize, Instant) -> F) -> Row
 where
     F: std::future::Future<Output = Outcome> + Send + 'static,
 {
@@ -280,7 +279,7 @@ where
         let scheduled = began + interval * i as u32;
         tokio::time::sleep_until(scheduled.into()).await;
         let latencies = latencies.clone();
-        let operation = start(i);
+        let operation = start(i, scheduled);
         tasks.push(tokio::spawn(async move {
             let outcome = operation.await;
             if let Ok(mut l) = latencies.lock() {

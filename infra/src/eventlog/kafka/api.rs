@@ -101,6 +101,7 @@ impl EventLog for KafkaLog {
                 .map_err(unavailable)?;
         }
         consumer.assign(&tpl).map_err(unavailable)?;
+        super::subscription::count_unreadable_from_zero(&topic);
         Ok(Box::new(KafkaSubscription {
             consumer,
             topic,

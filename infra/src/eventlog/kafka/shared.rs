@@ -198,6 +198,7 @@ impl SharedSubscription {
             .create_with_context(MemberContext(membership.clone()))
             .map_err(unavailable)?;
         consumer.subscribe(&[topic.as_str()]).map_err(unavailable)?;
+        super::subscription::count_unreadable_from_zero(&topic);
         Ok(Self {
             consumer: Arc::new(Member(Some(consumer))),
             membership,

@@ -52,6 +52,14 @@ pub(super) async fn gather<C: rdkafka::consumer::ConsumerContext + 'static, T>(
     Ok(batch)
 }
 
+/// Makes the count of `topic`'s unreadable records a series at zero as a reader starts on
+/// it. A counter first written at its first increment appears at 1 (or more), and the alert's
+/// `increase()` over a series that starts there reads 0: the first strays never raised it.
+pub(super) fn count_unreadable_from_zero(topic: &str) {
+    crate::telemetry::metrics::install();
+    metrics::counter!("erp_eventlog_unreadable_total", "topic" => topic.to_owned()).increment(0);
+}
+
 /// Logs and counts a record of `topic` a reader could not read and stepped over.
 pub(super) fn stepped_over(topic: &str, partition: u32, offset: u64, error: &EventLogError) {
     tracing::warn!(topic, partition, offset, error = %error, "unreadable record stepped over");
