@@ -89,9 +89,8 @@ pub(super) async fn rejoin(
 impl Shared {
     /// Drops the state of each partition taken from this instance: its waiting appends get
     /// 503, its announcement is withdrawn, and restores of the current round never report
-    /// (the next assignment starts a new round). Returns how many it held.
-    pub(super) fn revoke(&self, keys: impl IntoIterator<Item = Key>) -> usize {
-        let mut revoked = 0;
+    /// (the next assignment starts a new round).
+    pub(super) fn revoke(&self, keys: impl IntoIterator<Item = Key>) {
         if let Ok(mut states) = self.states.lock() {
             for key in keys {
                 if let Some(state) = states.remove(&key) {
@@ -99,18 +98,16 @@ impl Shared {
                         state.revoke();
                     }
                     let _ = self.notes.send(Note::Lost(key));
-                    revoked += 1;
                 }
             }
         }
         if let Ok(mut round) = self.round.lock() {
             *round = RestoreRound::default();
         }
-        revoked
     }
 
     /// Drops every partition's state, as a revoke of all of them would.
-    pub(super) fn revoke_all(&self) -> usize {
+    pub(super) fn revoke_all(&self) {
         let held: Vec<Key> = self
             .states
             .lock()
