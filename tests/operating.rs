@@ -121,6 +121,38 @@ async fn the_live_benchmark_holds_more_connections_than_the_per_employee_bound()
     );
 }
 
+/// A benchmark cluster of more command instances than the partitions its writer group divides
+/// is refused at once with the reason: the instances past the count would own nothing, and
+/// the cluster used to wait its whole 90 s for a division that could never come.
+#[tokio::test]
+async fn a_benchmark_cluster_larger_than_its_partitions_is_refused_at_once() {
+    let started = std::time::Instant::now();
+    let (output, _) = erp(
+        &[
+            "bench",
+            "commands",
+            "--kafka",
+            &format!("127.0.0.1:{}", closed_port()),
+            "--instances",
+            "1,61",
+            "--rates",
+            "100",
+            "--seconds",
+            "1",
+        ],
+        &[],
+        Duration::from_secs(60),
+    )
+    .await;
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("61 command instances: the writer group divides 60 partitions"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+}
+
 /// A log written to a pipe or a file (a collector, `erp up 2> log`) is plain text: no
 /// terminal colour codes around the time, level and target.
 #[tokio::test]

@@ -81,10 +81,12 @@ pub(crate) async fn spread_commands(
     rates: &[u32],
     seconds: u64,
 ) -> anyhow::Result<()> {
+    for &n in instances {
+        super::chaos::cluster::fits(n)?;
+    }
     let raw = raw_produce(brokers, 2_000).await?;
     let mut summary = Vec::new();
     for &n in instances {
-        anyhow::ensure!(n >= 1, "--instances counts must be at least 1");
         let work = tempfile::tempdir()?;
         let mut cluster = super::chaos::cluster::Cluster::start(super::chaos::cluster::Layout {
             work: work.path().to_owned(),

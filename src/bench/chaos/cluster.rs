@@ -13,6 +13,22 @@ use std::time::{Duration, Instant};
 /// Command API slots beyond the steady instances: they join and leave.
 const EXTRA: usize = 2;
 
+/// Partitions per stream type of the cluster's topics (`ERP_KAFKA_PARTITIONS`).
+const PARTITIONS: u32 = 6;
+
+/// Whether a cluster of `instances` command instances can divide its partitions, each owning
+/// some: one past the partition count would own none, and the cluster would never count as
+/// steady ([`Cluster::await_steady`]).
+pub(crate) fn fits(instances: usize) -> anyhow::Result<()> {
+    let partitions = PARTITIONS as usize * infra::eventlog::streams::ALL.len();
+    anyhow::ensure!(instances >= 1, "--instances counts must be at least 1");
+    anyhow::ensure!(
+        instances <= partitions,
+        "{instances} command instances: the writer group divides {partitions} partitions, so the ones past that would own none"
+    );
+    Ok(())
+}
+
 /// What to start, and where.
 pub(crate) struct Layout {
     pub work: PathBuf,
@@ -121,6 +137,7 @@ fn url(port: u16) -> String {
 
 impl Cluster {
     pub(crate) async fn start(layout: Layout) -> anyhow::Result<Self> {
+        fits(layout.instances)?;
         let ports = Ports { base: layout.base_port };
         let run = uuid::Uuid::now_v7().simple().to_string();
         let prefix = format!("chaos{}", &run[run.len() - 8..]);
@@ -133,7 +150,7 @@ impl Cluster {
             ("NO_COLOR", "1"),
             ("ERP_KAFKA_BROKERS", &brokers),
             ("ERP_KAFKA_PREFIX", &prefix),
-            ("ERP_KAFKA_PARTITIONS", "6"),
+            ("ERP_KAFKA_PARTITIONS", &PARTITIONS.to_string()),
             ("ERP_INTERNAL_TOKEN", &format!("chaos-{run}")),
             ("ERP_JWKS_URL", &format!("{}/.well-known/jwks.json", url(ports.idp()))),
             ("ERP_RATE_LIMIT_ENABLED", "false"),
