@@ -820,6 +820,34 @@ async fn delivered(sub: &mut dyn infra::eventlog::Subscription, count: usize) ->
     seen
 }
 
+/// A writer on a fresh prefix that owns every partition, and stream `id` there with its first
+/// commit: the start of the stray-record tests.
+struct FirstCommit {
+    prefix: String,
+    log: infra::eventlog::kafka::KafkaLog,
+    stream: StreamRef,
+    appended: infra::eventlog::Appended,
+    partition: u32,
+}
+
+async fn first_commit(id: &str) -> FirstCommit {
+    let prefix = fresh_prefix();
+    let log = kafka_with(&prefix, None).await;
+    let stream = stream(id);
+    let appended = log
+        .append(commit(&stream, ExpectedVersion::NoStream, vec![event(1)]))
+        .await
+        .unwrap();
+    let partition = infra::eventlog::partition_for(&stream.stream_id, log.partitions());
+    FirstCommit {
+        prefix,
+        log,
+        stream,
+        appended,
+        partition,
+    }
+}
+
 /// A record that does not decode, last in its partition when the partition's next owner
 /// restores it: the owner's position moves past it as past any record, and the partition
 /// becomes ready. The tail used to step over it without telling the partition, which then
@@ -827,14 +855,13 @@ async fn delivered(sub: &mut dyn infra::eventlog::Subscription, count: usize) ->
 /// writer wrote there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_partition_whose_last_record_does_not_decode_is_restored_and_written_to() {
-    let prefix = fresh_prefix();
-    let first = kafka_with(&prefix, None).await;
-    let s = stream("doc-stray-last");
-    first
-        .append(commit(&s, ExpectedVersion::NoStream, vec![event(1)]))
-        .await
-        .unwrap();
-    let partition = infra::eventlog::partition_for(&s.stream_id, first.partitions());
+    let FirstCommit {
+        prefix,
+        log: first,
+        stream: s,
+        partition,
+        ..
+    } = first_commit("doc-stray-last").await;
     first.shutdown().await;
     write_stray(&prefix, partition, "stray", b"not a commit").await;
 
@@ -853,14 +880,13 @@ async fn a_partition_whose_last_record_does_not_decode_is_restored_and_written_t
 /// restored from snapshots).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_record_keyed_like_a_stream_that_does_not_decode_leaves_the_stream_readable_and_writable() {
-    let prefix = fresh_prefix();
-    let first = kafka_with(&prefix, None).await;
-    let s = stream("doc-keyed-stray");
-    first
-        .append(commit(&s, ExpectedVersion::NoStream, vec![event(1)]))
-        .await
-        .unwrap();
-    let partition = infra::eventlog::partition_for(&s.stream_id, first.partitions());
+    let FirstCommit {
+        prefix,
+        log: first,
+        stream: s,
+        partition,
+        ..
+    } = first_commit("doc-keyed-stray").await;
     write_stray(
         &prefix,
         partition,
@@ -900,14 +926,13 @@ async fn a_record_keyed_like_a_stream_that_does_not_decode_leaves_the_stream_rea
 /// positions, met the same record again for ever.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_record_that_does_not_decode_is_stepped_over_and_the_commits_around_it_are_delivered() {
-    let prefix = fresh_prefix();
-    let log = kafka_with(&prefix, None).await;
-    let s = stream("doc-stray");
-    let first = log
-        .append(commit(&s, ExpectedVersion::NoStream, vec![event(1)]))
-        .await
-        .unwrap();
-    let partition = infra::eventlog::partition_for(&s.stream_id, log.partitions());
+    let FirstCommit {
+        prefix,
+        log,
+        stream: s,
+        appended: first,
+        partition,
+    } = first_commit("doc-stray").await;
     write_stray(&prefix, partition, "stray", b"{\"not\": \"a commit\"}").await;
     let second = log
         .append(commit(&s, ExpectedVersion::Exact(1), vec![event(2)]))
